@@ -1,0 +1,489 @@
+//! JSON output: gpsd's unscaled AIS JSON (`gpsdecode -u -j`), and our own model.
+//!
+//! Both are emitters over a message's layout walk ([`super::walk`]), so they list the
+//! same fields in the same order. gpsd's format shows raw integers under gpsd's names;
+//! ours shows values in units with the unit in the name (`speed_kn`, `course_deg`),
+//! `null` for "not available", and adds how the message was heard (talker, channel,
+//! tag block source and time).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::message::{Body, StaticData};
+use super::walk::{CoordRes, Emit, Eta, Fmt, Payload, Raw, RawSigned, UtcFields, Walker};
+use super::{AisMessage, Decoded};
+
+/// Append `s` as a JSON string the way gpsd does (`"` and `\` escaped, control
+/// characters as `\u00XX`).
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Common output of both formats: a comma-separated list of `"key":value`.
+struct Obj<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl Obj<'_> {
+    fn key(&mut self, name: &str) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        push_json_str(self.out, name);
+        self.out.push(':');
+    }
+    fn raw(&mut self, name: &str, v: impl std::fmt::Display) {
+        self.key(name);
+        let _ = write!(self.out, "{v}");
+    }
+    fn str(&mut self, name: &str, v: &str) {
+        self.key(name);
+        push_json_str(self.out, v);
+    }
+    fn opt(&mut self, name: &str, v: Option<impl std::fmt::Display>) {
+        match v {
+            Some(v) => self.raw(name, v),
+            None => self.raw(name, "null"),
+        }
+    }
+}
+
+impl Emit for Obj<'_> {
+    fn uint(&mut self, name: &str, v: u64) {
+        self.raw(name.trim_start_matches('~'), v);
+    }
+    fn int(&mut self, name: &str, v: i64) {
+        self.raw(name.trim_start_matches('~'), v);
+    }
+    fn flag(&mut self, name: &str, v: bool) {
+        self.raw(name.trim_start_matches('~'), v);
+    }
+    fn str(&mut self, name: &str, v: &str) {
+        Obj::str(self, name.trim_start_matches('~'), v);
+    }
+    fn begin_list(&mut self, name: &str) {
+        self.key(name);
+        self.out.push('[');
+        self.first = true;
+    }
+    fn begin_item(&mut self) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.out.push('{');
+        self.first = true;
+    }
+    fn end_item(&mut self) {
+        self.out.push('}');
+        self.first = false;
+    }
+    fn end_list(&mut self) {
+        self.out.push(']');
+        self.first = false;
+    }
+}
+
+/// An emitter that drops `~` fields (the gpsd format) and hides nothing else.
+struct Gpsd<'a>(Obj<'a>);
+
+/// gpsd's `"data"`: `"<bits>:<hex>"`.
+fn data_text(v: &Payload) -> String {
+    let mut s = format!("{}:", v.bit_len);
+    for b in &v.bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+impl Walker for Gpsd<'_> {
+    fn bit_len(&self) -> usize {
+        0
+    }
+    fn u<T: Raw>(&mut self, v: &mut T, _: usize, _: usize, name: &'static str, fmt: Fmt) {
+        if name.starts_with('~') {
+            return;
+        }
+        let v = v.to_u32();
+        self.0.raw(name, v);
+        if let Fmt::Lookup(table) = fmt {
+            let text_name = format!("{name}_text");
+            self.0.str(&text_name, table.text(v));
+        }
+    }
+    fn i<T: RawSigned>(&mut self, v: &mut T, _: usize, _: usize, name: &'static str, _: Fmt) {
+        if !name.starts_with('~') {
+            self.0.raw(name, v.to_i32());
+        }
+    }
+    fn flag(&mut self, v: &mut bool, _: usize, name: &'static str) {
+        if !name.starts_with('~') {
+            self.0.raw(name, *v);
+        }
+    }
+    fn text(&mut self, v: &mut String, _: usize, _: usize, name: &'static str) {
+        if !name.starts_with('~') {
+            self.0.str(name, v);
+        }
+    }
+    fn utc(&mut self, v: &mut UtcFields, _: usize, name: &'static str) {
+        let s = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            v.year, v.month, v.day, v.hour, v.minute, v.second
+        );
+        self.0.str(name, &s);
+    }
+    fn eta(&mut self, v: &mut Eta, _: usize, name: &'static str) {
+        let s = format!(
+            "{:02}-{:02}T{:02}:{:02}Z",
+            v.month, v.day, v.hour, v.minute
+        );
+        self.0.str(name, &s);
+    }
+    fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
+        if !name.starts_with('~') {
+            self.0.str(name, &data_text(v));
+        }
+    }
+    fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
+        let mut filter = SkipHidden(&mut self.0);
+        f(&mut filter);
+    }
+}
+
+/// Passes derived fields through, minus the `~` ones (gpsd format).
+struct SkipHidden<'a, 'b>(&'a mut Obj<'b>);
+
+impl Emit for SkipHidden<'_, '_> {
+    fn uint(&mut self, name: &str, v: u64) {
+        if !name.starts_with('~') {
+            self.0.uint(name, v);
+        }
+    }
+    fn int(&mut self, name: &str, v: i64) {
+        if !name.starts_with('~') {
+            self.0.int(name, v);
+        }
+    }
+    fn flag(&mut self, name: &str, v: bool) {
+        if !name.starts_with('~') {
+            Emit::flag(self.0, name, v);
+        }
+    }
+    fn str(&mut self, name: &str, v: &str) {
+        if !name.starts_with('~') {
+            Emit::str(self.0, name, v);
+        }
+    }
+    fn begin_list(&mut self, name: &str) {
+        self.0.begin_list(name);
+    }
+    fn begin_item(&mut self) {
+        self.0.begin_item();
+    }
+    fn end_item(&mut self) {
+        self.0.end_item();
+    }
+    fn end_list(&mut self) {
+        self.0.end_list();
+    }
+}
+
+/// Writes messages as gpsd's unscaled AIS JSON, one object per line, the way
+/// `gpsdecode -u -j` does, including its type 24 behaviour: part A is held, and one
+/// record merging the held name with part B is written when part B arrives (part B
+/// with no held part A writes nothing).
+#[derive(Default)]
+pub struct GpsdWriter {
+    /// Names from type 24 part A, by MMSI, waiting for part B.
+    held_names: HashMap<u32, String>,
+    /// `"device"` value gpsdecode puts in every record.
+    pub device: Option<String>,
+}
+
+impl GpsdWriter {
+    /// A writer whose records say `"device":"stdin"`, like `gpsdecode` reading stdin.
+    pub fn new() -> Self {
+        GpsdWriter {
+            held_names: HashMap::new(),
+            device: Some("stdin".to_owned()),
+        }
+    }
+
+    /// Append the record for `msg` (and a newline) to `out`; returns false when gpsd
+    /// would write nothing for it (a held type 24 part A, an unmatched part B).
+    pub fn write(&mut self, msg: &AisMessage, out: &mut String) -> bool {
+        let mut msg = msg.clone();
+        if let Body::StaticData(part) = &msg.body {
+            match part {
+                StaticData::A { shipname, .. } => {
+                    self.held_names.insert(msg.mmsi, shipname.clone());
+                    return false;
+                }
+                StaticData::B(_) => {
+                    let Some(name) = self.held_names.remove(&msg.mmsi) else {
+                        return false;
+                    };
+                    return self.write_type24(&mut msg, &name, out);
+                }
+            }
+        }
+        self.open(&mut msg, out, |_| {});
+        true
+    }
+
+    fn write_type24(&mut self, msg: &mut AisMessage, name: &str, out: &mut String) -> bool {
+        self.open(msg, out, |g| g.0.str("shipname", name));
+        true
+    }
+
+    fn open(&self, msg: &mut AisMessage, out: &mut String, extra: impl FnOnce(&mut Gpsd<'_>)) {
+        out.push_str("{\"class\":\"AIS\"");
+        if let Some(d) = &self.device {
+            out.push_str(",\"device\":");
+            push_json_str(out, d);
+        }
+        let mut g = Gpsd(Obj { out, first: false });
+        // Header first, then "scaled", then the body: gpsd's order.
+        g.0.raw("type", msg.msg_type);
+        g.0.raw("repeat", msg.repeat);
+        g.0.raw("mmsi", msg.mmsi);
+        g.0.raw("scaled", false);
+        extra(&mut g);
+        let mut header_done = HeaderSkip {
+            inner: g,
+            skipped: 0,
+        };
+        msg.walk(&mut header_done);
+        out.push_str("}\n");
+    }
+}
+
+/// Skips the three header fields of a walk (already written) and forwards the rest.
+struct HeaderSkip<'a> {
+    inner: Gpsd<'a>,
+    skipped: u8,
+}
+
+impl HeaderSkip<'_> {
+    fn header(&mut self) -> bool {
+        if self.skipped < 3 {
+            self.skipped += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Walker for HeaderSkip<'_> {
+    fn bit_len(&self) -> usize {
+        0
+    }
+    fn u<T: Raw>(&mut self, v: &mut T, s: usize, w: usize, name: &'static str, fmt: Fmt) {
+        if !self.header() {
+            self.inner.u(v, s, w, name, fmt);
+        }
+    }
+    fn i<T: RawSigned>(&mut self, v: &mut T, s: usize, w: usize, name: &'static str, f: Fmt) {
+        self.inner.i(v, s, w, name, f);
+    }
+    fn flag(&mut self, v: &mut bool, s: usize, name: &'static str) {
+        self.inner.flag(v, s, name);
+    }
+    fn text(&mut self, v: &mut String, s: usize, n: usize, name: &'static str) {
+        self.inner.text(v, s, n, name);
+    }
+    fn utc(&mut self, v: &mut UtcFields, s: usize, name: &'static str) {
+        self.inner.utc(v, s, name);
+    }
+    fn eta(&mut self, v: &mut Eta, s: usize, name: &'static str) {
+        self.inner.eta(v, s, name);
+    }
+    fn data(&mut self, v: &mut Payload, s: usize, e: Option<usize>, name: &'static str) {
+        self.inner.data(v, s, e, name);
+    }
+    fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
+        self.inner.derived(f);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Our own JSON
+
+/// Our JSON emitter: values in units, `null` when not available.
+struct Ours<'a>(Obj<'a>);
+
+fn coord(raw: i32, res: CoordRes, limit: f64) -> Option<f64> {
+    let v = f64::from(raw) / res.per_degree();
+    (v.abs() <= limit).then_some(v)
+}
+
+impl Walker for Ours<'_> {
+    fn bit_len(&self) -> usize {
+        0
+    }
+    fn u<T: Raw>(&mut self, v: &mut T, _: usize, _: usize, name: &'static str, fmt: Fmt) {
+        let name = name.trim_start_matches('~');
+        let v = v.to_u32();
+        let o = &mut self.0;
+        match fmt {
+            Fmt::Lookup(table) => {
+                o.raw(name, v);
+                o.str(&format!("{name}_text"), table.text(v));
+            }
+            Fmt::SpeedDeciKnots => {
+                o.opt(&format!("{name}_kn"), (v < 1023).then(|| f64::from(v) / 10.0))
+            }
+            Fmt::SpeedKnots(na) => o.opt(&format!("{name}_kn"), (v != na).then_some(v)),
+            Fmt::CourseDeciDegrees => {
+                o.opt(&format!("{name}_deg"), (v < 3600).then(|| f64::from(v) / 10.0))
+            }
+            Fmt::CourseDegrees(_) => o.opt(&format!("{name}_deg"), (v < 360).then_some(v)),
+            Fmt::Heading => o.opt(&format!("{name}_deg"), (v < 360).then_some(v)),
+            Fmt::Second => o.opt(name, (v < 60).then_some(v)),
+            Fmt::DraughtDeciMeters => {
+                o.opt(&format!("{name}_m"), (v > 0).then(|| f64::from(v) / 10.0))
+            }
+            Fmt::Meters => o.raw(&format!("{name}_m"), v),
+            Fmt::AltitudeMeters => o.opt(&format!("{name}_m"), (v < 4095).then_some(v)),
+            Fmt::Plain | Fmt::Turn | Fmt::Lon(_) | Fmt::Lat(_) => o.raw(name, v),
+        }
+    }
+    fn i<T: RawSigned>(&mut self, v: &mut T, _: usize, _: usize, name: &'static str, f: Fmt) {
+        let name = name.trim_start_matches('~');
+        let v = v.to_i32();
+        let o = &mut self.0;
+        match f {
+            Fmt::Lon(res) => o.opt(name, coord(v, res, 180.0)),
+            Fmt::Lat(res) => o.opt(name, coord(v, res, 90.0)),
+            Fmt::Turn => o.opt(
+                "turn_deg_min",
+                super::message::turn_deg_per_min(v as i8).map(|r| (r * 10.0).round() / 10.0),
+            ),
+            _ => o.raw(name, v),
+        }
+    }
+    fn flag(&mut self, v: &mut bool, _: usize, name: &'static str) {
+        self.0.raw(name.trim_start_matches('~'), *v);
+    }
+    fn text(&mut self, v: &mut String, _: usize, _: usize, name: &'static str) {
+        self.0.str(name.trim_start_matches('~'), v);
+    }
+    fn utc(&mut self, v: &mut UtcFields, _: usize, name: &'static str) {
+        let t = jiff::civil::DateTime::new(
+            v.year as i16,
+            v.month as i8,
+            v.day as i8,
+            v.hour as i8,
+            v.minute as i8,
+            v.second as i8,
+            0,
+        )
+        .ok()
+        .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp());
+        match t {
+            Some(t) => self.0.str(name, &t.to_string()),
+            None => self.0.raw(name, "null"),
+        }
+    }
+    fn eta(&mut self, v: &mut Eta, _: usize, name: &'static str) {
+        if v.month == 0 || v.day == 0 || v.hour > 23 || v.minute > 59 {
+            self.0.raw(name, "null");
+        } else {
+            let s = format!(
+                "{:02}-{:02}T{:02}:{:02}Z",
+                v.month, v.day, v.hour, v.minute
+            );
+            self.0.str(name, &s);
+        }
+    }
+    fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
+        self.0.str(name.trim_start_matches('~'), &data_text(v));
+    }
+    fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
+        f(&mut self.0);
+    }
+}
+
+/// Append our JSON for a decoded message (and a newline) to `out`.
+pub fn write_ours(d: &Decoded, out: &mut String) {
+    out.push('{');
+    let mut o = Ours(Obj { out, first: true });
+    o.0.str("class", "AIS");
+    let talker = String::from_utf8_lossy(&d.heard.talker).into_owned();
+    o.0.str("talker", &talker);
+    o.0.raw("own_ship", d.heard.own_ship);
+    match d.heard.channel {
+        Some(c) => o.0.str("channel", &(c as char).to_string()),
+        None => o.0.raw("channel", "null"),
+    }
+    o.0.raw("fragments", d.heard.fragments);
+    if let Some(tag) = &d.heard.tag {
+        if let Some(s) = &tag.source {
+            o.0.str("source", s);
+        }
+        if let Some(t) = tag.time {
+            o.0.str("time", &t.to_string());
+        }
+    }
+    let mut msg = d.message.clone();
+    msg.walk(&mut o);
+    out.push_str("}\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ais::Decoder;
+
+    #[test]
+    fn gpsd_record_of_a_position_report_matches_gpsdecode() {
+        let mut d = Decoder::new();
+        let m = d
+            .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
+            .unwrap()
+            .unwrap();
+        let mut out = String::new();
+        assert!(GpsdWriter::new().write(&m.message, &mut out));
+        assert_eq!(
+            out,
+            "{\"class\":\"AIS\",\"device\":\"stdin\",\"type\":1,\"repeat\":0,\"mmsi\":371798000,\
+             \"scaled\":false,\"status\":0,\"status_text\":\"Under way using engine\",\
+             \"turn\":-127,\"speed\":123,\"accuracy\":true,\"lon\":-74037230,\"lat\":29028980,\
+             \"course\":2240,\"heading\":215,\"second\":33,\"maneuver\":0,\"raim\":false,\
+             \"radio\":34017}\n"
+        );
+    }
+
+    #[test]
+    fn our_record_states_units_and_nulls() {
+        let mut d = Decoder::new();
+        let m = d
+            .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
+            .unwrap()
+            .unwrap();
+        let mut out = String::new();
+        write_ours(&m, &mut out);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["speed_kn"], 12.3);
+        assert_eq!(v["course_deg"], 224.0);
+        assert_eq!(v["heading_deg"], 215);
+        assert_eq!(v["lat"], 29_028_980.0 / 600_000.0);
+        assert_eq!(v["channel"], "B");
+        assert_eq!(v["turn_deg_min"], -720.0);
+    }
+}

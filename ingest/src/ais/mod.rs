@@ -1,0 +1,700 @@
+//! Our AIS decoder: NMEA 0183 framing, NMEA 4.0 tag blocks, multi-fragment assembly
+//! and every message type 1–27.
+//!
+//! ```text
+//!  line ──▶ tag block ──▶ !xxVDM/VDO fields ──▶ checksum ──▶ fragment assembly ──▶ Bits ──▶ AisMessage
+//!           (s:, c:, g:)   (any talker)          (XOR)        (source, channel, seq)  (6-bit)   (types 1–27)
+//! ```
+//!
+//! The decoder is exact where gpsd is exact: positions stay the transmitted integers,
+//! and `--format gpsd` reproduces `gpsdecode -u -j` (see `ingest/CONFORMANCE.md`).
+//! It allocates nothing for the common position reports.
+//!
+//! ```
+//! use ingest::ais::{Decoder, Body};
+//! let mut d = Decoder::new();
+//! let out = d
+//!     .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
+//!     .unwrap()
+//!     .unwrap();
+//! assert_eq!(out.message.mmsi, 371_798_000);
+//! let Body::Position(p) = &out.message.body else { panic!() };
+//! assert_eq!(p.lat, 29_028_980); // 1/10 000 minute, exactly as transmitted
+//! assert_eq!(p.speed_kn(), Some(12.3));
+//! ```
+
+pub mod application;
+pub mod bits;
+pub mod json;
+pub mod message;
+pub mod tables;
+pub mod tagblock;
+pub mod walk;
+
+pub use bits::Bits;
+pub use message::{AisMessage, Body};
+pub use tagblock::TagBlock;
+
+use jiff::Timestamp;
+
+/// Why a line or a message was rejected. [`DecodeError::reason`] gives a stable,
+/// low-cardinality code for counters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Nothing but blanks.
+    #[error("empty line")]
+    Empty,
+    /// Longer than any NMEA sentence with a tag block can be.
+    #[error("line too long: {len} bytes (limit {limit})")]
+    LineTooLong {
+        /// Length seen.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not an NMEA sentence (after any tag block, no `!` or `$`).
+    #[error("not an NMEA sentence")]
+    NotNmea,
+    /// An NMEA sentence, but not AIS VDM/VDO.
+    #[error("not an AIS sentence (VDM/VDO): {0}")]
+    NotAis(String),
+    /// A malformed tag block.
+    #[error("bad tag block: {0}")]
+    TagBlock(&'static str),
+    /// The tag block's checksum does not match.
+    #[error("tag block checksum mismatch: computed {computed:02X}, sentence says {stated:02X}")]
+    TagBlockChecksum {
+        /// XOR of the tag block's characters.
+        computed: u8,
+        /// The `*hh` value.
+        stated: u8,
+    },
+    /// No `*hh` checksum.
+    #[error("no checksum")]
+    NoChecksum,
+    /// The sentence checksum does not match.
+    #[error("checksum mismatch: computed {computed:02X}, sentence says {stated:02X}")]
+    Checksum {
+        /// XOR of the sentence's characters.
+        computed: u8,
+        /// The `*hh` value.
+        stated: u8,
+    },
+    /// A VDM/VDO field is malformed.
+    #[error("bad field: {0}")]
+    Field(&'static str),
+    /// A fill-bits value outside 0–6.
+    #[error("bad fill bits: {0:?}")]
+    FillBits(String),
+    /// A payload character outside the 6-bit armoring alphabet.
+    #[error("bad payload character {byte:#04x}")]
+    BadPayloadChar {
+        /// The byte.
+        byte: u8,
+    },
+    /// The assembled payload is longer than any AIS message.
+    #[error("payload too long: {bits} bits")]
+    PayloadTooLong {
+        /// Bits seen.
+        bits: usize,
+    },
+    /// A fragment that continues no group in flight (its predecessor was lost, or it
+    /// came out of order).
+    #[error("fragment {num} of {total} (sequence {seq}) continues no message in flight")]
+    OrphanFragment {
+        /// Fragment number.
+        num: u8,
+        /// Fragment count.
+        total: u8,
+        /// Sequential message id, or `-`.
+        seq: char,
+    },
+    /// A message type outside 1–27.
+    #[error("unknown message type {0}")]
+    UnknownType(u8),
+    /// The payload length does not fit the message type.
+    #[error("type {msg_type} message has {bits} bits, outside {min}..={max}")]
+    Length {
+        /// Message type.
+        msg_type: u8,
+        /// Payload length in bits.
+        bits: usize,
+        /// Shortest accepted.
+        min: usize,
+        /// Longest accepted.
+        max: usize,
+    },
+    /// A type 24 part number other than A (0) or B (1).
+    #[error("type 24 part number {0} (only 0 = A and 1 = B exist)")]
+    Type24Part(u8),
+}
+
+impl DecodeError {
+    /// A stable code for counting rejects by reason (`checksum`, `length`, ...).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DecodeError::Empty => "empty",
+            DecodeError::LineTooLong { .. } => "line_too_long",
+            DecodeError::NotNmea => "not_nmea",
+            DecodeError::NotAis(_) => "not_ais",
+            DecodeError::TagBlock(_) => "tag_block",
+            DecodeError::TagBlockChecksum { .. } => "tag_block_checksum",
+            DecodeError::NoChecksum => "no_checksum",
+            DecodeError::Checksum { .. } => "checksum",
+            DecodeError::Field(_) => "field",
+            DecodeError::FillBits(_) => "fill_bits",
+            DecodeError::BadPayloadChar { .. } => "payload_char",
+            DecodeError::PayloadTooLong { .. } => "payload_too_long",
+            DecodeError::OrphanFragment { .. } => "orphan_fragment",
+            DecodeError::UnknownType(_) => "unknown_type",
+            DecodeError::Length { .. } => "length",
+            DecodeError::Type24Part(_) => "type24_part",
+        }
+    }
+}
+
+/// Longest line accepted: a tag block (NMEA 4.0 limits it to 80 characters, some feeds
+/// send more) plus an 82-character sentence, with generous room for trailing fields.
+pub const MAX_LINE: usize = 1024;
+
+/// The fields of one `!xxVDM`/`!xxVDO` sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vdm<'a> {
+    /// Talker id, e.g. `AI`, `BS`, `AB`.
+    pub talker: [u8; 2],
+    /// True for VDO (the receiver's own ship).
+    pub own_ship: bool,
+    /// Number of fragments, 1–9.
+    pub total: u8,
+    /// This fragment's number, 1–`total`.
+    pub num: u8,
+    /// Sequential message id, 0–9, if given.
+    pub seq: Option<u8>,
+    /// Radio channel (`A`, `B`, `1`, `2`, ...), if given.
+    pub channel: Option<u8>,
+    /// Armored payload.
+    pub payload: &'a [u8],
+    /// Fill bits of the last payload character.
+    pub fill_bits: u8,
+}
+
+/// XOR of bytes (the NMEA checksum).
+#[inline]
+pub fn nmea_checksum(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(0, |a, b| a ^ b)
+}
+
+#[inline]
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Parse a two-digit hex checksum.
+pub(crate) fn parse_hex2(b: &[u8]) -> Option<u8> {
+    match b {
+        [h, l, ..] => Some(hex_digit(*h)? << 4 | hex_digit(*l)?),
+        _ => None,
+    }
+}
+
+/// Split a line into its optional tag block and the sentence (from `!`/`$` on,
+/// trailing blanks and line endings removed).
+pub fn split_tag_block(line: &[u8]) -> Result<(Option<&[u8]>, &[u8]), DecodeError> {
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    if line.len() > MAX_LINE {
+        return Err(DecodeError::LineTooLong {
+            len: line.len(),
+            limit: MAX_LINE,
+        });
+    }
+    if line[0] == b'\\' {
+        let end = line[1..]
+            .iter()
+            .position(|&c| c == b'\\')
+            .ok_or(DecodeError::TagBlock("no closing backslash"))?;
+        Ok((Some(&line[1..=end]), &line[end + 2..]))
+    } else {
+        Ok((None, line))
+    }
+}
+
+/// Parse the sentence part of a VDM/VDO line (starting at `!`), checking its checksum.
+/// Anything after the `*hh` checksum (USCG receiver fields, a Unix time) is ignored.
+pub fn parse_vdm(sentence: &[u8]) -> Result<Vdm<'_>, DecodeError> {
+    match sentence.first() {
+        Some(b'!') => {}
+        Some(b'$') => {
+            let name = sentence.split(|&c| c == b',').next().unwrap_or_default();
+            return Err(DecodeError::NotAis(
+                String::from_utf8_lossy(name).into_owned(),
+            ));
+        }
+        _ => return Err(DecodeError::NotNmea),
+    }
+    let star = sentence
+        .iter()
+        .position(|&c| c == b'*')
+        .ok_or(DecodeError::NoChecksum)?;
+    let body = &sentence[1..star];
+    let stated = parse_hex2(&sentence[star + 1..]).ok_or(DecodeError::NoChecksum)?;
+    let computed = nmea_checksum(body);
+    if computed != stated {
+        return Err(DecodeError::Checksum { computed, stated });
+    }
+    let mut fields = body.split(|&c| c == b',');
+    let head = fields.next().unwrap_or_default();
+    let own_ship = match head {
+        [_, _, b'V', b'D', b'M'] => false,
+        [_, _, b'V', b'D', b'O'] => true,
+        _ => {
+            return Err(DecodeError::NotAis(
+                String::from_utf8_lossy(head).into_owned(),
+            ));
+        }
+    };
+    let talker = [head[0], head[1]];
+    let mut next = || fields.next().ok_or(DecodeError::Field("too few fields"));
+    let total = single_digit(next()?).ok_or(DecodeError::Field("fragment count"))?;
+    let num = single_digit(next()?).ok_or(DecodeError::Field("fragment number"))?;
+    if total == 0 || num == 0 || num > total {
+        return Err(DecodeError::Field("fragment number"));
+    }
+    let seq = match next()? {
+        [] => None,
+        s => Some(single_digit(s).ok_or(DecodeError::Field("sequential message id"))?),
+    };
+    let channel = match next()? {
+        [] => None,
+        [c] => Some(*c),
+        _ => return Err(DecodeError::Field("channel")),
+    };
+    let payload = next()?;
+    let fill_bits = match next()? {
+        [] => 0,
+        [d @ b'0'..=b'6'] => d - b'0',
+        other => {
+            return Err(DecodeError::FillBits(
+                String::from_utf8_lossy(other).into_owned(),
+            ));
+        }
+    };
+    if fields.next().is_some() {
+        return Err(DecodeError::Field("too many fields"));
+    }
+    Ok(Vdm {
+        talker,
+        own_ship,
+        total,
+        num,
+        seq,
+        channel,
+        payload,
+        fill_bits,
+    })
+}
+
+fn single_digit(s: &[u8]) -> Option<u8> {
+    match s {
+        [d @ b'0'..=b'9'] => Some(d - b'0'),
+        _ => None,
+    }
+}
+
+/// Where and how a message was heard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    /// Talker id of the (first) sentence.
+    pub talker: [u8; 2],
+    /// True when the receiver reported its own ship (VDO).
+    pub own_ship: bool,
+    /// Radio channel, if given.
+    pub channel: Option<u8>,
+    /// Number of sentences the message came in.
+    pub fragments: u8,
+    /// The tag block of the first sentence that had one.
+    pub tag: Option<TagBlock>,
+}
+
+impl Heard {
+    /// The tag block time (`c:`), if any.
+    pub fn time(&self) -> Option<Timestamp> {
+        self.tag.as_ref().and_then(|t| t.time)
+    }
+}
+
+/// A decoded message and how it was heard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The message.
+    pub message: AisMessage,
+    /// Talker, channel, tag block.
+    pub heard: Heard,
+}
+
+/// A multi-fragment message being assembled.
+struct Group {
+    /// Caller's source id, channel, sequential id, fragment count.
+    key: (u32, Option<u8>, Option<u8>, u8),
+    /// Next fragment number expected.
+    next: u8,
+    /// Line counter when the group started (for expiry).
+    started: u64,
+    heard: Heard,
+    bits: Box<Bits>,
+}
+
+/// Counters of the assembly, for operators and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssemblyStats {
+    /// Groups dropped incomplete: a new first fragment replaced them, they timed out, or
+    /// too many were in flight.
+    pub incomplete_groups: u64,
+    /// Fragments those groups had collected (lost with them).
+    pub fragments_lost: u64,
+}
+
+/// Decodes lines into messages, assembling multi-fragment messages.
+///
+/// Groups are keyed by the caller's source id, the channel, the sequential message id
+/// and the fragment count, so several groups can be in flight and interleave (even
+/// with the same sequence id on different channels or sources). A group that does not
+/// complete within [`Decoder::max_group_age_lines`] lines is dropped and counted.
+pub struct Decoder {
+    groups: Vec<Group>,
+    /// Spare buffers for new groups, so steady state allocates nothing.
+    pool: Vec<Box<Bits>>,
+    single: Bits,
+    lines: u64,
+    /// Most groups in flight at once; beyond, the oldest is dropped (and counted).
+    pub max_groups: usize,
+    /// Lines after which an incomplete group is dropped (and counted).
+    pub max_group_age_lines: u64,
+    stats: AssemblyStats,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder with room for 64 groups in flight, each given 2000 lines to complete.
+    pub fn new() -> Self {
+        Decoder {
+            groups: Vec::new(),
+            pool: Vec::new(),
+            single: Bits::new(),
+            lines: 0,
+            max_groups: 64,
+            max_group_age_lines: 2000,
+            stats: AssemblyStats::default(),
+        }
+    }
+
+    /// Assembly counters so far.
+    pub fn stats(&self) -> AssemblyStats {
+        self.stats
+    }
+
+    /// Groups still waiting for fragments.
+    pub fn in_flight(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Decode one line (with or without a tag block). `source` separates inputs for
+    /// fragment assembly (a receiver, a topic, a file). `Ok(None)` means the line was a
+    /// fragment and was kept for its message.
+    pub fn decode_line(&mut self, line: &[u8], source: u32) -> Result<Option<Decoded>, DecodeError> {
+        self.lines += 1;
+        let (tag, sentence) = split_tag_block(line)?;
+        let tag = match tag {
+            Some(t) => Some(TagBlock::parse(t)?),
+            None => None,
+        };
+        let vdm = parse_vdm(sentence)?;
+        self.decode_vdm(&vdm, tag, source)
+    }
+
+    /// Decode one parsed sentence (see [`Decoder::decode_line`]).
+    pub fn decode_vdm(
+        &mut self,
+        vdm: &Vdm<'_>,
+        tag: Option<TagBlock>,
+        source: u32,
+    ) -> Result<Option<Decoded>, DecodeError> {
+        if vdm.total == 1 {
+            self.single.clear();
+            self.single.push_armored(vdm.payload, vdm.fill_bits)?;
+            let message = decode_message(&self.single)?;
+            return Ok(Some(Decoded {
+                message,
+                heard: Heard {
+                    talker: vdm.talker,
+                    own_ship: vdm.own_ship,
+                    channel: vdm.channel,
+                    fragments: 1,
+                    tag,
+                },
+            }));
+        }
+        self.expire();
+        let key = (source, vdm.channel, vdm.seq, vdm.total);
+        let found = self.groups.iter().position(|g| g.key == key);
+        if vdm.num == 1 {
+            if let Some(i) = found {
+                // A new message reuses the key: the old one will never complete.
+                let old = self.groups.remove(i);
+                self.drop_group(old);
+            }
+            if self.groups.len() >= self.max_groups {
+                let old = self.groups.remove(0);
+                self.drop_group(old);
+            }
+            let mut bits = self.pool.pop().unwrap_or_default();
+            bits.clear();
+            bits.push_armored(vdm.payload, vdm.fill_bits)?;
+            self.groups.push(Group {
+                key,
+                next: 2,
+                started: self.lines,
+                heard: Heard {
+                    talker: vdm.talker,
+                    own_ship: vdm.own_ship,
+                    channel: vdm.channel,
+                    fragments: vdm.total,
+                    tag,
+                },
+                bits,
+            });
+            return Ok(None);
+        }
+        let orphan = || DecodeError::OrphanFragment {
+            num: vdm.num,
+            total: vdm.total,
+            seq: vdm.seq.map_or('-', |s| (b'0' + s) as char),
+        };
+        let i = found.ok_or_else(orphan)?;
+        if self.groups[i].next != vdm.num {
+            // Out of order or a fragment lost: the group cannot complete.
+            let old = self.groups.remove(i);
+            self.drop_group(old);
+            return Err(orphan());
+        }
+        let g = &mut self.groups[i];
+        if let Err(e) = g.bits.push_armored(vdm.payload, vdm.fill_bits) {
+            let old = self.groups.remove(i);
+            self.drop_group(old);
+            return Err(e);
+        }
+        if g.heard.tag.is_none() {
+            g.heard.tag = tag;
+        }
+        g.next += 1;
+        if vdm.num < vdm.total {
+            return Ok(None);
+        }
+        let g = self.groups.remove(i);
+        let result = decode_message(&g.bits);
+        self.pool.push(g.bits);
+        Ok(Some(Decoded {
+            message: result?,
+            heard: g.heard,
+        }))
+    }
+
+    fn drop_group(&mut self, g: Group) {
+        self.stats.incomplete_groups += 1;
+        self.stats.fragments_lost += u64::from(g.next - 1);
+        self.pool.push(g.bits);
+    }
+
+    fn expire(&mut self) {
+        let lines = self.lines;
+        let max_age = self.max_group_age_lines;
+        while let Some(i) = self
+            .groups
+            .iter()
+            .position(|g| lines - g.started > max_age)
+        {
+            let old = self.groups.remove(i);
+            self.drop_group(old);
+        }
+    }
+
+    /// Drop every group in flight (end of input), counting them as incomplete.
+    pub fn finish(&mut self) {
+        for g in std::mem::take(&mut self.groups) {
+            self.drop_group(g);
+        }
+    }
+}
+
+/// Accepted payload lengths per type, in bits: gpsd 3.22's checks (see CONFORMANCE.md).
+fn length_range(msg_type: u8) -> (usize, usize) {
+    match msg_type {
+        1..=3 | 4 | 11 | 9 | 18 => (168, usize::MAX),
+        5 => (424, usize::MAX),
+        6 => (88, 1008),
+        7 | 13 => (72, 168),
+        8 => (56, 1008),
+        10 => (72, usize::MAX),
+        12 => (72, 1008),
+        14 => (40, 1008),
+        15 => (88, 168),
+        16 => (96, 168),
+        17 => (80, 816),
+        19 => (312, usize::MAX),
+        20 => (72, 160),
+        21 => (272, 360),
+        22 => (168, usize::MAX),
+        23 => (160, usize::MAX),
+        24 => (158, 168),
+        25 => (40, 168),
+        26 => (60, 1064),
+        27 => (96, 168),
+        _ => (0, usize::MAX),
+    }
+}
+
+/// Decode an assembled payload into a message.
+pub fn decode_message(bits: &Bits) -> Result<AisMessage, DecodeError> {
+    let msg_type = bits.u(0, 6) as u8;
+    if !(1..=27).contains(&msg_type) {
+        return Err(DecodeError::UnknownType(msg_type));
+    }
+    let (min, max) = length_range(msg_type);
+    if bits.len() < min || bits.len() > max {
+        return Err(DecodeError::Length {
+            msg_type,
+            bits: bits.len(),
+            min,
+            max,
+        });
+    }
+    if msg_type == 24 {
+        let part = bits.u(38, 2) as u8;
+        if part > 1 {
+            return Err(DecodeError::Type24Part(part));
+        }
+    }
+    let mut m = AisMessage::empty(msg_type);
+    m.walk(&mut walk::Reader { bits });
+    match &mut m.body {
+        Body::BinaryAddressed(b) => {
+            b.decoded = application::decode_addressed(b.dac, b.fid, bits);
+        }
+        Body::BinaryBroadcast(b) => {
+            b.decoded = application::decode_broadcast(b.dac, b.fid, bits);
+        }
+        _ => {}
+    }
+    Ok(m)
+}
+
+impl AisMessage {
+    /// A message of `msg_type` with every field zero (the starting point for decoding).
+    pub fn empty(msg_type: u8) -> AisMessage {
+        use message::*;
+        let body = match msg_type {
+            1..=3 => Body::Position(PositionReport::default()),
+            4 | 11 => Body::BaseStation(BaseStationReport::default()),
+            5 => Body::StaticVoyage(StaticVoyage::default()),
+            6 => Body::BinaryAddressed(BinaryAddressed::default()),
+            7 | 13 => Body::Acknowledge(Acknowledge::default()),
+            8 => Body::BinaryBroadcast(BinaryBroadcast::default()),
+            9 => Body::SarAircraft(SarAircraft::default()),
+            10 => Body::UtcInquiry(UtcInquiry::default()),
+            12 => Body::SafetyAddressed(SafetyAddressed::default()),
+            14 => Body::SafetyBroadcast(SafetyBroadcast::default()),
+            15 => Body::Interrogation(Interrogation::default()),
+            16 => Body::Assignment(Assignment::default()),
+            17 => Body::Dgnss(Dgnss::default()),
+            18 => Body::ClassB(ClassBPosition::default()),
+            19 => Body::ClassBExtended(ClassBExtended::default()),
+            20 => Body::DataLinkManagement(DataLinkManagement::default()),
+            21 => Body::AidToNavigation(AidToNavigation::default()),
+            22 => Body::ChannelManagement(ChannelManagement::default()),
+            23 => Body::GroupAssignment(GroupAssignment::default()),
+            24 => Body::StaticData(StaticData::default()),
+            25 => Body::SingleSlotBinary(SlotBinary::default()),
+            26 => Body::MultiSlotBinary(SlotBinary::default()),
+            _ => Body::LongRange(LongRange::default()),
+        };
+        AisMessage {
+            msg_type,
+            repeat: 0,
+            mmsi: 0,
+            body,
+        }
+    }
+
+    /// Walk the header and the body (see [`walk`]).
+    pub fn walk<W: walk::Walker>(&mut self, w: &mut W) {
+        use walk::Fmt;
+        w.u(&mut self.msg_type, 0, 6, "type", Fmt::Plain);
+        w.u(&mut self.repeat, 6, 2, "repeat", Fmt::Plain);
+        w.u(&mut self.mmsi, 8, 30, "mmsi", Fmt::Plain);
+        let mmsi = self.mmsi;
+        match &mut self.body {
+            Body::Position(m) => m.walk(w),
+            Body::BaseStation(m) => m.walk(w),
+            Body::StaticVoyage(m) => m.walk(w),
+            Body::BinaryAddressed(m) => m.walk(w),
+            Body::Acknowledge(m) => m.walk(w),
+            Body::BinaryBroadcast(m) => m.walk(w),
+            Body::SarAircraft(m) => m.walk(w),
+            Body::UtcInquiry(m) => m.walk(w),
+            Body::SafetyAddressed(m) => m.walk(w),
+            Body::SafetyBroadcast(m) => m.walk(w),
+            Body::Interrogation(m) => m.walk(w),
+            Body::Assignment(m) => m.walk(w),
+            Body::Dgnss(m) => m.walk(w),
+            Body::ClassB(m) => m.walk(w),
+            Body::ClassBExtended(m) => m.walk(w),
+            Body::DataLinkManagement(m) => m.walk(w),
+            Body::AidToNavigation(m) => m.walk(w),
+            Body::ChannelManagement(m) => m.walk(w),
+            Body::GroupAssignment(m) => m.walk(w),
+            Body::StaticData(m) => m.walk(w, mmsi),
+            Body::SingleSlotBinary(m) => m.walk(w, false),
+            Body::MultiSlotBinary(m) => m.walk(w, true),
+            Body::LongRange(m) => m.walk(w),
+        }
+    }
+
+    /// Encode the message into six-bit values (0–63, not yet armored) and the number of
+    /// fill bits of the last one: the inverse of [`decode_message`].
+    pub fn to_sixbits(&self) -> (Vec<u8>, u8) {
+        let mut m = self.clone();
+        let mut w = walk::Writer::new();
+        m.walk(&mut w);
+        w.sixbits()
+    }
+
+    /// Position as (longitude, latitude) in degrees, for the types that report one.
+    pub fn position(&self) -> Option<(f64, f64)> {
+        match &self.body {
+            Body::Position(m) => m.position(),
+            Body::BaseStation(m) => m.position(),
+            Body::SarAircraft(m) => m.position(),
+            Body::ClassB(m) => m.position(),
+            Body::ClassBExtended(m) => m.position(),
+            Body::AidToNavigation(m) => m.position(),
+            Body::LongRange(m) => m.position(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,81 @@
+//! Framing, assembly and decoding tests on hand-picked sentences.
+
+use super::*;
+
+#[test]
+fn checksum_mismatch_is_rejected_with_both_values() {
+    let mut d = Decoder::new();
+    let e = d
+        .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B", 0)
+        .unwrap_err();
+    assert_eq!(
+        e,
+        DecodeError::Checksum {
+            computed: 0x4A,
+            stated: 0x4B
+        }
+    );
+}
+
+#[test]
+fn interleaved_groups_on_two_channels_both_complete() {
+    let mut d = Decoder::new();
+    let lines: [&[u8]; 4] = [
+        b"\\g:1-2-3985,s:rEV02,c:1334337317*2D\\!AIVDM,2,1,9,B,58KvN<42ACikUKW77F1H4hF0<PTp622222222216`0`cF5BF0RT13H0T,0*70",
+        b"\\g:1-2-3987,c:1333239510*20\\!BSVDM,2,1,0,A,54`98002>?A1`<AGD00lEBr0PD5@PE:1<4hiT01CKh`IC4w8NKjCPj1Ck`2k,0*7C",
+        b"\\g:2-2-3985*5A\\!AIVDM,2,2,9,B,PFRC88888888880,2*29",
+        b"\\g:2-2-3987*58\\!BSVDM,2,2,0,A,lQ@@0000002,0*00",
+    ];
+    let out: Vec<_> = lines
+        .iter()
+        .filter_map(|l| d.decode_line(l, 0).unwrap())
+        .collect();
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().all(|o| o.message.msg_type == 5));
+    assert_eq!(out[0].heard.tag.as_ref().unwrap().source.as_deref(), Some("rEV02"));
+    assert_eq!(d.in_flight(), 0);
+}
+
+#[test]
+fn orphan_second_fragment_is_rejected_and_a_restarted_group_is_counted() {
+    let mut d = Decoder::new();
+    let e = d
+        .decode_line(b"!AIVDM,2,2,9,B,PFRC88888888880,2*2F", 0)
+        .unwrap_err();
+    assert_eq!(e.reason(), "orphan_fragment");
+    let first = b"!AIVDM,2,1,9,B,58KvN<42ACikUKW77F1H4hF0<PTp622222222216`0`cF5BF0RT13H0T,0*70";
+    assert!(d.decode_line(first, 0).unwrap().is_none());
+    assert!(d.decode_line(first, 0).unwrap().is_none());
+    assert_eq!(d.stats().incomplete_groups, 1);
+    d.finish();
+    assert_eq!(d.stats().incomplete_groups, 2);
+}
+
+#[test]
+fn trailing_fields_after_the_checksum_are_ignored() {
+    let mut d = Decoder::new();
+    let m = d
+        .decode_line(
+            b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,s28089,d-103,T46.36710581,x22,r003669945,1242958962\r\n",
+            0,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.message.mmsi, 371_798_000);
+}
+
+#[test]
+fn fill_bits_out_of_range_are_rejected() {
+    let body = "AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,7";
+    let line = format!("!{body}*{:02X}", nmea_checksum(body.as_bytes()));
+    let e = Decoder::new().decode_line(line.as_bytes(), 0).unwrap_err();
+    assert_eq!(e.reason(), "fill_bits");
+}
+
+#[test]
+fn short_position_report_is_rejected_by_length() {
+    let body = "AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g,0";
+    let line = format!("!{body}*{:02X}", nmea_checksum(body.as_bytes()));
+    let e = Decoder::new().decode_line(line.as_bytes(), 0).unwrap_err();
+    assert_eq!(e.reason(), "length");
+}

@@ -1,0 +1,13 @@
+//! Tidewatch ingest: the path every observation takes into Tidewatch.
+//!
+//! ```text
+//!  AIS receivers, feeds ──NMEA──▶ ais::Decoder ──▶ AisMessage ──┐
+//!  patrol units ────NMEA──▶ telemetry::parse ──▶ Telemetry ─────┴─▶ observations ─▶ fusion
+//! ```
+//!
+//! Vocabulary: a *line* is one NMEA sentence with its optional tag block; a *message*
+//! is one AIS message, possibly assembled from several sentences (*fragments*); a
+//! *reject* is a line that could not be used, always counted by reason.
+
+pub mod ais;
+pub mod telemetry;

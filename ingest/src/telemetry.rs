@@ -1,0 +1,1 @@
+//! Patrol telemetry (being written).

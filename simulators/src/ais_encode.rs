@@ -1,0 +1,1 @@
+//! AIS encoder (being written).

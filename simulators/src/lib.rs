@@ -1,0 +1,3 @@
+//! Tidewatch simulators: make traffic, smuggling and distress visible and testable.
+
+pub mod ais_encode;

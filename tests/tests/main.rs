@@ -1,0 +1,2 @@
+//! Tidewatch integration tests: one binary, modules by capability.
+mod conformance;
