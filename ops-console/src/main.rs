@@ -1,3 +1,28 @@
 //! The `tidewatch` command.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use ops_console::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => ops_console::decode::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`tidewatch decode ... | head`) is not an error.
+            if e
+                .chain()
+                .filter_map(|c| c.downcast_ref::<std::io::Error>())
+                .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("tidewatch: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -97,12 +97,24 @@ impl Emit for Obj<'_> {
 }
 
 /// An emitter that drops `~` fields (the gpsd format) and hides nothing else.
-struct Gpsd<'a>(Obj<'a>);
+struct Gpsd<'a> {
+    obj: Obj<'a>,
+    /// gpsd dumps the bits after a payload's end in its last byte for types 6 and 26
+    /// (for 26 they are the first bits of the radio status); for the others, zeros.
+    keep_trailing_bits: bool,
+}
 
-/// gpsd's `"data"`: `"<bits>:<hex>"`.
-fn data_text(v: &Payload) -> String {
+/// `"<bits>:<hex>"`, gpsd's form of a binary payload. Bits of the last byte past the
+/// payload are zeroed unless `keep_trailing` (see [`Gpsd`]).
+fn data_text(v: &Payload, keep_trailing: bool) -> String {
     let mut s = format!("{}:", v.bit_len);
-    for b in &v.bytes {
+    let n = v.bytes.len();
+    for (k, b) in v.bytes.iter().enumerate() {
+        let mut b = *b;
+        let used = v.bit_len - 8 * k;
+        if !keep_trailing && k + 1 == n && used < 8 {
+            b &= 0xffu8 << (8 - used);
+        }
         let _ = write!(s, "{b:02x}");
     }
     s
@@ -117,25 +129,25 @@ impl Walker for Gpsd<'_> {
             return;
         }
         let v = v.to_u32();
-        self.0.raw(name, v);
+        self.obj.raw(name, v);
         if let Fmt::Lookup(table) = fmt {
             let text_name = format!("{name}_text");
-            self.0.str(&text_name, table.text(v));
+            self.obj.str(&text_name, table.text(v));
         }
     }
     fn i<T: RawSigned>(&mut self, v: &mut T, _: usize, _: usize, name: &'static str, _: Fmt) {
         if !name.starts_with('~') {
-            self.0.raw(name, v.to_i32());
+            self.obj.raw(name, v.to_i32());
         }
     }
     fn flag(&mut self, v: &mut bool, _: usize, name: &'static str) {
         if !name.starts_with('~') {
-            self.0.raw(name, *v);
+            self.obj.raw(name, *v);
         }
     }
     fn text(&mut self, v: &mut String, _: usize, _: usize, name: &'static str) {
         if !name.starts_with('~') {
-            self.0.str(name, v);
+            self.obj.str(name, v);
         }
     }
     fn utc(&mut self, v: &mut UtcFields, _: usize, name: &'static str) {
@@ -143,22 +155,22 @@ impl Walker for Gpsd<'_> {
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
             v.year, v.month, v.day, v.hour, v.minute, v.second
         );
-        self.0.str(name, &s);
+        self.obj.str(name, &s);
     }
     fn eta(&mut self, v: &mut Eta, _: usize, name: &'static str) {
         let s = format!(
             "{:02}-{:02}T{:02}:{:02}Z",
             v.month, v.day, v.hour, v.minute
         );
-        self.0.str(name, &s);
+        self.obj.str(name, &s);
     }
     fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
         if !name.starts_with('~') {
-            self.0.str(name, &data_text(v));
+            self.obj.str(name, &data_text(v, self.keep_trailing_bits));
         }
     }
     fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
-        let mut filter = SkipHidden(&mut self.0);
+        let mut filter = SkipHidden(&mut self.obj);
         f(&mut filter);
     }
 }
@@ -245,7 +257,7 @@ impl GpsdWriter {
     }
 
     fn write_type24(&mut self, msg: &mut AisMessage, name: &str, out: &mut String) -> bool {
-        self.open(msg, out, |g| g.0.str("shipname", name));
+        self.open(msg, out, |g| g.obj.str("shipname", name));
         true
     }
 
@@ -255,12 +267,15 @@ impl GpsdWriter {
             out.push_str(",\"device\":");
             push_json_str(out, d);
         }
-        let mut g = Gpsd(Obj { out, first: false });
+        let mut g = Gpsd {
+            obj: Obj { out, first: false },
+            keep_trailing_bits: matches!(msg.msg_type, 6 | 26),
+        };
         // Header first, then "scaled", then the body: gpsd's order.
-        g.0.raw("type", msg.msg_type);
-        g.0.raw("repeat", msg.repeat);
-        g.0.raw("mmsi", msg.mmsi);
-        g.0.raw("scaled", false);
+        g.obj.raw("type", msg.msg_type);
+        g.obj.raw("repeat", msg.repeat);
+        g.obj.raw("mmsi", msg.mmsi);
+        g.obj.raw("scaled", false);
         extra(&mut g);
         let mut header_done = HeaderSkip {
             inner: g,
@@ -324,7 +339,9 @@ impl Walker for HeaderSkip<'_> {
 // Our own JSON
 
 /// Our JSON emitter: values in units, `null` when not available.
-struct Ours<'a>(Obj<'a>);
+struct Ours<'a> {
+    obj: Obj<'a>,
+}
 
 fn coord(raw: i32, res: CoordRes, limit: f64) -> Option<f64> {
     let v = f64::from(raw) / res.per_degree();
@@ -338,7 +355,7 @@ impl Walker for Ours<'_> {
     fn u<T: Raw>(&mut self, v: &mut T, _: usize, _: usize, name: &'static str, fmt: Fmt) {
         let name = name.trim_start_matches('~');
         let v = v.to_u32();
-        let o = &mut self.0;
+        let o = &mut self.obj;
         match fmt {
             Fmt::Lookup(table) => {
                 o.raw(name, v);
@@ -365,7 +382,7 @@ impl Walker for Ours<'_> {
     fn i<T: RawSigned>(&mut self, v: &mut T, _: usize, _: usize, name: &'static str, f: Fmt) {
         let name = name.trim_start_matches('~');
         let v = v.to_i32();
-        let o = &mut self.0;
+        let o = &mut self.obj;
         match f {
             Fmt::Lon(res) => o.opt(name, coord(v, res, 180.0)),
             Fmt::Lat(res) => o.opt(name, coord(v, res, 90.0)),
@@ -377,10 +394,10 @@ impl Walker for Ours<'_> {
         }
     }
     fn flag(&mut self, v: &mut bool, _: usize, name: &'static str) {
-        self.0.raw(name.trim_start_matches('~'), *v);
+        self.obj.raw(name.trim_start_matches('~'), *v);
     }
     fn text(&mut self, v: &mut String, _: usize, _: usize, name: &'static str) {
-        self.0.str(name.trim_start_matches('~'), v);
+        self.obj.str(name.trim_start_matches('~'), v);
     }
     fn utc(&mut self, v: &mut UtcFields, _: usize, name: &'static str) {
         let t = jiff::civil::DateTime::new(
@@ -396,48 +413,59 @@ impl Walker for Ours<'_> {
         .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp());
         match t {
-            Some(t) => self.0.str(name, &t.to_string()),
-            None => self.0.raw(name, "null"),
+            Some(t) => self.obj.str(name, &t.to_string()),
+            None => self.obj.raw(name, "null"),
         }
     }
     fn eta(&mut self, v: &mut Eta, _: usize, name: &'static str) {
         if v.month == 0 || v.day == 0 || v.hour > 23 || v.minute > 59 {
-            self.0.raw(name, "null");
+            self.obj.raw(name, "null");
         } else {
             let s = format!(
                 "{:02}-{:02}T{:02}:{:02}Z",
                 v.month, v.day, v.hour, v.minute
             );
-            self.0.str(name, &s);
+            self.obj.str(name, &s);
         }
     }
     fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
-        self.0.str(name.trim_start_matches('~'), &data_text(v));
+        self.obj.str(name.trim_start_matches('~'), &data_text(v, false));
     }
     fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
-        f(&mut self.0);
+        f(&mut self.obj);
+    }
+    fn application(&mut self, fields: &super::application::Fields) {
+        // Nested, so application field names never collide with the message's own.
+        self.obj.key("application");
+        self.obj.out.push('{');
+        self.obj.first = true;
+        super::walk::emit_fields(&mut self.obj, fields);
+        self.obj.out.push('}');
+        self.obj.first = false;
     }
 }
 
 /// Append our JSON for a decoded message (and a newline) to `out`.
 pub fn write_ours(d: &Decoded, out: &mut String) {
     out.push('{');
-    let mut o = Ours(Obj { out, first: true });
-    o.0.str("class", "AIS");
+    let mut o = Ours {
+        obj: Obj { out, first: true },
+    };
+    o.obj.str("class", "AIS");
     let talker = String::from_utf8_lossy(&d.heard.talker).into_owned();
-    o.0.str("talker", &talker);
-    o.0.raw("own_ship", d.heard.own_ship);
+    o.obj.str("talker", &talker);
+    o.obj.raw("own_ship", d.heard.own_ship);
     match d.heard.channel {
-        Some(c) => o.0.str("channel", &(c as char).to_string()),
-        None => o.0.raw("channel", "null"),
+        Some(c) => o.obj.str("channel", &(c as char).to_string()),
+        None => o.obj.raw("channel", "null"),
     }
-    o.0.raw("fragments", d.heard.fragments);
+    o.obj.raw("fragments", d.heard.fragments);
     if let Some(tag) = &d.heard.tag {
         if let Some(s) = &tag.source {
-            o.0.str("source", s);
+            o.obj.str("source", s);
         }
         if let Some(t) = tag.time {
-            o.0.str("time", &t.to_string());
+            o.obj.str("time", &t.to_string());
         }
     }
     let mut msg = d.message.clone();
@@ -454,7 +482,7 @@ mod tests {
     fn gpsd_record_of_a_position_report_matches_gpsdecode() {
         let mut d = Decoder::new();
         let m = d
-            .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
+            .decode_line(b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
             .unwrap()
             .unwrap();
         let mut out = String::new();
@@ -473,7 +501,7 @@ mod tests {
     fn our_record_states_units_and_nulls() {
         let mut d = Decoder::new();
         let m = d
-            .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
+            .decode_line(b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
             .unwrap()
             .unwrap();
         let mut out = String::new();
@@ -483,7 +511,7 @@ mod tests {
         assert_eq!(v["course_deg"], 224.0);
         assert_eq!(v["heading_deg"], 215);
         assert_eq!(v["lat"], 29_028_980.0 / 600_000.0);
-        assert_eq!(v["channel"], "B");
+        assert_eq!(v["channel"], "A");
         assert_eq!(v["turn_deg_min"], -720.0);
     }
 }

@@ -8,10 +8,10 @@
 //! Field names that start with `~` are decoded and shown in our JSON, but not in gpsd's,
 //! because gpsd 3.22 does not print them (for example the `assigned` flag of type 18).
 
-use super::application::{self, Fields};
+use super::application::Fields;
 use super::bits::trim_right_blanks;
 use super::tables::{AID_TYPE, EPFD, NAV_STATUS, SHIP_TYPE, STATION_TYPE};
-use super::walk::{CoordRes, Emit, Eta, Fmt, Payload, UtcFields, Walker};
+use super::walk::{CoordRes, Eta, Fmt, Payload, UtcFields, Walker};
 
 const MIN: CoordRes = CoordRes::TenThousandthMinute;
 const TENTH: CoordRes = CoordRes::TenthMinute;
@@ -363,31 +363,9 @@ fn walk_application<W: Walker>(
     match decoded {
         Some(fields) => {
             w.data(data, start, None, "~data");
-            w.derived(&mut |e| emit_fields(e, fields));
+            w.application(fields);
         }
         None => w.data(data, start, None, "data"),
-    }
-}
-
-/// Emit decoded application fields.
-fn emit_fields(e: &mut dyn Emit, fields: &Fields) {
-    use application::FieldValue as V;
-    for (name, value) in fields {
-        match value {
-            V::Uint(v) => e.uint(name, *v),
-            V::Int(v) => e.int(name, *v),
-            V::Bool(v) => e.flag(name, *v),
-            V::Text(v) => e.str(name, v),
-            V::List(items) => {
-                e.begin_list(name);
-                for item in items {
-                    e.begin_item();
-                    emit_fields(e, item);
-                    e.end_item();
-                }
-                e.end_list();
-            }
-        }
     }
 }
 
@@ -975,9 +953,9 @@ fn walk_aton_name<W: Walker>(w: &mut W, name: &mut String) {
 pub enum ChannelArea {
     /// Addressed to two stations.
     Addressed {
-        /// First destination MMSI.
+        /// First destination MMSI (bits 69–98; 5 spare bits follow).
         dest1: u32,
-        /// Second destination MMSI.
+        /// Second destination MMSI (bits 104–133; 5 spare bits follow).
         dest2: u32,
     },
     /// A rectangle, corners in 1/10 minute.
@@ -1048,7 +1026,7 @@ impl ChannelManagement {
                 ChannelArea::Area { .. } => (0, 0),
             };
             w.u(&mut d1, 69, 30, "dest1", Fmt::Plain);
-            w.u(&mut d2, 101, 30, "dest2", Fmt::Plain);
+            w.u(&mut d2, 104, 30, "dest2", Fmt::Plain);
             self.area = ChannelArea::Addressed {
                 dest1: d1,
                 dest2: d2,

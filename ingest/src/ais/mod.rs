@@ -14,7 +14,7 @@
 //! use ingest::ais::{Decoder, Body};
 //! let mut d = Decoder::new();
 //! let out = d
-//!     .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
+//!     .decode_line(b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
 //!     .unwrap()
 //!     .unwrap();
 //! assert_eq!(out.message.mmsi, 371_798_000);
@@ -349,7 +349,7 @@ struct Group {
     /// Line counter when the group started (for expiry).
     started: u64,
     heard: Heard,
-    bits: Box<Bits>,
+    bits: Bits,
 }
 
 /// Counters of the assembly, for operators and tests.
@@ -371,7 +371,7 @@ pub struct AssemblyStats {
 pub struct Decoder {
     groups: Vec<Group>,
     /// Spare buffers for new groups, so steady state allocates nothing.
-    pool: Vec<Box<Bits>>,
+    pool: Vec<Bits>,
     single: Bits,
     lines: u64,
     /// Most groups in flight at once; beyond, the oldest is dropped (and counted).

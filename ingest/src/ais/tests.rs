@@ -6,7 +6,7 @@ use super::*;
 fn checksum_mismatch_is_rejected_with_both_values() {
     let mut d = Decoder::new();
     let e = d
-        .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B", 0)
+        .decode_line(b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B", 0)
         .unwrap_err();
     assert_eq!(
         e,
@@ -40,7 +40,7 @@ fn interleaved_groups_on_two_channels_both_complete() {
 fn orphan_second_fragment_is_rejected_and_a_restarted_group_is_counted() {
     let mut d = Decoder::new();
     let e = d
-        .decode_line(b"!AIVDM,2,2,9,B,PFRC88888888880,2*2F", 0)
+        .decode_line(b"!AIVDM,2,2,9,B,PFRC88888888880,2*29", 0)
         .unwrap_err();
     assert_eq!(e.reason(), "orphan_fragment");
     let first = b"!AIVDM,2,1,9,B,58KvN<42ACikUKW77F1H4hF0<PTp622222222216`0`cF5BF0RT13H0T,0*70";
@@ -56,7 +56,7 @@ fn trailing_fields_after_the_checksum_are_ignored() {
     let mut d = Decoder::new();
     let m = d
         .decode_line(
-            b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,s28089,d-103,T46.36710581,x22,r003669945,1242958962\r\n",
+            b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A,s28089,d-103,T46.36710581,x22,r003669945,1242958962\r\n",
             0,
         )
         .unwrap()

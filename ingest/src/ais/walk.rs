@@ -163,6 +163,11 @@ pub trait Walker {
     fn is_writer(&self) -> bool {
         false
     }
+    /// Decoded application (DAC/FI) fields. By default they are emitted in line with
+    /// the message's own fields, as gpsd does.
+    fn application(&mut self, fields: &super::application::Fields) {
+        self.derived(&mut |e| emit_fields(e, fields));
+    }
     /// Fields the emitters show but the bits do not hold directly (derived text, or
     /// decoded application payload); readers and writers ignore them.
     fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit));
@@ -435,5 +440,27 @@ mod tests {
         assert_eq!(lon2, lon);
         assert_eq!(name2, name);
         assert_eq!(bits.len(), 232);
+    }
+}
+
+/// Emit decoded application fields, lists as arrays of objects.
+pub fn emit_fields(e: &mut dyn Emit, fields: &super::application::Fields) {
+    use super::application::FieldValue as V;
+    for (name, value) in fields {
+        match value {
+            V::Uint(v) => e.uint(name, *v),
+            V::Int(v) => e.int(name, *v),
+            V::Bool(v) => e.flag(name, *v),
+            V::Text(v) => e.str(name, v),
+            V::List(items) => {
+                e.begin_list(name);
+                for item in items {
+                    e.begin_item();
+                    emit_fields(e, item);
+                    e.end_item();
+                }
+                e.end_list();
+            }
+        }
     }
 }

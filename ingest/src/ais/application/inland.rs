@@ -39,7 +39,8 @@ enum LockTime {
 }
 
 /// ETA or RTA at lock/bridge/terminal (type 6, FI 21 / FI 22). The time is printed
-/// without zero padding (`"3-28T14:9"`).
+/// without zero padding and without `Z` (`"3-28T14:9"`). gpsd prints the five texts
+/// without JSON escaping, so a `"` or `\` in them makes its line invalid JSON.
 fn lock_times(bits: &Bits, kind: LockTime) -> Fields {
     let mut r = Rec::new(bits);
     r.text("country", 88, 2);
@@ -211,7 +212,8 @@ fn emma_warning(bits: &Bits) -> Fields {
     r.finish()
 }
 
-/// Water levels (type 8, FI 24): a country code and always four gauges.
+/// Water levels (type 8, FI 24): a country code and always four gauges. gpsd prints
+/// the country without JSON escaping.
 fn water_levels(bits: &Bits) -> Fields {
     let mut r = Rec::new(bits);
     r.text("country", 56, 2);

@@ -1,0 +1,47 @@
+//! Command-line interface of `tidewatch` (runtime flags only; pipeline settings
+//! will live in the configuration file).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Tidewatch: maritime smuggling detection and interception coordination.
+#[derive(Debug, Parser)]
+#[command(name = "tidewatch", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode NMEA (AIS and patrol telemetry) to JSON lines on stdout; a summary and the
+    /// rejects by reason go to stderr.
+    Decode(DecodeArgs),
+}
+
+/// Output format of `decode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Our model: values in units (`speed_kn`, `course_deg`), `null` when not
+    /// available, tag block time and source, patrol telemetry too.
+    Json,
+    /// gpsd's unscaled AIS JSON, as `gpsdecode -u -j` writes it (AIS only).
+    Gpsd,
+}
+
+/// Arguments of `decode`.
+#[derive(Debug, clap::Args)]
+pub struct DecodeArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Write every rejected line, with its line number and reason, to this file (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Input files (`.gz` is decompressed); `-` or nothing reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}

@@ -1,0 +1,251 @@
+//! `tidewatch decode`: NMEA lines to JSON lines, with every reject counted by reason.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use ingest::ais::json::{GpsdWriter, write_ours};
+use ingest::ais::{DecodeError, Decoder, split_tag_block};
+use ingest::telemetry;
+
+use crate::cli::{DecodeArgs, Format};
+
+/// What a decode run saw.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Lines read.
+    pub lines: u64,
+    /// AIS messages decoded.
+    pub messages: u64,
+    /// Patrol telemetry sentences decoded.
+    pub telemetry: u64,
+    /// Lines kept as fragments of a multi-sentence message.
+    pub fragments: u64,
+    /// Blank lines and `#` comments.
+    pub skipped: u64,
+    /// Rejected lines by reason.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Multi-sentence messages that never completed, and the fragments they held.
+    pub incomplete_groups: u64,
+    /// Fragments lost with incomplete groups.
+    pub fragments_lost: u64,
+}
+
+impl Summary {
+    /// Total rejected lines.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} lines read: {} AIS messages decoded, {} telemetry sentences, {} fragments assembled, {} skipped (blank or comment), {} rejected",
+            self.lines,
+            self.messages,
+            self.telemetry,
+            self.fragments,
+            self.skipped,
+            self.rejected_total()
+        )?;
+        if !self.rejected.is_empty() {
+            let parts: Vec<String> = self
+                .rejected
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            write!(f, "\nrejected by reason: {}", parts.join(", "))?;
+        }
+        if self.incomplete_groups > 0 {
+            write!(
+                f,
+                "\nincomplete multi-sentence messages dropped: {} ({} fragments)",
+                self.incomplete_groups, self.fragments_lost
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The decoder state of one run over several inputs.
+pub struct Run<'w> {
+    format: Format,
+    decoder: Decoder,
+    gpsd: GpsdWriter,
+    out: &'w mut dyn Write,
+    rejects: Option<&'w mut dyn Write>,
+    buf: String,
+    /// What was seen so far.
+    pub summary: Summary,
+}
+
+impl<'w> Run<'w> {
+    /// A run writing records to `out` and, if given, rejected lines to `rejects`.
+    pub fn new(format: Format, out: &'w mut dyn Write, rejects: Option<&'w mut dyn Write>) -> Self {
+        Run {
+            format,
+            decoder: Decoder::new(),
+            gpsd: GpsdWriter::new(),
+            out,
+            rejects,
+            buf: String::with_capacity(64 * 1024),
+            summary: Summary::default(),
+        }
+    }
+
+    /// Decode every line of `input`; `source` keeps fragment assembly of different
+    /// inputs apart.
+    pub fn input(&mut self, input: &mut dyn BufRead, source: u32, name: &str) -> Result<()> {
+        let mut line = Vec::with_capacity(256);
+        let mut line_no = 0u64;
+        loop {
+            line.clear();
+            let n = input
+                .read_until(b'\n', &mut line)
+                .with_context(|| format!("reading {name}"))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            self.line(&line, source, name, line_no)?;
+            if self.buf.len() > 48 * 1024 {
+                self.flush()?;
+            }
+        }
+        self.flush()
+    }
+
+    fn line(&mut self, line: &[u8], source: u32, name: &str, line_no: u64) -> Result<()> {
+        self.summary.lines += 1;
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() || trimmed[0] == b'#' {
+            self.summary.skipped += 1;
+            return Ok(());
+        }
+        // Which parser: the first character after any tag block.
+        let is_telemetry = matches!(split_tag_block(trimmed), Ok((_, s)) if s.first() == Some(&b'$'));
+        if is_telemetry {
+            return self.telemetry(trimmed, name, line_no);
+        }
+        match self.decoder.decode_line(trimmed, source) {
+            Ok(Some(d)) => {
+                self.summary.messages += 1;
+                match self.format {
+                    Format::Json => write_ours(&d, &mut self.buf),
+                    Format::Gpsd => {
+                        self.gpsd.write(&d.message, &mut self.buf);
+                    }
+                }
+            }
+            Ok(None) => self.summary.fragments += 1,
+            Err(e) => self.reject(trimmed, e.reason(), &e.to_string(), name, line_no)?,
+        }
+        Ok(())
+    }
+
+    fn telemetry(&mut self, line: &[u8], name: &str, line_no: u64) -> Result<()> {
+        match telemetry::parse_line(line) {
+            Ok(t) => {
+                self.summary.telemetry += 1;
+                if self.format == Format::Json {
+                    let mut v = serde_json::to_value(&t)?;
+                    v["class"] = "TELEMETRY".into();
+                    self.buf.push_str(&v.to_string());
+                    self.buf.push('\n');
+                }
+                Ok(())
+            }
+            // gpsd's format has no place for telemetry, but an unsupported sentence is
+            // still a sentence we could not use: it is counted either way.
+            Err(e) => self.reject(line, e.reason(), &e.to_string(), name, line_no),
+        }
+    }
+
+    fn reject(&mut self, line: &[u8], reason: &'static str, error: &str, name: &str, line_no: u64) -> Result<()> {
+        *self.summary.rejected.entry(reason).or_default() += 1;
+        if let Some(w) = self.rejects.as_mut() {
+            let rec = serde_json::json!({
+                "input": name,
+                "line_no": line_no,
+                "reason": reason,
+                "error": error,
+                "line": String::from_utf8_lossy(line),
+            });
+            writeln!(w, "{rec}").context("writing rejects")?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.out.write_all(self.buf.as_bytes())?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// End of all inputs: groups still in flight are counted as incomplete.
+    pub fn finish(mut self) -> Result<Summary> {
+        self.decoder.finish();
+        let s = self.decoder.stats();
+        self.summary.incomplete_groups = s.incomplete_groups;
+        self.summary.fragments_lost = s.fragments_lost;
+        self.flush()?;
+        self.out.flush()?;
+        if let Some(w) = self.rejects.as_mut() {
+            w.flush()?;
+        }
+        Ok(self.summary)
+    }
+}
+
+/// Open an input: `-` is stdin, `.gz` is decompressed.
+fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 16, reader)))
+}
+
+/// `tidewatch decode`.
+pub fn run(args: &DecodeArgs) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut rejects_file = match &args.rejects {
+        Some(p) => Some(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut run = Run::new(
+        args.format,
+        &mut out,
+        rejects_file.as_mut().map(|w| w as &mut dyn Write),
+    );
+    let stdin_only = [std::path::PathBuf::from("-")];
+    let files = if args.files.is_empty() {
+        &stdin_only[..]
+    } else {
+        &args.files[..]
+    };
+    for (i, path) in files.iter().enumerate() {
+        let mut input = open(path)?;
+        run.input(&mut input, i as u32, &path.display().to_string())?;
+    }
+    let summary = run.finish()?;
+    eprintln!("tidewatch decode: {summary}");
+    Ok(())
+}
+
+/// Reject reasons that mean "this is not AIS at all" (for callers that only want AIS).
+pub fn is_not_ais(e: &DecodeError) -> bool {
+    matches!(e, DecodeError::NotAis(_) | DecodeError::NotNmea)
+}

@@ -1,0 +1,5 @@
+//! The operations console and the `tidewatch` command: the composition root of
+//! Tidewatch. Today it holds the commands that exist; the console itself follows.
+
+pub mod cli;
+pub mod decode;
