@@ -47,15 +47,29 @@ impl std::fmt::Debug for Bits {
     }
 }
 
+/// 6-bit values of armored characters, `INVALID` for bytes outside the alphabet.
+const DEARMOR: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b >= b'0' && b <= b'W' {
+            t[c] = b - b'0';
+        } else if b >= b'`' && b <= b'w' {
+            t[c] = b - b'0' - 8;
+        }
+        c += 1;
+    }
+    t
+};
+const INVALID: u8 = 0xff;
+
 /// The 6-bit value of one armored payload character, or `None` if the character is
 /// outside the two armoring ranges `0`..=`W` and `` ` ``..=`w`.
 #[inline]
 pub fn dearmor(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'W' => Some(c - b'0'),
-        b'`'..=b'w' => Some(c - b'0' - 8),
-        _ => None,
-    }
+    let v = DEARMOR[usize::from(c)];
+    (v != INVALID).then_some(v)
 }
 
 impl Bits {
@@ -97,39 +111,49 @@ impl Bits {
         if total > MAX_BITS {
             return Err(DecodeError::PayloadTooLong { bits: total });
         }
-        let mut pos = self.stored_bits;
-        let mut chunks = payload.chunks_exact(4);
-        for chunk in &mut chunks {
-            // Four characters make exactly 24 bits.
-            let mut acc: u32 = 0;
-            for &c in chunk {
-                let v = dearmor(c).ok_or(DecodeError::BadPayloadChar { byte: c })?;
-                acc = (acc << 6) | u32::from(v);
+        // Append through a bit accumulator: `pending` bits of `acc` not yet stored.
+        // The partial byte we continue (if any) is taken back into the accumulator.
+        let mut byte = self.stored_bits / 8;
+        let mut pending = (self.stored_bits % 8) as u32;
+        let mut acc: u64 = if pending > 0 {
+            u64::from(self.buf[byte] >> (8 - pending))
+        } else {
+            0
+        };
+        for &c in payload {
+            let v = DEARMOR[usize::from(c)];
+            if v == INVALID {
+                self.unwrite(byte);
+                return Err(DecodeError::BadPayloadChar { byte: c });
             }
-            self.put(pos, 24, acc);
-            pos += 24;
+            acc = (acc << 6) | u64::from(v);
+            pending += 6;
+            if pending >= 8 {
+                pending -= 8;
+                self.buf[byte] = (acc >> pending) as u8;
+                byte += 1;
+            }
         }
-        for &c in chunks.remainder() {
-            let v = dearmor(c).ok_or(DecodeError::BadPayloadChar { byte: c })?;
-            self.put(pos, 6, u32::from(v));
-            pos += 6;
+        if pending > 0 {
+            self.buf[byte] = (acc << (8 - pending)) as u8;
         }
-        self.stored_bits = pos;
-        self.len = pos.saturating_sub(usize::from(fill_bits));
+        self.stored_bits = total;
+        self.len = total.saturating_sub(usize::from(fill_bits));
         Ok(())
     }
 
-    /// OR `width` (≤ 24) bits of `value` into the buffer at bit `pos` (known zero).
-    #[inline]
-    fn put(&mut self, pos: usize, width: usize, value: u32) {
-        let byte = pos / 8;
-        let shift = 32 - width - (pos % 8);
-        let word = value << shift;
-        let bytes = word.to_be_bytes();
-        for (i, b) in bytes.iter().enumerate() {
-            if *b != 0 {
-                self.buf[byte + i] |= b;
-            }
+    /// Zero what a failed append wrote (up to and including byte `last`), keeping the
+    /// invariant that everything after `stored_bits` is zero.
+    fn unwrite(&mut self, last: usize) {
+        let first = self.stored_bits / 8;
+        let keep = self.stored_bits % 8;
+        let mut from = first;
+        if keep > 0 {
+            self.buf[first] &= 0xffu8 << (8 - keep);
+            from += 1;
+        }
+        if from <= last {
+            self.buf[from..=last].fill(0);
         }
     }
 
@@ -281,6 +305,16 @@ mod tests {
         b.push_armored(b"0", 1).unwrap(); // 000000, one fill bit
         assert_eq!(b.len(), 11);
         assert_eq!(b.u(0, 12), 0b1111_1100_0000);
+    }
+
+    #[test]
+    fn a_bad_character_leaves_nothing_behind() {
+        let mut b = Bits::new();
+        b.push_armored(b"w", 0).unwrap();
+        assert!(b.push_armored(b"wwwwww!", 0).is_err());
+        assert_eq!(b.len(), 6);
+        assert_eq!(b.u(0, 32), 0b111111 << 26);
+        assert_eq!(b.u(6, 32), 0);
     }
 
     #[test]

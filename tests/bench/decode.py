@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""AIS decode benchmark: ours against the `ais` crate and gpsdecode, in one run.
+
+Usage: python3 tests/bench/decode.py [--rounds N] [--sentences N]
+
+Builds the release binaries, makes the standard input with ../shared/bench/gen_bench_input.py
+(1M sentences), then runs every decoder on one core (taskset -c 0), alternating, N rounds,
+and reports medians of wall time and peak RSS, and ratios against the peers measured in
+the same run. Absolute times on shared machines are noise; the ratios are the result.
+
+  decode only:  ours (ingest::ais::Decoder)  vs  the `ais` crate 0.12  vs  `gpsdecode -u -c`
+  with output:  `tidewatch decode --format gpsd`  vs  `gpsdecode -u -j`
+  streaming:    ours on 1x and 5x the input through a pipe: peak RSS must not grow.
+"""
+import argparse, os, resource, shutil, statistics, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.environ.get("TIDEWATCH_SHARED", os.path.join(ROOT, "..", "shared"))
+
+
+def sh(cmd, **kw):
+    subprocess.run(cmd, check=True, cwd=ROOT, **kw)
+
+
+def timed(cmd, stdin_path=None, repeat_input=1):
+    """Wall seconds and peak RSS (KiB) of one run of cmd, output discarded."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    if repeat_input > 1:
+        cat = subprocess.Popen(["cat"] + [stdin_path] * repeat_input, stdout=subprocess.PIPE)
+        p = subprocess.run(cmd, stdin=cat.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        cat.wait()
+    else:
+        with open(stdin_path, "rb") if stdin_path else open(os.devnull, "rb") as f:
+            p = subprocess.run(cmd, stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"{cmd} failed with {p.returncode}")
+    # ru_maxrss of children is the max over all children so far; measure with /usr/bin/time instead.
+    return dt
+
+
+def peak_rss_kib(cmd, stdin_path, repeat_input=1):
+    cat = subprocess.Popen(["cat"] + [stdin_path] * repeat_input, stdout=subprocess.PIPE)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdin=cat.stdout,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, text=True)
+    cat.wait()
+    return int(p.stderr.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--sentences", type=int, default=1_000_000)
+    a = ap.parse_args()
+    for prog in ("gpsdecode", "taskset"):
+        if not shutil.which(prog):
+            sys.exit(f"{prog} is missing: run tests/install-deps.sh (gpsdecode is in gpsd-clients)")
+    sh(["cargo", "build", "--release", "--locked", "-p", "ingest", "--example", "decode_bench",
+        "-p", "ops-console", "--bin", "tidewatch"])
+    bench_dir = os.path.join(ROOT, "target", "bench")
+    os.makedirs(bench_dir, exist_ok=True)
+    inp = os.path.join(bench_dir, f"bench-{a.sentences}.nmea")
+    if not os.path.exists(inp):
+        sh([sys.executable, os.path.join(SHARED, "bench", "gen_bench_input.py"), str(a.sentences), inp])
+    ex = os.path.join(ROOT, "target", "release", "examples", "decode_bench")
+    tw = os.path.join(ROOT, "target", "release", "tidewatch")
+    one = ["taskset", "-c", "0"]
+    runs = {
+        "ours (decode only)": one + [ex, "ours", "-"],
+        "ais crate 0.12 (decode only)": one + [ex, "ais", "-"],
+        "gpsdecode -u -c": one + ["gpsdecode", "-u", "-c"],
+        "tidewatch decode --format gpsd": one + [tw, "decode", "--format", "gpsd", "-"],
+        "gpsdecode -u -j": one + ["gpsdecode", "-u", "-j"],
+    }
+    times = {k: [] for k in runs}
+    for r in range(a.rounds):
+        for name, cmd in runs.items():
+            times[name].append(timed(cmd, inp))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    with open(inp, "rb") as f:
+        n = sum(1 for _ in f)
+    print(f"input: {inp} ({os.path.getsize(inp)} bytes, {n} sentences); {a.rounds} rounds, one core, medians")
+    print(f"{'decoder':34} {'seconds':>8} {'sentences/s':>12}")
+    for k, v in med.items():
+        print(f"{k:34} {v:8.3f} {n / v:12,.0f}")
+    ours = med["ours (decode only)"]
+    print()
+    print(f"ratio ours vs ais crate (decode only):       {med['ais crate 0.12 (decode only)'] / ours:5.1f}x faster")
+    print(f"ratio ours vs gpsdecode -u -c:               {med['gpsdecode -u -c'] / ours:5.1f}x faster")
+    print(f"ratio tidewatch --format gpsd vs gpsdecode -u -j: {med['gpsdecode -u -j'] / med['tidewatch decode --format gpsd']:5.1f}x faster")
+    rss1 = peak_rss_kib([ex, "ours", "-"], inp, 1)
+    rss5 = peak_rss_kib([ex, "ours", "-"], inp, 5)
+    rss_ais = peak_rss_kib([ex, "ais", "-"], inp, 1)
+    rss_gpsd = peak_rss_kib(["gpsdecode", "-u", "-c"], inp, 1)
+    print(f"peak RSS, streaming: ours {rss1} KiB on 1x input, {rss5} KiB on 5x; ais crate {rss_ais} KiB; gpsdecode {rss_gpsd} KiB")
+
+
+if __name__ == "__main__":
+    main()
