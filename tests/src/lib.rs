@@ -1,5 +1,6 @@
 //! Shared helpers for Tidewatch's integration tests.
 
+pub mod ais_arbitrary;
 pub mod conformance;
 
 use std::io::Read;

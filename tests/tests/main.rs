@@ -1,2 +1,3 @@
 //! Tidewatch integration tests: one binary, modules by capability.
 mod conformance;
+mod roundtrip;

@@ -29,7 +29,7 @@ pub const SIXBIT_ASCII: &[u8; 64] =
 pub struct Bits {
     /// Packed bits; everything after `stored_bits` is zero.
     buf: [u8; MAX_BYTES + SLACK],
-    /// Bits written so far, fill bits of the last character included.
+    /// Bits written so far, fill bits included (the highest bit ever written).
     stored_bits: usize,
     /// Payload length in bits: `stored_bits` minus the fill bits.
     len: usize,
@@ -103,18 +103,19 @@ impl Bits {
     }
 
     /// Append one sentence's armored payload. `fill_bits` (0–5, or 6 as gpsd tolerates)
-    /// are the unused bits of its last character. Only the last fragment's fill bits
-    /// count: a fragment appended after this one continues after all of these bits,
-    /// as in gpsd (the standard puts fill bits only in the last sentence).
+    /// are the unused bits of its last character. Each fragment's fill bits are dropped
+    /// and the next fragment continues at the end of this one's payload, as in gpsd:
+    /// real transmitters do put fill bits on non-final fragments.
     pub fn push_armored(&mut self, payload: &[u8], fill_bits: u8) -> Result<(), DecodeError> {
-        let total = self.stored_bits + payload.len() * 6;
+        let start = self.len;
+        let total = start + payload.len() * 6;
         if total > MAX_BITS {
             return Err(DecodeError::PayloadTooLong { bits: total });
         }
-        // Append through a bit accumulator: `pending` bits of `acc` not yet stored.
-        // The partial byte we continue (if any) is taken back into the accumulator.
-        let mut byte = self.stored_bits / 8;
-        let mut pending = (self.stored_bits % 8) as u32;
+        // Append through a bit accumulator: `pending` bits of `acc` not yet stored. The
+        // partial byte we continue (if any) is taken back, minus the fill bits after it.
+        let mut byte = start / 8;
+        let mut pending = (start % 8) as u32;
         let mut acc: u64 = if pending > 0 {
             u64::from(self.buf[byte] >> (8 - pending))
         } else {
@@ -123,7 +124,7 @@ impl Bits {
         for &c in payload {
             let v = DEARMOR[usize::from(c)];
             if v == INVALID {
-                self.unwrite(byte);
+                self.truncate(start, byte.max(self.stored_bits.div_ceil(8)));
                 return Err(DecodeError::BadPayloadChar { byte: c });
             }
             acc = (acc << 6) | u64::from(v);
@@ -137,24 +138,29 @@ impl Bits {
         if pending > 0 {
             self.buf[byte] = (acc << (8 - pending)) as u8;
         }
-        self.stored_bits = total;
+        // Stale fill bits of the previous fragment past the new end stay, as in gpsd
+        // (they can only be seen by reads past the payload).
+        self.stored_bits = total.max(self.stored_bits);
         self.len = total.saturating_sub(usize::from(fill_bits));
         Ok(())
     }
 
-    /// Zero what a failed append wrote (up to and including byte `last`), keeping the
-    /// invariant that everything after `stored_bits` is zero.
-    fn unwrite(&mut self, last: usize) {
-        let first = self.stored_bits / 8;
-        let keep = self.stored_bits % 8;
+    /// Cut the payload back to `len` bits after a failed append, zeroing everything
+    /// after it up to and including byte `last`.
+    fn truncate(&mut self, len: usize, last: usize) {
+        let first = len / 8;
+        let keep = len % 8;
         let mut from = first;
         if keep > 0 {
             self.buf[first] &= 0xffu8 << (8 - keep);
             from += 1;
         }
+        let last = last.min(self.buf.len() - 1);
         if from <= last {
             self.buf[from..=last].fill(0);
         }
+        self.len = len;
+        self.stored_bits = len;
     }
 
     /// The unsigned field of `width` (≤ 32) bits starting at bit `start`.
@@ -299,12 +305,12 @@ mod tests {
     }
 
     #[test]
-    fn only_the_last_fragments_fill_bits_count() {
+    fn each_fragments_fill_bits_are_dropped() {
         let mut b = Bits::new();
-        b.push_armored(b"w", 2).unwrap(); // 111111, claims two fill bits
-        b.push_armored(b"0", 1).unwrap(); // 000000, one fill bit
-        assert_eq!(b.len(), 11);
-        assert_eq!(b.u(0, 12), 0b1111_1100_0000);
+        b.push_armored(b"w", 2).unwrap(); // 1111 + two fill bits
+        b.push_armored(b"0", 1).unwrap(); // 00000 + one fill bit
+        assert_eq!(b.len(), 9);
+        assert_eq!(b.u(0, 12), 0b1111_0000_0000);
     }
 
     #[test]

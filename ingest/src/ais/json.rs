@@ -6,7 +6,12 @@
 //! `null` for "not available", and adds how the message was heard (talker, channel,
 //! tag block source and time).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+
+/// Most MMSIs with a held type 24 part A; past it the cache starts again empty.
+const MAX_HELD_MMSIS: usize = 16_384;
+/// Most part A names held for one MMSI (gpsd's cache has 8 slots per channel).
+const MAX_HELD_PER_MMSI: usize = 8;
 use std::fmt::Write as _;
 
 use super::message::{Body, StaticData};
@@ -99,21 +104,39 @@ impl Emit for Obj<'_> {
 /// An emitter that drops `~` fields (the gpsd format) and hides nothing else.
 struct Gpsd<'a> {
     obj: Obj<'a>,
-    /// gpsd dumps the bits after a payload's end in its last byte for types 6 and 26
-    /// (for 26 they are the first bits of the radio status); for the others, zeros.
-    keep_trailing_bits: bool,
+    /// How many bits of a payload's bytes gpsd shows; the rest of the last byte is zero.
+    shown_bits: fn(&Payload) -> usize,
 }
 
-/// `"<bits>:<hex>"`, gpsd's form of a binary payload. Bits of the last byte past the
-/// payload are zeroed unless `keep_trailing` (see [`Gpsd`]).
-fn data_text(v: &Payload, keep_trailing: bool) -> String {
+/// gpsd shows the bits that follow a payload in its last byte (the fill bits, or for
+/// type 26 the first radio bits) for types 6, 17, 25 and 26, but zeros them for type 8
+/// and the DAC/FI payloads. For addressed 25/26 it copies whole bytes from before the
+/// 30-bit destination and shifts them, so bits past that copy are zero.
+fn shown_bits_for(msg: &AisMessage) -> fn(&Payload) -> usize {
+    fn all(p: &Payload) -> usize {
+        p.bytes.len() * 8
+    }
+    fn exact(p: &Payload) -> usize {
+        p.bit_len
+    }
+    fn shifted(p: &Payload) -> usize {
+        (p.bit_len + 30).div_ceil(8) * 8 - 30
+    }
+    match &msg.body {
+        Body::SingleSlotBinary(b) | Body::MultiSlotBinary(b) if b.addressed => shifted,
+        _ if matches!(msg.msg_type, 6 | 17 | 25 | 26) => all,
+        _ => exact,
+    }
+}
+
+/// `"<bits>:<hex>"`, gpsd's form of a binary payload, showing `shown` bits of its bytes.
+fn data_text(v: &Payload, shown: usize) -> String {
     let mut s = format!("{}:", v.bit_len);
-    let n = v.bytes.len();
     for (k, b) in v.bytes.iter().enumerate() {
         let mut b = *b;
-        let used = v.bit_len - 8 * k;
-        if !keep_trailing && k + 1 == n && used < 8 {
-            b &= 0xffu8 << (8 - used);
+        let keep = shown.saturating_sub(8 * k);
+        if keep < 8 {
+            b &= !(0xffu8.checked_shr(keep as u32).unwrap_or(0));
         }
         let _ = write!(s, "{b:02x}");
     }
@@ -166,7 +189,7 @@ impl Walker for Gpsd<'_> {
     }
     fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
         if !name.starts_with('~') {
-            self.obj.str(name, &data_text(v, self.keep_trailing_bits));
+            self.obj.str(name, &data_text(v, (self.shown_bits)(v)));
         }
     }
     fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
@@ -216,11 +239,13 @@ impl Emit for SkipHidden<'_, '_> {
 /// Writes messages as gpsd's unscaled AIS JSON, one object per line, the way
 /// `gpsdecode -u -j` does, including its type 24 behaviour: part A is held, and one
 /// record merging the held name with part B is written when part B arrives (part B
-/// with no held part A writes nothing).
+/// with no held part A writes nothing). Each part A is held once, so A, A, B, B gives
+/// two records, as in gpsd. Unlike gpsd (one small cache per radio channel), a part A
+/// and a part B heard on different channels are merged too: see CONFORMANCE.md.
 #[derive(Default)]
 pub struct GpsdWriter {
-    /// Names from type 24 part A, by MMSI, waiting for part B.
-    held_names: HashMap<u32, String>,
+    /// Names from type 24 part A, by MMSI, oldest first, waiting for part B.
+    held_names: HashMap<u32, VecDeque<String>>,
     /// `"device"` value gpsdecode puts in every record.
     pub device: Option<String>,
 }
@@ -241,13 +266,26 @@ impl GpsdWriter {
         if let Body::StaticData(part) = &msg.body {
             match part {
                 StaticData::A { shipname, .. } => {
-                    self.held_names.insert(msg.mmsi, shipname.clone());
+                    if self.held_names.len() >= MAX_HELD_MMSIS
+                        && !self.held_names.contains_key(&msg.mmsi)
+                    {
+                        self.held_names.clear();
+                    }
+                    let q = self.held_names.entry(msg.mmsi).or_default();
+                    if q.len() == MAX_HELD_PER_MMSI {
+                        q.pop_front();
+                    }
+                    q.push_back(shipname.clone());
                     return false;
                 }
                 StaticData::B(_) => {
-                    let Some(name) = self.held_names.remove(&msg.mmsi) else {
+                    let Some(q) = self.held_names.get_mut(&msg.mmsi) else {
                         return false;
                     };
+                    let name = q.pop_front().unwrap_or_default();
+                    if q.is_empty() {
+                        self.held_names.remove(&msg.mmsi);
+                    }
                     return self.write_type24(&mut msg, &name, out);
                 }
             }
@@ -269,7 +307,7 @@ impl GpsdWriter {
         }
         let mut g = Gpsd {
             obj: Obj { out, first: false },
-            keep_trailing_bits: matches!(msg.msg_type, 6 | 26),
+            shown_bits: shown_bits_for(msg),
         };
         // Header first, then "scaled", then the body: gpsd's order.
         g.obj.raw("type", msg.msg_type);
@@ -429,7 +467,7 @@ impl Walker for Ours<'_> {
         }
     }
     fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
-        self.obj.str(name.trim_start_matches('~'), &data_text(v, false));
+        self.obj.str(name.trim_start_matches('~'), &data_text(v, v.bit_len));
     }
     fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
         f(&mut self.obj);

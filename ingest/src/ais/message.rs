@@ -9,7 +9,7 @@
 //! because gpsd 3.22 does not print them (for example the `assigned` flag of type 18).
 
 use super::application::Fields;
-use super::bits::trim_right_blanks;
+use super::bits::{Bits, trim_right_blanks};
 use super::tables::{AID_TYPE, EPFD, NAV_STATUS, SHIP_TYPE, STATION_TYPE};
 use super::walk::{CoordRes, Eta, Fmt, Payload, UtcFields, Walker};
 
@@ -149,7 +149,8 @@ pub struct PositionReport {
     pub spare: u8,
     /// RAIM flag.
     pub raim: bool,
-    /// Radio status (SOTDMA/ITDMA communication state), 19 bits.
+    /// Radio status (SOTDMA/ITDMA communication state), 19 bits (fewer in a report
+    /// cut short: the bits that arrived).
     pub radio: u32,
 }
 
@@ -168,7 +169,12 @@ impl PositionReport {
         w.u(&mut self.maneuver, 143, 2, "maneuver", Fmt::Plain);
         w.u(&mut self.spare, 145, 3, "~spare", Fmt::Plain);
         w.flag(&mut self.raim, 148, "raim");
-        w.u(&mut self.radio, 149, 19, "radio", Fmt::Plain);
+        // A report cut short (163–167 bits, which gpsd accepts) has a shorter radio field.
+        let radio_width = match w.bits() {
+            Some(b) => b.len().saturating_sub(149).min(19),
+            None => 19,
+        };
+        w.u(&mut self.radio, 149, radio_width, "radio", Fmt::Plain);
     }
 
     /// Position in degrees (longitude, latitude), `None` when not available.
@@ -285,7 +291,14 @@ impl StaticVoyage {
         w.eta(&mut self.eta, 274, "eta");
         w.u(&mut self.draught, 294, 8, "draught", Fmt::DraughtDeciMeters);
         w.text(&mut self.destination, 302, 20, "destination");
-        w.u(&mut self.dte, 422, 1, "dte", Fmt::Plain);
+        // gpsd reads the DTE flag only when the message reaches it (420–422 bits are
+        // accepted); a missing flag reads 0, "available".
+        if w.bits().is_none_or(|b| b.len() >= 423) {
+            w.u(&mut self.dte, 422, 1, "dte", Fmt::Plain);
+        } else {
+            self.dte = 0;
+            w.derived(&mut |e| e.uint("dte", 0));
+        }
         w.flag(&mut self.spare, 423, "~spare");
     }
 }
@@ -569,14 +582,34 @@ impl Interrogation {
         w.u(&mut self.mmsi1, 40, 30, "mmsi1", Fmt::Plain);
         w.u(&mut self.type1_1, 70, 6, "type1_1", Fmt::Plain);
         w.u(&mut self.offset1_1, 76, 12, "offset1_1", Fmt::Plain);
-        w.u(s1, 88, 2, "~spare2", Fmt::Plain);
-        w.u(&mut self.type1_2, 90, 6, "type1_2", Fmt::Plain);
-        w.u(&mut self.offset1_2, 96, 12, "offset1_2", Fmt::Plain);
-        w.u(s2, 108, 2, "~spare3", Fmt::Plain);
-        w.u(&mut self.mmsi2, 110, 30, "mmsi2", Fmt::Plain);
-        w.u(&mut self.type2_1, 140, 6, "type2_1", Fmt::Plain);
-        w.u(&mut self.offset2_1, 146, 12, "offset2_1", Fmt::Plain);
-        w.u(s3, 158, 2, "~spare4", Fmt::Plain);
+        // The second request to station 1, and the request to station 2, are optional
+        // (88, 110 or 160 bits). As in gpsd, a part is read when the message goes past
+        // its start, and is zero otherwise.
+        let len = w.bits().map(Bits::len);
+        let has = |start: usize, present: bool| len.map_or(present, |l| l > start);
+        if has(90, self.type1_2 != 0 || self.offset1_2 != 0 || self.mmsi2 != 0 || self.type2_1 != 0 || self.offset2_1 != 0) {
+            w.u(s1, 88, 2, "~spare2", Fmt::Plain);
+            w.u(&mut self.type1_2, 90, 6, "type1_2", Fmt::Plain);
+            w.u(&mut self.offset1_2, 96, 12, "offset1_2", Fmt::Plain);
+        } else {
+            w.derived(&mut |e| {
+                e.uint("type1_2", 0);
+                e.uint("offset1_2", 0);
+            });
+        }
+        if has(110, self.mmsi2 != 0 || self.type2_1 != 0 || self.offset2_1 != 0) {
+            w.u(s2, 108, 2, "~spare3", Fmt::Plain);
+            w.u(&mut self.mmsi2, 110, 30, "mmsi2", Fmt::Plain);
+            w.u(&mut self.type2_1, 140, 6, "type2_1", Fmt::Plain);
+            w.u(&mut self.offset2_1, 146, 12, "offset2_1", Fmt::Plain);
+            w.u(s3, 158, 2, "~spare4", Fmt::Plain);
+        } else {
+            w.derived(&mut |e| {
+                e.uint("mmsi2", 0);
+                e.uint("type2_1", 0);
+                e.uint("offset2_1", 0);
+            });
+        }
     }
 }
 
@@ -609,9 +642,22 @@ impl Assignment {
         w.u(&mut self.mmsi1, 40, 30, "mmsi1", Fmt::Plain);
         w.u(&mut self.offset1, 70, 12, "offset1", Fmt::Plain);
         w.u(&mut self.increment1, 82, 10, "increment1", Fmt::Plain);
-        w.u(&mut self.mmsi2, 92, 30, "mmsi2", Fmt::Plain);
-        w.u(&mut self.offset2, 122, 12, "offset2", Fmt::Plain);
-        w.u(&mut self.increment2, 134, 10, "increment2", Fmt::Plain);
+        // The second assignment is present in a 144-bit message, absent in a 96-bit one.
+        let second = match w.bits() {
+            Some(b) => b.len() >= 144,
+            None => self.mmsi2 != 0 || self.offset2 != 0 || self.increment2 != 0,
+        };
+        if second {
+            w.u(&mut self.mmsi2, 92, 30, "mmsi2", Fmt::Plain);
+            w.u(&mut self.offset2, 122, 12, "offset2", Fmt::Plain);
+            w.u(&mut self.increment2, 134, 10, "increment2", Fmt::Plain);
+        } else {
+            w.derived(&mut |e| {
+                e.uint("mmsi2", 0);
+                e.uint("offset2", 0);
+                e.uint("increment2", 0);
+            });
+        }
     }
 }
 
@@ -831,11 +877,13 @@ impl DataLinkManagement {
             ["offset4", "number4", "timeout4", "increment4"],
         ];
         w.u(&mut self.spare, 38, 2, "~spare", Fmt::Plain);
-        let len = w.bit_len();
+        // gpsd reads all four blocks whatever the length (past the end: fill bits, then
+        // zeros); the encoder writes a block only when it or a later one is set.
+        let last_set = self.slots.iter().rposition(|s| *s != SlotReservation::default());
         for (k, s) in self.slots.iter_mut().enumerate() {
             let start = 40 + 30 * k;
             let [n_off, n_num, n_to, n_inc] = NAMES[k];
-            if len > start || *s != SlotReservation::default() {
+            if !w.is_writer() || last_set.is_some_and(|l| k <= l) {
                 w.u(&mut s.offset, start, 12, n_off, Fmt::Plain);
                 w.u(&mut s.number, start + 12, 4, n_num, Fmt::Plain);
                 w.u(&mut s.timeout, start + 16, 3, n_to, Fmt::Plain);

@@ -360,14 +360,19 @@ pub struct AssemblyStats {
     pub incomplete_groups: u64,
     /// Fragments those groups had collected (lost with them).
     pub fragments_lost: u64,
+    /// Fragments joined to a group whose sequence id differs (see [`Decoder`]).
+    pub sequence_id_mismatches: u64,
 }
 
 /// Decodes lines into messages, assembling multi-fragment messages.
 ///
 /// Groups are keyed by the caller's source id, the channel, the sequential message id
 /// and the fragment count, so several groups can be in flight and interleave (even
-/// with the same sequence id on different channels or sources). A group that does not
-/// complete within [`Decoder::max_group_age_lines`] lines is dropped and counted.
+/// with the same sequence id on different channels or sources). A fragment whose
+/// sequence id matches no group continues the latest group of its source and channel
+/// that expects it (gpsd ignores sequence ids, and real feeds do change them). A group
+/// that does not complete within [`Decoder::max_group_age_lines`] lines is dropped and
+/// counted.
 pub struct Decoder {
     groups: Vec<Group>,
     /// Spare buffers for new groups, so steady state allocates nothing.
@@ -483,6 +488,17 @@ impl Decoder {
             total: vdm.total,
             seq: vdm.seq.map_or('-', |s| (b'0' + s) as char),
         };
+        // A feed that changes the sequence id mid-message (seen in real data; gpsd
+        // ignores sequence ids) still assembles: with no group under the exact key,
+        // the latest group on the same source and channel that expects exactly this
+        // fragment is continued, and the join is counted.
+        let found = found.or_else(|| {
+            let i = self.groups.iter().rposition(|g| {
+                g.key.0 == source && g.key.1 == vdm.channel && g.key.3 == vdm.total && g.next == vdm.num
+            })?;
+            self.stats.sequence_id_mismatches += 1;
+            Some(i)
+        });
         let i = found.ok_or_else(orphan)?;
         if self.groups[i].next != vdm.num {
             // Out of order or a fragment lost: the group cannot complete.
@@ -539,32 +555,49 @@ impl Decoder {
     }
 }
 
-/// Accepted payload lengths per type, in bits: gpsd 3.22's checks (see CONFORMANCE.md).
-fn length_range(msg_type: u8) -> (usize, usize) {
-    match msg_type {
-        1..=3 | 4 | 11 | 9 | 18 => (168, usize::MAX),
-        5 => (424, usize::MAX),
+/// Accepted payload lengths per type, in bits: gpsd 3.22's checks, found by sweeping
+/// every length through `gpsdecode` (see CONFORMANCE.md). Most types accept longer
+/// messages than the standard's, as gpsd does; reads past the end give the fill bits
+/// and then zeros.
+fn length_ok(msg_type: u8, bits: &Bits) -> Result<(), (usize, usize)> {
+    let len = bits.len();
+    let (min, max) = match msg_type {
+        1..=3 => (163, MAX),
+        4 | 11 | 9 | 18 | 22 => (168, MAX),
+        5 => (420, MAX),
         6 => (88, 1008),
         7 | 13 => (72, 168),
         8 => (56, 1008),
-        10 => (72, usize::MAX),
+        10 => (72, MAX),
         12 => (72, 1008),
         14 => (40, 1008),
         15 => (88, 168),
         16 => (96, 168),
         17 => (80, 816),
-        19 => (312, usize::MAX),
-        20 => (72, 160),
-        21 => (272, 360),
-        22 => (168, usize::MAX),
-        23 => (160, usize::MAX),
-        24 => (158, 168),
-        25 => (40, 168),
-        26 => (60, 1064),
-        27 => (96, 168),
-        _ => (0, usize::MAX),
+        19 => (312, MAX),
+        20 => (72, 186),
+        21 => (272, 368),
+        23 => (160, MAX),
+        24 if bits.u(38, 2) == 0 => (160, 168),
+        24 => (168, MAX),
+        25 | 26 => {
+            // The addressed and structured flags add a destination and an app id.
+            let flags = 30 * bits.u(38, 1) as usize + 16 * bits.u(39, 1) as usize;
+            let (min, max, radio) = if msg_type == 25 { (40, 168, 0) } else { (60, 1004, 20) };
+            (min.max(40 + flags + radio), max)
+        }
+        // Long range: one slot (96) or padded to a standard slot (168), nothing between.
+        27 if len == 96 || len == 168 => return Ok(()),
+        27 => return Err((96, 168)),
+        _ => (0, MAX),
+    };
+    if len < min || len > max {
+        return Err((min, max));
     }
+    Ok(())
 }
+
+const MAX: usize = bits::MAX_BITS;
 
 /// Decode an assembled payload into a message.
 pub fn decode_message(bits: &Bits) -> Result<AisMessage, DecodeError> {
@@ -572,21 +605,18 @@ pub fn decode_message(bits: &Bits) -> Result<AisMessage, DecodeError> {
     if !(1..=27).contains(&msg_type) {
         return Err(DecodeError::UnknownType(msg_type));
     }
-    let (min, max) = length_range(msg_type);
-    if bits.len() < min || bits.len() > max {
-        return Err(DecodeError::Length {
-            msg_type,
-            bits: bits.len(),
-            min,
-            max,
-        });
-    }
     if msg_type == 24 {
         let part = bits.u(38, 2) as u8;
         if part > 1 {
             return Err(DecodeError::Type24Part(part));
         }
     }
+    length_ok(msg_type, bits).map_err(|(min, max)| DecodeError::Length {
+        msg_type,
+        bits: bits.len(),
+        min,
+        max,
+    })?;
     let mut m = AisMessage::empty(msg_type);
     m.walk(&mut walk::Reader { bits });
     match &mut m.body {
