@@ -539,8 +539,10 @@ pub fn build(msg_type: u8, raw: &[RawDraw]) -> AisMessage {
             b.dest_mmsi = if b.addressed { d.u(30) } else { 0 };
             b.app_id = if b.structured { d.u(16) as u16 } else { 0 };
             let head = 40 + 30 * usize::from(b.addressed) + 16 * usize::from(b.structured);
+            // Type 26 is at most 1004 bits long: gpsd 3.22 applies ITU's limit on the
+            // data to the whole message, and our decoder follows it.
             let len = if multislot {
-                d.upto(1064 - 20 - head)
+                d.upto(1004 - 20 - head)
             } else {
                 d.upto(168 - head)
             };
@@ -613,13 +615,13 @@ pub fn arb_tag_block() -> impl Strategy<Value = simulators::ais_encode::TagBlock
         proptest::option::of(0i64..=simulators::ais_encode::MAX_TAG_TIME_SECONDS),
         any::<u32>(),
     )
-        .prop_map(|(source, time, group_id)| {
-            simulators::ais_encode::TagBlockOptions {
+        .prop_map(
+            |(source, time, group_id)| simulators::ais_encode::TagBlockOptions {
                 source,
                 time: time.and_then(|s| jiff::Timestamp::from_second(s).ok()),
                 group_id,
-            }
-        })
+            },
+        )
 }
 
 /// Sentence options: talker, VDM/VDO, channel, sequential id, 20–80 payload characters
@@ -642,14 +644,16 @@ pub fn arb_encode_options() -> impl Strategy<Value = simulators::ais_encode::Enc
         0u8..=9,
         proptest::option::of(arb_tag_block()),
     )
-        .prop_map(|(talker, own_ship, channel, max_payload_chars, seq_id, tag)| {
-            simulators::ais_encode::EncodeOptions {
-                talker,
-                own_ship,
-                channel,
-                max_payload_chars,
-                seq_id,
-                tag,
-            }
-        })
+        .prop_map(
+            |(talker, own_ship, channel, max_payload_chars, seq_id, tag)| {
+                simulators::ais_encode::EncodeOptions {
+                    talker,
+                    own_ship,
+                    channel,
+                    max_payload_chars,
+                    seq_id,
+                    tag,
+                }
+            },
+        )
 }

@@ -14,17 +14,29 @@ pub struct KnownDeviation {
 }
 
 /// Deviations from gpsd 3.22 that every comparison accepts.
-pub const DEVIATIONS_3_22: &[KnownDeviation] = &[KnownDeviation {
-    id: "D1 type 26 radio status",
-    applies: |e, _, key| e["type"] == 26 && key == "radio" && e["radio"] == 0,
-}];
+pub const DEVIATIONS_3_22: &[KnownDeviation] = &[
+    KnownDeviation {
+        id: "D1 type 26 radio status",
+        applies: |e, _, key| e["type"] == 26 && key == "radio" && e["radio"] == 0,
+    },
+    KnownDeviation {
+        id: "D12 IMO FI 15/16 air draught and persons on board",
+        applies: |e, _, key| {
+            e["dac"] == 1
+                && ((e["type"] == 6 && e["fid"] == 15 && key == "airdraught")
+                    || (e["fid"] == 16 && key == "persons"))
+        },
+    },
+];
 
 /// Extra deviations for the expected files made by gpsd master (newer than 3.22), which
 /// changed texts since: our target is 3.22.
 pub const DEVIATIONS_MASTER: &[KnownDeviation] = &[KnownDeviation {
     id: "M1 gpsd master epfd texts",
     applies: |e, o, key| {
-        key == "epfd_text" && e["epfd"].as_u64().is_some_and(|v| v >= 9) && o["epfd_text"] == "INVALID EPFD"
+        key == "epfd_text"
+            && e["epfd"].as_u64().is_some_and(|v| v >= 9)
+            && o["epfd_text"] == "INVALID EPFD"
     },
 }];
 

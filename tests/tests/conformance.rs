@@ -19,7 +19,11 @@ fn against_chk(log: &str, chk: &str, known: &[&[KnownDeviation]]) -> Report {
 }
 
 fn assert_conforms(r: &Report) {
-    assert!(r.different.is_empty() && r.missing.is_empty(), "{}", r.describe());
+    assert!(
+        r.different.is_empty() && r.missing.is_empty(),
+        "{}",
+        r.describe()
+    );
 }
 
 #[test]
@@ -52,7 +56,11 @@ fn gpsd_daemon_logs_match() {
 fn gpsd_master_logs_match_apart_from_texts_master_changed() {
     for log in ["ais-18-27.log", "ais-raw-messages.log"] {
         let log = format!("gpsd/master/daemon/{log}");
-        let r = against_chk(&log, &format!("{log}.chk"), &[DEVIATIONS_3_22, DEVIATIONS_MASTER]);
+        let r = against_chk(
+            &log,
+            &format!("{log}.chk"),
+            &[DEVIATIONS_3_22, DEVIATIONS_MASTER],
+        );
         assert_conforms(&r);
     }
 }
@@ -76,7 +84,10 @@ fn aishub_log_matches_gpsdecode() {
 
 #[test]
 fn tag_block_logs_match_gpsdecode() {
-    for log in ["real/kystverket-tagblock.nmea", "real/exactearth-tagblock-groups.nmea"] {
+    for log in [
+        "real/kystverket-tagblock.nmea",
+        "real/exactearth-tagblock-groups.nmea",
+    ] {
         let r = against_gpsdecode(log);
         assert_conforms(&r);
     }

@@ -275,15 +275,12 @@ mod tests {
         );
     }
 
-    /// IMO 236 air draught: gpsd reads it at bit 56, inside the destination MMSI.
-    /// Payload synthetic, expected output from `gpsdecode -u -j` 3.22.
+    /// Air draught is the 11 bits at the start of the payload. gpsd 3.22 reads bit 56,
+    /// inside the destination MMSI, and prints 1973 for this message (CONFORMANCE.md D12).
     #[test]
-    fn addressed_imo236_air_draught_fi15_reads_bit_56() {
-        assert_gpsd(
-            "6EM2oRak:wJh04ugB<HW`pt",
-            2,
-            r#"{"class":"AIS","device":"stdin","type":6,"repeat":1,"mmsi":366000010,"scaled":false,"seqno":2,"dest_mmsi":483065260,"retransmit":false,"dac":1,"fid":15,"airdraught":1973}"#,
-        );
+    fn addressed_imo236_air_draught_fi15_reads_the_payload() {
+        let fields = decode("6EM2oRak:wJh04ugB<HW`pt", 2).unwrap();
+        assert_eq!(fields, vec![("airdraught", FieldValue::Uint(890))]);
     }
 
     /// Persons on board with a 136-bit payload: the count is at bit 88.
@@ -297,15 +294,13 @@ mod tests {
         );
     }
 
-    /// Persons on board with any other payload length: gpsd reads bit 55.
-    /// Payload synthetic, expected output from `gpsdecode -u -j` 3.22.
+    /// Persons on board of any payload length is read at the start of the payload.
+    /// gpsd 3.22 reads bit 55 unless the payload is 136 bits, and prints 1719 here
+    /// (CONFORMANCE.md D12).
     #[test]
-    fn addressed_persons_fi16_other_length_reads_bit_55() {
-        assert_gpsd(
-            "6UM2oWUT6Vei050kpw6OvHe?:IFn",
-            0,
-            r#"{"class":"AIS","device":"stdin","type":6,"repeat":2,"mmsi":366000030,"scaled":false,"seqno":1,"dest_mmsi":419863260,"retransmit":false,"dac":1,"fid":16,"persons":1719}"#,
-        );
+    fn addressed_persons_fi16_other_length_reads_the_payload() {
+        let fields = decode("6UM2oWUT6Vei050kpw6OvHe?:IFn", 0).unwrap();
+        assert_eq!(fields, vec![("persons", FieldValue::Uint(1660))]);
     }
 
     /// IMO 289 clearance time to enter port.
@@ -506,15 +501,15 @@ mod tests {
         );
     }
 
-    /// Persons on board (72-bit payload): gpsd prints the wrong union member, always 0.
-    /// Payload synthetic, expected output from `gpsdecode -u -j` 3.22.
+    /// Persons on board (type 8, 72-bit payload) is the transmitted count. gpsd 3.22
+    /// prints 0, from the wrong union member (CONFORMANCE.md D12).
     #[test]
-    fn broadcast_persons_fi16_is_always_zero() {
-        assert_gpsd(
-            "85M2p380D0pMb:USwvqDVC",
-            4,
-            r#"{"class":"AIS","device":"stdin","type":8,"repeat":0,"mmsi":366000140,"scaled":false,"dac":1,"fid":16,"persons":0}"#,
-        );
+    fn broadcast_persons_fi16_is_the_transmitted_count() {
+        let mut bits = Bits::new();
+        bits.push_armored(b"85M2p380D0pMb:USwvqDVC", 4).unwrap();
+        let fields = decode("85M2p380D0pMb:USwvqDVC", 4).unwrap();
+        assert_eq!(fields, vec![("persons", FieldValue::Uint(u64::from(bits.u(56, 13))))]);
+        assert_ne!(bits.u(56, 13), 0);
     }
 
     /// Persons on board of another length keeps the raw data.

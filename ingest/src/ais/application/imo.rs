@@ -12,7 +12,7 @@ pub(super) fn addressed(fi: u8, bits: &Bits) -> Option<Fields> {
     match fi {
         12 => Some(dangerous_cargo_236(bits)),
         14 => Some(tidal_window(bits, &TIDAL_236)),
-        15 => Some(air_draught(bits)),
+        15 => Some(air_draught(bits, ADDRESSED_START)),
         16 => Some(persons_addressed(bits)),
         18 => Some(clearance_time(bits)),
         20 => Some(berthing_data(bits)),
@@ -29,7 +29,7 @@ pub(super) fn broadcast(fi: u8, bits: &Bits) -> Option<Fields> {
     match fi {
         11 => Some(met_hydro_236(bits)),
         13 => Some(fairway_closed(bits)),
-        15 => Some(air_draught(bits)),
+        15 => Some(air_draught(bits, BROADCAST_START)),
         16 => persons_broadcast(bits),
         17 => Some(vts_targets(bits)),
         19 => Some(traffic_signal(bits)),
@@ -133,39 +133,39 @@ fn tidal_window(bits: &Bits, layout: &TidalLayout) -> Fields {
     r.finish()
 }
 
-/// IMO 236 extended ship static data (type 6 and type 8, FI 15).
+/// IMO 236 extended ship static data (type 6 and type 8, FI 15): air draught, 11 bits
+/// in 0.1 m at the start of the payload.
 ///
-/// gpsd reads the air draught at bit 56 for both message types: right for type 8, but
-/// for type 6 those are bits of the destination MMSI, not of the payload.
-fn air_draught(bits: &Bits) -> Fields {
+/// gpsd 3.22 reads bit 56 for both types, which for type 6 is inside the destination
+/// MMSI; we read the payload (CONFORMANCE.md, D12).
+fn air_draught(bits: &Bits, payload_start: usize) -> Fields {
     let mut r = Rec::new(bits);
-    r.uint("airdraught", 56, 11);
+    r.uint("airdraught", payload_start, 11);
     r.finish()
 }
 
-/// Number of persons on board (type 6, FI 16).
+/// Number of persons on board (type 6, FI 16): 13 bits at the start of the payload.
 ///
-/// gpsd reads the 13-bit count at bit 88 when the payload is 136 bits long, and
-/// otherwise at bit 55 (inside the header; gpsd's IMO 236 offset taken from the wrong
-/// origin).
+/// gpsd 3.22 reads bit 55 unless the payload is 136 bits; we always read the payload
+/// (CONFORMANCE.md, D12). Persons on board is what a rescue is planned on.
 fn persons_addressed(bits: &Bits) -> Fields {
-    let start = if bits.len().checked_sub(ADDRESSED_START) == Some(136) {
-        88
-    } else {
-        55
-    };
     let mut r = Rec::new(bits);
-    r.uint("persons", start, 13);
+    r.uint("persons", ADDRESSED_START, 13);
     r.finish()
 }
 
-/// Number of persons on board (type 8, FI 16).
+/// Number of persons on board (type 8, FI 16): 13 bits at the start of the payload,
+/// decoded (as in gpsd) for payloads of 72 or 136 bits.
 ///
-/// gpsd decodes it only for a payload of 72 or 136 bits, and then prints a count read
-/// from the wrong union member, which is always 0. `persons` is therefore always 0.
+/// gpsd 3.22 prints a count from the wrong union member, always 0; we print the
+/// transmitted count (CONFORMANCE.md, D12).
 fn persons_broadcast(bits: &Bits) -> Option<Fields> {
     match bits.len().checked_sub(BROADCAST_START) {
-        Some(72 | 136) => Some(vec![("persons", uint(0))]),
+        Some(72 | 136) => {
+            let mut r = Rec::new(bits);
+            r.uint("persons", BROADCAST_START, 13);
+            Some(r.finish())
+        }
         _ => None,
     }
 }
