@@ -3,7 +3,6 @@
 use super::tables::{self, legend};
 use super::{
     ADDRESSED_START, BROADCAST_START, FieldValue, Fields, Rec, stamp_plain, stamp_z, text_to_end,
-    uint,
 };
 use crate::ais::bits::Bits;
 
