@@ -728,3 +728,31 @@ impl AisMessage {
 
 #[cfg(test)]
 mod tests;
+
+pub mod fuzz {
+    //! The fuzzing entry point, shared by `ingest/fuzz` and the robustness tests.
+
+    use super::{Decoder, json};
+
+    /// Feed arbitrary bytes, split into lines, through the decoder (with few groups in
+    /// flight so eviction is exercised), both JSON writers and the telemetry parser.
+    /// Must never panic, whatever the input.
+    pub fn decode_everything(data: &[u8]) {
+        let mut d = Decoder::new();
+        d.max_groups = 4;
+        d.max_group_age_lines = 16;
+        let mut gpsd = json::GpsdWriter::new();
+        let mut out = String::new();
+        for (i, line) in data.split(|&c| c == b'\n').enumerate() {
+            let source = (i % 3) as u32;
+            if let Ok(Some(m)) = d.decode_line(line, source) {
+                gpsd.write(&m.message, &mut out);
+                json::write_ours(&m, &mut out);
+                let _ = m.message.to_sixbits();
+            }
+            let _ = crate::telemetry::parse_line(line);
+            out.clear();
+        }
+        d.finish();
+    }
+}
