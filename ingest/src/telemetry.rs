@@ -72,9 +72,9 @@ pub enum Telemetry {
         /// Longitude, degrees (east positive).
         lon: Option<f64>,
         /// Speed over ground, knots.
-        sog_kn: Option<f32>,
+        sog_kn: Option<f64>,
         /// Course over ground, degrees true.
-        cog_deg: Option<f32>,
+        cog_deg: Option<f64>,
     },
     /// GNSS fix data.
     Gga {
@@ -89,21 +89,21 @@ pub enum Telemetry {
         /// Satellites used.
         satellites: Option<u32>,
         /// Horizontal dilution of precision.
-        hdop: Option<f32>,
+        hdop: Option<f64>,
         /// Antenna altitude above mean sea level, m.
-        altitude_m: Option<f32>,
+        altitude_m: Option<f64>,
     },
     /// Course and speed over ground.
     Vtg {
         /// Course over ground, degrees true.
-        cog_deg: Option<f32>,
+        cog_deg: Option<f64>,
         /// Speed over ground, knots.
-        sog_kn: Option<f32>,
+        sog_kn: Option<f64>,
     },
     /// Heading, true.
     Hdt {
         /// Heading, degrees true.
-        heading_deg: Option<f32>,
+        heading_deg: Option<f64>,
     },
     /// UTC date and time.
     Zda {
@@ -209,6 +209,12 @@ fn malformed(kind: &str, detail: impl ToString) -> TelemetryError {
     }
 }
 
+/// The `nmea` crate parses into `f32`; carry its shortest decimal form over to `f64`, so
+/// a heading sent as `274.07` is 274.07, not 274.07000732421875.
+fn decimal(v: Option<f32>) -> Option<f64> {
+    v.map(|v| v.to_string().parse().unwrap_or(f64::from(v)))
+}
+
 /// chrono's time as jiff's (through its text form, to avoid a chrono dependency).
 fn time_of(t: impl ToString) -> Option<Time> {
     t.to_string().parse().ok()
@@ -226,8 +232,8 @@ fn parse_with_crate(text: &str, kind: &str) -> Result<Telemetry, TelemetryError>
             valid: !matches!(r.status_of_fix, nmea::sentences::rmc::RmcStatusOfFix::Invalid),
             lat: r.lat,
             lon: r.lon,
-            sog_kn: r.speed_over_ground,
-            cog_deg: r.true_course,
+            sog_kn: decimal(r.speed_over_ground),
+            cog_deg: decimal(r.true_course),
         },
         P::GGA(g) => Telemetry::Gga {
             fix_time: g.fix_time.and_then(time_of),
@@ -235,15 +241,15 @@ fn parse_with_crate(text: &str, kind: &str) -> Result<Telemetry, TelemetryError>
             lon: g.longitude,
             fix_type: g.fix_type.map(|f| format!("{f:?}")),
             satellites: g.fix_satellites,
-            hdop: g.hdop,
-            altitude_m: g.altitude,
+            hdop: decimal(g.hdop),
+            altitude_m: decimal(g.altitude),
         },
         P::VTG(v) => Telemetry::Vtg {
-            cog_deg: v.true_course,
-            sog_kn: v.speed_over_ground,
+            cog_deg: decimal(v.true_course),
+            sog_kn: decimal(v.speed_over_ground),
         },
         P::HDT(h) => Telemetry::Hdt {
-            heading_deg: h.heading,
+            heading_deg: decimal(h.heading),
         },
         P::ZDA(z) => {
             let utc = match (z.utc_time.and_then(time_of), z.year, z.month, z.day) {

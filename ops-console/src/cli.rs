@@ -20,6 +20,26 @@ pub enum Command {
     /// Decode NMEA (AIS and patrol telemetry) to JSON lines on stdout; a summary and the
     /// rejects by reason go to stderr.
     Decode(DecodeArgs),
+    /// Run Tidewatch in one process. Today: `--demo`, a simulated scenario decoded live
+    /// and shown as a vessel table; the broker, fusion and the web console follow.
+    Up(UpArgs),
+}
+
+/// Arguments of `up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Run a simulated scenario (default `central-med`) so there is a live picture at once.
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "central-med")]
+    pub demo: Option<String>,
+    /// Data directory: decoded observations and the raw NMEA received are kept here.
+    #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
+    pub data: PathBuf,
+    /// Scenario time per wall-clock second (`10` = ten times real time), or `max`.
+    #[arg(long, default_value = "10")]
+    pub speed: String,
+    /// Stop after this much scenario time (e.g. `30m`, `2h`); default: run until stopped.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
 }
 
 /// Output format of `decode`.

@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => ops_console::decode::run(&args),
+        Command::Up(args) => ops_console::up::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

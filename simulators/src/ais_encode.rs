@@ -70,6 +70,12 @@ pub enum EncodeError {
         /// Bits the message would take.
         bits: usize,
     },
+    /// Fill bits above 5.
+    #[error("fill bits {0} is not 0–5")]
+    FillBits(u8),
+    /// A payload character outside the armoring alphabet.
+    #[error("payload character {0:#04x} is not six-bit armoring")]
+    PayloadChar(u8),
     /// The tag block source holds a character that cannot appear there.
     #[error("tag block source {0:?}: printable ASCII other than , * \\ only")]
     TagSource(String),
@@ -162,7 +168,28 @@ pub fn encode_payload(msg: &AisMessage) -> Result<(String, u8), EncodeError> {
 pub fn encode(msg: &AisMessage, opts: &EncodeOptions) -> Result<Vec<String>, EncodeError> {
     check_options(opts)?;
     let (payload, fill) = encode_payload(msg)?;
-    let chunks: Vec<&str> = chunks(&payload, opts.max_payload_chars);
+    encode_armored(&payload, fill, opts)
+}
+
+/// Put an already armored payload, with `fill` (0–5) fill bits in its last character,
+/// into NMEA lines as [`encode`] does. For payloads that are not an [`AisMessage`]:
+/// random bits, or a message of a length the layouts do not write.
+pub fn encode_armored(
+    payload: &str,
+    fill: u8,
+    opts: &EncodeOptions,
+) -> Result<Vec<String>, EncodeError> {
+    check_options(opts)?;
+    if fill > 5 {
+        return Err(EncodeError::FillBits(fill));
+    }
+    let bad = payload
+        .bytes()
+        .find(|&c| ingest::ais::bits::dearmor(c).is_none());
+    if let Some(byte) = bad {
+        return Err(EncodeError::PayloadChar(byte));
+    }
+    let chunks: Vec<&str> = chunks(payload, opts.max_payload_chars);
     let total = chunks.len();
     if total > MAX_FRAGMENTS {
         return Err(EncodeError::TooManyFragments { needed: total });
@@ -319,10 +346,7 @@ fn tag_block(
     if len > MAX_TAG_BLOCK_CHARS {
         return Err(EncodeError::TagBlockTooLong { len });
     }
-    Ok(format!(
-        "\\{body}*{:02X}\\",
-        nmea_checksum(body.as_bytes())
-    ))
+    Ok(format!("\\{body}*{:02X}\\", nmea_checksum(body.as_bytes())))
 }
 
 #[cfg(test)]
@@ -450,8 +474,11 @@ mod tests {
         assert!(lines[0].starts_with("\\g:1-3-42,s:sim,c:1700000000*"));
         assert!(lines[1].starts_with("\\g:2-3-42*"));
         assert!(lines[2].contains("\\!AIVDM,3,3,7,,"));
-        assert!(lines[2].ends_with(",2*") || lines[2].contains(",2*"));
-        assert!(lines[0].contains(",0*") && lines[1].contains(",0*"));
+        let fill = |l: &str| l[l.len() - 4..l.len() - 3].to_owned();
+        assert_eq!(
+            [fill(&lines[0]), fill(&lines[1]), fill(&lines[2])],
+            ["0", "0", "2"]
+        );
         let decoded = decode_all(&lines);
         assert_eq!(decoded.len(), 1);
         assert_eq!(decoded[0].message, msg);
@@ -513,7 +540,10 @@ mod tests {
         assert_eq!(with(|o| o.talker = *b"A,"), EncodeError::Talker(*b"A,"));
         assert_eq!(with(|o| o.channel = Some('*')), EncodeError::Channel('*'));
         assert_eq!(with(|o| o.seq_id = 10), EncodeError::SeqId(10));
-        assert_eq!(with(|o| o.max_payload_chars = 0), EncodeError::MaxPayloadChars);
+        assert_eq!(
+            with(|o| o.max_payload_chars = 0),
+            EncodeError::MaxPayloadChars
+        );
         assert_eq!(
             with(|o| o.tag = Some(TagBlockOptions {
                 source: Some("a\\b".into()),
@@ -544,6 +574,23 @@ mod tests {
         assert_eq!(
             encode(&five, &o).unwrap_err(),
             EncodeError::TooManyFragments { needed: 11 }
+        );
+    }
+
+    #[test]
+    fn armored_payloads_are_checked_and_framed() {
+        let opts = EncodeOptions::default();
+        assert_eq!(
+            encode_armored("15RTgt0PAso;90TKcjM8h6g208CQ", 0, &opts).unwrap(),
+            vec!["!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A".to_owned()]
+        );
+        assert_eq!(
+            encode_armored("1x", 0, &opts).unwrap_err(),
+            EncodeError::PayloadChar(b'x')
+        );
+        assert_eq!(
+            encode_armored("1", 6, &opts).unwrap_err(),
+            EncodeError::FillBits(6)
         );
     }
 

@@ -17,7 +17,9 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use serde_json::Value;
 use simulators::ais_encode::{EncodeOptions, Encoder, TagBlockOptions, encode};
-use tidewatch_tests::ais_arbitrary::{arb_encode_options, arb_message, arb_message_of_type};
+use tidewatch_tests::ais_arbitrary::{
+    ADDRESSED_APPS, BROADCAST_APPS, arb_encode_options, arb_message, arb_message_of_type,
+};
 use tidewatch_tests::conformance::DEVIATIONS_3_22;
 
 /// Decode lines in order with one decoder; every line must be accepted.
@@ -87,7 +89,7 @@ proptest! {
 #[test]
 fn each_type_on_its_own_decodes_back_unchanged() {
     for t in 1..=27u8 {
-        let mut runner = TestRunner::deterministic();
+        let mut runner = TestRunner::default();
         runner
             .run(&arb_message_of_type(t), |msg| {
                 prop_assert_eq!(msg.msg_type, t);
@@ -115,13 +117,21 @@ struct Case {
     lines: Vec<String>,
 }
 
+/// What the differential comparison needs of a case: type, MMSI (unique in a batch)
+/// and lines.
+struct Sent {
+    msg_type: u8,
+    mmsi: u32,
+    lines: Vec<String>,
+}
+
 /// A fixed-seed batch of `PER_TYPE` messages of every type, with distinct MMSIs (the
 /// records are matched by MMSI), encoded as one receiver would send them (cycling
 /// sequential ids; every other message with a tag block). Each type 24 part B comes
 /// after a part A of the same MMSI: gpsd holds part A and prints one merged record
 /// when part B comes.
 fn gpsd_batch() -> Vec<Case> {
-    let mut runner = TestRunner::deterministic();
+    let mut runner = TestRunner::default();
     let mut draw = |t: u8| {
         arb_message_of_type(t)
             .new_tree(&mut runner)
@@ -239,9 +249,10 @@ fn raw_field(line: &str, key: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// Parse a gpsd line that is invalid JSON only because of gpsd's known printing bugs:
-/// the texts of [`UNESCAPED`], and the traffic signal's missing comma between
-/// `"nextsignal":N` and `"nextsignal_text"`. Repairs exactly those, nothing else.
+/// Parse a gpsd record that has the texts of [`UNESCAPED`] (`None` for other records),
+/// repairing gpsd's printing bugs: those texts unescaped, and the traffic signal's
+/// missing comma between `"nextsignal":N` and `"nextsignal_text"`. Repairs exactly
+/// those, nothing else.
 fn repair_gpsd_line(line: &str) -> Option<Value> {
     let key = (
         raw_field(line, "type")?,
@@ -321,11 +332,13 @@ fn compare_records(gpsd: Option<&String>, ours: Option<&String>) -> Outcome {
     };
     let mut ov: Value = serde_json::from_str(o).expect("our record is JSON");
     scale_traffic_signal(&mut ov);
-    let (gv, repaired) = match serde_json::from_str::<Value>(g) {
-        Ok(v) => (v, false),
-        Err(_) => match repair_gpsd_line(g) {
-            Some(v) => (v, true),
-            None => return Outcome::Different(vec!["<gpsd line is not JSON>".into()]),
+    // A line with unescaped texts may even parse, wrongly (`\/` reads as `/`): lines
+    // of those records are always repaired.
+    let (gv, repaired) = match repair_gpsd_line(g) {
+        Some(v) => (v, true),
+        None => match serde_json::from_str::<Value>(g) {
+            Ok(v) => (v, false),
+            Err(_) => return Outcome::Different(vec!["<gpsd line is not JSON>".into()]),
         },
     };
     let keys = differing_keys(&gv, &ov);
@@ -347,21 +360,26 @@ fn compare_records(gpsd: Option<&String>, ours: Option<&String>) -> Outcome {
     }
 }
 
-#[test]
-fn gpsdecode_agrees_with_our_gpsd_json_on_random_messages_of_every_type() {
-    let cases = gpsd_batch();
-    let all_lines: Vec<String> = cases.iter().flat_map(|c| c.lines.clone()).collect();
+/// Decode `sent` with gpsdecode and with our decoder and GpsdWriter, compare record
+/// by record, and fail listing every difference that no documented deviation explains.
+fn assert_gpsdecode_agrees(sent: &[Sent]) {
+    let all_lines: Vec<String> = sent.iter().flat_map(|c| c.lines.clone()).collect();
 
-    // Ours: the lines through our decoder (every one accepted) and GpsdWriter.
+    // Ours: the lines through our decoder and GpsdWriter.
     let mut dec = Decoder::new();
     let mut writer = GpsdWriter::new();
     let mut ours: HashMap<u32, String> = HashMap::new();
     let mut applications: BTreeMap<(u8, u16, u8), usize> = BTreeMap::new();
+    let mut rejected: BTreeMap<&str, usize> = BTreeMap::new();
     for l in &all_lines {
-        let m = dec
-            .decode_line(l.as_bytes(), 0)
-            .unwrap_or_else(|e| panic!("{l}: {e}"));
-        let Some(m) = m else { continue };
+        let m = match dec.decode_line(l.as_bytes(), 0) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(e) => {
+                *rejected.entry(e.reason()).or_default() += 1;
+                continue;
+            }
+        };
         match &m.message.body {
             Body::BinaryAddressed(b) if b.decoded.is_some() => {
                 *applications.entry((6, b.dac, b.fid)).or_default() += 1;
@@ -385,15 +403,16 @@ fn gpsdecode_agrees_with_our_gpsd_json_on_random_messages_of_every_type() {
         }
     }
 
-    let (mut equal, mut repaired) = (BTreeMap::<u8, usize>::new(), 0);
+    let (mut equal, mut repaired, mut silent) = (BTreeMap::<u8, usize>::new(), 0, 0);
     let mut known: BTreeMap<&str, usize> = BTreeMap::new();
     // Differences grouped by type and keys: count and the first example.
-    let mut different: BTreeMap<(u8, Vec<String>), (usize, &Case)> = BTreeMap::new();
-    for c in &cases {
-        let mmsi = c.msg.mmsi;
-        match compare_records(theirs.get(&mmsi), ours.get(&mmsi)) {
+    let mut different: BTreeMap<(u8, Vec<String>), (usize, &Sent)> = BTreeMap::new();
+    for c in sent {
+        let (g, o) = (theirs.get(&c.mmsi), ours.get(&c.mmsi));
+        silent += usize::from(g.is_none() && o.is_none());
+        match compare_records(g, o) {
             Outcome::Equal { repaired: r } => {
-                *equal.entry(c.msg.msg_type).or_default() += 1;
+                *equal.entry(c.msg_type).or_default() += 1;
                 repaired += usize::from(r);
             }
             Outcome::Known(ids) => {
@@ -402,28 +421,28 @@ fn gpsdecode_agrees_with_our_gpsd_json_on_random_messages_of_every_type() {
                 }
             }
             Outcome::Different(keys) => {
-                different.entry((c.msg.msg_type, keys)).or_insert((0, c)).0 += 1;
+                different.entry((c.msg_type, keys)).or_insert((0, c)).0 += 1;
             }
         }
     }
 
     let n_different: usize = different.values().map(|(n, _)| n).sum();
     let mut report = format!(
-        "{} messages in {} lines: {} equal ({repaired} after repairing gpsd's JSON), \
-         {} known deviations {known:?}, {n_different} different\n\
+        "{} messages in {} lines: {} equal ({silent} printed by neither, {repaired} after \
+         repairing gpsd's JSON), {} known deviations {known:?}, {n_different} different\n\
          equal by type: {equal:?}\n\
+         lines we rejected, by reason: {rejected:?}\n\
          application payloads decoded (type, DAC, FI): {applications:?}\n",
-        cases.len(),
+        sent.len(),
         all_lines.len(),
         equal.values().sum::<usize>(),
         known.values().sum::<usize>(),
     );
     for ((t, keys), (n, c)) in &different {
-        let mmsi = c.msg.mmsi;
         report.push_str(&format!(
             "type {t} {keys:?} ×{n}\n  gpsd: {}\n  ours: {}\n  input: {}\n",
-            theirs.get(&mmsi).map_or("", String::as_str),
-            ours.get(&mmsi).map_or("", String::as_str),
+            theirs.get(&c.mmsi).map_or("", String::as_str),
+            ours.get(&c.mmsi).map_or("", String::as_str),
             c.lines.join(" ")
         ));
     }
@@ -433,4 +452,149 @@ fn gpsdecode_agrees_with_our_gpsd_json_on_random_messages_of_every_type() {
         assert!(seen, "type {t} not compared");
     }
     assert_eq!(n_different, 0, "{report}");
+}
+
+/// Random messages of every type (normalized, so they also round-trip): gpsd's
+/// records and ours agree.
+#[test]
+fn gpsdecode_agrees_with_our_gpsd_json_on_random_messages_of_every_type() {
+    let sent: Vec<Sent> = gpsd_batch()
+        .into_iter()
+        .map(|c| Sent {
+            msg_type: c.msg.msg_type,
+            mmsi: c.msg.mmsi,
+            lines: c.lines,
+        })
+        .collect();
+    // Nothing was dropped by either side: every message is a record on both.
+    assert_gpsdecode_agrees(&sent);
+}
+
+/// Longest payload tried by [`gpsdecode_agrees_on_random_bits_of_every_length`].
+const MAX_RANDOM_BITS: usize = 1016;
+
+/// Random bits of every length from 38 (type, repeat, MMSI) to [`MAX_RANDOM_BITS`]
+/// for every type, random fill bits included: this reaches the lengths no layout
+/// writes (short, long, between the standard ones), so both decoders' length rules
+/// and what they read past the end are compared. Type 24 parts come in A, B pairs of
+/// one MMSI, one of standard length (160 for A, 168 for B) and the other random.
+#[test]
+fn gpsdecode_agrees_on_random_bits_of_every_length() {
+    let mut runner = TestRunner::default();
+    let rng = runner.rng();
+    let mut sent = Vec::new();
+    let mut mmsi = 1_000_000u32;
+    let opts = EncodeOptions::default();
+    let mut enc = Encoder::new(opts);
+    let mut random_bits =
+        |t: u8, part: Option<u32>, app: Option<(u16, u8)>, len: usize, mmsi: u32| {
+            // Six-bit values: the header, then random bits to `len`, then random fill.
+            let nchars = len.div_ceil(6);
+            let mut w = ingest::ais::walk::Writer::new();
+            for k in 0..nchars * 6 / 8 + 1 {
+                w.put(8 * k, 8, rng.next_u64() & 0xff);
+            }
+            w.put(0, 6, u64::from(t));
+            w.put(8, 30, u64::from(mmsi));
+            if let Some(p) = part {
+                w.put(38, 2, u64::from(p));
+            }
+            if let Some((dac, fi)) = app {
+                let at = if t == 6 { 72 } else { 40 };
+                w.put(at, 10, u64::from(dac));
+                w.put(at + 10, 6, u64::from(fi));
+            }
+            w.len = nchars * 6;
+            let (six, _) = w.sixbits();
+            let fill = (nchars * 6 - len) as u8;
+            let payload = simulators::ais_encode::armor(&six);
+            enc.opts.seq_id = (enc.opts.seq_id + 1) % 10;
+            simulators::ais_encode::encode_armored(&payload, fill, &enc.opts).expect("encodes")
+        };
+    for t in 1..=27u8 {
+        for len in 38..=MAX_RANDOM_BITS {
+            // gpsd 3.22 keeps the type 21 name in 35 bytes (34 characters), but reads
+            // (bits − 272) / 6 extension characters: from 362 bits on it writes past
+            // the name into `accuracy` and `lon` (seen: accuracy false for true, and
+            // lon's low byte zeroed: 84495360 for 84495447). ITU's longest type 21
+            // is 360 bits.
+            if t == 21 && len > 361 {
+                continue;
+            }
+            mmsi += 1;
+            // Every fifth MMSI an auxiliary craft's (98XXXYYYY), for type 24 part B.
+            let m = if mmsi % 5 == 0 {
+                980_000_000 + mmsi
+            } else {
+                mmsi
+            };
+            match t {
+                24 => {
+                    let mut l = random_bits(24, Some(0), None, len, m);
+                    l.extend(random_bits(24, Some(1), None, 168, m));
+                    sent.push(Sent {
+                        msg_type: t,
+                        mmsi: m,
+                        lines: l,
+                    });
+                    mmsi += 1;
+                    let mut l = random_bits(24, Some(0), None, 160, mmsi);
+                    l.extend(random_bits(24, Some(1), None, len, mmsi));
+                    sent.push(Sent {
+                        msg_type: t,
+                        mmsi,
+                        lines: l,
+                    });
+                }
+                6 | 8 => {
+                    // Random DAC/FI, and one gpsd decodes (each in turn).
+                    let lines = random_bits(t, None, None, len, m);
+                    sent.push(Sent {
+                        msg_type: t,
+                        mmsi: m,
+                        lines,
+                    });
+                    let apps = if t == 6 {
+                        ADDRESSED_APPS
+                    } else {
+                        BROADCAST_APPS
+                    };
+                    let (dac, fi, _) = apps[len % apps.len()];
+                    mmsi += 1;
+                    let lines = random_bits(t, None, Some((dac, fi)), len, mmsi);
+                    sent.push(Sent {
+                        msg_type: t,
+                        mmsi,
+                        lines,
+                    });
+                }
+                _ => {
+                    let lines = random_bits(t, None, None, len, m);
+                    sent.push(Sent {
+                        msg_type: t,
+                        mmsi: m,
+                        lines,
+                    });
+                }
+            }
+        }
+    }
+    // The DAC/FI payloads gpsd decodes only at one length: at it and next to it.
+    for (t, head, apps) in [(6, 88, ADDRESSED_APPS), (8, 56, BROADCAST_APPS)] {
+        for &(dac, fi, need) in apps {
+            let Some(need) = need else { continue };
+            for len in head + need - 1..=head + need + 1 {
+                for _ in 0..8 {
+                    mmsi += 1;
+                    let lines = random_bits(t, None, Some((dac, fi)), len, mmsi);
+                    sent.push(Sent {
+                        msg_type: t,
+                        mmsi,
+                        lines,
+                    });
+                }
+            }
+        }
+    }
+    assert_gpsdecode_agrees(&sent);
 }
