@@ -49,7 +49,8 @@ fn main() {
                 lines += 1;
                 let trimmed = line.trim_ascii_end();
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    p.parse(trimmed, true).map(|f| black_box(f).is_complete_message())
+                    p.parse(trimmed, true)
+                        .map(|f| black_box(f).is_complete_message())
                 })) {
                     Ok(Ok(true)) => messages += 1,
                     Ok(Ok(false)) => {}

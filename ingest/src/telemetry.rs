@@ -229,7 +229,10 @@ fn parse_with_crate(text: &str, kind: &str) -> Result<Telemetry, TelemetryError>
         P::RMC(r) => Telemetry::Rmc {
             fix_time: r.fix_time.and_then(time_of),
             fix_date: r.fix_date.and_then(|d| d.to_string().parse().ok()),
-            valid: !matches!(r.status_of_fix, nmea::sentences::rmc::RmcStatusOfFix::Invalid),
+            valid: !matches!(
+                r.status_of_fix,
+                nmea::sentences::rmc::RmcStatusOfFix::Invalid
+            ),
             lat: r.lat,
             lon: r.lon,
             sog_kn: decimal(r.speed_over_ground),
@@ -269,7 +272,7 @@ fn parse_with_crate(text: &str, kind: &str) -> Result<Telemetry, TelemetryError>
 fn checked_body(text: &str) -> Result<&str, TelemetryError> {
     let star = text.find('*').ok_or(DecodeError::NoChecksum)?;
     let body = &text[1..star];
-    let stated = parse_hex2(text[star + 1..].as_bytes()).ok_or(DecodeError::NoChecksum)?;
+    let stated = parse_hex2(&text.as_bytes()[star + 1..]).ok_or(DecodeError::NoChecksum)?;
     let computed = nmea_checksum(body.as_bytes());
     if computed != stated {
         return Err(DecodeError::Checksum { computed, stated }.into());
@@ -318,7 +321,12 @@ fn hhmmss(s: &str) -> Option<Time> {
 }
 
 /// `ddmm.mmmm,N` or `dddmm.mmmm,E` to signed degrees.
-fn coordinate(kind: &str, value: &str, hemi: &str, deg_digits: usize) -> Result<f64, TelemetryError> {
+fn coordinate(
+    kind: &str,
+    value: &str,
+    hemi: &str,
+    deg_digits: usize,
+) -> Result<f64, TelemetryError> {
     let bad = || malformed(kind, format!("bad coordinate {value:?},{hemi:?}"));
     if value.len() < deg_digits + 2 || !value.is_char_boundary(deg_digits) {
         return Err(bad());
@@ -416,7 +424,12 @@ mod tests {
         assert_eq!(t.source.as_deref(), Some("patrol-7"));
         assert_eq!(t.time.unwrap().as_second(), 1_795_357_520);
         let Telemetry::Rmc {
-            lat, lon, sog_kn, valid, fix_time, ..
+            lat,
+            lon,
+            sog_kn,
+            valid,
+            fix_time,
+            ..
         } = t.data
         else {
             panic!("{t:?}")
@@ -430,11 +443,19 @@ mod tests {
 
     #[test]
     fn ttm_reads_range_bearing_speed_and_course() {
-        let line = with_checksum("RATTM,11,3.25,47.5,T,14.2,216.0,T,0.5,12.3,N,BOAT,T,,123456.00,A");
+        let line =
+            with_checksum("RATTM,11,3.25,47.5,T,14.2,216.0,T,0.5,12.3,N,BOAT,T,,123456.00,A");
         let t = parse_line(line.as_bytes()).unwrap();
         assert_eq!(t.talker, "RA");
         let Telemetry::Ttm {
-            target, distance, bearing_deg, speed, course_deg, status, distance_unit, ..
+            target,
+            distance,
+            bearing_deg,
+            speed,
+            course_deg,
+            status,
+            distance_unit,
+            ..
         } = t.data
         else {
             panic!()
@@ -452,7 +473,14 @@ mod tests {
     fn tll_gives_signed_degrees() {
         let line = with_checksum("RATLL,07,3542.600,N,01256.400,E,SKIFF,104512.00,T,");
         let t = parse_line(line.as_bytes()).unwrap();
-        let Telemetry::Tll { lat, lon, target, name, .. } = t.data else {
+        let Telemetry::Tll {
+            lat,
+            lon,
+            target,
+            name,
+            ..
+        } = t.data
+        else {
             panic!()
         };
         assert_eq!(target, 7);
@@ -464,9 +492,15 @@ mod tests {
     #[test]
     fn bad_input_gets_a_reason() {
         let bad_sum = "$RATLL,07,3542.600,N,01256.400,E,SKIFF,104512.00,T,*00";
-        assert_eq!(parse_line(bad_sum.as_bytes()).unwrap_err().reason(), "checksum");
+        assert_eq!(
+            parse_line(bad_sum.as_bytes()).unwrap_err().reason(),
+            "checksum"
+        );
         let bad_lat = with_checksum("RATLL,07,3562.600,N,01256.400,E,,,T,");
-        assert_eq!(parse_line(bad_lat.as_bytes()).unwrap_err().reason(), "malformed");
+        assert_eq!(
+            parse_line(bad_lat.as_bytes()).unwrap_err().reason(),
+            "malformed"
+        );
         let gsv = with_checksum("GPGSV,1,1,00");
         assert_eq!(
             parse_line(gsv.as_bytes()).unwrap_err().reason(),
@@ -479,7 +513,10 @@ mod tests {
     #[test]
     fn crate_sentences_get_the_same_checksum_reason() {
         let line = "$GPHDT,274.07,T*00";
-        assert_eq!(parse_line(line.as_bytes()).unwrap_err().reason(), "checksum");
+        assert_eq!(
+            parse_line(line.as_bytes()).unwrap_err().reason(),
+            "checksum"
+        );
         let ok = with_checksum("GPHDT,274.07,T");
         assert_eq!(
             parse_line(ok.as_bytes()).unwrap().data,

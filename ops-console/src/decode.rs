@@ -127,7 +127,8 @@ impl<'w> Run<'w> {
             return Ok(());
         }
         // Which parser: the first character after any tag block.
-        let is_telemetry = matches!(split_tag_block(trimmed), Ok((_, s)) if s.first() == Some(&b'$'));
+        let is_telemetry =
+            matches!(split_tag_block(trimmed), Ok((_, s)) if s.first() == Some(&b'$'));
         if is_telemetry {
             return self.telemetry(trimmed, name, line_no);
         }
@@ -165,7 +166,14 @@ impl<'w> Run<'w> {
         }
     }
 
-    fn reject(&mut self, line: &[u8], reason: &'static str, error: &str, name: &str, line_no: u64) -> Result<()> {
+    fn reject(
+        &mut self,
+        line: &[u8],
+        reason: &'static str,
+        error: &str,
+        name: &str,
+        line_no: u64,
+    ) -> Result<()> {
         *self.summary.rejected.entry(reason).or_default() += 1;
         if let Some(w) = self.rejects.as_mut() {
             let rec = serde_json::json!({

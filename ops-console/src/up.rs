@@ -72,7 +72,10 @@ pub fn run(args: &UpArgs) -> Result<()> {
     }
     let start = Timestamp::now();
     let mut sc = scenario::by_name(name, start).with_context(|| {
-        format!("no scenario {name:?}; scenarios: {}", scenario::NAMES.join(", "))
+        format!(
+            "no scenario {name:?}; scenarios: {}",
+            scenario::NAMES.join(", ")
+        )
     })?;
     fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create data directory {}", args.data.display()))?;

@@ -29,8 +29,10 @@ fn decode_writes_our_json_and_a_summary_with_rejects_by_reason() {
     let out = tidewatch(&["decode"], LINES.as_bytes());
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let records: Vec<serde_json::Value> =
-        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 3);
     assert_eq!(records[0]["mmsi"], 371_798_000);
     assert_eq!(records[0]["speed_kn"], 12.3);
@@ -39,9 +41,15 @@ fn decode_writes_our_json_and_a_summary_with_rejects_by_reason() {
     assert_eq!(records[2]["class"], "TELEMETRY");
     assert_eq!(records[2]["heading_deg"], 274.07);
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("6 lines read: 2 AIS messages decoded, 1 telemetry sentences"), "{stderr}");
+    assert!(
+        stderr.contains("6 lines read: 2 AIS messages decoded, 1 telemetry sentences"),
+        "{stderr}"
+    );
     assert!(stderr.contains("2 rejected"), "{stderr}");
-    assert!(stderr.contains("rejected by reason: checksum 1, not_nmea 1"), "{stderr}");
+    assert!(
+        stderr.contains("rejected by reason: checksum 1, not_nmea 1"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -53,7 +61,11 @@ fn decode_gpsd_format_is_gpsdecodes() {
         stdout.lines().next().unwrap(),
         "{\"class\":\"AIS\",\"device\":\"stdin\",\"type\":1,\"repeat\":0,\"mmsi\":371798000,\"scaled\":false,\"status\":0,\"status_text\":\"Under way using engine\",\"turn\":-127,\"speed\":123,\"accuracy\":true,\"lon\":-74037230,\"lat\":29028980,\"course\":2240,\"heading\":215,\"second\":33,\"maneuver\":0,\"raim\":false,\"radio\":34017}"
     );
-    assert_eq!(stdout.lines().count(), 2, "telemetry has no gpsd AIS record");
+    assert_eq!(
+        stdout.lines().count(),
+        2,
+        "telemetry has no gpsd AIS record"
+    );
 }
 
 #[test]
@@ -61,7 +73,10 @@ fn decode_keeps_every_rejected_line_with_its_reason() {
     let dir = std::env::temp_dir().join(format!("tw-rejects-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let rejects = dir.join("rejects.jsonl");
-    let out = tidewatch(&["decode", "--rejects", rejects.to_str().unwrap()], LINES.as_bytes());
+    let out = tidewatch(
+        &["decode", "--rejects", rejects.to_str().unwrap()],
+        LINES.as_bytes(),
+    );
     assert!(out.status.success());
     let kept: Vec<serde_json::Value> = std::fs::read_to_string(&rejects)
         .unwrap()
@@ -80,25 +95,59 @@ fn bad_arguments_and_files_get_one_clear_error_line() {
     let out = tidewatch(&["decode", "/nonexistent/file.nmea"], b"");
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.starts_with("tidewatch: error: cannot open /nonexistent/file.nmea"), "{stderr}");
+    assert!(
+        stderr.starts_with("tidewatch: error: cannot open /nonexistent/file.nmea"),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     let out = tidewatch(&["decode", "--format", "xml"], b"");
     assert!(!out.status.success());
-    let out = tidewatch(&["up", "--demo", "atlantis", "--speed", "max", "--duration", "1m"], b"");
+    let out = tidewatch(
+        &[
+            "up",
+            "--demo",
+            "atlantis",
+            "--speed",
+            "max",
+            "--duration",
+            "1m",
+        ],
+        b"",
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8(out.stderr).unwrap().contains("scenarios: central-med"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("scenarios: central-med")
+    );
 }
 
 #[test]
 fn up_demo_shows_the_picture_and_keeps_what_it_received() {
     let dir = std::env::temp_dir().join(format!("tw-demo-{}", std::process::id()));
     let out = tidewatch(
-        &["up", "--demo", "--speed", "max", "--duration", "10m", "--data", dir.to_str().unwrap()],
+        &[
+            "up",
+            "--demo",
+            "--speed",
+            "max",
+            "--duration",
+            "10m",
+            "--data",
+            dir.to_str().unwrap(),
+        ],
         b"",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("6 vessels heard, 0 lines rejected"), "{stdout}");
+    assert!(
+        stdout.contains("6 vessels heard, 0 lines rejected"),
+        "{stdout}"
+    );
     assert!(stdout.contains("AIS-SART ACTIVE"), "{stdout}");
     assert!(stdout.contains("MARE NOSTRUM STAR"), "{stdout}");
     let raw = std::fs::read_to_string(dir.join("raw.nmea")).unwrap();

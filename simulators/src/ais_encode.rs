@@ -16,15 +16,15 @@
 //! use ingest::ais::Decoder;
 //! use simulators::ais_encode::{EncodeOptions, encode};
 //!
-//! // A real type 1 report (gpsd's sample.aivdm), decoded and encoded again.
+//! // A real type 2 report (gpsd's sample.aivdm), decoded and encoded again.
 //! let line = "!AIVDM,1,1,,B,25Cjtd0Oj;Jp7ilG7=UkKBoB0<06,0*60";
 //! let msg = Decoder::new().decode_line(line.as_bytes(), 0).unwrap().unwrap().message;
 //! let opts = EncodeOptions { channel: Some('B'), ..EncodeOptions::default() };
 //! assert_eq!(encode(&msg, &opts).unwrap(), vec![line.to_owned()]);
 //! ```
 //!
-//! Every function returns an error rather than panicking on options or messages that
-//! cannot be put on the wire.
+//! Nothing here panics: options or messages that cannot be put on the wire are
+//! [`EncodeError`]s.
 
 use std::fmt::Write as _;
 
@@ -64,7 +64,7 @@ pub enum EncodeError {
         /// Sentences needed at the configured `max_payload_chars`.
         needed: usize,
     },
-    /// The payload is longer than any decoder accepts.
+    /// The payload is longer than the decoder's buffer ([`MAX_BITS`]).
     #[error("payload of {bits} bits exceeds {MAX_BITS}")]
     PayloadTooLong {
         /// Bits the message would take.
@@ -166,7 +166,6 @@ pub fn encode_payload(msg: &AisMessage) -> Result<(String, u8), EncodeError> {
 /// Encode a message into complete NMEA lines (without line endings), one per
 /// sentence, each with its `*hh` checksum and, if asked, a tag block.
 pub fn encode(msg: &AisMessage, opts: &EncodeOptions) -> Result<Vec<String>, EncodeError> {
-    check_options(opts)?;
     let (payload, fill) = encode_payload(msg)?;
     encode_armored(&payload, fill, opts)
 }

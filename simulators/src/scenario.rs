@@ -6,12 +6,11 @@
 //! `c:`) with the time it was sent. The same seedless scenario always produces the same
 //! lines, so tests can rely on it.
 
+use ingest::ais::AisMessage;
 use ingest::ais::message::{
-    Body, PositionReport, StaticData, StaticDataB, StaticVoyage, ClassBPosition,
-    DimsOrMothership,
+    Body, ClassBPosition, DimsOrMothership, PositionReport, StaticData, StaticDataB, StaticVoyage,
 };
 use ingest::ais::walk::Eta;
-use ingest::ais::AisMessage;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::ais_encode::{EncodeOptions, Encoder, TagBlockOptions};
@@ -302,12 +301,60 @@ pub fn by_name(name: &str, start: Timestamp) -> Option<Scenario> {
 /// AIS-SART transmitting from a boat in distress.
 pub fn central_med(start: Timestamp) -> Scenario {
     let mut vessels = vec![
-        vessel(247_123_456, "MARE NOSTRUM STAR", StationKind::ClassA, (35.20, 12.95), 13.5, 278.0, start),
-        vessel(247_654_321, "SAN GIUSEPPE", StationKind::ClassA, (35.38, 12.41), 3.1, 145.0, start),
-        vessel(636_012_345, "OCEAN TRADER", StationKind::ClassA, (34.92, 12.71), 1.2, 90.0, start),
-        vessel(247_900_111, "MIRAGE", StationKind::ClassB, (34.925, 12.715), 1.1, 95.0, start),
-        vessel(620_999_001, "SILENT WAVE", StationKind::ClassA, (35.05, 12.20), 9.0, 20.0, start),
-        vessel(970_123_456, "", StationKind::Sart, (34.98, 12.55), 0.8, 200.0, start),
+        vessel(
+            247_123_456,
+            "MARE NOSTRUM STAR",
+            StationKind::ClassA,
+            (35.20, 12.95),
+            13.5,
+            278.0,
+            start,
+        ),
+        vessel(
+            247_654_321,
+            "SAN GIUSEPPE",
+            StationKind::ClassA,
+            (35.38, 12.41),
+            3.1,
+            145.0,
+            start,
+        ),
+        vessel(
+            636_012_345,
+            "OCEAN TRADER",
+            StationKind::ClassA,
+            (34.92, 12.71),
+            1.2,
+            90.0,
+            start,
+        ),
+        vessel(
+            247_900_111,
+            "MIRAGE",
+            StationKind::ClassB,
+            (34.925, 12.715),
+            1.1,
+            95.0,
+            start,
+        ),
+        vessel(
+            620_999_001,
+            "SILENT WAVE",
+            StationKind::ClassA,
+            (35.05, 12.20),
+            9.0,
+            20.0,
+            start,
+        ),
+        vessel(
+            970_123_456,
+            "",
+            StationKind::Sart,
+            (34.98, 12.55),
+            0.8,
+            200.0,
+            start,
+        ),
     ];
     vessels[1].shiptype = 30;
     vessels[1].status = 7;
@@ -343,7 +390,10 @@ mod tests {
         let mut last_heard = std::collections::HashMap::new();
         let mut sart = 0;
         for l in &lines {
-            if let Some(m) = d.decode_line(l.as_bytes(), 0).expect("our own lines decode") {
+            if let Some(m) = d
+                .decode_line(l.as_bytes(), 0)
+                .expect("our own lines decode")
+            {
                 let t = m.heard.time().expect("tag block time");
                 last_heard.insert(m.message.mmsi, t);
                 if let Body::Position(p) = &m.message.body

@@ -15,7 +15,9 @@
 //!   application decoders (the round trip checks the raw payload; the differential test
 //!   against gpsd checks the decoded fields);
 //! - type 7/13: a run of 1–4 acknowledgements, absent ones zero;
-//! - type 20: 2–4 reservations, the last one non-zero (see [`arb_message_of_type`]);
+//! - type 15: 0–2 of its optional parts, an absent part's spare bits zero;
+//! - type 16: one or two assignments, and type 20: 1–4 reservations (the encoder pads
+//!   them to 96 and 72/104/136/160 bits, as the standard does);
 //! - type 21: names up to 34 characters (the 14-character extension follows the 20
 //!   first ones);
 //! - type 24 part B: `model` and `serial` are the bits of the vendor ID's last
@@ -344,16 +346,32 @@ pub fn build(msg_type: u8, raw: &[RawDraw]) -> AisMessage {
             }
         }
         Body::Interrogation(q) => {
-            *q = Interrogation {
-                spares: [0; 4].map(|_: u8| d.u(2) as u8),
-                mmsi1: d.u(30),
-                type1_1: d.u(6) as u8,
-                offset1_1: d.u(12) as u16,
-                type1_2: d.u(6) as u8,
-                offset1_2: d.u(12) as u16,
-                mmsi2: d.u(30),
-                type2_1: d.u(6) as u8,
-                offset2_1: d.u(12) as u16,
+            // Two optional parts: the second request to station 1, the request to
+            // station 2 (88, 108 or 160 bits). An absent part, and a part whose fields
+            // are all zero, is not written: its spare bits are zero.
+            let parts = d.upto(2);
+            q.spares[0] = d.u(2) as u8;
+            q.mmsi1 = d.u(30);
+            q.type1_1 = d.u(6) as u8;
+            q.offset1_1 = d.u(12) as u16;
+            if parts >= 1 {
+                q.spares[1] = d.u(2) as u8;
+                q.type1_2 = d.u(6) as u8;
+                q.offset1_2 = d.u(12) as u16;
+            }
+            if parts == 2 {
+                q.spares[2] = d.u(2) as u8;
+                q.mmsi2 = d.u(30);
+                q.type2_1 = d.u(6) as u8;
+                q.offset2_1 = d.u(12) as u16;
+                q.spares[3] = d.u(2) as u8;
+            }
+            let station2 = q.mmsi2 != 0 || q.type2_1 != 0 || q.offset2_1 != 0;
+            if !station2 {
+                (q.spares[2], q.spares[3]) = (0, 0);
+                if q.type1_2 == 0 && q.offset1_2 == 0 {
+                    q.spares[1] = 0;
+                }
             }
         }
         Body::Assignment(a) => {
@@ -365,7 +383,7 @@ pub fn build(msg_type: u8, raw: &[RawDraw]) -> AisMessage {
                 mmsi2: d.u(30),
                 offset2: d.u(12) as u16,
                 increment2: d.u(10) as u16,
-            }
+            };
         }
         Body::Dgnss(g) => {
             g.spare = d.u(2) as u8;
@@ -422,9 +440,7 @@ pub fn build(msg_type: u8, raw: &[RawDraw]) -> AisMessage {
         }
         Body::DataLinkManagement(l) => {
             l.spare = d.u(2) as u8;
-            // The layout writes no trailing spare bits, so one reservation would be a
-            // 70-bit message, which the decoder (like gpsd) rejects as shorter than 72.
-            let n = 2 + d.upto(2);
+            let n = 1 + d.upto(3);
             for s in &mut l.slots[..n] {
                 *s = SlotReservation {
                     offset: d.u(12) as u16,
@@ -432,9 +448,6 @@ pub fn build(msg_type: u8, raw: &[RawDraw]) -> AisMessage {
                     timeout: d.u(3) as u8,
                     increment: d.u(11) as u16,
                 };
-            }
-            if l.slots[n - 1] == SlotReservation::default() {
-                l.slots[n - 1].number = 1;
             }
         }
         Body::AidToNavigation(a) => {

@@ -508,7 +508,10 @@ mod tests {
         let mut bits = Bits::new();
         bits.push_armored(b"85M2p380D0pMb:USwvqDVC", 4).unwrap();
         let fields = decode("85M2p380D0pMb:USwvqDVC", 4).unwrap();
-        assert_eq!(fields, vec![("persons", FieldValue::Uint(u64::from(bits.u(56, 13))))]);
+        assert_eq!(
+            fields,
+            vec![("persons", FieldValue::Uint(u64::from(bits.u(56, 13))))]
+        );
         assert_ne!(bits.u(56, 13), 0);
     }
 

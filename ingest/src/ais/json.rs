@@ -181,10 +181,7 @@ impl Walker for Gpsd<'_> {
         self.obj.str(name, &s);
     }
     fn eta(&mut self, v: &mut Eta, _: usize, name: &'static str) {
-        let s = format!(
-            "{:02}-{:02}T{:02}:{:02}Z",
-            v.month, v.day, v.hour, v.minute
-        );
+        let s = format!("{:02}-{:02}T{:02}:{:02}Z", v.month, v.day, v.hour, v.minute);
         self.obj.str(name, &s);
     }
     fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
@@ -399,13 +396,15 @@ impl Walker for Ours<'_> {
                 o.raw(name, v);
                 o.str(&format!("{name}_text"), table.text(v));
             }
-            Fmt::SpeedDeciKnots => {
-                o.opt(&format!("{name}_kn"), (v < 1023).then(|| f64::from(v) / 10.0))
-            }
+            Fmt::SpeedDeciKnots => o.opt(
+                &format!("{name}_kn"),
+                (v < 1023).then(|| f64::from(v) / 10.0),
+            ),
             Fmt::SpeedKnots(na) => o.opt(&format!("{name}_kn"), (v != na).then_some(v)),
-            Fmt::CourseDeciDegrees => {
-                o.opt(&format!("{name}_deg"), (v < 3600).then(|| f64::from(v) / 10.0))
-            }
+            Fmt::CourseDeciDegrees => o.opt(
+                &format!("{name}_deg"),
+                (v < 3600).then(|| f64::from(v) / 10.0),
+            ),
             Fmt::CourseDegrees(_) => o.opt(&format!("{name}_deg"), (v < 360).then_some(v)),
             Fmt::Heading => o.opt(&format!("{name}_deg"), (v < 360).then_some(v)),
             Fmt::Second => o.opt(name, (v < 60).then_some(v)),
@@ -459,15 +458,13 @@ impl Walker for Ours<'_> {
         if v.month == 0 || v.day == 0 || v.hour > 23 || v.minute > 59 {
             self.obj.raw(name, "null");
         } else {
-            let s = format!(
-                "{:02}-{:02}T{:02}:{:02}Z",
-                v.month, v.day, v.hour, v.minute
-            );
+            let s = format!("{:02}-{:02}T{:02}:{:02}Z", v.month, v.day, v.hour, v.minute);
             self.obj.str(name, &s);
         }
     }
     fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
-        self.obj.str(name.trim_start_matches('~'), &data_text(v, v.bit_len));
+        self.obj
+            .str(name.trim_start_matches('~'), &data_text(v, v.bit_len));
     }
     fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
         f(&mut self.obj);

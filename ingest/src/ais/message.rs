@@ -282,7 +282,13 @@ impl StaticVoyage {
         w.u(&mut self.imo, 40, 30, "imo", Fmt::Plain);
         w.text(&mut self.callsign, 70, 7, "callsign");
         w.text(&mut self.shipname, 112, 20, "shipname");
-        w.u(&mut self.shiptype, 232, 8, "shiptype", Fmt::Lookup(SHIP_TYPE));
+        w.u(
+            &mut self.shiptype,
+            232,
+            8,
+            "shiptype",
+            Fmt::Lookup(SHIP_TYPE),
+        );
         w.u(&mut self.to_bow, 240, 9, "to_bow", Fmt::Meters);
         w.u(&mut self.to_stern, 249, 9, "to_stern", Fmt::Meters);
         w.u(&mut self.to_port, 258, 6, "to_port", Fmt::Meters);
@@ -587,7 +593,14 @@ impl Interrogation {
         // its start, and is zero otherwise.
         let len = w.bits().map(Bits::len);
         let has = |start: usize, present: bool| len.map_or(present, |l| l > start);
-        if has(90, self.type1_2 != 0 || self.offset1_2 != 0 || self.mmsi2 != 0 || self.type2_1 != 0 || self.offset2_1 != 0) {
+        if has(
+            90,
+            self.type1_2 != 0
+                || self.offset1_2 != 0
+                || self.mmsi2 != 0
+                || self.type2_1 != 0
+                || self.offset2_1 != 0,
+        ) {
             w.u(s1, 88, 2, "~spare2", Fmt::Plain);
             w.u(&mut self.type1_2, 90, 6, "type1_2", Fmt::Plain);
             w.u(&mut self.offset1_2, 96, 12, "offset1_2", Fmt::Plain);
@@ -597,7 +610,10 @@ impl Interrogation {
                 e.uint("offset1_2", 0);
             });
         }
-        if has(110, self.mmsi2 != 0 || self.type2_1 != 0 || self.offset2_1 != 0) {
+        if has(
+            110,
+            self.mmsi2 != 0 || self.type2_1 != 0 || self.offset2_1 != 0,
+        ) {
             w.u(s2, 108, 2, "~spare3", Fmt::Plain);
             w.u(&mut self.mmsi2, 110, 30, "mmsi2", Fmt::Plain);
             w.u(&mut self.type2_1, 140, 6, "type2_1", Fmt::Plain);
@@ -652,6 +668,9 @@ impl Assignment {
             w.u(&mut self.offset2, 122, 12, "offset2", Fmt::Plain);
             w.u(&mut self.increment2, 134, 10, "increment2", Fmt::Plain);
         } else {
+            // One assignment: 4 spare bits make the 96-bit message.
+            let mut spare = 0u8;
+            w.u(&mut spare, 92, 4, "~spare2", Fmt::Plain);
             w.derived(&mut |e| {
                 e.uint("mmsi2", 0);
                 e.uint("offset2", 0);
@@ -825,7 +844,13 @@ impl ClassBExtended {
         w.u(&mut self.second, 133, 6, "second", Fmt::Second);
         w.u(&mut self.regional, 139, 4, "regional", Fmt::Plain);
         w.text(&mut self.shipname, 143, 20, "shipname");
-        w.u(&mut self.shiptype, 263, 8, "shiptype", Fmt::Lookup(SHIP_TYPE));
+        w.u(
+            &mut self.shiptype,
+            263,
+            8,
+            "shiptype",
+            Fmt::Lookup(SHIP_TYPE),
+        );
         w.u(&mut self.to_bow, 271, 9, "to_bow", Fmt::Meters);
         w.u(&mut self.to_stern, 280, 9, "to_stern", Fmt::Meters);
         w.u(&mut self.to_port, 289, 6, "to_port", Fmt::Meters);
@@ -878,12 +903,16 @@ impl DataLinkManagement {
         ];
         w.u(&mut self.spare, 38, 2, "~spare", Fmt::Plain);
         // gpsd reads all four blocks whatever the length (past the end: fill bits, then
-        // zeros); the encoder writes a block only when it or a later one is set.
-        let last_set = self.slots.iter().rposition(|s| *s != SlotReservation::default());
+        // zeros); the encoder writes the first block and any up to the last one set.
+        let last_set = self
+            .slots
+            .iter()
+            .rposition(|s| *s != SlotReservation::default())
+            .unwrap_or(0);
         for (k, s) in self.slots.iter_mut().enumerate() {
             let start = 40 + 30 * k;
             let [n_off, n_num, n_to, n_inc] = NAMES[k];
-            if !w.is_writer() || last_set.is_some_and(|l| k <= l) {
+            if !w.is_writer() || k <= last_set {
                 w.u(&mut s.offset, start, 12, n_off, Fmt::Plain);
                 w.u(&mut s.number, start + 12, 4, n_num, Fmt::Plain);
                 w.u(&mut s.timeout, start + 16, 3, n_to, Fmt::Plain);
@@ -895,6 +924,18 @@ impl DataLinkManagement {
                     }
                 });
             }
+        }
+        // The standard pads 70/100/130 bits to 72/104/136 with spare bits.
+        if w.is_writer() {
+            let end = 40 + 30 * (last_set + 1);
+            let mut pad = 0u8;
+            w.u(
+                &mut pad,
+                end,
+                end.next_multiple_of(8) - end,
+                "~spare2",
+                Fmt::Plain,
+            );
         }
     }
 }
@@ -1148,8 +1189,20 @@ impl GroupAssignment {
         w.i(&mut self.ne_lat, 58, 17, "ne_lat", Fmt::Lat(TENTH));
         w.i(&mut self.sw_lon, 75, 18, "sw_lon", Fmt::Lon(TENTH));
         w.i(&mut self.sw_lat, 93, 17, "sw_lat", Fmt::Lat(TENTH));
-        w.u(&mut self.stationtype, 110, 4, "stationtype", Fmt::Lookup(STATION_TYPE));
-        w.u(&mut self.shiptype, 114, 8, "shiptype", Fmt::Lookup(SHIP_TYPE));
+        w.u(
+            &mut self.stationtype,
+            110,
+            4,
+            "stationtype",
+            Fmt::Lookup(STATION_TYPE),
+        );
+        w.u(
+            &mut self.shiptype,
+            114,
+            8,
+            "shiptype",
+            Fmt::Lookup(SHIP_TYPE),
+        );
         w.u(&mut self.spare2, 122, 22, "~spare2", Fmt::Plain);
         w.u(&mut self.txrx, 144, 2, "~txrx", Fmt::Plain);
         w.u(&mut self.interval, 146, 4, "interval", Fmt::Plain);
@@ -1268,11 +1321,11 @@ impl StaticData {
             w.u(&mut b.shiptype, 40, 8, "shiptype", Fmt::Lookup(SHIP_TYPE));
             w.text(&mut b.vendorid, 48, 7, "vendorid");
             // Model and serial overlap the vendor ID's last three characters; gpsd
-            // shows both readings. They are read, not written (the text carries them).
-            if !w.is_writer() {
-                w.u(&mut b.model, 66, 4, "model", Fmt::Plain);
-                w.u(&mut b.serial, 70, 20, "serial", Fmt::Plain);
-            }
+            // shows both readings. The encoder writes them after the text, so a vendor
+            // ID shorter than 7 characters (its tail is then model and serial) and a
+            // full one (the same bits twice) both come back as they were.
+            w.u(&mut b.model, 66, 4, "model", Fmt::Plain);
+            w.u(&mut b.serial, 70, 20, "serial", Fmt::Plain);
             w.text(&mut b.callsign, 90, 7, "callsign");
             if is_auxiliary_craft(mmsi) {
                 let mut m = match b.dims {

@@ -419,7 +419,11 @@ impl Decoder {
     /// Decode one line (with or without a tag block). `source` separates inputs for
     /// fragment assembly (a receiver, a topic, a file). `Ok(None)` means the line was a
     /// fragment and was kept for its message.
-    pub fn decode_line(&mut self, line: &[u8], source: u32) -> Result<Option<Decoded>, DecodeError> {
+    pub fn decode_line(
+        &mut self,
+        line: &[u8],
+        source: u32,
+    ) -> Result<Option<Decoded>, DecodeError> {
         self.lines += 1;
         let (tag, sentence) = split_tag_block(line)?;
         let tag = match tag {
@@ -494,7 +498,10 @@ impl Decoder {
         // fragment is continued, and the join is counted.
         let found = found.or_else(|| {
             let i = self.groups.iter().rposition(|g| {
-                g.key.0 == source && g.key.1 == vdm.channel && g.key.3 == vdm.total && g.next == vdm.num
+                g.key.0 == source
+                    && g.key.1 == vdm.channel
+                    && g.key.3 == vdm.total
+                    && g.next == vdm.num
             })?;
             self.stats.sequence_id_mismatches += 1;
             Some(i)
@@ -537,11 +544,7 @@ impl Decoder {
     fn expire(&mut self) {
         let lines = self.lines;
         let max_age = self.max_group_age_lines;
-        while let Some(i) = self
-            .groups
-            .iter()
-            .position(|g| lines - g.started > max_age)
-        {
+        while let Some(i) = self.groups.iter().position(|g| lines - g.started > max_age) {
             let old = self.groups.remove(i);
             self.drop_group(old);
         }
@@ -583,7 +586,11 @@ fn length_ok(msg_type: u8, bits: &Bits) -> Result<(), (usize, usize)> {
         25 | 26 => {
             // The addressed and structured flags add a destination and an app id.
             let flags = 30 * bits.u(38, 1) as usize + 16 * bits.u(39, 1) as usize;
-            let (min, max, radio) = if msg_type == 25 { (40, 168, 0) } else { (60, 1004, 20) };
+            let (min, max, radio) = if msg_type == 25 {
+                (40, 168, 0)
+            } else {
+                (60, 1004, 20)
+            };
             (min.max(40 + flags + radio), max)
         }
         // Long range: one slot (96) or padded to a standard slot (168), nothing between.

@@ -154,6 +154,9 @@ mod tests {
             TagBlock::parse(b"c:soon").unwrap_err().reason(),
             "tag_block"
         );
-        assert_eq!(TagBlock::parse(b"nonsense").unwrap_err().reason(), "tag_block");
+        assert_eq!(
+            TagBlock::parse(b"nonsense").unwrap_err().reason(),
+            "tag_block"
+        );
     }
 }

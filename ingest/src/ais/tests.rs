@@ -32,7 +32,10 @@ fn interleaved_groups_on_two_channels_both_complete() {
         .collect();
     assert_eq!(out.len(), 2);
     assert!(out.iter().all(|o| o.message.msg_type == 5));
-    assert_eq!(out[0].heard.tag.as_ref().unwrap().source.as_deref(), Some("rEV02"));
+    assert_eq!(
+        out[0].heard.tag.as_ref().unwrap().source.as_deref(),
+        Some("rEV02")
+    );
     assert_eq!(d.in_flight(), 0);
 }
 

@@ -373,7 +373,11 @@ impl Walker for Writer {
         self.put(start, width, u64::from(v.to_u32()));
     }
     fn i<T: RawSigned>(&mut self, v: &mut T, start: usize, width: usize, _: &'static str, _: Fmt) {
-        let mask = if width >= 64 { u64::MAX } else { (1u64 << width) - 1 };
+        let mask = if width >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << width) - 1
+        };
         self.put(start, width, (i64::from(v.to_i32()) as u64) & mask);
     }
     fn flag(&mut self, v: &mut bool, start: usize, _: &'static str) {
@@ -414,35 +418,6 @@ impl Walker for Writer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writer_then_reader_gives_back_signed_and_text_fields() {
-        let mut w = Writer::new();
-        let mut lon: i32 = -74_037_230;
-        let mut name = String::from("EVER DIADEM");
-        w.i(&mut lon, 61, 28, "lon", Fmt::Lon(CoordRes::TenThousandthMinute));
-        w.text(&mut name, 112, 20, "shipname");
-        let (six, fill) = w.sixbits();
-        let armored: Vec<u8> = six
-            .iter()
-            .map(|&v| if v < 40 { v + 48 } else { v + 56 })
-            .collect();
-        let mut bits = Bits::new();
-        bits.push_armored(&armored, fill).unwrap();
-        let mut r = Reader { bits: &bits };
-        let mut lon2 = 0i32;
-        let mut name2 = String::new();
-        r.i(&mut lon2, 61, 28, "lon", Fmt::Plain);
-        r.text(&mut name2, 112, 20, "shipname");
-        assert_eq!(lon2, lon);
-        assert_eq!(name2, name);
-        assert_eq!(bits.len(), 232);
-    }
-}
-
 /// Emit decoded application fields, lists as arrays of objects.
 pub fn emit_fields(e: &mut dyn Emit, fields: &super::application::Fields) {
     use super::application::FieldValue as V;
@@ -462,5 +437,40 @@ pub fn emit_fields(e: &mut dyn Emit, fields: &super::application::Fields) {
                 e.end_list();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writer_then_reader_gives_back_signed_and_text_fields() {
+        let mut w = Writer::new();
+        let mut lon: i32 = -74_037_230;
+        let mut name = String::from("EVER DIADEM");
+        w.i(
+            &mut lon,
+            61,
+            28,
+            "lon",
+            Fmt::Lon(CoordRes::TenThousandthMinute),
+        );
+        w.text(&mut name, 112, 20, "shipname");
+        let (six, fill) = w.sixbits();
+        let armored: Vec<u8> = six
+            .iter()
+            .map(|&v| if v < 40 { v + 48 } else { v + 56 })
+            .collect();
+        let mut bits = Bits::new();
+        bits.push_armored(&armored, fill).unwrap();
+        let mut r = Reader { bits: &bits };
+        let mut lon2 = 0i32;
+        let mut name2 = String::new();
+        r.i(&mut lon2, 61, 28, "lon", Fmt::Plain);
+        r.text(&mut name2, 112, 20, "shipname");
+        assert_eq!(lon2, lon);
+        assert_eq!(name2, name);
+        assert_eq!(bits.len(), 232);
     }
 }
