@@ -183,10 +183,18 @@ pub const SUPPORTED: [&str; 7] = ["RMC", "GGA", "VTG", "HDT", "ZDA", "TTM", "TLL
 pub fn parse_line(line: &[u8]) -> Result<TelemetryLine, TelemetryError> {
     let (tag, sentence) = split_tag_block(line)?;
     let tag = tag.map(TagBlock::parse).transpose()?;
-    let text = std::str::from_utf8(sentence).map_err(|_| DecodeError::NotNmea)?;
-    if !text.starts_with('$') || text.len() < 6 {
+    if sentence.first() != Some(&b'$') || sentence.len() < 6 {
         return Err(DecodeError::NotNmea.into());
     }
+    // NMEA 0183 is printable ASCII; anything else is corruption (and slicing below
+    // relies on one byte per character).
+    let Some(text) = sentence
+        .is_ascii()
+        .then(|| std::str::from_utf8(sentence).ok())
+        .flatten()
+    else {
+        return Err(malformed("?", "bytes outside ASCII"));
+    };
     let talker = text[1..3].to_owned();
     let kind = &text[3..6];
     let data = match kind {
@@ -508,6 +516,15 @@ mod tests {
         );
         let vdm = "!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A";
         assert_eq!(parse_line(vdm.as_bytes()).unwrap_err().reason(), "not_nmea");
+    }
+
+    /// Found by `cargo fuzz`: a `$` sentence with a multi-byte character in its address.
+    #[test]
+    fn non_ascii_sentences_are_rejected_not_sliced() {
+        let e = parse_line("$G\u{613}RMC,1*00".as_bytes()).unwrap_err();
+        assert_eq!(e.reason(), "malformed");
+        let e = parse_line(b"$GP\xd8\x93MC,1*00").unwrap_err();
+        assert_eq!(e.reason(), "malformed");
     }
 
     #[test]
