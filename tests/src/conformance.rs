@@ -58,28 +58,15 @@ pub struct Report {
 impl Report {
     /// Counts, and the first few problems of each kind (for big logs).
     pub fn describe_short(&self) -> String {
-        let mut s = format!(
-            "equal {}, known deviations {:?}, different {}, missing {}, extra {}\n",
-            self.equal,
-            self.known,
-            self.different.len(),
-            self.missing.len(),
-            self.extra.len()
-        );
-        for (e, o, keys) in self.different.iter().take(5) {
-            s.push_str(&format!("DIFF {keys:?}\n  gpsd: {e}\n  ours: {o}\n"));
-        }
-        for m in self.missing.iter().take(5) {
-            s.push_str(&format!("MISSING {m}\n"));
-        }
-        for x in self.extra.iter().take(5) {
-            s.push_str(&format!("EXTRA {x}\n"));
-        }
-        s
+        self.describe_up_to(5)
     }
 
-    /// One line per problem, for test failure messages.
+    /// Counts, and every problem, for test failure messages.
     pub fn describe(&self) -> String {
+        self.describe_up_to(usize::MAX)
+    }
+
+    fn describe_up_to(&self, most: usize) -> String {
         let mut s = format!(
             "equal {}, known deviations {:?}, different {}, missing {}, extra {}\n",
             self.equal,
@@ -88,13 +75,13 @@ impl Report {
             self.missing.len(),
             self.extra.len()
         );
-        for (e, o, keys) in &self.different {
+        for (e, o, keys) in self.different.iter().take(most) {
             s.push_str(&format!("DIFF {keys:?}\n  gpsd: {e}\n  ours: {o}\n"));
         }
-        for m in &self.missing {
+        for m in self.missing.iter().take(most) {
             s.push_str(&format!("MISSING {m}\n"));
         }
-        for x in &self.extra {
+        for x in self.extra.iter().take(most) {
             s.push_str(&format!("EXTRA {x}\n"));
         }
         s
@@ -137,7 +124,8 @@ fn key(v: &Value) -> (Value, Value) {
     (v["type"].clone(), v["mmsi"].clone())
 }
 
-fn differing_keys(a: &Map<String, Value>, b: &Map<String, Value>) -> Vec<String> {
+/// Keys whose values differ between two records (present in one only, or unequal).
+pub fn differing_keys(a: &Map<String, Value>, b: &Map<String, Value>) -> Vec<String> {
     let mut keys: Vec<String> = a
         .iter()
         .filter(|(k, v)| b.get(*k) != Some(v))

@@ -292,16 +292,10 @@ fn record_mmsi(line: &str) -> Option<u32> {
 
 /// Keys whose values differ between two records.
 fn differing_keys(a: &Value, b: &Value) -> Vec<String> {
-    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
-        return vec!["<not an object>".into()];
-    };
-    let mut keys: Vec<String> = a
-        .iter()
-        .filter(|(k, v)| b.get(*k) != Some(v))
-        .map(|(k, _)| k.clone())
-        .collect();
-    keys.extend(b.keys().filter(|k| !a.contains_key(*k)).cloned());
-    keys
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => tidewatch_tests::conformance::differing_keys(a, b),
+        _ => vec!["<not an object>".into()],
+    }
 }
 
 /// How gpsd's record and ours for one message compare.
