@@ -10,4 +10,5 @@
 //! *reject* is a line that could not be used, always counted by reason.
 
 pub mod ais;
+pub mod archive;
 pub mod telemetry;

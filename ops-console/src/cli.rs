@@ -23,6 +23,21 @@ pub enum Command {
     /// Run Tidewatch in one process. Today: `--demo`, a simulated scenario decoded live
     /// and shown as a vessel table; the broker, fusion and the web console follow.
     Up(UpArgs),
+    /// Verify the hash chain of a raw archive directory and report the first break.
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The directory to check (e.g. `tidewatch-data/raw`).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The head hash noted earlier (printed by a previous `verify`, or kept in the
+    /// interception log): the newest file must still hash to it. Without it, an
+    /// alteration of the newest file cannot be seen, since no later file names its hash.
+    #[arg(long, value_name = "SHA256")]
+    pub expect_head: Option<String>,
 }
 
 /// Arguments of `up`.
@@ -31,7 +46,8 @@ pub struct UpArgs {
     /// Run a simulated scenario (default `central-med`) so there is a live picture at once.
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "central-med")]
     pub demo: Option<String>,
-    /// Data directory: decoded observations and the raw NMEA received are kept here.
+    /// Data directory: decoded observations, and the raw archive of every line received
+    /// (`raw/`, hash-chained hourly files), are kept here.
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
     pub data: PathBuf,
     /// Scenario time per wall-clock second (`10` = ten times real time), or `max`.

@@ -4,3 +4,4 @@
 pub mod cli;
 pub mod decode;
 pub mod up;
+pub mod verify;

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => ops_console::decode::run(&args),
         Command::Up(args) => ops_console::up::run(&args),
+        Command::Verify(args) => ops_console::verify::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use ingest::ais::json::write_ours;
 use ingest::ais::{Body, Decoded, Decoder};
+use ingest::archive::{Archive, Record, Verdict};
 use jiff::{SignedDuration, Timestamp};
 use simulators::scenario;
 
@@ -89,13 +90,15 @@ pub fn run(args: &UpArgs) -> Result<()> {
                 .with_context(|| format!("cannot open {}", p.display()))?,
         ))
     };
-    let mut raw = open("raw.nmea")?;
+    let raw_dir = args.data.join("raw");
+    let mut raw = Archive::open(&raw_dir)
+        .with_context(|| format!("cannot open the raw archive in {}", raw_dir.display()))?;
     let mut decoded_out = open("decoded.jsonl")?;
     eprintln!(
-        "tidewatch up --demo {}: {}\n  raw NMEA -> {}\n  decoded  -> {}",
+        "tidewatch up --demo {}: {}\n  raw archive -> {} (tidewatch verify {0})\n  decoded     -> {}",
         sc.name,
         sc.description,
-        args.data.join("raw.nmea").display(),
+        raw_dir.display(),
         args.data.join("decoded.jsonl").display()
     );
     let tty = std::io::stdout().is_terminal();
@@ -116,20 +119,30 @@ pub fn run(args: &UpArgs) -> Result<()> {
                 end.map_or(t, |e| t.min(e))
             }
         };
-        for line in sc.advance(target) {
-            writeln!(raw, "{line}")?;
-            match decoder.decode_line(line.as_bytes(), 0) {
+        // Lines are received when the simulated receiver hears them: scenario time.
+        for (received_at, line) in sc.advance(target) {
+            let verdict = match decoder.decode_line(line.as_bytes(), 0) {
                 Ok(Some(d)) => {
                     buf.clear();
                     write_ours(&d, &mut buf);
                     decoded_out.write_all(buf.as_bytes())?;
                     update(&mut picture, &d);
+                    Verdict::Accepted
                 }
-                Ok(None) => {}
-                Err(_) => rejected += 1,
-            }
+                Ok(None) => Verdict::Accepted,
+                Err(e) => {
+                    rejected += 1;
+                    Verdict::Rejected(e.reason())
+                }
+            };
+            raw.append(&Record {
+                received_at,
+                source: sc.name,
+                verdict,
+                line: line.as_bytes(),
+            })?;
         }
-        raw.flush()?;
+        raw.sync()?;
         decoded_out.flush()?;
         let done = end.is_some_and(|e| sc.now >= e);
         if tty || done {

@@ -150,9 +150,63 @@ fn up_demo_shows_the_picture_and_keeps_what_it_received() {
     );
     assert!(stdout.contains("AIS-SART ACTIVE"), "{stdout}");
     assert!(stdout.contains("MARE NOSTRUM STAR"), "{stdout}");
-    let raw = std::fs::read_to_string(dir.join("raw.nmea")).unwrap();
     let decoded = std::fs::read_to_string(dir.join("decoded.jsonl")).unwrap();
-    assert!(raw.lines().count() >= decoded.lines().count());
     assert!(decoded.lines().count() > 100);
+    // Every line received is in the raw archive, and its chain verifies.
+    let raw = dir.join("raw");
+    let out = tidewatch(&["verify", raw.to_str().unwrap()], b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.contains("raw archive intact"), "{said}");
+    let records: usize = said
+        .split(" records")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(records >= decoded.lines().count(), "{said}");
+    // Two hours of reception make hourly files chained to each other.
+    let mut files: Vec<_> = std::fs::read_dir(&raw)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "{files:?}");
+    let head = said.trim_end().rsplit(' ').next().unwrap().to_owned();
+    let flip = |file: &std::path::Path| {
+        let mut bytes = std::fs::read(file).unwrap();
+        let i = bytes.len() - 10;
+        bytes[i] = if bytes[i] == b'9' { b'8' } else { b'9' };
+        std::fs::write(file, bytes).unwrap();
+    };
+    // An altered byte in the newest file: seen against the noted head.
+    let out = tidewatch(
+        &["verify", raw.to_str().unwrap(), "--expect-head", &head],
+        b"",
+    );
+    assert!(out.status.success());
+    flip(files.last().unwrap());
+    let out = tidewatch(
+        &["verify", raw.to_str().unwrap(), "--expect-head", &head],
+        b"",
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("BROKEN at its head")
+    );
+    // An altered byte in an older file: the next file's header names the break.
+    flip(&files[0]);
+    let out = tidewatch(&["verify", raw.to_str().unwrap()], b"");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success());
+    assert!(err.contains("BROKEN") && err.contains("altered"), "{err}");
+    let second = files[1].file_name().unwrap().to_str().unwrap();
+    assert!(err.contains(second), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -191,8 +191,8 @@ pub struct Scenario {
 
 impl Scenario {
     /// Run the scenario to `until`, returning every NMEA line transmitted in between,
-    /// in time order.
-    pub fn advance(&mut self, until: Timestamp) -> Vec<String> {
+    /// in time order, with the time it was sent.
+    pub fn advance(&mut self, until: Timestamp) -> Vec<(Timestamp, String)> {
         let mut lines = Vec::new();
         loop {
             // The next transmission of any vessel, if before `until`.
@@ -229,7 +229,7 @@ impl Scenario {
                     tag.time = Some(at);
                 }
                 if let Ok(l) = self.encoder.encode(&m) {
-                    lines.extend(l);
+                    lines.extend(l.into_iter().map(|l| (at, l)));
                 }
             }
         }
@@ -389,12 +389,13 @@ mod tests {
         let mut d = Decoder::new();
         let mut last_heard = std::collections::HashMap::new();
         let mut sart = 0;
-        for l in &lines {
+        for (sent, l) in &lines {
             if let Some(m) = d
                 .decode_line(l.as_bytes(), 0)
                 .expect("our own lines decode")
             {
                 let t = m.heard.time().expect("tag block time");
+                assert_eq!(t.as_second(), sent.as_second());
                 last_heard.insert(m.message.mmsi, t);
                 if let Body::Position(p) = &m.message.body
                     && p.status == 14
