@@ -11,4 +11,7 @@
 
 pub mod ais;
 pub mod archive;
+pub mod model;
+pub mod pipeline;
 pub mod telemetry;
+pub mod wire;

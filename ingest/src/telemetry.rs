@@ -43,7 +43,7 @@ impl TelemetryError {
 }
 
 /// A TTM/TLL target status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetStatus {
     /// `L`: the target was lost.

@@ -179,6 +179,19 @@ pub struct Vdm<'a> {
     pub fill_bits: u8,
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Continue an FNV-1a hash over a fragment's payload and fill bits.
+#[inline]
+fn fnv1a(mut h: u64, payload: &[u8], fill_bits: u8) -> u64 {
+    for &b in payload.iter().chain(std::iter::once(&fill_bits)) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
 /// XOR of bytes (the NMEA checksum).
 #[inline]
 pub fn nmea_checksum(bytes: &[u8]) -> u8 {
@@ -322,6 +335,10 @@ pub struct Heard {
     pub fragments: u8,
     /// The tag block of the first sentence that had one.
     pub tag: Option<TagBlock>,
+    /// FNV-1a hash of the message's armored payload and fill bits, sentence by sentence:
+    /// the same transmission heard by several receivers hashes the same (the receive
+    /// path deduplicates on it).
+    pub payload_hash: u64,
 }
 
 impl Heard {
@@ -453,6 +470,7 @@ impl Decoder {
                     channel: vdm.channel,
                     fragments: 1,
                     tag,
+                    payload_hash: fnv1a(FNV_OFFSET, vdm.payload, vdm.fill_bits),
                 },
             }));
         }
@@ -482,6 +500,7 @@ impl Decoder {
                     channel: vdm.channel,
                     fragments: vdm.total,
                     tag,
+                    payload_hash: fnv1a(FNV_OFFSET, vdm.payload, vdm.fill_bits),
                 },
                 bits,
             });
@@ -522,6 +541,7 @@ impl Decoder {
         if g.heard.tag.is_none() {
             g.heard.tag = tag;
         }
+        g.heard.payload_hash = fnv1a(g.heard.payload_hash, vdm.payload, vdm.fill_bits);
         g.next += 1;
         if vdm.num < vdm.total {
             return Ok(None);

@@ -1,0 +1,572 @@
+//! The ingest core: payloads in, observations, archive records and rejects out.
+//!
+//! Pure and synchronous (no clock, no I/O: the caller passes `received_at` and does
+//! the publishing and archiving), so the MQTT, TCP and UDP inputs and the tests all
+//! drive the same code.
+//!
+//! ```text
+//!  raw/ais/{source} ──▶ lines ──▶ Decoder ──▶ dedup by payload ──▶ Publish obs/ais/{mmsi} (new, or update: more receivers)
+//!  patrol/{unit}/nmea ─▶ lines ──▶ telemetry ──────────────────▶ Publish obs/patrol|radar/{unit}
+//!  patrol/{unit}/report ─▶ JSON ──▶ PatrolReport ───────────────▶ Publish obs/patrol/{unit}
+//!  every line ──▶ Archive(verdict)      every refusal ──▶ Reject(reason) (+ patrol/{unit}/rejects for units)
+//! ```
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::ais::Decoder;
+use crate::model::{AisObservation, Observation, ObservationData, TimeSource, from_telemetry};
+use crate::telemetry;
+use crate::wire::{PatrolReport, Topic, UnitId};
+
+/// What arrived, and from whom.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// NMEA lines from an AIS receiver or feed.
+    Ais {
+        /// The receiver or feed.
+        source: &'a str,
+        /// One or more lines.
+        payload: &'a [u8],
+    },
+    /// NMEA lines from a patrol unit (GNSS, compass, radar; its AIS receiver too).
+    PatrolNmea {
+        /// The unit.
+        unit: &'a UnitId,
+        /// One or more lines.
+        payload: &'a [u8],
+    },
+    /// A JSON report from a patrol unit.
+    PatrolReport {
+        /// The unit.
+        unit: &'a UnitId,
+        /// The JSON.
+        payload: &'a [u8],
+    },
+}
+
+/// What the caller must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Publish an observation (new, or an update of one published before: same id).
+    Publish {
+        /// Where.
+        topic: Topic,
+        /// What (boxed: an observation is large next to the other events).
+        observation: Box<Observation>,
+        /// True for an update (more receivers heard it).
+        update: bool,
+    },
+    /// Append a line to the raw archive.
+    Archive {
+        /// The source name for the archive (`ais:<source>` or `patrol:<unit>`).
+        source: String,
+        /// The line as received.
+        line: Vec<u8>,
+        /// `None` when accepted, else the reason it was rejected.
+        rejected: Option<&'static str>,
+    },
+    /// Tell a patrol unit its line or report was refused, and why.
+    NotifyUnit {
+        /// The unit.
+        unit: UnitId,
+        /// What was refused and why, for the crew.
+        message: String,
+    },
+}
+
+/// How long after a first hearing the same transmission counts as heard again.
+pub const DEFAULT_DEDUP_WINDOW: SignedDuration = SignedDuration::from_secs(2);
+/// Most transmissions remembered for deduplication (bounds memory at full rate).
+pub const MAX_DEDUP_ENTRIES: usize = 200_000;
+
+struct Heard {
+    observation: Observation,
+}
+
+/// The ingest core; see the module docs.
+pub struct Pipeline {
+    decoder: Decoder,
+    sources: HashMap<String, u32>,
+    recent: HashMap<u64, Heard>,
+    order: VecDeque<(Timestamp, u64)>,
+    /// Transmissions heard again within this window become one observation.
+    pub dedup_window: SignedDuration,
+    /// Lines and reports rejected, by reason.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Lines and reports accepted, by source.
+    pub accepted: BTreeMap<String, u64>,
+    /// Observations published (new ones, not updates).
+    pub observations: u64,
+    /// Duplicate hearings merged into an earlier observation.
+    pub duplicates: u64,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline with the default dedup window.
+    pub fn new() -> Self {
+        Pipeline {
+            decoder: Decoder::new(),
+            sources: HashMap::new(),
+            recent: HashMap::new(),
+            order: VecDeque::new(),
+            dedup_window: DEFAULT_DEDUP_WINDOW,
+            rejected: BTreeMap::new(),
+            accepted: BTreeMap::new(),
+            observations: 0,
+            duplicates: 0,
+        }
+    }
+
+    /// Process one input received at `received_at`.
+    pub fn on_input(&mut self, input: Input<'_>, received_at: Timestamp) -> Vec<Event> {
+        let mut out = Vec::new();
+        self.expire(received_at);
+        match input {
+            Input::Ais { source, payload } => {
+                for line in lines(payload) {
+                    self.ais_line(source, line, received_at, &mut out);
+                }
+            }
+            Input::PatrolNmea { unit, payload } => {
+                for line in lines(payload) {
+                    self.patrol_line(unit, line, received_at, &mut out);
+                }
+            }
+            Input::PatrolReport { unit, payload } => {
+                self.report(unit, payload, received_at, &mut out)
+            }
+        }
+        out
+    }
+
+    fn source_id(&mut self, name: &str) -> u32 {
+        let n = self.sources.len() as u32;
+        *self.sources.entry(name.to_owned()).or_insert(n)
+    }
+
+    fn reject(&mut self, reason: &'static str) {
+        *self.rejected.entry(reason).or_default() += 1;
+    }
+
+    fn ais_line(
+        &mut self,
+        source: &str,
+        line: &[u8],
+        received_at: Timestamp,
+        out: &mut Vec<Event>,
+    ) {
+        let id = self.source_id(source);
+        let archive_source = format!("ais:{source}");
+        match self.decoder.decode_line(line, id) {
+            Ok(decoded) => {
+                *self.accepted.entry(archive_source.clone()).or_default() += 1;
+                out.push(Event::Archive {
+                    source: archive_source,
+                    line: line.to_vec(),
+                    rejected: None,
+                });
+                if let Some(d) = decoded {
+                    let (time, time_source) = match d.heard.time() {
+                        Some(t) => (t, TimeSource::TagBlock),
+                        None => (received_at, TimeSource::Received),
+                    };
+                    let data = ObservationData::Ais(AisObservation::from_message(
+                        &d.message,
+                        d.heard.own_ship,
+                    ));
+                    self.publish_ais(
+                        d.heard.payload_hash,
+                        source,
+                        d.message.mmsi,
+                        time,
+                        time_source,
+                        received_at,
+                        data,
+                        out,
+                    );
+                }
+            }
+            Err(e) => {
+                self.reject(e.reason());
+                out.push(Event::Archive {
+                    source: archive_source,
+                    line: line.to_vec(),
+                    rejected: Some(e.reason()),
+                });
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn publish_ais(
+        &mut self,
+        hash: u64,
+        receiver: &str,
+        mmsi: u32,
+        time: Timestamp,
+        time_source: TimeSource,
+        received_at: Timestamp,
+        data: ObservationData,
+        out: &mut Vec<Event>,
+    ) {
+        if let Some(h) = self.recent.get_mut(&hash) {
+            self.duplicates += 1;
+            if !h.observation.receivers.iter().any(|r| r == receiver) {
+                h.observation.receivers.push(receiver.to_owned());
+                out.push(Event::Publish {
+                    topic: Topic::ObsAis(mmsi),
+                    observation: Box::new(h.observation.clone()),
+                    update: true,
+                });
+            }
+            return;
+        }
+        let observation = Observation {
+            id: format!("ais-{hash:016x}-{}", received_at.as_millisecond()),
+            time,
+            time_source,
+            received_at,
+            receivers: vec![receiver.to_owned()],
+            data,
+        };
+        self.observations += 1;
+        if self.recent.len() >= MAX_DEDUP_ENTRIES
+            && let Some((_, old)) = self.order.pop_front()
+        {
+            self.recent.remove(&old);
+        }
+        self.order.push_back((received_at, hash));
+        self.recent.insert(
+            hash,
+            Heard {
+                observation: observation.clone(),
+            },
+        );
+        out.push(Event::Publish {
+            topic: Topic::ObsAis(mmsi),
+            observation: Box::new(observation),
+            update: false,
+        });
+    }
+
+    fn expire(&mut self, now: Timestamp) {
+        while let Some(&(t, h)) = self.order.front() {
+            if now.duration_since(t) <= self.dedup_window {
+                break;
+            }
+            self.order.pop_front();
+            self.recent.remove(&h);
+        }
+    }
+
+    fn patrol_line(
+        &mut self,
+        unit: &UnitId,
+        line: &[u8],
+        received_at: Timestamp,
+        out: &mut Vec<Event>,
+    ) {
+        let source = format!("patrol:{unit}");
+        let first = line.trim_ascii_start();
+        // A unit's own AIS receiver: its lines are AIS like any other receiver's.
+        let after_tag = crate::ais::split_tag_block(first).map(|(_, s)| s.first().copied());
+        if matches!(after_tag, Ok(Some(b'!'))) {
+            return self.ais_line(&source, line, received_at, out);
+        }
+        let verdict = match telemetry::parse_line(line) {
+            Ok(t) => match from_telemetry(unit, &t.data) {
+                Some(data) => {
+                    let (time, time_source) = match t.time {
+                        Some(c) => (c, TimeSource::TagBlock),
+                        None => (received_at, TimeSource::Received),
+                    };
+                    let topic = match data {
+                        ObservationData::RadarTarget { .. } => Topic::ObsRadar(unit.clone()),
+                        _ => Topic::ObsPatrol(unit.clone()),
+                    };
+                    self.observations += 1;
+                    out.push(Event::Publish {
+                        topic,
+                        observation: Box::new(Observation {
+                            id: format!(
+                                "{unit}-{}-{}",
+                                received_at.as_millisecond(),
+                                self.observations
+                            ),
+                            time,
+                            time_source,
+                            received_at,
+                            receivers: vec![unit.to_string()],
+                            data,
+                        }),
+                        update: false,
+                    });
+                    None
+                }
+                // Valid but with nothing to observe (an invalid fix, ZDA): kept, not published.
+                None => None,
+            },
+            Err(e) => Some((e.reason(), e.to_string())),
+        };
+        match verdict {
+            None => {
+                *self.accepted.entry(source.clone()).or_default() += 1;
+                out.push(Event::Archive {
+                    source,
+                    line: line.to_vec(),
+                    rejected: None,
+                });
+            }
+            Some((reason, message)) => {
+                self.reject(reason);
+                out.push(Event::Archive {
+                    source,
+                    line: line.to_vec(),
+                    rejected: Some(reason),
+                });
+                out.push(Event::NotifyUnit {
+                    unit: unit.clone(),
+                    message: format!(
+                        "line refused ({reason}): {message}: {}",
+                        String::from_utf8_lossy(&line[..line.len().min(120)])
+                    ),
+                });
+            }
+        }
+    }
+
+    fn report(
+        &mut self,
+        unit: &UnitId,
+        payload: &[u8],
+        received_at: Timestamp,
+        out: &mut Vec<Event>,
+    ) {
+        let source = format!("patrol:{unit}");
+        match PatrolReport::parse(payload, received_at) {
+            Ok(report) => {
+                *self.accepted.entry(source.clone()).or_default() += 1;
+                out.push(Event::Archive {
+                    source,
+                    line: payload.to_vec(),
+                    rejected: None,
+                });
+                self.observations += 1;
+                out.push(Event::Publish {
+                    topic: Topic::ObsPatrol(unit.clone()),
+                    observation: Box::new(Observation {
+                        id: format!(
+                            "{unit}-{}-{}",
+                            received_at.as_millisecond(),
+                            self.observations
+                        ),
+                        time: report.time(),
+                        time_source: TimeSource::Sender,
+                        received_at,
+                        receivers: vec![unit.to_string()],
+                        data: ObservationData::Report {
+                            unit: unit.clone(),
+                            report,
+                        },
+                    }),
+                    update: false,
+                });
+            }
+            Err(e) => {
+                self.reject(e.reason());
+                out.push(Event::Archive {
+                    source,
+                    line: payload.to_vec(),
+                    rejected: Some(e.reason()),
+                });
+                out.push(Event::NotifyUnit {
+                    unit: unit.clone(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+/// The non-empty lines of a payload (`\n` or `\r\n` separated).
+fn lines(payload: &[u8]) -> impl Iterator<Item = &[u8]> {
+    payload
+        .split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.trim_ascii().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    const TAGGED: &[u8] =
+        b"\\s:rEV02,c:1334337317*58\\!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F";
+
+    fn published(events: &[Event]) -> Vec<(&Topic, &Observation, bool)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Publish {
+                    topic,
+                    observation,
+                    update,
+                } => Some((topic, &**observation, *update)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_transmission_heard_by_two_receivers_is_one_observation_listing_both() {
+        let mut p = Pipeline::new();
+        let now = t("2026-11-22T02:00:00Z");
+        let a = p.on_input(
+            Input::Ais {
+                source: "lampedusa",
+                payload: TAGGED,
+            },
+            now,
+        );
+        let b = p.on_input(
+            Input::Ais {
+                source: "linosa",
+                payload: TAGGED,
+            },
+            now + SignedDuration::from_millis(300),
+        );
+        let (topic, first, update) = published(&a)[0];
+        assert_eq!(*topic, Topic::ObsAis(636_091_763));
+        assert!(!update);
+        assert_eq!(first.time, t("2012-04-13T17:15:17Z"));
+        assert_eq!(first.time_source, TimeSource::TagBlock);
+        let (_, again, update) = published(&b)[0];
+        assert!(update);
+        assert_eq!(again.id, first.id);
+        assert_eq!(again.receivers, ["lampedusa", "linosa"]);
+        // Both lines are archived, each with its source.
+        let archived = b.iter().filter(|e| matches!(e, Event::Archive { source, rejected: None, .. } if source == "ais:linosa")).count();
+        assert_eq!(archived, 1);
+        // Past the window, the same payload is a new observation.
+        let c = p.on_input(
+            Input::Ais {
+                source: "lampedusa",
+                payload: TAGGED,
+            },
+            now + SignedDuration::from_secs(10),
+        );
+        assert!(!published(&c)[0].2);
+        assert_eq!((p.observations, p.duplicates), (2, 1));
+    }
+
+    #[test]
+    fn without_a_tag_block_the_time_is_the_receive_time() {
+        let mut p = Pipeline::new();
+        let now = t("2026-11-22T02:00:00Z");
+        let e = p.on_input(
+            Input::Ais {
+                source: "rx",
+                payload: b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\r\n\r\n",
+            },
+            now,
+        );
+        let (_, o, _) = published(&e)[0];
+        assert_eq!((o.time, o.time_source), (now, TimeSource::Received));
+    }
+
+    #[test]
+    fn bad_lines_are_archived_and_counted_and_units_are_told() {
+        let mut p = Pipeline::new();
+        let unit = UnitId::new("patrol-7").unwrap();
+        let now = t("2026-11-22T02:00:00Z");
+        let e = p.on_input(
+            Input::PatrolNmea {
+                unit: &unit,
+                payload: b"$GPHDT,274.07,T*00\n\xff\xfe garbage\n$RATLL,07,3542.600,N,01256.400,E,SKIFF,104512.00,T,*7D",
+            },
+            now,
+        );
+        let rejected: Vec<_> = e
+            .iter()
+            .filter_map(|e| match e {
+                Event::Archive {
+                    rejected: Some(r), ..
+                } => Some(*r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rejected.len(), 2, "{e:?}");
+        assert_eq!(p.rejected["checksum"], 1);
+        let notes = e
+            .iter()
+            .filter(|e| matches!(e, Event::NotifyUnit { .. }))
+            .count();
+        assert_eq!(notes, 2);
+        let radar: Vec<_> = published(&e)
+            .into_iter()
+            .filter(|(t, _, _)| matches!(t, Topic::ObsRadar(_)))
+            .collect();
+        assert_eq!(radar.len(), 1, "{e:?}");
+    }
+
+    #[test]
+    fn reports_are_published_or_refused_with_a_reason_for_the_unit() {
+        let mut p = Pipeline::new();
+        let unit = UnitId::new("patrol-7").unwrap();
+        let now = t("2026-11-22T02:15:00Z");
+        let good = br#"{"type":"sighting","time":"2026-11-22T02:10:00Z","position":{"lat":35.1,"lon":12.5},"craft":"rubber_boat","persons_estimate":45,"condition":"overcrowded"}"#;
+        let e = p.on_input(
+            Input::PatrolReport {
+                unit: &unit,
+                payload: good,
+            },
+            now,
+        );
+        let (topic, o, _) = published(&e)[0];
+        assert_eq!(*topic, Topic::ObsPatrol(unit.clone()));
+        assert_eq!(o.time_source, TimeSource::Sender);
+        let e = p.on_input(
+            Input::PatrolReport {
+                unit: &unit,
+                payload: b"{\"type\":\"sighting\"}",
+            },
+            now,
+        );
+        let note = e.iter().find_map(|e| match e {
+            Event::NotifyUnit { message, .. } => Some(message.clone()),
+            _ => None,
+        });
+        assert!(note.unwrap().contains("missing field"));
+        assert_eq!(p.rejected["report_json"], 1);
+    }
+
+    #[test]
+    fn observations_round_trip_through_json_and_refuse_unknown_fields() {
+        let mut p = Pipeline::new();
+        let e = p.on_input(
+            Input::Ais {
+                source: "rx",
+                payload: TAGGED,
+            },
+            t("2026-11-22T02:00:00Z"),
+        );
+        let (_, o, _) = published(&e)[0];
+        let json = serde_json::to_string(o).unwrap();
+        let back: Observation = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, o);
+        let tampered = json.replacen("\"receivers\"", "\"extra\":1,\"receivers\"", 1);
+        assert!(serde_json::from_str::<Observation>(&tampered).is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! The MQTT contract: topics under a versioned prefix, and the payloads Tidewatch's
+//! producers and patrol units exchange on them (DESIGN.md, "MQTT contract").
+//!
+//! Topic strings are built and parsed only here, so a change of contract is one file.
+//! Payloads we produce reject unknown fields; third-party feeds are configured inputs,
+//! not changes to this contract.
+
+pub mod patrol;
+pub mod topics;
+
+pub use patrol::{PatrolReport, ReportError};
+pub use topics::{Topic, UnitId};

@@ -1,0 +1,162 @@
+//! Topic names of the MQTT contract (prefix `tidewatch/v1`).
+
+use std::fmt;
+
+/// The versioned prefix of every Tidewatch topic.
+pub const PREFIX: &str = "tidewatch/v1";
+/// What ingest subscribes to for raw AIS from receivers and feeds.
+pub const RAW_AIS_FILTER: &str = "tidewatch/v1/raw/ais/#";
+/// What ingest subscribes to for patrol units' NMEA.
+pub const PATROL_NMEA_FILTER: &str = "tidewatch/v1/patrol/+/nmea";
+/// What ingest subscribes to for patrol units' JSON reports.
+pub const PATROL_REPORT_FILTER: &str = "tidewatch/v1/patrol/+/report";
+/// What fusion subscribes to: every normalized observation.
+pub const OBS_FILTER: &str = "tidewatch/v1/obs/#";
+
+/// A patrol unit's id: 1–32 characters of `a-z`, `0-9`, `-` and `_`, so it is safe in a
+/// topic level and as a broker user name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct UnitId(String);
+
+impl UnitId {
+    /// Validate a unit id.
+    pub fn new(s: &str) -> Result<UnitId, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 32
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if ok {
+            Ok(UnitId(s.to_owned()))
+        } else {
+            Err(format!(
+                "unit id {s:?} must be 1–32 characters of a-z, 0-9, '-' and '_'"
+            ))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UnitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UnitId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        UnitId::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A parsed Tidewatch topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topic {
+    /// `raw/ais/{source}`: NMEA lines from a receiver or feed.
+    RawAis {
+        /// The receiver or feed (the rest of the topic, which may have levels).
+        source: String,
+    },
+    /// `patrol/{unit}/nmea`: a unit's GNSS, compass and radar NMEA.
+    PatrolNmea(UnitId),
+    /// `patrol/{unit}/report`: a unit's JSON report.
+    PatrolReport(UnitId),
+    /// `patrol/{unit}/tasking`: a tasking for a unit.
+    PatrolTasking(UnitId),
+    /// `patrol/{unit}/rejects`: why a unit's report or line was refused (for the unit).
+    PatrolRejects(UnitId),
+    /// `obs/ais/{mmsi}`: an AIS observation.
+    ObsAis(u32),
+    /// `obs/patrol/{unit}`: a unit's own position and reports.
+    ObsPatrol(UnitId),
+    /// `obs/radar/{unit}`: a unit's radar targets.
+    ObsRadar(UnitId),
+    /// `alerts/{kind}`: a fusion alert.
+    Alert(String),
+}
+
+impl Topic {
+    /// Parse a topic name; `None` for anything outside the contract.
+    pub fn parse(topic: &str) -> Option<Topic> {
+        let rest = topic.strip_prefix(PREFIX)?.strip_prefix('/')?;
+        let mut parts = rest.splitn(3, '/');
+        let (a, b, c) = (parts.next()?, parts.next(), parts.next());
+        let unit = |s: Option<&str>| s.and_then(|s| UnitId::new(s).ok());
+        Some(match (a, b, c) {
+            ("raw", Some("ais"), Some(source)) if !source.is_empty() => Topic::RawAis {
+                source: source.to_owned(),
+            },
+            ("patrol", u, Some("nmea")) => Topic::PatrolNmea(unit(u)?),
+            ("patrol", u, Some("report")) => Topic::PatrolReport(unit(u)?),
+            ("patrol", u, Some("tasking")) => Topic::PatrolTasking(unit(u)?),
+            ("patrol", u, Some("rejects")) => Topic::PatrolRejects(unit(u)?),
+            ("obs", Some("ais"), Some(m)) => Topic::ObsAis(m.parse().ok()?),
+            ("obs", Some("patrol"), u @ Some(_)) => Topic::ObsPatrol(unit(u)?),
+            ("obs", Some("radar"), u @ Some(_)) => Topic::ObsRadar(unit(u)?),
+            ("alerts", Some(kind), None) if !kind.is_empty() => Topic::Alert(kind.to_owned()),
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Topic::RawAis { source } => write!(f, "{PREFIX}/raw/ais/{source}"),
+            Topic::PatrolNmea(u) => write!(f, "{PREFIX}/patrol/{u}/nmea"),
+            Topic::PatrolReport(u) => write!(f, "{PREFIX}/patrol/{u}/report"),
+            Topic::PatrolTasking(u) => write!(f, "{PREFIX}/patrol/{u}/tasking"),
+            Topic::PatrolRejects(u) => write!(f, "{PREFIX}/patrol/{u}/rejects"),
+            Topic::ObsAis(mmsi) => write!(f, "{PREFIX}/obs/ais/{mmsi}"),
+            Topic::ObsPatrol(u) => write!(f, "{PREFIX}/obs/patrol/{u}"),
+            Topic::ObsRadar(u) => write!(f, "{PREFIX}/obs/radar/{u}"),
+            Topic::Alert(k) => write!(f, "{PREFIX}/alerts/{k}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_topic_round_trips_through_its_name() {
+        let u = UnitId::new("patrol-7").unwrap();
+        for t in [
+            Topic::RawAis {
+                source: "lampedusa/ch1".into(),
+            },
+            Topic::PatrolNmea(u.clone()),
+            Topic::PatrolReport(u.clone()),
+            Topic::PatrolTasking(u.clone()),
+            Topic::PatrolRejects(u.clone()),
+            Topic::ObsAis(247_123_456),
+            Topic::ObsPatrol(u.clone()),
+            Topic::ObsRadar(u),
+            Topic::Alert("rendezvous".into()),
+        ] {
+            assert_eq!(Topic::parse(&t.to_string()), Some(t));
+        }
+    }
+
+    #[test]
+    fn names_outside_the_contract_do_not_parse() {
+        for bad in [
+            "tidewatch/v2/raw/ais/x",
+            "tidewatch/v1/patrol/Patrol 7/nmea",
+            "tidewatch/v1/patrol/+/nmea",
+            "tidewatch/v1/obs/ais/notanumber",
+            "tidewatch/v1/raw/ais/",
+            "other/v1/raw/ais/x",
+        ] {
+            assert_eq!(Topic::parse(bad), None, "{bad}");
+        }
+        assert!(UnitId::new("a/b").is_err());
+        assert!(UnitId::new("").is_err());
+    }
+}
