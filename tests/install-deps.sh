@@ -2,10 +2,12 @@
 # Installs the system programs Tidewatch's tests use, from Debian's packages, when any is
 # missing. Safe to run again: it does nothing when everything is there.
 #   gpsdecode (gpsd-clients): the AIS oracle for conformance and differential tests.
+#   mosquitto: the external MQTT broker the ingest tests run against.
 set -euo pipefail
 
 need=()
 command -v gpsdecode >/dev/null 2>&1 || need+=(gpsd-clients)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

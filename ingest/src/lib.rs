@@ -13,5 +13,6 @@ pub mod ais;
 pub mod archive;
 pub mod model;
 pub mod pipeline;
+pub mod service;
 pub mod telemetry;
 pub mod wire;

@@ -34,8 +34,10 @@ pub enum TimeSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Observation {
-    /// Stable id: the same AIS transmission heard by several receivers has one id, and a
-    /// later update of the observation (more receivers) carries the same id.
+    /// Stable id: the same AIS transmission heard by several receivers has one id, a
+    /// later update of the observation (more receivers) carries the same id, and a
+    /// message delivered again (MQTT QoS 1 is at least once) gets the same id again when
+    /// its time comes from a tag block. Consumers must treat a known id as an update.
     pub id: String,
     /// When it was observed, UTC.
     pub time: Timestamp,

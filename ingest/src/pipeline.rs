@@ -217,7 +217,16 @@ impl Pipeline {
         data: ObservationData,
         out: &mut Vec<Event>,
     ) {
-        if let Some(h) = self.recent.get_mut(&hash) {
+        // The same transmission heard by several receivers: same payload, and times (the
+        // receivers' tag blocks, or reception) within the window. Identical content sent
+        // again later (static data every 6 minutes), even if it arrives in the same burst
+        // (a feed's backlog), is a new observation.
+        let window = self.dedup_window;
+        if let Some(h) = self
+            .recent
+            .get_mut(&hash)
+            .filter(|h| h.observation.time.duration_since(time).abs() <= window)
+        {
             self.duplicates += 1;
             if !h.observation.receivers.iter().any(|r| r == receiver) {
                 h.observation.receivers.push(receiver.to_owned());
@@ -230,7 +239,10 @@ impl Pipeline {
             return;
         }
         let observation = Observation {
-            id: format!("ais-{hash:016x}-{}", received_at.as_millisecond()),
+            // Deterministic: the same transmission (payload and time) always gets the same
+            // id, so a message the broker delivers again after a reconnect is recognised
+            // downstream however long after.
+            id: format!("ais-{hash:016x}-{}", time.as_millisecond()),
             time,
             time_source,
             received_at,
@@ -469,6 +481,29 @@ mod tests {
         );
         assert!(!published(&c)[0].2);
         assert_eq!((p.observations, p.duplicates), (2, 1));
+    }
+
+    #[test]
+    fn identical_content_sent_again_later_is_not_a_duplicate_even_in_one_burst() {
+        let mut p = Pipeline::new();
+        let now = t("2026-11-22T02:00:00Z");
+        let later = b"\\s:rEV02,c:1334337677*5B\\!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F";
+        p.on_input(
+            Input::Ais {
+                source: "sat",
+                payload: TAGGED,
+            },
+            now,
+        );
+        let e = p.on_input(
+            Input::Ais {
+                source: "sat",
+                payload: later,
+            },
+            now,
+        );
+        assert!(!published(&e)[0].2, "a new observation, six minutes later");
+        assert_eq!((p.observations, p.duplicates), (2, 0));
     }
 
     #[test]

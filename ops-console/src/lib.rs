@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod decode;
+pub mod embedded;
 pub mod up;
 pub mod verify;

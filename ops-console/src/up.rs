@@ -95,11 +95,11 @@ pub fn run(args: &UpArgs) -> Result<()> {
         .with_context(|| format!("cannot open the raw archive in {}", raw_dir.display()))?;
     let mut decoded_out = open("decoded.jsonl")?;
     eprintln!(
-        "tidewatch up --demo {}: {}\n  raw archive -> {} (tidewatch verify {0})\n  decoded     -> {}",
+        "tidewatch up --demo {}: {}\n  raw archive -> {raw} (check it: tidewatch verify {raw})\n  decoded     -> {}",
         sc.name,
         sc.description,
-        raw_dir.display(),
-        args.data.join("decoded.jsonl").display()
+        args.data.join("decoded.jsonl").display(),
+        raw = raw_dir.display(),
     );
     let tty = std::io::stdout().is_terminal();
     let mut decoder = Decoder::new();

@@ -132,7 +132,7 @@ fn up_demo_shows_the_picture_and_keeps_what_it_received() {
             "--speed",
             "max",
             "--duration",
-            "10m",
+            "2h",
             "--data",
             dir.to_str().unwrap(),
         ],

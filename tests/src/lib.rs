@@ -39,7 +39,8 @@ pub fn ais_testdata(rel: &str) -> Vec<u8> {
 /// Find a program on `PATH`, or panic telling how `.ci/run` installs it.
 pub fn require_program(name: &str, package: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
+    let dirs = std::env::split_paths(&path).chain(["/usr/sbin".into(), "/sbin".into()]);
+    for dir in dirs {
         let p = dir.join(name);
         if p.is_file() {
             return p;
@@ -48,4 +49,89 @@ pub fn require_program(name: &str, package: &str) -> PathBuf {
     panic!(
         "`{name}` is not installed: this test needs it (apt-get install -y --no-install-recommends {package}; tests/install-deps.sh does it)"
     );
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for a test's server).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+/// A real Mosquitto broker on 127.0.0.1, stopped when dropped.
+pub struct Mosquitto {
+    /// Its port.
+    pub port: u16,
+    child: std::process::Child,
+    dir: PathBuf,
+}
+
+impl Mosquitto {
+    /// Start Mosquitto (Debian `mosquitto`) on a free port: anonymous loopback clients,
+    /// persistence in a fresh directory (so QoS 1 sessions survive a restart), and no
+    /// queue limit (Mosquitto's default of 1000 drops messages: ECOSYSTEM.md §3).
+    /// `user root`: started as root, Mosquitto otherwise drops to user `mosquitto` and
+    /// cannot write its persistence file in our directory (ignored when not root).
+    pub fn start() -> Mosquitto {
+        let dir = std::env::temp_dir().join(format!(
+            "tw-mosquitto-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("mosquitto dir");
+        Self::start_in(dir, free_port())
+    }
+
+    fn start_in(dir: PathBuf, port: u16) -> Mosquitto {
+        let exe = require_program("mosquitto", "mosquitto");
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nuser root\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 100\n",
+                dir.display()
+            ),
+        )
+        .expect("mosquitto config");
+        let child = std::process::Command::new(exe)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("mosquitto starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "mosquitto did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Mosquitto { port, child, dir }
+    }
+
+    /// Stop it (SIGTERM, so it saves its persistent sessions) and start it again on the
+    /// same port with the same state.
+    pub fn restart(mut self) -> Mosquitto {
+        let (dir, port) = (self.dir.clone(), self.port);
+        self.stop();
+        Self::start_in(dir, port)
+    }
+
+    fn stop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,4 +1,5 @@
 //! Tidewatch integration tests: one binary, modules by capability.
 mod conformance;
+mod ingest_mqtt;
 mod robustness;
 mod roundtrip;

@@ -1,0 +1,346 @@
+//! The ingest service over MQTT: the async shell around [`crate::pipeline::Pipeline`].
+//!
+//! ```text
+//!  broker ──▶ poll task ──(bounded channel)──▶ worker: pipeline → archive → publish obs → fsync → PUBACK
+//! ```
+//!
+//! - QoS 1 with a persistent session (`clean_session = false`), subscriptions renewed on
+//!   every CONNACK, so nothing published while ingest is away is lost.
+//! - Acknowledged only after the line is in the raw archive and fsync'd (manual acks):
+//!   a crash, SIGKILL included, loses nothing that was acknowledged; the broker redelivers
+//!   the rest (so a redelivered line can be archived twice: the archive is a record of
+//!   receptions).
+//! - The event loop is polled continuously by its own task, as rumqttc requires; the
+//!   worker does the blocking work (archive, fsync) off the poll path.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS};
+use tokio::sync::mpsc;
+
+use crate::archive::{Archive, ArchiveError, Record, Verdict};
+use crate::pipeline::{Event, Input, Pipeline};
+use crate::wire::Topic;
+use crate::wire::topics::{PATROL_NMEA_FILTER, PATROL_REPORT_FILTER, RAW_AIS_FILTER};
+
+/// How the service connects and where it keeps the raw archive.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Broker host.
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// Client id: keep it stable, it names the persistent session.
+    pub client_id: String,
+    /// User name and password, when the broker asks for them.
+    pub credentials: Option<(String, String)>,
+    /// Raw archive directory.
+    pub archive_dir: PathBuf,
+    /// Largest MQTT packet accepted (bigger ones are refused by the client).
+    pub max_packet_bytes: usize,
+    /// Most messages received but not yet archived (the poll task waits beyond it).
+    pub queue: usize,
+    /// Longest wait before unacknowledged lines are fsync'd and acknowledged.
+    pub sync_every: Duration,
+}
+
+impl ServiceConfig {
+    /// Defaults for a broker at `host:port` with the archive in `archive_dir`.
+    pub fn new(host: &str, port: u16, archive_dir: impl Into<PathBuf>) -> Self {
+        ServiceConfig {
+            host: host.to_owned(),
+            port,
+            client_id: "tidewatch-ingest".to_owned(),
+            credentials: None,
+            archive_dir: archive_dir.into(),
+            max_packet_bytes: 2 << 20,
+            queue: 4096,
+            sync_every: Duration::from_millis(20),
+        }
+    }
+}
+
+/// What the service has done, for `/metrics` and tests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceStats {
+    /// MQTT messages received.
+    pub messages: u64,
+    /// Observations published (new ones).
+    pub observations: u64,
+    /// Observation updates published (more receivers).
+    pub updates: u64,
+    /// Lines and reports rejected, by reason.
+    pub rejected: std::collections::BTreeMap<String, u64>,
+    /// Connections made (the first, and every reconnect).
+    pub connects: u64,
+    /// Connection errors seen.
+    pub connection_errors: u64,
+    /// Messages on topics outside the contract.
+    pub unexpected_topics: u64,
+}
+
+/// Why the service stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The raw archive could not be written: nothing more can be acknowledged.
+    #[error("raw archive: {0}")]
+    Archive(#[from] ArchiveError),
+    /// The client could not send a request (the event loop is gone).
+    #[error("MQTT client: {0}")]
+    Client(#[from] rumqttc::ClientError),
+}
+
+/// A running service: its stats, while it runs.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceHandle {
+    stats: Arc<Mutex<ServiceStats>>,
+}
+
+impl ServiceHandle {
+    /// A new handle to pass to [`run`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The stats so far.
+    pub fn stats(&self) -> ServiceStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut ServiceStats)) {
+        if let Ok(mut s) = self.stats.lock() {
+            f(&mut s);
+        }
+    }
+}
+
+/// What the poll task hands to the worker.
+enum FromBroker {
+    Connected,
+    Message(Publish, Timestamp),
+}
+
+/// Run ingest until `shutdown` completes (or the archive fails).
+pub async fn run(
+    cfg: ServiceConfig,
+    handle: ServiceHandle,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServiceError> {
+    let mut opts = MqttOptions::new(&cfg.client_id, &cfg.host, cfg.port);
+    opts.set_clean_session(false);
+    opts.set_manual_acks(true);
+    opts.set_keep_alive(Duration::from_secs(10));
+    opts.set_max_packet_size(cfg.max_packet_bytes, cfg.max_packet_bytes);
+    if let Some((u, p)) = &cfg.credentials {
+        opts.set_credentials(u, p);
+    }
+    let (client, mut eventloop) = AsyncClient::new(opts, 1024);
+    let (tx, mut rx) = mpsc::channel::<FromBroker>(cfg.queue.max(1));
+
+    // The poll task: never blocks on the client, only hands over what arrives.
+    let poll_handle = handle.clone();
+    let poller = tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match eventloop.poll().await {
+                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
+                    backoff = Duration::from_millis(100);
+                    poll_handle.update(|s| s.connects += 1);
+                    if tx.send(FromBroker::Connected).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
+                    if tx
+                        .send(FromBroker::Message(p, Timestamp::now()))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    poll_handle.update(|s| s.connection_errors += 1);
+                    tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
+                    // Polling again reconnects; back off so a dead broker is not hammered.
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    });
+
+    let mut archive = Archive::open(&cfg.archive_dir)?;
+    let mut pipeline = Pipeline::new();
+    let mut unacked: Vec<Publish> = Vec::new();
+    let mut tick = tokio::time::interval(cfg.sync_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    let result = loop {
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break Ok(()),
+            _ = tick.tick(), if !unacked.is_empty() => {
+                if let Err(e) = settle(&mut archive, &client, &mut unacked).await {
+                    break Err(e);
+                }
+            }
+            msg = rx.recv() => match msg {
+                None => break Ok(()),
+                Some(FromBroker::Connected) => {
+                    // Renewed on every CONNACK (the session keeps them, but a broker that
+                    // lost its state, or a first connection, needs them).
+                    let mut failed = None;
+                    for filter in [RAW_AIS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER] {
+                        if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                    if let Some(e) = failed {
+                        break Err(e.into());
+                    }
+                }
+                Some(FromBroker::Message(p, received_at)) => {
+                    if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &client, &handle).await {
+                        break Err(e);
+                    }
+                    unacked.push(p);
+                    if unacked.len() >= 512
+                        && let Err(e) = settle(&mut archive, &client, &mut unacked).await
+                    {
+                        break Err(e);
+                    }
+                }
+            },
+        }
+    };
+    // Whatever was archived is made durable; unacknowledged messages stay with the
+    // broker's persistent session and come again.
+    let _ = archive.sync();
+    poller.abort();
+    let _ = client.disconnect().await;
+    let rejected = pipeline
+        .rejected
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), *v))
+        .collect();
+    handle.update(|s| s.rejected = rejected);
+    result
+}
+
+/// fsync the archive, then acknowledge what it now holds.
+async fn settle(
+    archive: &mut Archive,
+    client: &AsyncClient,
+    unacked: &mut Vec<Publish>,
+) -> Result<(), ServiceError> {
+    archive.sync()?;
+    for p in unacked.drain(..) {
+        client.ack(&p).await?;
+    }
+    Ok(())
+}
+
+async fn handle_message(
+    p: &Publish,
+    received_at: Timestamp,
+    pipeline: &mut Pipeline,
+    archive: &mut Archive,
+    client: &AsyncClient,
+    handle: &ServiceHandle,
+) -> Result<(), ServiceError> {
+    let topic = p.topic.as_str();
+    handle.update(|s| s.messages += 1);
+    let events = match Topic::parse(topic) {
+        Some(Topic::RawAis { source }) => {
+            // Receiver names become archive source names: keep them printable.
+            let source: String = source
+                .chars()
+                .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+                .collect();
+            pipeline.on_input(
+                Input::Ais {
+                    source: &source,
+                    payload: &p.payload,
+                },
+                received_at,
+            )
+        }
+        Some(Topic::PatrolNmea(unit)) => pipeline.on_input(
+            Input::PatrolNmea {
+                unit: &unit,
+                payload: &p.payload,
+            },
+            received_at,
+        ),
+        Some(Topic::PatrolReport(unit)) => pipeline.on_input(
+            Input::PatrolReport {
+                unit: &unit,
+                payload: &p.payload,
+            },
+            received_at,
+        ),
+        _ => {
+            handle.update(|s| s.unexpected_topics += 1);
+            archive.append(&Record {
+                received_at,
+                source: "mqtt:unexpected-topic",
+                verdict: Verdict::Rejected("unexpected_topic"),
+                line: &p.payload,
+            })?;
+            return Ok(());
+        }
+    };
+    for e in events {
+        match e {
+            Event::Archive {
+                source,
+                line,
+                rejected,
+            } => archive.append(&Record {
+                received_at,
+                source: &source,
+                verdict: match rejected {
+                    None => Verdict::Accepted,
+                    Some(r) => Verdict::Rejected(r),
+                },
+                line: &line,
+            })?,
+            Event::Publish {
+                topic,
+                observation,
+                update,
+            } => {
+                let json = serde_json::to_vec(&*observation).unwrap_or_default();
+                client
+                    .publish(topic.to_string(), QoS::AtLeastOnce, false, json)
+                    .await?;
+                handle.update(|s| {
+                    if update {
+                        s.updates += 1;
+                    } else {
+                        s.observations += 1;
+                    }
+                });
+            }
+            Event::NotifyUnit { unit, message } => {
+                client
+                    .publish(
+                        Topic::PatrolRejects(unit).to_string(),
+                        QoS::AtLeastOnce,
+                        false,
+                        message.into_bytes(),
+                    )
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! Counters of the embedded broker's fronts, read as a plain [`BrokerStats`] snapshot.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Why a front closed a client's connection. Each refusal is logged once (a `warn` with the
+/// reason, peer and, once known, username) and counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// CONNECT without a username (authenticated listener). Answered with CONNACK 5.
+    NoCredentials,
+    /// Unknown username or wrong password. Answered with CONNACK 5.
+    BadCredentials,
+    /// MQTT 3.1 or 5 instead of 3.1.1. Answered with CONNACK 1.
+    ProtocolVersion,
+    /// A last will on a topic the account may not publish to, or retained when it may not retain.
+    /// Answered with CONNACK 5.
+    WillDenied,
+    /// PUBLISH to a topic the account may not publish to.
+    PublishDenied,
+    /// Retained PUBLISH from an account that may not retain.
+    RetainDenied,
+    /// SUBSCRIBE to a filter the account may not subscribe to.
+    SubscribeDenied,
+    /// Not MQTT 3.1.1: a broken packet, a first packet that is not CONNECT, a packet a client may
+    /// not send.
+    Malformed,
+    /// A packet over [`BrokerConfig::max_packet_bytes`](super::BrokerConfig::max_packet_bytes).
+    Oversized,
+    /// No complete CONNECT within [`BrokerConfig::connect_timeout_secs`](super::BrokerConfig::connect_timeout_secs).
+    ConnectTimeout,
+    /// A listener already had [`BrokerConfig::max_connections`](super::BrokerConfig::max_connections)
+    /// connections.
+    TooManyConnections,
+}
+
+impl Refusal {
+    /// Every reason, in a fixed order.
+    pub const ALL: [Refusal; 11] = [
+        Refusal::NoCredentials,
+        Refusal::BadCredentials,
+        Refusal::ProtocolVersion,
+        Refusal::WillDenied,
+        Refusal::PublishDenied,
+        Refusal::RetainDenied,
+        Refusal::SubscribeDenied,
+        Refusal::Malformed,
+        Refusal::Oversized,
+        Refusal::ConnectTimeout,
+        Refusal::TooManyConnections,
+    ];
+
+    /// A stable snake_case label (for logs and metrics).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::NoCredentials => "no_credentials",
+            Refusal::BadCredentials => "bad_credentials",
+            Refusal::ProtocolVersion => "protocol_version",
+            Refusal::WillDenied => "will_denied",
+            Refusal::PublishDenied => "publish_denied",
+            Refusal::RetainDenied => "retain_denied",
+            Refusal::SubscribeDenied => "subscribe_denied",
+            Refusal::Malformed => "malformed",
+            Refusal::Oversized => "oversized",
+            Refusal::ConnectTimeout => "connect_timeout",
+            Refusal::TooManyConnections => "too_many_connections",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A snapshot of the broker's counters since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrokerStats {
+    /// Connections accepted on the loopback (anonymous) listener.
+    pub loopback_connections: u64,
+    /// Connections accepted on the authenticated listener, before any check.
+    pub auth_connections: u64,
+    /// Connections on the authenticated listener whose CONNECT passed and that reached the engine.
+    pub auth_sessions: u64,
+    /// Connections open now, both listeners.
+    pub open_connections: u64,
+    /// Connections closed by a front, by reason.
+    pub refused: RefusalCounts,
+}
+
+/// Refused connections, one count per [`Refusal`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefusalCounts {
+    counts: [u64; Refusal::ALL.len()],
+}
+
+impl RefusalCounts {
+    /// The count for one reason.
+    pub fn get(&self, reason: Refusal) -> u64 {
+        self.counts[reason.index()]
+    }
+
+    /// Every reason with its count, in [`Refusal::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Refusal, u64)> + '_ {
+        Refusal::ALL.iter().map(|&r| (r, self.get(r)))
+    }
+
+    /// All refusals.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+/// The live counters behind [`BrokerStats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) loopback_connections: AtomicU64,
+    pub(crate) auth_connections: AtomicU64,
+    pub(crate) auth_sessions: AtomicU64,
+    pub(crate) open_connections: AtomicU64,
+    refused: [AtomicU64; Refusal::ALL.len()],
+}
+
+impl Counters {
+    pub(crate) fn refused(&self, reason: Refusal) {
+        self.refused[reason.index()].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> BrokerStats {
+        let mut refused = RefusalCounts::default();
+        for (c, a) in refused.counts.iter_mut().zip(&self.refused) {
+            *c = a.load(Relaxed);
+        }
+        BrokerStats {
+            loopback_connections: self.loopback_connections.load(Relaxed),
+            auth_connections: self.auth_connections.load(Relaxed),
+            auth_sessions: self.auth_sessions.load(Relaxed),
+            open_connections: self.open_connections.load(Relaxed),
+            refused,
+        }
+    }
+}
+
+/// Counts one open connection for as long as it lives (also when its task is aborted).
+pub(crate) struct OpenGuard<'a>(&'a Counters);
+
+impl<'a> OpenGuard<'a> {
+    pub(crate) fn new(c: &'a Counters) -> Self {
+        c.open_connections.fetch_add(1, Relaxed);
+        OpenGuard(c)
+    }
+}
+
+impl Drop for OpenGuard<'_> {
+    fn drop(&mut self) {
+        self.0.open_connections.fetch_sub(1, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_is_in_index_order_and_labels_are_unique() {
+        for (i, r) in Refusal::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+        let labels: std::collections::HashSet<_> =
+            Refusal::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(labels.len(), Refusal::ALL.len());
+        let c = Counters::default();
+        c.refused(Refusal::Oversized);
+        c.refused(Refusal::Oversized);
+        let s = c.snapshot();
+        assert_eq!(s.refused.get(Refusal::Oversized), 2);
+        assert_eq!(s.refused.total(), 2);
+    }
+}

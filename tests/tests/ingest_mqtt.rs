@@ -1,0 +1,372 @@
+//! Ingest over MQTT against a real Mosquitto: NMEA published by a plain MQTT client
+//! comes out as observations, every line is in the raw archive, and a broker restart
+//! mid-stream loses no QoS 1 message.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use ingest::model::{Observation, ObservationData};
+use ingest::service::{self, ServiceConfig, ServiceHandle};
+use ingest::wire::Topic;
+use ingest::wire::topics::OBS_FILTER;
+use jiff::{SignedDuration, Timestamp};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tidewatch_tests::Mosquitto;
+use tokio::sync::{mpsc, oneshot};
+
+/// Lines of the simulated scenario: real encoder output with tag blocks.
+fn scenario_lines(minutes: i64) -> Vec<String> {
+    let start: Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
+    simulators::scenario::central_med(start)
+        .advance(start + SignedDuration::from_mins(minutes))
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect()
+}
+
+/// Messages the lines decode to (what ingest must publish).
+fn expected_messages(lines: &[String]) -> usize {
+    let mut d = ingest::ais::Decoder::new();
+    lines
+        .iter()
+        .filter(|l| matches!(d.decode_line(l.as_bytes(), 0), Ok(Some(_))))
+        .count()
+}
+
+/// What an observation says (its time and data), without its id and reception.
+fn content(o: &Observation) -> String {
+    format!("{} {}", o.time, serde_json::to_string(&o.data).unwrap())
+}
+
+/// The observations a local pipeline makes of the lines, by content.
+fn expected_contents(lines: &[String]) -> Vec<String> {
+    let mut p = ingest::pipeline::Pipeline::new();
+    let now = Timestamp::now();
+    let mut v: Vec<String> = lines
+        .iter()
+        .flat_map(|l| {
+            p.on_input(
+                ingest::pipeline::Input::Ais {
+                    source: "lampedusa",
+                    payload: l.as_bytes(),
+                },
+                now,
+            )
+        })
+        .filter_map(|e| match e {
+            ingest::pipeline::Event::Publish {
+                observation,
+                update: false,
+                ..
+            } => Some(content(&observation)),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// A client subscribed to every observation (persistent session, subscription renewed
+/// on every connection), sending them to a channel.
+async fn observer(port: u16) -> mpsc::UnboundedReceiver<Observation> {
+    let mut opts = MqttOptions::new("test-observer", "127.0.0.1", port);
+    opts.set_max_packet_size(1 << 20, 1 << 20);
+    opts.set_clean_session(false);
+    let (client, mut el) = AsyncClient::new(opts, 100);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let mut ready_tx = Some(ready_tx);
+    tokio::spawn(async move {
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    client.try_subscribe(OBS_FILTER, QoS::AtLeastOnce).unwrap();
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if let Some(t) = ready_tx.take() {
+                        let _ = t.send(());
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    assert!(Topic::parse(&p.topic).is_some(), "{}", p.topic);
+                    let o: Observation =
+                        serde_json::from_slice(&p.payload).expect("observation JSON");
+                    if tx.send(o).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    ready_rx.await.unwrap();
+    rx
+}
+
+/// A plain publisher; returns once every publish is acknowledged (QoS 1).
+async fn publish_all(port: u16, topic: &str, lines: &[String]) {
+    let (client, mut el) =
+        AsyncClient::new(MqttOptions::new("test-publisher", "127.0.0.1", port), 1024);
+    let n = lines.len();
+    let payloads: Vec<String> = lines.to_vec();
+    let topic = topic.to_owned();
+    let sender = tokio::spawn(async move {
+        for l in payloads {
+            client
+                .publish(&topic, QoS::AtLeastOnce, false, l)
+                .await
+                .unwrap();
+        }
+        client
+    });
+    let mut acked = 0;
+    while acked < n {
+        match tokio::time::timeout(Duration::from_secs(10), el.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => acked += 1,
+            Ok(Ok(_)) => {}
+            other => panic!("publisher: {other:?} after {acked}/{n} acks"),
+        }
+    }
+    let _ = sender.await;
+}
+
+async fn wait_for(rx: &mut mpsc::UnboundedReceiver<Observation>, n: usize) -> Vec<Observation> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        match tokio::time::timeout(Duration::from_secs(15), rx.recv()).await {
+            Ok(Some(o)) => got.push(o),
+            _ => panic!("only {} of {n} observations arrived", got.len()),
+        }
+    }
+    got
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("tw-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[tokio::test]
+async fn nmea_published_by_a_plain_client_comes_out_as_observations_and_is_archived() {
+    let broker = Mosquitto::start();
+    let archive = temp_dir("ingest-archive");
+    let handle = ServiceHandle::new();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let svc = tokio::spawn(service::run(
+        ServiceConfig::new("127.0.0.1", broker.port, &archive),
+        handle.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut obs = observer(broker.port).await;
+    // Ingest has subscribed once it has connected.
+    while handle.stats().connects == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let lines = scenario_lines(10);
+    let expected = expected_messages(&lines);
+    publish_all(broker.port, "tidewatch/v1/raw/ais/lampedusa", &lines).await;
+    let got = wait_for(&mut obs, expected).await;
+    let mmsis: BTreeSet<u32> = got
+        .iter()
+        .filter_map(|o| match &o.data {
+            ObservationData::Ais(a) => Some(a.mmsi),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(mmsis.len(), 6, "{mmsis:?}");
+    assert!(got.iter().all(|o| o.receivers == ["lampedusa"]));
+    let _ = stop.send(());
+    svc.await.unwrap().unwrap();
+    // Every line is in the archive, accepted, and the chain verifies.
+    let report = ingest::archive::verify(&archive).unwrap();
+    assert_eq!(report.first_break, None);
+    assert_eq!(report.records as usize, lines.len());
+    assert_eq!(handle.stats().observations as usize, expected);
+}
+
+#[tokio::test]
+async fn restarting_the_broker_mid_stream_loses_no_qos1_message() {
+    let broker = Mosquitto::start();
+    let port = broker.port;
+    let archive = temp_dir("ingest-restart");
+    let handle = ServiceHandle::new();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let svc = tokio::spawn(service::run(
+        ServiceConfig::new("127.0.0.1", port, &archive),
+        handle.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut obs = observer(port).await;
+    while handle.stats().connects == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let lines = scenario_lines(20);
+    // Split about half way, at a single-sentence line so no message is cut in two.
+    let cut = lines[..lines.len() / 2]
+        .iter()
+        .rposition(|l| l.contains(",1,1,"))
+        .unwrap();
+    let (first, rest) = lines.split_at(cut);
+    publish_all(port, "tidewatch/v1/raw/ais/lampedusa", first).await;
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let mut collect = async |n: usize, seen: &mut std::collections::BTreeMap<String, String>| {
+        while seen.len() < n {
+            for o in wait_for(&mut obs, 1).await {
+                seen.insert(o.id.clone(), content(&o));
+            }
+        }
+    };
+    collect(expected_messages(first), &mut seen).await;
+    // Restart the broker; publish the rest at once, while ingest is still reconnecting:
+    // the broker keeps it for ingest's persistent session.
+    let broker = broker.restart();
+    publish_all(port, "tidewatch/v1/raw/ais/lampedusa", rest).await;
+    // QoS 1 is at least once: after a reconnect the observer may get an observation
+    // twice, so observations are told apart by id (as any idempotent consumer does).
+    collect(expected_messages(&lines), &mut seen).await;
+    // Nothing more comes: no observation lost, none made twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while let Ok(o) = obs.try_recv() {
+        seen.insert(o.id.clone(), content(&o));
+    }
+    let mut missing = expected_contents(&lines);
+    let mut extra = Vec::new();
+    for c in seen.into_values() {
+        match missing.iter().position(|m| *m == c) {
+            Some(i) => {
+                missing.swap_remove(i);
+            }
+            None => extra.push(c),
+        }
+    }
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "every message once: {} missing, {} extra; first missing {:?}, first extra {:?}",
+        missing.len(),
+        extra.len(),
+        missing.first(),
+        extra.first()
+    );
+    assert!(handle.stats().connects >= 2, "{:?}", handle.stats());
+    let _ = stop.send(());
+    svc.await.unwrap().unwrap();
+    drop(broker);
+    // Every line is in the archive (a line redelivered after the restart may be there
+    // twice: the archive records receptions).
+    let report = ingest::archive::verify(&archive).unwrap();
+    assert_eq!(report.first_break, None);
+    assert!(report.records as usize >= lines.len());
+}
+
+/// Through the embedded broker: a patrol unit logs in with its password, its radar and
+/// its report become observations, and a publish in another unit's name is refused.
+#[tokio::test]
+async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_another() {
+    use ops_console::embedded::{
+        BrokerConfig, BrokerUser, EmbeddedBroker, PasswordHash, Refusal, Role,
+    };
+    let broker = EmbeddedBroker::start(BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        auth_listen: Some("127.0.0.1:0".parse().unwrap()),
+        users: vec![BrokerUser {
+            name: "patrol-7".into(),
+            role: Role::Unit,
+            password: PasswordHash::with_salt("sea-secret", &[7; 12], 1_000),
+        }],
+        ..BrokerConfig::default()
+    })
+    .await
+    .unwrap();
+    let port = broker.addr().port();
+    let archive = temp_dir("ingest-embedded");
+    let handle = ServiceHandle::new();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let svc = tokio::spawn(service::run(
+        ServiceConfig::new("127.0.0.1", port, &archive),
+        handle.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut obs = observer(port).await;
+    while handle.stats().connects == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The unit, on the authenticated listener.
+    let auth = broker.auth_addr().unwrap();
+    let mut opts = MqttOptions::new("patrol-7", auth.ip().to_string(), auth.port());
+    opts.set_credentials("patrol-7", "sea-secret");
+    let (unit, mut el) = AsyncClient::new(opts, 16);
+    let tll = "$RATLL,07,3542.600,N,01256.400,E,SKIFF,104512.00,T,*7D";
+    let report = r#"{"type":"sighting","time":"2026-11-22T02:10:00Z","position":{"lat":35.71,"lon":12.94},"craft":"rubber_boat","persons_estimate":45,"condition":"overcrowded"}"#;
+    unit.publish(
+        "tidewatch/v1/patrol/patrol-7/nmea",
+        QoS::AtLeastOnce,
+        false,
+        tll,
+    )
+    .await
+    .unwrap();
+    unit.publish(
+        "tidewatch/v1/patrol/patrol-7/report",
+        QoS::AtLeastOnce,
+        false,
+        report,
+    )
+    .await
+    .unwrap();
+    let mut acks = 0;
+    while acks < 2 {
+        if let Event::Incoming(Packet::PubAck(_)) =
+            tokio::time::timeout(Duration::from_secs(10), el.poll())
+                .await
+                .unwrap()
+                .unwrap()
+        {
+            acks += 1;
+        }
+    }
+    let got = wait_for(&mut obs, 2).await;
+    assert!(got.iter().any(|o| matches!(&o.data,
+        ObservationData::RadarTarget { unit, target: 7, .. } if unit.as_str() == "patrol-7")));
+    assert!(got.iter().any(|o| matches!(&o.data,
+        ObservationData::Report { unit, .. } if unit.as_str() == "patrol-7")));
+
+    // Speaking for patrol-8: the connection is closed, nothing reaches ingest.
+    unit.publish(
+        "tidewatch/v1/patrol/patrol-8/nmea",
+        QoS::AtLeastOnce,
+        false,
+        tll,
+    )
+    .await
+    .unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if el.poll().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the broker closes a unit that speaks for another"
+    );
+    assert_eq!(broker.stats().refused.get(Refusal::PublishDenied), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(obs.try_recv().is_err(), "nothing from the forged publish");
+    let _ = stop.send(());
+    svc.await.unwrap().unwrap();
+    broker.shutdown().await;
+}
