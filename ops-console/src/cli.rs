@@ -20,8 +20,9 @@ pub enum Command {
     /// Decode NMEA (AIS and patrol telemetry) to JSON lines on stdout; a summary and the
     /// rejects by reason go to stderr.
     Decode(DecodeArgs),
-    /// Run Tidewatch in one process. Today: `--demo`, a simulated scenario decoded live
-    /// and shown as a vessel table; the broker, fusion and the web console follow.
+    /// Run Tidewatch in one process: the embedded MQTT broker and ingest (fusion and the
+    /// web console follow); `--demo` also runs a simulated scenario through them and shows
+    /// the live picture.
     Up(UpArgs),
     /// Verify the hash chain of a raw archive directory and report the first break.
     Verify(VerifyArgs),
@@ -46,8 +47,11 @@ pub struct UpArgs {
     /// Run a simulated scenario (default `central-med`) so there is a live picture at once.
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "central-med")]
     pub demo: Option<String>,
-    /// Data directory: decoded observations, and the raw archive of every line received
-    /// (`raw/`, hash-chained hourly files), are kept here.
+    /// MQTT listener of the embedded broker (anonymous, loopback only).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1883")]
+    pub mqtt: std::net::SocketAddr,
+    /// Data directory: observations (`observations.jsonl`), and the raw archive of every
+    /// line received (`raw/`, hash-chained hourly files), are kept here.
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
     pub data: PathBuf,
     /// Scenario time per wall-clock second (`10` = ten times real time), or `max`.

@@ -1,20 +1,32 @@
-//! `tidewatch up`: everything in one process. Today it runs a simulated scenario
-//! (`--demo`) through the real decoder and shows the live picture in the terminal; the
-//! embedded broker, fusion and the web console are added by their issues.
+//! `tidewatch up`: everything in one process on embedded defaults.
+//!
+//! ```text
+//!  demo scenario ──NMEA──▶ embedded broker ──▶ ingest service ──▶ obs/... ──▶ live picture (terminal)
+//!  (with --demo)           (127.0.0.1:1883)     (raw archive)
+//! ```
+//!
+//! The embedded MQTT broker and the ingest service run as they would deployed: receivers
+//! and patrol units publish to the broker, ingest archives every line and publishes
+//! observations, and the picture is built from those observations. Fusion and the web
+//! console are added by their issues.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use ingest::ais::json::write_ours;
-use ingest::ais::{Body, Decoded, Decoder};
-use ingest::archive::{Archive, Record, Verdict};
+use ingest::model::{Observation, ObservationData};
+use ingest::service::{self, ServiceConfig, ServiceHandle};
+use ingest::wire::topics::OBS_FILTER;
 use jiff::{SignedDuration, Timestamp};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use simulators::scenario;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::UpArgs;
+use crate::embedded::{BrokerConfig, EmbeddedBroker};
 
 /// What the picture knows about one vessel.
 #[derive(Debug, Clone, Default)]
@@ -61,142 +73,304 @@ fn parse_duration(s: &str) -> Result<SignedDuration> {
 
 /// `tidewatch up`.
 pub fn run(args: &UpArgs) -> Result<()> {
-    let Some(name) = &args.demo else {
-        bail!(
-            "`tidewatch up` without --demo needs live ingest over MQTT, which this build does not have yet; run `tidewatch up --demo`"
-        );
-    };
     let speed = parse_speed(&args.speed)?;
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     if matches!(speed, Speed::Max) && duration.is_none() {
         bail!("--speed max needs --duration (otherwise it never ends)");
     }
-    let start = Timestamp::now();
-    let mut sc = scenario::by_name(name, start).with_context(|| {
-        format!(
-            "no scenario {name:?}; scenarios: {}",
-            scenario::NAMES.join(", ")
-        )
-    })?;
+    let scenario = match &args.demo {
+        Some(name) => Some(scenario::by_name(name, Timestamp::now()).with_context(|| {
+            format!(
+                "no scenario {name:?}; scenarios: {}",
+                scenario::NAMES.join(", ")
+            )
+        })?),
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_async(args, speed, duration, scenario))
+}
+
+async fn run_async(
+    args: &UpArgs,
+    speed: Speed,
+    duration: Option<SignedDuration>,
+    mut sc: Option<scenario::Scenario>,
+) -> Result<()> {
     fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create data directory {}", args.data.display()))?;
-    let open = |file: &str| -> Result<BufWriter<File>> {
-        let p = args.data.join(file);
-        Ok(BufWriter::new(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&p)
-                .with_context(|| format!("cannot open {}", p.display()))?,
-        ))
-    };
+    let broker = EmbeddedBroker::start(BrokerConfig {
+        listen: args.mqtt,
+        ..BrokerConfig::default()
+    })
+    .await
+    .with_context(|| format!("cannot start the MQTT broker on {}", args.mqtt))?;
+    let mqtt = broker.addr();
     let raw_dir = args.data.join("raw");
-    let mut raw = Archive::open(&raw_dir)
-        .with_context(|| format!("cannot open the raw archive in {}", raw_dir.display()))?;
-    let mut decoded_out = open("decoded.jsonl")?;
+    let ingest = ServiceHandle::new();
+    let (stop_ingest, ingest_stopped) = oneshot::channel::<()>();
+    let ingest_task = tokio::spawn(service::run(
+        ServiceConfig::new(&mqtt.ip().to_string(), mqtt.port(), &raw_dir),
+        ingest.clone(),
+        async move {
+            let _ = ingest_stopped.await;
+        },
+    ));
+    let mut observations = subscribe_observations(mqtt).await?;
+    let mut obs_log = open_append(&args.data.join("observations.jsonl"))?;
     eprintln!(
-        "tidewatch up --demo {}: {}\n  raw archive -> {raw} (check it: tidewatch verify {raw})\n  decoded     -> {}",
-        sc.name,
-        sc.description,
-        args.data.join("decoded.jsonl").display(),
+        "tidewatch up: MQTT broker on {mqtt} (anonymous on loopback), ingest running\n  raw archive  -> {raw} (check it: tidewatch verify {raw})\n  observations -> {}",
+        args.data.join("observations.jsonl").display(),
         raw = raw_dir.display(),
     );
+    if let Some(sc) = &sc {
+        eprintln!("  demo scenario {}: {}", sc.name, sc.description);
+    }
+    let publisher = match &sc {
+        Some(_) => Some(Publisher::connect(mqtt).await?),
+        None => None,
+    };
     let tty = std::io::stdout().is_terminal();
-    let mut decoder = Decoder::new();
     let mut picture: BTreeMap<u32, Contact> = BTreeMap::new();
-    let mut rejected = 0u64;
-    let wall_start = Instant::now();
-    let tick = Duration::from_secs(1);
+    let start = sc.as_ref().map_or_else(Timestamp::now, |s| s.now);
     let end = duration.map(|d| start + d);
-    let mut buf = String::new();
+    let wall = tokio::time::Instant::now();
+    let mut sent_lines = 0usize;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     loop {
-        let target = match speed {
-            Speed::Max => end.unwrap_or(start),
-            Speed::Times(x) => {
-                std::thread::sleep(tick);
-                let elapsed = wall_start.elapsed().as_secs_f64() * x;
-                let t = start + SignedDuration::from_secs_f64(elapsed);
-                end.map_or(t, |e| t.min(e))
+        tokio::select! {
+            _ = &mut ctrl_c => break,
+            Some(o) = observations.recv() => {
+                writeln!(obs_log, "{}", serde_json::to_string(&o)?)?;
+                update(&mut picture, &o);
             }
-        };
-        // Lines are received when the simulated receiver hears them: scenario time.
-        for (received_at, line) in sc.advance(target) {
-            let verdict = match decoder.decode_line(line.as_bytes(), 0) {
-                Ok(Some(d)) => {
-                    buf.clear();
-                    write_ours(&d, &mut buf);
-                    decoded_out.write_all(buf.as_bytes())?;
-                    update(&mut picture, &d);
-                    Verdict::Accepted
+            _ = tick.tick() => {
+                obs_log.flush()?;
+                let now = match (&mut sc, &publisher) {
+                    (Some(s), Some(p)) => {
+                        let target = match speed {
+                            Speed::Max => end.unwrap_or(s.now),
+                            Speed::Times(x) => {
+                                let t = start + SignedDuration::from_secs_f64(wall.elapsed().as_secs_f64() * x);
+                                end.map_or(t, |e| t.min(e))
+                            }
+                        };
+                        let lines = s.advance(target);
+                        sent_lines += lines.len();
+                        p.send(lines).await?;
+                        s.now
+                    }
+                    _ => Timestamp::now(),
+                };
+                if tty {
+                    show(&picture, now, &ingest, mqtt);
                 }
-                Ok(None) => Verdict::Accepted,
-                Err(e) => {
-                    rejected += 1;
-                    Verdict::Rejected(e.reason())
+                if end.is_some_and(|e| now >= e) {
+                    // Everything sent has been through ingest once its count is reached
+                    // and the observations have stopped coming.
+                    if let Some(p) = &publisher {
+                        p.flushed().await;
+                    }
+                    settle(&ingest, sent_lines, &mut observations, &mut picture, &mut obs_log).await?;
+                    show(&picture, now, &ingest, mqtt);
+                    break;
                 }
-            };
-            raw.append(&Record {
-                received_at,
-                source: sc.name,
-                verdict,
-                line: line.as_bytes(),
-            })?;
+            }
         }
-        raw.sync()?;
-        decoded_out.flush()?;
-        let done = end.is_some_and(|e| sc.now >= e);
-        if tty || done {
-            show(&picture, sc.now, rejected, tty);
+    }
+    obs_log.flush()?;
+    let _ = stop_ingest.send(());
+    ingest_task
+        .await
+        .context("ingest task")?
+        .context("ingest stopped")?;
+    broker.shutdown().await;
+    Ok(())
+}
+
+/// Wait until ingest has taken every line sent and no observation is still coming.
+async fn settle(
+    ingest: &ServiceHandle,
+    sent_lines: usize,
+    observations: &mut mpsc::UnboundedReceiver<Observation>,
+    picture: &mut BTreeMap<u32, Contact>,
+    log: &mut BufWriter<File>,
+) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    // Each MQTT message from the demo is one line.
+    while (ingest.stats().messages as usize) < sent_lines && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    while let Ok(Some(o)) =
+        tokio::time::timeout(Duration::from_millis(500), observations.recv()).await
+    {
+        writeln!(log, "{}", serde_json::to_string(&o)?)?;
+        update(picture, &o);
+    }
+    Ok(())
+}
+
+fn open_append(path: &std::path::Path) -> Result<BufWriter<File>> {
+    Ok(BufWriter::new(
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?,
+    ))
+}
+
+/// Every observation ingest publishes, through the broker.
+async fn subscribe_observations(mqtt: SocketAddr) -> Result<mpsc::UnboundedReceiver<Observation>> {
+    let mut opts = MqttOptions::new("tidewatch-up-picture", mqtt.ip().to_string(), mqtt.port());
+    opts.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut el) = AsyncClient::new(opts, 64);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (ready, is_ready) = oneshot::channel();
+    let mut ready = Some(ready);
+    tokio::spawn(async move {
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.try_subscribe(OBS_FILTER, QoS::AtLeastOnce);
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if let Ok(o) = serde_json::from_slice::<Observation>(&p.payload)
+                        && tx.send(o).is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
         }
-        if done {
-            return Ok(());
+    });
+    tokio::time::timeout(Duration::from_secs(10), is_ready)
+        .await
+        .context("the picture could not subscribe to observations")?
+        .ok();
+    Ok(rx)
+}
+
+/// The demo's receiver: publishes the scenario's lines to `raw/ais/{source}`, QoS 1.
+struct Publisher {
+    client: AsyncClient,
+    acked: tokio::sync::watch::Receiver<u64>,
+    sent: std::sync::atomic::AtomicU64,
+}
+
+impl Publisher {
+    async fn connect(mqtt: SocketAddr) -> Result<Publisher> {
+        let opts = MqttOptions::new("tidewatch-up-demo", mqtt.ip().to_string(), mqtt.port());
+        let (client, mut el) = AsyncClient::new(opts, 1024);
+        let (acks, acked) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            loop {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        n += 1;
+                        let _ = acks.send(n);
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        });
+        Ok(Publisher {
+            client,
+            acked,
+            sent: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    async fn send(&self, lines: Vec<(Timestamp, String)>) -> Result<()> {
+        for (_, line) in lines {
+            self.client
+                .publish(
+                    ingest::wire::Topic::RawAis {
+                        source: "sim-lampedusa".to_owned(),
+                    }
+                    .to_string(),
+                    QoS::AtLeastOnce,
+                    false,
+                    line,
+                )
+                .await
+                .context("publishing the demo's lines")?;
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        Ok(())
+    }
+
+    /// Wait until the broker has acknowledged every line sent (at most 30 s).
+    async fn flushed(&self) {
+        let sent = self.sent.load(std::sync::atomic::Ordering::Relaxed);
+        let mut acked = self.acked.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(30), acked.wait_for(|n| *n >= sent)).await;
     }
 }
 
-fn update(picture: &mut BTreeMap<u32, Contact>, d: &Decoded) {
-    let m = &d.message;
-    let c = picture.entry(m.mmsi).or_default();
+fn update(picture: &mut BTreeMap<u32, Contact>, o: &Observation) {
+    let ObservationData::Ais(a) = &o.data else {
+        return;
+    };
+    let c = picture.entry(a.mmsi).or_default();
     c.messages += 1;
-    c.last_heard = d.heard.time();
-    if let Some(p) = m.position() {
-        c.position = Some(p);
+    c.last_heard = Some(o.time);
+    if let (Some(lat), Some(lon)) = (a.lat, a.lon) {
+        c.position = Some((lon, lat));
     }
-    match &m.body {
-        Body::Position(p) => {
-            c.speed_kn = p.speed_kn();
-            c.course_deg = p.course_deg();
-            c.status = match p.status {
-                14 => "AIS-SART ACTIVE",
-                1 => "at anchor",
-                5 => "moored",
-                7 => "fishing",
-                _ => "under way",
-            };
-        }
-        Body::ClassB(p) => {
-            c.speed_kn = p.speed_kn();
-            c.course_deg = p.course_deg();
-            c.status = "class B";
-        }
-        Body::StaticVoyage(s) => c.name = s.shipname.clone(),
-        Body::StaticData(ingest::ais::message::StaticData::A { shipname, .. }) => {
-            c.name = shipname.clone();
-        }
-        _ => {}
+    if a.sog_kn.is_some() || a.cog_deg.is_some() {
+        c.speed_kn = a.sog_kn;
+        c.course_deg = a.cog_deg;
+    }
+    if let Some(name) = &a.name {
+        c.name = name.clone();
+    }
+    if let Some(s) = a.nav_status {
+        c.status = match s {
+            14 => "AIS-SART ACTIVE",
+            1 => "at anchor",
+            5 => "moored",
+            7 => "fishing",
+            _ => "under way",
+        };
+    } else if a.msg_type == 18 {
+        c.status = "class B";
     }
 }
 
-fn show(picture: &BTreeMap<u32, Contact>, now: Timestamp, rejected: u64, tty: bool) {
+fn show(
+    picture: &BTreeMap<u32, Contact>,
+    now: Timestamp,
+    ingest: &ServiceHandle,
+    mqtt: SocketAddr,
+) {
+    let stats = ingest.stats();
     let mut out = String::new();
-    if tty {
+    if std::io::stdout().is_terminal() {
         out.push_str("\x1b[H\x1b[2J");
     }
     out.push_str(&format!(
-        "Tidewatch demo - scenario time {} UTC - {} vessels heard, {} lines rejected\n\n",
+        "Tidewatch - {} UTC - broker {mqtt} - {} vessels heard, {} messages in, {} observations, {} lines rejected\n\n",
         now.strftime("%Y-%m-%d %H:%M:%S"),
         picture.len(),
-        rejected
+        stats.messages,
+        stats.observations,
+        stats.rejected.values().sum::<u64>(),
     ));
     out.push_str(&format!(
         "{:<10} {:<20} {:>9} {:>10} {:>7} {:>8} {:<16} {:>10} {:>5}\n",

@@ -123,7 +123,7 @@ fn bad_arguments_and_files_get_one_clear_error_line() {
 }
 
 #[test]
-fn up_demo_shows_the_picture_and_keeps_what_it_received() {
+fn up_demo_runs_broker_and_ingest_shows_the_picture_and_archives_what_it_received() {
     let dir = std::env::temp_dir().join(format!("tw-demo-{}", std::process::id()));
     let out = tidewatch(
         &[
@@ -133,6 +133,8 @@ fn up_demo_shows_the_picture_and_keeps_what_it_received() {
             "max",
             "--duration",
             "2h",
+            "--mqtt",
+            "127.0.0.1:0",
             "--data",
             dir.to_str().unwrap(),
         ],
@@ -144,13 +146,11 @@ fn up_demo_shows_the_picture_and_keeps_what_it_received() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        stdout.contains("6 vessels heard, 0 lines rejected"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("6 vessels heard"), "{stdout}");
+    assert!(stdout.contains(" 0 lines rejected"), "{stdout}");
     assert!(stdout.contains("AIS-SART ACTIVE"), "{stdout}");
     assert!(stdout.contains("MARE NOSTRUM STAR"), "{stdout}");
-    let decoded = std::fs::read_to_string(dir.join("decoded.jsonl")).unwrap();
+    let decoded = std::fs::read_to_string(dir.join("observations.jsonl")).unwrap();
     assert!(decoded.lines().count() > 100);
     // Every line received is in the raw archive, and its chain verifies.
     let raw = dir.join("raw");
@@ -169,27 +169,24 @@ fn up_demo_shows_the_picture_and_keeps_what_it_received() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     assert!(records >= decoded.lines().count(), "{said}");
-    // Two hours of reception make hourly files chained to each other.
-    let mut files: Vec<_> = std::fs::read_dir(&raw)
+    // The archive is kept by time of reception (the demo's accelerated scenario time is in
+    // the tag blocks): an altered byte in its newest file is found against the noted head.
+    // (Breaks in older, chained files: `ingest::archive` tests.)
+    let files: Vec<_> = std::fs::read_dir(&raw)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    files.sort();
-    assert!(files.len() >= 2, "{files:?}");
+    let newest = files.iter().max().unwrap();
     let head = said.trim_end().rsplit(' ').next().unwrap().to_owned();
-    let flip = |file: &std::path::Path| {
-        let mut bytes = std::fs::read(file).unwrap();
-        let i = bytes.len() - 10;
-        bytes[i] = if bytes[i] == b'9' { b'8' } else { b'9' };
-        std::fs::write(file, bytes).unwrap();
-    };
-    // An altered byte in the newest file: seen against the noted head.
     let out = tidewatch(
         &["verify", raw.to_str().unwrap(), "--expect-head", &head],
         b"",
     );
     assert!(out.status.success());
-    flip(files.last().unwrap());
+    let mut bytes = std::fs::read(newest).unwrap();
+    let i = bytes.len() - 10;
+    bytes[i] = if bytes[i] == b'9' { b'8' } else { b'9' };
+    std::fs::write(newest, bytes).unwrap();
     let out = tidewatch(
         &["verify", raw.to_str().unwrap(), "--expect-head", &head],
         b"",
@@ -200,13 +197,5 @@ fn up_demo_shows_the_picture_and_keeps_what_it_received() {
             .unwrap()
             .contains("BROKEN at its head")
     );
-    // An altered byte in an older file: the next file's header names the break.
-    flip(&files[0]);
-    let out = tidewatch(&["verify", raw.to_str().unwrap()], b"");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(!out.status.success());
-    assert!(err.contains("BROKEN") && err.contains("altered"), "{err}");
-    let second = files[1].file_name().unwrap().to_str().unwrap();
-    assert!(err.contains(second), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
