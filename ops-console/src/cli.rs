@@ -26,6 +26,28 @@ pub enum Command {
     Up(UpArgs),
     /// Verify the hash chain of a raw archive directory and report the first break.
     Verify(VerifyArgs),
+    /// Run the ingest service alone against an external MQTT broker (Mosquitto, EMQX, ...).
+    Ingest(IngestArgs),
+}
+
+/// Arguments of `ingest`.
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// The broker, `HOST:PORT`.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
+    pub broker: String,
+    /// MQTT client id; keep it stable: it names ingest's persistent session.
+    #[arg(long, default_value = "tidewatch-ingest")]
+    pub client_id: String,
+    /// User name, when the broker asks for one.
+    #[arg(long, value_name = "NAME", requires = "password_file")]
+    pub user: Option<String>,
+    /// File holding the password (never on the command line, where `ps` shows it).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Data directory: the raw archive goes to `DIR/raw/`.
+    #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
+    pub data: PathBuf,
 }
 
 /// Arguments of `verify`.

@@ -4,5 +4,6 @@
 pub mod cli;
 pub mod decode;
 pub mod embedded;
+pub mod ingest_cmd;
 pub mod up;
 pub mod verify;

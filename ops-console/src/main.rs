@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => ops_console::decode::run(&args),
         Command::Up(args) => ops_console::up::run(&args),
         Command::Verify(args) => ops_console::verify::run(&args),
+        Command::Ingest(args) => ops_console::ingest_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -370,3 +370,103 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
     svc.await.unwrap().unwrap();
     broker.shutdown().await;
 }
+
+/// Hostile feeds (garbage, truncated sentences, a 1 MB line, invalid UTF-8, a flood)
+/// never stop ingest: good lines after them still become observations, and every bad
+/// line is counted by reason and archived with its reason.
+#[tokio::test]
+async fn hostile_feeds_are_counted_archived_and_do_not_stop_ingest() {
+    let broker = Mosquitto::start();
+    let archive = temp_dir("ingest-hostile");
+    let handle = ServiceHandle::new();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let svc = tokio::spawn(service::run(
+        ServiceConfig::new("127.0.0.1", broker.port, &archive),
+        handle.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut obs = observer(broker.port).await;
+    while handle.stats().connects == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let good = "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A".to_owned();
+    let mut hostile: Vec<Vec<u8>> = vec![
+        b"GET / HTTP/1.1".to_vec(),
+        b"!AIVDM,1,1,,A,15RTgt0PAso;90TK".to_vec(),
+        b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B".to_vec(),
+        vec![b'!'; 1 << 20],
+        vec![0xff, 0xfe, b'!', b'A', 0x80, 0x81],
+        {
+            let body = "AIVDM,2,2,7,B,PFRC88888888880,2";
+            let sum = ingest::ais::nmea_checksum(body.as_bytes());
+            format!("!{body}*{sum:02X}").into_bytes()
+        },
+    ];
+    // A flood of near-valid sentences with bad checksums.
+    hostile.extend((0..5_000).map(|i| format!("!AIVDM,1,1,,A,{i:0>28},0*00").into_bytes()));
+    let mut sent: Vec<Vec<u8>> = hostile.clone();
+    sent.push(good.clone().into_bytes());
+    let mut opts = MqttOptions::new("hostile", "127.0.0.1", broker.port);
+    opts.set_max_packet_size(2 << 20, 2 << 20);
+    let (client, mut el) = AsyncClient::new(opts, 8192);
+    let n = sent.len();
+    let payloads = sent.clone();
+    tokio::spawn(async move {
+        for p in payloads {
+            client
+                .publish("tidewatch/v1/raw/ais/hostile", QoS::AtLeastOnce, false, p)
+                .await
+                .unwrap();
+        }
+    });
+    let mut acked = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while acked < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {acked} of {n} publishes acknowledged"
+        );
+        match tokio::time::timeout(Duration::from_secs(20), el.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::PubAck(_)))) => acked += 1,
+            Ok(Ok(_)) => {}
+            other => panic!("publisher: {other:?} after {acked}/{n} acks"),
+        }
+    }
+    // The good line, sent last, still comes out.
+    let got = wait_for(&mut obs, 1).await;
+    assert!(matches!(&got[0].data, ObservationData::Ais(a) if a.mmsi == 371_798_000));
+    let _ = stop.send(());
+    svc.await.unwrap().unwrap();
+    let stats = handle.stats();
+    assert_eq!(stats.messages as usize, n, "{stats:?}");
+    assert_eq!(stats.rejected["checksum"], 5_001, "{stats:?}");
+    assert_eq!(stats.rejected["no_checksum"], 1, "{stats:?}");
+    assert_eq!(stats.rejected["line_too_long"], 1, "{stats:?}");
+    assert_eq!(stats.rejected["orphan_fragment"], 1, "{stats:?}");
+    assert_eq!(stats.rejected["not_nmea"], 2, "{stats:?}");
+    assert_eq!(
+        stats.rejected.values().sum::<u64>() as usize,
+        hostile.len(),
+        "{stats:?}"
+    );
+    // Every hostile line is in the archive, byte for byte, with its reason.
+    let mut rejected_lines = BTreeSet::new();
+    for f in ingest::archive::files(&archive).unwrap() {
+        for r in ingest::archive::read_file(&f).unwrap() {
+            if r.verdict.starts_with("rej:") {
+                rejected_lines.insert(r.line);
+            }
+        }
+    }
+    for h in &hostile {
+        assert!(
+            rejected_lines.contains(h),
+            "not archived: {:?}",
+            String::from_utf8_lossy(&h[..h.len().min(40)])
+        );
+    }
+    assert_eq!(ingest::archive::verify(&archive).unwrap().first_break, None);
+}
