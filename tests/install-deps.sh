@@ -3,11 +3,13 @@
 # missing. Safe to run again: it does nothing when everything is there.
 #   gpsdecode (gpsd-clients): the AIS oracle for conformance and differential tests.
 #   mosquitto: the external MQTT broker the ingest tests run against.
+#   victoria-metrics: the time-series database (InfluxDB v2 write API) tsdb tests write to.
 set -euo pipefail
 
 need=()
 command -v gpsdecode >/dev/null 2>&1 || need+=(gpsd-clients)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

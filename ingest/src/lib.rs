@@ -11,8 +11,10 @@
 
 pub mod ais;
 pub mod archive;
+pub mod inputs;
 pub mod model;
 pub mod pipeline;
 pub mod service;
 pub mod telemetry;
+pub mod tsdb;
 pub mod wire;

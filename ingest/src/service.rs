@@ -23,6 +23,7 @@ use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS
 use tokio::sync::mpsc;
 
 use crate::archive::{Archive, ArchiveError, Record, Verdict};
+use crate::inputs::LocalLine;
 use crate::pipeline::{Event, Input, Pipeline};
 use crate::wire::Topic;
 use crate::wire::topics::{PATROL_NMEA_FILTER, PATROL_REPORT_FILTER, RAW_AIS_FILTER};
@@ -131,6 +132,20 @@ pub async fn run(
     handle: ServiceHandle,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
+    // No network inputs: a channel nobody sends on.
+    let (_none, local) = mpsc::channel(1);
+    run_with_inputs(cfg, handle, local, shutdown).await
+}
+
+/// Run ingest with lines from network inputs ([`crate::inputs`]) besides MQTT. Their
+/// lines are archived and processed like MQTT's; they need no acknowledgement, but are
+/// fsync'd on the same schedule.
+pub async fn run_with_inputs(
+    cfg: ServiceConfig,
+    handle: ServiceHandle,
+    mut local: mpsc::Receiver<LocalLine>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServiceError> {
     let mut opts = MqttOptions::new(&cfg.client_id, &cfg.host, cfg.port);
     opts.set_clean_session(false);
     opts.set_manual_acks(true);
@@ -179,6 +194,7 @@ pub async fn run(
     let mut archive = Archive::open(&cfg.archive_dir)?;
     let mut pipeline = Pipeline::new();
     let mut unacked: Vec<Publish> = Vec::new();
+    let mut unsynced_local = 0usize;
     let mut tick = tokio::time::interval(cfg.sync_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -186,10 +202,25 @@ pub async fn run(
         tokio::select! {
             biased;
             () = &mut shutdown => break Ok(()),
-            _ = tick.tick(), if !unacked.is_empty() => {
+            _ = tick.tick(), if !unacked.is_empty() || unsynced_local > 0 => {
+                unsynced_local = 0;
                 if let Err(e) = settle(&mut archive, &client, &mut unacked).await {
                     break Err(e);
                 }
+            }
+            Some(l) = local.recv() => {
+                handle.update(|s| s.messages += 1);
+                let events = pipeline.on_input(
+                    Input::Ais {
+                        source: &l.source,
+                        payload: &l.line,
+                    },
+                    l.received_at,
+                );
+                if let Err(e) = apply(events, l.received_at, &mut archive, &client, &handle).await {
+                    break Err(e);
+                }
+                unsynced_local += 1;
             }
             msg = rx.recv() => match msg {
                 None => break Ok(()),
@@ -298,6 +329,17 @@ async fn handle_message(
             return Ok(());
         }
     };
+    apply(events, received_at, archive, client, handle).await
+}
+
+/// Do what the pipeline says: archive, publish, tell units.
+async fn apply(
+    events: Vec<Event>,
+    received_at: Timestamp,
+    archive: &mut Archive,
+    client: &AsyncClient,
+    handle: &ServiceHandle,
+) -> Result<(), ServiceError> {
     for e in events {
         match e {
             Event::Archive {

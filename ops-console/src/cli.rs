@@ -48,6 +48,27 @@ pub struct IngestArgs {
     /// Data directory: the raw archive goes to `DIR/raw/`.
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
     pub data: PathBuf,
+    /// Accept a receiver's NMEA over TCP: `NAME=ADDR` (NAME is the source; repeatable).
+    #[arg(long, value_name = "NAME=ADDR")]
+    pub tcp_listen: Vec<String>,
+    /// Read NMEA from a receiver or feed's TCP server: `NAME=ADDR` (reconnects; repeatable).
+    #[arg(long, value_name = "NAME=ADDR")]
+    pub tcp_connect: Vec<String>,
+    /// Receive NMEA datagrams: `NAME=ADDR` (repeatable).
+    #[arg(long, value_name = "NAME=ADDR")]
+    pub udp: Vec<String>,
+    /// How the TCP and UDP feeds frame sentences.
+    #[arg(long, value_enum, default_value_t = InputFormat::Nmea)]
+    pub input_format: InputFormat,
+}
+
+/// Framing of the TCP and UDP feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// NMEA lines, tag blocks allowed.
+    Nmea,
+    /// AIS-catcher's JSON lines (sentences in its `nmea` array).
+    AisCatcherJson,
 }
 
 /// Arguments of `verify`.

@@ -1,9 +1,28 @@
-//! `tidewatch ingest`: the ingest service alone, against an external broker.
+//! `tidewatch ingest`: the ingest service alone, against an external broker, with
+//! optional TCP and UDP feeds.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use ingest::inputs::{self, FeedFormat, InputStats};
 use ingest::service::{self, ServiceConfig, ServiceHandle};
 
-use crate::cli::IngestArgs;
+use crate::cli::{IngestArgs, InputFormat};
+
+/// `NAME=ADDR` of a feed.
+fn feed(spec: &str, flag: &str) -> Result<(String, SocketAddr)> {
+    let (name, addr) = spec
+        .split_once('=')
+        .with_context(|| format!("{flag} {spec:?}: expected NAME=ADDR"))?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
+        bail!("{flag} {spec:?}: NAME must be printable, without spaces or '/'");
+    }
+    let addr: SocketAddr = addr
+        .parse()
+        .with_context(|| format!("{flag} {spec:?}: ADDR must be IP:PORT"))?;
+    Ok((name.to_owned(), addr))
+}
 
 /// `tidewatch ingest`.
 pub fn run(args: &IngestArgs) -> Result<()> {
@@ -25,6 +44,25 @@ pub fn run(args: &IngestArgs) -> Result<()> {
             password.trim_end_matches(['\r', '\n']).to_owned(),
         ));
     }
+    let listen: Vec<_> = args
+        .tcp_listen
+        .iter()
+        .map(|s| feed(s, "--tcp-listen"))
+        .collect::<Result<_>>()?;
+    let connect: Vec<_> = args
+        .tcp_connect
+        .iter()
+        .map(|s| feed(s, "--tcp-connect"))
+        .collect::<Result<_>>()?;
+    let udp: Vec<_> = args
+        .udp
+        .iter()
+        .map(|s| feed(s, "--udp"))
+        .collect::<Result<_>>()?;
+    let format = match args.input_format {
+        InputFormat::Nmea => FeedFormat::Nmea,
+        InputFormat::AisCatcherJson => FeedFormat::AisCatcherJson,
+    };
     eprintln!(
         "tidewatch ingest: broker {host}:{port} as {:?}, raw archive {}",
         cfg.client_id,
@@ -36,10 +74,44 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         .context("cannot start the async runtime")?;
     let handle = ServiceHandle::new();
     runtime.block_on(async {
-        service::run(cfg, handle.clone(), async {
+        let (tx, rx) = tokio::sync::mpsc::channel(4096);
+        let stats = Arc::new(InputStats::default());
+        for (name, addr) in listen {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--tcp-listen {name}={addr}: cannot listen"))?;
+            eprintln!("  TCP feed {name}: listening on {addr}");
+            tokio::spawn(inputs::tcp_server(
+                l,
+                name,
+                format,
+                tx.clone(),
+                stats.clone(),
+            ));
+        }
+        for (name, addr) in connect {
+            eprintln!("  TCP feed {name}: reading from {addr}");
+            tokio::spawn(inputs::tcp_client(
+                addr,
+                name,
+                format,
+                tx.clone(),
+                stats.clone(),
+            ));
+        }
+        for (name, addr) in udp {
+            let s = tokio::net::UdpSocket::bind(addr)
+                .await
+                .with_context(|| format!("--udp {name}={addr}: cannot bind"))?;
+            eprintln!("  UDP feed {name}: on {addr}");
+            tokio::spawn(inputs::udp(s, name, format, tx.clone(), stats.clone()));
+        }
+        drop(tx);
+        service::run_with_inputs(cfg, handle.clone(), rx, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
+        .context("ingest stopped")
     })?;
     let s = handle.stats();
     eprintln!(

@@ -128,3 +128,73 @@ async fn sigkill_during_a_stream_loses_no_delivered_line() {
     broker.shutdown().await;
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `tidewatch ingest --udp NAME=ADDR`: datagrams of NMEA (several lines each, as AIS
+/// receivers send them) reach the raw archive under the feed's name.
+#[tokio::test]
+async fn a_udp_feed_given_on_the_command_line_reaches_the_archive() {
+    let broker = EmbeddedBroker::start(BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..BrokerConfig::default()
+    })
+    .await
+    .unwrap();
+    let data = std::env::temp_dir().join(format!("tw-ingest-udp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let udp_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut ingest = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .args([
+            "ingest",
+            "--broker",
+            &format!("127.0.0.1:{}", broker.addr().port()),
+            "--udp",
+            &format!("shore-udp=127.0.0.1:{udp_port}"),
+            "--data",
+        ])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start: Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
+    let lines: Vec<String> = simulators::scenario::central_med(start)
+        .advance(start + SignedDuration::from_mins(5))
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let want: BTreeSet<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // UDP may be lost before ingest listens: send again until everything is archived.
+    loop {
+        for chunk in lines.chunks(4) {
+            let datagram = chunk.join("\r\n") + "\r\n";
+            let _ = sock
+                .send_to(datagram.as_bytes(), ("127.0.0.1", udp_port))
+                .await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if want.difference(&archived_lines(&data)).count() == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "UDP lines never reached the archive"
+        );
+    }
+    ingest.kill().unwrap();
+    ingest.wait().unwrap();
+    let sources: BTreeSet<String> = ingest::archive::files(&data.join("raw"))
+        .unwrap()
+        .iter()
+        .flat_map(|f| ingest::archive::read_file(f).unwrap())
+        .map(|r| r.source)
+        .collect();
+    assert_eq!(sources, BTreeSet::from(["ais:shore-udp".to_owned()]));
+    broker.shutdown().await;
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -470,3 +470,75 @@ async fn hostile_feeds_are_counted_archived_and_do_not_stop_ingest() {
     }
     assert_eq!(ingest::archive::verify(&archive).unwrap().first_break, None);
 }
+
+/// A receiver streaming NMEA over TCP (as AIS receivers and AIS-catcher do) feeds the
+/// same path: observations on MQTT, every line archived under the feed's name, an
+/// over-long line cut and rejected without stopping the stream.
+#[tokio::test]
+async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
+    use ingest::inputs::{self, FeedFormat, InputStats};
+    use std::sync::Arc;
+    use tokio::io::AsyncWriteExt;
+    let broker = Mosquitto::start();
+    let archive = temp_dir("ingest-tcp");
+    let handle = ServiceHandle::new();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (tx, rx) = mpsc::channel(1024);
+    let stats = Arc::new(InputStats::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let feed_addr = listener.local_addr().unwrap();
+    tokio::spawn(inputs::tcp_server(
+        listener,
+        "shore-tcp".into(),
+        FeedFormat::Nmea,
+        tx,
+        stats.clone(),
+    ));
+    let svc = tokio::spawn(service::run_with_inputs(
+        ServiceConfig::new("127.0.0.1", broker.port, &archive),
+        handle.clone(),
+        rx,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut obs = observer(broker.port).await;
+    while handle.stats().connects == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lines = scenario_lines(10);
+    let expected = expected_messages(&lines);
+    let mut feed = tokio::net::TcpStream::connect(feed_addr).await.unwrap();
+    let (first, rest) = lines.split_at(lines.len() / 3);
+    feed.write_all((first.join("\n") + "\n").as_bytes())
+        .await
+        .unwrap();
+    feed.write_all(&vec![b'x'; 200_000]).await.unwrap();
+    feed.write_all(b"\n").await.unwrap();
+    feed.write_all((rest.join("\r\n") + "\r\n").as_bytes())
+        .await
+        .unwrap();
+    let got = wait_for(&mut obs, expected).await;
+    assert!(got.iter().all(|o| o.receivers == ["shore-tcp"]));
+    let _ = stop.send(());
+    svc.await.unwrap().unwrap();
+    assert_eq!(
+        stats.truncated.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let records: Vec<_> = ingest::archive::files(&archive)
+        .unwrap()
+        .iter()
+        .flat_map(|f| ingest::archive::read_file(f).unwrap())
+        .collect();
+    assert!(records.iter().all(|r| r.source == "ais:shore-tcp"));
+    assert_eq!(records.len(), lines.len() + 1);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.verdict == "rej:line_too_long")
+            .count(),
+        1
+    );
+    assert_eq!(handle.stats().rejected.get("line_too_long"), Some(&1));
+}

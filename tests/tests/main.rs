@@ -3,3 +3,4 @@ mod conformance;
 mod ingest_mqtt;
 mod robustness;
 mod roundtrip;
+mod tsdb_victoria;

@@ -1,0 +1,273 @@
+//! Network inputs besides MQTT: NMEA over TCP (as a server that receivers connect to,
+//! or as a client of a receiver or feed such as AISHub or AIS-catcher) and UDP, in plain
+//! NMEA or AIS-catcher's JSON. Lines go to the ingest worker ([`crate::service`]), so they
+//! take the same path as MQTT: raw archive, deduplication, observations.
+//!
+//! Memory is bounded: a line longer than [`MAX_LINE_BYTES`] is cut there (the decoder
+//! rejects it as too long, and the archive keeps what was kept, marked), and the channel
+//! to the worker is bounded (a slow worker slows the readers: TCP pushes back on the
+//! sender, UDP drops, counted).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+
+/// Longest line kept; the rest of a longer line is discarded (and counted).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// How a feed frames its sentences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedFormat {
+    /// NMEA lines (with or without tag blocks).
+    Nmea,
+    /// AIS-catcher's JSON, one object per line, sentences in its `nmea` array.
+    AisCatcherJson,
+}
+
+/// One line from a network input, for the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalLine {
+    /// The feed's name (a receiver), used as the AIS source.
+    pub source: String,
+    /// The line as received (without its line ending).
+    pub line: Vec<u8>,
+    /// When it arrived.
+    pub received_at: Timestamp,
+}
+
+/// Counters shared by all inputs.
+#[derive(Debug, Default)]
+pub struct InputStats {
+    /// Lines handed to the worker.
+    pub lines: AtomicU64,
+    /// Lines cut at [`MAX_LINE_BYTES`].
+    pub truncated: AtomicU64,
+    /// UDP datagrams dropped because the worker was behind.
+    pub udp_dropped: AtomicU64,
+    /// TCP connections accepted or made.
+    pub connections: AtomicU64,
+}
+
+/// Lines of AIS-catcher JSON: each sentence of its `nmea` array; anything else is passed
+/// on as it came (and rejected downstream with a reason).
+fn expand(format: FeedFormat, line: Vec<u8>) -> Vec<Vec<u8>> {
+    if format == FeedFormat::Nmea {
+        return vec![line];
+    }
+    #[derive(serde::Deserialize)]
+    struct Msg {
+        nmea: Vec<String>,
+    }
+    match serde_json::from_slice::<Msg>(&line) {
+        Ok(m) if !m.nmea.is_empty() => m.nmea.into_iter().map(String::into_bytes).collect(),
+        _ => vec![line],
+    }
+}
+
+/// Split a stream into lines, bounded.
+struct LineSplitter {
+    buf: Vec<u8>,
+    /// Discarding the rest of an over-long line.
+    skipping: bool,
+}
+
+impl LineSplitter {
+    fn new() -> Self {
+        LineSplitter {
+            buf: Vec::with_capacity(4096),
+            skipping: false,
+        }
+    }
+
+    /// Feed bytes; returns complete lines (and cut over-long ones).
+    fn push(&mut self, data: &[u8], stats: &InputStats) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for &b in data {
+            if b == b'\n' {
+                if !self.skipping {
+                    let mut line = std::mem::take(&mut self.buf);
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
+                    }
+                    if !line.is_empty() {
+                        out.push(line);
+                    }
+                }
+                self.buf.clear();
+                self.skipping = false;
+            } else if !self.skipping {
+                self.buf.push(b);
+                if self.buf.len() == MAX_LINE_BYTES {
+                    stats.truncated.fetch_add(1, Ordering::Relaxed);
+                    out.push(std::mem::take(&mut self.buf));
+                    self.skipping = true;
+                }
+            }
+        }
+        out
+    }
+}
+
+async fn forward(
+    tx: &mpsc::Sender<LocalLine>,
+    source: &str,
+    format: FeedFormat,
+    lines: Vec<Vec<u8>>,
+    stats: &InputStats,
+) -> bool {
+    let received_at = Timestamp::now();
+    for l in lines.into_iter().flat_map(|l| expand(format, l)) {
+        stats.lines.fetch_add(1, Ordering::Relaxed);
+        let line = LocalLine {
+            source: source.to_owned(),
+            line: l,
+            received_at,
+        };
+        if tx.send(line).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+async fn read_stream(
+    mut stream: TcpStream,
+    source: &str,
+    format: FeedFormat,
+    tx: &mpsc::Sender<LocalLine>,
+    stats: &InputStats,
+) {
+    let mut split = LineSplitter::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let lines = split.push(&buf[..n], stats);
+                if !forward(tx, source, format, lines, stats).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Accept receivers on `listener`; each connection's lines come from source
+/// `{name}` (one feed name for all its connections: the listener is the receiver).
+pub async fn tcp_server(
+    listener: TcpListener,
+    name: String,
+    format: FeedFormat,
+    tx: mpsc::Sender<LocalLine>,
+    stats: Arc<InputStats>,
+) {
+    loop {
+        let Ok((stream, _peer)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        stats.connections.fetch_add(1, Ordering::Relaxed);
+        let (name, tx, stats) = (name.clone(), tx.clone(), stats.clone());
+        tokio::spawn(async move { read_stream(stream, &name, format, &tx, &stats).await });
+    }
+}
+
+/// Connect to a receiver or feed at `addr` and read its lines, reconnecting (with
+/// backoff up to 30 s) whenever the connection ends.
+pub async fn tcp_client(
+    addr: SocketAddr,
+    name: String,
+    format: FeedFormat,
+    tx: mpsc::Sender<LocalLine>,
+    stats: Arc<InputStats>,
+) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        if let Ok(stream) = TcpStream::connect(addr).await {
+            stats.connections.fetch_add(1, Ordering::Relaxed);
+            backoff = Duration::from_millis(250);
+            read_stream(stream, &name, format, &tx, &stats).await;
+            if tx.is_closed() {
+                return;
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Read datagrams (one or more lines each) on `socket`. A datagram that cannot be
+/// queued at once (the worker is behind) is dropped and counted: UDP senders do not wait.
+pub async fn udp(
+    socket: UdpSocket,
+    name: String,
+    format: FeedFormat,
+    tx: mpsc::Sender<LocalLine>,
+    stats: Arc<InputStats>,
+) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let Ok((n, _)) = socket.recv_from(&mut buf).await else {
+            continue;
+        };
+        let mut split = LineSplitter::new();
+        let mut lines = split.push(&buf[..n], &stats);
+        if !split.buf.is_empty() {
+            lines.push(std::mem::take(&mut split.buf));
+        }
+        let received_at = Timestamp::now();
+        for l in lines.into_iter().flat_map(|l| expand(format, l)) {
+            stats.lines.fetch_add(1, Ordering::Relaxed);
+            let line = LocalLine {
+                source: name.clone(),
+                line: l,
+                received_at,
+            };
+            match tx.try_send(line) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    stats.udp_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_split_on_newlines_and_over_long_ones_are_cut_once() {
+        let stats = InputStats::default();
+        let mut s = LineSplitter::new();
+        assert_eq!(s.push(b"!A,1*00\r\n!B", &stats), vec![b"!A,1*00".to_vec()]);
+        assert_eq!(s.push(b",2*00\n\n", &stats), vec![b"!B,2*00".to_vec()]);
+        let long = vec![b'x'; MAX_LINE_BYTES + 10];
+        let out = s.push(&long, &stats);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].len(), MAX_LINE_BYTES);
+        assert_eq!(s.push(b"tail\n!C*00\n", &stats), vec![b"!C*00".to_vec()]);
+        assert_eq!(stats.truncated.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn ais_catcher_json_gives_its_sentences() {
+        let line = br#"{"class":"AIS","device":"AIS-catcher","channel":"A","nmea":["!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"],"signalpower":-40.1}"#.to_vec();
+        assert_eq!(
+            expand(FeedFormat::AisCatcherJson, line),
+            vec![b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A".to_vec()]
+        );
+        assert_eq!(
+            expand(FeedFormat::AisCatcherJson, b"not json".to_vec()),
+            vec![b"not json".to_vec()]
+        );
+    }
+}
