@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use crate::archive::{Archive, ArchiveError, Record, Verdict};
 use crate::inputs::LocalLine;
 use crate::pipeline::{Event, Input, Pipeline};
+use crate::tsdb::{TsdbHandle, points_from_observation, points_from_service_stats};
 use crate::wire::Topic;
 use crate::wire::topics::{PATROL_NMEA_FILTER, PATROL_REPORT_FILTER, RAW_AIS_FILTER};
 
@@ -47,6 +48,11 @@ pub struct ServiceConfig {
     pub queue: usize,
     /// Longest wait before unacknowledged lines are fsync'd and acknowledged.
     pub sync_every: Duration,
+    /// Where positions and the service's counters go as time series, if anywhere (writes
+    /// never wait: what cannot be queued is counted by the writer).
+    pub tsdb: Option<TsdbHandle>,
+    /// How often the counters are written to the time series.
+    pub stats_every: Duration,
 }
 
 impl ServiceConfig {
@@ -61,6 +67,8 @@ impl ServiceConfig {
             max_packet_bytes: 2 << 20,
             queue: 4096,
             sync_every: Duration::from_millis(20),
+            tsdb: None,
+            stats_every: Duration::from_secs(10),
         }
     }
 }
@@ -195,6 +203,8 @@ pub async fn run_with_inputs(
     let mut pipeline = Pipeline::new();
     let mut unacked: Vec<Publish> = Vec::new();
     let mut unsynced_local = 0usize;
+    let tsdb = cfg.tsdb.clone();
+    let mut stats_tick = tokio::time::interval(cfg.stats_every);
     let mut tick = tokio::time::interval(cfg.sync_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -208,6 +218,11 @@ pub async fn run_with_inputs(
                     break Err(e);
                 }
             }
+            _ = stats_tick.tick(), if tsdb.is_some() => {
+                if let Some(t) = &tsdb {
+                    t.try_write(points_from_service_stats(&handle.stats(), Timestamp::now()));
+                }
+            }
             Some(l) = local.recv() => {
                 handle.update(|s| s.messages += 1);
                 let events = pipeline.on_input(
@@ -217,7 +232,7 @@ pub async fn run_with_inputs(
                     },
                     l.received_at,
                 );
-                if let Err(e) = apply(events, l.received_at, &mut archive, &client, &handle).await {
+                if let Err(e) = apply(events, l.received_at, &mut archive, &client, &handle, tsdb.as_ref()).await {
                     break Err(e);
                 }
                 unsynced_local += 1;
@@ -239,7 +254,7 @@ pub async fn run_with_inputs(
                     }
                 }
                 Some(FromBroker::Message(p, received_at)) => {
-                    if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &client, &handle).await {
+                    if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &client, &handle, tsdb.as_ref()).await {
                         break Err(e);
                     }
                     unacked.push(p);
@@ -286,6 +301,7 @@ async fn handle_message(
     archive: &mut Archive,
     client: &AsyncClient,
     handle: &ServiceHandle,
+    tsdb: Option<&TsdbHandle>,
 ) -> Result<(), ServiceError> {
     let topic = p.topic.as_str();
     handle.update(|s| s.messages += 1);
@@ -329,7 +345,7 @@ async fn handle_message(
             return Ok(());
         }
     };
-    apply(events, received_at, archive, client, handle).await
+    apply(events, received_at, archive, client, handle, tsdb).await
 }
 
 /// Do what the pipeline says: archive, publish, tell units.
@@ -339,6 +355,7 @@ async fn apply(
     archive: &mut Archive,
     client: &AsyncClient,
     handle: &ServiceHandle,
+    tsdb: Option<&TsdbHandle>,
 ) -> Result<(), ServiceError> {
     for e in events {
         match e {
@@ -360,6 +377,11 @@ async fn apply(
                 observation,
                 update,
             } => {
+                if let Some(t) = tsdb
+                    && !update
+                {
+                    t.try_write(points_from_observation(&observation));
+                }
                 let json = serde_json::to_vec(&*observation).unwrap_or_default();
                 client
                     .publish(topic.to_string(), QoS::AtLeastOnce, false, json)

@@ -150,17 +150,19 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn nmea_published_by_a_plain_client_comes_out_as_observations_and_is_archived() {
+    use ingest::tsdb::{AIS_POSITION, MemorySink, TsdbWriter, WriterConfig};
     let broker = Mosquitto::start();
     let archive = temp_dir("ingest-archive");
     let handle = ServiceHandle::new();
     let (stop, stopped) = oneshot::channel::<()>();
-    let svc = tokio::spawn(service::run(
-        ServiceConfig::new("127.0.0.1", broker.port, &archive),
-        handle.clone(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    // Positions also go to the time series (in memory here; VictoriaMetrics in tsdb_victoria).
+    let sink = std::sync::Arc::new(MemorySink::new(100_000));
+    let writer = TsdbWriter::spawn(sink.clone(), WriterConfig::default());
+    let mut cfg = ServiceConfig::new("127.0.0.1", broker.port, &archive);
+    cfg.tsdb = Some(writer.handle());
+    let svc = tokio::spawn(service::run(cfg, handle.clone(), async move {
+        let _ = stopped.await;
+    }));
     let mut obs = observer(broker.port).await;
     // Ingest has subscribed once it has connected.
     while handle.stats().connects == 0 {
@@ -187,6 +189,17 @@ async fn nmea_published_by_a_plain_client_comes_out_as_observations_and_is_archi
     assert_eq!(report.first_break, None);
     assert_eq!(report.records as usize, lines.len());
     assert_eq!(handle.stats().observations as usize, expected);
+    let with_position = got
+        .iter()
+        .filter(|o| matches!(&o.data, ObservationData::Ais(a) if a.lat.is_some()))
+        .count();
+    let tsdb = writer.shutdown().await;
+    let positions = sink
+        .snapshot()
+        .into_iter()
+        .filter(|p| p.measurement() == AIS_POSITION)
+        .count();
+    assert_eq!(positions, with_position, "{tsdb:?}");
 }
 
 #[tokio::test]
