@@ -60,6 +60,19 @@ pub struct IngestArgs {
     /// How the TCP and UDP feeds frame sentences.
     #[arg(long, value_enum, default_value_t = InputFormat::Nmea)]
     pub input_format: InputFormat,
+    /// Write positions and ingest counters to this InfluxDB v2 write API (InfluxDB 2/3,
+    /// or VictoriaMetrics), e.g. `http://127.0.0.1:8428`.
+    #[arg(long, value_name = "URL")]
+    pub influx_url: Option<String>,
+    /// InfluxDB organisation.
+    #[arg(long, default_value = "tidewatch", requires = "influx_url")]
+    pub influx_org: String,
+    /// InfluxDB bucket.
+    #[arg(long, default_value = "tidewatch", requires = "influx_url")]
+    pub influx_bucket: String,
+    /// File holding the InfluxDB token (VictoriaMetrics needs none).
+    #[arg(long, value_name = "FILE", requires = "influx_url")]
+    pub influx_token_file: Option<PathBuf>,
 }
 
 /// Framing of the TCP and UDP feeds.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use ingest::inputs::{self, FeedFormat, InputStats};
 use ingest::service::{self, ServiceConfig, ServiceHandle};
+use ingest::tsdb::{InfluxConfig, InfluxSink, TsdbWriter, WriterConfig};
 
 use crate::cli::{IngestArgs, InputFormat};
 
@@ -59,6 +60,23 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         .iter()
         .map(|s| feed(s, "--udp"))
         .collect::<Result<_>>()?;
+    // The URL is checked before anything starts (the client library panics on a bad one).
+    let influx = match &args.influx_url {
+        Some(url) => {
+            let token = match &args.influx_token_file {
+                Some(f) => std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read the token file {}", f.display()))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_owned(),
+                None => String::new(),
+            };
+            Some(
+                InfluxConfig::new(url, &args.influx_org, &args.influx_bucket, token)
+                    .with_context(|| format!("--influx-url {url:?}"))?,
+            )
+        }
+        None => None,
+    };
     let format = match args.input_format {
         InputFormat::Nmea => FeedFormat::Nmea,
         InputFormat::AisCatcherJson => FeedFormat::AisCatcherJson,
@@ -73,7 +91,19 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let handle = ServiceHandle::new();
-    runtime.block_on(async {
+    let tsdb_stats = runtime.block_on(async {
+        let writer = match &influx {
+            Some(c) => {
+                let sink = InfluxSink::new(c).map_err(|e| anyhow::anyhow!("{e}"))?;
+                eprintln!(
+                    "  time series -> {}",
+                    args.influx_url.as_deref().unwrap_or_default()
+                );
+                Some(TsdbWriter::spawn(Arc::new(sink), WriterConfig::default()))
+            }
+            None => None,
+        };
+        cfg.tsdb = writer.as_ref().map(TsdbWriter::handle);
         let (tx, rx) = tokio::sync::mpsc::channel(4096);
         let stats = Arc::new(InputStats::default());
         for (name, addr) in listen {
@@ -111,8 +141,15 @@ pub fn run(args: &IngestArgs) -> Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
-        .context("ingest stopped")
+        .context("ingest stopped")?;
+        Ok::<_, anyhow::Error>(match writer {
+            Some(w) => Some(w.shutdown().await),
+            None => None,
+        })
     })?;
+    if let Some(t) = tsdb_stats {
+        eprintln!("tidewatch ingest: time series {t:?}");
+    }
     let s = handle.stats();
     eprintln!(
         "tidewatch ingest: stopped after {} messages, {} observations, {} updates, {} connections; rejected by reason: {:?}",

@@ -102,6 +102,12 @@ fn bad_arguments_and_files_get_one_clear_error_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     let out = tidewatch(&["decode", "--format", "xml"], b"");
     assert!(!out.status.success());
+    // A bad time-series URL is refused before anything starts (the client would panic).
+    let out = tidewatch(&["ingest", "--influx-url", "http://tsdb.example/api"], b"");
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("a path is not supported"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     let out = tidewatch(
         &[
             "up",
