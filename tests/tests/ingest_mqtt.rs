@@ -148,27 +148,60 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     d
 }
 
+/// Ingest running against the broker on `port`, connected and subscribed; stop it with
+/// [`Running::stop`].
+struct Running {
+    handle: ServiceHandle,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), service::ServiceError>>,
+}
+
+impl Running {
+    /// Start ingest with `cfg` (and network lines from `local`, if any) and wait until it
+    /// has connected to the broker.
+    async fn start(
+        cfg: ServiceConfig,
+        local: Option<mpsc::Receiver<ingest::inputs::LocalLine>>,
+    ) -> Running {
+        let handle = ServiceHandle::new();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let local = local.unwrap_or_else(|| mpsc::channel(1).1);
+        let task = tokio::spawn(service::run_with_inputs(
+            cfg,
+            handle.clone(),
+            local,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        while handle.stats().connects == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Its subscriptions go out right after the CONNACK.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Running { handle, stop, task }
+    }
+
+    /// Stop ingest and check it ended cleanly.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn nmea_published_by_a_plain_client_comes_out_as_observations_and_is_archived() {
     use ingest::tsdb::{AIS_POSITION, MemorySink, TsdbWriter, WriterConfig};
     let broker = Mosquitto::start();
     let archive = temp_dir("ingest-archive");
-    let handle = ServiceHandle::new();
-    let (stop, stopped) = oneshot::channel::<()>();
     // Positions also go to the time series (in memory here; VictoriaMetrics in tsdb_victoria).
     let sink = std::sync::Arc::new(MemorySink::new(100_000));
     let writer = TsdbWriter::spawn(sink.clone(), WriterConfig::default());
     let mut cfg = ServiceConfig::new("127.0.0.1", broker.port, &archive);
     cfg.tsdb = Some(writer.handle());
-    let svc = tokio::spawn(service::run(cfg, handle.clone(), async move {
-        let _ = stopped.await;
-    }));
     let mut obs = observer(broker.port).await;
-    // Ingest has subscribed once it has connected.
-    while handle.stats().connects == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let running = Running::start(cfg, None).await;
+    let handle = running.handle.clone();
     let lines = scenario_lines(10);
     let expected = expected_messages(&lines);
     publish_all(broker.port, "tidewatch/v1/raw/ais/lampedusa", &lines).await;
@@ -182,8 +215,7 @@ async fn nmea_published_by_a_plain_client_comes_out_as_observations_and_is_archi
         .collect();
     assert_eq!(mmsis.len(), 6, "{mmsis:?}");
     assert!(got.iter().all(|o| o.receivers == ["lampedusa"]));
-    let _ = stop.send(());
-    svc.await.unwrap().unwrap();
+    running.stop().await;
     // Every line is in the archive, accepted, and the chain verifies.
     let report = ingest::archive::verify(&archive).unwrap();
     assert_eq!(report.first_break, None);
@@ -207,20 +239,9 @@ async fn restarting_the_broker_mid_stream_loses_no_qos1_message() {
     let broker = Mosquitto::start();
     let port = broker.port;
     let archive = temp_dir("ingest-restart");
-    let handle = ServiceHandle::new();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let svc = tokio::spawn(service::run(
-        ServiceConfig::new("127.0.0.1", port, &archive),
-        handle.clone(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
     let mut obs = observer(port).await;
-    while handle.stats().connects == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let running = Running::start(ServiceConfig::new("127.0.0.1", port, &archive), None).await;
+    let handle = running.handle.clone();
     let lines = scenario_lines(20);
     // Split about half way, at a single-sentence line so no message is cut in two.
     let cut = lines[..lines.len() / 2]
@@ -269,8 +290,7 @@ async fn restarting_the_broker_mid_stream_loses_no_qos1_message() {
         extra.first()
     );
     assert!(handle.stats().connects >= 2, "{:?}", handle.stats());
-    let _ = stop.send(());
-    svc.await.unwrap().unwrap();
+    running.stop().await;
     drop(broker);
     // Every line is in the archive (a line redelivered after the restart may be there
     // twice: the archive records receptions).
@@ -300,20 +320,8 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
     .unwrap();
     let port = broker.addr().port();
     let archive = temp_dir("ingest-embedded");
-    let handle = ServiceHandle::new();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let svc = tokio::spawn(service::run(
-        ServiceConfig::new("127.0.0.1", port, &archive),
-        handle.clone(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
     let mut obs = observer(port).await;
-    while handle.stats().connects == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let running = Running::start(ServiceConfig::new("127.0.0.1", port, &archive), None).await;
 
     // The unit, on the authenticated listener.
     let auth = broker.auth_addr().unwrap();
@@ -379,8 +387,7 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
     assert_eq!(broker.stats().refused.get(Refusal::PublishDenied), 1);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(obs.try_recv().is_err(), "nothing from the forged publish");
-    let _ = stop.send(());
-    svc.await.unwrap().unwrap();
+    running.stop().await;
     broker.shutdown().await;
 }
 
@@ -391,20 +398,10 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
 async fn hostile_feeds_are_counted_archived_and_do_not_stop_ingest() {
     let broker = Mosquitto::start();
     let archive = temp_dir("ingest-hostile");
-    let handle = ServiceHandle::new();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let svc = tokio::spawn(service::run(
-        ServiceConfig::new("127.0.0.1", broker.port, &archive),
-        handle.clone(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
     let mut obs = observer(broker.port).await;
-    while handle.stats().connects == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let running =
+        Running::start(ServiceConfig::new("127.0.0.1", broker.port, &archive), None).await;
+    let handle = running.handle.clone();
     let good = "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A".to_owned();
     let mut hostile: Vec<Vec<u8>> = vec![
         b"GET / HTTP/1.1".to_vec(),
@@ -451,8 +448,7 @@ async fn hostile_feeds_are_counted_archived_and_do_not_stop_ingest() {
     // The good line, sent last, still comes out.
     let got = wait_for(&mut obs, 1).await;
     assert!(matches!(&got[0].data, ObservationData::Ais(a) if a.mmsi == 371_798_000));
-    let _ = stop.send(());
-    svc.await.unwrap().unwrap();
+    running.stop().await;
     let stats = handle.stats();
     assert_eq!(stats.messages as usize, n, "{stats:?}");
     assert_eq!(stats.rejected["checksum"], 5_001, "{stats:?}");
@@ -494,8 +490,6 @@ async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
     use tokio::io::AsyncWriteExt;
     let broker = Mosquitto::start();
     let archive = temp_dir("ingest-tcp");
-    let handle = ServiceHandle::new();
-    let (stop, stopped) = oneshot::channel::<()>();
     let (tx, rx) = mpsc::channel(1024);
     let stats = Arc::new(InputStats::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -507,18 +501,13 @@ async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
         tx,
         stats.clone(),
     ));
-    let svc = tokio::spawn(service::run_with_inputs(
-        ServiceConfig::new("127.0.0.1", broker.port, &archive),
-        handle.clone(),
-        rx,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
     let mut obs = observer(broker.port).await;
-    while handle.stats().connects == 0 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let running = Running::start(
+        ServiceConfig::new("127.0.0.1", broker.port, &archive),
+        Some(rx),
+    )
+    .await;
+    let handle = running.handle.clone();
     let lines = scenario_lines(10);
     let expected = expected_messages(&lines);
     let mut feed = tokio::net::TcpStream::connect(feed_addr).await.unwrap();
@@ -533,8 +522,7 @@ async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
         .unwrap();
     let got = wait_for(&mut obs, expected).await;
     assert!(got.iter().all(|o| o.receivers == ["shore-tcp"]));
-    let _ = stop.send(());
-    svc.await.unwrap().unwrap();
+    running.stop().await;
     assert_eq!(
         stats.truncated.load(std::sync::atomic::Ordering::Relaxed),
         1
