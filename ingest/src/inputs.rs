@@ -114,6 +114,28 @@ impl LineSplitter {
     }
 }
 
+/// The lines for the worker from raw lines of one read or datagram (AIS-catcher JSON
+/// expanded into its sentences), counted.
+fn local_lines<'a>(
+    source: &'a str,
+    format: FeedFormat,
+    lines: Vec<Vec<u8>>,
+    stats: &'a InputStats,
+) -> impl Iterator<Item = LocalLine> + 'a {
+    let received_at = Timestamp::now();
+    lines
+        .into_iter()
+        .flat_map(move |l| expand(format, l))
+        .map(move |line| {
+            stats.lines.fetch_add(1, Ordering::Relaxed);
+            LocalLine {
+                source: source.to_owned(),
+                line,
+                received_at,
+            }
+        })
+}
+
 async fn forward(
     tx: &mpsc::Sender<LocalLine>,
     source: &str,
@@ -121,14 +143,7 @@ async fn forward(
     lines: Vec<Vec<u8>>,
     stats: &InputStats,
 ) -> bool {
-    let received_at = Timestamp::now();
-    for l in lines.into_iter().flat_map(|l| expand(format, l)) {
-        stats.lines.fetch_add(1, Ordering::Relaxed);
-        let line = LocalLine {
-            source: source.to_owned(),
-            line: l,
-            received_at,
-        };
+    for line in local_lines(source, format, lines, stats) {
         if tx.send(line).await.is_err() {
             return false;
         }
@@ -221,14 +236,7 @@ pub async fn udp(
         if !split.buf.is_empty() {
             lines.push(std::mem::take(&mut split.buf));
         }
-        let received_at = Timestamp::now();
-        for l in lines.into_iter().flat_map(|l| expand(format, l)) {
-            stats.lines.fetch_add(1, Ordering::Relaxed);
-            let line = LocalLine {
-                source: name.clone(),
-                line: l,
-                received_at,
-            };
+        for line in local_lines(&name, format, lines, &stats) {
             match tx.try_send(line) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
