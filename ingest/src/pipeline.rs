@@ -152,8 +152,24 @@ impl Pipeline {
         *self.sources.entry(name.to_owned()).or_insert(n)
     }
 
-    fn reject(&mut self, reason: &'static str) {
-        *self.rejected.entry(reason).or_default() += 1;
+    /// Count a line (accepted by source, rejected by reason) and archive it with its
+    /// verdict: every line any input brings goes through here.
+    fn archive(
+        &mut self,
+        out: &mut Vec<Event>,
+        source: String,
+        line: &[u8],
+        rejected: Option<&'static str>,
+    ) {
+        match rejected {
+            None => *self.accepted.entry(source.clone()).or_default() += 1,
+            Some(reason) => *self.rejected.entry(reason).or_default() += 1,
+        }
+        out.push(Event::Archive {
+            source,
+            line: line.to_vec(),
+            rejected,
+        });
     }
 
     fn ais_line(
@@ -167,12 +183,7 @@ impl Pipeline {
         let archive_source = format!("ais:{source}");
         match self.decoder.decode_line(line, id) {
             Ok(decoded) => {
-                *self.accepted.entry(archive_source.clone()).or_default() += 1;
-                out.push(Event::Archive {
-                    source: archive_source,
-                    line: line.to_vec(),
-                    rejected: None,
-                });
+                self.archive(out, archive_source, line, None);
                 if let Some(d) = decoded {
                     let (time, time_source) = match d.heard.time() {
                         Some(t) => (t, TimeSource::TagBlock),
@@ -195,12 +206,7 @@ impl Pipeline {
                 }
             }
             Err(e) => {
-                self.reject(e.reason());
-                out.push(Event::Archive {
-                    source: archive_source,
-                    line: line.to_vec(),
-                    rejected: Some(e.reason()),
-                });
+                self.archive(out, archive_source, line, Some(e.reason()));
             }
         }
     }
@@ -330,20 +336,10 @@ impl Pipeline {
         };
         match verdict {
             None => {
-                *self.accepted.entry(source.clone()).or_default() += 1;
-                out.push(Event::Archive {
-                    source,
-                    line: line.to_vec(),
-                    rejected: None,
-                });
+                self.archive(out, source, line, None);
             }
             Some((reason, message)) => {
-                self.reject(reason);
-                out.push(Event::Archive {
-                    source,
-                    line: line.to_vec(),
-                    rejected: Some(reason),
-                });
+                self.archive(out, source, line, Some(reason));
                 out.push(Event::NotifyUnit {
                     unit: unit.clone(),
                     message: format!(
@@ -365,12 +361,7 @@ impl Pipeline {
         let source = format!("patrol:{unit}");
         match PatrolReport::parse(payload, received_at) {
             Ok(report) => {
-                *self.accepted.entry(source.clone()).or_default() += 1;
-                out.push(Event::Archive {
-                    source,
-                    line: payload.to_vec(),
-                    rejected: None,
-                });
+                self.archive(out, source, payload, None);
                 self.observations += 1;
                 out.push(Event::Publish {
                     topic: Topic::ObsPatrol(unit.clone()),
@@ -393,12 +384,7 @@ impl Pipeline {
                 });
             }
             Err(e) => {
-                self.reject(e.reason());
-                out.push(Event::Archive {
-                    source,
-                    line: payload.to_vec(),
-                    rejected: Some(e.reason()),
-                });
+                self.archive(out, source, payload, Some(e.reason()));
                 out.push(Event::NotifyUnit {
                     unit: unit.clone(),
                     message: e.to_string(),
