@@ -13,6 +13,7 @@
 //! - The event loop is polled continuously by its own task, as rumqttc requires; the
 //!   worker does the blocking work (archive, fsync) off the poll path.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -83,7 +84,17 @@ pub struct ServiceStats {
     /// Observation updates published (more receivers).
     pub updates: u64,
     /// Lines and reports rejected, by reason.
-    pub rejected: std::collections::BTreeMap<String, u64>,
+    pub rejected: BTreeMap<String, u64>,
+    /// Lines and reports accepted, by archive source (`ais:<receiver>`, `patrol:<unit>`).
+    pub accepted_by_source: BTreeMap<String, u64>,
+    /// Lines and reports rejected, by archive source.
+    pub rejected_by_source: BTreeMap<String, u64>,
+    /// Messages received from the broker and waiting for the worker.
+    pub queue_broker: u64,
+    /// Lines from TCP and UDP feeds waiting for the worker.
+    pub queue_feeds: u64,
+    /// Messages archived but not yet fsync'd and acknowledged.
+    pub unacked: u64,
     /// Connections made (the first, and every reconnect).
     pub connects: u64,
     /// Connection errors seen.
@@ -217,6 +228,7 @@ pub async fn run_with_inputs(
                 if let Err(e) = settle(&mut archive, &client, &mut unacked).await {
                     break Err(e);
                 }
+                handle.update(|s| s.unacked = 0);
             }
             _ = stats_tick.tick(), if tsdb.is_some() => {
                 if let Some(t) = &tsdb {
@@ -236,6 +248,7 @@ pub async fn run_with_inputs(
                     break Err(e);
                 }
                 unsynced_local += 1;
+                handle.update(|s| s.queue_feeds = local.len() as u64);
             }
             msg = rx.recv() => match msg {
                 None => break Ok(()),
@@ -258,6 +271,10 @@ pub async fn run_with_inputs(
                         break Err(e);
                     }
                     unacked.push(p);
+                    handle.update(|s| {
+                        s.queue_broker = rx.len() as u64;
+                        s.unacked = unacked.len() as u64;
+                    });
                     if unacked.len() >= 512
                         && let Err(e) = settle(&mut archive, &client, &mut unacked).await
                     {
@@ -272,12 +289,6 @@ pub async fn run_with_inputs(
     let _ = archive.sync();
     poller.abort();
     let _ = client.disconnect().await;
-    let rejected = pipeline
-        .rejected
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), *v))
-        .collect();
-    handle.update(|s| s.rejected = rejected);
     result
 }
 
@@ -335,7 +346,10 @@ async fn handle_message(
             received_at,
         ),
         _ => {
-            handle.update(|s| s.unexpected_topics += 1);
+            handle.update(|s| {
+                s.unexpected_topics += 1;
+                *s.rejected.entry("unexpected_topic".to_owned()).or_default() += 1;
+            });
             archive.append(&Record {
                 received_at,
                 source: "mqtt:unexpected-topic",
@@ -363,15 +377,32 @@ async fn apply(
                 source,
                 line,
                 rejected,
-            } => archive.append(&Record {
-                received_at,
-                source: &source,
-                verdict: match rejected {
-                    None => Verdict::Accepted,
-                    Some(r) => Verdict::Rejected(r),
-                },
-                line: &line,
-            })?,
+            } => {
+                archive.append(&Record {
+                    received_at,
+                    source: &source,
+                    verdict: match rejected {
+                        None => Verdict::Accepted,
+                        Some(r) => Verdict::Rejected(r),
+                    },
+                    line: &line,
+                })?;
+                handle.update(|s| {
+                    let by_source = match rejected {
+                        None => &mut s.accepted_by_source,
+                        Some(reason) => {
+                            *s.rejected.entry(reason.to_owned()).or_default() += 1;
+                            &mut s.rejected_by_source
+                        }
+                    };
+                    match by_source.get_mut(&source) {
+                        Some(n) => *n += 1,
+                        None => {
+                            by_source.insert(source, 1);
+                        }
+                    }
+                });
+            }
             Event::Publish {
                 topic,
                 observation,

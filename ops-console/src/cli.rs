@@ -73,6 +73,9 @@ pub struct IngestArgs {
     /// File holding the InfluxDB token (VictoriaMetrics needs none).
     #[arg(long, value_name = "FILE", requires = "influx_url")]
     pub influx_token_file: Option<PathBuf>,
+    /// Serve `/metrics` (Prometheus text) on this address, e.g. `127.0.0.1:9187`.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Framing of the TCP and UDP feeds.
@@ -106,6 +109,9 @@ pub struct UpArgs {
     /// MQTT listener of the embedded broker (anonymous, loopback only).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1883")]
     pub mqtt: std::net::SocketAddr,
+    /// HTTP listener: `/metrics` (Prometheus text) today, the console to come.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: std::net::SocketAddr,
     /// Data directory: observations (`observations.jsonl`), and the raw archive of every
     /// line received (`raw/`, hash-chained hourly files), are kept here.
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]

@@ -10,6 +10,7 @@ use ingest::service::{self, ServiceConfig, ServiceHandle};
 use ingest::tsdb::{InfluxConfig, InfluxSink, TsdbWriter, WriterConfig};
 
 use crate::cli::{IngestArgs, InputFormat};
+use crate::metrics::{self, Metrics};
 
 /// `NAME=ADDR` of a feed.
 fn feed(spec: &str, flag: &str) -> Result<(String, SocketAddr)> {
@@ -106,6 +107,18 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         cfg.tsdb = writer.as_ref().map(TsdbWriter::handle);
         let (tx, rx) = tokio::sync::mpsc::channel(4096);
         let stats = Arc::new(InputStats::default());
+        if let Some(addr) = args.metrics {
+            let m = Metrics::new();
+            m.add_ingest(handle.clone());
+            m.add_feeds(stats.clone());
+            if let Some(t) = &cfg.tsdb {
+                m.add_tsdb(t.clone());
+            }
+            let bound = metrics::serve(addr, metrics::router(Arc::new(m)))
+                .await
+                .context("--metrics")?;
+            eprintln!("  metrics -> http://{bound}/metrics");
+        }
         for (name, addr) in listen {
             let l = tokio::net::TcpListener::bind(addr)
                 .await

@@ -5,5 +5,6 @@ pub mod cli;
 pub mod decode;
 pub mod embedded;
 pub mod ingest_cmd;
+pub mod metrics;
 pub mod up;
 pub mod verify;

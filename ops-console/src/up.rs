@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -27,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::UpArgs;
 use crate::embedded::{BrokerConfig, EmbeddedBroker};
+use crate::metrics::{self, Metrics};
 
 /// What the picture knows about one vessel.
 #[derive(Debug, Clone, Default)]
@@ -119,10 +121,16 @@ async fn run_async(
             let _ = ingest_stopped.await;
         },
     ));
+    let registry = Metrics::new();
+    registry.add_broker(broker.stats_reader());
+    registry.add_ingest(ingest.clone());
+    let http = metrics::serve(args.http, metrics::router(Arc::new(registry)))
+        .await
+        .context("--http")?;
     let mut observations = subscribe_observations(mqtt).await?;
     let mut obs_log = open_append(&args.data.join("observations.jsonl"))?;
     eprintln!(
-        "tidewatch up: MQTT broker on {mqtt} (anonymous on loopback), ingest running\n  raw archive  -> {raw} (check it: tidewatch verify {raw})\n  observations -> {}",
+        "tidewatch up: MQTT broker on {mqtt} (anonymous on loopback), ingest running\n  metrics      -> http://{http}/metrics\n  raw archive  -> {raw} (check it: tidewatch verify {raw})\n  observations -> {}",
         args.data.join("observations.jsonl").display(),
         raw = raw_dir.display(),
     );

@@ -141,6 +141,8 @@ fn up_demo_runs_broker_and_ingest_shows_the_picture_and_archives_what_it_receive
             "2h",
             "--mqtt",
             "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
             "--data",
             dir.to_str().unwrap(),
         ],

@@ -146,6 +146,11 @@ async fn a_udp_feed_given_on_the_command_line_reaches_the_archive() {
         .local_addr()
         .unwrap()
         .port();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut ingest = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
         .args([
             "ingest",
@@ -153,6 +158,8 @@ async fn a_udp_feed_given_on_the_command_line_reaches_the_archive() {
             &format!("127.0.0.1:{}", broker.addr().port()),
             "--udp",
             &format!("shore-udp=127.0.0.1:{udp_port}"),
+            "--metrics",
+            &format!("127.0.0.1:{metrics_port}"),
             "--data",
         ])
         .arg(&data)
@@ -177,6 +184,9 @@ async fn a_udp_feed_given_on_the_command_line_reaches_the_archive() {
                 .send_to(datagram.as_bytes(), ("127.0.0.1", udp_port))
                 .await;
         }
+        let _ = sock
+            .send_to(b"!AIVDM,1,1,,A,garbage*00\r\n", ("127.0.0.1", udp_port))
+            .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         if want.difference(&archived_lines(&data)).count() == 0 {
             break;
@@ -186,6 +196,26 @@ async fn a_udp_feed_given_on_the_command_line_reaches_the_archive() {
             "UDP lines never reached the archive"
         );
     }
+    // /metrics counts what was archived, by source and verdict, and rejects by reason.
+    let text = http_get(metrics_port, "/metrics").await;
+    let count = |prefix: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+    };
+    assert!(
+        count("tidewatch_ingest_lines_total{source=\"ais:shore-udp\",verdict=\"accepted\"}")
+            >= lines.len() as u64
+    );
+    assert!(
+        count("tidewatch_ingest_lines_total{source=\"ais:shore-udp\",verdict=\"rejected\"}") >= 1
+    );
+    assert!(count("tidewatch_ingest_rejected_total{reason=\"checksum\"}") >= 1);
+    assert!(count("tidewatch_feed_lines_total") >= lines.len() as u64);
+    assert!(
+        text.contains("tidewatch_ingest_queue_depth{queue=\"feeds\"}"),
+        "{text}"
+    );
     ingest.kill().unwrap();
     ingest.wait().unwrap();
     let sources: BTreeSet<String> = ingest::archive::files(&data.join("raw"))
@@ -197,4 +227,23 @@ async fn a_udp_feed_given_on_the_command_line_reaches_the_archive() {
     assert_eq!(sources, BTreeSet::from(["ais:shore-udp".to_owned()]));
     broker.shutdown().await;
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// A plain HTTP/1.1 GET on loopback: the body.
+async fn http_get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("the metrics listener");
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
 }

@@ -127,6 +127,12 @@ impl EmbeddedBroker {
         self.counters.snapshot()
     }
 
+    /// A reader of the counters that outlives borrows of the broker (for `/metrics`).
+    pub fn stats_reader(&self) -> impl Fn() -> BrokerStats + Send + Sync + 'static {
+        let counters = self.counters.clone();
+        move || counters.snapshot()
+    }
+
     /// Stops the broker: closes both listeners and every client connection (clients see the
     /// connection drop; the engine's links end as their relays close).
     ///

@@ -1,0 +1,320 @@
+//! `/metrics` in the Prometheus text format.
+//!
+//! The services keep their own counters (plain snapshots, cheap on the hot path and
+//! readable by tests and the status page); a scrape copies them into a Prometheus
+//! recorder and renders it. So `/metrics` and every other view read the same numbers.
+//!
+//! | metric | labels | what |
+//! |---|---|---|
+//! | `tidewatch_ingest_lines_total` | `source`, `verdict` | lines and reports archived, by source (`ais:<receiver>`, `patrol:<unit>`); `rate()` gives per-source rates |
+//! | `tidewatch_ingest_rejected_total` | `reason` | lines and reports rejected (decode failures and bad reports), by reason |
+//! | `tidewatch_ingest_mqtt_messages_total` | | MQTT messages and feed lines handed to ingest |
+//! | `tidewatch_ingest_observations_total` | `kind` | observations published: `new`, or `update` (heard by more receivers) |
+//! | `tidewatch_ingest_connects_total` | | connections to the broker (first and reconnects) |
+//! | `tidewatch_ingest_connection_errors_total` | | connections lost or refused |
+//! | `tidewatch_ingest_queue_depth` | `queue` | `broker` (received, not yet processed), `feeds` (TCP/UDP lines), `unacked` (archived, not yet fsync'd and acknowledged) |
+//! | `tidewatch_feed_lines_total`, `tidewatch_feed_truncated_total`, `tidewatch_feed_udp_dropped_total`, `tidewatch_feed_connections_total` | | TCP and UDP feeds |
+//! | `tidewatch_tsdb_points_total` | `outcome` | time-series points: `offered`, `written`, `dropped_queue_full`, `dropped_closed`, `failed` |
+//! | `tidewatch_tsdb_queue_depth` | | points queued or in flight |
+//! | `tidewatch_broker_connections_total` | `listener` | embedded broker connections accepted |
+//! | `tidewatch_broker_open_connections` | | open now |
+//! | `tidewatch_broker_refusals_total` | `reason` | connections closed by the broker's fronts (bad credentials, ACL, ...) |
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use ingest::inputs::InputStats;
+use ingest::service::ServiceHandle;
+use ingest::tsdb::TsdbHandle;
+use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+use crate::embedded::BrokerStats;
+
+type Collect = Box<dyn Fn() + Send + Sync>;
+
+/// The registry behind `/metrics`: sources of counters, read at each scrape.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    collectors: Mutex<Vec<Collect>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// An empty registry (its own recorder: nothing global, so several can coexist).
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        Metrics {
+            recorder,
+            handle,
+            collectors: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn add(&self, describe: impl Fn(), collect: impl Fn() + Send + Sync + 'static) {
+        metrics::with_local_recorder(&self.recorder, describe);
+        if let Ok(mut c) = self.collectors.lock() {
+            c.push(Box::new(collect));
+        }
+    }
+
+    /// The Prometheus text of every source, as of now.
+    pub fn render(&self) -> String {
+        metrics::with_local_recorder(&self.recorder, || {
+            if let Ok(c) = self.collectors.lock() {
+                c.iter().for_each(|f| f());
+            }
+        });
+        self.handle.render()
+    }
+
+    /// Report an ingest service.
+    pub fn add_ingest(&self, handle: ServiceHandle) {
+        self.add(
+            || {
+                describe_counter!(
+                    "tidewatch_ingest_lines_total",
+                    Unit::Count,
+                    "Lines and reports archived, by source and verdict"
+                );
+                describe_counter!(
+                    "tidewatch_ingest_rejected_total",
+                    Unit::Count,
+                    "Lines and reports rejected, by reason"
+                );
+                describe_counter!(
+                    "tidewatch_ingest_mqtt_messages_total",
+                    Unit::Count,
+                    "MQTT messages and feed lines handed to ingest"
+                );
+                describe_counter!(
+                    "tidewatch_ingest_observations_total",
+                    Unit::Count,
+                    "Observations published: new, or update (heard by more receivers)"
+                );
+                describe_counter!(
+                    "tidewatch_ingest_connects_total",
+                    Unit::Count,
+                    "Connections to the MQTT broker, the first and every reconnect"
+                );
+                describe_counter!(
+                    "tidewatch_ingest_connection_errors_total",
+                    Unit::Count,
+                    "MQTT connections lost or refused"
+                );
+                describe_gauge!(
+                    "tidewatch_ingest_queue_depth",
+                    Unit::Count,
+                    "Items waiting in ingest's queues"
+                );
+            },
+            move || {
+                let s = handle.stats();
+                for (source, n) in &s.accepted_by_source {
+                    counter!("tidewatch_ingest_lines_total", "source" => source.clone(), "verdict" => "accepted")
+                        .absolute(*n);
+                }
+                for (source, n) in &s.rejected_by_source {
+                    counter!("tidewatch_ingest_lines_total", "source" => source.clone(), "verdict" => "rejected")
+                        .absolute(*n);
+                }
+                for (reason, n) in &s.rejected {
+                    counter!("tidewatch_ingest_rejected_total", "reason" => reason.clone())
+                        .absolute(*n);
+                }
+                counter!("tidewatch_ingest_mqtt_messages_total").absolute(s.messages);
+                counter!("tidewatch_ingest_observations_total", "kind" => "new")
+                    .absolute(s.observations);
+                counter!("tidewatch_ingest_observations_total", "kind" => "update")
+                    .absolute(s.updates);
+                counter!("tidewatch_ingest_connects_total").absolute(s.connects);
+                counter!("tidewatch_ingest_connection_errors_total")
+                    .absolute(s.connection_errors);
+                gauge!("tidewatch_ingest_queue_depth", "queue" => "broker")
+                    .set(s.queue_broker as f64);
+                gauge!("tidewatch_ingest_queue_depth", "queue" => "feeds").set(s.queue_feeds as f64);
+                gauge!("tidewatch_ingest_queue_depth", "queue" => "unacked").set(s.unacked as f64);
+            },
+        );
+    }
+
+    /// Report the TCP and UDP feeds.
+    pub fn add_feeds(&self, stats: Arc<InputStats>) {
+        self.add(
+            || {
+                describe_counter!(
+                    "tidewatch_feed_lines_total",
+                    Unit::Count,
+                    "Lines read from TCP and UDP feeds"
+                );
+                describe_counter!(
+                    "tidewatch_feed_truncated_total",
+                    Unit::Count,
+                    "Feed lines cut at the line limit"
+                );
+                describe_counter!(
+                    "tidewatch_feed_udp_dropped_total",
+                    Unit::Count,
+                    "UDP datagrams dropped because ingest was behind"
+                );
+                describe_counter!(
+                    "tidewatch_feed_connections_total",
+                    Unit::Count,
+                    "TCP feed connections accepted or made"
+                );
+            },
+            move || {
+                counter!("tidewatch_feed_lines_total").absolute(stats.lines.load(Relaxed));
+                counter!("tidewatch_feed_truncated_total").absolute(stats.truncated.load(Relaxed));
+                counter!("tidewatch_feed_udp_dropped_total")
+                    .absolute(stats.udp_dropped.load(Relaxed));
+                counter!("tidewatch_feed_connections_total")
+                    .absolute(stats.connections.load(Relaxed));
+            },
+        );
+    }
+
+    /// Report the time-series writer.
+    pub fn add_tsdb(&self, handle: TsdbHandle) {
+        self.add(
+            || {
+                describe_counter!(
+                    "tidewatch_tsdb_points_total",
+                    Unit::Count,
+                    "Time-series points by outcome"
+                );
+                describe_gauge!(
+                    "tidewatch_tsdb_queue_depth",
+                    Unit::Count,
+                    "Time-series points queued or in flight"
+                );
+            },
+            move || {
+                let s = handle.stats();
+                for (outcome, n) in [
+                    ("offered", s.offered),
+                    ("written", s.written),
+                    ("dropped_queue_full", s.dropped_queue_full),
+                    ("dropped_closed", s.dropped_closed),
+                    ("failed", s.failed_after_retries),
+                ] {
+                    counter!("tidewatch_tsdb_points_total", "outcome" => outcome).absolute(n);
+                }
+                gauge!("tidewatch_tsdb_queue_depth").set(s.pending() as f64);
+            },
+        );
+    }
+
+    /// Report the embedded broker.
+    pub fn add_broker(&self, stats: impl Fn() -> BrokerStats + Send + Sync + 'static) {
+        self.add(
+            || {
+                describe_counter!(
+                    "tidewatch_broker_connections_total",
+                    Unit::Count,
+                    "Embedded broker connections accepted, by listener"
+                );
+                describe_gauge!(
+                    "tidewatch_broker_open_connections",
+                    Unit::Count,
+                    "Embedded broker connections open now"
+                );
+                describe_counter!(
+                    "tidewatch_broker_refusals_total",
+                    Unit::Count,
+                    "Connections closed by the embedded broker, by reason"
+                );
+            },
+            move || {
+                let s = stats();
+                counter!("tidewatch_broker_connections_total", "listener" => "loopback")
+                    .absolute(s.loopback_connections);
+                counter!("tidewatch_broker_connections_total", "listener" => "auth")
+                    .absolute(s.auth_connections);
+                gauge!("tidewatch_broker_open_connections").set(s.open_connections as f64);
+                for (reason, n) in s.refused.iter() {
+                    counter!("tidewatch_broker_refusals_total", "reason" => reason.as_str())
+                        .absolute(n);
+                }
+            },
+        );
+    }
+}
+
+/// The `/metrics` route.
+pub fn router(metrics: Arc<Metrics>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let m = metrics.clone();
+            async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    m.render(),
+                )
+                    .into_response()
+            }
+        }),
+    )
+}
+
+/// Serve `router` on `addr` in the background; fails at once if the address is taken.
+pub async fn serve(addr: SocketAddr, router: Router) -> Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {addr}"))?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok(local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_reports_ingest_counters_with_labels() {
+        let m = Metrics::new();
+        let h = ServiceHandle::new();
+        m.add_ingest(h.clone());
+        let feeds = Arc::new(InputStats::default());
+        feeds.lines.store(7, Relaxed);
+        m.add_feeds(feeds);
+        let text = m.render();
+        assert!(
+            text.contains("# TYPE tidewatch_ingest_mqtt_messages_total counter"),
+            "{text}"
+        );
+        assert!(text.contains("tidewatch_feed_lines_total 7"), "{text}");
+        assert!(
+            text.contains("tidewatch_ingest_queue_depth{queue=\"broker\"} 0"),
+            "{text}"
+        );
+    }
+}
