@@ -85,6 +85,45 @@ struct Heard {
     observation: Observation,
 }
 
+/// Most lines and reports remembered per unit to recognise retransmissions.
+pub const MAX_UNIT_MEMORY: usize = 16_384;
+
+/// What a unit has sent lately: its store-and-forward retransmits lines it is not sure
+/// arrived, each stamped with its time and line count (`\c:...,n:...\`), so identical
+/// bytes are the same line again.
+#[derive(Default)]
+struct UnitStream {
+    last_n: Option<u32>,
+    seen: std::collections::HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl UnitStream {
+    /// Remember `bytes`; false when they were seen already.
+    fn first_time(&mut self, bytes: &[u8]) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        bytes.hash(&mut h);
+        let h = h.finish();
+        if !self.seen.insert(h) {
+            return false;
+        }
+        self.order.push_back(h);
+        if self.order.len() > MAX_UNIT_MEMORY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        true
+    }
+}
+
+/// The `n:` line count of a line's tag block, if it has one.
+fn line_count(line: &[u8]) -> Option<u32> {
+    let (tag, _) = crate::ais::split_tag_block(line).ok()?;
+    crate::ais::TagBlock::parse(tag?).ok()?.line_count
+}
+
 /// The ingest core; see the module docs.
 pub struct Pipeline {
     decoder: Decoder,
@@ -101,6 +140,12 @@ pub struct Pipeline {
     pub observations: u64,
     /// Duplicate hearings merged into an earlier observation.
     pub duplicates: u64,
+    units: HashMap<UnitId, UnitStream>,
+    /// Lines a unit numbered (`n:`) that never arrived: the count jumped ahead.
+    pub sequence_gaps: u64,
+    /// Lines a unit numbered that arrived after a later one (or a unit that restarted
+    /// its count).
+    pub out_of_order: u64,
 }
 
 impl Default for Pipeline {
@@ -122,6 +167,9 @@ impl Pipeline {
             accepted: BTreeMap::new(),
             observations: 0,
             duplicates: 0,
+            units: HashMap::new(),
+            sequence_gaps: 0,
+            out_of_order: 0,
         }
     }
 
@@ -285,6 +333,33 @@ impl Pipeline {
         }
     }
 
+    /// A unit's retransmission (same bytes again) is archived as a `duplicate` and goes
+    /// no further; numbered lines also have their count checked for gaps.
+    fn unit_duplicate(
+        &mut self,
+        unit: &UnitId,
+        bytes: &[u8],
+        n: Option<u32>,
+        out: &mut Vec<Event>,
+    ) -> bool {
+        let stream = self.units.entry(unit.clone()).or_default();
+        if !stream.first_time(bytes) {
+            self.archive(out, format!("patrol:{unit}"), bytes, Some("duplicate"));
+            return true;
+        }
+        if let Some(n) = n {
+            match stream.last_n {
+                Some(last) if u64::from(n) > u64::from(last) + 1 => {
+                    self.sequence_gaps += u64::from(n) - u64::from(last) - 1;
+                }
+                Some(last) if n <= last => self.out_of_order += 1,
+                _ => {}
+            }
+            stream.last_n = Some(n);
+        }
+        false
+    }
+
     fn patrol_line(
         &mut self,
         unit: &UnitId,
@@ -292,6 +367,10 @@ impl Pipeline {
         received_at: Timestamp,
         out: &mut Vec<Event>,
     ) {
+        let n = line_count(line);
+        if n.is_some() && self.unit_duplicate(unit, line, n, out) {
+            return;
+        }
         let source = format!("patrol:{unit}");
         let first = line.trim_ascii_start();
         // A unit's own AIS receiver: its lines are AIS like any other receiver's.
@@ -314,11 +393,15 @@ impl Pipeline {
                     out.push(Event::Publish {
                         topic,
                         observation: Box::new(Observation {
-                            id: format!(
-                                "{unit}-{}-{}",
-                                received_at.as_millisecond(),
-                                self.observations
-                            ),
+                            // Numbered lines get a stable id: a redelivery is recognised.
+                            id: match n {
+                                Some(n) => format!("{unit}-{}-n{n}", time.as_millisecond()),
+                                None => format!(
+                                    "{unit}-{}-{}",
+                                    received_at.as_millisecond(),
+                                    self.observations
+                                ),
+                            },
                             time,
                             time_source,
                             received_at,
@@ -358,19 +441,25 @@ impl Pipeline {
         received_at: Timestamp,
         out: &mut Vec<Event>,
     ) {
+        // A report carries its own time: the same bytes again are the same report.
+        if self.unit_duplicate(unit, payload, None, out) {
+            return;
+        }
         let source = format!("patrol:{unit}");
         match PatrolReport::parse(payload, received_at) {
             Ok(report) => {
                 self.archive(out, source, payload, None);
                 self.observations += 1;
+                let id = {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::hash::DefaultHasher::new();
+                    payload.hash(&mut h);
+                    format!("{unit}-report-{:016x}", h.finish())
+                };
                 out.push(Event::Publish {
                     topic: Topic::ObsPatrol(unit.clone()),
                     observation: Box::new(Observation {
-                        id: format!(
-                            "{unit}-{}-{}",
-                            received_at.as_millisecond(),
-                            self.observations
-                        ),
+                        id,
                         time: report.time(),
                         time_source: TimeSource::Sender,
                         received_at,
@@ -540,6 +629,61 @@ mod tests {
             .filter(|(t, _, _)| matches!(t, Topic::ObsRadar(_)))
             .collect();
         assert_eq!(radar.len(), 1, "{e:?}");
+    }
+
+    #[test]
+    fn a_units_retransmissions_are_archived_as_duplicates_and_gaps_are_counted() {
+        let mut p = Pipeline::new();
+        let unit = UnitId::new("patrol-7").unwrap();
+        let now = t("2026-11-22T02:15:00Z");
+        let hdt = b"$HEHDT,274.1,T*2F";
+        let line = |n| crate::ais::tagblock::stamp(hdt, now, n);
+        let run = |p: &mut Pipeline, n| {
+            p.on_input(
+                Input::PatrolNmea {
+                    unit: &unit,
+                    payload: &line(n),
+                },
+                now,
+            )
+        };
+        let first = run(&mut p, 1);
+        let Event::Publish { observation, .. } = &first[0] else {
+            panic!("{first:?}")
+        };
+        assert_eq!(
+            observation.id,
+            format!("patrol-7-{}-n1", now.as_millisecond())
+        );
+        assert_eq!(observation.time_source, TimeSource::TagBlock);
+        // Sent again after a reconnect: archived as a duplicate, not observed twice.
+        let again = run(&mut p, 1);
+        assert!(
+            matches!(
+                &again[..],
+                [Event::Archive {
+                    rejected: Some("duplicate"),
+                    ..
+                }]
+            ),
+            "{again:?}"
+        );
+        run(&mut p, 2);
+        run(&mut p, 5);
+        assert_eq!((p.sequence_gaps, p.out_of_order), (2, 0));
+        run(&mut p, 3);
+        assert_eq!((p.sequence_gaps, p.out_of_order), (2, 1));
+        // The same plain line (no count) twice is two headings, both kept.
+        for _ in 0..2 {
+            let e = p.on_input(
+                Input::PatrolNmea {
+                    unit: &unit,
+                    payload: hdt,
+                },
+                now,
+            );
+            assert!(matches!(&e[0], Event::Publish { .. }), "{e:?}");
+        }
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub struct ServiceStats {
     pub queue_feeds: u64,
     /// Messages archived but not yet fsync'd and acknowledged.
     pub unacked: u64,
+    /// Lines patrol units numbered that never arrived (their `n:` count jumped ahead).
+    pub unit_sequence_gaps: u64,
+    /// Numbered lines that arrived after a later one.
+    pub unit_out_of_order: u64,
     /// Connections made (the first, and every reconnect).
     pub connects: u64,
     /// Connection errors seen.
@@ -274,6 +278,8 @@ pub async fn run_with_inputs(
                     handle.update(|s| {
                         s.queue_broker = rx.len() as u64;
                         s.unacked = unacked.len() as u64;
+                        s.unit_sequence_gaps = pipeline.sequence_gaps;
+                        s.unit_out_of_order = pipeline.out_of_order;
                     });
                     if unacked.len() >= 512
                         && let Err(e) = settle(&mut archive, &client, &mut unacked).await

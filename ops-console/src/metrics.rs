@@ -12,6 +12,7 @@
 //! | `tidewatch_ingest_observations_total` | `kind` | observations published: `new`, or `update` (heard by more receivers) |
 //! | `tidewatch_ingest_connects_total` | | connections to the broker (first and reconnects) |
 //! | `tidewatch_ingest_connection_errors_total` | | connections lost or refused |
+//! | `tidewatch_ingest_unit_lines_missing_total`, `tidewatch_ingest_unit_out_of_order_total` | | patrol units' numbered lines (`n:`) that never came, or came late |
 //! | `tidewatch_ingest_queue_depth` | `queue` | `broker` (received, not yet processed), `feeds` (TCP/UDP lines), `unacked` (archived, not yet fsync'd and acknowledged) |
 //! | `tidewatch_feed_lines_total`, `tidewatch_feed_truncated_total`, `tidewatch_feed_udp_dropped_total`, `tidewatch_feed_connections_total` | | TCP and UDP feeds |
 //! | `tidewatch_tsdb_points_total` | `outcome` | time-series points: `offered`, `written`, `dropped_queue_full`, `dropped_closed`, `failed` |
@@ -121,6 +122,16 @@ impl Metrics {
                     Unit::Count,
                     "MQTT connections lost or refused"
                 );
+                describe_counter!(
+                    "tidewatch_ingest_unit_lines_missing_total",
+                    Unit::Count,
+                    "Lines patrol units numbered that never arrived"
+                );
+                describe_counter!(
+                    "tidewatch_ingest_unit_out_of_order_total",
+                    Unit::Count,
+                    "Numbered patrol lines that arrived after a later one"
+                );
                 describe_gauge!(
                     "tidewatch_ingest_queue_depth",
                     Unit::Count,
@@ -149,6 +160,9 @@ impl Metrics {
                 counter!("tidewatch_ingest_connects_total").absolute(s.connects);
                 counter!("tidewatch_ingest_connection_errors_total")
                     .absolute(s.connection_errors);
+                counter!("tidewatch_ingest_unit_lines_missing_total")
+                    .absolute(s.unit_sequence_gaps);
+                counter!("tidewatch_ingest_unit_out_of_order_total").absolute(s.unit_out_of_order);
                 gauge!("tidewatch_ingest_queue_depth", "queue" => "broker")
                     .set(s.queue_broker as f64);
                 gauge!("tidewatch_ingest_queue_depth", "queue" => "feeds").set(s.queue_feeds as f64);

@@ -116,9 +116,66 @@ impl TagBlock {
     }
 }
 
+/// Stamp a line with a tag block carrying its time (`c:`, milliseconds) and a line count
+/// (`n:`), as a patrol unit does before store-and-forward: the time says when it was read
+/// on board (not when it reached shore), and the count lets the receiver see gaps and drop
+/// retransmissions. A tag block the line already has keeps its fields (and its `c:`);
+/// only its `n:` is replaced. The sentence itself is not touched.
+pub fn stamp(line: &[u8], time: Timestamp, n: u32) -> Vec<u8> {
+    let existing = line
+        .strip_prefix(b"\\")
+        .and_then(|rest| {
+            let end = rest.iter().position(|&c| c == b'\\')?;
+            Some((&rest[..end], &rest[end + 1..]))
+        })
+        .filter(|(inner, _)| inner.is_ascii());
+    let (mut fields, sentence): (Vec<Vec<u8>>, &[u8]) = match existing {
+        Some((inner, sentence)) => {
+            let body = inner.split(|&c| c == b'*').next().unwrap_or_default();
+            let fields = body
+                .split(|&c| c == b',')
+                .filter(|f| !f.is_empty() && !f.starts_with(b"n:"))
+                .map(<[u8]>::to_vec)
+                .collect();
+            (fields, sentence)
+        }
+        None => (Vec::new(), line),
+    };
+    if !fields.iter().any(|f| f.starts_with(b"c:")) {
+        fields.insert(0, format!("c:{}", time.as_millisecond()).into_bytes());
+    }
+    fields.push(format!("n:{n}").into_bytes());
+    let body = fields.join(&b',');
+    let mut out = Vec::with_capacity(body.len() + sentence.len() + 6);
+    out.push(b'\\');
+    out.extend_from_slice(&body);
+    out.extend_from_slice(format!("*{:02X}\\", nmea_checksum(&body)).as_bytes());
+    out.extend_from_slice(sentence);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamp_adds_time_and_count_and_keeps_an_existing_tag_block() {
+        let t = Timestamp::from_millisecond(1_795_000_000_123).unwrap();
+        let out = stamp(b"$HEHDT,274.1,T*2B", t, 7);
+        assert_eq!(out, b"\\c:1795000000123,n:7*2C\\$HEHDT,274.1,T*2B".to_vec());
+        let (tag, sentence) = crate::ais::split_tag_block(&out).unwrap();
+        let tag = TagBlock::parse(tag.unwrap()).unwrap();
+        assert_eq!((tag.time, tag.line_count), (Some(t), Some(7)));
+        assert_eq!(sentence, b"$HEHDT,274.1,T*2B");
+        // The receiver's own s: and c: stay; an old n: is replaced.
+        let out = stamp(b"\\s:rx1,c:1334337317,n:99*00\\!AIVDM,1,1,,A,x,0*00", t, 8);
+        let (tag, sentence) = crate::ais::split_tag_block(&out).unwrap();
+        let tag = TagBlock::parse(tag.unwrap()).unwrap();
+        assert_eq!(tag.source.as_deref(), Some("rx1"));
+        assert_eq!(tag.time.unwrap().as_second(), 1_334_337_317);
+        assert_eq!(tag.line_count, Some(8));
+        assert_eq!(sentence, b"!AIVDM,1,1,,A,x,0*00");
+    }
 
     #[test]
     fn parses_source_time_and_group_with_checksum() {
