@@ -151,8 +151,10 @@ async fn forward(
     true
 }
 
-async fn read_stream(
-    mut stream: TcpStream,
+/// Read lines from any byte stream (a TCP connection, a serial device, a file) until it
+/// ends or the worker is gone.
+pub async fn read_stream(
+    mut stream: impl tokio::io::AsyncRead + Unpin,
     source: &str,
     format: FeedFormat,
     tx: &mpsc::Sender<LocalLine>,
@@ -162,7 +164,14 @@ async fn read_stream(
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            // A last line without its line ending is still a line.
+            Ok(0) | Err(_) => {
+                if !split.buf.is_empty() {
+                    let last = vec![std::mem::take(&mut split.buf)];
+                    forward(tx, source, format, last, stats).await;
+                }
+                return;
+            }
             Ok(n) => {
                 let lines = split.push(&buf[..n], stats);
                 if !forward(tx, source, format, lines, stats).await {

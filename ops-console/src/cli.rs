@@ -28,6 +28,44 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run the ingest service alone against an external MQTT broker (Mosquitto, EMQX, ...).
     Ingest(IngestArgs),
+    /// The patrol vessel's side: forward the ship's NMEA (GNSS, compass, radar) with
+    /// store-and-forward on disk, send the crew's reports typed on stdin (`sighting`,
+    /// `status`, `pob`), and show the unit's taskings.
+    Patrol(PatrolArgs),
+}
+
+/// Arguments of `patrol`.
+#[derive(Debug, clap::Args)]
+pub struct PatrolArgs {
+    /// The unit's id (its topics are `tidewatch/v1/patrol/{ID}/...`).
+    #[arg(long, value_name = "ID")]
+    pub unit: String,
+    /// Where the ship's NMEA comes from: `tcp://IP:PORT` (a multiplexer or the radar's
+    /// server), `udp://IP:PORT` (listen), or a serial device or file path (repeatable).
+    #[arg(long, value_name = "SOURCE", required = true)]
+    pub nmea: Vec<crate::patrol::NmeaSource>,
+    /// The broker, `HOST:PORT`.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
+    pub broker: String,
+    /// User name at the broker (default: the unit id).
+    #[arg(long, value_name = "NAME", requires = "password_file")]
+    pub user: Option<String>,
+    /// File holding the password (never on the command line, where `ps` shows it).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// MQTT client id (default `tidewatch-patrol-{ID}`); keep it stable: it names the session.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Data directory: the queue (`outbox/`) and the taskings received (`taskings.jsonl`).
+    #[arg(long, value_name = "DIR", default_value = "tidewatch-patrol")]
+    pub data: PathBuf,
+    /// Most disk the queue may take, in MiB; past it the oldest unsent lines are discarded
+    /// (counted and logged).
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub queue_max_mb: u64,
+    /// MQTT keep-alive in seconds: a dead link is noticed within about 1.5 times this.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub keep_alive_secs: u64,
 }
 
 /// Arguments of `ingest`.

@@ -6,5 +6,6 @@ pub mod decode;
 pub mod embedded;
 pub mod ingest_cmd;
 pub mod metrics;
+pub mod patrol;
 pub mod up;
 pub mod verify;

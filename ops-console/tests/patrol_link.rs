@@ -1,0 +1,390 @@
+//! The patrol link drops for ten minutes and comes back: every line the ship's
+//! instruments gave `tidewatch patrol` reaches the shore, in order, once.
+//!
+//! ```text
+//!  test NMEA server ──TCP──▶ tidewatch patrol (real binary) ──▶ radio link (a relay the test cuts) ──▶ embedded broker ──▶ ingest ──▶ raw archive
+//! ```
+//!
+//! The cut is a silent one, as when a vessel goes out of range: the relay stops passing
+//! bytes but keeps the connections open, so the client only finds out by its keep-alive,
+//! and reconnects reach nothing. Midway through the outage the patrol program is killed
+//! with SIGKILL and started again, so the backlog must come from its queue on disk. A
+//! report typed by the crew and a tasking sent from shore during the outage arrive too.
+//!
+//! The outage lasts `TIDEWATCH_LINK_DOWN_SECS` seconds (default 600, as CI runs it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ingest::service::{self, ServiceConfig, ServiceHandle};
+use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+const UNIT: &str = "cp-291";
+const LINES_PER_SEC: u64 = 20;
+
+/// A radio link that can be cut silently.
+async fn relay(listener: TcpListener, target: std::net::SocketAddr, up: watch::Receiver<bool>) {
+    loop {
+        let Ok((mut c, _)) = listener.accept().await else {
+            continue;
+        };
+        let mut up = up.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 16 * 1024];
+            if !*up.borrow_and_update() {
+                // Out of range: the bytes go nowhere; the connection ends when the link
+                // is back (the client has long given up on it by then).
+                loop {
+                    tokio::select! {
+                        r = c.read(&mut buf) => if matches!(r, Ok(0) | Err(_)) { return },
+                        _ = up.changed() => return,
+                    }
+                }
+            }
+            let Ok(mut s) = TcpStream::connect(target).await else {
+                return;
+            };
+            let (mut cr, mut cw) = c.split();
+            let (mut sr, mut sw) = s.split();
+            let mut sbuf = vec![0u8; 16 * 1024];
+            let mut passing = true;
+            loop {
+                tokio::select! {
+                    r = cr.read(&mut buf) => match r {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => if passing && sw.write_all(&buf[..n]).await.is_err() { return },
+                    },
+                    r = sr.read(&mut sbuf) => match r {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => if passing && cw.write_all(&sbuf[..n]).await.is_err() { return },
+                    },
+                    r = up.changed() => {
+                        if r.is_err() { return }
+                        if *up.borrow() {
+                            // Back in range: this connection died long ago.
+                            return;
+                        }
+                        passing = false;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The ship's NMEA multiplexer: serves lines to whoever is connected, one at a time;
+/// a line waits while nobody is.
+async fn nmea_server(listener: TcpListener, mut lines: mpsc::UnboundedReceiver<String>) {
+    let mut conn: Option<TcpStream> = None;
+    let mut pending: Option<String> = None;
+    let mut scratch = [0u8; 256];
+    loop {
+        let Some(c) = conn.as_mut() else {
+            conn = listener.accept().await.ok().map(|(c, _)| c);
+            continue;
+        };
+        if let Some(l) = pending.take() {
+            if c.write_all(l.as_bytes()).await.is_err() {
+                pending = Some(l);
+                conn = None;
+            }
+            continue;
+        }
+        tokio::select! {
+            l = lines.recv() => match l {
+                Some(l) => pending = Some(l),
+                None => return,
+            },
+            r = c.read(&mut scratch) => if matches!(r, Ok(0) | Err(_)) { conn = None },
+        }
+    }
+}
+
+fn checksum(body: &str) -> String {
+    format!("{:02X}", body.bytes().fold(0u8, |a, b| a ^ b))
+}
+
+/// The i-th line of the ship's instruments: heading, and every fifth a GNSS fix.
+fn instrument_line(i: u64) -> String {
+    let body = if i.is_multiple_of(5) {
+        let secs = i / LINES_PER_SEC;
+        format!(
+            "GPRMC,{:02}{:02}{:02}.{:02},A,3530.{:04},N,01230.{:04},E,12.5,270.0,221126,,,A",
+            secs / 3600 % 24,
+            secs / 60 % 60,
+            secs % 60,
+            i % LINES_PER_SEC,
+            i % 10_000,
+            (i * 7) % 10_000,
+        )
+    } else {
+        format!("HEHDT,{}.{},T", (i / 10) % 360, i % 10)
+    };
+    format!("${body}*{}\r\n", checksum(&body))
+}
+
+/// The patrol's console output, kept for the failure message.
+fn log(data: &Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.with_extension("log"))
+        .unwrap()
+}
+
+struct Patrol {
+    child: Child,
+}
+
+impl Patrol {
+    fn start(broker: u16, nmea: u16, data: &Path) -> Patrol {
+        let child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+            .args([
+                "patrol",
+                "--unit",
+                UNIT,
+                "--nmea",
+                &format!("tcp://127.0.0.1:{nmea}"),
+                "--broker",
+                &format!("127.0.0.1:{broker}"),
+                "--keep-alive-secs",
+                "5",
+                "--data",
+            ])
+            .arg(data)
+            .stdin(Stdio::piped())
+            .stdout(log(data))
+            .stderr(log(data))
+            .spawn()
+            .expect("tidewatch patrol starts");
+        Patrol { child }
+    }
+
+    fn crew(&mut self, command: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{command}").unwrap();
+        stdin.flush().unwrap();
+    }
+}
+
+impl Drop for Patrol {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Accepted lines and reports of the unit, in archive order, and how many duplicates.
+fn unit_records(raw: &Path) -> (Vec<Vec<u8>>, usize) {
+    let mut ok = Vec::new();
+    let mut dups = 0;
+    for f in ingest::archive::files(raw).unwrap_or_default() {
+        for r in ingest::archive::read_file(&f).unwrap_or_default() {
+            if r.source != format!("patrol:{UNIT}") {
+                continue;
+            }
+            match r.verdict.as_str() {
+                "ok" => ok.push(r.line),
+                "rej:duplicate" => dups += 1,
+                other => panic!(
+                    "unexpected verdict {other} for {:?}",
+                    String::from_utf8_lossy(&r.line)
+                ),
+            }
+        }
+    }
+    (ok, dups)
+}
+
+fn split_tag(line: &[u8]) -> (ingest::ais::TagBlock, Vec<u8>) {
+    let (tag, sentence) = ingest::ais::split_tag_block(line).unwrap();
+    (
+        ingest::ais::TagBlock::parse(tag.expect("a tag block")).unwrap(),
+        sentence.to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
+    let down_secs: u64 = std::env::var("TIDEWATCH_LINK_DOWN_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data: PathBuf = dir.join("patrol");
+    let raw = dir.join("raw");
+    let broker = EmbeddedBroker::start(BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..BrokerConfig::default()
+    })
+    .await
+    .unwrap();
+    let ingest = ServiceHandle::new();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let ingest_task = tokio::spawn(service::run(
+        ServiceConfig::new("127.0.0.1", broker.addr().port(), &raw),
+        ingest.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let (link, link_rx) = watch::channel(true);
+    let radio = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let radio_port = radio.local_addr().unwrap().port();
+    tokio::spawn(relay(radio, broker.addr(), link_rx));
+    let mux = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mux_port = mux.local_addr().unwrap().port();
+    let (nmea, nmea_rx) = mpsc::unbounded_channel();
+    tokio::spawn(nmea_server(mux, nmea_rx));
+    let mut patrol = Patrol::start(radio_port, mux_port, &data);
+
+    let mut written = Vec::new();
+    let mut i = 0u64;
+    let write_for = |secs: u64, written: &mut Vec<String>, i: &mut u64| {
+        let n = secs * LINES_PER_SEC;
+        let (nmea, batch): (_, Vec<String>) = (
+            nmea.clone(),
+            (0..n).map(|k| instrument_line(*i + k)).collect(),
+        );
+        *i += n;
+        written.extend(batch.iter().cloned());
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(1000 / LINES_PER_SEC));
+            for l in batch {
+                tick.tick().await;
+                nmea.send(l).unwrap();
+            }
+        }
+    };
+
+    // In range: lines flow live.
+    write_for(15, &mut written, &mut i).await;
+    wait_for(&raw, written.len(), Duration::from_secs(30)).await;
+
+    // Out of range. The crew reports a sighting, shore sends a tasking, and halfway
+    // through the program is killed and started again.
+    link.send_replace(false);
+    let outage = Instant::now();
+    let lost_at = jiff::Timestamp::now();
+    patrol.crew("sighting 35.31 12.41 rubber_boat 60 overcrowded seen by radar, no AIS");
+    let half = down_secs / 2;
+    write_for(half, &mut written, &mut i).await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // the last lines reach the queue
+    drop(patrol);
+    let patrol = Patrol::start(radio_port, mux_port, &data);
+    let shore = tasking_client(broker.addr().port()).await;
+    shore
+        .publish(
+            format!("tidewatch/v1/patrol/{UNIT}/tasking"),
+            QoS::AtLeastOnce,
+            false,
+            r#"{"tasking":"intercept","target":"dark-0042"}"#,
+        )
+        .await
+        .unwrap();
+    write_for(down_secs - half, &mut written, &mut i).await;
+    assert!(outage.elapsed() >= Duration::from_secs(down_secs));
+    {
+        // Nothing crossed while the link was down.
+        let (ok, _) = unit_records(&raw);
+        assert_eq!(ok.len(), 15 * LINES_PER_SEC as usize);
+    }
+
+    // Back in range: the backlog, then live lines again.
+    link.send_replace(true);
+    write_for(10, &mut written, &mut i).await;
+    let (ok, dups) = wait_for(&raw, written.len() + 1, Duration::from_secs(120)).await;
+
+    // Every line, in order, once; the report among them.
+    let mut lines = Vec::new();
+    let mut reports = Vec::new();
+    for rec in &ok {
+        if rec.starts_with(b"{") {
+            reports.push(String::from_utf8(rec.clone()).unwrap());
+        } else {
+            lines.push(split_tag(rec));
+        }
+    }
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].contains(r#""persons_estimate":60"#),
+        "{}",
+        reports[0]
+    );
+    assert_eq!(lines.len(), written.len());
+    for (k, ((tag, sentence), want)) in lines.iter().zip(&written).enumerate() {
+        assert_eq!(tag.line_count, Some(k as u32 + 1), "line {k}");
+        assert_eq!(sentence.as_slice(), want.trim_end().as_bytes(), "line {k}");
+    }
+    // A line read during the outage keeps the time it was read on board.
+    let first_queued = &lines[15 * LINES_PER_SEC as usize].0;
+    let read_at = first_queued.time.expect("c: on every line");
+    assert!(
+        (read_at - lost_at).abs().get_seconds() < 5,
+        "{read_at} vs {lost_at}"
+    );
+    let s = ingest.stats();
+    assert_eq!((s.unit_sequence_gaps, s.unit_out_of_order), (0, 0), "{s:?}");
+    eprintln!(
+        "{} lines and 1 report delivered in order after a {down_secs} s outage; {dups} retransmissions dropped as duplicates",
+        lines.len()
+    );
+
+    // The tasking sent during the outage reached the crew, and was kept.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let kept = std::fs::read_to_string(data.join("taskings.jsonl")).unwrap_or_default();
+        if kept.contains("dark-0042") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the tasking never reached the unit"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // And the queue is empty: everything was acknowledged (the mark is synced within 200 ms).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    drop(patrol);
+    let acked: u64 = std::fs::read_to_string(data.join("outbox/acked"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(acked, written.len() as u64 + 1);
+    let _ = stop.send(());
+    ingest_task.await.unwrap().unwrap();
+    broker.shutdown().await;
+}
+
+async fn tasking_client(port: u16) -> AsyncClient {
+    let (client, mut eventloop) =
+        AsyncClient::new(MqttOptions::new("shore-console", "127.0.0.1", port), 16);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    client
+}
+
+/// Wait until the archive holds `n` accepted records of the unit.
+async fn wait_for(raw: &Path, n: usize, within: Duration) -> (Vec<Vec<u8>>, usize) {
+    let deadline = Instant::now() + within;
+    loop {
+        let (ok, dups) = unit_records(raw);
+        if ok.len() >= n {
+            return (ok, dups);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} records arrived; the patrol said:\n{}",
+            ok.len(),
+            std::fs::read_to_string(raw.with_file_name("patrol.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
