@@ -177,7 +177,33 @@ pub async fn run_with_inputs(
     if let Some((u, p)) = &cfg.credentials {
         opts.set_credentials(u, p);
     }
-    let (client, mut eventloop) = AsyncClient::new(opts, 1024);
+    let (client, mut eventloop) = AsyncClient::new(opts.clone(), 1024);
+    // Observations go out on a connection of their own. On one connection, rumqttc stops
+    // sending anything (acknowledgements included) while its window of unacknowledged
+    // publishes is full, and a broker that holds deliveries until they are acknowledged
+    // (rumqttd does, at 100) then waits on us while we wait on it: both stall. Two
+    // connections also keep a slow consumer of observations from holding up the archive.
+    let mut pub_opts = opts;
+    pub_opts.set_client_id(format!("{}-pub", cfg.client_id));
+    pub_opts.set_clean_session(true);
+    pub_opts.set_manual_acks(false);
+    let (producer, mut pub_loop) = AsyncClient::new(pub_opts, 1024);
+    let pub_handle = handle.clone();
+    let pub_poller = tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match pub_loop.poll().await {
+                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => backoff = Duration::from_millis(100),
+                Ok(_) => {}
+                Err(e) => {
+                    pub_handle.update(|s| s.connection_errors += 1);
+                    tracing::warn!(error = %e, "MQTT connection for observations lost; reconnecting");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    });
     let (tx, mut rx) = mpsc::channel::<FromBroker>(cfg.queue.max(1));
 
     // The poll task: never blocks on the client, only hands over what arrives.
@@ -248,7 +274,7 @@ pub async fn run_with_inputs(
                     },
                     l.received_at,
                 );
-                if let Err(e) = apply(events, l.received_at, &mut archive, &client, &handle, tsdb.as_ref()).await {
+                if let Err(e) = apply(events, l.received_at, &mut archive, &producer, &handle, tsdb.as_ref()).await {
                     break Err(e);
                 }
                 unsynced_local += 1;
@@ -271,7 +297,7 @@ pub async fn run_with_inputs(
                     }
                 }
                 Some(FromBroker::Message(p, received_at)) => {
-                    if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &client, &handle, tsdb.as_ref()).await {
+                    if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &producer, &handle, tsdb.as_ref()).await {
                         break Err(e);
                     }
                     unacked.push(p);
@@ -295,6 +321,10 @@ pub async fn run_with_inputs(
     let _ = archive.sync();
     poller.abort();
     let _ = client.disconnect().await;
+    let _ = producer.disconnect().await;
+    // Let the disconnects go out before the pollers stop.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    pub_poller.abort();
     result
 }
 

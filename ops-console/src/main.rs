@@ -7,6 +7,17 @@ use ops_console::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Warnings and refusals to stderr; `RUST_LOG` overrides (e.g. `RUST_LOG=debug`). The
+    // broker engine's own logs are off by default: its shutdown chatter is not news, and
+    // what matters about connections is logged by our fronts.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttd=off")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     let result = match cli.command {
         Command::Decode(args) => ops_console::decode::run(&args),
         Command::Up(args) => ops_console::up::run(&args),

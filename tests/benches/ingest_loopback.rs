@@ -1,0 +1,375 @@
+//! Loopback benchmark of the live path: receiver → MQTT broker → ingest (decode, raw
+//! archive with fsync, dedup) → observation on `tidewatch/v1/obs/ais/...` → a subscriber.
+//!
+//! The same load runs against the embedded broker and against Mosquitto (Debian
+//! `mosquitto`, started here), alternating, so the ratio is measured in one run on one
+//! machine. Each sentence carries its send time (tag block `c:`, milliseconds); the
+//! subscriber takes latency as arrival minus that time.
+//!
+//! ```text
+//! cargo bench -p tidewatch-tests --bench ingest_loopback -- [--rate 50000] [--seconds 10] [--rounds 3] [--lines-per-message 10]
+//! ```
+//!
+//! Processes: ingest runs in this process on its own thread and runtime (as `tidewatch
+//! up` runs it, with the embedded broker beside it); the publisher and the subscriber,
+//! standing for the receivers and fusion, run on another thread.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use ingest::ais::AisMessage;
+use ingest::ais::message::{Body, PositionReport};
+use ingest::service::{self, ServiceConfig, ServiceHandle};
+use jiff::Timestamp;
+use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use simulators::ais_encode::{EncodeOptions, encode};
+
+struct Args {
+    rate: u64,
+    seconds: u64,
+    rounds: usize,
+    lines_per_message: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        rate: 50_000,
+        seconds: 10,
+        rounds: 3,
+        lines_per_message: 10,
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < argv.len() {
+        let value = argv.get(i + 1).and_then(|v| v.parse::<u64>().ok());
+        match (argv[i].as_str(), value) {
+            ("--rate", Some(v)) => a.rate = v.max(1),
+            ("--seconds", Some(v)) => a.seconds = v.max(1),
+            ("--rounds", Some(v)) => a.rounds = v.max(1) as usize,
+            ("--lines-per-message", Some(v)) => a.lines_per_message = v.max(1) as usize,
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+/// Distinct single-sentence position reports (distinct payloads: no two are merged as one
+/// transmission heard twice).
+fn pool(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let msg = AisMessage {
+                msg_type: 1,
+                repeat: 0,
+                mmsi: 247_000_000 + (i % 50_000) as u32,
+                body: Body::Position(PositionReport {
+                    status: 0,
+                    speed: (i % 200) as u16,
+                    accuracy: true,
+                    lon: 7_200_000 + (i as i32 % 600_000),
+                    lat: 21_000_000 + (i as i32 / 7 % 600_000),
+                    course: (i % 3600) as u16,
+                    heading: (i % 360) as u16,
+                    second: (i % 60) as u8,
+                    ..Default::default()
+                }),
+            };
+            encode(&msg, &EncodeOptions::default())
+                .expect("a position report encodes")
+                .remove(0)
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct RoundResult {
+    sent: u64,
+    received: u64,
+    offered_per_s: f64,
+    delivered_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+/// Run the ingest service against `broker` on its own thread until `stop` is set.
+fn start_ingest(
+    broker: SocketAddr,
+    archive: std::path::PathBuf,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut cfg = ServiceConfig::new(&broker.ip().to_string(), broker.port(), archive);
+            cfg.client_id = format!("bench-ingest-{}", broker.port());
+            let handle = ServiceHandle::new();
+            let h = handle.clone();
+            service::run(cfg, handle, async move {
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+            .await
+            .expect("ingest runs");
+            let s = h.stats();
+            eprintln!(
+                "  ingest: {} messages, {} observations, {} connects, {} connection errors, rejected {:?}",
+                s.messages, s.observations, s.connects, s.connection_errors, s.rejected
+            );
+        });
+    })
+}
+
+async fn client(id: &str, broker: SocketAddr) -> (AsyncClient, rumqttc::EventLoop) {
+    let mut o = MqttOptions::new(id, broker.ip().to_string(), broker.port());
+    o.set_max_packet_size(1 << 20, 1 << 20);
+    o.set_keep_alive(Duration::from_secs(30));
+    AsyncClient::new(o, 1024)
+}
+
+/// Publish at the offered rate for `seconds`, collect observations until they stop.
+async fn drive(broker: SocketAddr, lines: &[String], a: &Args) -> RoundResult {
+    // The subscriber (fusion's place).
+    let (sub, mut sub_loop) = client("bench-sub", broker).await;
+    sub.subscribe("tidewatch/v1/obs/ais/#", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let (lat_tx, mut lat_rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
+    let subscribed = Arc::new(tokio::sync::Notify::new());
+    let ready = subscribed.clone();
+    tokio::spawn(async move {
+        loop {
+            let ev = match sub_loop.poll().await {
+                Ok(ev) => ev,
+                Err(e) => {
+                    eprintln!("  subscriber: {e}");
+                    return;
+                }
+            };
+            match ev {
+                Event::Incoming(Packet::SubAck(_)) => ready.notify_one(),
+                Event::Incoming(Packet::Publish(p)) => {
+                    let now = Timestamp::now();
+                    let text = std::str::from_utf8(&p.payload).unwrap_or("");
+                    let Some(t) = text
+                        .split_once("\"time\":\"")
+                        .and_then(|(_, r)| r.split_once('"'))
+                        .and_then(|(t, _)| t.parse::<Timestamp>().ok())
+                    else {
+                        continue;
+                    };
+                    let ms = (now - t).total(jiff::Unit::Millisecond).unwrap_or(f64::NAN);
+                    if lat_tx.send(ms).is_err() {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    subscribed.notified().await;
+    // Give ingest its subscription too.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let (publisher, mut pub_loop) = client("bench-receiver", broker).await;
+    tokio::spawn(async move { while pub_loop.poll().await.is_ok() {} });
+    let total = a.rate * a.seconds;
+    let per_ms = a.rate as f64 / 1000.0;
+    let start = Instant::now();
+    let mut sent = 0u64;
+    let mut n = 0u32;
+    let mut message = Vec::with_capacity(a.lines_per_message * 100);
+    let mut in_message = 0;
+    while sent < total {
+        let due = ((start.elapsed().as_secs_f64() * 1000.0 * per_ms) as u64).min(total);
+        if sent >= due {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            continue;
+        }
+        while sent < due {
+            n = n.wrapping_add(1);
+            let line = &lines[sent as usize % lines.len()];
+            message.extend_from_slice(&ingest::ais::tagblock::stamp(
+                line.as_bytes(),
+                Timestamp::now(),
+                n,
+            ));
+            message.extend_from_slice(b"\r\n");
+            in_message += 1;
+            sent += 1;
+            if in_message == a.lines_per_message || sent == total {
+                publisher
+                    .publish(
+                        "tidewatch/v1/raw/ais/bench",
+                        QoS::AtLeastOnce,
+                        false,
+                        std::mem::take(&mut message),
+                    )
+                    .await
+                    .unwrap();
+                in_message = 0;
+            }
+        }
+    }
+    let offered_secs = start.elapsed().as_secs_f64();
+    // Collect until nothing has come for two seconds.
+    let mut latencies = Vec::with_capacity(total as usize);
+    let mut last = Instant::now();
+    while let Ok(Some(ms)) = tokio::time::timeout(Duration::from_secs(2), lat_rx.recv()).await {
+        latencies.push(ms);
+        last = Instant::now();
+        if latencies.len() as u64 >= total {
+            break;
+        }
+    }
+    let delivered_secs = (last - start).as_secs_f64();
+    let _ = publisher.disconnect().await;
+    let _ = sub.disconnect().await;
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        latencies[((latencies.len() as f64 - 1.0) * p).round() as usize]
+    };
+    RoundResult {
+        sent: total,
+        received: latencies.len() as u64,
+        offered_per_s: total as f64 / offered_secs,
+        delivered_per_s: latencies.len() as f64 / delivered_secs,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: pct(1.0),
+    }
+}
+
+fn round(kind: &str, lines: &[String], a: &Args) -> RoundResult {
+    let dir = std::env::temp_dir().join(format!(
+        "tw-bench-{kind}-{}-{}",
+        std::process::id(),
+        tidewatch_tests::free_port()
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = match kind {
+        "embedded" => {
+            // The broker runs where `tidewatch up` runs it: beside ingest. Here it gets
+            // its own thread, and ingest another, as the two tasks of `up` would share.
+            let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+            let stop_broker = stop.clone();
+            let broker_thread = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    let broker = EmbeddedBroker::start(BrokerConfig {
+                        listen: "127.0.0.1:0".parse().unwrap(),
+                        ..BrokerConfig::default()
+                    })
+                    .await
+                    .expect("the embedded broker starts");
+                    addr_tx.send(broker.addr()).unwrap();
+                    while !stop_broker.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    eprintln!("  broker: {:?}", broker.stats());
+                    broker.shutdown().await;
+                });
+            });
+            let addr = addr_rx.recv().unwrap();
+            let ingest = start_ingest(addr, dir.join("raw"), stop.clone());
+            let r = rt.block_on(drive(addr, lines, a));
+            stop.store(true, Ordering::Relaxed);
+            ingest.join().unwrap();
+            broker_thread.join().unwrap();
+            r
+        }
+        _ => {
+            let mosquitto = tidewatch_tests::Mosquitto::start();
+            let addr: SocketAddr = ([127, 0, 0, 1], mosquitto.port).into();
+            let ingest = start_ingest(addr, dir.join("raw"), stop.clone());
+            let r = rt.block_on(drive(addr, lines, a));
+            stop.store(true, Ordering::Relaxed);
+            ingest.join().unwrap();
+            drop(mosquitto);
+            r
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let a = args();
+    let lines = pool(200_000);
+    println!(
+        "ingest loopback: {} sentences/s offered for {} s, {} sentences per MQTT message, QoS 1, {} rounds per broker",
+        a.rate, a.seconds, a.lines_per_message, a.rounds
+    );
+    let mut results: Vec<(&str, RoundResult)> = Vec::new();
+    for r in 0..a.rounds {
+        for kind in ["embedded", "mosquitto"] {
+            let res = round(kind, &lines, &a);
+            println!(
+                "round {} {kind:9}: sent {} observed {} | offered {:.0}/s delivered {:.0}/s | latency p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
+                r + 1,
+                res.sent,
+                res.received,
+                res.offered_per_s,
+                res.delivered_per_s,
+                res.p50_ms,
+                res.p99_ms,
+                res.max_ms
+            );
+            results.push((kind, res));
+        }
+    }
+    let summary = |kind: &str| {
+        let rs: Vec<&RoundResult> = results
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, r)| r)
+            .collect();
+        (
+            median(rs.iter().map(|r| r.delivered_per_s).collect()),
+            median(rs.iter().map(|r| r.p99_ms).collect()),
+            rs.iter().map(|r| r.sent - r.received).sum::<u64>(),
+        )
+    };
+    let (e_rate, e_p99, e_lost) = summary("embedded");
+    let (m_rate, m_p99, m_lost) = summary("mosquitto");
+    println!("median embedded : {e_rate:.0} sentences/s, p99 {e_p99:.1} ms, {e_lost} not observed");
+    println!("median mosquitto: {m_rate:.0} sentences/s, p99 {m_p99:.1} ms, {m_lost} not observed");
+    println!(
+        "embedded / mosquitto: throughput {:.2}x, p99 {:.2}x",
+        e_rate / m_rate,
+        e_p99 / m_p99
+    );
+}
