@@ -2,6 +2,7 @@
 //!
 //! ```text
 //!  broker ──▶ poll task ──(bounded channel)──▶ worker: pipeline → archive → publish obs → fsync → PUBACK
+//!  (connection 1: subscriptions, manual acks)            (connection 2: observations, notices to units)
 //! ```
 //!
 //! - QoS 1 with a persistent session (`clean_session = false`), subscriptions renewed on
@@ -178,6 +179,7 @@ pub async fn run_with_inputs(
         opts.set_credentials(u, p);
     }
     let (client, mut eventloop) = AsyncClient::new(opts.clone(), 1024);
+    set_nodelay(&mut eventloop);
     // Observations go out on a connection of their own. On one connection, rumqttc stops
     // sending anything (acknowledgements included) while its window of unacknowledged
     // publishes is full, and a broker that holds deliveries until they are acknowledged
@@ -188,6 +190,7 @@ pub async fn run_with_inputs(
     pub_opts.set_clean_session(true);
     pub_opts.set_manual_acks(false);
     let (producer, mut pub_loop) = AsyncClient::new(pub_opts, 1024);
+    set_nodelay(&mut pub_loop);
     let pub_handle = handle.clone();
     let pub_poller = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
@@ -319,13 +322,23 @@ pub async fn run_with_inputs(
     // Whatever was archived is made durable; unacknowledged messages stay with the
     // broker's persistent session and come again.
     let _ = archive.sync();
+    // Never wait on a request channel nobody may be draining any more.
     poller.abort();
-    let _ = client.disconnect().await;
-    let _ = producer.disconnect().await;
-    // Let the disconnects go out before the pollers stop.
+    let _ = client.try_disconnect();
+    let _ = producer.try_disconnect();
+    // Let the observations' disconnect go out before its poller stops.
     tokio::time::sleep(Duration::from_millis(20)).await;
     pub_poller.abort();
     result
+}
+
+/// Send small packets at once (no Nagle delay): observations and acknowledgements are
+/// small, and waiting up to a delayed-ACK timeout for more to coalesce costs tens of
+/// milliseconds of latency under steady load.
+pub fn set_nodelay(eventloop: &mut rumqttc::EventLoop) {
+    let mut n = eventloop.network_options();
+    n.set_tcp_nodelay(true);
+    eventloop.set_network_options(n);
 }
 
 /// fsync the archive, then acknowledge what it now holds.

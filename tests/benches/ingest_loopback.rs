@@ -135,7 +135,9 @@ async fn client(id: &str, broker: SocketAddr) -> (AsyncClient, rumqttc::EventLoo
     let mut o = MqttOptions::new(id, broker.ip().to_string(), broker.port());
     o.set_max_packet_size(1 << 20, 1 << 20);
     o.set_keep_alive(Duration::from_secs(30));
-    AsyncClient::new(o, 1024)
+    let (c, mut l) = AsyncClient::new(o, 1024);
+    service::set_nodelay(&mut l);
+    (c, l)
 }
 
 /// Publish at the offered rate for `seconds`, collect observations until they stop.
@@ -300,7 +302,7 @@ fn round(kind: &str, lines: &[String], a: &Args) -> RoundResult {
             r
         }
         _ => {
-            let mosquitto = tidewatch_tests::Mosquitto::start();
+            let mosquitto = tidewatch_tests::Mosquitto::start_with(false);
             let addr: SocketAddr = ([127, 0, 0, 1], mosquitto.port).into();
             let ingest = start_ingest(addr, dir.join("raw"), stop.clone());
             let r = rt.block_on(drive(addr, lines, a));

@@ -74,22 +74,28 @@ impl Mosquitto {
     /// `user root`: started as root, Mosquitto otherwise drops to user `mosquitto` and
     /// cannot write its persistence file in our directory (ignored when not root).
     pub fn start() -> Mosquitto {
+        Self::start_with(true)
+    }
+
+    /// Like [`start`](Self::start), with or without persistence (without: like the
+    /// embedded broker, which keeps sessions in memory only; for benchmarks).
+    pub fn start_with(persistence: bool) -> Mosquitto {
         let dir = std::env::temp_dir().join(format!(
             "tw-mosquitto-{}-{}",
             std::process::id(),
             free_port()
         ));
         std::fs::create_dir_all(&dir).expect("mosquitto dir");
-        Self::start_in(dir, free_port())
+        Self::start_in(dir, free_port(), persistence)
     }
 
-    fn start_in(dir: PathBuf, port: u16) -> Mosquitto {
+    fn start_in(dir: PathBuf, port: u16, persistence: bool) -> Mosquitto {
         let exe = require_program("mosquitto", "mosquitto");
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nuser root\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 100\n",
+                "listener {port} 127.0.0.1\nuser root\nallow_anonymous true\npersistence {persistence}\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 100\n",
                 dir.display()
             ),
         )
@@ -117,7 +123,7 @@ impl Mosquitto {
     pub fn restart(mut self) -> Mosquitto {
         let (dir, port) = (self.dir.clone(), self.port);
         self.stop();
-        Self::start_in(dir, port)
+        Self::start_in(dir, port, true)
     }
 
     fn stop(&mut self) {

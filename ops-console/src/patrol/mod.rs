@@ -308,6 +308,7 @@ impl Station<'_> {
         self.next_send = self.outbox.acked() + 1;
         self.last_n = self.last_line_count()?;
         let (client, mut eventloop) = AsyncClient::new(opts, 2 * WINDOW);
+        ingest::service::set_nodelay(&mut eventloop);
         let (link_tx, mut link) = mpsc::channel::<Link>(256);
         let poller = tokio::spawn(async move {
             let mut backoff = Duration::from_millis(250);
