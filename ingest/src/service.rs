@@ -7,16 +7,18 @@
 //!
 //! - QoS 1 with a persistent session (`clean_session = false`), subscriptions renewed on
 //!   every CONNACK, so nothing published while ingest is away is lost.
-//! - Acknowledged only after the line is in the raw archive and fsync'd (manual acks):
-//!   a crash, SIGKILL included, loses nothing that was acknowledged; the broker redelivers
-//!   the rest (so a redelivered line can be archived twice: the archive is a record of
-//!   receptions).
+//! - Acknowledged only after the line is in the raw archive and fsync'd, and the broker
+//!   has confirmed the observations made from it (manual acks): a crash, SIGKILL included,
+//!   loses nothing that was acknowledged; the broker redelivers the rest (so a redelivered
+//!   line can be archived twice, the archive being a record of receptions, and its
+//!   observation published twice: AIS, numbered patrol lines and reports keep their id).
 //! - The event loop is polled continuously by its own task, as rumqttc requires; the
 //!   worker does the blocking work (archive, fsync) off the poll path.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -192,11 +194,36 @@ pub async fn run_with_inputs(
     let (producer, mut pub_loop) = AsyncClient::new(pub_opts, 1024);
     set_nodelay(&mut pub_loop);
     let pub_handle = handle.clone();
+    let out = Out {
+        client: producer.clone(),
+        handed: Arc::new(AtomicU64::new(0)),
+        confirmed: Arc::new(AtomicU64::new(0)),
+    };
+    let (handed, confirmed) = (out.handed.clone(), out.confirmed.clone());
     let pub_poller = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
         loop {
             match pub_loop.poll().await {
-                Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => backoff = Duration::from_millis(100),
+                Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
+                    backoff = Duration::from_millis(100);
+                    if !ack.session_present {
+                        // A new session: what was in flight is gone (the broker restarted,
+                        // taking its copies too). Stop waiting for it.
+                        let lost = handed
+                            .load(Ordering::Acquire)
+                            .saturating_sub(confirmed.load(Ordering::Acquire));
+                        if lost > 0 {
+                            tracing::warn!(
+                                lost,
+                                "observations in flight lost with the broker's session"
+                            );
+                        }
+                        confirmed.fetch_max(handed.load(Ordering::Acquire), Ordering::AcqRel);
+                    }
+                }
+                Ok(MqttEvent::Incoming(Packet::PubAck(_))) => {
+                    confirmed.fetch_add(1, Ordering::AcqRel);
+                }
                 Ok(_) => {}
                 Err(e) => {
                     pub_handle.update(|s| s.connection_errors += 1);
@@ -245,7 +272,7 @@ pub async fn run_with_inputs(
 
     let mut archive = Archive::open(&cfg.archive_dir)?;
     let mut pipeline = Pipeline::new();
-    let mut unacked: Vec<Publish> = Vec::new();
+    let mut unacked: VecDeque<(Publish, u64)> = VecDeque::new();
     let mut unsynced_local = 0usize;
     let tsdb = cfg.tsdb.clone();
     let mut stats_tick = tokio::time::interval(cfg.stats_every);
@@ -258,10 +285,10 @@ pub async fn run_with_inputs(
             () = &mut shutdown => break Ok(()),
             _ = tick.tick(), if !unacked.is_empty() || unsynced_local > 0 => {
                 unsynced_local = 0;
-                if let Err(e) = settle(&mut archive, &client, &mut unacked).await {
+                if let Err(e) = settle(&mut archive, &client, &mut unacked, &out.confirmed).await {
                     break Err(e);
                 }
-                handle.update(|s| s.unacked = 0);
+                handle.update(|s| s.unacked = unacked.len() as u64);
             }
             _ = stats_tick.tick(), if tsdb.is_some() => {
                 if let Some(t) = &tsdb {
@@ -277,7 +304,7 @@ pub async fn run_with_inputs(
                     },
                     l.received_at,
                 );
-                if let Err(e) = apply(events, l.received_at, &mut archive, &producer, &handle, tsdb.as_ref()).await {
+                if let Err(e) = apply(events, l.received_at, &mut archive, &out, &handle, tsdb.as_ref()).await {
                     break Err(e);
                 }
                 unsynced_local += 1;
@@ -300,10 +327,11 @@ pub async fn run_with_inputs(
                     }
                 }
                 Some(FromBroker::Message(p, received_at)) => {
-                    if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &producer, &handle, tsdb.as_ref()).await {
+                    if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &out, &handle, tsdb.as_ref()).await {
                         break Err(e);
                     }
-                    unacked.push(p);
+                    // Acknowledged once archived and once what it gave is with the broker.
+                    unacked.push_back((p, out.handed.load(Ordering::Acquire)));
                     handle.update(|s| {
                         s.queue_broker = rx.len() as u64;
                         s.unacked = unacked.len() as u64;
@@ -311,7 +339,7 @@ pub async fn run_with_inputs(
                         s.unit_out_of_order = pipeline.out_of_order;
                     });
                     if unacked.len() >= 512
-                        && let Err(e) = settle(&mut archive, &client, &mut unacked).await
+                        && let Err(e) = settle(&mut archive, &client, &mut unacked, &out.confirmed).await
                     {
                         break Err(e);
                     }
@@ -341,15 +369,39 @@ pub fn set_nodelay(eventloop: &mut rumqttc::EventLoop) {
     eventloop.set_network_options(n);
 }
 
-/// fsync the archive, then acknowledge what it now holds.
+/// Where observations and notices go: the second connection, with a count of what was
+/// handed to it and what the broker confirmed (in order: MQTT 3.1.1 §4.6).
+struct Out {
+    client: AsyncClient,
+    handed: Arc<AtomicU64>,
+    confirmed: Arc<AtomicU64>,
+}
+
+impl Out {
+    async fn publish(&self, topic: String, payload: Vec<u8>) -> Result<(), ServiceError> {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .await?;
+        self.handed.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+/// fsync the archive, then acknowledge the messages it now holds whose observations the
+/// broker has confirmed: a crash at any point loses neither a line nor its observations
+/// (the broker delivers an unacknowledged message again).
 async fn settle(
     archive: &mut Archive,
     client: &AsyncClient,
-    unacked: &mut Vec<Publish>,
+    unacked: &mut VecDeque<(Publish, u64)>,
+    confirmed: &AtomicU64,
 ) -> Result<(), ServiceError> {
     archive.sync()?;
-    for p in unacked.drain(..) {
-        client.ack(&p).await?;
+    let confirmed = confirmed.load(Ordering::Acquire);
+    while unacked.front().is_some_and(|(_, mark)| *mark <= confirmed) {
+        if let Some((p, _)) = unacked.pop_front() {
+            client.ack(&p).await?;
+        }
     }
     Ok(())
 }
@@ -359,7 +411,7 @@ async fn handle_message(
     received_at: Timestamp,
     pipeline: &mut Pipeline,
     archive: &mut Archive,
-    client: &AsyncClient,
+    out: &Out,
     handle: &ServiceHandle,
     tsdb: Option<&TsdbHandle>,
 ) -> Result<(), ServiceError> {
@@ -408,7 +460,7 @@ async fn handle_message(
             return Ok(());
         }
     };
-    apply(events, received_at, archive, client, handle, tsdb).await
+    apply(events, received_at, archive, out, handle, tsdb).await
 }
 
 /// Do what the pipeline says: archive, publish, tell units.
@@ -416,7 +468,7 @@ async fn apply(
     events: Vec<Event>,
     received_at: Timestamp,
     archive: &mut Archive,
-    client: &AsyncClient,
+    out: &Out,
     handle: &ServiceHandle,
     tsdb: Option<&TsdbHandle>,
 ) -> Result<(), ServiceError> {
@@ -463,9 +515,7 @@ async fn apply(
                     t.try_write(points_from_observation(&observation));
                 }
                 let json = serde_json::to_vec(&*observation).unwrap_or_default();
-                client
-                    .publish(topic.to_string(), QoS::AtLeastOnce, false, json)
-                    .await?;
+                out.publish(topic.to_string(), json).await?;
                 handle.update(|s| {
                     if update {
                         s.updates += 1;
@@ -475,13 +525,7 @@ async fn apply(
                 });
             }
             Event::NotifyUnit { unit, message } => {
-                client
-                    .publish(
-                        Topic::PatrolRejects(unit).to_string(),
-                        QoS::AtLeastOnce,
-                        false,
-                        message.into_bytes(),
-                    )
+                out.publish(Topic::PatrolRejects(unit).to_string(), message.into_bytes())
                     .await?;
             }
         }

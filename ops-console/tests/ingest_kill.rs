@@ -37,7 +37,7 @@ fn archived_lines(data: &std::path::Path) -> BTreeSet<Vec<u8>> {
 }
 
 #[tokio::test]
-async fn sigkill_during_a_stream_loses_no_delivered_line() {
+async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
     let broker = EmbeddedBroker::start(BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..BrokerConfig::default()
@@ -56,6 +56,61 @@ async fn sigkill_during_a_stream_loses_no_delivered_line() {
         .map(|(_, l)| l)
         .collect();
     assert!(lines.len() > 2000, "{}", lines.len());
+
+    // An observer (fusion's place) with a persistent session: every observation of every
+    // line must reach it too, whatever ingest was doing when it was killed.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::<String>::new()));
+    let mut opts = MqttOptions::new("kill-test-observer", "127.0.0.1", port);
+    opts.set_clean_session(false);
+    let (observer, mut obs_el) = AsyncClient::new(opts, 64);
+    observer
+        .subscribe("tidewatch/v1/obs/ais/#", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
+    let ids = seen.clone();
+    let observing = tokio::spawn(async move {
+        let mut subscribed_tx = Some(subscribed_tx);
+        while let Ok(ev) = obs_el.poll().await {
+            match ev {
+                Event::Incoming(Packet::SubAck(_)) => {
+                    if let Some(tx) = subscribed_tx.take() {
+                        let _ = tx.send(());
+                    }
+                }
+                Event::Incoming(Packet::Publish(p)) => {
+                    let o: ingest::model::Observation = serde_json::from_slice(&p.payload).unwrap();
+                    ids.lock().unwrap().insert(o.id);
+                }
+                _ => {}
+            }
+        }
+    });
+    subscribed.await.unwrap();
+    let expected_ids: BTreeSet<String> = {
+        let mut p = ingest::pipeline::Pipeline::new();
+        lines
+            .iter()
+            .flat_map(|l| {
+                p.on_input(
+                    ingest::pipeline::Input::Ais {
+                        source: "kill-test",
+                        payload: l.as_bytes(),
+                    },
+                    Timestamp::now(),
+                )
+            })
+            .filter_map(|e| match e {
+                ingest::pipeline::Event::Publish {
+                    observation,
+                    update: false,
+                    ..
+                } => Some(observation.id),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(expected_ids.len() > 1000, "{}", expected_ids.len());
 
     let mut ingest = start_ingest(port, &data);
     // Let ingest connect and subscribe (its session then exists on the broker).
@@ -115,6 +170,21 @@ async fn sigkill_during_a_stream_loses_no_delivered_line() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // And every observation was published (some twice, with the same id).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let missing = expected_ids.difference(&seen.lock().unwrap()).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} of {} observations never published",
+            expected_ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    observing.abort();
     ingest.kill().unwrap();
     ingest.wait().unwrap();
     poller.abort();
