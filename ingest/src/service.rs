@@ -98,6 +98,8 @@ pub struct ServiceStats {
     pub queue_feeds: u64,
     /// Messages archived but not yet fsync'd and acknowledged.
     pub unacked: u64,
+    /// Observations and notices handed to the broker and not yet confirmed by it.
+    pub unconfirmed: u64,
     /// Lines patrol units numbered that never arrived (their `n:` count jumped ahead).
     pub unit_sequence_gaps: u64,
     /// Numbered lines that arrived after a later one.
@@ -198,6 +200,7 @@ pub async fn run_with_inputs(
         client: producer.clone(),
         handed: Arc::new(AtomicU64::new(0)),
         confirmed: Arc::new(AtomicU64::new(0)),
+        backlog: Mutex::new(VecDeque::new()),
     };
     let (handed, confirmed) = (out.handed.clone(), out.confirmed.clone());
     let pub_poller = tokio::spawn(async move {
@@ -277,74 +280,96 @@ pub async fn run_with_inputs(
     let tsdb = cfg.tsdb.clone();
     let mut stats_tick = tokio::time::interval(cfg.stats_every);
     let mut tick = tokio::time::interval(cfg.sync_every);
+    let mut retry = tokio::time::interval(Duration::from_millis(1));
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
-    let result = loop {
-        tokio::select! {
-            biased;
-            () = &mut shutdown => break Ok(()),
-            _ = tick.tick(), if !unacked.is_empty() || unsynced_local > 0 => {
-                unsynced_local = 0;
-                if let Err(e) = settle(&mut archive, &client, &mut unacked, &out.confirmed).await {
-                    break Err(e);
+    // The worker; a shutdown stops it even mid-await (a publish or an acknowledgement
+    // waiting on a broker that is gone): what was not acknowledged comes again.
+    let worker = async {
+        loop {
+            tokio::select! {
+                biased;
+                _ = tick.tick(), if !unacked.is_empty() || unsynced_local > 0 => {
+                    unsynced_local = 0;
+                    if let Err(e) = settle(&mut archive, &client, &mut unacked, &out.confirmed).await {
+                        break Err(e);
+                    }
+                    let unconfirmed = out.produced().saturating_sub(out.confirmed.load(Ordering::Acquire));
+                handle.update(|s| {
+                    s.unacked = unacked.len() as u64;
+                    s.unconfirmed = unconfirmed;
+                });
                 }
-                handle.update(|s| s.unacked = unacked.len() as u64);
-            }
-            _ = stats_tick.tick(), if tsdb.is_some() => {
-                if let Some(t) = &tsdb {
-                    t.try_write(points_from_service_stats(&handle.stats(), Timestamp::now()));
+                _ = stats_tick.tick(), if tsdb.is_some() => {
+                    if let Some(t) = &tsdb {
+                        t.try_write(points_from_service_stats(&handle.stats(), Timestamp::now()));
+                    }
                 }
-            }
-            Some(l) = local.recv() => {
-                handle.update(|s| s.messages += 1);
-                let events = pipeline.on_input(
-                    Input::Ais {
-                        source: &l.source,
-                        payload: &l.line,
-                    },
-                    l.received_at,
-                );
-                if let Err(e) = apply(events, l.received_at, &mut archive, &out, &handle, tsdb.as_ref()).await {
-                    break Err(e);
+                _ = retry.tick(), if out.backlog_len() > 0 => {
+                    if let Err(e) = out.drain() {
+                        break Err(e);
+                    }
                 }
-                unsynced_local += 1;
-                handle.update(|s| s.queue_feeds = local.len() as u64);
-            }
-            msg = rx.recv() => match msg {
-                None => break Ok(()),
-                Some(FromBroker::Connected) => {
-                    // Renewed on every CONNACK (the session keeps them, but a broker that
-                    // lost its state, or a first connection, needs them).
-                    let mut failed = None;
-                    for filter in [RAW_AIS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER] {
-                        if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
-                            failed = Some(e);
-                            break;
+                Some(l) = local.recv(), if out.backlog_len() < MAX_BACKLOG => {
+                    handle.update(|s| s.messages += 1);
+                    let events = pipeline.on_input(
+                        Input::Ais {
+                            source: &l.source,
+                            payload: &l.line,
+                        },
+                        l.received_at,
+                    );
+                    if let Err(e) = apply(events, l.received_at, &mut archive, &out, &handle, tsdb.as_ref()).await {
+                        break Err(e);
+                    }
+                    unsynced_local += 1;
+                    handle.update(|s| s.queue_feeds = local.len() as u64);
+                }
+                msg = rx.recv(), if out.backlog_len() < MAX_BACKLOG => match msg {
+                    None => break Ok(()),
+                    Some(FromBroker::Connected) => {
+                        // Renewed on every CONNACK (the session keeps them, but a broker that
+                        // lost its state, or a first connection, needs them).
+                        let mut failed = None;
+                        for filter in [RAW_AIS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER] {
+                            if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                        if let Some(e) = failed {
+                            break Err(e.into());
                         }
                     }
-                    if let Some(e) = failed {
-                        break Err(e.into());
+                    Some(FromBroker::Message(p, received_at)) => {
+                        if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &out, &handle, tsdb.as_ref()).await {
+                            break Err(e);
+                        }
+                        // Acknowledged once archived and once what it gave is with the broker.
+                        unacked.push_back((p, out.produced()));
+                        handle.update(|s| {
+                            s.queue_broker = rx.len() as u64;
+                            s.unacked = unacked.len() as u64;
+                            s.unit_sequence_gaps = pipeline.sequence_gaps;
+                            s.unit_out_of_order = pipeline.out_of_order;
+                        });
+                        if unacked.len() >= 512
+                            && let Err(e) = settle(&mut archive, &client, &mut unacked, &out.confirmed).await
+                        {
+                            break Err(e);
+                        }
                     }
-                }
-                Some(FromBroker::Message(p, received_at)) => {
-                    if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &out, &handle, tsdb.as_ref()).await {
-                        break Err(e);
-                    }
-                    // Acknowledged once archived and once what it gave is with the broker.
-                    unacked.push_back((p, out.handed.load(Ordering::Acquire)));
-                    handle.update(|s| {
-                        s.queue_broker = rx.len() as u64;
-                        s.unacked = unacked.len() as u64;
-                        s.unit_sequence_gaps = pipeline.sequence_gaps;
-                        s.unit_out_of_order = pipeline.out_of_order;
-                    });
-                    if unacked.len() >= 512
-                        && let Err(e) = settle(&mut archive, &client, &mut unacked, &out.confirmed).await
-                    {
-                        break Err(e);
-                    }
-                }
-            },
+                },
+            }
+        }
+    };
+    let result = {
+        tokio::pin!(worker);
+        tokio::select! {
+            biased;
+            () = &mut shutdown => Ok(()),
+            r = &mut worker => r,
         }
     };
     // Whatever was archived is made durable; unacknowledged messages stay with the
@@ -371,19 +396,57 @@ pub fn set_nodelay(eventloop: &mut rumqttc::EventLoop) {
 
 /// Where observations and notices go: the second connection, with a count of what was
 /// handed to it and what the broker confirmed (in order: MQTT 3.1.1 §4.6).
+///
+/// The worker never waits on it: what the client cannot take yet waits in a backlog, and
+/// the worker goes on reading the broker meanwhile. Waiting instead closes a cycle (worker
+/// waits on our publishes, the broker on our reading, our reading on the worker) that
+/// stalled ingest against Mosquitto under overload.
 struct Out {
     client: AsyncClient,
     handed: Arc<AtomicU64>,
     confirmed: Arc<AtomicU64>,
+    backlog: Mutex<VecDeque<(String, Vec<u8>)>>,
 }
 
+/// Most observations waiting for the client before the worker stops reading the broker.
+const MAX_BACKLOG: usize = 100_000;
+
 impl Out {
-    async fn publish(&self, topic: String, payload: Vec<u8>) -> Result<(), ServiceError> {
-        self.client
-            .publish(topic, QoS::AtLeastOnce, false, payload)
-            .await?;
-        self.handed.fetch_add(1, Ordering::AcqRel);
+    fn publish(&self, topic: String, payload: Vec<u8>) -> Result<(), ServiceError> {
+        if let Ok(mut b) = self.backlog.lock() {
+            b.push_back((topic, payload));
+        }
+        self.drain()
+    }
+
+    /// Hand the client what it takes now, in order.
+    fn drain(&self) -> Result<(), ServiceError> {
+        let Ok(mut b) = self.backlog.lock() else {
+            return Ok(());
+        };
+        while let Some((topic, payload)) = b.front() {
+            match self
+                .client
+                .try_publish(topic.clone(), QoS::AtLeastOnce, false, payload.clone())
+            {
+                Ok(()) => {
+                    b.pop_front();
+                    self.handed.fetch_add(1, Ordering::AcqRel);
+                }
+                Err(rumqttc::ClientError::TryRequest(_)) => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(())
+    }
+
+    fn backlog_len(&self) -> usize {
+        self.backlog.lock().map(|b| b.len()).unwrap_or(0)
+    }
+
+    /// Observations and notices made so far (handed or waiting).
+    fn produced(&self) -> u64 {
+        self.handed.load(Ordering::Acquire) + self.backlog_len() as u64
     }
 }
 
@@ -515,7 +578,7 @@ async fn apply(
                     t.try_write(points_from_observation(&observation));
                 }
                 let json = serde_json::to_vec(&*observation).unwrap_or_default();
-                out.publish(topic.to_string(), json).await?;
+                out.publish(topic.to_string(), json)?;
                 handle.update(|s| {
                     if update {
                         s.updates += 1;
@@ -525,8 +588,7 @@ async fn apply(
                 });
             }
             Event::NotifyUnit { unit, message } => {
-                out.publish(Topic::PatrolRejects(unit).to_string(), message.into_bytes())
-                    .await?;
+                out.publish(Topic::PatrolRejects(unit).to_string(), message.into_bytes())?;
             }
         }
     }

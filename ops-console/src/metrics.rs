@@ -13,7 +13,7 @@
 //! | `tidewatch_ingest_connects_total` | | connections to the broker (first and reconnects) |
 //! | `tidewatch_ingest_connection_errors_total` | | connections lost or refused |
 //! | `tidewatch_ingest_unit_lines_missing_total`, `tidewatch_ingest_unit_out_of_order_total` | | patrol units' numbered lines (`n:`) that never came, or came late |
-//! | `tidewatch_ingest_queue_depth` | `queue` | `broker` (received, not yet processed), `feeds` (TCP/UDP lines), `unacked` (archived, not yet fsync'd and acknowledged) |
+//! | `tidewatch_ingest_queue_depth` | `queue` | `broker` (received, not yet processed), `feeds` (TCP/UDP lines), `unacked` (archived, not yet fsync'd and acknowledged), `unconfirmed` (observations not yet confirmed by the broker) |
 //! | `tidewatch_feed_lines_total`, `tidewatch_feed_truncated_total`, `tidewatch_feed_udp_dropped_total`, `tidewatch_feed_connections_total` | | TCP and UDP feeds |
 //! | `tidewatch_tsdb_points_total` | `outcome` | time-series points: `offered`, `written`, `dropped_queue_full`, `dropped_closed`, `failed` |
 //! | `tidewatch_tsdb_queue_depth` | | points queued or in flight |
@@ -167,6 +167,8 @@ impl Metrics {
                     .set(s.queue_broker as f64);
                 gauge!("tidewatch_ingest_queue_depth", "queue" => "feeds").set(s.queue_feeds as f64);
                 gauge!("tidewatch_ingest_queue_depth", "queue" => "unacked").set(s.unacked as f64);
+                gauge!("tidewatch_ingest_queue_depth", "queue" => "unconfirmed")
+                    .set(s.unconfirmed as f64);
             },
         );
     }

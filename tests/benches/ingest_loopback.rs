@@ -124,8 +124,8 @@ fn start_ingest(
             .expect("ingest runs");
             let s = h.stats();
             eprintln!(
-                "  ingest: {} messages, {} observations, {} connects, {} connection errors, rejected {:?}",
-                s.messages, s.observations, s.connects, s.connection_errors, s.rejected
+                "  ingest: {} messages, {} observations, {} connects, {} connection errors, rejected {:?}; at the end {} unacked, {} unconfirmed, {} queued",
+                s.messages, s.observations, s.connects, s.connection_errors, s.rejected, s.unacked, s.unconfirmed, s.queue_broker
             );
         });
     })
@@ -306,6 +306,10 @@ fn round(kind: &str, lines: &[String], a: &Args) -> RoundResult {
             let addr: SocketAddr = ([127, 0, 0, 1], mosquitto.port).into();
             let ingest = start_ingest(addr, dir.join("raw"), stop.clone());
             let r = rt.block_on(drive(addr, lines, a));
+            eprintln!(
+                "  (mosquitto round done: {} of {} observed)",
+                r.received, r.sent
+            );
             stop.store(true, Ordering::Relaxed);
             ingest.join().unwrap();
             drop(mosquitto);
