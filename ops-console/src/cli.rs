@@ -41,7 +41,8 @@ pub struct PatrolArgs {
     #[arg(long, value_name = "ID")]
     pub unit: String,
     /// Where the ship's NMEA comes from: `tcp://IP:PORT` (a multiplexer or the radar's
-    /// server), `udp://IP:PORT` (listen), or a serial device or file path (repeatable).
+    /// server), `udp://IP:PORT` (listen), or a serial device or file path (repeatable; set a
+    /// serial device's speed first, e.g. `stty -F /dev/ttyUSB0 4800 raw`).
     #[arg(long, value_name = "SOURCE", required = true)]
     pub nmea: Vec<crate::patrol::NmeaSource>,
     /// The broker, `HOST:PORT`.
