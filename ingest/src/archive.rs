@@ -129,6 +129,8 @@ struct Current {
 pub struct Archive {
     dir: PathBuf,
     current: Option<Current>,
+    /// The hour (Unix hours) whose records were last checked against the current file.
+    checked_hour: Option<i64>,
     /// Bytes cut from a torn tail when the archive was opened.
     recovered_bytes: u64,
 }
@@ -141,6 +143,7 @@ impl Archive {
         let mut archive = Archive {
             dir: dir.clone(),
             current: None,
+            checked_hour: None,
             recovered_bytes: 0,
         };
         if let Some(last) = files(&dir)?.pop() {
@@ -188,33 +191,43 @@ impl Archive {
         {
             return Err(ArchiveError::BadSource(rec.source.to_owned()));
         }
-        let name = file_name(rec.received_at);
-        let roll = match &self.current {
-            None => true,
-            Some(c) => name > c.name,
-        };
-        if roll {
-            self.start_file(&name, rec.received_at)?;
+        // Which file: decided once per hour of reception, not per record.
+        let hour = rec.received_at.as_second().div_euclid(3600);
+        if self.current.is_none() || self.checked_hour != Some(hour) {
+            let name = file_name(rec.received_at);
+            let roll = match &self.current {
+                None => true,
+                Some(c) => name > c.name,
+            };
+            if roll {
+                self.start_file(&name, rec.received_at)?;
+            }
+            self.checked_hour = Some(hour);
         }
-        let c = self
+        let Current { path, out, .. } = self
             .current
             .as_mut()
             .expect("a current file after start_file");
-        let verdict = match rec.verdict {
-            Verdict::Accepted => "ok".to_owned(),
-            Verdict::Rejected(reason) => format!("rej:{reason}"),
+        let written = match rec.verdict {
+            Verdict::Accepted => write!(
+                out,
+                "{} {} ok {}\t",
+                rec.received_at,
+                rec.source,
+                rec.line.len()
+            ),
+            Verdict::Rejected(reason) => write!(
+                out,
+                "{} {} rej:{reason} {}\t",
+                rec.received_at,
+                rec.source,
+                rec.line.len()
+            ),
         };
-        let head = format!(
-            "{} {} {} {}\t",
-            rec.received_at,
-            rec.source,
-            verdict,
-            rec.line.len()
-        );
-        let path = c.path.clone();
-        c.out.write_all(head.as_bytes()).map_err(io_err(&path))?;
-        c.out.write_all(rec.line).map_err(io_err(&path))?;
-        c.out.write_all(b"\n").map_err(io_err(&path))?;
+        written
+            .and_then(|()| out.write_all(rec.line))
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(io_err(path))?;
         Ok(())
     }
 

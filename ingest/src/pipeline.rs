@@ -210,7 +210,12 @@ impl Pipeline {
         rejected: Option<&'static str>,
     ) {
         match rejected {
-            None => *self.accepted.entry(source.clone()).or_default() += 1,
+            None => match self.accepted.get_mut(&source) {
+                Some(n) => *n += 1,
+                None => {
+                    self.accepted.insert(source.clone(), 1);
+                }
+            },
             Some(reason) => *self.rejected.entry(reason).or_default() += 1,
         }
         out.push(Event::Archive {

@@ -424,14 +424,18 @@ impl Out {
         let Ok(mut b) = self.backlog.lock() else {
             return Ok(());
         };
-        while let Some((topic, payload)) = b.front() {
+        while let Some((topic, payload)) = b.pop_front() {
             match self
                 .client
-                .try_publish(topic.clone(), QoS::AtLeastOnce, false, payload.clone())
+                .try_publish(topic, QoS::AtLeastOnce, false, payload)
             {
                 Ok(()) => {
-                    b.pop_front();
                     self.handed.fetch_add(1, Ordering::AcqRel);
+                }
+                // Full: the client hands the publish back; it waits at the front.
+                Err(rumqttc::ClientError::TryRequest(rumqttc::Request::Publish(p))) => {
+                    b.push_front((p.topic, p.payload.to_vec()));
+                    break;
                 }
                 Err(rumqttc::ClientError::TryRequest(_)) => break,
                 Err(e) => return Err(e.into()),

@@ -105,7 +105,7 @@ fn start_ingest(
     archive: std::path::PathBuf,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
+    std::thread::Builder::new().name("ingest".into()).spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -129,6 +129,7 @@ fn start_ingest(
             );
         });
     })
+    .expect("a thread for ingest")
 }
 
 async fn client(id: &str, broker: SocketAddr) -> (AsyncClient, rumqttc::EventLoop) {
@@ -273,26 +274,29 @@ fn round(kind: &str, lines: &[String], a: &Args) -> RoundResult {
             // its own thread, and ingest another, as the two tasks of `up` would share.
             let (addr_tx, addr_rx) = std::sync::mpsc::channel();
             let stop_broker = stop.clone();
-            let broker_thread = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    let broker = EmbeddedBroker::start(BrokerConfig {
-                        listen: "127.0.0.1:0".parse().unwrap(),
-                        ..BrokerConfig::default()
-                    })
-                    .await
-                    .expect("the embedded broker starts");
-                    addr_tx.send(broker.addr()).unwrap();
-                    while !stop_broker.load(Ordering::Relaxed) {
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    eprintln!("  broker: {:?}", broker.stats());
-                    broker.shutdown().await;
-                });
-            });
+            let broker_thread = std::thread::Builder::new()
+                .name("broker".into())
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async move {
+                        let broker = EmbeddedBroker::start(BrokerConfig {
+                            listen: "127.0.0.1:0".parse().unwrap(),
+                            ..BrokerConfig::default()
+                        })
+                        .await
+                        .expect("the embedded broker starts");
+                        addr_tx.send(broker.addr()).unwrap();
+                        while !stop_broker.load(Ordering::Relaxed) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        eprintln!("  broker: {:?}", broker.stats());
+                        broker.shutdown().await;
+                    });
+                })
+                .expect("a thread for the broker");
             let addr = addr_rx.recv().unwrap();
             let ingest = start_ingest(addr, dir.join("raw"), stop.clone());
             let r = rt.block_on(drive(addr, lines, a));
