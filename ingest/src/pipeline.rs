@@ -118,12 +118,6 @@ impl UnitStream {
     }
 }
 
-/// The `n:` line count of a line's tag block, if it has one.
-fn line_count(line: &[u8]) -> Option<u32> {
-    let (tag, _) = crate::ais::split_tag_block(line).ok()?;
-    crate::ais::TagBlock::parse(tag?).ok()?.line_count
-}
-
 /// The ingest core; see the module docs.
 pub struct Pipeline {
     decoder: Decoder,
@@ -372,7 +366,7 @@ impl Pipeline {
         received_at: Timestamp,
         out: &mut Vec<Event>,
     ) {
-        let n = line_count(line);
+        let n = crate::ais::tagblock::line_count(line);
         if n.is_some() && self.unit_duplicate(unit, line, n, out) {
             return;
         }

@@ -3,7 +3,27 @@
 
 use std::path::PathBuf;
 
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// `--broker HOST:PORT`, checked.
+pub fn parse_broker(s: &str) -> Result<(String, u16)> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
+        .with_context(|| format!("--broker {s:?}: expected HOST:PORT"))?;
+    if host.is_empty() {
+        bail!("--broker {s:?}: the host is empty");
+    }
+    Ok((host, port))
+}
+
+/// A password or token kept in a file (never on the command line), without its line end.
+pub fn read_secret(file: &std::path::Path, what: &str) -> Result<String> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the {what} file {}", file.display()))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+}
 
 /// Tidewatch: maritime smuggling detection and interception coordination.
 #[derive(Debug, Parser)]

@@ -9,7 +9,7 @@ use ingest::inputs::{self, FeedFormat, InputStats};
 use ingest::service::{self, ServiceConfig, ServiceHandle};
 use ingest::tsdb::{InfluxConfig, InfluxSink, TsdbWriter, WriterConfig};
 
-use crate::cli::{IngestArgs, InputFormat};
+use crate::cli::{IngestArgs, InputFormat, parse_broker, read_secret};
 use crate::metrics::{self, Metrics};
 
 /// `NAME=ADDR` of a feed.
@@ -28,23 +28,11 @@ fn feed(spec: &str, flag: &str) -> Result<(String, SocketAddr)> {
 
 /// `tidewatch ingest`.
 pub fn run(args: &IngestArgs) -> Result<()> {
-    let (host, port) = args
-        .broker
-        .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
-        .with_context(|| format!("--broker {:?}: expected HOST:PORT", args.broker))?;
-    if host.is_empty() {
-        bail!("--broker {:?}: the host is empty", args.broker);
-    }
+    let (host, port) = parse_broker(&args.broker)?;
     let mut cfg = ServiceConfig::new(&host, port, args.data.join("raw"));
     cfg.client_id = args.client_id.clone();
     if let (Some(user), Some(file)) = (&args.user, &args.password_file) {
-        let password = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read the password file {}", file.display()))?;
-        cfg.credentials = Some((
-            user.clone(),
-            password.trim_end_matches(['\r', '\n']).to_owned(),
-        ));
+        cfg.credentials = Some((user.clone(), read_secret(file, "password")?));
     }
     let listen: Vec<_> = args
         .tcp_listen
@@ -65,10 +53,7 @@ pub fn run(args: &IngestArgs) -> Result<()> {
     let influx = match &args.influx_url {
         Some(url) => {
             let token = match &args.influx_token_file {
-                Some(f) => std::fs::read_to_string(f)
-                    .with_context(|| format!("cannot read the token file {}", f.display()))?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_owned(),
+                Some(f) => read_secret(f, "token")?,
                 None => String::new(),
             };
             Some(

@@ -116,6 +116,12 @@ impl TagBlock {
     }
 }
 
+/// The `n:` line count of a line's tag block, if it has a valid one.
+pub fn line_count(line: &[u8]) -> Option<u32> {
+    let (tag, _) = super::split_tag_block(line).ok()?;
+    TagBlock::parse(tag?).ok()?.line_count
+}
+
 /// Stamp a line with a tag block carrying its time (`c:`, milliseconds) and a line count
 /// (`n:`), as a patrol unit does before store-and-forward: the time says when it was read
 /// on board (not when it reached shore), and the count lets the receiver see gaps and drop

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use ingest::ais::tagblock::stamp;
 use ingest::inputs::{self, FeedFormat, InputStats, LocalLine};
 use ingest::wire::{PatrolReport, Topic, UnitId};
@@ -35,7 +35,7 @@ use jiff::Timestamp;
 use rumqttc::{AsyncClient, ConnectionError, Event, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::cli::PatrolArgs;
+use crate::cli::{PatrolArgs, parse_broker, read_secret};
 use outbox::{Kind, Outbox};
 
 /// Publishes in flight at most (below rumqttc's window of 100).
@@ -173,17 +173,6 @@ enum Link {
     Down(ConnectionError, oneshot::Sender<()>),
 }
 
-fn parse_broker(s: &str) -> Result<(String, u16)> {
-    let (host, port) = s
-        .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
-        .with_context(|| format!("--broker {s:?}: expected HOST:PORT"))?;
-    if host.is_empty() {
-        bail!("--broker {s:?}: the host is empty");
-    }
-    Ok((host, port))
-}
-
 /// `tidewatch patrol`.
 pub fn run(args: &PatrolArgs) -> Result<()> {
     let unit = UnitId::new(&args.unit)
@@ -201,10 +190,8 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
     opts.set_keep_alive(Duration::from_secs(args.keep_alive_secs.max(2)));
     opts.set_max_packet_size(1 << 20, 1 << 20);
     if let Some(file) = &args.password_file {
-        let password = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read the password file {}", file.display()))?;
         let user = args.user.clone().unwrap_or_else(|| unit.to_string());
-        opts.set_credentials(user, password.trim_end_matches(['\r', '\n']));
+        opts.set_credentials(user, read_secret(file, "password")?);
     }
     let queue_dir = args.data.join("outbox");
     let mut outbox = Outbox::open(&queue_dir, args.queue_max_mb.saturating_mul(1 << 20))
@@ -395,11 +382,7 @@ impl Station<'_> {
                 break;
             };
             for e in batch.iter().filter(|e| e.kind == Kind::Nmea) {
-                if let Some(n) = ingest::ais::split_tag_block(&e.data)
-                    .ok()
-                    .and_then(|(t, _)| ingest::ais::TagBlock::parse(t?).ok())
-                    .and_then(|t| t.line_count)
-                {
+                if let Some(n) = ingest::ais::tagblock::line_count(&e.data) {
                     last = n;
                 }
             }
