@@ -1,4 +1,44 @@
 //! Tidewatch fusion: turns observations into tracks and flags suspicious behaviour.
 //!
-//! Not built yet: this crate holds its place in the workspace so the dependency order
-//! `ingest → fusion → ops-console` is fixed from the start.
+//! ```text
+//!  observations ──▶ FusionEngine::observe ──▶ tracks (per MMSI, split into segments)
+//!  (ingest::model)        │  tick(now)        radar contacts and sightings
+//!                         ▼                   receiver coverage, meetings
+//!                  alerts (revisions) ──▶ tidewatch/v1/alerts/{kind}, stored, console
+//! ```
+//!
+//! Vocabulary: an *observation* is one thing seen at one time (ingest's type); a *track*
+//! is the reports one vessel could have made ([`TrackId`]: MMSI and segment); a
+//! *contact* is a radar target or sighting; an *alert* is a finding with its reasons,
+//! issued in *revisions* (open, updated, closed, retracted).
+//!
+//! The engine is pure: it takes the time as an argument and does no I/O, so a log
+//! replayed through it gives the same alerts, byte for byte, every time.
+//!
+//! ```
+//! use fusion::{FusionConfig, FusionEngine, Geodata};
+//! let cfg = FusionConfig::default();
+//! let geo = Geodata::load(&cfg, None).unwrap();
+//! let mut engine = FusionEngine::new(cfg, geo);
+//! let events = engine.tick(jiff::Timestamp::UNIX_EPOCH);
+//! assert!(events.is_empty());
+//! ```
+
+pub mod alert;
+pub mod config;
+mod coverage;
+mod detector;
+pub mod engine;
+pub mod geodata;
+pub mod geodesy;
+mod hash;
+pub mod risk;
+pub mod track;
+
+pub use alert::{Alert, AlertKind, AlertState, Severity};
+pub use config::FusionConfig;
+pub use detector::invalid_identity::{MmsiFormat, imo_valid};
+pub use engine::{EngineStats, FusionEngine, FusionEvent, Geodata};
+pub use geodesy::Position;
+pub use risk::Risk;
+pub use track::{TrackId, Vessel};

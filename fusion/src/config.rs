@@ -1,0 +1,397 @@
+//! Fusion configuration: one TOML file, every value optional, defaults from DESIGN.md's
+//! default rules (which start from ANCHORS.md and are set for smuggling by sea).
+//!
+//! ```toml
+//! [rendezvous]
+//! max_distance_m = 250
+//! min_duration_min = 20
+//!
+//! [ais_gap]
+//! enabled = false
+//!
+//! [geodata]
+//! ports = "anchorages.geojson"   # replaces the built-in ports
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A configuration that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not valid TOML, an unknown key, or a value of the wrong type.
+    #[error("{0}")]
+    Parse(String),
+    /// A value out of its range.
+    #[error("{key}: {problem}")]
+    Range {
+        /// The key, `section.name`.
+        key: &'static str,
+        /// What is wrong.
+        problem: &'static str,
+    },
+}
+
+/// Everything fusion can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct FusionConfig {
+    /// Track segmentation.
+    pub track: TrackConfig,
+    /// `ais_gap`.
+    pub ais_gap: AisGapConfig,
+    /// `rendezvous`.
+    pub rendezvous: RendezvousConfig,
+    /// `loitering`.
+    pub loitering: LoiteringConfig,
+    /// `position_jump`.
+    pub position_jump: PositionJumpConfig,
+    /// `identity_conflict`.
+    pub identity_conflict: IdentityConflictConfig,
+    /// `invalid_identity`.
+    pub invalid_identity: InvalidIdentityConfig,
+    /// `zone_entry`.
+    pub zone_entry: ZoneEntryConfig,
+    /// `dark_target`.
+    pub dark_target: DarkTargetConfig,
+    /// The risk score.
+    pub risk: RiskConfig,
+    /// Reference data files replacing the built-in ones.
+    pub geodata: GeodataConfig,
+}
+
+impl FusionConfig {
+    /// Parse and check a TOML configuration.
+    pub fn from_toml(text: &str) -> Result<FusionConfig, ConfigError> {
+        let cfg: FusionConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Check the ranges serde cannot.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let positive = |key, v: f64| {
+            if v > 0.0 && v.is_finite() {
+                Ok(())
+            } else {
+                Err(ConfigError::Range {
+                    key,
+                    problem: "must be a positive number",
+                })
+            }
+        };
+        positive("track.max_speed_kn", self.track.max_speed_kn)?;
+        positive("track.max_gap_h", self.track.max_gap_h)?;
+        positive("ais_gap.min_gap_min", self.ais_gap.min_gap_min)?;
+        positive("ais_gap.coverage_radius_m", self.ais_gap.coverage_radius_m)?;
+        positive("rendezvous.max_distance_m", self.rendezvous.max_distance_m)?;
+        positive("rendezvous.max_speed_kn", self.rendezvous.max_speed_kn)?;
+        positive(
+            "rendezvous.min_duration_min",
+            self.rendezvous.min_duration_min,
+        )?;
+        positive("loitering.max_speed_kn", self.loitering.max_speed_kn)?;
+        positive(
+            "loitering.min_duration_min",
+            self.loitering.min_duration_min,
+        )?;
+        positive(
+            "position_jump.max_speed_kn",
+            self.position_jump.max_speed_kn,
+        )?;
+        positive(
+            "dark_target.max_distance_m",
+            self.dark_target.max_distance_m,
+        )?;
+        positive(
+            "dark_target.min_duration_min",
+            self.dark_target.min_duration_min,
+        )?;
+        if self.rendezvous.max_distance_m > 5000.0 {
+            return Err(ConfigError::Range {
+                key: "rendezvous.max_distance_m",
+                problem: "at most 5000 m",
+            });
+        }
+        if self.ais_gap.coverage_radius_m > 100_000.0 {
+            return Err(ConfigError::Range {
+                key: "ais_gap.coverage_radius_m",
+                problem: "at most 100000 m",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How reports of one MMSI are split into tracks (ANCHORS.md §2.5, gpsdio-segment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackConfig {
+    /// A report implying more than this from a track's last report does not continue it, kn.
+    pub max_speed_kn: f64,
+    /// Reports further apart than this never continue a track, hours.
+    pub max_gap_h: f64,
+    /// Position noise: a report this close to a track's last one always continues it, m.
+    pub noise_m: f64,
+    /// A vessel silent this long is forgotten (its alerts stay), hours.
+    pub forget_after_h: f64,
+}
+
+impl Default for TrackConfig {
+    fn default() -> Self {
+        TrackConfig {
+            max_speed_kn: 30.0,
+            max_gap_h: 24.0,
+            noise_m: 500.0,
+            forget_after_h: 48.0,
+        }
+    }
+}
+
+/// `ais_gap`: no report for a long time while others near the last position are heard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AisGapConfig {
+    /// Raise `ais_gap` alerts.
+    pub enabled: bool,
+    /// Silence that counts as a gap, minutes.
+    pub min_gap_min: f64,
+    /// Other vessels must still be heard within this distance of the last position
+    /// (and of where the vessel would be by now), m.
+    pub coverage_radius_m: f64,
+    /// How many other vessels must be heard there after the vessel went silent.
+    pub min_other_vessels: u32,
+    /// A vessel needs this many reports before its silence means anything.
+    pub min_reports: u32,
+    /// Silence within this distance of a port is not a gap (vessels switch off in port), m.
+    pub port_radius_m: f64,
+}
+
+impl Default for AisGapConfig {
+    fn default() -> Self {
+        AisGapConfig {
+            enabled: true,
+            min_gap_min: 120.0,
+            coverage_radius_m: 30_000.0,
+            min_other_vessels: 2,
+            min_reports: 3,
+            port_radius_m: 10_000.0,
+        }
+    }
+}
+
+/// `rendezvous`: two vessels close together and slow, away from ports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RendezvousConfig {
+    /// Raise `rendezvous` alerts.
+    pub enabled: bool,
+    /// Farthest apart, m.
+    pub max_distance_m: f64,
+    /// Both slower than this, kn.
+    pub max_speed_kn: f64,
+    /// For at least this long, minutes.
+    pub min_duration_min: f64,
+    /// And farther than this from any port or anchorage, m.
+    pub min_port_distance_m: f64,
+    /// The meeting ends when the two have not been seen close together for this long, minutes.
+    pub max_silence_min: f64,
+}
+
+impl Default for RendezvousConfig {
+    fn default() -> Self {
+        RendezvousConfig {
+            enabled: true,
+            max_distance_m: 500.0,
+            max_speed_kn: 2.0,
+            min_duration_min: 30.0,
+            min_port_distance_m: 10_000.0,
+            max_silence_min: 15.0,
+        }
+    }
+}
+
+/// `loitering`: one vessel slow for a long time away from ports, not moored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoiteringConfig {
+    /// Raise `loitering` alerts.
+    pub enabled: bool,
+    /// Slower than this, kn.
+    pub max_speed_kn: f64,
+    /// For at least this long, minutes.
+    pub min_duration_min: f64,
+    /// Farther than this from any port or anchorage, m.
+    pub min_port_distance_m: f64,
+}
+
+impl Default for LoiteringConfig {
+    fn default() -> Self {
+        LoiteringConfig {
+            enabled: true,
+            max_speed_kn: 2.0,
+            min_duration_min: 120.0,
+            min_port_distance_m: 10_000.0,
+        }
+    }
+}
+
+/// `position_jump`: an impossible move, or a position on land.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PositionJumpConfig {
+    /// Raise `position_jump` alerts.
+    pub enabled: bool,
+    /// Implied speed above this is impossible, kn.
+    pub max_speed_kn: f64,
+    /// Only over more than this distance (GNSS noise stays below), m.
+    pub min_distance_m: f64,
+    /// Flag positions on land.
+    pub land: bool,
+    /// Positions closer than this to the coastline are not judged (the coastline is good
+    /// to a few hundred meters), m.
+    pub land_margin_m: f64,
+}
+
+impl Default for PositionJumpConfig {
+    fn default() -> Self {
+        PositionJumpConfig {
+            enabled: true,
+            max_speed_kn: 60.0,
+            min_distance_m: 1852.0,
+            land: true,
+            land_margin_m: 1000.0,
+        }
+    }
+}
+
+/// `identity_conflict`: one MMSI in two places, or an identity changed at sea.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityConflictConfig {
+    /// Raise `identity_conflict` alerts.
+    pub enabled: bool,
+    /// Each of the two tracks needs this many reports before they count as two vessels.
+    pub min_reports: u32,
+    /// A name, call sign or IMO change farther than this from any port is "at sea", m.
+    pub min_port_distance_m: f64,
+}
+
+impl Default for IdentityConflictConfig {
+    fn default() -> Self {
+        IdentityConflictConfig {
+            enabled: true,
+            min_reports: 3,
+            min_port_distance_m: 10_000.0,
+        }
+    }
+}
+
+/// `invalid_identity`: unallocated MID, undefined MMSI format, bad IMO check digit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvalidIdentityConfig {
+    /// Raise `invalid_identity` alerts.
+    pub enabled: bool,
+}
+
+impl Default for InvalidIdentityConfig {
+    fn default() -> Self {
+        InvalidIdentityConfig { enabled: true }
+    }
+}
+
+/// `zone_entry`: rules per zone live in the zones file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZoneEntryConfig {
+    /// Raise `zone_entry` alerts.
+    pub enabled: bool,
+    /// Zones file (GeoJSON), when not given on the command line.
+    pub zones: Option<PathBuf>,
+}
+
+impl Default for ZoneEntryConfig {
+    fn default() -> Self {
+        ZoneEntryConfig {
+            enabled: true,
+            zones: None,
+        }
+    }
+}
+
+/// `dark_target`: a radar contact or sighting with no AIS track near it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DarkTargetConfig {
+    /// Raise `dark_target` alerts.
+    pub enabled: bool,
+    /// No AIS track within this distance (the association gate), m.
+    pub max_distance_m: f64,
+    /// A radar contact tracked this long without AIS is dark, minutes. A sighting, seen
+    /// by a person, needs no such wait.
+    pub min_duration_min: f64,
+    /// AIS positions older than this are not used for association, minutes.
+    pub max_ais_age_min: f64,
+    /// A contact not updated for this long has ended, minutes.
+    pub contact_timeout_min: f64,
+}
+
+impl Default for DarkTargetConfig {
+    fn default() -> Self {
+        DarkTargetConfig {
+            enabled: true,
+            max_distance_m: 1000.0,
+            min_duration_min: 10.0,
+            max_ais_age_min: 10.0,
+            contact_timeout_min: 5.0,
+        }
+    }
+}
+
+/// The risk score per vessel: alerts, watchlist and vessel type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// Vessels of interest (MMSIs).
+    pub watchlist: Vec<u32>,
+}
+
+/// Reference data files replacing the built-in ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeodataConfig {
+    /// Land polygons (GeoJSON, `.gz` allowed).
+    pub land: Option<PathBuf>,
+    /// Ports and anchorages (GeoJSON, `.gz` allowed).
+    pub ports: Option<PathBuf>,
+    /// MID table (CSV `mid,country,iso2,…`).
+    pub mid: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_design_md_rules_and_unknown_keys_are_refused() {
+        let c = FusionConfig::from_toml("").unwrap();
+        assert_eq!(c.rendezvous.max_distance_m, 500.0);
+        assert_eq!(c.rendezvous.min_duration_min, 30.0);
+        assert_eq!(c.loitering.min_duration_min, 120.0);
+        assert_eq!(c.ais_gap.coverage_radius_m, 30_000.0);
+        assert_eq!(c.position_jump.max_speed_kn, 60.0);
+        assert_eq!(c.dark_target.max_distance_m, 1000.0);
+        let c = FusionConfig::from_toml("[rendezvous]\nmax_distance_m = 250\n").unwrap();
+        assert_eq!(c.rendezvous.max_distance_m, 250.0);
+        assert_eq!(c.rendezvous.min_duration_min, 30.0);
+        let e = FusionConfig::from_toml("[rendezvous]\nmax_distanse_m = 250\n").unwrap_err();
+        assert!(e.to_string().contains("max_distanse_m"), "{e}");
+        let e = FusionConfig::from_toml("[loitering]\nmax_speed_kn = -1\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "loitering.max_speed_kn: must be a positive number"
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! `position_jump`: consecutive reports of one MMSI implying more than `max_speed_kn` over
+//! more than `min_distance_m` (a report no vessel could have made after the previous
+//! one), or a position more than `land_margin_m` inland (DESIGN.md; ANCHORS.md §2.5).
+//!
+//! A jump is judged when a report fits none of the MMSI's live tracks; reports that fit
+//! a track (including a second vessel already tracked under the same MMSI) are not
+//! jumps. When the jump turns out to be a second vessel sharing the MMSI, the
+//! `identity_conflict` detector retracts it in favour of the conflict.
+
+use crate::alert::{AlertKind, AlertState, Severity, duration_text, one_decimal};
+use crate::engine::Ctx;
+use crate::geodesy::METERS_PER_NM;
+use crate::track::{Fix, Vessel};
+
+/// A position this close to the last one found at sea is not tested again, m.
+const SEA_CACHE_M: f64 = 200.0;
+
+pub(crate) fn on_jump(
+    cx: &mut Ctx<'_>,
+    v: &mut Vessel,
+    from: &Fix,
+    to: &Fix,
+    distance_m: f64,
+    speed_kn: f64,
+) {
+    let c = &cx.cfg.position_jump;
+    if speed_kn <= c.max_speed_kn || distance_m <= c.min_distance_m {
+        return;
+    }
+    let secs = (to.time_ms - from.time_ms).abs() / 1000;
+    let speed = if speed_kn.is_finite() {
+        format!("{} kn", one_decimal(speed_kn))
+    } else {
+        "an infinite speed (same time)".to_string()
+    };
+    let reasons = vec![format!(
+        "{} reported {} then {} {} later, {} NM away: {speed}, more than the {} kn any vessel could make",
+        v.label(),
+        from.position,
+        to.position,
+        duration_text(secs),
+        one_decimal(distance_m / METERS_PER_NM),
+        c.max_speed_kn,
+    )];
+    let score = (0.5 + 0.1 * (speed_kn / c.max_speed_kn).min(5.0)).min(0.95);
+    let mut a = cx.alert(
+        AlertKind::PositionJump,
+        &v.mmsi.to_string(),
+        to.time(),
+        Severity::Low,
+        vec![v.mmsi],
+        to.position,
+        score,
+        reasons,
+    );
+    a.start = from.time().min(to.time());
+    a.end = Some(to.time());
+    v.jump_alert = Some(cx.open(a));
+    v.count(AlertKind::PositionJump, 1);
+}
+
+pub(crate) fn on_land(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix) {
+    let Some(land) = &cx.geo.land else { return };
+    if v.sea_checked
+        .is_some_and(|p| p.distance_m(fix.position) < SEA_CACHE_M)
+    {
+        return;
+    }
+    let margin = cx.cfg.position_jump.land_margin_m;
+    if !land.inland(fix.position, margin) {
+        v.sea_checked = Some(fix.position);
+        if let Some(id) = v.land_alert.take() {
+            let end = fix.time();
+            cx.revise(&id, |a| {
+                a.state = AlertState::Closed;
+                a.end = Some(end);
+                a.reasons
+                    .push(format!("back off the land at {}", fix.position));
+            });
+        }
+        return;
+    }
+    if v.land_alert.is_some() {
+        return;
+    }
+    let reasons = vec![format!(
+        "{} reported {}, on land more than {:.0} m from the coastline{}",
+        v.label(),
+        fix.position,
+        margin,
+        fix.sog()
+            .map(|s| format!(", at {} kn", one_decimal(s)))
+            .unwrap_or_default(),
+    )];
+    let a = cx.alert(
+        AlertKind::PositionJump,
+        &format!("{}-land", v.mmsi),
+        fix.time(),
+        Severity::Low,
+        vec![v.mmsi],
+        fix.position,
+        0.7,
+        reasons,
+    );
+    v.land_alert = Some(cx.open(a));
+    v.count(AlertKind::PositionJump, 1);
+}

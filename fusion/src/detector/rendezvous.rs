@@ -1,0 +1,197 @@
+//! `rendezvous`: two vessels within `max_distance_m` of each other, both slower than
+//! `max_speed_kn`, for at least `min_duration_min`, farther than `min_port_distance_m`
+//! from any port or anchorage (DESIGN.md; ANCHORS.md §2.1 with the mission's shorter
+//! duration: transfers from a mother ship are quick). Moored vessels are not counted.
+//!
+//! Slow vessels away from ports sit in a grid of 0.01° cells; a slow report looks for
+//! partners in its own and the neighbouring cells. A meeting ends when the two have not
+//! been seen close together for `max_silence_min`.
+
+use crate::Position;
+use crate::alert::{AlertKind, AlertState, Severity, duration_text};
+use crate::engine::Ctx;
+use crate::hash::FastMap;
+use crate::track::{Fix, Vessel};
+use jiff::Timestamp;
+use std::collections::BTreeMap;
+
+const CELL_DEG: f64 = 0.01;
+
+#[derive(Debug, Clone)]
+struct Meeting {
+    start_ms: i64,
+    last_ms: i64,
+    closest_m: f32,
+    position: Position,
+    alert: Option<Box<str>>,
+}
+
+/// Slow vessels by cell, and the meetings going on.
+#[derive(Debug, Default)]
+pub(crate) struct Meetings {
+    grid: FastMap<(i32, i32), Vec<u32>>,
+    cell_of: FastMap<u32, (i32, i32)>,
+    pairs: BTreeMap<(u32, u32), Meeting>,
+    /// Vessels in alerts opened since the engine last took them (for the risk score).
+    alerted: Vec<u32>,
+}
+
+fn key(p: Position) -> (i32, i32) {
+    (
+        (p.lon / CELL_DEG).floor() as i32,
+        (p.lat / CELL_DEG).floor() as i32,
+    )
+}
+
+impl Meetings {
+    fn unregister(&mut self, mmsi: u32) {
+        if let Some(cell) = self.cell_of.remove(&mmsi)
+            && let Some(list) = self.grid.get_mut(&cell)
+        {
+            list.retain(|&m| m != mmsi);
+            if list.is_empty() {
+                self.grid.remove(&cell);
+            }
+        }
+    }
+
+    /// Vessels in alerts opened since the last call.
+    pub(crate) fn take_alerted(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.alerted)
+    }
+
+    /// The vessel is forgotten.
+    pub(crate) fn forget(&mut self, mmsi: u32) {
+        self.unregister(mmsi);
+    }
+
+    /// Approximate bytes held.
+    pub(crate) fn bytes(&self) -> usize {
+        self.grid.len() * 48 + self.cell_of.len() * 16 + self.pairs.len() * 96
+    }
+
+    pub(crate) fn on_fix(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        vessels: &FastMap<u32, Vessel>,
+        mmsi: u32,
+        fix: &Fix,
+        slow: bool,
+    ) {
+        if !slow {
+            self.unregister(mmsi);
+            return;
+        }
+        let cell = key(fix.position);
+        if self.cell_of.get(&mmsi) != Some(&cell) {
+            self.unregister(mmsi);
+            self.cell_of.insert(mmsi, cell);
+            self.grid.entry(cell).or_default().push(mmsi);
+        }
+        let c = &cx.cfg.rendezvous;
+        let silence_ms = (c.max_silence_min * 60_000.0) as i64;
+        let cell_w_m = CELL_DEG * 111_195.0 * fix.position.lat.to_radians().cos().max(0.01);
+        let dx = (c.max_distance_m / cell_w_m).ceil() as i32;
+        let dy = (c.max_distance_m / (CELL_DEG * 111_195.0)).ceil() as i32;
+        for x in cell.0 - dx..=cell.0 + dx {
+            for y in cell.1 - dy..=cell.1 + dy {
+                let Some(list) = self.grid.get(&(x, y)) else {
+                    continue;
+                };
+                for &other in list {
+                    if other == mmsi {
+                        continue;
+                    }
+                    let Some(of) = vessels.get(&other).and_then(Vessel::last_fix) else {
+                        continue;
+                    };
+                    if (fix.time_ms - of.time_ms).abs() > silence_ms {
+                        continue;
+                    }
+                    let d = fix.position.distance_m(of.position);
+                    if d > c.max_distance_m {
+                        continue;
+                    }
+                    let pair = (mmsi.min(other), mmsi.max(other));
+                    let mid = Position {
+                        lat: (fix.position.lat + of.position.lat) / 2.0,
+                        lon: (fix.position.lon + of.position.lon) / 2.0,
+                    };
+                    let m = self.pairs.entry(pair).or_insert(Meeting {
+                        start_ms: fix.time_ms.min(of.time_ms),
+                        last_ms: fix.time_ms,
+                        closest_m: d as f32,
+                        position: mid,
+                        alert: None,
+                    });
+                    m.last_ms = m.last_ms.max(fix.time_ms);
+                    if (d as f32) < m.closest_m {
+                        m.closest_m = d as f32;
+                        m.position = mid;
+                    }
+                    let min_ms = (c.min_duration_min * 60_000.0) as i64;
+                    if m.alert.is_none() && m.last_ms - m.start_ms >= min_ms {
+                        let names = [vessels.get(&pair.0), vessels.get(&pair.1)]
+                            .map(|v| v.map_or_else(String::new, Vessel::label));
+                        let minutes = (m.last_ms - m.start_ms) as f64 / 60_000.0;
+                        let score = 0.6
+                            + 0.2 * (minutes / (4.0 * c.min_duration_min)).min(1.0)
+                            + 0.2 * (1.0 - m.closest_m as f64 / c.max_distance_m);
+                        let reasons = vec![
+                            format!(
+                                "{} and {} within {:.0} m of each other for {}, both under {} kn, near {}, {}",
+                                names[0],
+                                names[1],
+                                c.max_distance_m,
+                                duration_text((m.last_ms - m.start_ms) / 1000),
+                                c.max_speed_kn,
+                                m.position,
+                                cx.port_text(m.position),
+                            ),
+                            format!("closest approach {:.0} m", m.closest_m),
+                        ];
+                        let a = cx.alert(
+                            AlertKind::Rendezvous,
+                            &format!("{}-{}", pair.0, pair.1),
+                            Timestamp::from_millisecond(m.start_ms).unwrap_or(cx.now),
+                            Severity::High,
+                            vec![pair.0, pair.1],
+                            m.position,
+                            score,
+                            reasons,
+                        );
+                        m.alert = Some(cx.open(a));
+                        self.alerted.extend([pair.0, pair.1]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Meetings not confirmed for `max_silence_min` end.
+    pub(crate) fn on_tick(&mut self, cx: &mut Ctx<'_>) {
+        let silence_ms = (cx.cfg.rendezvous.max_silence_min * 60_000.0) as i64;
+        let now_ms = cx.now.as_millisecond();
+        let ended: Vec<(u32, u32)> = self
+            .pairs
+            .iter()
+            .filter(|(_, m)| now_ms - m.last_ms > silence_ms)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in ended {
+            let m = self.pairs.remove(&k).expect("listed");
+            if let Some(id) = m.alert {
+                let end = Timestamp::from_millisecond(m.last_ms).unwrap_or(cx.now);
+                cx.revise(&id, |a| {
+                    a.state = AlertState::Closed;
+                    a.end = Some(end);
+                    a.reasons.push(format!(
+                        "ended: together for {} in all, closest {:.0} m",
+                        duration_text((m.last_ms - m.start_ms) / 1000),
+                        m.closest_m
+                    ));
+                });
+            }
+        }
+    }
+}

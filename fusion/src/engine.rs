@@ -1,0 +1,649 @@
+//! The fusion engine: pure and synchronous. Observations and clock ticks in, events out;
+//! no clock, thread or I/O inside, so a replay of the same input gives the same output.
+
+use crate::Position;
+use crate::alert::{Alert, AlertKind, AlertState, Severity};
+use crate::config::FusionConfig;
+use crate::coverage::Coverage;
+use crate::detector::{
+    ais_gap, dark_target, identity_conflict, invalid_identity, loitering, position_jump,
+    rendezvous, zone_entry,
+};
+use crate::geodata::{GeodataError, LandMask, MidTable, Ports, Zones};
+use crate::hash::FastMap;
+use crate::risk::{self, Risk};
+use crate::track::{self, Fix, Placement, Vessel};
+use ingest::model::{AisObservation, Observation, ObservationData};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What the engine tells the world.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FusionEvent {
+    /// A new revision of an alert.
+    Alert(Alert),
+}
+
+/// The reference geography the engine uses.
+#[derive(Debug)]
+pub struct Geodata {
+    /// Land, for positions on land (`None`: not checked).
+    pub land: Option<LandMask>,
+    /// Ports and anchorages.
+    pub ports: Ports,
+    /// MID allocations.
+    pub mid: MidTable,
+    /// Configured zones.
+    pub zones: Zones,
+}
+
+impl Geodata {
+    /// The geography the configuration names, built-in data where it names none, and the
+    /// zones file if any. Land is loaded only when `position_jump.land` is on.
+    pub fn load(cfg: &FusionConfig, zones: Option<&Path>) -> Result<Geodata, GeodataError> {
+        let g = &cfg.geodata;
+        let land = match (&g.land, cfg.position_jump.land) {
+            (_, false) => None,
+            (Some(p), true) => Some(LandMask::from_geojson(
+                &p.display().to_string(),
+                &crate::geodata::read_file(p)?,
+            )?),
+            (None, true) => Some(LandMask::natural_earth()),
+        };
+        let ports = match &g.ports {
+            Some(p) => {
+                let mut ports = Ports::default();
+                ports.add_geojson(&p.display().to_string(), &crate::geodata::read_file(p)?)?;
+                ports
+            }
+            None => Ports::built_in(),
+        };
+        let mid = match &g.mid {
+            Some(p) => {
+                let text = crate::geodata::read_file(p)?;
+                MidTable::from_csv(&p.display().to_string(), &String::from_utf8_lossy(&text))?
+            }
+            None => MidTable::built_in(),
+        };
+        let zones = match zones.or(cfg.zone_entry.zones.as_deref()) {
+            Some(p) => {
+                Zones::from_geojson(&p.display().to_string(), &crate::geodata::read_file(p)?)?
+            }
+            None => Zones::default(),
+        };
+        Ok(Geodata {
+            land,
+            ports,
+            mid,
+            zones,
+        })
+    }
+}
+
+/// Counters of what the engine saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct EngineStats {
+    /// Observations given to the engine.
+    pub observations: u64,
+    /// AIS messages among them.
+    pub ais_messages: u64,
+    /// AIS position reports used for tracks.
+    pub positions: u64,
+    /// Position reports older than the vessel's latest (used for late-data corrections only).
+    pub late_positions: u64,
+    /// Position reports at exactly 0° N 0° E (a receiver without a fix), not used.
+    pub null_island: u64,
+    /// AIS messages of types fusion does not track (base stations, aids to navigation,
+    /// binary and safety messages, …).
+    pub untracked_messages: u64,
+    /// Track segments started.
+    pub segments_started: u64,
+    /// Radar contact updates.
+    pub radar_updates: u64,
+    /// Radar updates that could not be placed (relative bearing without the unit's
+    /// heading, or range and bearing without the unit's position).
+    pub radar_unplaced: u64,
+    /// Sighting reports.
+    pub sightings: u64,
+    /// Vessels forgotten after a long silence.
+    pub vessels_forgotten: u64,
+}
+
+/// The current revision of every alert still of interest, by id.
+#[derive(Debug, Default)]
+pub(crate) struct Book {
+    alerts: HashMap<Box<str>, Alert>,
+}
+
+impl Book {
+    /// Issue a new alert (revision 1). An id already issued becomes a new revision.
+    pub(crate) fn open(&mut self, mut a: Alert, out: &mut Vec<FusionEvent>) -> Box<str> {
+        let id: Box<str> = a.id.clone().into();
+        a.revision = self.alerts.get(&id).map_or(1, |old| old.revision + 1);
+        out.push(FusionEvent::Alert(a.clone()));
+        self.alerts.insert(id.clone(), a);
+        id
+    }
+
+    /// Issue a new revision of alert `id`, changed by `f`.
+    pub(crate) fn revise(
+        &mut self,
+        id: &str,
+        now: Timestamp,
+        out: &mut Vec<FusionEvent>,
+        f: impl FnOnce(&mut Alert),
+    ) -> Option<&Alert> {
+        let a = self.alerts.get_mut(id)?;
+        f(a);
+        a.revision += 1;
+        a.time = now;
+        out.push(FusionEvent::Alert(a.clone()));
+        Some(a)
+    }
+
+    /// The current revision of alert `id`.
+    pub(crate) fn get(&self, id: &str) -> Option<&Alert> {
+        self.alerts.get(id)
+    }
+
+    /// Forget alerts that are over (closed or retracted) and older than `before`.
+    fn purge(&mut self, before: Timestamp) {
+        self.alerts.retain(|_, a| {
+            a.state == AlertState::Open || a.end.or(Some(a.time)).is_some_and(|e| e >= before)
+        });
+    }
+}
+
+/// What every detector needs: configuration, geography, the alert book, the output and
+/// the time.
+pub(crate) struct Ctx<'a> {
+    pub(crate) cfg: &'a FusionConfig,
+    pub(crate) params: &'a FastMap<u8, serde_json::Value>,
+    pub(crate) geo: &'a Geodata,
+    pub(crate) book: &'a mut Book,
+    pub(crate) out: &'a mut Vec<FusionEvent>,
+    pub(crate) now: Timestamp,
+}
+
+impl Ctx<'_> {
+    /// A new alert of `kind` (revision and id filled in), to be issued with
+    /// [`Book::open`].
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn alert(
+        &self,
+        kind: AlertKind,
+        subject: &str,
+        start: Timestamp,
+        severity: Severity,
+        mmsi: Vec<u32>,
+        position: Position,
+        score: f64,
+        reasons: Vec<String>,
+    ) -> Alert {
+        Alert {
+            id: Alert::make_id(kind, subject, start),
+            kind,
+            severity,
+            state: AlertState::Open,
+            revision: 0,
+            time: self.now,
+            start,
+            end: None,
+            mmsi,
+            contacts: Vec::new(),
+            position,
+            score: (score.clamp(0.0, 1.0) * 100.0).round() / 100.0,
+            reasons,
+            rule: format!("{kind}@1"),
+            params: self.params.get(&(kind as u8)).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Issue `a`.
+    pub(crate) fn open(&mut self, a: Alert) -> Box<str> {
+        self.book.open(a, self.out)
+    }
+
+    /// Issue a new revision of `id`.
+    pub(crate) fn revise(&mut self, id: &str, f: impl FnOnce(&mut Alert)) -> Option<&Alert> {
+        self.book.revise(id, self.now, self.out, f)
+    }
+
+    /// Distance from `p` to the nearest port, m (infinite beyond 50 km), cached on the
+    /// vessel while it stays within 500 m.
+    pub(crate) fn port_distance_m(&self, v: &mut Vessel, p: Position) -> f64 {
+        if let Some((at, d)) = v.port_distance
+            && at.distance_m(p) < 500.0
+        {
+            return d as f64;
+        }
+        let d = self
+            .geo
+            .ports
+            .nearest_within(p, 50_000.0)
+            .map_or(f64::INFINITY, |(_, d)| d);
+        v.port_distance = Some((p, d as f32));
+        d
+    }
+
+    /// `", 41 km from Lampedusa"` or `", more than 50 km from any port"`.
+    pub(crate) fn port_text(&self, p: Position) -> String {
+        match self.geo.ports.nearest_within(p, 50_000.0) {
+            Some((name, d)) => format!("{:.0} km from {name}", d / 1000.0),
+            None => "more than 50 km from any known port".to_string(),
+        }
+    }
+}
+
+/// The latest position of a patrol unit (for placing its radar contacts).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UnitFix {
+    pub(crate) position: Option<Position>,
+    pub(crate) heading_deg: Option<f64>,
+    pub(crate) cog_deg: Option<f64>,
+}
+
+/// The fusion engine.
+pub struct FusionEngine {
+    cfg: FusionConfig,
+    params: FastMap<u8, serde_json::Value>,
+    geo: Geodata,
+    book: Book,
+    vessels: FastMap<u32, Vessel>,
+    coverage: Coverage,
+    meetings: rendezvous::Meetings,
+    contacts: dark_target::Contacts,
+    units: std::collections::BTreeMap<String, UnitFix>,
+    stats: EngineStats,
+}
+
+impl std::fmt::Debug for FusionEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FusionEngine")
+            .field("vessels", &self.vessels.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl FusionEngine {
+    /// An engine with this configuration and geography.
+    pub fn new(cfg: FusionConfig, geo: Geodata) -> FusionEngine {
+        let mut params = FastMap::default();
+        let json = |v: &dyn erased::Json| v.json();
+        params.insert(AlertKind::AisGap as u8, json(&cfg.ais_gap));
+        params.insert(AlertKind::Rendezvous as u8, json(&cfg.rendezvous));
+        params.insert(AlertKind::Loitering as u8, json(&cfg.loitering));
+        params.insert(AlertKind::PositionJump as u8, json(&cfg.position_jump));
+        params.insert(
+            AlertKind::IdentityConflict as u8,
+            json(&cfg.identity_conflict),
+        );
+        params.insert(
+            AlertKind::InvalidIdentity as u8,
+            json(&cfg.invalid_identity),
+        );
+        params.insert(AlertKind::ZoneEntry as u8, json(&cfg.zone_entry));
+        params.insert(AlertKind::DarkTarget as u8, json(&cfg.dark_target));
+        for v in params.values_mut() {
+            if let serde_json::Value::Object(m) = v {
+                m.remove("enabled");
+                m.remove("zones");
+            }
+        }
+        FusionEngine {
+            cfg,
+            params,
+            geo,
+            book: Book::default(),
+            vessels: FastMap::default(),
+            coverage: Coverage::default(),
+            meetings: rendezvous::Meetings::default(),
+            contacts: dark_target::Contacts::default(),
+            units: Default::default(),
+            stats: EngineStats::default(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &FusionConfig {
+        &self.cfg
+    }
+
+    /// What the engine saw so far.
+    pub fn stats(&self) -> EngineStats {
+        self.stats
+    }
+
+    /// Vessels tracked now.
+    pub fn vessels(&self) -> impl Iterator<Item = &Vessel> {
+        self.vessels.values()
+    }
+
+    /// One vessel, if tracked.
+    pub fn vessel(&self, mmsi: u32) -> Option<&Vessel> {
+        self.vessels.get(&mmsi)
+    }
+
+    /// Cells of the learned coverage grid.
+    pub fn coverage_cells(&self) -> usize {
+        self.coverage.len()
+    }
+
+    /// The risk score of a tracked vessel, with its reasons.
+    pub fn risk(&self, mmsi: u32) -> Option<Risk> {
+        self.vessels
+            .get(&mmsi)
+            .map(|v| risk::score(v, &self.cfg.risk))
+    }
+
+    /// Take one observation observed at `obs.time`, the engine's clock being `now`.
+    #[must_use]
+    pub fn on_observation(&mut self, obs: &Observation, now: Timestamp) -> Vec<FusionEvent> {
+        let mut out = Vec::new();
+        self.observe(obs, now, &mut out);
+        out
+    }
+
+    /// [`FusionEngine::on_observation`], appending to `out`.
+    pub fn observe(&mut self, obs: &Observation, now: Timestamp, out: &mut Vec<FusionEvent>) {
+        self.stats.observations += 1;
+        match &obs.data {
+            ObservationData::Ais(ais) => self.on_ais(ais, obs.time, now, out),
+            ObservationData::PatrolFix {
+                unit,
+                lat,
+                lon,
+                cog_deg,
+                heading_deg,
+                ..
+            } => {
+                let u = self.units.entry(unit.as_str().to_string()).or_default();
+                if let (Some(lat), Some(lon)) = (lat, lon)
+                    && let Some(p) = Position::new(*lat, *lon)
+                {
+                    u.position = Some(p);
+                }
+                if heading_deg.is_some() {
+                    u.heading_deg = *heading_deg;
+                }
+                if cog_deg.is_some() {
+                    u.cog_deg = *cog_deg;
+                }
+            }
+            ObservationData::RadarTarget {
+                unit,
+                target,
+                lat,
+                lon,
+                range_nm,
+                bearing_deg,
+                bearing_true,
+                status,
+                ..
+            } => {
+                self.stats.radar_updates += 1;
+                let u = self.units.get(unit.as_str());
+                let position =
+                    match (lat, lon, range_nm, bearing_deg) {
+                        (Some(lat), Some(lon), _, _) => Position::new(*lat, *lon),
+                        (_, _, Some(r), Some(b)) => u.and_then(|u| {
+                            let from = u.position?;
+                            let brg = if bearing_true.unwrap_or(true) {
+                                *b
+                            } else {
+                                b + u.heading_deg.or(u.cog_deg)?
+                            };
+                            Some(from.destination(
+                                brg.rem_euclid(360.0),
+                                r * crate::geodesy::METERS_PER_NM,
+                            ))
+                        }),
+                        _ => None,
+                    };
+                let Some(position) = position else {
+                    self.stats.radar_unplaced += 1;
+                    return;
+                };
+                let lost = matches!(status, Some(ingest::telemetry::TargetStatus::Lost));
+                let mut cx = Ctx {
+                    cfg: &self.cfg,
+                    params: &self.params,
+                    geo: &self.geo,
+                    book: &mut self.book,
+                    out,
+                    now,
+                };
+                self.contacts.on_radar(
+                    &mut cx,
+                    &self.vessels,
+                    unit.as_str(),
+                    *target,
+                    position,
+                    obs.time,
+                    lost,
+                );
+            }
+            ObservationData::Report { unit, report } => {
+                if let ingest::wire::PatrolReport::Sighting { .. } = report {
+                    self.stats.sightings += 1;
+                    let mut cx = Ctx {
+                        cfg: &self.cfg,
+                        params: &self.params,
+                        geo: &self.geo,
+                        book: &mut self.book,
+                        out,
+                        now,
+                    };
+                    self.contacts.on_sighting(
+                        &mut cx,
+                        &self.vessels,
+                        unit.as_str(),
+                        &obs.id,
+                        report,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Take one AIS message observed at `time`, the engine's clock being `now`.
+    pub fn on_ais(
+        &mut self,
+        ais: &AisObservation,
+        time: Timestamp,
+        now: Timestamp,
+        out: &mut Vec<FusionEvent>,
+    ) {
+        self.stats.ais_messages += 1;
+        let tracked = matches!(ais.msg_type, 1 | 2 | 3 | 18 | 19 | 27);
+        let static_msg = matches!(ais.msg_type, 5 | 19 | 24);
+        if !tracked && !static_msg {
+            self.stats.untracked_messages += 1;
+            return;
+        }
+        let mut cx = Ctx {
+            cfg: &self.cfg,
+            params: &self.params,
+            geo: &self.geo,
+            book: &mut self.book,
+            out,
+            now,
+        };
+        let t_ms = time.as_millisecond();
+        let v = self.vessels.entry(ais.mmsi).or_insert_with(|| Vessel {
+            mmsi: ais.mmsi,
+            ..Vessel::default()
+        });
+        v.reports += 1;
+        v.last_heard_ms = v.last_heard_ms.max(t_ms);
+        if static_msg {
+            identity_conflict::on_static(&mut cx, v, ais, time);
+        }
+        if !tracked {
+            return;
+        }
+        let (Some(lat), Some(lon)) = (ais.lat, ais.lon) else {
+            return;
+        };
+        let Some(position) = Position::new(lat, lon) else {
+            return;
+        };
+        if lat == 0.0 && lon == 0.0 {
+            self.stats.null_island += 1;
+            return;
+        }
+        let fix = Fix {
+            time_ms: t_ms,
+            position,
+            sog_kn: ais.sog_kn.map_or(f32::NAN, |s| s as f32),
+            cog_deg: ais.cog_deg.map_or(f32::NAN, |c| c as f32),
+            nav_status: ais.nav_status.unwrap_or(15),
+        };
+        self.stats.positions += 1;
+        self.coverage.heard(position, ais.mmsi, t_ms);
+        if v.last_fix().is_some_and(|l| t_ms < l.time_ms) {
+            self.stats.late_positions += 1;
+            ais_gap::on_late_fix(&mut cx, v, &fix);
+            return;
+        }
+        let previous = v.last_fix().copied();
+        let tc = &cx.cfg.track;
+        let placement = track::place(
+            &mut v.segments,
+            &mut v.segment_counter,
+            fix,
+            tc.max_speed_kn,
+            (tc.max_gap_h * 3_600_000.0) as i64,
+            tc.noise_m,
+        );
+        v.latest = v
+            .segments
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, s)| s.last.time_ms)
+            .map_or(0, |(i, _)| i);
+        let prev_in_segment = match placement {
+            Placement::Continued { prev, .. } => Some(prev),
+            Placement::Started { from, .. } => {
+                self.stats.segments_started += 1;
+                if let Some((from, d, kn)) = from
+                    && cx.cfg.position_jump.enabled
+                {
+                    position_jump::on_jump(&mut cx, v, &from, &fix, d, kn);
+                }
+                None
+            }
+        };
+        // Judged once, where the vessel is first seen.
+        if !v.mmsi_checked {
+            v.mmsi_checked = true;
+            if cx.cfg.invalid_identity.enabled {
+                invalid_identity::check_mmsi(&mut cx, v, time);
+            }
+        }
+        if cx.cfg.identity_conflict.enabled {
+            identity_conflict::on_fix(&mut cx, v, &fix);
+        }
+        if cx.cfg.position_jump.enabled && cx.cfg.position_jump.land {
+            position_jump::on_land(&mut cx, v, &fix);
+        }
+        ais_gap::on_fix(&mut cx, v, previous.as_ref(), &fix);
+        if cx.cfg.zone_entry.enabled {
+            zone_entry::on_fix(&mut cx, v, &fix, previous.is_none());
+        }
+        let speed_kn = fix.sog().or_else(|| {
+            prev_in_segment.map(|p| {
+                crate::geodesy::speed_kn(
+                    p.position.distance_m(fix.position),
+                    (fix.time_ms - p.time_ms) as f64 / 1000.0,
+                )
+            })
+        });
+        if cx.cfg.loitering.enabled {
+            loitering::on_fix(&mut cx, v, &fix, speed_kn);
+        }
+        if cx.cfg.rendezvous.enabled {
+            let near_port =
+                cx.port_distance_m(v, position) <= cx.cfg.rendezvous.min_port_distance_m;
+            let slow = speed_kn.is_some_and(|s| s < cx.cfg.rendezvous.max_speed_kn)
+                && fix.nav_status != 5
+                && !near_port;
+            self.meetings
+                .on_fix(&mut cx, &self.vessels, ais.mmsi, &fix, slow);
+            for mmsi in self.meetings.take_alerted() {
+                if let Some(v) = self.vessels.get_mut(&mmsi) {
+                    v.count(AlertKind::Rendezvous, 1);
+                }
+            }
+        }
+    }
+
+    /// Let time pass to `now`: silences become gaps, meetings and contacts end, long-silent
+    /// vessels are forgotten. Call it at least once a minute of the data's time.
+    #[must_use]
+    pub fn tick(&mut self, now: Timestamp) -> Vec<FusionEvent> {
+        let mut out = Vec::new();
+        let mut cx = Ctx {
+            cfg: &self.cfg,
+            params: &self.params,
+            geo: &self.geo,
+            book: &mut self.book,
+            out: &mut out,
+            now,
+        };
+        // Deterministic order: by MMSI.
+        let mut mmsis: Vec<u32> = self.vessels.keys().copied().collect();
+        mmsis.sort_unstable();
+        let forget_ms = (cx.cfg.track.forget_after_h * 3_600_000.0) as i64;
+        let now_ms = now.as_millisecond();
+        for mmsi in &mmsis {
+            let v = self.vessels.get_mut(mmsi).expect("listed");
+            if cx.cfg.ais_gap.enabled {
+                ais_gap::on_tick(&mut cx, v, &self.coverage);
+            }
+            loitering::on_tick(&mut cx, v);
+            identity_conflict::on_tick(&mut cx, v);
+            if now_ms - v.last_heard_ms > forget_ms {
+                self.stats.vessels_forgotten += 1;
+                self.meetings.forget(*mmsi);
+                self.vessels.remove(mmsi);
+            }
+        }
+        self.meetings.on_tick(&mut cx);
+        self.contacts.on_tick(&mut cx);
+        self.book.purge(now - jiff::SignedDuration::from_hours(48));
+        out
+    }
+
+    /// Bytes of live state per tracked vessel, on average (history excluded).
+    pub fn live_bytes_per_vessel(&self) -> f64 {
+        if self.vessels.is_empty() {
+            return 0.0;
+        }
+        let per_entry = std::mem::size_of::<(u32, Vessel)>() + 1;
+        let total: usize = self
+            .vessels
+            .values()
+            .map(|v| v.live_bytes() - std::mem::size_of::<Vessel>() + per_entry)
+            .sum();
+        let shared = self.coverage.len() * 48 + self.meetings.bytes();
+        (total + shared) as f64 / self.vessels.len() as f64
+    }
+}
+
+/// Serialize a config section to JSON without naming each type.
+mod erased {
+    pub(super) trait Json {
+        fn json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Configured areas (territorial sea, contiguous zone, a closed area) and their rules.
+
+use super::{Feature, GeodataError, Geometry, features};
+use crate::Position;
+use crate::alert::Severity;
+use geo::{BoundingRect, Contains, Coord, LineString, MultiPolygon, Point, Polygon, Rect};
+
+/// One zone and the rule it carries (GeoJSON `properties`).
+#[derive(Debug, Clone)]
+pub struct Zone {
+    /// `properties.name`.
+    pub name: String,
+    /// `properties.severity` (`info`, `low`, `medium`, `high`, `critical`); default medium.
+    pub severity: Severity,
+    /// `properties.ship_types`: AIS ship type codes (e.g. `[30, 37]`) the rule applies
+    /// to; absent means every vessel.
+    pub ship_types: Option<Vec<u8>>,
+    /// `properties.exempt_mmsi`: vessels never alerted for this zone (own patrol units).
+    pub exempt_mmsi: Vec<u32>,
+    area: MultiPolygon<f64>,
+    bbox: Rect<f64>,
+}
+
+impl Zone {
+    /// True when `p` is inside the zone.
+    pub fn contains(&self, p: Position) -> bool {
+        let pt = Point::new(p.lon, p.lat);
+        self.bbox.contains(&pt) && self.area.contains(&pt)
+    }
+}
+
+/// The configured zones, in file order (a vessel's zone membership is a bit per zone).
+#[derive(Debug, Default, Clone)]
+pub struct Zones {
+    /// The zones.
+    pub zones: Vec<Zone>,
+}
+
+impl Zones {
+    /// Most zones one configuration may hold.
+    pub const MAX: usize = 64;
+
+    /// Zones from a GeoJSON FeatureCollection of Polygon/MultiPolygon features with
+    /// `properties.name` and optional `severity`, `ship_types`, `exempt_mmsi`.
+    pub fn from_geojson(what: &str, bytes: &[u8]) -> Result<Zones, GeodataError> {
+        let mut zones = Vec::new();
+        for (
+            i,
+            Feature {
+                properties,
+                geometry,
+            },
+        ) in features(what, bytes)?.into_iter().enumerate()
+        {
+            let bad = |p: String| GeodataError::invalid(what, format!("feature {i}: {p}"));
+            let name = properties
+                .get("name")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| bad("no properties.name".into()))?
+                .to_string();
+            for key in properties.keys() {
+                if ![
+                    "name",
+                    "severity",
+                    "ship_types",
+                    "exempt_mmsi",
+                    "description",
+                ]
+                .contains(&key.as_str())
+                {
+                    return Err(bad(format!(
+                        "unknown property {key:?} (known: name, severity, ship_types, exempt_mmsi, description)"
+                    )));
+                }
+            }
+            let severity = match properties.get("severity") {
+                None => Severity::Medium,
+                Some(v) => serde_json::from_value(v.clone()).map_err(|_| {
+                    bad(format!(
+                        "severity {v} is not info, low, medium, high or critical"
+                    ))
+                })?,
+            };
+            let ship_types = match properties.get("ship_types") {
+                None => None,
+                Some(v) => Some(
+                    serde_json::from_value(v.clone())
+                        .map_err(|_| bad("ship_types must be a list of numbers 0–255".into()))?,
+                ),
+            };
+            let exempt_mmsi = match properties.get("exempt_mmsi") {
+                None => Vec::new(),
+                Some(v) => serde_json::from_value(v.clone())
+                    .map_err(|_| bad("exempt_mmsi must be a list of MMSIs".into()))?,
+            };
+            let Geometry::Polygons(polys) = geometry else {
+                return Err(bad("a zone must be a Polygon or MultiPolygon".into()));
+            };
+            let ring = |r: &Vec<[f64; 2]>| {
+                LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>())
+            };
+            let area = MultiPolygon::new(
+                polys
+                    .iter()
+                    .map(|rings| {
+                        Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
+                    })
+                    .collect(),
+            );
+            let bbox = area
+                .bounding_rect()
+                .ok_or_else(|| bad("empty geometry".into()))?;
+            zones.push(Zone {
+                name,
+                severity,
+                ship_types,
+                exempt_mmsi,
+                area,
+                bbox,
+            });
+        }
+        if zones.len() > Self::MAX {
+            return Err(GeodataError::invalid(
+                what,
+                format!("{} zones; at most {} are supported", zones.len(), Self::MAX),
+            ));
+        }
+        Ok(Zones { zones })
+    }
+
+    /// A bit per zone containing `p`.
+    pub fn membership(&self, p: Position) -> u64 {
+        self.zones
+            .iter()
+            .enumerate()
+            .filter(|(_, z)| z.contains(p))
+            .fold(0, |m, (i, _)| m | 1 << i)
+    }
+}
