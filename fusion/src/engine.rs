@@ -550,7 +550,7 @@ impl FusionEngine {
             identity_conflict::on_fix(&mut cx, v, &fix);
         }
         if cx.cfg.position_jump.enabled && cx.cfg.position_jump.land {
-            position_jump::on_land(&mut cx, v, &fix);
+            position_jump::on_land(&mut cx, v, &fix, prev_in_segment.as_ref());
         }
         ais_gap::on_fix(&mut cx, v, previous.as_ref(), &fix);
         if cx.cfg.zone_entry.enabled {

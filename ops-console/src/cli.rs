@@ -40,6 +40,9 @@ pub enum Command {
     /// Decode NMEA (AIS and patrol telemetry) to JSON lines on stdout; a summary and the
     /// rejects by reason go to stderr.
     Decode(DecodeArgs),
+    /// Replay NMEA logs (or observation JSON lines) through fusion on the log's own clock
+    /// and print its alerts as JSON lines; a summary and progress go to stderr.
+    Analyze(crate::analyze::AnalyzeArgs),
     /// Run Tidewatch in one process: the embedded MQTT broker and ingest (fusion and the
     /// web console follow); `--demo` also runs a simulated scenario through them and shows
     /// the live picture.

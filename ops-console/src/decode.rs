@@ -176,14 +176,7 @@ impl<'w> Run<'w> {
     ) -> Result<()> {
         *self.summary.rejected.entry(reason).or_default() += 1;
         if let Some(w) = self.rejects.as_mut() {
-            let rec = serde_json::json!({
-                "input": name,
-                "line_no": line_no,
-                "reason": reason,
-                "error": error,
-                "line": String::from_utf8_lossy(line),
-            });
-            writeln!(w, "{rec}").context("writing rejects")?;
+            write_reject(*w, name, line_no, reason, error, line)?;
         }
         Ok(())
     }
@@ -209,8 +202,27 @@ impl<'w> Run<'w> {
     }
 }
 
+/// One rejected line as a JSON record: input, line number, reason, error, the line.
+pub(crate) fn write_reject(
+    w: &mut dyn Write,
+    name: &str,
+    line_no: u64,
+    reason: &str,
+    error: &str,
+    line: &[u8],
+) -> Result<()> {
+    let rec = serde_json::json!({
+        "input": name,
+        "line_no": line_no,
+        "reason": reason,
+        "error": error,
+        "line": String::from_utf8_lossy(line),
+    });
+    writeln!(w, "{rec}").context("writing rejects")
+}
+
 /// Open an input: `-` is stdin, `.gz` is decompressed.
-fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+pub(crate) fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     if path.as_os_str() == "-" {
         return Ok(Box::new(BufReader::with_capacity(1 << 16, io::stdin())));
     }

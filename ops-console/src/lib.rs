@@ -1,6 +1,7 @@
 //! The operations console and the `tidewatch` command: the composition root of
 //! Tidewatch. Today it holds the commands that exist; the console itself follows.
 
+pub mod analyze;
 pub mod cli;
 pub mod decode;
 pub mod embedded;

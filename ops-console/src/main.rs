@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Decode(args) => ops_console::decode::run(&args),
+        Command::Analyze(args) => ops_console::analyze::run(&args),
         Command::Up(args) => ops_console::up::run(&args),
         Command::Verify(args) => ops_console::verify::run(&args),
         Command::Ingest(args) => ops_console::ingest_cmd::run(&args),

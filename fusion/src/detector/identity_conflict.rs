@@ -40,6 +40,27 @@ pub(crate) fn on_fix(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix) {
     live.sort_by_key(|s| std::cmp::Reverse(s.last.time_ms));
     let (a, b) = (live[0], live[1]);
     let d = a.last.position.distance_m(b.last.position);
+    let tc = &cx.cfg.track;
+    let secs = ((a.last.time_ms - b.last.time_ms).abs().max(10_000)) as f64 / 1000.0;
+    if d <= tc.noise_m || crate::geodesy::speed_kn(d, secs) <= tc.max_speed_kn {
+        // One vessel after all (a track split by a bad report): keep the longer track.
+        let drop = if a.reports >= b.reports {
+            b.number
+        } else {
+            a.number
+        };
+        v.segments.retain(|s| s.number != drop);
+        v.latest = v
+            .segments
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, s)| s.last.time_ms)
+            .map_or(0, |(i, _)| i);
+        return;
+    }
+    if v.invalid_mmsi {
+        return;
+    }
     let reasons = vec![
         format!(
             "MMSI {} is reported at two places at once: {} (track {}, {} reports) and {} (track {}, {} reports), {} NM apart",

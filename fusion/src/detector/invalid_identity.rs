@@ -108,6 +108,7 @@ pub(crate) fn check_mmsi(cx: &mut Ctx<'_>, v: &mut Vessel, time: Timestamp) {
             _ => return,
         },
     };
+    v.invalid_mmsi = true;
     flag(cx, v, time, "mmsi", reason);
 }
 

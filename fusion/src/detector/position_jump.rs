@@ -1,6 +1,10 @@
 //! `position_jump`: consecutive reports of one MMSI implying more than `max_speed_kn` over
 //! more than `min_distance_m` (a report no vessel could have made after the previous
-//! one), or a position more than `land_margin_m` inland (DESIGN.md; ANCHORS.md §2.5).
+//! one), or a step from open sea onto land: a report more than `land_margin_m` inland
+//! right after one more than `land_margin_m` offshore (DESIGN.md; ANCHORS.md §2.5).
+//! Positions merely on land are not enough: Natural Earth counts rivers and lakes as
+//! land, and the AISHub log showed thousands of inland-waterway vessels (Rhine, Scheldt,
+//! Mississippi) "on land".
 //!
 //! A jump is judged when a report fits none of the MMSI's live tracks; reports that fit
 //! a track (including a second vessel already tracked under the same MMSI) are not
@@ -24,7 +28,9 @@ pub(crate) fn on_jump(
     speed_kn: f64,
 ) {
     let c = &cx.cfg.position_jump;
-    if speed_kn <= c.max_speed_kn || distance_m <= c.min_distance_m {
+    // An MMSI already found invalid is shared by many devices (0, 123456789, …): where
+    // its reports are says nothing about one vessel.
+    if speed_kn <= c.max_speed_kn || distance_m <= c.min_distance_m || v.invalid_mmsi {
         return;
     }
     let secs = (to.time_ms - from.time_ms).abs() / 1000;
@@ -59,16 +65,22 @@ pub(crate) fn on_jump(
     v.count(AlertKind::PositionJump, 1);
 }
 
-pub(crate) fn on_land(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix) {
+pub(crate) fn on_land(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix, prev_in_track: Option<&Fix>) {
     let Some(land) = &cx.geo.land else { return };
-    if v.sea_checked
+    let margin = cx.cfg.position_jump.land_margin_m;
+    let here = if v
+        .sea_checked
         .is_some_and(|p| p.distance_m(fix.position) < SEA_CACHE_M)
     {
-        return;
-    }
-    let margin = cx.cfg.position_jump.land_margin_m;
-    if !land.inland(fix.position, margin) {
-        v.sea_checked = Some(fix.position);
+        Shore::OpenSea
+    } else {
+        let s = Shore::of(land, fix.position, margin);
+        if s == Shore::OpenSea {
+            v.sea_checked = Some(fix.position);
+        }
+        s
+    };
+    if here != Shore::Inland {
         if let Some(id) = v.land_alert.take() {
             let end = fix.time();
             cx.revise(&id, |a| {
@@ -80,14 +92,24 @@ pub(crate) fn on_land(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix) {
         }
         return;
     }
-    if v.land_alert.is_some() {
+    // Only a step from open sea straight onto land: a vessel first seen inland, or one
+    // that came in through the coastal band, is on a river or lake the land data does not
+    // know (Natural Earth counts inland water as land).
+    let Some(prev) = prev_in_track else { return };
+    if v.land_alert.is_some()
+        || v.invalid_mmsi
+        || fix.time_ms - prev.time_ms > STEP_MS
+        || Shore::of(land, prev.position, margin) != Shore::OpenSea
+    {
         return;
     }
     let reasons = vec![format!(
-        "{} reported {}, on land more than {:.0} m from the coastline{}",
+        "{} reported {}, on land more than {:.0} m from the coastline, {} after a report at sea ({}){}",
         v.label(),
         fix.position,
         margin,
+        duration_text((fix.time_ms - prev.time_ms) / 1000),
+        prev.position,
         fix.sog()
             .map(|s| format!(", at {} kn", one_decimal(s)))
             .unwrap_or_default(),
@@ -104,4 +126,30 @@ pub(crate) fn on_land(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix) {
     );
     v.land_alert = Some(cx.open(a));
     v.count(AlertKind::PositionJump, 1);
+}
+
+/// A step onto land counts only from a report at most this old, ms.
+const STEP_MS: i64 = 30 * 60_000;
+
+/// Where a position is relative to the coastline, with the coastline's tolerance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shore {
+    /// At sea, more than the margin from the coastline.
+    OpenSea,
+    /// Within the margin of the coastline, either side.
+    Coastal,
+    /// On land, more than the margin from the coastline.
+    Inland,
+}
+
+impl Shore {
+    fn of(land: &crate::geodata::LandMask, p: crate::Position, margin_m: f64) -> Shore {
+        if land.coast_distance_m(p, margin_m).is_some() {
+            Shore::Coastal
+        } else if land.contains(p) {
+            Shore::Inland
+        } else {
+            Shore::OpenSea
+        }
+    }
 }

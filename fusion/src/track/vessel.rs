@@ -81,8 +81,11 @@ pub struct Vessel {
     pub(crate) identity_alert: Option<(Box<str>, i64)>,
     /// A bit per configured zone the vessel is in.
     pub(crate) zones: u64,
-    /// Last position found not inland (skip the land test near it).
+    /// Last position found in open sea (skip the land test near it).
     pub(crate) sea_checked: Option<Position>,
+    /// `invalid_identity` found the MMSI itself invalid: it is likely shared by many
+    /// devices, so jumps and two-place conflicts are not judged.
+    pub(crate) invalid_mmsi: bool,
     /// Distance to the nearest port (m, infinite beyond the search radius) from a
     /// position: reused while the vessel stays within 500 m of it.
     pub(crate) port_distance: Option<(Position, f32)>,
