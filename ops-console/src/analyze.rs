@@ -175,7 +175,7 @@ impl<'w> Analysis<'w> {
             bytes += n as u64;
             line_no += 1;
             self.line(&line, source, name, line_no)?;
-            if line_no % 65_536 == 0 {
+            if line_no.is_multiple_of(65_536) {
                 progress(bytes, &self.summary);
             }
         }
@@ -212,6 +212,9 @@ impl<'w> Analysis<'w> {
         match self.decoder.decode_line(trimmed, source) {
             Ok(Some(d)) => {
                 self.summary.messages += 1;
+                if let Some(t) = d.heard.time() {
+                    self.clock.set = Some(t);
+                }
                 let Some(time) = d.heard.time().or(trailing).or_else(|| self.clock.untimed())
                 else {
                     bail!(

@@ -2,6 +2,7 @@
 
 pub mod ais_arbitrary;
 pub mod conformance;
+pub mod fusion_sim;
 
 use std::io::Read;
 use std::path::PathBuf;

@@ -92,6 +92,22 @@ pub(crate) fn on_fix(cx: &mut Ctx<'_>, v: &mut Vessel, previous: Option<&Fix>, f
     let d = prev.position.distance_m(fix.position);
     let secs = (fix.time_ms - prev.time_ms) as f64 / 1000.0;
     let end = fix.time();
+    let min_gap_ms = (cx.cfg.ais_gap.min_gap_min * 60_000.0) as i64;
+    if fix.time_ms - prev.time_ms < min_gap_ms {
+        // Made inside the silence, delivered late: there was no gap.
+        let (made, now) = (fix.time(), cx.now);
+        cx.revise(&id, |a| {
+            a.state = AlertState::Retracted;
+            a.reasons.push(format!(
+                "retracted: a report made at {made} at {} arrived late (at {now}); the silence was {}, under {}",
+                fix.position,
+                duration_text(secs as i64),
+                duration_text(min_gap_ms / 1000)
+            ));
+        });
+        v.count(AlertKind::AisGap, -1);
+        return;
+    }
     cx.revise(&id, |a| {
         a.state = AlertState::Closed;
         a.end = Some(end);

@@ -1,0 +1,486 @@
+//! Every detector, both ways: it fires where it should and not where it should not.
+
+use fusion::{AlertKind, AlertState, FusionConfig, Severity};
+use ingest::wire::PatrolReport;
+use ingest::wire::patrol::{Condition, Craft, LatLon};
+use tidewatch_tests::fusion_sim::{OPEN_SEA, Sim};
+
+const A: u32 = 247_123_456; // Italy
+const B: u32 = 636_012_345; // Liberia
+const C: u32 = 215_000_111; // Malta
+
+/// Background traffic around `(lat, lon)`: three vessels drifting slowly, reporting
+/// every 3 minutes for `minutes`, so the area is known to be covered.
+fn traffic(sim: &mut Sim, (lat, lon): (f64, f64), minutes: f64) {
+    for (i, (dlat, dlon)) in [(0.05, 0.05), (-0.06, 0.02), (0.02, -0.07)]
+        .iter()
+        .enumerate()
+    {
+        sim.sail(
+            256_000_100 + i as u32,
+            0.0,
+            minutes,
+            3.0,
+            (lat + dlat, lon + dlon),
+            8.0,
+            90.0 * i as f64,
+            0,
+        );
+    }
+}
+
+#[test]
+fn rendezvous_fires_for_two_vessels_stopped_together_at_sea_and_closes_when_they_part() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    // Both arrive, stop 200 m apart for 45 minutes, then leave.
+    sim.sail(A, 0.0, 45.0, 3.0, (lat, lon), 0.5, 0.0, 0);
+    sim.sail(B, 1.0, 46.0, 3.0, (lat + 0.0018, lon), 0.4, 0.0, 0);
+    sim.sail(A, 48.0, 80.0, 3.0, (lat + 0.01, lon), 12.0, 180.0, 0);
+    sim.sail(B, 48.0, 80.0, 3.0, (lat + 0.01, lon + 0.01), 14.0, 0.0, 0);
+    sim.run(100.0);
+    let r = sim.alerts(AlertKind::Rendezvous);
+    assert_eq!(r.len(), 1, "{}", sim.dump());
+    let a = &r[0];
+    assert_eq!(a.mmsi, vec![A, B]);
+    assert_eq!(a.state, AlertState::Closed);
+    assert_eq!(a.rule, "rendezvous@1");
+    assert_eq!(a.params["max_distance_m"], 500.0);
+    assert_eq!(a.severity, Severity::High);
+    let minutes = (a.end.unwrap() - a.start).get_seconds() / 60;
+    assert!((44..=46).contains(&minutes), "{minutes} min");
+    assert!(
+        a.reasons[0].contains("within 500 m of each other for"),
+        "{:?}",
+        a.reasons
+    );
+    assert!(a.reasons[0].contains("km from"), "{:?}", a.reasons);
+}
+
+#[test]
+fn rendezvous_does_not_fire_in_port_for_short_stops_or_for_vessels_passing() {
+    let mut sim = Sim::new();
+    // Off Lampedusa harbour (within 10 km): a port, not the open sea.
+    sim.sail(A, 0.0, 60.0, 3.0, (35.49, 12.62), 0.2, 0.0, 0);
+    sim.sail(B, 0.0, 60.0, 3.0, (35.4915, 12.62), 0.3, 0.0, 0);
+    // At sea, together for only 20 minutes.
+    let (lat, lon) = OPEN_SEA;
+    sim.sail(C, 0.0, 20.0, 3.0, (lat, lon), 0.5, 0.0, 0);
+    sim.sail(256_000_001, 0.0, 20.0, 3.0, (lat + 0.001, lon), 0.5, 0.0, 0);
+    // Two vessels passing close at speed.
+    sim.sail(256_000_002, 0.0, 60.0, 1.0, (34.5, 13.0), 14.0, 90.0, 0);
+    sim.sail(256_000_003, 0.0, 60.0, 1.0, (34.501, 13.0), 14.0, 90.0, 0);
+    sim.run(90.0);
+    assert!(
+        sim.alerts(AlertKind::Rendezvous).is_empty(),
+        "{}",
+        sim.dump()
+    );
+}
+
+#[test]
+fn loitering_fires_after_two_hours_slow_at_sea() {
+    let mut sim = Sim::new();
+    sim.sail(A, 0.0, 150.0, 3.0, OPEN_SEA, 0.8, 45.0, 0);
+    sim.sail(A, 153.0, 170.0, 3.0, (35.03, 13.53), 10.0, 45.0, 0);
+    sim.run(180.0);
+    let l = sim.alerts(AlertKind::Loitering);
+    assert_eq!(l.len(), 1, "{}", sim.dump());
+    assert_eq!(l[0].state, AlertState::Closed);
+    assert!(
+        l[0].reasons[0].contains("under 2 kn for 2 h"),
+        "{:?}",
+        l[0].reasons
+    );
+    assert!(
+        l[0].reasons.last().unwrap().contains("moved on at 10.0 kn"),
+        "{:?}",
+        l[0].reasons
+    );
+}
+
+#[test]
+fn moored_vessels_and_vessels_in_port_do_not_loiter() {
+    let mut sim = Sim::new();
+    // Moored (nav status 5) at sea for 3 h: a buoy mooring, not loitering.
+    sim.sail(A, 0.0, 180.0, 3.0, OPEN_SEA, 0.0, 0.0, 5);
+    // Slow for 3 h off Lampedusa harbour.
+    sim.sail(B, 0.0, 180.0, 3.0, (35.49, 12.62), 0.5, 0.0, 0);
+    // Slow at sea, but only 90 minutes.
+    sim.sail(C, 0.0, 90.0, 3.0, (34.0, 14.0), 1.0, 0.0, 0);
+    sim.run(200.0);
+    assert!(
+        sim.alerts(AlertKind::Loitering).is_empty(),
+        "{}",
+        sim.dump()
+    );
+}
+
+#[test]
+fn ais_gap_fires_where_others_are_still_heard_and_closes_on_return() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    traffic(&mut sim, (lat, lon), 300.0);
+    // A sails slowly for 30 min, goes silent for 3 h, reappears nearby.
+    let end = sim.sail(A, 0.0, 30.0, 3.0, (lat, lon), 2.0, 0.0, 0);
+    sim.sail(A, 210.0, 240.0, 3.0, (end.0 + 0.05, end.1), 2.0, 0.0, 0);
+    sim.run(250.0);
+    let g = sim.alerts(AlertKind::AisGap);
+    assert_eq!(g.len(), 1, "{}", sim.dump());
+    assert_eq!(g[0].mmsi, vec![A]);
+    assert_eq!(g[0].state, AlertState::Closed);
+    assert_eq!(g[0].start, sim.at(30.0));
+    assert_eq!(g[0].end, Some(sim.at(210.0)));
+    assert!(
+        g[0].reasons[0].contains("other vessels heard within 30 km"),
+        "{:?}",
+        g[0].reasons
+    );
+    assert!(
+        g[0].reasons
+            .last()
+            .unwrap()
+            .contains("reported again after 3 h"),
+        "{:?}",
+        g[0].reasons
+    );
+}
+
+#[test]
+fn a_gap_in_a_coverage_hole_is_not_suspicious() {
+    let mut sim = Sim::new();
+    // Traffic is heard only 150 km away: nothing near A's last position.
+    traffic(&mut sim, (36.3, 13.5), 300.0);
+    sim.sail(A, 0.0, 30.0, 3.0, OPEN_SEA, 2.0, 0.0, 0);
+    sim.run(300.0);
+    assert!(sim.alerts(AlertKind::AisGap).is_empty(), "{}", sim.dump());
+}
+
+#[test]
+fn a_late_report_inside_the_gap_retracts_it() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    traffic(&mut sim, (lat, lon), 300.0);
+    sim.sail(A, 0.0, 30.0, 3.0, (lat, lon), 1.0, 0.0, 0);
+    sim.run(160.0);
+    assert_eq!(sim.alerts(AlertKind::AisGap).len(), 1, "{}", sim.dump());
+    assert_eq!(sim.alerts(AlertKind::AisGap)[0].state, AlertState::Open);
+    // A report made at minute 90 arrives at 161 (a satellite pass delivered late): the
+    // silence was one hour, not two.
+    sim.late_report(A, 90.0, 161.0, lat + 0.01, lon, 1.0);
+    sim.run(161.0);
+    let g = sim.alerts(AlertKind::AisGap);
+    assert_eq!(g.len(), 1, "{}", sim.dump());
+    assert_eq!(g[0].state, AlertState::Retracted, "{:?}", g[0].reasons);
+    assert!(
+        g[0].reasons.last().unwrap().contains("arrived late"),
+        "{:?}",
+        g[0].reasons
+    );
+    // The history shows both: issued, then retracted.
+    let revisions: Vec<_> = sim
+        .revisions
+        .iter()
+        .filter(|a| a.id == g[0].id)
+        .map(|a| a.state)
+        .collect();
+    assert_eq!(revisions, vec![AlertState::Open, AlertState::Retracted]);
+}
+
+#[test]
+fn position_jump_fires_for_an_impossible_move_and_not_for_a_fast_boat() {
+    let mut sim = Sim::new();
+    // A jumps 40 NM in two minutes, then carries on from there.
+    let end = sim.sail(A, 0.0, 20.0, 2.0, OPEN_SEA, 12.0, 90.0, 0);
+    sim.sail(A, 22.0, 40.0, 2.0, (end.0 + 0.66, end.1), 12.0, 90.0, 0);
+    // B is a go-fast at 45 kn, reporting its speed.
+    sim.sail(B, 0.0, 40.0, 1.0, (34.0, 12.0), 45.0, 90.0, 0);
+    sim.run(45.0);
+    let j = sim.alerts(AlertKind::PositionJump);
+    assert_eq!(j.len(), 1, "{}", sim.dump());
+    assert_eq!(j[0].mmsi, vec![A]);
+    assert!(j[0].reasons[0].contains("NM away"), "{:?}", j[0].reasons);
+    assert!(
+        j[0].reasons[0].contains("more than the 60 kn"),
+        "{:?}",
+        j[0].reasons
+    );
+}
+
+#[test]
+fn two_vessels_sharing_an_mmsi_are_an_identity_conflict_and_the_jump_is_retracted() {
+    let mut sim = Sim::new();
+    // Two ships 100 NM apart both transmit MMSI A.
+    sim.sail(A, 0.0, 30.0, 2.0, OPEN_SEA, 10.0, 0.0, 0);
+    sim.sail(A, 1.0, 31.0, 2.0, (36.6, 13.5), 10.0, 180.0, 0);
+    sim.run(40.0);
+    let c = sim.alerts(AlertKind::IdentityConflict);
+    assert_eq!(c.len(), 1, "{}", sim.dump());
+    assert!(
+        c[0].reasons[0].contains("two places at once"),
+        "{:?}",
+        c[0].reasons
+    );
+    let j = sim.alerts(AlertKind::PositionJump);
+    assert_eq!(j.len(), 1, "{}", sim.dump());
+    assert_eq!(j[0].state, AlertState::Retracted);
+    assert!(
+        j[0].reasons
+            .last()
+            .unwrap()
+            .contains("two vessels transmit MMSI"),
+        "{:?}",
+        j[0].reasons
+    );
+    assert_eq!(sim.engine().vessel(A).unwrap().segments.len(), 2);
+}
+
+#[test]
+fn a_single_bad_position_is_a_jump_but_not_two_vessels() {
+    let mut sim = Sim::new();
+    sim.sail(A, 0.0, 10.0, 1.0, OPEN_SEA, 10.0, 0.0, 0);
+    sim.report(A, 10.5, 36.5, 15.0, 10.0, 0.0, 0);
+    sim.sail(
+        A,
+        11.0,
+        40.0,
+        1.0,
+        (35.0 + 11.0 * 10.0 / 60.0 / 60.0, 13.5),
+        10.0,
+        0.0,
+        0,
+    );
+    sim.run(45.0);
+    assert_eq!(
+        sim.alerts(AlertKind::PositionJump).len(),
+        1,
+        "{}",
+        sim.dump()
+    );
+    assert!(
+        sim.alerts(AlertKind::IdentityConflict).is_empty(),
+        "{}",
+        sim.dump()
+    );
+}
+
+#[test]
+fn a_name_changed_at_sea_is_flagged_and_in_port_is_not() {
+    let mut sim = Sim::new();
+    sim.sail(A, 0.0, 60.0, 3.0, OPEN_SEA, 10.0, 0.0, 0);
+    sim.static_data(A, 5.0, "SEA STAR", "IBCD", 9_074_729, 70);
+    sim.static_data(A, 40.0, "NORTH WIND", "IBCD", 9_074_729, 70);
+    sim.sail(B, 0.0, 60.0, 3.0, (35.49, 12.62), 0.0, 0.0, 5);
+    sim.static_data(B, 5.0, "OLD NAME", "ABCD", 0, 70);
+    sim.static_data(B, 40.0, "NEW NAME", "ABCD", 0, 70);
+    sim.run(60.0);
+    let c = sim.alerts(AlertKind::IdentityConflict);
+    assert_eq!(c.len(), 1, "{}", sim.dump());
+    assert_eq!(c[0].mmsi, vec![A]);
+    assert!(
+        c[0].reasons[0].contains("name changed from SEA STAR to NORTH WIND at sea"),
+        "{:?}",
+        c[0].reasons
+    );
+    let history = &sim.engine().vessel(B).unwrap().static_history;
+    assert!(
+        history
+            .iter()
+            .any(|h| h.field == "name" && h.to == "NEW NAME"),
+        "the change in port is still recorded"
+    );
+}
+
+#[test]
+fn invalid_identity_flags_unallocated_mids_and_bad_imo_check_digits_only() {
+    let mut sim = Sim::new();
+    sim.sail(646_123_456, 0.0, 6.0, 3.0, OPEN_SEA, 10.0, 0.0, 0);
+    sim.sail(A, 0.0, 6.0, 3.0, (34.5, 13.0), 10.0, 0.0, 0);
+    sim.static_data(A, 1.0, "GOOD IMO", "IAAA", 9_074_729, 70);
+    sim.sail(B, 0.0, 6.0, 3.0, (34.0, 13.0), 10.0, 0.0, 0);
+    sim.static_data(B, 1.0, "BAD IMO", "IBBB", 9_074_728, 70);
+    sim.run(10.0);
+    let i = sim.alerts(AlertKind::InvalidIdentity);
+    assert_eq!(i.len(), 2, "{}", sim.dump());
+    assert!(
+        i.iter()
+            .any(|a| a.mmsi == vec![646_123_456] && a.reasons[0].contains("MID 646"))
+    );
+    assert!(
+        i.iter()
+            .any(|a| a.mmsi == vec![B] && a.reasons[0].contains("check digit"))
+    );
+}
+
+const ZONE: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"name":"Closed area","severity":"high","exempt_mmsi":[215000111]},
+  "geometry":{"type":"Polygon","coordinates":[[[13.6,34.9],[13.8,34.9],[13.8,35.1],[13.6,35.1],[13.6,34.9]]]}},
+ {"type":"Feature","properties":{"name":"Fishing ban","ship_types":[30]},
+  "geometry":{"type":"Polygon","coordinates":[[[12.0,34.0],[12.5,34.0],[12.5,34.5],[12.0,34.5],[12.0,34.0]]]}}]}"#;
+
+#[test]
+fn zone_entry_fires_on_entering_and_closes_on_leaving_with_per_zone_rules() {
+    let mut cfg = FusionConfig::default();
+    cfg.position_jump.land = false;
+    let mut sim = Sim::with(cfg, Some(ZONE));
+    // A sails east through the closed area (13.6–13.8 E) at 12 kn.
+    sim.sail(A, 0.0, 120.0, 2.0, OPEN_SEA, 12.0, 90.0, 0);
+    // C (exempt: our own patrol) does the same.
+    sim.sail(C, 0.0, 120.0, 2.0, OPEN_SEA, 12.0, 90.0, 0);
+    // B, a cargo ship, crosses the fishing ban: the rule is for fishing vessels only.
+    sim.static_data(B, 0.0, "CARGO", "ICCC", 9_074_729, 70);
+    sim.sail(B, 1.0, 120.0, 2.0, (34.25, 11.9), 12.0, 90.0, 0);
+    sim.run(130.0);
+    let z = sim.alerts(AlertKind::ZoneEntry);
+    assert_eq!(z.len(), 1, "{}", sim.dump());
+    assert_eq!(z[0].mmsi, vec![A]);
+    assert_eq!(z[0].severity, Severity::High);
+    assert_eq!(z[0].state, AlertState::Closed);
+    assert!(
+        z[0].reasons[0].contains("entered Closed area"),
+        "{:?}",
+        z[0].reasons
+    );
+    assert_eq!(z[0].params["zone"], "Closed area");
+}
+
+#[test]
+fn a_radar_contact_without_ais_is_dark_and_one_on_an_ais_vessel_is_not() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    // Contact 1: nothing on AIS there, tracked for 15 minutes.
+    for m in 0..=15 {
+        sim.radar("cp-301", 1, m as f64, lat + 0.001 * m as f64, lon);
+    }
+    // Contact 2: on top of AIS vessel B.
+    let b = (34.6, 13.2);
+    sim.sail(B, 0.0, 20.0, 1.0, b, 6.0, 0.0, 0);
+    for m in 0..=15 {
+        let p = fusion::Position::new(b.0, b.1)
+            .unwrap()
+            .destination(0.0, 6.0 * 1852.0 * m as f64 / 60.0 + 150.0);
+        sim.radar("cp-301", 2, m as f64, p.lat, p.lon);
+    }
+    sim.run(16.0);
+    let d = sim.alerts(AlertKind::DarkTarget);
+    assert_eq!(d.len(), 1, "{}", sim.dump());
+    assert_eq!(d[0].contacts, vec!["cp-301/radar/1".to_string()]);
+    assert!(d[0].mmsi.is_empty());
+    assert!(
+        d[0].reasons[0].contains("tracked for 10 min"),
+        "{:?}",
+        d[0].reasons
+    );
+    // Contact 1 fades: the alert closes after the contact timeout.
+    sim.run(30.0);
+    assert_eq!(
+        sim.alerts(AlertKind::DarkTarget)[0].state,
+        AlertState::Closed
+    );
+}
+
+#[test]
+fn a_sighting_of_an_overcrowded_boat_without_ais_is_a_critical_dark_target_at_once() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    let t = sim.at(5.0);
+    sim.report_from(
+        "cp-301",
+        5.0,
+        PatrolReport::Sighting {
+            time: t,
+            position: LatLon { lat, lon },
+            craft: Craft::RubberBoat,
+            persons_estimate: 47,
+            condition: Condition::Overcrowded,
+            notes: None,
+        },
+    );
+    // A sighting of a merchant ship that is on AIS.
+    sim.sail(B, 0.0, 10.0, 1.0, (34.5, 13.0), 10.0, 0.0, 0);
+    let t = sim.at(6.0);
+    sim.report_from(
+        "cp-301",
+        6.0,
+        PatrolReport::Sighting {
+            time: t,
+            position: LatLon {
+                lat: 34.5 + 0.017,
+                lon: 13.0,
+            },
+            craft: Craft::MerchantVessel,
+            persons_estimate: 20,
+            condition: Condition::UnderWay,
+            notes: None,
+        },
+    );
+    sim.run(10.0);
+    let d = sim.alerts(AlertKind::DarkTarget);
+    assert_eq!(d.len(), 1, "{}", sim.dump());
+    assert_eq!(d[0].severity, Severity::Critical);
+    assert_eq!(d[0].start, sim.at(5.0));
+    assert!(
+        d[0].reasons[0].contains("rubber boat with about 47 persons, overcrowded"),
+        "{:?}",
+        d[0].reasons
+    );
+}
+
+#[test]
+fn risk_score_lists_its_reasons() {
+    let mut cfg = FusionConfig::default();
+    cfg.position_jump.land = false;
+    cfg.risk.watchlist = vec![B];
+    let mut sim = Sim::with(cfg, None);
+    let (lat, lon) = OPEN_SEA;
+    sim.sail(A, 0.0, 45.0, 3.0, (lat, lon), 0.5, 0.0, 0);
+    sim.sail(B, 1.0, 46.0, 3.0, (lat + 0.0018, lon), 0.4, 0.0, 0);
+    sim.run(50.0);
+    let ra = sim.engine().risk(A).unwrap();
+    let rb = sim.engine().risk(B).unwrap();
+    assert!(ra.score > 0.3 && rb.score > ra.score, "{ra:?} {rb:?}");
+    assert!(ra.reasons[0].starts_with("rendezvous ×1"), "{ra:?}");
+    assert!(rb.reasons.iter().any(|r| r.contains("watchlist")), "{rb:?}");
+    assert_eq!(sim.engine().risk(C), None);
+}
+
+#[test]
+fn a_step_from_open_sea_onto_land_is_a_position_jump_and_a_vessel_always_inland_is_not() {
+    // Find, on the meridian 14.0° E, the last point in open sea south of Sicily and the
+    // first point more than 1 km inland north of it.
+    let land = fusion::geodata::LandMask::natural_earth();
+    let at = |lat: f64| fusion::Position::new(lat, 14.0).unwrap();
+    let mut sea = None;
+    let mut inland = None;
+    for i in 0..600 {
+        let p = at(36.8 + i as f64 * 0.001);
+        let coastal = land.coast_distance_m(p, 1000.0).is_some();
+        if !coastal && !land.contains(p) && inland.is_none() {
+            sea = Some(p);
+        }
+        if land.inland(p, 1000.0) {
+            inland = Some(p);
+            break;
+        }
+    }
+    let (sea, inland) = (sea.expect("open sea"), inland.expect("inland"));
+    let step_km = sea.distance_m(inland) / 1000.0;
+    assert!(step_km < 6.0, "{step_km} km");
+    let mut cfg = FusionConfig::default();
+    cfg.position_jump.land = true;
+    let mut sim = Sim::with(cfg, None);
+    sim.sail(A, 0.0, 10.0, 2.0, (sea.lat - 0.05, sea.lon), 15.0, 0.0, 0);
+    sim.report(A, 11.0, sea.lat, sea.lon, 15.0, 0.0, 0);
+    sim.report(A, 20.0, inland.lat, inland.lon, 15.0, 0.0, 0);
+    // B is first seen inland and stays there (a river the land data does not know).
+    sim.sail(B, 0.0, 30.0, 2.0, (37.5, 14.2), 5.0, 90.0, 0);
+    sim.run(30.0);
+    let j = sim.alerts(AlertKind::PositionJump);
+    assert_eq!(j.len(), 1, "{}", sim.dump());
+    assert_eq!(j[0].mmsi, vec![A]);
+    assert!(
+        j[0].reasons[0].contains("on land more than 1000 m from the coastline"),
+        "{:?}",
+        j[0].reasons
+    );
+}
