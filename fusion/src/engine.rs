@@ -568,11 +568,9 @@ impl FusionEngine {
             loitering::on_fix(&mut cx, v, &fix, speed_kn);
         }
         if cx.cfg.rendezvous.enabled {
-            let near_port =
-                cx.port_distance_m(v, position) <= cx.cfg.rendezvous.min_port_distance_m;
             let slow = speed_kn.is_some_and(|s| s < cx.cfg.rendezvous.max_speed_kn)
                 && fix.nav_status != 5
-                && !near_port;
+                && cx.port_distance_m(v, position) > cx.cfg.rendezvous.min_port_distance_m;
             self.meetings
                 .on_fix(&mut cx, &self.vessels, ais.mmsi, &fix, slow);
             for mmsi in self.meetings.take_alerted() {

@@ -86,3 +86,22 @@ fn tag_block_and_trailing_times_are_the_logs_own_clock() {
         "the AMSA feed has bad lines, counted: {s:?}"
     );
 }
+
+#[test]
+fn the_shipped_land_is_natural_earth_10m_vertex_for_vertex() {
+    let geojson =
+        std::fs::read(tidewatch_tests::shared_dir().join("geodata/land-10m-r5.geojson")).unwrap();
+    let rings = fusion::geodata::LandMask::geojson_rings("land-10m-r5", &geojson).unwrap();
+    let shipped = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fusion/data/land-10m.rings.gz"
+    ))
+    .unwrap();
+    let mut packed = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&shipped[..]), &mut packed)
+        .unwrap();
+    assert_eq!(
+        fusion::geodata::LandMask::unpack_rings(&packed).unwrap(),
+        rings
+    );
+}

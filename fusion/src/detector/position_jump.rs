@@ -68,19 +68,20 @@ pub(crate) fn on_jump(
 pub(crate) fn on_land(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix, prev_in_track: Option<&Fix>) {
     let Some(land) = &cx.geo.land else { return };
     let margin = cx.cfg.position_jump.land_margin_m;
-    let here = if v
+    // Most reports are at sea: one point-in-land test, the coastline distance only for
+    // positions on land.
+    let inland = if v
         .sea_checked
         .is_some_and(|p| p.distance_m(fix.position) < SEA_CACHE_M)
     {
-        Shore::OpenSea
+        false
+    } else if !land.contains(fix.position) {
+        v.sea_checked = Some(fix.position);
+        false
     } else {
-        let s = Shore::of(land, fix.position, margin);
-        if s == Shore::OpenSea {
-            v.sea_checked = Some(fix.position);
-        }
-        s
+        land.coast_distance_m(fix.position, margin).is_none()
     };
-    if here != Shore::Inland {
+    if !inland {
         if let Some(id) = v.land_alert.take() {
             let end = fix.time();
             cx.revise(&id, |a| {

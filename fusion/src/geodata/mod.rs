@@ -16,6 +16,7 @@ pub use ports::Ports;
 pub use zones::{Zone, Zones};
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::path::Path;
 
 /// A reference file that could not be used.
@@ -84,93 +85,158 @@ pub(crate) enum Geometry {
 }
 
 /// The features of a GeoJSON FeatureCollection, a single Feature or a bare geometry.
+/// Coordinates are read straight into typed vectors (16 bytes a vertex), so the 8 MB
+/// land file never becomes a tree of JSON values.
 pub(crate) fn features(what: &str, bytes: &[u8]) -> Result<Vec<Feature>, GeodataError> {
-    let v: Value = serde_json::from_slice(bytes)
-        .map_err(|e| GeodataError::invalid(what, format!("not JSON: {e}")))?;
+    let doc: RawDoc<'_> = serde_json::from_slice(bytes)
+        .map_err(|e| GeodataError::invalid(what, format!("not GeoJSON: {e}")))?;
     let mut out = Vec::new();
-    match v.get("type").and_then(Value::as_str) {
+    match doc.kind.as_deref() {
         Some("FeatureCollection") => {
-            let list = v
-                .get("features")
-                .and_then(Value::as_array)
+            let list = doc
+                .features
                 .ok_or_else(|| GeodataError::invalid(what, "FeatureCollection without features"))?;
-            for (i, f) in list.iter().enumerate() {
+            for (i, f) in list.into_iter().enumerate() {
                 out.push(
-                    feature(f)
+                    feature(f.properties, f.geometry)
                         .map_err(|p| GeodataError::invalid(what, format!("feature {i}: {p}")))?,
                 );
             }
         }
-        Some("Feature") => out.push(feature(&v).map_err(|p| GeodataError::invalid(what, p))?),
-        Some(_) => out.push(Feature {
-            properties: Default::default(),
-            geometry: geometry(&v).map_err(|p| GeodataError::invalid(what, p))?,
-        }),
+        Some("Feature") => out.push(
+            feature(doc.properties, doc.geometry).map_err(|p| GeodataError::invalid(what, p))?,
+        ),
+        Some(kind) => {
+            let coords = doc
+                .coordinates
+                .ok_or_else(|| GeodataError::invalid(what, "geometry without coordinates"))?;
+            out.push(Feature {
+                properties: Default::default(),
+                geometry: geometry(kind, coords).map_err(|p| GeodataError::invalid(what, p))?,
+            });
+        }
         None => return Err(GeodataError::invalid(what, "not GeoJSON (no \"type\")")),
     }
     Ok(out)
 }
 
-fn feature(f: &Value) -> Result<Feature, String> {
-    let properties = match f.get("properties") {
-        Some(Value::Object(m)) => m.clone(),
-        Some(Value::Null) | None => Default::default(),
-        Some(_) => return Err("properties is not an object".into()),
-    };
-    let g = f.get("geometry").ok_or("no geometry")?;
-    Ok(Feature {
-        properties,
-        geometry: geometry(g)?,
-    })
+#[derive(serde::Deserialize)]
+struct RawDoc<'a> {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(borrow, default)]
+    features: Option<Vec<RawFeature<'a>>>,
+    #[serde(default)]
+    properties: Option<Value>,
+    #[serde(borrow, default)]
+    geometry: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    coordinates: Option<&'a RawValue>,
 }
 
-fn geometry(g: &Value) -> Result<Geometry, String> {
-    let coords = g.get("coordinates").ok_or("geometry without coordinates")?;
-    match g.get("type").and_then(Value::as_str) {
-        Some("Point") => Ok(Geometry::Point(pair(coords)?)),
-        Some("Polygon") => Ok(Geometry::Polygons(vec![rings(coords)?])),
-        Some("MultiPolygon") => Ok(Geometry::Polygons(
-            coords
-                .as_array()
-                .ok_or("MultiPolygon coordinates are not a list")?
-                .iter()
-                .map(rings)
-                .collect::<Result<_, _>>()?,
-        )),
-        Some(t) => Err(format!(
-            "geometry type {t} is not Point, Polygon or MultiPolygon"
-        )),
-        None => Err("geometry without type".into()),
+#[derive(serde::Deserialize)]
+struct RawFeature<'a> {
+    #[serde(default)]
+    properties: Option<Value>,
+    #[serde(borrow, default)]
+    geometry: Option<&'a RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawGeometry<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(borrow)]
+    coordinates: Option<&'a RawValue>,
+}
+
+/// A GeoJSON position: longitude, latitude, and any further numbers ignored.
+struct Pos([f64; 2]);
+
+impl<'de> serde::Deserialize<'de> for Pos {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Pos, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Pos;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a position [lon, lat]")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Pos, A::Error> {
+                use serde::de::Error;
+                let lon: f64 = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("position without longitude"))?;
+                let lat: f64 = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::custom("position without latitude"))?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Pos([lon, lat]))
+            }
+        }
+        d.deserialize_seq(V)
     }
 }
 
-fn rings(v: &Value) -> Result<Vec<Vec<[f64; 2]>>, String> {
-    v.as_array()
-        .ok_or("polygon is not a list of rings")?
-        .iter()
+fn feature(properties: Option<Value>, geometry: Option<&RawValue>) -> Result<Feature, String> {
+    let properties = match properties {
+        Some(Value::Object(m)) => m,
+        Some(Value::Null) | None => Default::default(),
+        Some(_) => return Err("properties is not an object".into()),
+    };
+    let g: RawGeometry<'_> = serde_json::from_str(geometry.ok_or("no geometry")?.get())
+        .map_err(|e| format!("geometry: {e}"))?;
+    let coords = g.coordinates.ok_or("geometry without coordinates")?;
+    Ok(Feature {
+        properties,
+        geometry: geometry_of(&g.kind, coords)?,
+    })
+}
+
+fn geometry(kind: &str, coords: &RawValue) -> Result<Geometry, String> {
+    geometry_of(kind, coords)
+}
+
+fn geometry_of(kind: &str, coords: &RawValue) -> Result<Geometry, String> {
+    let parse_err = |e: serde_json::Error| format!("{kind} coordinates: {e}");
+    let g = match kind {
+        "Point" => {
+            let p: Pos = serde_json::from_str(coords.get()).map_err(parse_err)?;
+            Geometry::Point(checked(p.0)?)
+        }
+        "Polygon" => {
+            let rings: Vec<Vec<Pos>> = serde_json::from_str(coords.get()).map_err(parse_err)?;
+            Geometry::Polygons(vec![polygon(rings)?])
+        }
+        "MultiPolygon" => {
+            let polys: Vec<Vec<Vec<Pos>>> =
+                serde_json::from_str(coords.get()).map_err(parse_err)?;
+            Geometry::Polygons(polys.into_iter().map(polygon).collect::<Result<_, _>>()?)
+        }
+        t => {
+            return Err(format!(
+                "geometry type {t} is not Point, Polygon or MultiPolygon"
+            ));
+        }
+    };
+    Ok(g)
+}
+
+fn polygon(rings: Vec<Vec<Pos>>) -> Result<Vec<Vec<[f64; 2]>>, String> {
+    if rings.is_empty() {
+        return Err("polygon without rings".into());
+    }
+    rings
+        .into_iter()
         .map(|ring| {
-            let pts = ring
-                .as_array()
-                .ok_or("ring is not a list")?
-                .iter()
-                .map(pair)
-                .collect::<Result<Vec<_>, _>>()?;
-            if pts.len() < 3 {
-                return Err(format!("ring of {} points", pts.len()));
+            if ring.len() < 3 {
+                return Err(format!("ring of {} points", ring.len()));
             }
-            Ok(pts)
+            ring.into_iter().map(|p| checked(p.0)).collect()
         })
         .collect()
 }
 
-fn pair(v: &Value) -> Result<[f64; 2], String> {
-    let a = v.as_array().ok_or("position is not a list")?;
-    let (Some(lon), Some(lat)) = (
-        a.first().and_then(Value::as_f64),
-        a.get(1).and_then(Value::as_f64),
-    ) else {
-        return Err("position is not [lon, lat] numbers".into());
-    };
+fn checked([lon, lat]: [f64; 2]) -> Result<[f64; 2], String> {
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
         return Err(format!("position [{lon}, {lat}] out of range"));
     }
