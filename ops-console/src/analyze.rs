@@ -349,7 +349,20 @@ fn trailing_time(line: &[u8]) -> Option<Timestamp> {
 
 /// Build the engine from the arguments' configuration, ports and zones.
 pub fn engine(args: &AnalyzeArgs) -> Result<FusionEngine> {
-    let mut cfg = match &args.config {
+    engine_from(
+        args.config.as_deref(),
+        args.ports.as_deref(),
+        args.zones.as_deref(),
+    )
+}
+
+/// An engine from a configuration file, a ports file and a zones file, each optional.
+pub fn engine_from(
+    config: Option<&std::path::Path>,
+    ports: Option<&std::path::Path>,
+    zones: Option<&std::path::Path>,
+) -> Result<FusionEngine> {
+    let mut cfg = match config {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read {}", p.display()))?;
@@ -357,10 +370,10 @@ pub fn engine(args: &AnalyzeArgs) -> Result<FusionEngine> {
         }
         None => FusionConfig::default(),
     };
-    if let Some(p) = &args.ports {
-        cfg.geodata.ports = Some(p.clone());
+    if let Some(p) = ports {
+        cfg.geodata.ports = Some(p.to_path_buf());
     }
-    let geo = Geodata::load(&cfg, args.zones.as_deref())?;
+    let geo = Geodata::load(&cfg, zones)?;
     Ok(FusionEngine::new(cfg, geo))
 }
 

@@ -51,6 +51,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run the ingest service alone against an external MQTT broker (Mosquitto, EMQX, ...).
     Ingest(IngestArgs),
+    /// Run the fusion service alone against an external MQTT broker: observations in,
+    /// alerts out on `tidewatch/v1/alerts/{kind}` and stored in `DIR/fusion/alerts.jsonl`.
+    Fusion(FusionArgs),
     /// The patrol vessel's side: forward the ship's NMEA (GNSS, compass, radar) with
     /// store-and-forward on disk, send the crew's reports typed on stdin (`sighting`,
     /// `status`, `pob`), and show the unit's taskings.
@@ -138,6 +141,36 @@ pub struct IngestArgs {
     /// Serve `/metrics` (Prometheus text) on this address, e.g. `127.0.0.1:9187`.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// Arguments of `fusion`.
+#[derive(Debug, clap::Args)]
+pub struct FusionArgs {
+    /// The broker, `HOST:PORT`.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
+    pub broker: String,
+    /// MQTT client id; keep it stable: it names fusion's persistent session.
+    #[arg(long, default_value = "tidewatch-fusion")]
+    pub client_id: String,
+    /// User name, when the broker asks for one.
+    #[arg(long, value_name = "NAME", requires = "password_file")]
+    pub user: Option<String>,
+    /// File holding the password (never on the command line, where `ps` shows it).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Data directory: alerts go to `DIR/fusion/alerts.jsonl`, refused messages to
+    /// `DIR/fusion/rejects.jsonl`.
+    #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
+    pub data: PathBuf,
+    /// Fusion configuration (TOML): detector parameters, watchlist, reference data.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Zones (GeoJSON).
+    #[arg(long, value_name = "FILE")]
+    pub zones: Option<PathBuf>,
+    /// Ports and anchorages (GeoJSON), replacing the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub ports: Option<PathBuf>,
 }
 
 /// Framing of the TCP and UDP feeds.

@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod cli;
 pub mod decode;
 pub mod embedded;
+pub mod fusion_cmd;
 pub mod ingest_cmd;
 pub mod metrics;
 pub mod patrol;

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Command::Up(args) => ops_console::up::run(&args),
         Command::Verify(args) => ops_console::verify::run(&args),
         Command::Ingest(args) => ops_console::ingest_cmd::run(&args),
+        Command::Fusion(args) => ops_console::fusion_cmd::run(&args),
         Command::Patrol(args) => ops_console::patrol::run(&args),
     };
     match result {

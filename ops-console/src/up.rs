@@ -121,6 +121,23 @@ async fn run_async(
             let _ = ingest_stopped.await;
         },
     ));
+    // Fusion on the built-in rules and geography, alerts under DIR/fusion/.
+    let fusion_cfg = fusion::FusionConfig::default();
+    let geo = fusion::Geodata::load(&fusion_cfg, None).context("fusion reference data")?;
+    let fusion_handle = fusion::service::ServiceHandle::new();
+    let (stop_fusion, fusion_stopped) = oneshot::channel::<()>();
+    let fusion_task = tokio::spawn(fusion::service::run(
+        fusion::service::ServiceConfig::new(
+            &mqtt.ip().to_string(),
+            mqtt.port(),
+            args.data.join("fusion"),
+        ),
+        fusion::FusionEngine::new(fusion_cfg, geo),
+        fusion_handle.clone(),
+        async move {
+            let _ = fusion_stopped.await;
+        },
+    ));
     let registry = Metrics::new();
     registry.add_broker(broker.stats_reader());
     registry.add_ingest(ingest.clone());
@@ -130,8 +147,9 @@ async fn run_async(
     let mut observations = subscribe_observations(mqtt).await?;
     let mut obs_log = open_append(&args.data.join("observations.jsonl"))?;
     eprintln!(
-        "tidewatch up: MQTT broker on {mqtt} (anonymous on loopback), ingest running\n  metrics      -> http://{http}/metrics\n  raw archive  -> {raw} (check it: tidewatch verify {raw})\n  observations -> {}",
+        "tidewatch up: MQTT broker on {mqtt} (anonymous on loopback), ingest and fusion running\n  metrics      -> http://{http}/metrics\n  raw archive  -> {raw} (check it: tidewatch verify {raw})\n  observations -> {}\n  alerts       -> {} (and tidewatch/v1/alerts/{{kind}})",
         args.data.join("observations.jsonl").display(),
+        args.data.join("fusion/alerts.jsonl").display(),
         raw = raw_dir.display(),
     );
     if let Some(sc) = &sc {
@@ -176,7 +194,7 @@ async fn run_async(
                     _ => Timestamp::now(),
                 };
                 if tty {
-                    show(&picture, now, &ingest, mqtt);
+                    show(&picture, now, &ingest, &fusion_handle, mqtt);
                 }
                 if end.is_some_and(|e| now >= e) {
                     // Everything sent has been through ingest once its count is reached
@@ -185,13 +203,19 @@ async fn run_async(
                         p.flushed().await;
                     }
                     settle(&ingest, sent_lines, &mut observations, &mut picture, &mut obs_log).await?;
-                    show(&picture, now, &ingest, mqtt);
+                    settle_fusion(&fusion_handle).await;
+                    show(&picture, now, &ingest, &fusion_handle, mqtt);
                     break;
                 }
             }
         }
     }
     obs_log.flush()?;
+    let _ = stop_fusion.send(());
+    fusion_task
+        .await
+        .context("fusion task")?
+        .context("fusion stopped")?;
     let _ = stop_ingest.send(());
     ingest_task
         .await
@@ -361,13 +385,29 @@ fn update(picture: &mut BTreeMap<u32, Contact>, o: &Observation) {
     }
 }
 
+/// Wait until fusion has taken every observation (its count stops moving).
+async fn settle_fusion(fusion: &fusion::service::ServiceHandle) {
+    let taken = |s: fusion::service::ServiceStats| s.observations + s.duplicates;
+    let mut last = taken(fusion.stats());
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = taken(fusion.stats());
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
 fn show(
     picture: &BTreeMap<u32, Contact>,
     now: Timestamp,
     ingest: &ServiceHandle,
+    fusion: &fusion::service::ServiceHandle,
     mqtt: SocketAddr,
 ) {
     let stats = ingest.stats();
+    let fstats = fusion.stats();
     let mut out = String::new();
     if std::io::stdout().is_terminal() {
         out.push_str("\x1b[H\x1b[2J");
@@ -379,6 +419,21 @@ fn show(
         stats.messages,
         stats.observations,
         stats.rejected.values().sum::<u64>(),
+    ));
+    let alerts: Vec<String> = fstats
+        .alert_revisions
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    out.push_str(&format!(
+        "fusion: {} observations, {} vessels tracked, alert revisions: {}\n\n",
+        fstats.observations,
+        fstats.vessels,
+        if alerts.is_empty() {
+            "none".to_string()
+        } else {
+            alerts.join(", ")
+        },
     ));
     out.push_str(&format!(
         "{:<10} {:<20} {:>9} {:>10} {:>7} {:>8} {:<16} {:>10} {:>5}\n",

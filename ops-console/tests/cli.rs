@@ -158,6 +158,19 @@ fn up_demo_runs_broker_and_ingest_shows_the_picture_and_archives_what_it_receive
     assert!(stdout.contains(" 0 lines rejected"), "{stdout}");
     assert!(stdout.contains("AIS-SART ACTIVE"), "{stdout}");
     assert!(stdout.contains("MARE NOSTRUM STAR"), "{stdout}");
+    // Fusion saw the mother ship and the small boat alongside for more than 30 minutes.
+    assert!(stdout.contains("rendezvous"), "{stdout}");
+    let alerts = std::fs::read_to_string(dir.join("fusion/alerts.jsonl")).unwrap();
+    let rendezvous: Vec<serde_json::Value> = alerts
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|a: &serde_json::Value| a["kind"] == "rendezvous")
+        .collect();
+    assert!(!rendezvous.is_empty(), "{alerts}");
+    assert_eq!(
+        rendezvous[0]["mmsi"],
+        serde_json::json!([247_900_111, 636_012_345])
+    );
     let decoded = std::fs::read_to_string(dir.join("observations.jsonl")).unwrap();
     assert!(decoded.lines().count() > 100);
     // Every line received is in the raw archive, and its chain verifies.

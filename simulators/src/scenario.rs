@@ -332,7 +332,8 @@ pub fn central_med(start: Timestamp) -> Scenario {
             247_900_111,
             "MIRAGE",
             StationKind::ClassB,
-            (34.925, 12.715),
+            // Alongside the mother ship, about 300 m off: a transfer under way.
+            (34.9225, 12.7115),
             1.1,
             95.0,
             start,
