@@ -276,6 +276,9 @@ pub struct IdentityConflictConfig {
     pub min_reports: u32,
     /// A name, call sign or IMO change farther than this from any port is "at sea", m.
     pub min_port_distance_m: f64,
+    /// Two tracks closer than this are not "two places": receiver latency and GNSS noise
+    /// split one vessel's track that much, m.
+    pub min_distance_m: f64,
 }
 
 impl Default for IdentityConflictConfig {
@@ -284,6 +287,7 @@ impl Default for IdentityConflictConfig {
             enabled: true,
             min_reports: 3,
             min_port_distance_m: 10_000.0,
+            min_distance_m: 1852.0,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! name, call sign or IMO number changed at sea (DESIGN.md; ANCHORS.md §2.5).
 //!
 //! Two places: the MMSI has two live tracks (see [`crate::track`]), each with at least
-//! `min_reports` reports, both reporting within the last 30 minutes. The
+//! `min_reports` reports, both reporting within the last 30 minutes, more than
+//! `min_distance_m` apart. The
 //! `position_jump` raised when the second track started is then retracted: it was two
 //! vessels, not one jumping. Identity changes are recorded in the vessel's history
 //! always, and alerted when made farther than `min_port_distance_m` from any port.
@@ -58,7 +59,7 @@ pub(crate) fn on_fix(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix) {
             .map_or(0, |(i, _)| i);
         return;
     }
-    if v.invalid_mmsi {
+    if v.invalid_mmsi || d <= cx.cfg.identity_conflict.min_distance_m {
         return;
     }
     let reasons = vec![
