@@ -216,7 +216,7 @@ impl Ctx<'_> {
     /// vessel while it stays within 500 m.
     pub(crate) fn port_distance_m(&self, v: &mut Vessel, p: Position) -> f64 {
         if let Some((at, d)) = v.port_distance
-            && at.distance_m(p) < 500.0
+            && at.fast_distance_m(p) < 500.0
         {
             return d as f64;
         }
@@ -559,7 +559,7 @@ impl FusionEngine {
         let speed_kn = fix.sog().or_else(|| {
             prev_in_segment.map(|p| {
                 crate::geodesy::speed_kn(
-                    p.position.distance_m(fix.position),
+                    p.position.fast_distance_m(fix.position),
                     (fix.time_ms - p.time_ms) as f64 / 1000.0,
                 )
             })

@@ -68,20 +68,22 @@ pub(crate) fn on_jump(
 pub(crate) fn on_land(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix, prev_in_track: Option<&Fix>) {
     let Some(land) = &cx.geo.land else { return };
     let margin = cx.cfg.position_jump.land_margin_m;
-    // Most reports are at sea: one point-in-land test, the coastline distance only for
-    // positions on land.
-    let inland = if v
+    // Most reports are at sea: one point-in-land test; the coastline's distance only for
+    // the rare step from sea onto land.
+    let on_land = if v
         .sea_checked
-        .is_some_and(|p| p.distance_m(fix.position) < SEA_CACHE_M)
+        .is_some_and(|p| p.fast_distance_m(fix.position) < SEA_CACHE_M)
     {
         false
-    } else if !land.contains(fix.position) {
-        v.sea_checked = Some(fix.position);
-        false
     } else {
-        land.coast_distance_m(fix.position, margin).is_none()
+        let c = land.contains(fix.position);
+        if !c {
+            v.sea_checked = Some(fix.position);
+        }
+        c
     };
-    if !inland {
+    let was_on_land = std::mem::replace(&mut v.was_on_land, on_land);
+    if !on_land {
         if let Some(id) = v.land_alert.take() {
             let end = fix.time();
             cx.revise(&id, |a| {
@@ -97,9 +99,11 @@ pub(crate) fn on_land(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix, prev_in_track
     // that came in through the coastal band, is on a river or lake the land data does not
     // know (Natural Earth counts inland water as land).
     let Some(prev) = prev_in_track else { return };
-    if v.land_alert.is_some()
+    if was_on_land
+        || v.land_alert.is_some()
         || v.invalid_mmsi
         || fix.time_ms - prev.time_ms > STEP_MS
+        || land.coast_distance_m(fix.position, margin).is_some()
         || Shore::of(land, prev.position, margin) != Shore::OpenSea
     {
         return;

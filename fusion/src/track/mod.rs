@@ -126,7 +126,7 @@ pub(crate) fn place(
         if dt_ms > max_gap_ms {
             continue;
         }
-        let d = s.last.position.distance_m(fix.position);
+        let d = s.last.position.fast_distance_m(fix.position);
         // Fast craft: allow what they themselves report, with a margin.
         let reported = s.last.sog().unwrap_or(0.0).max(fix.sog().unwrap_or(0.0));
         let limit = max_speed_kn.max(reported * 1.25);

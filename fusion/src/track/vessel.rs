@@ -81,8 +81,10 @@ pub struct Vessel {
     pub(crate) identity_alert: Option<(Box<str>, i64)>,
     /// A bit per configured zone the vessel is in.
     pub(crate) zones: u64,
-    /// Last position found in open sea (skip the land test near it).
+    /// Last position found at sea (skip the land test near it).
     pub(crate) sea_checked: Option<Position>,
+    /// The latest report was on land (coastal band included).
+    pub(crate) was_on_land: bool,
     /// `invalid_identity` found the MMSI itself invalid: it is likely shared by many
     /// devices, so jumps and two-place conflicts are not judged.
     pub(crate) invalid_mmsi: bool,
