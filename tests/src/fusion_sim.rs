@@ -192,6 +192,48 @@ impl Sim {
         );
     }
 
+    /// A patrol unit's own position and heading (GNSS and compass).
+    pub fn unit_fix(&mut self, unit: &str, min: f64, lat: f64, lon: f64, heading_deg: Option<f64>) {
+        self.push(
+            min,
+            Input::Obs(ObservationData::PatrolFix {
+                unit: UnitId::new(unit).expect("unit"),
+                lat: Some(lat),
+                lon: Some(lon),
+                sog_kn: Some(0.0),
+                cog_deg: None,
+                heading_deg,
+            }),
+        );
+    }
+
+    /// A radar target by range (NM) and bearing (TTM), true or relative to the heading.
+    pub fn radar_ttm(
+        &mut self,
+        unit: &str,
+        target: u8,
+        min: f64,
+        range_nm: f64,
+        bearing_deg: f64,
+        bearing_true: bool,
+    ) {
+        self.push(
+            min,
+            Input::Obs(ObservationData::RadarTarget {
+                unit: UnitId::new(unit).expect("unit"),
+                target,
+                lat: None,
+                lon: None,
+                range_nm: Some(range_nm),
+                bearing_deg: Some(bearing_deg),
+                bearing_true: Some(bearing_true),
+                speed_kn: None,
+                course_deg: None,
+                status: None,
+            }),
+        );
+    }
+
     /// A patrol unit's report.
     pub fn report_from(&mut self, unit: &str, min: f64, report: PatrolReport) {
         self.push(

@@ -484,3 +484,29 @@ fn a_step_from_open_sea_onto_land_is_a_position_jump_and_a_vessel_always_inland_
         j[0].reasons
     );
 }
+
+#[test]
+fn a_ttm_contact_is_placed_from_the_units_position_and_heading() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    // The patrol heads 045°; its radar reports target 7 at 2 NM, 045° relative: due east.
+    sim.unit_fix("cp-301", 0.0, lat, lon, Some(45.0));
+    for m in 0..=12 {
+        sim.radar_ttm("cp-301", 7, m as f64, 2.0, 45.0, false);
+    }
+    // Another unit reports a relative bearing but has sent no heading: not placed, counted.
+    sim.unit_fix("cp-302", 0.0, 34.0, 13.0, None);
+    sim.radar_ttm("cp-302", 1, 1.0, 1.0, 10.0, false);
+    sim.run(13.0);
+    let d = sim.alerts(AlertKind::DarkTarget);
+    assert_eq!(d.len(), 1, "{}", sim.dump());
+    let expected = fusion::Position::new(lat, lon)
+        .unwrap()
+        .destination(90.0, 2.0 * 1852.0);
+    assert!(
+        d[0].position.distance_m(expected) < 1.0,
+        "{:?} vs {expected:?}",
+        d[0].position
+    );
+    assert_eq!(sim.engine().stats().radar_unplaced, 1);
+}
