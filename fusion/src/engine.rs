@@ -149,11 +149,23 @@ impl Book {
         self.alerts.get(id)
     }
 
-    /// Forget alerts that are over (closed or retracted) and older than `before`.
+    /// Forget alerts that are over (closed, retracted, or one-off findings with an end)
+    /// and older than `before`. The store keeps them; the book only holds what may
+    /// still be revised.
     fn purge(&mut self, before: Timestamp) {
         self.alerts.retain(|_, a| {
-            a.state == AlertState::Open || a.end.or(Some(a.time)).is_some_and(|e| e >= before)
+            (a.state == AlertState::Open && a.end.is_none()) || a.end.unwrap_or(a.time) >= before
         });
+    }
+
+    /// Forget alert `id` (its subject is gone; nothing will revise it).
+    fn drop_alert(&mut self, id: &str) {
+        self.alerts.remove(id);
+    }
+
+    /// Alerts held.
+    pub(crate) fn len(&self) -> usize {
+        self.alerts.len()
     }
 }
 
@@ -328,6 +340,11 @@ impl FusionEngine {
         self.vessels.get(&mmsi)
     }
 
+    /// Alerts held for revision (open ones, and recent closed ones late data may change).
+    pub fn alerts_held(&self) -> usize {
+        self.book.len()
+    }
+
     /// Cells of the learned coverage grid.
     pub fn coverage_cells(&self) -> usize {
         self.coverage.len()
@@ -428,6 +445,16 @@ impl FusionEngine {
                 );
             }
             ObservationData::Report { unit, report } => {
+                if let ingest::wire::PatrolReport::Status {
+                    position: Some(p), ..
+                } = report
+                    && let Some(p) = Position::new(p.lat, p.lon)
+                {
+                    self.units
+                        .entry(unit.as_str().to_string())
+                        .or_default()
+                        .position = Some(p);
+                }
                 if let ingest::wire::PatrolReport::Sighting { .. } = report {
                     self.stats.sightings += 1;
                     let mut cx = Ctx {
@@ -609,7 +636,20 @@ impl FusionEngine {
             if now_ms - v.last_heard_ms > forget_ms {
                 self.stats.vessels_forgotten += 1;
                 self.meetings.forget(*mmsi);
-                self.vessels.remove(mmsi);
+                let v = self.vessels.remove(mmsi).expect("listed");
+                let ids = [
+                    &v.gap_alert,
+                    &v.land_alert,
+                    &v.jump_alert,
+                    &v.conflict_alert,
+                ]
+                .into_iter()
+                .flatten()
+                .chain(v.zone_alerts.iter().map(|(_, id)| id))
+                .chain(v.loiter.as_ref().and_then(|l| l.alert.as_ref()));
+                for id in ids {
+                    cx.book.drop_alert(id);
+                }
             }
         }
         self.meetings.on_tick(&mut cx);

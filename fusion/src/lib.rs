@@ -38,7 +38,7 @@ pub mod track;
 
 pub use alert::{Alert, AlertKind, AlertState, Severity};
 pub use config::FusionConfig;
-pub use detector::invalid_identity::{MmsiFormat, imo_valid};
+pub use detector::invalid_identity::{MmsiFormat, imo_valid, normalize_imo};
 pub use engine::{EngineStats, FusionEngine, FusionEvent, Geodata};
 pub use geodesy::Position;
 pub use risk::Risk;

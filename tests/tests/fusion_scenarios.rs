@@ -510,3 +510,22 @@ fn a_ttm_contact_is_placed_from_the_units_position_and_heading() {
     );
     assert_eq!(sim.engine().stats().radar_unplaced, 1);
 }
+
+#[test]
+fn state_is_bounded_vessels_silent_for_two_days_are_forgotten_with_their_alerts() {
+    let mut sim = Sim::new();
+    sim.sail(646_123_456, 0.0, 10.0, 2.0, OPEN_SEA, 10.0, 0.0, 0);
+    let p = sim.sail(A, 0.0, 20.0, 10.0, (34.0, 12.0), 10.0, 90.0, 0);
+    sim.run(20.0);
+    assert_eq!(sim.engine().alerts_held(), 1);
+    assert!(sim.engine().vessel(646_123_456).is_some());
+    sim.sail(A, 30.0, 3000.0, 10.0, p, 10.0, 90.0, 0);
+    sim.run(49.0 * 60.0);
+    assert!(
+        sim.engine().vessel(646_123_456).is_none(),
+        "forgotten after 48 h of silence"
+    );
+    assert!(sim.engine().vessel(A).is_some(), "still reporting");
+    assert_eq!(sim.engine().alerts_held(), 0);
+    assert_eq!(sim.engine().stats().vessels_forgotten, 1);
+}

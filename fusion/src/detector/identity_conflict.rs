@@ -186,7 +186,10 @@ pub(crate) fn on_static(cx: &mut Ctx<'_>, v: &mut Vessel, ais: &AisObservation, 
         );
         info.callsign = Some(cs.into());
     }
-    if let Some(imo) = ais.imo.filter(|&i| i != 0)
+    if let Some(imo) = ais
+        .imo
+        .filter(|&i| i != 0)
+        .map(invalid_identity::normalize_imo)
         && info.imo != Some(imo)
     {
         change("imo", info.imo.map(|i| i.to_string()), imo.to_string());

@@ -93,6 +93,17 @@ pub fn imo_valid(imo: u32) -> bool {
     sum % 10 == digits[6]
 }
 
+/// Some transponders send the IMO number times 100 (`954861500` for IMO 9548615: seen
+/// on AMSA's feed); such a value whose hundredth is a valid IMO number is taken as that
+/// number, not as a false identity.
+pub fn normalize_imo(imo: u32) -> u32 {
+    if imo > 9_999_999 && imo.is_multiple_of(100) && imo_valid(imo / 100) {
+        imo / 100
+    } else {
+        imo
+    }
+}
+
 pub(crate) fn check_mmsi(cx: &mut Ctx<'_>, v: &mut Vessel, time: Timestamp) {
     let f = MmsiFormat::of(v.mmsi);
     let reason = match f {
@@ -189,6 +200,17 @@ mod tests {
         assert_eq!(MmsiFormat::of(0), MmsiFormat::Undefined);
         assert_eq!(MmsiFormat::of(1_000_000_000), MmsiFormat::Undefined);
         assert_eq!(MmsiFormat::of(646_123_456), MmsiFormat::Ship(646));
+    }
+
+    #[test]
+    fn an_imo_sent_times_100_is_read_as_the_imo() {
+        assert_eq!(normalize_imo(954_861_500), 9_548_615);
+        assert_eq!(
+            normalize_imo(954_861_600),
+            954_861_600,
+            "9548616 fails its check digit"
+        );
+        assert_eq!(normalize_imo(9_074_729), 9_074_729);
     }
 
     #[test]
