@@ -7,7 +7,7 @@ use crate::config::FusionConfig;
 use crate::coverage::Coverage;
 use crate::detector::{
     ais_gap, dark_target, identity_conflict, invalid_identity, loitering, position_jump,
-    rendezvous, zone_entry,
+    rendezvous, sar_beacon, zone_entry,
 };
 use crate::geodata::{GeodataError, LandMask, MidTable, Ports, Zones};
 use crate::hash::FastMap;
@@ -268,6 +268,7 @@ pub struct FusionEngine {
     coverage: Coverage,
     meetings: rendezvous::Meetings,
     contacts: dark_target::Contacts,
+    beacons: sar_beacon::Beacons,
     units: std::collections::BTreeMap<String, UnitFix>,
     stats: EngineStats,
 }
@@ -300,6 +301,7 @@ impl FusionEngine {
         );
         params.insert(AlertKind::ZoneEntry as u8, json(&cfg.zone_entry));
         params.insert(AlertKind::DarkTarget as u8, json(&cfg.dark_target));
+        params.insert(AlertKind::SarBeacon as u8, sar_beacon::params());
         for v in params.values_mut() {
             if let serde_json::Value::Object(m) = v {
                 m.remove("enabled");
@@ -315,6 +317,7 @@ impl FusionEngine {
             coverage: Coverage::default(),
             meetings: rendezvous::Meetings::default(),
             contacts: dark_target::Contacts::default(),
+            beacons: sar_beacon::Beacons::default(),
             units: Default::default(),
             stats: EngineStats::default(),
         }
@@ -487,6 +490,21 @@ impl FusionEngine {
         out: &mut Vec<FusionEvent>,
     ) {
         self.stats.ais_messages += 1;
+        if sar_beacon::concerns(ais) {
+            let mut cx = Ctx {
+                cfg: &self.cfg,
+                params: &self.params,
+                geo: &self.geo,
+                book: &mut self.book,
+                out,
+                now,
+            };
+            self.beacons.on_ais(&mut cx, ais, time);
+            // A beacon is not a vessel: no track, no loitering, no gap.
+            if sar_beacon::is_beacon(ais.mmsi) {
+                return;
+            }
+        }
         let tracked = matches!(ais.msg_type, 1 | 2 | 3 | 18 | 19 | 27);
         let static_msg = matches!(ais.msg_type, 5 | 19 | 24);
         if !tracked && !static_msg {

@@ -181,6 +181,9 @@ pub struct AisObservation {
     /// Mothership of an auxiliary craft (type 24 part B of a 98XXXYYYY MMSI).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mothership_mmsi: Option<u32>,
+    /// Safety-related text (types 12 and 14), e.g. `SART ACTIVE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 fn nonempty(s: &str) -> Option<String> {
@@ -255,6 +258,8 @@ impl AisObservation {
                 o.destination = nonempty(&s.destination);
             }
             Body::StaticData(StaticData::A { shipname, .. }) => o.name = nonempty(shipname),
+            Body::SafetyBroadcast(b) => o.text = nonempty(b.text.trim_end()),
+            Body::SafetyAddressed(b) => o.text = nonempty(b.text.trim_end()),
             Body::StaticData(StaticData::B(b)) => {
                 o.callsign = nonempty(&b.callsign);
                 o.ship_type = Some(b.shiptype);

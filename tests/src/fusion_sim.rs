@@ -93,6 +93,11 @@ impl Sim {
         );
     }
 
+    /// Any AIS message.
+    pub fn ais(&mut self, min: f64, obs: AisObservation) {
+        self.push(min, Input::Ais(obs));
+    }
+
     /// A position report made at `made_min` that reaches the engine only at
     /// `delivered_min` (a satellite pass, a receiver's backlog).
     #[allow(clippy::too_many_arguments)]

@@ -529,3 +529,134 @@ fn state_is_bounded_vessels_silent_for_two_days_are_forgotten_with_their_alerts(
     assert_eq!(sim.engine().alerts_held(), 0);
     assert_eq!(sim.engine().stats().vessels_forgotten, 1);
 }
+
+fn beacon(
+    mmsi: u32,
+    msg_type: u8,
+    status: Option<u8>,
+    lat: f64,
+    lon: f64,
+    sog_kn: f64,
+    text: Option<&str>,
+) -> ingest::model::AisObservation {
+    ingest::model::AisObservation {
+        mmsi,
+        msg_type,
+        lat: (msg_type != 14).then_some(lat),
+        lon: (msg_type != 14).then_some(lon),
+        sog_kn: (msg_type != 14).then_some(sog_kn),
+        cog_deg: (msg_type != 14).then_some(200.0),
+        nav_status: status,
+        text: text.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_active_sart_is_a_critical_alert_at_once_and_follows_the_drift() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    // Drifting at 0.8 kn to the south: one report a minute for an hour.
+    for m in 0..60 {
+        let p = fusion::Position::new(lat, lon)
+            .unwrap()
+            .destination(180.0, 0.8 * 1852.0 * m as f64 / 60.0);
+        sim.ais(
+            m as f64,
+            beacon(970_123_456, 1, Some(14), p.lat, p.lon, 0.8, None),
+        );
+    }
+    sim.run(0.0);
+    let first = sim.revisions.first().expect("an alert").clone();
+    assert_eq!(first.kind, AlertKind::SarBeacon);
+    assert_eq!(first.severity, Severity::Critical);
+    assert_eq!(first.start, sim.at(0.0), "at the first report");
+    assert!(
+        first.reasons[0].contains("AIS-SART 970123456 ACTIVE"),
+        "{:?}",
+        first.reasons
+    );
+    assert!(
+        first.reasons[0].contains("rescue first"),
+        "{:?}",
+        first.reasons
+    );
+    sim.run(60.0);
+    let a = &sim.alerts(AlertKind::SarBeacon)[0];
+    assert_eq!(a.state, AlertState::Open);
+    assert!(a.revision > 1, "the alert follows the beacon");
+    let last = fusion::Position::new(lat, lon)
+        .unwrap()
+        .destination(180.0, 0.8 * 1852.0 * 59.0 / 60.0);
+    assert!(
+        a.position.distance_m(last) < fusion_sim_move_m(),
+        "{:?}",
+        a.position
+    );
+    // A SART is not a vessel: no loitering, no track.
+    assert!(sim.engine().vessel(970_123_456).is_none());
+}
+
+fn fusion_sim_move_m() -> f64 {
+    250.0
+}
+
+#[test]
+fn a_sart_test_is_shown_but_never_alarms() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    for m in 0..10 {
+        sim.ais(
+            m as f64,
+            beacon(970_111_222, 1, Some(15), lat, lon, 0.0, None),
+        );
+    }
+    sim.ais(
+        3.0,
+        beacon(970_111_222, 14, None, 0.0, 0.0, 0.0, Some("SART TEST")),
+    );
+    sim.run(10.0);
+    let a = sim.alerts(AlertKind::SarBeacon);
+    assert_eq!(a.len(), 1, "{}", sim.dump());
+    assert_eq!(a[0].severity, Severity::Info);
+    assert!(a[0].reasons[0].contains("TEST mode"), "{:?}", a[0].reasons);
+    assert!(
+        sim.revisions
+            .iter()
+            .all(|r| r.severity != Severity::Critical)
+    );
+}
+
+#[test]
+fn implausible_beacons_are_alerted_with_the_doubt() {
+    let mut sim = Sim::new();
+    // An "ACTIVE" text arrives before any position: the alert comes with the first one.
+    sim.ais(
+        0.0,
+        beacon(972_000_001, 14, None, 0.0, 0.0, 0.0, Some("MOB ACTIVE")),
+    );
+    // The MOB moves at 12 kn: still aboard a ship, or spoofed.
+    sim.sail(972_000_001, 1.0, 6.0, 1.0, (34.5, 13.0), 12.0, 90.0, 15);
+    // A ship's MMSI reporting status 14.
+    sim.report(A, 2.0, 34.0, 14.0, 10.0, 0.0, 14);
+    sim.run(10.0);
+    let a = sim.alerts(AlertKind::SarBeacon);
+    assert_eq!(a.len(), 2, "{}", sim.dump());
+    let mob = a.iter().find(|x| x.mmsi == vec![972_000_001]).unwrap();
+    assert_eq!(mob.severity, Severity::Critical);
+    assert_eq!(mob.start, sim.at(1.0));
+    assert!(
+        mob.reasons
+            .iter()
+            .any(|r| r.contains("doubt: moving faster than 6 kn")),
+        "{:?}",
+        mob.reasons
+    );
+    let ship = a.iter().find(|x| x.mmsi == vec![A]).unwrap();
+    assert_eq!(ship.severity, Severity::Critical);
+    assert!(
+        ship.reasons[0].contains("not a beacon's MMSI"),
+        "{:?}",
+        ship.reasons
+    );
+}

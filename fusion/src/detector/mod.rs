@@ -11,4 +11,5 @@ pub(crate) mod invalid_identity;
 pub(crate) mod loitering;
 pub(crate) mod position_jump;
 pub(crate) mod rendezvous;
+pub(crate) mod sar_beacon;
 pub(crate) mod zone_entry;

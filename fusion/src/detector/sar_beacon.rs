@@ -1,0 +1,233 @@
+//! `sar_beacon`: an AIS-SART (MMSI 970…), man-overboard device (972…) or EPIRB-AIS (974…)
+//! transmitting. Rescue comes first: an active beacon raises a **critical** alert at the
+//! first report that says so (ANCHORS.md §2.6): a position report with navigational
+//! status 14, or a safety broadcast (type 14) reading `SART ACTIVE`, `MOB ACTIVE` or
+//! `EPIRB ACTIVE`. Test transmissions (status 15 from a beacon, `… TEST`) are shown as an
+//! `info` alert and never alarm. A beacon that is implausible (moving at ship speed, on
+//! land, or an active status from an MMSI that is not a beacon's) is still alerted, with
+//! the doubt in its reasons: a spoofed SART must be checked, not ignored.
+//!
+//! While active, the alert follows the beacon: a new revision when it has moved more than
+//! `MOVE_M` or every `UPDATE_MS`, so the console always shows where to search.
+
+use crate::Position;
+use crate::alert::{AlertKind, Severity, one_decimal};
+use crate::detector::invalid_identity::MmsiFormat;
+use crate::engine::Ctx;
+use ingest::model::AisObservation;
+use jiff::Timestamp;
+use std::collections::BTreeMap;
+
+/// A beacon moving faster than this is implausible (a raft or person drifts), kn.
+const DRIFT_MAX_KN: f64 = 6.0;
+/// The alert follows the beacon when it moved this far, m…
+const MOVE_M: f64 = 200.0;
+/// …or this long after the last revision, ms.
+const UPDATE_MS: i64 = 5 * 60_000;
+
+/// What a message says about a beacon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Says {
+    Active,
+    Test,
+    Nothing,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Beacon {
+    position: Option<Position>,
+    time_ms: i64,
+    /// An active text arrived before any position: alert at the first position.
+    active_pending: bool,
+    alert: Option<Box<str>>,
+    alert_at: Option<(Position, i64)>,
+    test_alert: Option<Box<str>>,
+    doubts: Vec<&'static str>,
+}
+
+/// Beacons heard.
+#[derive(Debug, Default)]
+pub(crate) struct Beacons {
+    map: BTreeMap<u32, Beacon>,
+}
+
+/// The kind of device, from its MMSI.
+fn device(mmsi: u32) -> Option<&'static str> {
+    match MmsiFormat::of(mmsi) {
+        MmsiFormat::Sart => Some("AIS-SART"),
+        MmsiFormat::Mob => Some("MOB device"),
+        MmsiFormat::Epirb => Some("EPIRB-AIS"),
+        _ => None,
+    }
+}
+
+/// True when this message concerns a beacon (the engine then leaves it to this detector).
+pub(crate) fn concerns(ais: &AisObservation) -> bool {
+    device(ais.mmsi).is_some() || says(ais) == Says::Active
+}
+
+/// True when the MMSI is a beacon's (not a vessel to track).
+pub(crate) fn is_beacon(mmsi: u32) -> bool {
+    device(mmsi).is_some()
+}
+
+/// The detector's fixed parameters, for the alerts' `params`.
+pub(crate) fn params() -> serde_json::Value {
+    serde_json::json!({ "drift_max_kn": DRIFT_MAX_KN, "move_m": MOVE_M, "update_min": UPDATE_MS / 60_000 })
+}
+
+fn says(ais: &AisObservation) -> Says {
+    if let Some(text) = &ais.text {
+        let t = text.to_ascii_uppercase();
+        let t = t.trim();
+        for dev in ["SART", "MOB", "EPIRB"] {
+            if t.starts_with(dev) && t.ends_with("ACTIVE") {
+                return Says::Active;
+            }
+            if t.starts_with(dev) && t.ends_with("TEST") {
+                return Says::Test;
+            }
+        }
+    }
+    match (ais.msg_type, ais.nav_status) {
+        (1..=3, Some(14)) => Says::Active,
+        (1..=3, Some(15)) if device(ais.mmsi).is_some() => Says::Test,
+        _ => Says::Nothing,
+    }
+}
+
+impl Beacons {
+    pub(crate) fn on_ais(&mut self, cx: &mut Ctx<'_>, ais: &AisObservation, time: Timestamp) {
+        let t_ms = time.as_millisecond();
+        let b = self.map.entry(ais.mmsi).or_default();
+        let said = says(ais);
+        let device_name = device(ais.mmsi);
+        if let (Some(lat), Some(lon)) = (ais.lat, ais.lon)
+            && let Some(p) = Position::new(lat, lon)
+            && !(lat == 0.0 && lon == 0.0)
+        {
+            // Plausibility: a beacon drifts.
+            let moved_kn = b.position.filter(|_| t_ms > b.time_ms).map(|q| {
+                crate::geodesy::speed_kn(q.distance_m(p), (t_ms - b.time_ms) as f64 / 1000.0)
+            });
+            let speed = ais
+                .sog_kn
+                .into_iter()
+                .chain(moved_kn)
+                .fold(0.0_f64, f64::max);
+            if speed > DRIFT_MAX_KN && !b.doubts.contains(&"speed") {
+                b.doubts.push("speed");
+            }
+            if let Some(land) = &cx.geo.land
+                && land.inland(p, cx.cfg.position_jump.land_margin_m)
+                && !b.doubts.contains(&"land")
+            {
+                b.doubts.push("land");
+            }
+            b.position = Some(p);
+            b.time_ms = t_ms;
+        }
+        let active = said == Says::Active || b.active_pending;
+        // A beacon already active stays so whatever its later reports say.
+        if said == Says::Test && !active && b.alert.is_none() {
+            if b.test_alert.is_none()
+                && let Some(p) = b.position
+            {
+                let reasons = vec![format!(
+                    "{} {} transmits in TEST mode at {p}: shown, not an alarm",
+                    device_name.unwrap_or("beacon"),
+                    ais.mmsi
+                )];
+                let a = cx.alert(
+                    AlertKind::SarBeacon,
+                    &format!("{}-test", ais.mmsi),
+                    time,
+                    Severity::Info,
+                    vec![ais.mmsi],
+                    p,
+                    1.0,
+                    reasons,
+                );
+                b.test_alert = Some(cx.open(a));
+            }
+            return;
+        }
+        if !active {
+            return;
+        }
+        let Some(p) = b.position else {
+            b.active_pending = true;
+            return;
+        };
+        b.active_pending = false;
+        let doubts: Vec<String> = b
+            .doubts
+            .iter()
+            .map(|d| match *d {
+                "speed" => format!(
+                    "doubt: moving faster than {DRIFT_MAX_KN} kn, as no drifting raft or person does: possibly spoofed, or still aboard a vessel under way"
+                ),
+                _ => "doubt: the position is on land: possibly spoofed, or a beacon being tested ashore".to_string(),
+            })
+            .collect();
+        match b.alert.clone() {
+            None => {
+                let what = match device_name {
+                    Some(d) => format!("{d} {} ACTIVE at {p}", ais.mmsi),
+                    None => format!(
+                        "MMSI {} reports an active SART/MOB/EPIRB at {p}, but it is not a beacon's MMSI (970/972/974…): possibly misconfigured or spoofed",
+                        ais.mmsi
+                    ),
+                };
+                let mut reasons =
+                    vec![format!("{what}: persons may be in the water, rescue first")];
+                reasons.extend(doubts);
+                let a = cx.alert(
+                    AlertKind::SarBeacon,
+                    &ais.mmsi.to_string(),
+                    time,
+                    Severity::Critical,
+                    vec![ais.mmsi],
+                    p,
+                    if b.doubts.is_empty() && device_name.is_some() {
+                        1.0
+                    } else {
+                        0.7
+                    },
+                    reasons,
+                );
+                b.alert = Some(cx.open(a));
+                b.alert_at = Some((p, t_ms));
+            }
+            Some(id) => {
+                let (at, when) = b.alert_at.unwrap_or((p, t_ms));
+                let moved = at.distance_m(p);
+                let new_doubt = doubts.len();
+                let known_doubts = cx.book.get(&id).map_or(0, |a| {
+                    a.reasons.iter().filter(|r| r.starts_with("doubt:")).count()
+                });
+                if moved > MOVE_M || t_ms - when > UPDATE_MS || new_doubt > known_doubts {
+                    let sog = ais.sog_kn;
+                    cx.revise(&id, |a| {
+                        a.position = p;
+                        if new_doubt > known_doubts {
+                            a.reasons.extend(doubts.into_iter().skip(known_doubts));
+                            a.score = 0.7;
+                        }
+                        if moved > MOVE_M {
+                            // Only the latest position note is kept: the revisions hold the path.
+                            a.reasons.retain(|r| !r.starts_with("now at"));
+                            a.reasons.push(format!(
+                                "now at {p} ({} m from the last alerted position{})",
+                                moved.round(),
+                                sog.map(|s| format!(", {} kn", one_decimal(s)))
+                                    .unwrap_or_default()
+                            ));
+                        }
+                    });
+                    b.alert_at = Some((p, t_ms));
+                }
+            }
+        }
+    }
+}
