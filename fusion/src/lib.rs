@@ -33,6 +33,7 @@ pub mod geodata;
 pub mod geodesy;
 mod hash;
 pub mod risk;
+pub mod sar;
 pub mod service;
 pub mod track;
 

@@ -54,6 +54,9 @@ pub enum Command {
     /// Run the fusion service alone against an external MQTT broker: observations in,
     /// alerts out on `tidewatch/v1/alerts/{kind}` and stored in `DIR/fusion/alerts.jsonl`.
     Fusion(FusionArgs),
+    /// Search and rescue planning by hand: `sar plan` (a first-order search plan as JSON or
+    /// GeoJSON) and `sar objects` (the drift object classes).
+    Sar(crate::sar_cmd::SarArgs),
     /// The patrol vessel's side: forward the ship's NMEA (GNSS, compass, radar) with
     /// store-and-forward on disk, send the crew's reports typed on stdin (`sighting`,
     /// `status`, `pob`), and show the unit's taskings.

@@ -9,5 +9,6 @@ pub mod fusion_cmd;
 pub mod ingest_cmd;
 pub mod metrics;
 pub mod patrol;
+pub mod sar_cmd;
 pub mod up;
 pub mod verify;

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => ops_console::verify::run(&args),
         Command::Ingest(args) => ops_console::ingest_cmd::run(&args),
         Command::Fusion(args) => ops_console::fusion_cmd::run(&args),
+        Command::Sar(args) => ops_console::sar_cmd::run(&args),
         Command::Patrol(args) => ops_console::patrol::run(&args),
     };
     match result {

@@ -220,3 +220,74 @@ fn up_demo_runs_broker_and_ingest_shows_the_picture_and_archives_what_it_receive
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sar_plan_prints_the_plan_and_geojson_for_planners_by_hand() {
+    let args = [
+        "sar",
+        "plan",
+        "--lkp",
+        "35.0,13.0",
+        "--time",
+        "2026-11-22T02:00:00Z",
+        "--at",
+        "2026-11-22T06:00:00Z",
+        "--object",
+        "flat_bottom_dinghy",
+        "--wind",
+        "270/15",
+        "--current",
+        "090/1",
+    ];
+    let out = tidewatch(&args, b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!((plan["datum"]["drift_nm"].as_f64().unwrap() - 6.2).abs() < 1e-9);
+    assert!((plan["datum"]["radius_nm"].as_f64().unwrap() - 2.05).abs() < 0.01);
+    assert_eq!(plan["expanding_square"]["code"], "SS");
+    let mut g = args.to_vec();
+    g.push("--geojson");
+    let out = tidewatch(&g, b"");
+    assert!(out.status.success());
+    let geo: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(geo["type"], "FeatureCollection");
+    let names: Vec<&str> = geo["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "LKP",
+            "datum",
+            "datum left",
+            "datum right",
+            "search area",
+            "SS",
+            "VS",
+            "PS"
+        ]
+    );
+    // Bad input: one clear line, non-zero exit.
+    let mut bad = args.to_vec();
+    bad[11] = "sideways";
+    let out = tidewatch(&bad, b"");
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--wind \"sideways\": expected FROM_DEG/KN"),
+        "{err}"
+    );
+    let out = tidewatch(&["sar", "objects"], b"");
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("overcrowded_inflatable")
+    );
+}

@@ -6,4 +6,5 @@ mod fusion_scenarios;
 mod ingest_mqtt;
 mod robustness;
 mod roundtrip;
+mod sar_plan;
 mod tsdb_victoria;
