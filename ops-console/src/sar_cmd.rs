@@ -76,7 +76,7 @@ fn pair(s: &str, flag: &str, what: &str) -> Result<(f64, f64)> {
         .trim()
         .parse()
         .with_context(|| format!("{flag} {s:?}: expected {what}"))?;
-    if !(0.0..=360.0).contains(&a) || !(b.is_finite() && b >= 0.0) {
+    if !((0.0..=360.0).contains(&a) && b.is_finite() && b >= 0.0) {
         bail!("{flag} {s:?}: direction 0–360 degrees, speed 0 or more knots");
     }
     Ok((a, b))
