@@ -139,6 +139,9 @@ pub struct Alert {
     pub rule: String,
     /// The rule's parameters as configured when it fired.
     pub params: serde_json::Value,
+    /// For SAR alerts: the search plan ([`crate::sar::SearchPlan`] as JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_plan: Option<serde_json::Value>,
 }
 
 impl Alert {

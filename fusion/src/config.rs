@@ -56,6 +56,8 @@ pub struct FusionConfig {
     pub dark_target: DarkTargetConfig,
     /// The risk score.
     pub risk: RiskConfig,
+    /// Search and rescue: on-scene conditions for search plans, and tasking.
+    pub sar: SarConfig,
     /// Reference data files replacing the built-in ones.
     pub geodata: GeodataConfig,
 }
@@ -350,6 +352,48 @@ impl Default for DarkTargetConfig {
             min_duration_min: 10.0,
             max_ais_age_min: 10.0,
             contact_timeout_min: 5.0,
+        }
+    }
+}
+
+/// Search and rescue: the conditions search plans assume until an operator gives better
+/// ones, and how patrol units are tasked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SarConfig {
+    /// Wind direction it blows from, degrees true.
+    pub wind_from_deg: f64,
+    /// Wind speed, knots.
+    pub wind_kn: f64,
+    /// Total water current direction it sets toward, degrees true.
+    pub current_to_deg: f64,
+    /// Total water current rate, knots.
+    pub current_kn: f64,
+    /// Safety factor for first searches.
+    pub fs: f64,
+    /// Track spacing, NM.
+    pub spacing_nm: f64,
+    /// Speed assumed for patrol units' ETA, knots.
+    pub unit_speed_kn: f64,
+    /// Task the nearest available units at once (rescue first); false leaves tasking to
+    /// the SAR mission coordinator.
+    pub auto_task: bool,
+    /// How many units to task.
+    pub task_units: u32,
+}
+
+impl Default for SarConfig {
+    fn default() -> Self {
+        SarConfig {
+            wind_from_deg: 0.0,
+            wind_kn: 0.0,
+            current_to_deg: 0.0,
+            current_kn: 0.0,
+            fs: 1.1,
+            spacing_nm: 1.0,
+            unit_speed_kn: 20.0,
+            auto_task: true,
+            task_units: 1,
         }
     }
 }

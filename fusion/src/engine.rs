@@ -25,6 +25,8 @@ use std::path::Path;
 pub enum FusionEvent {
     /// A new revision of an alert.
     Alert(Alert),
+    /// A tasking for a patrol unit (to `patrol/{unit}/tasking`).
+    Tasking(ingest::wire::Tasking),
 }
 
 /// The reference geography the engine uses.
@@ -211,6 +213,7 @@ impl Ctx<'_> {
             reasons,
             rule: format!("{kind}@1"),
             params: self.params.get(&(kind as u8)).cloned().unwrap_or_default(),
+            search_plan: None,
         }
     }
 
@@ -256,6 +259,8 @@ pub(crate) struct UnitFix {
     pub(crate) position: Option<Position>,
     pub(crate) heading_deg: Option<f64>,
     pub(crate) cog_deg: Option<f64>,
+    /// As the unit last reported it.
+    pub(crate) state: Option<ingest::wire::patrol::UnitState>,
 }
 
 /// The fusion engine.
@@ -269,6 +274,7 @@ pub struct FusionEngine {
     meetings: rendezvous::Meetings,
     contacts: dark_target::Contacts,
     beacons: sar_beacon::Beacons,
+    responses: crate::sar::Responses,
     units: std::collections::BTreeMap<String, UnitFix>,
     stats: EngineStats,
 }
@@ -318,6 +324,7 @@ impl FusionEngine {
             meetings: rendezvous::Meetings::default(),
             contacts: dark_target::Contacts::default(),
             beacons: sar_beacon::Beacons::default(),
+            responses: crate::sar::Responses::default(),
             units: Default::default(),
             stats: EngineStats::default(),
         }
@@ -449,14 +456,40 @@ impl FusionEngine {
             }
             ObservationData::Report { unit, report } => {
                 if let ingest::wire::PatrolReport::Status {
-                    position: Some(p), ..
+                    position, state, ..
                 } = report
-                    && let Some(p) = Position::new(p.lat, p.lon)
                 {
-                    self.units
-                        .entry(unit.as_str().to_string())
-                        .or_default()
-                        .position = Some(p);
+                    let u = self.units.entry(unit.as_str().to_string()).or_default();
+                    u.state = Some(*state);
+                    if let Some(p) = position.and_then(|p| Position::new(p.lat, p.lon)) {
+                        u.position = Some(p);
+                    }
+                }
+                if let ingest::wire::PatrolReport::TaskingAck {
+                    time,
+                    tasking,
+                    accepted,
+                    reason,
+                } = report
+                {
+                    let mut cx = Ctx {
+                        cfg: &self.cfg,
+                        params: &self.params,
+                        geo: &self.geo,
+                        book: &mut self.book,
+                        out,
+                        now,
+                    };
+                    self.responses.on_ack(
+                        &mut cx,
+                        &self.units,
+                        unit.as_str(),
+                        tasking,
+                        *accepted,
+                        reason.as_deref(),
+                        *time,
+                    );
+                    return;
                 }
                 if let ingest::wire::PatrolReport::Sighting { .. } = report {
                     self.stats.sightings += 1;
@@ -499,7 +532,17 @@ impl FusionEngine {
                 out,
                 now,
             };
-            self.beacons.on_ais(&mut cx, ais, time);
+            if let Some(act) = self.beacons.on_ais(&mut cx, ais, time) {
+                self.responses.respond(
+                    &mut cx,
+                    &self.units,
+                    &act.alert,
+                    act.position,
+                    act.time,
+                    act.object,
+                    act.pattern,
+                );
+            }
             // A beacon is not a vessel: no track, no loitering, no gap.
             if sar_beacon::is_beacon(ais.mmsi) {
                 return;

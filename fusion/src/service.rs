@@ -1,8 +1,9 @@
 //! The fusion service: the engine over MQTT.
 //!
 //! ```text
-//!  tidewatch/v1/obs/# ──(QoS 1, persistent session)──▶ engine ──▶ alerts.jsonl (fsync'd)
+//!  tidewatch/v1/obs/# ──(QoS 1, persistent session)──▶ engine ──▶ alerts.jsonl, taskings.jsonl (fsync'd)
 //!                                                        │       ──▶ tidewatch/v1/alerts/{kind}
+//!                                                        │       ──▶ tidewatch/v1/patrol/{unit}/tasking
 //!                       ack ◀── after the alerts it caused are stored ┘
 //! ```
 //!
@@ -18,7 +19,8 @@
 use crate::alert::Alert;
 use crate::engine::{FusionEngine, FusionEvent};
 use ingest::model::Observation;
-use ingest::wire::topics::{OBS_FILTER, Topic};
+use ingest::wire::Tasking;
+use ingest::wire::topics::{OBS_FILTER, Topic, UnitId};
 use jiff::{SignedDuration, Timestamp};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -88,6 +90,8 @@ pub struct ServiceStats {
     pub rejected: BTreeMap<&'static str, u64>,
     /// Alert revisions stored and published, by kind.
     pub alert_revisions: BTreeMap<String, u64>,
+    /// Taskings stored and published to patrol units.
+    pub taskings: u64,
     /// Connections made to the broker (both connections).
     pub connects: u64,
     /// Connection errors (each followed by a reconnect).
@@ -124,8 +128,9 @@ impl ServiceHandle {
 
 /// The alert store: every revision, one JSON line each, fsync'd before it is published.
 struct Store {
-    path: PathBuf,
+    dir: PathBuf,
     file: File,
+    taskings: File,
     rejects: File,
 }
 
@@ -145,24 +150,35 @@ impl Store {
                 .map_err(err(&p))
         };
         Ok(Store {
-            path: dir.join("alerts.jsonl"),
+            dir: dir.to_path_buf(),
             file: open("alerts.jsonl")?,
+            taskings: open("taskings.jsonl")?,
             rejects: open("rejects.jsonl")?,
         })
     }
 
-    fn append(&mut self, alerts: &[Alert]) -> Result<(), ServiceError> {
+    /// Append records, one JSON line each, and fsync: `alerts.jsonl` or `taskings.jsonl`.
+    fn append<T: serde::Serialize>(
+        &mut self,
+        taskings: bool,
+        records: &[T],
+    ) -> Result<(), ServiceError> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let mut buf = Vec::new();
-        for a in alerts {
-            serde_json::to_writer(&mut buf, a).expect("alerts serialize");
+        for r in records {
+            serde_json::to_writer(&mut buf, r).expect("records serialize");
             buf.push(b'\n');
         }
-        let res = self
-            .file
-            .write_all(&buf)
-            .and_then(|_| self.file.sync_data());
+        let (file, name) = if taskings {
+            (&mut self.taskings, "taskings.jsonl")
+        } else {
+            (&mut self.file, "alerts.jsonl")
+        };
+        let res = file.write_all(&buf).and_then(|_| file.sync_data());
         res.map_err(|source| ServiceError::Store {
-            path: self.path.display().to_string(),
+            path: self.dir.join(name).display().to_string(),
             source,
         })
     }
@@ -353,7 +369,7 @@ fn take(
     handle.update(|s| s.observations += 1);
 }
 
-/// Store, then publish, the alert revisions produced.
+/// Store, then publish, the alert revisions and taskings produced.
 async fn emit(
     events: &mut Vec<FusionEvent>,
     store: &mut Store,
@@ -363,13 +379,16 @@ async fn emit(
     if events.is_empty() {
         return Ok(());
     }
-    let alerts: Vec<Alert> = events
-        .drain(..)
-        .map(|e| match e {
-            FusionEvent::Alert(a) => a,
-        })
-        .collect();
-    store.append(&alerts)?;
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut taskings: Vec<Tasking> = Vec::new();
+    for e in events.drain(..) {
+        match e {
+            FusionEvent::Alert(a) => alerts.push(a),
+            FusionEvent::Tasking(t) => taskings.push(t),
+        }
+    }
+    store.append(false, &alerts)?;
+    store.append(true, &taskings)?;
     for a in &alerts {
         let topic = Topic::Alert(a.kind.as_str().to_string()).to_string();
         let payload = serde_json::to_vec(a).expect("alerts serialize");
@@ -382,6 +401,17 @@ async fn emit(
                 .entry(a.kind.as_str().to_string())
                 .or_default() += 1
         });
+    }
+    for t in &taskings {
+        let Ok(unit) = UnitId::new(&t.unit) else {
+            continue;
+        };
+        let topic = Topic::PatrolTasking(unit).to_string();
+        let payload = serde_json::to_vec(t).expect("taskings serialize");
+        let _ = producer
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .await;
+        handle.update(|s| s.taskings += 1);
     }
     Ok(())
 }

@@ -77,6 +77,8 @@ pub struct Summary {
     pub retracted: BTreeMap<AlertKind, u64>,
     /// Alert revisions written.
     pub revisions: u64,
+    /// Taskings written (`{"tasking":…}` lines).
+    pub taskings: u64,
     /// Earliest and latest line time.
     pub span: Option<(Timestamp, Timestamp)>,
 }
@@ -266,9 +268,15 @@ impl<'w> Analysis<'w> {
 
     fn write_events(&mut self) -> Result<()> {
         for e in self.events.drain(..) {
-            #[allow(irrefutable_let_patterns)]
-            let FusionEvent::Alert(a) = e else {
-                continue;
+            let a = match e {
+                FusionEvent::Alert(a) => a,
+                FusionEvent::Tasking(t) => {
+                    self.summary.taskings += 1;
+                    serde_json::to_writer(&mut *self.out, &serde_json::json!({ "tasking": t }))?;
+                    self.out.write_all(b"\n")?;
+                    continue;
+                }
+                _ => continue,
             };
             self.summary.revisions += 1;
             if a.revision == 1 {

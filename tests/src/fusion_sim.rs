@@ -27,6 +27,8 @@ pub struct Sim {
     seq: u64,
     /// Every alert revision issued, in order.
     pub revisions: Vec<Alert>,
+    /// Every tasking issued, in order.
+    pub taskings: Vec<ingest::wire::Tasking>,
 }
 
 impl Sim {
@@ -52,6 +54,7 @@ impl Sim {
             timeline: Vec::new(),
             seq: 0,
             revisions: Vec::new(),
+            taskings: Vec::new(),
         }
     }
 
@@ -284,10 +287,13 @@ impl Sim {
             out.extend(self.engine.tick(self.at(next_tick as f64 / 60_000.0)));
             next_tick += 60_000;
         }
-        self.revisions.extend(out.into_iter().map(|e| match e {
-            FusionEvent::Alert(a) => a,
-            _ => unreachable!("only alerts"),
-        }));
+        for e in out {
+            match e {
+                FusionEvent::Alert(a) => self.revisions.push(a),
+                FusionEvent::Tasking(t) => self.taskings.push(t),
+                _ => unreachable!("alerts and taskings only"),
+            }
+        }
         self
     }
 

@@ -660,3 +660,86 @@ fn implausible_beacons_are_alerted_with_the_doubt() {
         ship.reasons
     );
 }
+
+fn status(sim: &Sim, min: f64, state: &str, lat: f64, lon: f64) -> PatrolReport {
+    serde_json::from_value(serde_json::json!({
+        "type": "status", "time": sim.at(min), "state": state, "position": {"lat": lat, "lon": lon}
+    }))
+    .unwrap()
+}
+
+#[test]
+fn r20_r21_an_active_sart_gets_a_search_plan_and_the_nearest_available_unit_is_tasked() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    let sart = fusion::Position::new(lat, lon).unwrap();
+    let at = |nm: f64| sart.destination(0.0, nm * 1852.0);
+    let (p1, p2, p3) = (at(20.0), at(10.0), at(2.0));
+    let s1 = status(&sim, 0.0, "on_patrol", p1.lat, p1.lon);
+    let s2 = status(&sim, 0.0, "on_patrol", p2.lat, p2.lon);
+    let s3 = status(&sim, 0.0, "unavailable", p3.lat, p3.lon);
+    sim.report_from("cp-301", 0.0, s1);
+    sim.report_from("cp-302", 0.0, s2);
+    sim.report_from("cp-303", 0.0, s3);
+    sim.ais(1.0, beacon(970_123_456, 1, Some(14), lat, lon, 0.5, None));
+    sim.run(1.0);
+    let a = &sim.alerts(AlertKind::SarBeacon)[0];
+    assert_eq!(a.severity, Severity::Critical);
+    let plan = a.search_plan.as_ref().expect("a search plan on the alert");
+    assert!(plan["datum"]["radius_nm"].as_f64().unwrap() > 0.0);
+    assert_eq!(plan["expanding_square"]["code"], "SS");
+    // The nearest available unit (cp-303 is nearer but unavailable) is tasked.
+    assert_eq!(sim.taskings.len(), 1);
+    let t = &sim.taskings[0];
+    assert_eq!(t.unit, "cp-302");
+    assert_eq!(t.kind, "sar");
+    assert_eq!(t.alert, a.id);
+    assert!((t.distance_nm - 10.0).abs() < 0.05, "{}", t.distance_nm);
+    assert!((t.eta_min - 30.0).abs() < 0.5, "{} min at 20 kn", t.eta_min);
+    assert_eq!(t.pattern.as_deref(), Some("SS"));
+    assert!(!t.waypoints.is_empty());
+    assert!(
+        a.reasons
+            .iter()
+            .any(|r| r.starts_with("tasked cp-302: 10.0 NM")),
+        "{:?}",
+        a.reasons
+    );
+    // R20: declining needs a reason; the next nearest unit is then tasked.
+    let no_reason = format!(
+        r#"{{"type":"tasking_ack","time":"{}","tasking":"{}","accepted":false}}"#,
+        sim.at(2.0),
+        t.id
+    );
+    let err = PatrolReport::parse(no_reason.as_bytes(), sim.at(3.0)).unwrap_err();
+    assert_eq!(err.field, "reason");
+    let decline: PatrolReport = serde_json::from_value(serde_json::json!({
+        "type": "tasking_ack", "time": sim.at(2.0), "tasking": t.id, "accepted": false,
+        "reason": "engine failure, returning to port"
+    }))
+    .unwrap();
+    sim.report_from("cp-302", 2.0, decline);
+    sim.run(2.0);
+    assert_eq!(sim.taskings.len(), 2);
+    let t2 = sim.taskings[1].clone();
+    assert_eq!(t2.unit, "cp-301");
+    let accept: PatrolReport = serde_json::from_value(serde_json::json!({
+        "type": "tasking_ack", "time": sim.at(3.0), "tasking": t2.id, "accepted": true
+    }))
+    .unwrap();
+    sim.report_from("cp-301", 3.0, accept);
+    sim.run(3.0);
+    let a = &sim.alerts(AlertKind::SarBeacon)[0];
+    assert!(
+        a.reasons
+            .iter()
+            .any(|r| r.contains("cp-302 declined") && r.contains("engine failure")),
+        "{:?}",
+        a.reasons
+    );
+    assert!(
+        a.reasons.iter().any(|r| r.contains("cp-301 accepted")),
+        "{:?}",
+        a.reasons
+    );
+}

@@ -45,6 +45,18 @@ struct Beacon {
     doubts: Vec<&'static str>,
 }
 
+/// A beacon just raised its critical alert: what the SAR response needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Activated {
+    pub(crate) alert: Box<str>,
+    pub(crate) position: Position,
+    pub(crate) time: Timestamp,
+    /// Drift object class for the search plan.
+    pub(crate) object: &'static str,
+    /// Search pattern: sector for a person overboard, expanding square otherwise.
+    pub(crate) pattern: &'static str,
+}
+
 /// Beacons heard.
 #[derive(Debug, Default)]
 pub(crate) struct Beacons {
@@ -97,7 +109,12 @@ fn says(ais: &AisObservation) -> Says {
 }
 
 impl Beacons {
-    pub(crate) fn on_ais(&mut self, cx: &mut Ctx<'_>, ais: &AisObservation, time: Timestamp) {
+    pub(crate) fn on_ais(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        ais: &AisObservation,
+        time: Timestamp,
+    ) -> Option<Activated> {
         let t_ms = time.as_millisecond();
         let b = self.map.entry(ais.mmsi).or_default();
         let said = says(ais);
@@ -150,14 +167,14 @@ impl Beacons {
                 );
                 b.test_alert = Some(cx.open(a));
             }
-            return;
+            return None;
         }
         if !active {
-            return;
+            return None;
         }
         let Some(p) = b.position else {
             b.active_pending = true;
-            return;
+            return None;
         };
         b.active_pending = false;
         let doubts: Vec<String> = b
@@ -196,8 +213,20 @@ impl Beacons {
                     },
                     reasons,
                 );
-                b.alert = Some(cx.open(a));
+                let id = cx.open(a);
+                b.alert = Some(id.clone());
                 b.alert_at = Some((p, t_ms));
+                let (object, pattern) = match MmsiFormat::of(ais.mmsi) {
+                    MmsiFormat::Mob => ("person_in_water", "VS"),
+                    _ => ("life_raft_4_6", "SS"),
+                };
+                return Some(Activated {
+                    alert: id,
+                    position: p,
+                    time,
+                    object,
+                    pattern,
+                });
             }
             Some(id) => {
                 let (at, when) = b.alert_at.unwrap_or((p, t_ms));
@@ -229,5 +258,6 @@ impl Beacons {
                 }
             }
         }
+        None
     }
 }

@@ -20,6 +20,9 @@
 
 mod drift;
 mod plan;
+mod response;
+
+pub(crate) use response::Responses;
 
 pub use drift::{DriftObject, OBJECTS, object};
 pub use plan::{

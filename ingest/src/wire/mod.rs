@@ -8,5 +8,5 @@
 pub mod patrol;
 pub mod topics;
 
-pub use patrol::{PatrolReport, ReportError};
+pub use patrol::{PatrolReport, ReportError, Tasking};
 pub use topics::{Topic, UnitId};

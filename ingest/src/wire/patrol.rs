@@ -146,6 +146,19 @@ pub enum PatrolReport {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         notes: Option<String>,
     },
+    /// The unit's answer to a tasking: accepted, or declined with the reason the master
+    /// records (SOLAS V/33.1; DOMAIN.md R20).
+    TaskingAck {
+        /// When, UTC.
+        time: Timestamp,
+        /// The tasking's id.
+        tasking: String,
+        /// True: proceeding; false: declined.
+        accepted: bool,
+        /// Why it was declined (required then).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// Who is on board the unit.
     PersonsOnBoard {
         /// When, UTC.
@@ -164,6 +177,39 @@ pub enum PatrolReport {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         notes: Option<String>,
     },
+}
+
+/// A tasking sent to a unit on `patrol/{unit}/tasking`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tasking {
+    /// Stable id; the unit answers with a `tasking_ack` report naming it.
+    pub id: String,
+    /// When it was issued, UTC.
+    pub time: Timestamp,
+    /// The unit tasked.
+    pub unit: String,
+    /// `sar` (search and rescue) or `intercept`.
+    pub kind: String,
+    /// The alert it answers.
+    pub alert: String,
+    /// What to do, in words.
+    pub instructions: String,
+    /// Where to go: the datum.
+    pub datum: LatLon,
+    /// Search pattern: IAMSAR code (`SS`, `VS`, `PS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Track spacing (or sector radius), NM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spacing_nm: Option<f64>,
+    /// Waypoints to fly, commence search point first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waypoints: Vec<LatLon>,
+    /// Distance from the unit to the datum when tasked, NM.
+    pub distance_nm: f64,
+    /// Estimated time to reach the datum, minutes.
+    pub eta_min: f64,
 }
 
 /// Why a report was refused, in words the unit's crew can act on.
@@ -206,7 +252,7 @@ impl PatrolReport {
         let report: PatrolReport = serde_json::from_slice(payload).map_err(|e| {
             ReportError::new(
                 "json",
-                format!("{e} (a report is a JSON object with \"type\": sighting, status or persons_on_board)"),
+                format!("{e} (a report is a JSON object with \"type\": sighting, status, tasking_ack or persons_on_board)"),
             )
         })?;
         report.validate(now)?;
@@ -218,6 +264,7 @@ impl PatrolReport {
         match self {
             PatrolReport::Sighting { time, .. }
             | PatrolReport::Status { time, .. }
+            | PatrolReport::TaskingAck { time, .. }
             | PatrolReport::PersonsOnBoard { time, .. } => *time,
         }
     }
@@ -284,6 +331,27 @@ impl PatrolReport {
                     position(p)?;
                 }
                 notes(n)
+            }
+            PatrolReport::TaskingAck {
+                tasking,
+                accepted,
+                reason,
+                ..
+            } => {
+                if tasking.is_empty() || tasking.len() > 128 {
+                    return Err(ReportError::new(
+                        "tasking",
+                        "the tasking id: 1–128 characters",
+                    ));
+                }
+                let has_reason = reason.as_deref().is_some_and(|r| !r.trim().is_empty());
+                if !accepted && !has_reason {
+                    return Err(ReportError::new(
+                        "reason",
+                        "a declined tasking must say why (SOLAS V/33.1: the master records the reason)",
+                    ));
+                }
+                notes(reason)
             }
             PatrolReport::PersonsOnBoard {
                 rescued,

@@ -98,6 +98,8 @@ impl std::fmt::Display for NmeaSource {
 /// sighting LAT LON CRAFT PERSONS CONDITION [NOTES...]
 /// status STATE [LAT LON]
 /// pob RESCUED CREW [INJURED [DECEASED]]
+/// ack TASKING                       (proceeding)
+/// decline TASKING REASON...         (the reason is required)
 /// {"type":...}                      (a report as JSON)
 /// ```
 pub fn command_to_report(line: &str, now: Timestamp) -> Result<String, String> {
@@ -155,9 +157,23 @@ pub fn command_to_report(line: &str, now: Timestamp) -> Result<String, String> {
             }
             v
         }
+        Some("ack") => {
+            let id = words.get(1).ok_or("missing TASKING (its id)")?;
+            serde_json::json!({"type": "tasking_ack", "time": time, "tasking": id, "accepted": true})
+        }
+        Some("decline") => {
+            let id = words.get(1).ok_or("missing TASKING (its id)")?;
+            if words.len() < 3 {
+                return Err("a declined tasking needs a REASON (the master records why)".to_owned());
+            }
+            serde_json::json!({
+                "type": "tasking_ack", "time": time, "tasking": id, "accepted": false,
+                "reason": words[2..].join(" "),
+            })
+        }
         _ => {
             return Err(
-                "commands: sighting LAT LON CRAFT PERSONS CONDITION [NOTES], status STATE [LAT LON], pob RESCUED CREW [INJURED [DECEASED]], or a JSON report"
+                "commands: sighting LAT LON CRAFT PERSONS CONDITION [NOTES], status STATE [LAT LON], pob RESCUED CREW [INJURED [DECEASED]], ack TASKING, decline TASKING REASON, or a JSON report"
                     .to_owned(),
             );
         }
