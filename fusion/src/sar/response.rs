@@ -159,6 +159,7 @@ impl Responses {
     }
 
     /// A unit answered a tasking.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn on_ack(
         &mut self,
         cx: &mut Ctx<'_>,
