@@ -1,0 +1,222 @@
+//! End to end over MQTT, every component real and in one process: the embedded broker,
+//! ingest and fusion. A patrol unit reports its position by NMEA; an AIS-SART activation
+//! published by a receiver becomes a critical alert with a search plan, and a tasking
+//! reaches the unit's topic within 2 s. A SART TEST never alarms.
+
+use std::time::{Duration, Instant};
+
+use fusion::{FusionConfig, FusionEngine, Geodata};
+use ingest::ais::nmea_checksum;
+use ingest::service::{self as ingest_service, ServiceConfig, ServiceHandle};
+use jiff::Timestamp;
+use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use simulators::ais_encode::{EncodeOptions, TagBlockOptions, encode};
+use tokio::sync::{mpsc, oneshot};
+
+/// An NMEA sentence with its checksum.
+fn nmea(body: &str) -> String {
+    format!("${body}*{:02X}", nmea_checksum(body.as_bytes()))
+}
+
+/// A SART position report: type 1, MMSI 970…, status 14 (active) or 15 (test).
+fn sart_line(mmsi: u32, status: u8, lat: f64, lon: f64, time: Timestamp) -> String {
+    let mut m = ingest::ais::AisMessage::empty(1);
+    m.mmsi = mmsi;
+    if let ingest::ais::Body::Position(p) = &mut m.body {
+        p.status = status;
+        p.lat = (lat * 600_000.0).round() as i32;
+        p.lon = (lon * 600_000.0).round() as i32;
+        p.speed = 5;
+        p.course = 1800;
+        p.heading = 511;
+        p.second = 10;
+    }
+    let opts = EncodeOptions {
+        tag: Some(TagBlockOptions {
+            source: Some("lampedusa".into()),
+            time: Some(time),
+            group_id: 0,
+        }),
+        ..EncodeOptions::default()
+    };
+    encode(&m, &opts).unwrap().join("\n")
+}
+
+/// A subscriber to `filter`, forwarding (topic, payload, when received).
+async fn watch(
+    port: u16,
+    id: &str,
+    filter: &str,
+) -> mpsc::UnboundedReceiver<(String, serde_json::Value, Instant)> {
+    let (client, mut el) = AsyncClient::new(MqttOptions::new(id, "127.0.0.1", port), 100);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let mut ready = Some(ready_tx);
+    let filter = filter.to_owned();
+    tokio::spawn(async move {
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    client.try_subscribe(&filter, QoS::AtLeastOnce).unwrap()
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if let Some(t) = ready.take() {
+                        let _ = t.send(());
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let v = serde_json::from_slice(&p.payload).unwrap_or(serde_json::Value::Null);
+                    if tx.send((p.topic.clone(), v, Instant::now())).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    ready_rx.await.unwrap();
+    rx
+}
+
+#[tokio::test]
+async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_the_nearest_patrol_within_2_s()
+ {
+    let broker = EmbeddedBroker::start(BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..BrokerConfig::default()
+    })
+    .await
+    .unwrap();
+    let port = broker.addr().port();
+    let dir = std::env::temp_dir().join(format!("tw-sar-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let ingest = ServiceHandle::new();
+    let (stop_ingest, ingest_stopped) = oneshot::channel::<()>();
+    let ingest_task = tokio::spawn(ingest_service::run(
+        ServiceConfig::new("127.0.0.1", port, dir.join("raw")),
+        ingest.clone(),
+        async move {
+            let _ = ingest_stopped.await;
+        },
+    ));
+    let mut cfg = FusionConfig::default();
+    cfg.position_jump.land = false;
+    let geo = Geodata::load(&cfg, None).unwrap();
+    let fusion = fusion::service::ServiceHandle::new();
+    let (stop_fusion, fusion_stopped) = oneshot::channel::<()>();
+    let fusion_task = tokio::spawn(fusion::service::run(
+        fusion::service::ServiceConfig::new("127.0.0.1", port, dir.join("fusion")),
+        FusionEngine::new(cfg, geo),
+        fusion.clone(),
+        async move {
+            let _ = fusion_stopped.await;
+        },
+    ));
+    while ingest.stats().connects == 0 || fusion.stats().connects < 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut alerts = watch(port, "test-alerts", "tidewatch/v1/alerts/#").await;
+    let mut taskings = watch(port, "test-taskings", "tidewatch/v1/patrol/+/tasking").await;
+
+    let (client, mut el) =
+        AsyncClient::new(MqttOptions::new("test-sources", "127.0.0.1", port), 100);
+    tokio::spawn(async move { while el.poll().await.is_ok() {} });
+    // Two patrol units report their GNSS position: cp-301 12 NM north, cp-302 30 NM north.
+    let now = Timestamp::now();
+    let hhmmss = now.strftime("%H%M%S.00").to_string();
+    let ddmmyy = now.strftime("%d%m%y").to_string();
+    for (unit, lat) in [("cp-301", "3512.000"), ("cp-302", "3530.000")] {
+        let rmc = nmea(&format!(
+            "GPRMC,{hhmmss},A,{lat},N,01300.000,E,0.0,0.0,{ddmmyy},,,A"
+        ));
+        client
+            .publish(
+                format!("tidewatch/v1/patrol/{unit}/nmea"),
+                QoS::AtLeastOnce,
+                false,
+                rmc,
+            )
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A SART in TEST mode: shown, never an alarm.
+    client
+        .publish(
+            "tidewatch/v1/raw/ais/lampedusa",
+            QoS::AtLeastOnce,
+            false,
+            sart_line(970_111_222, 15, 35.0, 13.0, now),
+        )
+        .await
+        .unwrap();
+    let (topic, test_alert, _) = tokio::time::timeout(Duration::from_secs(5), alerts.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(topic, "tidewatch/v1/alerts/sar_beacon");
+    assert_eq!(test_alert["severity"], "info", "{test_alert}");
+    // The activation.
+    let sent = Instant::now();
+    client
+        .publish(
+            "tidewatch/v1/raw/ais/lampedusa",
+            QoS::AtLeastOnce,
+            false,
+            sart_line(970_123_456, 14, 35.0, 13.0, now),
+        )
+        .await
+        .unwrap();
+    let (_, first, at) = tokio::time::timeout(Duration::from_secs(2), alerts.recv())
+        .await
+        .expect("an alert within 2 s")
+        .unwrap();
+    assert_eq!(first["severity"], "critical", "{first}");
+    assert_eq!(first["mmsi"], serde_json::json!([970_123_456]));
+    let alarm = at - sent;
+    let mut with_plan = None;
+    while with_plan.is_none() {
+        let (_, a, at) = tokio::time::timeout(Duration::from_secs(2), alerts.recv())
+            .await
+            .expect("the plan")
+            .unwrap();
+        if a.get("search_plan").is_some() {
+            with_plan = Some((a, at));
+        }
+    }
+    let (planned, _) = with_plan.unwrap();
+    assert!(
+        planned["search_plan"]["datum"]["radius_nm"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let (topic, tasking, tasked_at) = tokio::time::timeout(Duration::from_secs(2), taskings.recv())
+        .await
+        .expect("a tasking")
+        .unwrap();
+    let tasked = tasked_at - sent;
+    assert_eq!(
+        topic, "tidewatch/v1/patrol/cp-301/tasking",
+        "the nearest unit"
+    );
+    assert_eq!(tasking["kind"], "sar");
+    assert!(
+        (tasking["distance_nm"].as_f64().unwrap() - 12.0).abs() < 0.1,
+        "{tasking}"
+    );
+    assert!(tasked < Duration::from_secs(2), "tasked after {tasked:?}");
+    eprintln!("SART published → critical alert {alarm:?}, → tasking on cp-301's topic {tasked:?}");
+    // Stored too.
+    let stored = std::fs::read_to_string(dir.join("fusion/taskings.jsonl")).unwrap();
+    assert!(stored.contains("\"unit\":\"cp-301\""), "{stored}");
+
+    let _ = stop_fusion.send(());
+    fusion_task.await.unwrap().unwrap();
+    let _ = stop_ingest.send(());
+    ingest_task.await.unwrap().unwrap();
+    broker.shutdown().await;
+}
