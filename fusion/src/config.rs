@@ -58,6 +58,8 @@ pub struct FusionConfig {
     pub risk: RiskConfig,
     /// Search and rescue: on-scene conditions for search plans, and tasking.
     pub sar: SarConfig,
+    /// `distress` proposals.
+    pub distress: DistressConfig,
     /// Reference data files replacing the built-in ones.
     pub geodata: GeodataConfig,
 }
@@ -352,6 +354,43 @@ impl Default for DarkTargetConfig {
             min_duration_min: 10.0,
             max_ais_age_min: 10.0,
             contact_timeout_min: 5.0,
+        }
+    }
+}
+
+/// `distress`: proposals of possible distress from sightings and behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DistressConfig {
+    /// Raise `distress` proposals.
+    pub enabled: bool,
+    /// A small craft slower than this is drifting, kn.
+    pub drift_max_kn: f64,
+    /// For at least this long, minutes.
+    pub drift_min_min: f64,
+    /// Farther than this from any port, m (20 NM).
+    pub drift_min_port_distance_m: f64,
+    /// Small craft: class B, or at most this long, m.
+    pub small_max_length_m: f64,
+    /// "Slowed": from at least this speed, kn…
+    pub slowed_from_kn: f64,
+    /// …to under this, kn…
+    pub slowed_to_kn: f64,
+    /// …then silent this long, minutes.
+    pub silence_min: f64,
+}
+
+impl Default for DistressConfig {
+    fn default() -> Self {
+        DistressConfig {
+            enabled: true,
+            drift_max_kn: 1.5,
+            drift_min_min: 60.0,
+            drift_min_port_distance_m: 37_040.0,
+            small_max_length_m: 15.0,
+            slowed_from_kn: 5.0,
+            slowed_to_kn: 2.0,
+            silence_min: 60.0,
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::config::FusionConfig;
 use crate::coverage::Coverage;
 use crate::detector::{
-    ais_gap, dark_target, identity_conflict, invalid_identity, loitering, position_jump,
+    ais_gap, dark_target, distress, identity_conflict, invalid_identity, loitering, position_jump,
     rendezvous, sar_beacon, zone_entry,
 };
 use crate::geodata::{GeodataError, LandMask, MidTable, Ports, Zones};
@@ -308,6 +308,7 @@ impl FusionEngine {
         params.insert(AlertKind::ZoneEntry as u8, json(&cfg.zone_entry));
         params.insert(AlertKind::DarkTarget as u8, json(&cfg.dark_target));
         params.insert(AlertKind::SarBeacon as u8, sar_beacon::params());
+        params.insert(AlertKind::Distress as u8, json(&cfg.distress));
         for v in params.values_mut() {
             if let serde_json::Value::Object(m) = v {
                 m.remove("enabled");
@@ -508,6 +509,22 @@ impl FusionEngine {
                         &obs.id,
                         report,
                     );
+                    if let Some((alert, lkp, lkp_time, object)) =
+                        distress::on_sighting(&mut cx, unit.as_str(), &obs.id, report)
+                    {
+                        self.responses.respond(
+                            &mut cx,
+                            &self.units,
+                            crate::sar::Request {
+                                alert: &alert,
+                                lkp,
+                                lkp_time,
+                                object,
+                                pattern: "SS",
+                                task: true,
+                            },
+                        );
+                    }
                 }
             }
             _ => {}
@@ -536,11 +553,14 @@ impl FusionEngine {
                 self.responses.respond(
                     &mut cx,
                     &self.units,
-                    &act.alert,
-                    act.position,
-                    act.time,
-                    act.object,
-                    act.pattern,
+                    crate::sar::Request {
+                        alert: &act.alert,
+                        lkp: act.position,
+                        lkp_time: act.time,
+                        object: act.object,
+                        pattern: act.pattern,
+                        task: true,
+                    },
                 );
             }
             // A beacon is not a vessel: no track, no loitering, no gap.
@@ -655,6 +675,7 @@ impl FusionEngine {
         if cx.cfg.loitering.enabled {
             loitering::on_fix(&mut cx, v, &fix, speed_kn);
         }
+        distress::on_fix(&mut cx, v, &fix, speed_kn, matches!(ais.msg_type, 18 | 19));
         if cx.cfg.rendezvous.enabled {
             let slow = speed_kn.is_some_and(|s| s < cx.cfg.rendezvous.max_speed_kn)
                 && fix.nav_status != 5
@@ -693,6 +714,21 @@ impl FusionEngine {
                 ais_gap::on_tick(&mut cx, v, &self.coverage);
             }
             loitering::on_tick(&mut cx, v);
+            if let Some((alert, lkp, lkp_time)) = distress::on_tick(&mut cx, v, &self.coverage) {
+                // A proposal: the plan is ready, the tasking is the coordinator's call.
+                self.responses.respond(
+                    &mut cx,
+                    &self.units,
+                    crate::sar::Request {
+                        alert: &alert,
+                        lkp,
+                        lkp_time,
+                        object: "flat_bottom_dinghy",
+                        pattern: "SS",
+                        task: false,
+                    },
+                );
+            }
             identity_conflict::on_tick(&mut cx, v);
             if now_ms - v.last_heard_ms > forget_ms {
                 self.stats.vessels_forgotten += 1;

@@ -743,3 +743,144 @@ fn r20_r21_an_active_sart_gets_a_search_plan_and_the_nearest_available_unit_is_t
         a.reasons
     );
 }
+
+#[test]
+fn an_overcrowded_boat_sighted_is_a_distress_proposal_with_its_factors_and_a_tasking() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    let s = status(&sim, 0.0, "on_patrol", lat + 0.1, lon);
+    sim.report_from("cp-301", 0.0, s);
+    let t = sim.at(5.0);
+    sim.report_from(
+        "cp-301",
+        5.0,
+        PatrolReport::Sighting {
+            time: t,
+            position: LatLon { lat, lon },
+            craft: Craft::RubberBoat,
+            persons_estimate: 47,
+            condition: Condition::Overcrowded,
+            notes: Some("no life jackets seen".into()),
+        },
+    );
+    // A fishing boat under way: not distress.
+    sim.report_from(
+        "cp-301",
+        6.0,
+        PatrolReport::Sighting {
+            time: sim.at(6.0),
+            position: LatLon {
+                lat: lat - 0.2,
+                lon,
+            },
+            craft: Craft::FishingVessel,
+            persons_estimate: 6,
+            condition: Condition::UnderWay,
+            notes: None,
+        },
+    );
+    sim.run(10.0);
+    let d = sim.alerts(AlertKind::Distress);
+    assert_eq!(d.len(), 1, "{}", sim.dump());
+    assert_eq!(d[0].severity, Severity::Critical);
+    assert!(
+        d[0].reasons
+            .iter()
+            .any(|r| r.contains("about 47 on a rubber boat (safe for about 15)")),
+        "{:?}",
+        d[0].reasons
+    );
+    assert!(
+        d[0].reasons
+            .iter()
+            .any(|r| r.starts_with("not known") && r.contains("fuel, water and food")),
+        "{:?}",
+        d[0].reasons
+    );
+    assert!(d[0].search_plan.is_some());
+    assert_eq!(
+        d[0].search_plan.as_ref().unwrap()["object"]["id"],
+        "overcrowded_inflatable"
+    );
+    assert_eq!(
+        sim.taskings.len(),
+        1,
+        "the unit on scene is tasked to rescue"
+    );
+    assert_eq!(sim.taskings[0].unit, "cp-301");
+}
+
+fn class_b(mmsi: u32, lat: f64, lon: f64, sog_kn: f64) -> ingest::model::AisObservation {
+    ingest::model::AisObservation {
+        mmsi,
+        msg_type: 18,
+        lat: Some(lat),
+        lon: Some(lon),
+        sog_kn: Some(sog_kn),
+        cog_deg: Some(0.0),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_small_craft_drifting_far_from_shore_is_a_distress_proposal_and_a_ship_is_not() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    for m in 0..=80 {
+        let m = m as f64;
+        sim.ais(m, class_b(C, lat + 0.0002 * m, lon, 0.8));
+        // Near Lampedusa harbour: drifting, but close to port.
+        sim.ais(m, class_b(256_000_009, 35.49, 12.62, 0.8));
+    }
+    // A 200 m ship stopped at sea: loitering's business, not distress.
+    sim.static_data(B, 0.0, "BIG SHIP", "IBIG", 9_074_729, 70);
+    sim.ais(
+        0.5,
+        ingest::model::AisObservation {
+            mmsi: B,
+            msg_type: 5,
+            length_m: Some(200),
+            ..Default::default()
+        },
+    );
+    sim.sail(B, 1.0, 80.0, 3.0, (34.5, 13.0), 0.5, 0.0, 0);
+    sim.run(85.0);
+    let d = sim.alerts(AlertKind::Distress);
+    assert_eq!(d.len(), 1, "{}", sim.dump());
+    assert_eq!(d[0].mmsi, vec![C]);
+    assert!(
+        d[0].reasons[0].contains("drifting under 1.5 kn for 1 h"),
+        "{:?}",
+        d[0].reasons
+    );
+    assert!(
+        sim.taskings.is_empty(),
+        "a proposal: the coordinator decides"
+    );
+}
+
+#[test]
+fn a_vessel_that_slowed_at_sea_and_went_silent_is_a_distress_proposal_with_a_plan() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    traffic(&mut sim, (lat, lon), 200.0);
+    // A sails at 8 kn, slows to 0.5 kn, then is silent.
+    let p = sim.sail(A, 0.0, 20.0, 2.0, (lat, lon), 8.0, 0.0, 0);
+    sim.sail(A, 22.0, 30.0, 2.0, p, 0.5, 0.0, 0);
+    // B sails, slows, and keeps reporting: nothing.
+    let q = sim.sail(B, 0.0, 20.0, 2.0, (lat + 0.05, lon + 0.05), 8.0, 0.0, 0);
+    sim.sail(B, 22.0, 150.0, 2.0, q, 0.5, 0.0, 0);
+    // C sails and falls silent without slowing: an AIS gap's business, not distress.
+    sim.sail(C, 0.0, 30.0, 2.0, (lat - 0.05, lon), 8.0, 90.0, 0);
+    sim.run(150.0);
+    let d = sim.alerts(AlertKind::Distress);
+    assert_eq!(d.len(), 1, "{}", sim.dump());
+    assert_eq!(d[0].mmsi, vec![A]);
+    assert!(
+        d[0].reasons[0].contains("slowed from under way to nearly stopped"),
+        "{:?}",
+        d[0].reasons
+    );
+    assert!(d[0].search_plan.is_some(), "a search plan is ready");
+    assert!(sim.taskings.is_empty());
+}

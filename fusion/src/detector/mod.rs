@@ -6,6 +6,7 @@
 
 pub(crate) mod ais_gap;
 pub(crate) mod dark_target;
+pub(crate) mod distress;
 pub(crate) mod identity_conflict;
 pub(crate) mod invalid_identity;
 pub(crate) mod loitering;
@@ -13,3 +14,17 @@ pub(crate) mod position_jump;
 pub(crate) mod rendezvous;
 pub(crate) mod sar_beacon;
 pub(crate) mod zone_entry;
+
+/// The words of a snake_case enum value as serde names it (`rubber_boat` → `rubber boat`).
+pub(crate) trait Named {
+    fn named(&self) -> String;
+}
+
+impl<T: serde::Serialize> Named for T {
+    fn named(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default()
+    }
+}

@@ -22,7 +22,7 @@ mod drift;
 mod plan;
 mod response;
 
-pub(crate) use response::Responses;
+pub(crate) use response::{Request, Responses};
 
 pub use drift::{DriftObject, OBJECTS, object};
 pub use plan::{

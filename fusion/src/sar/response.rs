@@ -13,6 +13,23 @@ use ingest::wire::patrol::{LatLon, UnitState};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 
+/// What a SAR response starts from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request<'a> {
+    /// The alert.
+    pub(crate) alert: &'a str,
+    /// Last known position and its time.
+    pub(crate) lkp: Position,
+    pub(crate) lkp_time: Timestamp,
+    /// Drift object class.
+    pub(crate) object: &'static str,
+    /// `SS` or `VS`.
+    pub(crate) pattern: &'static str,
+    /// Task units (positive information of distress), or only plan (a proposal for the
+    /// SAR mission coordinator).
+    pub(crate) task: bool,
+}
+
 /// One SAR alert's response.
 #[derive(Debug, Clone)]
 struct Response {
@@ -37,19 +54,22 @@ fn lat_lon(p: Position) -> LatLon {
 }
 
 impl Responses {
-    /// A critical alert at `lkp` (seen at `lkp_time`): plan, put the plan on the alert, and
-    /// task the nearest units.
-    #[allow(clippy::too_many_arguments)]
+    /// A SAR alert: plan, put the plan on the alert, and (when `req.task` and tasking is
+    /// automatic) task the nearest units.
     pub(crate) fn respond(
         &mut self,
         cx: &mut Ctx<'_>,
         units: &BTreeMap<String, UnitFix>,
-        alert: &str,
-        lkp: Position,
-        lkp_time: Timestamp,
-        object: &'static str,
-        pattern: &'static str,
+        req: Request<'_>,
     ) {
+        let Request {
+            alert,
+            lkp,
+            lkp_time,
+            object,
+            pattern,
+            task,
+        } = req;
         let c = &cx.cfg.sar;
         let inputs = SearchInputs {
             lkp,
@@ -94,7 +114,7 @@ impl Responses {
                 tasked: Vec::new(),
             },
         );
-        if cx.cfg.sar.auto_task {
+        if task && cx.cfg.sar.auto_task {
             for _ in 0..cx.cfg.sar.task_units {
                 self.task_next(cx, units, alert);
             }

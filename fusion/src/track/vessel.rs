@@ -77,6 +77,14 @@ pub struct Vessel {
     pub(crate) jump_alert: Option<Box<str>>,
     pub(crate) conflict_alert: Option<Box<str>>,
     pub(crate) zone_alerts: Vec<(u8, Box<str>)>,
+    /// When the vessel slowed from under way to nearly stopped, ms (distress).
+    pub(crate) slowed: Option<i64>,
+    /// It has been seen under way.
+    pub(crate) was_under_way: bool,
+    /// Since when a small craft has been drifting, ms (distress).
+    pub(crate) drift_since: Option<i64>,
+    /// Its open distress proposal.
+    pub(crate) distress_alert: Option<Box<str>>,
     /// The latest identity-change alert and when it was raised, ms.
     pub(crate) identity_alert: Option<(Box<str>, i64)>,
     /// A bit per configured zone the vessel is in.
@@ -146,6 +154,7 @@ impl Vessel {
             + boxed(&self.land_alert)
             + boxed(&self.jump_alert)
             + boxed(&self.conflict_alert)
+            + boxed(&self.distress_alert)
             + self.identity_alert.as_ref().map_or(0, |(s, _)| s.len())
             + self.zone_alerts.capacity() * std::mem::size_of::<(u8, Box<str>)>()
             + self.zone_alerts.iter().map(|(_, s)| s.len()).sum::<usize>()
