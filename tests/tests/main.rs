@@ -6,6 +6,7 @@ mod fusion_scenarios;
 mod ingest_mqtt;
 mod robustness;
 mod roundtrip;
+mod sar_case;
 mod sar_e2e;
 mod sar_plan;
 mod tsdb_victoria;

@@ -18,6 +18,7 @@
 //! assert!((p.datum.radius_nm - 2.05).abs() < 0.01);
 //! ```
 
+pub mod case;
 mod drift;
 mod plan;
 mod response;
