@@ -106,6 +106,35 @@ impl Responses {
                 .round()
             ));
         });
+        // The nearest capable units, for the coordinator, whether tasked or not.
+        let speed = cx.cfg.sar.unit_speed_kn;
+        let mut near: Vec<(f64, &String)> = units
+            .iter()
+            .filter(|(_, u)| u.state != Some(UnitState::Unavailable))
+            .filter_map(|(id, u)| {
+                Some((
+                    u.position?.distance_m(plan.datum.position) / METERS_PER_NM,
+                    id,
+                ))
+            })
+            .collect();
+        near.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        if !near.is_empty() {
+            let list: Vec<String> = near
+                .iter()
+                .take(3)
+                .map(|(d, id)| {
+                    format!(
+                        "{id} {d:.1} NM (ETA {:.0} min at {speed} kn)",
+                        d / speed * 60.0
+                    )
+                })
+                .collect();
+            cx.revise(alert, |a| {
+                a.reasons
+                    .push(format!("nearest available units: {}", list.join(", ")))
+            });
+        }
         self.by_alert.insert(
             alert.into(),
             Response {
