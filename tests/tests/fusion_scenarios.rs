@@ -884,3 +884,19 @@ fn a_vessel_that_slowed_at_sea_and_went_silent_is_a_distress_proposal_with_a_pla
     assert!(d[0].search_plan.is_some(), "a search plan is ready");
     assert!(sim.taskings.is_empty());
 }
+
+#[test]
+fn two_ships_at_anchor_are_an_anchorage_but_a_boat_alongside_an_anchored_ship_is_a_rendezvous() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    // Both report "at anchor" (status 1), 200 m apart, for an hour.
+    sim.sail(A, 0.0, 60.0, 3.0, (lat, lon), 0.1, 0.0, 1);
+    sim.sail(B, 0.0, 60.0, 3.0, (lat + 0.0018, lon), 0.1, 0.0, 1);
+    // A small boat (under way, slow) alongside a third ship at anchor.
+    sim.sail(C, 0.0, 60.0, 3.0, (34.0, 13.0), 0.1, 0.0, 1);
+    sim.sail(256_000_004, 1.0, 60.0, 3.0, (34.0015, 13.0), 0.8, 0.0, 0);
+    sim.run(70.0);
+    let r = sim.alerts(AlertKind::Rendezvous);
+    assert_eq!(r.len(), 1, "{}", sim.dump());
+    assert_eq!(r[0].mmsi, vec![C, 256_000_004]);
+}

@@ -1,7 +1,9 @@
 //! `rendezvous`: two vessels within `max_distance_m` of each other, both slower than
 //! `max_speed_kn`, for at least `min_duration_min`, farther than `min_port_distance_m`
 //! from any port or anchorage (DESIGN.md; ANCHORS.md §2.1 with the mission's shorter
-//! duration: transfers from a mother ship are quick). Moored vessels are not counted.
+//! duration: transfers from a mother ship are quick). Moored vessels are not counted, and
+//! two vessels both reporting "at anchor" are an anchorage, not a meeting (one at anchor
+//! and one not still is).
 //!
 //! Slow vessels away from ports sit in a grid of 0.01° cells; a slow report looks for
 //! partners in its own and the neighbouring cells. A meeting ends when the two have not
@@ -26,10 +28,18 @@ struct Meeting {
     alert: Option<Box<str>>,
 }
 
+/// A slow vessel's latest report, as the grid keeps it (no lookup needed to compare).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    mmsi: u32,
+    time_ms: i64,
+    position: Position,
+}
+
 /// Slow vessels by cell, and the meetings going on.
 #[derive(Debug, Default)]
 pub(crate) struct Meetings {
-    grid: FastMap<(i32, i32), Vec<u32>>,
+    grid: FastMap<(i32, i32), Vec<Slot>>,
     cell_of: FastMap<u32, (i32, i32)>,
     pairs: BTreeMap<(u32, u32), Meeting>,
     /// Vessels in alerts opened since the engine last took them (for the risk score).
@@ -48,7 +58,7 @@ impl Meetings {
         if let Some(cell) = self.cell_of.remove(&mmsi)
             && let Some(list) = self.grid.get_mut(&cell)
         {
-            list.retain(|&m| m != mmsi);
+            list.retain(|s| s.mmsi != mmsi);
             if list.is_empty() {
                 self.grid.remove(&cell);
             }
@@ -83,95 +93,120 @@ impl Meetings {
             return;
         }
         let cell = key(fix.position);
-        if self.cell_of.get(&mmsi) != Some(&cell) {
+        let me = Slot {
+            mmsi,
+            time_ms: fix.time_ms,
+            position: fix.position,
+        };
+        // A vessel at anchor looks for partners but is not itself a candidate: two ships
+        // at anchor side by side are an anchorage, not a meeting.
+        if fix.nav_status == 1 {
+            self.unregister(mmsi);
+        } else if self.cell_of.get(&mmsi) != Some(&cell) {
             self.unregister(mmsi);
             self.cell_of.insert(mmsi, cell);
-            self.grid.entry(cell).or_default().push(mmsi);
+            self.grid.entry(cell).or_default().push(me);
+        } else if let Some(slot) = self
+            .grid
+            .get_mut(&cell)
+            .and_then(|l| l.iter_mut().find(|s| s.mmsi == mmsi))
+        {
+            *slot = me;
         }
         let c = &cx.cfg.rendezvous;
         let silence_ms = (c.max_silence_min * 60_000.0) as i64;
         let cell_w_m = CELL_DEG * 111_195.0 * fix.position.lat.to_radians().cos().max(0.01);
         let dx = (c.max_distance_m / cell_w_m).ceil() as i32;
         let dy = (c.max_distance_m / (CELL_DEG * 111_195.0)).ceil() as i32;
+        let mut near: Vec<(Slot, f64)> = Vec::new();
         for x in cell.0 - dx..=cell.0 + dx {
             for y in cell.1 - dy..=cell.1 + dy {
                 let Some(list) = self.grid.get(&(x, y)) else {
                     continue;
                 };
-                for &other in list {
-                    if other == mmsi {
+                for slot in list {
+                    if slot.mmsi == mmsi || (fix.time_ms - slot.time_ms).abs() > silence_ms {
                         continue;
                     }
-                    let Some(of) = vessels.get(&other).and_then(Vessel::last_fix) else {
-                        continue;
-                    };
-                    if (fix.time_ms - of.time_ms).abs() > silence_ms {
-                        continue;
-                    }
-                    let d = fix.position.distance_m(of.position);
-                    if d > c.max_distance_m {
-                        continue;
-                    }
-                    let pair = (mmsi.min(other), mmsi.max(other));
-                    let mid = Position {
-                        lat: (fix.position.lat + of.position.lat) / 2.0,
-                        lon: (fix.position.lon + of.position.lon) / 2.0,
-                    };
-                    let m = self.pairs.entry(pair).or_insert(Meeting {
-                        start_ms: fix.time_ms.min(of.time_ms),
-                        last_ms: fix.time_ms,
-                        closest_m: d as f32,
-                        position: mid,
-                        alert: None,
-                    });
-                    m.last_ms = m.last_ms.max(fix.time_ms);
-                    if (d as f32) < m.closest_m {
-                        m.closest_m = d as f32;
-                        m.position = mid;
-                    }
-                    let min_ms = (c.min_duration_min * 60_000.0) as i64;
-                    if m.alert.is_none() && m.last_ms - m.start_ms >= min_ms {
-                        let names = [vessels.get(&pair.0), vessels.get(&pair.1)]
-                            .map(|v| v.map_or_else(String::new, Vessel::label));
-                        let minutes = (m.last_ms - m.start_ms) as f64 / 60_000.0;
-                        let score = 0.6
-                            + 0.2 * (minutes / (4.0 * c.min_duration_min)).min(1.0)
-                            + 0.2 * (1.0 - m.closest_m as f64 / c.max_distance_m);
-                        let reasons = vec![
-                            format!(
-                                "{} and {} within {:.0} m of each other for {}, both under {} kn, near {}, {}",
-                                names[0],
-                                names[1],
-                                c.max_distance_m,
-                                duration_text((m.last_ms - m.start_ms) / 1000),
-                                c.max_speed_kn,
-                                m.position,
-                                cx.port_text(m.position),
-                            ),
-                            format!("closest approach {:.0} m", m.closest_m),
-                        ];
-                        let a = cx.alert(
-                            AlertKind::Rendezvous,
-                            &format!("{}-{}", pair.0, pair.1),
-                            Timestamp::from_millisecond(m.start_ms).unwrap_or(cx.now),
-                            Severity::High,
-                            vec![pair.0, pair.1],
-                            m.position,
-                            score,
-                            reasons,
-                        );
-                        m.alert = Some(cx.open(a));
-                        self.alerted.extend([pair.0, pair.1]);
+                    let d = fix.position.fast_distance_m(slot.position);
+                    if d <= c.max_distance_m {
+                        near.push((*slot, d));
                     }
                 }
             }
         }
+        for (of, d) in near {
+            let other = of.mmsi;
+            let pair = (mmsi.min(other), mmsi.max(other));
+            let mid = Position {
+                lat: (fix.position.lat + of.position.lat) / 2.0,
+                lon: (fix.position.lon + of.position.lon) / 2.0,
+            };
+            let m = self.pairs.entry(pair).or_insert(Meeting {
+                start_ms: fix.time_ms.min(of.time_ms),
+                last_ms: fix.time_ms,
+                closest_m: d as f32,
+                position: mid,
+                alert: None,
+            });
+            m.last_ms = m.last_ms.max(fix.time_ms);
+            if (d as f32) < m.closest_m {
+                m.closest_m = d as f32;
+                m.position = mid;
+            }
+            let min_ms = (c.min_duration_min * 60_000.0) as i64;
+            if m.alert.is_none() && m.last_ms - m.start_ms >= min_ms {
+                let names = [vessels.get(&pair.0), vessels.get(&pair.1)]
+                    .map(|v| v.map_or_else(String::new, Vessel::label));
+                let minutes = (m.last_ms - m.start_ms) as f64 / 60_000.0;
+                let score = 0.6
+                    + 0.2 * (minutes / (4.0 * c.min_duration_min)).min(1.0)
+                    + 0.2 * (1.0 - m.closest_m as f64 / c.max_distance_m);
+                let reasons = vec![
+                    format!(
+                        "{} and {} within {:.0} m of each other for {}, both under {} kn, near {}, {}",
+                        names[0],
+                        names[1],
+                        c.max_distance_m,
+                        duration_text((m.last_ms - m.start_ms) / 1000),
+                        c.max_speed_kn,
+                        m.position,
+                        cx.port_text(m.position),
+                    ),
+                    format!("closest approach {:.0} m", m.closest_m),
+                ];
+                let a = cx.alert(
+                    AlertKind::Rendezvous,
+                    &format!("{}-{}", pair.0, pair.1),
+                    Timestamp::from_millisecond(m.start_ms).unwrap_or(cx.now),
+                    Severity::High,
+                    vec![pair.0, pair.1],
+                    m.position,
+                    score,
+                    reasons,
+                );
+                m.alert = Some(cx.open(a));
+                self.alerted.extend([pair.0, pair.1]);
+            }
+        }
     }
 
-    /// Meetings not confirmed for `max_silence_min` end.
+    /// Meetings not confirmed for `max_silence_min` end; vessels silent that long leave
+    /// the grid (so a scan only meets live candidates).
     pub(crate) fn on_tick(&mut self, cx: &mut Ctx<'_>) {
         let silence_ms = (cx.cfg.rendezvous.max_silence_min * 60_000.0) as i64;
         let now_ms = cx.now.as_millisecond();
+        let cell_of = &mut self.cell_of;
+        self.grid.retain(|_, list| {
+            list.retain(|s| {
+                let live = now_ms - s.time_ms <= silence_ms;
+                if !live {
+                    cell_of.remove(&s.mmsi);
+                }
+                live
+            });
+            !list.is_empty()
+        });
         let ended: Vec<(u32, u32)> = self
             .pairs
             .iter()
