@@ -894,7 +894,7 @@ fn two_ships_at_anchor_are_an_anchorage_but_a_boat_alongside_an_anchored_ship_is
     sim.sail(B, 0.0, 60.0, 3.0, (lat + 0.0018, lon), 0.1, 0.0, 1);
     // A small boat (under way, slow) alongside a third ship at anchor.
     sim.sail(C, 0.0, 60.0, 3.0, (34.0, 13.0), 0.1, 0.0, 1);
-    sim.sail(256_000_004, 1.0, 60.0, 3.0, (34.0015, 13.0), 0.8, 0.0, 0);
+    sim.sail(256_000_004, 1.0, 60.0, 3.0, (34.0015, 13.0), 0.1, 0.0, 0);
     sim.run(70.0);
     let r = sim.alerts(AlertKind::Rendezvous);
     assert_eq!(r.len(), 1, "{}", sim.dump());
