@@ -174,6 +174,9 @@ pub struct FusionArgs {
     /// Ports and anchorages (GeoJSON), replacing the built-in ones.
     #[arg(long, value_name = "FILE")]
     pub ports: Option<PathBuf>,
+    /// Serve `/metrics` (Prometheus text) on this address, e.g. `127.0.0.1:9188`.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Framing of the TCP and UDP feeds.

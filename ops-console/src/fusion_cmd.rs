@@ -28,11 +28,21 @@ pub fn run(args: &FusionArgs) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let handle = ServiceHandle::new();
-    runtime
-        .block_on(service::run(cfg, engine, handle.clone(), async {
+    runtime.block_on(async {
+        if let Some(addr) = args.metrics {
+            let m = crate::metrics::Metrics::new();
+            m.add_fusion(handle.clone());
+            let bound = crate::metrics::serve(addr, crate::metrics::router(std::sync::Arc::new(m)))
+                .await
+                .context("--metrics")?;
+            eprintln!("  metrics -> http://{bound}/metrics");
+        }
+        service::run(cfg, engine, handle.clone(), async {
             let _ = tokio::signal::ctrl_c().await;
-        }))
-        .context("fusion stopped")?;
+        })
+        .await
+        .context("fusion stopped")
+    })?;
     let s = handle.stats();
     eprintln!(
         "tidewatch fusion: {} observations ({} redelivered), {} refused, alert revisions {:?}",

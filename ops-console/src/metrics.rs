@@ -173,6 +173,70 @@ impl Metrics {
         );
     }
 
+    /// Report a fusion service.
+    pub fn add_fusion(&self, handle: fusion::service::ServiceHandle) {
+        self.add(
+            || {
+                describe_counter!(
+                    "tidewatch_fusion_observations_total",
+                    Unit::Count,
+                    "Observations taken by fusion: new, or redelivered (dropped by id)"
+                );
+                describe_counter!(
+                    "tidewatch_fusion_rejected_total",
+                    Unit::Count,
+                    "Messages fusion refused, by reason (kept in rejects.jsonl)"
+                );
+                describe_counter!(
+                    "tidewatch_fusion_alert_revisions_total",
+                    Unit::Count,
+                    "Alert revisions stored and published, by kind"
+                );
+                describe_counter!(
+                    "tidewatch_fusion_taskings_total",
+                    Unit::Count,
+                    "Taskings sent to patrol units"
+                );
+                describe_counter!(
+                    "tidewatch_fusion_connection_errors_total",
+                    Unit::Count,
+                    "MQTT connections lost or refused"
+                );
+                describe_gauge!(
+                    "tidewatch_fusion_vessels",
+                    Unit::Count,
+                    "Vessels tracked now"
+                );
+                describe_gauge!(
+                    "tidewatch_fusion_lag_seconds",
+                    Unit::Seconds,
+                    "How far the fusion clock (the data's time) is behind the wall clock"
+                );
+            },
+            move || {
+                let s = handle.stats();
+                counter!("tidewatch_fusion_observations_total", "kind" => "new")
+                    .absolute(s.observations);
+                counter!("tidewatch_fusion_observations_total", "kind" => "redelivered")
+                    .absolute(s.duplicates);
+                for (reason, n) in &s.rejected {
+                    counter!("tidewatch_fusion_rejected_total", "reason" => *reason).absolute(*n);
+                }
+                for (kind, n) in &s.alert_revisions {
+                    counter!("tidewatch_fusion_alert_revisions_total", "kind" => kind.clone())
+                        .absolute(*n);
+                }
+                counter!("tidewatch_fusion_taskings_total").absolute(s.taskings);
+                counter!("tidewatch_fusion_connection_errors_total").absolute(s.connection_errors);
+                gauge!("tidewatch_fusion_vessels").set(s.vessels as f64);
+                if let Some(c) = s.clock {
+                    let lag = jiff::Timestamp::now().duration_since(c).as_secs_f64();
+                    gauge!("tidewatch_fusion_lag_seconds").set(lag);
+                }
+            },
+        );
+    }
+
     /// Report the TCP and UDP feeds.
     pub fn add_feeds(&self, stats: Arc<InputStats>) {
         self.add(
@@ -322,7 +386,12 @@ mod tests {
         let feeds = Arc::new(InputStats::default());
         feeds.lines.store(7, Relaxed);
         m.add_feeds(feeds);
+        m.add_fusion(fusion::service::ServiceHandle::new());
         let text = m.render();
+        assert!(
+            text.contains("tidewatch_fusion_observations_total{kind=\"new\"} 0"),
+            "{text}"
+        );
         assert!(
             text.contains("# TYPE tidewatch_ingest_mqtt_messages_total counter"),
             "{text}"

@@ -141,6 +141,7 @@ async fn run_async(
     let registry = Metrics::new();
     registry.add_broker(broker.stats_reader());
     registry.add_ingest(ingest.clone());
+    registry.add_fusion(fusion_handle.clone());
     let http = metrics::serve(args.http, metrics::router(Arc::new(registry)))
         .await
         .context("--http")?;
