@@ -92,6 +92,9 @@ pub struct ServiceStats {
     pub alert_revisions: BTreeMap<String, u64>,
     /// Taskings stored and published to patrol units.
     pub taskings: u64,
+    /// Observations stamped more than an hour ahead of both clocks, taken at the
+    /// current clock instead.
+    pub future_times: u64,
     /// Connections made to the broker (both connections).
     pub connects: u64,
     /// Connection errors (each followed by a reconnect).
@@ -357,16 +360,36 @@ fn take(
         handle.update(|s| s.duplicates += 1);
         return;
     }
-    let now = match *clock {
-        Some(c) if c >= obs.time => c,
-        _ => {
-            *last_wall = Instant::now();
-            obs.time
-        }
-    };
+    let (now, advanced) = advance_clock(*clock, obs.time, Timestamp::now());
+    if advanced {
+        *last_wall = Instant::now();
+    } else if obs.time > now {
+        // A time far ahead (a sender's broken clock) would make every vessel look silent.
+        handle.update(|s| s.future_times += 1);
+    }
     *clock = Some(now);
     engine.observe(&obs, now, events);
     handle.update(|s| s.observations += 1);
+}
+
+/// How far ahead of both the fusion clock and the wall clock an observation may move the
+/// clock: more is a broken clock, not news.
+const MAX_AHEAD: SignedDuration = SignedDuration::from_hours(1);
+
+/// The fusion clock after an observation made at `obs_time`: it moves forward to it
+/// (returning true), unless that is more than [`MAX_AHEAD`] past both the clock and the
+/// wall clock, in which case the observation is taken at the current clock.
+fn advance_clock(
+    clock: Option<Timestamp>,
+    obs_time: Timestamp,
+    wall: Timestamp,
+) -> (Timestamp, bool) {
+    let reference = clock.map_or(wall, |c| c.max(wall));
+    match clock {
+        Some(c) if obs_time <= c => (c, false),
+        _ if obs_time > reference + MAX_AHEAD => (clock.unwrap_or(wall), false),
+        _ => (obs_time, true),
+    }
 }
 
 /// Store, then publish, the alert revisions and taskings produced.
@@ -414,4 +437,41 @@ async fn emit(
         handle.update(|s| s.taskings += 1);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_follows_the_data_but_not_a_broken_senders_clock() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let wall = t("2026-11-22T02:00:00Z");
+        // First observation: the clock takes its time.
+        assert_eq!(
+            advance_clock(None, t("2026-11-22T01:59:00Z"), wall),
+            (t("2026-11-22T01:59:00Z"), true)
+        );
+        // Older data does not move it back.
+        let c = Some(t("2026-11-22T02:00:00Z"));
+        assert_eq!(
+            advance_clock(c, t("2026-11-22T01:00:00Z"), wall),
+            (t("2026-11-22T02:00:00Z"), false)
+        );
+        // An accelerated demo runs ahead of the wall clock, step by step.
+        let c = Some(t("2026-11-22T02:50:00Z"));
+        assert_eq!(
+            advance_clock(c, t("2026-11-22T03:10:00Z"), wall),
+            (t("2026-11-22T03:10:00Z"), true)
+        );
+        // A year 2100 tag block does not.
+        assert_eq!(
+            advance_clock(c, t("2100-01-01T00:00:00Z"), wall),
+            (t("2026-11-22T02:50:00Z"), false)
+        );
+        assert_eq!(
+            advance_clock(None, t("2100-01-01T00:00:00Z"), wall),
+            (wall, false)
+        );
+    }
 }
