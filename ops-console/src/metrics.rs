@@ -198,6 +198,11 @@ impl Metrics {
                     "Taskings sent to patrol units"
                 );
                 describe_counter!(
+                    "tidewatch_fusion_future_times_total",
+                    Unit::Count,
+                    "Observations stamped more than an hour ahead, taken at the fusion clock"
+                );
+                describe_counter!(
                     "tidewatch_fusion_connection_errors_total",
                     Unit::Count,
                     "MQTT connections lost or refused"
@@ -227,6 +232,7 @@ impl Metrics {
                         .absolute(*n);
                 }
                 counter!("tidewatch_fusion_taskings_total").absolute(s.taskings);
+                counter!("tidewatch_fusion_future_times_total").absolute(s.future_times);
                 counter!("tidewatch_fusion_connection_errors_total").absolute(s.connection_errors);
                 gauge!("tidewatch_fusion_vessels").set(s.vessels as f64);
                 if let Some(c) = s.clock {
