@@ -253,6 +253,29 @@ impl Ctx<'_> {
     }
 }
 
+/// What every detector shares: configuration, its parameters as JSON, geography and
+/// the alert book. Kept apart from the engine's other state so a [`Ctx`] can borrow it
+/// while tracks, meetings and contacts are borrowed too.
+struct Core {
+    cfg: FusionConfig,
+    params: FastMap<u8, serde_json::Value>,
+    geo: Geodata,
+    book: Book,
+}
+
+impl Core {
+    fn ctx<'a>(&'a mut self, out: &'a mut Vec<FusionEvent>, now: Timestamp) -> Ctx<'a> {
+        Ctx {
+            cfg: &self.cfg,
+            params: &self.params,
+            geo: &self.geo,
+            book: &mut self.book,
+            out,
+            now,
+        }
+    }
+}
+
 /// The latest position of a patrol unit (for placing its radar contacts).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UnitFix {
@@ -265,10 +288,7 @@ pub(crate) struct UnitFix {
 
 /// The fusion engine.
 pub struct FusionEngine {
-    cfg: FusionConfig,
-    params: FastMap<u8, serde_json::Value>,
-    geo: Geodata,
-    book: Book,
+    core: Core,
     vessels: FastMap<u32, Vessel>,
     coverage: Coverage,
     meetings: rendezvous::Meetings,
@@ -316,10 +336,12 @@ impl FusionEngine {
             }
         }
         FusionEngine {
-            cfg,
-            params,
-            geo,
-            book: Book::default(),
+            core: Core {
+                cfg,
+                params,
+                geo,
+                book: Book::default(),
+            },
             vessels: FastMap::default(),
             coverage: Coverage::default(),
             meetings: rendezvous::Meetings::default(),
@@ -333,7 +355,7 @@ impl FusionEngine {
 
     /// The configuration in force.
     pub fn config(&self) -> &FusionConfig {
-        &self.cfg
+        &self.core.cfg
     }
 
     /// What the engine saw so far.
@@ -353,7 +375,7 @@ impl FusionEngine {
 
     /// Alerts held for revision (open ones, and recent closed ones late data may change).
     pub fn alerts_held(&self) -> usize {
-        self.book.len()
+        self.core.book.len()
     }
 
     /// Cells of the learned coverage grid.
@@ -365,7 +387,7 @@ impl FusionEngine {
     pub fn risk(&self, mmsi: u32) -> Option<Risk> {
         self.vessels
             .get(&mmsi)
-            .map(|v| risk::score(v, &self.cfg.risk))
+            .map(|v| risk::score(v, &self.core.cfg.risk))
     }
 
     /// Take one observation observed at `obs.time`, the engine's clock being `now`.
@@ -437,14 +459,7 @@ impl FusionEngine {
                     return;
                 };
                 let lost = matches!(status, Some(ingest::telemetry::TargetStatus::Lost));
-                let mut cx = Ctx {
-                    cfg: &self.cfg,
-                    params: &self.params,
-                    geo: &self.geo,
-                    book: &mut self.book,
-                    out,
-                    now,
-                };
+                let mut cx = self.core.ctx(out, now);
                 self.contacts.on_radar(
                     &mut cx,
                     &self.vessels,
@@ -473,14 +488,7 @@ impl FusionEngine {
                     reason,
                 } = report
                 {
-                    let mut cx = Ctx {
-                        cfg: &self.cfg,
-                        params: &self.params,
-                        geo: &self.geo,
-                        book: &mut self.book,
-                        out,
-                        now,
-                    };
+                    let mut cx = self.core.ctx(out, now);
                     self.responses.on_ack(
                         &mut cx,
                         &self.units,
@@ -494,14 +502,7 @@ impl FusionEngine {
                 }
                 if let ingest::wire::PatrolReport::Sighting { .. } = report {
                     self.stats.sightings += 1;
-                    let mut cx = Ctx {
-                        cfg: &self.cfg,
-                        params: &self.params,
-                        geo: &self.geo,
-                        book: &mut self.book,
-                        out,
-                        now,
-                    };
+                    let mut cx = self.core.ctx(out, now);
                     self.contacts.on_sighting(
                         &mut cx,
                         &self.vessels,
@@ -541,14 +542,7 @@ impl FusionEngine {
     ) {
         self.stats.ais_messages += 1;
         if sar_beacon::concerns(ais) {
-            let mut cx = Ctx {
-                cfg: &self.cfg,
-                params: &self.params,
-                geo: &self.geo,
-                book: &mut self.book,
-                out,
-                now,
-            };
+            let mut cx = self.core.ctx(out, now);
             if let Some(act) = self.beacons.on_ais(&mut cx, ais, time) {
                 self.responses.respond(
                     &mut cx,
@@ -574,14 +568,7 @@ impl FusionEngine {
             self.stats.untracked_messages += 1;
             return;
         }
-        let mut cx = Ctx {
-            cfg: &self.cfg,
-            params: &self.params,
-            geo: &self.geo,
-            book: &mut self.book,
-            out,
-            now,
-        };
+        let mut cx = self.core.ctx(out, now);
         let t_ms = time.as_millisecond();
         let v = self.vessels.entry(ais.mmsi).or_insert_with(|| Vessel {
             mmsi: ais.mmsi,
@@ -695,14 +682,7 @@ impl FusionEngine {
     #[must_use]
     pub fn tick(&mut self, now: Timestamp) -> Vec<FusionEvent> {
         let mut out = Vec::new();
-        let mut cx = Ctx {
-            cfg: &self.cfg,
-            params: &self.params,
-            geo: &self.geo,
-            book: &mut self.book,
-            out: &mut out,
-            now,
-        };
+        let mut cx = self.core.ctx(&mut out, now);
         // Deterministic order: by MMSI.
         let mut mmsis: Vec<u32> = self.vessels.keys().copied().collect();
         mmsis.sort_unstable();
@@ -751,7 +731,9 @@ impl FusionEngine {
         }
         self.meetings.on_tick(&mut cx);
         self.contacts.on_tick(&mut cx);
-        self.book.purge(now - jiff::SignedDuration::from_hours(48));
+        self.core
+            .book
+            .purge(now - jiff::SignedDuration::from_hours(48));
         out
     }
 

@@ -160,14 +160,14 @@ impl Contacts {
         let Some(p) = Position::new(position.lat, position.lon) else {
             return;
         };
-        let as_text = |v: &dyn erased_serialize::Text| v.text();
+        let name = |v: &dyn super::Named| v.named();
         if associate(cx, vessels, p, time.as_millisecond()).is_some() {
             return;
         }
         let mut reasons = vec![format!(
             "{unit} sighted a {} with about {persons_estimate} persons, {}, at {p}, with no AIS vessel within {:.0} m",
-            as_text(craft).replace('_', " "),
-            as_text(condition).replace('_', " "),
+            name(craft),
+            name(condition),
             cx.cfg.dark_target.max_distance_m,
         )];
         if let Some(n) = notes {
@@ -219,19 +219,4 @@ fn end(cx: &mut Ctx<'_>, c: &Contact, why: &str) {
         a.end = Some(end);
         a.reasons.push(format!("ended: {why}"));
     });
-}
-
-/// The snake_case name serde gives a unit enum variant.
-mod erased_serialize {
-    pub(super) trait Text {
-        fn text(&self) -> String;
-    }
-    impl<T: serde::Serialize> Text for T {
-        fn text(&self) -> String {
-            serde_json::to_value(self)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        }
-    }
 }

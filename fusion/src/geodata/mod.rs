@@ -112,7 +112,7 @@ pub(crate) fn features(what: &str, bytes: &[u8]) -> Result<Vec<Feature>, Geodata
                 .ok_or_else(|| GeodataError::invalid(what, "geometry without coordinates"))?;
             out.push(Feature {
                 properties: Default::default(),
-                geometry: geometry(kind, coords).map_err(|p| GeodataError::invalid(what, p))?,
+                geometry: geometry_of(kind, coords).map_err(|p| GeodataError::invalid(what, p))?,
             });
         }
         None => return Err(GeodataError::invalid(what, "not GeoJSON (no \"type\")")),
@@ -190,10 +190,6 @@ fn feature(properties: Option<Value>, geometry: Option<&RawValue>) -> Result<Fea
         properties,
         geometry: geometry_of(&g.kind, coords)?,
     })
-}
-
-fn geometry(kind: &str, coords: &RawValue) -> Result<Geometry, String> {
-    geometry_of(kind, coords)
 }
 
 fn geometry_of(kind: &str, coords: &RawValue) -> Result<Geometry, String> {
