@@ -376,10 +376,10 @@ fn take(
 /// clock: more is a broken clock, not news.
 const MAX_AHEAD: SignedDuration = SignedDuration::from_hours(1);
 
-/// The fusion clock after an observation made at `obs_time`: it moves forward to it
+/// The data clock after an observation made at `obs_time`: it moves forward to it
 /// (returning true), unless that is more than [`MAX_AHEAD`] past both the clock and the
 /// wall clock, in which case the observation is taken at the current clock.
-fn advance_clock(
+pub fn advance_clock(
     clock: Option<Timestamp>,
     obs_time: Timestamp,
     wall: Timestamp,

@@ -61,6 +61,36 @@ pub enum Command {
     /// store-and-forward on disk, send the crew's reports typed on stdin (`sighting`,
     /// `status`, `pob`), and show the unit's taskings.
     Patrol(PatrolArgs),
+    /// Run the operations console alone (web UI and API) against an external broker.
+    Console(ConsoleArgs),
+    /// Console accounts: `user add NAME --role ROLE`, `user passwd NAME`, `user list`.
+    User(crate::user_cmd::UserArgs),
+}
+
+/// Arguments of `console`.
+#[derive(Debug, clap::Args)]
+pub struct ConsoleArgs {
+    /// The broker, `HOST:PORT`.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
+    pub broker: String,
+    /// MQTT client id; keep it stable: it names the console's persistent session.
+    #[arg(long, default_value = "tidewatch-console")]
+    pub client_id: String,
+    /// User name, when the broker asks for one.
+    #[arg(long, value_name = "NAME", requires = "password_file")]
+    pub user: Option<String>,
+    /// File holding the broker password (never on the command line, where `ps` shows it).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// HTTP listener of the console (UI, API, `/metrics`).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: std::net::SocketAddr,
+    /// Data directory: the console's database is `DIR/console/console.db`.
+    #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
+    pub data: PathBuf,
+    /// Mark the session cookie `Secure` (the console is served behind TLS).
+    #[arg(long)]
+    pub secure_cookies: bool,
 }
 
 /// Arguments of `patrol`.
@@ -210,7 +240,7 @@ pub struct UpArgs {
     /// MQTT listener of the embedded broker (anonymous, loopback only).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1883")]
     pub mqtt: std::net::SocketAddr,
-    /// HTTP listener: `/metrics` (Prometheus text) today, the console to come.
+    /// HTTP listener: the console (web UI and API) and `/metrics` (Prometheus text).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub http: std::net::SocketAddr,
     /// Data directory: observations (`observations.jsonl`), and the raw archive of every

@@ -3,6 +3,8 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod console;
+pub mod console_cmd;
 pub mod decode;
 pub mod embedded;
 pub mod fusion_cmd;
@@ -11,4 +13,5 @@ pub mod metrics;
 pub mod patrol;
 pub mod sar_cmd;
 pub mod up;
+pub mod user_cmd;
 pub mod verify;

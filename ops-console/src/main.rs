@@ -27,6 +27,8 @@ fn main() -> ExitCode {
         Command::Fusion(args) => ops_console::fusion_cmd::run(&args),
         Command::Sar(args) => ops_console::sar_cmd::run(&args),
         Command::Patrol(args) => ops_console::patrol::run(&args),
+        Command::Console(args) => ops_console::console_cmd::run(&args),
+        Command::User(args) => ops_console::user_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

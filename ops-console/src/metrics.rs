@@ -346,6 +346,69 @@ impl Metrics {
     }
 }
 
+/// The console's own figures, read at each scrape.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleFigures {
+    /// Tracks the picture holds.
+    pub tracks: u64,
+    /// Alert revisions stored.
+    pub alerts: u64,
+    /// Browsers on the live stream.
+    pub live_clients: u64,
+    /// Sessions in memory.
+    pub sessions: u64,
+    /// The feed is connected to the broker.
+    pub feed_connected: bool,
+    /// Messages from the broker refused, by reason.
+    pub refused: Vec<(&'static str, u64)>,
+}
+
+impl Metrics {
+    /// The console's figures.
+    pub fn add_console(&self, read: impl Fn() -> ConsoleFigures + Send + Sync + 'static) {
+        self.add(
+            || {
+                describe_gauge!(
+                    "tidewatch_console_tracks",
+                    "tracks on the console's picture"
+                );
+                describe_counter!(
+                    "tidewatch_console_alert_revisions_total",
+                    "alert revisions the console stored"
+                );
+                describe_gauge!(
+                    "tidewatch_console_live_clients",
+                    "browser tabs on the live stream"
+                );
+                describe_gauge!("tidewatch_console_sessions", "console sessions in memory");
+                describe_gauge!(
+                    "tidewatch_console_feed_connected",
+                    "1 when the console's feed is connected to the broker"
+                );
+                describe_counter!(
+                    "tidewatch_console_refused_total",
+                    "broker messages the console refused, by reason"
+                );
+            },
+            move || {
+                let f = read();
+                gauge!("tidewatch_console_tracks").set(f.tracks as f64);
+                counter!("tidewatch_console_alert_revisions_total").absolute(f.alerts);
+                gauge!("tidewatch_console_live_clients").set(f.live_clients as f64);
+                gauge!("tidewatch_console_sessions").set(f.sessions as f64);
+                gauge!("tidewatch_console_feed_connected").set(if f.feed_connected {
+                    1.0
+                } else {
+                    0.0
+                });
+                for (reason, n) in f.refused {
+                    counter!("tidewatch_console_refused_total", "reason" => reason).absolute(n);
+                }
+            },
+        );
+    }
+}
+
 /// The `/metrics` route.
 pub fn router(metrics: Arc<Metrics>) -> Router {
     Router::new().route(

@@ -1,14 +1,15 @@
 //! `tidewatch up`: everything in one process on embedded defaults.
 //!
 //! ```text
-//!  demo scenario ──NMEA──▶ embedded broker ──▶ ingest service ──▶ obs/... ──▶ live picture (terminal)
-//!  (with --demo)           (127.0.0.1:1883)     (raw archive)
+//!  demo scenario ──NMEA──▶ embedded broker ──▶ ingest service ──▶ obs/... ──▶ fusion ──▶ alerts/...
+//!  (with --demo)           (127.0.0.1:1883)     (raw archive)          │                        │
+//!                                                                      └──▶ console (web, :8080) ◀┘
 //! ```
 //!
 //! The embedded MQTT broker and the ingest service run as they would deployed: receivers
 //! and patrol units publish to the broker, ingest archives every line and publishes
-//! observations, and the picture is built from those observations. Fusion and the web
-//! console are added by their issues.
+//! observations, fusion raises alerts, and the console shows the picture in the browser
+//! (the terminal shows a table of it too).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -28,7 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::UpArgs;
 use crate::embedded::{BrokerConfig, EmbeddedBroker};
-use crate::metrics::{self, Metrics};
+use crate::metrics::Metrics;
 
 /// What the picture knows about one vessel.
 #[derive(Debug, Clone, Default)]
@@ -89,7 +90,7 @@ pub fn run(args: &UpArgs) -> Result<()> {
         })?),
         None => None,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -142,9 +143,25 @@ async fn run_async(
     registry.add_broker(broker.stats_reader());
     registry.add_ingest(ingest.clone());
     registry.add_fusion(fusion_handle.clone());
-    let http = metrics::serve(args.http, metrics::router(Arc::new(registry)))
-        .await
-        .context("--http")?;
+    let console = crate::console::start(
+        crate::console::ConsoleConfig {
+            dir: Some(crate::console::console_dir(&args.data)),
+            picture: Default::default(),
+            fusion: Default::default(),
+        },
+        crate::console::feed::FeedConfig {
+            host: mqtt.ip().to_string(),
+            port: mqtt.port(),
+            client_id: "tidewatch-console".into(),
+            credentials: None,
+        },
+        args.http,
+        Arc::new(registry),
+        false,
+    )
+    .await
+    .context("--http")?;
+    let http = console.http;
     let mut observations = subscribe_observations(mqtt).await?;
     let mut obs_log = open_append(&args.data.join("observations.jsonl"))?;
     eprintln!(
@@ -153,6 +170,7 @@ async fn run_async(
         args.data.join("fusion/alerts.jsonl").display(),
         raw = raw_dir.display(),
     );
+    crate::console_cmd::announce(&console);
     if let Some(sc) = &sc {
         eprintln!("  demo scenario {}: {}", sc.name, sc.description);
     }
@@ -212,6 +230,7 @@ async fn run_async(
         }
     }
     obs_log.flush()?;
+    console.shutdown().await;
     let _ = stop_fusion.send(());
     fusion_task
         .await

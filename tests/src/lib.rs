@@ -3,6 +3,7 @@
 pub mod ais_arbitrary;
 pub mod conformance;
 pub mod fusion_sim;
+pub mod http;
 
 use std::io::Read;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! Tidewatch integration tests: one binary, modules by capability.
 mod conformance;
+mod console_api;
 mod fusion_analyze;
 mod fusion_mqtt;
 mod fusion_scenarios;

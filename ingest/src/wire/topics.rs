@@ -12,6 +12,10 @@ pub const PATROL_NMEA_FILTER: &str = "tidewatch/v1/patrol/+/nmea";
 pub const PATROL_REPORT_FILTER: &str = "tidewatch/v1/patrol/+/report";
 /// What fusion subscribes to: every normalized observation.
 pub const OBS_FILTER: &str = "tidewatch/v1/obs/#";
+/// What the console subscribes to for fusion's alerts.
+pub const ALERTS_FILTER: &str = "tidewatch/v1/alerts/#";
+/// What the console subscribes to for the taskings sent to units.
+pub const TASKING_FILTER: &str = "tidewatch/v1/patrol/+/tasking";
 
 /// A patrol unit's id: 1–32 characters of `a-z`, `0-9`, `-` and `_`, so it is safe in a
 /// topic level and as a broker user name.

@@ -1,0 +1,1358 @@
+//! The REST API (`/api/...`), described by OpenAPI at `/api/openapi.json` with a
+//! documentation page at `/api/docs`.
+//!
+//! Every endpoint but `health`, `login` and the description itself needs a session
+//! (401 without) and names the [`Permission`] it needs (403 without); requests that change
+//! something also need the session's anti-CSRF token in `X-CSRF-Token`. Errors are JSON:
+//! `{"error": "<code>", "message": "<words>"}`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::{self, COOKIE, CSRF_HEADER, Permission, Role};
+use super::live::{self, LiveEvent};
+use super::model::*;
+use super::store::{AuditEntry, NewAudit, SessionRecord, StoreError, UserRecord, sha256_hex};
+use super::{Console, LiveSession};
+
+type AppState = Arc<Console>;
+
+// ---------------------------------------------------------------- errors
+
+/// An error as the API returns it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `not_logged_in`, `session_expired`, `forbidden`, `csrf`,
+    /// `password_change_required`, `bad_credentials`, `too_many_attempts`, `bad_request`,
+    /// `not_found`, `conflict`, `internal`.
+    pub error: String,
+    /// What went wrong, in words.
+    pub message: String,
+}
+
+/// An API error: a status and a body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    retry_after_s: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error: error.into(),
+                message: message.into(),
+            },
+            retry_after_s: None,
+        }
+    }
+    fn bad_request(m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", m)
+    }
+    fn not_found(m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::NOT_FOUND, "not_found", m)
+    }
+    fn conflict(m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::CONFLICT, "conflict", m)
+    }
+    fn unauthorized(code: &str, m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::UNAUTHORIZED, code, m)
+    }
+    fn forbidden(code: &str, m: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::FORBIDDEN, code, m)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        // The detail is logged, not sent.
+        tracing::error!(error = %e, "console: store error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the console's database failed; the operators' log has the detail",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, Json(self.body)).into_response();
+        if let Some(s) = self.retry_after_s
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// A JSON body whose rejection is an [`ApiError`] (400 with a JSON body).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}
+
+/// Query parameters whose rejection is an [`ApiError`].
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded_from(q).map(ApiQuery)
+    }
+}
+
+fn serde_urlencoded_from<T: serde::de::DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{q}")
+            .parse()
+            .map_err(|_| ApiError::bad_request("bad query string"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+// ---------------------------------------------------------------- sessions
+
+/// The logged-in user of a request.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Session token hash.
+    pub session: String,
+    /// Anti-CSRF token.
+    pub csrf: String,
+    /// Must change the one-time password.
+    pub must_change: bool,
+}
+
+impl CurrentUser {
+    /// 403 unless the role has `p`.
+    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        if self.role.can(p) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "forbidden",
+                format!(
+                    "the {} role may not do this ({})",
+                    self.role,
+                    serde_json::to_value(p)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            ))
+        }
+    }
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn unix_now() -> i64 {
+    Timestamp::now().as_second()
+}
+
+/// Paths a user with a one-time password may still use.
+const BEFORE_PASSWORD_CHANGE: &[&str] = &["/api/me", "/api/me/password", "/api/logout"];
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, c: &AppState) -> Result<Self, ApiError> {
+        let token = cookie_token(&parts.headers)
+            .ok_or_else(|| ApiError::unauthorized("not_logged_in", "log in first"))?;
+        let hash = sha256_hex(token.as_bytes());
+        let now = unix_now();
+        let cached = c.sessions().get(&hash).cloned();
+        let mut s = match cached {
+            Some(s) => s,
+            None => {
+                // After a restart: the store has it.
+                let rec = c.store().session(&hash)?.ok_or_else(|| {
+                    ApiError::unauthorized("not_logged_in", "no such session; log in again")
+                })?;
+                let user = c.store().user(&rec.user)?.ok_or_else(|| {
+                    ApiError::unauthorized("not_logged_in", "the account is gone")
+                })?;
+                LiveSession {
+                    user: user.name,
+                    role: user.role,
+                    must_change: user.must_change,
+                    csrf: rec.csrf,
+                    created_at: rec.created_at,
+                    last_seen: rec.last_seen,
+                    stored_seen: rec.last_seen,
+                }
+            }
+        };
+        if now - s.last_seen > auth::IDLE_LIMIT_S || now - s.created_at > auth::ABSOLUTE_LIMIT_S {
+            c.sessions().remove(&hash);
+            c.store().delete_session(&hash)?;
+            return Err(ApiError::unauthorized(
+                "session_expired",
+                "the session has expired; log in again",
+            ));
+        }
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !auth::same_secret(sent, &s.csrf) {
+                return Err(ApiError::forbidden(
+                    "csrf",
+                    "missing or wrong X-CSRF-Token header (from /api/me)",
+                ));
+            }
+        }
+        s.last_seen = now;
+        if now - s.stored_seen >= 60 {
+            if !c.store().touch_session(&hash, now)? {
+                c.sessions().remove(&hash);
+                return Err(ApiError::unauthorized(
+                    "not_logged_in",
+                    "the session was ended; log in again",
+                ));
+            }
+            s.stored_seen = now;
+        }
+        c.sessions().insert(hash.clone(), s.clone());
+        if s.must_change && !BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path()) {
+            return Err(ApiError::forbidden(
+                "password_change_required",
+                "change the one-time password first (POST /api/me/password)",
+            ));
+        }
+        Ok(CurrentUser {
+            name: s.user,
+            role: s.role,
+            session: hash,
+            csrf: s.csrf,
+            must_change: s.must_change,
+        })
+    }
+}
+
+/// The client's address (rate limiting, audit).
+struct ClientAddr(IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip()),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- auth endpoints
+
+/// Health of the console itself (no session needed).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// Whether the console's feed is connected to the broker.
+    pub feed_connected: bool,
+}
+
+/// Is the console up? No session needed.
+#[utoipa::path(get, path = "/api/health", tag = "session",
+    responses((status = 200, description = "The console is up", body = Health)))]
+async fn health(State(c): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        feed_connected: c.feed_is_up(),
+    })
+}
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Who is logged in, and what they may do.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// What the role may do.
+    pub permissions: Vec<Permission>,
+    /// The anti-CSRF token to send in `X-CSRF-Token` with every change.
+    pub csrf: String,
+    /// The password is a one-time password: change it before anything else.
+    pub must_change_password: bool,
+}
+
+fn session_cookie(c: &Console, token: &str, max_age_s: i64) -> HeaderValue {
+    let secure = if c.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}{secure}"
+    ))
+    .expect("cookie characters are URL-safe base64")
+}
+
+/// Log in: sets the session cookie and returns the anti-CSRF token. Five failures for a
+/// name (twenty from an address) in 15 minutes lock further tries until the window passes.
+#[utoipa::path(post, path = "/api/login", tag = "session", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; the cookie is set", body = Me),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Wrong name or password", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
+async fn login(
+    State(c): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    if let Err(wait) = c.limiter().check(&req.username, addr) {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many failed logins; try again in {wait} s"),
+        );
+        e.retry_after_s = Some(wait);
+        return Err(e);
+    }
+    let user = if req.username.len() <= 256 {
+        c.store().user(&req.username)?
+    } else {
+        None
+    };
+    let phc = user
+        .as_ref()
+        .map_or_else(|| auth::decoy_hash().to_owned(), |u| u.password.clone());
+    let password = req.password.clone();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
+        .await
+        .unwrap_or(false);
+    let (true, Some(user)) = (ok, user) else {
+        c.limiter().failed(&req.username, addr);
+        c.store().audit(NewAudit {
+            user: None,
+            role: None,
+            action: "login_failed",
+            target: Some(&req.username.chars().take(64).collect::<String>()),
+            detail: &serde_json::json!({"address": addr.to_string()}),
+        })?;
+        return Err(ApiError::unauthorized(
+            "bad_credentials",
+            "wrong name or password",
+        ));
+    };
+    c.limiter().succeeded(&user.name);
+    let token = auth::random_token(32);
+    let csrf = auth::random_token(32);
+    let hash = sha256_hex(token.as_bytes());
+    let now = unix_now();
+    c.store().add_session(&SessionRecord {
+        token_sha256: hash.clone(),
+        user: user.name.clone(),
+        csrf: csrf.clone(),
+        created_at: now,
+        last_seen: now,
+    })?;
+    c.sessions().insert(
+        hash,
+        LiveSession {
+            user: user.name.clone(),
+            role: user.role,
+            must_change: user.must_change,
+            csrf: csrf.clone(),
+            created_at: now,
+            last_seen: now,
+            stored_seen: now,
+        },
+    );
+    c.store().audit(NewAudit {
+        user: Some(&user.name),
+        role: Some(user.role),
+        action: "login",
+        target: None,
+        detail: &serde_json::json!({"address": addr.to_string()}),
+    })?;
+    let me = Me {
+        name: user.name,
+        role: user.role,
+        permissions: user.role.permissions(),
+        csrf,
+        must_change_password: user.must_change,
+    };
+    let mut r = Json(me).into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&c, &token, auth::ABSOLUTE_LIMIT_S),
+    );
+    Ok(r)
+}
+
+/// Log out: ends the session.
+#[utoipa::path(post, path = "/api/logout", tag = "session", security(("session" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Missing anti-CSRF token", body = ErrorBody),
+    ))]
+async fn logout(State(c): State<AppState>, u: CurrentUser) -> Result<Response, ApiError> {
+    c.sessions().remove(&u.session);
+    c.store().delete_session(&u.session)?;
+    c.store().audit(NewAudit {
+        user: Some(&u.name),
+        role: Some(u.role),
+        action: "logout",
+        target: None,
+        detail: &serde_json::json!({}),
+    })?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&c, "", 0));
+    Ok(r)
+}
+
+/// Who is logged in.
+#[utoipa::path(get, path = "/api/me", tag = "session", security(("session" = [])),
+    responses(
+        (status = 200, description = "The session's user", body = Me),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+async fn me(u: CurrentUser) -> Json<Me> {
+    Json(Me {
+        name: u.name,
+        role: u.role,
+        permissions: u.role.permissions(),
+        csrf: u.csrf,
+        must_change_password: u.must_change,
+    })
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The current (or one-time) password.
+    pub current: String,
+    /// The new password, at least 12 characters.
+    pub new: String,
+}
+
+/// Change one's own password. Other sessions of the account end.
+#[utoipa::path(post, path = "/api/me/password", tag = "session", request_body = PasswordChange,
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "The new password is too short", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody),
+        (status = 403, description = "Missing anti-CSRF token", body = ErrorBody),
+    ))]
+async fn change_password(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    auth::check_new_password(&req.new).map_err(ApiError::bad_request)?;
+    let rec = c
+        .store()
+        .user(&u.name)?
+        .ok_or_else(|| ApiError::unauthorized("not_logged_in", "the account is gone"))?;
+    let (current, new) = (req.current, req.new);
+    let phc = rec.password.clone();
+    let hashed = tokio::task::spawn_blocking(move || {
+        auth::verify_password(&current, &phc).then(|| auth::hash_password(&new))
+    })
+    .await
+    .map_err(|_| ApiError::bad_request("password hashing failed"))?;
+    let Some(hashed) = hashed else {
+        return Err(ApiError::unauthorized(
+            "bad_credentials",
+            "the current password is wrong",
+        ));
+    };
+    let phc = hashed.map_err(ApiError::bad_request)?;
+    c.store().set_password(&u.name, &phc, false)?;
+    // Every other session of the account ends; this one goes on.
+    for h in c.store().delete_sessions_of(&u.name)? {
+        if h != u.session {
+            c.sessions().remove(&h);
+        }
+    }
+    let now = unix_now();
+    c.store().add_session(&SessionRecord {
+        token_sha256: u.session.clone(),
+        user: u.name.clone(),
+        csrf: u.csrf.clone(),
+        created_at: now,
+        last_seen: now,
+    })?;
+    if let Some(s) = c.sessions().get_mut(&u.session) {
+        s.must_change = false;
+    }
+    c.store().audit(NewAudit {
+        user: Some(&u.name),
+        role: Some(u.role),
+        action: "password_change",
+        target: Some(&u.name),
+        detail: &serde_json::json!({}),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- picture
+
+/// `?at=` for a replay.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AtQuery {
+    /// Replay time (RFC 3339, UTC); absent for now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub at: Option<Timestamp>,
+}
+
+/// The picture: every track and the open alerts, now or as it was at `at`.
+#[utoipa::path(get, path = "/api/picture", tag = "picture", params(AtQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The picture", body = PictureView),
+        (status = 400, description = "Bad time", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see the picture", body = ErrorBody),
+    ))]
+async fn picture(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    ApiQuery(q): ApiQuery<AtQuery>,
+) -> Result<Response, ApiError> {
+    u.require(Permission::ViewPicture)?;
+    let body = {
+        let p = c.picture();
+        serde_json::to_vec(&p.snapshot(q.at))
+    }
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// A time range.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    /// From (RFC 3339, UTC); default: the history kept.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub from: Option<Timestamp>,
+    /// To (RFC 3339, UTC); default: now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub to: Option<Timestamp>,
+}
+
+/// A track's trail (history points, at most one per 30 s).
+#[utoipa::path(get, path = "/api/tracks/{id}/trail", tag = "picture",
+    params(("id" = String, Path, description = "Track id, e.g. `ais:247123456`"), RangeQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The trail, oldest first", body = Vec<TrailPoint>),
+        (status = 400, description = "Bad time", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see the picture", body = ErrorBody),
+        (status = 404, description = "No such track", body = ErrorBody),
+    ))]
+async fn trail(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> ApiResult<Vec<TrailPoint>> {
+    u.require(Permission::ViewPicture)?;
+    let p = c.picture();
+    let to = q.to.unwrap_or_else(|| p.clock());
+    let from = q.from.unwrap_or(Timestamp::MIN);
+    p.trail(&id, from, to)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no track {id:?}")))
+}
+
+/// A vessel's card: identity and its changes, static data, alerts, risk, nearby tracks.
+#[utoipa::path(get, path = "/api/vessels/{mmsi}", tag = "picture",
+    params(("mmsi" = String, Path, description = "MMSI (9 digits)")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The vessel card", body = VesselCard),
+        (status = 400, description = "Not an MMSI", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see the picture", body = ErrorBody),
+        (status = 404, description = "Nothing heard from it", body = ErrorBody),
+    ))]
+async fn vessel(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(mmsi): Path<String>,
+) -> ApiResult<VesselCard> {
+    u.require(Permission::ViewPicture)?;
+    let m: u32 = mmsi
+        .parse()
+        .ok()
+        .filter(|m| *m <= 999_999_999)
+        .ok_or_else(|| ApiError::bad_request(format!("{mmsi:?} is not an MMSI")))?;
+    c.picture()
+        .vessel(m)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("nothing heard from MMSI {m}")))
+}
+
+// ---------------------------------------------------------------- alerts
+
+/// Alert filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AlertQuery {
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this severity or higher (`info` … `critical`).
+    pub min_severity: Option<String>,
+    /// `open` (default: open in fusion's terms) or `all`.
+    pub state: Option<String>,
+    /// Only this triage status.
+    pub triage: Option<TriageStatus>,
+    /// As of this time (RFC 3339, UTC).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub at: Option<Timestamp>,
+}
+
+const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+
+/// Alerts, newest first.
+#[utoipa::path(get, path = "/api/alerts", tag = "alerts", params(AlertQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Alerts, newest first", body = Vec<AlertView>),
+        (status = 400, description = "Bad filter", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see alerts", body = ErrorBody),
+    ))]
+async fn alerts(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    ApiQuery(q): ApiQuery<AlertQuery>,
+) -> ApiResult<Vec<AlertView>> {
+    u.require(Permission::ViewPicture)?;
+    let open_only = match q.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(s) => return Err(ApiError::bad_request(format!("state {s:?}: open or all"))),
+    };
+    let min = match q.min_severity.as_deref() {
+        None => 0,
+        Some(s) => SEVERITIES
+            .iter()
+            .position(|x| *x == s)
+            .ok_or_else(|| ApiError::bad_request(format!("severity {s:?}: {SEVERITIES:?}")))?,
+    };
+    let v = c.picture().alerts_at(q.at, open_only);
+    Ok(Json(
+        v.into_iter()
+            .filter(|a| q.kind.as_ref().is_none_or(|k| *k == a.kind))
+            .filter(|a| {
+                SEVERITIES
+                    .iter()
+                    .position(|s| *s == a.severity)
+                    .unwrap_or(0)
+                    >= min
+            })
+            .filter(|a| q.triage.is_none_or(|t| t == a.triage.status))
+            .collect(),
+    ))
+}
+
+/// An alert with every revision and its triage log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AlertDetail {
+    /// The latest revision with its triage.
+    pub alert: AlertView,
+    /// Every revision, oldest first.
+    pub revisions: Vec<AlertView>,
+    /// The triage actions taken on it, oldest first.
+    pub actions: Vec<AuditEntry>,
+}
+
+/// One alert, its revisions and the actions taken on it.
+#[utoipa::path(get, path = "/api/alerts/{id}", tag = "alerts",
+    params(("id" = String, Path, description = "Alert id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The alert", body = AlertDetail),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see alerts", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+    ))]
+async fn alert(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<AlertDetail> {
+    u.require(Permission::ViewPicture)?;
+    let (alert, revisions) = c
+        .picture()
+        .alert_with_history(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no alert {id:?}")))?;
+    let actions = c.store().audit_for(&id)?;
+    Ok(Json(AlertDetail {
+        alert,
+        revisions,
+        actions,
+    }))
+}
+
+/// Assign an alert.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The user who takes it (any user whose role may triage).
+    pub user: String,
+}
+
+/// Dismiss an alert.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DismissRequest {
+    /// Why no action is needed (required).
+    pub reason: String,
+}
+
+/// Escalate an alert.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalateRequest {
+    /// The incident's title (default: from the alert).
+    pub title: Option<String>,
+}
+
+fn current_triage(c: &Console, id: &str) -> Result<(Triage, AlertView), ApiError> {
+    let p = c.picture();
+    let (view, _) = p
+        .alert_with_history(id)
+        .ok_or_else(|| ApiError::not_found(format!("no alert {id:?}")))?;
+    Ok((view.triage.clone(), view))
+}
+
+/// Acknowledge an alert: the watch has seen it.
+#[utoipa::path(post, path = "/api/alerts/{id}/ack", tag = "alerts",
+    params(("id" = String, Path, description = "Alert id")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Acknowledged", body = AlertView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not triage, or no anti-CSRF token", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 409, description = "Already dismissed or escalated", body = ErrorBody),
+    ))]
+async fn ack(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<AlertView> {
+    u.require(Permission::TriageAlerts)?;
+    let (mut t, _) = current_triage(&c, &id)?;
+    if matches!(t.status, TriageStatus::Dismissed | TriageStatus::Escalated) {
+        return Err(ApiError::conflict(format!(
+            "the alert is already {}",
+            status_name(t.status)
+        )));
+    }
+    if t.status == TriageStatus::New {
+        t.status = TriageStatus::Acknowledged;
+    }
+    t.by = Some(u.name.clone());
+    t.at = Some(Timestamp::now());
+    Ok(Json(c.triage(
+        &id,
+        t,
+        &u.name,
+        u.role,
+        "alert_ack",
+        serde_json::json!({}),
+    )?))
+}
+
+fn status_name(s: TriageStatus) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Assign an alert to a user.
+#[utoipa::path(post, path = "/api/alerts/{id}/assign", tag = "alerts",
+    params(("id" = String, Path, description = "Alert id")), request_body = AssignRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Assigned", body = AlertView),
+        (status = 400, description = "No such user, or the user may not triage", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not triage, or no anti-CSRF token", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 409, description = "Already dismissed or escalated", body = ErrorBody),
+    ))]
+async fn assign(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> ApiResult<AlertView> {
+    u.require(Permission::TriageAlerts)?;
+    let (mut t, _) = current_triage(&c, &id)?;
+    let to = c
+        .store()
+        .user(&req.user)?
+        .ok_or_else(|| ApiError::bad_request(format!("no user {:?}", req.user)))?;
+    if !to.role.can(Permission::TriageAlerts) {
+        return Err(ApiError::bad_request(format!(
+            "{} is {}, a role that may not triage alerts",
+            to.name, to.role
+        )));
+    }
+    if matches!(t.status, TriageStatus::Dismissed | TriageStatus::Escalated) {
+        return Err(ApiError::conflict(format!(
+            "the alert is already {}",
+            status_name(t.status)
+        )));
+    }
+    t.status = TriageStatus::Assigned;
+    t.assignee = Some(to.name.clone());
+    t.by = Some(u.name.clone());
+    t.at = Some(Timestamp::now());
+    Ok(Json(c.triage(
+        &id,
+        t,
+        &u.name,
+        u.role,
+        "alert_assign",
+        serde_json::json!({"assignee": to.name}),
+    )?))
+}
+
+/// Dismiss an alert, with a reason. An escalated alert cannot be dismissed; a rescue alert
+/// (`sar_beacon`, `distress`) only by the SAR mission coordinator.
+#[utoipa::path(post, path = "/api/alerts/{id}/dismiss", tag = "alerts",
+    params(("id" = String, Path, description = "Alert id")), request_body = DismissRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Dismissed", body = AlertView),
+        (status = 400, description = "No reason given", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not dismiss it, or no anti-CSRF token", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 409, description = "Already escalated", body = ErrorBody),
+    ))]
+async fn dismiss(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<DismissRequest>,
+) -> ApiResult<AlertView> {
+    u.require(Permission::TriageAlerts)?;
+    let reason = req.reason.trim();
+    if reason.is_empty() {
+        return Err(ApiError::bad_request("a dismissal needs a reason"));
+    }
+    let (mut t, view) = current_triage(&c, &id)?;
+    if matches!(view.kind.as_str(), "sar_beacon" | "distress") && u.role != Role::SarCoordinator {
+        // Rescue first (DOMAIN.md §2): only the SMC stands a rescue alert down.
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "only the SAR mission coordinator may dismiss a rescue alert",
+        ));
+    }
+    if t.status == TriageStatus::Escalated {
+        return Err(ApiError::conflict("the alert was escalated to an incident"));
+    }
+    t.status = TriageStatus::Dismissed;
+    t.reason = Some(reason.to_owned());
+    t.dismissed_at_severity = Some(view.severity.clone());
+    t.by = Some(u.name.clone());
+    t.at = Some(Timestamp::now());
+    Ok(Json(c.triage(
+        &id,
+        t,
+        &u.name,
+        u.role,
+        "alert_dismiss",
+        serde_json::json!({"reason": reason}),
+    )?))
+}
+
+/// Escalate an alert to a new incident (a SAR incident for rescue alerts).
+#[utoipa::path(post, path = "/api/alerts/{id}/escalate", tag = "alerts",
+    params(("id" = String, Path, description = "Alert id")), request_body = EscalateRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Escalated; the alert names the incident", body = AlertView),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not triage, or no anti-CSRF token", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+        (status = 409, description = "Already escalated", body = ErrorBody),
+    ))]
+async fn escalate(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<EscalateRequest>,
+) -> ApiResult<AlertView> {
+    u.require(Permission::TriageAlerts)?;
+    let (mut t, view) = current_triage(&c, &id)?;
+    if t.status == TriageStatus::Escalated {
+        return Err(ApiError::conflict(format!(
+            "already escalated to {}",
+            t.incident.unwrap_or_default()
+        )));
+    }
+    let now = Timestamp::now();
+    let kind = if matches!(view.kind.as_str(), "sar_beacon" | "distress") {
+        "sar"
+    } else {
+        "law_enforcement"
+    };
+    let title = req
+        .title
+        .map(|t| t.trim().chars().take(200).collect::<String>())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "{} at {:.4}, {:.4}",
+                view.kind.replace('_', " "),
+                view.position.lat,
+                view.position.lon
+            )
+        });
+    let incident = {
+        let p = c.picture();
+        Incident {
+            id: p.next_incident_id(now),
+            title,
+            kind: kind.into(),
+            alerts: vec![id.clone()],
+            created_by: u.name.clone(),
+            created_at: now,
+        }
+    };
+    c.store().add_incident(
+        &incident.id,
+        &serde_json::to_string(&incident).unwrap_or_default(),
+        NewAudit {
+            user: Some(&u.name),
+            role: Some(u.role),
+            action: "incident_open",
+            target: Some(&incident.id),
+            detail: &serde_json::json!({"alerts": [id], "kind": kind}),
+        },
+    )?;
+    c.picture_mut().add_incident(incident.clone());
+    c.publish(LiveEvent::Incident(incident.clone()));
+    t.status = TriageStatus::Escalated;
+    t.incident = Some(incident.id.clone());
+    t.by = Some(u.name.clone());
+    t.at = Some(now);
+    Ok(Json(c.triage(
+        &id,
+        t,
+        &u.name,
+        u.role,
+        "alert_escalate",
+        serde_json::json!({"incident": incident.id}),
+    )?))
+}
+
+/// Incidents, oldest first.
+#[utoipa::path(get, path = "/api/incidents", tag = "alerts", security(("session" = [])),
+    responses(
+        (status = 200, description = "Incidents", body = Vec<Incident>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see the picture", body = ErrorBody),
+    ))]
+async fn incidents(State(c): State<AppState>, u: CurrentUser) -> ApiResult<Vec<Incident>> {
+    u.require(Permission::ViewPicture)?;
+    Ok(Json(c.picture().incidents().to_vec()))
+}
+
+// ---------------------------------------------------------------- live
+
+/// Live updates (Server-Sent Events): `hello`, `tracks`, `alert`, `incident`, `resync`.
+#[utoipa::path(get, path = "/api/live", tag = "picture", security(("session" = [])),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see the picture", body = ErrorBody),
+    ))]
+async fn live_stream(State(c): State<AppState>, u: CurrentUser) -> Result<Response, ApiError> {
+    u.require(Permission::ViewPicture)?;
+    let rx = c.subscribe();
+    let hello = serde_json::json!({"time": c.picture().clock()}).to_string();
+    Ok(live::stream(rx, hello).into_response())
+}
+
+// ---------------------------------------------------------------- status
+
+/// One sample of a metric.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Sample {
+    /// Metric name (as in `/metrics`).
+    pub name: String,
+    /// Labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Value.
+    pub value: f64,
+}
+
+/// Service health, from the same numbers as `/metrics`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Status {
+    /// When read (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub time: Timestamp,
+    /// The picture's clock (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub picture_time: Timestamp,
+    /// Tracks held by the picture.
+    pub tracks: u64,
+    /// The console's feed is connected to the broker.
+    pub feed_connected: bool,
+    /// Every metric sample (ingest, fusion, broker, console).
+    pub samples: Vec<Sample>,
+}
+
+/// Ingest, fusion, broker and console health.
+#[utoipa::path(get, path = "/api/status", tag = "status", security(("session" = [])),
+    responses(
+        (status = 200, description = "Health figures", body = Status),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see the status", body = ErrorBody),
+    ))]
+async fn status(State(c): State<AppState>, u: CurrentUser) -> ApiResult<Status> {
+    u.require(Permission::ViewStatus)?;
+    let text = c.metrics().render();
+    let (picture_time, tracks) = {
+        let p = c.picture();
+        (p.clock(), p.track_count() as u64)
+    };
+    Ok(Json(Status {
+        time: Timestamp::now(),
+        picture_time,
+        tracks,
+        feed_connected: c.feed_is_up(),
+        samples: parse_prometheus(&text),
+    }))
+}
+
+/// Samples of Prometheus text (`name{a="b"} 1`), comments skipped.
+pub fn parse_prometheus(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (head, value) = l.rsplit_once(' ')?;
+            let value: f64 = value.parse().ok()?;
+            let (name, labels) = match head.split_once('{') {
+                Some((n, rest)) => {
+                    let inner = rest.strip_suffix('}')?;
+                    let mut m = std::collections::BTreeMap::new();
+                    for kv in inner.split("\",").filter(|s| !s.is_empty()) {
+                        let (k, v) = kv.split_once("=\"")?;
+                        m.insert(k.to_owned(), v.trim_end_matches('"').to_owned());
+                    }
+                    (n.to_owned(), m)
+                }
+                None => (head.to_owned(), Default::default()),
+            };
+            Some(Sample {
+                name,
+                labels,
+                value: if value.is_finite() { value } else { 0.0 },
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- users and audit
+
+/// A user account (no password).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Still on a one-time password.
+    pub must_change_password: bool,
+    /// Created (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// Every account.
+#[utoipa::path(get, path = "/api/users", tag = "admin", security(("session" = [])),
+    responses(
+        (status = 200, description = "Accounts", body = Vec<UserView>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only the administrator", body = ErrorBody),
+    ))]
+async fn users(State(c): State<AppState>, u: CurrentUser) -> ApiResult<Vec<UserView>> {
+    u.require(Permission::ManageUsers)?;
+    Ok(Json(
+        c.store()
+            .users()?
+            .into_iter()
+            .map(|r| UserView {
+                name: r.name,
+                role: r.role,
+                must_change_password: r.must_change,
+                created_at: r.created_at,
+            })
+            .collect(),
+    ))
+}
+
+/// A new account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Login name: letters, digits, `.`, `_`, `-`; 2–64 characters.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// The account created and its one-time password (shown once).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedUser {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// One-time password: to be changed at first login.
+    pub one_time_password: String,
+}
+
+/// Is `name` acceptable as a login name?
+pub fn check_user_name(name: &str) -> Result<(), String> {
+    let ok = (2..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "user name {name:?}: 2 to 64 letters, digits, '.', '_' or '-'"
+        ))
+    }
+}
+
+/// Create an account with a one-time password.
+#[utoipa::path(post, path = "/api/users", tag = "admin", request_body = NewUser,
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Created", body = CreatedUser),
+        (status = 400, description = "Bad name or role", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only the administrator", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+    ))]
+async fn add_user(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    ApiJson(req): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
+    u.require(Permission::ManageUsers)?;
+    check_user_name(&req.name).map_err(ApiError::bad_request)?;
+    let password = auth::one_time_password();
+    let p = password.clone();
+    let phc = tokio::task::spawn_blocking(move || auth::hash_password(&p))
+        .await
+        .map_err(|_| ApiError::bad_request("password hashing failed"))?
+        .map_err(ApiError::bad_request)?;
+    let created = c.store().add_user(&UserRecord {
+        name: req.name.clone(),
+        role: req.role,
+        password: phc,
+        must_change: true,
+        created_at: Timestamp::now(),
+    })?;
+    if !created {
+        return Err(ApiError::conflict(format!("user {:?} exists", req.name)));
+    }
+    c.store().audit(NewAudit {
+        user: Some(&u.name),
+        role: Some(u.role),
+        action: "user_add",
+        target: Some(&req.name),
+        detail: &serde_json::json!({"role": req.role}),
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedUser {
+            name: req.name,
+            role: req.role,
+            one_time_password: password,
+        }),
+    ))
+}
+
+/// Audit log paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries after this sequence number (default 0).
+    pub after: Option<i64>,
+    /// At most this many (default 500, at most 5000).
+    pub limit: Option<usize>,
+}
+
+/// The audit log with the result of checking its hash chain.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditPage {
+    /// The first entry whose hash does not chain, if any (the log was altered).
+    pub chain_broken_at: Option<i64>,
+    /// Entries, oldest first.
+    pub entries: Vec<AuditEntry>,
+}
+
+/// The audit log (logins, triage, incidents, accounts), hash-chained.
+#[utoipa::path(get, path = "/api/audit", tag = "admin", params(AuditQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Entries", body = AuditPage),
+        (status = 400, description = "Bad paging", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only oversight", body = ErrorBody),
+    ))]
+async fn audit(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<AuditPage> {
+    u.require(Permission::ViewAudit)?;
+    Ok(Json(AuditPage {
+        chain_broken_at: c.store().verify_audit()?,
+        entries: c
+            .store()
+            .audit_log(q.after.unwrap_or(0), q.limit.unwrap_or(500).clamp(1, 5000))?,
+    }))
+}
+
+// ---------------------------------------------------------------- assembly
+
+struct SessionCookie;
+
+impl Modify for SessionCookie {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(COOKIE))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tidewatch console API", description = "The operations console: picture, alerts, triage, accounts. Log in with POST /api/login; send the returned csrf value in X-CSRF-Token with every POST."),
+    modifiers(&SessionCookie),
+    tags(
+        (name = "session", description = "Log in and out"),
+        (name = "picture", description = "Tracks, vessels, replay, live updates"),
+        (name = "alerts", description = "Alerts and their triage"),
+        (name = "status", description = "Service health"),
+        (name = "admin", description = "Accounts and the audit log"),
+    )
+)]
+struct ApiDoc;
+
+/// The API routes and their OpenAPI description.
+pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(picture))
+        .routes(routes!(trail))
+        .routes(routes!(vessel))
+        .routes(routes!(alerts))
+        .routes(routes!(alert))
+        .routes(routes!(ack))
+        .routes(routes!(assign))
+        .routes(routes!(dismiss))
+        .routes(routes!(escalate))
+        .routes(routes!(incidents))
+        .routes(routes!(live_stream))
+        .routes(routes!(status))
+        .routes(routes!(users, add_user))
+        .routes(routes!(audit))
+        .split_for_parts()
+}

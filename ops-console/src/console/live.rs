@@ -1,0 +1,100 @@
+//! Live updates over SSE: one stream per browser tab, events multiplexed by type.
+//!
+//! | event | data |
+//! |---|---|
+//! | `hello` | `{"time": …}` once at the start: fetch `/api/picture` now |
+//! | `tracks` | the tracks changed in the last second (array of `TrackView`) |
+//! | `alert` | an alert's new revision or triage (`AlertView`) |
+//! | `incident` | a new incident |
+//! | `resync` | the stream fell behind and events were skipped: fetch `/api/picture` again |
+//!
+//! The stream is backed by a broadcast channel; a tab that falls behind by more than its
+//! capacity gets `resync` instead of a silent gap.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use tokio::sync::broadcast;
+
+use super::model::{AlertView, Incident, TrackView};
+
+/// A change the browsers should see.
+#[derive(Debug, Clone)]
+pub enum LiveEvent {
+    /// Tracks changed.
+    Tracks(Vec<TrackView>),
+    /// An alert changed.
+    Alert(Box<AlertView>),
+    /// An incident was opened.
+    Incident(Incident),
+}
+
+/// A serialized event, shared by every stream.
+#[derive(Debug)]
+pub struct LiveMessage {
+    /// The SSE event name.
+    pub event: &'static str,
+    /// Its JSON.
+    pub data: String,
+}
+
+impl LiveEvent {
+    /// Serialize once for every subscriber.
+    pub fn message(&self) -> LiveMessage {
+        let (event, data) = match self {
+            LiveEvent::Tracks(t) => ("tracks", serde_json::to_string(t)),
+            LiveEvent::Alert(a) => ("alert", serde_json::to_string(a)),
+            LiveEvent::Incident(i) => ("incident", serde_json::to_string(i)),
+        };
+        LiveMessage {
+            event,
+            data: data.unwrap_or_else(|_| "null".into()),
+        }
+    }
+}
+
+/// The SSE response for one tab.
+pub fn stream(
+    mut rx: broadcast::Receiver<Arc<LiveMessage>>,
+    hello: String,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let s = async_stream(move |tx| async move {
+        if tx
+            .send(Event::default().event("hello").data(hello))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            let ev = match rx.recv().await {
+                Ok(m) => Event::default().event(m.event).data(&m.data),
+                Err(broadcast::error::RecvError::Lagged(n)) => Event::default()
+                    .event("resync")
+                    .data(format!("{{\"skipped\":{n}}}")),
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            if tx.send(ev).await.is_err() {
+                return;
+            }
+        }
+    });
+    Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// A stream fed by a task through a small channel (no extra crate for `async-stream`).
+fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
+    tokio::spawn(f(tx));
+    futures_util::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
+    )
+}

@@ -1,0 +1,601 @@
+//! The console's store: one SQLite file (WAL) under the data directory with the users,
+//! their sessions, every alert revision received, the triage of each alert, incidents,
+//! and the audit log (append-only, hash-chained: each entry holds the previous entry's
+//! hash, so an edit or a deletion breaks the chain and `verify_audit` names it).
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::auth::Role;
+
+/// A store error: the database could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("console database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value does not parse (the file was edited by hand, or is newer).
+    #[error("console database: bad stored value: {0}")]
+    Corrupt(String),
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 1: users, sessions, alerts, triage, incidents, audit log.
+    "CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password TEXT NOT NULL,
+        must_change INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+    );
+    CREATE TABLE alerts (
+        id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (id, revision)
+    );
+    CREATE TABLE triage (
+        alert TEXT PRIMARY KEY,
+        json TEXT NOT NULL
+    );
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        json TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        user TEXT,
+        role TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );",
+];
+
+/// A user account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Argon2id PHC string.
+    pub password: String,
+    /// The password was set by someone else (one-time): it must be changed before anything
+    /// else is allowed.
+    pub must_change: bool,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// A session as stored (the token itself is never stored, only its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 of the cookie token, hex.
+    pub token_sha256: String,
+    /// Whose.
+    pub user: String,
+    /// The anti-CSRF token the browser must echo in `X-CSRF-Token`.
+    pub csrf: String,
+    /// Created, unix seconds.
+    pub created_at: i64,
+    /// Last used, unix seconds.
+    pub last_seen: i64,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// Position in the log, from 1.
+    pub seq: i64,
+    /// When (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub time: Timestamp,
+    /// Who (absent for the system itself, or a failed login's unknown name).
+    pub user: Option<String>,
+    /// Their role at that time.
+    pub role: Option<String>,
+    /// What: `login`, `login_failed`, `logout`, `alert_ack`, `alert_assign`, ...
+    pub action: String,
+    /// On what (an alert id, a user name).
+    pub target: Option<String>,
+    /// Details (reason, assignee, incident).
+    pub detail: serde_json::Value,
+    /// SHA-256 of the previous entry (64 zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 of this entry's fields and `prev_hash`.
+    pub hash: String,
+}
+
+/// The console's SQLite store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of `data`, hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// The hash of an audit entry: its fields (seq, time, user, role, action, target,
+/// detail, previous hash; absent ones as NUL), each length-prefixed so no two different
+/// entries hash the same bytes.
+fn audit_hash(fields: [Option<&str>; 8]) -> String {
+    let mut h = Sha256::new();
+    for f in fields {
+        let f = f.unwrap_or("\u{0}");
+        h.update((f.len() as u64).to_be_bytes());
+        h.update(f.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+impl Store {
+    /// Open (or create) `DIR/console.db` and bring its schema up to date.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
+        let conn = Connection::open(dir.join("console.db"))?;
+        Self::init(conn)
+    }
+
+    /// A store in memory (tests).
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Store, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Every committed change is on disk before the call returns.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt(format!(
+                "schema version {version} is newer than this program knows ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(m)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // ---- users
+
+    /// Create a user; false if the name is taken.
+    pub fn add_user(&self, u: &UserRecord) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO users (name, role, password, must_change, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![u.name, u.role.as_str(), u.password, u.must_change, u.created_at.to_string()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Replace a user's password; false if there is no such user. Their sessions end.
+    pub fn set_password(
+        &self,
+        name: &str,
+        phc: &str,
+        must_change: bool,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE users SET password = ?2, must_change = ?3 WHERE name = ?1",
+            params![name, phc, must_change],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// One user.
+    pub fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT name, role, password, must_change, created_at FROM users WHERE name = ?1",
+                [name],
+                row_user,
+            )
+            .optional()?
+            .transpose()
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT name, role, password, must_change, created_at FROM users ORDER BY name",
+        )?;
+        let rows = st.query_map([], row_user)?;
+        rows.map(|r| r?).collect()
+    }
+
+    // ---- sessions
+
+    /// Store a new session.
+    pub fn add_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO sessions (token_sha256, user, csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![s.token_sha256, s.user, s.csrf, s.created_at, s.last_seen],
+        )?;
+        Ok(())
+    }
+
+    /// A session by token hash.
+    pub fn session(&self, token_sha256: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT token_sha256, user, csrf, created_at, last_seen FROM sessions WHERE token_sha256 = ?1",
+                [token_sha256],
+                |r| {
+                    Ok(SessionRecord {
+                        token_sha256: r.get(0)?,
+                        user: r.get(1)?,
+                        csrf: r.get(2)?,
+                        created_at: r.get(3)?,
+                        last_seen: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Record that a session was used; false if it no longer exists (ended elsewhere,
+    /// e.g. by `tidewatch user passwd`).
+    pub fn touch_session(&self, token_sha256: &str, at: i64) -> Result<bool, StoreError> {
+        Ok(self.conn().execute(
+            "UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1",
+            params![token_sha256, at],
+        )? == 1)
+    }
+
+    /// End a session.
+    pub fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "DELETE FROM sessions WHERE token_sha256 = ?1",
+            [token_sha256],
+        )?;
+        Ok(())
+    }
+
+    /// End every session of a user (password changed); returns the hashes ended.
+    pub fn delete_sessions_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT token_sha256 FROM sessions WHERE user = ?1")?;
+        let ended = st
+            .query_map([user], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        conn.execute("DELETE FROM sessions WHERE user = ?1", [user])?;
+        Ok(ended)
+    }
+
+    /// Forget sessions idle since before `idle_before` or created before `created_before`.
+    pub fn expire_sessions(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<usize, StoreError> {
+        Ok(self.conn().execute(
+            "DELETE FROM sessions WHERE last_seen < ?1 OR created_at < ?2",
+            params![idle_before, created_before],
+        )?)
+    }
+
+    // ---- alerts
+
+    /// Keep an alert revision (a repeat of one already kept is ignored); true if new.
+    pub fn add_alert(&self, id: &str, revision: u32, json: &str) -> Result<bool, StoreError> {
+        Ok(self.conn().execute(
+            "INSERT OR IGNORE INTO alerts (id, revision, json) VALUES (?1, ?2, ?3)",
+            params![id, revision, json],
+        )? == 1)
+    }
+
+    /// Every alert revision kept, oldest first.
+    pub fn alerts(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT json FROM alerts ORDER BY rowid")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Set an alert's triage (JSON) and log the action, in one transaction.
+    pub fn set_triage(
+        &self,
+        alert: &str,
+        json: &str,
+        audit: NewAudit<'_>,
+    ) -> Result<AuditEntry, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO triage (alert, json) VALUES (?1, ?2) ON CONFLICT(alert) DO UPDATE SET json = ?2",
+            params![alert, json],
+        )?;
+        let e = append_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(e)
+    }
+
+    /// Every alert's triage: (alert id, JSON).
+    pub fn triages(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT alert, json FROM triage")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Create an incident (JSON) and log it, in one transaction.
+    pub fn add_incident(
+        &self,
+        id: &str,
+        json: &str,
+        audit: NewAudit<'_>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO incidents (id, json) VALUES (?1, ?2)",
+            params![id, json],
+        )?;
+        append_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every incident (JSON), oldest first.
+    pub fn incidents(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT json FROM incidents ORDER BY rowid")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    // ---- audit log
+
+    /// Append an entry to the audit log.
+    pub fn audit(&self, a: NewAudit<'_>) -> Result<AuditEntry, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let e = append_audit(&tx, a)?;
+        tx.commit()?;
+        Ok(e)
+    }
+
+    /// Audit entries after `after_seq`, at most `limit`, oldest first.
+    pub fn audit_log(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT seq, time, user, role, action, target, detail, prev_hash, hash FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![after_seq, limit as i64], row_audit)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// Audit entries about `target`, oldest first.
+    pub fn audit_for(&self, target: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT seq, time, user, role, action, target, detail, prev_hash, hash FROM audit WHERE target = ?1 ORDER BY seq",
+        )?;
+        let rows = st.query_map([target], row_audit)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// Check the audit chain; the first broken entry's `seq`, if any.
+    pub fn verify_audit(&self) -> Result<Option<i64>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT seq, time, user, role, action, target, detail, prev_hash, hash FROM audit ORDER BY seq",
+        )?;
+        let mut prev = "0".repeat(64);
+        let mut expect_seq = 1;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
+            let time: String = r.get(1)?;
+            let user: Option<String> = r.get(2)?;
+            let role: Option<String> = r.get(3)?;
+            let action: String = r.get(4)?;
+            let target: Option<String> = r.get(5)?;
+            let detail: String = r.get(6)?;
+            let prev_hash: String = r.get(7)?;
+            let hash: String = r.get(8)?;
+            let computed = audit_hash([
+                Some(&seq.to_string()),
+                Some(&time),
+                user.as_deref(),
+                role.as_deref(),
+                Some(&action),
+                target.as_deref(),
+                Some(&detail),
+                Some(&prev_hash),
+            ]);
+            if seq != expect_seq || prev_hash != prev || hash != computed {
+                return Ok(Some(seq));
+            }
+            prev = hash;
+            expect_seq += 1;
+        }
+        Ok(None)
+    }
+}
+
+/// An audit entry to append.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAudit<'a> {
+    /// Who.
+    pub user: Option<&'a str>,
+    /// Their role.
+    pub role: Option<Role>,
+    /// What.
+    pub action: &'a str,
+    /// On what.
+    pub target: Option<&'a str>,
+    /// Details.
+    pub detail: &'a serde_json::Value,
+}
+
+fn append_audit(conn: &Connection, a: NewAudit<'_>) -> Result<AuditEntry, StoreError> {
+    let (seq, prev): (i64, String) = conn
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, "0".repeat(64)));
+    let seq = seq + 1;
+    let time = Timestamp::now();
+    let time_s = time.to_string();
+    let detail = a.detail.to_string();
+    let role = a.role.map(|r| r.as_str());
+    let hash = audit_hash([
+        Some(&seq.to_string()),
+        Some(&time_s),
+        a.user,
+        role,
+        Some(a.action),
+        a.target,
+        Some(&detail),
+        Some(&prev),
+    ]);
+    conn.execute(
+        "INSERT INTO audit (seq, time, user, role, action, target, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![seq, time_s, a.user, role, a.action, a.target, detail, prev, hash],
+    )?;
+    Ok(AuditEntry {
+        seq,
+        time,
+        user: a.user.map(str::to_owned),
+        role: role.map(str::to_owned),
+        action: a.action.to_owned(),
+        target: a.target.map(str::to_owned),
+        detail: a.detail.clone(),
+        prev_hash: prev,
+        hash,
+    })
+}
+
+fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<UserRecord, StoreError>> {
+    let name: String = r.get(0)?;
+    let role: String = r.get(1)?;
+    let created: String = r.get(4)?;
+    Ok((|| {
+        Ok(UserRecord {
+            role: role
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("user {name}: role {role:?}")))?,
+            created_at: created
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("user {name}: time {created:?}")))?,
+            password: r.get(2)?,
+            must_change: r.get(3)?,
+            name,
+        })
+    })())
+}
+
+fn row_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<AuditEntry, StoreError>> {
+    let time: String = r.get(1)?;
+    let detail: String = r.get(6)?;
+    let seq: i64 = r.get(0)?;
+    let entry = (|| -> Result<AuditEntry, StoreError> {
+        Ok(AuditEntry {
+            seq,
+            time: time
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("audit {seq}: time {time:?}")))?,
+            user: r.get(2)?,
+            role: r.get(3)?,
+            action: r.get(4)?,
+            target: r.get(5)?,
+            detail: serde_json::from_str(&detail)
+                .map_err(|e| StoreError::Corrupt(format!("audit {seq}: detail: {e}")))?,
+            prev_hash: r.get(7)?,
+            hash: r.get(8)?,
+        })
+    })();
+    Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_chain_names_an_edited_entry() {
+        let s = Store::in_memory().unwrap();
+        let d = serde_json::json!({"reason": "fishing vessel known to the centre"});
+        for action in ["login", "alert_ack", "alert_dismiss"] {
+            s.audit(NewAudit {
+                user: Some("olga"),
+                role: Some(Role::WatchOfficer),
+                action,
+                target: Some("a-1"),
+                detail: &d,
+            })
+            .unwrap();
+        }
+        assert_eq!(s.verify_audit().unwrap(), None);
+        let log = s.audit_log(0, 10).unwrap();
+        assert_eq!(log.len(), 3);
+        assert_eq!(log[1].prev_hash, log[0].hash);
+        s.conn()
+            .execute("UPDATE audit SET target = 'a-2' WHERE seq = 2", [])
+            .unwrap();
+        assert_eq!(s.verify_audit().unwrap(), Some(2));
+    }
+
+    #[test]
+    fn users_survive_reopening_and_names_are_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let u = UserRecord {
+            name: "olga".into(),
+            role: Role::WatchOfficer,
+            password: "$argon2id$x".into(),
+            must_change: false,
+            created_at: Timestamp::UNIX_EPOCH,
+        };
+        {
+            let s = Store::open(dir.path()).unwrap();
+            assert!(s.add_user(&u).unwrap());
+            assert!(!s.add_user(&u).unwrap());
+        }
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.user("olga").unwrap(), Some(u));
+        assert_eq!(s.users().unwrap().len(), 1);
+    }
+}

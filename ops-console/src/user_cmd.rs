@@ -1,0 +1,166 @@
+//! `tidewatch user add|passwd|list`: console accounts, straight in the console's database
+//! (`DIR/console/console.db`), for the administrator at the machine.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
+
+use crate::console::auth::{self, Role};
+use crate::console::store::{NewAudit, Store, UserRecord};
+use crate::console::{api::check_user_name, console_dir};
+
+/// Arguments of `user`.
+#[derive(Debug, clap::Args)]
+pub struct UserArgs {
+    /// Data directory (the console's database is `DIR/console/console.db`).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "tidewatch-data",
+        global = true
+    )]
+    pub data: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: UserAction,
+}
+
+/// `user` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum UserAction {
+    /// Create an account. Without `--password-stdin` a one-time password is printed, to be
+    /// changed at first login.
+    Add {
+        /// Login name (letters, digits, `.`, `_`, `-`).
+        name: String,
+        /// Role: watch_officer, sar_coordinator, boarding_officer, investigator,
+        /// partner_liaison, auditor, admin.
+        #[arg(long)]
+        role: Role,
+        /// Read the password from the first line of standard input (at least 12
+        /// characters); it need not be changed at login.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password: read from stdin with `--password-stdin`, else a printed
+    /// one-time password. The account's sessions end.
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts.
+    List,
+}
+
+impl clap::builder::ValueParserFactory for Role {
+    type Parser = clap::builder::ValueParser;
+    fn value_parser() -> Self::Parser {
+        clap::builder::ValueParser::new(|s: &str| s.parse::<Role>())
+    }
+}
+
+fn read_password() -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        eprintln!("password (at least 12 characters), then Enter:");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_owned();
+    auth::check_new_password(&pw).map_err(anyhow::Error::msg)?;
+    Ok(pw)
+}
+
+/// `tidewatch user ...`.
+pub fn run(args: &UserArgs) -> Result<()> {
+    let dir = console_dir(&args.data);
+    let store = Store::open(&dir).with_context(|| format!("{}", dir.display()))?;
+    match &args.action {
+        UserAction::Add {
+            name,
+            role,
+            password_stdin,
+        } => {
+            check_user_name(name).map_err(anyhow::Error::msg)?;
+            let (password, one_time) = if *password_stdin {
+                (read_password()?, false)
+            } else {
+                (auth::one_time_password(), true)
+            };
+            let phc = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            let added = store.add_user(&UserRecord {
+                name: name.clone(),
+                role: *role,
+                password: phc,
+                must_change: one_time,
+                created_at: Timestamp::now(),
+            })?;
+            if !added {
+                bail!("user {name:?} exists (use `tidewatch user passwd {name}`)");
+            }
+            store.audit(NewAudit {
+                user: None,
+                role: None,
+                action: "user_add",
+                target: Some(name),
+                detail: &serde_json::json!({"role": role, "by": "command line", "one_time_password": one_time}),
+            })?;
+            if one_time {
+                println!("{name} ({role}) created; one-time password: {password}");
+            } else {
+                println!("{name} ({role}) created");
+            }
+        }
+        UserAction::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let (password, one_time) = if *password_stdin {
+                (read_password()?, false)
+            } else {
+                (auth::one_time_password(), true)
+            };
+            let phc = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            if !store.set_password(name, &phc, one_time)? {
+                bail!("no user {name:?}");
+            }
+            let ended = store.delete_sessions_of(name)?;
+            store.audit(NewAudit {
+                user: None,
+                role: None,
+                action: "password_reset",
+                target: Some(name),
+                detail: &serde_json::json!({"by": "command line", "sessions_ended": ended.len(), "one_time_password": one_time}),
+            })?;
+            if one_time {
+                println!("{name}: new one-time password: {password}");
+            } else {
+                println!("{name}: password changed");
+            }
+        }
+        UserAction::List => {
+            println!("{:<24} {:<18} {:<22} STATE", "NAME", "ROLE", "CREATED UTC");
+            for u in store.users()? {
+                println!(
+                    "{:<24} {:<18} {:<22} {}",
+                    u.name,
+                    u.role,
+                    u.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    if u.must_change {
+                        "one-time password"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}

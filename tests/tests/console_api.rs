@@ -1,0 +1,711 @@
+//! The console's API against a real embedded broker: what each role may do, sessions,
+//! CSRF, login limits, triage and its log, the live stream, replay.
+
+use std::path::Path;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use ops_console::console::{self, ConsoleConfig, Running, auth, feed::FeedConfig};
+use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use ops_console::metrics::Metrics;
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use serde_json::{Value, json};
+use tidewatch_tests::http::Client;
+
+const ROLES: [&str; 7] = [
+    "watch_officer",
+    "sar_coordinator",
+    "boarding_officer",
+    "investigator",
+    "partner_liaison",
+    "auditor",
+    "admin",
+];
+
+fn password(role: &str) -> String {
+    format!("{role}-password-1")
+}
+
+struct TestConsole {
+    broker: EmbeddedBroker,
+    running: Running,
+    mqtt: AsyncClient,
+}
+
+impl TestConsole {
+    async fn start(dir: &Path) -> TestConsole {
+        let broker = EmbeddedBroker::start(BrokerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..BrokerConfig::default()
+        })
+        .await
+        .unwrap();
+        let port = broker.addr().port();
+        let running = console::start(
+            ConsoleConfig {
+                dir: Some(dir.to_owned()),
+                picture: Default::default(),
+                fusion: Default::default(),
+            },
+            FeedConfig {
+                host: "127.0.0.1".into(),
+                port,
+                client_id: "test-console".into(),
+                credentials: None,
+            },
+            "127.0.0.1:0".parse().unwrap(),
+            std::sync::Arc::new(Metrics::new()),
+            false,
+        )
+        .await
+        .unwrap();
+        let (mqtt, mut el) =
+            AsyncClient::new(MqttOptions::new("test-source", "127.0.0.1", port), 1000);
+        tokio::spawn(async move {
+            loop {
+                if el.poll().await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        });
+        let t = TestConsole {
+            broker,
+            running,
+            mqtt,
+        };
+        t.wait(|| t.running.console.feed_is_up()).await;
+        // The feed has subscribed once it is connected and a moment has passed.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        t
+    }
+
+    fn client(&self) -> Client {
+        Client::new(self.running.http)
+    }
+
+    /// One account per role, password `<role>-password-1`, no one-time password.
+    fn add_role_users(&self) {
+        let store = self.running.console.store();
+        for role in ROLES {
+            let phc = auth::hash_password(&password(role)).unwrap();
+            if role == "admin" {
+                assert!(store.set_password("admin", &phc, false).unwrap());
+                continue;
+            }
+            assert!(
+                store
+                    .add_user(&console::store::UserRecord {
+                        name: role.into(),
+                        role: role.parse().unwrap(),
+                        password: phc,
+                        must_change: false,
+                        created_at: Timestamp::now(),
+                    })
+                    .unwrap()
+            );
+        }
+    }
+
+    async fn publish(&self, topic: &str, payload: Value) {
+        self.mqtt
+            .publish(topic, QoS::AtLeastOnce, false, payload.to_string())
+            .await
+            .unwrap();
+    }
+
+    async fn ais(&self, id: &str, time: Timestamp, mmsi: u32, lat: f64, lon: f64, sog: f64) {
+        self.publish(
+            &format!("tidewatch/v1/obs/ais/{mmsi}"),
+            json!({"id": id, "time": time, "time_source": "tag_block", "received_at": time,
+                   "receivers": ["test"], "data": {"kind": "ais", "mmsi": mmsi, "msg_type": 1,
+                   "lat": lat, "lon": lon, "sog_kn": sog, "cog_deg": 270.0}}),
+        )
+        .await;
+    }
+
+    async fn alert(&self, id: &str, kind: &str, severity: &str, revision: u32, mmsi: u32) {
+        let now = Timestamp::now();
+        let a = json!({"id": id, "kind": kind, "severity": severity, "state": "open",
+            "revision": revision, "time": now, "start": now, "mmsi": [mmsi], "contacts": [],
+            "position": {"lat": 35.2, "lon": 12.9}, "score": 0.8,
+            "reasons": ["2 vessels within 180 m for 52 min"], "rule": format!("{kind}@1"),
+            "params": {}});
+        // What the console reads is what fusion writes.
+        let _: fusion::Alert = serde_json::from_value(a.clone()).unwrap();
+        self.publish(&format!("tidewatch/v1/alerts/{kind}"), a)
+            .await;
+    }
+
+    async fn wait(&self, mut f: impl FnMut() -> bool) {
+        for _ in 0..500 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("timed out waiting");
+    }
+
+    async fn stop(self) {
+        self.running.shutdown().await;
+        self.broker.shutdown().await;
+    }
+}
+
+/// (method, path, body, roles allowed)
+type Endpoint = (
+    &'static str,
+    String,
+    Option<Value>,
+    Option<Vec<&'static str>>,
+);
+
+/// What the API promises: (method, path, body, roles allowed). `None`: any logged-in user.
+/// Written out here, apart from the code's own table, so a change to who may do what
+/// must be made in both places.
+fn matrix(alert: &str, alert2: &str, alert3: &str) -> Vec<Endpoint> {
+    let picture = Some(vec![
+        "watch_officer",
+        "sar_coordinator",
+        "boarding_officer",
+        "investigator",
+        "auditor",
+    ]);
+    let triage = Some(vec!["watch_officer", "sar_coordinator"]);
+    vec![
+        ("GET", "/api/me".into(), None, None),
+        ("GET", "/api/picture".into(), None, picture.clone()),
+        (
+            "GET",
+            "/api/picture?at=2026-11-22T10:00:00Z".into(),
+            None,
+            picture.clone(),
+        ),
+        (
+            "GET",
+            "/api/tracks/ais:247123456/trail".into(),
+            None,
+            picture.clone(),
+        ),
+        (
+            "GET",
+            "/api/vessels/247123456".into(),
+            None,
+            picture.clone(),
+        ),
+        ("GET", "/api/alerts".into(), None, picture.clone()),
+        ("GET", format!("/api/alerts/{alert}"), None, picture.clone()),
+        ("GET", "/api/incidents".into(), None, picture.clone()),
+        ("GET", "/api/live".into(), None, picture.clone()),
+        (
+            "POST",
+            format!("/api/alerts/{alert}/ack"),
+            Some(json!({})),
+            triage.clone(),
+        ),
+        (
+            "POST",
+            format!("/api/alerts/{alert}/assign"),
+            Some(json!({"user": "watch_officer"})),
+            triage.clone(),
+        ),
+        (
+            "POST",
+            format!("/api/alerts/{alert2}/dismiss"),
+            Some(json!({"reason": "known fishing vessel"})),
+            triage.clone(),
+        ),
+        (
+            "POST",
+            format!("/api/alerts/{alert3}/escalate"),
+            Some(json!({})),
+            triage,
+        ),
+        (
+            "GET",
+            "/api/status".into(),
+            None,
+            Some(vec!["watch_officer", "sar_coordinator", "auditor", "admin"]),
+        ),
+        ("GET", "/api/users".into(), None, Some(vec!["admin"])),
+        (
+            "POST",
+            "/api/users".into(),
+            Some(json!({"name": "NAME", "role": "investigator"})),
+            Some(vec!["admin"]),
+        ),
+        ("GET", "/api/audit".into(), None, Some(vec!["auditor"])),
+    ]
+}
+
+async fn call(c: &Client, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    if path == "/api/live" {
+        return (c.status_only(method, path).await, Value::Null);
+    }
+    let r = c.request(method, path, body).await;
+    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status, v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_every_role_as_the_matrix_says_and_no_session_gets_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let now = Timestamp::now();
+    t.ais("o-1", now, 247123456, 35.2, 12.9, 12.0).await;
+    for (id, kind) in [
+        ("a-1", "rendezvous"),
+        ("a-2", "loitering"),
+        ("a-3", "ais_gap"),
+    ] {
+        t.alert(id, kind, "high", 1, 247123456).await;
+    }
+    let c = &t.running.console;
+    t.wait(|| c.picture().alerts_at(None, true).len() == 3)
+        .await;
+
+    let m = matrix("a-1", "a-2", "a-3");
+    // Every operation the API describes is in the matrix (or public).
+    let doc = t.client().get("/api/openapi.json").await.json();
+    let public = ["/api/health", "/api/login"];
+    let own = ["/api/logout", "/api/me/password"];
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            if public.contains(&path.as_str()) || own.contains(&path.as_str()) {
+                continue;
+            }
+            let templ = regex_like(path);
+            assert!(
+                m.iter().any(|(mm, p, _, _)| *mm == method && templ(p)),
+                "{method} {path} is not in the authorization matrix"
+            );
+        }
+    }
+
+    // No session: 401 everywhere but the public endpoints.
+    let anon = t.client();
+    for (method, path, body, _) in &m {
+        let (status, v) = call(&anon, method, path, body.as_ref()).await;
+        assert_eq!(status, 401, "{method} {path} without a session: {v}");
+    }
+    for path in ["/api/logout", "/api/me/password"] {
+        let (status, _) = call(&anon, "POST", path, Some(&json!({}))).await;
+        assert_eq!(status, 401, "POST {path} without a session");
+    }
+    for path in [
+        "/api/health",
+        "/api/openapi.json",
+        "/",
+        "/ui/app.js",
+        "/metrics",
+    ] {
+        assert_eq!(anon.get(path).await.status, 200, "GET {path} is public");
+    }
+
+    let mut table = String::new();
+    for role in ROLES {
+        let mut cl = t.client();
+        let me = cl.login(role, &password(role)).await;
+        assert_eq!(me["role"], role);
+        for (method, path, body, allowed) in &m {
+            let body = body.as_ref().map(|b| {
+                let mut b = b.clone();
+                if b.get("name").is_some() {
+                    b["name"] = json!(format!("new-{role}"));
+                }
+                b
+            });
+            let (status, v) = call(&cl, method, path, body.as_ref()).await;
+            let may = allowed.as_ref().is_none_or(|a| a.contains(&role));
+            if may {
+                assert!(
+                    status < 300 || status == 409,
+                    "{role} {method} {path} must be allowed, got {status}: {v}"
+                );
+            } else {
+                assert_eq!(status, 403, "{role} {method} {path} must be refused: {v}");
+                if path != "/api/live" {
+                    assert_eq!(v["error"], "forbidden", "{role} {method} {path}: {v}");
+                }
+            }
+            table.push_str(&format!("{role:<17} {method:<5} {path:<45} {status}\n"));
+        }
+        // A change without the anti-CSRF token is refused, whoever sends it.
+        let mut no_csrf = cl.clone();
+        no_csrf.csrf = None;
+        let r = no_csrf.post("/api/alerts/a-1/ack", json!({})).await;
+        assert_eq!(r.status, 403, "{role}: no CSRF token");
+        assert_eq!(r.json()["error"], "csrf");
+        // A wrong one too.
+        no_csrf.csrf = Some("x".repeat(43));
+        assert_eq!(no_csrf.post("/api/logout", json!({})).await.status, 403);
+        // Logging out ends the session.
+        assert_eq!(cl.post("/api/logout", json!({})).await.status, 204);
+        assert_eq!(cl.get("/api/me").await.status, 401, "{role}: after logout");
+    }
+    eprintln!("{table}");
+    t.stop().await;
+}
+
+/// A matcher of an OpenAPI path template (`/api/alerts/{id}`) against a concrete path.
+fn regex_like(template: &str) -> impl Fn(&str) -> bool + '_ {
+    move |path: &str| {
+        let path = path.split('?').next().unwrap();
+        let a: Vec<&str> = template.split('/').collect();
+        let b: Vec<&str> = path.split('/').collect();
+        a.len() == b.len()
+            && a.iter()
+                .zip(&b)
+                .all(|(x, y)| (x.starts_with('{') && x.ends_with('}')) || x == y)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_gives_a_one_time_admin_password_and_logins_are_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    let (name, otp) = t
+        .running
+        .first_admin
+        .clone()
+        .expect("a first administrator");
+    assert_eq!(name, "admin");
+    let mut c = t.client();
+    let me = c.login("admin", &otp).await;
+    assert_eq!(me["must_change_password"], true);
+    // Nothing but changing it until it is changed.
+    let r = c.get("/api/users").await;
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (403, json!("password_change_required"))
+    );
+    let r = c
+        .post("/api/me/password", json!({"current": otp, "new": "short"}))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = c
+        .post(
+            "/api/me/password",
+            json!({"current": "wrong", "new": "a-much-longer-password"}),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let r = c
+        .post(
+            "/api/me/password",
+            json!({"current": otp, "new": "a-much-longer-password"}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(c.get("/api/users").await.status, 200);
+    // The one-time password no longer works; the new one does.
+    let anon = t.client();
+    let r = anon
+        .post("/api/login", json!({"username": "admin", "password": otp}))
+        .await;
+    assert_eq!(r.status, 401);
+    // The administrator creates an account with a one-time password.
+    let r = c
+        .post(
+            "/api/users",
+            json!({"name": "olga", "role": "watch_officer"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let olga_otp = r.json()["one_time_password"].as_str().unwrap().to_owned();
+    assert_eq!(
+        c.post("/api/users", json!({"name": "olga", "role": "auditor"}))
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        c.post("/api/users", json!({"name": "o l g a", "role": "auditor"}))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        c.post("/api/users", json!({"name": "olga2", "role": "captain"}))
+            .await
+            .status,
+        400
+    );
+
+    // Five wrong passwords for a name: the sixth try is refused even with the right one.
+    for _ in 0..5 {
+        let r = anon
+            .post(
+                "/api/login",
+                json!({"username": "olga", "password": "guess-guess-guess"}),
+            )
+            .await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json()["error"], "bad_credentials");
+    }
+    let r = anon
+        .post(
+            "/api/login",
+            json!({"username": "olga", "password": olga_otp}),
+        )
+        .await;
+    assert_eq!(r.status, 429);
+    let wait: u64 = r.headers["retry-after"].parse().unwrap();
+    assert!((800..=900).contains(&wait), "Retry-After {wait}");
+    // An unknown name fails the same way as a wrong password.
+    let r = anon
+        .post(
+            "/api/login",
+            json!({"username": "nobody", "password": "guess-guess-guess"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (401, json!("bad_credentials"))
+    );
+    // Malformed bodies get a JSON error, not a crash.
+    let r = anon.post("/api/login", json!({"user": "x"})).await;
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (400, json!("bad_request"))
+    );
+
+    // Every one of these is in the audit log, and the chain holds.
+    let store = t.running.console.store();
+    let log = store.audit_log(0, 100).unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "login_failed").count(),
+        7,
+        "{actions:?}"
+    );
+    for a in ["user_add", "login", "password_change"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    assert_eq!(store.verify_audit().unwrap(), None);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_is_logged_streamed_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    let mut live = wo.live().await;
+    let (event, _) = live.next().await;
+    assert_eq!(event, "hello");
+
+    t.alert("rv-1", "rendezvous", "high", 1, 247123456).await;
+    t.alert("sart-1", "sar_beacon", "critical", 1, 970123456)
+        .await;
+    // A repeat (QoS 1 redelivery) is one revision.
+    t.alert("rv-1", "rendezvous", "high", 1, 247123456).await;
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let (event, data) = tokio::time::timeout(Duration::from_secs(10), live.next())
+            .await
+            .expect("alert events");
+        if event == "alert" {
+            let v: Value = serde_json::from_str(&data).unwrap();
+            seen.push(v["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen, ["rv-1", "sart-1"]);
+
+    // Acknowledge: the change reaches every tab.
+    let r = wo.post("/api/alerts/rv-1/ack", json!({})).await;
+    assert_eq!(r.json()["triage"]["status"], "acknowledged");
+    loop {
+        let (event, data) = live.next().await;
+        if event == "alert" {
+            let v: Value = serde_json::from_str(&data).unwrap();
+            assert_eq!(
+                (v["id"].as_str(), v["triage"]["status"].as_str()),
+                (Some("rv-1"), Some("acknowledged"))
+            );
+            break;
+        }
+    }
+    // Assign only to someone who may triage.
+    let r = wo
+        .post("/api/alerts/rv-1/assign", json!({"user": "investigator"}))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = wo
+        .post(
+            "/api/alerts/rv-1/assign",
+            json!({"user": "sar_coordinator"}),
+        )
+        .await;
+    assert_eq!(r.json()["triage"]["assignee"], "sar_coordinator");
+    // A dismissal needs a reason; a rescue alert is the SMC's to stand down.
+    let r = wo
+        .post("/api/alerts/rv-1/dismiss", json!({"reason": "  "}))
+        .await;
+    assert_eq!(r.status, 400);
+    let r = wo
+        .post("/api/alerts/sart-1/dismiss", json!({"reason": "test"}))
+        .await;
+    assert_eq!(r.status, 403);
+    // Escalate the rescue alert: a SAR incident.
+    let r = wo
+        .post(
+            "/api/alerts/sart-1/escalate",
+            json!({"title": "SART south of Lampedusa"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let inc = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    assert!(inc.starts_with("INC-"), "{inc}");
+    let r = wo.post("/api/alerts/sart-1/escalate", json!({})).await;
+    assert_eq!(r.status, 409);
+    let r = wo
+        .post("/api/alerts/sart-1/dismiss", json!({"reason": "x"}))
+        .await;
+    assert_eq!(r.status, 403);
+    let incidents = wo.get("/api/incidents").await.json();
+    assert_eq!(incidents[0]["kind"], "sar");
+    assert_eq!(incidents[0]["alerts"], json!(["sart-1"]));
+    // Dismissed, then the same alert comes back more severe: it is in front of the watch again.
+    let r = wo
+        .post(
+            "/api/alerts/rv-1/dismiss",
+            json!({"reason": "two fishing vessels pair trawling"}),
+        )
+        .await;
+    assert_eq!(r.json()["triage"]["status"], "dismissed");
+    t.alert("rv-1", "rendezvous", "critical", 2, 247123456)
+        .await;
+    let c = t.running.console.clone();
+    t.wait(|| {
+        c.picture()
+            .triage("rv-1")
+            .is_some_and(|t| t.status == console::model::TriageStatus::New)
+    })
+    .await;
+
+    // Each action is in the alert's log with who and why.
+    let d = wo.get("/api/alerts/rv-1").await.json();
+    let actions: Vec<&str> = d["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["alert_ack", "alert_assign", "alert_dismiss"]);
+    assert_eq!(
+        d["actions"][2]["detail"]["reason"],
+        "two fishing vessels pair trawling"
+    );
+    assert_eq!(d["actions"][2]["user"], "watch_officer");
+    assert_eq!(d["revisions"].as_array().unwrap().len(), 2);
+    assert!(
+        d["alert"]["triage"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("re-raised")
+    );
+
+    // Restart on the same directory: alerts, triage, incidents, sessions are still there.
+    t.stop().await;
+    let t = TestConsole::start(dir.path()).await;
+    wo.addr = t.running.http;
+    let d = wo.get("/api/alerts/sart-1").await;
+    assert_eq!(d.status, 200, "the session survives a restart");
+    let d = d.json();
+    assert_eq!(d["alert"]["triage"]["status"], "escalated");
+    assert_eq!(d["alert"]["triage"]["incident"], inc);
+    assert_eq!(
+        wo.get("/api/incidents")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let mut auditor = t.client();
+    auditor.login("auditor", &password("auditor")).await;
+    let log = auditor.get("/api/audit").await.json();
+    assert_eq!(log["chain_broken_at"], Value::Null);
+    assert!(log["entries"].as_array().unwrap().len() >= 8);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_picture_moves_live_and_replays_an_hour_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    // A vessel sailing west at 12 kn for two hours, a report a minute.
+    let start = Timestamp::now() - SignedDuration::from_hours(2);
+    for i in 0..=120 {
+        let time = start + SignedDuration::from_mins(i);
+        let lon = 13.0 - 0.2 * i as f64 / 60.0 * 12.0 / 12.0;
+        t.ais(&format!("w-{i}"), time, 247123456, 35.2, lon, 12.0)
+            .await;
+    }
+    t.ais("s-1", start, 247654321, 35.3, 12.5, 0.0).await;
+    let c = t.running.console.clone();
+    t.wait(|| {
+        c.picture()
+            .snapshot(None)
+            .tracks
+            .iter()
+            .any(|t| t.position.lon < 12.61)
+    })
+    .await;
+    let live = inv.get("/api/picture").await.json();
+    let track = |p: &Value, id: &str| {
+        p["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .cloned()
+    };
+    let now_pos = track(&live, "ais:247123456").expect("the vessel is on the picture");
+    assert!(
+        (now_pos["position"]["lon"].as_f64().unwrap() - 12.6).abs() < 1e-6,
+        "{now_pos}"
+    );
+    assert_eq!(now_pos["sog_kn"], 12.0);
+    // The other vessel has not been heard for two hours: off the live picture, still in memory.
+    assert!(track(&live, "ais:247654321").is_none());
+
+    let at = start + SignedDuration::from_mins(60);
+    let past = inv.get(&format!("/api/picture?at={at}")).await.json();
+    assert_eq!(past["replay"], true);
+    let then = track(&past, "ais:247123456").expect("the vessel an hour back");
+    assert!(
+        (then["position"]["lon"].as_f64().unwrap() - 12.8).abs() < 1e-4,
+        "{then}"
+    );
+    assert!(
+        track(&past, "ais:247654321").is_some(),
+        "heard within the hour before"
+    );
+    // Its trail: one point per 30 s at most, so 121 reports a minute apart are 121 points.
+    let trail = inv.get("/api/tracks/ais:247123456/trail").await.json();
+    assert_eq!(trail.as_array().unwrap().len(), 121);
+    let trail = inv
+        .get(&format!("/api/tracks/ais:247123456/trail?from={at}"))
+        .await
+        .json();
+    assert_eq!(trail.as_array().unwrap().len(), 61);
+    // The vessel card.
+    let card = inv.get("/api/vessels/247123456").await.json();
+    assert_eq!(card["mmsi"], 247123456);
+    assert_eq!(card["flag"], "Italy");
+    assert_eq!(card["reports"], 121);
+    assert_eq!(inv.get("/api/vessels/999999999").await.status, 404);
+    assert_eq!(inv.get("/api/vessels/abc").await.status, 400);
+    assert_eq!(inv.get("/api/picture?at=yesterday").await.status, 400);
+    t.stop().await;
+}
