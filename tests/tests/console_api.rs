@@ -534,7 +534,11 @@ async fn triage_is_logged_streamed_and_survives_a_restart() {
     let r = wo
         .post("/api/alerts/rv-1/assign", json!({"user": "investigator"}))
         .await;
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 409);
+    let r = wo
+        .post("/api/alerts/rv-1/assign", json!({"user": "nobody"}))
+        .await;
+    assert_eq!(r.status, 404);
     let r = wo
         .post(
             "/api/alerts/rv-1/assign",
@@ -707,5 +711,87 @@ async fn the_picture_moves_live_and_replays_an_hour_back() {
     assert_eq!(inv.get("/api/vessels/999999999").await.status, 404);
     assert_eq!(inv.get("/api/vessels/abc").await.status, 400);
     assert_eq!(inv.get("/api/picture?at=yesterday").await.status, 400);
+    t.stop().await;
+}
+
+/// Schemathesis (`tests/install-deps.sh` puts it in `target/tools/schemathesis`).
+fn schemathesis() -> std::path::PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/schemathesis/bin/st");
+    assert!(
+        venv.is_file(),
+        "schemathesis is not installed at {}: run tests/install-deps.sh",
+        venv.display()
+    );
+    venv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_error_and_every_response_matches_the_openapi_description() {
+    let st = schemathesis();
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let now = Timestamp::now();
+    t.ais("o-1", now, 247123456, 35.2, 12.9, 12.0).await;
+    for (id, kind, sev) in [
+        ("a-1", "rendezvous", "high"),
+        ("a-2", "sar_beacon", "critical"),
+    ] {
+        t.alert(id, kind, sev, 1, 247123456).await;
+    }
+    let c = t.running.console.clone();
+    t.wait(|| c.picture().alerts_at(None, true).len() == 2)
+        .await;
+    let url = format!("http://{}/api/openapi.json", t.running.http);
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemathesis.toml");
+    // Each role that can reach a part of the API: the watch (picture, triage), the
+    // administrator (accounts), oversight (audit log).
+    // All logged in first: schemathesis tries /api/login with made-up names, and 20 failures
+    // from one address lock logins from it for 15 minutes, as they should.
+    let mut sessions = Vec::new();
+    for role in ["watch_officer", "admin", "auditor"] {
+        let mut cl = t.client();
+        cl.login(role, &password(role)).await;
+        sessions.push((role, cl));
+    }
+    for (role, cl) in sessions {
+        let session = cl.cookie.clone().unwrap();
+        let session = session.strip_prefix("tw_session=").unwrap().to_owned();
+        let mut cmd = std::process::Command::new(&st);
+        cmd.arg("--no-color")
+            .arg("--config-file")
+            .arg(&config)
+            .args(["run", &url])
+            // Logging out would end the session mid-run; the live stream never ends.
+            .args([
+                "--exclude-path",
+                "/api/logout",
+                "--exclude-path",
+                "/api/live",
+            ])
+            .args(["--max-examples", "40", "--seed", "20261123"])
+            .env("TW_SESSION", &session)
+            .env("TW_CSRF", cl.csrf.as_ref().unwrap())
+            .current_dir(dir.path());
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .expect("schemathesis runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "schemathesis as {role} found failures:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary = text
+            .lines()
+            .skip_while(|l| !l.contains("Test cases:"))
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        eprintln!("schemathesis as {role}: {summary}");
+        assert!(summary.contains("passed"), "{text}");
+    }
     t.stop().await;
 }

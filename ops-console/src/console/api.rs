@@ -493,7 +493,8 @@ async fn me(u: CurrentUser) -> Json<Me> {
 pub struct PasswordChange {
     /// The current (or one-time) password.
     pub current: String,
-    /// The new password, at least 12 characters.
+    /// The new password, 12 to 1024 characters.
+    #[schema(min_length = 12, max_length = 1024)]
     pub new: String,
 }
 
@@ -562,6 +563,7 @@ async fn change_password(
 
 /// `?at=` for a replay.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AtQuery {
     /// Replay time (RFC 3339, UTC); absent for now.
@@ -601,6 +603,7 @@ async fn picture(
 
 /// A time range.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RangeQuery {
     /// From (RFC 3339, UTC); default: the history kept.
@@ -639,7 +642,7 @@ async fn trail(
 
 /// A vessel's card: identity and its changes, static data, alerts, risk, nearby tracks.
 #[utoipa::path(get, path = "/api/vessels/{mmsi}", tag = "picture",
-    params(("mmsi" = String, Path, description = "MMSI (9 digits)")),
+    params(("mmsi" = u32, Path, description = "MMSI (up to 9 digits)", maximum = 999_999_999)),
     security(("session" = [])),
     responses(
         (status = 200, description = "The vessel card", body = VesselCard),
@@ -669,15 +672,19 @@ async fn vessel(
 
 /// Alert filters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlertQuery {
     /// Only this kind.
     pub kind: Option<String>,
-    /// Only this severity or higher (`info` … `critical`).
-    pub min_severity: Option<String>,
+    /// Only this severity or higher.
+    #[param(inline)]
+    pub min_severity: Option<SeverityFilter>,
     /// `open` (default: open in fusion's terms) or `all`.
-    pub state: Option<String>,
+    #[param(inline)]
+    pub state: Option<StateFilter>,
     /// Only this triage status.
+    #[param(inline)]
     pub triage: Option<TriageStatus>,
     /// As of this time (RFC 3339, UTC).
     #[param(value_type = Option<String>, format = DateTime)]
@@ -685,6 +692,32 @@ pub struct AlertQuery {
 }
 
 const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+
+/// A minimum severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SeverityFilter {
+    /// Everything.
+    Info,
+    /// Low and above.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and above.
+    High,
+    /// Critical only.
+    Critical,
+}
+
+/// Which alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StateFilter {
+    /// Open in fusion's terms.
+    Open,
+    /// Every alert, closed and retracted ones too.
+    All,
+}
 
 /// Alerts, newest first.
 #[utoipa::path(get, path = "/api/alerts", tag = "alerts", params(AlertQuery),
@@ -701,18 +734,8 @@ async fn alerts(
     ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> ApiResult<Vec<AlertView>> {
     u.require(Permission::ViewPicture)?;
-    let open_only = match q.state.as_deref() {
-        None | Some("open") => true,
-        Some("all") => false,
-        Some(s) => return Err(ApiError::bad_request(format!("state {s:?}: open or all"))),
-    };
-    let min = match q.min_severity.as_deref() {
-        None => 0,
-        Some(s) => SEVERITIES
-            .iter()
-            .position(|x| *x == s)
-            .ok_or_else(|| ApiError::bad_request(format!("severity {s:?}: {SEVERITIES:?}")))?,
-    };
+    let open_only = q.state != Some(StateFilter::All);
+    let min = q.min_severity.map_or(0, |s| s as usize);
     let v = c.picture().alerts_at(q.at, open_only);
     Ok(Json(
         v.into_iter()
@@ -773,6 +796,7 @@ async fn alert(
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     /// The user who takes it (any user whose role may triage).
+    #[schema(min_length = 1)]
     pub user: String,
 }
 
@@ -780,7 +804,8 @@ pub struct AssignRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DismissRequest {
-    /// Why no action is needed (required).
+    /// Why no action is needed (required, not blank).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -789,6 +814,7 @@ pub struct DismissRequest {
 #[serde(deny_unknown_fields)]
 pub struct EscalateRequest {
     /// The incident's title (default: from the alert).
+    #[schema(max_length = 200)]
     pub title: Option<String>,
 }
 
@@ -852,11 +878,11 @@ fn status_name(s: TriageStatus) -> String {
     security(("session" = [])),
     responses(
         (status = 200, description = "Assigned", body = AlertView),
-        (status = 400, description = "No such user, or the user may not triage", body = ErrorBody),
+        (status = 400, description = "Malformed request", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "The role may not triage, or no anti-CSRF token", body = ErrorBody),
-        (status = 404, description = "No such alert", body = ErrorBody),
-        (status = 409, description = "Already dismissed or escalated", body = ErrorBody),
+        (status = 404, description = "No such alert, or no such user", body = ErrorBody),
+        (status = 409, description = "Already dismissed or escalated, or the user's role may not triage", body = ErrorBody),
     ))]
 async fn assign(
     State(c): State<AppState>,
@@ -869,9 +895,9 @@ async fn assign(
     let to = c
         .store()
         .user(&req.user)?
-        .ok_or_else(|| ApiError::bad_request(format!("no user {:?}", req.user)))?;
+        .ok_or_else(|| ApiError::not_found(format!("no user {:?}", req.user)))?;
     if !to.role.can(Permission::TriageAlerts) {
-        return Err(ApiError::bad_request(format!(
+        return Err(ApiError::conflict(format!(
             "{} is {}, a role that may not triage alerts",
             to.name, to.role
         )));
@@ -917,8 +943,10 @@ async fn dismiss(
 ) -> ApiResult<AlertView> {
     u.require(Permission::TriageAlerts)?;
     let reason = req.reason.trim();
-    if reason.is_empty() {
-        return Err(ApiError::bad_request("a dismissal needs a reason"));
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(ApiError::bad_request(
+            "a dismissal needs a reason (at most 2000 characters)",
+        ));
     }
     let (mut t, view) = current_triage(&c, &id)?;
     if matches!(view.kind.as_str(), "sar_beacon" | "distress") && u.role != Role::SarCoordinator {
@@ -978,9 +1006,12 @@ async fn escalate(
     } else {
         "law_enforcement"
     };
+    if req.title.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(ApiError::bad_request("a title has at most 200 characters"));
+    }
     let title = req
         .title
-        .map(|t| t.trim().chars().take(200).collect::<String>())
+        .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| {
             format!(
@@ -1181,6 +1212,7 @@ async fn users(State(c): State<AppState>, u: CurrentUser) -> ApiResult<Vec<UserV
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Login name: letters, digits, `.`, `_`, `-`; 2–64 characters.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{2,64}$")]
     pub name: String,
     /// Role.
     pub role: Role,
@@ -1264,6 +1296,7 @@ async fn add_user(
 
 /// Audit log paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Entries after this sequence number (default 0).

@@ -183,8 +183,8 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
     if password.chars().count() < 12 {
         return Err("a password needs at least 12 characters".into());
     }
-    if password.len() > 1024 {
-        return Err("a password may have at most 1024 bytes".into());
+    if password.chars().count() > 1024 {
+        return Err("a password may have at most 1024 characters".into());
     }
     Ok(())
 }
