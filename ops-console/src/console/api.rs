@@ -586,11 +586,12 @@ async fn picture(
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> Result<Response, ApiError> {
     u.require(Permission::ViewPicture)?;
-    let body = {
-        let p = c.picture();
-        serde_json::to_vec(&p.snapshot(q.at))
-    }
-    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let body = match q.at {
+        None => c.live_picture_json(),
+        Some(at) => serde_json::to_vec(&c.picture().snapshot(Some(at)))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .into(),
+    };
     Ok((
         [(
             header::CONTENT_TYPE,

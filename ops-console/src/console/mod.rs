@@ -77,6 +77,8 @@ pub struct Console {
     stats: ConsoleStats,
     /// Where refused broker messages are kept (JSON lines); none in tests in memory.
     rejects: Option<Mutex<std::fs::File>>,
+    /// The live picture as JSON, rebuilt at most once a second (every tab asks for it).
+    live_json: Mutex<Option<(std::time::Instant, bytes::Bytes)>>,
     /// Cookies get `Secure` (the console is behind TLS).
     pub secure_cookies: bool,
 }
@@ -146,6 +148,7 @@ impl Console {
             feed_up: AtomicBool::new(false),
             stats: ConsoleStats::default(),
             rejects,
+            live_json: Mutex::new(None),
             secure_cookies: false,
         })
     }
@@ -234,6 +237,21 @@ impl Console {
             self.publish(LiveEvent::Alert(Box::new(v)));
         }
         Ok(())
+    }
+
+    /// The live picture as JSON: rebuilt when older than a second (tracks change once a
+    /// second on the live stream anyway), so many tabs cost one serialization.
+    pub fn live_picture_json(&self) -> bytes::Bytes {
+        let mut cache = self.live_json.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, json)) = cache.as_ref()
+            && at.elapsed() < std::time::Duration::from_secs(1)
+        {
+            return json.clone();
+        }
+        let snapshot = self.picture().snapshot(None);
+        let json = bytes::Bytes::from(serde_json::to_vec(&snapshot).unwrap_or_default());
+        *cache = Some((std::time::Instant::now(), json.clone()));
+        json
     }
 
     /// Sessions held in memory.

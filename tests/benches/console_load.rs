@@ -1,0 +1,429 @@
+//! Load on the console's API with a full picture: 10 000 live tracks kept moving over MQTT
+//! (1 000 reports/s), and a load generator on loopback sending a console's mix of requests
+//! at a fixed rate (open loop: each request has its scheduled time, and its latency counts
+//! from then, so a slow server cannot hide its backlog).
+//!
+//! ```text
+//! cargo bench -p tidewatch-tests --bench console_load -- [--tracks 10000] [--rate 500] [--seconds 30] [--connections 32]
+//! ```
+//!
+//! The console and the embedded broker run on a 2-worker runtime (as `tidewatch up`); the
+//! feed and the load generator on another thread. All on the same 2 cores.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use ops_console::console::{self, ConsoleConfig, auth, feed::FeedConfig};
+use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use ops_console::metrics::Metrics;
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+struct Args {
+    tracks: u32,
+    rate: u64,
+    seconds: u64,
+    connections: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        tracks: 10_000,
+        rate: 500,
+        seconds: 30,
+        connections: 32,
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < argv.len() {
+        let v = argv.get(i + 1).and_then(|v| v.parse::<u64>().ok());
+        match (argv[i].as_str(), v) {
+            ("--tracks", Some(v)) => a.tracks = v.max(1) as u32,
+            ("--rate", Some(v)) => a.rate = v.max(1),
+            ("--seconds", Some(v)) => a.seconds = v.max(1),
+            ("--connections", Some(v)) => a.connections = v.max(1) as usize,
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+/// A vessel's position at `t` seconds: each sails its own circle around the central Med.
+fn position(k: u32, t: f64) -> (f64, f64) {
+    let lat0 = 33.0 + (k % 100) as f64 * 0.06;
+    let lon0 = 10.0 + (k / 100) as f64 * 0.06;
+    let w = 0.0005 * (1.0 + (k % 7) as f64);
+    (lat0 + 0.02 * (w * t).sin(), lon0 + 0.02 * (w * t).cos())
+}
+
+fn observation(k: u32, seq: u64, time: Timestamp, t: f64) -> String {
+    let mmsi = 247_000_000 + k;
+    let (lat, lon) = position(k, t);
+    json!({"id": format!("b-{k}-{seq}"), "time": time, "time_source": "tag_block",
+        "received_at": time, "receivers": ["bench"],
+        "data": {"kind": "ais", "mmsi": mmsi, "msg_type": 1, "lat": lat, "lon": lon,
+                 "sog_kn": 8.5, "cog_deg": 90.0}})
+    .to_string()
+}
+
+/// A keep-alive HTTP/1.1 connection.
+struct Conn {
+    r: BufReader<TcpStream>,
+    cookie: String,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr, cookie: &str) -> Conn {
+        let s = TcpStream::connect(addr).await.unwrap();
+        s.set_nodelay(true).unwrap();
+        Conn {
+            r: BufReader::new(s),
+            cookie: cookie.to_owned(),
+        }
+    }
+
+    /// GET `path`; the status and body length.
+    async fn get(&mut self, path: &str) -> std::io::Result<(u16, usize)> {
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: bench\r\nCookie: {}\r\n\r\n",
+            self.cookie
+        );
+        self.r.get_mut().write_all(req.as_bytes()).await?;
+        let mut line = String::new();
+        self.r.read_line(&mut line).await?;
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            self.r.read_line(&mut line).await?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; len];
+        self.r.read_exact(&mut body).await?;
+        Ok((status, len))
+    }
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let a = args();
+    let dir = tempfile::tempdir().unwrap();
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (broker, running) = server.block_on(async {
+        let broker = EmbeddedBroker::start(BrokerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..BrokerConfig::default()
+        })
+        .await
+        .unwrap();
+        let running = console::start(
+            ConsoleConfig {
+                dir: Some(dir.path().to_owned()),
+                picture: Default::default(),
+                fusion: Default::default(),
+            },
+            FeedConfig {
+                host: "127.0.0.1".into(),
+                port: broker.addr().port(),
+                client_id: "bench-console".into(),
+                credentials: None,
+            },
+            "127.0.0.1:0".parse().unwrap(),
+            Arc::new(Metrics::new()),
+            false,
+        )
+        .await
+        .unwrap();
+        (broker, running)
+    });
+    let store = running.console.store();
+    store
+        .add_user(&console::store::UserRecord {
+            name: "bench".into(),
+            role: console::auth::Role::WatchOfficer,
+            password: auth::hash_password("bench-password-1").unwrap(),
+            must_change: false,
+            created_at: Timestamp::now(),
+        })
+        .unwrap();
+    let http = running.http;
+    let mqtt_port = broker.addr().port();
+    let picture = running.console.clone();
+
+    let load = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    load.block_on(async move {
+        // The feed: 10 000 vessels, then a tenth of them every second.
+        let (mqtt, mut el) =
+            AsyncClient::new(MqttOptions::new("bench-feed", "127.0.0.1", mqtt_port), 10_000);
+        tokio::spawn(async move {
+            loop {
+                if el.poll().await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let t0 = Instant::now();
+        let start_time = Timestamp::now();
+        for k in 0..a.tracks {
+            mqtt.publish(
+                format!("tidewatch/v1/obs/ais/{}", 247_000_000 + k),
+                QoS::AtLeastOnce,
+                false,
+                observation(k, 0, start_time, 0.0),
+            )
+            .await
+            .unwrap();
+        }
+        for i in 0..200u32 {
+            let k = i * (a.tracks / 200).max(1);
+            let now = Timestamp::now();
+            let (lat, lon) = position(k, 0.0);
+            mqtt.publish(
+                "tidewatch/v1/alerts/loitering",
+                QoS::AtLeastOnce,
+                false,
+                json!({"id": format!("al-{i}"), "kind": "loitering", "severity": "medium",
+                    "state": "open", "revision": 1, "time": now, "start": now,
+                    "mmsi": [247_000_000 + k], "contacts": [], "position": {"lat": lat, "lon": lon},
+                    "score": 0.5, "reasons": ["1 vessel under 2 kn for 2 h"],
+                    "rule": "loitering@1", "params": {}})
+                .to_string(),
+            )
+            .await
+            .unwrap();
+        }
+        while picture.picture().track_count() < a.tracks as usize {
+            assert!(t0.elapsed() < Duration::from_secs(120), "the picture did not fill");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        eprintln!(
+            "picture: {} tracks, 200 alerts, after {:.1} s; RSS {:.0} MiB",
+            picture.picture().track_count(),
+            t0.elapsed().as_secs_f64(),
+            rss_mib()
+        );
+        let feeding = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let feeder = {
+            let feeding = feeding.clone();
+            let tracks = a.tracks;
+            tokio::spawn(async move {
+                let mut seq = 1u64;
+                let mut tick = tokio::time::interval(Duration::from_millis(100));
+                while feeding.load(std::sync::atomic::Ordering::Relaxed) {
+                    tick.tick().await;
+                    // A hundredth of the fleet every 100 ms: each vessel every 10 s.
+                    let t = t0.elapsed().as_secs_f64();
+                    let now = Timestamp::now();
+                    for j in 0..tracks / 100 {
+                        let k = ((seq as u32) * (tracks / 100) + j) % tracks;
+                        let _ = mqtt
+                            .publish(
+                                format!("tidewatch/v1/obs/ais/{}", 247_000_000 + k),
+                                QoS::AtMostOnce,
+                                false,
+                                observation(k, seq, now, t),
+                            )
+                            .await;
+                    }
+                    seq += 1;
+                }
+            })
+        };
+
+        // Log in.
+        let mut s = TcpStream::connect(http).await.unwrap();
+        let body = r#"{"username":"bench","password":"bench-password-1"}"#;
+        s.write_all(
+            format!(
+                "POST /api/login HTTP/1.1\r\nHost: b\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).await.unwrap();
+        let cookie = raw
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .and_then(|c| c.split(';').next())
+            .expect("logged in")
+            .to_owned();
+
+        // The mix a watch floor makes: vessel cards and trails as tracks are clicked,
+        // the alert list, the session check, the status page, now and then the whole picture.
+        let mix: Vec<(&str, u32)> = vec![
+            ("vessel", 40),
+            ("trail", 20),
+            ("alerts", 15),
+            ("alert", 5),
+            ("me", 10),
+            ("status", 5),
+            ("picture", 5),
+        ];
+        let total: u32 = mix.iter().map(|m| m.1).sum();
+        let n = (a.rate * a.seconds) as usize;
+        let queue: Arc<Mutex<tokio::sync::mpsc::Receiver<(Instant, &'static str, String)>>>;
+        let (tx, rx) = tokio::sync::mpsc::channel(n.max(1));
+        queue = Arc::new(Mutex::new(rx));
+        let results: Arc<std::sync::Mutex<Vec<(&'static str, f64, u16)>>> =
+            Arc::new(std::sync::Mutex::new(Vec::with_capacity(n)));
+        let mut workers = Vec::new();
+        for _ in 0..a.connections {
+            let queue = queue.clone();
+            let results = results.clone();
+            let cookie = cookie.clone();
+            workers.push(tokio::spawn(async move {
+                let mut c = Conn::open(http, &cookie).await;
+                loop {
+                    let next = queue.lock().await.recv().await;
+                    let Some((at, kind, path)) = next else { break };
+                    let status = match c.get(&path).await {
+                        Ok((s, _)) => s,
+                        Err(_) => {
+                            c = Conn::open(http, &cookie).await;
+                            0
+                        }
+                    };
+                    let ms = at.elapsed().as_secs_f64() * 1e3;
+                    results.lock().unwrap().push((kind, ms, status));
+                }
+            }));
+        }
+        let begin = Instant::now() + Duration::from_millis(100);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..n {
+            let at = begin + Duration::from_secs_f64(i as f64 / a.rate as f64);
+            tokio::time::sleep_until(at.into()).await;
+            let mut pick = (rnd() % total as u64) as u32;
+            let kind = mix
+                .iter()
+                .find(|(_, w)| {
+                    if pick < *w {
+                        true
+                    } else {
+                        pick -= w;
+                        false
+                    }
+                })
+                .unwrap()
+                .0;
+            let k = (rnd() % a.tracks as u64) as u32;
+            let path = match kind {
+                "vessel" => format!("/api/vessels/{}", 247_000_000 + k),
+                "trail" => format!("/api/tracks/ais:{}/trail", 247_000_000 + k),
+                "alerts" => "/api/alerts".to_string(),
+                "alert" => format!("/api/alerts/al-{}", rnd() % 200),
+                "me" => "/api/me".to_string(),
+                "status" => "/api/status".to_string(),
+                _ => "/api/picture".to_string(),
+            };
+            let kind: &'static str = mix.iter().find(|m| m.0 == kind).unwrap().0;
+            tx.send((at, kind, path)).await.unwrap();
+        }
+        drop(tx);
+        for w in workers {
+            let _ = w.await;
+        }
+        let elapsed = begin.elapsed().as_secs_f64();
+        feeding.store(false, std::sync::atomic::Ordering::Relaxed);
+        let _ = feeder.await;
+        let results = results.lock().unwrap().clone();
+        let errors = results.iter().filter(|r| r.2 != 200).count();
+        let mut by: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for (k, ms, _) in &results {
+            by.entry(k).or_default().push(*ms);
+        }
+        let mut all: Vec<f64> = results.iter().map(|r| r.1).collect();
+        println!(
+            "console_load: {} tracks, {} req/s offered for {} s over {} connections",
+            a.tracks, a.rate, a.seconds, a.connections
+        );
+        println!(
+            "{:<8} {:>6} {:>9} {:>9} {:>9} {:>9}",
+            "request", "count", "p50 ms", "p90 ms", "p99 ms", "max ms"
+        );
+        for (k, v) in by.iter_mut() {
+            println!(
+                "{:<8} {:>6} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                k,
+                v.len(),
+                pct(v, 0.5),
+                pct(v, 0.9),
+                pct(v, 0.99),
+                pct(v, 1.0)
+            );
+        }
+        println!(
+            "all      {:>6} {:>9.2} {:>9.2} {:>9.2} {:>9.2}   achieved {:.0} req/s, {} not 200, RSS {:.0} MiB",
+            all.len(),
+            pct(&mut all, 0.5),
+            pct(&mut all, 0.9),
+            pct(&mut all, 0.99),
+            pct(&mut all, 1.0),
+            results.len() as f64 / elapsed,
+            errors,
+            rss_mib()
+        );
+    });
+    server.block_on(async {
+        running.shutdown().await;
+        broker.shutdown().await;
+    });
+}
