@@ -76,6 +76,11 @@ fn observation(k: u32, seq: u64, time: Timestamp, t: f64) -> String {
     .to_string()
 }
 
+/// A request due at a time: (when, kind, path).
+type Scheduled = (Instant, &'static str, String);
+/// A request done: (kind, latency ms from its scheduled time, status).
+type Outcome = (&'static str, f64, u16);
+
 /// A keep-alive HTTP/1.1 connection.
 struct Conn {
     r: BufReader<TcpStream>,
@@ -313,10 +318,9 @@ fn main() {
         ];
         let total: u32 = mix.iter().map(|m| m.1).sum();
         let n = (a.rate * a.seconds) as usize;
-        let queue: Arc<Mutex<tokio::sync::mpsc::Receiver<(Instant, &'static str, String)>>>;
-        let (tx, rx) = tokio::sync::mpsc::channel(n.max(1));
-        queue = Arc::new(Mutex::new(rx));
-        let results: Arc<std::sync::Mutex<Vec<(&'static str, f64, u16)>>> =
+        let (tx, rx) = tokio::sync::mpsc::channel::<Scheduled>(n.max(1));
+        let queue = Arc::new(Mutex::new(rx));
+        let results: Arc<std::sync::Mutex<Vec<Outcome>>> =
             Arc::new(std::sync::Mutex::new(Vec::with_capacity(n)));
         let mut workers = Vec::new();
         for _ in 0..a.connections {
