@@ -163,7 +163,7 @@ type Endpoint = (
 /// What the API promises: (method, path, body, roles allowed). `None`: any logged-in user.
 /// Written out here, apart from the code's own table, so a change to who may do what
 /// must be made in both places.
-fn matrix(alert: &str, alert2: &str, alert3: &str) -> Vec<Endpoint> {
+fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
     let picture = Some(vec![
         "watch_officer",
         "sar_coordinator",
@@ -196,6 +196,14 @@ fn matrix(alert: &str, alert2: &str, alert3: &str) -> Vec<Endpoint> {
         ("GET", "/api/alerts".into(), None, picture.clone()),
         ("GET", format!("/api/alerts/{alert}"), None, picture.clone()),
         ("GET", "/api/incidents".into(), None, picture.clone()),
+        ("GET", "/api/assignees".into(), None, triage.clone()),
+        ("GET", format!("/api/sar/{sar}"), None, picture.clone()),
+        (
+            "POST",
+            format!("/api/sar/{sar}/phase"),
+            Some(json!({"phase": "distress", "rationale": "persons in the water"})),
+            Some(vec!["sar_coordinator"]),
+        ),
         ("GET", "/api/live".into(), None, picture.clone()),
         (
             "POST",
@@ -258,14 +266,20 @@ async fn every_endpoint_answers_every_role_as_the_matrix_says_and_no_session_get
         ("a-1", "rendezvous"),
         ("a-2", "loitering"),
         ("a-3", "ais_gap"),
+        ("a-4", "sar_beacon"),
     ] {
         t.alert(id, kind, "high", 1, 247123456).await;
     }
     let c = &t.running.console;
-    t.wait(|| c.picture().alerts_at(None, true).len() == 3)
+    t.wait(|| c.picture().alerts_at(None, true).len() == 4)
         .await;
+    // A rescue alert escalated: a SAR case to act on.
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    let r = wo.post("/api/alerts/a-4/escalate", json!({})).await;
+    let sar = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
 
-    let m = matrix("a-1", "a-2", "a-3");
+    let m = matrix("a-1", "a-2", "a-3", &sar);
     // Every operation the API describes is in the matrix (or public).
     let doc = t.client().get("/api/openapi.json").await.json();
     let public = ["/api/health", "/api/login"];
@@ -574,6 +588,41 @@ async fn triage_is_logged_streamed_and_survives_a_restart() {
     let incidents = wo.get("/api/incidents").await.json();
     assert_eq!(incidents[0]["kind"], "sar");
     assert_eq!(incidents[0]["alerts"], json!(["sart-1"]));
+    // The SAR case opened in distress (a beacon, R19); only the SMC changes its phase, with
+    // a rationale.
+    let case = wo.get(&format!("/api/sar/{inc}")).await.json();
+    assert_eq!(case["case"]["phase"], "distress");
+    assert_eq!(case["case"]["log"][0]["event"]["event"], "opened");
+    assert_eq!(case["case"]["log"][0]["by"]["name"], "watch_officer");
+    let r = wo
+        .post(
+            &format!("/api/sar/{inc}/phase"),
+            json!({"phase": "alert", "rationale": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let mut smc = t.client();
+    smc.login("sar_coordinator", &password("sar_coordinator"))
+        .await;
+    let r = smc
+        .post(
+            &format!("/api/sar/{inc}/phase"),
+            json!({"phase": "alert", "rationale": " "}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let r = smc
+        .post(
+            &format!("/api/sar/{inc}/phase"),
+            json!({"phase": "alert", "rationale": "SART confirmed as a test by the flag State's MRCC; keeping watch"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["case"]["phase"], "alert");
+    assert_eq!(
+        r.json()["case"]["log"][1]["by"]["role"],
+        "sar_mission_coordinator"
+    );
     // Dismissed, then the same alert comes back more severe: it is in front of the watch again.
     let r = wo
         .post(
@@ -623,6 +672,11 @@ async fn triage_is_logged_streamed_and_survives_a_restart() {
     let d = d.json();
     assert_eq!(d["alert"]["triage"]["status"], "escalated");
     assert_eq!(d["alert"]["triage"]["incident"], inc);
+    let case = wo.get(&format!("/api/sar/{inc}")).await.json();
+    assert_eq!(
+        case["case"]["phase"], "alert",
+        "the SMC's phase survives a restart"
+    );
     assert_eq!(
         wo.get("/api/incidents")
             .await

@@ -13,10 +13,10 @@
 //! are never prerequisites of disembarkation).
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Roles that act on a SAR case (DOMAIN.md §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Operations-centre watch officer.
@@ -34,7 +34,7 @@ pub enum Role {
 }
 
 /// Who acts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     /// The person.
     pub name: String,
@@ -43,7 +43,7 @@ pub struct Actor {
 }
 
 /// Emergency phases (SAR Convention annex 4.4; ICAO codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// INCERFA.
@@ -55,7 +55,7 @@ pub enum Phase {
 }
 
 /// Where a case stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Under way.
@@ -67,7 +67,7 @@ pub enum Status {
 }
 
 /// A place of safety.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlaceOfSafety {
     /// Port or facility name.
     pub name: String,
@@ -78,7 +78,7 @@ pub struct PlaceOfSafety {
 }
 
 /// A person rescued, as far as the SAR case needs to know (the roster is issue 7's).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Survivor {
     /// Wristband / tag id given at first contact.
     pub tag: String,
@@ -87,7 +87,7 @@ pub struct Survivor {
 }
 
 /// How a case ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "basis", rename_all = "snake_case")]
 pub enum Termination {
     /// Every person is accounted for.
@@ -100,7 +100,7 @@ pub enum Termination {
 }
 
 /// One entry of the case log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// When it happened.
     pub at: Timestamp,
@@ -111,7 +111,7 @@ pub struct Entry {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// Opened, in a phase.
@@ -231,7 +231,7 @@ pub enum CaseError {
 }
 
 /// A SAR case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SarCase {
     /// Case id.
     pub id: String,

@@ -26,6 +26,7 @@ use super::live::{self, LiveEvent};
 use super::model::*;
 use super::store::{AuditEntry, NewAudit, SessionRecord, StoreError, UserRecord, sha256_hex};
 use super::{Console, LiveSession};
+use fusion::sar::case::{Actor, CaseError, Phase, SarCase};
 
 type AppState = Arc<Console>;
 
@@ -1033,9 +1034,40 @@ async fn escalate(
             created_at: now,
         }
     };
+    // A rescue alert opens a SAR case at once: a beacon in distress (R19: a distress
+    // report may open the case in distress directly), a proposal in the alert phase; the
+    // SMC then owns its phases.
+    let sar_case = match (kind, u.role.sar_role()) {
+        ("sar", Some(role)) => {
+            let phase = if view.kind == "sar_beacon" {
+                Phase::Distress
+            } else {
+                Phase::Alert
+            };
+            let case = SarCase::open(
+                &incident.id,
+                phase,
+                &id,
+                &format!(
+                    "escalated from the {} alert: {}",
+                    view.kind.replace('_', " "),
+                    view.reasons.first().cloned().unwrap_or_default()
+                ),
+                Actor {
+                    name: u.name.clone(),
+                    role,
+                },
+                now,
+            )
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            Some(serde_json::to_string(&case).unwrap_or_default())
+        }
+        _ => None,
+    };
     c.store().add_incident(
         &incident.id,
         &serde_json::to_string(&incident).unwrap_or_default(),
+        sar_case.as_deref(),
         NewAudit {
             user: Some(&u.name),
             role: Some(u.role),
@@ -1072,9 +1104,145 @@ async fn incidents(State(c): State<AppState>, u: CurrentUser) -> ApiResult<Vec<I
     Ok(Json(c.picture().incidents().to_vec()))
 }
 
+/// Who an alert can be assigned to: the accounts whose role may triage.
+#[utoipa::path(get, path = "/api/assignees", tag = "alerts", security(("session" = [])),
+    responses(
+        (status = 200, description = "Names, sorted", body = Vec<String>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not triage", body = ErrorBody),
+    ))]
+async fn assignees(State(c): State<AppState>, u: CurrentUser) -> ApiResult<Vec<String>> {
+    u.require(Permission::TriageAlerts)?;
+    Ok(Json(
+        c.store()
+            .users()?
+            .into_iter()
+            .filter(|r| r.role.can(Permission::TriageAlerts))
+            .map(|r| r.name)
+            .collect(),
+    ))
+}
+
+// ---------------------------------------------------------------- SAR cases
+
+/// A SAR case and the incident it belongs to.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SarCaseView {
+    /// The incident.
+    pub incident: Incident,
+    /// The case: `phase` (`uncertainty`, `alert`, `distress`), `status`, survivors, place of
+    /// safety, and `log`, every change with who, when and why.
+    #[schema(value_type = Object)]
+    pub case: serde_json::Value,
+}
+
+fn load_case(c: &Console, id: &str) -> Result<(Incident, SarCase), ApiError> {
+    let incident = c
+        .picture()
+        .incidents()
+        .iter()
+        .find(|i| i.id == id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))?;
+    let json = c
+        .store()
+        .sar_case(id)?
+        .ok_or_else(|| ApiError::not_found(format!("{id} has no SAR case")))?;
+    let case: SarCase = serde_json::from_str(&json)
+        .map_err(|e| StoreError::Corrupt(format!("SAR case {id}: {e}")))?;
+    Ok((incident, case))
+}
+
+/// A SAR case: phase, status and its log.
+#[utoipa::path(get, path = "/api/sar/{id}", tag = "sar",
+    params(("id" = String, Path, description = "Incident id, e.g. `INC-20261122-001`")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The case", body = SarCaseView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see it", body = ErrorBody),
+        (status = 404, description = "No such SAR case", body = ErrorBody),
+    ))]
+async fn sar_case(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<SarCaseView> {
+    u.require(Permission::ViewPicture)?;
+    let (incident, case) = load_case(&c, &id)?;
+    Ok(Json(SarCaseView {
+        incident,
+        case: serde_json::to_value(&case).unwrap_or_default(),
+    }))
+}
+
+/// A phase declaration.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseRequest {
+    /// The phase.
+    #[schema(value_type = String, pattern = "^(uncertainty|alert|distress)$")]
+    pub phase: Phase,
+    /// Why (required, not blank).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub rationale: String,
+}
+
+/// Declare a SAR phase (up or down): the SAR mission coordinator only, with a rationale
+/// (R19). Nothing a law-enforcement case holds can block it (R21).
+#[utoipa::path(post, path = "/api/sar/{id}/phase", tag = "sar",
+    params(("id" = String, Path, description = "Incident id")), request_body = PhaseRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Declared", body = SarCaseView),
+        (status = 400, description = "No rationale", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only the SAR mission coordinator, or no anti-CSRF token", body = ErrorBody),
+        (status = 404, description = "No such SAR case", body = ErrorBody),
+        (status = 409, description = "The case is terminated", body = ErrorBody),
+    ))]
+async fn sar_phase(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PhaseRequest>,
+) -> ApiResult<SarCaseView> {
+    u.require(Permission::CoordinateSar)?;
+    let (incident, mut case) = load_case(&c, &id)?;
+    let role = u
+        .role
+        .sar_role()
+        .ok_or_else(|| ApiError::forbidden("forbidden", "the role does not act on SAR cases"))?;
+    let actor = Actor {
+        name: u.name.clone(),
+        role,
+    };
+    case.declare_phase(req.phase, &req.rationale, actor, Timestamp::now())
+        .map_err(|e| match e {
+            CaseError::NotCoordinator(_) => ApiError::forbidden("forbidden", e.to_string()),
+            CaseError::NoRationale(_) => ApiError::bad_request(e.to_string()),
+            _ => ApiError::conflict(e.to_string()),
+        })?;
+    c.store().update_sar_case(
+        &id,
+        &serde_json::to_string(&case).unwrap_or_default(),
+        NewAudit {
+            user: Some(&u.name),
+            role: Some(u.role),
+            action: "sar_phase",
+            target: Some(&id),
+            detail: &serde_json::json!({"phase": req.phase, "rationale": req.rationale}),
+        },
+    )?;
+    Ok(Json(SarCaseView {
+        incident,
+        case: serde_json::to_value(&case).unwrap_or_default(),
+    }))
+}
+
 // ---------------------------------------------------------------- live
 
-/// Live updates (Server-Sent Events): `hello`, `tracks`, `alert`, `incident`, `resync`.
+/// Live updates (Server-Sent Events): `hello`, `tracks`, `alert`, `incident`, `clock`, `resync`.
 #[utoipa::path(get, path = "/api/live", tag = "picture", security(("session" = [])),
     responses(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
@@ -1085,7 +1253,8 @@ async fn live_stream(State(c): State<AppState>, u: CurrentUser) -> Result<Respon
     u.require(Permission::ViewPicture)?;
     let rx = c.subscribe();
     let hello = serde_json::json!({"time": c.picture().clock()}).to_string();
-    Ok(live::stream(rx, hello).into_response())
+    let guard = live::ClientGuard::new(c.stats().live_clients.clone());
+    Ok(live::stream(rx, hello, guard).into_response())
 }
 
 // ---------------------------------------------------------------- status
@@ -1360,6 +1529,7 @@ impl Modify for SessionCookie {
         (name = "session", description = "Log in and out"),
         (name = "picture", description = "Tracks, vessels, replay, live updates"),
         (name = "alerts", description = "Alerts and their triage"),
+        (name = "sar", description = "Search and rescue cases (rescue first)"),
         (name = "status", description = "Service health"),
         (name = "admin", description = "Accounts and the audit log"),
     )
@@ -1384,6 +1554,9 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(dismiss))
         .routes(routes!(escalate))
         .routes(routes!(incidents))
+        .routes(routes!(assignees))
+        .routes(routes!(sar_case))
+        .routes(routes!(sar_phase))
         .routes(routes!(live_stream))
         .routes(routes!(status))
         .routes(routes!(users, add_user))

@@ -93,8 +93,22 @@ impl Role {
             // Service health: the watch, the SMC, the administrator, oversight.
             ViewStatus => matches!(self, WatchOfficer | SarCoordinator | Admin | Auditor),
             ManageUsers => matches!(self, Admin),
+            // Phases, suspension, termination of a SAR case: its coordinator only (R19, R22).
+            CoordinateSar => matches!(self, SarCoordinator),
             // The complete audit log: oversight.
             ViewAudit => matches!(self, Auditor),
+        }
+    }
+
+    /// The role a SAR case knows this one as, if it acts on SAR cases at all.
+    pub fn sar_role(self) -> Option<fusion::sar::case::Role> {
+        use fusion::sar::case::Role as R;
+        match self {
+            Role::WatchOfficer => Some(R::WatchOfficer),
+            Role::SarCoordinator => Some(R::SarMissionCoordinator),
+            Role::BoardingOfficer => Some(R::BoardingOfficer),
+            Role::Investigator => Some(R::Investigator),
+            Role::PartnerLiaison | Role::Auditor | Role::Admin => None,
         }
     }
 
@@ -142,16 +156,19 @@ pub enum Permission {
     ManageUsers,
     /// Read the audit log.
     ViewAudit,
+    /// Declare SAR phases, suspend, resume, terminate a SAR case.
+    CoordinateSar,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::ViewPicture,
         Permission::TriageAlerts,
         Permission::ViewStatus,
         Permission::ManageUsers,
         Permission::ViewAudit,
+        Permission::CoordinateSar,
     ];
 }
 

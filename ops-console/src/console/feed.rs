@@ -83,14 +83,15 @@ pub async fn run(
                 let now = Instant::now();
                 let elapsed = SignedDuration::try_from(now - last).unwrap_or_default();
                 last = now;
-                let changed = {
+                let (changed, clock) = {
                     let mut p = console.picture_mut();
                     p.tick(elapsed);
-                    p.take_changed()
+                    (p.take_changed(), p.clock())
                 };
                 if !changed.is_empty() {
                     console.publish(LiveEvent::Tracks(changed));
                 }
+                console.publish(LiveEvent::Clock(clock));
             }
             n = rx.recv_many(&mut batch, 512) => {
                 if n == 0 {

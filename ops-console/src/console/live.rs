@@ -6,6 +6,7 @@
 //! | `tracks` | the tracks changed in the last second (array of `TrackView`) |
 //! | `alert` | an alert's new revision or triage (`AlertView`) |
 //! | `incident` | a new incident |
+//! | `clock` | `{"time": …}` every second: the picture's clock (data time) |
 //! | `resync` | the stream fell behind and events were skipped: fetch `/api/picture` again |
 //!
 //! The stream is backed by a broadcast channel; a tab that falls behind by more than its
@@ -30,6 +31,8 @@ pub enum LiveEvent {
     Alert(Box<AlertView>),
     /// An incident was opened.
     Incident(Incident),
+    /// The picture's clock.
+    Clock(jiff::Timestamp),
 }
 
 /// A serialized event, shared by every stream.
@@ -48,6 +51,10 @@ impl LiveEvent {
             LiveEvent::Tracks(t) => ("tracks", serde_json::to_string(t)),
             LiveEvent::Alert(a) => ("alert", serde_json::to_string(a)),
             LiveEvent::Incident(i) => ("incident", serde_json::to_string(i)),
+            LiveEvent::Clock(t) => (
+                "clock",
+                serde_json::to_string(&serde_json::json!({"time": t})),
+            ),
         };
         LiveMessage {
             event,
@@ -57,11 +64,32 @@ impl LiveEvent {
 }
 
 /// The SSE response for one tab.
+/// Counts a tab on the stream while it lives.
+#[derive(Debug)]
+pub struct ClientGuard(pub Arc<std::sync::atomic::AtomicU64>);
+
+impl ClientGuard {
+    /// Count one more.
+    pub fn new(n: Arc<std::sync::atomic::AtomicU64>) -> ClientGuard {
+        n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ClientGuard(n)
+    }
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The SSE response for one tab; `guard` is held as long as the tab listens.
 pub fn stream(
     mut rx: broadcast::Receiver<Arc<LiveMessage>>,
     hello: String,
+    guard: ClientGuard,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let s = async_stream(move |tx| async move {
+        let _guard = guard;
         if tx
             .send(Event::default().event("hello").data(hello))
             .await

@@ -62,7 +62,7 @@ pub struct ConsoleStats {
     /// Alert revisions stored.
     pub alerts: AtomicU64,
     /// Browsers connected to the live stream now.
-    pub live_clients: AtomicU64,
+    pub live_clients: Arc<AtomicU64>,
 }
 
 /// The console's state, shared by every request.

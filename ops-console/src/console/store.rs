@@ -65,6 +65,11 @@ const MIGRATIONS: &[&str] = &[
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL
     );",
+    // 2: SAR cases (the case as JSON; every change is also in the audit log).
+    "CREATE TABLE sar_cases (
+        id TEXT PRIMARY KEY,
+        json TEXT NOT NULL
+    );",
 ];
 
 /// A user account as stored.
@@ -357,11 +362,13 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Create an incident (JSON) and log it, in one transaction.
+    /// Create an incident (JSON), with its SAR case (JSON) for a rescue, and log it, in one
+    /// transaction.
     pub fn add_incident(
         &self,
         id: &str,
         json: &str,
+        sar_case: Option<&str>,
         audit: NewAudit<'_>,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn();
@@ -370,9 +377,46 @@ impl Store {
             "INSERT INTO incidents (id, json) VALUES (?1, ?2)",
             params![id, json],
         )?;
+        if let Some(case) = sar_case {
+            tx.execute(
+                "INSERT INTO sar_cases (id, json) VALUES (?1, ?2)",
+                params![id, case],
+            )?;
+        }
         append_audit(&tx, audit)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// A SAR case (JSON).
+    pub fn sar_case(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT json FROM sar_cases WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Replace a SAR case (JSON) after a change, and log the change, in one transaction.
+    pub fn update_sar_case(
+        &self,
+        id: &str,
+        json: &str,
+        audit: NewAudit<'_>,
+    ) -> Result<AuditEntry, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE sar_cases SET json = ?2 WHERE id = ?1",
+            params![id, json],
+        )?;
+        if n != 1 {
+            return Err(StoreError::Corrupt(format!("no SAR case {id}")));
+        }
+        let e = append_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(e)
     }
 
     /// Every incident (JSON), oldest first.
