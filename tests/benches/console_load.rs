@@ -4,8 +4,12 @@
 //! from then, so a slow server cannot hide its backlog).
 //!
 //! ```text
-//! cargo bench -p tidewatch-tests --bench console_load -- [--tracks 10000] [--rate 500] [--seconds 30] [--connections 32]
+//! cargo bench -p tidewatch-tests --bench console_load -- [--tracks 10000] [--rate 500] [--seconds 30] [--connections 32] [--no-browser]
 //! ```
+//!
+//! Then the map with the same 10 000 moving tracks in headless Chromium (through
+//! chromium-driver): the time to the first picture drawn, the frame intervals while the
+//! live stream moves every track (each is redrawn every 10 s), and a pan.
 //!
 //! The console and the embedded broker run on a 2-worker runtime (as `tidewatch up`); the
 //! feed and the load generator on another thread. All on the same 2 cores.
@@ -30,6 +34,7 @@ struct Args {
     rate: u64,
     seconds: u64,
     connections: usize,
+    browser: bool,
 }
 
 fn args() -> Args {
@@ -38,6 +43,7 @@ fn args() -> Args {
         rate: 500,
         seconds: 30,
         connections: 32,
+        browser: true,
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -48,6 +54,11 @@ fn args() -> Args {
             ("--rate", Some(v)) => a.rate = v.max(1),
             ("--seconds", Some(v)) => a.seconds = v.max(1),
             ("--connections", Some(v)) => a.connections = v.max(1) as usize,
+            ("--no-browser", _) => {
+                a.browser = false;
+                i += 1;
+                continue;
+            }
             _ => {
                 i += 1;
                 continue;
@@ -386,8 +397,6 @@ fn main() {
             let _ = w.await;
         }
         let elapsed = begin.elapsed().as_secs_f64();
-        feeding.store(false, std::sync::atomic::Ordering::Relaxed);
-        let _ = feeder.await;
         let results = results.lock().unwrap().clone();
         let errors = results.iter().filter(|r| r.2 != 200).count();
         let mut by: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
@@ -425,9 +434,140 @@ fn main() {
             errors,
             rss_mib()
         );
+        if a.browser {
+            browser(http).await;
+        }
+        feeding.store(false, std::sync::atomic::Ordering::Relaxed);
+        let _ = feeder.await;
     });
     server.block_on(async {
         running.shutdown().await;
         broker.shutdown().await;
     });
+}
+
+/// The map in Chromium with the full picture, live.
+async fn browser(http: SocketAddr) {
+    use fantoccini::{Client, Locator};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut driver = std::process::Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian chromium-driver; tests/install-deps.sh installs it)");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"]}),
+    );
+    let mut c = None;
+    for _ in 0..100 {
+        if let Ok(cl) = Client::with_capabilities_and_connector(
+            &format!("http://127.0.0.1:{port}"),
+            &caps,
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .await
+        {
+            c = Some(cl);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let c = c.expect("a chromium session");
+    c.goto(&format!("http://{http}/")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#login-form"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login-user"))
+        .await
+        .unwrap()
+        .send_keys("bench")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#login-password"))
+        .await
+        .unwrap()
+        .send_keys("bench-password-1")
+        .await
+        .unwrap();
+    let t = Instant::now();
+    c.find(Locator::Css("#login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    loop {
+        let r = c
+            .execute("return document.body.dataset.ready", vec![])
+            .await
+            .unwrap();
+        if r == json!("1") {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the map did not draw"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ready_ms = t.elapsed().as_secs_f64() * 1e3;
+    let shown = c
+        .execute("return window.tidewatch.tracks.size", vec![])
+        .await
+        .unwrap();
+    // Zoom out so every track is on the canvas, then watch the frames for 10 s of live updates.
+    c.execute(
+        "window.tidewatch.map.setView([36.0, 12.9], 7, {animate: false}); \
+         window.__frames = []; window.__long = []; \
+         new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration))).observe({type: 'longtask', buffered: false}); \
+         let last = performance.now(); \
+         const f = (t) => { window.__frames.push(t - last); last = t; if (window.__frames.length < 100000) requestAnimationFrame(f); }; \
+         requestAnimationFrame(f); return true",
+        vec![],
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let frames: Vec<f64> =
+        serde_json::from_value(c.execute("return window.__frames", vec![]).await.unwrap())
+            .unwrap_or_default();
+    let long: Vec<f64> =
+        serde_json::from_value(c.execute("return window.__long", vec![]).await.unwrap())
+            .unwrap_or_default();
+    // A pan: from the call to the next two frames drawn.
+    let pan_ms = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; const t = performance.now(); \
+             window.tidewatch.map.panBy([300, 200], {animate: false}); \
+             requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - t)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut f = frames.clone();
+    println!(
+        "map: {shown} tracks drawn {ready_ms:.0} ms after login; 10 s of live updates: {} frames, interval p50 {:.1} ms, p99 {:.1} ms, max {:.0} ms; {} long tasks (> 50 ms), longest {:.0} ms, {:.0} ms in total; pan redrawn in {:.0} ms",
+        frames.len(),
+        pct(&mut f, 0.5),
+        pct(&mut f, 0.99),
+        pct(&mut f, 1.0),
+        long.len(),
+        long.iter().cloned().fold(0.0, f64::max),
+        long.iter().sum::<f64>(),
+        pan_ms.as_f64().unwrap_or(f64::NAN),
+    );
+    let png = c.screenshot().await.unwrap();
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("console-10000-tracks.png"), png).unwrap();
+    c.close().await.unwrap();
+    let _ = driver.kill();
+    let _ = driver.wait();
 }

@@ -1,7 +1,9 @@
 //! End to end over MQTT, every component real and in one process: the embedded broker,
-//! ingest and fusion. A patrol unit reports its position by NMEA; an AIS-SART activation
-//! published by a receiver becomes a critical alert with a search plan, and a tasking
-//! reaches the unit's topic within 2 s. A SART TEST never alarms.
+//! ingest, fusion and the console. A patrol unit reports its position by NMEA; an AIS-SART
+//! activation published by a receiver becomes a critical alert with a search plan in the
+//! console, seen by a logged-in SAR mission coordinator, and a tasking reaches the unit's
+//! topic, within 2 s. A SART TEST never alarms. The coordinator escalates the alert: the
+//! SAR case is kept, and its phases are the coordinator's.
 
 use std::time::{Duration, Instant};
 
@@ -114,7 +116,41 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
             let _ = fusion_stopped.await;
         },
     ));
-    while ingest.stats().connects == 0 || fusion.stats().connects < 2 {
+    let console = ops_console::console::start(
+        ops_console::console::ConsoleConfig {
+            dir: Some(dir.join("console")),
+            picture: Default::default(),
+            fusion: Default::default(),
+        },
+        ops_console::console::feed::FeedConfig {
+            host: "127.0.0.1".into(),
+            port,
+            client_id: "test-console".into(),
+            credentials: None,
+        },
+        "127.0.0.1:0".parse().unwrap(),
+        std::sync::Arc::new(ops_console::metrics::Metrics::new()),
+        false,
+    )
+    .await
+    .unwrap();
+    console
+        .console
+        .store()
+        .add_user(&ops_console::console::store::UserRecord {
+            name: "smc".into(),
+            role: ops_console::console::auth::Role::SarCoordinator,
+            password: ops_console::console::auth::hash_password("rescue-first-2026").unwrap(),
+            must_change: false,
+            created_at: Timestamp::now(),
+        })
+        .unwrap();
+    let mut smc = tidewatch_tests::http::Client::new(console.http);
+    smc.login("smc", "rescue-first-2026").await;
+    while ingest.stats().connects == 0
+        || fusion.stats().connects < 2
+        || !console.console.feed_is_up()
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -188,6 +224,29 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
         }
     }
     let (planned, _) = with_plan.unwrap();
+    // The coordinator, logged in to the console, sees it: critical, with the plan.
+    let on_console = loop {
+        let list = smc.get("/api/alerts?kind=sar_beacon").await.json();
+        if let Some(a) = list.as_array().unwrap().iter().find(|a| {
+            a["mmsi"] == serde_json::json!([970_123_456]) && a.get("search_plan").is_some()
+        }) {
+            break a.clone();
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "on the console within 2 s: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let seen = sent.elapsed();
+    assert_eq!(on_console["severity"], "critical");
+    assert_eq!(on_console["triage"]["status"], "new");
+    assert!(
+        on_console["search_plan"]["datum"]["radius_nm"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     assert!(
         planned["search_plan"]["datum"]["radius_nm"]
             .as_f64()
@@ -209,7 +268,49 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
         "{tasking}"
     );
     assert!(tasked < Duration::from_secs(2), "tasked after {tasked:?}");
-    eprintln!("SART published → critical alert {alarm:?}, → tasking on cp-301's topic {tasked:?}");
+    eprintln!(
+        "SART published → critical alert {alarm:?}, → on the console with its plan {seen:?}, → tasking on cp-301's topic {tasked:?}"
+    );
+    // The TEST beacon is on the console as information, never an alarm.
+    let all = smc.get("/api/alerts?kind=sar_beacon").await.json();
+    let test = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["mmsi"] == serde_json::json!([970_111_222]))
+        .expect("the TEST beacon is shown");
+    assert_eq!(test["severity"], "info");
+    // The unit's tasking is on the picture.
+    let c = console.console.clone();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !c
+        .picture()
+        .snapshot(None)
+        .tracks
+        .iter()
+        .any(|t| t.id == "unit:cp-301" && !t.taskings.is_empty())
+    {
+        assert!(Instant::now() < deadline, "the tasking on cp-301's track");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The coordinator escalates it: a SAR case opened in distress, kept, theirs to change.
+    let id = on_console["id"].as_str().unwrap();
+    let r = smc
+        .post(&format!("/api/alerts/{id}/escalate"), serde_json::json!({}))
+        .await;
+    assert_eq!(r.status, 200);
+    let inc = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    let case = smc.get(&format!("/api/sar/{inc}")).await.json();
+    assert_eq!(case["case"]["phase"], "distress");
+    assert_eq!(case["incident"]["kind"], "sar");
+    let stored = console
+        .console
+        .store()
+        .sar_case(&inc)
+        .unwrap()
+        .expect("the case is stored");
+    assert!(stored.contains("\"phase\":\"distress\""), "{stored}");
+    console.shutdown().await;
     // Stored too.
     let stored = std::fs::read_to_string(dir.join("fusion/taskings.jsonl")).unwrap();
     assert!(stored.contains("\"unit\":\"cp-301\""), "{stored}");

@@ -97,20 +97,29 @@ pub fn stream(
         {
             return;
         }
-        loop {
-            let ev = match rx.recv().await {
-                Ok(m) => Event::default().event(m.event).data(&m.data),
-                Err(broadcast::error::RecvError::Lagged(n)) => Event::default()
-                    .event("resync")
-                    .data(format!("{{\"skipped\":{n}}}")),
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
-            if tx.send(ev).await.is_err() {
+        while let Some((event, data)) = next(&mut rx).await {
+            if tx
+                .send(Event::default().event(event).data(data))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
     });
     Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// The next event for a tab: the next change, or `resync` when it fell behind and changes
+/// were skipped; None when the console stops.
+async fn next(rx: &mut broadcast::Receiver<Arc<LiveMessage>>) -> Option<(&'static str, String)> {
+    match rx.recv().await {
+        Ok(m) => Some((m.event, m.data.clone())),
+        Err(broadcast::error::RecvError::Lagged(n)) => {
+            Some(("resync", format!("{{\"skipped\":{n}}}")))
+        }
+        Err(broadcast::error::RecvError::Closed) => None,
+    }
 }
 
 /// A stream fed by a task through a small channel (no extra crate for `async-stream`).
@@ -125,4 +134,29 @@ where
         rx,
         |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_tab_that_falls_behind_gets_resync_then_the_newest_changes() {
+        let (tx, mut rx) = broadcast::channel::<Arc<LiveMessage>>(4);
+        for i in 0..10 {
+            let _ = tx.send(Arc::new(
+                LiveEvent::Clock(jiff::Timestamp::from_second(i).unwrap()).message(),
+            ));
+        }
+        let (event, data) = next(&mut rx).await.unwrap();
+        assert_eq!((event, data.as_str()), ("resync", "{\"skipped\":6}"));
+        let (event, data) = next(&mut rx).await.unwrap();
+        assert_eq!(event, "clock");
+        assert!(data.contains("1970-01-01T00:00:06Z"), "{data}");
+        drop(tx);
+        for _ in 0..3 {
+            next(&mut rx).await.unwrap();
+        }
+        assert!(next(&mut rx).await.is_none());
+    }
 }
