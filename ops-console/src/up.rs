@@ -173,6 +173,19 @@ async fn run_async(
     crate::console_cmd::announce(&console);
     if let Some(sc) = &sc {
         eprintln!("  demo scenario {}: {}", sc.name, sc.description);
+        // The administrator sees no operational data (DOMAIN.md §5): a demo's first start
+        // also gets a watch officer to see the picture with.
+        if console.first_admin.is_some() {
+            let (name, password) = crate::console::add_user_with_one_time_password(
+                console.console.store(),
+                "watch",
+                crate::console::auth::Role::WatchOfficer,
+            )
+            .context("creating the demo's watch officer")?;
+            eprintln!(
+                "  demo: watch officer {name:?} created; one-time password: {password} (log in as {name} to see the picture)"
+            );
+        }
     }
     let publisher = match &sc {
         Some(_) => Some(Publisher::connect(mqtt).await?),

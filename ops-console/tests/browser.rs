@@ -145,7 +145,8 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     let _up = Killed(up);
     // The first start prints the administrator's one-time password.
     let mut otp = None;
-    for line in BufReader::new(stderr).lines() {
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some((_, p)) = line.split_once("one-time password: ") {
             otp = Some(p.trim().to_owned());
@@ -154,6 +155,8 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
             break;
         }
     }
+    // Keep reading what it says (a closed pipe would stop it at its next line).
+    std::thread::spawn(move || lines.for_each(drop));
     assert!(
         otp.is_some_and(|p| p.len() == 19),
         "a one-time admin password is printed"
@@ -317,6 +320,27 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     );
     assert_eq!(d["alert"]["triage"]["status"], "acknowledged", "{d}");
     assert_eq!(d["actions"][0]["user"], "olga");
+
+    // The status page: ingest, fusion and broker health from the same numbers as /metrics.
+    c.find(Locator::Css("#status-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(&c, "the status page with ingest figures", 15, || async {
+        let t = text(&c, "#status").await.to_lowercase();
+        (t.contains("ingest lines") && t.contains("ais:sim-lampedusa") && t.contains("fusion lag"))
+            .then_some(())
+    })
+    .await;
+    shot(&c, "03b-status").await;
+    c.find(Locator::Css("#status-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 
     // Open the vessel card.
     c.find(Locator::Css("[data-track-id=\"ais:247123456\"]"))

@@ -765,6 +765,24 @@ async fn the_picture_moves_live_and_replays_an_hour_back() {
     assert_eq!(inv.get("/api/vessels/999999999").await.status, 404);
     assert_eq!(inv.get("/api/vessels/abc").await.status, 400);
     assert_eq!(inv.get("/api/picture?at=yesterday").await.status, 400);
+
+    // A restarted console can still replay: the history is on disk.
+    t.stop().await;
+    let t = TestConsole::start(dir.path()).await;
+    inv.addr = t.running.http;
+    let trail = inv.get("/api/tracks/ais:247123456/trail").await.json();
+    assert_eq!(
+        trail.as_array().unwrap().len(),
+        121,
+        "the trail after a restart"
+    );
+    let past = inv.get(&format!("/api/picture?at={at}")).await.json();
+    let then = track(&past, "ais:247123456").expect("the vessel an hour back, after a restart");
+    assert!(
+        (then["position"]["lon"].as_f64().unwrap() - 12.8).abs() < 1e-4,
+        "{then}"
+    );
+    assert_eq!(then["label"], "247123456");
     t.stop().await;
 }
 

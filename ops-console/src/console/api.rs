@@ -846,25 +846,36 @@ async fn ack(
 ) -> ApiResult<AlertView> {
     u.require(Permission::TriageAlerts)?;
     let (mut t, _) = current_triage(&c, &id)?;
+    still_open(&t)?;
+    if t.status == TriageStatus::New {
+        t.status = TriageStatus::Acknowledged;
+    }
+    record(&c, &id, t, &u, "alert_ack", serde_json::json!({}))
+}
+
+/// 409 when the alert is already dismissed or escalated.
+fn still_open(t: &Triage) -> Result<(), ApiError> {
     if matches!(t.status, TriageStatus::Dismissed | TriageStatus::Escalated) {
         return Err(ApiError::conflict(format!(
             "the alert is already {}",
             status_name(t.status)
         )));
     }
-    if t.status == TriageStatus::New {
-        t.status = TriageStatus::Acknowledged;
-    }
+    Ok(())
+}
+
+/// Stamp a triage change with who and when, store and log it, show it.
+fn record(
+    c: &Console,
+    id: &str,
+    mut t: Triage,
+    u: &CurrentUser,
+    action: &str,
+    detail: serde_json::Value,
+) -> ApiResult<AlertView> {
     t.by = Some(u.name.clone());
     t.at = Some(Timestamp::now());
-    Ok(Json(c.triage(
-        &id,
-        t,
-        &u.name,
-        u.role,
-        "alert_ack",
-        serde_json::json!({}),
-    )?))
+    Ok(Json(c.triage(id, t, &u.name, u.role, action, detail)?))
 }
 
 fn status_name(s: TriageStatus) -> String {
@@ -904,24 +915,17 @@ async fn assign(
             to.name, to.role
         )));
     }
-    if matches!(t.status, TriageStatus::Dismissed | TriageStatus::Escalated) {
-        return Err(ApiError::conflict(format!(
-            "the alert is already {}",
-            status_name(t.status)
-        )));
-    }
+    still_open(&t)?;
     t.status = TriageStatus::Assigned;
     t.assignee = Some(to.name.clone());
-    t.by = Some(u.name.clone());
-    t.at = Some(Timestamp::now());
-    Ok(Json(c.triage(
+    record(
+        &c,
         &id,
         t,
-        &u.name,
-        u.role,
+        &u,
         "alert_assign",
         serde_json::json!({"assignee": to.name}),
-    )?))
+    )
 }
 
 /// Dismiss an alert, with a reason. An escalated alert cannot be dismissed; a rescue alert
@@ -964,16 +968,14 @@ async fn dismiss(
     t.status = TriageStatus::Dismissed;
     t.reason = Some(reason.to_owned());
     t.dismissed_at_severity = Some(view.severity.clone());
-    t.by = Some(u.name.clone());
-    t.at = Some(Timestamp::now());
-    Ok(Json(c.triage(
+    record(
+        &c,
         &id,
         t,
-        &u.name,
-        u.role,
+        &u,
         "alert_dismiss",
         serde_json::json!({"reason": reason}),
-    )?))
+    )
 }
 
 /// Escalate an alert to a new incident (a SAR incident for rescue alerts).
@@ -1080,16 +1082,14 @@ async fn escalate(
     c.publish(LiveEvent::Incident(incident.clone()));
     t.status = TriageStatus::Escalated;
     t.incident = Some(incident.id.clone());
-    t.by = Some(u.name.clone());
-    t.at = Some(now);
-    Ok(Json(c.triage(
+    record(
+        &c,
         &id,
         t,
-        &u.name,
-        u.role,
+        &u,
         "alert_escalate",
         serde_json::json!({"incident": incident.id}),
-    )?))
+    )
 }
 
 /// Incidents, oldest first.

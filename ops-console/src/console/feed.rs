@@ -74,6 +74,7 @@ pub async fn run(
     });
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut last = Instant::now();
+    let mut ticks = 0u64;
     let mut batch: Vec<Publish> = Vec::with_capacity(512);
     tokio::pin!(shutdown);
     loop {
@@ -83,11 +84,25 @@ pub async fn run(
                 let now = Instant::now();
                 let elapsed = SignedDuration::try_from(now - last).unwrap_or_default();
                 last = now;
-                let (changed, clock) = {
+                let (changed, clock, points, keep_s) = {
                     let mut p = console.picture_mut();
                     p.tick(elapsed);
-                    (p.take_changed(), p.clock())
+                    (p.take_changed(), p.clock(), p.take_pending(), p.history().as_secs())
                 };
+                // History to disk off the async threads; pruned once a minute.
+                ticks += 1;
+                let c = console.clone();
+                let prune = ticks.is_multiple_of(60).then(|| clock.as_second() - keep_s);
+                let stored = tokio::task::spawn_blocking(move || {
+                    c.store().add_positions(&points)?;
+                    if let Some(before) = prune {
+                        c.store().prune_positions(before)?;
+                    }
+                    Ok::<_, super::store::StoreError>(())
+                });
+                if let Ok(Err(e)) = stored.await {
+                    tracing::error!(error = %e, "console: cannot store the picture's history");
+                }
                 if !changed.is_empty() {
                     console.publish(LiveEvent::Tracks(changed));
                 }
@@ -103,6 +118,11 @@ pub async fn run(
                 }
             }
         }
+    }
+    // What the last second added to the history, before going.
+    let points = console.picture_mut().take_pending();
+    if let Err(e) = console.store().add_positions(&points) {
+        tracing::error!(error = %e, "console: cannot store the picture's history");
     }
     let _ = client.disconnect().await;
     poller.abort();

@@ -132,6 +132,7 @@ impl Console {
                 .map_err(|e| StoreError::Corrupt(format!("triage of {id}: {e}")))?;
             picture.set_triage(&id, t);
         }
+        picture.restore(store.recent_positions(picture.history().as_secs())?);
         for json in store.incidents()? {
             let i: Incident = serde_json::from_str(&json)
                 .map_err(|e| StoreError::Corrupt(format!("stored incident: {e}")))?;
@@ -303,23 +304,35 @@ pub fn ensure_admin(store: &Store) -> Result<Option<(String, String)>, StoreErro
     if !store.users()?.is_empty() {
         return Ok(None);
     }
+    add_user_with_one_time_password(store, "admin", Role::Admin).map(Some)
+}
+
+/// Create an account with a one-time password (to be changed at first login), logged as
+/// done by the system; returns its name and the password to print.
+pub fn add_user_with_one_time_password(
+    store: &Store,
+    name: &str,
+    role: Role,
+) -> Result<(String, String), StoreError> {
     let password = auth::one_time_password();
     let phc = auth::hash_password(&password).map_err(StoreError::Corrupt)?;
-    store.add_user(&UserRecord {
-        name: "admin".into(),
-        role: Role::Admin,
+    if !store.add_user(&UserRecord {
+        name: name.into(),
+        role,
         password: phc,
         must_change: true,
         created_at: Timestamp::now(),
-    })?;
+    })? {
+        return Err(StoreError::Corrupt(format!("user {name:?} exists")));
+    }
     store.audit(NewAudit {
         user: None,
         role: None,
         action: "user_add",
-        target: Some("admin"),
-        detail: &serde_json::json!({"role": "admin", "one_time_password": true}),
+        target: Some(name),
+        detail: &serde_json::json!({"role": role, "one_time_password": true}),
     })?;
-    Ok(Some(("admin".into(), password)))
+    Ok((name.into(), password))
 }
 
 /// Where the console keeps its files under a data directory.

@@ -88,6 +88,31 @@ pub struct Picture {
     clock: Option<Timestamp>,
     /// Tracks changed since the last [`Picture::take_changed`].
     changed: HashSet<String>,
+    /// History points not yet stored.
+    pending: Vec<StoredPoint>,
+}
+
+/// A history point as the store keeps it (with what is needed to draw the track again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPoint {
+    /// Track id.
+    pub track: String,
+    /// What the track is.
+    pub kind: TrackKind,
+    /// MMSI (AIS).
+    pub mmsi: Option<u32>,
+    /// Patrol unit.
+    pub unit: Option<String>,
+    /// Label.
+    pub label: String,
+    /// Category.
+    pub category: String,
+    /// Unix seconds.
+    pub time_s: i64,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
 }
 
 impl std::fmt::Debug for Picture {
@@ -136,7 +161,58 @@ impl Picture {
             incidents: Vec::new(),
             clock: None,
             changed: HashSet::new(),
+            pending: Vec::new(),
         }
+    }
+
+    /// The history points made since the last call, to store.
+    pub fn take_pending(&mut self) -> Vec<StoredPoint> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Rebuild tracks and their history from stored points (oldest first), after a
+    /// restart; the clock starts at the newest. Speeds and courses come back with the next
+    /// reports.
+    pub fn restore(&mut self, points: Vec<StoredPoint>) {
+        for p in points {
+            let t_ms = p.time_s * 1000;
+            let t = self.tracks.entry(p.track).or_insert_with(|| Track {
+                kind: p.kind,
+                mmsi: p.mmsi,
+                unit: p.unit,
+                label: p.label.clone(),
+                category: p.category.clone(),
+                lat: p.lat,
+                lon: p.lon,
+                sog_kn: None,
+                cog_deg: None,
+                heading_deg: None,
+                time_ms: i64::MIN,
+                detail: None,
+                history: VecDeque::new(),
+            });
+            if t.history.back().is_none_or(|h| p.time_s > h.time_s) {
+                t.history.push_back(Hist {
+                    time_s: p.time_s,
+                    lat: p.lat as f32,
+                    lon: p.lon as f32,
+                });
+            }
+            if t_ms >= t.time_ms {
+                (t.lat, t.lon, t.time_ms) = (p.lat, p.lon, t_ms);
+                t.label = p.label;
+                t.category = p.category;
+            }
+            let time = Timestamp::from_second(p.time_s).unwrap_or_default();
+            if self.clock.is_none_or(|c| c < time) {
+                self.clock = Some(time);
+            }
+        }
+    }
+
+    /// How much history the picture keeps.
+    pub fn history(&self) -> SignedDuration {
+        self.cfg.history
     }
 
     /// The picture's clock: the latest data time seen, carried forward by [`Picture::tick`].
@@ -393,6 +469,18 @@ impl Picture {
                 time_s: t_s,
                 lat: lat as f32,
                 lon: lon as f32,
+            });
+            // Kept on disk too, so a restarted console can still replay.
+            self.pending.push(StoredPoint {
+                track: id.clone(),
+                kind,
+                mmsi,
+                unit: unit.clone(),
+                label: label.clone(),
+                category: category.clone(),
+                time_s: t_s,
+                lat,
+                lon,
             });
         }
         while t.history.front().is_some_and(|h| h.time_s < keep_from) && t.history.len() > 1 {

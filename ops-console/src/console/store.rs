@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::auth::Role;
+use super::model::TrackKind;
+use super::picture::StoredPoint;
 
 /// A store error: the database could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,20 @@ const MIGRATIONS: &[&str] = &[
         id TEXT PRIMARY KEY,
         json TEXT NOT NULL
     );",
+    // 3: the picture's history points (at most one per track per 30 s), for replay after
+    // a restart; pruned past the history window.
+    "CREATE TABLE positions (
+        t INTEGER NOT NULL,
+        track TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        mmsi INTEGER,
+        unit TEXT,
+        label TEXT NOT NULL,
+        category TEXT NOT NULL,
+        lat REAL NOT NULL,
+        lon REAL NOT NULL
+    );
+    CREATE INDEX positions_t ON positions (t);",
 ];
 
 /// A user account as stored.
@@ -427,6 +443,72 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    // ---- the picture's history
+
+    /// Keep history points (one transaction).
+    pub fn add_positions(&self, points: &[StoredPoint]) -> Result<(), StoreError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO positions (t, track, kind, mmsi, unit, label, category, lat, lon) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for p in points {
+                st.execute(params![
+                    p.time_s,
+                    p.track,
+                    kind_name(p.kind),
+                    p.mmsi,
+                    p.unit,
+                    p.label,
+                    p.category,
+                    p.lat,
+                    p.lon
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// History points from the newest stored back `span_s` seconds, oldest first.
+    pub fn recent_positions(&self, span_s: i64) -> Result<Vec<StoredPoint>, StoreError> {
+        let conn = self.conn();
+        let newest: Option<i64> =
+            conn.query_row("SELECT MAX(t) FROM positions", [], |r| r.get(0))?;
+        let Some(newest) = newest else {
+            return Ok(Vec::new());
+        };
+        let mut st = conn.prepare(
+            "SELECT t, track, kind, mmsi, unit, label, category, lat, lon FROM positions WHERE t >= ?1 ORDER BY t, rowid",
+        )?;
+        let rows = st.query_map([newest - span_s], |r| {
+            let kind: String = r.get(2)?;
+            Ok(StoredPoint {
+                time_s: r.get(0)?,
+                track: r.get(1)?,
+                kind: parse_kind(&kind).unwrap_or(TrackKind::Ais),
+                mmsi: r.get(3)?,
+                unit: r.get(4)?,
+                label: r.get(5)?,
+                category: r.get(6)?,
+                lat: r.get(7)?,
+                lon: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Forget history points older than `before_s`; how many.
+    pub fn prune_positions(&self, before_s: i64) -> Result<usize, StoreError> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM positions WHERE t < ?1", [before_s])?)
+    }
+
     // ---- audit log
 
     /// Append an entry to the audit log.
@@ -551,6 +633,26 @@ fn append_audit(conn: &Connection, a: NewAudit<'_>) -> Result<AuditEntry, StoreE
         prev_hash: prev,
         hash,
     })
+}
+
+fn kind_name(k: TrackKind) -> &'static str {
+    match k {
+        TrackKind::Ais => "ais",
+        TrackKind::Radar => "radar",
+        TrackKind::Sighting => "sighting",
+        TrackKind::Unit => "unit",
+    }
+}
+
+fn parse_kind(s: &str) -> Option<TrackKind> {
+    [
+        TrackKind::Ais,
+        TrackKind::Radar,
+        TrackKind::Sighting,
+        TrackKind::Unit,
+    ]
+    .into_iter()
+    .find(|k| kind_name(*k) == s)
 }
 
 fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<UserRecord, StoreError>> {
