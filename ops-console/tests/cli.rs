@@ -291,3 +291,109 @@ fn sar_plan_prints_the_plan_and_geojson_for_planners_by_hand() {
             .contains("overcrowded_inflatable")
     );
 }
+
+#[test]
+fn user_accounts_are_added_listed_and_reset_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = tidewatch(
+        &[
+            "user",
+            "add",
+            "olga",
+            "--role",
+            "watch_officer",
+            "--password-stdin",
+            "--data",
+            data,
+        ],
+        b"night-watch-2026\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "olga (watch_officer) created"
+    );
+    // A one-time password when none is given.
+    let out = tidewatch(
+        &[
+            "user",
+            "add",
+            "marco",
+            "--role",
+            "sar_coordinator",
+            "--data",
+            data,
+        ],
+        b"",
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let otp = text.rsplit("one-time password: ").next().unwrap().trim();
+    assert_eq!(otp.len(), 19, "{text}");
+    // The same name twice, a role that does not exist, a short password: one clear line each.
+    for (args, stdin, expect) in [
+        (
+            vec!["user", "add", "olga", "--role", "auditor", "--data", data],
+            &b""[..],
+            "user \"olga\" exists",
+        ),
+        (
+            vec!["user", "add", "piet", "--role", "captain", "--data", data],
+            &b""[..],
+            "no role \"captain\"",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "piet",
+                "--role",
+                "auditor",
+                "--password-stdin",
+                "--data",
+                data,
+            ],
+            &b"short\n"[..],
+            "at least 12 characters",
+        ),
+        (
+            vec!["user", "passwd", "nobody", "--data", data],
+            &b""[..],
+            "no user \"nobody\"",
+        ),
+    ] {
+        let out = tidewatch(&args, stdin);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.contains(expect),
+            "{args:?}: the first line says it: {err}"
+        );
+    }
+    let out = tidewatch(&["user", "list", "--data", data], b"");
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("olga") && list.contains("watch_officer") && list.contains("active"),
+        "{list}"
+    );
+    assert!(
+        list.contains("marco") && list.contains("one-time password"),
+        "{list}"
+    );
+    // A reset gives a new one-time password.
+    let out = tidewatch(&["user", "passwd", "olga", "--data", data], b"");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("new one-time password"));
+    let out = tidewatch(&["user", "list", "--data", data], b"");
+    let olga = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("olga"))
+        .unwrap()
+        .to_owned();
+    assert!(olga.ends_with("one-time password"), "{olga}");
+}
