@@ -675,3 +675,45 @@ fn real_messages_reencode_to_themselves() {
     eprintln!("{report}");
     assert_eq!(unexplained, 0, "{report}");
 }
+
+/// Everything the demo scenario transmits, two hours of it (class A, class B, a SART;
+/// static and voyage data in two fragments; tag blocks), is decoded by gpsd's `gpsdecode`
+/// into the records our decoder and `GpsdWriter` give.
+///
+/// Except class B static data (type 24): of the 20 part A + part B pairs sent, gpsd 3.22
+/// prints 18 merged records; for the other two (the first among them) its debug log says
+/// "24A ... stashed" and then nothing for the part B. Not understood yet: left to the
+/// simulators issue, and kept visible here.
+#[test]
+fn gpsdecode_decodes_the_demo_scenarios_lines_as_we_do() {
+    let start: jiff::Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
+    let mut sc = simulators::scenario::by_name("central-med", start).unwrap();
+    let lines: Vec<String> = sc
+        .advance(start + jiff::SignedDuration::from_hours(2))
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    assert!(lines.len() > 1_000, "{} lines", lines.len());
+    let ours = decode_lines(&lines).expect("our decoder takes every line");
+    let mut writer = GpsdWriter::new();
+    let not_24 = |l: &String| raw_field(l, "type") != Some(24);
+    let expected: Vec<String> = ours
+        .iter()
+        .filter_map(|d| {
+            let mut s = String::new();
+            writer.write(&d.message, &mut s).then_some(s)
+        })
+        .filter(not_24)
+        .collect();
+    let theirs: Vec<String> = gpsdecode(&lines).into_iter().filter(not_24).collect();
+    assert_eq!(theirs.len(), expected.len(), "records other than type 24");
+    for (i, (g, e)) in theirs.iter().zip(&expected).enumerate() {
+        let g: Value = serde_json::from_str(g).unwrap_or_else(|e| panic!("gpsd line {i}: {e}"));
+        let e: Value = serde_json::from_str(e.trim_end()).unwrap();
+        assert_eq!(g, e, "record {i}");
+    }
+    let types: HashSet<u64> = theirs.iter().filter_map(|l| raw_field(l, "type")).collect();
+    for t in [1, 5, 18] {
+        assert!(types.contains(&t), "type {t} among {types:?}");
+    }
+}
