@@ -65,6 +65,10 @@ pub enum Command {
     Console(ConsoleArgs),
     /// Console accounts: `user add NAME --role ROLE`, `user passwd NAME`, `user list`.
     User(crate::user_cmd::UserArgs),
+    /// Run a simulated scenario: its AIS lines to a file (as fast as it goes) or to a broker
+    /// on `tidewatch/v1/raw/ais/{source}` (in scenario time, `--speed` times real time);
+    /// `--list` names the scenarios.
+    Simulate(crate::simulate_cmd::SimulateArgs),
 }
 
 /// Arguments of `console`.

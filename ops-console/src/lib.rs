@@ -12,6 +12,7 @@ pub mod ingest_cmd;
 pub mod metrics;
 pub mod patrol;
 pub mod sar_cmd;
+pub mod simulate_cmd;
 pub mod up;
 pub mod user_cmd;
 pub mod verify;

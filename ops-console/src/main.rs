@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Patrol(args) => ops_console::patrol::run(&args),
         Command::Console(args) => ops_console::console_cmd::run(&args),
         Command::User(args) => ops_console::user_cmd::run(&args),
+        Command::Simulate(args) => ops_console::simulate_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -44,14 +44,14 @@ struct Contact {
 }
 
 /// How fast scenario time runs.
-enum Speed {
+pub(crate) enum Speed {
     /// Scenario seconds per wall-clock second.
     Times(f64),
     /// As fast as the machine goes.
     Max,
 }
 
-fn parse_speed(s: &str) -> Result<Speed> {
+pub(crate) fn parse_speed(s: &str) -> Result<Speed> {
     if s == "max" {
         return Ok(Speed::Max);
     }
@@ -63,7 +63,7 @@ fn parse_speed(s: &str) -> Result<Speed> {
     Ok(Speed::Times(x))
 }
 
-fn parse_duration(s: &str) -> Result<SignedDuration> {
+pub(crate) fn parse_duration(s: &str) -> Result<SignedDuration> {
     let d: jiff::Span = s
         .parse()
         .with_context(|| format!("--duration {s:?}: use a span like 30m, 2h or 90s"))?;
@@ -163,6 +163,17 @@ async fn run_async(
     .context("--http")?;
     let http = console.http;
     let mut observations = subscribe_observations(mqtt).await?;
+    // Ready when every service is connected (each subscribes as it connects): a receiver
+    // that starts publishing on our word loses nothing.
+    let ready_by = tokio::time::Instant::now() + Duration::from_secs(10);
+    while (ingest.stats().connects == 0
+        || fusion_handle.stats().connects < 2
+        || !console.console.feed_is_up())
+        && tokio::time::Instant::now() < ready_by
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let mut obs_log = open_append(&args.data.join("observations.jsonl"))?;
     eprintln!(
         "tidewatch up: MQTT broker on {mqtt} (anonymous on loopback), ingest and fusion running\n  metrics      -> http://{http}/metrics\n  raw archive  -> {raw} (check it: tidewatch verify {raw})\n  observations -> {}\n  alerts       -> {} (and tidewatch/v1/alerts/{{kind}})",
@@ -188,7 +199,15 @@ async fn run_async(
         }
     }
     let publisher = match &sc {
-        Some(_) => Some(Publisher::connect(mqtt).await?),
+        Some(_) => Some(
+            Publisher::connect(
+                &mqtt.ip().to_string(),
+                mqtt.port(),
+                "tidewatch-up-demo",
+                "sim-lampedusa",
+            )
+            .await?,
+        ),
         None => None,
     };
     let tty = std::io::stdout().is_terminal();
@@ -329,16 +348,23 @@ async fn subscribe_observations(mqtt: SocketAddr) -> Result<mpsc::UnboundedRecei
     Ok(rx)
 }
 
-/// The demo's receiver: publishes the scenario's lines to `raw/ais/{source}`, QoS 1.
-struct Publisher {
+/// A simulated receiver: publishes a scenario's lines to `raw/ais/{source}`, QoS 1.
+pub(crate) struct Publisher {
     client: AsyncClient,
     acked: tokio::sync::watch::Receiver<u64>,
     sent: std::sync::atomic::AtomicU64,
+    topic: String,
 }
 
 impl Publisher {
-    async fn connect(mqtt: SocketAddr) -> Result<Publisher> {
-        let opts = MqttOptions::new("tidewatch-up-demo", mqtt.ip().to_string(), mqtt.port());
+    /// Connect as `client_id`, publishing for receiver `source`.
+    pub(crate) async fn connect(
+        host: &str,
+        port: u16,
+        client_id: &str,
+        source: &str,
+    ) -> Result<Publisher> {
+        let opts = MqttOptions::new(client_id, host, port);
         let (client, mut el) = AsyncClient::new(opts, 1024);
         let (acks, acked) = tokio::sync::watch::channel(0u64);
         tokio::spawn(async move {
@@ -358,30 +384,27 @@ impl Publisher {
             client,
             acked,
             sent: std::sync::atomic::AtomicU64::new(0),
+            topic: ingest::wire::Topic::RawAis {
+                source: source.to_owned(),
+            }
+            .to_string(),
         })
     }
 
-    async fn send(&self, lines: Vec<(Timestamp, String)>) -> Result<()> {
+    /// Publish lines, in order.
+    pub(crate) async fn send(&self, lines: Vec<(Timestamp, String)>) -> Result<()> {
         for (_, line) in lines {
             self.client
-                .publish(
-                    ingest::wire::Topic::RawAis {
-                        source: "sim-lampedusa".to_owned(),
-                    }
-                    .to_string(),
-                    QoS::AtLeastOnce,
-                    false,
-                    line,
-                )
+                .publish(self.topic.clone(), QoS::AtLeastOnce, false, line)
                 .await
-                .context("publishing the demo's lines")?;
+                .context("publishing the scenario's lines")?;
             self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
     }
 
     /// Wait until the broker has acknowledged every line sent (at most 30 s).
-    async fn flushed(&self) {
+    pub(crate) async fn flushed(&self) {
         let sent = self.sent.load(std::sync::atomic::Ordering::Relaxed);
         let mut acked = self.acked.clone();
         let _ = tokio::time::timeout(Duration::from_secs(30), acked.wait_for(|n| *n >= sent)).await;

@@ -397,3 +397,103 @@ fn user_accounts_are_added_listed_and_reset_from_the_command_line() {
         .to_owned();
     assert!(olga.ends_with("one-time password"), "{olga}");
 }
+
+#[test]
+fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a_broker() {
+    let out = tidewatch(&["simulate", "--list"], b"");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("central-med"));
+    let args = [
+        "simulate",
+        "central-med",
+        "--start",
+        "2026-11-22T02:00:00Z",
+        "--duration",
+        "20m",
+        "--out",
+        "-",
+    ];
+    let first = tidewatch(&args, b"");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let again = tidewatch(&args, b"");
+    assert_eq!(first.stdout, again.stdout, "a scenario is deterministic");
+    // Every line decodes.
+    let decoded = tidewatch(&["decode"], &first.stdout);
+    let records = String::from_utf8_lossy(&decoded.stdout).lines().count();
+    assert!(records > 100, "{records}");
+    assert!(
+        String::from_utf8_lossy(&decoded.stderr).contains("0 rejected"),
+        "{}",
+        String::from_utf8_lossy(&decoded.stderr)
+    );
+    for (bad, expect) in [
+        (
+            vec!["simulate", "atlantis", "--out", "-"],
+            "no scenario \"atlantis\"",
+        ),
+        (vec!["simulate", "central-med"], "give --out FILE"),
+        (
+            vec![
+                "simulate",
+                "central-med",
+                "--out",
+                "-",
+                "--duration",
+                "soon",
+            ],
+            "--duration",
+        ),
+    ] {
+        let out = tidewatch(&bad, b"");
+        assert!(!out.status.success(), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{bad:?}: {err}");
+    }
+
+    // The same twenty minutes through a broker, as fast as it goes: ingest makes one
+    // observation of each message.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut up = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .args(["up", "--duration", "12s", "--http", "127.0.0.1:0"])
+        .args(["--mqtt", &format!("127.0.0.1:{port}")])
+        .arg("--data")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Ready once it names the console (ingest and fusion are subscribed by then).
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(up.stderr.take().unwrap()));
+    for line in lines.by_ref() {
+        if line.unwrap().contains("console      ->") {
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    let broker = format!("127.0.0.1:{port}");
+    let mut published = args.to_vec();
+    published.truncate(6);
+    published.extend(["--broker", &broker, "--speed", "max"]);
+    let out = tidewatch(&published, b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(up.wait().unwrap().success());
+    let observations = std::fs::read_to_string(dir.path().join("observations.jsonl")).unwrap();
+    assert_eq!(
+        observations.lines().count(),
+        records,
+        "one observation per message"
+    );
+}
