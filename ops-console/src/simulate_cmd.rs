@@ -108,7 +108,12 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                         break;
                     }
                 }
-                p.flushed().await;
+                let (published, acknowledged) = p.flushed().await;
+                if acknowledged < published {
+                    bail!(
+                        "the broker {broker} acknowledged {acknowledged} of {published} lines in 30 s"
+                    );
+                }
                 eprintln!("simulate: {sent} lines of scenario {name} published to {broker}");
                 Ok(())
             })

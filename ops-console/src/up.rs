@@ -403,11 +403,14 @@ impl Publisher {
         Ok(())
     }
 
-    /// Wait until the broker has acknowledged every line sent (at most 30 s).
-    pub(crate) async fn flushed(&self) {
+    /// Wait until the broker has acknowledged every line sent (at most 30 s); the lines
+    /// (sent, acknowledged).
+    pub(crate) async fn flushed(&self) -> (u64, u64) {
         let sent = self.sent.load(std::sync::atomic::Ordering::Relaxed);
         let mut acked = self.acked.clone();
         let _ = tokio::time::timeout(Duration::from_secs(30), acked.wait_for(|n| *n >= sent)).await;
+        let n = *acked.borrow();
+        (sent, n)
     }
 }
 

@@ -457,28 +457,41 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
     // The same twenty minutes through a broker, as fast as it goes: ingest makes one
     // observation of each message.
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Port 0: `up` picks a free port and says which (no race with other tests for it).
     let mut up = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
-        .args(["up", "--duration", "12s", "--http", "127.0.0.1:0"])
-        .args(["--mqtt", &format!("127.0.0.1:{port}")])
+        .args([
+            "up",
+            "--duration",
+            "12s",
+            "--http",
+            "127.0.0.1:0",
+            "--mqtt",
+            "127.0.0.1:0",
+        ])
         .arg("--data")
         .arg(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Ready once it names the console (ingest and fusion are subscribed by then).
+    // Ready once it names the console (ingest, fusion and the console are connected by then).
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(up.stderr.take().unwrap()));
+    let mut port = None;
+    let mut early = Vec::new();
     for line in lines.by_ref() {
-        if line.unwrap().contains("console      ->") {
+        let line = line.unwrap();
+        if let Some(rest) = line.split_once("MQTT broker on 127.0.0.1:").map(|x| x.1) {
+            port = rest.split(' ').next().and_then(|p| p.parse::<u16>().ok());
+        }
+        let ready = line.contains("console      ->");
+        early.push(line);
+        if ready {
             break;
         }
     }
-    std::thread::spawn(move || lines.for_each(drop));
+    let port = port.unwrap_or_else(|| panic!("tidewatch up did not start:\n{}", early.join("\n")));
+    let said =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
     let broker = format!("127.0.0.1:{port}");
     let mut published = args.to_vec();
     published.truncate(6);
@@ -489,7 +502,9 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(up.wait().unwrap().success());
+    let status = up.wait().unwrap();
+    let said = said.join().unwrap();
+    assert!(status.success(), "tidewatch up: {status}\n{said}");
     let observations = std::fs::read_to_string(dir.path().join("observations.jsonl")).unwrap();
     assert_eq!(
         observations.lines().count(),
