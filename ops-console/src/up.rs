@@ -187,12 +187,16 @@ async fn run_async(
         // The administrator sees no operational data (DOMAIN.md §5): a demo's first start
         // also gets a watch officer to see the picture with.
         if console.first_admin.is_some() {
-            let (name, password) = crate::console::add_user_with_one_time_password(
+            let name = "watch";
+            let password = crate::console::create_user(
                 console.console.store(),
-                "watch",
+                name,
                 crate::console::auth::Role::WatchOfficer,
+                None,
+                None,
             )
-            .context("creating the demo's watch officer")?;
+            .context("creating the demo's watch officer")?
+            .context("the demo's watch officer exists already")?;
             eprintln!(
                 "  demo: watch officer {name:?} created; one-time password: {password} (log in as {name} to see the picture)"
             );

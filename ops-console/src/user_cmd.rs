@@ -5,11 +5,10 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use jiff::Timestamp;
 
 use crate::console::auth::{self, Role};
-use crate::console::store::{NewAudit, Store, UserRecord};
-use crate::console::{api::check_user_name, console_dir};
+use crate::console::store::{NewAudit, Store};
+use crate::console::{api::check_user_name, console_dir, create_user};
 
 /// Arguments of `user`.
 #[derive(Debug, clap::Args)]
@@ -94,24 +93,11 @@ pub fn run(args: &UserArgs) -> Result<()> {
             } else {
                 (auth::one_time_password(), true)
             };
-            let phc = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
-            let added = store.add_user(&UserRecord {
-                name: name.clone(),
-                role: *role,
-                password: phc,
-                must_change: one_time,
-                created_at: Timestamp::now(),
-            })?;
-            if !added {
+            let Some(password) =
+                create_user(&store, name, *role, (!one_time).then_some(password), None)?
+            else {
                 bail!("user {name:?} exists (use `tidewatch user passwd {name}`)");
-            }
-            store.audit(NewAudit {
-                user: None,
-                role: None,
-                action: "user_add",
-                target: Some(name),
-                detail: &serde_json::json!({"role": role, "by": "command line", "one_time_password": one_time}),
-            })?;
+            };
             if one_time {
                 println!("{name} ({role}) created; one-time password: {password}");
             } else {

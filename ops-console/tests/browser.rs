@@ -110,6 +110,15 @@ where
     }
 }
 
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
 async fn shot(c: &Client, name: &str) {
     if let Ok(png) = c.screenshot().await {
         let path = artifacts().join(format!("{name}.png"));
@@ -235,12 +244,7 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
         .send_keys("wrong-password-0")
         .await
         .unwrap();
-    c.find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#login-submit").await;
     until(&c, "the login error", 10, || async {
         (!text(&c, "#login-error").await.is_empty()).then_some(())
     })
@@ -248,12 +252,7 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     let pw = c.find(Locator::Css("#login-password")).await.unwrap();
     pw.clear().await.unwrap();
     pw.send_keys("night-watch-2026").await.unwrap();
-    c.find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#login-submit").await;
     until(&c, "the first picture", 20, || async {
         let r = c
             .execute("return document.body.dataset.ready", vec![])
@@ -291,12 +290,7 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     })
     .await;
     let sel = format!("#alert-list [data-alert-id=\"{alert_id}\"]");
-    c.find(Locator::Css(&format!("{sel} .ack")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, &format!("{sel} .ack")).await;
     until(&c, "the alert to show acknowledged", 10, || async {
         (text(&c, &format!("{sel} .triage")).await.trim() == "acknowledged").then_some(())
     })
@@ -322,12 +316,7 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     assert_eq!(d["actions"][0]["user"], "olga");
 
     // The status page: ingest, fusion and broker health from the same numbers as /metrics.
-    c.find(Locator::Css("#status-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#status-button").await;
     until(&c, "the status page with ingest figures", 15, || async {
         let t = text(&c, "#status").await.to_lowercase();
         (t.contains("ingest lines") && t.contains("ais:sim-lampedusa") && t.contains("fusion lag"))
@@ -335,20 +324,10 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     })
     .await;
     shot(&c, "03b-status").await;
-    c.find(Locator::Css("#status-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#status-button").await;
 
     // Open the vessel card.
-    c.find(Locator::Css("[data-track-id=\"ais:247123456\"]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "[data-track-id=\"ais:247123456\"]").await;
     until(&c, "the vessel card", 10, || async {
         let name = text(&c, "#vessel-card .name").await;
         name.contains("MARE NOSTRUM STAR").then_some(())
@@ -385,12 +364,7 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
         "an hour back it was east of {live_pos:?}: {then:?}"
     );
     shot(&c, "05-replay").await;
-    c.find(Locator::Css("#live-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#live-button").await;
     until(&c, "back to live", 10, || async {
         text(&c, "#replay-label")
             .await

@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 use super::auth::{self, COOKIE, CSRF_HEADER, Permission, Role};
 use super::live::{self, LiveEvent};
 use super::model::*;
-use super::store::{AuditEntry, NewAudit, SessionRecord, StoreError, UserRecord, sha256_hex};
+use super::store::{AuditEntry, NewAudit, SessionRecord, StoreError, sha256_hex};
 use super::{Console, LiveSession};
 use fusion::sar::case::{Actor, CaseError, Phase, SarCase};
 
@@ -1431,29 +1431,16 @@ async fn add_user(
 ) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
     u.require(Permission::ManageUsers)?;
     check_user_name(&req.name).map_err(ApiError::bad_request)?;
-    let password = auth::one_time_password();
-    let p = password.clone();
-    let phc = tokio::task::spawn_blocking(move || auth::hash_password(&p))
-        .await
-        .map_err(|_| ApiError::bad_request("password hashing failed"))?
-        .map_err(ApiError::bad_request)?;
-    let created = c.store().add_user(&UserRecord {
-        name: req.name.clone(),
-        role: req.role,
-        password: phc,
-        must_change: true,
-        created_at: Timestamp::now(),
-    })?;
-    if !created {
+    let (name, role, by, by_role) = (req.name.clone(), req.role, u.name.clone(), u.role);
+    let store_of = c.clone();
+    let created = tokio::task::spawn_blocking(move || {
+        super::create_user(store_of.store(), &name, role, None, Some((&by, by_role)))
+    })
+    .await
+    .map_err(|_| ApiError::bad_request("password hashing failed"))??;
+    let Some(password) = created else {
         return Err(ApiError::conflict(format!("user {:?} exists", req.name)));
-    }
-    c.store().audit(NewAudit {
-        user: Some(&u.name),
-        role: Some(u.role),
-        action: "user_add",
-        target: Some(&req.name),
-        detail: &serde_json::json!({"role": req.role}),
-    })?;
+    };
     Ok((
         StatusCode::CREATED,
         Json(CreatedUser {

@@ -304,35 +304,41 @@ pub fn ensure_admin(store: &Store) -> Result<Option<(String, String)>, StoreErro
     if !store.users()?.is_empty() {
         return Ok(None);
     }
-    add_user_with_one_time_password(store, "admin", Role::Admin).map(Some)
+    let password = create_user(store, "admin", Role::Admin, None, None)?
+        .ok_or_else(|| StoreError::Corrupt("user \"admin\" exists".into()))?;
+    Ok(Some(("admin".into(), password)))
 }
 
-/// Create an account with a one-time password (to be changed at first login), logged as
-/// done by the system; returns its name and the password to print.
-pub fn add_user_with_one_time_password(
+/// Create an account and log it (`by`: who did, absent for the system or the command
+/// line). With no `password` a one-time password is made, to be changed at first login.
+/// Returns the password, or None when the name is taken. Hashes: slow by design.
+pub fn create_user(
     store: &Store,
     name: &str,
     role: Role,
-) -> Result<(String, String), StoreError> {
-    let password = auth::one_time_password();
+    password: Option<String>,
+    by: Option<(&str, Role)>,
+) -> Result<Option<String>, StoreError> {
+    let one_time = password.is_none();
+    let password = password.unwrap_or_else(auth::one_time_password);
     let phc = auth::hash_password(&password).map_err(StoreError::Corrupt)?;
     if !store.add_user(&UserRecord {
         name: name.into(),
         role,
         password: phc,
-        must_change: true,
+        must_change: one_time,
         created_at: Timestamp::now(),
     })? {
-        return Err(StoreError::Corrupt(format!("user {name:?} exists")));
+        return Ok(None);
     }
     store.audit(NewAudit {
-        user: None,
-        role: None,
+        user: by.map(|b| b.0),
+        role: by.map(|b| b.1),
         action: "user_add",
         target: Some(name),
-        detail: &serde_json::json!({"role": role, "one_time_password": true}),
+        detail: &serde_json::json!({"role": role, "one_time_password": one_time}),
     })?;
-    Ok((name.into(), password))
+    Ok(Some(password))
 }
 
 /// Where the console keeps its files under a data directory.

@@ -63,6 +63,33 @@ struct Track {
     history: VecDeque<Hist>,
 }
 
+impl Track {
+    /// A track not yet placed: the first report sets its position and time.
+    fn new(
+        kind: TrackKind,
+        mmsi: Option<u32>,
+        unit: Option<String>,
+        label: &str,
+        category: &str,
+    ) -> Track {
+        Track {
+            kind,
+            mmsi,
+            unit,
+            label: label.to_owned(),
+            category: category.to_owned(),
+            lat: 0.0,
+            lon: 0.0,
+            sog_kn: None,
+            cog_deg: None,
+            heading_deg: None,
+            time_ms: i64::MIN,
+            detail: None,
+            history: VecDeque::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct AlertEntry {
     /// Every revision, in the order received.
@@ -176,21 +203,10 @@ impl Picture {
     pub fn restore(&mut self, points: Vec<StoredPoint>) {
         for p in points {
             let t_ms = p.time_s * 1000;
-            let t = self.tracks.entry(p.track).or_insert_with(|| Track {
-                kind: p.kind,
-                mmsi: p.mmsi,
-                unit: p.unit,
-                label: p.label.clone(),
-                category: p.category.clone(),
-                lat: p.lat,
-                lon: p.lon,
-                sog_kn: None,
-                cog_deg: None,
-                heading_deg: None,
-                time_ms: i64::MIN,
-                detail: None,
-                history: VecDeque::new(),
-            });
+            let t = self
+                .tracks
+                .entry(p.track)
+                .or_insert_with(|| Track::new(p.kind, p.mmsi, p.unit, &p.label, &p.category));
             if t.history.back().is_none_or(|h| p.time_s > h.time_s) {
                 t.history.push_back(Hist {
                     time_s: p.time_s,
@@ -448,21 +464,10 @@ impl Picture {
         }
         let step = self.cfg.history_step_s;
         let keep_from = self.clock().as_second() - self.cfg.history.as_secs();
-        let t = self.tracks.entry(id.clone()).or_insert_with(|| Track {
-            kind,
-            mmsi,
-            unit: unit.clone(),
-            label: label.clone(),
-            category: category.clone(),
-            lat,
-            lon,
-            sog_kn: None,
-            cog_deg: None,
-            heading_deg: None,
-            time_ms: i64::MIN,
-            detail: None,
-            history: VecDeque::new(),
-        });
+        let t = self
+            .tracks
+            .entry(id.clone())
+            .or_insert_with(|| Track::new(kind, mmsi, unit.clone(), &label, &category));
         let t_s = t_ms.div_euclid(1000);
         if t.history.back().is_none_or(|h| t_s >= h.time_s + step) {
             t.history.push_back(Hist {
