@@ -15,6 +15,11 @@ fn tidewatch(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// One `tidewatch up` at a time in this binary: the embedded broker reserves its ports by
+/// binding and releasing them, and two starting at the same instant can pick the same one
+/// (see the closing note of the console issue).
+static ONE_UP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const LINES: &str = "\
 # a comment
 !AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A
@@ -130,6 +135,7 @@ fn bad_arguments_and_files_get_one_clear_error_line() {
 
 #[test]
 fn up_demo_runs_broker_and_ingest_shows_the_picture_and_archives_what_it_received() {
+    let _one_up = ONE_UP.lock().unwrap_or_else(|p| p.into_inner());
     let dir = std::env::temp_dir().join(format!("tw-demo-{}", std::process::id()));
     let out = tidewatch(
         &[
@@ -457,7 +463,8 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
     // The same twenty minutes through a broker, as fast as it goes: ingest makes one
     // observation of each message.
     let dir = tempfile::tempdir().unwrap();
-    // Port 0: `up` picks a free port and says which (no race with other tests for it).
+    // Port 0: `up` picks a free port and says which.
+    let _one_up = ONE_UP.lock().unwrap_or_else(|p| p.into_inner());
     let mut up = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
         .args([
             "up",

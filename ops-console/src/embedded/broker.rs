@@ -220,7 +220,15 @@ async fn wait_ready(addr: SocketAddr, task: &AbortHandle) -> Result<(), String> 
             return Err(format!("listener on {addr} stopped (port taken?)"));
         }
         match timeout(Duration::from_secs(1), probe(addr)).await {
-            Ok(Ok(())) => return Ok(()),
+            Ok(Ok(())) => {
+                // A CONNACK proves an engine listens there, not that it is ours: another
+                // process's may have taken the port first, and ours then stops at once.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if task.is_finished() {
+                    return Err(format!("{addr} is another process's (ours could not bind)"));
+                }
+                return Ok(());
+            }
             Ok(Err(e)) => last = format!("{addr}: {e}"),
             Err(_) => last = format!("{addr}: probe timed out"),
         }
