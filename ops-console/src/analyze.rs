@@ -5,7 +5,10 @@
 //! checksum (the AMSA feed's convention), else the clock the log last set (`$GPZDA`, or
 //! the previous timed line), else `--start` plus the line's rank over `--rate`. Lines
 //! that are observation JSON (`{"id":…}`, as ingest publishes them) are replayed as they
-//! are, with radar contacts and sightings. The engine ticks every minute of log time.
+//! are, with radar contacts and sightings. Patrol telemetry whose tag block `s:` names a
+//! unit (RMC, HDT, TTM, TLL…), and patrol reports written as `{"unit":…,"report":{…}}`
+//! (as `tidewatch simulate --out` writes them), go through ingest as that unit's. The
+//! engine ticks every minute of log time.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
@@ -16,7 +19,9 @@ use anyhow::{Context, Result, bail};
 use fusion::{AlertKind, AlertState, FusionConfig, FusionEngine, FusionEvent, Geodata};
 use ingest::ais::{Decoder, split_tag_block};
 use ingest::model::{AisObservation, Observation};
+use ingest::pipeline::{Event as PipelineEvent, Input, Pipeline};
 use ingest::telemetry::{self, Telemetry};
+use ingest::wire::UnitId;
 use jiff::Timestamp;
 
 use crate::decode::{open, write_reject};
@@ -105,9 +110,18 @@ impl Clock {
     }
 }
 
+/// A patrol report line as `tidewatch simulate --out` writes it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitReport {
+    unit: String,
+    report: Box<serde_json::value::RawValue>,
+}
+
 /// One replay over several inputs.
 pub struct Analysis<'w> {
     engine: FusionEngine,
+    pipeline: Pipeline,
     decoder: Decoder,
     clock: Clock,
     now: Option<Timestamp>,
@@ -133,6 +147,7 @@ impl<'w> Analysis<'w> {
     ) -> Self {
         Analysis {
             engine,
+            pipeline: Pipeline::new(),
             decoder: Decoder::new(),
             clock: Clock {
                 start,
@@ -192,14 +207,33 @@ impl<'w> Analysis<'w> {
             return Ok(());
         }
         if trimmed[0] == b'{' {
+            if let Ok(r) = serde_json::from_slice::<UnitReport>(trimmed) {
+                return self.unit_report(&r, trimmed, name, line_no);
+            }
             return self.observation(trimmed, name, line_no);
         }
         if matches!(split_tag_block(trimmed), Ok((_, s)) if s.first() == Some(&b'$')) {
             match telemetry::parse_line(trimmed) {
-                Ok(t) => match t.data {
-                    Telemetry::Zda { utc: Some(utc) } => {
+                Ok(t) => match (&t.data, t.source.as_deref().map(UnitId::new)) {
+                    (Telemetry::Zda { utc: Some(utc) }, _) => {
                         self.summary.clock_lines += 1;
-                        self.clock.set = Some(utc);
+                        self.clock.set = Some(*utc);
+                    }
+                    // A sentence whose tag block names a unit is that unit's.
+                    (_, Some(Ok(unit))) => {
+                        if let Some(c) = t.time {
+                            self.clock.set = Some(c);
+                        }
+                        let Some(time) = t.time.or_else(|| self.clock.untimed()) else {
+                            bail!(
+                                "{name} line {line_no}: no time (no tag block c:, no $GPZDA before it)"
+                            );
+                        };
+                        let input = Input::PatrolNmea {
+                            unit: &unit,
+                            payload: trimmed,
+                        };
+                        self.through_ingest(input, time, trimmed, name, line_no)?;
                     }
                     _ => self.summary.telemetry_unused += 1,
                 },
@@ -233,6 +267,62 @@ impl<'w> Analysis<'w> {
             Err(e) => self.reject(trimmed, e.reason(), &e.to_string(), name, line_no)?,
         }
         Ok(())
+    }
+
+    /// A patrol report as `tidewatch simulate --out` writes it: through ingest as the unit
+    /// had sent it.
+    fn unit_report(&mut self, r: &UnitReport, line: &[u8], name: &str, line_no: u64) -> Result<()> {
+        let unit = match UnitId::new(&r.unit) {
+            Ok(u) => u,
+            Err(e) => return self.reject(line, "bad_unit", &e, name, line_no),
+        };
+        let payload = r.report.get().as_bytes();
+        // Its own time is the clock; ingest then checks it as received then.
+        let time = match serde_json::from_slice::<ingest::wire::PatrolReport>(payload) {
+            Ok(p) => p.time(),
+            Err(e) => return self.reject(line, "bad_report", &e.to_string(), name, line_no),
+        };
+        self.clock.set = Some(time);
+        self.through_ingest(
+            Input::PatrolReport {
+                unit: &unit,
+                payload,
+            },
+            time,
+            line,
+            name,
+            line_no,
+        )
+    }
+
+    /// A unit's line or report through ingest's pipeline, its observations to fusion.
+    fn through_ingest(
+        &mut self,
+        input: Input<'_>,
+        time: Timestamp,
+        line: &[u8],
+        name: &str,
+        line_no: u64,
+    ) -> Result<()> {
+        for ev in self.pipeline.on_input(input, time) {
+            match ev {
+                PipelineEvent::Publish {
+                    observation,
+                    update: false,
+                    ..
+                } => {
+                    self.summary.observations += 1;
+                    let now = self.advance(observation.time.max(time));
+                    self.engine.observe(&observation, now, &mut self.events);
+                }
+                PipelineEvent::Archive {
+                    rejected: Some(reason),
+                    ..
+                } => self.reject(line, reason, reason, name, line_no)?,
+                _ => {}
+            }
+        }
+        self.write_events()
     }
 
     fn observation(&mut self, line: &[u8], name: &str, line_no: u64) -> Result<()> {

@@ -251,8 +251,9 @@ pub struct UpArgs {
     /// line received (`raw/`, hash-chained hourly files), are kept here.
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
     pub data: PathBuf,
-    /// Scenario time per wall-clock second (`10` = ten times real time), or `max`.
-    #[arg(long, default_value = "10")]
+    /// Scenario time per wall-clock second of the demo (`30`: the demo's rescue unfolds in
+    /// minutes), or `max`.
+    #[arg(long, default_value = "30")]
     pub speed: String,
     /// Stop after this much scenario time (e.g. `30m`, `2h`); default: run until stopped.
     #[arg(long, value_name = "DURATION")]

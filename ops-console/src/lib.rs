@@ -6,6 +6,7 @@ pub mod cli;
 pub mod console;
 pub mod console_cmd;
 pub mod decode;
+pub mod drill;
 pub mod embedded;
 pub mod fusion_cmd;
 pub mod ingest_cmd;

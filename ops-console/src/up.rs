@@ -24,7 +24,7 @@ use ingest::service::{self, ServiceConfig, ServiceHandle};
 use ingest::wire::topics::OBS_FILTER;
 use jiff::{SignedDuration, Timestamp};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use simulators::scenario;
+use simulators::scenario::{self, Emission};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::UpArgs;
@@ -82,12 +82,7 @@ pub fn run(args: &UpArgs) -> Result<()> {
         bail!("--speed max needs --duration (otherwise it never ends)");
     }
     let scenario = match &args.demo {
-        Some(name) => Some(scenario::by_name(name, Timestamp::now()).with_context(|| {
-            format!(
-                "no scenario {name:?}; scenarios: {}",
-                scenario::NAMES.join(", ")
-            )
-        })?),
+        Some(name) => Some(scenario::by_name(name, Timestamp::now())?),
         None => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -124,7 +119,12 @@ async fn run_async(
     ));
     // Fusion on the built-in rules and geography, alerts under DIR/fusion/.
     let fusion_cfg = fusion::FusionConfig::default();
-    let geo = fusion::Geodata::load(&fusion_cfg, None).context("fusion reference data")?;
+    let mut geo = fusion::Geodata::load(&fusion_cfg, None).context("fusion reference data")?;
+    // The demo's zones (a fishing closure) are watched like configured ones.
+    if let Some(z) = sc.as_ref().and_then(|s| s.zones_geojson()) {
+        geo.zones = fusion::geodata::Zones::from_geojson("the demo scenario's zones", z.as_bytes())
+            .context("the demo scenario's zones")?;
+    }
     let fusion_handle = fusion::service::ServiceHandle::new();
     let (stop_fusion, fusion_stopped) = oneshot::channel::<()>();
     let fusion_task = tokio::spawn(fusion::service::run(
@@ -202,15 +202,9 @@ async fn run_async(
             );
         }
     }
-    let publisher = match &sc {
+    let mut publisher = match &sc {
         Some(_) => Some(
-            Publisher::connect(
-                &mqtt.ip().to_string(),
-                mqtt.port(),
-                "tidewatch-up-demo",
-                "sim-lampedusa",
-            )
-            .await?,
+            Publisher::connect(&mqtt.ip().to_string(), mqtt.port(), "tidewatch-up-demo").await?,
         ),
         None => None,
     };
@@ -232,7 +226,7 @@ async fn run_async(
             }
             _ = tick.tick() => {
                 obs_log.flush()?;
-                let now = match (&mut sc, &publisher) {
+                let now = match (&mut sc, &mut publisher) {
                     (Some(s), Some(p)) => {
                         let target = match speed {
                             Speed::Max => end.unwrap_or(s.now),
@@ -241,6 +235,10 @@ async fn run_async(
                                 end.map_or(t, |e| t.min(e))
                             }
                         };
+                        // The demo's patrol units answer fusion's taskings.
+                        for t in p.taskings() {
+                            s.tasking(&t);
+                        }
                         let lines = s.advance(target);
                         sent_lines += lines.len();
                         p.send(lines).await?;
@@ -352,59 +350,93 @@ async fn subscribe_observations(mqtt: SocketAddr) -> Result<mpsc::UnboundedRecei
     Ok(rx)
 }
 
-/// A simulated receiver: publishes a scenario's lines to `raw/ais/{source}`, QoS 1.
+/// A scenario's stations on a broker: publishes each emission on its topic (AIS on
+/// `raw/ais/{receiver}`, patrol units on `patrol/{unit}/nmea` and `/report`), QoS 1, and
+/// hands back the taskings sent to the units on `patrol/+/tasking`.
 pub(crate) struct Publisher {
     client: AsyncClient,
     acked: tokio::sync::watch::Receiver<u64>,
     sent: std::sync::atomic::AtomicU64,
-    topic: String,
+    taskings: mpsc::UnboundedReceiver<ingest::wire::Tasking>,
 }
 
 impl Publisher {
-    /// Connect as `client_id`, publishing for receiver `source`.
-    pub(crate) async fn connect(
-        host: &str,
-        port: u16,
-        client_id: &str,
-        source: &str,
-    ) -> Result<Publisher> {
+    /// Connect as `client_id` (subscribed to taskings once connected).
+    pub(crate) async fn connect(host: &str, port: u16, client_id: &str) -> Result<Publisher> {
         let opts = MqttOptions::new(client_id, host, port);
         let (client, mut el) = AsyncClient::new(opts, 1024);
         let (acks, acked) = tokio::sync::watch::channel(0u64);
+        let (tx, taskings) = mpsc::unbounded_channel();
+        let (ready, is_ready) = oneshot::channel();
+        let mut ready = Some(ready);
+        let sub = client.clone();
         tokio::spawn(async move {
             let mut n = 0u64;
             loop {
                 match el.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = sub
+                            .try_subscribe(ingest::wire::topics::TASKING_FILTER, QoS::AtLeastOnce);
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        if let Some(r) = ready.take() {
+                            let _ = r.send(());
+                        }
+                    }
                     Ok(Event::Incoming(Packet::PubAck(_))) => {
                         n += 1;
                         let _ = acks.send(n);
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        match serde_json::from_slice::<ingest::wire::Tasking>(&p.payload) {
+                            Ok(t) => {
+                                let _ = tx.send(t);
+                            }
+                            Err(e) => tracing::warn!(
+                                topic = %p.topic,
+                                error = %e,
+                                "simulator: a tasking it cannot read"
+                            ),
+                        }
                     }
                     Ok(_) => {}
                     Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
                 }
             }
         });
+        tokio::time::timeout(Duration::from_secs(10), is_ready)
+            .await
+            .with_context(|| {
+                format!("the broker {host}:{port} did not take the simulator's subscription")
+            })?
+            .ok();
         Ok(Publisher {
             client,
             acked,
             sent: std::sync::atomic::AtomicU64::new(0),
-            topic: ingest::wire::Topic::RawAis {
-                source: source.to_owned(),
-            }
-            .to_string(),
+            taskings,
         })
     }
 
-    /// Publish lines, in order.
-    pub(crate) async fn send(&self, lines: Vec<(Timestamp, String)>) -> Result<()> {
-        for (_, line) in lines {
+    /// Publish emissions, in order, each on its topic.
+    pub(crate) async fn send(&self, emissions: Vec<Emission>) -> Result<()> {
+        for e in emissions {
             self.client
-                .publish(self.topic.clone(), QoS::AtLeastOnce, false, line)
+                .publish(e.topic().to_string(), QoS::AtLeastOnce, false, e.payload)
                 .await
                 .context("publishing the scenario's lines")?;
             self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// The taskings received since the last call.
+    pub(crate) fn taskings(&mut self) -> Vec<ingest::wire::Tasking> {
+        let mut out = Vec::new();
+        while let Ok(t) = self.taskings.try_recv() {
+            out.push(t);
+        }
+        out
     }
 
     /// Wait until the broker has acknowledged every line sent (at most 30 s); the lines

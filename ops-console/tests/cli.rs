@@ -11,8 +11,14 @@ fn tidewatch(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("tidewatch starts");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    // Written from a thread: a large input and a large output would otherwise each wait
+    // for the other's pipe to drain.
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || pipe.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out
 }
 
 /// One `tidewatch up` at a time in this binary: the embedded broker reserves its ports by
@@ -427,10 +433,23 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
     );
     let again = tidewatch(&args, b"");
     assert_eq!(first.stdout, again.stdout, "a scenario is deterministic");
-    // Every line decodes.
-    let decoded = tidewatch(&["decode"], &first.stdout);
-    let records = String::from_utf8_lossy(&decoded.stdout).lines().count();
-    assert!(records > 100, "{records}");
+    // Every NMEA line decodes (AIS from the receivers, the patrol units' GNSS, compass and
+    // radar); the units' reports are JSON lines.
+    let text = String::from_utf8_lossy(&first.stdout).into_owned();
+    let nmea: String = text
+        .lines()
+        .filter(|l| !l.starts_with('{'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let decoded = tidewatch(&["decode"], nmea.as_bytes());
+    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&decoded.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(records.len() > 1000, "{}", records.len());
+    let mmsis: std::collections::BTreeSet<u64> =
+        records.iter().filter_map(|r| r["mmsi"].as_u64()).collect();
+    assert!(records.iter().any(|r| r["sentence"] == "TTM"));
     assert!(
         String::from_utf8_lossy(&decoded.stderr).contains("0 rejected"),
         "{}",
@@ -512,10 +531,25 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
     let status = up.wait().unwrap();
     let said = said.join().unwrap();
     assert!(status.success(), "tidewatch up: {status}\n{said}");
+    // Everything published reached ingest and became observations: every vessel, both
+    // patrol units' fixes, and the radar targets of the one with traffic in range.
     let observations = std::fs::read_to_string(dir.path().join("observations.jsonl")).unwrap();
-    assert_eq!(
-        observations.lines().count(),
-        records,
-        "one observation per message"
-    );
+    for m in &mmsis {
+        assert!(
+            observations.contains(&format!("\"mmsi\":{m},")),
+            "no observation of {m}"
+        );
+    }
+    for (unit, kind) in [
+        ("cp-301", "patrol_fix"),
+        ("cp-302", "patrol_fix"),
+        ("cp-301", "radar_target"),
+    ] {
+        {
+            assert!(
+                observations.contains(&format!("\"kind\":\"{kind}\",\"unit\":\"{unit}\"")),
+                "no {kind} of {unit}"
+            );
+        }
+    }
 }

@@ -50,11 +50,13 @@ async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
 
     // Scenario lines, each made unique (the archive check compares sets).
     let start: Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
-    let lines: Vec<String> = simulators::scenario::central_med(start)
-        .advance(start + SignedDuration::from_mins(180))
-        .into_iter()
-        .map(|(_, l)| l)
-        .collect();
+    let lines = simulators::scenario::receiver_lines(
+        "central-med",
+        "lampedusa",
+        start,
+        SignedDuration::from_mins(180),
+    )
+    .unwrap();
     assert!(lines.len() > 2000, "{}", lines.len());
 
     // An observer (fusion's place) with a persistent session: every observation of every
@@ -238,11 +240,13 @@ async fn a_udp_feed_given_on_the_command_line_reaches_the_archive() {
         .spawn()
         .unwrap();
     let start: Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
-    let lines: Vec<String> = simulators::scenario::central_med(start)
-        .advance(start + SignedDuration::from_mins(5))
-        .into_iter()
-        .map(|(_, l)| l)
-        .collect();
+    let lines = simulators::scenario::receiver_lines(
+        "central-med",
+        "lampedusa",
+        start,
+        SignedDuration::from_mins(5),
+    )
+    .unwrap();
     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let want: BTreeSet<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -312,7 +312,7 @@ fn chunks(payload: &str, max: usize) -> Vec<&str> {
 
 /// A tag block with its backslashes, fields in the order real feeds use
 /// (`g:`, `s:`, `c:`), or an empty string when there is no field.
-fn tag_block(
+pub(crate) fn tag_block(
     group: Option<(usize, usize, u32)>,
     source: Option<&str>,
     time: Option<Timestamp>,

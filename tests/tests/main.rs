@@ -10,4 +10,5 @@ mod roundtrip;
 mod sar_case;
 mod sar_e2e;
 mod sar_plan;
+mod sim_scenarios;
 mod tsdb_victoria;

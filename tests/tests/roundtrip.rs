@@ -689,12 +689,14 @@ fn real_messages_reencode_to_themselves() {
 #[test]
 fn gpsdecode_decodes_the_demo_scenarios_lines_as_we_do() {
     let start: jiff::Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
-    let mut sc = simulators::scenario::by_name("central-med", start).unwrap();
-    let lines: Vec<String> = sc
-        .advance(start + jiff::SignedDuration::from_hours(2))
-        .into_iter()
-        .map(|(_, l)| l)
-        .collect();
+    // One receiver's lines, as one receiver's feed is.
+    let lines = simulators::scenario::receiver_lines(
+        "central-med",
+        "lampedusa",
+        start,
+        jiff::SignedDuration::from_hours(2),
+    )
+    .unwrap();
     assert!(lines.len() > 1_000, "{} lines", lines.len());
     let ours = decode_lines(&lines).expect("our decoder takes every line");
     let mut writer = GpsdWriter::new();
@@ -755,5 +757,5 @@ fn gpsdecode_decodes_the_demo_scenarios_lines_as_we_do() {
     let g: Value = serde_json::from_str(&theirs[0]).unwrap();
     let e: Value = serde_json::from_str(ours.trim_end()).unwrap();
     assert_eq!(g, e);
-    assert_eq!(g["shipname"], "MIRAGE");
+    assert!(g["shipname"].as_str().is_some_and(|n| !n.is_empty()), "{g}");
 }

@@ -1,0 +1,281 @@
+//! Load mode: N AIS sentences a second of realistic traffic, for benchmarks and soak
+//! tests.
+//!
+//! A pool of background vessels of a sea area (lanes, fishing grounds, yachts: see
+//! [`crate::area::background`]) reports in turn, as many sentences per second of
+//! scenario time as asked: class A type 1 and type 5 (two sentences), class B type 18 and
+//! type 24 A and B, with a static report every 36th turn (about every 6 minutes at real
+//! rates), each heard by one of the area's receivers (tag blocks `s:` and `c:`). Vessels
+//! move between their reports, so positions form tracks, not noise.
+
+use std::io::{self, Write};
+
+use ingest::ais::AisMessage;
+use ingest::ais::message::{
+    Body, ClassBPosition, PositionReport, StaticData, StaticDataB, StaticVoyage,
+};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::ais_encode::{EncodeOptions, Encoder, TagBlockOptions};
+use crate::area::{Area, background};
+use crate::geodesy::{LatLon, M_PER_NM};
+use crate::spec::AisClass;
+
+/// Most vessels in the pool: more would only cost memory.
+pub const MAX_POOL: usize = 20_000;
+
+struct LoadVessel {
+    mmsi: u32,
+    class: AisClass,
+    name: String,
+    callsign: String,
+    shiptype: u8,
+    pos: LatLon,
+    speed_kn: f64,
+    course_deg: f64,
+    turns: u32,
+    receiver: usize,
+}
+
+/// A generator of `rate` sentences per second of scenario time.
+pub struct Load {
+    vessels: Vec<LoadVessel>,
+    encoders: Vec<Encoder>,
+    rate: u32,
+    next: usize,
+    /// Seconds between two turns of one vessel.
+    turn_s: f64,
+    /// Sentences already written beyond the last second's quota (a two-sentence message).
+    carry: u32,
+    /// The second being written.
+    pub now: Timestamp,
+}
+
+impl Load {
+    /// `rate` sentences per second from `start`, traffic of `area`, for `seed`.
+    pub fn new(area: &Area, rate: u32, start: Timestamp, seed: u64) -> Load {
+        let pool = (rate as usize * 10).clamp(100, MAX_POOL);
+        let vessels = background(area, pool as u32, seed, &[])
+            .into_iter()
+            .enumerate()
+            .map(|(k, v)| LoadVessel {
+                mmsi: v.mmsi.unwrap_or_default(),
+                class: v.class,
+                name: v.name,
+                callsign: v.callsign,
+                shiptype: v.shiptype,
+                pos: v.route[0],
+                speed_kn: v.speed_kn,
+                course_deg: v.route[0].bearing_deg(v.route[1 % v.route.len()]),
+                turns: (k % 36) as u32,
+                receiver: k % area.receivers.len().max(1),
+            })
+            .collect();
+        let encoders = area
+            .receivers
+            .iter()
+            .enumerate()
+            .map(|(k, r)| {
+                Encoder::new(EncodeOptions {
+                    tag: Some(TagBlockOptions {
+                        source: Some(r.name.clone()),
+                        time: None,
+                        group_id: 1 + 1000 * k as u32,
+                    }),
+                    ..EncodeOptions::default()
+                })
+            })
+            .collect();
+        Load {
+            vessels,
+            encoders,
+            rate: rate.max(1),
+            next: 0,
+            turn_s: pool as f64 / f64::from(rate.max(1)),
+            carry: 0,
+            now: start,
+        }
+    }
+
+    /// Write one second of traffic (`rate` sentences, give or take the second sentence
+    /// of a type 5 or the B part of a type 24) to `out`; the number of sentences written.
+    pub fn second(&mut self, out: &mut impl Write) -> io::Result<u64> {
+        let mut written = 0u64;
+        let quota = self.rate.saturating_sub(self.carry);
+        self.carry = 0;
+        let second = self.now.as_second().rem_euclid(60) as u8;
+        let mut n = 0u32;
+        while n < quota {
+            let k = self.next;
+            self.next = (self.next + 1) % self.vessels.len();
+            let v = &mut self.vessels[k];
+            // Dead reckoning since its last turn.
+            let d_m = v.speed_kn * M_PER_NM * self.turn_s / 3600.0;
+            let c = v.course_deg.to_radians();
+            v.pos.lat += d_m * c.cos() / 111_120.0;
+            v.pos.lon += d_m * c.sin() / (111_120.0 * v.pos.lat.to_radians().cos());
+            if !(30.0..=40.0).contains(&v.pos.lat) || !(9.0..=17.0).contains(&v.pos.lon) {
+                v.course_deg = (v.course_deg + 180.0).rem_euclid(360.0);
+            }
+            v.turns = v.turns.wrapping_add(1);
+            let msgs = if v.turns.is_multiple_of(36) {
+                statics(v)
+            } else {
+                vec![position(v, second)]
+            };
+            let enc = &mut self.encoders[v.receiver];
+            if let Some(tag) = &mut enc.opts.tag {
+                tag.time = Some(self.now);
+            }
+            enc.opts.channel = Some(if k.is_multiple_of(2) { 'A' } else { 'B' });
+            for m in &msgs {
+                let lines = enc
+                    .encode(m)
+                    .map_err(|e| io::Error::other(format!("encoding a load message: {e}")))?;
+                for l in lines {
+                    out.write_all(l.as_bytes())?;
+                    out.write_all(b"\n")?;
+                    n += 1;
+                    written += 1;
+                }
+            }
+        }
+        self.carry = n - quota;
+        self.now += SignedDuration::from_secs(1);
+        Ok(written)
+    }
+}
+
+fn position(v: &LoadVessel, second: u8) -> AisMessage {
+    let lon = (v.pos.lon * 600_000.0).round() as i32;
+    let lat = (v.pos.lat * 600_000.0).round() as i32;
+    let speed = ((v.speed_kn * 10.0).round() as u16).min(1022);
+    let course = ((v.course_deg * 10.0).round() as u16) % 3600;
+    match v.class {
+        AisClass::A => AisMessage {
+            msg_type: 1,
+            repeat: 0,
+            mmsi: v.mmsi,
+            body: Body::Position(PositionReport {
+                status: if v.shiptype == 30 { 7 } else { 0 },
+                speed,
+                accuracy: true,
+                lon,
+                lat,
+                course,
+                heading: course / 10,
+                second,
+                radio: 0x4000 | u32::from(second),
+                ..Default::default()
+            }),
+        },
+        AisClass::B => AisMessage {
+            msg_type: 18,
+            repeat: 0,
+            mmsi: v.mmsi,
+            body: Body::ClassB(ClassBPosition {
+                speed,
+                lon,
+                lat,
+                course,
+                heading: 511,
+                second,
+                cs: true,
+                band: true,
+                msg22: true,
+                radio: 0x60006,
+                ..Default::default()
+            }),
+        },
+    }
+}
+
+fn statics(v: &LoadVessel) -> Vec<AisMessage> {
+    match v.class {
+        AisClass::A => vec![AisMessage {
+            msg_type: 5,
+            repeat: 0,
+            mmsi: v.mmsi,
+            body: Body::StaticVoyage(StaticVoyage {
+                ais_version: 2,
+                callsign: v.callsign.clone(),
+                shipname: v.name.clone(),
+                shiptype: v.shiptype,
+                to_bow: 120,
+                to_stern: 40,
+                to_port: 12,
+                to_starboard: 12,
+                epfd: 1,
+                eta: ingest::ais::walk::Eta {
+                    month: 0,
+                    day: 0,
+                    hour: 24,
+                    minute: 60,
+                },
+                draught: 80,
+                ..Default::default()
+            }),
+        }],
+        AisClass::B => vec![
+            AisMessage {
+                msg_type: 24,
+                repeat: 0,
+                mmsi: v.mmsi,
+                body: Body::StaticData(StaticData::A {
+                    shipname: v.name.clone(),
+                    spare: 0,
+                }),
+            },
+            AisMessage {
+                msg_type: 24,
+                repeat: 0,
+                mmsi: v.mmsi,
+                body: Body::StaticData(StaticData::B(StaticDataB {
+                    shiptype: v.shiptype,
+                    callsign: v.callsign.clone(),
+                    ..Default::default()
+                })),
+            },
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ingest::ais::Decoder;
+
+    #[test]
+    fn writes_the_rate_asked_and_every_line_decodes() {
+        let area = crate::area::area("central-med").unwrap();
+        let start: Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
+        let mut load = Load::new(&area, 500, start, 1);
+        let mut out = Vec::new();
+        let mut n = 0;
+        for _ in 0..20 {
+            n += load.second(&mut out).unwrap();
+        }
+        assert!((10_000..=10_001).contains(&n), "{n}");
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count() as u64, n);
+        let mut d = Decoder::new();
+        let mut types = std::collections::BTreeSet::new();
+        let mut messages = 0;
+        for l in text.lines() {
+            if let Some(m) = d
+                .decode_line(l.as_bytes(), 0)
+                .unwrap_or_else(|e| panic!("{l}: {e}"))
+            {
+                types.insert(m.message.msg_type);
+                messages += 1;
+                let t = m.heard.time().unwrap();
+                assert!(t >= start && t < start + SignedDuration::from_secs(20));
+            }
+        }
+        assert!(messages > 9_000);
+        assert!(
+            types.contains(&1) && types.contains(&5) && types.contains(&18) && types.contains(&24),
+            "{types:?}"
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! Every built-in scenario run through ingest and fusion (the patrol units answering
+//! fusion's taskings): each raises the alerts it is built to raise and none it must not
+//! (its `[[expect]]` and `[[forbid]]`), and ingest refuses none of its lines. Then what a
+//! user relies on beyond alerts: the people are rescued, the traffic stays off the land,
+//! reports come at the ITU-R M.1371 rates, and gpsd decodes every AIS line the simulator
+//! emits exactly as we do (type 24 pairs across channels apart: CONFORMANCE.md D3).
+
+use std::collections::BTreeMap;
+
+use fusion::{AlertKind, FusionConfig, Geodata, Position};
+use ingest::ais::Decoder;
+use ingest::wire::PatrolReport;
+use jiff::{SignedDuration, Timestamp};
+use ops_console::drill::Drill;
+use simulators::scenario::{self, Channel, Emission};
+use tidewatch_tests::conformance::{DEVIATIONS_3_22, compare, gpsdecode_records, our_records};
+
+fn start() -> Timestamp {
+    "2026-11-22T02:00:00Z".parse().unwrap()
+}
+
+/// Run a built-in scenario for its whole duration; every emission is kept.
+fn drill(name: &str) -> (Drill, Vec<Emission>) {
+    let sc = scenario::by_name(name, start()).unwrap();
+    let end = sc.start + sc.duration;
+    let mut d = Drill::new(sc, FusionConfig::default()).unwrap();
+    let mut sent = Vec::new();
+    d.run(end, |e| sent.push(e.clone()));
+    let problems = d.check();
+    assert!(
+        problems.is_empty(),
+        "scenario {name}:\n{}\nalerts:\n{}",
+        problems.join("\n"),
+        d.dump()
+    );
+    (d, sent)
+}
+
+/// The reports a unit sent.
+fn reports(sent: &[Emission], unit: &str) -> Vec<PatrolReport> {
+    sent.iter()
+        .filter(|e| matches!(&e.channel, Channel::PatrolReport(u) if u.as_str() == unit))
+        .map(|e| serde_json::from_str(&e.payload).unwrap())
+        .collect()
+}
+
+fn rescued(sent: &[Emission], unit: &str) -> Option<u32> {
+    reports(sent, unit).into_iter().rev().find_map(|r| match r {
+        PatrolReport::PersonsOnBoard { rescued, .. } => Some(rescued),
+        _ => None,
+    })
+}
+
+#[test]
+fn scenario_background_raises_nothing_and_stays_off_the_land() {
+    let (d, sent) = drill("background");
+    let geo = Geodata::load(&FusionConfig::default(), None).unwrap();
+    let land = geo.land.as_ref().expect("the built-in land mask");
+    let mut checked = 0;
+    for (at, vessels) in &d.truth {
+        for (id, p) in vessels {
+            let pos = Position::new(p.lat, p.lon).unwrap();
+            assert!(
+                !land.contains(pos) && land.coast_distance_m(pos, 1000.0).is_none(),
+                "{id} at {at} is on land or within 1 km of the coast: {p:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 40 * 170, "{checked}");
+    // The radar sees the traffic (every contact has AIS, so no dark target: forbidden
+    // above), on TTM and TLL.
+    let nmea = |s: &str| {
+        sent.iter()
+            .filter(|e| matches!(e.channel, Channel::PatrolNmea(_)) && e.payload.contains(s))
+            .count()
+    };
+    assert!(
+        nmea("$RATTM") > 500 && nmea("$RATLL") > 500,
+        "{} {}",
+        nmea("$RATTM"),
+        nmea("$RATLL")
+    );
+    assert!(nmea("$GPRMC") >= 3 * 360 - 2, "{}", nmea("$GPRMC"));
+    // Fusion knows the traffic.
+    // Fusion knows the traffic in range of the receivers (a few of the 40 sail beyond).
+    assert!(
+        d.engine().vessels().count() >= 25,
+        "{}",
+        d.engine().vessels().count()
+    );
+}
+
+#[test]
+fn scenario_background_reports_at_itu_rates() {
+    // One receiver, no loss to the edge of range: the intervals as sent.
+    let text = r#"
+        name = "rates"
+        description = "one vessel of each class"
+        [[receiver]]
+        name = "r"
+        at = [35.0, 12.5]
+        range_nm = 400.0
+        [[vessel]]
+        id = "a"
+        mmsi = 247000001
+        route = [[35.0, 12.0], [35.0, 13.0]]
+        speed_kn = 12.0
+        [[vessel]]
+        id = "fast"
+        mmsi = 247000002
+        route = [[35.1, 12.0], [35.1, 13.0]]
+        speed_kn = 18.0
+        [[vessel]]
+        id = "b"
+        mmsi = 247000003
+        class = "B"
+        route = [[35.2, 12.0], [35.2, 13.0]]
+        speed_kn = 6.0
+    "#;
+    let mut sc = scenario::Scenario::from_toml(text, start(), None).unwrap();
+    let lines = sc.advance(start() + SignedDuration::from_mins(30));
+    let mut dec = Decoder::new();
+    let mut count: BTreeMap<(u32, u8), u32> = BTreeMap::new();
+    for e in &lines {
+        if let Ok(Some(m)) = dec.decode_line(e.payload.as_bytes(), 0) {
+            *count
+                .entry((m.message.mmsi, m.message.msg_type))
+                .or_default() += 1;
+        }
+    }
+    let n = |mmsi, t| count.get(&(mmsi, t)).copied().unwrap_or(0);
+    // 0.97 of the sent are heard; class A every 10 s under 14 kn, 6 s at 14–23 kn; class
+    // B every 30 s; static data every 6 minutes.
+    assert!((165..=181).contains(&n(247_000_001, 1)), "{count:?}");
+    assert!((280..=301).contains(&n(247_000_002, 1)), "{count:?}");
+    assert!((54..=61).contains(&n(247_000_003, 18)), "{count:?}");
+    assert!((4..=5).contains(&n(247_000_001, 5)), "{count:?}");
+    assert!((8..=10).contains(&n(247_000_003, 24)), "{count:?}");
+}
+
+#[test]
+fn scenario_rendezvous_mother_ship_and_small_boat_then_a_released_dinghy_on_radar() {
+    let (d, _) = drill("rendezvous");
+    let dark = d.matching(&simulators::spec::ExpectSpec {
+        kind: "dark_target".into(),
+        vessel: Some("dinghy".into()),
+    });
+    assert!(
+        dark.iter()
+            .any(|a| a.contacts.iter().any(|c| c.starts_with("cp-301/radar/"))),
+        "{}",
+        d.dump()
+    );
+}
+
+#[test]
+fn scenario_going_dark_near_the_departure_coast() {
+    drill("going-dark");
+}
+
+#[test]
+fn scenario_mmsi_clone_is_one_mmsi_in_two_places() {
+    drill("mmsi-clone");
+}
+
+#[test]
+fn scenario_identity_swap_at_sea() {
+    drill("identity-swap");
+}
+
+#[test]
+fn scenario_spoofing_is_a_position_jump() {
+    drill("spoofing");
+}
+
+#[test]
+fn scenario_loitering() {
+    drill("loitering");
+}
+
+#[test]
+fn scenario_zone_entry_only_for_the_ship_types_the_zone_is_for() {
+    drill("zone-entry");
+}
+
+#[test]
+fn scenario_dark_dinghy_is_tracked_by_radar_sighted_and_its_47_people_rescued() {
+    let (d, sent) = drill("dark-dinghy");
+    let alerts = d.alerts();
+    // The radar picket tracked it (TTM and TLL) before anyone saw it.
+    assert!(
+        alerts.iter().any(|a| a.kind == AlertKind::DarkTarget
+            && a.contacts.iter().any(|c| c.starts_with("cp-301/radar/"))),
+        "{}",
+        d.dump()
+    );
+    // The second unit sighted it overcrowded, and rescued everyone.
+    assert!(reports(&sent, "cp-302").iter().any(|r| matches!(
+        r,
+        PatrolReport::Sighting { condition: ingest::wire::patrol::Condition::Overcrowded, persons_estimate, .. }
+            if (40..=54).contains(persons_estimate)
+    )));
+    assert_eq!(rescued(&sent, "cp-302"), Some(47));
+}
+
+#[test]
+fn scenario_engine_failure_drift_is_a_distress_proposal() {
+    drill("engine-failure");
+}
+
+#[test]
+fn scenario_capsize_sart_tasks_the_patrol_which_rescues_everyone() {
+    let (d, sent) = drill("capsize");
+    // Rescue first: the SART's alert tasked the unit at once, and it went.
+    let (t, took) = d
+        .taskings
+        .iter()
+        .find(|(t, _)| t.alert.starts_with("sar_beacon-"))
+        .expect("a tasking for the SART");
+    assert!(*took && t.unit == "cp-301", "{t:?}");
+    let r = reports(&sent, "cp-301");
+    assert!(r.iter().any(|r| matches!(r, PatrolReport::TaskingAck { accepted: true, tasking, .. } if *tasking == t.id)));
+    assert!(r.iter().any(|r| matches!(
+        r,
+        PatrolReport::Status {
+            state: ingest::wire::patrol::UnitState::OnScene,
+            ..
+        }
+    )));
+    assert_eq!(rescued(&sent, "cp-301"), Some(38));
+    assert!(d.scenario.position("boat").is_none(), "the boat is empty");
+}
+
+#[test]
+fn scenario_central_med_the_demo_shows_every_behaviour_and_two_rescues() {
+    let (_, sent) = drill("central-med");
+    assert_eq!(
+        rescued(&sent, "cp-302"),
+        Some(38),
+        "the capsized boat's people"
+    );
+    assert_eq!(
+        rescued(&sent, "cp-301"),
+        Some(47),
+        "the rubber boat's people"
+    );
+}
+
+#[test]
+fn gpsdecode_decodes_every_ais_line_the_simulator_emits_as_we_do() {
+    let mut input = Vec::new();
+    for name in scenario::NAMES {
+        let mut sc = scenario::by_name(name, start()).unwrap();
+        for e in sc.advance(start() + SignedDuration::from_mins(30)) {
+            if matches!(e.channel, Channel::Ais { .. }) {
+                input.extend_from_slice(e.payload.as_bytes());
+                input.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    let area = simulators::area::area("central-med").unwrap();
+    let mut load = simulators::load::Load::new(&area, 2000, start(), 1);
+    for _ in 0..10 {
+        load.second(&mut input).unwrap();
+    }
+    let ours = our_records(&input);
+    let gpsd = gpsdecode_records(&input);
+    assert!(gpsd.len() > 20_000, "{}", gpsd.len());
+    let r = compare(&gpsd, &ours, &[DEVIATIONS_3_22]);
+    // gpsd 3.22 pairs a type 24 part B only with a part A heard on the same channel, and
+    // class B transponders alternate channels: the pairs gpsd leaves unmerged are the only
+    // records we have and it has not (ingest/CONFORMANCE.md D3).
+    assert!(
+        r.different.is_empty() && r.missing.is_empty() && r.extra.iter().all(|x| x["type"] == 24),
+        "{}",
+        r.describe_short()
+    );
+    assert_eq!(r.equal + r.known.values().sum::<usize>(), gpsd.len());
+}
