@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use simulators::scenario::{self, Scenario};
 
 use crate::cli::parse_broker;
-use crate::up::{Publisher, Speed, parse_duration, parse_speed};
+use crate::up::{Publisher, Speed, accelerated_start, parse_duration, parse_speed};
 
 /// Arguments of `simulate`.
 #[derive(Debug, clap::Args)]
@@ -83,11 +83,19 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     }
     let name = args.scenario.as_deref().unwrap_or_default();
     let mut sc = load_scenario(args, name, start)?;
-    let end = start
-        + match &args.duration {
-            Some(d) => parse_duration(d)?,
-            None => sc.duration,
-        };
+    let span = match &args.duration {
+        Some(d) => parse_duration(d)?,
+        None => sc.duration,
+    };
+    // To a broker without --start, an accelerated run replays the time before now and
+    // ends at the present: a live system refuses reports from the future.
+    if args.broker.is_some() && args.start.is_none() {
+        let speed = parse_speed(args.speed.as_deref().unwrap_or("1"))?;
+        let start = accelerated_start(Timestamp::now(), span, &speed);
+        sc = load_scenario(args, name, start)?;
+    }
+    let start = sc.start;
+    let end = start + span;
     if args.fusion {
         return through_fusion(sc, end);
     }

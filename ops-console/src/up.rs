@@ -63,6 +63,19 @@ pub(crate) fn parse_speed(s: &str) -> Result<Speed> {
     Ok(Speed::Times(x))
 }
 
+/// Where a run of `span` at `speed` starts so that it ends at `now` + its wall time, never
+/// in the future: `now − span·(x−1)/x` at `x` times real time, `now − span` as fast as
+/// possible, `now` at real time or slower.
+pub(crate) fn accelerated_start(now: Timestamp, span: SignedDuration, speed: &Speed) -> Timestamp {
+    match speed {
+        Speed::Max => now - span,
+        Speed::Times(x) if *x > 1.0 => {
+            now - SignedDuration::from_secs_f64(span.as_secs_f64() * (x - 1.0) / x)
+        }
+        Speed::Times(_) => now,
+    }
+}
+
 pub(crate) fn parse_duration(s: &str) -> Result<SignedDuration> {
     let d: jiff::Span = s
         .parse()
@@ -82,7 +95,17 @@ pub fn run(args: &UpArgs) -> Result<()> {
         bail!("--speed max needs --duration (otherwise it never ends)");
     }
     let scenario = match &args.demo {
-        Some(name) => Some(scenario::by_name(name, Timestamp::now())?),
+        Some(name) => {
+            // An accelerated demo replays the hours before now and reaches the present as
+            // it ends, then goes on live: the live system rightly refuses reports from the
+            // future.
+            let span = match duration {
+                Some(d) => d,
+                None => scenario::by_name(name, Timestamp::now())?.duration,
+            };
+            let start = accelerated_start(Timestamp::now(), span, &speed);
+            Some(scenario::by_name(name, start)?)
+        }
         None => None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -231,7 +254,9 @@ async fn run_async(
                         let target = match speed {
                             Speed::Max => end.unwrap_or(s.now),
                             Speed::Times(x) => {
-                                let t = start + SignedDuration::from_secs_f64(wall.elapsed().as_secs_f64() * x);
+                                // Never past the present: once caught up, live.
+                                let t = (start + SignedDuration::from_secs_f64(wall.elapsed().as_secs_f64() * x))
+                                    .min(Timestamp::now());
                                 end.map_or(t, |e| t.min(e))
                             }
                         };

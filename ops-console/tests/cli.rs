@@ -143,14 +143,16 @@ fn bad_arguments_and_files_get_one_clear_error_line() {
 fn up_demo_runs_broker_and_ingest_shows_the_picture_and_archives_what_it_received() {
     let _one_up = ONE_UP.lock().unwrap_or_else(|p| p.into_inner());
     let dir = std::env::temp_dir().join(format!("tw-demo-{}", std::process::id()));
+    // The whole demo, four hours at 200 times real time (72 s): replayed from four hours
+    // ago up to now, through the broker, ingest, fusion and back to the patrol units.
     let out = tidewatch(
         &[
             "up",
             "--demo",
             "--speed",
-            "max",
+            "200",
             "--duration",
-            "2h",
+            "4h",
             "--mqtt",
             "127.0.0.1:0",
             "--http",
@@ -166,7 +168,13 @@ fn up_demo_runs_broker_and_ingest_shows_the_picture_and_archives_what_it_receive
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("6 vessels heard"), "{stdout}");
+    let heard: usize = stdout
+        .split(" vessels heard")
+        .next()
+        .and_then(|s| s.rsplit(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(heard >= 20, "{stdout}");
     assert!(stdout.contains(" 0 lines rejected"), "{stdout}");
     assert!(stdout.contains("AIS-SART ACTIVE"), "{stdout}");
     assert!(stdout.contains("MARE NOSTRUM STAR"), "{stdout}");
@@ -181,9 +189,35 @@ fn up_demo_runs_broker_and_ingest_shows_the_picture_and_archives_what_it_receive
     assert!(!rendezvous.is_empty(), "{alerts}");
     assert_eq!(
         rendezvous[0]["mmsi"],
-        serde_json::json!([247_900_111, 636_012_345])
+        serde_json::json!([247_900_111, 636_019_876])
     );
+    for kind in ["zone_entry", "sar_beacon", "dark_target", "distress"] {
+        assert!(
+            alerts.contains(&format!("\"kind\":\"{kind}\"")),
+            "no {kind}: {alerts}"
+        );
+    }
+    // The patrol units answered fusion's taskings over the broker and rescued everyone:
+    // 47 from the rubber boat, 38 from the capsized boat.
     let decoded = std::fs::read_to_string(dir.join("observations.jsonl")).unwrap();
+    let mut rescued: Vec<(String, u64)> = decoded
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|o| o["data"]["report"]["type"] == "persons_on_board")
+        .map(|o| {
+            (
+                o["data"]["unit"].as_str().unwrap().to_owned(),
+                o["data"]["report"]["rescued"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    rescued.sort();
+    assert_eq!(
+        rescued,
+        [("cp-301".to_owned(), 47), ("cp-302".to_owned(), 38)],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(decoded.lines().count() > 100);
     // Every line received is in the raw archive, and its chain verifies.
     let raw = dir.join("raw");
