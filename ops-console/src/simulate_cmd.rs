@@ -48,7 +48,9 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub fusion: bool,
     /// Scenario time per wall-clock second (`60` = an hour a minute), or `max`. With
-    /// `--out` and `--load` the default is `max`.
+    /// `--out` and `--load` the default is `max`. To a broker without `--start`, a run
+    /// faster than real time starts in the past so that it reaches the present as it ends
+    /// (a live system refuses reports from the future).
     #[arg(long)]
     pub speed: Option<String>,
 }

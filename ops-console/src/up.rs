@@ -584,3 +584,21 @@ fn show(
     print!("{out}");
     let _ = std::io::stdout().flush();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_accelerated_run_ends_at_the_present_never_in_the_future() {
+        let now: Timestamp = "2026-11-22T12:00:00Z".parse().unwrap();
+        let four_h = SignedDuration::from_hours(4);
+        // 30 times real time: 4 h of scenario take 8 min, so it starts 3 h 52 min ago.
+        let start = accelerated_start(now, four_h, &Speed::Times(30.0));
+        assert_eq!(start, now - SignedDuration::from_mins(232));
+        assert_eq!(start + four_h, now + SignedDuration::from_mins(8));
+        assert_eq!(accelerated_start(now, four_h, &Speed::Max), now - four_h);
+        assert_eq!(accelerated_start(now, four_h, &Speed::Times(1.0)), now);
+        assert_eq!(accelerated_start(now, four_h, &Speed::Times(0.5)), now);
+    }
+}
