@@ -10,6 +10,7 @@ pub mod drill;
 pub mod embedded;
 pub mod fusion_cmd;
 pub mod ingest_cmd;
+pub mod interception;
 pub mod metrics;
 pub mod patrol;
 pub mod sar_cmd;
