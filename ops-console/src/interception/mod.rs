@@ -3,7 +3,10 @@
 //! persists, signs and shows what these types decide.
 //!
 //! Today: the [`art8`] case (flag-State request, authorization, boarding, search,
-//! measures, results report, closure). Rescue, the roster of persons, the evidence
-//! register and the hash-chained interception log follow (issue 7).
+//! measures, results report, closure), the hash-chained interception [`log`] and the
+//! [`roster`] of persons (tags, headcounts, transfers, vulnerability, protection). The
+//! evidence register, caveats, persistence, exports and screens follow (issue 7).
 
 pub mod art8;
+pub mod log;
+pub mod roster;
