@@ -3,10 +3,12 @@
 //! persists, signs and shows what these types decide.
 //!
 //! Today: the [`art8`] case (flag-State request, authorization, boarding, search,
-//! measures, results report, closure), the hash-chained interception [`log`] and the
-//! [`roster`] of persons (tags, headcounts, transfers, vulnerability, protection). The
-//! evidence register, caveats, persistence, exports and screens follow (issue 7).
+//! measures, results report, closure), the hash-chained interception [`log`], the
+//! [`roster`] of persons (tags, headcounts, transfers, vulnerability, protection) and the
+//! [`evidence`] register (exhibits, SHA-256 at capture, signed and chained custody
+//! manifests). Caveats, persistence, exports and screens follow (issue 7).
 
 pub mod art8;
+pub mod evidence;
 pub mod log;
 pub mod roster;
