@@ -6,9 +6,11 @@
 //! measures, results report, closure), the hash-chained interception [`log`], the
 //! [`roster`] of persons (tags, headcounts, transfers, vulnerability, protection) and the
 //! [`evidence`] register (exhibits, SHA-256 at capture, signed and chained custody
-//! manifests). Caveats, persistence, exports and screens follow (issue 7).
+//! manifests) and information [`caveat`]s checked on every read, export and share.
+//! Persistence, the investigator's export and the screens follow (issue 7).
 
 pub mod art8;
+pub mod caveat;
 pub mod evidence;
 pub mod log;
 pub mod roster;
