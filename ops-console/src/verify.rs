@@ -1,4 +1,6 @@
-//! `tidewatch verify DIR`: check a raw archive's hash chain and name the first break.
+//! `tidewatch verify DIR`: check a raw archive's hash chain, or an interception export
+//! (its log's chain, the evidence manifests' signatures and every evidence file), and name
+//! the first break.
 
 use anyhow::{Result, bail};
 use ingest::archive;
@@ -7,6 +9,9 @@ use crate::cli::VerifyArgs;
 
 /// `tidewatch verify`.
 pub fn run(args: &VerifyArgs) -> Result<()> {
+    if crate::interception::export::is_export(&args.dir) {
+        return export(args);
+    }
     let report = archive::verify(&args.dir)?;
     if report.files == 0 {
         bail!(
@@ -36,6 +41,38 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         report.files,
         report.records,
         report.head.unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// An interception export.
+fn export(args: &VerifyArgs) -> Result<()> {
+    let r = crate::interception::export::verify(&args.dir).map_err(anyhow::Error::msg)?;
+    if let Some(expected) = &args.expect_head
+        && !expected.eq_ignore_ascii_case(&r.log_head)
+    {
+        bail!(
+            "{}: interception log head is {}, not the noted {expected}",
+            args.dir.display(),
+            r.log_head
+        );
+    }
+    if !r.problems.is_empty() {
+        bail!(
+            "{}: interception export of {} BROKEN: {}",
+            args.dir.display(),
+            r.incident,
+            r.problems.join("; ")
+        );
+    }
+    println!(
+        "{}: interception export of {} intact: {} log entries (head sha256 {}), {} evidence manifests signed and chained, {} evidence files as captured",
+        args.dir.display(),
+        r.incident,
+        r.log_entries,
+        r.log_head,
+        r.manifests,
+        r.files
     );
     Ok(())
 }

@@ -587,3 +587,102 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
         }
     }
 }
+
+#[test]
+fn verify_checks_an_interception_export_offline() {
+    use ops_console::interception::evidence::{LegalBasis, Officer, Register};
+    use ops_console::interception::export::{BUNDLE, Bundle, FORMAT, write};
+    use ops_console::interception::log::{
+        EventType, InterceptionLog, LogActor, NewEntry, TimeSource,
+    };
+    let t: jiff::Timestamp = "2026-11-22T05:00:00Z".parse().unwrap();
+    let mut log = InterceptionLog::new("INC-20261122-002");
+    log.append(
+        NewEntry {
+            occurred_at: t,
+            time_source: TimeSource::Gnss,
+            actor: LogActor {
+                user: "bo".into(),
+                role: "boarding_officer".into(),
+                unit: Some("CP 302".into()),
+                on_behalf_of: None,
+            },
+            event: EventType::EvidenceSeized,
+            position: None,
+            zone: Some("high_seas".into()),
+            why: "satellite phone seized at the helm".into(),
+            details: serde_json::json!({}),
+            corrects: None,
+            late_reason: None,
+        },
+        t,
+    )
+    .unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+    let mut evidence = Register::new("INC-20261122-002");
+    let image: &[u8] = b"device image";
+    let n = evidence
+        .seize(
+            "satellite phone",
+            "helm",
+            LegalBasis::Art8Authorization("MT-AUTH-78".into()),
+            &[("phone.img", image)],
+            "S-7",
+            "CP 302",
+            &Officer {
+                name: "bo",
+                key: &key,
+            },
+            t,
+        )
+        .unwrap();
+    let bundle = Bundle {
+        format: FORMAT.into(),
+        incident: "INC-20261122-002".into(),
+        exported_at: t,
+        exported_by: "inv".into(),
+        log_head: log.head().to_owned(),
+        log,
+        art8: vec![],
+        evidence,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("export");
+    let files = [(
+        n,
+        [("phone.img".to_owned(), image.to_vec())]
+            .into_iter()
+            .collect(),
+    )]
+    .into_iter()
+    .collect();
+    write(&dir, &bundle, &files).unwrap();
+    let out = tidewatch(&["verify", dir.to_str().unwrap()], b"");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("interception export of INC-20261122-002 intact: 1 log entries"),
+        "{said}"
+    );
+    // One byte of the evidence file changed: the export is broken, and says where.
+    std::fs::write(dir.join("evidence/EX-0001/phone.img"), b"device imagE").unwrap();
+    let out = tidewatch(&["verify", dir.to_str().unwrap()], b"");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BROKEN") && err.contains("phone.img"), "{err}");
+    // The log entry changed instead.
+    std::fs::write(dir.join("evidence/EX-0001/phone.img"), image).unwrap();
+    let text = std::fs::read_to_string(dir.join(BUNDLE)).unwrap();
+    std::fs::write(
+        dir.join(BUNDLE),
+        text.replace("at the helm", "in the water"),
+    )
+    .unwrap();
+    let out = tidewatch(&["verify", dir.to_str().unwrap()], b"");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interception log: entry 1"));
+}

@@ -6,11 +6,13 @@
 //! measures, results report, closure), the hash-chained interception [`log`], the
 //! [`roster`] of persons (tags, headcounts, transfers, vulnerability, protection) and the
 //! [`evidence`] register (exhibits, SHA-256 at capture, signed and chained custody
-//! manifests) and information [`caveat`]s checked on every read, export and share.
-//! Persistence, the investigator's export and the screens follow (issue 7).
+//! manifests), information [`caveat`]s checked on every read, export and share, and the
+//! investigator's [`export`] with its offline check (`tidewatch verify`). Persistence,
+//! the printable report and the screens follow (issue 7).
 
 pub mod art8;
 pub mod caveat;
 pub mod evidence;
+pub mod export;
 pub mod log;
 pub mod roster;
