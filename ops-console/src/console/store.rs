@@ -8,6 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::interception::log::{AppendError, InterceptionLog, LogEntry, NewEntry, next_entry};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -86,6 +88,19 @@ const MIGRATIONS: &[&str] = &[
         lon REAL NOT NULL
     );
     CREATE INDEX positions_t ON positions (t);",
+    // 4: the interception log of each incident (DOMAIN.md §6.1), hash-chained and
+    // append-only: the database itself refuses to change or remove an entry (R55).
+    "CREATE TABLE interception_log (
+        incident TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        json TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (incident, seq)
+    );
+    CREATE TRIGGER interception_log_no_update BEFORE UPDATE ON interception_log
+    BEGIN SELECT RAISE(ABORT, 'the interception log is append-only: add a correction entry'); END;
+    CREATE TRIGGER interception_log_no_delete BEFORE DELETE ON interception_log
+    BEGIN SELECT RAISE(ABORT, 'the interception log is append-only: add a correction entry'); END;",
 ];
 
 /// A user account as stored.
@@ -509,6 +524,57 @@ impl Store {
             .execute("DELETE FROM positions WHERE t < ?1", [before_s])?)
     }
 
+    // ---- interception log
+
+    /// Append to an incident's interception log, durably (synchronous=FULL), in one
+    /// transaction with reading the entry it chains to. The inner result is the entry as
+    /// stored, or why the log refused it (R55, R57).
+    pub fn append_interception(
+        &self,
+        incident: &str,
+        e: NewEntry,
+        recorded_at: Timestamp,
+    ) -> Result<Result<LogEntry, AppendError>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let last: Option<String> = tx
+            .query_row(
+                "SELECT json FROM interception_log WHERE incident = ?1 ORDER BY seq DESC LIMIT 1",
+                params![incident],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let last: Option<LogEntry> = last
+            .map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?;
+        let entry = match next_entry(incident, last.as_ref(), e, recorded_at) {
+            Ok(entry) => entry,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let json = serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO interception_log (incident, seq, json, hash) VALUES (?1, ?2, ?3, ?4)",
+            params![incident, entry.seq as i64, json, entry.hash],
+        )?;
+        tx.commit()?;
+        Ok(Ok(entry))
+    }
+
+    /// An incident's interception log, as stored (check it with
+    /// [`crate::interception::log::verify`]).
+    pub fn interception_log(&self, incident: &str) -> Result<InterceptionLog, StoreError> {
+        let conn = self.conn();
+        let mut st =
+            conn.prepare("SELECT json FROM interception_log WHERE incident = ?1 ORDER BY seq")?;
+        let rows = st.query_map(params![incident], |r| r.get::<_, String>(0))?;
+        let mut log = InterceptionLog::new(incident);
+        for r in rows {
+            log.entries
+                .push(serde_json::from_str(&r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        Ok(log)
+    }
+
     // ---- audit log
 
     /// Append an entry to the audit log.
@@ -723,6 +789,86 @@ mod tests {
             .execute("UPDATE audit SET target = 'a-2' WHERE seq = 2", [])
             .unwrap();
         assert_eq!(s.verify_audit().unwrap(), Some(2));
+    }
+
+    fn log_entry(min: i64, why: &str) -> NewEntry {
+        use crate::interception::log::{EventType, LogActor, TimeSource};
+        NewEntry {
+            occurred_at: "2026-11-22T05:00:00Z".parse::<Timestamp>().unwrap()
+                + jiff::SignedDuration::from_mins(min),
+            time_source: TimeSource::Ntp,
+            actor: LogActor {
+                user: "olga".into(),
+                role: "watch_officer".into(),
+                unit: None,
+                on_behalf_of: None,
+            },
+            event: EventType::Note,
+            position: None,
+            zone: None,
+            why: why.into(),
+            details: serde_json::json!({}),
+            corrects: None,
+            late_reason: None,
+        }
+    }
+
+    #[test]
+    fn the_interception_log_is_append_only_in_the_database_and_verifies_after_reopening() {
+        use crate::interception::log::verify;
+        let dir = tempfile::tempdir().unwrap();
+        let t = |m| {
+            "2026-11-22T05:00:00Z".parse::<Timestamp>().unwrap()
+                + jiff::SignedDuration::from_mins(m)
+        };
+        {
+            let s = Store::open(dir.path()).unwrap();
+            for (m, why) in [
+                (0, "incident opened"),
+                (5, "flag State notified"),
+                (9, "authorization"),
+            ] {
+                s.append_interception("INC-1", log_entry(m, why), t(m))
+                    .unwrap()
+                    .unwrap();
+            }
+            s.append_interception("INC-2", log_entry(1, "other incident"), t(1))
+                .unwrap()
+                .unwrap();
+            // R57 through the store: refused, nothing written.
+            let late = s
+                .append_interception("INC-1", log_entry(10, "late"), t(100))
+                .unwrap();
+            assert!(late.is_err());
+            // R55: the database refuses changes and deletions.
+            let c = s.conn();
+            assert!(
+                c.execute("UPDATE interception_log SET json = '{}' WHERE seq = 2", [])
+                    .is_err()
+            );
+            assert!(
+                c.execute("DELETE FROM interception_log WHERE seq = 3", [])
+                    .is_err()
+            );
+        }
+        let s = Store::open(dir.path()).unwrap();
+        let log = s.interception_log("INC-1").unwrap();
+        assert_eq!(log.entries.len(), 3);
+        assert_eq!(log.entries[2].seq, 3);
+        assert!(verify(&log, None).first_break.is_none());
+        assert_eq!(s.interception_log("INC-2").unwrap().entries.len(), 1);
+        // Someone with the file drops the trigger and edits an entry: the chain names it.
+        let c = s.conn();
+        c.execute_batch("DROP TRIGGER interception_log_no_update")
+            .unwrap();
+        c.execute(
+            "UPDATE interception_log SET json = replace(json, 'flag State notified', 'nothing') WHERE incident = 'INC-1' AND seq = 2",
+            [],
+        )
+        .unwrap();
+        drop(c);
+        let log = s.interception_log("INC-1").unwrap();
+        assert_eq!(verify(&log, None).first_break.unwrap().0, 2);
     }
 
     #[test]

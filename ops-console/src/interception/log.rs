@@ -183,6 +183,42 @@ fn entry_hash(e: &LogEntry) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The entry that follows `last` (none: the first) in `incident`'s log, checked (R55,
+/// R57) and chained: what [`InterceptionLog::append`] and a store appending row by row
+/// both use.
+pub fn next_entry(
+    incident: &str,
+    last: Option<&LogEntry>,
+    e: NewEntry,
+    recorded_at: Timestamp,
+) -> Result<LogEntry, AppendError> {
+    if e.why.trim().is_empty() {
+        return Err(AppendError::NoReason);
+    }
+    let late = recorded_at.duration_since(e.occurred_at);
+    if late > LATE_AFTER && e.late_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(AppendError::LateWithoutReason {
+            late: format!("{late:#}"),
+        });
+    }
+    let seq = last.map_or(1, |l| l.seq + 1);
+    if let Some(c) = e.corrects
+        && !(1..seq).contains(&c)
+    {
+        return Err(AppendError::CorrectsNothing(c));
+    }
+    let mut entry = LogEntry {
+        seq,
+        incident: incident.to_owned(),
+        recorded_at,
+        entry: e,
+        prev_hash: last.map_or_else(|| GENESIS.to_owned(), |l| l.hash.clone()),
+        hash: String::new(),
+    };
+    entry.hash = entry_hash(&entry);
+    Ok(entry)
+}
+
 /// Why an entry was not appended.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppendError {
@@ -224,33 +260,7 @@ impl InterceptionLog {
         e: NewEntry,
         recorded_at: Timestamp,
     ) -> Result<&LogEntry, AppendError> {
-        if e.why.trim().is_empty() {
-            return Err(AppendError::NoReason);
-        }
-        let late = recorded_at.duration_since(e.occurred_at);
-        if late > LATE_AFTER && e.late_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            return Err(AppendError::LateWithoutReason {
-                late: format!("{late:#}"),
-            });
-        }
-        if let Some(c) = e.corrects
-            && !(1..=self.entries.len() as u64).contains(&c)
-        {
-            return Err(AppendError::CorrectsNothing(c));
-        }
-        let prev_hash = self
-            .entries
-            .last()
-            .map_or_else(|| GENESIS.to_owned(), |l| l.hash.clone());
-        let mut entry = LogEntry {
-            seq: self.entries.len() as u64 + 1,
-            incident: self.incident.clone(),
-            recorded_at,
-            entry: e,
-            prev_hash,
-            hash: String::new(),
-        };
-        entry.hash = entry_hash(&entry);
+        let entry = next_entry(&self.incident, self.entries.last(), e, recorded_at)?;
         self.entries.push(entry);
         Ok(self.entries.last().expect("just pushed"))
     }
