@@ -7,12 +7,15 @@
 //! [`roster`] of persons (tags, headcounts, transfers, vulnerability, protection) and the
 //! [`evidence`] register (exhibits, SHA-256 at capture, signed and chained custody
 //! manifests), information [`caveat`]s checked on every read, export and share, and the
-//! investigator's [`export`] with its offline check (`tidewatch verify`). Persistence,
-//! the printable report and the screens follow (issue 7).
+//! investigator's [`export`] with its offline check (`tidewatch verify`), requests where
+//! we are the [`flag_state`] and the agreements configured per State. The log is kept in
+//! the console's database (`console::store`). The API, the printable report and the
+//! screens follow (issue 7).
 
 pub mod art8;
 pub mod caveat;
 pub mod evidence;
 pub mod export;
+pub mod flag_state;
 pub mod log;
 pub mod roster;
