@@ -1,8 +1,9 @@
 //! The investigator's export, and its offline check (`tidewatch verify DIR`).
 //!
 //! An export is a directory: `interception.json` (the interception log with its head hash,
-//! the article-8 cases, the evidence register with its signed manifests) and
-//! `evidence/EX-nnnn/FILE` (every exhibit's files as captured). [`verify`] needs nothing
+//! the article-8 cases, the evidence register with its signed manifests),
+//! `evidence/EX-nnnn/FILE` (every exhibit's files as captured) and `report.html` (the
+//! printable report, [`super::report`]). [`verify`] needs nothing
 //! but the directory: it re-checks the log's chain against the head written in the bundle,
 //! every manifest's hash, link and Ed25519 signature, and every file against the SHA-256
 //! taken when it was captured.
@@ -20,6 +21,8 @@ use super::log::{InterceptionLog, verify as verify_log};
 
 /// The bundle's file name.
 pub const BUNDLE: &str = "interception.json";
+/// The printable report's file name (derived from the bundle, not checked by `verify`).
+pub const REPORT: &str = "report.html";
 /// The bundle format.
 pub const FORMAT: &str = "tidewatch-interception-export/1";
 
@@ -81,6 +84,7 @@ pub fn write(
             std::fs::write(d.join(name), bytes)?;
         }
     }
+    std::fs::write(dir.join(REPORT), super::report::html(bundle))?;
     let text = serde_json::to_vec_pretty(bundle).map_err(io::Error::other)?;
     let tmp = dir.join(format!("{BUNDLE}.tmp"));
     std::fs::write(&tmp, text)?;
@@ -258,6 +262,11 @@ pub(crate) mod tests {
         let dir = tmp.path().join("export");
         sample_export(&dir);
         assert!(is_export(&dir));
+        assert!(
+            std::fs::read_to_string(dir.join(REPORT))
+                .unwrap()
+                .contains("engine plate photographed")
+        );
         let r = verify(&dir).unwrap();
         assert_eq!((r.log_entries, r.manifests, r.files), (3, 1, 1));
         assert!(r.problems.is_empty(), "{:?}", r.problems);

@@ -18,4 +18,5 @@ pub mod evidence;
 pub mod export;
 pub mod flag_state;
 pub mod log;
+pub mod report;
 pub mod roster;
