@@ -204,6 +204,23 @@ fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
             Some(json!({"phase": "distress", "rationale": "persons in the water"})),
             Some(vec!["sar_coordinator"]),
         ),
+        (
+            "GET",
+            format!("/api/incidents/{sar}/log"),
+            None,
+            picture.clone(),
+        ),
+        (
+            "POST",
+            format!("/api/incidents/{sar}/log"),
+            Some(json!({"event": "note", "why": "hailed on VHF 16, no answer"})),
+            Some(vec![
+                "watch_officer",
+                "sar_coordinator",
+                "boarding_officer",
+                "investigator",
+            ]),
+        ),
         ("GET", "/api/live".into(), None, picture.clone()),
         (
             "POST",
@@ -623,6 +640,64 @@ async fn triage_is_logged_streamed_and_survives_a_restart() {
         r.json()["case"]["log"][1]["by"]["role"],
         "sar_mission_coordinator"
     );
+    // The incident's interception log opened with the escalation, and takes what the crew
+    // and the watch record; a late entry says why (R57); it is checked as it is read.
+    let log = wo.get(&format!("/api/incidents/{inc}/log")).await.json();
+    assert_eq!(log["entries"][0]["event"], "detection");
+    assert_eq!(log["entries"][0]["actor"]["user"], "watch_officer");
+    let r = wo
+        .post(
+            &format!("/api/incidents/{inc}/log"),
+            json!({"event": "hail", "why": "hailed on VHF 16 and 70, no answer"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    // Recorded after the fact: how long ago, and why only now (R57).
+    let r = wo
+        .post(
+            &format!("/api/incidents/{inc}/log"),
+            json!({"event": "note", "why": "persons seen waving", "late": {"minutes_ago": 120, "reason": " "}}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let r = wo
+        .post(
+            &format!("/api/incidents/{inc}/log"),
+            json!({"event": "note", "why": "persons seen waving",
+                   "late": {"minutes_ago": 120, "reason": "radio log transcribed after the rescue"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let e = &r.json()["entries"][2];
+    assert_eq!(e["late_reason"], "radio log transcribed after the rescue");
+    let occurred: jiff::Timestamp = e["occurred_at"].as_str().unwrap().parse().unwrap();
+    let recorded: jiff::Timestamp = e["recorded_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        recorded.duration_since(occurred),
+        jiff::SignedDuration::from_mins(120)
+    );
+    // A correction of an entry that does not exist.
+    let r = wo
+        .post(
+            &format!("/api/incidents/{inc}/log"),
+            json!({"event": "hail", "corrects": 9, "why": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let r = wo
+        .post(
+            &format!("/api/incidents/{inc}/log"),
+            json!({"event": "hail", "corrects": 2, "why": "hailed on VHF 16 only"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let log = r.json();
+    assert_eq!(log["entries"].as_array().unwrap().len(), 4);
+    assert_eq!(log["verified"], 4);
+    assert_eq!(log["first_break"], Value::Null);
+    assert_eq!(log["entries"][3]["corrects"], 2);
+    assert_eq!(log["entries"][3]["event"], "correction");
+    let head = log["head"].as_str().unwrap().to_owned();
     // Dismissed, then the same alert comes back more severe: it is in front of the watch again.
     let r = wo
         .post(
@@ -676,6 +751,12 @@ async fn triage_is_logged_streamed_and_survives_a_restart() {
     assert_eq!(
         case["case"]["phase"], "alert",
         "the SMC's phase survives a restart"
+    );
+    let log = wo.get(&format!("/api/incidents/{inc}/log")).await.json();
+    assert_eq!(
+        log["head"],
+        head.as_str(),
+        "the interception log survives a restart"
     );
     assert_eq!(
         wo.get("/api/incidents")

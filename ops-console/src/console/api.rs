@@ -26,6 +26,9 @@ use super::live::{self, LiveEvent};
 use super::model::*;
 use super::store::{AuditEntry, NewAudit, SessionRecord, StoreError, sha256_hex};
 use super::{Console, LiveSession};
+use crate::interception::log::{
+    AppendError, EventType, LogActor, LogPosition, NewEntry, TimeSource, verify as verify_log,
+};
 use fusion::sar::case::{Actor, CaseError, Phase, SarCase};
 
 type AppState = Arc<Console>;
@@ -1066,10 +1069,36 @@ async fn escalate(
         }
         _ => None,
     };
+    let first_entry = NewEntry {
+        occurred_at: now,
+        time_source: TimeSource::Ntp,
+        actor: LogActor {
+            user: u.name.clone(),
+            role: u.role.as_str().to_owned(),
+            unit: None,
+            on_behalf_of: None,
+        },
+        event: EventType::Detection,
+        position: Some(LogPosition {
+            lat: view.position.lat,
+            lon: view.position.lon,
+            accuracy_nm: 0.1,
+        }),
+        zone: None,
+        why: format!(
+            "incident opened from the {} alert {id}: {}",
+            view.kind.replace('_', " "),
+            view.reasons.first().cloned().unwrap_or_default()
+        ),
+        details: serde_json::json!({"alert": id, "kind": kind, "mmsi": view.mmsi}),
+        corrects: None,
+        late_reason: None,
+    };
     c.store().add_incident(
         &incident.id,
         &serde_json::to_string(&incident).unwrap_or_default(),
         sar_case.as_deref(),
+        first_entry,
         NewAudit {
             user: Some(&u.name),
             role: Some(u.role),
@@ -1238,6 +1267,222 @@ async fn sar_phase(
         incident,
         case: serde_json::to_value(&case).unwrap_or_default(),
     }))
+}
+
+// ---------------------------------------------------------------- interception log
+
+/// An incident's interception log and what checking its chain found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterceptionLogView {
+    /// The incident.
+    pub incident: String,
+    /// Every entry, in order (DOMAIN.md §6.1: who, when it happened and when it was
+    /// recorded, where, why, the hash chain).
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<serde_json::Value>,
+    /// Entries whose chain verified.
+    pub verified: usize,
+    /// The first broken entry, if any: position and why.
+    pub first_break: Option<String>,
+    /// The head hash (note it elsewhere to detect a rewritten tail).
+    pub head: String,
+}
+
+fn incident_exists(c: &Console, id: &str) -> Result<(), ApiError> {
+    if c.picture().incidents().iter().any(|i| i.id == id) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("no incident {id:?}")))
+    }
+}
+
+fn log_view(c: &Console, id: &str) -> Result<InterceptionLogView, ApiError> {
+    let log = c.store().interception_log(id)?;
+    let v = verify_log(&log, None);
+    Ok(InterceptionLogView {
+        incident: id.to_owned(),
+        entries: log
+            .entries
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap_or_default())
+            .collect(),
+        verified: v.entries,
+        first_break: v.first_break.map(|(n, why)| format!("entry {n}: {why}")),
+        head: v.head,
+    })
+}
+
+/// An incident's interception log, verified as it is read.
+#[utoipa::path(get, path = "/api/incidents/{id}/log", tag = "interception",
+    params(("id" = String, Path, description = "Incident id")), security(("session" = [])),
+    responses(
+        (status = 200, description = "The log", body = InterceptionLogView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see it", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ))]
+async fn incident_log(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<InterceptionLogView> {
+    u.require(Permission::ViewPicture)?;
+    incident_exists(&c, &id)?;
+    Ok(Json(log_view(&c, &id)?))
+}
+
+/// An entry a user records in an incident's log.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogRequest {
+    /// What: `note`, `hail`, `flag_claim`, `message_out`, `message_in`, `headcount`,
+    /// `transfer`, `medevac`, `death`, `decision`, `imminent_danger_action`.
+    #[schema(
+        pattern = "^(note|hail|flag_claim|message_out|message_in|headcount|transfer|medevac|death|decision|imminent_danger_action)$"
+    )]
+    pub event: String,
+    /// Why, in words (required).
+    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
+    pub why: String,
+    /// Recorded after the fact: how long ago it happened and why it is recorded only now
+    /// (R57). Without it, it happened now.
+    pub late: Option<LateEntry>,
+    /// Where the user's unit was.
+    pub position: Option<LatLon>,
+    /// The entry this one corrects: the new entry is then a correction (R55: nothing is
+    /// ever changed in place), `event` saying what kind of entry it corrects.
+    #[schema(minimum = 1)]
+    pub corrects: Option<u64>,
+}
+
+/// An entry recorded after the fact (R57: it says why).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LateEntry {
+    /// How long ago it happened, minutes (at most a week).
+    #[schema(minimum = 0, maximum = 10080)]
+    pub minutes_ago: u32,
+    /// Why it is recorded only now.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub reason: String,
+}
+
+/// Record an entry in an incident's interception log (append-only: a correction is a new
+/// entry naming the corrected one, R55; late entries say why, R57).
+#[utoipa::path(post, path = "/api/incidents/{id}/log", tag = "interception",
+    params(("id" = String, Path, description = "Incident id")), request_body = LogRequest,
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Recorded; the log as it now stands", body = InterceptionLogView),
+        (status = 400, description = "Malformed: no reason, a bad event or position", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not record, or no anti-CSRF token", body = ErrorBody),
+        (status = 404, description = "No such incident, or no such entry to correct", body = ErrorBody),
+    ))]
+async fn record_log(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<LogRequest>,
+) -> Result<(StatusCode, Json<InterceptionLogView>), ApiError> {
+    u.require(Permission::RecordInterception)?;
+    incident_exists(&c, &id)?;
+    const ALLOWED: [&str; 11] = [
+        "note",
+        "hail",
+        "flag_claim",
+        "message_out",
+        "message_in",
+        "headcount",
+        "transfer",
+        "medevac",
+        "death",
+        "decision",
+        "imminent_danger_action",
+    ];
+    if !ALLOWED.contains(&req.event.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "event {:?}: one of {}",
+            req.event,
+            ALLOWED.join(", ")
+        )));
+    }
+    let mut event: EventType = serde_json::from_value(serde_json::Value::String(req.event.clone()))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut details = serde_json::json!({});
+    if let Some(n) = req.corrects {
+        let entries = c.store().interception_log(&id)?.entries.len() as u64;
+        if n > entries {
+            return Err(ApiError::not_found(format!(
+                "no entry {n} to correct: the log has {entries}"
+            )));
+        }
+        details = serde_json::json!({"corrects_a": req.event});
+        event = EventType::Correction;
+    }
+    if req.why.chars().count() > 4000
+        || req
+            .late
+            .as_ref()
+            .is_some_and(|l| l.reason.chars().count() > 2000)
+    {
+        return Err(ApiError::bad_request(
+            "why: at most 4000 characters, late.reason 2000",
+        ));
+    }
+    if let Some(p) = &req.position
+        && !((-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon))
+    {
+        return Err(ApiError::bad_request(
+            "position: lat −90..90, lon −180..180",
+        ));
+    }
+    if req
+        .late
+        .as_ref()
+        .is_some_and(|l| l.minutes_ago > 10_080 || l.reason.trim().is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "late: minutes_ago at most 10080 (a week), and the reason it is recorded only now",
+        ));
+    }
+    let now = Timestamp::now();
+    let entry = NewEntry {
+        occurred_at: req.late.as_ref().map_or(now, |l| {
+            now - jiff::SignedDuration::from_mins(i64::from(l.minutes_ago))
+        }),
+        time_source: if req.late.is_some() {
+            TimeSource::Manual
+        } else {
+            TimeSource::Ntp
+        },
+        actor: LogActor {
+            user: u.name.clone(),
+            role: u.role.as_str().to_owned(),
+            unit: None,
+            on_behalf_of: None,
+        },
+        event,
+        position: req.position.map(|p| LogPosition {
+            lat: p.lat,
+            lon: p.lon,
+            accuracy_nm: 0.1,
+        }),
+        zone: None,
+        why: req.why.trim().to_owned(),
+        details,
+        corrects: req.corrects,
+        late_reason: req.late.map(|l| l.reason.trim().to_owned()),
+    };
+    match c.store().append_interception(&id, entry, now)? {
+        Ok(_) => Ok((StatusCode::CREATED, Json(log_view(&c, &id)?))),
+        Err(
+            e @ (AppendError::NoReason
+            | AppendError::LateWithoutReason { .. }
+            | AppendError::Future
+            | AppendError::CorrectsNothing(_)),
+        ) => Err(ApiError::bad_request(e.to_string())),
+    }
 }
 
 // ---------------------------------------------------------------- live
@@ -1517,6 +1762,7 @@ impl Modify for SessionCookie {
         (name = "picture", description = "Tracks, vessels, replay, live updates"),
         (name = "alerts", description = "Alerts and their triage"),
         (name = "sar", description = "Search and rescue cases (rescue first)"),
+        (name = "interception", description = "Incidents' interception logs (append-only, hash-chained)"),
         (name = "status", description = "Service health"),
         (name = "admin", description = "Accounts and the audit log"),
     )
@@ -1544,6 +1790,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(assignees))
         .routes(routes!(sar_case))
         .routes(routes!(sar_phase))
+        .routes(routes!(incident_log, record_log))
         .routes(routes!(live_stream))
         .routes(routes!(status))
         .routes(routes!(users, add_user))

@@ -97,6 +97,12 @@ impl Role {
             CoordinateSar => matches!(self, SarCoordinator),
             // The complete audit log: oversight.
             ViewAudit => matches!(self, Auditor),
+            // What happened in an incident, as it happens: the operational roles; the
+            // auditor reads it, never writes (R59).
+            RecordInterception => matches!(
+                self,
+                WatchOfficer | SarCoordinator | BoardingOfficer | Investigator
+            ),
         }
     }
 
@@ -158,17 +164,20 @@ pub enum Permission {
     ViewAudit,
     /// Declare SAR phases, suspend, resume, terminate a SAR case.
     CoordinateSar,
+    /// Record entries in an incident's interception log.
+    RecordInterception,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::ViewPicture,
         Permission::TriageAlerts,
         Permission::ViewStatus,
         Permission::ManageUsers,
         Permission::ViewAudit,
         Permission::CoordinateSar,
+        Permission::RecordInterception,
     ];
 }
 

@@ -10,8 +10,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LatLon {
     /// Latitude, degrees north.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
     /// Longitude, degrees east.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
 }
 

@@ -400,6 +400,7 @@ impl Store {
         id: &str,
         json: &str,
         sar_case: Option<&str>,
+        first_entry: NewEntry,
         audit: NewAudit<'_>,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn();
@@ -408,6 +409,11 @@ impl Store {
             "INSERT INTO incidents (id, json) VALUES (?1, ?2)",
             params![id, json],
         )?;
+        // The incident's interception log opens with what opened it, in the same
+        // transaction.
+        let recorded_at = first_entry.occurred_at;
+        append_interception_tx(&tx, id, first_entry, recorded_at)?
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         if let Some(case) = sar_case {
             tx.execute(
                 "INSERT INTO sar_cases (id, json) VALUES (?1, ?2)",
@@ -537,27 +543,11 @@ impl Store {
     ) -> Result<Result<LogEntry, AppendError>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let last: Option<String> = tx
-            .query_row(
-                "SELECT json FROM interception_log WHERE incident = ?1 ORDER BY seq DESC LIMIT 1",
-                params![incident],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let last: Option<LogEntry> = last
-            .map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()?;
-        let entry = match next_entry(incident, last.as_ref(), e, recorded_at) {
-            Ok(entry) => entry,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let json = serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO interception_log (incident, seq, json, hash) VALUES (?1, ?2, ?3, ?4)",
-            params![incident, entry.seq as i64, json, entry.hash],
-        )?;
-        tx.commit()?;
-        Ok(Ok(entry))
+        let r = append_interception_tx(&tx, incident, e, recorded_at)?;
+        if r.is_ok() {
+            tx.commit()?;
+        }
+        Ok(r)
     }
 
     /// An incident's interception log, as stored (check it with
@@ -761,6 +751,35 @@ fn row_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<AuditEntry, Store
         })
     })();
     Ok(entry)
+}
+
+/// Append to an incident's interception log within `tx` (not committed here).
+fn append_interception_tx(
+    tx: &rusqlite::Transaction<'_>,
+    incident: &str,
+    e: NewEntry,
+    recorded_at: Timestamp,
+) -> Result<Result<LogEntry, AppendError>, StoreError> {
+    let last: Option<String> = tx
+        .query_row(
+            "SELECT json FROM interception_log WHERE incident = ?1 ORDER BY seq DESC LIMIT 1",
+            params![incident],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let last: Option<LogEntry> = last
+        .map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()?;
+    let entry = match next_entry(incident, last.as_ref(), e, recorded_at) {
+        Ok(entry) => entry,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let json = serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO interception_log (incident, seq, json, hash) VALUES (?1, ?2, ?3, ?4)",
+        params![incident, entry.seq as i64, json, entry.hash],
+    )?;
+    Ok(Ok(entry))
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// How late an entry may be recorded without a reason.
 pub const LATE_AFTER: SignedDuration = SignedDuration::from_mins(30);
+/// How far ahead of the recording clock an occurrence time may be (clock skew of a unit).
+pub const FUTURE_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
 /// Where a time came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +203,9 @@ pub fn next_entry(
             late: format!("{late:#}"),
         });
     }
+    if e.occurred_at > recorded_at + FUTURE_SKEW {
+        return Err(AppendError::Future);
+    }
     let seq = last.map_or(1, |l| l.seq + 1);
     if let Some(c) = e.corrects
         && !(1..seq).contains(&c)
@@ -234,6 +239,9 @@ pub enum AppendError {
     /// No reason given.
     #[error("every entry says why")]
     NoReason,
+    /// It happened in the future.
+    #[error("an entry cannot have happened after it was recorded")]
+    Future,
 }
 
 /// One incident's log.
