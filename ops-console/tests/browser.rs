@@ -372,6 +372,37 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
             .then_some(())
     })
     .await;
+    // Escalate the acknowledged alert: an incident, whose interception log opens with it;
+    // the watch officer records a hail in it, and the chain verifies as it is shown.
+    click(&c, &format!("{sel} .escalate")).await;
+    let inc = until(&c, "the incident in the list", 15, || async {
+        let v = c
+            .execute(
+                "const e = document.querySelector('#incident-list [data-ilog]'); return e ? e.dataset.ilog : null",
+                vec![],
+            )
+            .await
+            .ok()?;
+        v.as_str().map(str::to_owned)
+    })
+    .await;
+    click(&c, &format!("[data-ilog=\"{inc}\"]")).await;
+    until(&c, "the interception log, verified", 10, || async {
+        let t = text(&c, "#ilog-body").await;
+        (t.contains("Hash chain verified: 1 entries") && t.contains("detection")).then_some(())
+    })
+    .await;
+    let why = c.find(Locator::Css("#ilog-why")).await.unwrap();
+    why.send_keys("hailed on VHF 16, no answer").await.unwrap();
+    click(&c, "#ilog-record").await;
+    until(&c, "the hail in the log", 10, || async {
+        let t = text(&c, "#ilog-body").await;
+        (t.contains("Hash chain verified: 2 entries") && t.contains("hailed on VHF 16, no answer"))
+            .then_some(())
+    })
+    .await;
+    shot(&c, "06-interception-log").await;
+    click(&c, "[data-close=\"ilog\"]").await;
     let errors = c
         .execute("return window.__errors || []", vec![])
         .await

@@ -2048,8 +2048,72 @@ function renderIncidents() {
     el.append(h('div', { class: 'inc', tabindex: '0', role: 'button', 'data-incident-id': i.id, 'data-alert': (i.alerts || [])[0] || '' },
       h('div', null, h('span', { class: `chip inc-${i.kind}`, text: i.kind === 'sar' ? 'SAR' : 'LE' }), ' ', h('b', { text: i.id })),
       h('div', { class: 'inc-title', text: i.title }),
-      h('div', { class: 'muted small', text: `${fmtShort(parseTime(i.created_at))} · by ${i.created_by}` })));
+      h('div', { class: 'muted small', text: `${fmtShort(parseTime(i.created_at))} · by ${i.created_by}` },
+        ' ', h('button', { type: 'button', class: 'ilog-open small', 'data-ilog': i.id, title: 'The incident\'s interception log' }, 'Log'))));
   }
+}
+
+// ------------------------------------------------------------------ interception log
+
+const LOG_EVENTS = ['note', 'hail', 'flag_claim', 'message_out', 'message_in', 'headcount', 'transfer',
+  'medevac', 'death', 'decision', 'imminent_danger_action'];
+
+async function openLog(id) {
+  $('#status').hidden = true; stopStatusPolling();
+  $('#audit').hidden = true;
+  const d = $('#ilog');
+  d.hidden = false;
+  d.dataset.incident = id;
+  $('#ilog-incident').textContent = id;
+  await loadLog(id);
+}
+
+async function loadLog(id) {
+  const body = $('#ilog-body');
+  try {
+    renderLog(await api('GET', `/api/incidents/${encodeURIComponent(id)}/log`));
+  } catch (e) {
+    body.textContent = `Cannot load the log: ${e.message || e}`;
+  }
+}
+
+function renderLog(log) {
+  const body = $('#ilog-body');
+  body.textContent = '';
+  const n = (log.entries || []).length;
+  body.append(log.first_break == null
+    ? h('div', { class: 'chain-ok', text: `Hash chain verified: ${n} entries, none altered. Head ${log.head.slice(0, 16)}…` })
+    : h('div', { class: 'chain-bad', text: `HASH CHAIN BROKEN at ${log.first_break}` }));
+  if (can('record_interception')) {
+    const ev = h('select', { id: 'ilog-event', 'aria-label': 'What happened' }, ...LOG_EVENTS.map((e) => h('option', { value: e, text: e.replace(/_/g, ' ') })));
+    const why = h('textarea', { id: 'ilog-why', rows: '2', maxlength: '4000', placeholder: 'What happened, and why (required)', 'aria-label': 'Why' });
+    const ago = h('input', { id: 'ilog-ago', type: 'number', min: '0', max: '10080', placeholder: 'min ago', 'aria-label': 'Minutes ago, if recorded after the fact' });
+    const late = h('input', { id: 'ilog-late', type: 'text', maxlength: '2000', placeholder: 'why only now (if late)', 'aria-label': 'Why recorded only now' });
+    const go = h('button', { id: 'ilog-record', type: 'button' }, 'Record');
+    go.addEventListener('click', async () => {
+      const req = { event: ev.value, why: why.value.trim() };
+      if (!req.why) { toast('Say what happened and why.'); return; }
+      if (ago.value !== '') req.late = { minutes_ago: parseInt(ago.value, 10), reason: late.value.trim() };
+      try {
+        renderLog(await api('POST', `/api/incidents/${encodeURIComponent(log.incident)}/log`, req));
+        toast('Recorded in the interception log.');
+      } catch (e) { toast(`Not recorded: ${e.message || e}`); }
+    });
+    body.append(h('div', { class: 'ilog-form' }, ev, why, h('div', null, ago, ' ', late, ' ', go)));
+  }
+  const tb = h('tbody');
+  for (const e of (log.entries || []).slice().reverse()) {
+    const what = e.corrects ? `${e.event} of #${e.corrects}` : e.event;
+    tb.append(h('tr', { 'data-seq': String(e.seq) },
+      h('td', { text: String(e.seq) }),
+      h('td', { text: fmtUTC(parseTime(e.occurred_at)) }),
+      h('td', { text: fmtUTC(parseTime(e.recorded_at)) + (e.late_reason ? ` (late: ${e.late_reason})` : '') }),
+      h('td', { text: `${e.actor.user} (${e.actor.role})` }),
+      h('td', { text: what.replace(/_/g, ' ') }),
+      h('td', { class: 'detail', text: e.why })));
+  }
+  body.append(h('table', { class: 'grid small' },
+    h('thead', null, h('tr', null, ...['#', 'occurred', 'recorded', 'who', 'what', 'why'].map((t) => h('th', { text: t })))), tb));
 }
 
 // ------------------------------------------------------------------ status
@@ -2321,8 +2385,11 @@ function wire() {
       else if (w === 'alert') closeAlert();
       else if (w === 'status') { $('#status').hidden = true; stopStatusPolling(); }
       else if (w === 'audit') $('#audit').hidden = true;
+      else if (w === 'ilog') $('#ilog').hidden = true;
       return;
     }
+    const lg = t.closest('[data-ilog]');
+    if (lg) { e.preventDefault(); e.stopPropagation(); openLog(lg.dataset.ilog); return; }
     const v = t.closest('a.vlink');
     if (v) { e.preventDefault(); const m = parseInt(v.dataset.mmsi, 10); if (S.tracks.has('ais:' + m)) openTrack('ais:' + m, { keepAlert: true }); else openVessel(m); return; }
     const tr = t.closest('a.tlink');
@@ -2337,6 +2404,7 @@ function wire() {
     if (e.key !== 'Escape') return;
     if (!$('#status').hidden) { $('#status').hidden = true; stopStatusPolling(); return; }
     if (!$('#audit').hidden) { $('#audit').hidden = true; return; }
+    if (!$('#ilog').hidden) { $('#ilog').hidden = true; return; }
     if (!$('#alert-detail').hidden) { closeAlert(); return; }
     if (!$('#vessel-card').hidden) { closeVessel(); return; }
     if (!$('#track-card').hidden) { closeTrack(); }
