@@ -10,26 +10,18 @@
 
 use std::io::{self, Write};
 
-use ingest::ais::AisMessage;
-use ingest::ais::message::{
-    Body, ClassBPosition, PositionReport, StaticData, StaticDataB, StaticVoyage,
-};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::ais_encode::{EncodeOptions, Encoder, TagBlockOptions};
 use crate::area::{Area, background};
 use crate::geodesy::{LatLon, M_PER_NM};
-use crate::spec::AisClass;
+use crate::scenario::{Station, position_report, static_reports};
 
 /// Most vessels in the pool: more would only cost memory.
 pub const MAX_POOL: usize = 20_000;
 
 struct LoadVessel {
-    mmsi: u32,
-    class: AisClass,
-    name: String,
-    callsign: String,
-    shiptype: u8,
+    station: Station,
     pos: LatLon,
     speed_kn: f64,
     course_deg: f64,
@@ -59,16 +51,21 @@ impl Load {
             .into_iter()
             .enumerate()
             .map(|(k, v)| LoadVessel {
-                mmsi: v.mmsi.unwrap_or_default(),
-                class: v.class,
-                name: v.name,
-                callsign: v.callsign,
-                shiptype: v.shiptype,
                 pos: v.route[0],
                 speed_kn: v.speed_kn,
                 course_deg: v.route[0].bearing_deg(v.route[1 % v.route.len()]),
                 turns: (k % 36) as u32,
                 receiver: k % area.receivers.len().max(1),
+                station: Station {
+                    class: v.class,
+                    mmsi: v.mmsi.unwrap_or_default(),
+                    name: v.name,
+                    callsign: v.callsign,
+                    imo: v.imo,
+                    shiptype: v.shiptype,
+                    status: v.status,
+                    length_m: v.length_m,
+                },
             })
             .collect();
         let encoders = area
@@ -103,7 +100,6 @@ impl Load {
         let mut written = 0u64;
         let quota = self.rate.saturating_sub(self.carry);
         self.carry = 0;
-        let second = self.now.as_second().rem_euclid(60) as u8;
         let mut n = 0u32;
         while n < quota {
             let k = self.next;
@@ -119,9 +115,15 @@ impl Load {
             }
             v.turns = v.turns.wrapping_add(1);
             let msgs = if v.turns.is_multiple_of(36) {
-                statics(v)
+                static_reports(&v.station)
             } else {
-                vec![position(v, second)]
+                vec![position_report(
+                    &v.station,
+                    self.now,
+                    v.pos,
+                    v.speed_kn,
+                    v.course_deg,
+                )]
             };
             let enc = &mut self.encoders[v.receiver];
             if let Some(tag) = &mut enc.opts.tag {
@@ -143,100 +145,6 @@ impl Load {
         self.carry = n - quota;
         self.now += SignedDuration::from_secs(1);
         Ok(written)
-    }
-}
-
-fn position(v: &LoadVessel, second: u8) -> AisMessage {
-    let lon = (v.pos.lon * 600_000.0).round() as i32;
-    let lat = (v.pos.lat * 600_000.0).round() as i32;
-    let speed = ((v.speed_kn * 10.0).round() as u16).min(1022);
-    let course = ((v.course_deg * 10.0).round() as u16) % 3600;
-    match v.class {
-        AisClass::A => AisMessage {
-            msg_type: 1,
-            repeat: 0,
-            mmsi: v.mmsi,
-            body: Body::Position(PositionReport {
-                status: if v.shiptype == 30 { 7 } else { 0 },
-                speed,
-                accuracy: true,
-                lon,
-                lat,
-                course,
-                heading: course / 10,
-                second,
-                radio: 0x4000 | u32::from(second),
-                ..Default::default()
-            }),
-        },
-        AisClass::B => AisMessage {
-            msg_type: 18,
-            repeat: 0,
-            mmsi: v.mmsi,
-            body: Body::ClassB(ClassBPosition {
-                speed,
-                lon,
-                lat,
-                course,
-                heading: 511,
-                second,
-                cs: true,
-                band: true,
-                msg22: true,
-                radio: 0x60006,
-                ..Default::default()
-            }),
-        },
-    }
-}
-
-fn statics(v: &LoadVessel) -> Vec<AisMessage> {
-    match v.class {
-        AisClass::A => vec![AisMessage {
-            msg_type: 5,
-            repeat: 0,
-            mmsi: v.mmsi,
-            body: Body::StaticVoyage(StaticVoyage {
-                ais_version: 2,
-                callsign: v.callsign.clone(),
-                shipname: v.name.clone(),
-                shiptype: v.shiptype,
-                to_bow: 120,
-                to_stern: 40,
-                to_port: 12,
-                to_starboard: 12,
-                epfd: 1,
-                eta: ingest::ais::walk::Eta {
-                    month: 0,
-                    day: 0,
-                    hour: 24,
-                    minute: 60,
-                },
-                draught: 80,
-                ..Default::default()
-            }),
-        }],
-        AisClass::B => vec![
-            AisMessage {
-                msg_type: 24,
-                repeat: 0,
-                mmsi: v.mmsi,
-                body: Body::StaticData(StaticData::A {
-                    shipname: v.name.clone(),
-                    spare: 0,
-                }),
-            },
-            AisMessage {
-                msg_type: 24,
-                repeat: 0,
-                mmsi: v.mmsi,
-                body: Body::StaticData(StaticData::B(StaticDataB {
-                    shiptype: v.shiptype,
-                    callsign: v.callsign.clone(),
-                    ..Default::default()
-                })),
-            },
-        ],
     }
 }
 

@@ -145,20 +145,15 @@ const BUILT_IN: [(&str, &str); 12] = [
 ];
 
 /// The names of the built-in scenarios; `central-med` is the demo.
-pub const NAMES: [&str; 12] = [
-    "central-med",
-    "background",
-    "rendezvous",
-    "going-dark",
-    "mmsi-clone",
-    "identity-swap",
-    "spoofing",
-    "loitering",
-    "zone-entry",
-    "dark-dinghy",
-    "engine-failure",
-    "capsize",
-];
+pub const NAMES: [&str; BUILT_IN.len()] = {
+    let mut names = [""; BUILT_IN.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = BUILT_IN[i].0;
+        i += 1;
+    }
+    names
+};
 
 /// A built-in scenario's TOML.
 pub fn built_in(name: &str) -> Option<&'static str> {
@@ -207,15 +202,23 @@ enum Motion {
     },
 }
 
+/// What an AIS station says it is: the fields of its position and static reports.
+#[derive(Debug, Clone)]
+pub(crate) struct Station {
+    pub(crate) class: AisClass,
+    pub(crate) mmsi: u32,
+    pub(crate) name: String,
+    pub(crate) callsign: String,
+    pub(crate) imo: u32,
+    pub(crate) shiptype: u8,
+    pub(crate) status: u8,
+    /// Length overall, m (dimensions and draught in static reports).
+    pub(crate) length_m: f64,
+}
+
 #[derive(Debug, Clone)]
 struct Transponder {
-    class: AisClass,
-    mmsi: u32,
-    name: String,
-    callsign: String,
-    imo: u32,
-    shiptype: u8,
-    status: u8,
+    station: Station,
     on: bool,
     next_report: Timestamp,
     next_static: Timestamp,
@@ -256,13 +259,16 @@ impl Vessel {
         // Spread first reports so stations do not all speak in the same second.
         let first = start + SignedDuration::from_secs(rng.below(10) as i64);
         let ais = spec.mmsi.map(|mmsi| Transponder {
-            class: spec.class,
-            mmsi,
-            name: spec.name.clone(),
-            callsign: spec.callsign.clone(),
-            imo: spec.imo,
-            shiptype: spec.shiptype,
-            status: spec.status,
+            station: Station {
+                class: spec.class,
+                mmsi,
+                name: spec.name.clone(),
+                callsign: spec.callsign.clone(),
+                imo: spec.imo,
+                shiptype: spec.shiptype,
+                status: spec.status,
+                length_m: spec.length_m,
+            },
             on: true,
             next_report: first,
             next_static: first,
@@ -830,7 +836,7 @@ impl Scenario {
     pub fn mmsi(&self, vessel: &str) -> Option<u32> {
         self.vessel(vessel)
             .and_then(|v| v.ais.as_ref())
-            .map(|a| a.mmsi)
+            .map(|a| a.station.mmsi)
     }
 
     /// The MMSI a vessel started with.
@@ -1047,13 +1053,13 @@ impl Scenario {
             } => {
                 if let Some(a) = &mut v.ais {
                     if let Some(m) = mmsi {
-                        a.mmsi = m;
+                        a.station.mmsi = m;
                     }
                     if let Some(n) = name {
-                        a.name = n;
+                        a.station.name = n;
                     }
                     if let Some(c) = callsign {
-                        a.callsign = c;
+                        a.station.callsign = c;
                     }
                     a.next_static = now;
                 }
@@ -1108,16 +1114,12 @@ impl Scenario {
                 v.rng.normal(1.0),
             );
             let a = v.ais.as_mut().expect("transmitting");
-            let range = match a.class {
+            let range = match a.station.class {
                 AisClass::A => 1.0,
                 AisClass::B => 0.6,
             };
             if a.next_static <= now {
-                msgs.extend(
-                    static_reports(a, v.spec.length_m)
-                        .into_iter()
-                        .map(|m| (m, range)),
-                );
+                msgs.extend(static_reports(&a.station).into_iter().map(|m| (m, range)));
                 a.next_static = now + SignedDuration::from_mins(6);
             }
             if a.next_report <= now {
@@ -1138,10 +1140,13 @@ impl Scenario {
                     0.0
                 };
                 let cog = (course + noise.3).rem_euclid(360.0);
-                msgs.push((position_report(a, now, reported, sog, cog), range));
+                msgs.push((position_report(&a.station, now, reported, sog, cog), range));
                 a.next_report = now
                     + SignedDuration::from_secs(report_interval_s(
-                        a.class, speed, a.status, turning,
+                        a.station.class,
+                        speed,
+                        a.station.status,
+                        turning,
                     ));
             }
         }
@@ -1568,8 +1573,9 @@ fn set_state(
     out.push(report(now, id, &r));
 }
 
-fn position_report(
-    a: &Transponder,
+/// A station's position report (type 1 or 18).
+pub(crate) fn position_report(
+    a: &Station,
     now: Timestamp,
     p: LatLon,
     sog_kn: f64,
@@ -1642,7 +1648,9 @@ fn sart_report(mmsi: u32, now: Timestamp, p: LatLon, sog_kn: f64, cog_deg: f64) 
     }
 }
 
-fn static_reports(a: &Transponder, length_m: f64) -> Vec<AisMessage> {
+/// A station's static reports (type 5, or type 24 parts A and B).
+pub(crate) fn static_reports(a: &Station) -> Vec<AisMessage> {
+    let length_m = a.length_m;
     let bow = (length_m * 0.7).round().clamp(1.0, 511.0) as u16;
     let stern = (length_m * 0.3).round().clamp(1.0, 511.0) as u16;
     let beam = (length_m / 6.0).round().clamp(2.0, 126.0) as u8;

@@ -267,22 +267,8 @@ pub struct Entry {
     pub state: State,
 }
 
-/// Why a command was refused: the rule and what is missing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{rule}: {problem}")]
-pub struct Refused {
-    /// `R04`, …, or `state` for a command that makes no sense in the current state.
-    pub rule: &'static str,
-    /// What is wrong.
-    pub problem: String,
-}
-
-fn refuse(rule: &'static str, problem: impl Into<String>) -> Refused {
-    Refused {
-        rule,
-        problem: problem.into(),
-    }
-}
+pub use super::Refused;
+use super::refuse;
 
 /// An article-8 case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -193,22 +193,8 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Why an evidence action was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{rule}: {problem}")]
-pub struct Refused {
-    /// The rule.
-    pub rule: &'static str,
-    /// What is wrong.
-    pub problem: String,
-}
-
-fn refuse(rule: &'static str, problem: impl Into<String>) -> Refused {
-    Refused {
-        rule,
-        problem: problem.into(),
-    }
-}
+pub use super::Refused;
+use super::refuse;
 
 /// An officer who signs: a name and a key.
 pub struct Officer<'a> {

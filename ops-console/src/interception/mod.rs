@@ -20,3 +20,21 @@ pub mod flag_state;
 pub mod log;
 pub mod report;
 pub mod roster;
+
+/// Why a command on a case, the roster or the evidence register was refused: the rule of
+/// DOMAIN.md §10 it breaks and what is missing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{rule}: {problem}")]
+pub struct Refused {
+    /// `R04`, …, or `state` for a command that makes no sense in the current state.
+    pub rule: &'static str,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn refuse(rule: &'static str, problem: impl Into<String>) -> Refused {
+    Refused {
+        rule,
+        problem: problem.into(),
+    }
+}

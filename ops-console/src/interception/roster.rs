@@ -183,22 +183,8 @@ pub struct Transfer {
     pub received: Option<(Timestamp, String)>,
 }
 
-/// Why a roster change was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{rule}: {problem}")]
-pub struct Refused {
-    /// The rule.
-    pub rule: &'static str,
-    /// What is wrong.
-    pub problem: String,
-}
-
-fn refuse(rule: &'static str, problem: impl Into<String>) -> Refused {
-    Refused {
-        rule,
-        problem: problem.into(),
-    }
-}
+pub use super::Refused;
+use super::refuse;
 
 /// A person as a viewer may see them (R40).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
