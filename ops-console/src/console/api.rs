@@ -31,7 +31,7 @@ use crate::interception::log::{
 };
 use fusion::sar::case::{Actor, CaseError, Phase, SarCase};
 
-type AppState = Arc<Console>;
+pub(crate) type AppState = Arc<Console>;
 
 // ---------------------------------------------------------------- errors
 
@@ -55,7 +55,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: &str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, error: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             body: ErrorBody {
@@ -65,19 +65,19 @@ impl ApiError {
             retry_after_s: None,
         }
     }
-    fn bad_request(m: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(m: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", m)
     }
-    fn not_found(m: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(m: impl Into<String>) -> ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", m)
     }
-    fn conflict(m: impl Into<String>) -> ApiError {
+    pub(crate) fn conflict(m: impl Into<String>) -> ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", m)
     }
     fn unauthorized(code: &str, m: impl Into<String>) -> ApiError {
         Self::new(StatusCode::UNAUTHORIZED, code, m)
     }
-    fn forbidden(code: &str, m: impl Into<String>) -> ApiError {
+    pub(crate) fn forbidden(code: &str, m: impl Into<String>) -> ApiError {
         Self::new(StatusCode::FORBIDDEN, code, m)
     }
 }
@@ -106,7 +106,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+pub(crate) type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// A JSON body whose rejection is an [`ApiError`] (400 with a JSON body).
 #[derive(Debug)]
@@ -1288,7 +1288,7 @@ pub struct InterceptionLogView {
     pub head: String,
 }
 
-fn incident_exists(c: &Console, id: &str) -> Result<(), ApiError> {
+pub(crate) fn incident_exists(c: &Console, id: &str) -> Result<(), ApiError> {
     if c.picture().incidents().iter().any(|i| i.id == id) {
         Ok(())
     } else {
@@ -1763,6 +1763,7 @@ impl Modify for SessionCookie {
         (name = "alerts", description = "Alerts and their triage"),
         (name = "sar", description = "Search and rescue cases (rescue first)"),
         (name = "interception", description = "Incidents' interception logs (append-only, hash-chained)"),
+        (name = "cases", description = "Incidents' case files: article-8 cases, persons, place of safety, evidence; the investigator's export"),
         (name = "status", description = "Service health"),
         (name = "admin", description = "Accounts and the audit log"),
     )
@@ -1771,7 +1772,14 @@ struct ApiDoc;
 
 /// The API routes and their OpenAPI description.
 pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    // Evidence files (photos, device images) may be larger than other bodies.
+    let evidence = OpenApiRouter::new()
+        .routes(routes!(super::cases::evidence_file))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            super::cases::MAX_EVIDENCE_FILE,
+        ));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(evidence)
         .routes(routes!(health))
         .routes(routes!(login))
         .routes(routes!(logout))
@@ -1791,6 +1799,9 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sar_case))
         .routes(routes!(sar_phase))
         .routes(routes!(incident_log, record_log))
+        .routes(routes!(super::cases::case_file, super::cases::case_action))
+        .routes(routes!(super::cases::export))
+        .routes(routes!(super::cases::report))
         .routes(routes!(live_stream))
         .routes(routes!(status))
         .routes(routes!(users, add_user))

@@ -48,11 +48,19 @@ pub enum Role {
     Auditor,
     /// System administrator: accounts, no operational data.
     Admin,
+    /// Officer of the authority designated under art. 8(6): sends and receives flag-State
+    /// requests and replies.
+    DutyOfficer,
+    /// Legal adviser: art. 8(7) determinations, legal reviews.
+    LegalAdviser,
+    /// Protection officer / medical lead: vulnerability and asylum records, the only role
+    /// that sees what a person said when asking for protection (R40).
+    ProtectionOfficer,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 10] = [
         Role::WatchOfficer,
         Role::SarCoordinator,
         Role::BoardingOfficer,
@@ -60,6 +68,9 @@ impl Role {
         Role::PartnerLiaison,
         Role::Auditor,
         Role::Admin,
+        Role::DutyOfficer,
+        Role::LegalAdviser,
+        Role::ProtectionOfficer,
     ];
 
     /// The stable name (`watch_officer`, ...).
@@ -72,6 +83,9 @@ impl Role {
             Role::PartnerLiaison => "partner_liaison",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::DutyOfficer => "duty_officer",
+            Role::LegalAdviser => "legal_adviser",
+            Role::ProtectionOfficer => "protection_officer",
         }
     }
 
@@ -85,7 +99,14 @@ impl Role {
             // data access (DOMAIN.md §5).
             ViewPicture => matches!(
                 self,
-                WatchOfficer | SarCoordinator | BoardingOfficer | Investigator | Auditor
+                WatchOfficer
+                    | SarCoordinator
+                    | BoardingOfficer
+                    | Investigator
+                    | Auditor
+                    | DutyOfficer
+                    | LegalAdviser
+                    | ProtectionOfficer
             ),
             // First intake of alerts: the watch officer; the SMC for rescue alerts and
             // any other it picks up. The auditor is read-only.
@@ -101,8 +122,30 @@ impl Role {
             // auditor reads it, never writes (R59).
             RecordInterception => matches!(
                 self,
-                WatchOfficer | SarCoordinator | BoardingOfficer | Investigator
+                WatchOfficer
+                    | SarCoordinator
+                    | BoardingOfficer
+                    | Investigator
+                    | DutyOfficer
+                    | LegalAdviser
+                    | ProtectionOfficer
             ),
+            // An incident's case file (article-8 cases, persons, evidence), each part as the
+            // role may see it (R40, R60); its actions are checked per role by the case
+            // file itself. A partner's liaison sees only items released to its State (R52).
+            ViewCase => matches!(
+                self,
+                WatchOfficer
+                    | SarCoordinator
+                    | BoardingOfficer
+                    | Investigator
+                    | Auditor
+                    | DutyOfficer
+                    | LegalAdviser
+                    | ProtectionOfficer
+            ),
+            // The investigator's export for a court (R49: intelligence-only items stay out).
+            ExportCase => matches!(self, Investigator),
         }
     }
 
@@ -114,7 +157,12 @@ impl Role {
             Role::SarCoordinator => Some(R::SarMissionCoordinator),
             Role::BoardingOfficer => Some(R::BoardingOfficer),
             Role::Investigator => Some(R::Investigator),
-            Role::PartnerLiaison | Role::Auditor | Role::Admin => None,
+            Role::ProtectionOfficer => Some(R::ProtectionOfficer),
+            Role::PartnerLiaison
+            | Role::Auditor
+            | Role::Admin
+            | Role::DutyOfficer
+            | Role::LegalAdviser => None,
         }
     }
 
@@ -166,11 +214,15 @@ pub enum Permission {
     CoordinateSar,
     /// Record entries in an incident's interception log.
     RecordInterception,
+    /// Read an incident's case file.
+    ViewCase,
+    /// Export an incident for a court.
+    ExportCase,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ViewPicture,
         Permission::TriageAlerts,
         Permission::ViewStatus,
@@ -178,6 +230,8 @@ impl Permission {
         Permission::ViewAudit,
         Permission::CoordinateSar,
         Permission::RecordInterception,
+        Permission::ViewCase,
+        Permission::ExportCase,
     ];
 }
 

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod cases;
 pub mod feed;
 pub mod live;
 pub mod model;
@@ -81,6 +82,10 @@ pub struct Console {
     live_json: Mutex<Option<(std::time::Instant, bytes::Bytes)>>,
     /// Cookies get `Secure` (the console is behind TLS).
     pub secure_cookies: bool,
+    /// Reference data for case files (States, units, zones).
+    reference: crate::interception::casefile::Reference,
+    /// The data directory (exports go under it), if not in memory.
+    dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Console {
@@ -151,7 +156,19 @@ impl Console {
             rejects,
             live_json: Mutex::new(None),
             secure_cookies: false,
+            reference: crate::interception::casefile::Reference::default_demo(),
+            dir: cfg.dir.clone(),
         })
+    }
+
+    /// Reference data for case files.
+    pub fn reference(&self) -> &crate::interception::casefile::Reference {
+        &self.reference
+    }
+
+    /// The data directory, if the console keeps one.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_deref()
     }
 
     /// The store.

@@ -101,7 +101,74 @@ const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'the interception log is append-only: add a correction entry'); END;
     CREATE TRIGGER interception_log_no_delete BEFORE DELETE ON interception_log
     BEGIN SELECT RAISE(ABORT, 'the interception log is append-only: add a correction entry'); END;",
+    // 5: evidence files (content-addressed, never changed) and users' signing keys for
+    // evidence manifests.
+    "CREATE TABLE evidence_files (
+        sha256 TEXT PRIMARY KEY,
+        bytes BLOB NOT NULL
+    );
+    CREATE TRIGGER evidence_files_no_update BEFORE UPDATE ON evidence_files
+    BEGIN SELECT RAISE(ABORT, 'evidence files are kept as captured'); END;
+    CREATE TRIGGER evidence_files_no_delete BEFORE DELETE ON evidence_files
+    BEGIN SELECT RAISE(ABORT, 'evidence files are kept as captured'); END;
+    CREATE TABLE signing_keys (
+        user TEXT PRIMARY KEY,
+        secret BLOB NOT NULL
+    );",
 ];
+
+/// The store as a case file sees it: evidence files and signing keys, inside the current
+/// transaction.
+struct TxKeys<'a>(&'a Connection);
+
+impl crate::interception::casefile::Keys for TxKeys<'_> {
+    fn signing_key(&self, user: &str) -> ed25519_dalek::SigningKey {
+        let found: Option<Vec<u8>> = self
+            .0
+            .query_row(
+                "SELECT secret FROM signing_keys WHERE user = ?1",
+                params![user],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten();
+        if let Some(b) = found.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+            return ed25519_dalek::SigningKey::from_bytes(&b);
+        }
+        let mut b = [0u8; 32];
+        getrandom::fill(&mut b).expect("the operating system's random source");
+        // Inside the caller's transaction: kept only if the signed action is.
+        let _ = self.0.execute(
+            "INSERT OR IGNORE INTO signing_keys (user, secret) VALUES (?1, ?2)",
+            params![user, b.to_vec()],
+        );
+        ed25519_dalek::SigningKey::from_bytes(&b)
+    }
+
+    fn file(&self, sha256: &str) -> Option<Vec<u8>> {
+        self.0
+            .query_row(
+                "SELECT bytes FROM evidence_files WHERE sha256 = ?1",
+                params![sha256],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+    }
+}
+
+/// A case action refused: by the log (no reason, late without reason…) or by a rule.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseRefusal {
+    /// The log refused the entry.
+    #[error(transparent)]
+    Log(#[from] AppendError),
+    /// A rule refused the action.
+    #[error(transparent)]
+    Rule(#[from] crate::interception::Refused),
+}
 
 /// A user account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -563,6 +630,113 @@ impl Store {
                 .push(serde_json::from_str(&r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
         Ok(log)
+    }
+
+    // ---- case files (event-sourced from the interception log)
+
+    /// Keep an evidence file's bytes (content-addressed); its SHA-256.
+    pub fn put_evidence_file(&self, bytes: &[u8]) -> Result<String, StoreError> {
+        let sha = sha256_hex(bytes);
+        self.conn().execute(
+            "INSERT OR IGNORE INTO evidence_files (sha256, bytes) VALUES (?1, ?2)",
+            params![sha, bytes],
+        )?;
+        Ok(sha)
+    }
+
+    /// An evidence file's bytes as stored.
+    pub fn evidence_file(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        use crate::interception::casefile::Keys;
+        Ok(TxKeys(&self.conn()).file(sha256))
+    }
+
+    /// An incident's case file, replayed from its log.
+    pub fn case_file(
+        &self,
+        incident: &str,
+        reference: &crate::interception::casefile::Reference,
+    ) -> Result<crate::interception::casefile::CaseFile, StoreError> {
+        let log = self.interception_log(incident)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let f = crate::interception::casefile::CaseFile::replay(
+            incident,
+            &log.entries,
+            reference,
+            &TxKeys(&tx),
+        );
+        tx.commit()?;
+        Ok(f)
+    }
+
+    /// Apply a case action and record it in the incident's interception log, in one
+    /// transaction: the action is checked against the case file replayed inside it, so two
+    /// users acting at once cannot both act on the same state. `entry` says when, where and
+    /// why; its `event` and `details` are set from the action.
+    pub fn case_action(
+        &self,
+        incident: &str,
+        who: &crate::interception::casefile::Who,
+        action: &crate::interception::casefile::Action,
+        mut entry: NewEntry,
+        recorded_at: Timestamp,
+        reference: &crate::interception::casefile::Reference,
+    ) -> Result<Result<(LogEntry, crate::interception::casefile::CaseFile), CaseRefusal>, StoreError>
+    {
+        use crate::interception::casefile::{CaseFile, DETAILS_KEY};
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let entries: Vec<LogEntry> = {
+            let mut st =
+                tx.prepare("SELECT json FROM interception_log WHERE incident = ?1 ORDER BY seq")?;
+            let rows = st.query_map(params![incident], |r| r.get::<_, String>(0))?;
+            let mut v = Vec::new();
+            for r in rows {
+                v.push(serde_json::from_str(&r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            }
+            v
+        };
+        let keys = TxKeys(&tx);
+        let mut file = CaseFile::replay(incident, &entries, reference, &keys);
+        let seq = entries.len() as u64 + 1;
+        let pos = entry.position.map(|p| (p.lat, p.lon));
+        let applied = match file.apply(
+            action,
+            who,
+            entry.occurred_at,
+            recorded_at,
+            pos,
+            seq,
+            reference,
+            &keys,
+        ) {
+            Ok(a) => a,
+            Err(r) => return Ok(Err(r.into())),
+        };
+        entry.event = action.event();
+        entry.zone = applied.zone.clone();
+        let mut details = serde_json::json!({ DETAILS_KEY: action });
+        if let Some(p) = applied.produced {
+            details["produced"] = p;
+        }
+        if let Some(l) = applied.legal_review {
+            details["legal_review"] = l.into();
+        }
+        entry.details = details;
+        let r = append_interception_tx(&tx, incident, entry, recorded_at)?;
+        match r {
+            Ok(e) => {
+                tx.commit()?;
+                Ok(Ok((e, file)))
+            }
+            Err(e) => Ok(Err(e.into())),
+        }
+    }
+
+    /// Run raw SQL on the database, as someone with the file could (tamper tests).
+    #[cfg(test)]
+    pub(crate) fn tamper_for_tests(&self, sql: &str) {
+        self.conn().execute_batch(sql).expect("tampering SQL runs");
     }
 
     // ---- audit log

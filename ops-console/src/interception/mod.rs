@@ -13,6 +13,7 @@
 //! screens follow (issue 7).
 
 pub mod art8;
+pub mod casefile;
 pub mod caveat;
 pub mod evidence;
 pub mod export;

@@ -1,0 +1,519 @@
+//! An incident's case file through the API: read it as the role may see it (R40, R58, R60),
+//! act on it (every action one interception-log entry, checked by the rules of DOMAIN.md
+//! §10 inside the same transaction), upload evidence files, and the investigator's export
+//! and printable report.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::api::{
+    ApiError, ApiJson, ApiQuery, ApiResult, AppState, CurrentUser, ErrorBody, LateEntry,
+    incident_exists,
+};
+use super::auth::{Permission, Role};
+use super::model::LatLon;
+use super::store::{CaseRefusal, NewAudit};
+use crate::interception::casefile::{ACTION_TYPES, Action, CaseFile, Who, roles_for};
+use crate::interception::export::{self, Bundle, FORMAT};
+use crate::interception::log::{LogActor, LogPosition, NewEntry, TimeSource};
+use crate::interception::roster::Viewer;
+
+/// The purpose a case file is read for (R58: every read of personal data says why).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// Why it is read: `sar`, `law_enforcement`, `protection`, `oversight` (default: the
+    /// role's own purpose).
+    pub purpose: Option<String>,
+}
+
+/// An incident's case file as the reader's role may see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    /// The incident.
+    pub incident: String,
+    /// The reader's role.
+    pub role: Role,
+    /// Actions this role may take.
+    pub may: Vec<String>,
+    /// Article-8 cases, numbered from 1.
+    #[schema(value_type = Vec<Object>)]
+    pub art8: Vec<serde_json::Value>,
+    /// The persons rescued: totals, and each person as the role may see them.
+    #[schema(value_type = Object)]
+    pub persons: serde_json::Value,
+    /// The place of safety decided.
+    #[schema(value_type = Object)]
+    pub place_of_safety: serde_json::Value,
+    /// Disembarkations.
+    #[schema(value_type = Vec<Object>)]
+    pub disembarkations: Vec<serde_json::Value>,
+    /// The evidence register (operations roles see only numbers and status, R60).
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Value,
+    /// Legal reviews raised (R18).
+    pub legal_reviews: Vec<String>,
+    /// Entries that no longer apply on replay: tampering or a store out of step.
+    pub problems: Vec<String>,
+}
+
+fn may(role: Role) -> Vec<String> {
+    ACTION_TYPES
+        .iter()
+        .filter(|a| roles_for(a).contains(&role))
+        .map(|a| (*a).to_owned())
+        .collect()
+}
+
+fn viewer(role: Role) -> Viewer {
+    match role {
+        Role::Investigator => Viewer::Investigator,
+        Role::ProtectionOfficer => Viewer::ProtectionOfficer,
+        Role::Auditor => Viewer::Auditor,
+        _ => Viewer::Operations,
+    }
+}
+
+fn view(f: &CaseFile, role: Role) -> CaseView {
+    let v = viewer(role);
+    let people: Vec<serde_json::Value> = f
+        .roster
+        .persons
+        .keys()
+        .filter_map(|t| f.roster.view(t, v))
+        .map(|p| serde_json::to_value(p).unwrap_or_default())
+        .collect();
+    let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
+    for p in f.roster.persons.values() {
+        let k = match &p.status {
+            crate::interception::roster::Status::OnBoard(u) => format!("on board {u}"),
+            crate::interception::roster::Status::InTransfer { to, .. } => {
+                format!("in transfer to {to}")
+            }
+            crate::interception::roster::Status::Medevac(x) => format!("medevac {x}"),
+            crate::interception::roster::Status::Disembarked(x) => format!("disembarked {x}"),
+            crate::interception::roster::Status::Died => "died".into(),
+            crate::interception::roster::Status::Missing => "missing".into(),
+        };
+        *by_status.entry(k).or_default() += 1;
+    }
+    let (total, suspects) = f.roster.counts();
+    // R60: operations roles see that evidence exists and where it stands, not what it is.
+    let full_evidence = matches!(
+        role,
+        Role::Investigator | Role::BoardingOfficer | Role::Auditor
+    );
+    let evidence = if full_evidence {
+        serde_json::to_value(&f.register).unwrap_or_default()
+    } else {
+        serde_json::json!({
+            "exhibits": f.register.exhibits.values().map(|e| serde_json::json!({
+                "number": e.number, "status": e.status, "holder": e.holder().0,
+            })).collect::<Vec<_>>(),
+            "restricted": "evidence content is for the investigator and the boarding officer (R60)",
+        })
+    };
+    CaseView {
+        incident: f.incident.clone(),
+        role,
+        may: may(role),
+        art8: f
+            .art8
+            .iter()
+            .enumerate()
+            .map(|(i, (target, c))| {
+                let mut j = serde_json::to_value(c).unwrap_or_default();
+                j["number"] = (i + 1).into();
+                j["target"] = target.clone().into();
+                j
+            })
+            .collect(),
+        persons: serde_json::json!({
+            "total": total,
+            "suspects": suspects,
+            "by_status": by_status,
+            "headcounts": f.roster.headcounts,
+            "transfers": f.roster.transfers,
+            "people": people,
+        }),
+        place_of_safety: serde_json::to_value(&f.place_of_safety).unwrap_or_default(),
+        disembarkations: f
+            .disembarkations
+            .iter()
+            .map(|d| serde_json::to_value(d).unwrap_or_default())
+            .collect(),
+        evidence,
+        legal_reviews: f
+            .legal_reviews
+            .iter()
+            .map(|(n, why)| format!("entry {n}: {why}"))
+            .collect(),
+        problems: f.problems.clone(),
+    }
+}
+
+fn read_audit(c: &super::Console, u: &CurrentUser, id: &str, purpose: Option<String>) {
+    let purpose = purpose.unwrap_or_else(|| {
+        match u.role {
+            Role::Investigator => "law_enforcement",
+            Role::ProtectionOfficer => "protection",
+            Role::Auditor => "oversight",
+            _ => "sar",
+        }
+        .to_owned()
+    });
+    // R58: every read of personal data leaves a trace with its purpose.
+    if let Err(e) = c.store().audit(NewAudit {
+        user: Some(&u.name),
+        role: Some(u.role),
+        action: "case_file_read",
+        target: Some(id),
+        detail: &serde_json::json!({"purpose": purpose, "fields": ["persons", "evidence"]}),
+    }) {
+        tracing::error!(error = %e, "console: audit of a case-file read failed");
+    }
+}
+
+/// An incident's case file, as the reader's role may see it (every read audited, R58).
+#[utoipa::path(get, path = "/api/incidents/{id}/case", tag = "cases",
+    params(("id" = String, Path, description = "Incident id"), CaseQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The case file", body = CaseView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not see it", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ))]
+pub async fn case_file(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<CaseQuery>,
+) -> ApiResult<CaseView> {
+    u.require(Permission::ViewCase)?;
+    incident_exists(&c, &id)?;
+    let f = c.store().case_file(&id, c.reference())?;
+    read_audit(&c, &u, &id, q.purpose);
+    Ok(Json(view(&f, u.role)))
+}
+
+/// An action on an incident's case file.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRequest {
+    /// The action: `type` names it (`open_art8`, `notify_flag_state`, `registry_reply`,
+    /// `request_authorization`, `record_authorization`, `stateless_determination`,
+    /// `acknowledge_condition`, `board`, `search`, `search_outcome`, `finalise_boarding`,
+    /// `measure`, `condition_compliance`, `report_results`, `decide_compensation`,
+    /// `close_art8`, `withdraw_art8`, `imminent_danger`, `rescue`, `headcount`,
+    /// `vulnerability`, `asylum`, `transfer_out`, `transfer_received`, `place_of_safety`,
+    /// `protection_override`, `disembark`, `suspect`, `seize`, `custody_transfer`,
+    /// `custody_receive`), the other fields its parameters.
+    #[schema(value_type = Object)]
+    pub action: Action,
+    /// Why, in words (required).
+    #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
+    pub why: String,
+    /// Recorded after the fact: how long ago and why only now (R57).
+    pub late: Option<LateEntry>,
+    /// Where it happened (required for actions at sea, R18).
+    pub position: Option<LatLon>,
+    /// The unit the user acts from.
+    #[schema(max_length = 100)]
+    pub unit: Option<String>,
+    /// Logged on behalf of (an order from the commander).
+    #[schema(max_length = 200)]
+    pub on_behalf_of: Option<String>,
+}
+
+/// Act on an incident's case file: one interception-log entry, or a refusal naming the
+/// rule (409, `refused`) that changes nothing.
+#[utoipa::path(post, path = "/api/incidents/{id}/case", tag = "cases",
+    params(("id" = String, Path, description = "Incident id")), request_body = CaseRequest,
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Done and logged; the case file as it now stands", body = CaseView),
+        (status = 400, description = "Malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role may not act on cases, or no anti-CSRF token", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+        (status = 409, description = "Refused by a rule (the message names it)", body = ErrorBody),
+    ))]
+pub async fn case_action(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CaseRequest>,
+) -> Result<(StatusCode, Json<CaseView>), ApiError> {
+    u.require(Permission::RecordInterception)?;
+    incident_exists(&c, &id)?;
+    if req.why.trim().is_empty() || req.why.chars().count() > 4000 {
+        return Err(ApiError::bad_request("why: 1 to 4000 characters"));
+    }
+    if let Some(l) = &req.late
+        && (l.minutes_ago > 10_080 || l.reason.trim().is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "late: minutes_ago at most 10080 (a week), and the reason it is recorded only now",
+        ));
+    }
+    if let Some(p) = &req.position
+        && !((-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon))
+    {
+        return Err(ApiError::bad_request(
+            "position: lat −90..90, lon −180..180",
+        ));
+    }
+    let now = Timestamp::now();
+    let entry = NewEntry {
+        occurred_at: req.late.as_ref().map_or(now, |l| {
+            now - jiff::SignedDuration::from_mins(i64::from(l.minutes_ago))
+        }),
+        time_source: if req.late.is_some() {
+            TimeSource::Manual
+        } else {
+            TimeSource::Ntp
+        },
+        actor: LogActor {
+            user: u.name.clone(),
+            role: u.role.as_str().to_owned(),
+            unit: req.unit.clone().filter(|s| !s.trim().is_empty()),
+            on_behalf_of: req.on_behalf_of.clone().filter(|s| !s.trim().is_empty()),
+        },
+        event: req.action.event(),
+        position: req.position.map(|p| LogPosition {
+            lat: p.lat,
+            lon: p.lon,
+            accuracy_nm: 0.1,
+        }),
+        zone: None,
+        why: req.why.trim().to_owned(),
+        details: serde_json::Value::Null,
+        corrects: None,
+        late_reason: req.late.map(|l| l.reason.trim().to_owned()),
+    };
+    let who = Who {
+        user: u.name.clone(),
+        role: u.role,
+    };
+    match c
+        .store()
+        .case_action(&id, &who, &req.action, entry, now, c.reference())?
+    {
+        Ok((_, f)) => Ok((StatusCode::CREATED, Json(view(&f, u.role)))),
+        Err(CaseRefusal::Rule(r)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            r.to_string(),
+        )),
+        Err(CaseRefusal::Log(e)) => Err(ApiError::bad_request(e.to_string())),
+    }
+}
+
+/// A file kept as evidence.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredFile {
+    /// Its SHA-256, hex: name it in a `seize` action.
+    pub sha256: String,
+    /// Size, bytes.
+    pub size: u64,
+}
+
+/// The largest evidence file accepted through the API, bytes.
+pub const MAX_EVIDENCE_FILE: usize = 64 << 20;
+
+/// Keep a captured file (photo, video, device image) before seizing it as evidence: it is
+/// hashed now and kept as received (R48).
+#[utoipa::path(post, path = "/api/incidents/{id}/evidence-files", tag = "cases",
+    params(("id" = String, Path, description = "Incident id")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "Kept", body = StoredFile),
+        (status = 400, description = "Empty", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "The role does not seize evidence (R60)", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ))]
+pub async fn evidence_file(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<StoredFile>), ApiError> {
+    if !matches!(u.role, Role::BoardingOfficer | Role::Investigator) {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "R60: only the boarding officer and the investigator handle evidence",
+        ));
+    }
+    incident_exists(&c, &id)?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request("an empty file"));
+    }
+    let sha256 = c.store().put_evidence_file(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StoredFile {
+            sha256,
+            size: body.len() as u64,
+        }),
+    ))
+}
+
+/// An export written.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportDone {
+    /// Where, on the console's machine (check it offline: `tidewatch verify DIR`).
+    pub dir: String,
+    /// Log entries.
+    pub log_entries: usize,
+    /// The log's head hash.
+    pub log_head: String,
+    /// Evidence manifests, signed and chained.
+    pub manifests: usize,
+    /// Evidence files, re-verified against their capture hashes (R47).
+    pub files: usize,
+}
+
+fn bundle(c: &super::Console, id: &str, by: &str) -> Result<(Bundle, CaseFile), ApiError> {
+    let log = c.store().interception_log(id)?;
+    let f = c.store().case_file(id, c.reference())?;
+    let v = crate::interception::log::verify(&log, None);
+    if let Some((n, why)) = v.first_break {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            format!("R56: the interception log is broken at entry {n}: {why}"),
+        ));
+    }
+    Ok((
+        Bundle {
+            format: FORMAT.to_owned(),
+            incident: id.to_owned(),
+            exported_at: Timestamp::now(),
+            exported_by: by.to_owned(),
+            log_head: v.head,
+            log,
+            art8: f.art8.iter().map(|(_, c)| c.clone()).collect(),
+            evidence: f.register.clone(),
+        },
+        f,
+    ))
+}
+
+/// Export an incident for a court: the interception log, the article-8 cases, the evidence
+/// register with its signed manifests and every evidence file (each re-verified, R47), and
+/// the printable report, into a new directory under the data directory's `exports/`.
+#[utoipa::path(post, path = "/api/incidents/{id}/export", tag = "cases",
+    params(("id" = String, Path, description = "Incident id")), security(("session" = [])),
+    responses(
+        (status = 201, description = "Written and verified", body = ExportDone),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only the investigator exports", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+        (status = 409, description = "Refused: an evidence file or the log does not verify", body = ErrorBody),
+    ))]
+pub async fn export(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<ExportDone>), ApiError> {
+    u.require(Permission::ExportCase)?;
+    incident_exists(&c, &id)?;
+    let Some(data) = c.data_dir() else {
+        return Err(ApiError::conflict(
+            "this console keeps no data directory to export into",
+        ));
+    };
+    let (b, f) = bundle(&c, &id, &u.name)?;
+    let mut files: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
+    for number in f.register.exhibits.keys() {
+        let mut named = BTreeMap::new();
+        for file in &f.register.exhibits[number].files {
+            if let Some(bytes) = c.store().evidence_file(&file.sha256)? {
+                named.insert(file.name.clone(), bytes);
+            }
+        }
+        files.insert(number.clone(), named);
+    }
+    let mut register = f.register.clone();
+    if let Err(r) = register.verify_for_export(&files) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            r.to_string(),
+        ));
+    }
+    let stamp = b.exported_at.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let safe: String = id
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() || ch == '-' {
+                ch
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let dir = data.join("exports").join(format!("{safe}-{stamp}"));
+    std::fs::create_dir_all(data.join("exports"))
+        .and_then(|()| export::write(&dir, &b, &files))
+        .map_err(|e| {
+            tracing::error!(error = %e, "console: export failed");
+            ApiError::conflict(format!("the export could not be written: {e}"))
+        })?;
+    let r = export::verify(&dir).map_err(ApiError::conflict)?;
+    if let Err(e) = c.store().audit(NewAudit {
+        user: Some(&u.name),
+        role: Some(u.role),
+        action: "case_export",
+        target: Some(&id),
+        detail: &serde_json::json!({"dir": dir.display().to_string(), "log_head": r.log_head}),
+    }) {
+        tracing::error!(error = %e, "console: audit of an export failed");
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(ExportDone {
+            dir: dir.display().to_string(),
+            log_entries: r.log_entries,
+            log_head: r.log_head,
+            manifests: r.manifests,
+            files: r.files,
+        }),
+    ))
+}
+
+/// The printable report of an incident (HTML: print it to PDF from the browser), as an
+/// export would hold it.
+#[utoipa::path(get, path = "/api/incidents/{id}/report", tag = "cases",
+    params(("id" = String, Path, description = "Incident id")), security(("session" = [])),
+    responses(
+        (status = 200, description = "The report", content_type = "text/html", body = String),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only the investigator", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ))]
+pub async fn report(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    u.require(Permission::ExportCase)?;
+    incident_exists(&c, &id)?;
+    let (b, _) = bundle(&c, &id, &u.name)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        crate::interception::report::html(&b),
+    )
+        .into_response())
+}
