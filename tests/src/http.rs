@@ -19,6 +19,11 @@ pub struct Response {
 }
 
 impl Response {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     /// The body as JSON (panics with the body when it is not).
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
@@ -59,15 +64,26 @@ impl Client {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Response {
-        let mut s = TcpStream::connect(self.addr).await.expect("connect");
         let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.send(method, path, body.into_bytes(), "application/json")
+            .await
+    }
+
+    /// Send raw bytes (`application/octet-stream`).
+    pub async fn request_bytes(&self, method: &str, path: &str, body: Vec<u8>) -> Response {
+        self.send(method, path, body, "application/octet-stream")
+            .await
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Vec<u8>, content_type: &str) -> Response {
+        let mut s = TcpStream::connect(self.addr).await.expect("connect");
         let mut req = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
             self.addr,
             body.len()
         );
         if !body.is_empty() {
-            req.push_str("Content-Type: application/json\r\n");
+            req.push_str(&format!("Content-Type: {content_type}\r\n"));
         }
         if let Some(c) = &self.cookie {
             req.push_str(&format!("Cookie: {c}\r\n"));
@@ -76,8 +92,9 @@ impl Client {
             req.push_str(&format!("X-CSRF-Token: {t}\r\n"));
         }
         req.push_str("\r\n");
-        req.push_str(&body);
-        s.write_all(req.as_bytes()).await.expect("send");
+        let mut req = req.into_bytes();
+        req.extend_from_slice(&body);
+        s.write_all(&req).await.expect("send");
         let mut raw = Vec::new();
         s.read_to_end(&mut raw).await.expect("read");
         parse(&raw)

@@ -12,7 +12,7 @@ use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::{Value, json};
 use tidewatch_tests::http::Client;
 
-const ROLES: [&str; 7] = [
+const ROLES: [&str; 10] = [
     "watch_officer",
     "sar_coordinator",
     "boarding_officer",
@@ -20,6 +20,9 @@ const ROLES: [&str; 7] = [
     "partner_liaison",
     "auditor",
     "admin",
+    "duty_officer",
+    "legal_adviser",
+    "protection_officer",
 ];
 
 fn password(role: &str) -> String {
@@ -170,6 +173,9 @@ fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
         "boarding_officer",
         "investigator",
         "auditor",
+        "duty_officer",
+        "legal_adviser",
+        "protection_officer",
     ]);
     let triage = Some(vec!["watch_officer", "sar_coordinator"]);
     vec![
@@ -219,7 +225,52 @@ fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
                 "sar_coordinator",
                 "boarding_officer",
                 "investigator",
+                "duty_officer",
+                "legal_adviser",
+                "protection_officer",
             ]),
+        ),
+        (
+            "GET",
+            format!("/api/incidents/{sar}/case"),
+            None,
+            picture.clone(),
+        ),
+        (
+            "POST",
+            format!("/api/incidents/{sar}/case"),
+            Some(json!({
+                "action": {"type": "imminent_danger", "action": "towed clear of the breakers",
+                           "danger": "engine fire on board", "persons_at_risk": 5},
+                "why": "fire reported by the skipper on VHF 16",
+                "position": {"lat": 35.2, "lon": 12.9},
+            })),
+            // Rescue first: every operational role records a life-saving action (R21).
+            Some(vec![
+                "watch_officer",
+                "sar_coordinator",
+                "boarding_officer",
+                "duty_officer",
+            ]),
+        ),
+        (
+            "POST",
+            format!("/api/incidents/{sar}/evidence-files"),
+            Some(json!({"photo": "bytes"})),
+            // R60: evidence is handled by the boarding officer and the investigator.
+            Some(vec!["boarding_officer", "investigator"]),
+        ),
+        (
+            "POST",
+            format!("/api/incidents/{sar}/export"),
+            Some(json!({})),
+            Some(vec!["investigator"]),
+        ),
+        (
+            "GET",
+            format!("/api/incidents/{sar}/report"),
+            None,
+            Some(vec!["investigator"]),
         ),
         ("GET", "/api/live".into(), None, picture.clone()),
         (
@@ -946,5 +997,154 @@ async fn schemathesis_finds_no_server_error_and_every_response_matches_the_opena
         eprintln!("schemathesis as {role}: {summary}");
         assert!(summary.contains("passed"), "{text}");
     }
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r58_case_file_reads_are_audited_with_their_purpose_r52_a_liaison_is_refused_and_logged_and_the_export_verifies()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    t.alert("sart-9", "sar_beacon", "critical", 1, 970012345)
+        .await;
+    let c = t.running.console.clone();
+    t.wait(|| c.picture().alerts_at(None, true).len() == 1)
+        .await;
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    let r = wo.post("/api/alerts/sart-9/escalate", json!({})).await;
+    let inc = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    let case = format!("/api/incidents/{inc}/case");
+
+    // A boarding officer rescues 12 and seizes a photo under a warrant.
+    let mut bo = t.client();
+    bo.login("boarding_officer", &password("boarding_officer"))
+        .await;
+    let r = bo
+        .post(
+            &case,
+            json!({"action": {"type": "rescue", "unit": "cp-302", "count": 12},
+                   "why": "12 persons taken on board from the capsized boat",
+                   "position": {"lat": 35.21, "lon": 12.88}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["persons"]["total"], 12);
+    let photo = b"JPEG photo of the boat's engine serial number".to_vec();
+    let r = bo
+        .request_bytes(
+            "POST",
+            &format!("/api/incidents/{inc}/evidence-files"),
+            photo.clone(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let sha = r.json()["sha256"].as_str().unwrap().to_owned();
+    let r = bo
+        .post(
+            &case,
+            json!({"action": {"type": "seize", "description": "outboard engine plate photo",
+                              "found": "transom", "seal": "S-77", "place": "cp-302 locker",
+                              "files": [{"name": "engine.jpg", "sha256": sha}],
+                              "legal_basis": "coastal State warrant 44/2026"},
+                   "why": "engine serial links the boat to a supplier",
+                   "position": {"lat": 35.21, "lon": 12.88}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let exhibit = r.json()["evidence"]["exhibits"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    // A rule refusal changes nothing and names the rule: the same officer cannot receive
+    // what they hand over (R45).
+    let transfer = json!({"action": {"type": "custody_transfer", "exhibit": exhibit, "to": "investigator",
+                                      "seal": "S-77", "place": "Lampedusa quay"},
+                          "why": "handed to the investigator ashore"});
+    assert_eq!(bo.post(&case, transfer).await.status, 201);
+    let r = bo
+        .post(
+            &case,
+            json!({"action": {"type": "custody_receive", "exhibit": exhibit, "seal": "S-77"},
+                   "why": "received"}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.json()["error"], "refused");
+    assert!(r.json()["message"].as_str().unwrap().starts_with("R45"));
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    let r = inv
+        .post(
+            &case,
+            json!({"action": {"type": "custody_receive", "exhibit": exhibit, "seal": "S-77"},
+                   "why": "received at the quay, seal intact"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // R60: the watch officer sees that evidence exists, not what it is.
+    let v = wo.get(&case).await.json();
+    assert_eq!(v["evidence"]["exhibits"][0]["number"], exhibit.as_str());
+    assert!(v["evidence"]["exhibits"][0].get("description").is_none());
+    assert!(v.to_string().find("engine serial").is_none());
+    // R58: reads are audited with their purpose.
+    inv.get(&format!("{case}?purpose=law_enforcement")).await;
+    // R52: a partner's liaison is refused, and the attempt is logged.
+    let mut pl = t.client();
+    pl.login("partner_liaison", &password("partner_liaison"))
+        .await;
+    assert_eq!(pl.get(&case).await.status, 403);
+    let mut aud = t.client();
+    aud.login("auditor", &password("auditor")).await;
+    let log = aud.get("/api/audit").await.json();
+    let entries = log["entries"].as_array().unwrap();
+    let reads: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "case_file_read" && e["target"] == inc.as_str())
+        .collect();
+    assert!(
+        reads
+            .iter()
+            .any(|e| e["user"] == "watch_officer" && e["detail"]["purpose"] == "sar")
+    );
+    assert!(
+        reads
+            .iter()
+            .any(|e| e["user"] == "investigator" && e["detail"]["purpose"] == "law_enforcement")
+    );
+    assert!(entries.iter().any(|e| e["action"] == "access_denied"
+        && e["user"] == "partner_liaison"
+        && e["target"] == inc.as_str()));
+
+    // The investigator's export verifies offline; altering its evidence file is found.
+    let r = inv
+        .post(&format!("/api/incidents/{inc}/export"), json!({}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let out = std::path::PathBuf::from(r.json()["dir"].as_str().unwrap());
+    assert_eq!(r.json()["files"], 1);
+    assert_eq!(r.json()["manifests"], 3);
+    let rep = ops_console::interception::export::verify(&out).unwrap();
+    assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+    let f = out
+        .join("evidence")
+        .join(exhibit.rsplit('/').next().unwrap())
+        .join("engine.jpg");
+    assert_eq!(std::fs::read(&f).unwrap(), photo);
+    std::fs::write(&f, b"another photo").unwrap();
+    let rep = ops_console::interception::export::verify(&out).unwrap();
+    assert!(
+        rep.problems.iter().any(|p| p.contains("engine.jpg")),
+        "{:?}",
+        rep.problems
+    );
+    let html = inv.get(&format!("/api/incidents/{inc}/report")).await;
+    assert_eq!(html.status, 200);
+    assert!(html.text().contains(&exhibit));
     t.stop().await;
 }

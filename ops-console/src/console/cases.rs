@@ -51,7 +51,7 @@ pub struct CaseView {
     #[schema(value_type = Object)]
     pub persons: serde_json::Value,
     /// The place of safety decided.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub place_of_safety: serde_json::Value,
     /// Disembarkations.
     #[schema(value_type = Vec<Object>)]
@@ -198,7 +198,19 @@ pub async fn case_file(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> ApiResult<CaseView> {
-    u.require(Permission::ViewCase)?;
+    if let Err(e) = u.require(Permission::ViewCase) {
+        // R52: an attempt to read what was not released is refused and logged.
+        if let Err(e) = c.store().audit(NewAudit {
+            user: Some(&u.name),
+            role: Some(u.role),
+            action: "access_denied",
+            target: Some(&id),
+            detail: &serde_json::json!({"object": "case_file"}),
+        }) {
+            tracing::error!(error = %e, "console: audit of a denied read failed");
+        }
+        return Err(e);
+    }
     incident_exists(&c, &id)?;
     let f = c.store().case_file(&id, c.reference())?;
     read_audit(&c, &u, &id, q.purpose);
@@ -217,7 +229,7 @@ pub struct CaseRequest {
     /// `vulnerability`, `asylum`, `transfer_out`, `transfer_received`, `place_of_safety`,
     /// `protection_override`, `disembark`, `suspect`, `seize`, `custody_transfer`,
     /// `custody_receive`), the other fields its parameters.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = action_schema)]
     pub action: Action,
     /// Why, in words (required).
     #[schema(min_length = 1, max_length = 4000, pattern = r"\S")]
@@ -232,6 +244,23 @@ pub struct CaseRequest {
     /// Logged on behalf of (an order from the commander).
     #[schema(max_length = 200)]
     pub on_behalf_of: Option<String>,
+}
+
+/// [`Action`]'s schema, each variant closed to unknown fields as the server is (serde's
+/// `deny_unknown_fields` on an internally tagged enum is not carried into the schema).
+fn action_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let mut s = Action::schema();
+    if let RefOr::T(Schema::OneOf(o)) = &mut s {
+        for item in &mut o.items {
+            if let RefOr::T(Schema::Object(obj)) = item {
+                obj.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+    s
 }
 
 /// Act on an incident's case file: one interception-log entry, or a refusal naming the
@@ -254,6 +283,20 @@ pub async fn case_action(
     ApiJson(req): ApiJson<CaseRequest>,
 ) -> Result<(StatusCode, Json<CaseView>), ApiError> {
     u.require(Permission::RecordInterception)?;
+    if !req.action.roles().contains(&u.role) {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            format!(
+                "a {} may not {} (DOMAIN.md §5{})",
+                u.role.as_str().replace('_', " "),
+                crate::interception::casefile::action_name(&req.action),
+                match u.role {
+                    Role::WatchOfficer | Role::SarCoordinator | Role::Investigator => ", R60",
+                    _ => "",
+                }
+            ),
+        ));
+    }
     incident_exists(&c, &id)?;
     if req.why.trim().is_empty() || req.why.chars().count() > 4000 {
         return Err(ApiError::bad_request("why: 1 to 4000 characters"));

@@ -53,7 +53,7 @@ pub struct Actor {
 
 /// What kind of vessel the target is (art. 3(d): warships and government vessels on
 /// non-commercial service are not "vessels" of the Protocol).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VesselKind {
     /// Any private or commercial craft.
@@ -123,7 +123,7 @@ pub enum State {
 }
 
 /// Measures a flag State can authorize.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MeasureKind {
     /// Board the vessel.
@@ -240,7 +240,7 @@ impl Unit {
 }
 
 /// The persons-welfare section of a boarding report (art. 9(1)(a), R12).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Welfare {
     /// Injuries seen or caused.
     pub injuries: String,

@@ -172,7 +172,7 @@ fn inside(ring: &[[f64; 2]], x: f64, y: f64) -> bool {
 }
 
 /// An external message as the user gives it: the content is hashed here (R15).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageIn {
     /// The counterpart authority.
@@ -203,7 +203,7 @@ impl MessageIn {
 
 /// A file captured with an exhibit, as recorded in the log: its bytes are kept in the store,
 /// addressed by this hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileRef {
     /// Its name.
@@ -213,7 +213,7 @@ pub struct FileRef {
 }
 
 /// Every change to a case file (the `details.case_action` of its log entry; `type` says which).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Open an article-8 case on a suspect vessel (R01).

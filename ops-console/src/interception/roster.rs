@@ -84,7 +84,7 @@ pub enum Status {
 }
 
 /// Vulnerability codes (DOMAIN.md §3.2), the ones the rules act on named.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Vulnerability {
     /// Unaccompanied or separated child.
@@ -113,7 +113,7 @@ pub struct AsylumExpression {
 }
 
 /// An offence a suspect decision can name (never being smuggled: art. 5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Offence {
     /// Smuggling of migrants (art. 6(1)(a)).
