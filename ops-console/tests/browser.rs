@@ -403,10 +403,447 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     .await;
     shot(&c, "06-interception-log").await;
     click(&c, "[data-close=\"ilog\"]").await;
+
+    walk_a_whole_interception(&c, &url, dir.path(), web, &inc).await;
+
     let errors = c
         .execute("return window.__errors || []", vec![])
         .await
         .unwrap();
     assert_eq!(errors, json!([]), "no script errors in the page");
     c.close().await.unwrap();
+}
+
+/// Add a user through the command line, as an administrator would.
+fn add_user(data: &std::path::Path, name: &str, role: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .args([
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--data",
+        ])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{name}-pass-2026\n").as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success(), "adding {name}");
+}
+
+async fn login_as(c: &Client, url: &str, name: &str) {
+    if c.find(Locator::Css("#logout")).await.is_ok_and(|_| true) {
+        let _ = c
+            .execute("document.getElementById('logout').click()", vec![])
+            .await;
+    }
+    c.goto(url).await.unwrap();
+    until(c, "the login form", 15, || async {
+        c.execute(
+            "const f = document.getElementById('login-form'); return !!f && f.offsetParent !== null",
+            vec![],
+        )
+        .await
+        .ok()
+        .filter(|v| *v == json!(true))
+    })
+    .await;
+    let u = c.find(Locator::Css("#login-user")).await.unwrap();
+    u.clear().await.unwrap();
+    u.send_keys(name).await.unwrap();
+    let p = c.find(Locator::Css("#login-password")).await.unwrap();
+    p.clear().await.unwrap();
+    p.send_keys(&format!("{name}-pass-2026")).await.unwrap();
+    click(c, "#login-submit").await;
+    until(c, &format!("{name} logged in"), 20, || async {
+        text(c, "#who").await.contains(name).then_some(())
+    })
+    .await;
+}
+
+async fn open_case(c: &Client, inc: &str) {
+    until(c, "the incident's case button", 20, || async {
+        c.find(Locator::Css(&format!("[data-case=\"{inc}\"]")))
+            .await
+            .ok()
+    })
+    .await;
+    click(c, &format!("[data-case=\"{inc}\"]")).await;
+    until(c, "the case file", 10, || async {
+        // Headings are shown upper-case: compare without case.
+        text(c, "#case-body")
+            .await
+            .to_lowercase()
+            .contains("evidence register")
+            .then_some(())
+    })
+    .await;
+}
+
+/// A field of the action form: text typed, a box ticked, or a file chosen.
+enum F<'a> {
+    T(&'a str, &'a str),
+    Tick(&'a str),
+    File(&'a str, &'a str),
+}
+
+/// Record one action in the open case file as a user would: choose it, fill its form, say
+/// why, submit; then wait for `expect` in the case file.
+async fn act(c: &Client, action: &str, fields: &[F<'_>], why: &str, expect: &str) {
+    c.find(Locator::Css("#case-action"))
+        .await
+        .unwrap()
+        .select_by_value(action)
+        .await
+        .unwrap();
+    for f in fields {
+        match f {
+            F::T(id, v) => {
+                let e = c
+                    .find(Locator::Css(&format!("#cf-{id}")))
+                    .await
+                    .unwrap_or_else(|e| panic!("{action}: field {id}: {e}"));
+                e.clear().await.unwrap();
+                e.send_keys(v).await.unwrap();
+            }
+            F::Tick(sel) => click(c, sel).await,
+            F::File(id, path) => c
+                .find(Locator::Css(&format!("#cf-{id}")))
+                .await
+                .unwrap()
+                .send_keys(path)
+                .await
+                .unwrap(),
+        }
+    }
+    c.find(Locator::Css("#case-why"))
+        .await
+        .unwrap()
+        .send_keys(why)
+        .await
+        .unwrap();
+    click(c, "#case-submit").await;
+    until(
+        c,
+        &format!("{action}: {expect:?} in the case file"),
+        15,
+        || async {
+            let t = text(c, "#case-body").await.to_lowercase();
+            if t.contains(&expect.to_lowercase()) {
+                return Some(());
+            }
+            let toast = text(c, "#toast").await;
+            assert!(
+                !toast.starts_with("Refused"),
+                "{action} refused in the browser: {toast}"
+            );
+            None
+        },
+    )
+    .await;
+}
+
+fn msg<'a>(our: &'a str, their: Option<&'a str>) -> Vec<F<'a>> {
+    let mut v = vec![
+        F::T("message-authority", "Panama Maritime Authority (art. 8(6))"),
+        F::T("message-channel", "secure e-mail"),
+        F::T("message-our_ref", our),
+        F::T(
+            "message-content",
+            "Request under art. 8(2) of the Protocol, see attached",
+        ),
+    ];
+    if let Some(t) = their {
+        v.push(F::T("message-their_ref", t));
+    }
+    v
+}
+
+/// The whole interception in the browser, each step by the role that does it: an article-8
+/// case on the escalated incident, the flag-State request, an authorization with a
+/// condition (recorded by a second duty officer, R61), the condition acknowledged, boarding,
+/// the rescue of 47, a place of safety, their disembarkation, evidence seized with a photo
+/// and handed to the investigator, and the investigator's export, verified offline.
+async fn walk_a_whole_interception(
+    c: &Client,
+    url: &str,
+    data: &std::path::Path,
+    web: u16,
+    inc: &str,
+) {
+    for (name, role) in [
+        ("duty1", "duty_officer"),
+        ("duty2", "duty_officer"),
+        ("bo", "boarding_officer"),
+        ("smc", "sar_coordinator"),
+        ("inv", "investigator"),
+    ] {
+        add_user(data, name, role);
+    }
+    // The watch officer opens the article-8 case on the incident.
+    open_case(c, inc).await;
+    act(
+        c,
+        "open_art8",
+        &[
+            F::T("target", "MV AURORA, MMSI 352001234"),
+            F::T(
+                "grounds",
+                "met an overcrowded rubber boat at sea, then went dark",
+            ),
+        ],
+        "pattern of a mother ship releasing a boat",
+        "suspicion recorded",
+    )
+    .await;
+    shot(c, "07-case-opened").await;
+
+    login_as(c, url, "duty1").await;
+    open_case(c, inc).await;
+    let mut f = vec![F::T("flag", "PA")];
+    f.extend(msg("IT-ART8-2026-014", None));
+    act(
+        c,
+        "notify_flag_state",
+        &f,
+        "claims Panama",
+        "flag state notified",
+    )
+    .await;
+    let mut f = vec![F::Tick("#cf-confirmed")];
+    f.extend(msg("IT-ART8-2026-014", Some("PA-AMP-0917")));
+    act(
+        c,
+        "registry_reply",
+        &f,
+        "Panama confirms registry",
+        "registry confirmed",
+    )
+    .await;
+    let mut f = vec![
+        F::Tick("#cf-measures [data-measure=board]"),
+        F::Tick("#cf-measures [data-measure=search]"),
+        F::Tick("#cf-measures [data-measure=seize_evidence]"),
+    ];
+    f.extend(msg("IT-ART8-2026-015", None));
+    act(
+        c,
+        "request_authorization",
+        &f,
+        "boarding and search needed",
+        "authorization requested",
+    )
+    .await;
+
+    login_as(c, url, "duty2").await;
+    open_case(c, inc).await;
+    let mut f = vec![
+        F::T("reference", "PA-AUTH-2026-331"),
+        F::T("issued_by", "Director General of Merchant Marine"),
+        F::Tick("#cf-measures [data-measure=board]"),
+        F::Tick("#cf-measures [data-measure=search]"),
+        F::Tick("#cf-measures [data-measure=seize_evidence]"),
+        F::T("conditions", "Report the results within 24 hours"),
+        F::T("valid_hours", "48"),
+    ];
+    f.extend(msg("IT-ART8-2026-015", Some("PA-AMP-0931")));
+    act(
+        c,
+        "record_authorization",
+        &f,
+        "authorization received by secure e-mail",
+        "Authorization PA-AUTH-2026-331",
+    )
+    .await;
+    shot(c, "08-authorized").await;
+
+    // On scene, on a patrol vessel's small laptop screen.
+    c.set_window_size(1024, 640).await.unwrap();
+    login_as(c, url, "bo").await;
+    open_case(c, inc).await;
+    act(
+        c,
+        "acknowledge_condition",
+        &[],
+        "condition read to the boarding team",
+        "acknowledged by bo",
+    )
+    .await;
+    let at = [F::T("pos-lat", "35.21"), F::T("pos-lon", "12.88")];
+    let mut f = vec![F::T("unit", "cp-301")];
+    f.extend(at.iter().map(|x| match x {
+        F::T(a, b) => F::T(a, b),
+        _ => unreachable!(),
+    }));
+    act(
+        c,
+        "board",
+        &f,
+        "boarding team of six on board",
+        "Boarded by cp-301",
+    )
+    .await;
+    act(
+        c,
+        "rescue",
+        &[
+            F::T("unit", "cp-302"),
+            F::T("count", "47"),
+            F::T("pos-lat", "35.22"),
+            F::T("pos-lon", "12.87"),
+        ],
+        "47 persons taken off the rubber boat, tagged at the rail",
+        "Persons: 47 rescued",
+    )
+    .await;
+    act(
+        c,
+        "headcount",
+        &[F::T("unit", "cp-302"), F::T("alive", "47")],
+        "count on the aft deck",
+        "47 alive, 0 deceased",
+    )
+    .await;
+    shot(c, "09-small-screen-rescue").await;
+    c.set_window_size(1400, 900).await.unwrap();
+
+    login_as(c, url, "smc").await;
+    open_case(c, inc).await;
+    act(
+        c,
+        "place_of_safety",
+        &[
+            F::T("name", "Porto Empedocle"),
+            F::T("state", "IT"),
+            F::T(
+                "rationale",
+                "assigned by the RCC, reception and medical teams ready",
+            ),
+        ],
+        "place of safety assigned",
+        "Porto Empedocle (IT)",
+    )
+    .await;
+
+    login_as(c, url, "bo").await;
+    open_case(c, inc).await;
+    act(
+        c,
+        "disembark",
+        &[F::T("unit", "cp-302")],
+        "all landed at the quay",
+        "47 disembarked from cp-302",
+    )
+    .await;
+    let photo = data.join("engine-plate.jpg");
+    std::fs::write(&photo, b"JPEG: outboard engine plate, serial 7731-XK").unwrap();
+    act(
+        c,
+        "seize",
+        &[
+            F::T("description", "outboard engine plate"),
+            F::T("found", "transom of the rubber boat"),
+            F::T("seal", "S-2026-0411"),
+            F::T("place", "cp-301 evidence locker"),
+            F::T("case", "1"),
+            F::File("files", photo.to_str().unwrap()),
+            F::T("pos-lat", "35.22"),
+            F::T("pos-lon", "12.87"),
+        ],
+        "serial links the engine to a supplier",
+        "EX-0001",
+    )
+    .await;
+    let exhibit = format!("{inc}/EX-0001");
+    act(
+        c,
+        "custody_transfer",
+        &[
+            F::T("exhibit", &exhibit),
+            F::T("to", "inv"),
+            F::T("seal", "S-2026-0411"),
+            F::T("place", "Porto Empedocle quay"),
+        ],
+        "handed to the investigator",
+        "in transfer",
+    )
+    .await;
+
+    login_as(c, url, "inv").await;
+    open_case(c, inc).await;
+    act(
+        c,
+        "custody_receive",
+        &[F::T("exhibit", &exhibit), F::T("seal", "S-2026-0411")],
+        "received, seal intact",
+        "held by inv",
+    )
+    .await;
+    click(c, "#case-export").await;
+    let out = until(c, "the export written and verified", 20, || async {
+        let t = text(c, "#case-export-out").await;
+        t.split_once("→ ").map(|(_, d)| d.trim().to_owned())
+    })
+    .await;
+    shot(c, "10-export").await;
+    // Checked offline, by the command an investigator or a court would run.
+    let v = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .args(["verify", &out])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&v.stdout);
+    assert!(
+        v.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(
+        said.contains("intact") && said.contains("1 evidence files"),
+        "{said}"
+    );
+    let bundle: Value = serde_json::from_slice(
+        &std::fs::read(PathBuf::from(&out).join("interception.json")).unwrap(),
+    )
+    .unwrap();
+    let events: Vec<&str> = bundle["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    for e in [
+        "detection",
+        "message_out",
+        "message_in",
+        "authorization_recorded",
+        "condition_acknowledged",
+        "boarding_start",
+        "headcount",
+        "place_of_safety_decision",
+        "disembarkation",
+        "evidence_seized",
+        "custody_event",
+    ] {
+        assert!(events.contains(&e), "{e} in the exported log: {events:?}");
+    }
+    let report = std::fs::read_to_string(PathBuf::from(&out).join("report.html")).unwrap();
+    assert!(report.contains("PA-AUTH-2026-331") || report.contains("authorization"));
+    let (status, _, _) = http(
+        web,
+        "GET",
+        &format!("/api/incidents/{inc}/report"),
+        None,
+        None,
+    );
+    assert_eq!(status, 401, "the report is behind a login");
 }

@@ -2049,7 +2049,8 @@ function renderIncidents() {
       h('div', null, h('span', { class: `chip inc-${i.kind}`, text: i.kind === 'sar' ? 'SAR' : 'LE' }), ' ', h('b', { text: i.id })),
       h('div', { class: 'inc-title', text: i.title }),
       h('div', { class: 'muted small', text: `${fmtShort(parseTime(i.created_at))} · by ${i.created_by}` },
-        ' ', h('button', { type: 'button', class: 'ilog-open small', 'data-ilog': i.id, title: 'The incident\'s interception log' }, 'Log'))));
+        ' ', h('button', { type: 'button', class: 'ilog-open small', 'data-ilog': i.id, title: 'The incident\'s interception log' }, 'Log'),
+        can('view_case') ? h('button', { type: 'button', class: 'case-open small', 'data-case': i.id, title: 'Article-8 cases, persons, place of safety, evidence' }, 'Case') : null)));
   }
 }
 
@@ -2114,6 +2115,231 @@ function renderLog(log) {
   }
   body.append(h('table', { class: 'grid small' },
     h('thead', null, h('tr', null, ...['#', 'occurred', 'recorded', 'who', 'what', 'why'].map((t) => h('th', { text: t })))), tb));
+}
+
+// ------------------------------------------------------------------ case file
+
+const MEASURES = ['board', 'search', 'detain_vessel', 'divert_to_port', 'seize_cargo', 'seize_evidence', 'apprehend_persons'];
+const MSG = [['authority', 'text', 'Counterpart authority'], ['channel', 'text', 'Channel'], ['our_ref', 'text', 'Our reference'],
+  ['their_ref', 'text', 'Their reference'], ['content', 'area', 'Content (hashed)']];
+const CASE = ['case', 'int', 'Art-8 case #', 1];
+/** Each action's fields: [name, kind, label, default]. Kinds: text, area, int, num, bool,
+ *  list (comma-separated), measures, msg (a message group), welfare, files, select:a|b. */
+const ACTION_FIELDS = {
+  open_art8: [['target', 'text', 'Target vessel'], ['vessel_kind', 'select:private|warship|naval_auxiliary|government_non_commercial', 'Vessel kind'], ['grounds', 'area', 'Grounds for suspicion']],
+  notify_flag_state: [CASE, ['flag', 'text', 'Claimed flag (ISO 2)'], ['message', 'msg']],
+  registry_reply: [CASE, ['confirmed', 'bool', 'Registry confirmed'], ['message', 'msg']],
+  request_authorization: [CASE, ['measures', 'measures', 'Measures asked for'], ['message', 'msg']],
+  record_authorization: [CASE, ['reference', 'text', 'Authorization reference'], ['issued_by', 'text', 'Issued by (official)'],
+    ['measures', 'measures', 'Measures authorized'], ['conditions', 'lines', 'Conditions (one per line)'], ['valid_hours', 'num', 'Valid for (hours)'],
+    ['registry_in_same_reply', 'bool', 'Same reply confirms registry'], ['message', 'msg']],
+  stateless_determination: [CASE, ['facts', 'area', 'Facts (art. 8(7))']],
+  acknowledge_condition: [CASE, ['condition', 'int', 'Condition #', 1]],
+  board: [CASE, ['unit', 'text', 'Unit']],
+  search: [CASE],
+  search_outcome: [CASE, ['evidence', 'bool', 'Evidence of smuggling found'], ['damage_or_delay', 'text', 'Damage or delay caused']],
+  finalise_boarding: [CASE, ['welfare', 'welfare']],
+  measure: [CASE, ['kind', 'select:' + MEASURES.join('|'), 'Measure'], ['unit', 'text', 'Unit']],
+  condition_compliance: [CASE, ['condition', 'int', 'Condition #', 1], ['complied', 'bool', 'Complied with']],
+  report_results: [CASE, ['message', 'msg']],
+  decide_compensation: [CASE, ['decision', 'area', 'Decision']],
+  close_art8: [CASE],
+  withdraw_art8: [CASE, ['reason', 'area', 'Reason'], ['message', 'msg']],
+  imminent_danger: [['action', 'text', 'Action taken'], ['danger', 'text', 'Danger'], ['persons_at_risk', 'int', 'Persons at risk']],
+  rescue: [['unit', 'text', 'Unit'], ['count', 'int', 'Persons taken on board']],
+  headcount: [['unit', 'text', 'Unit'], ['alive', 'int', 'Alive'], ['deceased', 'int', 'Deceased', 0]],
+  vulnerability: [['tag', 'text', 'Person tag'], ['flag', 'select:MED_EMERG|UASC|PREGNANT|VOT', 'Flag']],
+  asylum: [['tag', 'text', 'Person tag'], ['summary', 'area', 'What the person said'], ['blocked_states', 'list', 'States feared (ISO 2, comma-separated)']],
+  transfer_out: [['tags', 'list', 'Person tags (comma-separated)'], ['from', 'text', 'From unit'], ['to', 'text', 'To unit']],
+  transfer_received: [['transfer', 'int', 'Transfer #'], ['tags', 'list', 'Person tags received']],
+  place_of_safety: [['name', 'text', 'Port or facility'], ['state', 'text', 'Its State (ISO 2)'], ['rationale', 'area', 'Why this place']],
+  protection_override: [['tag', 'text', 'Person tag'], ['state', 'text', 'State (ISO 2)'], ['justification', 'area', 'Justification']],
+  disembark: [['unit', 'text', 'Unit']],
+  suspect: [['tag', 'text', 'Person tag'], ['offences', 'list', 'Offences (smuggling, document_fraud, enabling_stay)'], ['grounds', 'area', 'Grounds']],
+  seize: [['description', 'text', 'Exhibit'], ['found', 'text', 'Found where'], ['seal', 'text', 'Seal number'], ['place', 'text', 'Held at'],
+    ['case', 'int', 'Under art-8 case # (blank: other basis)'], ['legal_basis', 'text', 'Other legal basis'], ['files', 'files', 'Files (photos, images)']],
+  custody_transfer: [['exhibit', 'text', 'Exhibit number'], ['to', 'text', 'To (user)'], ['seal', 'text', 'Seal as seen'], ['place', 'text', 'Where']],
+  custody_receive: [['exhibit', 'text', 'Exhibit number'], ['seal', 'text', 'Seal as seen']],
+};
+/** Actions that happen at sea: a position is required (R18). */
+const AT_SEA = new Set(['board', 'search', 'measure', 'imminent_danger', 'rescue', 'seize', 'transfer_out']);
+
+async function openCase(id) {
+  $('#status').hidden = true; stopStatusPolling();
+  $('#audit').hidden = true;
+  $('#ilog').hidden = true;
+  const d = $('#case');
+  d.hidden = false;
+  d.dataset.incident = id;
+  $('#case-incident').textContent = id;
+  try {
+    renderCase(await api('GET', `/api/incidents/${encodeURIComponent(id)}/case`));
+  } catch (e) {
+    $('#case-body').textContent = `Cannot load the case file: ${e.message || e}`;
+  }
+}
+
+function caseField(f, prefix) {
+  const [name, kind, label, dflt] = f;
+  const id = `cf-${prefix}${name}`;
+  if (kind === 'msg') return MSG.map((m) => caseField(m, `${prefix}${name}-`));
+  if (kind === 'welfare') {
+    return [['injuries', 'text', 'Injuries'], ['medical_care', 'text', 'Medical care'], ['food_water', 'text', 'Food and water'],
+      ['use_of_force', 'text', 'Use of force']].map((m) => caseField(m, `${prefix}${name}-`));
+  }
+  let input;
+  if (kind === 'area' || kind === 'lines') input = h('textarea', { id, rows: '2' });
+  else if (kind === 'int' || kind === 'num') input = h('input', { id, type: 'number', step: kind === 'int' ? '1' : 'any', value: dflt == null ? null : String(dflt) });
+  else if (kind === 'bool') input = h('input', { id, type: 'checkbox' });
+  else if (kind === 'files') input = h('input', { id, type: 'file', multiple: true });
+  else if (kind === 'measures') {
+    input = h('span', { id }, ...MEASURES.map((m) => h('label', null, h('input', { type: 'checkbox', value: m, 'data-measure': m }), ` ${m.replace(/_/g, ' ')} `)));
+  } else if (kind.startsWith('select:')) {
+    input = h('select', { id }, ...kind.slice(7).split('|').map((o) => h('option', { value: o, text: o.replace(/_/g, ' ') })));
+  } else input = h('input', { id, type: 'text' });
+  return [h('label', { for: id, text: label || name }), input];
+}
+
+function readField(f, prefix) {
+  const [name, kind] = f;
+  const id = `cf-${prefix}${name}`;
+  if (kind === 'msg') {
+    const o = {};
+    for (const m of MSG) { const v = readField(m, `${prefix}${name}-`); if (v !== undefined) o[m[0]] = v; }
+    return o;
+  }
+  if (kind === 'welfare') {
+    const o = {};
+    for (const k of ['injuries', 'medical_care', 'food_water', 'use_of_force']) o[k] = $(`#cf-${prefix}${name}-${k}`).value;
+    return o;
+  }
+  const el = document.getElementById(id);
+  if (kind === 'bool') return el.checked;
+  if (kind === 'measures') return [...el.querySelectorAll('input:checked')].map((x) => x.value);
+  if (kind === 'files') return undefined;
+  const v = el.value.trim();
+  if (kind === 'int' || kind === 'num') return v === '' ? undefined : Number(v);
+  if (kind === 'list') return v ? v.split(',').map((x) => x.trim()).filter(Boolean) : [];
+  if (kind === 'lines') return v ? v.split('\n').map((x) => x.trim()).filter(Boolean) : [];
+  return v === '' && (name === 'their_ref' || name === 'damage_or_delay' || name === 'legal_basis') ? undefined : v;
+}
+
+async function uploadFiles(incident, input) {
+  const out = [];
+  for (const file of input.files || []) {
+    const r = await fetch(`/api/incidents/${encodeURIComponent(incident)}/evidence-files`, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/octet-stream', 'X-CSRF-Token': S.csrf || '' },
+      body: await file.arrayBuffer(),
+    });
+    const d = await r.json().catch(() => ({}));
+    if (!r.ok) throw new ApiError(r.status, d.error, d.message);
+    out.push({ name: file.name, sha256: d.sha256 });
+  }
+  return out;
+}
+
+function renderCase(v) {
+  const body = $('#case-body');
+  body.textContent = '';
+  for (const p of v.problems || []) body.append(h('div', { class: 'case-problem', text: `INTEGRITY: ${p}` }));
+  for (const r of v.legal_reviews || []) body.append(h('div', { class: 'case-review', text: `Legal review: ${r}` }));
+  // Article-8 cases
+  const a8 = h('div', { class: 'case-sec', id: 'case-art8' }, h('h3', { text: 'Article 8 (flag-State request and boarding)' }));
+  if (!v.art8.length) a8.append(h('div', { class: 'muted small', text: 'No article-8 case.' }));
+  for (const c of v.art8) {
+    const au = c.authorization;
+    a8.append(h('div', { 'data-art8': String(c.number) },
+      h('div', null, h('b', { text: `#${c.number} ${c.target}` }), ' · ', h('span', { class: 'case-state', text: c.state.replace(/_/g, ' ') }),
+        c.flag_state ? ` · flag ${c.flag_state}` : '', c.basis ? ` · basis ${JSON.stringify(c.basis).replace(/"/g, '')}` : ''),
+      au ? h('div', { class: 'small' }, `Authorization ${au.reference} by ${au.issued_by}: ${au.measures.join(', ').replace(/_/g, ' ')}`,
+        au.valid_to ? ` until ${fmtUTC(parseTime(au.valid_to))}` : '',
+        h('ol', null, ...au.conditions.map((k) => h('li', { text: `${k.text} — ${k.acknowledged ? 'acknowledged by ' + k.acknowledged[0] : 'NOT acknowledged'}${k.complied == null ? '' : k.complied ? ', complied' : ', NOT complied'}` })))) : null,
+      c.boarding ? h('div', { class: 'small', text: `Boarded by ${c.boarding[0].name} at ${fmtUTC(parseTime(c.boarding[1]))}${c.boarding[2] ? ' (report finalised)' : ''}` }) : null,
+      c.measures.length ? h('div', { class: 'small', text: `Measures: ${c.measures.map((m) => `${m[0]} ${m[1]}`).join(', ')}` }) : null));
+  }
+  body.append(a8);
+  // Persons
+  const p = v.persons;
+  const ps = h('div', { class: 'case-sec', id: 'case-persons' }, h('h3', { text: `Persons: ${p.total} rescued` }),
+    h('div', { class: 'small', text: Object.entries(p.by_status).map(([k, n]) => `${n} ${k}`).join(' · ') || 'None yet.' }));
+  const hc = p.headcounts[p.headcounts.length - 1];
+  if (hc) ps.append(h('div', { class: 'small', text: `Last headcount on ${hc.unit}: ${hc.alive} alive, ${hc.deceased} deceased (${hc.by}, ${fmtUTC(parseTime(hc.at))})` }));
+  const flagged = p.people.filter((x) => x.flags.length || x.asylum_expressed);
+  if (flagged.length) ps.append(h('ul', { class: 'small' }, ...flagged.map((x) => h('li', { text: `${x.tag}: ${x.flags.join(', ')}${x.asylum_expressed ? ' · asked for protection' : ''}${x.asylum ? ` (${x.asylum.summary}; fears ${x.asylum.blocked_states.join(', ')})` : ''}` }))));
+  body.append(ps);
+  // Place of safety and disembarkation
+  const pos = v.place_of_safety;
+  body.append(h('div', { class: 'case-sec', id: 'case-pos' }, h('h3', { text: 'Place of safety and disembarkation' }),
+    h('div', { class: 'small', text: pos ? `${pos.name} (${pos.state}), decided by ${pos.decided[0]}: ${pos.rationale}` : 'No place of safety decided yet.' }),
+    ...v.disembarkations.map((d) => h('div', { class: 'small', text: `${d.tags.length} disembarked from ${d.unit} at ${d.port}, ${fmtUTC(parseTime(d.at))}` }))));
+  // Evidence
+  const ev = h('div', { class: 'case-sec', id: 'case-evidence' }, h('h3', { text: 'Evidence register' }));
+  const exs = Array.isArray(v.evidence.exhibits) ? v.evidence.exhibits : Object.values(v.evidence.exhibits || {});
+  if (!exs.length) ev.append(h('div', { class: 'muted small', text: 'No exhibits.' }));
+  for (const x of exs) {
+    const last = x.custody ? x.custody[x.custody.length - 1] : null;
+    ev.append(h('div', { class: 'small', 'data-exhibit': x.number },
+      h('b', { text: x.number }), ` · ${x.status.replace(/_/g, ' ')}`,
+      x.description ? ` · ${x.description}` : '',
+      last ? ` · held by ${last.to}, seal ${last.seal}` : (x.holder ? ` · held by ${x.holder}` : ''),
+      x.files ? ` · ${x.files.length} file(s), SHA-256 ${x.files.map((f) => f.sha256.slice(0, 12) + '…').join(', ')}` : ''));
+  }
+  if (v.evidence.manifests) ev.append(h('div', { class: 'muted small', text: `${v.evidence.manifests.length} signed manifests, chained.` }));
+  if (v.evidence.restricted) ev.append(h('div', { class: 'muted small', text: v.evidence.restricted }));
+  body.append(ev);
+  // Export
+  if (can('export_case')) {
+    const out = h('div', { id: 'case-export-out', class: 'small' });
+    const ex = h('button', { id: 'case-export', type: 'button' }, 'Export for court');
+    ex.addEventListener('click', async () => {
+      try {
+        const r = await api('POST', `/api/incidents/${encodeURIComponent(v.incident)}/export`, {});
+        out.textContent = `Exported and verified: ${r.log_entries} log entries (head ${r.log_head.slice(0, 16)}…), ${r.manifests} manifests, ${r.files} files → ${r.dir}`;
+        toast('Export written and verified.');
+      } catch (e) { out.textContent = `Export refused: ${e.message || e}`; }
+    });
+    body.append(h('div', { class: 'case-sec' }, h('h3', { text: 'Investigator' }), ex, ' ',
+      h('a', { id: 'case-report', href: `/api/incidents/${encodeURIComponent(v.incident)}/report`, target: '_blank', rel: 'noopener' }, 'Printable report (print to PDF)'), out));
+  }
+  // Act
+  if (v.may.length) {
+    const sel = h('select', { id: 'case-action', 'aria-label': 'Action' }, ...v.may.map((a) => h('option', { value: a, text: a.replace(/_/g, ' ') })));
+    const fields = h('div', { class: 'case-act', id: 'case-fields' });
+    const fill = () => {
+      fields.textContent = '';
+      for (const f of ACTION_FIELDS[sel.value] || []) fields.append(...[caseField(f, '')].flat(2));
+      if (AT_SEA.has(sel.value)) {
+        fields.append(...caseField(['lat', 'num', 'Latitude (at sea, R18)'], 'pos-'), ...caseField(['lon', 'num', 'Longitude'], 'pos-'));
+      }
+      fields.append(h('label', { for: 'case-why', text: 'Why' }), h('textarea', { id: 'case-why', rows: '2', maxlength: '4000', placeholder: 'What happened and why (required)' }));
+    };
+    sel.addEventListener('change', fill);
+    fill();
+    const go = h('button', { id: 'case-submit', type: 'button' }, 'Record');
+    go.addEventListener('click', async () => {
+      const type = sel.value;
+      const action = { type };
+      try {
+        for (const f of ACTION_FIELDS[type] || []) {
+          if (f[1] === 'files') { action.files = await uploadFiles(v.incident, $('#cf-files')); continue; }
+          const val = readField(f, '');
+          if (val !== undefined) action[f[0]] = val;
+        }
+        if ((type === 'seize') && action.case == null) delete action.case;
+        if (type === 'withdraw_art8' && !(action.message && action.message.our_ref)) delete action.message;
+        const req = { action, why: $('#case-why').value.trim() };
+        if (AT_SEA.has(type)) {
+          const lat = $('#cf-pos-lat').value, lon = $('#cf-pos-lon').value;
+          if (lat !== '' && lon !== '') req.position = { lat: Number(lat), lon: Number(lon) };
+        }
+        if (!req.why) { toast('Say what happened and why.'); return; }
+        renderCase(await api('POST', `/api/incidents/${encodeURIComponent(v.incident)}/case`, req));
+        toast(`Recorded: ${type.replace(/_/g, ' ')}.`);
+      } catch (e) { toast(`Refused: ${e.message || e}`, 'crit'); }
+    });
+    body.prepend(h('div', { class: 'case-sec', id: 'case-act' }, h('h3', { text: 'Record' }), sel, fields, go));
+  }
 }
 
 // ------------------------------------------------------------------ status
@@ -2386,10 +2612,13 @@ function wire() {
       else if (w === 'status') { $('#status').hidden = true; stopStatusPolling(); }
       else if (w === 'audit') $('#audit').hidden = true;
       else if (w === 'ilog') $('#ilog').hidden = true;
+      else if (w === 'case') $('#case').hidden = true;
       return;
     }
     const lg = t.closest('[data-ilog]');
     if (lg) { e.preventDefault(); e.stopPropagation(); openLog(lg.dataset.ilog); return; }
+    const cf = t.closest('[data-case]');
+    if (cf) { e.preventDefault(); e.stopPropagation(); openCase(cf.dataset.case); return; }
     const v = t.closest('a.vlink');
     if (v) { e.preventDefault(); const m = parseInt(v.dataset.mmsi, 10); if (S.tracks.has('ais:' + m)) openTrack('ais:' + m, { keepAlert: true }); else openVessel(m); return; }
     const tr = t.closest('a.tlink');
@@ -2405,6 +2634,7 @@ function wire() {
     if (!$('#status').hidden) { $('#status').hidden = true; stopStatusPolling(); return; }
     if (!$('#audit').hidden) { $('#audit').hidden = true; return; }
     if (!$('#ilog').hidden) { $('#ilog').hidden = true; return; }
+    if (!$('#case').hidden) { $('#case').hidden = true; return; }
     if (!$('#alert-detail').hidden) { closeAlert(); return; }
     if (!$('#vessel-card').hidden) { closeVessel(); return; }
     if (!$('#track-card').hidden) { closeTrack(); }
