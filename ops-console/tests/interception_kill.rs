@@ -1,17 +1,23 @@
-//! SIGKILL during interception log updates, then restart: the log verifies and nothing
-//! acknowledged to a user is lost.
+//! SIGKILL during case updates, then restart: the interception log verifies, the case file
+//! replays from it without a problem, and nothing acknowledged to a user is lost.
 //!
-//! The child is this test binary run again (`--exact child_appends_until_killed`): it
-//! appends entries to the console's database as fast as it can and prints `acked N`
-//! after each commit, which is when the console would answer the user. The parent kills
-//! it with SIGKILL mid-stream, then opens the database as a restarted console would.
+//! The child is this test binary run again (`--exact child_appends_until_killed`): as fast
+//! as it can, it records case actions (a person rescued, the same path as the console's
+//! `POST /api/incidents/{id}/case`) and plain log entries alternately, and prints
+//! `acked N persons P` after each commit, which is when the console would answer the
+//! user. The parent kills it with SIGKILL mid-stream, then opens the database as a
+//! restarted console would.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use jiff::Timestamp;
+use ops_console::console::auth::Role;
 use ops_console::console::store::Store;
-use ops_console::interception::log::{EventType, LogActor, NewEntry, TimeSource, verify};
+use ops_console::interception::casefile::{Action, Reference, Who};
+use ops_console::interception::log::{
+    EventType, LogActor, LogPosition, NewEntry, TimeSource, verify,
+};
 
 const DIR_VAR: &str = "TIDEWATCH_KILL_TEST_DIR";
 
@@ -40,13 +46,44 @@ fn entry(i: u64) -> NewEntry {
 fn child_appends_until_killed() {
     let dir = std::env::var(DIR_VAR).expect("run by the parent test");
     let store = Store::open(std::path::Path::new(&dir)).unwrap();
+    let reference = Reference::default_demo();
+    let who = Who {
+        user: "bo".into(),
+        role: Role::BoardingOfficer,
+    };
+    let mut persons = store
+        .case_file("INC-KILL", &reference)
+        .unwrap()
+        .roster
+        .persons
+        .len();
     let mut out = std::io::stdout().lock();
     for i in 0.. {
-        let e = store
-            .append_interception("INC-KILL", entry(i), Timestamp::now())
-            .unwrap()
-            .unwrap();
-        writeln!(out, "acked {}", e.seq).unwrap();
+        let seq = if i % 2 == 0 {
+            let mut e = entry(i);
+            e.position = Some(LogPosition {
+                lat: 35.2,
+                lon: 12.9,
+                accuracy_nm: 0.1,
+            });
+            let rescue = Action::Rescue {
+                unit: "cp-302".into(),
+                count: 1,
+            };
+            let (e, f) = store
+                .case_action("INC-KILL", &who, &rescue, e, Timestamp::now(), &reference)
+                .unwrap()
+                .unwrap();
+            persons = f.roster.persons.len();
+            e.seq
+        } else {
+            store
+                .append_interception("INC-KILL", entry(i), Timestamp::now())
+                .unwrap()
+                .unwrap()
+                .seq
+        };
+        writeln!(out, "acked {seq} persons {persons}").unwrap();
         out.flush().unwrap();
     }
 }
@@ -71,12 +108,17 @@ fn sigkill_during_log_updates_loses_nothing_acknowledged() {
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut acked = 0u64;
+        let mut persons = 0usize;
+        let parse = |l: &str| -> Option<(u64, usize)> {
+            let (a, p) = l.strip_prefix("acked ")?.split_once(" persons ")?;
+            Some((a.parse().ok()?, p.parse().ok()?))
+        };
         // Let it get well into its stream, then SIGKILL.
         for l in lines.by_ref() {
             let l = l.unwrap();
-            if let Some(n) = l.strip_prefix("acked ") {
-                acked = n.parse().unwrap();
-                if acked >= 150 * (round + 1) {
+            if let Some((n, p)) = parse(&l) {
+                (acked, persons) = (n, p);
+                if acked >= 60 * (round + 1) {
                     break;
                 }
             }
@@ -84,8 +126,8 @@ fn sigkill_during_log_updates_loses_nothing_acknowledged() {
         child.kill().unwrap();
         // Whatever it printed before dying was acknowledged too.
         for l in lines.map_while(Result::ok) {
-            if let Some(n) = l.strip_prefix("acked ") {
-                acked = n.parse().unwrap();
+            if let Some((n, p)) = parse(&l) {
+                (acked, persons) = (n, p);
             }
         }
         child.wait().unwrap();
@@ -108,6 +150,135 @@ fn sigkill_during_log_updates_loses_nothing_acknowledged() {
                 .iter()
                 .enumerate()
                 .all(|(i, e)| e.seq == i as u64 + 1)
+        );
+        // The case file replays from the log without a problem, and every person whose
+        // rescue was acknowledged is on the roster (one more if its commit beat the kill).
+        let f = store
+            .case_file("INC-KILL", &Reference::default_demo())
+            .unwrap();
+        assert!(f.problems.is_empty(), "round {round}: {:?}", f.problems);
+        let n = f.roster.persons.len();
+        assert!(
+            n == persons || n == persons + 1,
+            "round {round}: {persons} rescues acknowledged, {n} on the roster"
+        );
+        assert_eq!(f.roster.occupancy("cp-302") as usize, n);
+    }
+}
+
+/// A console store with one incident: three rescued, a photo seized, handed over, received.
+fn a_store_with_evidence(dir: &std::path::Path) {
+    let store = Store::open(dir).unwrap();
+    let reference = Reference::default_demo();
+    let bo = Who {
+        user: "bo".into(),
+        role: Role::BoardingOfficer,
+    };
+    let inv = Who {
+        user: "inv".into(),
+        role: Role::Investigator,
+    };
+    let sha = store
+        .put_evidence_file(b"photo of the engine plate")
+        .unwrap();
+    let actions = [
+        (
+            &bo,
+            Action::Rescue {
+                unit: "cp-302".into(),
+                count: 3,
+            },
+        ),
+        (
+            &bo,
+            serde_json::from_value(serde_json::json!({
+                "type": "seize", "description": "engine plate photo", "found": "transom",
+                "seal": "S-9", "place": "locker",
+                "files": [{"name": "plate.jpg", "sha256": sha}],
+                "legal_basis": "coastal State warrant 3/2026"}))
+            .unwrap(),
+        ),
+        (
+            &bo,
+            Action::CustodyTransfer {
+                exhibit: "INC-T/EX-0001".into(),
+                to: "inv".into(),
+                seal: "S-9".into(),
+                place: "quay".into(),
+            },
+        ),
+        (
+            &inv,
+            Action::CustodyReceive {
+                exhibit: "INC-T/EX-0001".into(),
+                seal: "S-9".into(),
+            },
+        ),
+    ];
+    for (i, (who, a)) in actions.into_iter().enumerate() {
+        let mut e = entry(i as u64);
+        e.position = Some(LogPosition {
+            lat: 35.2,
+            lon: 12.9,
+            accuracy_nm: 0.1,
+        });
+        store
+            .case_action("INC-T", who, &a, e, Timestamp::now(), &reference)
+            .unwrap()
+            .unwrap_or_else(|r| panic!("{r}"));
+    }
+}
+
+fn verify_cli(dir: &std::path::Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .arg("verify")
+        .arg(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn tidewatch_verify_catches_any_change_to_a_stored_log_entry_evidence_file_or_manifest() {
+    let tampering = [
+        (
+            "a log entry",
+            "DROP TRIGGER interception_log_no_update;
+             UPDATE interception_log SET json = replace(json, '\"count\":3', '\"count\":2') WHERE seq = 1",
+            "entry 1",
+        ),
+        (
+            "an evidence file",
+            "DROP TRIGGER evidence_files_no_update; UPDATE evidence_files SET bytes = X'00'",
+            "R48",
+        ),
+        (
+            "a manifest's signer key",
+            "UPDATE signing_keys SET secret = randomblob(32) WHERE user = 'bo'",
+            "manifest",
+        ),
+    ];
+    for (what, sql, expect) in tampering {
+        let tmp = tempfile::tempdir().unwrap();
+        a_store_with_evidence(tmp.path());
+        let (ok, said) = verify_cli(tmp.path());
+        assert!(ok && said.contains("console store intact"), "{said}");
+        assert!(said.contains("1 exhibits with 3 manifests"), "{said}");
+        let conn = rusqlite::Connection::open(tmp.path().join("console.db")).unwrap();
+        conn.execute_batch(sql).unwrap();
+        drop(conn);
+        let (ok, said) = verify_cli(tmp.path());
+        assert!(!ok, "changing {what} must be caught: {said}");
+        assert!(
+            said.contains("BROKEN") && said.contains(expect),
+            "changing {what}: {said}"
         );
     }
 }

@@ -2160,6 +2160,13 @@ const ACTION_FIELDS = {
     ['case', 'int', 'Under art-8 case # (blank: other basis)'], ['legal_basis', 'text', 'Other legal basis'], ['files', 'files', 'Files (photos, images)']],
   custody_transfer: [['exhibit', 'text', 'Exhibit number'], ['to', 'text', 'To (user)'], ['seal', 'text', 'Seal as seen'], ['place', 'text', 'Where']],
   custody_receive: [['exhibit', 'text', 'Exhibit number'], ['seal', 'text', 'Seal as seen']],
+  mla_request: [['to', 'text', 'Central authority'], ['our_ref', 'text', 'Our reference'], ['requesting_authority', 'text', '(a) Requesting authority'],
+    ['subject_and_nature', 'area', '(b) Subject and nature of the investigation'], ['facts_summary', 'area', '(c) Summary of the facts'],
+    ['assistance_sought', 'area', '(d) Assistance sought'], ['persons_concerned', 'text', '(e) Persons concerned (where possible)'],
+    ['purpose', 'area', '(f) Purpose'], ['service_of_documents', 'bool', 'Only to serve judicial documents']],
+  interview: [['tag', 'text', 'Person tag'], ['as_suspect', 'bool', 'As a suspect'], ['language', 'text', 'Language'],
+    ['interviewer_languages', 'list', 'Interviewer speaks (comma-separated)'], ['interpreter_language', 'text', 'Interpreter: language'],
+    ['interpreter_id', 'text', 'Interpreter: name, accreditation'], ['legal_advice_given', 'bool', 'Legal advice given']],
 };
 /** Actions that happen at sea: a position is required (R18). */
 const AT_SEA = new Set(['board', 'search', 'measure', 'imminent_danger', 'rescue', 'seize', 'transfer_out']);
@@ -2221,7 +2228,7 @@ function readField(f, prefix) {
   if (kind === 'int' || kind === 'num') return v === '' ? undefined : Number(v);
   if (kind === 'list') return v ? v.split(',').map((x) => x.trim()).filter(Boolean) : [];
   if (kind === 'lines') return v ? v.split('\n').map((x) => x.trim()).filter(Boolean) : [];
-  return v === '' && (name === 'their_ref' || name === 'damage_or_delay' || name === 'legal_basis') ? undefined : v;
+  return v === '' && ['their_ref', 'damage_or_delay', 'legal_basis', 'persons_concerned'].includes(name) ? undefined : v;
 }
 
 async function uploadFiles(incident, input) {
@@ -2328,6 +2335,11 @@ function renderCase(v) {
         }
         if ((type === 'seize') && action.case == null) delete action.case;
         if (type === 'withdraw_art8' && !(action.message && action.message.our_ref)) delete action.message;
+        if (type === 'interview') {
+          const { interpreter_language: language, interpreter_id: id } = action;
+          delete action.interpreter_language; delete action.interpreter_id;
+          if (language || id) action.interpreter = { language: language || '', id: id || '' };
+        }
         const req = { action, why: $('#case-why').value.trim() };
         if (AT_SEA.has(type)) {
           const lat = $('#cf-pos-lat').value, lon = $('#cf-pos-lon').value;

@@ -59,6 +59,11 @@ pub struct CaseView {
     /// The evidence register (operations roles see only numbers and status, R60).
     #[schema(value_type = Object)]
     pub evidence: serde_json::Value,
+    /// Mutual legal assistance requests sent.
+    pub mla_requests: Vec<String>,
+    /// Interviews recorded (investigator and auditor only, R60).
+    #[schema(value_type = Vec<Object>)]
+    pub interviews: Vec<serde_json::Value>,
     /// Legal reviews raised (R18).
     pub legal_reviews: Vec<String>,
     /// Entries that no longer apply on replay: tampering or a store out of step.
@@ -151,6 +156,20 @@ fn view(f: &CaseFile, role: Role) -> CaseView {
             .map(|d| serde_json::to_value(d).unwrap_or_default())
             .collect(),
         evidence,
+        mla_requests: f
+            .mla_requests
+            .iter()
+            .map(|(to, r, at)| format!("{r} to {to}, {at}"))
+            .collect(),
+        // R60: interviews are the investigator's (and oversight's); others see none.
+        interviews: if matches!(role, Role::Investigator | Role::Auditor) {
+            f.interviews
+                .iter()
+                .map(|i| serde_json::to_value(i).unwrap_or_default())
+                .collect()
+        } else {
+            Vec::new()
+        },
         legal_reviews: f
             .legal_reviews
             .iter()
@@ -228,7 +247,7 @@ pub struct CaseRequest {
     /// `close_art8`, `withdraw_art8`, `imminent_danger`, `rescue`, `headcount`,
     /// `vulnerability`, `asylum`, `transfer_out`, `transfer_received`, `place_of_safety`,
     /// `protection_override`, `disembark`, `suspect`, `seize`, `custody_transfer`,
-    /// `custody_receive`), the other fields its parameters.
+    /// `custody_receive`, `mla_request`, `interview`), the other fields its parameters.
     #[schema(schema_with = action_schema)]
     pub action: Action,
     /// Why, in words (required).

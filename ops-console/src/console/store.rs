@@ -634,6 +634,15 @@ impl Store {
 
     // ---- case files (event-sourced from the interception log)
 
+    /// Every incident with an interception log.
+    pub fn logged_incidents(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut st =
+            conn.prepare("SELECT DISTINCT incident FROM interception_log ORDER BY incident")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Keep an evidence file's bytes (content-addressed); its SHA-256.
     pub fn put_evidence_file(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let sha = sha256_hex(bytes);
@@ -700,7 +709,8 @@ impl Store {
         let mut file = CaseFile::replay(incident, &entries, reference, &keys);
         let seq = entries.len() as u64 + 1;
         let pos = entry.position.map(|p| (p.lat, p.lon));
-        let applied = match file.apply(
+        // Refused, the replayed file is dropped: no copy needed to keep it unchanged.
+        let applied = match file.apply_in_place(
             action,
             who,
             entry.occurred_at,
@@ -713,6 +723,9 @@ impl Store {
             Ok(a) => a,
             Err(r) => return Ok(Err(r.into())),
         };
+        // The log names who acted as the rules saw them, so a replay applies it the same.
+        entry.actor.user = who.user.clone();
+        entry.actor.role = who.role.as_str().to_owned();
         entry.event = action.event();
         entry.zone = applied.zone.clone();
         let mut details = serde_json::json!({ DETAILS_KEY: action });

@@ -212,6 +212,35 @@ pub struct FileRef {
     pub sha256: String,
 }
 
+/// An interpreter at an interview (R54).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Interpreter {
+    /// The language interpreted.
+    pub language: String,
+    /// Who (name and accreditation).
+    pub id: String,
+}
+
+/// An interview as the case file keeps it (content restricted to the recording).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterviewRecord {
+    /// The person.
+    pub tag: String,
+    /// Witness or suspect.
+    pub as_suspect: bool,
+    /// Language.
+    pub language: String,
+    /// Interpreter, if any.
+    pub interpreter: Option<Interpreter>,
+    /// Legal advice given.
+    pub legal_advice_given: bool,
+    /// Recording hash.
+    pub recording_sha256: Option<String>,
+    /// Interviewer and when.
+    pub by: (String, Timestamp),
+}
+
 /// Every change to a case file (the `details.case_action` of its log entry; `type` says which).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -489,6 +518,50 @@ pub enum Action {
         /// Where.
         place: String,
     },
+    /// A mutual legal assistance request sent (R53: the contents UNTOC art. 18(15) requires).
+    MlaRequest {
+        /// The central authority it goes to.
+        to: String,
+        /// Our reference.
+        our_ref: String,
+        /// (a) The authority making the request.
+        requesting_authority: String,
+        /// (b) Subject matter and nature of the investigation, and the authority conducting it.
+        subject_and_nature: String,
+        /// (c) Summary of the relevant facts (not needed to serve judicial documents).
+        #[serde(default)]
+        facts_summary: String,
+        /// (d) The assistance sought, and any procedure to follow.
+        assistance_sought: String,
+        /// (e) Identity, location and nationality of any person concerned, where possible.
+        #[serde(default)]
+        persons_concerned: Option<String>,
+        /// (f) The purpose for which the evidence, information or action is sought.
+        purpose: String,
+        /// The request is only to serve judicial documents.
+        #[serde(default)]
+        service_of_documents: bool,
+    },
+    /// A witness or suspect interview recorded (R54); its content stays in the recording.
+    Interview {
+        /// The person.
+        tag: String,
+        /// Witness or suspect.
+        as_suspect: bool,
+        /// The language of the interview.
+        language: String,
+        /// Languages the interviewer speaks.
+        interviewer_languages: Vec<String>,
+        /// The interpreter: language and identity.
+        #[serde(default)]
+        interpreter: Option<Interpreter>,
+        /// Legal advice given (or offered): the flag must be set either way.
+        #[serde(default)]
+        legal_advice_given: Option<bool>,
+        /// SHA-256 of the recording, kept as evidence.
+        #[serde(default)]
+        recording_sha256: Option<String>,
+    },
     /// Its receipt (R45, R46, R47).
     CustodyReceive {
         /// The exhibit.
@@ -531,6 +604,8 @@ impl Action {
             PlaceOfSafety { .. } => EventType::PlaceOfSafetyDecision,
             Disembark { .. } => EventType::Disembarkation,
             Seize { .. } => EventType::EvidenceSeized,
+            MlaRequest { .. } => EventType::MessageOut,
+            Interview { .. } => EventType::Note,
             CustodyTransfer { .. } | CustodyReceive { .. } => EventType::CustodyEvent,
         }
     }
@@ -610,6 +685,10 @@ pub struct CaseFile {
     pub register: Register,
     /// Legal reviews raised (R18): the log entry and why.
     pub legal_reviews: Vec<(u64, String)>,
+    /// Mutual legal assistance requests sent: to, our reference, when.
+    pub mla_requests: Vec<(String, String, Timestamp)>,
+    /// Interviews (R54).
+    pub interviews: Vec<InterviewRecord>,
     /// Entries that no longer apply on replay (tampering, or a store out of step).
     pub problems: Vec<String>,
 }
@@ -649,6 +728,8 @@ impl CaseFile {
             disembarkations: Vec::new(),
             register: Register::new(incident),
             legal_reviews: Vec::new(),
+            mla_requests: Vec::new(),
+            interviews: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -685,7 +766,7 @@ impl CaseFile {
                 }
             };
             let pos = e.entry.position.map(|p| (p.lat, p.lon));
-            if let Err(r) = f.apply(
+            match f.apply_in_place(
                 &action,
                 &who,
                 e.entry.occurred_at,
@@ -695,8 +776,25 @@ impl CaseFile {
                 reference,
                 keys,
             ) {
-                f.problems
-                    .push(format!("entry {} no longer applies: {r}", e.seq));
+                Err(r) => f
+                    .problems
+                    .push(format!("entry {} no longer applies: {r}", e.seq)),
+                Ok(a) => {
+                    let logged = e
+                        .entry
+                        .details
+                        .get("produced")
+                        .and_then(|p| p.get("manifest"));
+                    let now = a.produced.as_ref().and_then(|p| p.get("manifest"));
+                    if logged.is_some() && logged != now {
+                        f.problems.push(format!(
+                            "entry {}: the evidence manifest signed then was {}, replaying gives {}: a signing key or the register was changed",
+                            e.seq,
+                            logged.and_then(|v| v.as_str()).unwrap_or("?"),
+                            now.and_then(|v| v.as_str()).unwrap_or("none")
+                        ));
+                    }
+                }
             }
         }
         f
@@ -727,6 +825,27 @@ impl CaseFile {
     /// at `recorded_at` as log entry `seq`. Refused: nothing changes.
     #[allow(clippy::too_many_arguments)]
     pub fn apply(
+        &mut self,
+        action: &Action,
+        who: &Who,
+        at: Timestamp,
+        recorded_at: Timestamp,
+        pos: Option<(f64, f64)>,
+        seq: u64,
+        reference: &Reference,
+        keys: &dyn Keys,
+    ) -> Result<Applied, Refused> {
+        let mut next = self.clone();
+        let a = next.apply_in_place(action, who, at, recorded_at, pos, seq, reference, keys)?;
+        *self = next;
+        Ok(a)
+    }
+
+    /// [`CaseFile::apply`] without the copy that makes a refusal change nothing: the rules
+    /// are checked before anything changes, but an integrity incident found on the way is
+    /// kept. For replays and for a file about to be discarded on refusal (the store's).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn apply_in_place(
         &mut self,
         action: &Action,
         who: &Who,
@@ -784,12 +903,24 @@ impl CaseFile {
                 format!("{} happens at sea: give the position", action_name(action)),
             ));
         }
-        let mut next = self.clone();
+        let next = self;
+        let manifests = next.register.manifests.len();
         applied.produced = next.apply_inner(action, who, at, recorded_at, reference, keys)?;
+        // A signed manifest is anchored in the hash-chained log: its hash goes in the entry,
+        // so a later change of a key, a file or the manifest itself shows on replay.
+        if next.register.manifests.len() > manifests
+            && let Some(m) = next.register.manifests.last()
+        {
+            let mut p = applied
+                .produced
+                .take()
+                .unwrap_or_else(|| serde_json::json!({}));
+            p["manifest"] = m.hash.clone().into();
+            applied.produced = Some(p);
+        }
         if let Some(why) = &applied.legal_review {
             next.legal_reviews.push((seq, why.clone()));
         }
-        *self = next;
         Ok(applied)
     }
 
@@ -1221,6 +1352,14 @@ impl CaseFile {
                             format!("file {} ({}) is not in the store", f.name, f.sha256),
                         )
                     })?;
+                    // R48: the bytes kept are the ones hashed when captured.
+                    let h = sha256_hex(&b);
+                    if h != f.sha256 {
+                        return Err(refuse(
+                            "R48",
+                            format!("{}: stored bytes hash to {h}, not {}", f.name, f.sha256),
+                        ));
+                    }
                     bytes.push((f.name.as_str(), b));
                 }
                 let named: Vec<(&str, &[u8])> =
@@ -1239,22 +1378,6 @@ impl CaseFile {
                     },
                     at,
                 )?;
-                // R48: the hash taken now is the one the user sent, or the capture was altered.
-                if let Some(ex) = self.register.exhibits.get(&number)
-                    && let Some((f, r)) = ex
-                        .files
-                        .iter()
-                        .zip(files)
-                        .find(|(f, r)| f.sha256 != r.sha256)
-                {
-                    return Err(refuse(
-                        "R48",
-                        format!(
-                            "{}: stored bytes hash to {}, not {}",
-                            r.name, f.sha256, r.sha256
-                        ),
-                    ));
-                }
                 json(serde_json::json!({"exhibit": number}))
             }
             CustodyTransfer {
@@ -1277,6 +1400,98 @@ impl CaseFile {
                     },
                     at,
                 )?;
+                Ok(None)
+            }
+            MlaRequest {
+                to,
+                our_ref,
+                requesting_authority,
+                subject_and_nature,
+                facts_summary,
+                assistance_sought,
+                persons_concerned: _,
+                purpose,
+                service_of_documents,
+            } => {
+                let missing: Vec<&str> = [
+                    ("to", to.as_str()),
+                    ("our_ref", our_ref.as_str()),
+                    ("requesting_authority (a)", requesting_authority.as_str()),
+                    ("subject_and_nature (b)", subject_and_nature.as_str()),
+                    (
+                        "facts_summary (c)",
+                        if *service_of_documents {
+                            "n/a"
+                        } else {
+                            facts_summary.as_str()
+                        },
+                    ),
+                    ("assistance_sought (d)", assistance_sought.as_str()),
+                    ("purpose (f)", purpose.as_str()),
+                ]
+                .into_iter()
+                .filter(|(_, v)| v.trim().is_empty())
+                .map(|(k, _)| k)
+                .collect();
+                if !missing.is_empty() {
+                    return Err(refuse(
+                        "R53",
+                        format!(
+                            "an MLA request is sent only with the contents of UNTOC art. 18(15): missing {}",
+                            missing.join(", ")
+                        ),
+                    ));
+                }
+                self.mla_requests
+                    .push((to.trim().to_owned(), our_ref.trim().to_owned(), at));
+                Ok(None)
+            }
+            Interview {
+                tag,
+                as_suspect,
+                language,
+                interviewer_languages,
+                interpreter,
+                legal_advice_given,
+                recording_sha256,
+            } => {
+                let Some(p) = self.roster.persons.get(tag) else {
+                    return Err(refuse("roster", format!("no person tagged {tag}")));
+                };
+                if *as_suspect && p.suspect.is_none() {
+                    return Err(refuse(
+                        "R36",
+                        format!(
+                            "{tag} is interviewed as a suspect only after an investigator's suspect decision"
+                        ),
+                    ));
+                }
+                let shared = interviewer_languages
+                    .iter()
+                    .any(|l| l.trim().eq_ignore_ascii_case(language.trim()));
+                if language.trim().is_empty()
+                    || (!shared
+                        && interpreter
+                            .as_ref()
+                            .is_none_or(|i| i.language.trim().is_empty() || i.id.trim().is_empty()))
+                {
+                    return Err(refuse(
+                        "R54",
+                        "the interview is in a language the interviewer does not speak: name the interpreter and their language",
+                    ));
+                }
+                let Some(advice) = legal_advice_given else {
+                    return Err(refuse("R54", "say whether legal advice was given"));
+                };
+                self.interviews.push(InterviewRecord {
+                    tag: tag.clone(),
+                    as_suspect: *as_suspect,
+                    language: language.trim().to_owned(),
+                    interpreter: interpreter.clone(),
+                    legal_advice_given: *advice,
+                    recording_sha256: recording_sha256.clone(),
+                    by: (who.user.clone(), at),
+                });
                 Ok(None)
             }
             CustodyReceive { exhibit, seal } => {
@@ -1359,6 +1574,8 @@ pub const ACTION_TYPES: &[&str] = &[
     "seize",
     "custody_transfer",
     "custody_receive",
+    "mla_request",
+    "interview",
 ];
 
 /// The roles that may take an action of this `type` (DOMAIN.md §5; R14, R36, R59, R60):
@@ -1393,7 +1610,7 @@ pub fn roles_for(action_type: &str) -> &'static [Role] {
         "vulnerability" => &[SarCoordinator, BoardingOfficer, ProtectionOfficer],
         "asylum" | "protection_override" => &[ProtectionOfficer],
         "place_of_safety" => &[SarCoordinator],
-        "suspect" => &[Investigator],
+        "suspect" | "mla_request" | "interview" => &[Investigator],
         "seize" | "custody_transfer" | "custody_receive" => &[BoardingOfficer, Investigator],
         _ => &[],
     }
@@ -1814,6 +2031,81 @@ mod tests {
             .view("cp-302-0001", Viewer::ProtectionOfficer)
             .unwrap();
         assert_eq!(prot.asylum.unwrap().summary, "fears persecution");
+    }
+
+    #[test]
+    fn r53_an_mla_request_is_sent_only_with_the_contents_untoc_18_15_requires() {
+        let d = desk();
+        let req = |facts: &str, service: bool| Action::MlaRequest {
+            to: "Ministry of Justice, Panama".into(),
+            our_ref: "MLA-2026-7".into(),
+            requesting_authority: "Procura di Agrigento".into(),
+            subject_and_nature: "smuggling of migrants, art. 6 SOM; prosecutor R. Conti".into(),
+            facts_summary: facts.into(),
+            assistance_sought: "ship's registry file and owner records".into(),
+            persons_concerned: None,
+            purpose: "identify the beneficial owner".into(),
+            service_of_documents: service,
+        };
+        let r = d
+            .act("inv", Role::Investigator, req("", false))
+            .unwrap_err();
+        assert!(
+            r.to_string().starts_with("R53") && r.to_string().contains("facts_summary"),
+            "{r}"
+        );
+        // Serving documents needs no summary of facts.
+        d.ok("inv", Role::Investigator, req("", true));
+        let f = d.ok(
+            "inv",
+            Role::Investigator,
+            req("met a rubber boat at sea…", false),
+        );
+        assert_eq!(f.mla_requests.len(), 2);
+    }
+
+    #[test]
+    fn r54_interviews_name_the_interpreter_when_needed_and_say_whether_legal_advice_was_given() {
+        let d = desk();
+        rescue_47(&d);
+        let iv = |interpreter: Option<Interpreter>, advice: Option<bool>, as_suspect| {
+            Action::Interview {
+                tag: "cp-302-0003".into(),
+                as_suspect,
+                language: "tigrinya".into(),
+                interviewer_languages: vec!["italian".into(), "english".into()],
+                interpreter,
+                legal_advice_given: advice,
+                recording_sha256: None,
+            }
+        };
+        assert_eq!(
+            d.rule("inv", Role::Investigator, iv(None, Some(true), false)),
+            "R54"
+        );
+        let int = Interpreter {
+            language: "tigrinya".into(),
+            id: "A. Tesfaye, court register 118".into(),
+        };
+        assert_eq!(
+            d.rule(
+                "inv",
+                Role::Investigator,
+                iv(Some(int.clone()), None, false)
+            ),
+            "R54"
+        );
+        // A suspect interview needs the suspect decision first (R36).
+        assert_eq!(
+            d.rule(
+                "inv",
+                Role::Investigator,
+                iv(Some(int.clone()), Some(true), true)
+            ),
+            "R36"
+        );
+        let f = d.ok("inv", Role::Investigator, iv(Some(int), Some(false), false));
+        assert_eq!(f.interviews.len(), 1);
     }
 
     #[test]
