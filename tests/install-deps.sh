@@ -5,6 +5,7 @@
 #   mosquitto: the external MQTT broker the ingest tests run against.
 #   victoria-metrics: the time-series database (InfluxDB v2 write API) tsdb tests write to.
 #   chromium, chromedriver (chromium-driver): the browser the console's end-to-end test drives.
+#   pdftotext (poppler-utils): reads back the interception report's PDF as a PDF reader would.
 #   schemathesis (PyPI, in target/tools/schemathesis): fuzzes the console's API against its
 #     OpenAPI description.
 set -euo pipefail
@@ -19,6 +20,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ! -x "$ST_VENV/bin/st" ]; then
   command -v python3 >/dev/null 2>&1 || need+=(python3)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)

@@ -2307,7 +2307,8 @@ function renderCase(v) {
       } catch (e) { out.textContent = `Export refused: ${e.message || e}`; }
     });
     body.append(h('div', { class: 'case-sec' }, h('h3', { text: 'Investigator' }), ex, ' ',
-      h('a', { id: 'case-report', href: `/api/incidents/${encodeURIComponent(v.incident)}/report`, target: '_blank', rel: 'noopener' }, 'Printable report (print to PDF)'), out));
+      h('a', { id: 'case-report', href: `/api/incidents/${encodeURIComponent(v.incident)}/report`, target: '_blank', rel: 'noopener' }, 'Printable report'), ' · ',
+      h('a', { id: 'case-report-pdf', href: `/api/incidents/${encodeURIComponent(v.incident)}/report.pdf`, target: '_blank', rel: 'noopener' }, 'PDF'), out));
   }
   // Act
   if (v.may.length) {

@@ -272,6 +272,12 @@ fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
             None,
             Some(vec!["investigator"]),
         ),
+        (
+            "GET",
+            format!("/api/incidents/{sar}/report.pdf"),
+            None,
+            Some(vec!["investigator"]),
+        ),
         ("GET", "/api/live".into(), None, picture.clone()),
         (
             "POST",
@@ -1146,5 +1152,36 @@ async fn r58_case_file_reads_are_audited_with_their_purpose_r52_a_liaison_is_ref
     let html = inv.get(&format!("/api/incidents/{inc}/report")).await;
     assert_eq!(html.status, 200);
     assert!(html.text().contains(&exhibit));
+    // The PDF, read back by poppler's pdftotext as a PDF reader would.
+    let pdf = inv.get(&format!("/api/incidents/{inc}/report.pdf")).await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    for doc in [
+        pdf.body.clone(),
+        std::fs::read(out.join("report.pdf")).unwrap(),
+    ] {
+        let text = pdftotext(&doc);
+        assert!(text.contains(&format!("Interception log {inc}")), "{text}");
+        assert!(text.contains(&exhibit) && text.contains(&sha), "{text}");
+        assert!(
+            text.contains("custody_receive") || text.contains("CustodyEvent"),
+            "{text}"
+        );
+    }
     t.stop().await;
+}
+
+/// The text of a PDF as poppler's `pdftotext` reads it (fails loudly when it is missing).
+fn pdftotext(pdf: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("pdftotext")
+        .args(["-layout", "-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("`pdftotext` is not installed: this test needs it (apt-get install -y --no-install-recommends poppler-utils; tests/install-deps.sh does it)");
+    child.stdin.take().unwrap().write_all(pdf).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "pdftotext refused the PDF");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

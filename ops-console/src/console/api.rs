@@ -1802,6 +1802,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(super::cases::case_file, super::cases::case_action))
         .routes(routes!(super::cases::export))
         .routes(routes!(super::cases::report))
+        .routes(routes!(super::cases::report_pdf))
         .routes(routes!(live_stream))
         .routes(routes!(status))
         .routes(routes!(users, add_user))

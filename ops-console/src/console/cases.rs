@@ -579,3 +579,27 @@ pub async fn report(
     )
         .into_response())
 }
+
+/// The printable report of an incident as PDF, as an export would hold it.
+#[utoipa::path(get, path = "/api/incidents/{id}/report.pdf", tag = "cases",
+    params(("id" = String, Path, description = "Incident id")), security(("session" = [])),
+    responses(
+        (status = 200, description = "The report", content_type = "application/pdf", body = Vec<u8>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only the investigator", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+    ))]
+pub async fn report_pdf(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    u.require(Permission::ExportCase)?;
+    incident_exists(&c, &id)?;
+    let (b, _) = bundle(&c, &id, &u.name)?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/pdf")],
+        crate::interception::pdf::pdf(&b),
+    )
+        .into_response())
+}

@@ -2,8 +2,8 @@
 //!
 //! An export is a directory: `interception.json` (the interception log with its head hash,
 //! the article-8 cases, the evidence register with its signed manifests),
-//! `evidence/EX-nnnn/FILE` (every exhibit's files as captured) and `report.html` (the
-//! printable report, [`super::report`]). [`verify`] needs nothing
+//! `evidence/EX-nnnn/FILE` (every exhibit's files as captured), `report.html` and
+//! `report.pdf` (the printable report, [`super::report`], [`super::pdf`]). [`verify`] needs nothing
 //! but the directory: it re-checks the log's chain against the head written in the bundle,
 //! every manifest's hash, link and Ed25519 signature, and every file against the SHA-256
 //! taken when it was captured.
@@ -23,6 +23,8 @@ use super::log::{InterceptionLog, verify as verify_log};
 pub const BUNDLE: &str = "interception.json";
 /// The printable report's file name (derived from the bundle, not checked by `verify`).
 pub const REPORT: &str = "report.html";
+/// The printable report as PDF (derived from the bundle, like [`REPORT`]).
+pub const REPORT_PDF: &str = "report.pdf";
 /// The bundle format.
 pub const FORMAT: &str = "tidewatch-interception-export/1";
 
@@ -85,6 +87,7 @@ pub fn write(
         }
     }
     std::fs::write(dir.join(REPORT), super::report::html(bundle))?;
+    std::fs::write(dir.join(REPORT_PDF), super::pdf::pdf(bundle))?;
     let text = serde_json::to_vec_pretty(bundle).map_err(io::Error::other)?;
     let tmp = dir.join(format!("{BUNDLE}.tmp"));
     std::fs::write(&tmp, text)?;

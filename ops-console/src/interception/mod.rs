@@ -19,6 +19,7 @@ pub mod evidence;
 pub mod export;
 pub mod flag_state;
 pub mod log;
+pub mod pdf;
 pub mod report;
 pub mod roster;
 
