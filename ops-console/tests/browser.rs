@@ -837,7 +837,19 @@ async fn walk_a_whole_interception(
         assert!(events.contains(&e), "{e} in the exported log: {events:?}");
     }
     let report = std::fs::read_to_string(PathBuf::from(&out).join("report.html")).unwrap();
-    assert!(report.contains("PA-AUTH-2026-331") || report.contains("authorization"));
+    assert!(
+        report.contains("PA-AUTH-2026-331"),
+        "the authorization in the report"
+    );
+    // The escalated alert's track is on the report's map.
+    assert!(
+        bundle["tracks"].as_array().is_some_and(|t| !t.is_empty()),
+        "the alert's track in the export"
+    );
+    assert!(
+        report.contains("stroke-dasharray"),
+        "the track drawn on the map"
+    );
     let (status, _, _) = http(
         web,
         "GET",

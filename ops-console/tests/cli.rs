@@ -645,6 +645,7 @@ fn verify_checks_an_interception_export_offline() {
         log,
         art8: vec![],
         evidence,
+        tracks: vec![],
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("export");

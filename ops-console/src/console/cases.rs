@@ -446,6 +446,47 @@ pub struct ExportDone {
     pub files: usize,
 }
 
+/// The tracks of an incident's alerts (AIS targets and sensor contacts), from six hours
+/// before the first alert began to now, as the picture holds them.
+fn tracks(c: &super::Console, id: &str) -> Vec<export::Track> {
+    let p = c.picture();
+    let Some(inc) = p.incidents().iter().find(|i| i.id == id) else {
+        return Vec::new();
+    };
+    let alerts: Vec<_> = p
+        .alerts_at(None, false)
+        .into_iter()
+        .filter(|a| inc.alerts.contains(&a.id))
+        .collect();
+    let mut ids: Vec<String> = alerts
+        .iter()
+        .flat_map(|a| {
+            a.mmsi
+                .iter()
+                .map(|m| format!("ais:{m}"))
+                .chain(a.contacts.iter().cloned())
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let from = alerts
+        .iter()
+        .map(|a| a.start)
+        .min()
+        .map_or(Timestamp::MIN, |t| t - jiff::SignedDuration::from_hours(6));
+    let to = p.clock();
+    ids.into_iter()
+        .filter_map(|id| {
+            let points: Vec<(Timestamp, f64, f64)> = p
+                .trail(&id, from, to)?
+                .into_iter()
+                .map(|t| (t.time, t.lat, t.lon))
+                .collect();
+            (!points.is_empty()).then_some(export::Track { id, points })
+        })
+        .collect()
+}
+
 fn bundle(c: &super::Console, id: &str, by: &str) -> Result<(Bundle, CaseFile), ApiError> {
     let log = c.store().interception_log(id)?;
     let f = c.store().case_file(id, c.reference())?;
@@ -467,6 +508,7 @@ fn bundle(c: &super::Console, id: &str, by: &str) -> Result<(Bundle, CaseFile), 
             log,
             art8: f.art8.iter().map(|(_, c)| c.clone()).collect(),
             evidence: f.register.clone(),
+            tracks: tracks(c, id),
         },
         f,
     ))

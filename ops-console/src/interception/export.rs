@@ -47,6 +47,19 @@ pub struct Bundle {
     pub art8: Vec<Art8Case>,
     /// The evidence register.
     pub evidence: Register,
+    /// The tracks of the incident's alerts (targets, contacts) as the console held them at
+    /// export, for the map: context, not covered by the log's hash chain.
+    #[serde(default)]
+    pub tracks: Vec<Track>,
+}
+
+/// A track's positions (UTC time, latitude, longitude), oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Track {
+    /// The track (`ais:247123456`, `radar:cp-301/3`).
+    pub id: String,
+    /// Its positions.
+    pub points: Vec<(Timestamp, f64, f64)>,
 }
 
 /// Where an exhibit's files go in the export: `evidence/EX-nnnn/`.
@@ -247,6 +260,7 @@ pub(crate) mod tests {
             log,
             art8: vec![],
             evidence: reg,
+            tracks: vec![],
         };
         let files = [(
             n,

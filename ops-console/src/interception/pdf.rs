@@ -25,8 +25,8 @@ enum Item {
     Heading(String),
     /// A line of body text.
     Text(String),
-    /// The map of positions: polyline and numbered points, in page units of its own box.
-    Map(Vec<(u64, f64, f64)>),
+    /// The map: the log's positions (numbered) and the alerts' tracks.
+    Map(Vec<(u64, f64, f64)>, Vec<Vec<(f64, f64)>>),
 }
 
 /// PDF string literal: Latin-1 bytes, escaped; anything outside Latin-1 becomes `?`.
@@ -96,10 +96,30 @@ fn items(b: &Bundle) -> Vec<Item> {
         .iter()
         .filter_map(|e| e.entry.position.map(|p| (e.seq, p.lat, p.lon)))
         .collect();
-    if pts.is_empty() {
+    let tracks: Vec<Vec<(f64, f64)>> = b
+        .tracks
+        .iter()
+        .map(|t| t.points.iter().map(|&(_, la, lo)| (la, lo)).collect())
+        .filter(|p: &Vec<(f64, f64)>| !p.is_empty())
+        .collect();
+    if pts.is_empty() && tracks.is_empty() {
         wrap("No entry of this log carries a position.", &mut v);
     } else {
-        v.push(Item::Map(pts));
+        v.push(Item::Map(pts, tracks));
+    }
+    for t in &b.tracks {
+        if let (Some(a), Some(z)) = (t.points.first(), t.points.last()) {
+            wrap(
+                &format!(
+                    "Track {} (dashed): {} positions from {} to {}",
+                    t.id,
+                    t.points.len(),
+                    a.0,
+                    z.0
+                ),
+                &mut v,
+            );
+        }
     }
     v.push(Item::Heading("Timeline".into()));
     for e in &b.log.entries {
@@ -255,9 +275,13 @@ fn items(b: &Bundle) -> Vec<Item> {
 /// The height of the map box, points.
 const MAP_H: f64 = 300.0;
 
-fn draw_map(pts: &[(u64, f64, f64)], top: f64, s: &mut String) {
+fn draw_map(pts: &[(u64, f64, f64)], tracks: &[Vec<(f64, f64)>], top: f64, s: &mut String) {
     let (mut la0, mut la1, mut lo0, mut lo1) = (90.0f64, -90.0f64, 180.0f64, -180.0f64);
-    for &(_, la, lo) in pts {
+    let all = pts
+        .iter()
+        .map(|&(_, la, lo)| (la, lo))
+        .chain(tracks.iter().flatten().copied());
+    for (la, lo) in all {
         la0 = la0.min(la);
         la1 = la1.max(la);
         lo0 = lo0.min(lo);
@@ -276,6 +300,19 @@ fn draw_map(pts: &[(u64, f64, f64)], top: f64, s: &mut String) {
         "0.6 G 0.5 w {MARGIN:.1} {:.1} {w:.1} {MAP_H:.1} re S",
         top - MAP_H
     );
+    for t in tracks {
+        let _ = write!(s, "0.45 G 0.8 w [3 2] 0 d ");
+        for (i, &(la, lo)) in t.iter().enumerate() {
+            let _ = write!(
+                s,
+                "{:.1} {:.1} {} ",
+                x(lo),
+                y(la),
+                if i == 0 { "m" } else { "l" }
+            );
+        }
+        let _ = writeln!(s, "S [] 0 d");
+    }
     let _ = write!(s, "0 0 0.6 RG 1 w ");
     for (i, &(_, la, lo)) in pts.iter().enumerate() {
         let _ = write!(
@@ -331,7 +368,7 @@ pub fn pdf(b: &Bundle) -> Vec<u8> {
         let need = match &item {
             Item::Heading(_) => 24.0,
             Item::Text(_) => LINE,
-            Item::Map(_) => MAP_H + 16.0,
+            Item::Map(..) => MAP_H + 16.0,
         };
         if y - need < MARGIN {
             footer(pages.len() + 1, &mut cur);
@@ -354,9 +391,9 @@ pub fn pdf(b: &Bundle) -> Vec<u8> {
                 s.extend_from_slice(b" Tj ET\n");
                 cur.extend_from_slice(&s);
             }
-            Item::Map(pts) => {
+            Item::Map(pts, tracks) => {
                 let mut s = String::new();
-                draw_map(&pts, y - 4.0, &mut s);
+                draw_map(&pts, &tracks, y - 4.0, &mut s);
                 cur.extend_from_slice(s.as_bytes());
                 y -= MAP_H + 16.0;
             }

@@ -34,11 +34,15 @@ fn map(b: &Bundle) -> String {
         .iter()
         .filter_map(|e| e.entry.position.map(|p| (e.seq, p.lat, p.lon)))
         .collect();
-    if pts.is_empty() {
+    if pts.is_empty() && b.tracks.iter().all(|t| t.points.is_empty()) {
         return "<p>No entry of this log carries a position.</p>".to_owned();
     }
     let (mut la0, mut la1, mut lo0, mut lo1) = (90.0f64, -90.0f64, 180.0f64, -180.0f64);
-    for &(_, la, lo) in &pts {
+    let track_pts = b
+        .tracks
+        .iter()
+        .flat_map(|t| t.points.iter().map(|&(_, la, lo)| (0, la, lo)));
+    for (_, la, lo) in pts.iter().copied().chain(track_pts) {
         la0 = la0.min(la);
         la1 = la1.max(la);
         lo0 = lo0.min(lo);
@@ -63,6 +67,29 @@ fn map(b: &Bundle) -> String {
         w - 4.0,
         h - 4.0
     );
+    // The tracks of the incident's alerts, grey, each labelled at its newest point.
+    for t in &b.tracks {
+        let line: Vec<String> = t
+            .points
+            .iter()
+            .map(|&(_, la, lo)| format!("{:.1},{:.1}", x(lo), y(la)))
+            .collect();
+        let _ = write!(
+            s,
+            r##"<polyline points="{}" fill="none" stroke="#777" stroke-width="1.5" stroke-dasharray="4 2"/>"##,
+            line.join(" ")
+        );
+        if let Some(&(at, la, lo)) = t.points.last() {
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#555">{} {}</text>"##,
+                x(lo) + 4.0,
+                y(la) + 12.0,
+                esc(&t.id),
+                at
+            );
+        }
+    }
     let line: Vec<String> = pts
         .iter()
         .map(|&(_, la, lo)| format!("{:.1},{:.1}", x(lo), y(la)))
