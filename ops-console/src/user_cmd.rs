@@ -35,9 +35,13 @@ pub enum UserAction {
         /// Login name (letters, digits, `.`, `_`, `-`).
         name: String,
         /// Role: watch_officer, sar_coordinator, boarding_officer, investigator,
-        /// partner_liaison, auditor, admin.
+        /// partner_liaison, auditor, admin, duty_officer, legal_adviser, protection_officer.
         #[arg(long)]
         role: Role,
+        /// The State the user acts for (ISO 3166 alpha-2): required for a partner's liaison
+        /// officer, who sees only what is released to that State.
+        #[arg(long, value_name = "XX")]
+        state: Option<String>,
         /// Read the password from the first line of standard input (at least 12
         /// characters); it need not be changed at login.
         #[arg(long)]
@@ -85,9 +89,19 @@ pub fn run(args: &UserArgs) -> Result<()> {
         UserAction::Add {
             name,
             role,
+            state,
             password_stdin,
         } => {
             check_user_name(name).map_err(anyhow::Error::msg)?;
+            let state = state.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            if let Some(s) = state
+                && !(s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic()))
+            {
+                bail!("--state {s:?}: an ISO 3166 alpha-2 code, e.g. MT");
+            }
+            if *role == Role::PartnerLiaison && state.is_none() {
+                bail!("a partner_liaison acts for a State: give --state XX");
+            }
             let (password, one_time) = if *password_stdin {
                 (read_password()?, false)
             } else {
@@ -98,6 +112,9 @@ pub fn run(args: &UserArgs) -> Result<()> {
             else {
                 bail!("user {name:?} exists (use `tidewatch user passwd {name}`)");
             };
+            if let Some(s) = state {
+                store.set_user_state(name, s)?;
+            }
             if one_time {
                 println!("{name} ({role}) created; one-time password: {password}");
             } else {

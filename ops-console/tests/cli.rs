@@ -646,6 +646,7 @@ fn verify_checks_an_interception_export_offline() {
         art8: vec![],
         evidence,
         tracks: vec![],
+        items: vec![],
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("export");

@@ -2167,6 +2167,14 @@ const ACTION_FIELDS = {
   interview: [['tag', 'text', 'Person tag'], ['as_suspect', 'bool', 'As a suspect'], ['language', 'text', 'Language'],
     ['interviewer_languages', 'list', 'Interviewer speaks (comma-separated)'], ['interpreter_language', 'text', 'Interpreter: language'],
     ['interpreter_id', 'text', 'Interpreter: name, accreditation'], ['legal_advice_given', 'bool', 'Legal advice given']],
+  info_item: [['content', 'area', 'Information'], ['evidence', 'bool', 'Usable as evidence (else intelligence only)'],
+    ['originator', 'text', 'Originating State (ISO 2)'], ['originator_ref', 'text', 'Originator reference'],
+    ['purposes', 'list', 'Permitted purposes (investigation, prosecution, sar, intelligence, statistics)'],
+    ['recipients', 'list', 'May be shared with (ISO 2, comma-separated)'], ['no_further_dissemination', 'bool', 'No further dissemination'],
+    ['exculpatory', 'bool', 'Exculpatory']],
+  release: [['item', 'text', 'Item (IX-n)'], ['to_state', 'text', 'Release to State (ISO 2)']],
+  originator_consent: [['item', 'text', 'Item (IX-n)'], ['purpose', 'text', 'Purpose consented'], ['reference', 'text', 'Consent reference']],
+  disclosure_notice: [['item', 'text', 'Item (IX-n)'], ['before', 'bool', 'Given before the disclosure'], ['text', 'area', 'Reference, or why only after']],
 };
 /** Actions that happen at sea: a position is required (R18). */
 const AT_SEA = new Set(['board', 'search', 'measure', 'imminent_danger', 'rescue', 'seize', 'transfer_out']);
@@ -2295,6 +2303,13 @@ function renderCase(v) {
   if (v.evidence.manifests) ev.append(h('div', { class: 'muted small', text: `${v.evidence.manifests.length} signed manifests, chained.` }));
   if (v.evidence.restricted) ev.append(h('div', { class: 'muted small', text: v.evidence.restricted }));
   body.append(ev);
+  if ((v.items || []).length) {
+    body.append(h('div', { class: 'case-sec', id: 'case-items' }, h('h3', { text: 'Information exchanged (caveats)' }),
+      ...v.items.map((i) => h('div', { class: 'small', 'data-item': i.id },
+        h('b', { text: i.id }), ` · from ${i.originator} (${i.originator_ref}) · ${String(i.evidential).replace(/_/g, ' ')}`,
+        i.released_to.length ? ` · released to ${i.released_to.join(', ')}` : '',
+        i.content ? h('div', { text: i.content }) : h('div', { class: 'muted', text: i.withheld || 'content withheld' })))));
+  }
   // Export
   if (can('export_case')) {
     const out = h('div', { id: 'case-export-out', class: 'small' });

@@ -278,6 +278,12 @@ fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
             None,
             Some(vec!["investigator"]),
         ),
+        (
+            "GET",
+            format!("/api/incidents/{sar}/released"),
+            None,
+            Some(vec!["partner_liaison"]),
+        ),
         ("GET", "/api/live".into(), None, picture.clone()),
         (
             "POST",
@@ -1127,6 +1133,46 @@ async fn r58_case_file_reads_are_audited_with_their_purpose_r52_a_liaison_is_ref
         && e["user"] == "partner_liaison"
         && e["target"] == inc.as_str()));
 
+    // Information from Malta under its caveat: intelligence only, for the investigation,
+    // shareable with Greece; and a registry extract usable in court.
+    for item in [
+        json!({"type": "info_item", "content": "owner of MV AURORA under investigation in Malta",
+               "evidence": false, "originator": "MT", "originator_ref": "MT-POL-55",
+               "purposes": ["investigation"], "recipients": ["GR"]}),
+        json!({"type": "info_item", "content": "registry extract of MV AURORA",
+               "evidence": true, "originator": "PA", "originator_ref": "PA-REG-9",
+               "purposes": ["investigation", "prosecution"], "recipients": []}),
+    ] {
+        let r = inv
+            .post(
+                &case,
+                json!({"action": item, "why": "received through the liaison channel"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let release = |to: &str| json!({"action": {"type": "release", "item": "IX-1", "to_state": to}, "why": "JIT partner"});
+    let r = inv.post(&case, release("LY")).await;
+    assert_eq!(
+        r.status,
+        409,
+        "R50: not a permitted recipient: {}",
+        r.text()
+    );
+    assert!(r.json()["message"].as_str().unwrap().starts_with("R50"));
+    assert_eq!(inv.post(&case, release("GR")).await.status, 201);
+    // R52: Greece's liaison officer sees what was released to Greece, and nothing else;
+    // Libya's sees nothing, and the refusal is logged.
+    let released = format!("/api/incidents/{inc}/released");
+    assert_eq!(pl.get(&released).await.status, 409, "no State recorded yet");
+    c.store().set_user_state("partner_liaison", "GR").unwrap();
+    let r = pl.get(&released).await.json();
+    assert_eq!(r["items"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["items"][0]["id"], "IX-1");
+    c.store().set_user_state("partner_liaison", "LY").unwrap();
+    let r = pl.get(&released).await.json();
+    assert_eq!(r["items"], json!([]), "{r}");
+
     // The investigator's export verifies offline; altering its evidence file is found.
     let r = inv
         .post(&format!("/api/incidents/{inc}/export"), json!({}))
@@ -1148,6 +1194,27 @@ async fn r58_case_file_reads_are_audited_with_their_purpose_r52_a_liaison_is_ref
         rep.problems.iter().any(|p| p.contains("engine.jpg")),
         "{:?}",
         rep.problems
+    );
+    // R49: the intelligence-only item stays out of the court export; the extract goes in.
+    let bundle: Value =
+        serde_json::from_slice(&std::fs::read(out.join("interception.json")).unwrap()).unwrap();
+    let ids: Vec<&str> = bundle["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["IX-2"]);
+    let log = aud.get("/api/audit").await.json();
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "access_denied"
+                && e["user"] == "partner_liaison"
+                && e["detail"]["item"] == "IX-1"),
+        "Libya's refused read of IX-1 is logged"
     );
     let html = inv.get(&format!("/api/incidents/{inc}/report")).await;
     assert_eq!(html.status, 200);

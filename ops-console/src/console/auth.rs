@@ -146,6 +146,8 @@ impl Role {
             ),
             // The investigator's export for a court (R49: intelligence-only items stay out).
             ExportCase => matches!(self, Investigator),
+            // A partner State's liaison officer: only items released to their State (R52).
+            ViewReleased => matches!(self, PartnerLiaison),
         }
     }
 
@@ -218,11 +220,13 @@ pub enum Permission {
     ViewCase,
     /// Export an incident for a court.
     ExportCase,
+    /// Read what was released to the user's State.
+    ViewReleased,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::ViewPicture,
         Permission::TriageAlerts,
         Permission::ViewStatus,
@@ -232,6 +236,7 @@ impl Permission {
         Permission::RecordInterception,
         Permission::ViewCase,
         Permission::ExportCase,
+        Permission::ViewReleased,
     ];
 }
 

@@ -22,6 +22,7 @@ use super::auth::{Permission, Role};
 use super::model::LatLon;
 use super::store::{CaseRefusal, NewAudit};
 use crate::interception::casefile::{ACTION_TYPES, Action, CaseFile, Who, roles_for};
+use crate::interception::caveat;
 use crate::interception::export::{self, Bundle, FORMAT};
 use crate::interception::log::{LogActor, LogPosition, NewEntry, TimeSource};
 use crate::interception::roster::Viewer;
@@ -64,6 +65,10 @@ pub struct CaseView {
     /// Interviews recorded (investigator and auditor only, R60).
     #[schema(value_type = Vec<Object>)]
     pub interviews: Vec<serde_json::Value>,
+    /// Information exchanged with partner States (investigator and auditor; content only
+    /// where the caveat allows reading it for this investigation, R50).
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Value>,
     /// Legal reviews raised (R18).
     pub legal_reviews: Vec<String>,
     /// Entries that no longer apply on replay: tampering or a store out of step.
@@ -170,6 +175,7 @@ fn view(f: &CaseFile, role: Role) -> CaseView {
         } else {
             Vec::new()
         },
+        items: items_view(f, role),
         legal_reviews: f
             .legal_reviews
             .iter()
@@ -177,6 +183,129 @@ fn view(f: &CaseFile, role: Role) -> CaseView {
             .collect(),
         problems: f.problems.clone(),
     }
+}
+
+/// Exchanged items as the role may see them: the investigator reads each one its caveat
+/// allows for this investigation; the auditor sees that it exists; nobody else sees them.
+fn items_view(f: &CaseFile, role: Role) -> Vec<serde_json::Value> {
+    if !matches!(role, Role::Investigator | Role::Auditor) {
+        return Vec::new();
+    }
+    f.items
+        .iter()
+        .map(|i| {
+            let d = caveat::check(
+                i,
+                &caveat::Request {
+                    user: String::new(),
+                    state: String::new(),
+                    liaison: false,
+                    purpose: caveat::Purpose::Investigation(f.incident.clone()),
+                    action: caveat::Action::Read,
+                },
+                Timestamp::now(),
+            );
+            let readable = role == Role::Investigator && d.allowed();
+            serde_json::json!({
+                "id": i.id,
+                "originator": i.caveat.originator,
+                "originator_ref": i.caveat.originator_ref,
+                "evidential": i.evidential,
+                "recipients": i.caveat.recipients,
+                "released_to": i.releases.iter().map(|r| &r.0).collect::<Vec<_>>(),
+                "content": readable.then_some(&i.content),
+                "withheld": d.denied.map(|(rule, why)| format!("{rule}: {why}")),
+            })
+        })
+        .collect()
+}
+
+/// Keep every caveat decision in the audit log (R50, R52).
+fn audit_decisions(c: &super::Console, u: &CurrentUser, id: &str, ds: &[caveat::Decision]) {
+    for d in ds {
+        if let Err(e) = c.store().audit(NewAudit {
+            user: Some(&u.name),
+            role: Some(u.role),
+            action: if d.allowed() {
+                "caveat_allowed"
+            } else {
+                "access_denied"
+            },
+            target: Some(id),
+            detail: &serde_json::json!({"item": d.item, "action": d.request.action,
+                "purpose": d.request.purpose, "denied": d.denied}),
+        }) {
+            tracing::error!(error = %e, "console: audit of a caveat decision failed");
+        }
+    }
+}
+
+/// What a partner State's liaison officer sees of an incident.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Released {
+    /// The incident.
+    pub incident: String,
+    /// Their State.
+    pub state: String,
+    /// Items released to it, whose caveats allow it to be read.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Value>,
+}
+
+/// What was released to the liaison officer's State in an incident (R52): nothing else of
+/// the incident is visible to them; every decision is logged.
+#[utoipa::path(get, path = "/api/incidents/{id}/released", tag = "cases",
+    params(("id" = String, Path, description = "Incident id")), security(("session" = [])),
+    responses(
+        (status = 200, description = "The items released to the user's State", body = Released),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not a partner's liaison officer", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
+        (status = 409, description = "No State recorded for this liaison officer", body = ErrorBody),
+    ))]
+pub async fn released(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Released> {
+    u.require(Permission::ViewReleased)?;
+    incident_exists(&c, &id)?;
+    let Some(state) = c.store().user_state(&u.name)? else {
+        return Err(ApiError::conflict(
+            "no State is recorded for this liaison officer (tidewatch user add … --state XX)",
+        ));
+    };
+    let f = c.store().case_file(&id, c.reference())?;
+    let now = Timestamp::now();
+    let mut items = Vec::new();
+    let mut decisions = Vec::new();
+    for i in &f.items {
+        let d = caveat::check(
+            i,
+            &caveat::Request {
+                user: u.name.clone(),
+                state: state.clone(),
+                liaison: true,
+                purpose: caveat::Purpose::Investigation(id.clone()),
+                action: caveat::Action::Read,
+            },
+            now,
+        );
+        if d.allowed() {
+            items.push(serde_json::json!({
+                "id": i.id, "content": i.content, "originator": i.caveat.originator,
+                "originator_ref": i.caveat.originator_ref, "evidential": i.evidential,
+                "no_further_dissemination": i.caveat.no_further_dissemination,
+            }));
+        }
+        decisions.push(d);
+    }
+    audit_decisions(&c, &u, &id, &decisions);
+    Ok(Json(Released {
+        incident: id,
+        state,
+        items,
+    }))
 }
 
 fn read_audit(c: &super::Console, u: &CurrentUser, id: &str, purpose: Option<String>) {
@@ -509,6 +638,7 @@ fn bundle(c: &super::Console, id: &str, by: &str) -> Result<(Bundle, CaseFile), 
             art8: f.art8.iter().map(|(_, c)| c.clone()).collect(),
             evidence: f.register.clone(),
             tracks: tracks(c, id),
+            items: Vec::new(),
         },
         f,
     ))
@@ -538,7 +668,22 @@ pub async fn export(
             "this console keeps no data directory to export into",
         ));
     };
-    let (b, f) = bundle(&c, &id, &u.name)?;
+    let (mut b, f) = bundle(&c, &id, &u.name)?;
+    // R49, R50: only items whose caveats allow a prosecution export go in; every decision
+    // is kept in the audit log.
+    let (items, decisions) = caveat::export(
+        &f.items,
+        &caveat::Request {
+            user: u.name.clone(),
+            state: c.reference().own_state.clone(),
+            liaison: false,
+            purpose: caveat::Purpose::Prosecution(id.clone()),
+            action: caveat::Action::Export,
+        },
+        b.exported_at,
+    );
+    b.items = items.into_iter().cloned().collect();
+    audit_decisions(&c, &u, &id, &decisions);
     let mut files: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
     for number in f.register.exhibits.keys() {
         let mut named = BTreeMap::new();

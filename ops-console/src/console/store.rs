@@ -115,6 +115,11 @@ const MIGRATIONS: &[&str] = &[
         user TEXT PRIMARY KEY,
         secret BLOB NOT NULL
     );",
+    // 6: the State a user acts for (a partner's liaison officer sees what is released to it).
+    "CREATE TABLE user_states (
+        user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
+        state TEXT NOT NULL
+    );",
 ];
 
 /// The store as a case file sees it: evidence files and signing keys, inside the current
@@ -633,6 +638,28 @@ impl Store {
     }
 
     // ---- case files (event-sourced from the interception log)
+
+    /// Record the State a user acts for (ISO 3166 alpha-2).
+    pub fn set_user_state(&self, user: &str, state: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO user_states (user, state) VALUES (?1, ?2)
+             ON CONFLICT(user) DO UPDATE SET state = excluded.state",
+            params![user, state.to_ascii_uppercase()],
+        )?;
+        Ok(())
+    }
+
+    /// The State a user acts for, if recorded.
+    pub fn user_state(&self, user: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT state FROM user_states WHERE user = ?1",
+                params![user],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
 
     /// Every incident with an interception log.
     pub fn logged_incidents(&self) -> Result<Vec<String>, StoreError> {

@@ -562,6 +562,56 @@ pub enum Action {
         #[serde(default)]
         recording_sha256: Option<String>,
     },
+    /// An item of information exchanged with a partner State (art. 10), under its
+    /// originator's caveat (R49, R50).
+    InfoItem {
+        /// What it says.
+        content: String,
+        /// Usable as evidence, or intelligence only (never in a court export, R49).
+        evidence: bool,
+        /// The originating State (ISO 3166 alpha-2).
+        originator: String,
+        /// The originator's reference.
+        originator_ref: String,
+        /// Purposes it may be used for: `sar`, `intelligence`, `statistics`,
+        /// `investigation` or `prosecution` (of this incident).
+        purposes: Vec<String>,
+        /// States it may be shared with.
+        recipients: Vec<String>,
+        /// Not to be passed on by a recipient.
+        #[serde(default)]
+        no_further_dissemination: bool,
+        /// Exculpatory for someone (disclosure follows R51).
+        #[serde(default)]
+        exculpatory: bool,
+    },
+    /// Release an item to a partner State's liaison officers (checked against its caveat,
+    /// R50).
+    Release {
+        /// The item (`IX-1`…).
+        item: String,
+        /// The State.
+        to_state: String,
+    },
+    /// The originator consents to another purpose (R50).
+    OriginatorConsent {
+        /// The item.
+        item: String,
+        /// The purpose added.
+        purpose: String,
+        /// The consent's reference.
+        reference: String,
+    },
+    /// Notice to the originator of a disclosure: before it, or after it with why it could
+    /// not be given before (R51).
+    DisclosureNotice {
+        /// The item.
+        item: String,
+        /// Given before the disclosure.
+        before: bool,
+        /// The notice's reference, or why it came only after.
+        text: String,
+    },
     /// Its receipt (R45, R46, R47).
     CustodyReceive {
         /// The exhibit.
@@ -604,7 +654,8 @@ impl Action {
             PlaceOfSafety { .. } => EventType::PlaceOfSafetyDecision,
             Disembark { .. } => EventType::Disembarkation,
             Seize { .. } => EventType::EvidenceSeized,
-            MlaRequest { .. } => EventType::MessageOut,
+            MlaRequest { .. } | Release { .. } | DisclosureNotice { .. } => EventType::MessageOut,
+            InfoItem { .. } | OriginatorConsent { .. } => EventType::MessageIn,
             Interview { .. } => EventType::Note,
             CustodyTransfer { .. } | CustodyReceive { .. } => EventType::CustodyEvent,
         }
@@ -689,6 +740,8 @@ pub struct CaseFile {
     pub mla_requests: Vec<(String, String, Timestamp)>,
     /// Interviews (R54).
     pub interviews: Vec<InterviewRecord>,
+    /// Information exchanged with partner States, under caveats (R49–R52).
+    pub items: Vec<super::caveat::Item>,
     /// Entries that no longer apply on replay (tampering, or a store out of step).
     pub problems: Vec<String>,
 }
@@ -730,6 +783,7 @@ impl CaseFile {
             legal_reviews: Vec::new(),
             mla_requests: Vec::new(),
             interviews: Vec::new(),
+            items: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -1494,6 +1548,101 @@ impl CaseFile {
                 });
                 Ok(None)
             }
+            InfoItem {
+                content,
+                evidence,
+                originator,
+                originator_ref,
+                purposes,
+                recipients,
+                no_further_dissemination,
+                exculpatory,
+            } => {
+                if content.trim().is_empty()
+                    || originator.trim().is_empty()
+                    || originator_ref.trim().is_empty()
+                {
+                    return Err(refuse(
+                        "R50",
+                        "an exchanged item says what it is, its originator and their reference",
+                    ));
+                }
+                let purposes = purposes
+                    .iter()
+                    .map(|p| purpose(p, &self.incident))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let id = format!("IX-{}", self.items.len() + 1);
+                self.items.push(super::caveat::Item {
+                    id: id.clone(),
+                    content: content.trim().to_owned(),
+                    evidential: if *evidence {
+                        super::caveat::Evidential::Evidence
+                    } else {
+                        super::caveat::Evidential::IntelligenceOnly
+                    },
+                    caveat: super::caveat::Caveat {
+                        originator: originator.trim().to_ascii_uppercase(),
+                        originator_ref: originator_ref.trim().to_owned(),
+                        purposes,
+                        recipients: recipients
+                            .iter()
+                            .map(|r| r.trim().to_ascii_uppercase())
+                            .collect(),
+                        no_further_dissemination: *no_further_dissemination,
+                        expires_at: None,
+                    },
+                    releases: Vec::new(),
+                    consents: Vec::new(),
+                    exculpatory: *exculpatory,
+                    disclosure_notices: Vec::new(),
+                });
+                json(serde_json::json!({"item": id}))
+            }
+            Release { item, to_state } => {
+                let incident = self.incident.clone();
+                let i = self.item(item)?;
+                let to = to_state.trim().to_ascii_uppercase();
+                let d = super::caveat::check(
+                    i,
+                    &super::caveat::Request {
+                        user: who.user.clone(),
+                        state: reference.own_state.clone(),
+                        liaison: false,
+                        purpose: super::caveat::Purpose::Investigation(incident),
+                        action: super::caveat::Action::Share(to.clone()),
+                    },
+                    at,
+                );
+                if let Some((rule, why)) = d.denied {
+                    return Err(refuse(if rule == "R49" { "R49" } else { "R50" }, why));
+                }
+                i.releases.push((to, who.user.clone(), at));
+                Ok(None)
+            }
+            OriginatorConsent {
+                item,
+                purpose: p,
+                reference: r,
+            } => {
+                let p = purpose(p, &self.incident)?;
+                if r.trim().is_empty() {
+                    return Err(refuse("R50", "the originator's consent has a reference"));
+                }
+                self.item(item)?.consents.push((p, r.trim().to_owned()));
+                Ok(None)
+            }
+            DisclosureNotice { item, before, text } => {
+                if text.trim().is_empty() {
+                    return Err(refuse(
+                        "R51",
+                        "a notice has its reference, or says why it could not be given before",
+                    ));
+                }
+                self.item(item)?
+                    .disclosure_notices
+                    .push((*before, text.trim().to_owned()));
+                Ok(None)
+            }
             CustodyReceive { exhibit, seal } => {
                 let files = self.exhibit_files(exhibit, keys);
                 let key = keys.signing_key(&who.user);
@@ -1512,6 +1661,13 @@ impl CaseFile {
         }
     }
 
+    fn item(&mut self, id: &str) -> Result<&mut super::caveat::Item, Refused> {
+        self.items
+            .iter_mut()
+            .find(|i| i.id == id)
+            .ok_or_else(|| refuse("R50", format!("no exchanged item {id}")))
+    }
+
     /// An exhibit's files as held in the store now (name → bytes), for re-verification.
     pub fn exhibit_files(&self, exhibit: &str, keys: &dyn Keys) -> BTreeMap<String, Vec<u8>> {
         self.register
@@ -1525,6 +1681,26 @@ impl CaseFile {
             })
             .unwrap_or_default()
     }
+}
+
+/// A purpose by name, for this incident (`investigation` and `prosecution` are of it).
+fn purpose(name: &str, incident: &str) -> Result<super::caveat::Purpose, Refused> {
+    use super::caveat::Purpose as P;
+    Ok(match name.trim() {
+        "sar" => P::Sar,
+        "intelligence" => P::Intelligence,
+        "statistics" => P::Statistics,
+        "investigation" => P::Investigation(incident.to_owned()),
+        "prosecution" => P::Prosecution(incident.to_owned()),
+        other => {
+            return Err(refuse(
+                "R50",
+                format!(
+                    "purpose {other:?}: one of sar, intelligence, statistics, investigation, prosecution"
+                ),
+            ));
+        }
+    })
 }
 
 /// The action's `type` (`open_art8`, …).
@@ -1576,6 +1752,10 @@ pub const ACTION_TYPES: &[&str] = &[
     "custody_receive",
     "mla_request",
     "interview",
+    "info_item",
+    "release",
+    "originator_consent",
+    "disclosure_notice",
 ];
 
 /// The roles that may take an action of this `type` (DOMAIN.md §5; R14, R36, R59, R60):
@@ -1610,7 +1790,8 @@ pub fn roles_for(action_type: &str) -> &'static [Role] {
         "vulnerability" => &[SarCoordinator, BoardingOfficer, ProtectionOfficer],
         "asylum" | "protection_override" => &[ProtectionOfficer],
         "place_of_safety" => &[SarCoordinator],
-        "suspect" | "mla_request" | "interview" => &[Investigator],
+        "suspect" | "mla_request" | "interview" | "info_item" | "release"
+        | "originator_consent" | "disclosure_notice" => &[Investigator],
         "seize" | "custody_transfer" | "custody_receive" => &[BoardingOfficer, Investigator],
         _ => &[],
     }
@@ -2106,6 +2287,46 @@ mod tests {
         );
         let f = d.ok("inv", Role::Investigator, iv(Some(int), Some(false), false));
         assert_eq!(f.interviews.len(), 1);
+    }
+
+    #[test]
+    fn r50_an_item_is_released_only_to_a_state_its_caveat_permits() {
+        let d = desk();
+        let f = d.ok(
+            "inv",
+            Role::Investigator,
+            Action::InfoItem {
+                content: "the mother ship's owner is under investigation in Malta".into(),
+                evidence: false,
+                originator: "mt".into(),
+                originator_ref: "MT-POL-2026-55".into(),
+                purposes: vec!["investigation".into()],
+                recipients: vec!["GR".into()],
+                no_further_dissemination: false,
+                exculpatory: false,
+            },
+        );
+        assert_eq!(f.items[0].id, "IX-1");
+        let release = |to: &str| Action::Release {
+            item: "IX-1".into(),
+            to_state: to.into(),
+        };
+        assert_eq!(d.rule("inv", Role::Investigator, release("LY")), "R50");
+        let f = d.ok("inv", Role::Investigator, release("gr"));
+        assert_eq!(f.items[0].releases[0].0, "GR");
+        // A purpose not permitted needs the originator's consent (R50).
+        assert_eq!(
+            d.rule(
+                "inv",
+                Role::Investigator,
+                Action::OriginatorConsent {
+                    item: "IX-1".into(),
+                    purpose: "prosecution".into(),
+                    reference: " ".into(),
+                }
+            ),
+            "R50"
+        );
     }
 
     #[test]

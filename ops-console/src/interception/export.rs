@@ -51,6 +51,10 @@ pub struct Bundle {
     /// export, for the map: context, not covered by the log's hash chain.
     #[serde(default)]
     pub tracks: Vec<Track>,
+    /// Information exchanged with partner States that its caveats allow in a court export
+    /// (R49: never intelligence-only items; R50: only for a permitted purpose).
+    #[serde(default)]
+    pub items: Vec<super::caveat::Item>,
 }
 
 /// A track's positions (UTC time, latitude, longitude), oldest first.
@@ -261,6 +265,7 @@ pub(crate) mod tests {
             art8: vec![],
             evidence: reg,
             tracks: vec![],
+            items: vec![],
         };
         let files = [(
             n,
