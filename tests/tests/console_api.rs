@@ -708,6 +708,16 @@ async fn triage_is_logged_streamed_and_survives_a_restart() {
     let log = wo.get(&format!("/api/incidents/{inc}/log")).await.json();
     assert_eq!(log["entries"][0]["event"], "detection");
     assert_eq!(log["entries"][0]["actor"]["user"], "watch_officer");
+    // The SMC's phase change is in it too: the log holds every change, with why.
+    assert_eq!(log["entries"][1]["event"], "phase_change");
+    assert_eq!(log["entries"][1]["actor"]["user"], "sar_coordinator");
+    assert_eq!(log["entries"][1]["details"]["phase"], "alert");
+    assert!(
+        log["entries"][1]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("SART confirmed")
+    );
     let r = wo
         .post(
             &format!("/api/incidents/{inc}/log"),
@@ -731,7 +741,7 @@ async fn triage_is_logged_streamed_and_survives_a_restart() {
         )
         .await;
     assert_eq!(r.status, 201);
-    let e = &r.json()["entries"][2];
+    let e = &r.json()["entries"][3];
     assert_eq!(e["late_reason"], "radio log transcribed after the rescue");
     let occurred: jiff::Timestamp = e["occurred_at"].as_str().unwrap().parse().unwrap();
     let recorded: jiff::Timestamp = e["recorded_at"].as_str().unwrap().parse().unwrap();
@@ -743,23 +753,23 @@ async fn triage_is_logged_streamed_and_survives_a_restart() {
     let r = wo
         .post(
             &format!("/api/incidents/{inc}/log"),
-            json!({"event": "hail", "corrects": 9, "why": "x"}),
+            json!({"event": "hail", "corrects": 19, "why": "x"}),
         )
         .await;
     assert_eq!(r.status, 404);
     let r = wo
         .post(
             &format!("/api/incidents/{inc}/log"),
-            json!({"event": "hail", "corrects": 2, "why": "hailed on VHF 16 only"}),
+            json!({"event": "hail", "corrects": 3, "why": "hailed on VHF 16 only"}),
         )
         .await;
     assert_eq!(r.status, 201);
     let log = r.json();
-    assert_eq!(log["entries"].as_array().unwrap().len(), 4);
-    assert_eq!(log["verified"], 4);
+    assert_eq!(log["entries"].as_array().unwrap().len(), 5);
+    assert_eq!(log["verified"], 5);
     assert_eq!(log["first_break"], Value::Null);
-    assert_eq!(log["entries"][3]["corrects"], 2);
-    assert_eq!(log["entries"][3]["event"], "correction");
+    assert_eq!(log["entries"][4]["corrects"], 3);
+    assert_eq!(log["entries"][4]["event"], "correction");
     let head = log["head"].as_str().unwrap().to_owned();
     // Dismissed, then the same alert comes back more severe: it is in front of the watch again.
     let r = wo

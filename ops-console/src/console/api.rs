@@ -1246,7 +1246,8 @@ async fn sar_phase(
         name: u.name.clone(),
         role,
     };
-    case.declare_phase(req.phase, &req.rationale, actor, Timestamp::now())
+    let now = Timestamp::now();
+    case.declare_phase(req.phase, &req.rationale, actor, now)
         .map_err(|e| match e {
             CaseError::NotCoordinator(_) => ApiError::forbidden("forbidden", e.to_string()),
             CaseError::NoRationale(_) => ApiError::bad_request(e.to_string()),
@@ -1262,6 +1263,27 @@ async fn sar_phase(
             target: Some(&id),
             detail: &serde_json::json!({"phase": req.phase, "rationale": req.rationale}),
         },
+        Some((
+            &id,
+            NewEntry {
+                occurred_at: now,
+                time_source: TimeSource::Ntp,
+                actor: LogActor {
+                    user: u.name.clone(),
+                    role: u.role.as_str().to_owned(),
+                    unit: None,
+                    on_behalf_of: None,
+                },
+                event: EventType::PhaseChange,
+                position: None,
+                zone: None,
+                why: req.rationale.trim().to_owned(),
+                details: serde_json::json!({"phase": req.phase}),
+                corrects: None,
+                late_reason: None,
+            },
+            now,
+        )),
     )?;
     Ok(Json(SarCaseView {
         incident,

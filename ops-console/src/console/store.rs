@@ -513,6 +513,7 @@ impl Store {
         id: &str,
         json: &str,
         audit: NewAudit<'_>,
+        log: Option<(&str, NewEntry, Timestamp)>,
     ) -> Result<AuditEntry, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -522,6 +523,15 @@ impl Store {
         )?;
         if n != 1 {
             return Err(StoreError::Corrupt(format!("no SAR case {id}")));
+        }
+        // The change is also an entry of the incident's interception log, in the same
+        // transaction: the log holds every change.
+        if let Some((incident, entry, at)) = log
+            && let Err(e) = append_interception_tx(&tx, incident, entry, at)?
+        {
+            return Err(StoreError::Corrupt(format!(
+                "the interception log refused the SAR change: {e}"
+            )));
         }
         let e = append_audit(&tx, audit)?;
         tx.commit()?;
