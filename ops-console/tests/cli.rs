@@ -614,6 +614,7 @@ fn verify_checks_an_interception_export_offline() {
             details: serde_json::json!({}),
             corrects: None,
             late_reason: None,
+            occurred_at_given: None,
         },
         t,
     )

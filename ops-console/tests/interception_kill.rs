@@ -38,6 +38,7 @@ fn entry(i: u64) -> NewEntry {
         details: serde_json::json!({"alive": 47, "i": i}),
         corrects: None,
         late_reason: None,
+        occurred_at_given: None,
     }
 }
 

@@ -1023,7 +1023,7 @@ async fn schemathesis_finds_no_server_error_and_every_response_matches_the_opena
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r58_case_file_reads_are_audited_with_their_purpose_r52_a_liaison_is_refused_and_logged_and_the_export_verifies()
+async fn r58_case_file_reads_are_audited_r52_a_liaison_sees_only_its_release_r62_local_times_kept_and_the_export_verifies()
  {
     let dir = tempfile::tempdir().unwrap();
     let t = TestConsole::start(dir.path()).await;
@@ -1229,6 +1229,49 @@ async fn r58_case_file_reads_are_audited_with_their_purpose_r52_a_liaison_is_ref
     let html = inv.get(&format!("/api/incidents/{inc}/report")).await;
     assert_eq!(html.status, 200);
     assert!(html.text().contains(&exhibit));
+    // R62: a time read on a local clock carries its offset: stored in UTC, the original kept;
+    // without an offset it is refused; two hours ago needs a reason (R57).
+    let local = |mins: i64| {
+        (Timestamp::now() - SignedDuration::from_mins(mins))
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(2)))
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string()
+    };
+    let headcount = |at: String, late: Option<&str>| {
+        let mut b = json!({"action": {"type": "headcount", "unit": "cp-302", "alive": 12, "deceased": 0},
+                           "why": "count at the quay", "occurred_at": at});
+        if let Some(l) = late {
+            b["late_reason"] = json!(l);
+        }
+        b
+    };
+    let at = local(10);
+    assert!(at.ends_with("+02:00"), "{at}");
+    assert_eq!(
+        bo.post(&case, headcount(at.clone(), None)).await.status,
+        201
+    );
+    let log = bo.get(&format!("/api/incidents/{inc}/log")).await.json();
+    let e = log["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(e["occurred_at_given"], at.as_str());
+    let utc: Timestamp = e["occurred_at"].as_str().unwrap().parse().unwrap();
+    assert!(e["occurred_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(utc, at.parse::<Timestamp>().unwrap());
+    let naive = at.trim_end_matches("+02:00").to_owned();
+    assert_eq!(bo.post(&case, headcount(naive, None)).await.status, 400);
+    assert_eq!(
+        bo.post(&case, headcount(local(120), None)).await.status,
+        400
+    );
+    assert_eq!(
+        bo.post(
+            &case,
+            headcount(local(120), Some("count noted on paper, typed in now"))
+        )
+        .await
+        .status,
+        201
+    );
     // The PDF, read back by poppler's pdftotext as a PDF reader would.
     let pdf = inv.get(&format!("/api/incidents/{inc}/report.pdf")).await;
     assert_eq!(pdf.status, 200);

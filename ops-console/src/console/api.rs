@@ -1093,6 +1093,7 @@ async fn escalate(
         details: serde_json::json!({"alert": id, "kind": kind, "mmsi": view.mmsi}),
         corrects: None,
         late_reason: None,
+        occurred_at_given: None,
     };
     c.store().add_incident(
         &incident.id,
@@ -1281,6 +1282,7 @@ async fn sar_phase(
                 details: serde_json::json!({"phase": req.phase}),
                 corrects: None,
                 late_reason: None,
+                occurred_at_given: None,
             },
             now,
         )),
@@ -1495,6 +1497,7 @@ async fn record_log(
         details,
         corrects: req.corrects,
         late_reason: req.late.map(|l| l.reason.trim().to_owned()),
+        occurred_at_given: None,
     };
     match c.store().append_interception(&id, entry, now)? {
         Ok(_) => Ok((StatusCode::CREATED, Json(log_view(&c, &id)?))),

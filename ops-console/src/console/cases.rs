@@ -384,6 +384,14 @@ pub struct CaseRequest {
     pub why: String,
     /// Recorded after the fact: how long ago and why only now (R57).
     pub late: Option<LateEntry>,
+    /// When it happened, as read on a clock: ISO 8601 with its UTC offset
+    /// (`2026-11-23T08:15:00+01:00`); stored in UTC with the original kept (R62). Instead
+    /// of `late`.
+    #[schema(max_length = 64)]
+    pub occurred_at: Option<String>,
+    /// Why it is recorded only now, with `occurred_at` more than 30 minutes ago (R57).
+    #[schema(max_length = 2000)]
+    pub late_reason: Option<String>,
     /// Where it happened (required for actions at sea, R18).
     pub position: Option<LatLon>,
     /// The unit the user acts from.
@@ -463,12 +471,37 @@ pub async fn case_action(
             "position: lat −90..90, lon −180..180",
         ));
     }
+    // R62: a time given on a unit's local clock carries its offset; it is converted to UTC
+    // and the original kept.
+    let given = match &req.occurred_at {
+        None => None,
+        Some(_) if req.late.is_some() => {
+            return Err(ApiError::bad_request(
+                "give occurred_at (with late_reason if needed) or late, not both",
+            ));
+        }
+        Some(t) => Some((
+            t.trim().to_owned(),
+            t.trim().parse::<Timestamp>().map_err(|e| {
+                ApiError::bad_request(format!(
+                    "occurred_at {t:?}: an ISO 8601 time with its UTC offset, e.g. 2026-11-23T08:15:00+01:00 (R62): {e}"
+                ))
+            })?,
+        )),
+    };
+    if req.late_reason.is_some() && given.is_none() {
+        return Err(ApiError::bad_request(
+            "late_reason goes with occurred_at (or use late)",
+        ));
+    }
     let now = Timestamp::now();
     let entry = NewEntry {
-        occurred_at: req.late.as_ref().map_or(now, |l| {
-            now - jiff::SignedDuration::from_mins(i64::from(l.minutes_ago))
+        occurred_at: given.as_ref().map(|g| g.1).unwrap_or_else(|| {
+            req.late.as_ref().map_or(now, |l| {
+                now - jiff::SignedDuration::from_mins(i64::from(l.minutes_ago))
+            })
         }),
-        time_source: if req.late.is_some() {
+        time_source: if req.late.is_some() || given.is_some() {
             TimeSource::Manual
         } else {
             TimeSource::Ntp
@@ -489,7 +522,12 @@ pub async fn case_action(
         why: req.why.trim().to_owned(),
         details: serde_json::Value::Null,
         corrects: None,
-        late_reason: req.late.map(|l| l.reason.trim().to_owned()),
+        late_reason: req
+            .late
+            .map(|l| l.reason.trim().to_owned())
+            .or(req.late_reason.map(|r| r.trim().to_owned()))
+            .filter(|r| !r.is_empty()),
+        occurred_at_given: given.map(|g| g.0),
     };
     let who = Who {
         user: u.name.clone(),

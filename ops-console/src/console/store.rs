@@ -1053,6 +1053,7 @@ mod tests {
             details: serde_json::json!({}),
             corrects: None,
             late_reason: None,
+            occurred_at_given: None,
         }
     }
 

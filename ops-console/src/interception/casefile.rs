@@ -1850,6 +1850,7 @@ mod tests {
                 details: serde_json::Value::Null,
                 corrects: None,
                 late_reason: None,
+                occurred_at_given: None,
             };
             let who = Who {
                 user: user.into(),

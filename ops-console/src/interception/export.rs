@@ -233,6 +233,7 @@ pub(crate) mod tests {
                     details: serde_json::json!({}),
                     corrects: None,
                     late_reason: None,
+                    occurred_at_given: None,
                 },
                 t + jiff::SignedDuration::from_mins(k as i64),
             )

@@ -140,6 +140,10 @@ pub struct NewEntry {
     /// Why it was recorded late, when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_reason: Option<String>,
+    /// The occurrence time as the user gave it, with its UTC offset (R62: converted to UTC
+    /// in `occurred_at`, the original kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at_given: Option<String>,
 }
 
 /// A chained entry.
@@ -365,6 +369,7 @@ mod tests {
             details: serde_json::json!({"mmsi": 636019876}),
             corrects: None,
             late_reason: None,
+            occurred_at_given: None,
         }
     }
 
