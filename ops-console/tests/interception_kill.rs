@@ -179,6 +179,10 @@ fn a_store_with_evidence(dir: &std::path::Path) {
         user: "inv".into(),
         role: Role::Investigator,
     };
+    let prot = Who {
+        user: "prot".into(),
+        role: Role::ProtectionOfficer,
+    };
     let sha = store
         .put_evidence_file(b"photo of the engine plate")
         .unwrap();
@@ -215,6 +219,14 @@ fn a_store_with_evidence(dir: &std::path::Path) {
                 seal: "S-9".into(),
             },
         ),
+        (
+            &prot,
+            Action::Asylum {
+                tag: "cp-302-0001".into(),
+                summary: "fears return".into(),
+                blocked_states: vec!["LY".into()],
+            },
+        ),
     ];
     for (i, (who, a)) in actions.into_iter().enumerate() {
         let mut e = entry(i as u64);
@@ -247,7 +259,8 @@ fn verify_cli(dir: &std::path::Path) -> (bool, String) {
 }
 
 #[test]
-fn tidewatch_verify_catches_any_change_to_a_stored_log_entry_evidence_file_or_manifest() {
+fn tidewatch_verify_catches_any_change_to_a_stored_log_entry_evidence_file_restricted_record_or_manifest()
+ {
     let tampering = [
         (
             "a log entry",
@@ -259,6 +272,12 @@ fn tidewatch_verify_catches_any_change_to_a_stored_log_entry_evidence_file_or_ma
             "an evidence file",
             "DROP TRIGGER evidence_files_no_update; UPDATE evidence_files SET bytes = X'00'",
             "R48",
+        ),
+        (
+            "a restricted record",
+            "DROP TRIGGER restricted_records_no_update;
+             UPDATE restricted_records SET json = replace(json, 'LY', 'TN')",
+            "R40",
         ),
         (
             "a manifest's signer key",

@@ -2150,6 +2150,7 @@ const ACTION_FIELDS = {
   headcount: [['unit', 'text', 'Unit'], ['alive', 'int', 'Alive'], ['deceased', 'int', 'Deceased', 0]],
   vulnerability: [['tag', 'text', 'Person tag'], ['flag', 'select:MED_EMERG|UASC|PREGNANT|VOT', 'Flag']],
   asylum: [['tag', 'text', 'Person tag'], ['summary', 'area', 'What the person said'], ['blocked_states', 'list', 'States feared (ISO 2, comma-separated)']],
+  referral: [['tag', 'text', 'Person tag'], ['to', 'text', 'Referred to (authority, agency)'], ['reasons', 'list', 'Why (UASC, MED_EMERG, VOT, ASYLUM…)']],
   transfer_out: [['tags', 'list', 'Person tags (comma-separated)'], ['from', 'text', 'From unit'], ['to', 'text', 'To unit']],
   transfer_received: [['transfer', 'int', 'Transfer #'], ['tags', 'list', 'Person tags received']],
   place_of_safety: [['name', 'text', 'Port or facility'], ['state', 'text', 'Its State (ISO 2)'], ['rationale', 'area', 'Why this place']],
@@ -2282,6 +2283,7 @@ function renderCase(v) {
   if (hc) ps.append(h('div', { class: 'small', text: `Last headcount on ${hc.unit}: ${hc.alive} alive, ${hc.deceased} deceased (${hc.by}, ${fmtUTC(parseTime(hc.at))})` }));
   const flagged = p.people.filter((x) => x.flags.length || x.asylum_expressed);
   if (flagged.length) ps.append(h('ul', { class: 'small' }, ...flagged.map((x) => h('li', { text: `${x.tag}: ${x.flags.join(', ')}${x.asylum_expressed ? ' · asked for protection' : ''}${x.asylum ? ` (${x.asylum.summary}; fears ${x.asylum.blocked_states.join(', ')})` : ''}` }))));
+  for (const r of p.referrals || []) ps.append(h('div', { class: 'small', text: `Referral: ${r[0]} to ${r[1]} (${r[2].join(', ')}), by ${r[3]}` }));
   body.append(ps);
   // Place of safety and disembarkation
   const pos = v.place_of_safety;

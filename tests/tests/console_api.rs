@@ -1109,6 +1109,15 @@ async fn r58_case_file_reads_are_audited_r52_a_liaison_sees_only_its_release_r62
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
 
+    // Nor in the interception log: the entry is there, its content withheld (R60).
+    let l = wo.get(&format!("/api/incidents/{inc}/log")).await.json();
+    assert!(!l.to_string().contains("engine serial") && !l.to_string().contains("engine plate"));
+    assert!(l.to_string().contains("withheld"));
+    let l = inv.get(&format!("/api/incidents/{inc}/log")).await.json();
+    assert!(
+        l.to_string().contains("engine serial"),
+        "the investigator reads it"
+    );
     // R60: the watch officer sees that evidence exists, not what it is.
     let v = wo.get(&case).await.json();
     assert_eq!(v["evidence"]["exhibits"][0]["number"], exhibit.as_str());

@@ -1320,16 +1320,43 @@ pub(crate) fn incident_exists(c: &Console, id: &str) -> Result<(), ApiError> {
     }
 }
 
-fn log_view(c: &Console, id: &str) -> Result<InterceptionLogView, ApiError> {
+/// An entry as `role` may read it: the chain is verified on the server over the whole
+/// entry; what the role may not see of evidence and of the investigation (R60) is withheld.
+fn entry_for(e: &crate::interception::log::LogEntry, role: Role) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).unwrap_or_default();
+    let kind = e.entry.details[crate::interception::casefile::DETAILS_KEY]["type"]
+        .as_str()
+        .unwrap_or("");
+    let evidence = matches!(kind, "seize" | "custody_transfer" | "custody_receive");
+    let investigation = matches!(
+        kind,
+        "suspect"
+            | "interview"
+            | "mla_request"
+            | "info_item"
+            | "release"
+            | "originator_consent"
+            | "disclosure_notice"
+    );
+    let may = match role {
+        Role::Investigator | Role::Auditor => true,
+        Role::BoardingOfficer => !investigation,
+        _ => !(evidence || investigation),
+    };
+    if !may {
+        v["details"] =
+            serde_json::json!({ "withheld": format!("{kind}: for the investigator (R60)") });
+        v["why"] = "withheld (R60)".into();
+    }
+    v
+}
+
+fn log_view(c: &Console, id: &str, role: Role) -> Result<InterceptionLogView, ApiError> {
     let log = c.store().interception_log(id)?;
     let v = verify_log(&log, None);
     Ok(InterceptionLogView {
         incident: id.to_owned(),
-        entries: log
-            .entries
-            .iter()
-            .map(|e| serde_json::to_value(e).unwrap_or_default())
-            .collect(),
+        entries: log.entries.iter().map(|e| entry_for(e, role)).collect(),
         verified: v.entries,
         first_break: v.first_break.map(|(n, why)| format!("entry {n}: {why}")),
         head: v.head,
@@ -1352,7 +1379,7 @@ async fn incident_log(
 ) -> ApiResult<InterceptionLogView> {
     u.require(Permission::ViewPicture)?;
     incident_exists(&c, &id)?;
-    Ok(Json(log_view(&c, &id)?))
+    Ok(Json(log_view(&c, &id, u.role)?))
 }
 
 /// An entry a user records in an incident's log.
@@ -1500,7 +1527,7 @@ async fn record_log(
         occurred_at_given: None,
     };
     match c.store().append_interception(&id, entry, now)? {
-        Ok(_) => Ok((StatusCode::CREATED, Json(log_view(&c, &id)?))),
+        Ok(_) => Ok((StatusCode::CREATED, Json(log_view(&c, &id, u.role)?))),
         Err(
             e @ (AppendError::NoReason
             | AppendError::LateWithoutReason { .. }

@@ -147,6 +147,11 @@ fn view(f: &CaseFile, role: Role) -> CaseView {
             })
             .collect(),
         persons: serde_json::json!({
+            "referrals": if matches!(role, Role::ProtectionOfficer | Role::SarCoordinator | Role::BoardingOfficer | Role::Auditor) {
+                serde_json::to_value(&f.referrals).unwrap_or_default()
+            } else {
+                serde_json::json!([])
+            },
             "total": total,
             "suspects": suspects,
             "by_status": by_status,
@@ -439,6 +444,11 @@ pub async fn case_action(
     ApiJson(req): ApiJson<CaseRequest>,
 ) -> Result<(StatusCode, Json<CaseView>), ApiError> {
     u.require(Permission::RecordInterception)?;
+    if matches!(req.action, Action::AsylumRestricted { .. }) {
+        return Err(ApiError::bad_request(
+            "asylum_restricted is how the log keeps an asylum action: record `asylum`",
+        ));
+    }
     if !req.action.roles().contains(&u.role) {
         return Err(ApiError::forbidden(
             "forbidden",

@@ -120,6 +120,14 @@ const MIGRATIONS: &[&str] = &[
         user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
         state TEXT NOT NULL
     );",
+    // 7: restricted records (what a person said asking for protection, R40), out of the
+    // log, which holds their hashes; content-addressed, never changed.
+    "CREATE TABLE restricted_records (
+        sha256 TEXT PRIMARY KEY,
+        json TEXT NOT NULL
+    );
+    CREATE TRIGGER restricted_records_no_update BEFORE UPDATE ON restricted_records
+    BEGIN SELECT RAISE(ABORT, 'restricted records are kept as recorded'); END;",
 ];
 
 /// The store as a case file sees it: evidence files and signing keys, inside the current
@@ -149,6 +157,18 @@ impl crate::interception::casefile::Keys for TxKeys<'_> {
             params![user, b.to_vec()],
         );
         ed25519_dalek::SigningKey::from_bytes(&b)
+    }
+
+    fn restricted(&self, sha256: &str) -> Option<String> {
+        self.0
+            .query_row(
+                "SELECT json FROM restricted_records WHERE sha256 = ?1",
+                params![sha256],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
     }
 
     fn file(&self, sha256: &str) -> Option<Vec<u8>> {
@@ -741,6 +761,34 @@ impl Store {
                 v.push(serde_json::from_str(&r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
             }
             v
+        };
+        // R40: what a person said asking for protection stays out of the log, which keeps
+        // the hash of the restricted record.
+        let restricted;
+        let action = match action {
+            crate::interception::casefile::Action::Asylum {
+                tag,
+                summary,
+                blocked_states,
+            } => {
+                let json =
+                    serde_json::to_string(&crate::interception::casefile::RestrictedAsylum {
+                        summary: summary.clone(),
+                        blocked_states: blocked_states.clone(),
+                    })
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let sha = sha256_hex(json.as_bytes());
+                tx.execute(
+                    "INSERT OR IGNORE INTO restricted_records (sha256, json) VALUES (?1, ?2)",
+                    params![sha, json],
+                )?;
+                restricted = crate::interception::casefile::Action::AsylumRestricted {
+                    tag: tag.clone(),
+                    record_sha256: sha,
+                };
+                &restricted
+            }
+            a => a,
         };
         let keys = TxKeys(&tx);
         let mut file = CaseFile::replay(incident, &entries, reference, &keys);

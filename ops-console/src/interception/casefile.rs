@@ -436,6 +436,25 @@ pub enum Action {
         /// States they fear.
         blocked_states: Vec<String>,
     },
+    /// [`Action::Asylum`] as the log keeps it: what the person said and the States they fear
+    /// are in the store's restricted records (R40), the log holds their SHA-256 only, so the
+    /// log can be read and exported without them and still proves they were not changed.
+    AsylumRestricted {
+        /// The person.
+        tag: String,
+        /// SHA-256 of the restricted record (`{"summary", "blocked_states"}`).
+        record_sha256: String,
+    },
+    /// A referral of a person to an authority or agency (asylum, child protection, medical,
+    /// victims of trafficking).
+    Referral {
+        /// The person.
+        tag: String,
+        /// To whom.
+        to: String,
+        /// Why (codes of DOMAIN.md §3.2: `UASC`, `MED_EMERG`, `VOT`, `ASYLUM`…).
+        reasons: Vec<String>,
+    },
     /// Persons handed over to another unit (R33).
     TransferOut {
         /// The persons.
@@ -635,7 +654,7 @@ impl Action {
             Suspect { .. } | ProtectionOverride { .. } | Vulnerability { .. } => {
                 EventType::Decision
             }
-            Asylum { .. } => EventType::Decision,
+            Asylum { .. } | AsylumRestricted { .. } | Referral { .. } => EventType::Decision,
             NotifyFlagState { .. } | RequestAuthorization { .. } | ReportResults { .. } => {
                 EventType::MessageOut
             }
@@ -742,6 +761,8 @@ pub struct CaseFile {
     pub interviews: Vec<InterviewRecord>,
     /// Information exchanged with partner States, under caveats (R49–R52).
     pub items: Vec<super::caveat::Item>,
+    /// Referrals: person, to whom, why, by whom, when.
+    pub referrals: Vec<(String, String, Vec<String>, String, Timestamp)>,
     /// Entries that no longer apply on replay (tampering, or a store out of step).
     pub problems: Vec<String>,
 }
@@ -750,12 +771,24 @@ pub struct CaseFile {
 /// `legal_review`).
 pub const DETAILS_KEY: &str = "case_action";
 
+/// What an asylum expression's restricted record holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictedAsylum {
+    /// What the person said.
+    pub summary: String,
+    /// The States they fear.
+    pub blocked_states: Vec<String>,
+}
+
 /// What the store supplies to apply an action: signing keys and evidence files.
 pub trait Keys {
     /// The user's signing key.
     fn signing_key(&self, user: &str) -> SigningKey;
     /// A file's bytes by SHA-256, as stored.
     fn file(&self, sha256: &str) -> Option<Vec<u8>>;
+    /// A restricted record (JSON) by SHA-256, as stored.
+    fn restricted(&self, sha256: &str) -> Option<String>;
 }
 
 /// What an applied action adds to its log entry.
@@ -784,6 +817,7 @@ impl CaseFile {
             mla_requests: Vec::new(),
             interviews: Vec::new(),
             items: Vec::new(),
+            referrals: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -1249,6 +1283,53 @@ impl CaseFile {
                             .collect(),
                     },
                 )?;
+                Ok(None)
+            }
+            AsylumRestricted { tag, record_sha256 } => {
+                let text = keys.restricted(record_sha256).ok_or_else(|| {
+                    refuse(
+                        "R40",
+                        format!("restricted record {record_sha256} is not in the store"),
+                    )
+                })?;
+                if sha256_hex(text.as_bytes()) != *record_sha256 {
+                    return Err(refuse(
+                        "R40",
+                        format!("restricted record {record_sha256} was changed"),
+                    ));
+                }
+                let r: RestrictedAsylum = serde_json::from_str(&text)
+                    .map_err(|e| refuse("R40", format!("restricted record unreadable: {e}")))?;
+                return self.apply_inner(
+                    &Asylum {
+                        tag: tag.clone(),
+                        summary: r.summary,
+                        blocked_states: r.blocked_states,
+                    },
+                    who,
+                    at,
+                    recorded_at,
+                    reference,
+                    keys,
+                );
+            }
+            Referral { tag, to, reasons } => {
+                if to.trim().is_empty() || reasons.is_empty() {
+                    return Err(refuse(
+                        "referral",
+                        "a referral names the authority or agency and why",
+                    ));
+                }
+                if !self.roster.persons.contains_key(tag) {
+                    return Err(refuse("roster", format!("no person tagged {tag}")));
+                }
+                self.referrals.push((
+                    tag.clone(),
+                    to.trim().to_owned(),
+                    reasons.clone(),
+                    who.user.clone(),
+                    at,
+                ));
                 Ok(None)
             }
             TransferOut { tags, from, to } => {
@@ -1741,6 +1822,7 @@ pub const ACTION_TYPES: &[&str] = &[
     "headcount",
     "vulnerability",
     "asylum",
+    "referral",
     "transfer_out",
     "transfer_received",
     "place_of_safety",
@@ -1788,7 +1870,8 @@ pub fn roles_for(action_type: &str) -> &'static [Role] {
             &[SarCoordinator, BoardingOfficer]
         }
         "vulnerability" => &[SarCoordinator, BoardingOfficer, ProtectionOfficer],
-        "asylum" | "protection_override" => &[ProtectionOfficer],
+        "asylum" | "asylum_restricted" | "protection_override" => &[ProtectionOfficer],
+        "referral" => &[ProtectionOfficer, SarCoordinator, BoardingOfficer],
         "place_of_safety" => &[SarCoordinator],
         "suspect" | "mla_request" | "interview" | "info_item" | "release"
         | "originator_consent" | "disclosure_notice" => &[Investigator],
@@ -2327,6 +2410,46 @@ mod tests {
                 }
             ),
             "R50"
+        );
+    }
+
+    #[test]
+    fn r40_what_a_person_said_stays_out_of_the_log_which_keeps_its_hash() {
+        let d = desk();
+        rescue_47(&d);
+        d.ok(
+            "prot",
+            Role::ProtectionOfficer,
+            Action::Asylum {
+                tag: "cp-302-0002".into(),
+                summary: "fled forced conscription".into(),
+                blocked_states: vec!["ER".into()],
+            },
+        );
+        let log = d.store.interception_log("INC-1").unwrap();
+        let text = serde_json::to_string(&log).unwrap();
+        assert!(
+            !text.contains("conscription") && !text.contains("\"ER\""),
+            "{text}"
+        );
+        assert!(text.contains("asylum_restricted"));
+        // The case file, replayed, has it again, for the protection officer.
+        let f = d.store.case_file("INC-1", &d.reference).unwrap();
+        let p = f
+            .roster
+            .view("cp-302-0002", Viewer::ProtectionOfficer)
+            .unwrap();
+        assert_eq!(p.asylum.unwrap().blocked_states, ["ER"]);
+        // Changing the restricted record is found.
+        d.store.tamper_for_tests(
+            "DROP TRIGGER restricted_records_no_update;
+             UPDATE restricted_records SET json = replace(json, 'ER', 'SD')",
+        );
+        let f = d.store.case_file("INC-1", &d.reference).unwrap();
+        assert!(
+            f.problems.iter().any(|p| p.contains("R40")),
+            "{:?}",
+            f.problems
         );
     }
 
