@@ -1300,7 +1300,7 @@ impl CaseFile {
                 }
                 let r: RestrictedAsylum = serde_json::from_str(&text)
                     .map_err(|e| refuse("R40", format!("restricted record unreadable: {e}")))?;
-                return self.apply_inner(
+                self.apply_inner(
                     &Asylum {
                         tag: tag.clone(),
                         summary: r.summary,
@@ -1311,7 +1311,7 @@ impl CaseFile {
                     recorded_at,
                     reference,
                     keys,
-                );
+                )
             }
             Referral { tag, to, reasons } => {
                 if to.trim().is_empty() || reasons.is_empty() {
