@@ -2174,6 +2174,14 @@ const ACTION_FIELDS = {
     ['recipients', 'list', 'May be shared with (ISO 2, comma-separated)'], ['no_further_dissemination', 'bool', 'No further dissemination'],
     ['exculpatory', 'bool', 'Exculpatory']],
   release: [['item', 'text', 'Item (IX-n)'], ['to_state', 'text', 'Release to State (ISO 2)']],
+  incoming_request: [['requesting_state', 'text', 'Requesting State (ISO 2)'], ['authority', 'text', 'Its authority'],
+    ['their_ref', 'text', 'Their reference'], ['our_ref', 'text', 'Our reference']],
+  incoming_registry: [['request', 'int', 'Request #', 1], ['result', 'select:confirmed|not_entitled|unknown', 'Our registry says'],
+    ['evidence', 'text', 'Registry evidence consulted']],
+  incoming_decision: [['request', 'int', 'Request #', 1], ['measures', 'measures', 'Measures granted (none: refused)'],
+    ['conditions', 'lines', 'Conditions (one per line)'], ['jurisdiction_reserved', 'bool', 'We reserve jurisdiction']],
+  incoming_respond: [['request', 'int', 'Request #', 1]],
+  incoming_results: [['request', 'int', 'Request #', 1]],
   originator_consent: [['item', 'text', 'Item (IX-n)'], ['purpose', 'text', 'Purpose consented'], ['reference', 'text', 'Consent reference']],
   disclosure_notice: [['item', 'text', 'Item (IX-n)'], ['before', 'bool', 'Given before the disclosure'], ['text', 'area', 'Reference, or why only after']],
 };
@@ -2260,6 +2268,7 @@ function renderCase(v) {
   body.textContent = '';
   for (const p of v.problems || []) body.append(h('div', { class: 'case-problem', text: `INTEGRITY: ${p}` }));
   for (const r of v.legal_reviews || []) body.append(h('div', { class: 'case-review', text: `Legal review: ${r}` }));
+  for (const r of v.sla_alerts || []) body.append(h('div', { class: 'case-problem', text: `Flag-State request overdue: ${r}` }));
   // Article-8 cases
   const a8 = h('div', { class: 'case-sec', id: 'case-art8' }, h('h3', { text: 'Article 8 (flag-State request and boarding)' }));
   if (!v.art8.length) a8.append(h('div', { class: 'muted small', text: 'No article-8 case.' }));
@@ -2273,6 +2282,11 @@ function renderCase(v) {
         h('ol', null, ...au.conditions.map((k) => h('li', { text: `${k.text} — ${k.acknowledged ? 'acknowledged by ' + k.acknowledged[0] : 'NOT acknowledged'}${k.complied == null ? '' : k.complied ? ', complied' : ', NOT complied'}` })))) : null,
       c.boarding ? h('div', { class: 'small', text: `Boarded by ${c.boarding[0].name} at ${fmtUTC(parseTime(c.boarding[1]))}${c.boarding[2] ? ' (report finalised)' : ''}` }) : null,
       c.measures.length ? h('div', { class: 'small', text: `Measures: ${c.measures.map((m) => `${m[0]} ${m[1]}`).join(', ')}` }) : null));
+  }
+  for (const [i, r] of (v.incoming || []).entries()) {
+    a8.append(h('div', { class: 'small', 'data-incoming': String(i + 1) },
+      h('b', { text: `Request #${i + 1} from ${r.requesting_state}` }), ` (${r.authority}, their ref ${r.their_ref}) · ${r.state.replace(/_/g, ' ')}`,
+      r.responded_at ? ` · answered ${fmtUTC(parseTime(r.responded_at))}` : ' · not answered yet'));
   }
   body.append(a8);
   // Persons

@@ -69,6 +69,11 @@ pub struct CaseView {
     /// where the caveat allows reading it for this investigation, R50).
     #[schema(value_type = Vec<Object>)]
     pub items: Vec<serde_json::Value>,
+    /// Requests where we are the flag State.
+    #[schema(value_type = Vec<Object>)]
+    pub incoming: Vec<serde_json::Value>,
+    /// Those not answered within the SLA (R17).
+    pub sla_alerts: Vec<String>,
     /// Legal reviews raised (R18).
     pub legal_reviews: Vec<String>,
     /// Entries that no longer apply on replay: tampering or a store out of step.
@@ -92,7 +97,11 @@ fn viewer(role: Role) -> Viewer {
     }
 }
 
-fn view(f: &CaseFile, role: Role) -> CaseView {
+fn view(
+    f: &CaseFile,
+    role: Role,
+    reference: &crate::interception::casefile::Reference,
+) -> CaseView {
     let v = viewer(role);
     let people: Vec<serde_json::Value> = f
         .roster
@@ -181,6 +190,15 @@ fn view(f: &CaseFile, role: Role) -> CaseView {
             Vec::new()
         },
         items: items_view(f, role),
+        incoming: f
+            .incoming
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .collect(),
+        sla_alerts: f.sla_alerts(
+            Timestamp::now(),
+            jiff::SignedDuration::from_secs_f64(reference.incoming_sla_h * 3600.0),
+        ),
         legal_reviews: f
             .legal_reviews
             .iter()
@@ -367,7 +385,7 @@ pub async fn case_file(
     incident_exists(&c, &id)?;
     let f = c.store().case_file(&id, c.reference())?;
     read_audit(&c, &u, &id, q.purpose);
-    Ok(Json(view(&f, u.role)))
+    Ok(Json(view(&f, u.role, c.reference())))
 }
 
 /// An action on an incident's case file.
@@ -547,7 +565,7 @@ pub async fn case_action(
         .store()
         .case_action(&id, &who, &req.action, entry, now, c.reference())?
     {
-        Ok((_, f)) => Ok((StatusCode::CREATED, Json(view(&f, u.role)))),
+        Ok((_, f)) => Ok((StatusCode::CREATED, Json(view(&f, u.role, c.reference())))),
         Err(CaseRefusal::Rule(r)) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "refused",

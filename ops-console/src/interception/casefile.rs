@@ -87,6 +87,10 @@ pub struct ZoneRef {
 pub struct Reference {
     /// Our State.
     pub own_state: String,
+    /// How long we take at most to answer a request where we are the flag State, hours
+    /// (art. 8(4) "expeditiously"; R17).
+    #[serde(default = "default_sla_h")]
+    pub incoming_sla_h: f64,
     /// States.
     #[serde(default, rename = "state")]
     pub states: Vec<StateRef>,
@@ -157,6 +161,10 @@ impl Reference {
                 |z| (z.kind.clone(), z.state.clone()),
             )
     }
+}
+
+fn default_sla_h() -> f64 {
+    4.0
 }
 
 /// Ray casting: is `(x, y)` inside the ring?
@@ -631,6 +639,50 @@ pub enum Action {
         /// The notice's reference, or why it came only after.
         text: String,
     },
+    /// A request from another State where we are the flag State (art. 8(4)): answered
+    /// expeditiously, its latency against the SLA (R17).
+    IncomingRequest {
+        /// The requesting State.
+        requesting_state: String,
+        /// Its authority.
+        authority: String,
+        /// Their reference.
+        their_ref: String,
+        /// Our reference.
+        our_ref: String,
+    },
+    /// Our registry checked for the vessel claimed.
+    IncomingRegistry {
+        /// The request number (1…).
+        request: usize,
+        /// What the registry says.
+        result: super::flag_state::RegistryResult,
+        /// The registry evidence consulted.
+        evidence: String,
+    },
+    /// Our decision on the request.
+    IncomingDecision {
+        /// The request number.
+        request: usize,
+        /// Measures granted (none: refused).
+        measures: Vec<MeasureKind>,
+        /// Conditions attached.
+        #[serde(default)]
+        conditions: Vec<String>,
+        /// We reserve jurisdiction.
+        #[serde(default)]
+        jurisdiction_reserved: bool,
+    },
+    /// Our answer sent.
+    IncomingRespond {
+        /// The request number.
+        request: usize,
+    },
+    /// The requesting State's results report received.
+    IncomingResults {
+        /// The request number.
+        request: usize,
+    },
     /// Its receipt (R45, R46, R47).
     CustodyReceive {
         /// The exhibit.
@@ -675,6 +727,9 @@ impl Action {
             Seize { .. } => EventType::EvidenceSeized,
             MlaRequest { .. } | Release { .. } | DisclosureNotice { .. } => EventType::MessageOut,
             InfoItem { .. } | OriginatorConsent { .. } => EventType::MessageIn,
+            IncomingRequest { .. } | IncomingResults { .. } => EventType::MessageIn,
+            IncomingRegistry { .. } | IncomingDecision { .. } => EventType::Decision,
+            IncomingRespond { .. } => EventType::MessageOut,
             Interview { .. } => EventType::Note,
             CustodyTransfer { .. } | CustodyReceive { .. } => EventType::CustodyEvent,
         }
@@ -761,6 +816,8 @@ pub struct CaseFile {
     pub interviews: Vec<InterviewRecord>,
     /// Information exchanged with partner States, under caveats (R49–R52).
     pub items: Vec<super::caveat::Item>,
+    /// Requests where we are the flag State (art. 8(4), R17).
+    pub incoming: Vec<super::flag_state::IncomingRequest>,
     /// Referrals: person, to whom, why, by whom, when.
     pub referrals: Vec<(String, String, Vec<String>, String, Timestamp)>,
     /// Entries that no longer apply on replay (tampering, or a store out of step).
@@ -818,6 +875,7 @@ impl CaseFile {
             interviews: Vec::new(),
             items: Vec::new(),
             referrals: Vec::new(),
+            incoming: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -1724,6 +1782,61 @@ impl CaseFile {
                     .push((*before, text.trim().to_owned()));
                 Ok(None)
             }
+            IncomingRequest {
+                requesting_state,
+                authority,
+                their_ref,
+                our_ref,
+            } => {
+                let r = super::flag_state::IncomingRequest::received(
+                    requesting_state.trim(),
+                    authority.trim(),
+                    their_ref.trim(),
+                    our_ref.trim(),
+                    at,
+                )
+                .map_err(|e| refuse("R15", e.0))?;
+                self.incoming.push(r);
+                json(serde_json::json!({"request": self.incoming.len()}))
+            }
+            IncomingRegistry {
+                request,
+                result,
+                evidence,
+            } => {
+                self.incoming_request(*request)?
+                    .registry_checked(*result, evidence)
+                    .map_err(|e| refuse("state", e.0))?;
+                Ok(None)
+            }
+            IncomingDecision {
+                request,
+                measures,
+                conditions,
+                jurisdiction_reserved,
+            } => {
+                self.incoming_request(*request)?
+                    .decide(
+                        &who.user,
+                        measures.clone(),
+                        conditions.clone(),
+                        *jurisdiction_reserved,
+                    )
+                    .map_err(|e| refuse("R03", e.0))?;
+                Ok(None)
+            }
+            IncomingRespond { request } => {
+                self.incoming_request(*request)?
+                    .respond(at)
+                    .map_err(|e| refuse("state", e.0))?;
+                Ok(None)
+            }
+            IncomingResults { request } => {
+                self.incoming_request(*request)?
+                    .results_received(at)
+                    .map_err(|e| refuse("state", e.0))?;
+                Ok(None)
+            }
             CustodyReceive { exhibit, seal } => {
                 let files = self.exhibit_files(exhibit, keys);
                 let key = keys.signing_key(&who.user);
@@ -1740,6 +1853,23 @@ impl CaseFile {
                 Ok(None)
             }
         }
+    }
+
+    fn incoming_request(
+        &mut self,
+        n: usize,
+    ) -> Result<&mut super::flag_state::IncomingRequest, Refused> {
+        self.incoming
+            .get_mut(n.wrapping_sub(1))
+            .ok_or_else(|| refuse("state", format!("no incoming request {n}")))
+    }
+
+    /// SLA alerts of the requests where we are the flag State (R17), as of `now`.
+    pub fn sla_alerts(&self, now: Timestamp, sla: jiff::SignedDuration) -> Vec<String> {
+        self.incoming
+            .iter()
+            .filter_map(|r| r.sla_alert(now, sla))
+            .collect()
     }
 
     fn item(&mut self, id: &str) -> Result<&mut super::caveat::Item, Refused> {
@@ -1836,6 +1966,11 @@ pub const ACTION_TYPES: &[&str] = &[
     "interview",
     "info_item",
     "release",
+    "incoming_request",
+    "incoming_registry",
+    "incoming_decision",
+    "incoming_respond",
+    "incoming_results",
     "originator_consent",
     "disclosure_notice",
 ];
@@ -1856,6 +1991,8 @@ pub fn roles_for(action_type: &str) -> &'static [Role] {
         | "close_art8"
         | "decide_compensation" => &[DutyOfficer],
         "stateless_determination" => &[LegalAdviser],
+        "incoming_request" | "incoming_registry" | "incoming_decision" | "incoming_respond"
+        | "incoming_results" => &[DutyOfficer],
         // On scene: the patrol commander / boarding officer.
         "acknowledge_condition"
         | "board"
@@ -2451,6 +2588,68 @@ mod tests {
             "{:?}",
             f.problems
         );
+    }
+
+    #[test]
+    fn r17_a_request_where_we_are_the_flag_state_is_answered_within_the_sla_or_alerted() {
+        let d = desk();
+        let f = d.ok(
+            "duty1",
+            Role::DutyOfficer,
+            Action::IncomingRequest {
+                requesting_state: "GR".into(),
+                authority: "HCG JRCC Piraeus".into(),
+                their_ref: "GR-2026-88".into(),
+                our_ref: "IT-IN-12".into(),
+            },
+        );
+        let now = Timestamp::now();
+        let sla = jiff::SignedDuration::from_secs_f64(d.reference.incoming_sla_h * 3600.0);
+        assert!(f.sla_alerts(now, sla).is_empty());
+        assert_eq!(
+            f.sla_alerts(now + sla + jiff::SignedDuration::from_mins(1), sla)
+                .len(),
+            1
+        );
+        // A vessel our registry does not confirm is not authorized as ours.
+        d.ok(
+            "duty1",
+            Role::DutyOfficer,
+            Action::IncomingRegistry {
+                request: 1,
+                result: super::super::flag_state::RegistryResult::NotEntitled,
+                evidence: "no entry under that name or IMO number".into(),
+            },
+        );
+        assert_eq!(
+            d.rule(
+                "duty1",
+                Role::DutyOfficer,
+                Action::IncomingDecision {
+                    request: 1,
+                    measures: vec![MeasureKind::Board],
+                    conditions: vec![],
+                    jurisdiction_reserved: false,
+                }
+            ),
+            "R03"
+        );
+        d.ok(
+            "duty1",
+            Role::DutyOfficer,
+            Action::IncomingDecision {
+                request: 1,
+                measures: vec![],
+                conditions: vec![],
+                jurisdiction_reserved: false,
+            },
+        );
+        let f = d.ok(
+            "duty1",
+            Role::DutyOfficer,
+            Action::IncomingRespond { request: 1 },
+        );
+        assert!(f.sla_alerts(now, sla).is_empty(), "answered in time");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub enum IncomingState {
 }
 
 /// What our registry says of the vessel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RegistryResult {
     /// Entitled to fly our flag.
