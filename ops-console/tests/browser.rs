@@ -415,7 +415,7 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
 }
 
 /// Add a user through the command line, as an administrator would.
-fn add_user(data: &std::path::Path, name: &str, role: &str) {
+fn add_user(data: &std::path::Path, name: &str, role: &str, state: Option<&str>) {
     let out = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
         .args([
             "user",
@@ -427,6 +427,7 @@ fn add_user(data: &std::path::Path, name: &str, role: &str) {
             "--data",
         ])
         .arg(data)
+        .args(state.map(|s| ["--state", s]).into_iter().flatten())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -588,7 +589,7 @@ async fn walk_a_whole_interception(
         ("smc", "sar_coordinator"),
         ("inv", "investigator"),
     ] {
-        add_user(data, name, role);
+        add_user(data, name, role, None);
     }
     // The watch officer opens the article-8 case on the incident.
     open_case(c, inc).await;
@@ -858,4 +859,42 @@ async fn walk_a_whole_interception(
         None,
     );
     assert_eq!(status, 401, "the report is behind a login");
+
+    // Information from Malta, shareable with Greece under its caveat: released to Greece, whose
+    // liaison officer sees it and nothing else of the incident.
+    act(
+        c,
+        "info_item",
+        &[
+            F::T("content", "MV AURORA's owner is known to Maltese police"),
+            F::T("originator", "MT"),
+            F::T("originator_ref", "MT-POL-2026-55"),
+            F::T("purposes", "investigation"),
+            F::T("recipients", "GR"),
+        ],
+        "received from the Maltese liaison",
+        "IX-1",
+    )
+    .await;
+    act(
+        c,
+        "release",
+        &[F::T("item", "IX-1"), F::T("to_state", "GR")],
+        "joint investigation with Greece",
+        "released to GR",
+    )
+    .await;
+    add_user(data, "liaison-gr", "partner_liaison", Some("GR"));
+    login_as(c, url, "liaison-gr").await;
+    until(c, "what was released to Greece", 15, || async {
+        let t = text(c, "#no-access").await.to_lowercase();
+        (t.contains("released to gr") && t.contains("known to maltese police")).then_some(())
+    })
+    .await;
+    let t = text(c, "#no-access").await;
+    assert!(
+        !t.contains("engine plate") && !t.contains("47"),
+        "only the release: {t}"
+    );
+    shot(c, "11-liaison").await;
 }

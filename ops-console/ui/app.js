@@ -62,6 +62,7 @@ const ROLE_LABEL = {
   watch_officer: 'watch officer', sar_coordinator: 'SAR mission coordinator',
   boarding_officer: 'boarding officer', investigator: 'investigator',
   partner_liaison: 'partner liaison', auditor: 'auditor', admin: 'administrator',
+  duty_officer: 'duty officer (art. 8(6) authority)', legal_adviser: 'legal adviser', protection_officer: 'protection officer',
 };
 
 const TRACK_LIST_CAP = 400;
@@ -460,11 +461,12 @@ function startApp() {
     if (can('manage_users')) {
       $('#users').hidden = false;
       loadUsers();
+    } else if (can('view_released')) {
+      $('#no-access').hidden = false;
+      loadReleased();
     } else if (!can('view_status') && !can('view_audit')) {
       $('#no-access').hidden = false;
-      $('#no-access p').textContent =
-        `The ${ROLE_LABEL[S.me.role] || S.me.role} role has no view in this console yet; ` +
-        'released cases are shared through the partner channel.';
+      $('#no-access p').textContent = `The ${ROLE_LABEL[S.me.role] || S.me.role} role has no view in this console.`;
     } else {
       $('#no-access').hidden = false;
       $('#no-access p').textContent = 'Use the buttons in the top bar.';
@@ -2115,6 +2117,27 @@ function renderLog(log) {
   }
   body.append(h('table', { class: 'grid small' },
     h('thead', null, h('tr', null, ...['#', 'occurred', 'recorded', 'who', 'what', 'why'].map((t) => h('th', { text: t })))), tb));
+}
+
+// ------------------------------------------------------------------ partner liaison
+
+/** What was released to the liaison officer's State, incident by incident (R52). */
+async function loadReleased() {
+  const box = $('#no-access');
+  box.textContent = '';
+  try {
+    const r = await api('GET', '/api/released');
+    box.append(h('h2', { text: `Released to ${r.state}` }));
+    if (!r.incidents.length) box.append(h('p', { class: 'muted', text: 'Nothing has been released to your State.' }));
+    for (const inc of r.incidents) {
+      box.append(h('div', { class: 'case-sec', 'data-released': inc.incident }, h('h3', { text: inc.incident }),
+        ...inc.items.map((i) => h('div', { class: 'small' }, h('b', { text: i.id }),
+          ` · from ${i.originator} (${i.originator_ref})${i.no_further_dissemination ? ' · NO FURTHER DISSEMINATION' : ''}`,
+          h('div', { text: i.content })))));
+    }
+  } catch (e) {
+    box.append(h('p', { text: `Cannot load what was released: ${e.message || e}` }));
+  }
 }
 
 // ------------------------------------------------------------------ case file

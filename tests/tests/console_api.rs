@@ -284,6 +284,12 @@ fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
             None,
             Some(vec!["partner_liaison"]),
         ),
+        (
+            "GET",
+            "/api/released".into(),
+            None,
+            Some(vec!["partner_liaison"]),
+        ),
         ("GET", "/api/live".into(), None, picture.clone()),
         (
             "POST",
@@ -1188,6 +1194,10 @@ async fn r58_case_file_reads_are_audited_r52_a_liaison_sees_only_its_release_r62
     let r = pl.get(&released).await.json();
     assert_eq!(r["items"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(r["items"][0]["id"], "IX-1");
+    let all = pl.get("/api/released").await.json();
+    assert_eq!(all["state"], "GR");
+    assert_eq!(all["incidents"][0]["incident"], inc.as_str());
+    assert_eq!(all["incidents"][0]["items"][0]["id"], "IX-1");
     c.store().set_user_state("partner_liaison", "LY").unwrap();
     let r = pl.get(&released).await.json();
     assert_eq!(r["items"], json!([]), "{r}");

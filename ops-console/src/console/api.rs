@@ -1856,6 +1856,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(super::cases::report))
         .routes(routes!(super::cases::report_pdf))
         .routes(routes!(super::cases::released))
+        .routes(routes!(super::cases::released_all))
         .routes(routes!(live_stream))
         .routes(routes!(status))
         .routes(routes!(users, add_user))

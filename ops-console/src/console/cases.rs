@@ -275,6 +275,89 @@ pub struct Released {
     pub items: Vec<serde_json::Value>,
 }
 
+/// Everything released to the liaison officer's State.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleasedAll {
+    /// Their State.
+    pub state: String,
+    /// Incidents with items released to it.
+    pub incidents: Vec<Released>,
+}
+
+/// The items one liaison officer may read in one case file.
+fn released_items(
+    f: &CaseFile,
+    u: &CurrentUser,
+    state: &str,
+    now: Timestamp,
+) -> (Vec<serde_json::Value>, Vec<caveat::Decision>) {
+    let mut items = Vec::new();
+    let mut decisions = Vec::new();
+    for i in &f.items {
+        let d = caveat::check(
+            i,
+            &caveat::Request {
+                user: u.name.clone(),
+                state: state.to_owned(),
+                liaison: true,
+                purpose: caveat::Purpose::Investigation(f.incident.clone()),
+                action: caveat::Action::Read,
+            },
+            now,
+        );
+        if d.allowed() {
+            items.push(serde_json::json!({
+                "id": i.id, "content": i.content, "originator": i.caveat.originator,
+                "originator_ref": i.caveat.originator_ref, "evidential": i.evidential,
+                "no_further_dissemination": i.caveat.no_further_dissemination,
+            }));
+        }
+        decisions.push(d);
+    }
+    (items, decisions)
+}
+
+/// Everything released to the liaison officer's State, across incidents (R52); each read
+/// is logged.
+#[utoipa::path(get, path = "/api/released", tag = "cases", security(("session" = [])),
+    responses(
+        (status = 200, description = "Items released to the user's State, by incident", body = ReleasedAll),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not a partner's liaison officer", body = ErrorBody),
+        (status = 409, description = "No State recorded for this liaison officer", body = ErrorBody),
+    ))]
+pub async fn released_all(State(c): State<AppState>, u: CurrentUser) -> ApiResult<ReleasedAll> {
+    u.require(Permission::ViewReleased)?;
+    let Some(state) = c.store().user_state(&u.name)? else {
+        return Err(ApiError::conflict(
+            "no State is recorded for this liaison officer (tidewatch user add … --state XX)",
+        ));
+    };
+    let ids: Vec<String> = c
+        .picture()
+        .incidents()
+        .iter()
+        .map(|i| i.id.clone())
+        .collect();
+    let now = Timestamp::now();
+    let mut incidents = Vec::new();
+    for id in ids {
+        let f = c.store().case_file(&id, c.reference())?;
+        let (items, decisions) = released_items(&f, &u, &state, now);
+        // A listing is not an attempt on each item: the reads are logged, not the others.
+        let read: Vec<caveat::Decision> = decisions.into_iter().filter(|d| d.allowed()).collect();
+        audit_decisions(&c, &u, &id, &read);
+        if !items.is_empty() {
+            incidents.push(Released {
+                incident: id,
+                state: state.clone(),
+                items,
+            });
+        }
+    }
+    Ok(Json(ReleasedAll { state, incidents }))
+}
+
 /// What was released to the liaison officer's State in an incident (R52): nothing else of
 /// the incident is visible to them; every decision is logged.
 #[utoipa::path(get, path = "/api/incidents/{id}/released", tag = "cases",
@@ -299,30 +382,7 @@ pub async fn released(
         ));
     };
     let f = c.store().case_file(&id, c.reference())?;
-    let now = Timestamp::now();
-    let mut items = Vec::new();
-    let mut decisions = Vec::new();
-    for i in &f.items {
-        let d = caveat::check(
-            i,
-            &caveat::Request {
-                user: u.name.clone(),
-                state: state.clone(),
-                liaison: true,
-                purpose: caveat::Purpose::Investigation(id.clone()),
-                action: caveat::Action::Read,
-            },
-            now,
-        );
-        if d.allowed() {
-            items.push(serde_json::json!({
-                "id": i.id, "content": i.content, "originator": i.caveat.originator,
-                "originator_ref": i.caveat.originator_ref, "evidential": i.evidential,
-                "no_further_dissemination": i.caveat.no_further_dissemination,
-            }));
-        }
-        decisions.push(d);
-    }
+    let (items, decisions) = released_items(&f, &u, &state, Timestamp::now());
     audit_decisions(&c, &u, &id, &decisions);
     Ok(Json(Released {
         incident: id,
