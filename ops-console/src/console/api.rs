@@ -1338,15 +1338,26 @@ fn entry_for(e: &crate::interception::log::LogEntry, role: Role) -> serde_json::
             | "originator_consent"
             | "disclosure_notice"
     );
+    // What a person said, the States they fear and why they were referred or overridden:
+    // the protection officer's (R40).
+    let protection = matches!(
+        kind,
+        "asylum" | "asylum_restricted" | "protection_override" | "referral"
+    );
     let may = match role {
+        _ if protection => role == Role::ProtectionOfficer,
         Role::Investigator | Role::Auditor => true,
         Role::BoardingOfficer => !investigation,
         _ => !(evidence || investigation),
     };
     if !may {
-        v["details"] =
-            serde_json::json!({ "withheld": format!("{kind}: for the investigator (R60)") });
-        v["why"] = "withheld (R60)".into();
+        let (rule, whose) = if protection {
+            ("R40", "the protection officer")
+        } else {
+            ("R60", "the investigator")
+        };
+        v["details"] = serde_json::json!({ "withheld": format!("{kind}: for {whose} ({rule})") });
+        v["why"] = format!("withheld ({rule})").into();
     }
     v
 }

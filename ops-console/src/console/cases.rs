@@ -746,6 +746,16 @@ fn bundle(c: &super::Console, id: &str, by: &str) -> Result<(Bundle, CaseFile), 
     let log = c.store().interception_log(id)?;
     let f = c.store().case_file(id, c.reference())?;
     let v = crate::interception::log::verify(&log, None);
+    if !f.problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            format!(
+                "the case file does not replay cleanly: {}",
+                f.problems.join("; ")
+            ),
+        ));
+    }
     if let Some((n, why)) = v.first_break {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -828,7 +838,12 @@ pub async fn export(
             r.to_string(),
         ));
     }
-    let stamp = b.exported_at.strftime("%Y%m%dT%H%M%SZ").to_string();
+    // Milliseconds: two exports in one second go to two directories.
+    let stamp = b
+        .exported_at
+        .strftime("%Y%m%dT%H%M%S%.3fZ")
+        .to_string()
+        .replace('.', "");
     let safe: String = id
         .chars()
         .map(|ch| {
@@ -847,6 +862,17 @@ pub async fn export(
             ApiError::conflict(format!("the export could not be written: {e}"))
         })?;
     let r = export::verify(&dir).map_err(ApiError::conflict)?;
+    if !r.problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            format!(
+                "the export was written to {} but does not verify: {}",
+                dir.display(),
+                r.problems.join("; ")
+            ),
+        ));
+    }
     if let Err(e) = c.store().audit(NewAudit {
         user: Some(&u.name),
         role: Some(u.role),
@@ -886,6 +912,7 @@ pub async fn report(
     u.require(Permission::ExportCase)?;
     incident_exists(&c, &id)?;
     let (b, _) = bundle(&c, &id, &u.name)?;
+    read_audit(&c, &u, &id, Some("law_enforcement".into()));
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         crate::interception::report::html(&b),
@@ -910,6 +937,7 @@ pub async fn report_pdf(
     u.require(Permission::ExportCase)?;
     incident_exists(&c, &id)?;
     let (b, _) = bundle(&c, &id, &u.name)?;
+    read_audit(&c, &u, &id, Some("law_enforcement".into()));
     Ok((
         [(header::CONTENT_TYPE, "application/pdf")],
         crate::interception::pdf::pdf(&b),

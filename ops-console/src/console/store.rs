@@ -127,15 +127,18 @@ const MIGRATIONS: &[&str] = &[
         json TEXT NOT NULL
     );
     CREATE TRIGGER restricted_records_no_update BEFORE UPDATE ON restricted_records
+    BEGIN SELECT RAISE(ABORT, 'restricted records are kept as recorded'); END;
+    CREATE TRIGGER restricted_records_no_delete BEFORE DELETE ON restricted_records
     BEGIN SELECT RAISE(ABORT, 'restricted records are kept as recorded'); END;",
 ];
 
-/// The store as a case file sees it: evidence files and signing keys, inside the current
-/// transaction.
-struct TxKeys<'a>(&'a Connection);
+/// The store as a case file sees it: evidence files, restricted records and signing keys,
+/// inside the current transaction. Keys are made only for a live action (`.1`), never
+/// while replaying or reading.
+struct TxKeys<'a>(&'a Connection, bool);
 
 impl crate::interception::casefile::Keys for TxKeys<'_> {
-    fn signing_key(&self, user: &str) -> ed25519_dalek::SigningKey {
+    fn signing_key(&self, user: &str) -> Option<ed25519_dalek::SigningKey> {
         let found: Option<Vec<u8>> = self
             .0
             .query_row(
@@ -144,19 +147,26 @@ impl crate::interception::casefile::Keys for TxKeys<'_> {
                 |r| r.get(0),
             )
             .optional()
-            .ok()
-            .flatten();
-        if let Some(b) = found.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-            return ed25519_dalek::SigningKey::from_bytes(&b);
+            .ok()?;
+        if let Some(b) = found {
+            // A stored key that is not 32 bytes was tampered with: no key, not a new one.
+            return <[u8; 32]>::try_from(b)
+                .ok()
+                .map(|b| ed25519_dalek::SigningKey::from_bytes(&b));
+        }
+        if !self.1 {
+            return None;
         }
         let mut b = [0u8; 32];
         getrandom::fill(&mut b).expect("the operating system's random source");
         // Inside the caller's transaction: kept only if the signed action is.
-        let _ = self.0.execute(
-            "INSERT OR IGNORE INTO signing_keys (user, secret) VALUES (?1, ?2)",
-            params![user, b.to_vec()],
-        );
-        ed25519_dalek::SigningKey::from_bytes(&b)
+        self.0
+            .execute(
+                "INSERT INTO signing_keys (user, secret) VALUES (?1, ?2)",
+                params![user, b.to_vec()],
+            )
+            .ok()?;
+        Some(ed25519_dalek::SigningKey::from_bytes(&b))
     }
 
     fn restricted(&self, sha256: &str) -> Option<String> {
@@ -713,7 +723,7 @@ impl Store {
     /// An evidence file's bytes as stored.
     pub fn evidence_file(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         use crate::interception::casefile::Keys;
-        Ok(TxKeys(&self.conn()).file(sha256))
+        Ok(TxKeys(&self.conn(), false).file(sha256))
     }
 
     /// An incident's case file, replayed from its log.
@@ -729,9 +739,10 @@ impl Store {
             incident,
             &log.entries,
             reference,
-            &TxKeys(&tx),
+            &TxKeys(&tx, false),
         );
-        tx.commit()?;
+        // Read only: nothing to keep.
+        drop(tx);
         Ok(f)
     }
 
@@ -788,10 +799,54 @@ impl Store {
                 };
                 &restricted
             }
+            // R50: exchanged information stays out of the log, which many roles read and
+            // which goes whole into a court export; the log keeps its hash.
+            crate::interception::casefile::Action::InfoItem {
+                content,
+                content_sha256: None,
+                evidence,
+                originator,
+                originator_ref,
+                purposes,
+                recipients,
+                no_further_dissemination,
+                exculpatory,
+            } if !content.trim().is_empty() => {
+                let json = content.clone();
+                let sha = sha256_hex(json.as_bytes());
+                tx.execute(
+                    "INSERT OR IGNORE INTO restricted_records (sha256, json) VALUES (?1, ?2)",
+                    params![sha, json],
+                )?;
+                restricted = crate::interception::casefile::Action::InfoItem {
+                    content: String::new(),
+                    content_sha256: Some(sha),
+                    evidence: *evidence,
+                    originator: originator.clone(),
+                    originator_ref: originator_ref.clone(),
+                    purposes: purposes.clone(),
+                    recipients: recipients.clone(),
+                    no_further_dissemination: *no_further_dissemination,
+                    exculpatory: *exculpatory,
+                };
+                &restricted
+            }
             a => a,
         };
-        let keys = TxKeys(&tx);
-        let mut file = CaseFile::replay(incident, &entries, reference, &keys);
+        let mut file = CaseFile::replay(incident, &entries, reference, &TxKeys(&tx, false));
+        // A case file that does not replay cleanly (a broken chain, a missing or changed
+        // record) takes only rescue actions until it is resolved (R21: rescue is never
+        // blocked): other rules would be checked against a state that may be wrong.
+        if !file.problems.is_empty() && !action.rescue() {
+            return Ok(Err(CaseRefusal::Rule(crate::interception::Refused {
+                rule: "R56",
+                problem: format!(
+                    "the case file does not replay cleanly ({}); only rescue actions are taken until it is resolved",
+                    file.problems.join("; ")
+                ),
+            })));
+        }
+        let keys = TxKeys(&tx, true);
         let seq = entries.len() as u64 + 1;
         let pos = entry.position.map(|p| (p.lat, p.lon));
         // Refused, the replayed file is dropped: no copy needed to keep it unchanged.

@@ -693,7 +693,11 @@ impl Art8Case {
                     "the authorization does not cover boarding at this time",
                 ));
             }
-            if let Some(c) = a.conditions.iter().find(|c| c.acknowledged.is_none()) {
+            if let Some(c) = a.conditions.iter().find(|c| {
+                c.acknowledged
+                    .as_ref()
+                    .is_none_or(|(_, t)| *t > on_board_at)
+            }) {
                 return Err(refuse(
                     "R09",
                     format!("condition not acknowledged by the commander: {}", c.text),

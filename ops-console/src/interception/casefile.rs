@@ -611,6 +611,10 @@ pub enum Action {
         /// Exculpatory for someone (disclosure follows R51).
         #[serde(default)]
         exculpatory: bool,
+        /// How the log keeps it: the content is in the store's restricted records under
+        /// this SHA-256 (`content` then empty), out of the log that many roles read (R50).
+        #[serde(default)]
+        content_sha256: Option<String>,
     },
     /// Release an item to a partner State's liaison officers (checked against its caveat,
     /// R50).
@@ -740,6 +744,20 @@ impl Action {
         roles_for(&action_type(self))
     }
 
+    /// True for the actions of a rescue, never blocked (R21).
+    pub fn rescue(&self) -> bool {
+        use Action::*;
+        matches!(
+            self,
+            ImminentDanger { .. }
+                | Rescue { .. }
+                | Headcount { .. }
+                | TransferOut { .. }
+                | TransferReceived { .. }
+                | Vulnerability { .. }
+        )
+    }
+
     /// True when the action happens somewhere at sea (R18: its zone is stored).
     pub fn at_sea(&self) -> bool {
         use Action::*;
@@ -840,8 +858,9 @@ pub struct RestrictedAsylum {
 
 /// What the store supplies to apply an action: signing keys and evidence files.
 pub trait Keys {
-    /// The user's signing key.
-    fn signing_key(&self, user: &str) -> SigningKey;
+    /// The user's signing key: `None` when they have none and none may be made now (a
+    /// replay signs with the keys the live actions made).
+    fn signing_key(&self, user: &str) -> Option<SigningKey>;
     /// A file's bytes by SHA-256, as stored.
     fn file(&self, sha256: &str) -> Option<Vec<u8>>;
     /// A restricted record (JSON) by SHA-256, as stored.
@@ -889,6 +908,18 @@ impl CaseFile {
         keys: &dyn Keys,
     ) -> CaseFile {
         let mut f = CaseFile::new(incident);
+        let chain = super::log::verify(
+            &super::log::InterceptionLog {
+                incident: incident.to_owned(),
+                entries: entries.to_vec(),
+            },
+            None,
+        );
+        if let Some((n, why)) = chain.first_break {
+            f.problems.push(format!(
+                "the log's hash chain is broken at entry {n}: {why}"
+            ));
+        }
         for e in entries {
             let Some(a) = e.entry.details.get(DETAILS_KEY) else {
                 continue;
@@ -1156,10 +1187,16 @@ impl CaseFile {
                     ));
                 }
                 let valid_to = match valid_hours {
-                    Some(h) if h.is_finite() && *h > 0.0 => {
+                    // At most a year: an authorization is for one operation.
+                    Some(h) if h.is_finite() && *h > 0.0 && *h <= 8784.0 => {
                         Some(at + jiff::SignedDuration::from_secs_f64(h * 3600.0))
                     }
-                    Some(_) => return Err(refuse("S4a", "valid_hours must be positive")),
+                    Some(_) => {
+                        return Err(refuse(
+                            "S4a",
+                            "valid_hours: more than 0, at most 8784 (a year)",
+                        ));
+                    }
                     None => None,
                 };
                 let auth = Authorization {
@@ -1344,18 +1381,7 @@ impl CaseFile {
                 Ok(None)
             }
             AsylumRestricted { tag, record_sha256 } => {
-                let text = keys.restricted(record_sha256).ok_or_else(|| {
-                    refuse(
-                        "R40",
-                        format!("restricted record {record_sha256} is not in the store"),
-                    )
-                })?;
-                if sha256_hex(text.as_bytes()) != *record_sha256 {
-                    return Err(refuse(
-                        "R40",
-                        format!("restricted record {record_sha256} was changed"),
-                    ));
-                }
+                let text = restricted(keys, record_sha256, "R40")?;
                 let r: RestrictedAsylum = serde_json::from_str(&text)
                     .map_err(|e| refuse("R40", format!("restricted record unreadable: {e}")))?;
                 self.apply_inner(
@@ -1537,6 +1563,18 @@ impl CaseFile {
                         return Err(refuse("R44", "an exhibit is held on a stated legal basis"));
                     }
                 };
+                let mut names = std::collections::BTreeSet::new();
+                for f in files {
+                    if !super::export::safe_file_name(&f.name) || !names.insert(f.name.as_str()) {
+                        return Err(refuse(
+                            "R48",
+                            format!(
+                                "file name {:?}: one name per file, without / \\ or NUL, not . or ..",
+                                f.name
+                            ),
+                        ));
+                    }
+                }
                 let mut bytes = Vec::new();
                 for f in files {
                     let b = keys.file(&f.sha256).ok_or_else(|| {
@@ -1557,7 +1595,12 @@ impl CaseFile {
                 }
                 let named: Vec<(&str, &[u8])> =
                     bytes.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-                let key = keys.signing_key(&who.user);
+                let key = keys.signing_key(&who.user).ok_or_else(|| {
+                    refuse(
+                        "R47",
+                        format!("{} has no signing key in the store", who.user),
+                    )
+                })?;
                 let number = self.register.seize(
                     description,
                     found,
@@ -1580,7 +1623,12 @@ impl CaseFile {
                 place,
             } => {
                 let files = self.exhibit_files(exhibit, keys);
-                let key = keys.signing_key(&who.user);
+                let key = keys.signing_key(&who.user).ok_or_else(|| {
+                    refuse(
+                        "R47",
+                        format!("{} has no signing key in the store", who.user),
+                    )
+                })?;
                 self.register.transfer(
                     exhibit,
                     to,
@@ -1696,7 +1744,16 @@ impl CaseFile {
                 recipients,
                 no_further_dissemination,
                 exculpatory,
+                content_sha256,
             } => {
+                let kept;
+                let content = match content_sha256 {
+                    Some(sha) => {
+                        kept = restricted(keys, sha, "R50")?;
+                        kept.as_str()
+                    }
+                    None => content.as_str(),
+                };
                 if content.trim().is_empty()
                     || originator.trim().is_empty()
                     || originator_ref.trim().is_empty()
@@ -1839,7 +1896,12 @@ impl CaseFile {
             }
             CustodyReceive { exhibit, seal } => {
                 let files = self.exhibit_files(exhibit, keys);
-                let key = keys.signing_key(&who.user);
+                let key = keys.signing_key(&who.user).ok_or_else(|| {
+                    refuse(
+                        "R47",
+                        format!("{} has no signing key in the store", who.user),
+                    )
+                })?;
                 self.register.receive(
                     exhibit,
                     seal,
@@ -1892,6 +1954,23 @@ impl CaseFile {
             })
             .unwrap_or_default()
     }
+}
+
+/// A restricted record, checked against the hash the log keeps.
+fn restricted(keys: &dyn Keys, sha256: &str, rule: &'static str) -> Result<String, Refused> {
+    let text = keys.restricted(sha256).ok_or_else(|| {
+        refuse(
+            rule,
+            format!("restricted record {sha256} is not in the store"),
+        )
+    })?;
+    if sha256_hex(text.as_bytes()) != sha256 {
+        return Err(refuse(
+            rule,
+            format!("restricted record {sha256} was changed"),
+        ));
+    }
+    Ok(text)
 }
 
 /// A purpose by name, for this incident (`investigation` and `prosecution` are of it).
@@ -2007,7 +2086,9 @@ pub fn roles_for(action_type: &str) -> &'static [Role] {
             &[SarCoordinator, BoardingOfficer]
         }
         "vulnerability" => &[SarCoordinator, BoardingOfficer, ProtectionOfficer],
-        "asylum" | "asylum_restricted" | "protection_override" => &[ProtectionOfficer],
+        "asylum" | "asylum_restricted" => &[ProtectionOfficer],
+        // R24: a legal or protection override.
+        "protection_override" => &[ProtectionOfficer, LegalAdviser],
         "referral" => &[ProtectionOfficer, SarCoordinator, BoardingOfficer],
         "place_of_safety" => &[SarCoordinator],
         "suspect" | "mla_request" | "interview" | "info_item" | "release"
@@ -2525,9 +2606,14 @@ mod tests {
                 recipients: vec!["GR".into()],
                 no_further_dissemination: false,
                 exculpatory: false,
+                content_sha256: None,
             },
         );
         assert_eq!(f.items[0].id, "IX-1");
+        // The content is out of the log, which keeps its hash; the case file has it.
+        let log = serde_json::to_string(&d.store.interception_log("INC-1").unwrap()).unwrap();
+        assert!(!log.contains("under investigation in Malta") && log.contains("content_sha256"));
+        assert!(f.items[0].content.contains("under investigation in Malta"));
         let release = |to: &str| Action::Release {
             item: "IX-1".into(),
             to_state: to.into(),
@@ -2587,6 +2673,29 @@ mod tests {
             f.problems.iter().any(|p| p.contains("R40")),
             "{:?}",
             f.problems
+        );
+        // Until it is resolved, only rescue actions are taken: landing people on a state
+        // that may be wrong is refused, rescuing more is not (R21).
+        assert_eq!(
+            d.rule(
+                "smc",
+                Role::SarCoordinator,
+                Action::PlaceOfSafety {
+                    name: "Tripoli".into(),
+                    state: "LY".into(),
+                    assisting_unit: false,
+                    rationale: "closest".into(),
+                }
+            ),
+            "R56"
+        );
+        d.ok(
+            "bo",
+            Role::BoardingOfficer,
+            Action::Rescue {
+                unit: "cp-302".into(),
+                count: 2,
+            },
         );
     }
 

@@ -80,6 +80,11 @@ fn exhibit_dir(number: &str) -> String {
         .collect()
 }
 
+/// Is `name` usable as a file name in an export (no path, not `.` or `..`, not empty)?
+pub fn safe_file_name(name: &str) -> bool {
+    safe_name(name).is_some()
+}
+
 fn safe_name(name: &str) -> Option<&str> {
     (!name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']))
         .then_some(name)

@@ -29,20 +29,21 @@ enum Item {
     Map(Vec<(u64, f64, f64)>, Vec<Vec<(f64, f64)>>),
 }
 
-/// PDF string literal: Latin-1 bytes, escaped; anything outside Latin-1 becomes `?`.
+/// PDF string literal, pure ASCII: Latin-1 letters as octal escapes (WinAnsi shows them),
+/// dashes as `-`, anything else outside Latin-1 as `?`.
 fn pdf_str(s: &str) -> Vec<u8> {
     let mut o = vec![b'('];
     for c in s.chars() {
-        let b = match c {
+        match c {
             '(' | ')' | '\\' => {
                 o.push(b'\\');
-                c as u8
+                o.push(c as u8);
             }
-            '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{ff}' => c as u32 as u8,
-            '\u{2013}' | '\u{2014}' | '\u{2212}' => b'-',
-            _ => b'?',
-        };
-        o.push(b);
+            '\u{20}'..='\u{7e}' => o.push(c as u8),
+            '\u{a0}'..='\u{ff}' => o.extend_from_slice(format!("\\{:03o}", c as u32).as_bytes()),
+            '\u{2013}' | '\u{2014}' | '\u{2212}' => o.push(b'-'),
+            _ => o.push(b'?'),
+        }
     }
     o.push(b')');
     o
@@ -503,6 +504,9 @@ mod tests {
             objects += 1;
         }
         assert!(objects >= 6);
+        // Latin-1 letters survive as octal escapes; the stream stays ASCII.
+        assert_eq!(pdf_str("Café (x)"), b"(Caf\\351 \\(x\\))".to_vec());
+        assert_eq!(pdf_str("→ 47"), b"(? 47)".to_vec());
         for e in &b.log.entries {
             assert!(text.contains(&e.hash), "entry {} hash", e.seq);
         }
