@@ -99,6 +99,7 @@ fn viewer(role: Role) -> Viewer {
 
 fn view(
     f: &CaseFile,
+    user: &str,
     role: Role,
     reference: &crate::interception::casefile::Reference,
 ) -> CaseView {
@@ -126,12 +127,25 @@ fn view(
     }
     let (total, suspects) = f.roster.counts();
     // R60: operations roles see that evidence exists and where it stands, not what it is.
-    let full_evidence = matches!(
-        role,
-        Role::Investigator | Role::BoardingOfficer | Role::Auditor
-    );
+    let full_evidence = matches!(role, Role::Investigator | Role::Auditor);
     let evidence = if full_evidence {
         serde_json::to_value(&f.register).unwrap_or_default()
+    } else if role == Role::BoardingOfficer {
+        // The boarding officer: the items they seized, in full; the others' numbers only.
+        let mut r = f.register.clone();
+        r.exhibits
+            .retain(|_, e| e.custody.first().is_some_and(|c| c.from == user));
+        r.manifests.retain(|m| r.exhibits.contains_key(&m.exhibit));
+        let mut v = serde_json::to_value(&r).unwrap_or_default();
+        v["others"] = f
+            .register
+            .exhibits
+            .values()
+            .filter(|e| !r.exhibits.contains_key(&e.number))
+            .map(|e| serde_json::json!({"number": e.number, "status": e.status}))
+            .collect::<Vec<_>>()
+            .into();
+        v
     } else {
         serde_json::json!({
             "exhibits": f.register.exhibits.values().map(|e| serde_json::json!({
@@ -445,7 +459,7 @@ pub async fn case_file(
     incident_exists(&c, &id)?;
     let f = c.store().case_file(&id, c.reference())?;
     read_audit(&c, &u, &id, q.purpose);
-    Ok(Json(view(&f, u.role, c.reference())))
+    Ok(Json(view(&f, &u.name, u.role, c.reference())))
 }
 
 /// An action on an incident's case file.
@@ -625,7 +639,10 @@ pub async fn case_action(
         .store()
         .case_action(&id, &who, &req.action, entry, now, c.reference())?
     {
-        Ok((_, f)) => Ok((StatusCode::CREATED, Json(view(&f, u.role, c.reference())))),
+        Ok((_, f)) => Ok((
+            StatusCode::CREATED,
+            Json(view(&f, &u.name, u.role, c.reference())),
+        )),
         Err(CaseRefusal::Rule(r)) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "refused",
