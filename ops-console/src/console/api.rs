@@ -1167,6 +1167,11 @@ pub struct SarCaseView {
 }
 
 fn load_case(c: &Console, id: &str) -> Result<(Incident, SarCase), ApiError> {
+    load_case_json(c, id).map(|(i, c, _)| (i, c))
+}
+
+/// A SAR case with the JSON it was read from (the version a change is made to).
+fn load_case_json(c: &Console, id: &str) -> Result<(Incident, SarCase, String), ApiError> {
     let incident = c
         .picture()
         .incidents()
@@ -1180,7 +1185,7 @@ fn load_case(c: &Console, id: &str) -> Result<(Incident, SarCase), ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("{id} has no SAR case")))?;
     let case: SarCase = serde_json::from_str(&json)
         .map_err(|e| StoreError::Corrupt(format!("SAR case {id}: {e}")))?;
-    Ok((incident, case))
+    Ok((incident, case, json))
 }
 
 /// A SAR case: phase, status and its log.
@@ -1238,7 +1243,7 @@ async fn sar_phase(
     ApiJson(req): ApiJson<PhaseRequest>,
 ) -> ApiResult<SarCaseView> {
     u.require(Permission::CoordinateSar)?;
-    let (incident, mut case) = load_case(&c, &id)?;
+    let (incident, mut case, before) = load_case_json(&c, &id)?;
     let role = u
         .role
         .sar_role()
@@ -1254,8 +1259,9 @@ async fn sar_phase(
             CaseError::NoRationale(_) => ApiError::bad_request(e.to_string()),
             _ => ApiError::conflict(e.to_string()),
         })?;
-    c.store().update_sar_case(
+    let changed = c.store().update_sar_case(
         &id,
+        &before,
         &serde_json::to_string(&case).unwrap_or_default(),
         NewAudit {
             user: Some(&u.name),
@@ -1287,6 +1293,11 @@ async fn sar_phase(
             now,
         )),
     )?;
+    if changed.is_none() {
+        return Err(ApiError::conflict(
+            "the SAR case changed meanwhile: reload it and decide again",
+        ));
+    }
     Ok(Json(SarCaseView {
         incident,
         case: serde_json::to_value(&case).unwrap_or_default(),

@@ -541,18 +541,21 @@ impl Store {
     pub fn update_sar_case(
         &self,
         id: &str,
+        expected: &str,
         json: &str,
         audit: NewAudit<'_>,
         log: Option<(&str, NewEntry, Timestamp)>,
-    ) -> Result<AuditEntry, StoreError> {
+    ) -> Result<Option<AuditEntry>, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        // Only over the version the change was made to: two coordinators changing it at
+        // once cannot overwrite each other (the second is told to reload).
         let n = tx.execute(
-            "UPDATE sar_cases SET json = ?2 WHERE id = ?1",
-            params![id, json],
+            "UPDATE sar_cases SET json = ?3 WHERE id = ?1 AND json = ?2",
+            params![id, expected, json],
         )?;
         if n != 1 {
-            return Err(StoreError::Corrupt(format!("no SAR case {id}")));
+            return Ok(None);
         }
         // The change is also an entry of the incident's interception log, in the same
         // transaction: the log holds every change.
@@ -565,7 +568,7 @@ impl Store {
         }
         let e = append_audit(&tx, audit)?;
         tx.commit()?;
-        Ok(e)
+        Ok(Some(e))
     }
 
     /// Every incident (JSON), oldest first.
@@ -1135,6 +1138,53 @@ mod tests {
             .execute("UPDATE audit SET target = 'a-2' WHERE seq = 2", [])
             .unwrap();
         assert_eq!(s.verify_audit().unwrap(), Some(2));
+    }
+
+    #[test]
+    fn a_sar_case_changes_only_over_the_version_it_was_read_at() {
+        let s = Store::in_memory().unwrap();
+        let audit = |action| NewAudit {
+            user: Some("smc"),
+            role: Some(Role::SarCoordinator),
+            action,
+            target: Some("INC-9"),
+            detail: &serde_json::Value::Null,
+        };
+        s.add_incident(
+            "INC-9",
+            "{}",
+            Some("v1"),
+            log_entry(0, "opened"),
+            audit("incident_open"),
+        )
+        .unwrap();
+        let t: Timestamp = "2026-11-22T05:10:00Z".parse().unwrap();
+        // Two coordinators read v1; the first change lands, the second is told to reload.
+        let first = s
+            .update_sar_case(
+                "INC-9",
+                "v1",
+                "v2",
+                audit("sar_phase"),
+                Some(("INC-9", log_entry(10, "first"), t)),
+            )
+            .unwrap();
+        assert!(first.is_some());
+        let second = s
+            .update_sar_case(
+                "INC-9",
+                "v1",
+                "v3",
+                audit("sar_phase"),
+                Some(("INC-9", log_entry(10, "second"), t)),
+            )
+            .unwrap();
+        assert!(second.is_none());
+        assert_eq!(s.sar_case("INC-9").unwrap().as_deref(), Some("v2"));
+        // The log has the change that landed, not the one refused.
+        let log = s.interception_log("INC-9").unwrap();
+        assert_eq!(log.entries.len(), 2);
+        assert_eq!(log.entries[1].entry.why, "first");
     }
 
     fn log_entry(min: i64, why: &str) -> NewEntry {

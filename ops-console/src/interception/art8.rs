@@ -1523,6 +1523,14 @@ mod tests {
         );
         c.acknowledge_condition(0, who("cdr", Role::PatrolCommander), t(45))
             .unwrap();
+        // A boarding dated before the acknowledgement is refused too.
+        assert_eq!(
+            c.clone()
+                .board(cutter(), who("cdr", Role::PatrolCommander), t(44))
+                .unwrap_err()
+                .rule,
+            "R09"
+        );
         c.board(cutter(), who("cdr", Role::PatrolCommander), t(50))
             .unwrap();
         c.search(who("bo", Role::BoardingOfficer), t(55)).unwrap();
