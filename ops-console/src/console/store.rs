@@ -862,6 +862,7 @@ impl Store {
             seq,
             reference,
             &keys,
+            crate::interception::casefile::Facts::default(),
         ) {
             Ok(a) => a,
             Err(r) => return Ok(Err(r.into())),
@@ -877,6 +878,10 @@ impl Store {
         }
         if let Some(l) = applied.legal_review {
             details["legal_review"] = l.into();
+        }
+        if !applied.facts.is_empty() {
+            details["facts"] = serde_json::to_value(&applied.facts)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         }
         entry.details = details;
         let r = append_interception_tx(&tx, incident, entry, recorded_at)?;

@@ -867,9 +867,40 @@ pub trait Keys {
     fn restricted(&self, sha256: &str) -> Option<String>;
 }
 
+/// The reference facts an action was judged on (zone, a flag State's Protocol status, a
+/// unit's capabilities), recorded with it: a replay judges it on the same facts however the
+/// reference data changes later (a State ratifies, a unit leaves the fleet).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Facts {
+    /// Maritime zone kind and State.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<(String, String)>,
+    /// The flag State was a party to the Protocol on the date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag_party: Option<bool>,
+    /// The unit as the Protocol saw it (R11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<Unit>,
+}
+
+impl Facts {
+    /// True when nothing was looked up.
+    pub fn is_empty(&self) -> bool {
+        self.zone.is_none() && self.flag_party.is_none() && self.unit.is_none()
+    }
+
+    fn unit(&mut self, reference: &Reference, name: &str) -> Unit {
+        self.unit
+            .get_or_insert_with(|| reference.unit(name))
+            .clone()
+    }
+}
+
 /// What an applied action adds to its log entry.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Applied {
+    /// The reference facts it was judged on (`details.facts`).
+    pub facts: Facts,
     /// The maritime zone, `kind:STATE` (R18).
     pub zone: Option<String>,
     /// A legal review raised (R18).
@@ -943,6 +974,13 @@ impl CaseFile {
                 }
             };
             let pos = e.entry.position.map(|p| (p.lat, p.lon));
+            // Judged on the facts recorded with it, not on today's reference data.
+            let facts: Facts = e
+                .entry
+                .details
+                .get("facts")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
             match f.apply_in_place(
                 &action,
                 &who,
@@ -952,6 +990,7 @@ impl CaseFile {
                 e.seq,
                 reference,
                 keys,
+                facts,
             ) {
                 Err(r) => f
                     .problems
@@ -1013,7 +1052,17 @@ impl CaseFile {
         keys: &dyn Keys,
     ) -> Result<Applied, Refused> {
         let mut next = self.clone();
-        let a = next.apply_in_place(action, who, at, recorded_at, pos, seq, reference, keys)?;
+        let a = next.apply_in_place(
+            action,
+            who,
+            at,
+            recorded_at,
+            pos,
+            seq,
+            reference,
+            keys,
+            Facts::default(),
+        )?;
         *self = next;
         Ok(a)
     }
@@ -1032,6 +1081,7 @@ impl CaseFile {
         seq: u64,
         reference: &Reference,
         keys: &dyn Keys,
+        mut facts: Facts,
     ) -> Result<Applied, Refused> {
         if !action.roles().contains(&who.role) {
             let rule = match (who.role, action) {
@@ -1059,7 +1109,10 @@ impl CaseFile {
         }
         let mut applied = Applied::default();
         if let Some((lat, lon)) = pos {
-            let (kind, state) = reference.zone(lat, lon);
+            let (kind, state) = facts
+                .zone
+                .get_or_insert_with(|| reference.zone(lat, lon))
+                .clone();
             applied.zone = Some(if state.is_empty() {
                 kind.clone()
             } else {
@@ -1082,7 +1135,8 @@ impl CaseFile {
         }
         let next = self;
         let manifests = next.register.manifests.len();
-        applied.produced = next.apply_inner(action, who, at, recorded_at, reference, keys)?;
+        applied.produced =
+            next.apply_inner(action, who, at, recorded_at, reference, keys, &mut facts)?;
         // A signed manifest is anchored in the hash-chained log: its hash goes in the entry,
         // so a later change of a key, a file or the manifest itself shows on replay.
         if next.register.manifests.len() > manifests
@@ -1098,6 +1152,7 @@ impl CaseFile {
         if let Some(why) = &applied.legal_review {
             next.legal_reviews.push((seq, why.clone()));
         }
+        applied.facts = facts;
         Ok(applied)
     }
 
@@ -1110,6 +1165,7 @@ impl CaseFile {
         recorded_at: Timestamp,
         reference: &Reference,
         keys: &dyn Keys,
+        facts: &mut Facts,
     ) -> Result<Option<serde_json::Value>, Refused> {
         use Action::*;
         let by = Self::actor(who);
@@ -1132,8 +1188,13 @@ impl CaseFile {
                 flag,
                 message,
             } => {
-                let party =
-                    reference.som_party(flag, at.to_zoned(jiff::tz::TimeZone::UTC).date())?;
+                let party = match facts.flag_party {
+                    Some(p) => p,
+                    None => {
+                        reference.som_party(flag, at.to_zoned(jiff::tz::TimeZone::UTC).date())?
+                    }
+                };
+                facts.flag_party = Some(party);
                 let flag = flag.trim().to_ascii_uppercase();
                 self.case(*case)?.notify_flag_state(
                     &flag,
@@ -1235,7 +1296,8 @@ impl CaseFile {
                 Ok(None)
             }
             Board { case, unit } => {
-                self.case(*case)?.board(reference.unit(unit), by, at)?;
+                let u = facts.unit(reference, unit);
+                self.case(*case)?.board(u, by, at)?;
                 Ok(None)
             }
             Search { case } => {
@@ -1257,9 +1319,10 @@ impl CaseFile {
                 Ok(None)
             }
             Measure { case, kind, unit } => {
+                let u = facts.unit(reference, unit);
                 let c = self.case(*case)?;
                 let id = format!("M-{}", c.measures.len() + 1);
-                c.measure(&id, kind.clone(), &reference.unit(unit), None, by, at)?;
+                c.measure(&id, kind.clone(), &u, None, by, at)?;
                 json(serde_json::json!({"measure": id}))
             }
             ConditionCompliance {
@@ -1395,6 +1458,7 @@ impl CaseFile {
                     recorded_at,
                     reference,
                     keys,
+                    facts,
                 )
             }
             Referral { tag, to, reasons } => {
@@ -2363,6 +2427,13 @@ mod tests {
             "one entry per action done, none for the two refused"
         );
         assert_eq!(d.store.case_file("INC-1", &d.reference).unwrap(), f);
+        // Judged on the facts recorded with each entry: a later change of the reference
+        // data (Panama's status, the fleet, the zones) does not change the past.
+        let mut changed = d.reference.clone();
+        changed.states.retain(|s| s.code != "PA");
+        changed.units.clear();
+        changed.zones.clear();
+        assert_eq!(d.store.case_file("INC-1", &changed).unwrap(), f);
     }
 
     #[test]
