@@ -208,21 +208,38 @@ async fn run_async(
     if let Some(sc) = &sc {
         eprintln!("  demo scenario {}: {}", sc.name, sc.description);
         // The administrator sees no operational data (DOMAIN.md §5): a demo's first start
-        // also gets a watch officer to see the picture with.
+        // also gets a watch officer to see the picture with, and the rest of the cast of an
+        // interception (each with a one-time password, changed at first login).
         if console.first_admin.is_some() {
-            let name = "watch";
-            let password = crate::console::create_user(
-                console.console.store(),
-                name,
-                crate::console::auth::Role::WatchOfficer,
-                None,
-                None,
-            )
-            .context("creating the demo's watch officer")?
-            .context("the demo's watch officer exists already")?;
-            eprintln!(
-                "  demo: watch officer {name:?} created; one-time password: {password} (log in as {name} to see the picture)"
-            );
+            use crate::console::auth::Role as R;
+            let cast = [
+                ("watch", R::WatchOfficer, None),
+                ("smc", R::SarCoordinator, None),
+                ("bo", R::BoardingOfficer, None),
+                ("duty1", R::DutyOfficer, None),
+                ("duty2", R::DutyOfficer, None),
+                ("legal", R::LegalAdviser, None),
+                ("prot", R::ProtectionOfficer, None),
+                ("inv", R::Investigator, None),
+                ("liaison-gr", R::PartnerLiaison, Some("GR")),
+                ("auditor", R::Auditor, None),
+            ];
+            for (name, role, state) in cast {
+                let password =
+                    crate::console::create_user(console.console.store(), name, role, None, None)
+                        .with_context(|| format!("creating the demo's {name}"))?
+                        .with_context(|| format!("the demo's {name} exists already"))?;
+                if let Some(st) = state {
+                    console.console.store().set_user_state(name, st)?;
+                }
+                if name == "watch" {
+                    eprintln!(
+                        "  demo: watch officer {name:?} created; one-time password: {password} (log in as {name} to see the picture)"
+                    );
+                } else {
+                    eprintln!("  demo: {role} {name:?}: one-time password {password}");
+                }
+            }
         }
     }
     let mut publisher = match &sc {

@@ -583,11 +583,11 @@ async fn walk_a_whole_interception(
     inc: &str,
 ) {
     for (name, role) in [
-        ("duty1", "duty_officer"),
-        ("duty2", "duty_officer"),
-        ("bo", "boarding_officer"),
-        ("smc", "sar_coordinator"),
-        ("inv", "investigator"),
+        ("anna.duty", "duty_officer"),
+        ("paolo.duty", "duty_officer"),
+        ("marco.bo", "boarding_officer"),
+        ("luca.smc", "sar_coordinator"),
+        ("giulia.inv", "investigator"),
     ] {
         add_user(data, name, role, None);
     }
@@ -609,7 +609,7 @@ async fn walk_a_whole_interception(
     .await;
     shot(c, "07-case-opened").await;
 
-    login_as(c, url, "duty1").await;
+    login_as(c, url, "anna.duty").await;
     open_case(c, inc).await;
     let mut f = vec![F::T("flag", "PA")];
     f.extend(msg("IT-ART8-2026-014", None));
@@ -646,7 +646,7 @@ async fn walk_a_whole_interception(
     )
     .await;
 
-    login_as(c, url, "duty2").await;
+    login_as(c, url, "paolo.duty").await;
     open_case(c, inc).await;
     let mut f = vec![
         F::T("reference", "PA-AUTH-2026-331"),
@@ -670,14 +670,14 @@ async fn walk_a_whole_interception(
 
     // On scene, on a patrol vessel's small laptop screen.
     c.set_window_size(1024, 640).await.unwrap();
-    login_as(c, url, "bo").await;
+    login_as(c, url, "marco.bo").await;
     open_case(c, inc).await;
     act(
         c,
         "acknowledge_condition",
         &[],
         "condition read to the boarding team",
-        "acknowledged by bo",
+        "acknowledged by marco.bo",
     )
     .await;
     let at = [F::T("pos-lat", "35.21"), F::T("pos-lon", "12.88")];
@@ -718,7 +718,7 @@ async fn walk_a_whole_interception(
     shot(c, "09-small-screen-rescue").await;
     c.set_window_size(1400, 900).await.unwrap();
 
-    login_as(c, url, "smc").await;
+    login_as(c, url, "luca.smc").await;
     open_case(c, inc).await;
     act(
         c,
@@ -736,7 +736,7 @@ async fn walk_a_whole_interception(
     )
     .await;
 
-    login_as(c, url, "bo").await;
+    login_as(c, url, "marco.bo").await;
     open_case(c, inc).await;
     act(
         c,
@@ -771,7 +771,7 @@ async fn walk_a_whole_interception(
         "custody_transfer",
         &[
             F::T("exhibit", &exhibit),
-            F::T("to", "inv"),
+            F::T("to", "giulia.inv"),
             F::T("seal", "S-2026-0411"),
             F::T("place", "Porto Empedocle quay"),
         ],
@@ -780,14 +780,14 @@ async fn walk_a_whole_interception(
     )
     .await;
 
-    login_as(c, url, "inv").await;
+    login_as(c, url, "giulia.inv").await;
     open_case(c, inc).await;
     act(
         c,
         "custody_receive",
         &[F::T("exhibit", &exhibit), F::T("seal", "S-2026-0411")],
         "received, seal intact",
-        "held by inv",
+        "held by giulia.inv",
     )
     .await;
     click(c, "#case-export").await;
@@ -884,8 +884,8 @@ async fn walk_a_whole_interception(
         "released to GR",
     )
     .await;
-    add_user(data, "liaison-gr", "partner_liaison", Some("GR"));
-    login_as(c, url, "liaison-gr").await;
+    add_user(data, "eleni.gr", "partner_liaison", Some("GR"));
+    login_as(c, url, "eleni.gr").await;
     until(c, "what was released to Greece", 15, || async {
         let t = text(c, "#no-access").await.to_lowercase();
         (t.contains("released to gr") && t.contains("known to maltese police")).then_some(())
