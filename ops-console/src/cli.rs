@@ -92,6 +92,11 @@ pub struct ConsoleArgs {
     /// Data directory: the console's database is `DIR/console/console.db`.
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
     pub data: PathBuf,
+    /// Reference data for interception cases (TOML: our State, States and their Protocol
+    /// status, units, maritime zones); default: the demonstration area's, shipped with the
+    /// program (see `ops-console/src/interception/reference.toml`).
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
     /// Mark the session cookie `Secure` (the console is served behind TLS).
     #[arg(long)]
     pub secure_cookies: bool,
@@ -258,6 +263,11 @@ pub struct UpArgs {
     /// Stop after this much scenario time (e.g. `30m`, `2h`); default: run until stopped.
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
+    /// Reference data for interception cases (TOML: our State, States and their Protocol
+    /// status, units, maritime zones); default: the demonstration area's, shipped with the
+    /// program (see `ops-console/src/interception/reference.toml`).
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
 }
 
 /// Output format of `decode`.

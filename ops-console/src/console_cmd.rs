@@ -26,6 +26,7 @@ pub fn run(args: &ConsoleArgs) -> Result<()> {
                 dir: Some(console::console_dir(&args.data)),
                 picture: Default::default(),
                 fusion: Default::default(),
+                reference: console::load_reference(args.reference.as_deref())?,
             },
             FeedConfig {
                 host,

@@ -171,6 +171,7 @@ async fn run_async(
             dir: Some(crate::console::console_dir(&args.data)),
             picture: Default::default(),
             fusion: Default::default(),
+            reference: crate::console::load_reference(args.reference.as_deref())?,
         },
         crate::console::feed::FeedConfig {
             host: mqtt.ip().to_string(),

@@ -689,3 +689,44 @@ fn verify_checks_an_interception_export_offline() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("interception log: entry 1"));
 }
+
+#[test]
+fn up_refuses_reference_data_it_cannot_read_naming_the_file() {
+    let _one_up = ONE_UP.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let bad = tmp.path().join("reference.toml");
+    // A zone without a closed ring: refused at start, not on the first boarding.
+    std::fs::write(
+        &bad,
+        "own_state = \"IT\"\n[[zone]]\nname = \"x\"\nkind = \"territorial_sea\"\nstate = \"MT\"\npolygon = [[14.0, 35.0]]\n",
+    )
+    .unwrap();
+    for (file, says) in [
+        (bad.to_str().unwrap(), "closed ring"),
+        (
+            "/nonexistent/reference.toml",
+            "reference data /nonexistent/reference.toml",
+        ),
+    ] {
+        let out = tidewatch(
+            &[
+                "up",
+                "--mqtt",
+                "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
+                "--duration",
+                "1m",
+                "--reference",
+                file,
+                "--data",
+                data.to_str().unwrap(),
+            ],
+            b"",
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{file}: {err}");
+        assert!(err.contains(says), "{file}: {err}");
+    }
+}

@@ -182,6 +182,7 @@ fn main() {
                 dir: Some(dir.path().to_owned()),
                 picture: Default::default(),
                 fusion: Default::default(),
+                reference: None,
             },
             FeedConfig {
                 host: "127.0.0.1".into(),

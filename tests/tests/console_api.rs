@@ -49,6 +49,7 @@ impl TestConsole {
                 dir: Some(dir.to_owned()),
                 picture: Default::default(),
                 fusion: Default::default(),
+                reference: None,
             },
             FeedConfig {
                 host: "127.0.0.1".into(),

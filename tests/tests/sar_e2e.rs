@@ -121,6 +121,7 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
             dir: Some(dir.join("console")),
             picture: Default::default(),
             fusion: Default::default(),
+            reference: None,
         },
         ops_console::console::feed::FeedConfig {
             host: "127.0.0.1".into(),

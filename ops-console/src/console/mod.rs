@@ -94,6 +94,22 @@ impl std::fmt::Debug for Console {
     }
 }
 
+/// Read reference data for case files from `path` (`None`: the shipped demonstration
+/// data): refused at start when it does not parse, naming the file.
+pub fn load_reference(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Option<crate::interception::casefile::Reference>> {
+    use anyhow::Context;
+    let Some(p) = path else {
+        return Ok(None);
+    };
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("reference data {}", p.display()))?;
+    crate::interception::casefile::Reference::from_toml(&text)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+}
+
 /// What the console needs to start.
 #[derive(Debug)]
 pub struct ConsoleConfig {
@@ -103,6 +119,8 @@ pub struct ConsoleConfig {
     pub picture: PictureConfig,
     /// Fusion rules for the picture's own engine (identity, risk).
     pub fusion: fusion::FusionConfig,
+    /// Reference data for case files (`None`: the demonstration area's).
+    pub reference: Option<crate::interception::casefile::Reference>,
 }
 
 impl Console {
@@ -156,7 +174,10 @@ impl Console {
             rejects,
             live_json: Mutex::new(None),
             secure_cookies: false,
-            reference: crate::interception::casefile::Reference::default_demo(),
+            reference: cfg
+                .reference
+                .clone()
+                .unwrap_or_else(crate::interception::casefile::Reference::default_demo),
             dir: cfg.dir.clone(),
         })
     }
