@@ -190,6 +190,77 @@ impl CurrentUser {
     }
 }
 
+impl CurrentUser {
+    /// A log entry by this user, happening now (the console's UTC clock), without a
+    /// position; callers set what their request adds.
+    pub(crate) fn entry(
+        &self,
+        now: Timestamp,
+        event: EventType,
+        why: String,
+        details: serde_json::Value,
+    ) -> NewEntry {
+        NewEntry {
+            occurred_at: now,
+            time_source: TimeSource::Ntp,
+            actor: LogActor {
+                user: self.name.clone(),
+                role: self.role.as_str().to_owned(),
+                unit: None,
+                on_behalf_of: None,
+            },
+            event,
+            position: None,
+            zone: None,
+            why,
+            details,
+            corrects: None,
+            late_reason: None,
+            occurred_at_given: None,
+        }
+    }
+}
+
+/// A request's late entry (R57) and position, checked.
+pub(crate) fn check_late_and_position(
+    late: Option<&LateEntry>,
+    position: Option<&LatLon>,
+) -> Result<(), ApiError> {
+    if let Some(p) = position
+        && !((-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon))
+    {
+        return Err(ApiError::bad_request(
+            "position: lat −90..90, lon −180..180",
+        ));
+    }
+    if late.is_some_and(|l| l.minutes_ago > 10_080 || l.reason.trim().is_empty()) {
+        return Err(ApiError::bad_request(
+            "late: minutes_ago at most 10080 (a week), and the reason it is recorded only now",
+        ));
+    }
+    Ok(())
+}
+
+/// When a request says it happened: now, or `late.minutes_ago` before (typed in by a person).
+pub(crate) fn occurred(now: Timestamp, late: Option<&LateEntry>) -> (Timestamp, TimeSource) {
+    match late {
+        Some(l) => (
+            now - jiff::SignedDuration::from_mins(i64::from(l.minutes_ago)),
+            TimeSource::Manual,
+        ),
+        None => (now, TimeSource::Ntp),
+    }
+}
+
+/// A position as the log keeps it (a user's fix: 0.1 NM).
+pub(crate) fn log_position(p: LatLon) -> LogPosition {
+    LogPosition {
+        lat: p.lat,
+        lon: p.lon,
+        accuracy_nm: 0.1,
+    }
+}
+
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -1070,30 +1141,17 @@ async fn escalate(
         _ => None,
     };
     let first_entry = NewEntry {
-        occurred_at: now,
-        time_source: TimeSource::Ntp,
-        actor: LogActor {
-            user: u.name.clone(),
-            role: u.role.as_str().to_owned(),
-            unit: None,
-            on_behalf_of: None,
-        },
-        event: EventType::Detection,
-        position: Some(LogPosition {
-            lat: view.position.lat,
-            lon: view.position.lon,
-            accuracy_nm: 0.1,
-        }),
-        zone: None,
-        why: format!(
-            "incident opened from the {} alert {id}: {}",
-            view.kind.replace('_', " "),
-            view.reasons.first().cloned().unwrap_or_default()
-        ),
-        details: serde_json::json!({"alert": id, "kind": kind, "mmsi": view.mmsi}),
-        corrects: None,
-        late_reason: None,
-        occurred_at_given: None,
+        position: Some(log_position(view.position)),
+        ..u.entry(
+            now,
+            EventType::Detection,
+            format!(
+                "incident opened from the {} alert {id}: {}",
+                view.kind.replace('_', " "),
+                view.reasons.first().cloned().unwrap_or_default()
+            ),
+            serde_json::json!({"alert": id, "kind": kind, "mmsi": view.mmsi}),
+        )
     };
     c.store().add_incident(
         &incident.id,
@@ -1272,24 +1330,12 @@ async fn sar_phase(
         },
         Some((
             &id,
-            NewEntry {
-                occurred_at: now,
-                time_source: TimeSource::Ntp,
-                actor: LogActor {
-                    user: u.name.clone(),
-                    role: u.role.as_str().to_owned(),
-                    unit: None,
-                    on_behalf_of: None,
-                },
-                event: EventType::PhaseChange,
-                position: None,
-                zone: None,
-                why: req.rationale.trim().to_owned(),
-                details: serde_json::json!({"phase": req.phase}),
-                corrects: None,
-                late_reason: None,
-                occurred_at_given: None,
-            },
+            u.entry(
+                now,
+                EventType::PhaseChange,
+                req.rationale.trim().to_owned(),
+                serde_json::json!({"phase": req.phase}),
+            ),
             now,
         )),
     )?;
@@ -1503,50 +1549,16 @@ async fn record_log(
             "why: at most 4000 characters, late.reason 2000",
         ));
     }
-    if let Some(p) = &req.position
-        && !((-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon))
-    {
-        return Err(ApiError::bad_request(
-            "position: lat −90..90, lon −180..180",
-        ));
-    }
-    if req
-        .late
-        .as_ref()
-        .is_some_and(|l| l.minutes_ago > 10_080 || l.reason.trim().is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "late: minutes_ago at most 10080 (a week), and the reason it is recorded only now",
-        ));
-    }
+    check_late_and_position(req.late.as_ref(), req.position.as_ref())?;
     let now = Timestamp::now();
+    let (occurred_at, time_source) = occurred(now, req.late.as_ref());
     let entry = NewEntry {
-        occurred_at: req.late.as_ref().map_or(now, |l| {
-            now - jiff::SignedDuration::from_mins(i64::from(l.minutes_ago))
-        }),
-        time_source: if req.late.is_some() {
-            TimeSource::Manual
-        } else {
-            TimeSource::Ntp
-        },
-        actor: LogActor {
-            user: u.name.clone(),
-            role: u.role.as_str().to_owned(),
-            unit: None,
-            on_behalf_of: None,
-        },
-        event,
-        position: req.position.map(|p| LogPosition {
-            lat: p.lat,
-            lon: p.lon,
-            accuracy_nm: 0.1,
-        }),
-        zone: None,
-        why: req.why.trim().to_owned(),
-        details,
+        occurred_at,
+        time_source,
+        position: req.position.map(log_position),
         corrects: req.corrects,
         late_reason: req.late.map(|l| l.reason.trim().to_owned()),
-        occurred_at_given: None,
+        ..u.entry(now, event, req.why.trim().to_owned(), details)
     };
     match c.store().append_interception(&id, entry, now)? {
         Ok(_) => Ok((StatusCode::CREATED, Json(log_view(&c, &id, u.role)?))),

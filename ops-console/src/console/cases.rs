@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::api::{
     ApiError, ApiJson, ApiQuery, ApiResult, AppState, CurrentUser, ErrorBody, LateEntry,
-    incident_exists,
+    check_late_and_position, incident_exists, log_position, occurred,
 };
 use super::auth::{Permission, Role};
 use super::model::LatLon;
@@ -24,7 +24,7 @@ use super::store::{CaseRefusal, NewAudit};
 use crate::interception::casefile::{ACTION_TYPES, Action, CaseFile, Who, roles_for};
 use crate::interception::caveat;
 use crate::interception::export::{self, Bundle, FORMAT};
-use crate::interception::log::{LogActor, LogPosition, NewEntry, TimeSource};
+use crate::interception::log::{NewEntry, TimeSource};
 use crate::interception::roster::Viewer;
 
 /// The purpose a case file is read for (R58: every read of personal data says why).
@@ -559,20 +559,7 @@ pub async fn case_action(
     if req.why.trim().is_empty() || req.why.chars().count() > 4000 {
         return Err(ApiError::bad_request("why: 1 to 4000 characters"));
     }
-    if let Some(l) = &req.late
-        && (l.minutes_ago > 10_080 || l.reason.trim().is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "late: minutes_ago at most 10080 (a week), and the reason it is recorded only now",
-        ));
-    }
-    if let Some(p) = &req.position
-        && !((-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon))
-    {
-        return Err(ApiError::bad_request(
-            "position: lat −90..90, lon −180..180",
-        ));
-    }
+    check_late_and_position(req.late.as_ref(), req.position.as_ref())?;
     // R62: a time given on a unit's local clock carries its offset; it is converted to UTC
     // and the original kept.
     let given = match &req.occurred_at {
@@ -597,39 +584,29 @@ pub async fn case_action(
         ));
     }
     let now = Timestamp::now();
+    let (occurred_at, time_source) = match &given {
+        Some((_, t)) => (*t, TimeSource::Manual),
+        None => occurred(now, req.late.as_ref()),
+    };
+    let mut entry = u.entry(
+        now,
+        req.action.event(),
+        req.why.trim().to_owned(),
+        serde_json::Value::Null,
+    );
+    entry.actor.unit = req.unit.clone().filter(|s| !s.trim().is_empty());
+    entry.actor.on_behalf_of = req.on_behalf_of.clone().filter(|s| !s.trim().is_empty());
     let entry = NewEntry {
-        occurred_at: given.as_ref().map(|g| g.1).unwrap_or_else(|| {
-            req.late.as_ref().map_or(now, |l| {
-                now - jiff::SignedDuration::from_mins(i64::from(l.minutes_ago))
-            })
-        }),
-        time_source: if req.late.is_some() || given.is_some() {
-            TimeSource::Manual
-        } else {
-            TimeSource::Ntp
-        },
-        actor: LogActor {
-            user: u.name.clone(),
-            role: u.role.as_str().to_owned(),
-            unit: req.unit.clone().filter(|s| !s.trim().is_empty()),
-            on_behalf_of: req.on_behalf_of.clone().filter(|s| !s.trim().is_empty()),
-        },
-        event: req.action.event(),
-        position: req.position.map(|p| LogPosition {
-            lat: p.lat,
-            lon: p.lon,
-            accuracy_nm: 0.1,
-        }),
-        zone: None,
-        why: req.why.trim().to_owned(),
-        details: serde_json::Value::Null,
-        corrects: None,
+        occurred_at,
+        time_source,
+        position: req.position.map(log_position),
         late_reason: req
             .late
             .map(|l| l.reason.trim().to_owned())
             .or(req.late_reason.map(|r| r.trim().to_owned()))
             .filter(|r| !r.is_empty()),
         occurred_at_given: given.map(|g| g.0),
+        ..entry
     };
     let who = Who {
         user: u.name.clone(),
@@ -926,15 +903,25 @@ pub async fn report(
     u: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    printed(&c, &u, &id, "text/html; charset=utf-8", |b| {
+        crate::interception::report::html(b).into_bytes()
+    })
+}
+
+/// The report of an incident as `render` prints it, for the investigator; the read is
+/// audited (R58).
+fn printed(
+    c: &super::Console,
+    u: &CurrentUser,
+    id: &str,
+    content_type: &'static str,
+    render: impl FnOnce(&Bundle) -> Vec<u8>,
+) -> Result<Response, ApiError> {
     u.require(Permission::ExportCase)?;
-    incident_exists(&c, &id)?;
-    let (b, _) = bundle(&c, &id, &u.name)?;
-    read_audit(&c, &u, &id, Some("law_enforcement".into()));
-    Ok((
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        crate::interception::report::html(&b),
-    )
-        .into_response())
+    incident_exists(c, id)?;
+    let (b, _) = bundle(c, id, &u.name)?;
+    read_audit(c, u, id, Some("law_enforcement".into()));
+    Ok(([(header::CONTENT_TYPE, content_type)], render(&b)).into_response())
 }
 
 /// The printable report of an incident as PDF, as an export would hold it.
@@ -951,13 +938,11 @@ pub async fn report_pdf(
     u: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    u.require(Permission::ExportCase)?;
-    incident_exists(&c, &id)?;
-    let (b, _) = bundle(&c, &id, &u.name)?;
-    read_audit(&c, &u, &id, Some("law_enforcement".into()));
-    Ok((
-        [(header::CONTENT_TYPE, "application/pdf")],
-        crate::interception::pdf::pdf(&b),
+    printed(
+        &c,
+        &u,
+        &id,
+        "application/pdf",
+        crate::interception::pdf::pdf,
     )
-        .into_response())
 }

@@ -277,19 +277,11 @@ fn items(b: &Bundle) -> Vec<Item> {
 const MAP_H: f64 = 300.0;
 
 fn draw_map(pts: &[(u64, f64, f64)], tracks: &[Vec<(f64, f64)>], top: f64, s: &mut String) {
-    let (mut la0, mut la1, mut lo0, mut lo1) = (90.0f64, -90.0f64, 180.0f64, -180.0f64);
-    let all = pts
-        .iter()
-        .map(|&(_, la, lo)| (la, lo))
-        .chain(tracks.iter().flatten().copied());
-    for (la, lo) in all {
-        la0 = la0.min(la);
-        la1 = la1.max(la);
-        lo0 = lo0.min(lo);
-        lo1 = lo1.max(lo);
-    }
-    let pad = ((la1 - la0).max(lo1 - lo0) * 0.1).max(1.0 / 60.0);
-    let (la0, la1, lo0, lo1) = (la0 - pad, la1 + pad, lo0 - pad, lo1 + pad);
+    let (la0, la1, lo0, lo1) = super::report::map_bounds(
+        pts.iter()
+            .map(|&(_, la, lo)| (la, lo))
+            .chain(tracks.iter().flatten().copied()),
+    );
     let k = ((la0 + la1) / 2.0).to_radians().cos();
     let w = PAGE_W - 2.0 * MARGIN;
     // One scale for both axes (a degree of longitude is cos(lat) of one of latitude).

@@ -25,6 +25,20 @@ fn esc(s: &str) -> String {
     o
 }
 
+/// The bounds of a map of `points` (latitude, longitude): south, north, west, east, with a
+/// margin, at least 2 NM across. Shared by the HTML and PDF reports.
+pub(crate) fn map_bounds(points: impl Iterator<Item = (f64, f64)>) -> (f64, f64, f64, f64) {
+    let (mut la0, mut la1, mut lo0, mut lo1) = (90.0f64, -90.0f64, 180.0f64, -180.0f64);
+    for (la, lo) in points {
+        la0 = la0.min(la);
+        la1 = la1.max(la);
+        lo0 = lo0.min(lo);
+        lo1 = lo1.max(lo);
+    }
+    let pad = ((la1 - la0).max(lo1 - lo0) * 0.1).max(1.0 / 60.0);
+    (la0 - pad, la1 + pad, lo0 - pad, lo1 + pad)
+}
+
 /// The positions of the log as an SVG map (equirectangular, scaled by latitude), with
 /// numbered points in time order.
 fn map(b: &Bundle) -> String {
@@ -37,20 +51,11 @@ fn map(b: &Bundle) -> String {
     if pts.is_empty() && b.tracks.iter().all(|t| t.points.is_empty()) {
         return "<p>No entry of this log carries a position.</p>".to_owned();
     }
-    let (mut la0, mut la1, mut lo0, mut lo1) = (90.0f64, -90.0f64, 180.0f64, -180.0f64);
     let track_pts = b
         .tracks
         .iter()
-        .flat_map(|t| t.points.iter().map(|&(_, la, lo)| (0, la, lo)));
-    for (_, la, lo) in pts.iter().copied().chain(track_pts) {
-        la0 = la0.min(la);
-        la1 = la1.max(la);
-        lo0 = lo0.min(lo);
-        lo1 = lo1.max(lo);
-    }
-    // At least 2 NM across, with a margin.
-    let pad = ((la1 - la0).max(lo1 - lo0) * 0.1).max(1.0 / 60.0);
-    let (la0, la1, lo0, lo1) = (la0 - pad, la1 + pad, lo0 - pad, lo1 + pad);
+        .flat_map(|t| t.points.iter().map(|&(_, la, lo)| (la, lo)));
+    let (la0, la1, lo0, lo1) = map_bounds(pts.iter().map(|&(_, la, lo)| (la, lo)).chain(track_pts));
     let k = ((la0 + la1) / 2.0).to_radians().cos();
     let (w, h) = (640.0, 640.0 * (la1 - la0) / ((lo1 - lo0) * k));
     let h = h.clamp(200.0, 900.0);
