@@ -303,11 +303,18 @@ impl Store {
     }
 
     fn init(mut conn: Connection) -> Result<Store, StoreError> {
+        // Another process (`tidewatch up` and `tidewatch user add`, say) may hold the write
+        // lock: wait for it, from the very first statement.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Every transaction here writes, and most read first (the audit chain's last hash):
+        // a deferred one that must upgrade while another process writes fails at once with
+        // "database is locked" (SQLite cannot wait without risking a deadlock). Taking the
+        // write lock at BEGIN makes it wait its turn instead.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // Every committed change is on disk before the call returns.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version as usize > MIGRATIONS.len() {
             return Err(StoreError::Corrupt(format!(
@@ -765,7 +772,7 @@ impl Store {
     {
         use crate::interception::casefile::{CaseFile, DETAILS_KEY};
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = conn.transaction()?;
         let entries: Vec<LogEntry> = {
             let mut st =
                 tx.prepare("SELECT json FROM interception_log WHERE incident = ?1 ORDER BY seq")?;
@@ -1291,5 +1298,53 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         assert_eq!(s.user("olga").unwrap(), Some(u));
         assert_eq!(s.users().unwrap().len(), 1);
+    }
+
+    /// `tidewatch user add` writes to the console's database while `tidewatch up` does (a
+    /// demo's first start creates its cast): both append to the one audit chain. Neither
+    /// fails with "database is locked", and the chain stays whole.
+    #[test]
+    fn two_processes_append_to_the_audit_chain_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Store::open(dir.path()).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let d = serde_json::json!({});
+        let busy = {
+            let (stop, d) = (stop.clone(), d.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    writer
+                        .audit(NewAudit {
+                            user: Some("admin"),
+                            role: Some(Role::Admin),
+                            action: "user_add",
+                            target: Some("cast"),
+                            detail: &d,
+                        })
+                        .unwrap();
+                    n += 1;
+                    std::thread::sleep(std::time::Duration::from_micros(500));
+                }
+                n
+            })
+        };
+        for i in 0..100 {
+            let s = Store::open(dir.path()).unwrap_or_else(|e| panic!("open {i}: {e}"));
+            s.audit(NewAudit {
+                user: Some("admin"),
+                role: Some(Role::Admin),
+                action: "user_add",
+                target: Some("olga"),
+                detail: &d,
+            })
+            .unwrap_or_else(|e| panic!("audit {i}: {e}"));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = busy.join().unwrap();
+        assert!(written > 0);
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.verify_audit().unwrap(), None);
+        assert_eq!(s.audit_log(0, 100_000).unwrap().len(), 100 + written);
     }
 }
