@@ -14,6 +14,12 @@
 //!   observation published twice: AIS, numbered patrol lines and reports keep their id).
 //! - The event loop is polled continuously by its own task, as rumqttc requires; the
 //!   worker does the blocking work (archive, fsync) off the poll path.
+//! - Group commit: the worker fsyncs and acknowledges as soon as it has caught up with
+//!   what the broker sent (and at least every `sync_every`), so a broker's window of
+//!   unacknowledged deliveries (rumqttd 100, Mosquitto 20 by default) never waits for a
+//!   timer; acknowledgements that waited only on the broker confirming observations go
+//!   out the moment it does. (Acknowledging on a 20 ms tick capped ingest at one window
+//!   per tick: 100 messages per 20 ms, 50 000 lines/s at 10 lines a message.)
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -24,7 +30,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::archive::{Archive, ArchiveError, Record, Verdict};
 use crate::inputs::LocalLine;
@@ -200,9 +206,11 @@ pub async fn run_with_inputs(
         client: producer.clone(),
         handed: Arc::new(AtomicU64::new(0)),
         confirmed: Arc::new(AtomicU64::new(0)),
+        confirmations: Arc::new(Notify::new()),
         backlog: Mutex::new(VecDeque::new()),
     };
     let (handed, confirmed) = (out.handed.clone(), out.confirmed.clone());
+    let confirmations = out.confirmations.clone();
     let pub_poller = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -222,10 +230,12 @@ pub async fn run_with_inputs(
                             );
                         }
                         confirmed.fetch_max(handed.load(Ordering::Acquire), Ordering::AcqRel);
+                        confirmations.notify_one();
                     }
                 }
                 Ok(MqttEvent::Incoming(Packet::PubAck(_))) => {
                     confirmed.fetch_add(1, Ordering::AcqRel);
+                    confirmations.notify_one();
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -275,7 +285,7 @@ pub async fn run_with_inputs(
 
     let mut archive = Archive::open(&cfg.archive_dir)?;
     let mut pipeline = Pipeline::new();
-    let mut unacked: VecDeque<(Publish, u64)> = VecDeque::new();
+    let mut unacked = Unacked::default();
     let mut unsynced_local = 0usize;
     let tsdb = cfg.tsdb.clone();
     let mut stats_tick = tokio::time::interval(cfg.stats_every);
@@ -292,7 +302,7 @@ pub async fn run_with_inputs(
                 biased;
                 _ = tick.tick(), if !unacked.is_empty() || unsynced_local > 0 => {
                     unsynced_local = 0;
-                    if let Err(e) = settle(&mut archive, &client, &mut unacked, &out.confirmed).await {
+                    if let Err(e) = unacked.settle(&mut archive, &client, &out.confirmed).await {
                         break Err(e);
                     }
                     let unconfirmed = out.produced().saturating_sub(out.confirmed.load(Ordering::Acquire));
@@ -305,6 +315,13 @@ pub async fn run_with_inputs(
                     if let Some(t) = &tsdb {
                         t.try_write(points_from_service_stats(&handle.stats(), Timestamp::now()));
                     }
+                }
+                // The broker confirmed observations: acknowledge what waited only on them.
+                () = out.confirmations.notified(), if unacked.synced > 0 => {
+                    if let Err(e) = unacked.ack_ready(&client, &out.confirmed).await {
+                        break Err(e);
+                    }
+                    handle.update(|s| s.unacked = unacked.len() as u64);
                 }
                 _ = retry.tick(), if out.backlog_len() > 0 => {
                     if let Err(e) = out.drain() {
@@ -347,15 +364,21 @@ pub async fn run_with_inputs(
                             break Err(e);
                         }
                         // Acknowledged once archived and once what it gave is with the broker.
-                        unacked.push_back((p, out.produced()));
+                        unacked.push(p, out.produced());
                         handle.update(|s| {
                             s.queue_broker = rx.len() as u64;
                             s.unacked = unacked.len() as u64;
                             s.unit_sequence_gaps = pipeline.sequence_gaps;
                             s.unit_out_of_order = pipeline.out_of_order;
                         });
-                        if unacked.len() >= 512
-                            && let Err(e) = settle(&mut archive, &client, &mut unacked, &out.confirmed).await
+                        // Group commit: once the worker has caught up with the broker, fsync
+                        // and acknowledge at once rather than at the next tick. A broker
+                        // sends a subscriber only so many unacknowledged messages (rumqttd
+                        // 100, Mosquitto 20 by default): waiting for the tick capped
+                        // throughput at that window per tick. Under load the batch is
+                        // whatever arrived during the previous fsync.
+                        if (rx.is_empty() || unacked.len() >= 512)
+                            && let Err(e) = unacked.settle(&mut archive, &client, &out.confirmed).await
                         {
                             break Err(e);
                         }
@@ -405,6 +428,8 @@ struct Out {
     client: AsyncClient,
     handed: Arc<AtomicU64>,
     confirmed: Arc<AtomicU64>,
+    /// Woken on every confirmation, so acknowledgements waiting on one go out at once.
+    confirmations: Arc<Notify>,
     backlog: Mutex<VecDeque<(String, Vec<u8>)>>,
 }
 
@@ -454,23 +479,63 @@ impl Out {
     }
 }
 
-/// fsync the archive, then acknowledge the messages it now holds whose observations the
-/// broker has confirmed: a crash at any point loses neither a line nor its observations
-/// (the broker delivers an unacknowledged message again).
-async fn settle(
-    archive: &mut Archive,
-    client: &AsyncClient,
-    unacked: &mut VecDeque<(Publish, u64)>,
-    confirmed: &AtomicU64,
-) -> Result<(), ServiceError> {
-    archive.sync()?;
-    let confirmed = confirmed.load(Ordering::Acquire);
-    while unacked.front().is_some_and(|(_, mark)| *mark <= confirmed) {
-        if let Some((p, _)) = unacked.pop_front() {
-            client.ack(&p).await?;
-        }
+/// Messages from the broker not yet acknowledged, oldest first, each with the count of
+/// observations produced once it was handled (its observations are with the broker when
+/// that many are confirmed, MQTT 3.1.1 §4.6); the first `synced` are in the archive and
+/// fsync'd.
+#[derive(Default)]
+struct Unacked {
+    waiting: VecDeque<(Publish, u64)>,
+    synced: usize,
+}
+
+impl Unacked {
+    fn push(&mut self, p: Publish, mark: u64) {
+        self.waiting.push_back((p, mark));
     }
-    Ok(())
+
+    fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// fsync the archive, then acknowledge the messages it now holds whose observations
+    /// the broker has confirmed: a crash at any point loses neither a line nor its
+    /// observations (the broker delivers an unacknowledged message again).
+    async fn settle(
+        &mut self,
+        archive: &mut Archive,
+        client: &AsyncClient,
+        confirmed: &AtomicU64,
+    ) -> Result<(), ServiceError> {
+        archive.sync()?;
+        self.synced = self.waiting.len();
+        self.ack_ready(client, confirmed).await
+    }
+
+    /// Acknowledge the fsync'd messages whose observations the broker has confirmed.
+    async fn ack_ready(
+        &mut self,
+        client: &AsyncClient,
+        confirmed: &AtomicU64,
+    ) -> Result<(), ServiceError> {
+        let confirmed = confirmed.load(Ordering::Acquire);
+        while self.synced > 0
+            && self
+                .waiting
+                .front()
+                .is_some_and(|(_, mark)| *mark <= confirmed)
+        {
+            if let Some((p, _)) = self.waiting.pop_front() {
+                self.synced -= 1;
+                client.ack(&p).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn handle_message(

@@ -7,12 +7,21 @@
 //! subscriber takes latency as arrival minus that time.
 //!
 //! ```text
-//! cargo bench -p tidewatch-tests --bench ingest_loopback -- [--rate 50000] [--seconds 10] [--rounds 3] [--lines-per-message 10] [--embedded-only]
+//! cargo bench -p tidewatch-tests --bench ingest_loopback -- [--rate 50000] [--warmup 5] [--seconds 10] [--rounds 3] [--lines-per-message 10] [--embedded-only]
 //! ```
 //!
+//! Each round offers the rate for `--warmup` seconds and then for `--seconds` measured
+//! ones; latency percentiles are of what was sent in the measured seconds, the warm-up's
+//! p99 and max are printed beside them. Every sentence, warm-up included, must be observed.
+//!
+//! `TW_TRACE=1` prints every 25 000th latency as it arrives: a standing queue shows as steps
+//! that never come down.
+//!
 //! Processes: ingest runs in this process on its own thread and runtime (as `tidewatch
-//! up` runs it, with the embedded broker beside it); the publisher and the subscriber,
-//! standing for the receivers and fusion, run on another thread.
+//! up` runs it, with the embedded broker beside it on another); the publisher (the
+//! receivers) and the subscriber (fusion) each have a thread of their own, as separate
+//! processes would. (When both shared one thread, that thread was the busiest of all
+//! and its own queueing was measured as the system's.)
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,7 +33,7 @@ use ingest::ais::message::{Body, PositionReport};
 use ingest::service::{self, ServiceConfig, ServiceHandle};
 use jiff::Timestamp;
 use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use simulators::ais_encode::{EncodeOptions, encode};
 
 struct Args {
@@ -32,6 +41,7 @@ struct Args {
     seconds: u64,
     rounds: usize,
     lines_per_message: usize,
+    warmup: u64,
 }
 
 fn args() -> Args {
@@ -40,6 +50,7 @@ fn args() -> Args {
         seconds: 10,
         rounds: 3,
         lines_per_message: 10,
+        warmup: 5,
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -50,6 +61,7 @@ fn args() -> Args {
             ("--seconds", Some(v)) => a.seconds = v.max(1),
             ("--rounds", Some(v)) => a.rounds = v.max(1) as usize,
             ("--lines-per-message", Some(v)) => a.lines_per_message = v.max(1) as usize,
+            ("--warmup", Some(v)) => a.warmup = v,
             _ => {
                 i += 1;
                 continue;
@@ -94,9 +106,35 @@ struct RoundResult {
     received: u64,
     offered_per_s: f64,
     delivered_per_s: f64,
+    /// Latencies of what was sent after the warm-up.
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    /// Latencies of what was sent during the warm-up.
+    warmup_p99_ms: f64,
+    warmup_max_ms: f64,
+}
+
+/// Run the future `make` gives on a thread named `name` with a runtime of its own, as a
+/// separate process would have.
+fn on_own_thread<T, F>(
+    name: &str,
+    make: impl FnOnce() -> F + Send + 'static,
+) -> std::thread::JoinHandle<T>
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T>,
+{
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(make())
+        })
+        .expect("a thread")
 }
 
 /// Run the ingest service against `broker` on its own thread until `stop` is set.
@@ -105,31 +143,31 @@ fn start_ingest(
     archive: std::path::PathBuf,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new().name("ingest".into()).spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let mut cfg = ServiceConfig::new(&broker.ip().to_string(), broker.port(), archive);
-            cfg.client_id = format!("bench-ingest-{}", broker.port());
-            let handle = ServiceHandle::new();
-            let h = handle.clone();
-            service::run(cfg, handle, async move {
-                while !stop.load(Ordering::Relaxed) {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            })
-            .await
-            .expect("ingest runs");
-            let s = h.stats();
-            eprintln!(
-                "  ingest: {} messages, {} observations, {} connects, {} connection errors, rejected {:?}; at the end {} unacked, {} unconfirmed, {} queued",
-                s.messages, s.observations, s.connects, s.connection_errors, s.rejected, s.unacked, s.unconfirmed, s.queue_broker
-            );
-        });
+    on_own_thread("ingest", move || async move {
+        let mut cfg = ServiceConfig::new(&broker.ip().to_string(), broker.port(), archive);
+        cfg.client_id = format!("bench-ingest-{}", broker.port());
+        let handle = ServiceHandle::new();
+        let h = handle.clone();
+        service::run(cfg, handle, async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("ingest runs");
+        let s = h.stats();
+        eprintln!(
+            "  ingest: {} messages, {} observations, {} connects, {} connection errors, rejected {:?}; at the end {} unacked, {} unconfirmed, {} queued",
+            s.messages,
+            s.observations,
+            s.connects,
+            s.connection_errors,
+            s.rejected,
+            s.unacked,
+            s.unconfirmed,
+            s.queue_broker
+        );
     })
-    .expect("a thread for ingest")
 }
 
 async fn client(id: &str, broker: SocketAddr) -> (AsyncClient, rumqttc::EventLoop) {
@@ -141,55 +179,103 @@ async fn client(id: &str, broker: SocketAddr) -> (AsyncClient, rumqttc::EventLoo
     (c, l)
 }
 
-/// Publish at the offered rate for `seconds`, collect observations until they stop.
-async fn drive(broker: SocketAddr, lines: &[String], a: &Args) -> RoundResult {
-    // The subscriber (fusion's place).
-    let (sub, mut sub_loop) = client("bench-sub", broker).await;
-    sub.subscribe("tidewatch/v1/obs/ais/#", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let (lat_tx, mut lat_rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
-    let subscribed = Arc::new(tokio::sync::Notify::new());
-    let ready = subscribed.clone();
-    tokio::spawn(async move {
-        loop {
-            let ev = match sub_loop.poll().await {
-                Ok(ev) => ev,
-                Err(e) => {
-                    eprintln!("  subscriber: {e}");
-                    return;
-                }
-            };
-            match ev {
-                Event::Incoming(Packet::SubAck(_)) => ready.notify_one(),
-                Event::Incoming(Packet::Publish(p)) => {
-                    let now = Timestamp::now();
-                    let text = std::str::from_utf8(&p.payload).unwrap_or("");
-                    let Some(t) = text
-                        .split_once("\"time\":\"")
-                        .and_then(|(_, r)| r.split_once('"'))
-                        .and_then(|(t, _)| t.parse::<Timestamp>().ok())
-                    else {
-                        continue;
-                    };
-                    let ms = (now - t).total(jiff::Unit::Millisecond).unwrap_or(f64::NAN);
-                    if lat_tx.send(ms).is_err() {
+/// The subscriber (fusion's place), on a thread and runtime of its own as fusion is a
+/// process of its own: latencies of every observation until `total` have come or none
+/// has for two seconds after the publisher finished.
+fn subscriber(
+    broker: SocketAddr,
+    total: u64,
+    ready: std::sync::mpsc::Sender<()>,
+    done: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<(Vec<(Timestamp, f64)>, Instant)> {
+    on_own_thread("subscriber", move || async move {
+        let (sub, mut sub_loop) = client("bench-sub", broker).await;
+        sub.subscribe("tidewatch/v1/obs/ais/#", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        // The client's event loop runs as a task of its own, never cancelled
+        // midway; arrivals come here stamped on arrival.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Timestamp, Publish)>();
+        let mut ready = Some(ready);
+        let poller = tokio::spawn(async move {
+            loop {
+                match sub_loop.poll().await {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        if let Some(r) = ready.take() {
+                            let _ = r.send(());
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if tx.send((Timestamp::now(), p)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        eprintln!("  subscriber: {e}");
                         return;
                     }
                 }
-                _ => {}
+            }
+        });
+        let mut latencies = Vec::with_capacity(total as usize);
+        let mut last = Instant::now();
+        loop {
+            let (now, p) = match tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
+                Ok(Some(x)) => x,
+                Ok(None) => break,
+                Err(_) if done.load(Ordering::Relaxed) => break,
+                Err(_) => continue,
+            };
+            let text = std::str::from_utf8(&p.payload).unwrap_or("");
+            let Some(t) = text
+                .split_once("\"time\":\"")
+                .and_then(|(_, r)| r.split_once('"'))
+                .and_then(|(t, _)| t.parse::<Timestamp>().ok())
+            else {
+                continue;
+            };
+            let ms = (now - t).total(jiff::Unit::Millisecond).unwrap_or(f64::NAN);
+            if std::env::var_os("TW_TRACE").is_some() && latencies.len() % 25_000 == 0 {
+                eprintln!(
+                    "  trace: {} at {:?}: {ms:.1} ms",
+                    latencies.len(),
+                    last.elapsed()
+                );
+            }
+            latencies.push((t, ms));
+            last = Instant::now();
+            if latencies.len() as u64 >= total {
+                break;
             }
         }
-    });
-    subscribed.notified().await;
+        poller.abort();
+        let _ = sub.disconnect().await;
+        (latencies, last)
+    })
+}
+
+/// Publish at the offered rate for `warmup` then `seconds` (the receivers' place, on this
+/// thread), while the subscriber collects observations on its own.
+async fn drive(broker: SocketAddr, lines: &[String], a: &Args) -> RoundResult {
+    let total = a.rate * (a.warmup + a.seconds);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let done = Arc::new(AtomicBool::new(false));
+    let sub = subscriber(broker, total, ready_tx, done.clone());
+    ready_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the subscriber subscribes");
     // Give ingest its subscription too.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let (publisher, mut pub_loop) = client("bench-receiver", broker).await;
     tokio::spawn(async move { while pub_loop.poll().await.is_ok() {} });
-    let total = a.rate * a.seconds;
     let per_ms = a.rate as f64 / 1000.0;
     let start = Instant::now();
+    // What is sent from here on is measured; before, the warm-up (a fresh broker's first
+    // seconds: the engine's logs fill and wrap for the first time, with pauses of 20-40 ms
+    // that do not come back once they have wrapped).
+    let measure_from = Timestamp::now() + Duration::from_secs(a.warmup);
     let mut sent = 0u64;
     let mut n = 0u32;
     let mut message = Vec::with_capacity(a.lines_per_message * 100);
@@ -226,34 +312,38 @@ async fn drive(broker: SocketAddr, lines: &[String], a: &Args) -> RoundResult {
         }
     }
     let offered_secs = start.elapsed().as_secs_f64();
-    // Collect until nothing has come for two seconds.
-    let mut latencies = Vec::with_capacity(total as usize);
-    let mut last = Instant::now();
-    while let Ok(Some(ms)) = tokio::time::timeout(Duration::from_secs(2), lat_rx.recv()).await {
-        latencies.push(ms);
-        last = Instant::now();
-        if latencies.len() as u64 >= total {
-            break;
-        }
-    }
+    done.store(true, Ordering::Relaxed);
+    let (latencies, last) = tokio::task::spawn_blocking(move || sub.join())
+        .await
+        .expect("the join task runs")
+        .expect("the subscriber does not panic");
     let delivered_secs = (last - start).as_secs_f64();
     let _ = publisher.disconnect().await;
-    let _ = sub.disconnect().await;
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| -> f64 {
-        if latencies.is_empty() {
+    let received = latencies.len() as u64;
+    let (warm, steady): (Vec<_>, Vec<_>) =
+        latencies.into_iter().partition(|(t, _)| *t < measure_from);
+    let pct = |v: &[f64], p: f64| -> f64 {
+        if v.is_empty() {
             return f64::NAN;
         }
-        latencies[((latencies.len() as f64 - 1.0) * p).round() as usize]
+        v[((v.len() as f64 - 1.0) * p).round() as usize]
     };
+    let sorted = |v: Vec<(Timestamp, f64)>| {
+        let mut ms: Vec<f64> = v.into_iter().map(|(_, ms)| ms).collect();
+        ms.sort_by(f64::total_cmp);
+        ms
+    };
+    let (warm, steady) = (sorted(warm), sorted(steady));
     RoundResult {
         sent: total,
-        received: latencies.len() as u64,
+        received,
         offered_per_s: total as f64 / offered_secs,
-        delivered_per_s: latencies.len() as f64 / delivered_secs,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-        max_ms: pct(1.0),
+        delivered_per_s: received as f64 / delivered_secs,
+        p50_ms: pct(&steady, 0.50),
+        p99_ms: pct(&steady, 0.99),
+        max_ms: pct(&steady, 1.0),
+        warmup_p99_ms: pct(&warm, 0.99),
+        warmup_max_ms: pct(&warm, 1.0),
     }
 }
 
@@ -274,29 +364,20 @@ fn round(kind: &str, lines: &[String], a: &Args) -> RoundResult {
             // its own thread, and ingest another, as the two tasks of `up` would share.
             let (addr_tx, addr_rx) = std::sync::mpsc::channel();
             let stop_broker = stop.clone();
-            let broker_thread = std::thread::Builder::new()
-                .name("broker".into())
-                .spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    rt.block_on(async move {
-                        let broker = EmbeddedBroker::start(BrokerConfig {
-                            listen: "127.0.0.1:0".parse().unwrap(),
-                            ..BrokerConfig::default()
-                        })
-                        .await
-                        .expect("the embedded broker starts");
-                        addr_tx.send(broker.addr()).unwrap();
-                        while !stop_broker.load(Ordering::Relaxed) {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                        eprintln!("  broker: {:?}", broker.stats());
-                        broker.shutdown().await;
-                    });
+            let broker_thread = on_own_thread("broker", move || async move {
+                let broker = EmbeddedBroker::start(BrokerConfig {
+                    listen: "127.0.0.1:0".parse().unwrap(),
+                    ..BrokerConfig::default()
                 })
-                .expect("a thread for the broker");
+                .await
+                .expect("the embedded broker starts");
+                addr_tx.send(broker.addr()).unwrap();
+                while !stop_broker.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                eprintln!("  broker: {:?}", broker.stats());
+                broker.shutdown().await;
+            });
             let addr = addr_rx.recv().unwrap();
             let ingest = start_ingest(addr, dir.join("raw"), stop.clone());
             let r = rt.block_on(drive(addr, lines, a));
@@ -340,8 +421,8 @@ fn main() {
     let a = args();
     let lines = pool(200_000);
     println!(
-        "ingest loopback: {} sentences/s offered for {} s, {} sentences per MQTT message, QoS 1, {} rounds per broker",
-        a.rate, a.seconds, a.lines_per_message, a.rounds
+        "ingest loopback: {} sentences/s offered for {} s warm-up + {} s measured, {} sentences per MQTT message, QoS 1, {} rounds per broker",
+        a.rate, a.warmup, a.seconds, a.lines_per_message, a.rounds
     );
     let mut results: Vec<(&str, RoundResult)> = Vec::new();
     for r in 0..a.rounds {
@@ -353,7 +434,7 @@ fn main() {
         for &kind in kinds {
             let res = round(kind, &lines, &a);
             println!(
-                "round {} {kind:9}: sent {} observed {} | offered {:.0}/s delivered {:.0}/s | latency p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
+                "round {} {kind:9}: sent {} observed {} | offered {:.0}/s delivered {:.0}/s | latency p50 {:.1} ms p99 {:.1} ms max {:.1} ms | warm-up p99 {:.1} ms max {:.1} ms",
                 r + 1,
                 res.sent,
                 res.received,
@@ -361,7 +442,9 @@ fn main() {
                 res.delivered_per_s,
                 res.p50_ms,
                 res.p99_ms,
-                res.max_ms
+                res.max_ms,
+                res.warmup_p99_ms,
+                res.warmup_max_ms
             );
             results.push((kind, res));
         }
@@ -382,6 +465,11 @@ fn main() {
     let (m_rate, m_p99, m_lost) = summary("mosquitto");
     println!("median embedded : {e_rate:.0} sentences/s, p99 {e_p99:.1} ms, {e_lost} not observed");
     println!("median mosquitto: {m_rate:.0} sentences/s, p99 {m_p99:.1} ms, {m_lost} not observed");
+    if e_p99.is_nan() || m_p99.is_nan() {
+        println!(
+            "(p99 NaN: none of the measured seconds' sentences was observed before the subscriber gave up, 2 s after the last arrival)"
+        );
+    }
     println!(
         "embedded / mosquitto: throughput {:.2}x, p99 {:.2}x",
         e_rate / m_rate,

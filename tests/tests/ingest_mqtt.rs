@@ -553,3 +553,43 @@ async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
     );
     assert_eq!(handle.stats().rejected.get("line_too_long"), Some(&1));
 }
+
+/// A broker sends a subscriber only so many unacknowledged messages (the embedded broker 100,
+/// Mosquitto 20 by default). Ingest acknowledges once it has caught up, not on its fsync
+/// timer: with the timer set to a minute, a stream of single-line messages several windows
+/// long still comes through at once, every line archived.
+#[tokio::test]
+async fn ingest_acknowledges_as_it_catches_up_not_on_its_timer() {
+    use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+    let broker = EmbeddedBroker::start(BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..BrokerConfig::default()
+    })
+    .await
+    .expect("the embedded broker starts");
+    let port = broker.addr().port();
+    let archive = temp_dir("ingest-group-commit");
+    let mut cfg = ServiceConfig::new("127.0.0.1", port, &archive);
+    cfg.sync_every = Duration::from_secs(60);
+    let mut obs = observer(port).await;
+    let running = Running::start(cfg, None).await;
+    let lines = scenario_lines(60);
+    assert!(
+        lines.len() > 500,
+        "{} lines: fewer than 5 windows",
+        lines.len()
+    );
+    let expected = expected_messages(&lines);
+    // Every publish is acknowledged by the broker, and every observation arrives, long
+    // before the timer's first minute is up (wait_for allows 15 s between two).
+    publish_all(port, "tidewatch/v1/raw/ais/lampedusa", &lines).await;
+    let got = wait_for(&mut obs, expected).await;
+    assert_eq!(got.len(), expected);
+    let stats = running.handle.stats();
+    assert_eq!(stats.messages as usize, lines.len());
+    running.stop().await;
+    let report = ingest::archive::verify(&archive).unwrap();
+    assert_eq!(report.first_break, None);
+    assert_eq!(report.records as usize, lines.len());
+    broker.shutdown().await;
+}

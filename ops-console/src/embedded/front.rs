@@ -9,7 +9,7 @@
 //!   replaced by its username) and then every client packet that passes the ACL ([`Grants`]) and
 //!   the MQTT 3.1.1 shape checks ([`super::packet`]). The first packet that fails closes the
 //!   connection; the packets before it have been forwarded. Engine-to-client bytes are relayed
-//!   untouched.
+//!   untouched (and acknowledged to the engine at once: [`engine_to_client`]).
 //!
 //! Owning the client sockets also gives exact listen addresses (port 0 works) and a shutdown that
 //! closes every client connection, which the engine alone cannot do.
@@ -168,15 +168,54 @@ async fn connect_engine(front: &Front) -> io::Result<TcpStream> {
 }
 
 /// The loopback front: bytes both ways, untouched.
-async fn relay(mut client: TcpStream, front: &Front) {
-    let mut engine = match connect_engine(front).await {
+async fn relay(client: TcpStream, front: &Front) {
+    let engine = match connect_engine(front).await {
         Ok(s) => s,
         Err(e) => {
             warn!(error = %e, "MQTT engine unreachable; closing a loopback client.");
             return;
         }
     };
-    let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
+    let (mut cr, mut cw) = client.into_split();
+    let (mut er, mut ew) = engine.into_split();
+    let upstream = async {
+        let _ = tokio::io::copy(&mut cr, &mut ew).await;
+        let _ = ew.shutdown().await;
+    };
+    let downstream = async {
+        let _ = engine_to_client(&mut er, &mut cw).await;
+        let _ = cw.shutdown().await;
+    };
+    tokio::join!(upstream, downstream);
+}
+
+/// Relay what the engine sends to the client, acknowledging it to the engine at once.
+///
+/// The engine (rumqttd) does not set `TCP_NODELAY` on its sockets, so Nagle holds each small
+/// packet it writes until the previous one is acknowledged, and the kernel's delayed ACK on our
+/// side (up to 40 ms on Linux) turned that into a wait of tens of milliseconds per packet at
+/// low rates. Linux leaves quick-ACK mode by itself, so it is re-armed after every read.
+async fn engine_to_client(
+    engine: &mut OwnedReadHalf,
+    client: &mut OwnedWriteHalf,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = engine.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        ack_now(engine.as_ref());
+        client.write_all(&buf[..n]).await?;
+    }
+}
+
+/// Send the ACK for what was just read now rather than after the delayed-ACK timer.
+fn ack_now(socket: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    let _ = socket2::SockRef::from(socket).set_tcp_quickack(true);
+    #[cfg(not(target_os = "linux"))]
+    let _ = socket;
 }
 
 /// How a client connection ended, when it did not end well.
@@ -259,7 +298,7 @@ async fn authenticated(
 
     let upstream = client_to_engine(cr, ew, buf, &admitted.grants, policy.max_body);
     let downstream = async {
-        let _ = tokio::io::copy(&mut er, &mut cw).await;
+        let _ = engine_to_client(&mut er, &mut cw).await;
         let _ = cw.shutdown().await;
     };
     tokio::pin!(downstream);
