@@ -346,8 +346,9 @@ fn take(
         handle.update(|s| *s.rejected.entry(reason).or_default() += 1);
         tracing::warn!(topic = %topic, reason, error, "fusion: observation refused");
     };
+    let parsed = Topic::parse(topic);
     if !matches!(
-        Topic::parse(topic),
+        parsed,
         Some(Topic::ObsAis(_) | Topic::ObsPatrol(_) | Topic::ObsRadar(_))
     ) {
         return refuse(store, "unknown_topic", "not an observation topic");
@@ -356,6 +357,16 @@ fn take(
         Ok(o) => o,
         Err(e) => return refuse(store, "bad_observation", &e.to_string()),
     };
+    // The broker lets only ingest publish here, but cannot read the content: an observation
+    // about another vessel or unit than its topic names is not what ingest publishes.
+    let belongs = Topic::of_observation(&obs);
+    if parsed.as_ref() != Some(&belongs) {
+        return refuse(
+            store,
+            "topic_mismatch",
+            &format!("an observation that belongs on {belongs}"),
+        );
+    }
     if !seen.first_time(&obs.id) {
         handle.update(|s| s.duplicates += 1);
         return;
@@ -442,6 +453,57 @@ async fn emit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An observation whose topic names another subject than its content is refused (the
+    /// broker lets a publisher use any observation topic; only the content says whose it is).
+    #[test]
+    fn review_17_5_fusion_refuses_an_observation_on_another_subjects_topic() {
+        let dir = std::env::temp_dir().join(format!("tw-fusion-review-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut store = Store::open(&dir).unwrap();
+        let cfg = crate::FusionConfig::default();
+        let geo = crate::Geodata::load(&cfg, None).unwrap();
+        let mut engine = FusionEngine::new(cfg, geo);
+        let mut seen = Seen {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            cap: 10,
+        };
+        let (mut clock, mut wall, mut events) = (None, Instant::now(), Vec::new());
+        let handle = ServiceHandle::new();
+        let now = Timestamp::now();
+        let obs = |id: &str, mmsi: u32| {
+            serde_json::json!({"id": id, "time": now, "time_source": "tag_block",
+                "received_at": now, "receivers": ["test"], "data": {"kind": "ais",
+                "mmsi": mmsi, "msg_type": 1, "lat": 35.1, "lon": 12.8, "sog_kn": 7.5,
+                "cog_deg": 270.0}})
+            .to_string()
+        };
+        for (topic, payload) in [
+            ("tidewatch/v1/obs/ais/247000222", obs("o-1", 247_000_111)),
+            ("tidewatch/v1/obs/patrol/cp-301", obs("o-2", 247_000_111)),
+            ("tidewatch/v1/obs/ais/247000222", obs("o-3", 247_000_222)),
+        ] {
+            let p = Publish::new(topic, QoS::AtLeastOnce, payload);
+            take(
+                &p,
+                &mut engine,
+                &mut seen,
+                &mut clock,
+                &mut wall,
+                &mut events,
+                &mut store,
+                &handle,
+            );
+        }
+        let s = handle.stats();
+        assert_eq!(
+            s.observations, 1,
+            "fusion took observations on another subject's topic: {s:?}"
+        );
+        assert_eq!(s.rejected.get("topic_mismatch"), Some(&2), "{s:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn the_clock_follows_the_data_but_not_a_broken_senders_clock() {

@@ -97,9 +97,34 @@ pub struct ConsoleArgs {
     /// program (see `ops-console/src/interception/reference.toml`).
     #[arg(long, value_name = "FILE")]
     pub reference: Option<PathBuf>,
-    /// Mark the session cookie `Secure` (the console is served behind TLS).
+    /// Mark the session cookie `Secure` (HTTPS terminated by a proxy in front; implied when
+    /// the console serves HTTPS itself).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// HTTPS.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// The certificate a centre serves HTTPS (and the broker's remote listener) with.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// Certificate chain (PEM) for HTTPS. Without it, a listener outside loopback gets a
+    /// self-signed certificate made on first start and kept in `DIR/tls/` (its SHA-256
+    /// fingerprint is printed: give it to patrol units and check it in browsers); plain
+    /// HTTP is served on loopback only.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The certificate and key files, when given.
+    pub fn files(&self) -> Option<(&std::path::Path, &std::path::Path)> {
+        self.tls_cert.as_deref().zip(self.tls_key.as_deref())
+    }
 }
 
 /// Arguments of `patrol`.
@@ -246,9 +271,17 @@ pub struct UpArgs {
     /// Run a simulated scenario (default `central-med`) so there is a live picture at once.
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "central-med")]
     pub demo: Option<String>,
-    /// MQTT listener of the embedded broker (anonymous, loopback only).
+    /// MQTT listener of the embedded broker (loopback only). Anonymous local clients may
+    /// publish raw AIS feeds there (`tidewatch/v1/raw/ais/{source}`) and nothing else, and read
+    /// nothing; ingest, fusion, the console and patrol units log in with passwords made at start.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1883")]
     pub mqtt: std::net::SocketAddr,
+    /// A patrol unit that connects from another program (`tidewatch patrol`, `tidewatch
+    /// simulate`), repeatable: its broker account (username = the unit id) is made at start,
+    /// its password written to `DIR/units/ID.password`, readable by you only and replaced at
+    /// every start. (The demo's own units log in with passwords kept in memory.)
+    #[arg(long = "unit", value_name = "ID")]
+    pub units: Vec<String>,
     /// HTTP listener: the console (web UI and API) and `/metrics` (Prometheus text).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub http: std::net::SocketAddr,
@@ -268,6 +301,9 @@ pub struct UpArgs {
     /// program (see `ops-console/src/interception/reference.toml`).
     #[arg(long, value_name = "FILE")]
     pub reference: Option<PathBuf>,
+    /// HTTPS for the console.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// Output format of `decode`.

@@ -19,6 +19,13 @@ pub fn run(args: &ConsoleArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let web = console::WebSecurity::for_address(
+        &args.http,
+        args.tls.files(),
+        Some(&args.data),
+        args.secure_cookies,
+    )
+    .context("--http: HTTPS")?;
     runtime.block_on(async {
         let metrics = Arc::new(Metrics::new());
         let running = console::start(
@@ -36,7 +43,7 @@ pub fn run(args: &ConsoleArgs) -> Result<()> {
             },
             args.http,
             metrics,
-            args.secure_cookies,
+            web,
         )
         .await?;
         announce(&running);
@@ -48,7 +55,13 @@ pub fn run(args: &ConsoleArgs) -> Result<()> {
 
 /// Tell the operator where the console is and, on first start, the admin's password.
 pub fn announce(running: &console::Running) {
-    eprintln!("  console      -> http://{}/", running.http);
+    let at = crate::tls::reachable(&running.http);
+    match &running.tls_fingerprint {
+        None => eprintln!("  console      -> http://{at}/"),
+        Some(f) => eprintln!(
+            "  console      -> https://{at}/\n  certificate  -> SHA-256 {f}\n               (check it in the browser; patrol units pin it: --pin {f})"
+        ),
+    }
     if let Some((name, password)) = &running.first_admin {
         eprintln!(
             "  first start: administrator {name:?} created; one-time password: {password}\n               (log in and change it; then create accounts: tidewatch user add NAME --role ROLE)"

@@ -9,12 +9,15 @@ pub mod decode;
 pub mod drill;
 pub mod embedded;
 pub mod fusion_cmd;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod ingest_cmd;
 pub mod interception;
 pub mod metrics;
 pub mod patrol;
 pub mod sar_cmd;
 pub mod simulate_cmd;
+pub mod tls;
 pub mod up;
 pub mod user_cmd;
 pub mod verify;

@@ -42,6 +42,13 @@ pub struct SimulateArgs {
     /// answer taskings received on `tidewatch/v1/patrol/+/tasking`.
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "fusion")]
     pub broker: Option<String>,
+    /// With `--broker`: the units' broker passwords, one file per unit, `DIR/{unit}.password`
+    /// (as `tidewatch up --unit` writes them in `DATA/units/`); each unit then logs in as
+    /// itself on a connection of its own (a broker holds a unit to its own topics), and the
+    /// receivers' AIS goes on an anonymous one. Without it everything goes on one anonymous
+    /// connection.
+    #[arg(long, value_name = "DIR", requires = "broker")]
+    pub unit_passwords: Option<PathBuf>,
     /// Run straight through ingest and fusion here and print the alerts (latest revision
     /// of each) as JSON lines; the units answer fusion's taskings. Exits 1 when the
     /// scenario's expectations are not met.
@@ -123,8 +130,17 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
+            let mut logins = std::collections::BTreeMap::new();
+            if let Some(dir) = &args.unit_passwords {
+                for (unit, _) in sc.unit_positions() {
+                    let file = dir.join(format!("{unit}.password"));
+                    let password =
+                        crate::cli::read_secret(&file, &format!("unit {unit}'s password"))?;
+                    logins.insert(unit.to_owned(), (unit.to_owned(), password));
+                }
+            }
             runtime.block_on(async {
-                let mut p = Publisher::connect(&host, port, "tidewatch-simulate").await?;
+                let mut p = Publisher::connect(&host, port, "tidewatch-simulate", &logins).await?;
                 let wall = tokio::time::Instant::now();
                 let mut sent = 0usize;
                 let mut tick = tokio::time::interval(Duration::from_millis(200));

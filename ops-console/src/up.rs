@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ use simulators::scenario::{self, Emission};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::UpArgs;
-use crate::embedded::{BrokerConfig, EmbeddedBroker};
+use crate::embedded::{BrokerConfig, Credentials, EmbeddedBroker, Role};
 use crate::metrics::Metrics;
 
 /// What the picture knows about one vessel.
@@ -115,6 +116,233 @@ pub fn run(args: &UpArgs) -> Result<()> {
     runtime.block_on(run_async(args, speed, duration, scenario))
 }
 
+/// Usernames of the services' accounts at the broker. A `.` is in no unit id, so no unit given
+/// with `--unit` (or in a scenario) can be called so.
+const INGEST_USER: &str = "tidewatch.ingest";
+const FUSION_USER: &str = "tidewatch.fusion";
+const CONSOLE_USER: &str = "tidewatch.console";
+
+/// The broker accounts `up` makes at start: one for each service and each patrol unit, each
+/// with a random password kept in this process's memory. (A unit given with `--unit` also gets
+/// its password in a file only this user can read: [`write_unit_password`].)
+pub(crate) struct Accounts {
+    /// Ingest's login.
+    pub(crate) ingest: Credentials,
+    /// Fusion's login.
+    pub(crate) fusion: Credentials,
+    /// The console's login (`up`'s own picture in the terminal reads with it too).
+    pub(crate) console: Credentials,
+    /// Each unit's login, by unit id (= username).
+    pub(crate) units: BTreeMap<String, Credentials>,
+}
+
+/// The broker as `up` runs it: the loopback listener `listen` only, where anonymous local
+/// clients may publish raw AIS feeds and nothing else (and read nothing), and an account made
+/// now for each service and each of `units`, in its own role.
+pub(crate) fn broker_config(
+    listen: SocketAddr,
+    units: &[String],
+) -> Result<(BrokerConfig, Accounts)> {
+    let mut cfg = BrokerConfig {
+        listen,
+        ..BrokerConfig::default()
+    };
+    let mut add = |name: &str, role| {
+        cfg.add_generated_user(name, role)
+            .map_err(|e| anyhow::anyhow!("no randomness for the broker's passwords: {e}"))
+    };
+    let ingest = add(INGEST_USER, Role::Ingest)?;
+    let fusion = add(FUSION_USER, Role::Fusion)?;
+    let console = add(CONSOLE_USER, Role::Console)?;
+    let mut logins = BTreeMap::new();
+    for u in units {
+        let id = ingest::wire::UnitId::new(u).map_err(anyhow::Error::msg)?;
+        if !logins.contains_key(id.as_str()) {
+            logins.insert(id.to_string(), add(id.as_str(), Role::Unit)?);
+        }
+    }
+    cfg.validate()?;
+    Ok((
+        cfg,
+        Accounts {
+            ingest,
+            fusion,
+            console,
+            units: logins,
+        },
+    ))
+}
+
+/// Writes a unit's password where only this user can read it, `DATA/units/{unit}.password`
+/// (the directory 0700, the file 0600, replaced at every start), for `tidewatch patrol
+/// --password-file` or `tidewatch simulate --unit-passwords`.
+pub(crate) fn write_unit_password(data: &Path, login: &Credentials) -> Result<PathBuf> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let dir = data.join("units");
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot restrict {}", dir.display()))?;
+    let path = dir.join(format!("{}.password", login.username));
+    match fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot replace {}", path.display())),
+    }
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(f, "{}", login.password)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// What [`Stack::start`] starts.
+pub(crate) struct StackConfig {
+    /// The broker's loopback listener.
+    pub(crate) mqtt: SocketAddr,
+    /// The console's HTTP listener.
+    pub(crate) http: SocketAddr,
+    /// The data directory.
+    pub(crate) data: PathBuf,
+    /// Reference data for interception cases (`None`: the demonstration area's).
+    pub(crate) reference: Option<crate::interception::casefile::Reference>,
+    /// Zones for fusion as GeoJSON (a demo's), instead of the built-in ones.
+    pub(crate) zones: Option<String>,
+    /// The patrol units that get accounts.
+    pub(crate) units: Vec<String>,
+    /// How the console's web server is secured.
+    pub(crate) web: crate::console::WebSecurity,
+}
+
+/// What `up` runs besides its terminal: the embedded broker with the accounts made at start,
+/// ingest, fusion and the console, each service logged in to the broker as itself.
+pub(crate) struct Stack {
+    /// The broker.
+    pub(crate) broker: EmbeddedBroker,
+    /// The logins made at start.
+    pub(crate) accounts: Accounts,
+    /// Ingest's counters.
+    pub(crate) ingest: ServiceHandle,
+    /// Fusion's counters.
+    pub(crate) fusion: fusion::service::ServiceHandle,
+    /// The console.
+    pub(crate) console: crate::console::Running,
+    ingest_task: tokio::task::JoinHandle<Result<(), service::ServiceError>>,
+    stop_ingest: oneshot::Sender<()>,
+    fusion_task: tokio::task::JoinHandle<Result<(), fusion::service::ServiceError>>,
+    stop_fusion: oneshot::Sender<()>,
+}
+
+impl Stack {
+    /// Starts the broker, then ingest, fusion and the console on it.
+    pub(crate) async fn start(cfg: StackConfig) -> Result<Stack> {
+        let (broker_cfg, accounts) = broker_config(cfg.mqtt, &cfg.units)?;
+        let broker = EmbeddedBroker::start(broker_cfg)
+            .await
+            .with_context(|| format!("cannot start the MQTT broker on {}", cfg.mqtt))?;
+        let mqtt = broker.addr();
+        let host = mqtt.ip().to_string();
+        let ingest = ServiceHandle::new();
+        let (stop_ingest, ingest_stopped) = oneshot::channel::<()>();
+        let mut ingest_cfg = ServiceConfig::new(&host, mqtt.port(), cfg.data.join("raw"));
+        ingest_cfg.credentials = Some(accounts.ingest.pair());
+        let ingest_task = tokio::spawn(service::run(ingest_cfg, ingest.clone(), async move {
+            let _ = ingest_stopped.await;
+        }));
+        // Fusion on the built-in rules and geography, alerts under DIR/fusion/.
+        let fusion_cfg = fusion::FusionConfig::default();
+        let mut geo = fusion::Geodata::load(&fusion_cfg, None).context("fusion reference data")?;
+        // A demo's zones (a fishing closure) are watched like configured ones.
+        if let Some(z) = &cfg.zones {
+            geo.zones =
+                fusion::geodata::Zones::from_geojson("the demo scenario's zones", z.as_bytes())
+                    .context("the demo scenario's zones")?;
+        }
+        let fusion_handle = fusion::service::ServiceHandle::new();
+        let (stop_fusion, fusion_stopped) = oneshot::channel::<()>();
+        let mut service_cfg =
+            fusion::service::ServiceConfig::new(&host, mqtt.port(), cfg.data.join("fusion"));
+        service_cfg.credentials = Some(accounts.fusion.pair());
+        let fusion_task = tokio::spawn(fusion::service::run(
+            service_cfg,
+            fusion::FusionEngine::new(fusion_cfg, geo),
+            fusion_handle.clone(),
+            async move {
+                let _ = fusion_stopped.await;
+            },
+        ));
+        let registry = Metrics::new();
+        registry.add_broker(broker.stats_reader());
+        registry.add_ingest(ingest.clone());
+        registry.add_fusion(fusion_handle.clone());
+        let console = crate::console::start(
+            crate::console::ConsoleConfig {
+                dir: Some(crate::console::console_dir(&cfg.data)),
+                picture: Default::default(),
+                fusion: Default::default(),
+                reference: cfg.reference,
+            },
+            crate::console::feed::FeedConfig {
+                host,
+                port: mqtt.port(),
+                client_id: "tidewatch-console".into(),
+                credentials: Some(accounts.console.pair()),
+            },
+            cfg.http,
+            Arc::new(registry),
+            cfg.web,
+        )
+        .await
+        .context("--http")?;
+        Ok(Stack {
+            broker,
+            accounts,
+            ingest,
+            fusion: fusion_handle,
+            console,
+            ingest_task,
+            stop_ingest,
+            fusion_task,
+            stop_fusion,
+        })
+    }
+
+    /// Waits (at most 10 s) until every service is connected (each subscribes as it connects),
+    /// and a moment for the subscriptions: a receiver that starts publishing on our word loses
+    /// nothing.
+    pub(crate) async fn ready(&self) {
+        let ready_by = tokio::time::Instant::now() + Duration::from_secs(10);
+        while (self.ingest.stats().connects == 0
+            || self.fusion.stats().connects < 2
+            || !self.console.console.feed_is_up())
+            && tokio::time::Instant::now() < ready_by
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    /// Stops the console, fusion, ingest, then the broker.
+    pub(crate) async fn shutdown(self) -> Result<()> {
+        self.console.shutdown().await;
+        let _ = self.stop_fusion.send(());
+        self.fusion_task
+            .await
+            .context("fusion task")?
+            .context("fusion stopped")?;
+        let _ = self.stop_ingest.send(());
+        self.ingest_task
+            .await
+            .context("ingest task")?
+            .context("ingest stopped")?;
+        self.broker.shutdown().await;
+        Ok(())
+    }
+}
+
 async fn run_async(
     args: &UpArgs,
     speed: Speed,
@@ -123,89 +351,59 @@ async fn run_async(
 ) -> Result<()> {
     fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create data directory {}", args.data.display()))?;
-    let broker = EmbeddedBroker::start(BrokerConfig {
-        listen: args.mqtt,
-        ..BrokerConfig::default()
+    // The demo's units log in as themselves, like those given with --unit.
+    let demo_units: Vec<String> = sc
+        .as_ref()
+        .map(|s| s.unit_positions().map(|(u, _)| u.to_owned()).collect())
+        .unwrap_or_default();
+    let stack = Stack::start(StackConfig {
+        mqtt: args.mqtt,
+        http: args.http,
+        data: args.data.clone(),
+        reference: crate::console::load_reference(args.reference.as_deref())?,
+        zones: sc.as_ref().and_then(|s| s.zones_geojson()),
+        units: demo_units.iter().chain(&args.units).cloned().collect(),
+        web: crate::console::WebSecurity::for_address(
+            &args.http,
+            args.tls.files(),
+            Some(&args.data),
+            false,
+        )
+        .context("--http: HTTPS")?,
     })
-    .await
-    .with_context(|| format!("cannot start the MQTT broker on {}", args.mqtt))?;
-    let mqtt = broker.addr();
+    .await?;
+    let mut unit_files = Vec::new();
+    for u in &args.units {
+        if let Some(login) = stack.accounts.units.get(u) {
+            unit_files.push((u.clone(), write_unit_password(&args.data, login)?));
+        }
+    }
+    let mqtt = stack.broker.addr();
     let raw_dir = args.data.join("raw");
-    let ingest = ServiceHandle::new();
-    let (stop_ingest, ingest_stopped) = oneshot::channel::<()>();
-    let ingest_task = tokio::spawn(service::run(
-        ServiceConfig::new(&mqtt.ip().to_string(), mqtt.port(), &raw_dir),
-        ingest.clone(),
-        async move {
-            let _ = ingest_stopped.await;
-        },
-    ));
-    // Fusion on the built-in rules and geography, alerts under DIR/fusion/.
-    let fusion_cfg = fusion::FusionConfig::default();
-    let mut geo = fusion::Geodata::load(&fusion_cfg, None).context("fusion reference data")?;
-    // The demo's zones (a fishing closure) are watched like configured ones.
-    if let Some(z) = sc.as_ref().and_then(|s| s.zones_geojson()) {
-        geo.zones = fusion::geodata::Zones::from_geojson("the demo scenario's zones", z.as_bytes())
-            .context("the demo scenario's zones")?;
-    }
-    let fusion_handle = fusion::service::ServiceHandle::new();
-    let (stop_fusion, fusion_stopped) = oneshot::channel::<()>();
-    let fusion_task = tokio::spawn(fusion::service::run(
-        fusion::service::ServiceConfig::new(
-            &mqtt.ip().to_string(),
-            mqtt.port(),
-            args.data.join("fusion"),
-        ),
-        fusion::FusionEngine::new(fusion_cfg, geo),
-        fusion_handle.clone(),
-        async move {
-            let _ = fusion_stopped.await;
-        },
-    ));
-    let registry = Metrics::new();
-    registry.add_broker(broker.stats_reader());
-    registry.add_ingest(ingest.clone());
-    registry.add_fusion(fusion_handle.clone());
-    let console = crate::console::start(
-        crate::console::ConsoleConfig {
-            dir: Some(crate::console::console_dir(&args.data)),
-            picture: Default::default(),
-            fusion: Default::default(),
-            reference: crate::console::load_reference(args.reference.as_deref())?,
-        },
-        crate::console::feed::FeedConfig {
-            host: mqtt.ip().to_string(),
-            port: mqtt.port(),
-            client_id: "tidewatch-console".into(),
-            credentials: None,
-        },
-        args.http,
-        Arc::new(registry),
-        false,
-    )
-    .await
-    .context("--http")?;
-    let http = console.http;
-    let mut observations = subscribe_observations(mqtt).await?;
-    // Ready when every service is connected (each subscribes as it connects): a receiver
-    // that starts publishing on our word loses nothing.
-    let ready_by = tokio::time::Instant::now() + Duration::from_secs(10);
-    while (ingest.stats().connects == 0
-        || fusion_handle.stats().connects < 2
-        || !console.console.feed_is_up())
-        && tokio::time::Instant::now() < ready_by
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (ingest, fusion_handle) = (stack.ingest.clone(), stack.fusion.clone());
+    stack.ready().await;
+    let mut observations = subscribe_observations(mqtt, &stack.accounts.console).await?;
     let mut obs_log = open_append(&args.data.join("observations.jsonl"))?;
     eprintln!(
-        "tidewatch up: MQTT broker on {mqtt} (anonymous on loopback), ingest and fusion running\n  metrics      -> http://{http}/metrics\n  raw archive  -> {raw} (check it: tidewatch verify {raw})\n  observations -> {}\n  alerts       -> {} (and tidewatch/v1/alerts/{{kind}})",
+        "tidewatch up: MQTT broker on {mqtt} (anonymous local clients may publish raw AIS feeds on tidewatch/v1/raw/ais/... and nothing else, and read nothing; ingest, fusion, the console and patrol units log in with passwords made at start), ingest and fusion running\n  metrics      -> {scheme}://{http}/metrics\n  raw archive  -> {raw} (check it: tidewatch verify {raw})\n  observations -> {}\n  alerts       -> {} (and tidewatch/v1/alerts/{{kind}})",
         args.data.join("observations.jsonl").display(),
         args.data.join("fusion/alerts.jsonl").display(),
+        http = crate::tls::reachable(&stack.console.http),
+        scheme = if stack.console.tls_fingerprint.is_some() {
+            "https"
+        } else {
+            "http"
+        },
         raw = raw_dir.display(),
     );
-    crate::console_cmd::announce(&console);
+    for (u, path) in &unit_files {
+        eprintln!(
+            "  unit {u:<7} -> logs in to {mqtt} as {u:?} with the password in {} (readable by you only; tidewatch patrol --unit {u} --user {u} --password-file FILE)",
+            path.display()
+        );
+    }
+    crate::console_cmd::announce(&stack.console);
+    let console = &stack.console;
     if let Some(sc) = &sc {
         eprintln!("  demo scenario {}: {}", sc.name, sc.description);
         // The administrator sees no operational data (DOMAIN.md §5): a demo's first start
@@ -244,9 +442,21 @@ async fn run_async(
         }
     }
     let mut publisher = match &sc {
-        Some(_) => Some(
-            Publisher::connect(&mqtt.ip().to_string(), mqtt.port(), "tidewatch-up-demo").await?,
-        ),
+        Some(_) => {
+            let logins = demo_units
+                .iter()
+                .filter_map(|u| Some((u.clone(), stack.accounts.units.get(u)?.pair())))
+                .collect();
+            Some(
+                Publisher::connect(
+                    &mqtt.ip().to_string(),
+                    mqtt.port(),
+                    "tidewatch-up-demo",
+                    &logins,
+                )
+                .await?,
+            )
+        }
         None => None,
     };
     let tty = std::io::stdout().is_terminal();
@@ -307,19 +517,8 @@ async fn run_async(
         }
     }
     obs_log.flush()?;
-    console.shutdown().await;
-    let _ = stop_fusion.send(());
-    fusion_task
-        .await
-        .context("fusion task")?
-        .context("fusion stopped")?;
-    let _ = stop_ingest.send(());
-    ingest_task
-        .await
-        .context("ingest task")?
-        .context("ingest stopped")?;
-    broker.shutdown().await;
-    Ok(())
+    drop(publisher);
+    stack.shutdown().await
 }
 
 /// Wait until ingest has taken every line sent and no observation is still coming.
@@ -355,10 +554,14 @@ fn open_append(path: &std::path::Path) -> Result<BufWriter<File>> {
     ))
 }
 
-/// Every observation ingest publishes, through the broker.
-async fn subscribe_observations(mqtt: SocketAddr) -> Result<mpsc::UnboundedReceiver<Observation>> {
+/// Every observation ingest publishes, through the broker, read with the console's login.
+async fn subscribe_observations(
+    mqtt: SocketAddr,
+    login: &Credentials,
+) -> Result<mpsc::UnboundedReceiver<Observation>> {
     let mut opts = MqttOptions::new("tidewatch-up-picture", mqtt.ip().to_string(), mqtt.port());
     opts.set_max_packet_size(1 << 20, 1 << 20);
+    opts.set_credentials(&login.username, &login.password);
     let (client, mut el) = AsyncClient::new(opts, 64);
     let (tx, rx) = mpsc::unbounded_channel();
     let (ready, is_ready) = oneshot::channel();
@@ -395,82 +598,207 @@ async fn subscribe_observations(mqtt: SocketAddr) -> Result<mpsc::UnboundedRecei
 
 /// A scenario's stations on a broker: publishes each emission on its topic (AIS on
 /// `raw/ais/{receiver}`, patrol units on `patrol/{unit}/nmea` and `/report`), QoS 1, and
-/// hands back the taskings sent to the units on `patrol/+/tasking`.
+/// hands back the taskings sent to the units.
+///
+/// A unit with a login publishes on a connection of its own, logged in as itself (a broker
+/// holds a unit to its own topics), and reads its own taskings there; the receivers' AIS, and
+/// units without a login, go on one anonymous connection, which then reads every unit's
+/// taskings (a broker that lets anonymous clients do that). When the next emission goes on
+/// another connection than the last, everything sent so far is acknowledged first, so the
+/// broker takes the scenario in the order it was made, as from one connection.
 pub(crate) struct Publisher {
-    client: AsyncClient,
+    /// The anonymous connection.
+    shared: AsyncClient,
+    /// Each unit's own connection, by unit id.
+    units: BTreeMap<String, AsyncClient>,
+    /// The connection of the last emission (`Some(None)`: the shared one).
+    last: Option<Option<String>>,
     acked: tokio::sync::watch::Receiver<u64>,
-    sent: std::sync::atomic::AtomicU64,
+    sent: u64,
     taskings: mpsc::UnboundedReceiver<ingest::wire::Tasking>,
 }
 
-impl Publisher {
-    /// Connect as `client_id` (subscribed to taskings once connected).
-    pub(crate) async fn connect(host: &str, port: u16, client_id: &str) -> Result<Publisher> {
-        let opts = MqttOptions::new(client_id, host, port);
-        let (client, mut el) = AsyncClient::new(opts, 1024);
-        let (acks, acked) = tokio::sync::watch::channel(0u64);
-        let (tx, taskings) = mpsc::unbounded_channel();
-        let (ready, is_ready) = oneshot::channel();
-        let mut ready = Some(ready);
-        let sub = client.clone();
-        tokio::spawn(async move {
-            let mut n = 0u64;
-            loop {
-                match el.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        let _ = sub
-                            .try_subscribe(ingest::wire::topics::TASKING_FILTER, QoS::AtLeastOnce);
+/// Where a [`Publisher`]'s connections report.
+#[derive(Clone)]
+struct LinkEvents {
+    acks: Arc<tokio::sync::watch::Sender<u64>>,
+    taskings: mpsc::UnboundedSender<ingest::wire::Tasking>,
+}
+
+/// One connection of a [`Publisher`]: logged in as `login` (or anonymous), subscribed to
+/// `taskings` (if any) once connected. Returns once connected and subscribed.
+async fn publisher_link(
+    host: &str,
+    port: u16,
+    client_id: String,
+    login: Option<&(String, String)>,
+    taskings: Option<String>,
+    events: LinkEvents,
+) -> Result<AsyncClient> {
+    let mut opts = MqttOptions::new(client_id.clone(), host, port);
+    if let Some((u, p)) = login {
+        opts.set_credentials(u, p);
+    }
+    let anonymous_reader = login.is_none() && taskings.is_some();
+    let (client, mut el) = AsyncClient::new(opts, 1024);
+    let (ready, is_ready) = oneshot::channel();
+    let mut ready = Some(ready);
+    let sub = client.clone();
+    tokio::spawn(async move {
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => match &taskings {
+                    Some(filter) => {
+                        let _ = sub.try_subscribe(filter, QoS::AtLeastOnce);
                     }
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    None => {
                         if let Some(r) = ready.take() {
                             let _ = r.send(());
                         }
                     }
-                    Ok(Event::Incoming(Packet::PubAck(_))) => {
-                        n += 1;
-                        let _ = acks.send(n);
+                },
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
                     }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        match serde_json::from_slice::<ingest::wire::Tasking>(&p.payload) {
-                            Ok(t) => {
-                                let _ = tx.send(t);
-                            }
-                            Err(e) => tracing::warn!(
-                                topic = %p.topic,
-                                error = %e,
-                                "simulator: a tasking it cannot read"
-                            ),
+                }
+                Ok(Event::Incoming(Packet::PubAck(_))) => {
+                    events.acks.send_modify(|n| *n += 1);
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    match serde_json::from_slice::<ingest::wire::Tasking>(&p.payload) {
+                        Ok(t) => {
+                            let _ = events.taskings.send(t);
                         }
+                        Err(e) => tracing::warn!(
+                            topic = %p.topic,
+                            error = %e,
+                            "simulator: a tasking it cannot read"
+                        ),
                     }
-                    Ok(_) => {}
-                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(client = %client_id, error = %e, "simulator: MQTT connection lost; reconnecting");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
-        });
-        tokio::time::timeout(Duration::from_secs(10), is_ready)
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), is_ready)
+        .await
+        .with_context(|| {
+            format!(
+                "the broker {host}:{port} did not take the simulator's connection{}",
+                if anonymous_reader {
+                    " (if it lets anonymous clients publish raw AIS only, as `tidewatch up` does, give the units' passwords: --unit-passwords)"
+                } else {
+                    ""
+                }
+            )
+        })?
+        .ok();
+    Ok(client)
+}
+
+impl Publisher {
+    /// Connects as `client_id` (anonymous), and as each unit of `logins` (unit id →
+    /// username and password) with client id `{client_id}-{unit}`.
+    pub(crate) async fn connect(
+        host: &str,
+        port: u16,
+        client_id: &str,
+        logins: &BTreeMap<String, (String, String)>,
+    ) -> Result<Publisher> {
+        let (acks, acked) = tokio::sync::watch::channel(0u64);
+        let (tx, taskings) = mpsc::unbounded_channel();
+        let events = LinkEvents {
+            acks: Arc::new(acks),
+            taskings: tx,
+        };
+        // Without unit logins, every unit's taskings come on the shared connection.
+        let all_taskings = logins
+            .is_empty()
+            .then(|| ingest::wire::topics::TASKING_FILTER.to_owned());
+        let shared = publisher_link(
+            host,
+            port,
+            client_id.to_owned(),
+            None,
+            all_taskings,
+            events.clone(),
+        )
+        .await?;
+        let mut units = BTreeMap::new();
+        for (unit, login) in logins {
+            let id = ingest::wire::UnitId::new(unit).map_err(anyhow::Error::msg)?;
+            let link = publisher_link(
+                host,
+                port,
+                format!("{client_id}-{unit}"),
+                Some(login),
+                Some(ingest::wire::Topic::PatrolTasking(id).to_string()),
+                events.clone(),
+            )
             .await
-            .with_context(|| {
-                format!("the broker {host}:{port} did not take the simulator's subscription")
-            })?
-            .ok();
+            .with_context(|| format!("unit {unit}"))?;
+            units.insert(unit.clone(), link);
+        }
         Ok(Publisher {
-            client,
+            shared,
+            units,
+            last: None,
             acked,
-            sent: std::sync::atomic::AtomicU64::new(0),
+            sent: 0,
             taskings,
         })
     }
 
     /// Publish emissions, in order, each on its topic.
-    pub(crate) async fn send(&self, emissions: Vec<Emission>) -> Result<()> {
+    pub(crate) async fn send(&mut self, emissions: Vec<Emission>) -> Result<()> {
+        use ingest::wire::Topic;
         for e in emissions {
-            self.client
-                .publish(e.topic().to_string(), QoS::AtLeastOnce, false, e.payload)
+            let topic = e.topic();
+            let link = match &topic {
+                Topic::PatrolNmea(u) | Topic::PatrolReport(u)
+                    if self.units.contains_key(u.as_str()) =>
+                {
+                    Some(u.to_string())
+                }
+                _ => None,
+            };
+            if self.last.as_ref().is_some_and(|l| *l != link) {
+                self.caught_up(Duration::from_secs(10)).await;
+            }
+            let client = link
+                .as_ref()
+                .and_then(|u| self.units.get(u))
+                .unwrap_or(&self.shared);
+            client
+                .publish(topic.to_string(), QoS::AtLeastOnce, false, e.payload)
                 .await
                 .context("publishing the scenario's lines")?;
-            self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.sent += 1;
+            self.last = Some(link);
         }
         Ok(())
+    }
+
+    /// Waits (at most `within`) until the broker has acknowledged everything sent.
+    async fn caught_up(&self, within: Duration) -> u64 {
+        let sent = self.sent;
+        let mut acked = self.acked.clone();
+        if tokio::time::timeout(within, acked.wait_for(|n| *n >= sent))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                sent,
+                acknowledged = *acked.borrow(),
+                "simulator: the broker is slow to acknowledge"
+            );
+        }
+        *acked.borrow()
     }
 
     /// The taskings received since the last call.
@@ -485,11 +813,8 @@ impl Publisher {
     /// Wait until the broker has acknowledged every line sent (at most 30 s); the lines
     /// (sent, acknowledged).
     pub(crate) async fn flushed(&self) -> (u64, u64) {
-        let sent = self.sent.load(std::sync::atomic::Ordering::Relaxed);
-        let mut acked = self.acked.clone();
-        let _ = tokio::time::timeout(Duration::from_secs(30), acked.wait_for(|n| *n >= sent)).await;
-        let n = *acked.borrow();
-        (sent, n)
+        let n = self.caught_up(Duration::from_secs(30)).await;
+        (self.sent, n)
     }
 }
 
@@ -620,3 +945,7 @@ mod tests {
         assert_eq!(accelerated_start(now, four_h, &Speed::Times(0.5)), now);
     }
 }
+
+#[cfg(test)]
+#[path = "up_tests.rs"]
+mod review_tests;

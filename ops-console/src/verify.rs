@@ -72,10 +72,18 @@ fn export(args: &VerifyArgs) -> Result<()> {
         );
     }
     println!(
-        "{}: interception export of {} intact: {} log entries (head sha256 {}), {} evidence manifests signed and chained, {} evidence files as captured",
+        "{}: interception export of {} intact: {} log entries{} (head sha256 {}), {} evidence manifests signed and chained, {} evidence files as captured",
         args.dir.display(),
         r.incident,
         r.log_entries,
+        if r.log_withheld > 0 {
+            format!(
+                ", {} withheld from the exporter (R40: linked in the chain, content not exported)",
+                r.log_withheld
+            )
+        } else {
+            String::new()
+        },
         r.log_head,
         r.manifests,
         r.files
@@ -84,8 +92,8 @@ fn export(args: &VerifyArgs) -> Result<()> {
 }
 
 /// The console's store (`DATA/console`): every incident's interception log chain, its case
-/// file replayed (evidence files re-hashed, manifests re-signed and compared with the hashes
-/// anchored in the log), and the audit log's chain.
+/// file replayed (manifests re-signed and compared with the hashes
+/// anchored in the log), every evidence file re-hashed, and the audit log's chain.
 fn console(dir: &std::path::Path) -> Result<()> {
     use crate::console::store::Store;
     use crate::interception::casefile::Reference;
@@ -111,6 +119,12 @@ fn console(dir: &std::path::Path) -> Result<()> {
         entries += log.entries.len();
         let f = store.case_file(inc, &reference)?;
         problems.extend(f.problems.iter().map(|p| format!("{inc}: {p}")));
+        problems.extend(
+            store
+                .evidence_problems(&f)?
+                .iter()
+                .map(|p| format!("{inc}: {p}")),
+        );
         if let Err(e) = verify_manifests(&f.register) {
             problems.push(format!("{inc}: evidence manifests: {e}"));
         }

@@ -797,9 +797,13 @@ async fn walk_a_whole_interception(
     })
     .await;
     shot(c, "10-export").await;
+    // The console names it inside its data directory, not by the server's own path.
+    assert!(out.starts_with("exports/"), "{out}");
+    let out = data.join("console").join(&out);
     // Checked offline, by the command an investigator or a court would run.
     let v = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
-        .args(["verify", &out])
+        .arg("verify")
+        .arg(&out)
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&v.stdout);

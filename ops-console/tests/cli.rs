@@ -514,7 +514,8 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
     }
 
     // The same twenty minutes through a broker, as fast as it goes: ingest makes one
-    // observation of each message.
+    // observation of each message. The patrol units log in as themselves, with the passwords
+    // `up --unit` made (the broker's anonymous clients may publish raw AIS only).
     let dir = tempfile::tempdir().unwrap();
     // Port 0: `up` picks a free port and says which.
     let _one_up = ONE_UP.lock().unwrap_or_else(|p| p.into_inner());
@@ -527,6 +528,10 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
             "127.0.0.1:0",
             "--mqtt",
             "127.0.0.1:0",
+            "--unit",
+            "cp-301",
+            "--unit",
+            "cp-302",
         ])
         .arg("--data")
         .arg(dir.path())
@@ -553,9 +558,30 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
     let said =
         std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
     let broker = format!("127.0.0.1:{port}");
+    let passwords = dir.path().join("units");
+    // It says what anonymous local clients may do, and where each unit's password is, readable
+    // by this user only.
+    let start_text = early.join("\n");
+    assert!(
+        start_text.contains(
+            "anonymous local clients may publish raw AIS feeds on tidewatch/v1/raw/ais/... and nothing else, and read nothing"
+        ),
+        "{start_text}"
+    );
+    for unit in ["cp-301", "cp-302"] {
+        let file = passwords.join(format!("{unit}.password"));
+        assert!(
+            start_text.contains(&file.display().to_string()),
+            "{start_text}"
+        );
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", file.display());
+    }
     let mut published = args.to_vec();
     published.truncate(6);
     published.extend(["--broker", &broker, "--speed", "max"]);
+    published.extend(["--unit-passwords", passwords.to_str().unwrap()]);
     let out = tidewatch(&published, b"");
     assert!(
         out.status.success(),
@@ -627,7 +653,10 @@ fn verify_checks_an_interception_export_offline() {
             "satellite phone",
             "helm",
             LegalBasis::Art8Authorization("MT-AUTH-78".into()),
-            &[("phone.img", image)],
+            vec![ops_console::interception::evidence::FileRecord::of(
+                "phone.img",
+                image,
+            )],
             "S-7",
             "CP 302",
             &Officer {

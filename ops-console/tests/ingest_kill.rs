@@ -3,19 +3,41 @@
 //!
 //! The broker is the embedded one, in this test's process (so it outlives ingest and
 //! keeps ingest's persistent QoS 1 session); ingest is the real binary, killed with
-//! SIGKILL (no chance to flush anything).
+//! SIGKILL (no chance to flush anything). Ingest logs in as itself, as `tidewatch up`'s does:
+//! the broker's anonymous clients may publish raw AIS and nothing else.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use ops_console::embedded::{BrokerConfig, Credentials, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
-fn start_ingest(port: u16, data: &std::path::Path) -> Child {
+/// The embedded broker on a free loopback port, with accounts for ingest (its password in a
+/// file of `secrets`, for `--password-file`) and for an observer in the console's role.
+async fn broker(secrets: &std::path::Path) -> (EmbeddedBroker, std::path::PathBuf, Credentials) {
+    let mut cfg = BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..BrokerConfig::default()
+    };
+    let ingest = cfg.add_generated_user("ingest", Role::Ingest).unwrap();
+    let observer = cfg.add_generated_user("observer", Role::Console).unwrap();
+    let password_file = secrets.join("ingest.password");
+    std::fs::write(&password_file, &ingest.password).unwrap();
+    (
+        EmbeddedBroker::start(cfg).await.unwrap(),
+        password_file,
+        observer,
+    )
+}
+
+fn start_ingest(port: u16, data: &std::path::Path, password_file: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tidewatch"))
-        .args(["ingest", "--broker", &format!("127.0.0.1:{port}"), "--data"])
+        .args(["ingest", "--broker", &format!("127.0.0.1:{port}")])
+        .args(["--user", "ingest", "--password-file"])
+        .arg(password_file)
+        .arg("--data")
         .arg(data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -38,12 +60,8 @@ fn archived_lines(data: &std::path::Path) -> BTreeSet<Vec<u8>> {
 
 #[tokio::test]
 async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
-    let broker = EmbeddedBroker::start(BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..BrokerConfig::default()
-    })
-    .await
-    .unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let (broker, password_file, observer_login) = broker(secrets.path()).await;
     let port = broker.addr().port();
     let data = std::env::temp_dir().join(format!("tw-ingest-kill-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
@@ -64,6 +82,7 @@ async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::<String>::new()));
     let mut opts = MqttOptions::new("kill-test-observer", "127.0.0.1", port);
     opts.set_clean_session(false);
+    opts.set_credentials(&observer_login.username, &observer_login.password);
     let (observer, mut obs_el) = AsyncClient::new(opts, 64);
     observer
         .subscribe("tidewatch/v1/obs/ais/#", QoS::AtLeastOnce)
@@ -114,10 +133,11 @@ async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
     };
     assert!(expected_ids.len() > 1000, "{}", expected_ids.len());
 
-    let mut ingest = start_ingest(port, &data);
+    let mut ingest = start_ingest(port, &data, &password_file);
     // Let ingest connect and subscribe (its session then exists on the broker).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while broker.stats().loopback_connections == 0 {
+    // The observer's connection, then ingest's two.
+    while broker.stats().loopback_connections < 3 {
         assert!(Instant::now() < deadline, "ingest did not connect");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -153,7 +173,7 @@ async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
             tokio::time::sleep(Duration::from_millis(50)).await;
             ingest.kill().unwrap(); // SIGKILL
             ingest.wait().unwrap();
-            ingest = start_ingest(port, &data);
+            ingest = start_ingest(port, &data, &password_file);
         }
     }
     // Every line reaches the archive (some twice: redelivered after the kill).
@@ -205,12 +225,8 @@ async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
 /// receivers send them) reach the raw archive under the feed's name.
 #[tokio::test]
 async fn a_udp_feed_given_on_the_command_line_reaches_the_archive() {
-    let broker = EmbeddedBroker::start(BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..BrokerConfig::default()
-    })
-    .await
-    .unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let (broker, password_file, _) = broker(secrets.path()).await;
     let data = std::env::temp_dir().join(format!("tw-ingest-udp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let udp_port = std::net::UdpSocket::bind("127.0.0.1:0")
@@ -232,8 +248,12 @@ async fn a_udp_feed_given_on_the_command_line_reaches_the_archive() {
             &format!("shore-udp=127.0.0.1:{udp_port}"),
             "--metrics",
             &format!("127.0.0.1:{metrics_port}"),
-            "--data",
+            "--user",
+            "ingest",
+            "--password-file",
         ])
+        .arg(&password_file)
+        .arg("--data")
         .arg(&data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

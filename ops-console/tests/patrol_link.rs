@@ -12,13 +12,16 @@
 //! report typed by the crew and a tasking sent from shore during the outage arrive too.
 //!
 //! The outage lasts `TIDEWATCH_LINK_DOWN_SECS` seconds (default 600, as CI runs it).
+//!
+//! Everyone logs in as themselves, as with `tidewatch up`: the unit with its password, ingest
+//! and the shore's fusion with theirs (the broker's anonymous clients may publish raw AIS only).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ingest::service::{self, ServiceConfig, ServiceHandle};
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use ops_console::embedded::{BrokerConfig, Credentials, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -149,7 +152,7 @@ struct Patrol {
 }
 
 impl Patrol {
-    fn start(broker: u16, nmea: u16, data: &Path) -> Patrol {
+    fn start(broker: u16, nmea: u16, data: &Path, password_file: &Path) -> Patrol {
         let child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
             .args([
                 "patrol",
@@ -161,8 +164,10 @@ impl Patrol {
                 &format!("127.0.0.1:{broker}"),
                 "--keep-alive-secs",
                 "5",
-                "--data",
+                "--password-file",
             ])
+            .arg(password_file)
+            .arg("--data")
             .arg(data)
             .stdin(Stdio::piped())
             .stdout(log(data))
@@ -227,21 +232,27 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
     let dir = tmp.path();
     let data: PathBuf = dir.join("patrol");
     let raw = dir.join("raw");
-    let broker = EmbeddedBroker::start(BrokerConfig {
+    let mut broker_cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..BrokerConfig::default()
-    })
-    .await
-    .unwrap();
+    };
+    let unit_login = broker_cfg.add_generated_user(UNIT, Role::Unit).unwrap();
+    let ingest_login = broker_cfg
+        .add_generated_user("ingest", Role::Ingest)
+        .unwrap();
+    let fusion_login = broker_cfg
+        .add_generated_user("fusion", Role::Fusion)
+        .unwrap();
+    let password_file = dir.join(format!("{UNIT}.password"));
+    std::fs::write(&password_file, &unit_login.password).unwrap();
+    let broker = EmbeddedBroker::start(broker_cfg).await.unwrap();
     let ingest = ServiceHandle::new();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let ingest_task = tokio::spawn(service::run(
-        ServiceConfig::new("127.0.0.1", broker.addr().port(), &raw),
-        ingest.clone(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let mut ingest_cfg = ServiceConfig::new("127.0.0.1", broker.addr().port(), &raw);
+    ingest_cfg.credentials = Some(ingest_login.pair());
+    let ingest_task = tokio::spawn(service::run(ingest_cfg, ingest.clone(), async move {
+        let _ = stopped.await;
+    }));
     let (link, link_rx) = watch::channel(true);
     let radio = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let radio_port = radio.local_addr().unwrap().port();
@@ -251,7 +262,7 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
     let (nmea, nmea_rx) = mpsc::unbounded_channel();
     let (accepted, mut connections) = watch::channel(0usize);
     tokio::spawn(nmea_server(mux, nmea_rx, accepted));
-    let mut patrol = Patrol::start(radio_port, mux_port, &data);
+    let mut patrol = Patrol::start(radio_port, mux_port, &data, &password_file);
 
     let mut written = Vec::new();
     let mut i = 0u64;
@@ -286,14 +297,14 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
     write_for(half, &mut written, &mut i).await;
     tokio::time::sleep(Duration::from_secs(2)).await; // the last lines reach the queue
     drop(patrol);
-    let patrol = Patrol::start(radio_port, mux_port, &data);
+    let patrol = Patrol::start(radio_port, mux_port, &data, &password_file);
     // Lines resume once the new program is reading: a line written to the dead
     // connection would be lost before the patrol ever saw it (TCP, not the queue).
     tokio::time::timeout(Duration::from_secs(30), connections.wait_for(|&n| n >= 2))
         .await
         .expect("the restarted patrol reads the multiplexer")
         .unwrap();
-    let shore = tasking_client(broker.addr().port()).await;
+    let shore = tasking_client(broker.addr().port(), &fusion_login).await;
     shore
         .publish(
             format!("tidewatch/v1/patrol/{UNIT}/tasking"),
@@ -378,9 +389,11 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
     broker.shutdown().await;
 }
 
-async fn tasking_client(port: u16) -> AsyncClient {
-    let (client, mut eventloop) =
-        AsyncClient::new(MqttOptions::new("shore-console", "127.0.0.1", port), 16);
+/// Fusion's place on shore: it sends taskings.
+async fn tasking_client(port: u16, login: &Credentials) -> AsyncClient {
+    let mut opts = MqttOptions::new("shore-fusion", "127.0.0.1", port);
+    opts.set_credentials(&login.username, &login.password);
+    let (client, mut eventloop) = AsyncClient::new(opts, 16);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     client
 }

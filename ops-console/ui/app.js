@@ -440,6 +440,7 @@ function startApp() {
     h('span', { class: 'who-role', title: ROLE_LABEL[S.me.role] || S.me.role, text: S.me.role }));
   $('#status-button').hidden = !can('view_status');
   $('#audit-button').hidden = !can('view_audit');
+  $('#approvals-button').hidden = !can('approve_accounts');
 
   pollHealth();
   S.timers.push(setInterval(pollHealth, 15000));
@@ -2560,6 +2561,48 @@ async function loadAudit() {
   }
 }
 
+// ------------------------------------------------------------------ accounts to approve (SAR coordinator)
+
+// An account the administrator asked for with an operational role is approved by a second
+// person, who alone receives its one-time password (separation of duties).
+async function toggleApprovals() {
+  const p = $('#approvals');
+  if (!p.hidden) { p.hidden = true; return; }
+  p.hidden = false;
+  loadApprovals();
+}
+
+async function loadApprovals() {
+  const body = $('#approvals-body');
+  body.textContent = 'Loading…';
+  try {
+    const list = await api('GET', '/api/approvals');
+    body.textContent = '';
+    if (!list || !list.length) { body.textContent = 'No account awaits approval.'; return; }
+    for (const a of list) {
+      const out = h('div', { class: 'small' });
+      const btn = h('button', { type: 'button', 'data-approve': a.name }, 'Approve');
+      btn.addEventListener('click', async () => {
+        btn.disabled = true;
+        try {
+          const r = await api('POST', `/api/approvals/${encodeURIComponent(a.name)}`, {});
+          out.textContent = '';
+          out.append('One-time password: ', h('code', { class: 'otp-code', text: r.one_time_password }),
+            ' (shown once: hand it to the officer in person).');
+        } catch (e) {
+          out.textContent = errText(e);
+          btn.disabled = false;
+        }
+      });
+      body.append(h('div', { class: 'approval' },
+        h('div', null, h('b', { text: a.name }), ` (${a.role}), asked for by ${a.requested_by} at ${fmtUTC(parseTime(a.requested_at))}`),
+        btn, out));
+    }
+  } catch (e) {
+    body.textContent = `Unavailable: ${errText(e)}`;
+  }
+}
+
 // ------------------------------------------------------------------ users (administrator)
 
 async function loadUsers() {
@@ -2569,7 +2612,8 @@ async function loadUsers() {
     tb.textContent = '';
     for (const u of list || []) {
       tb.append(h('tr', null, h('td', { text: u.name }), h('td', { text: u.role }),
-        h('td', { class: u.must_change_password ? 'warn-text' : null, text: u.must_change_password ? 'one-time, not yet changed' : 'set' }),
+        h('td', { class: u.pending_approval || u.must_change_password ? 'warn-text' : null,
+          text: u.pending_approval ? 'awaiting approval' : u.must_change_password ? 'one-time, not yet changed' : 'set' }),
         h('td', { text: fmtUTC(parseTime(u.created_at)) })));
     }
   } catch (e) {
@@ -2591,11 +2635,18 @@ async function onUserCreate(ev) {
     $('#user-name').value = '';
     const box = $('#user-otp');
     box.textContent = '';
-    box.append(
-      h('div', null, 'Account ', h('b', { text: c.name }), ` (${c.role}) created. One-time password:`),
-      h('code', { class: 'otp-code', text: c.one_time_password }),
-      h('div', { class: 'small' }, 'Shown only once: hand it over securely. The user must change it at first login.'),
-      h('button', { type: 'button', id: 'user-otp-hide' }, 'Done, hide it'));
+    if (c.pending_approval) {
+      // An operational account: a second person approves it and receives its password.
+      box.append(
+        h('div', null, 'Account ', h('b', { text: c.name }), ` (${c.role}) requested. It stays inactive until a SAR mission coordinator approves it; the one-time password goes to the approver.`),
+        h('button', { type: 'button', id: 'user-otp-hide' }, 'Done, hide it'));
+    } else {
+      box.append(
+        h('div', null, 'Account ', h('b', { text: c.name }), ` (${c.role}) created. One-time password:`),
+        h('code', { class: 'otp-code', text: c.one_time_password }),
+        h('div', { class: 'small' }, 'Shown only once: hand it over securely. The user must change it at first login.'),
+        h('button', { type: 'button', id: 'user-otp-hide' }, 'Done, hide it'));
+    }
     box.hidden = false;
     loadUsers();
   } catch (e) {
@@ -2614,6 +2665,7 @@ function wire() {
   $('#logout').addEventListener('click', logout);
   $('#status-button').addEventListener('click', toggleStatus);
   $('#audit-button').addEventListener('click', toggleAudit);
+  $('#approvals-button').addEventListener('click', toggleApprovals);
   $('#audit-refresh').addEventListener('click', loadAudit);
   $('#critical-badge').addEventListener('click', focusFirstCritical);
   $('#user-form').addEventListener('submit', onUserCreate);
@@ -2678,6 +2730,7 @@ function wire() {
       else if (w === 'alert') closeAlert();
       else if (w === 'status') { $('#status').hidden = true; stopStatusPolling(); }
       else if (w === 'audit') $('#audit').hidden = true;
+      else if (w === 'approvals') $('#approvals').hidden = true;
       else if (w === 'ilog') $('#ilog').hidden = true;
       else if (w === 'case') $('#case').hidden = true;
       return;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use ops_console::console::{self, ConsoleConfig, auth, feed::FeedConfig};
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
 use ops_console::metrics::Metrics;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::json;
@@ -170,13 +170,22 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (broker, running) = server.block_on(async {
-        let broker = EmbeddedBroker::start(BrokerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..BrokerConfig::default()
-        })
-        .await
+    // The console, the feed (ingest's place) and the alerts (fusion's) log in as `up`'s do.
+    let mut broker_cfg = BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..BrokerConfig::default()
+    };
+    let console_login = broker_cfg
+        .add_generated_user("console", Role::Console)
         .unwrap();
+    let feed_login = broker_cfg
+        .add_generated_user("ingest", Role::Ingest)
+        .unwrap();
+    let fusion_login = broker_cfg
+        .add_generated_user("fusion", Role::Fusion)
+        .unwrap();
+    let (broker, running) = server.block_on(async {
+        let broker = EmbeddedBroker::start(broker_cfg).await.unwrap();
         let running = console::start(
             ConsoleConfig {
                 dir: Some(dir.path().to_owned()),
@@ -188,7 +197,7 @@ fn main() {
                 host: "127.0.0.1".into(),
                 port: broker.addr().port(),
                 client_id: "bench-console".into(),
-                credentials: None,
+                credentials: Some(console_login.pair()),
             },
             "127.0.0.1:0".parse().unwrap(),
             Arc::new(Metrics::new()),
@@ -218,8 +227,19 @@ fn main() {
         .unwrap();
     load.block_on(async move {
         // The feed: 10 000 vessels, then a tenth of them every second.
-        let (mqtt, mut el) =
-            AsyncClient::new(MqttOptions::new("bench-feed", "127.0.0.1", mqtt_port), 10_000);
+        let mut opts = MqttOptions::new("bench-feed", "127.0.0.1", mqtt_port);
+        opts.set_credentials(&feed_login.username, &feed_login.password);
+        let (mqtt, mut el) = AsyncClient::new(opts, 10_000);
+        tokio::spawn(async move {
+            loop {
+                if el.poll().await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        });
+        let mut opts = MqttOptions::new("bench-fusion", "127.0.0.1", mqtt_port);
+        opts.set_credentials(&fusion_login.username, &fusion_login.password);
+        let (alerts, mut el) = AsyncClient::new(opts, 1_000);
         tokio::spawn(async move {
             loop {
                 if el.poll().await.is_err() {
@@ -244,7 +264,7 @@ fn main() {
             let k = i * (a.tracks / 200).max(1);
             let now = Timestamp::now();
             let (lat, lon) = position(k, 0.0);
-            mqtt.publish(
+            alerts.publish(
                 "tidewatch/v1/alerts/loitering",
                 QoS::AtLeastOnce,
                 false,

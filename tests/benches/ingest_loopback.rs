@@ -32,7 +32,7 @@ use ingest::ais::AisMessage;
 use ingest::ais::message::{Body, PositionReport};
 use ingest::service::{self, ServiceConfig, ServiceHandle};
 use jiff::Timestamp;
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use simulators::ais_encode::{EncodeOptions, encode};
 
@@ -137,15 +137,25 @@ where
         .expect("a thread")
 }
 
+/// Logins at the broker: ingest's and the subscriber's (none at a Mosquitto that lets anonymous
+/// clients do everything; the embedded broker's anonymous clients may publish raw AIS only).
+#[derive(Clone, Default)]
+struct Logins {
+    ingest: Option<(String, String)>,
+    subscriber: Option<(String, String)>,
+}
+
 /// Run the ingest service against `broker` on its own thread until `stop` is set.
 fn start_ingest(
     broker: SocketAddr,
     archive: std::path::PathBuf,
     stop: Arc<AtomicBool>,
+    login: Option<(String, String)>,
 ) -> std::thread::JoinHandle<()> {
     on_own_thread("ingest", move || async move {
         let mut cfg = ServiceConfig::new(&broker.ip().to_string(), broker.port(), archive);
         cfg.client_id = format!("bench-ingest-{}", broker.port());
+        cfg.credentials = login;
         let handle = ServiceHandle::new();
         let h = handle.clone();
         service::run(cfg, handle, async move {
@@ -170,8 +180,15 @@ fn start_ingest(
     })
 }
 
-async fn client(id: &str, broker: SocketAddr) -> (AsyncClient, rumqttc::EventLoop) {
+async fn client(
+    id: &str,
+    broker: SocketAddr,
+    login: Option<&(String, String)>,
+) -> (AsyncClient, rumqttc::EventLoop) {
     let mut o = MqttOptions::new(id, broker.ip().to_string(), broker.port());
+    if let Some((u, p)) = login {
+        o.set_credentials(u, p);
+    }
     o.set_max_packet_size(1 << 20, 1 << 20);
     o.set_keep_alive(Duration::from_secs(30));
     let (c, mut l) = AsyncClient::new(o, 1024);
@@ -187,9 +204,10 @@ fn subscriber(
     total: u64,
     ready: std::sync::mpsc::Sender<()>,
     done: Arc<AtomicBool>,
+    login: Option<(String, String)>,
 ) -> std::thread::JoinHandle<(Vec<(Timestamp, f64)>, Instant)> {
     on_own_thread("subscriber", move || async move {
-        let (sub, mut sub_loop) = client("bench-sub", broker).await;
+        let (sub, mut sub_loop) = client("bench-sub", broker, login.as_ref()).await;
         sub.subscribe("tidewatch/v1/obs/ais/#", QoS::AtLeastOnce)
             .await
             .unwrap();
@@ -257,18 +275,24 @@ fn subscriber(
 
 /// Publish at the offered rate for `warmup` then `seconds` (the receivers' place, on this
 /// thread), while the subscriber collects observations on its own.
-async fn drive(broker: SocketAddr, lines: &[String], a: &Args) -> RoundResult {
+async fn drive(broker: SocketAddr, lines: &[String], a: &Args, logins: &Logins) -> RoundResult {
     let total = a.rate * (a.warmup + a.seconds);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let done = Arc::new(AtomicBool::new(false));
-    let sub = subscriber(broker, total, ready_tx, done.clone());
+    let sub = subscriber(
+        broker,
+        total,
+        ready_tx,
+        done.clone(),
+        logins.subscriber.clone(),
+    );
     ready_rx
         .recv_timeout(Duration::from_secs(10))
         .expect("the subscriber subscribes");
     // Give ingest its subscription too.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let (publisher, mut pub_loop) = client("bench-receiver", broker).await;
+    let (publisher, mut pub_loop) = client("bench-receiver", broker, None).await;
     tokio::spawn(async move { while pub_loop.poll().await.is_ok() {} });
     let per_ms = a.rate as f64 / 1000.0;
     let start = Instant::now();
@@ -364,13 +388,28 @@ fn round(kind: &str, lines: &[String], a: &Args) -> RoundResult {
             // its own thread, and ingest another, as the two tasks of `up` would share.
             let (addr_tx, addr_rx) = std::sync::mpsc::channel();
             let stop_broker = stop.clone();
+            // Ingest and the subscriber (fusion's place) log in as `up`'s do; the receiver
+            // publishes anonymously.
+            let mut cfg = BrokerConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..BrokerConfig::default()
+            };
+            let logins = Logins {
+                ingest: Some(
+                    cfg.add_generated_user("ingest", Role::Ingest)
+                        .unwrap()
+                        .pair(),
+                ),
+                subscriber: Some(
+                    cfg.add_generated_user("fusion", Role::Fusion)
+                        .unwrap()
+                        .pair(),
+                ),
+            };
             let broker_thread = on_own_thread("broker", move || async move {
-                let broker = EmbeddedBroker::start(BrokerConfig {
-                    listen: "127.0.0.1:0".parse().unwrap(),
-                    ..BrokerConfig::default()
-                })
-                .await
-                .expect("the embedded broker starts");
+                let broker = EmbeddedBroker::start(cfg)
+                    .await
+                    .expect("the embedded broker starts");
                 addr_tx.send(broker.addr()).unwrap();
                 while !stop_broker.load(Ordering::Relaxed) {
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -379,8 +418,8 @@ fn round(kind: &str, lines: &[String], a: &Args) -> RoundResult {
                 broker.shutdown().await;
             });
             let addr = addr_rx.recv().unwrap();
-            let ingest = start_ingest(addr, dir.join("raw"), stop.clone());
-            let r = rt.block_on(drive(addr, lines, a));
+            let ingest = start_ingest(addr, dir.join("raw"), stop.clone(), logins.ingest.clone());
+            let r = rt.block_on(drive(addr, lines, a, &logins));
             stop.store(true, Ordering::Relaxed);
             ingest.join().unwrap();
             broker_thread.join().unwrap();
@@ -389,8 +428,8 @@ fn round(kind: &str, lines: &[String], a: &Args) -> RoundResult {
         _ => {
             let mosquitto = tidewatch_tests::Mosquitto::start_with(false);
             let addr: SocketAddr = ([127, 0, 0, 1], mosquitto.port).into();
-            let ingest = start_ingest(addr, dir.join("raw"), stop.clone());
-            let r = rt.block_on(drive(addr, lines, a));
+            let ingest = start_ingest(addr, dir.join("raw"), stop.clone(), None);
+            let r = rt.block_on(drive(addr, lines, a, &Logins::default()));
             eprintln!(
                 "  (mosquitto round done: {} of {} observed)",
                 r.received, r.sent

@@ -2,7 +2,8 @@
 //! kept by the caller. Enough to test what a browser does without a browser.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -45,6 +46,9 @@ pub struct Client {
     pub cookie: Option<String>,
     /// The anti-CSRF token once logged in.
     pub csrf: Option<String>,
+    /// The local address to connect from (`None`: the system's choice). Any address in
+    /// 127.0.0.0/8 reaches a server on 127.0.0.1, so a test can be a second client host.
+    pub source: Option<IpAddr>,
 }
 
 impl Client {
@@ -54,7 +58,29 @@ impl Client {
             addr,
             cookie: None,
             csrf: None,
+            source: None,
         }
+    }
+
+    /// The same client, connecting from `source` (e.g. `127.0.0.2`).
+    pub fn from_source(mut self, source: IpAddr) -> Client {
+        self.source = Some(source);
+        self
+    }
+
+    async fn connect(&self) -> TcpStream {
+        let Some(ip) = self.source else {
+            return TcpStream::connect(self.addr).await.expect("connect");
+        };
+        let socket = match ip {
+            IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .expect("a socket");
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .unwrap_or_else(|e| panic!("bind to {ip}: {e}"));
+        socket.connect(self.addr).await.expect("connect")
     }
 
     /// Send one request; `body` is JSON when given.
@@ -76,7 +102,7 @@ impl Client {
     }
 
     async fn send(&self, method: &str, path: &str, body: Vec<u8>, content_type: &str) -> Response {
-        let mut s = TcpStream::connect(self.addr).await.expect("connect");
+        let mut s = self.connect().await;
         let mut req = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
             self.addr,
@@ -137,7 +163,7 @@ impl Client {
 
     /// Open the live stream (SSE); returns a reader of events.
     pub async fn live(&self) -> EventStream {
-        let mut s = TcpStream::connect(self.addr).await.expect("connect");
+        let mut s = self.connect().await;
         let mut req = format!(
             "GET /api/live HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n",
             self.addr
@@ -190,6 +216,23 @@ impl EventStream {
             }
         }
     }
+
+    /// Read until the server ends the stream (the last chunk, or the connection closes);
+    /// false if it is still open after `within`. The events read are dropped.
+    pub async fn ends_within(&mut self, within: Duration) -> bool {
+        let end = async {
+            loop {
+                let mut line = String::new();
+                match self.r.read_line(&mut line).await {
+                    // Closed, or the last chunk of a chunked body ("0", then an empty line).
+                    Ok(0) | Err(_) => return,
+                    Ok(_) if line.trim_end_matches(['\r', '\n']) == "0" => return,
+                    Ok(_) => {}
+                }
+            }
+        };
+        tokio::time::timeout(within, end).await.is_ok()
+    }
 }
 
 fn parse(raw: &[u8]) -> Response {
@@ -239,7 +282,7 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 impl Client {
     /// Only the status of a response (for streams that do not end).
     pub async fn status_only(&self, method: &str, path: &str) -> u16 {
-        let mut s = TcpStream::connect(self.addr).await.expect("connect");
+        let mut s = self.connect().await;
         let mut req = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\n",
             self.addr

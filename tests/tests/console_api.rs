@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use ops_console::console::{self, ConsoleConfig, Running, auth, feed::FeedConfig};
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use ops_console::embedded::{BrokerConfig, Credentials, EmbeddedBroker, Role};
 use ops_console::metrics::Metrics;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::{Value, json};
 use tidewatch_tests::http::Client;
 
-const ROLES: [&str; 10] = [
+pub(crate) const ROLES: [&str; 10] = [
     "watch_officer",
     "sar_coordinator",
     "boarding_officer",
@@ -25,24 +25,46 @@ const ROLES: [&str; 10] = [
     "protection_officer",
 ];
 
-fn password(role: &str) -> String {
+pub(crate) fn password(role: &str) -> String {
     format!("{role}-password-1")
 }
 
-struct TestConsole {
+pub(crate) struct TestConsole {
     broker: EmbeddedBroker,
-    running: Running,
+    pub(crate) running: Running,
+    /// Publishes observations, logged in as ingest.
     mqtt: AsyncClient,
+    /// Publishes alerts, logged in as fusion.
+    fusion_mqtt: AsyncClient,
+}
+
+/// A client logged in as `login` whose event loop runs (and reconnects) in a task.
+fn mqtt_client(port: u16, id: &str, login: &Credentials) -> AsyncClient {
+    let mut opts = MqttOptions::new(id, "127.0.0.1", port);
+    opts.set_credentials(&login.username, &login.password);
+    let (client, mut el) = AsyncClient::new(opts, 1000);
+    tokio::spawn(async move {
+        loop {
+            if el.poll().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    client
 }
 
 impl TestConsole {
-    async fn start(dir: &Path) -> TestConsole {
-        let broker = EmbeddedBroker::start(BrokerConfig {
+    pub(crate) async fn start(dir: &Path) -> TestConsole {
+        // Each logs in as itself, as in `tidewatch up`: the broker lets only ingest publish
+        // observations, only fusion alerts.
+        let mut cfg = BrokerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..BrokerConfig::default()
-        })
-        .await
-        .unwrap();
+        };
+        let console_login = cfg.add_generated_user("console", Role::Console).unwrap();
+        let ingest_login = cfg.add_generated_user("ingest", Role::Ingest).unwrap();
+        let fusion_login = cfg.add_generated_user("fusion", Role::Fusion).unwrap();
+        let broker = EmbeddedBroker::start(cfg).await.unwrap();
         let port = broker.addr().port();
         let running = console::start(
             ConsoleConfig {
@@ -55,7 +77,7 @@ impl TestConsole {
                 host: "127.0.0.1".into(),
                 port,
                 client_id: "test-console".into(),
-                credentials: None,
+                credentials: Some(console_login.pair()),
             },
             "127.0.0.1:0".parse().unwrap(),
             std::sync::Arc::new(Metrics::new()),
@@ -63,19 +85,11 @@ impl TestConsole {
         )
         .await
         .unwrap();
-        let (mqtt, mut el) =
-            AsyncClient::new(MqttOptions::new("test-source", "127.0.0.1", port), 1000);
-        tokio::spawn(async move {
-            loop {
-                if el.poll().await.is_err() {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        });
         let t = TestConsole {
             broker,
             running,
-            mqtt,
+            mqtt: mqtt_client(port, "test-source", &ingest_login),
+            fusion_mqtt: mqtt_client(port, "test-fusion", &fusion_login),
         };
         t.wait(|| t.running.console.feed_is_up()).await;
         // The feed has subscribed once it is connected and a moment has passed.
@@ -83,12 +97,12 @@ impl TestConsole {
         t
     }
 
-    fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         Client::new(self.running.http)
     }
 
     /// One account per role, password `<role>-password-1`, no one-time password.
-    fn add_role_users(&self) {
+    pub(crate) fn add_role_users(&self) {
         let store = self.running.console.store();
         for role in ROLES {
             let phc = auth::hash_password(&password(role)).unwrap();
@@ -111,7 +125,12 @@ impl TestConsole {
     }
 
     async fn publish(&self, topic: &str, payload: Value) {
-        self.mqtt
+        let client = if topic.starts_with("tidewatch/v1/alerts/") {
+            &self.fusion_mqtt
+        } else {
+            &self.mqtt
+        };
+        client
             .publish(topic, QoS::AtLeastOnce, false, payload.to_string())
             .await
             .unwrap();
@@ -127,7 +146,14 @@ impl TestConsole {
         .await;
     }
 
-    async fn alert(&self, id: &str, kind: &str, severity: &str, revision: u32, mmsi: u32) {
+    pub(crate) async fn alert(
+        &self,
+        id: &str,
+        kind: &str,
+        severity: &str,
+        revision: u32,
+        mmsi: u32,
+    ) {
         let now = Timestamp::now();
         let a = json!({"id": id, "kind": kind, "severity": severity, "state": "open",
             "revision": revision, "time": now, "start": now, "mmsi": [mmsi], "contacts": [],
@@ -140,7 +166,7 @@ impl TestConsole {
             .await;
     }
 
-    async fn wait(&self, mut f: impl FnMut() -> bool) {
+    pub(crate) async fn wait(&self, mut f: impl FnMut() -> bool) {
         for _ in 0..500 {
             if f() {
                 return;
@@ -150,7 +176,7 @@ impl TestConsole {
         panic!("timed out waiting");
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.running.shutdown().await;
         self.broker.shutdown().await;
     }
@@ -329,6 +355,19 @@ fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
             Some(json!({"name": "NAME", "role": "investigator"})),
             Some(vec!["admin"]),
         ),
+        // The second person for an account the administrator asks for (review 17, hole 6).
+        (
+            "GET",
+            "/api/approvals".into(),
+            None,
+            Some(vec!["sar_coordinator"]),
+        ),
+        (
+            "POST",
+            "/api/approvals/pending-1".into(),
+            None,
+            Some(vec!["sar_coordinator"]),
+        ),
         ("GET", "/api/audit".into(), None, Some(vec!["auditor"])),
     ]
 }
@@ -365,6 +404,16 @@ async fn every_endpoint_answers_every_role_as_the_matrix_says_and_no_session_get
     wo.login("watch_officer", &password("watch_officer")).await;
     let r = wo.post("/api/alerts/a-4/escalate", json!({})).await;
     let sar = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    // An account the administrator asked for, for the SMC to approve.
+    let mut admin = t.client();
+    admin.login("admin", &password("admin")).await;
+    let r = admin
+        .post(
+            "/api/users",
+            json!({"name": "pending-1", "role": "auditor"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text());
 
     let m = matrix("a-1", "a-2", "a-3", &sar);
     // Every operation the API describes is in the matrix (or public).
@@ -507,14 +556,29 @@ async fn first_start_gives_a_one_time_admin_password_and_logins_are_rate_limited
         .post("/api/login", json!({"username": "admin", "password": otp}))
         .await;
     assert_eq!(r.status, 401);
-    // The administrator creates an account with a one-time password.
+    // The administrator asks for an operational account: it awaits a second person, the
+    // SMC (created at the server's command line), who gets its one-time password.
     let r = c
         .post(
             "/api/users",
             json!({"name": "olga", "role": "watch_officer"}),
         )
         .await;
-    assert_eq!(r.status, 201);
+    assert_eq!(r.status, 202);
+    assert!(r.json()["one_time_password"].is_null());
+    console::create_user(
+        t.running.console.store(),
+        "smc",
+        auth::Role::SarCoordinator,
+        Some(password("sar_coordinator")),
+        None,
+    )
+    .unwrap()
+    .unwrap();
+    let mut smc = t.client();
+    smc.login("smc", &password("sar_coordinator")).await;
+    let r = smc.post("/api/approvals/olga", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
     let olga_otp = r.json()["one_time_password"].as_str().unwrap().to_owned();
     assert_eq!(
         c.post("/api/users", json!({"name": "olga", "role": "auditor"}))
@@ -582,7 +646,13 @@ async fn first_start_gives_a_one_time_admin_password_and_logins_are_rate_limited
         7,
         "{actions:?}"
     );
-    for a in ["user_add", "login", "password_change"] {
+    for a in [
+        "user_add",
+        "user_request",
+        "user_approve",
+        "login",
+        "password_change",
+    ] {
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
     assert_eq!(store.verify_audit().unwrap(), None);
@@ -1208,7 +1278,12 @@ async fn r58_case_file_reads_are_audited_r52_a_liaison_sees_only_its_release_r62
         .post(&format!("/api/incidents/{inc}/export"), json!({}))
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
-    let out = std::path::PathBuf::from(r.json()["dir"].as_str().unwrap());
+    let rel = r.json()["dir"].as_str().unwrap().to_owned();
+    assert!(
+        rel.starts_with("exports/"),
+        "no server path in the answer: {rel}"
+    );
+    let out = dir.path().join(rel);
     assert_eq!(r.json()["files"], 1);
     assert_eq!(r.json()["manifests"], 3);
     let rep = ops_console::interception::export::verify(&out).unwrap();
@@ -1312,7 +1387,7 @@ async fn r58_case_file_reads_are_audited_r52_a_liaison_sees_only_its_release_r62
 }
 
 /// The text of a PDF as poppler's `pdftotext` reads it (fails loudly when it is missing).
-fn pdftotext(pdf: &[u8]) -> String {
+pub(crate) fn pdftotext(pdf: &[u8]) -> String {
     use std::io::Write;
     let mut child = std::process::Command::new("pdftotext")
         .args(["-layout", "-", "-"])
@@ -1324,4 +1399,328 @@ fn pdftotext(pdf: &[u8]) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "pdftotext refused the PDF");
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+// ---------------------------------------------------------------- security review 17
+
+/// Hole 4: sixty wrong logins at once from one address (half for the SAR coordinator,
+/// half for other names) must not all reach argon2 (~19 MiB each): at most the gate's
+/// bound run at once, and each attempt is counted before it is checked, so no more reach
+/// the check than the limits allow (5 per name and address, 20 per address).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_17_4_concurrent_wrong_logins_never_exceed_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let c = t.client();
+        let name = if i % 2 == 0 {
+            "sar_coordinator".to_owned()
+        } else {
+            format!("u{i}")
+        };
+        attempts.spawn(async move {
+            let r = c
+                .post(
+                    "/api/login",
+                    json!({"username": name, "password": "guess-guess-guess"}),
+                )
+                .await;
+            (name, r)
+        });
+    }
+    let results = attempts.join_all().await;
+    let gate = t.running.console.password_gate();
+    let summary: Vec<(String, u16)> = results.iter().map(|(n, r)| (n.clone(), r.status)).collect();
+    assert!(
+        gate.peak() <= gate.bound() && gate.peak() <= 4,
+        "{} password checks ran at once (bound {}): {summary:?}",
+        gate.peak(),
+        gate.bound()
+    );
+    let checked = results.iter().filter(|(_, r)| r.status == 401).count();
+    let smc_checked = results
+        .iter()
+        .filter(|(n, r)| n == "sar_coordinator" && r.status == 401)
+        .count();
+    assert!(
+        checked <= 20 && smc_checked <= 5,
+        "{checked} of 60 concurrent wrong logins reached the password check ({smc_checked} for \
+         sar_coordinator); at most 20 per address and 5 per name and address may: {summary:?}"
+    );
+    for (name, r) in &results {
+        match r.status {
+            401 => assert_eq!(r.json()["error"], "bad_credentials"),
+            429 | 503 => assert!(
+                r.headers.contains_key("retry-after"),
+                "{name}: {} without Retry-After",
+                r.status
+            ),
+            s => panic!("{name}: unexpected {s}: {}", r.text()),
+        }
+    }
+    // Every check is accounted for: one failure in the audit log per check run.
+    let failed = t
+        .running
+        .console
+        .store()
+        .audit_log(0, 1000)
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "login_failed")
+        .count();
+    assert_eq!(failed, checked, "{summary:?}");
+    assert_eq!(gate.in_flight(), 0);
+    eprintln!(
+        "60 concurrent wrong logins: {checked} checked ({smc_checked} for sar_coordinator), \
+         {} refused 429, {} turned away 503; at most {} checks at once (bound {})",
+        results.iter().filter(|(_, r)| r.status == 429).count(),
+        results.iter().filter(|(_, r)| r.status == 503).count(),
+        gate.peak(),
+        gate.bound()
+    );
+    t.stop().await;
+}
+
+/// Hole 4: an attacker failing again and again for `sar_coordinator` from one address
+/// locks only that (name, address) pair; the SAR coordinator logs in from her own console
+/// (another address) with her password, slowed down a few seconds at most.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_17_4_failures_from_one_address_do_not_lock_an_officer_out_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let attacker = t.client();
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let r = attacker
+            .post(
+                "/api/login",
+                json!({"username": "sar_coordinator", "password": "guess-guess-guess"}),
+            )
+            .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    // From the attacker's address even the right password is refused for now.
+    let r = attacker
+        .post(
+            "/api/login",
+            json!({"username": "sar_coordinator", "password": password("sar_coordinator")}),
+        )
+        .await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    // The SMC at her own console: another address.
+    let mut smc = t.client().from_source("127.0.0.2".parse().unwrap());
+    let started = std::time::Instant::now();
+    smc.login("sar_coordinator", &password("sar_coordinator"))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the SMC waited {:?} to log in",
+        started.elapsed()
+    );
+    assert_eq!(smc.get("/api/alerts").await.status, 200);
+    // The console saw her address.
+    let log = t.running.console.store().audit_log(0, 1000).unwrap();
+    let login = log
+        .iter()
+        .rfind(|e| e.action == "login")
+        .expect("a login entry");
+    assert_eq!(login.detail["address"], "127.0.0.2", "{login:?}");
+    t.stop().await;
+}
+
+/// Hole 6: an administrator (no access to operational data) creates an investigator
+/// through the API: the account stays inactive, and the administrator never holds a
+/// password for it, until a SAR mission coordinator (a second person) approves it; the
+/// one-time password goes to the approver. Every step is in the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_17_6_an_admin_cannot_create_an_operational_account_and_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let mut admin = t.client();
+    admin.login("admin", &password("admin")).await;
+    let r = admin
+        .post(
+            "/api/users",
+            json!({"name": "ivan", "role": "investigator"}),
+        )
+        .await;
+    assert!(r.status < 300, "{}: {}", r.status, r.text());
+    let created = r.json();
+    // Whatever the administrator was given, it does not open the account.
+    if let Some(otp) = created["one_time_password"].as_str() {
+        let mut as_ivan = t.client();
+        let r = as_ivan
+            .post("/api/login", json!({"username": "ivan", "password": otp}))
+            .await;
+        if r.status == 200 {
+            as_ivan.login("ivan", otp).await;
+            let r = as_ivan
+                .post(
+                    "/api/me/password",
+                    json!({"current": otp, "new": "admin-now-investigator"}),
+                )
+                .await;
+            assert_eq!(r.status, 204);
+            let alerts = as_ivan.get("/api/alerts").await;
+            panic!(
+                "the administrator logged in as the investigator it created, with the \
+                 one-time password it was shown, and read /api/alerts: {} {}",
+                alerts.status,
+                alerts.text()
+            );
+        }
+    }
+    assert_eq!(created["pending_approval"], true, "{created}");
+    assert!(created["one_time_password"].is_null(), "{created}");
+    // Listed as pending to the administrator.
+    let users = admin.get("/api/users").await.json();
+    let ivan = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "ivan")
+        .expect("ivan listed");
+    assert_eq!(ivan["pending_approval"], true, "{ivan}");
+    // Neither the administrator nor anyone but the SMC may approve it.
+    for role in ["admin", "watch_officer", "investigator", "auditor"] {
+        let mut c = t.client();
+        c.login(role, &password(role)).await;
+        let r = c.post("/api/approvals/ivan", json!({})).await;
+        assert_eq!(r.status, 403, "{role}: {}", r.text());
+    }
+    // The SMC sees the request and approves it: the one-time password is hers to hand over.
+    let mut smc = t.client();
+    smc.login("sar_coordinator", &password("sar_coordinator"))
+        .await;
+    let pending = smc.get("/api/approvals").await.json();
+    assert_eq!(pending[0]["name"], "ivan", "{pending}");
+    assert_eq!(pending[0]["role"], "investigator", "{pending}");
+    assert_eq!(pending[0]["requested_by"], "admin", "{pending}");
+    let r = smc.post("/api/approvals/ivan", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let otp = r.json()["one_time_password"].as_str().unwrap().to_owned();
+    assert_eq!(
+        smc.post("/api/approvals/ivan", json!({})).await.status,
+        404,
+        "approved once"
+    );
+    // Now, and only now, the investigator logs in, changes the password and works.
+    let mut ivan = t.client();
+    let me = ivan.login("ivan", &otp).await;
+    assert_eq!(me["must_change_password"], true);
+    let r = ivan
+        .post(
+            "/api/me/password",
+            json!({"current": otp, "new": "ivan-investigates-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(ivan.get("/api/alerts").await.status, 200);
+    // Each step is in the audit log, by whom.
+    let log = t.running.console.store().audit_log(0, 1000).unwrap();
+    let step = |action: &str| {
+        log.iter()
+            .find(|e| e.action == action && e.target.as_deref() == Some("ivan"))
+            .unwrap_or_else(|| panic!("{action} for ivan in the audit log"))
+    };
+    assert_eq!(step("user_request").user.as_deref(), Some("admin"));
+    assert_eq!(
+        step("user_approve").user.as_deref(),
+        Some("sar_coordinator")
+    );
+    assert_eq!(t.running.console.store().verify_audit().unwrap(), None);
+    t.stop().await;
+}
+
+/// Hole 8: an open live stream ends when its session is logged out (by another request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_17_8_a_live_stream_ends_at_logout() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    let mut live = wo.live().await;
+    assert_eq!(live.next().await.0, "hello");
+    assert_eq!(wo.post("/api/logout", json!({})).await.status, 204);
+    assert!(
+        live.ends_within(Duration::from_secs(10)).await,
+        "the live stream is still open 10 s after logout"
+    );
+    t.stop().await;
+}
+
+/// Hole 8: a password change ends the account's other sessions, and their open live
+/// streams with them; the session that changed it goes on, stream and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_17_8_a_live_stream_ends_when_the_password_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let mut old_tab = t.client();
+    old_tab
+        .login("watch_officer", &password("watch_officer"))
+        .await;
+    let mut old_live = old_tab.live().await;
+    assert_eq!(old_live.next().await.0, "hello");
+    let mut new_tab = t.client();
+    new_tab
+        .login("watch_officer", &password("watch_officer"))
+        .await;
+    let mut new_live = new_tab.live().await;
+    assert_eq!(new_live.next().await.0, "hello");
+    let r = new_tab
+        .post(
+            "/api/me/password",
+            json!({"current": password("watch_officer"), "new": "a-new-watch-password"}),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert!(
+        old_live.ends_within(Duration::from_secs(10)).await,
+        "the other session's live stream is still open 10 s after the password change"
+    );
+    assert_eq!(old_tab.get("/api/me").await.status, 401);
+    // The changing session's stream still delivers.
+    t.alert("pw-1", "rendezvous", "high", 1, 247123456).await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while new_live.next().await.0 != "alert" {}
+    })
+    .await
+    .expect("an alert on the stream of the session that changed the password");
+    t.stop().await;
+}
+
+/// Hole 8: a live stream ends when its session expires (here: idle past the limit), found
+/// by the stream's periodic re-check without any request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_17_8_a_live_stream_ends_when_its_session_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    let mut live = wo.live().await;
+    assert_eq!(live.next().await.0, "hello");
+    // The session was last used longer ago than the idle limit.
+    let token = wo.cookie.as_deref().unwrap().split_once('=').unwrap().1;
+    let hash = console::store::sha256_hex(token.as_bytes());
+    let long_ago = Timestamp::now().as_second() - auth::IDLE_LIMIT_S - 60;
+    let c = &t.running.console;
+    assert!(c.store().touch_session(&hash, long_ago).unwrap());
+    if let Some(s) = c.sessions().get_mut(&hash) {
+        s.last_seen = long_ago;
+        s.stored_seen = long_ago;
+    }
+    assert!(
+        live.ends_within(Duration::from_secs(20)).await,
+        "the live stream of an expired session is still open after 20 s"
+    );
+    assert_eq!(wo.get("/api/me").await.status, 401);
+    t.stop().await;
 }

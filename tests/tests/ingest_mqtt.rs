@@ -71,9 +71,20 @@ fn expected_contents(lines: &[String]) -> Vec<String> {
 /// A client subscribed to every observation (persistent session, subscription renewed
 /// on every connection), sending them to a channel.
 async fn observer(port: u16) -> mpsc::UnboundedReceiver<Observation> {
+    observer_as(port, None).await
+}
+
+/// [`observer`], logged in as `login` (the embedded broker lets anonymous clients read nothing).
+async fn observer_as(
+    port: u16,
+    login: Option<&ops_console::embedded::Credentials>,
+) -> mpsc::UnboundedReceiver<Observation> {
     let mut opts = MqttOptions::new("test-observer", "127.0.0.1", port);
     opts.set_max_packet_size(1 << 20, 1 << 20);
     opts.set_clean_session(false);
+    if let Some(l) = login {
+        opts.set_credentials(&l.username, &l.password);
+    }
     let (client, mut el) = AsyncClient::new(opts, 100);
     let (tx, rx) = mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = oneshot::channel();
@@ -316,7 +327,7 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
     use ops_console::embedded::{
         BrokerConfig, BrokerUser, EmbeddedBroker, PasswordHash, Refusal, Role,
     };
-    let broker = EmbeddedBroker::start(BrokerConfig {
+    let mut cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         auth_listen: Some("127.0.0.1:0".parse().unwrap()),
         users: vec![BrokerUser {
@@ -325,13 +336,17 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
             password: PasswordHash::with_salt("sea-secret", &[7; 12], 1_000),
         }],
         ..BrokerConfig::default()
-    })
-    .await
-    .unwrap();
+    };
+    // Ingest and the observer (in the console's place) log in, as in `tidewatch up`.
+    let ingest_login = cfg.add_generated_user("ingest", Role::Ingest).unwrap();
+    let observer_login = cfg.add_generated_user("observer", Role::Console).unwrap();
+    let broker = EmbeddedBroker::start(cfg).await.unwrap();
     let port = broker.addr().port();
     let archive = temp_dir("ingest-embedded");
-    let mut obs = observer(port).await;
-    let running = Running::start(ServiceConfig::new("127.0.0.1", port, &archive), None).await;
+    let mut obs = observer_as(port, Some(&observer_login)).await;
+    let mut ingest_cfg = ServiceConfig::new("127.0.0.1", port, &archive);
+    ingest_cfg.credentials = Some(ingest_login.pair());
+    let running = Running::start(ingest_cfg, None).await;
 
     // The unit, on the authenticated listener.
     let auth = broker.auth_addr().unwrap();
@@ -560,18 +575,27 @@ async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
 /// long still comes through at once, every line archived.
 #[tokio::test]
 async fn ingest_acknowledges_as_it_catches_up_not_on_its_timer() {
-    use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
-    let broker = EmbeddedBroker::start(BrokerConfig {
+    use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
+    let mut broker_cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..BrokerConfig::default()
-    })
-    .await
-    .expect("the embedded broker starts");
+    };
+    // Ingest and the observer log in; the receiver publishes anonymously, as on `tidewatch up`.
+    let ingest_login = broker_cfg
+        .add_generated_user("ingest", Role::Ingest)
+        .unwrap();
+    let observer_login = broker_cfg
+        .add_generated_user("observer", Role::Console)
+        .unwrap();
+    let broker = EmbeddedBroker::start(broker_cfg)
+        .await
+        .expect("the embedded broker starts");
     let port = broker.addr().port();
     let archive = temp_dir("ingest-group-commit");
     let mut cfg = ServiceConfig::new("127.0.0.1", port, &archive);
     cfg.sync_every = Duration::from_secs(60);
-    let mut obs = observer(port).await;
+    cfg.credentials = Some(ingest_login.pair());
+    let mut obs = observer_as(port, Some(&observer_login)).await;
     let running = Running::start(cfg, None).await;
     let lines = scenario_lines(60);
     assert!(

@@ -1,6 +1,7 @@
 //! Tidewatch integration tests: one binary, modules by capability.
 mod conformance;
 mod console_api;
+mod console_disclosure;
 mod fusion_analyze;
 mod fusion_mqtt;
 mod fusion_scenarios;

@@ -4,6 +4,9 @@
 //! console, seen by a logged-in SAR mission coordinator, and a tasking reaches the unit's
 //! topic, within 2 s. A SART TEST never alarms. The coordinator escalates the alert: the
 //! SAR case is kept, and its phases are the coordinator's.
+//!
+//! Everyone logs in as themselves, as in `tidewatch up`: the services, the units, and the
+//! test's watchers in the console's role; only the receiver's AIS comes anonymously.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +14,7 @@ use fusion::{FusionConfig, FusionEngine, Geodata};
 use ingest::ais::nmea_checksum;
 use ingest::service::{self as ingest_service, ServiceConfig, ServiceHandle};
 use jiff::Timestamp;
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker};
+use ops_console::embedded::{BrokerConfig, Credentials, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use simulators::ais_encode::{EncodeOptions, TagBlockOptions, encode};
 use tokio::sync::{mpsc, oneshot};
@@ -45,13 +48,23 @@ fn sart_line(mmsi: u32, status: u8, lat: f64, lon: f64, time: Timestamp) -> Stri
     encode(&m, &opts).unwrap().join("\n")
 }
 
+/// A client logged in as `login`, its event loop running.
+fn connect(port: u16, id: &str, login: Option<&Credentials>) -> (AsyncClient, rumqttc::EventLoop) {
+    let mut opts = MqttOptions::new(id, "127.0.0.1", port);
+    if let Some(l) = login {
+        opts.set_credentials(&l.username, &l.password);
+    }
+    AsyncClient::new(opts, 100)
+}
+
 /// A subscriber to `filter`, forwarding (topic, payload, when received).
 async fn watch(
     port: u16,
     id: &str,
+    login: &Credentials,
     filter: &str,
 ) -> mpsc::UnboundedReceiver<(String, serde_json::Value, Instant)> {
-    let (client, mut el) = AsyncClient::new(MqttOptions::new(id, "127.0.0.1", port), 100);
+    let (client, mut el) = connect(port, id, Some(login));
     let (tx, rx) = mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = oneshot::channel();
     let mut ready = Some(ready_tx);
@@ -85,19 +98,29 @@ async fn watch(
 #[tokio::test]
 async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_the_nearest_patrol_within_2_s()
  {
-    let broker = EmbeddedBroker::start(BrokerConfig {
+    let mut broker_cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..BrokerConfig::default()
-    })
-    .await
-    .unwrap();
+    };
+    let mut login = |name: &str, role| broker_cfg.add_generated_user(name, role).unwrap();
+    let ingest_login = login("ingest", Role::Ingest);
+    let fusion_login = login("fusion", Role::Fusion);
+    let console_login = login("console", Role::Console);
+    let watcher_login = login("watcher", Role::Console);
+    let units = [
+        ("cp-301", login("cp-301", Role::Unit)),
+        ("cp-302", login("cp-302", Role::Unit)),
+    ];
+    let broker = EmbeddedBroker::start(broker_cfg).await.unwrap();
     let port = broker.addr().port();
     let dir = std::env::temp_dir().join(format!("tw-sar-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let ingest = ServiceHandle::new();
     let (stop_ingest, ingest_stopped) = oneshot::channel::<()>();
+    let mut ingest_cfg = ServiceConfig::new("127.0.0.1", port, dir.join("raw"));
+    ingest_cfg.credentials = Some(ingest_login.pair());
     let ingest_task = tokio::spawn(ingest_service::run(
-        ServiceConfig::new("127.0.0.1", port, dir.join("raw")),
+        ingest_cfg,
         ingest.clone(),
         async move {
             let _ = ingest_stopped.await;
@@ -108,8 +131,10 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
     let geo = Geodata::load(&cfg, None).unwrap();
     let fusion = fusion::service::ServiceHandle::new();
     let (stop_fusion, fusion_stopped) = oneshot::channel::<()>();
+    let mut fusion_cfg = fusion::service::ServiceConfig::new("127.0.0.1", port, dir.join("fusion"));
+    fusion_cfg.credentials = Some(fusion_login.pair());
     let fusion_task = tokio::spawn(fusion::service::run(
-        fusion::service::ServiceConfig::new("127.0.0.1", port, dir.join("fusion")),
+        fusion_cfg,
         FusionEngine::new(cfg, geo),
         fusion.clone(),
         async move {
@@ -127,7 +152,7 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
             host: "127.0.0.1".into(),
             port,
             client_id: "test-console".into(),
-            credentials: None,
+            credentials: Some(console_login.pair()),
         },
         "127.0.0.1:0".parse().unwrap(),
         std::sync::Arc::new(ops_console::metrics::Metrics::new()),
@@ -155,21 +180,30 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut alerts = watch(port, "test-alerts", "tidewatch/v1/alerts/#").await;
-    let mut taskings = watch(port, "test-taskings", "tidewatch/v1/patrol/+/tasking").await;
+    let mut alerts = watch(port, "test-alerts", &watcher_login, "tidewatch/v1/alerts/#").await;
+    let mut taskings = watch(
+        port,
+        "test-taskings",
+        &watcher_login,
+        "tidewatch/v1/patrol/+/tasking",
+    )
+    .await;
 
-    let (client, mut el) =
-        AsyncClient::new(MqttOptions::new("test-sources", "127.0.0.1", port), 100);
+    // The receiver, anonymous on loopback.
+    let (client, mut el) = connect(port, "test-sources", None);
     tokio::spawn(async move { while el.poll().await.is_ok() {} });
     // Two patrol units report their GNSS position: cp-301 12 NM north, cp-302 30 NM north.
     let now = Timestamp::now();
     let hhmmss = now.strftime("%H%M%S.00").to_string();
     let ddmmyy = now.strftime("%d%m%y").to_string();
-    for (unit, lat) in [("cp-301", "3512.000"), ("cp-302", "3530.000")] {
+    let mut unit_clients = Vec::new();
+    for ((unit, unit_login), lat) in units.iter().zip(["3512.000", "3530.000"]) {
         let rmc = nmea(&format!(
             "GPRMC,{hhmmss},A,{lat},N,01300.000,E,0.0,0.0,{ddmmyy},,,A"
         ));
-        client
+        let (unit_client, mut el) = connect(port, unit, Some(unit_login));
+        tokio::spawn(async move { while el.poll().await.is_ok() {} });
+        unit_client
             .publish(
                 format!("tidewatch/v1/patrol/{unit}/nmea"),
                 QoS::AtLeastOnce,
@@ -178,6 +212,7 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
             )
             .await
             .unwrap();
+        unit_clients.push(unit_client);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     // A SART in TEST mode: shown, never an alarm.

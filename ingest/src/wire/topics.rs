@@ -108,6 +108,21 @@ impl Topic {
     }
 }
 
+impl Topic {
+    /// The topic an observation belongs on: `obs/ais/{mmsi}` for AIS, `obs/radar/{unit}` for a
+    /// unit's radar targets, `obs/patrol/{unit}` for its fixes and reports. Ingest publishes
+    /// each observation there, and fusion and the console refuse one that arrives elsewhere:
+    /// the broker checks who publishes on a topic, only the content says whose it is.
+    pub fn of_observation(o: &crate::model::Observation) -> Topic {
+        use crate::model::ObservationData as D;
+        match &o.data {
+            D::Ais(a) => Topic::ObsAis(a.mmsi),
+            D::RadarTarget { unit, .. } => Topic::ObsRadar(unit.clone()),
+            D::PatrolFix { unit, .. } | D::Report { unit, .. } => Topic::ObsPatrol(unit.clone()),
+        }
+    }
+}
+
 impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -145,6 +160,51 @@ mod tests {
             Topic::Alert("rendezvous".into()),
         ] {
             assert_eq!(Topic::parse(&t.to_string()), Some(t));
+        }
+    }
+
+    /// The pipeline publishes every observation on the topic [`Topic::of_observation`] names,
+    /// the one fusion and the console hold it to.
+    #[test]
+    fn the_pipeline_publishes_each_observation_on_its_own_topic() {
+        use crate::pipeline::{Event, Input, Pipeline};
+        let unit = UnitId::new("cp-301").unwrap();
+        let now: jiff::Timestamp = "2026-11-22T02:10:30Z".parse().unwrap();
+        let report = br#"{"type":"sighting","time":"2026-11-22T02:10:00Z","position":{"lat":35.71,"lon":12.94},"craft":"rubber_boat","persons_estimate":45,"condition":"overcrowded"}"#;
+        let mut p = Pipeline::new();
+        let mut events = p.on_input(
+            Input::Ais {
+                source: "shore",
+                payload: b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+            },
+            now,
+        );
+        events.extend(p.on_input(
+            Input::PatrolNmea {
+                unit: &unit,
+                payload: b"$RATLL,07,3542.600,N,01256.400,E,SKIFF,104512.00,T,*7D",
+            },
+            now,
+        ));
+        events.extend(p.on_input(
+            Input::PatrolReport {
+                unit: &unit,
+                payload: report,
+            },
+            now,
+        ));
+        let published: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Publish {
+                    topic, observation, ..
+                } => Some((topic.clone(), Topic::of_observation(observation))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(published.len(), 3, "{events:?}");
+        for (made, belongs) in published {
+            assert_eq!(made, belongs);
         }
     }
 

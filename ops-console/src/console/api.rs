@@ -39,8 +39,8 @@ pub(crate) type AppState = Arc<Console>;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable code: `not_logged_in`, `session_expired`, `forbidden`, `csrf`,
-    /// `password_change_required`, `bad_credentials`, `too_many_attempts`, `bad_request`,
-    /// `not_found`, `conflict`, `internal`.
+    /// `password_change_required`, `bad_credentials`, `too_many_attempts`, `busy`,
+    /// `bad_request`, `not_found`, `conflict`, `internal`.
     pub error: String,
     /// What went wrong, in words.
     pub message: String,
@@ -79,6 +79,35 @@ impl ApiError {
     }
     pub(crate) fn forbidden(code: &str, m: impl Into<String>) -> ApiError {
         Self::new(StatusCode::FORBIDDEN, code, m)
+    }
+    /// 429: this name from this address (or this address) tried too often.
+    fn too_many_attempts(wait_s: u64) -> ApiError {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many failed logins; try again in {wait_s} s"),
+        );
+        e.retry_after_s = Some(wait_s);
+        e
+    }
+    /// 503: too many password checks running and waiting ([`auth::PasswordGate`]).
+    fn busy(e: auth::GateError) -> ApiError {
+        match e {
+            auth::GateError::Busy { retry_after_s } => {
+                let mut e = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    format!("too many password checks at once; try again in {retry_after_s} s"),
+                );
+                e.retry_after_s = Some(retry_after_s);
+                e
+            }
+            auth::GateError::Panicked => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the password check failed",
+            ),
+        }
     }
 }
 
@@ -310,8 +339,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             }
         };
         if now - s.last_seen > auth::IDLE_LIMIT_S || now - s.created_at > auth::ABSOLUTE_LIMIT_S {
-            c.sessions().remove(&hash);
-            c.store().delete_session(&hash)?;
+            c.end_session(&hash)?;
             return Err(ApiError::unauthorized(
                 "session_expired",
                 "the session has expired; log in again",
@@ -333,7 +361,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         s.last_seen = now;
         if now - s.stored_seen >= 60 {
             if !c.store().touch_session(&hash, now)? {
-                c.sessions().remove(&hash);
+                // Ended elsewhere (another process): its streams end too.
+                c.end_session(&hash)?;
                 return Err(ApiError::unauthorized(
                     "not_logged_in",
                     "the session was ended; log in again",
@@ -427,8 +456,11 @@ fn session_cookie(c: &Console, token: &str, max_age_s: i64) -> HeaderValue {
     .expect("cookie characters are URL-safe base64")
 }
 
-/// Log in: sets the session cookie and returns the anti-CSRF token. Five failures for a
-/// name (twenty from an address) in 15 minutes lock further tries until the window passes.
+/// Log in: sets the session cookie and returns the anti-CSRF token. Each attempt counts
+/// before its password is checked: five for a name from one address (twenty from an
+/// address) in 15 minutes lock further tries from there until the window passes; a name's
+/// attempts from anywhere only slow its next ones (at most a few seconds), never lock it.
+/// A few password checks run at once; past that, 503 with `Retry-After`.
 #[utoipa::path(post, path = "/api/login", tag = "session", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the cookie is set", body = Me),
@@ -436,21 +468,20 @@ fn session_cookie(c: &Console, token: &str, max_age_s: i64) -> HeaderValue {
         (status = 401, description = "Wrong name or password", body = ErrorBody),
         (status = 429, description = "Too many failed attempts", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 503, description = "Too many password checks at once", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 async fn login(
     State(c): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    if let Err(wait) = c.limiter().check(&req.username, addr) {
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            format!("too many failed logins; try again in {wait} s"),
-        );
-        e.retry_after_s = Some(wait);
-        return Err(e);
-    }
+    // Counted now, before the check: concurrent attempts cannot slip past the limits.
+    let attempt = c
+        .limiter()
+        .begin(&req.username, addr)
+        .map_err(ApiError::too_many_attempts)?;
+    tokio::time::sleep(attempt.delay()).await;
     let user = if req.username.len() <= 256 {
         c.store().user(&req.username)?
     } else {
@@ -460,11 +491,25 @@ async fn login(
         .as_ref()
         .map_or_else(|| auth::decoy_hash().to_owned(), |u| u.password.clone());
     let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
+    let ok = match c
+        .password_gate()
+        .run(move || auth::verify_password(&password, &phc))
         .await
-        .unwrap_or(false);
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Never checked: the attempt gives its place back.
+            c.limiter().refund(attempt);
+            return Err(ApiError::busy(e));
+        }
+    };
+    // An account awaiting approval cannot be used, whatever password is tried.
+    let ok = ok
+        && match &user {
+            Some(u) => !c.store().account_pending(&u.name)?,
+            None => false,
+        };
     let (true, Some(user)) = (ok, user) else {
-        c.limiter().failed(&req.username, addr);
         c.store().audit(NewAudit {
             user: None,
             role: None,
@@ -477,7 +522,7 @@ async fn login(
             "wrong name or password",
         ));
     };
-    c.limiter().succeeded(&user.name);
+    c.limiter().succeeded(attempt);
     let token = auth::random_token(32);
     let csrf = auth::random_token(32);
     let hash = sha256_hex(token.as_bytes());
@@ -531,8 +576,7 @@ async fn login(
         (status = 403, description = "Missing anti-CSRF token", body = ErrorBody),
     ))]
 async fn logout(State(c): State<AppState>, u: CurrentUser) -> Result<Response, ApiError> {
-    c.sessions().remove(&u.session);
-    c.store().delete_session(&u.session)?;
+    c.end_session(&u.session)?;
     c.store().audit(NewAudit {
         user: Some(&u.name),
         role: Some(u.role),
@@ -573,7 +617,8 @@ pub struct PasswordChange {
     pub new: String,
 }
 
-/// Change one's own password. Other sessions of the account end.
+/// Change one's own password. Other sessions of the account end (and their live streams).
+/// The current password is checked as a login's is: counted first, limited, a few at once.
 #[utoipa::path(post, path = "/api/me/password", tag = "session", request_body = PasswordChange,
     security(("session" = [])),
     responses(
@@ -581,9 +626,14 @@ pub struct PasswordChange {
         (status = 400, description = "The new password is too short", body = ErrorBody),
         (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody),
         (status = 403, description = "Missing anti-CSRF token", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 503, description = "Too many password checks at once", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 async fn change_password(
     State(c): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     u: CurrentUser,
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
@@ -594,33 +644,33 @@ async fn change_password(
         .ok_or_else(|| ApiError::unauthorized("not_logged_in", "the account is gone"))?;
     let (current, new) = (req.current, req.new);
     let phc = rec.password.clone();
-    let hashed = tokio::task::spawn_blocking(move || {
-        auth::verify_password(&current, &phc).then(|| auth::hash_password(&new))
-    })
-    .await
-    .map_err(|_| ApiError::bad_request("password hashing failed"))?;
+    let attempt = c
+        .limiter()
+        .begin(&u.name, addr)
+        .map_err(ApiError::too_many_attempts)?;
+    tokio::time::sleep(attempt.delay()).await;
+    let hashed = match c
+        .password_gate()
+        .run(move || auth::verify_password(&current, &phc).then(|| auth::hash_password(&new)))
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            c.limiter().refund(attempt);
+            return Err(ApiError::busy(e));
+        }
+    };
     let Some(hashed) = hashed else {
         return Err(ApiError::unauthorized(
             "bad_credentials",
             "the current password is wrong",
         ));
     };
+    c.limiter().succeeded(attempt);
     let phc = hashed.map_err(ApiError::bad_request)?;
     c.store().set_password(&u.name, &phc, false)?;
-    // Every other session of the account ends; this one goes on.
-    for h in c.store().delete_sessions_of(&u.name)? {
-        if h != u.session {
-            c.sessions().remove(&h);
-        }
-    }
-    let now = unix_now();
-    c.store().add_session(&SessionRecord {
-        token_sha256: u.session.clone(),
-        user: u.name.clone(),
-        csrf: u.csrf.clone(),
-        created_at: now,
-        last_seen: now,
-    })?;
+    // Every other session of the account ends, open live streams with them; this one goes on.
+    c.end_other_sessions(&u.name, &u.session)?;
     if let Some(s) = c.sessions().get_mut(&u.session) {
         s.must_change = false;
     }
@@ -1377,54 +1427,16 @@ pub(crate) fn incident_exists(c: &Console, id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// An entry as `role` may read it: the chain is verified on the server over the whole
-/// entry; what the role may not see of evidence and of the investigation (R60) is withheld.
-fn entry_for(e: &crate::interception::log::LogEntry, role: Role) -> serde_json::Value {
-    let mut v = serde_json::to_value(e).unwrap_or_default();
-    let kind = e.entry.details[crate::interception::casefile::DETAILS_KEY]["type"]
-        .as_str()
-        .unwrap_or("");
-    let evidence = matches!(kind, "seize" | "custody_transfer" | "custody_receive");
-    let investigation = matches!(
-        kind,
-        "suspect"
-            | "interview"
-            | "mla_request"
-            | "info_item"
-            | "release"
-            | "originator_consent"
-            | "disclosure_notice"
-    );
-    // What a person said, the States they fear and why they were referred or overridden:
-    // the protection officer's (R40).
-    let protection = matches!(
-        kind,
-        "asylum" | "asylum_restricted" | "protection_override" | "referral"
-    );
-    let may = match role {
-        _ if protection => role == Role::ProtectionOfficer,
-        Role::Investigator | Role::Auditor => true,
-        Role::BoardingOfficer => !investigation,
-        _ => !(evidence || investigation),
-    };
-    if !may {
-        let (rule, whose) = if protection {
-            ("R40", "the protection officer")
-        } else {
-            ("R60", "the investigator")
-        };
-        v["details"] = serde_json::json!({ "withheld": format!("{kind}: for {whose} ({rule})") });
-        v["why"] = format!("withheld ({rule})").into();
-    }
-    v
-}
-
 fn log_view(c: &Console, id: &str, role: Role) -> Result<InterceptionLogView, ApiError> {
     let log = c.store().interception_log(id)?;
     let v = verify_log(&log, None);
     Ok(InterceptionLogView {
         incident: id.to_owned(),
-        entries: log.entries.iter().map(|e| entry_for(e, role)).collect(),
+        entries: log
+            .entries
+            .iter()
+            .map(|e| serde_json::to_value(super::disclosure::entry(e, role)).unwrap_or_default())
+            .collect(),
         verified: v.entries,
         first_break: v.first_break.map(|(n, why)| format!("entry {n}: {why}")),
         head: v.head,
@@ -1566,6 +1578,7 @@ async fn record_log(
             e @ (AppendError::NoReason
             | AppendError::LateWithoutReason { .. }
             | AppendError::Future
+            | AppendError::TooLarge { .. }
             | AppendError::CorrectsNothing(_)),
         ) => Err(ApiError::bad_request(e.to_string())),
     }
@@ -1573,7 +1586,8 @@ async fn record_log(
 
 // ---------------------------------------------------------------- live
 
-/// Live updates (Server-Sent Events): `hello`, `tracks`, `alert`, `incident`, `clock`, `resync`.
+/// Live updates (Server-Sent Events): `hello`, `tracks`, `alert`, `incident`, `clock`,
+/// `resync`. The stream ends as soon as its session does (logout, password change, expiry).
 #[utoipa::path(get, path = "/api/live", tag = "picture", security(("session" = [])),
     responses(
         (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
@@ -1585,7 +1599,9 @@ async fn live_stream(State(c): State<AppState>, u: CurrentUser) -> Result<Respon
     let rx = c.subscribe();
     let hello = serde_json::json!({"time": c.picture().clock()}).to_string();
     let guard = live::ClientGuard::new(c.stats().live_clients.clone());
-    Ok(live::stream(rx, hello, guard).into_response())
+    // The stream ends with its session, whatever ends it.
+    let session_end = c.session_end(u.session, u.name, u.role);
+    Ok(live::stream(rx, hello, guard, session_end).into_response())
 }
 
 // ---------------------------------------------------------------- status
@@ -1680,6 +1696,8 @@ pub struct UserView {
     pub role: Role,
     /// Still on a one-time password.
     pub must_change_password: bool,
+    /// Asked for by the administrator and not yet approved: cannot be used.
+    pub pending_approval: bool,
     /// Created (UTC).
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -1694,11 +1712,18 @@ pub struct UserView {
     ))]
 async fn users(State(c): State<AppState>, u: CurrentUser) -> ApiResult<Vec<UserView>> {
     u.require(Permission::ManageUsers)?;
+    let pending: std::collections::HashSet<String> = c
+        .store()
+        .account_requests()?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     Ok(Json(
         c.store()
             .users()?
             .into_iter()
             .map(|r| UserView {
+                pending_approval: pending.contains(&r.name),
                 name: r.name,
                 role: r.role,
                 must_change_password: r.must_change,
@@ -1719,15 +1744,21 @@ pub struct NewUser {
     pub role: Role,
 }
 
-/// The account created and its one-time password (shown once).
+/// The account created: an administrator's with its one-time password (shown once), or
+/// one with an operational role, inactive until approved (no password: the approver gets
+/// it).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreatedUser {
     /// Login name.
     pub name: String,
     /// Role.
     pub role: Role,
-    /// One-time password: to be changed at first login.
-    pub one_time_password: String,
+    /// One-time password, to be changed at first login; absent when the account awaits
+    /// approval (the approver receives it).
+    pub one_time_password: Option<String>,
+    /// The account sees operational data: inactive until someone with the
+    /// `approve_accounts` permission (a SAR mission coordinator) approves it.
+    pub pending_approval: bool,
 }
 
 /// Is `name` acceptable as a login name?
@@ -1745,15 +1776,22 @@ pub fn check_user_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// Create an account with a one-time password.
+/// Create an account. An administrator's gets a one-time password, shown once. One with a
+/// role that sees operational data is only asked for: it stays inactive, with no password
+/// anyone holds, until a second person (a SAR mission coordinator, `POST
+/// /api/approvals/{name}`) approves it and receives its one-time password; the
+/// administrator never holds one (separation of duties). Both steps are audited.
 #[utoipa::path(post, path = "/api/users", tag = "admin", request_body = NewUser,
     security(("session" = [])),
     responses(
-        (status = 201, description = "Created", body = CreatedUser),
+        (status = 201, description = "Created (an administrator)", body = CreatedUser),
+        (status = 202, description = "Asked for: awaits approval", body = CreatedUser),
         (status = 400, description = "Bad name or role", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Only the administrator", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
+        (status = 503, description = "Too many password checks at once", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 async fn add_user(
     State(c): State<AppState>,
@@ -1763,23 +1801,135 @@ async fn add_user(
     u.require(Permission::ManageUsers)?;
     check_user_name(&req.name).map_err(ApiError::bad_request)?;
     let (name, role, by, by_role) = (req.name.clone(), req.role, u.name.clone(), u.role);
+    let pending = role.needs_approval();
     let store_of = c.clone();
-    let created = tokio::task::spawn_blocking(move || {
-        super::create_user(store_of.store(), &name, role, None, Some((&by, by_role)))
-    })
-    .await
-    .map_err(|_| ApiError::bad_request("password hashing failed"))??;
+    let created = c
+        .password_gate()
+        .run(move || {
+            let by = (by.as_str(), by_role);
+            if pending {
+                super::request_user(store_of.store(), &name, role, by).map(|ok| ok.then_some(None))
+            } else {
+                super::create_user(store_of.store(), &name, role, None, Some(by))
+                    .map(|p| p.map(Some))
+            }
+        })
+        .await
+        .map_err(ApiError::busy)??;
     let Some(password) = created else {
         return Err(ApiError::conflict(format!("user {:?} exists", req.name)));
     };
     Ok((
-        StatusCode::CREATED,
+        if pending {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::CREATED
+        },
         Json(CreatedUser {
             name: req.name,
             role: req.role,
             one_time_password: password,
+            pending_approval: pending,
         }),
     ))
+}
+
+/// An account awaiting approval.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PendingAccount {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// The administrator who asked for it.
+    pub requested_by: String,
+    /// When (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub requested_at: Timestamp,
+}
+
+/// An approved account and its one-time password, for the approver to hand over (shown
+/// once; changed at first login).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApprovedAccount {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// The administrator who asked for it.
+    pub requested_by: String,
+    /// One-time password.
+    pub one_time_password: String,
+}
+
+/// Accounts the administrator asked for that await approval.
+#[utoipa::path(get, path = "/api/approvals", tag = "admin", security(("session" = [])),
+    responses(
+        (status = 200, description = "Accounts awaiting approval, oldest first", body = Vec<PendingAccount>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only the SAR mission coordinator", body = ErrorBody),
+    ))]
+async fn approvals(State(c): State<AppState>, u: CurrentUser) -> ApiResult<Vec<PendingAccount>> {
+    u.require(Permission::ApproveAccounts)?;
+    Ok(Json(
+        c.store()
+            .account_requests()?
+            .into_iter()
+            .map(|r| PendingAccount {
+                name: r.name,
+                role: r.role,
+                requested_by: r.requested_by,
+                requested_at: r.requested_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Approve an account the administrator asked for: it becomes usable with a one-time
+/// password, returned to the approver only. Nobody approves an account they asked for.
+#[utoipa::path(post, path = "/api/approvals/{name}", tag = "admin",
+    params(("name" = String, Path, description = "Login name")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Approved", body = ApprovedAccount),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only the SAR mission coordinator, and not for an account they asked for", body = ErrorBody),
+        (status = 404, description = "No such account awaits approval", body = ErrorBody),
+        (status = 503, description = "Too many password checks at once", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
+    ))]
+async fn approve(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(name): Path<String>,
+) -> ApiResult<ApprovedAccount> {
+    u.require(Permission::ApproveAccounts)?;
+    let Some(req) = c.store().account_request(&name)? else {
+        return Err(ApiError::not_found(format!(
+            "no account {name:?} awaits approval"
+        )));
+    };
+    if req.requested_by == u.name {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "an account is approved by someone other than who asked for it",
+        ));
+    }
+    let (store_of, by, by_role) = (c.clone(), u.name.clone(), u.role);
+    let approved = c
+        .password_gate()
+        .run(move || super::approve_user(store_of.store(), &name, (&by, by_role)))
+        .await
+        .map_err(ApiError::busy)??;
+    let Some((req, password)) = approved else {
+        return Err(ApiError::not_found("the account was approved meanwhile"));
+    };
+    Ok(Json(ApprovedAccount {
+        name: req.name,
+        role: req.role,
+        requested_by: req.requested_by,
+        one_time_password: password,
+    }))
 }
 
 /// Audit log paging.
@@ -1894,6 +2044,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(live_stream))
         .routes(routes!(status))
         .routes(routes!(users, add_user))
+        .routes(routes!(approvals))
+        .routes(routes!(approve))
         .routes(routes!(audit))
         .split_for_parts()
 }

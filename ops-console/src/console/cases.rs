@@ -170,7 +170,7 @@ fn view(
             })
             .collect(),
         persons: serde_json::json!({
-            "referrals": if matches!(role, Role::ProtectionOfficer | Role::SarCoordinator | Role::BoardingOfficer | Role::Auditor) {
+            "referrals": if super::disclosure::may_see(role, super::disclosure::Class::Protection) {
                 serde_json::to_value(&f.referrals).unwrap_or_default()
             } else {
                 serde_json::json!([])
@@ -377,10 +377,9 @@ pub async fn released_all(State(c): State<AppState>, u: CurrentUser) -> ApiResul
 #[utoipa::path(get, path = "/api/incidents/{id}/released", tag = "cases",
     params(("id" = String, Path, description = "Incident id")), security(("session" = [])),
     responses(
-        (status = 200, description = "The items released to the user's State", body = Released),
+        (status = 200, description = "The items released to the user's State (none, for an incident that does not exist)", body = Released),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not a partner's liaison officer", body = ErrorBody),
-        (status = 404, description = "No such incident", body = ErrorBody),
         (status = 409, description = "No State recorded for this liaison officer", body = ErrorBody),
     ))]
 pub async fn released(
@@ -389,7 +388,8 @@ pub async fn released(
     Path(id): Path<String>,
 ) -> ApiResult<Released> {
     u.require(Permission::ViewReleased)?;
-    incident_exists(&c, &id)?;
+    // No 404: whether an incident exists is not the liaison's to learn; one with nothing
+    // released to their State answers the same as none.
     let Some(state) = c.store().user_state(&u.name)? else {
         return Err(ApiError::conflict(
             "no State is recorded for this liaison officer (tidewatch user add … --state XX)",
@@ -536,9 +536,9 @@ pub async fn case_action(
     ApiJson(req): ApiJson<CaseRequest>,
 ) -> Result<(StatusCode, Json<CaseView>), ApiError> {
     u.require(Permission::RecordInterception)?;
-    if matches!(req.action, Action::AsylumRestricted { .. }) {
+    if req.action.names_restricted_record() {
         return Err(ApiError::bad_request(
-            "asylum_restricted is how the log keeps an asylum action: record `asylum`",
+            "asylum_restricted and an info_item's content_sha256 are how the log keeps what is restricted: record `asylum`, or `info_item` with its content",
         ));
     }
     if !req.action.roles().contains(&u.role) {
@@ -683,8 +683,12 @@ pub async fn evidence_file(
 /// An export written.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExportDone {
-    /// Where, on the console's machine (check it offline: `tidewatch verify DIR`).
+    /// Where, relative to the console's data directory (`exports/INC-…`; check it offline:
+    /// `tidewatch verify DATA/console/exports/INC-…`). The server's own paths are not shown.
     pub dir: String,
+    /// Of the log entries, those withheld from the exporter's role (R40): linked in the
+    /// exported chain, their content not exported.
+    pub log_withheld: usize,
     /// Log entries.
     pub log_entries: usize,
     /// The log's head hash.
@@ -736,7 +740,14 @@ fn tracks(c: &super::Console, id: &str) -> Vec<export::Track> {
         .collect()
 }
 
-fn bundle(c: &super::Console, id: &str, by: &str) -> Result<(Bundle, CaseFile), ApiError> {
+/// An incident as a report or an export holds it for `by` in `role`: the log goes through the
+/// one filter of what each role may see (`disclosure`), as every rendering does.
+fn bundle(
+    c: &super::Console,
+    id: &str,
+    by: &str,
+    role: Role,
+) -> Result<(Bundle, CaseFile), ApiError> {
     let log = c.store().interception_log(id)?;
     let f = c.store().case_file(id, c.reference())?;
     let v = crate::interception::log::verify(&log, None);
@@ -764,7 +775,7 @@ fn bundle(c: &super::Console, id: &str, by: &str) -> Result<(Bundle, CaseFile), 
             exported_at: Timestamp::now(),
             exported_by: by.to_owned(),
             log_head: v.head,
-            log,
+            log: super::disclosure::log(&log, role),
             art8: f.art8.iter().map(|(_, c)| c.clone()).collect(),
             evidence: f.register.clone(),
             tracks: tracks(c, id),
@@ -798,7 +809,7 @@ pub async fn export(
             "this console keeps no data directory to export into",
         ));
     };
-    let (mut b, f) = bundle(&c, &id, &u.name)?;
+    let (mut b, f) = bundle(&c, &id, &u.name, u.role)?;
     // R49, R50: only items whose caveats allow a prosecution export go in; every decision
     // is kept in the audit log.
     let (items, decisions) = caveat::export(
@@ -848,7 +859,8 @@ pub async fn export(
             }
         })
         .collect();
-    let dir = data.join("exports").join(format!("{safe}-{stamp}"));
+    let name = format!("exports/{safe}-{stamp}");
+    let dir = data.join(&name);
     std::fs::create_dir_all(data.join("exports"))
         .and_then(|()| export::write(&dir, &b, &files))
         .map_err(|e| {
@@ -861,8 +873,7 @@ pub async fn export(
             StatusCode::CONFLICT,
             "refused",
             format!(
-                "the export was written to {} but does not verify: {}",
-                dir.display(),
+                "the export was written to {name} but does not verify: {}",
                 r.problems.join("; ")
             ),
         ));
@@ -872,15 +883,16 @@ pub async fn export(
         role: Some(u.role),
         action: "case_export",
         target: Some(&id),
-        detail: &serde_json::json!({"dir": dir.display().to_string(), "log_head": r.log_head}),
+        detail: &serde_json::json!({"dir": name, "log_head": r.log_head}),
     }) {
         tracing::error!(error = %e, "console: audit of an export failed");
     }
     Ok((
         StatusCode::CREATED,
         Json(ExportDone {
-            dir: dir.display().to_string(),
+            dir: name,
             log_entries: r.log_entries,
+            log_withheld: r.log_withheld,
             log_head: r.log_head,
             manifests: r.manifests,
             files: r.files,
@@ -919,7 +931,7 @@ fn printed(
 ) -> Result<Response, ApiError> {
     u.require(Permission::ExportCase)?;
     incident_exists(c, id)?;
-    let (b, _) = bundle(c, id, &u.name)?;
+    let (b, _) = bundle(c, id, &u.name, u.role)?;
     read_audit(c, u, id, Some("law_enforcement".into()));
     Ok(([(header::CONTENT_TYPE, content_type)], render(&b)).into_response())
 }

@@ -4,13 +4,21 @@
 //! A persistent session with QoS 1 and manual acks: an alert is acknowledged to the broker
 //! only once it is in the console's store, so one published while the console was down or
 //! as it crashed is delivered again (repeats are recognised by id and revision).
+//!
+//! The broker lets only ingest publish observations and only fusion alerts and taskings, but
+//! it cannot read them: what the content must agree with is checked here, and a message that
+//! does not is refused (counted by reason, logged, kept in `console-rejects.jsonl`):
+//! `topic_mismatch` (an observation, alert or tasking about another vessel, unit or kind than
+//! its topic names), `alert_revision_backwards` (a revision older than the newest held of that
+//! alert, and not one held already: fusion's revisions only go forward, a repeat is a
+//! redelivery), `alert_kind_changed` (an alert id held with another kind).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ingest::model::Observation;
 use ingest::wire::Tasking;
-use ingest::wire::topics::{ALERTS_FILTER, OBS_FILTER, TASKING_FILTER};
+use ingest::wire::topics::{ALERTS_FILTER, OBS_FILTER, TASKING_FILTER, Topic};
 use jiff::SignedDuration;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::mpsc;
@@ -130,27 +138,177 @@ pub async fn run(
 
 fn take(console: &Console, p: &Publish) {
     let topic = p.topic.as_str();
-    let suffix = topic.strip_prefix("tidewatch/v1/").unwrap_or(topic);
-    if suffix.starts_with("obs/") {
-        match serde_json::from_slice::<Observation>(&p.payload) {
-            Ok(o) => console.picture_mut().observe(&o),
-            Err(e) => console.refuse("bad_observation", topic, &e.to_string()),
+    match Topic::parse(topic) {
+        Some(t @ (Topic::ObsAis(_) | Topic::ObsPatrol(_) | Topic::ObsRadar(_))) => {
+            match serde_json::from_slice::<Observation>(&p.payload) {
+                Ok(o) => {
+                    let belongs = Topic::of_observation(&o);
+                    if belongs != t {
+                        let why = format!("an observation that belongs on {belongs}");
+                        return console.refuse("topic_mismatch", topic, &why);
+                    }
+                    console.picture_mut().observe(&o)
+                }
+                Err(e) => console.refuse("bad_observation", topic, &e.to_string()),
+            }
         }
-    } else if suffix.starts_with("alerts/") {
-        match serde_json::from_slice::<fusion::Alert>(&p.payload) {
+        Some(Topic::Alert(kind)) => match serde_json::from_slice::<fusion::Alert>(&p.payload) {
             Ok(a) => {
+                if let Err((reason, why)) = check_alert(console, &kind, &a) {
+                    return console.refuse(reason, topic, &why);
+                }
                 if let Err(e) = console.take_alert(a, &p.payload) {
                     tracing::error!(error = %e, "console: cannot store an alert");
                 }
             }
             Err(e) => console.refuse("bad_alert", topic, &e.to_string()),
-        }
-    } else if suffix.ends_with("/tasking") {
-        match serde_json::from_slice::<Tasking>(&p.payload) {
+        },
+        Some(Topic::PatrolTasking(unit)) => match serde_json::from_slice::<Tasking>(&p.payload) {
+            Ok(t) if t.unit != unit.as_str() => {
+                let why = format!("a tasking for {} on {unit}'s topic", t.unit);
+                console.refuse("topic_mismatch", topic, &why)
+            }
             Ok(t) => console.picture_mut().tasking(t),
             Err(e) => console.refuse("bad_tasking", topic, &e.to_string()),
-        }
-    } else {
-        console.refuse("unknown_topic", topic, "not a topic the console reads");
+        },
+        _ => console.refuse("unknown_topic", topic, "not a topic the console reads"),
+    }
+}
+
+/// What an alert revision must agree with: its topic's kind, and the revisions held of it.
+fn check_alert(
+    console: &Console,
+    kind: &str,
+    a: &fusion::Alert,
+) -> Result<(), (&'static str, String)> {
+    if a.kind.as_str() != kind {
+        return Err((
+            "topic_mismatch",
+            format!("a {} alert on the {kind} topic", a.kind.as_str()),
+        ));
+    }
+    let p = console.picture();
+    let Some(latest) = p.latest_revision(&a.id) else {
+        return Ok(());
+    };
+    if latest.kind != a.kind {
+        return Err((
+            "alert_kind_changed",
+            format!(
+                "alert {} is a {} alert, not {}",
+                a.id,
+                latest.kind.as_str(),
+                a.kind.as_str()
+            ),
+        ));
+    }
+    if a.revision < latest.revision && !p.has_revision(&a.id, a.revision) {
+        return Err((
+            "alert_revision_backwards",
+            format!(
+                "revision {} of alert {} after revision {}",
+                a.revision, a.id, latest.revision
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::ConsoleConfig;
+    use crate::metrics::Metrics;
+    use jiff::Timestamp;
+    use serde_json::json;
+
+    fn console() -> Console {
+        let cfg = fusion::FusionConfig::default();
+        let geo = fusion::Geodata::load(&cfg, None).unwrap();
+        Console::open(
+            ConsoleConfig {
+                dir: None,
+                picture: Default::default(),
+                fusion: Default::default(),
+                reference: None,
+            },
+            fusion::FusionEngine::new(cfg, geo),
+            Arc::new(Metrics::new()),
+        )
+        .unwrap()
+    }
+
+    fn publish(topic: &str, payload: serde_json::Value) -> Publish {
+        Publish::new(topic, QoS::AtLeastOnce, payload.to_string())
+    }
+
+    fn alert(id: &str, kind: &str, revision: u32, state: &str) -> serde_json::Value {
+        let now = Timestamp::now();
+        json!({"id": id, "kind": kind, "severity": "high", "state": state,
+            "revision": revision, "time": now, "start": now, "mmsi": [247_123_456], "contacts": [],
+            "position": {"lat": 35.2, "lon": 12.9}, "score": 0.8,
+            "reasons": ["2 vessels within 180 m for 52 min"], "rule": format!("{kind}@1"),
+            "params": {}})
+    }
+
+    fn refused(c: &Console, reason: &str) -> u64 {
+        c.stats()
+            .refused
+            .lock()
+            .unwrap()
+            .get(reason)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// What the broker cannot judge, the console does: an alert revision older than the one it
+    /// holds, an alert, tasking or observation on another subject's topic.
+    #[test]
+    fn review_17_5_the_console_refuses_what_the_broker_cannot_judge() {
+        let c = console();
+        let rv = "tidewatch/v1/alerts/rendezvous";
+        take(&c, &publish(rv, alert("rv-1", "rendezvous", 2, "open")));
+        // Redelivered: the same revision again, not a refusal.
+        take(&c, &publish(rv, alert("rv-1", "rendezvous", 2, "open")));
+        // Backwards: revision 1 after revision 2.
+        take(
+            &c,
+            &publish(rv, alert("rv-1", "rendezvous", 1, "retracted")),
+        );
+        let (now, revs) = c.picture().alert_with_history("rv-1").unwrap();
+        assert_eq!(
+            (now.revision, now.state.as_str(), revs.len()),
+            (2, "open", 1),
+            "the console took a revision going backwards"
+        );
+        assert_eq!(refused(&c, "alert_revision_backwards"), 1);
+
+        // A rendezvous on the SAR beacons' topic.
+        take(
+            &c,
+            &publish(
+                "tidewatch/v1/alerts/sar_beacon",
+                alert("rv-2", "rendezvous", 1, "open"),
+            ),
+        );
+        assert!(c.picture().alert_with_history("rv-2").is_none());
+        assert_eq!(refused(&c, "topic_mismatch"), 1);
+
+        // cp-302's tasking on cp-301's topic.
+        let t = json!({"id": "t-1", "time": Timestamp::now(), "unit": "cp-302", "kind": "sar",
+            "alert": "rv-1", "instructions": "search", "datum": {"lat": 35.0, "lon": 13.0},
+            "distance_nm": 12.0, "eta_min": 40.0});
+        take(&c, &publish("tidewatch/v1/patrol/cp-301/tasking", t));
+        assert!(!c.picture().has_tasking("t-1"));
+        assert_eq!(refused(&c, "topic_mismatch"), 2);
+
+        // One vessel's observation on another's topic.
+        let now = Timestamp::now();
+        let o = json!({"id": "o-1", "time": now, "time_source": "tag_block", "received_at": now,
+            "receivers": ["test"], "data": {"kind": "ais", "mmsi": 247_000_111, "msg_type": 1,
+            "lat": 35.1, "lon": 12.8, "sog_kn": 7.5, "cog_deg": 270.0}});
+        take(&c, &publish("tidewatch/v1/obs/ais/247000222", o));
+        assert!(c.picture().vessel(247_000_111).is_none());
+        assert_eq!(refused(&c, "topic_mismatch"), 3);
     }
 }

@@ -11,6 +11,10 @@
 //!
 //! The stream is backed by a broadcast channel; a tab that falls behind by more than its
 //! capacity gets `resync` instead of a silent gap.
+//!
+//! A stream lives no longer than its session: it ends (the response is complete) as soon
+//! as the session ends for any reason — logout, a password change ending the account's
+//! other sessions, expiry, an account change ([`super::Console::session_end`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -21,6 +25,10 @@ use futures_util::Stream;
 use tokio::sync::broadcast;
 
 use super::model::{AlertView, Incident, TrackView};
+
+/// How often an open stream re-checks its session without being told (expiry, changes
+/// made by another process), seconds.
+pub const SESSION_RECHECK_S: u64 = 5;
 
 /// A change the browsers should see.
 #[derive(Debug, Clone)]
@@ -82,28 +90,37 @@ impl Drop for ClientGuard {
     }
 }
 
-/// The SSE response for one tab; `guard` is held as long as the tab listens.
+/// The SSE response for one tab; `guard` is held as long as the tab listens, and the
+/// response ends as soon as `session_end` resolves (events not yet sent are dropped).
 pub fn stream(
     mut rx: broadcast::Receiver<Arc<LiveMessage>>,
     hello: String,
     guard: ClientGuard,
+    session_end: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let s = async_stream(move |tx| async move {
         let _guard = guard;
-        if tx
-            .send(Event::default().event("hello").data(hello))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        while let Some((event, data)) = next(&mut rx).await {
-            if tx
-                .send(Event::default().event(event).data(data))
-                .await
-                .is_err()
-            {
-                return;
+        let session_end = session_end;
+        tokio::pin!(session_end);
+        let mut next_event = Some(Event::default().event("hello").data(hello));
+        loop {
+            let event = match next_event.take() {
+                Some(e) => e,
+                None => tokio::select! {
+                    biased;
+                    () = &mut session_end => return,
+                    () = tx.closed() => return,
+                    m = next(&mut rx) => match m {
+                        Some((event, data)) => Event::default().event(event).data(data),
+                        None => return,
+                    },
+                },
+            };
+            // A tab that does not read must not hold its stream open past its session.
+            tokio::select! {
+                biased;
+                () = &mut session_end => return,
+                sent = tx.send(event) => if sent.is_err() { return },
             }
         }
     });
@@ -122,18 +139,28 @@ async fn next(rx: &mut broadcast::Receiver<Arc<LiveMessage>>) -> Option<(&'stati
     }
 }
 
-/// A stream fed by a task through a small channel (no extra crate for `async-stream`).
+/// A stream fed by a task through a small channel (no extra crate for `async-stream`); it
+/// ends as soon as the task does, without what the task sent but was not yet taken.
 fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<Event, Infallible>>
 where
     F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
-    tokio::spawn(f(tx));
-    futures_util::stream::unfold(
-        rx,
-        |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
-    )
+    // Held by the task: dropped (and `ended` resolves) when it returns, however it returns.
+    let (running, ended) = tokio::sync::oneshot::channel::<()>();
+    let task = f(tx);
+    tokio::spawn(async move {
+        let _running = running;
+        task.await;
+    });
+    futures_util::stream::unfold((rx, ended), |(mut rx, mut ended)| async move {
+        tokio::select! {
+            biased;
+            _ = &mut ended => None,
+            e = rx.recv() => e.map(|e| (Ok(e), (rx, ended))),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod cases;
+pub mod disclosure;
 pub mod feed;
 pub mod live;
 pub mod model;
@@ -29,7 +30,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use jiff::Timestamp;
 use tokio::sync::broadcast;
 
-use self::auth::{LoginLimiter, Role};
+use self::auth::{LoginLimiter, PasswordGate, Role};
 use self::live::{LiveEvent, LiveMessage};
 use self::model::{AlertView, Incident, Triage};
 use self::picture::{Picture, PictureConfig};
@@ -72,6 +73,9 @@ pub struct Console {
     picture: RwLock<Picture>,
     sessions: Mutex<HashMap<String, LiveSession>>,
     limiter: LoginLimiter,
+    password_gate: PasswordGate,
+    /// Bumped whenever sessions end: every open live stream re-checks its own.
+    session_epoch: tokio::sync::watch::Sender<u64>,
     live: broadcast::Sender<Arc<LiveMessage>>,
     metrics: Arc<Metrics>,
     feed_up: AtomicBool,
@@ -167,6 +171,8 @@ impl Console {
             picture: RwLock::new(picture),
             sessions: Mutex::new(HashMap::new()),
             limiter: LoginLimiter::default(),
+            password_gate: PasswordGate::default(),
+            session_epoch: tokio::sync::watch::Sender::new(0),
             live,
             metrics,
             feed_up: AtomicBool::new(false),
@@ -303,6 +309,98 @@ impl Console {
         &self.limiter
     }
 
+    /// The bound on password checks running at once (and its gauges).
+    pub fn password_gate(&self) -> &PasswordGate {
+        &self.password_gate
+    }
+
+    /// Tell every open stream that sessions ended: each re-checks its own at once.
+    pub fn sessions_ended(&self) {
+        self.session_epoch.send_modify(|e| *e = e.wrapping_add(1));
+    }
+
+    /// End a session (memory and store); its open streams end with it.
+    pub fn end_session(&self, token_sha256: &str) -> Result<(), StoreError> {
+        self.sessions().remove(token_sha256);
+        let r = self.store.delete_session(token_sha256);
+        self.sessions_ended();
+        r
+    }
+
+    /// End every session of `user` but `keep` (a password change); their open streams end
+    /// with them. Returns how many ended.
+    pub fn end_other_sessions(&self, user: &str, keep: &str) -> Result<usize, StoreError> {
+        let ended = self.store.delete_other_sessions(user, keep);
+        {
+            let mut s = self.sessions();
+            s.retain(|h, v| h == keep || v.user != user);
+        }
+        self.sessions_ended();
+        Ok(ended?.len())
+    }
+
+    /// Is the session `token_sha256` of `user` as `role` still going: not ended, not
+    /// expired, its account there, active and of the same role?
+    pub fn session_alive(
+        &self,
+        token_sha256: &str,
+        user: &str,
+        role: Role,
+    ) -> Result<bool, StoreError> {
+        let Some(rec) = self.store.session(token_sha256)? else {
+            return Ok(false);
+        };
+        // Memory has the latest use; the store at most a minute older.
+        let seen = self
+            .sessions()
+            .get(token_sha256)
+            .map_or(rec.last_seen, |s| s.last_seen.max(rec.last_seen));
+        let now = Timestamp::now().as_second();
+        if now - seen > auth::IDLE_LIMIT_S || now - rec.created_at > auth::ABSOLUTE_LIMIT_S {
+            return Ok(false);
+        }
+        let Some(account) = self.store.user(&rec.user)? else {
+            return Ok(false);
+        };
+        Ok(account.name == user && account.role == role && !self.store.account_pending(user)?)
+    }
+
+    /// Resolves when the session `token_sha256` ends, for any reason: at once when a
+    /// session ends in this console (logout, password change, expiry found by a request),
+    /// else found by a re-check every [`live::SESSION_RECHECK_S`] (expiry, a change made
+    /// by another process such as `tidewatch user passwd`). A store error ends it too.
+    /// Holds no strong reference: the console going away ends it.
+    pub fn session_end(
+        self: &Arc<Self>,
+        token_sha256: String,
+        user: String,
+        role: Role,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let console = Arc::downgrade(self);
+        let mut ended = self.session_epoch.subscribe();
+        async move {
+            let mut recheck =
+                tokio::time::interval(std::time::Duration::from_secs(live::SESSION_RECHECK_S));
+            recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                // The first tick is at once: a session ended before the stream began.
+                tokio::select! {
+                    changed = ended.changed() => if changed.is_err() { return },
+                    _ = recheck.tick() => {}
+                }
+                let Some(c) = console.upgrade() else { return };
+                match c.session_alive(&token_sha256, &user, role) {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "console: cannot re-check a live stream's session; ending the stream");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
     /// Change an alert's triage, log it (one transaction), show it.
     pub fn triage(
         &self,
@@ -379,6 +477,66 @@ pub fn create_user(
     Ok(Some(password))
 }
 
+/// Ask for an account with a role that sees operational data, as the administrator `by`
+/// (through the API): it is created inactive, with a password nobody knows, until someone
+/// with [`auth::Permission::ApproveAccounts`] approves it ([`approve_user`]); the one-time
+/// password goes to the approver, never to the administrator. False when the name is
+/// taken. Hashes: slow by design.
+pub fn request_user(
+    store: &Store,
+    name: &str,
+    role: Role,
+    by: (&str, Role),
+) -> Result<bool, StoreError> {
+    // Not a password anyone holds: the account cannot be used before approval.
+    let phc = auth::hash_password(&auth::random_token(32)).map_err(StoreError::Corrupt)?;
+    store.request_user(
+        &UserRecord {
+            name: name.into(),
+            role,
+            password: phc,
+            must_change: true,
+            created_at: Timestamp::now(),
+        },
+        NewAudit {
+            user: Some(by.0),
+            role: Some(by.1),
+            action: "user_request",
+            target: Some(name),
+            detail: &serde_json::json!({"role": role, "awaits": "approval"}),
+        },
+    )
+}
+
+/// Approve an account the administrator asked for, as `by`: it gets a one-time password
+/// (returned, for the approver to hand over; changed at first login) and becomes usable.
+/// None when `name` awaits no approval. Hashes: slow by design.
+pub fn approve_user(
+    store: &Store,
+    name: &str,
+    by: (&str, Role),
+) -> Result<Option<(store::AccountRequest, String)>, StoreError> {
+    let Some(req) = store.account_request(name)? else {
+        return Ok(None);
+    };
+    let password = auth::one_time_password();
+    let phc = auth::hash_password(&password).map_err(StoreError::Corrupt)?;
+    let approved = store.approve_user(
+        name,
+        &phc,
+        NewAudit {
+            user: Some(by.0),
+            role: Some(by.1),
+            action: "user_approve",
+            target: Some(name),
+            detail: &serde_json::json!({
+                "role": req.role, "requested_by": req.requested_by, "one_time_password": true,
+            }),
+        },
+    )?;
+    Ok(approved.map(|r| (r, password)))
+}
+
 /// Where the console keeps its files under a data directory.
 pub fn console_dir(data: &Path) -> PathBuf {
     data.join("console")
@@ -392,9 +550,32 @@ pub fn router(console: Arc<Console>) -> axum::Router {
         .url("/api/openapi.json", openapi)
         .into();
     api.with_state(console)
-        .merge(docs)
         .merge(assets::router())
         .merge(metrics)
+        .layer(axum::middleware::map_response(security_headers))
+        // The API's documentation page runs its own scripts: no policy of ours on it.
+        .merge(docs)
+}
+
+/// Headers every response carries (OWASP ASVS 14.4): no sniffing, no framing, no referrer;
+/// what the API answers is never cached (it holds personal and protected data); a page the
+/// API renders (the printable report) runs no script and loads nothing from elsewhere.
+async fn security_headers(mut r: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = r.headers_mut();
+    h.entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ));
+    r
 }
 
 /// A running console.
@@ -409,6 +590,8 @@ pub struct Running {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     feed: tokio::task::JoinHandle<()>,
     server: tokio::task::JoinHandle<()>,
+    /// The SHA-256 fingerprint of the certificate served, when HTTPS.
+    pub tls_fingerprint: Option<String>,
 }
 
 impl Running {
@@ -422,16 +605,61 @@ impl Running {
     }
 }
 
+/// How the console's web server is secured.
+#[derive(Debug, Default)]
+pub struct WebSecurity {
+    /// Serve HTTPS with this identity (then cookies are `Secure` and responses carry HSTS).
+    pub tls: Option<crate::tls::Identity>,
+    /// Mark cookies `Secure` even on plain HTTP (HTTPS terminated by a proxy in front).
+    pub secure_cookies: bool,
+}
+
+impl From<bool> for WebSecurity {
+    /// Plain HTTP, cookies `Secure` or not.
+    fn from(secure_cookies: bool) -> Self {
+        WebSecurity {
+            tls: None,
+            secure_cookies,
+        }
+    }
+}
+
+impl WebSecurity {
+    /// The console's web security for `http`: the operator's certificate (`cert`, `key`)
+    /// when given, plain HTTP on loopback, otherwise the self-signed certificate kept under
+    /// `data` (made on first start). Plain HTTP is never served outside loopback.
+    pub fn for_address(
+        http: &std::net::SocketAddr,
+        files: Option<(&std::path::Path, &std::path::Path)>,
+        data: Option<&std::path::Path>,
+        secure_cookies: bool,
+    ) -> anyhow::Result<WebSecurity> {
+        let dir = data.map(crate::tls::default_dir);
+        Ok(WebSecurity {
+            tls: crate::tls::for_listener(http, files, dir.as_deref())?,
+            secure_cookies,
+        })
+    }
+}
+
 /// Start the console: open the store (creating the first administrator if there is no
-/// account), connect the feed to the broker, serve HTTP on `http`.
+/// account), connect the feed to the broker, serve HTTP on `http` (HTTPS when `web` has a
+/// certificate; plain HTTP only on loopback).
 pub async fn start(
     cfg: ConsoleConfig,
     feed_cfg: feed::FeedConfig,
     http: std::net::SocketAddr,
     metrics: Arc<Metrics>,
-    secure_cookies: bool,
+    web: impl Into<WebSecurity>,
 ) -> anyhow::Result<Running> {
     use anyhow::Context;
+    let web = web.into();
+    if web.tls.is_none() && !crate::tls::is_loopback(&http) {
+        anyhow::bail!(
+            "the console serves plain HTTP on loopback only: {http} needs a certificate (--tls-cert FILE --tls-key FILE, or none to make a self-signed one)"
+        );
+    }
+    let secure_cookies = web.secure_cookies || web.tls.is_some();
     let geo = fusion::Geodata::load(&cfg.fusion, None).context("fusion reference data")?;
     let engine = fusion::FusionEngine::new(cfg.fusion.clone(), geo);
     let mut console = Console::open(cfg, engine, metrics.clone()).context("console store")?;
@@ -444,16 +672,42 @@ pub async fn start(
         .with_context(|| format!("cannot listen for HTTP on {http}"))?;
     let local = listener.local_addr()?;
     let app = router(console.clone());
-    let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        {
-            tracing::error!(error = %e, "console HTTP server stopped");
+    let tls_fingerprint = web.tls.as_ref().map(|t| t.fingerprint());
+    let server = match &web.tls {
+        None => tokio::spawn(async move {
+            if let Err(e) = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            {
+                tracing::error!(error = %e, "console HTTP server stopped");
+            }
+        }),
+        Some(id) => {
+            let config = id.server_config_alpn(&[b"http/1.1"])?;
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config));
+            // Browsers are told to use HTTPS only, from now on, for a year.
+            let app = app.layer(axum::middleware::map_response(
+                |mut r: axum::response::Response| async move {
+                    r.headers_mut().insert(
+                        axum::http::header::STRICT_TRANSPORT_SECURITY,
+                        axum::http::HeaderValue::from_static("max-age=31536000"),
+                    );
+                    r
+                },
+            ));
+            let server = axum_server::from_tcp_rustls(listener.into_std()?, config)?;
+            tokio::spawn(async move {
+                if let Err(e) = server
+                    .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                    .await
+                {
+                    tracing::error!(error = %e, "console HTTPS server stopped");
+                }
+            })
         }
-    });
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let feed = tokio::spawn(feed::run(feed_cfg, console.clone(), async move {
         let _ = stopped.await;
@@ -461,6 +715,7 @@ pub async fn start(
     Ok(Running {
         console,
         http: local,
+        tls_fingerprint,
         first_admin,
         stop: Some(stop),
         feed,

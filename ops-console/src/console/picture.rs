@@ -542,6 +542,23 @@ impl Picture {
             .or_insert((t, "sent".into(), None));
     }
 
+    /// The latest revision held of an alert, if any.
+    pub fn latest_revision(&self, id: &str) -> Option<&Alert> {
+        self.alerts.get(id).and_then(|e| e.revisions.last())
+    }
+
+    /// Is this revision of this alert held?
+    pub fn has_revision(&self, id: &str, revision: u32) -> bool {
+        self.alerts
+            .get(id)
+            .is_some_and(|e| e.revisions.iter().any(|r| r.revision == revision))
+    }
+
+    /// Is there a tasking with this id?
+    pub fn has_tasking(&self, id: &str) -> bool {
+        self.taskings.contains_key(id)
+    }
+
     /// Restore a triage (from the store).
     pub fn set_triage(&mut self, alert: &str, t: Triage) {
         if let Some(e) = self.alerts.get_mut(alert) {

@@ -130,6 +130,34 @@ const MIGRATIONS: &[&str] = &[
     BEGIN SELECT RAISE(ABORT, 'restricted records are kept as recorded'); END;
     CREATE TRIGGER restricted_records_no_delete BEFORE DELETE ON restricted_records
     BEGIN SELECT RAISE(ABORT, 'restricted records are kept as recorded'); END;",
+    // 8: a restricted record belongs to one kind and one incident, and only its own kind's
+    // action in its own incident may load it. Records kept before are bound to the first
+    // entry that named them in the log's own form (an asylum action first, then an item).
+    "ALTER TABLE restricted_records ADD COLUMN kind TEXT;
+    ALTER TABLE restricted_records ADD COLUMN incident TEXT;
+    DROP TRIGGER restricted_records_no_update;
+    UPDATE restricted_records SET kind = 'asylum', incident = (
+        SELECT l.incident FROM interception_log l
+        WHERE json_extract(l.json, '$.details.case_action.type') = 'asylum_restricted'
+          AND json_extract(l.json, '$.details.case_action.record_sha256') = restricted_records.sha256
+        ORDER BY l.rowid LIMIT 1)
+    WHERE kind IS NULL;
+    UPDATE restricted_records SET kind = NULL WHERE incident IS NULL;
+    UPDATE restricted_records SET kind = 'info_item', incident = (
+        SELECT l.incident FROM interception_log l
+        WHERE json_extract(l.json, '$.details.case_action.type') = 'info_item'
+          AND json_extract(l.json, '$.details.case_action.content_sha256') = restricted_records.sha256
+        ORDER BY l.rowid LIMIT 1)
+    WHERE kind IS NULL;
+    CREATE TRIGGER restricted_records_no_update BEFORE UPDATE ON restricted_records
+    BEGIN SELECT RAISE(ABORT, 'restricted records are kept as recorded'); END;",
+    // 9: accounts the administrator asked for with a role that sees operational data,
+    // inactive until a second person approves them (separation of duties).
+    "CREATE TABLE account_requests (
+        user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
+        requested_by TEXT NOT NULL,
+        requested_at TEXT NOT NULL
+    );",
 ];
 
 /// The store as a case file sees it: evidence files, restricted records and signing keys,
@@ -169,11 +197,34 @@ impl crate::interception::casefile::Keys for TxKeys<'_> {
         Some(ed25519_dalek::SigningKey::from_bytes(&b))
     }
 
-    fn restricted(&self, sha256: &str) -> Option<String> {
+    fn live(&self) -> bool {
+        self.1
+    }
+
+    fn file_size(&self, sha256: &str) -> Option<u64> {
+        // length() of a blob reads its record header, not its bytes.
         self.0
             .query_row(
-                "SELECT json FROM restricted_records WHERE sha256 = ?1",
+                "SELECT length(bytes) FROM evidence_files WHERE sha256 = ?1",
                 params![sha256],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+            .map(|n| n as u64)
+    }
+
+    fn restricted(
+        &self,
+        sha256: &str,
+        kind: crate::interception::casefile::RestrictedKind,
+        incident: &str,
+    ) -> Option<String> {
+        self.0
+            .query_row(
+                "SELECT json FROM restricted_records WHERE sha256 = ?1 AND kind = ?2 AND incident = ?3",
+                params![sha256, kind.as_str(), incident],
                 |r| r.get(0),
             )
             .optional()
@@ -219,6 +270,19 @@ pub struct UserRecord {
     pub must_change: bool,
     /// When the account was created.
     pub created_at: Timestamp,
+}
+
+/// An account asked for by the administrator, inactive until approved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRequest {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// The administrator who asked for it.
+    pub requested_by: String,
+    /// When (UTC).
+    pub requested_at: Timestamp,
 }
 
 /// A session as stored (the token itself is never stored, only its SHA-256).
@@ -386,6 +450,93 @@ impl Store {
         rows.map(|r| r?).collect()
     }
 
+    /// Ask for an account that stays inactive until approved: the user (with a password
+    /// nobody knows), the request and its audit entry, in one transaction. False if the
+    /// name is taken.
+    pub fn request_user(&self, u: &UserRecord, audit: NewAudit<'_>) -> Result<bool, StoreError> {
+        let by = audit
+            .user
+            .ok_or_else(|| StoreError::Corrupt("an account request names who asks".into()))?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO users (name, role, password, must_change, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![u.name, u.role.as_str(), u.password, u.must_change, u.created_at.to_string()],
+        )?;
+        if n != 1 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO account_requests (user, requested_by, requested_at) VALUES (?1, ?2, ?3)",
+            params![u.name, by, u.created_at.to_string()],
+        )?;
+        append_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Accounts awaiting approval, oldest first.
+    pub fn account_requests(&self) -> Result<Vec<AccountRequest>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT r.user, u.role, r.requested_by, r.requested_at FROM account_requests r
+             JOIN users u ON u.name = r.user ORDER BY r.requested_at, r.user",
+        )?;
+        let rows = st.query_map([], row_request)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// The request for `name`, if it awaits approval.
+    pub fn account_request(&self, name: &str) -> Result<Option<AccountRequest>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT r.user, u.role, r.requested_by, r.requested_at FROM account_requests r
+                 JOIN users u ON u.name = r.user WHERE r.user = ?1",
+                [name],
+                row_request,
+            )
+            .optional()?
+            .transpose()
+    }
+
+    /// Does `name` await approval (and so may not log in)?
+    pub fn account_pending(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.account_request(name)?.is_some())
+    }
+
+    /// Approve an account: its password becomes `phc` (a one-time password), the request
+    /// goes, and the audit entry is written, in one transaction. None if `name` awaits no
+    /// approval (approved already, or never asked for).
+    pub fn approve_user(
+        &self,
+        name: &str,
+        phc: &str,
+        audit: NewAudit<'_>,
+    ) -> Result<Option<AccountRequest>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let Some(req) = tx
+            .query_row(
+                "SELECT r.user, u.role, r.requested_by, r.requested_at FROM account_requests r
+                 JOIN users u ON u.name = r.user WHERE r.user = ?1",
+                [name],
+                row_request,
+            )
+            .optional()?
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE users SET password = ?2, must_change = 1 WHERE name = ?1",
+            params![name, phc],
+        )?;
+        tx.execute("DELETE FROM account_requests WHERE user = ?1", [name])?;
+        append_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(Some(req))
+    }
+
     // ---- sessions
 
     /// Store a new session.
@@ -443,6 +594,26 @@ impl Store {
             .query_map([user], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
         conn.execute("DELETE FROM sessions WHERE user = ?1", [user])?;
+        Ok(ended)
+    }
+
+    /// End every session of a user but `keep` (their password changed in session `keep`);
+    /// returns the hashes ended.
+    pub fn delete_other_sessions(&self, user: &str, keep: &str) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let ended = {
+            let mut st = tx.prepare(
+                "SELECT token_sha256 FROM sessions WHERE user = ?1 AND token_sha256 <> ?2",
+            )?;
+            st.query_map([user, keep], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        tx.execute(
+            "DELETE FROM sessions WHERE user = ?1 AND token_sha256 <> ?2",
+            [user, keep],
+        )?;
+        tx.commit()?;
         Ok(ended)
     }
 
@@ -736,6 +907,36 @@ impl Store {
         Ok(TxKeys(&self.conn(), false).file(sha256))
     }
 
+    /// Every evidence file of a case file's exhibits read back and hashed again (R47, R48):
+    /// what does not match the hash taken at capture, or is missing. For `tidewatch verify`
+    /// and the like; reading a case file never re-reads evidence bytes.
+    pub fn evidence_problems(
+        &self,
+        f: &crate::interception::casefile::CaseFile,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut problems = Vec::new();
+        for ex in f.register.exhibits.values() {
+            for file in &ex.files {
+                match self.evidence_file(&file.sha256)? {
+                    None => problems.push(format!(
+                        "R48: {} file {} ({}) is not in the store",
+                        ex.number, file.name, file.sha256
+                    )),
+                    Some(b) => {
+                        let h = sha256_hex(&b);
+                        if h != file.sha256 {
+                            problems.push(format!(
+                                "R48: {} file {}: stored bytes hash to {h}, not the {} taken at capture",
+                                ex.number, file.name, file.sha256
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(problems)
+    }
+
     /// An incident's case file, replayed from its log.
     pub fn case_file(
         &self,
@@ -770,7 +971,7 @@ impl Store {
         reference: &crate::interception::casefile::Reference,
     ) -> Result<Result<(LogEntry, crate::interception::casefile::CaseFile), CaseRefusal>, StoreError>
     {
-        use crate::interception::casefile::{CaseFile, DETAILS_KEY};
+        use crate::interception::casefile::{Action, CaseFile, DETAILS_KEY, RestrictedKind};
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let entries: Vec<LogEntry> = {
@@ -783,27 +984,36 @@ impl Store {
             }
             v
         };
+        // A client never names a restricted record: naming one would load it.
+        if action.names_restricted_record() {
+            return Ok(Err(CaseRefusal::Rule(crate::interception::Refused {
+                rule: "R40",
+                problem: "a restricted record is made by the store from the action taken, never named by a client (record `asylum`, or `info_item` with its content)".into(),
+            })));
+        }
+        // What the log requires of any entry (sizes, times) is checked before any rule is
+        // applied to what the action says.
+        let mut probe = entry.clone();
+        probe.details = serde_json::json!({ DETAILS_KEY: action });
+        if let Err(e) = crate::interception::log::check(&probe, recorded_at) {
+            return Ok(Err(e.into()));
+        }
         // R40: what a person said asking for protection stays out of the log, which keeps
         // the hash of the restricted record.
         let restricted;
         let action = match action {
-            crate::interception::casefile::Action::Asylum {
+            Action::Asylum {
                 tag,
                 summary,
                 blocked_states,
             } => {
-                let json =
-                    serde_json::to_string(&crate::interception::casefile::RestrictedAsylum {
-                        summary: summary.clone(),
-                        blocked_states: blocked_states.clone(),
-                    })
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let sha = sha256_hex(json.as_bytes());
-                tx.execute(
-                    "INSERT OR IGNORE INTO restricted_records (sha256, json) VALUES (?1, ?2)",
-                    params![sha, json],
-                )?;
-                restricted = crate::interception::casefile::Action::AsylumRestricted {
+                let body = serde_json::to_value(&crate::interception::casefile::RestrictedAsylum {
+                    summary: summary.clone(),
+                    blocked_states: blocked_states.clone(),
+                })
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let sha = keep_restricted(&tx, RestrictedKind::Asylum, incident, body)?;
+                restricted = Action::AsylumRestricted {
                     tag: tag.clone(),
                     record_sha256: sha,
                 };
@@ -811,7 +1021,7 @@ impl Store {
             }
             // R50: exchanged information stays out of the log, which many roles read and
             // which goes whole into a court export; the log keeps its hash.
-            crate::interception::casefile::Action::InfoItem {
+            Action::InfoItem {
                 content,
                 content_sha256: None,
                 evidence,
@@ -822,13 +1032,13 @@ impl Store {
                 no_further_dissemination,
                 exculpatory,
             } if !content.trim().is_empty() => {
-                let json = content.clone();
-                let sha = sha256_hex(json.as_bytes());
-                tx.execute(
-                    "INSERT OR IGNORE INTO restricted_records (sha256, json) VALUES (?1, ?2)",
-                    params![sha, json],
+                let sha = keep_restricted(
+                    &tx,
+                    RestrictedKind::InfoItem,
+                    incident,
+                    content.clone().into(),
                 )?;
-                restricted = crate::interception::casefile::Action::InfoItem {
+                restricted = Action::InfoItem {
                     content: String::new(),
                     content_sha256: Some(sha),
                     evidence: *evidence,
@@ -992,6 +1202,23 @@ pub struct NewAudit<'a> {
     pub detail: &'a serde_json::Value,
 }
 
+/// Keep a restricted record of `kind` for `incident`, sealed (kind, incident, salt) so that
+/// only its own kind's action in its own incident loads it; its SHA-256, for the log.
+fn keep_restricted(
+    tx: &Connection,
+    kind: crate::interception::casefile::RestrictedKind,
+    incident: &str,
+    body: serde_json::Value,
+) -> Result<String, StoreError> {
+    let json = crate::interception::casefile::RestrictedRecord::seal(kind, incident, body);
+    let sha = sha256_hex(json.as_bytes());
+    tx.execute(
+        "INSERT INTO restricted_records (sha256, json, kind, incident) VALUES (?1, ?2, ?3, ?4)",
+        params![sha, json, kind.as_str(), incident],
+    )?;
+    Ok(sha)
+}
+
 fn append_audit(conn: &Connection, a: NewAudit<'_>) -> Result<AuditEntry, StoreError> {
     let (seq, prev): (i64, String) = conn
         .query_row(
@@ -1067,6 +1294,25 @@ fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<UserRecord, StoreE
                 .map_err(|_| StoreError::Corrupt(format!("user {name}: time {created:?}")))?,
             password: r.get(2)?,
             must_change: r.get(3)?,
+            name,
+        })
+    })())
+}
+
+fn row_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<AccountRequest, StoreError>> {
+    let name: String = r.get(0)?;
+    let role: String = r.get(1)?;
+    let at: String = r.get(3)?;
+    let requested_by: String = r.get(2)?;
+    Ok((|| {
+        Ok(AccountRequest {
+            role: role
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("user {name}: role {role:?}")))?,
+            requested_at: at
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("request for {name}: time {at:?}")))?,
+            requested_by,
             name,
         })
     })())

@@ -15,7 +15,7 @@ use tokio::time::{Instant, sleep, timeout};
 use tracing::{info, warn};
 
 use super::config::{BrokerConfig, ConfigError};
-use super::front::{AuthPolicy, Front, serve};
+use super::front::{AuthPolicy, Front, Listener, serve};
 use super::packet::{Connect, encode_connect};
 use super::stats::{BrokerStats, Counters};
 
@@ -23,6 +23,8 @@ use super::stats::{BrokerStats, Counters};
 const ENGINE_ATTEMPTS: u32 = 5;
 /// How long the engine has to answer a probe CONNECT after being spawned.
 const ENGINE_READY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The fronts' username at the engine (their password is made at start).
+const ENGINE_USER: &str = "tidewatch-front";
 
 /// Why [`EmbeddedBroker::start`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,19 +51,24 @@ pub enum BrokerError {
 /// The embedded MQTT broker of `tidewatch up`.
 ///
 /// ```text
-///  local clients ──▶ listen (127.0.0.1, anonymous) ───────── relay ──┐
-///  units, feeds  ──▶ auth_listen (username + password,               ├─▶ engine (rumqttd) on an
-///                    CONNECT checked, ACL per packet) ─────── relay ──┘   internal 127.0.0.1 port
+///  local clients ──▶ listen (127.0.0.1: anonymous = raw AIS only,   ─┐
+///                    or an account; CONNECT checked, ACL per packet) ├─▶ engine (rumqttd) on an
+///  units, feeds  ──▶ auth_listen (username + password,               │   internal 127.0.0.1 port,
+///                    CONNECT checked, ACL per packet) ───────────────┘   the fronts' secret only
 /// ```
 ///
-/// Everything but the engine's router runs as tasks on the caller's tokio runtime. See
-/// [`BrokerConfig`] for the listeners, accounts and memory bound, and [`super::Refusal`] for what
-/// the authenticated listener refuses. Dropping the broker stops it like
-/// [`shutdown`](Self::shutdown), without waiting.
+/// Everything but the engine's router runs as tasks on the caller's tokio runtime. The engine
+/// takes only the fronts: they log in with a password made at start and kept in memory, so a
+/// local process that finds the internal port gets nowhere. See [`BrokerConfig`] for the
+/// listeners, accounts and memory bound, and [`super::Refusal`] for what the fronts refuse.
+/// Dropping the broker stops it like [`shutdown`](Self::shutdown), without waiting.
 #[derive(Debug)]
 pub struct EmbeddedBroker {
     addr: SocketAddr,
     auth_addr: Option<SocketAddr>,
+    /// The engine's internal listener (tests knock on it directly).
+    #[cfg_attr(not(test), allow(dead_code))]
+    engine: SocketAddr,
     counters: Arc<Counters>,
     /// The engine's listener task and the fronts' accept loops. Each accept loop owns the tasks of
     /// its connections, so aborting this set closes every listener and every client connection.
@@ -87,32 +94,37 @@ impl EmbeddedBroker {
         };
 
         let mut tasks = JoinSet::new();
-        let engine = start_engine(&cfg, &mut tasks).await?;
+        let engine_login = (ENGINE_USER.to_owned(), engine_secret()?);
+        let engine = start_engine(&cfg, &engine_login, &mut tasks).await?;
         let counters = Arc::new(Counters::default());
         let front = Arc::new(Front {
             engine,
+            engine_login,
             counters: counters.clone(),
             max_connections: cfg.max_connections,
         });
-        tasks.spawn(serve(loopback, front.clone(), None));
+        let policy = Arc::new(AuthPolicy::new(&cfg));
+        tasks.spawn(serve(
+            loopback,
+            front.clone(),
+            policy.clone(),
+            Listener::Loopback,
+        ));
         let auth_addr = auth.map(|(auth_addr, listener)| {
-            tasks.spawn(serve(
-                listener,
-                front,
-                Some(Arc::new(AuthPolicy::new(&cfg))),
-            ));
+            tasks.spawn(serve(listener, front, policy, Listener::Auth));
             auth_addr
         });
         info!(%addr, auth_addr = ?auth_addr, users = cfg.users.len(), "MQTT broker listening.");
         Ok(EmbeddedBroker {
             addr,
             auth_addr,
+            engine,
             counters,
             tasks,
         })
     }
 
-    /// The anonymous loopback listener's address.
+    /// The loopback listener's address (anonymous clients and accounts).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -120,6 +132,12 @@ impl EmbeddedBroker {
     /// The authenticated listener's address, if configured.
     pub fn auth_addr(&self) -> Option<SocketAddr> {
         self.auth_addr
+    }
+
+    /// The engine's internal listener, which only the fronts should be able to use.
+    #[cfg(test)]
+    pub(crate) fn engine_addr(&self) -> SocketAddr {
+        self.engine
     }
 
     /// The counters so far.
@@ -159,9 +177,22 @@ fn router_config(cfg: &BrokerConfig) -> RouterConfig {
     }
 }
 
-/// The engine's listener on `listen`: no authentication (the fronts did it), the packet limit,
-/// and no dynamic filters (a publish nobody subscribed to is not kept).
-fn server_settings(cfg: &BrokerConfig, listen: SocketAddr) -> ServerSettings {
+/// The fronts' password at the engine: 256 random bits, in memory only.
+fn engine_secret() -> Result<String, BrokerError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret)
+        .map_err(|e| BrokerError::Engine(format!("no randomness for the engine's secret: {e}")))?;
+    Ok(secret.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The engine's listener on `listen`: only the fronts' login (the fronts authenticated the
+/// clients), the packet limit, and no dynamic filters (a publish nobody subscribed to is not
+/// kept).
+fn server_settings(
+    cfg: &BrokerConfig,
+    listen: SocketAddr,
+    login: &(String, String),
+) -> ServerSettings {
     ServerSettings {
         name: "tidewatch-engine".into(),
         listen,
@@ -172,7 +203,7 @@ fn server_settings(cfg: &BrokerConfig, listen: SocketAddr) -> ServerSettings {
                 .unwrap_or(u16::MAX),
             max_payload_size: cfg.max_packet_bytes,
             max_inflight_count: 100,
-            auth: None,
+            auth: Some(std::collections::HashMap::from([login.clone()])),
             external_auth: None,
             dynamic_filters: false,
         },
@@ -184,6 +215,7 @@ fn server_settings(cfg: &BrokerConfig, listen: SocketAddr) -> ServerSettings {
 /// it; should another process take it meanwhile, the next attempt uses another.
 async fn start_engine(
     cfg: &BrokerConfig,
+    login: &(String, String),
     tasks: &mut JoinSet<()>,
 ) -> Result<SocketAddr, BrokerError> {
     let router_tx = Router::new(0, router_config(cfg)).spawn();
@@ -194,13 +226,13 @@ async fn start_engine(
             .map_err(|e| BrokerError::Engine(format!("no free loopback port: {e}")))?
             .port();
         let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let mut server = Server::new(server_settings(cfg, listen), router_tx.clone(), V4);
+        let mut server = Server::new(server_settings(cfg, listen, login), router_tx.clone(), V4);
         let task = tasks.spawn(async move {
             if let Err(e) = server.start(LinkType::Remote).await {
                 warn!(%listen, error = %e, "MQTT engine listener stopped.");
             }
         });
-        match wait_ready(listen, &task).await {
+        match wait_ready(listen, login, &task).await {
             Ok(()) => return Ok(listen),
             Err(e) => {
                 task.abort();
@@ -212,17 +244,22 @@ async fn start_engine(
 }
 
 /// Waits until the engine at `addr` answers a CONNECT with a CONNACK, or its task ends.
-async fn wait_ready(addr: SocketAddr, task: &AbortHandle) -> Result<(), String> {
+async fn wait_ready(
+    addr: SocketAddr,
+    login: &(String, String),
+    task: &AbortHandle,
+) -> Result<(), String> {
     let deadline = Instant::now() + ENGINE_READY_TIMEOUT;
     let mut last = String::from("no answer");
     while Instant::now() < deadline {
         if task.is_finished() {
             return Err(format!("listener on {addr} stopped (port taken?)"));
         }
-        match timeout(Duration::from_secs(1), probe(addr)).await {
+        match timeout(Duration::from_secs(1), probe(addr, login)).await {
             Ok(Ok(())) => {
                 // A CONNACK proves an engine listens there, not that it is ours: another
-                // process's may have taken the port first, and ours then stops at once.
+                // process's (one that checks no login) may have taken the port first, and ours
+                // then stops at once.
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 if task.is_finished() {
                     return Err(format!("{addr} is another process's (ours could not bind)"));
@@ -237,8 +274,8 @@ async fn wait_ready(addr: SocketAddr, task: &AbortHandle) -> Result<(), String> 
     Err(last)
 }
 
-/// One MQTT 3.1.1 CONNECT / CONNACK / DISCONNECT exchange.
-async fn probe(addr: SocketAddr) -> io::Result<()> {
+/// One MQTT 3.1.1 CONNECT / CONNACK / DISCONNECT exchange, with the fronts' login.
+async fn probe(addr: SocketAddr, login: &(String, String)) -> io::Result<()> {
     let connect = encode_connect(
         &Connect {
             clean_session: true,
@@ -249,6 +286,7 @@ async fn probe(addr: SocketAddr) -> io::Result<()> {
             password: None,
         },
         "tidewatch-probe",
+        (&login.0, &login.1),
     );
     let mut s = TcpStream::connect(addr).await?;
     s.write_all(&connect).await?;

@@ -4,7 +4,7 @@
 //! In TOML (`[broker]` section of the Tidewatch config; every field has a default):
 //!
 //! ```toml
-//! listen = "127.0.0.1:1883"       # anonymous, loopback only
+//! listen = "127.0.0.1:1883"       # loopback only: anonymous (raw AIS only) or any account
 //! auth_listen = "0.0.0.0:1884"    # optional; username + password required
 //! max_packet_bytes = 1049600
 //! max_connections = 1024
@@ -14,9 +14,9 @@
 //! segment_bytes = 4194304
 //! segments = 4
 //!
-//! [[users]]
+//! [[users]]                      # on both listeners
 //! name = "patrol-7"
-//! role = "unit"
+//! role = "unit"                   # unit, receiver, ingest, fusion or console
 //! password = "$7$100000$<salt, base64>$<PBKDF2-HMAC-SHA512, base64>"
 //! ```
 
@@ -33,19 +33,23 @@ use serde::{Deserialize, Serialize};
 /// Configuration of the embedded MQTT broker.
 ///
 /// Like Mosquitto 2, the broker listens on loopback only unless told otherwise, and there it
-/// accepts anonymous clients with full access (every local process is trusted). The optional
-/// authenticated listener requires a username and password from [`users`](Self::users) and
-/// restricts each account to what its [`Role`] allows.
+/// accepts anonymous clients; but not with full access, since another local user's process is
+/// not Tidewatch: an anonymous client may publish raw AIS feeds (`tidewatch/v1/raw/ais/...`)
+/// and nothing else, and reads nothing. A client that gives a username there is an account
+/// like on the authenticated listener (Tidewatch's own services log in even on loopback). The
+/// optional authenticated listener requires a username and password from [`users`](Self::users).
+/// Every account is held to what its [`Role`] allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BrokerConfig {
-    /// Anonymous listener. Must be a loopback address; port 0 picks a free port
+    /// Loopback listener: anonymous clients (raw AIS feeds only) and accounts. Must be a
+    /// loopback address; port 0 picks a free port
     /// (see [`EmbeddedBroker::addr`](super::EmbeddedBroker::addr)). Default `127.0.0.1:1883`.
     pub listen: SocketAddr,
     /// Authenticated listener (plain TCP: put TLS in front of it when the link leaves the
     /// building). `None` (the default) means no such listener. Port 0 picks a free port.
     pub auth_listen: Option<SocketAddr>,
-    /// Accounts for the authenticated listener.
+    /// Accounts (on both listeners).
     pub users: Vec<BrokerUser>,
     /// Largest MQTT packet accepted, in bytes counted after the fixed header (variable header +
     /// payload, the MQTT "remaining length"). A larger packet closes the connection. Default
@@ -143,19 +147,55 @@ pub struct BrokerUser {
     pub password: PasswordHash,
 }
 
-/// What an account of the authenticated listener may do.
+/// What an account may do (the table is in `acl.rs`; none may retain messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// A patrol unit: publishes only under `tidewatch/v1/patrol/{name}/`, subscribes only to
-    /// `tidewatch/v1/patrol/{name}/tasking`, no retained messages.
+    /// A patrol unit: publishes only its `tidewatch/v1/patrol/{name}/nmea` and `…/report`,
+    /// subscribes only to its `…/tasking` and `…/rejects`.
     Unit,
     /// An AIS receiver or feed: publishes only to `tidewatch/v1/raw/ais/{name}`, subscribes to
-    /// nothing, no retained messages.
+    /// nothing.
     Receiver,
-    /// A service account (ingest, fusion, console): publishes and subscribes anywhere.
-    Service,
+    /// The ingest service: subscribes to the raw feeds and the units' NMEA and reports,
+    /// publishes observations (`tidewatch/v1/obs/...`) and the units' `…/rejects`.
+    Ingest,
+    /// The fusion service: subscribes to observations, publishes alerts
+    /// (`tidewatch/v1/alerts/{kind}`) and taskings (`tidewatch/v1/patrol/{unit}/tasking`).
+    Fusion,
+    /// The console: subscribes to observations, alerts and taskings, publishes nothing.
+    Console,
 }
+
+/// A username and password for a client of the broker, in clear: what a client sends, never
+/// what the broker keeps. `Debug` does not show the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The username.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+impl Credentials {
+    /// As the `(username, password)` pair the services' configurations take.
+    pub fn pair(&self) -> (String, String) {
+        (self.username.clone(), self.password.clone())
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// PBKDF2 iterations of the hash of a [generated](BrokerConfig::add_generated_user) password.
+/// Iterations slow down the guessing of a password a person chose; 256 random bits cannot be
+/// guessed however fast each guess is, and every CONNECT of the services pays for them.
+pub const GENERATED_ITERATIONS: u32 = 1;
 
 /// Why a [`BrokerConfig`] was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -188,6 +228,31 @@ pub enum ConfigError {
 }
 
 impl BrokerConfig {
+    /// Adds an account `name` in `role` with a random password made now (256 bits from the
+    /// operating system), and returns the credentials its client logs in with. The broker keeps
+    /// only the hash; the password lives where the caller keeps it (in memory, for the services
+    /// `tidewatch up` runs in its own process). The name is checked by [`validate`](Self::validate).
+    pub fn add_generated_user(
+        &mut self,
+        name: &str,
+        role: Role,
+    ) -> Result<Credentials, getrandom::Error> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)?;
+        let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+        let mut salt = [0u8; 12];
+        getrandom::fill(&mut salt)?;
+        self.users.push(BrokerUser {
+            name: name.to_owned(),
+            role,
+            password: PasswordHash::with_salt(&password, &salt, GENERATED_ITERATIONS),
+        });
+        Ok(Credentials {
+            username: name.to_owned(),
+            password,
+        })
+    }
+
     /// Checks everything [`EmbeddedBroker::start`](super::EmbeddedBroker::start) and the
     /// Mosquitto writer rely on.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -476,6 +541,24 @@ mod tests {
             "users": [{"name": "a", "role": "unit", "password": "plain"}],
         }));
         assert!(err.unwrap_err().to_string().contains("$7$"));
+    }
+
+    #[test]
+    fn a_generated_account_verifies_only_its_own_random_password() {
+        let mut cfg = BrokerConfig::default();
+        let a = cfg
+            .add_generated_user("tidewatch.ingest", Role::Ingest)
+            .unwrap();
+        let b = cfg
+            .add_generated_user("tidewatch.fusion", Role::Fusion)
+            .unwrap();
+        cfg.validate().unwrap();
+        assert_ne!(a.password, b.password);
+        assert!(a.password.len() >= 43, "{}", a.password);
+        assert!(cfg.users[0].password.verify(a.password.as_bytes()));
+        assert!(!cfg.users[0].password.verify(b.password.as_bytes()));
+        assert_eq!(cfg.users[1].role, Role::Fusion);
+        assert!(!format!("{a:?}").contains(&a.password));
     }
 
     #[test]

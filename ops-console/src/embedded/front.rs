@@ -1,15 +1,19 @@
 //! The TCP fronts that clients actually connect to. The engine (rumqttd) listens only on an
-//! internal loopback port; every client connection is relayed to it by one of two fronts:
+//! internal loopback port and takes only the fronts (they log in with a secret made at start);
+//! every client connection is relayed to it by one of two fronts, which work alike:
 //!
-//! - the **loopback front** relays bytes both ways untouched (local clients are trusted, and the
-//!   engine enforces the packet size limit);
-//! - the **authenticated front** reads the CONNECT itself, checks username and password against
-//!   [`BrokerConfig::users`](super::BrokerConfig::users), answers a refusal with a CONNACK, and
-//!   otherwise forwards a rewritten CONNECT (without credentials; a unit's or receiver's client id
-//!   replaced by its username) and then every client packet that passes the ACL ([`Grants`]) and
-//!   the MQTT 3.1.1 shape checks ([`super::packet`]). The first packet that fails closes the
-//!   connection; the packets before it have been forwarded. Engine-to-client bytes are relayed
-//!   untouched (and acknowledged to the engine at once: [`engine_to_client`]).
+//! - the **loopback front** takes anonymous clients (no username) and accounts;
+//! - the **authenticated front** takes accounts only.
+//!
+//! Each reads the CONNECT itself, checks username and password against
+//! [`BrokerConfig::users`](super::BrokerConfig::users), answers a refusal with a CONNACK, and
+//! otherwise forwards a rewritten CONNECT (the fronts' login instead of the client's; the client
+//! id replaced by the identity's own session id, [`Grants::session_id`], so no client takes over
+//! another identity's session) and then every client packet that passes the ACL ([`Grants`]: an
+//! anonymous client's or the account's) and the MQTT 3.1.1 shape checks ([`super::packet`]). The
+//! first packet that fails closes the connection; the packets before it have been forwarded.
+//! Engine-to-client bytes are relayed untouched (and acknowledged to the engine at once:
+//! [`engine_to_client`]).
 //!
 //! Owning the client sockets also gives exact listen addresses (port 0 works) and a shutdown that
 //! closes every client connection, which the engine alone cannot do.
@@ -56,13 +60,34 @@ const READ_CHUNK: usize = 16 * 1024;
 pub(crate) struct Front {
     /// The engine's internal listener.
     pub(crate) engine: SocketAddr,
+    /// The fronts' username and password at the engine (the password made at start, in memory
+    /// only).
+    pub(crate) engine_login: (String, String),
     /// The broker's counters.
     pub(crate) counters: Arc<Counters>,
     /// Connections accepted at once per listener.
     pub(crate) max_connections: usize,
 }
 
-/// The authenticated front's accounts and limits.
+/// Which listener a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listener {
+    /// Loopback: anonymous clients too.
+    Loopback,
+    /// Authenticated: accounts only.
+    Auth,
+}
+
+impl Listener {
+    fn name(self) -> &'static str {
+        match self {
+            Listener::Loopback => "loopback",
+            Listener::Auth => "auth",
+        }
+    }
+}
+
+/// The fronts' accounts and limits.
 pub(crate) struct AuthPolicy {
     users: HashMap<String, (Role, PasswordHash)>,
     /// Checked for unknown usernames, so they cost as much as known ones.
@@ -95,9 +120,14 @@ impl AuthPolicy {
 }
 
 /// Accepts connections on `listener` until the task is aborted, which also aborts every
-/// connection it accepted. `auth` is `None` for the loopback front.
-pub(crate) async fn serve(listener: TcpListener, front: Arc<Front>, auth: Option<Arc<AuthPolicy>>) {
-    let name = if auth.is_some() { "auth" } else { "loopback" };
+/// connection it accepted.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    front: Arc<Front>,
+    policy: Arc<AuthPolicy>,
+    which: Listener,
+) {
+    let name = which.name();
     let slots = Arc::new(Semaphore::new(front.max_connections));
     let mut conns = JoinSet::new();
     loop {
@@ -113,10 +143,9 @@ pub(crate) async fn serve(listener: TcpListener, front: Arc<Front>, auth: Option
                         continue;
                     }
                 };
-                let counter = if auth.is_some() {
-                    &front.counters.auth_connections
-                } else {
-                    &front.counters.loopback_connections
+                let counter = match which {
+                    Listener::Auth => &front.counters.auth_connections,
+                    Listener::Loopback => &front.counters.loopback_connections,
                 };
                 counter.fetch_add(1, Relaxed);
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
@@ -124,15 +153,12 @@ pub(crate) async fn serve(listener: TcpListener, front: Arc<Front>, auth: Option
                     continue;
                 };
                 let front = front.clone();
-                let auth = auth.clone();
+                let policy = policy.clone();
                 conns.spawn(async move {
                     let _slot = slot;
                     let _open = OpenGuard::new(&front.counters);
                     let _ = stream.set_nodelay(true);
-                    match auth {
-                        None => relay(stream, &front).await,
-                        Some(policy) => authenticated(stream, peer, &front, &policy).await,
-                    }
+                    connection(stream, peer, &front, &policy, which).await;
                 });
             }
         }
@@ -165,28 +191,6 @@ async fn connect_engine(front: &Front) -> io::Result<TcpStream> {
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "engine did not accept"))??;
     let _ = s.set_nodelay(true);
     Ok(s)
-}
-
-/// The loopback front: bytes both ways, untouched.
-async fn relay(client: TcpStream, front: &Front) {
-    let engine = match connect_engine(front).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "MQTT engine unreachable; closing a loopback client.");
-            return;
-        }
-    };
-    let (mut cr, mut cw) = client.into_split();
-    let (mut er, mut ew) = engine.into_split();
-    let upstream = async {
-        let _ = tokio::io::copy(&mut cr, &mut ew).await;
-        let _ = ew.shutdown().await;
-    };
-    let downstream = async {
-        let _ = engine_to_client(&mut er, &mut cw).await;
-        let _ = cw.shutdown().await;
-    };
-    tokio::join!(upstream, downstream);
 }
 
 /// Relay what the engine sends to the client, acknowledging it to the engine at once.
@@ -238,26 +242,29 @@ fn refused(reason: Refusal, detail: impl Into<String>) -> End {
 
 /// A client whose CONNECT passed.
 struct Admitted {
-    user: String,
+    /// The username; `None` for an anonymous client.
+    user: Option<String>,
     grants: Grants,
     /// The CONNECT to send to the engine.
     connect: Vec<u8>,
 }
 
-/// The authenticated front for one connection.
-async fn authenticated(
+/// A front for one connection.
+async fn connection(
     mut client: TcpStream,
     peer: SocketAddr,
     front: &Front,
     policy: &AuthPolicy,
+    which: Listener,
 ) {
+    let name = which.name();
     let mut buf = BytesMut::with_capacity(4096);
-    let admitted = match timeout(policy.connect_timeout, admit(&mut client, &mut buf, policy)).await
-    {
+    let admission = admit(&mut client, &mut buf, front, policy, which);
+    let admitted = match timeout(policy.connect_timeout, admission).await {
         Ok(Ok(a)) => a,
         Ok(Err((answer, End::Refused(reason, detail)))) => {
             // Counted before the answer, so whoever reads the CONNACK sees the count.
-            refuse(&front.counters, "auth", peer, None, reason, &detail);
+            refuse(&front.counters, name, peer, None, reason, &detail);
             if let Some(code) = answer {
                 refuse_with_connack(&mut client, code).await;
             }
@@ -270,7 +277,7 @@ async fn authenticated(
         Err(_) => {
             refuse(
                 &front.counters,
-                "auth",
+                name,
                 peer,
                 None,
                 Refusal::ConnectTimeout,
@@ -282,7 +289,7 @@ async fn authenticated(
     let engine = match connect_engine(front).await {
         Ok(s) => s,
         Err(e) => {
-            warn!(%peer, user = admitted.user, error = %e, "MQTT engine unreachable; closing the client.");
+            warn!(%peer, user = admitted.user.as_deref().unwrap_or(""), error = %e, "MQTT engine unreachable; closing the client.");
             let _ = client
                 .write_all(&connack_refusal(connack::SERVER_UNAVAILABLE))
                 .await;
@@ -294,7 +301,9 @@ async fn authenticated(
     if ew.write_all(&admitted.connect).await.is_err() {
         return;
     }
-    front.counters.auth_sessions.fetch_add(1, Relaxed);
+    if which == Listener::Auth {
+        front.counters.auth_sessions.fetch_add(1, Relaxed);
+    }
 
     let upstream = client_to_engine(cr, ew, buf, &admitted.grants, policy.max_body);
     let downstream = async {
@@ -307,7 +316,7 @@ async fn authenticated(
             // The client closed its side: let the engine finish, briefly.
             Ok(()) => { let _ = timeout(CLOSE_GRACE, &mut downstream).await; }
             Err(End::Refused(reason, detail)) => {
-                refuse(&front.counters, "auth", peer, Some(&admitted.user), reason, &detail);
+                refuse(&front.counters, name, peer, admitted.user.as_deref(), reason, &detail);
             }
             Err(End::Gone) => {}
         },
@@ -333,7 +342,9 @@ async fn fill(
 async fn admit(
     client: &mut TcpStream,
     buf: &mut BytesMut,
+    front: &Front,
     policy: &AuthPolicy,
+    which: Listener,
 ) -> Result<Admitted, (Option<u8>, End)> {
     let f = loop {
         if let Some(&first) = buf.first()
@@ -358,16 +369,22 @@ async fn admit(
         };
         fill(client, buf, more).await.map_err(|e| (None, e))?;
     };
-    let admitted = judge_connect(&buf[f.header_len..f.len()], f.flags(), policy).await?;
+    let body = &buf[f.header_len..f.len()];
+    let admitted = judge_connect(body, f.flags(), front, policy, which).await?;
     buf.advance(f.len());
     Ok(admitted)
 }
 
 /// The CONNECT verdict: the admitted client, or the CONNACK code to answer (if any) and why.
+/// Without a username, the client is anonymous on the loopback listener and refused on the
+/// authenticated one; with one, it is that account or nothing (a wrong password is refused,
+/// never taken as anonymous).
 async fn judge_connect(
     body: &[u8],
     flags: u8,
+    front: &Front,
     policy: &AuthPolicy,
+    which: Listener,
 ) -> Result<Admitted, (Option<u8>, End)> {
     let c = match parse_connect(flags, body) {
         Ok(c) => c,
@@ -383,12 +400,39 @@ async fn judge_connect(
         Err(ConnectError::Malformed(m)) => return Err((None, refused(Refusal::Malformed, m))),
     };
     let no = |reason, detail: String| Err((Some(connack::NOT_AUTHORIZED), refused(reason, detail)));
-    let Some(username) = c.username else {
-        return no(Refusal::NoCredentials, "CONNECT without username".into());
+    let (user, grants) = match c.username {
+        None if which == Listener::Loopback => (None, Grants::anonymous()),
+        None => return no(Refusal::NoCredentials, "CONNECT without username".into()),
+        Some(username) => (
+            Some(username.to_owned()),
+            authenticate(username, c.password, policy).await?,
+        ),
     };
+    let who = user.as_deref().unwrap_or("anonymous");
+    if let Some(w) = &c.will
+        && (!grants.may_publish(w.topic) || (w.retain && !grants.may_retain()))
+    {
+        return no(Refusal::WillDenied, format!("{who}: will on {:?}", w.topic));
+    }
+    let session = grants.session_id(c.client_id);
+    let login = (front.engine_login.0.as_str(), front.engine_login.1.as_str());
+    let connect = encode_connect(&c, &session, login);
+    Ok(Admitted {
+        user,
+        grants,
+        connect,
+    })
+}
+
+/// Checks `username`'s password (off the executor, a few at a time); its grants, or the refusal.
+async fn authenticate(
+    username: &str,
+    password: Option<&[u8]>,
+    policy: &AuthPolicy,
+) -> Result<Grants, (Option<u8>, End)> {
     let account = policy.users.get(username);
     let hash = account.map_or(&policy.dummy, |(_, h)| h).clone();
-    let password = c.password.unwrap_or_default().to_vec();
+    let password = password.unwrap_or_default().to_vec();
     let ok = {
         let Ok(_slot) = policy.verify_slots.acquire().await else {
             return Err((None, End::Gone));
@@ -398,31 +442,15 @@ async fn judge_connect(
             .unwrap_or(false)
     };
     let Some(&(role, _)) = account.filter(|_| ok) else {
-        return no(
-            Refusal::BadCredentials,
-            format!("user {username:?}: unknown user or wrong password"),
-        );
+        return Err((
+            Some(connack::NOT_AUTHORIZED),
+            refused(
+                Refusal::BadCredentials,
+                format!("user {username:?}: unknown user or wrong password"),
+            ),
+        ));
     };
-    let grants = Grants::new(role, username);
-    if let Some(w) = &c.will
-        && (!grants.may_publish(w.topic) || (w.retain && !grants.may_retain()))
-    {
-        return no(
-            Refusal::WillDenied,
-            format!("user {username:?}: will on {:?}", w.topic),
-        );
-    }
-    // Units and receivers get one session each, keyed by their name: the client id they send
-    // cannot take over anyone else's session, and they cannot pile up persistent sessions.
-    let client_id = match role {
-        Role::Service => c.client_id,
-        Role::Unit | Role::Receiver => username,
-    };
-    Ok(Admitted {
-        user: username.to_owned(),
-        grants,
-        connect: encode_connect(&c, client_id),
-    })
+    Ok(Grants::new(role, username))
 }
 
 /// Answers a refused CONNECT, then closes gently: FIN first and a short drain, so the client

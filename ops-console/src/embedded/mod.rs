@@ -1,18 +1,28 @@
 //! The embedded MQTT broker of `tidewatch up`, and the equivalent Mosquitto configuration.
 //!
-//! Like Mosquitto 2, the broker accepts anonymous clients on a loopback listener only; an optional
-//! second listener requires a username and password and holds each account to its [`Role`]:
+//! Like Mosquitto 2, the broker accepts anonymous clients on a loopback listener only, but holds
+//! them to least privilege: another local user's process is not Tidewatch. Accounts (username
+//! and password) are accepted on the loopback listener too, and on an optional second listener
+//! that takes accounts only. Every connection is held to the rules of its identity, from one
+//! table (`acl.rs`):
 //!
-//! | role | may publish | may subscribe |
+//! | identity | may publish | may subscribe |
 //! |---|---|---|
-//! | `unit` (username = unit id) | `tidewatch/v1/patrol/{unit}/nmea`, `…/report` | `tidewatch/v1/patrol/{unit}/tasking`, `…/rejects` |
-//! | `receiver` (username = source) | `tidewatch/v1/raw/ais/{source}` | nothing |
-//! | `service` (ingest, fusion, console) | anything | anything |
+//! | anonymous (loopback only) | `tidewatch/v1/raw/ais/#` | nothing |
+//! | [`Role::Unit`] (username = unit id) | `tidewatch/v1/patrol/{unit}/nmea`, `…/report` | `tidewatch/v1/patrol/{unit}/tasking`, `…/rejects` |
+//! | [`Role::Receiver`] (username = source) | `tidewatch/v1/raw/ais/{source}` | nothing |
+//! | [`Role::Ingest`] | `tidewatch/v1/obs/{ais,patrol,radar}/+`, `tidewatch/v1/patrol/+/rejects` | `tidewatch/v1/raw/ais/#`, `tidewatch/v1/patrol/+/nmea`, `…/report` |
+//! | [`Role::Fusion`] | `tidewatch/v1/alerts/+`, `tidewatch/v1/patrol/+/tasking` | `tidewatch/v1/obs/#` |
+//! | [`Role::Console`] | nothing | `tidewatch/v1/obs/#`, `tidewatch/v1/alerts/#`, `tidewatch/v1/patrol/+/tasking` |
 //!
-//! The engine is rumqttd, which authenticates but has no per-topic authorization, so the
-//! authenticated listener is a small MQTT 3.1.1 front ([`EmbeddedBroker`] explains the layout):
-//! it checks the CONNECT itself and closes the connection at the first packet the account may not
-//! send. [`mosquitto::write_config`] writes the same policy for a Mosquitto deployment.
+//! No one may retain. The same identity names the client's session at the engine, so a client
+//! that connects with another's client id gets a session of its own instead of taking theirs.
+//!
+//! The engine is rumqttd, which authenticates but has no per-topic authorization, so both
+//! listeners are small MQTT 3.1.1 fronts ([`EmbeddedBroker`] explains the layout): they check
+//! the CONNECT themselves and close the connection at the first packet the client may not send;
+//! the engine takes only the fronts, which log in to it with a secret made at start.
+//! [`mosquitto::write_config`] writes the same policy for a Mosquitto deployment.
 //!
 //! No rumqttd type leaves `broker.rs`.
 
@@ -21,17 +31,18 @@ mod broker;
 mod config;
 mod front;
 pub mod mosquitto;
-mod packet;
+pub(crate) mod packet;
 mod stats;
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 
 pub use broker::{BrokerError, EmbeddedBroker};
 pub use config::{
-    BrokerConfig, BrokerUser, ConfigError, DEFAULT_ITERATIONS, DEFAULT_MAX_PACKET_BYTES, LogLimits,
-    PasswordHash, PasswordHashError, Role, is_user_name,
+    BrokerConfig, BrokerUser, ConfigError, Credentials, DEFAULT_ITERATIONS,
+    DEFAULT_MAX_PACKET_BYTES, GENERATED_ITERATIONS, LogLimits, PasswordHash, PasswordHashError,
+    Role, is_user_name,
 };
 pub use stats::{BrokerStats, Refusal, RefusalCounts};

@@ -5,16 +5,18 @@
 //! `mosquitto_passwd`):
 //!
 //! - `mosquitto.conf`: `per_listener_settings true`; the loopback listener with
-//!   `allow_anonymous true` and no ACL (full access, as in the embedded broker); the authenticated
-//!   listener, if any, with `allow_anonymous false`, the password file and the ACL file; the size
-//!   limits (below); `persistence false` and `log_dest stderr`.
+//!   `allow_anonymous true`, the password file and the ACL file (anonymous clients get the ACL's
+//!   anonymous rules, accounts theirs, as in the embedded broker); the authenticated listener, if
+//!   any, with `allow_anonymous false` and the same two files; the size limits (below);
+//!   `persistence false` and `log_dest stderr`.
 //! - `passwd`: one `name:$7$…` line per account: the [`PasswordHash`](super::PasswordHash) exactly
 //!   as configured, which is the format `mosquitto_passwd` writes.
-//! - `acl`: one `user` block per account with the `topic write` / `topic read` rules of its role,
-//!   taken from the same rule table as the embedded broker. (Per-user rules rather than
-//!   `pattern write tidewatch/v1/patrol/%u/#`: a Mosquitto pattern applies to every user, so a
-//!   receiver would get a unit's rights.) Service accounts get `topic readwrite #` and
-//!   `topic readwrite $SYS/#`.
+//! - `acl`: first the anonymous clients' rules (Mosquitto applies the lines before any `user`
+//!   line to anonymous clients: `topic write tidewatch/v1/raw/ais/#`, nothing to read), then one
+//!   `user` block per account with the `topic write` / `topic read` rules of its role, all taken
+//!   from the same rule table as the embedded broker (`acl.rs`): each service reads and writes
+//!   its own topics only. (Per-user rules rather than `pattern write tidewatch/v1/patrol/%u/#`: a
+//!   Mosquitto pattern applies to every user, so a receiver would get a unit's rights.)
 //!
 //! Limits: `max_packet_size` = `max_packet_bytes` + 5 (Mosquitto counts the fixed header);
 //! `max_connections` per listener; `max_queued_bytes` = `segments × segment_bytes` per client,
@@ -25,11 +27,16 @@
 //!
 //! Where Mosquitto differs from the embedded broker, by design of each:
 //! - An ACL-denied PUBLISH is dropped silently (with a PUBACK at QoS 1) and the client stays
-//!   connected; a denied SUBSCRIBE gets return code 0x80. The embedded broker closes the
+//!   connected; a denied SUBSCRIBE may even be granted (2.0.11 grants an anonymous client's),
+//!   but nothing the ACL does not let it read is delivered. The embedded broker closes the
 //!   connection in both cases.
 //! - A full queue drops the **newest** messages for that client; the embedded broker's log drops
 //!   the oldest.
-//! - Client ids are not rewritten, and units and receivers may publish retained messages.
+//! - Client ids are not rewritten, so a client that connects with another's client id takes
+//!   over its session, anonymous ones included (Mosquitto has no per-identity client ids but
+//!   `use_username_as_clientid`, which would refuse anonymous clients and give each service one
+//!   connection only). Where that matters, use the embedded broker, or a Mosquitto whose loopback
+//!   listener other users cannot reach. Units and receivers may publish retained messages.
 //! - When started as root, Mosquitto switches to the `mosquitto` user **before** reading the
 //!   password and ACL files: make them readable by that user, or add `user root`.
 //! - Port 0 cannot be written: Mosquitto could not report the port it picked.
@@ -40,7 +47,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use super::acl::{expand, rules};
+use super::acl::{Subject, expand, rules};
 use super::config::{BrokerConfig, ConfigError};
 
 /// The files [`write_config`] wrote.
@@ -142,12 +149,16 @@ fn config_text(cfg: &BrokerConfig, files: &MosquittoFiles) -> String {
          max_queued_bytes {queued}\n\
          max_inflight_messages 100\n\
          \n\
-         # Loopback: anonymous local clients, full access.\n\
+         # Loopback: anonymous local clients (raw AIS only, by the ACL's first lines) and accounts.\n\
          {}\n\
          allow_anonymous true\n\
+         password_file {}\n\
+         acl_file {}\n\
          max_connections {}",
         cfg.max_packet_bytes + 5,
         listener_line(cfg.listen),
+        files.password_file.display(),
+        files.acl_file.display(),
         cfg.max_connections,
     );
     if let Some(a) = cfg.auth_listen {
@@ -169,14 +180,19 @@ fn config_text(cfg: &BrokerConfig, files: &MosquittoFiles) -> String {
 }
 
 fn acl_text(cfg: &BrokerConfig) -> String {
-    let mut s = String::from("# Written by tidewatch: one block per account, rules of its role.\n");
+    let mut s = String::from(
+        "# Written by tidewatch: anonymous clients' rules, then one block per account, rules of its role.\n",
+    );
+    let anonymous = rules(Subject::Anonymous);
+    for p in anonymous.publish {
+        let _ = writeln!(s, "topic write {p}");
+    }
+    for p in anonymous.subscribe {
+        let _ = writeln!(s, "topic read {p}");
+    }
     for u in &cfg.users {
-        let r = rules(u.role);
+        let r = rules(Subject::Role(u.role));
         let _ = writeln!(s, "\nuser {}", u.name);
-        if r.unrestricted {
-            s.push_str("topic readwrite #\ntopic readwrite $SYS/#\n");
-            continue;
-        }
         for p in r.publish {
             let _ = writeln!(s, "topic write {}", expand(p, &u.name));
         }
@@ -235,7 +251,7 @@ mod tests {
             "user patrol-7\ntopic write tidewatch/v1/patrol/patrol-7/nmea\ntopic write tidewatch/v1/patrol/patrol-7/report\ntopic read tidewatch/v1/patrol/patrol-7/tasking\ntopic read tidewatch/v1/patrol/patrol-7/rejects\n"
         ));
         assert!(acl.contains("user shore-3\ntopic write tidewatch/v1/raw/ais/shore-3\n\n"));
-        assert!(acl.contains("user ingest\ntopic readwrite #\n"));
+        assert!(acl.contains("user ingest\ntopic write tidewatch/v1/obs/ais/+\n"));
         let conf = fs::read_to_string(&files.config).unwrap();
         assert!(conf.contains("listener 1883 127.0.0.1\nallow_anonymous true\n"));
         assert!(conf.contains("listener 1884 ::\nallow_anonymous false\n"));
@@ -257,9 +273,85 @@ mod tests {
         ));
     }
 
+    /// The lines of `user`'s block in an ACL file.
+    fn block<'a>(acl: &'a str, user: &str) -> Vec<&'a str> {
+        acl.split(&format!("\nuser {user}\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no block for {user}:\n{acl}"))
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .collect()
+    }
+
+    /// Mosquitto gets the same table as the embedded broker: anonymous loopback clients publish
+    /// raw AIS only and read nothing; each service reads and writes only its own topics; the
+    /// loopback listener checks passwords and the ACL too.
+    #[test]
+    fn review_17_5_the_mosquitto_acl_gives_each_identity_only_its_own_topics() {
+        let mut cfg = test_config();
+        cfg.listen = "127.0.0.1:1883".parse().unwrap();
+        cfg.auth_listen = Some("0.0.0.0:1884".parse().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let files = write_config(&cfg, dir.path()).unwrap();
+        let acl = fs::read_to_string(&files.acl_file).unwrap();
+        let anonymous: Vec<&str> = acl
+            .split("\nuser ")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("topic"))
+            .collect();
+        assert_eq!(anonymous, ["topic write tidewatch/v1/raw/ais/#"], "{acl}");
+        assert!(!acl.contains("readwrite"), "{acl}");
+        assert_eq!(
+            block(&acl, "ingest"),
+            [
+                "topic write tidewatch/v1/obs/ais/+",
+                "topic write tidewatch/v1/obs/patrol/+",
+                "topic write tidewatch/v1/obs/radar/+",
+                "topic write tidewatch/v1/patrol/+/rejects",
+                "topic read tidewatch/v1/raw/ais/#",
+                "topic read tidewatch/v1/patrol/+/nmea",
+                "topic read tidewatch/v1/patrol/+/report",
+            ]
+        );
+        assert_eq!(
+            block(&acl, "fusion"),
+            [
+                "topic write tidewatch/v1/alerts/+",
+                "topic write tidewatch/v1/patrol/+/tasking",
+                "topic read tidewatch/v1/obs/#",
+            ]
+        );
+        assert_eq!(
+            block(&acl, "console"),
+            [
+                "topic read tidewatch/v1/obs/#",
+                "topic read tidewatch/v1/alerts/#",
+                "topic read tidewatch/v1/patrol/+/tasking",
+            ]
+        );
+        let conf = fs::read_to_string(&files.config).unwrap();
+        let loopback = conf
+            .split("listener 1883 127.0.0.1\n")
+            .nth(1)
+            .unwrap()
+            .split("\n\n")
+            .next()
+            .unwrap();
+        for line in [
+            "allow_anonymous true".to_owned(),
+            format!("password_file {}", files.password_file.display()),
+            format!("acl_file {}", files.acl_file.display()),
+        ] {
+            assert!(loopback.lines().any(|l| l == line), "{line}: {conf}");
+        }
+    }
+
     /// A real Mosquitto with the generated files enforces the same ACL: a unit's publish under
     /// another unit never arrives (Mosquitto drops it and keeps the unit connected), a wrong
-    /// password is refused, a receiver publishes its raw feed only.
+    /// password is refused, a receiver publishes its raw feed only, an anonymous local client
+    /// publishes raw AIS but no alert, and reads nothing.
     #[tokio::test]
     async fn real_mosquitto_enforces_the_generated_acl() {
         let bin = mosquitto_bin();
@@ -286,12 +378,18 @@ mod tests {
         );
         let log_text = || fs::read_to_string(dir.path().join("mosquitto.log")).unwrap_or_default();
 
-        // Mosquitto reports no readiness: connect until it answers.
-        let mut watcher =
-            TestClient::connect_retrying(cfg.listen, "watcher", None, Duration::from_secs(10))
-                .await
-                .unwrap_or_else(|e| panic!("mosquitto did not come up: {e}\n{}", log_text()));
-        watcher.subscribe("tidewatch/v1/#").await;
+        // Mosquitto reports no readiness: connect until it answers. Ingest's account, on the
+        // loopback listener, reads what units and receivers send.
+        let mut watcher = TestClient::connect_retrying(
+            cfg.listen,
+            "watcher",
+            Some(("ingest", "pw-ingest")),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("mosquitto did not come up: {e}\n{}", log_text()));
+        assert!(watcher.subscribe("tidewatch/v1/raw/ais/#").await);
+        assert!(watcher.subscribe("tidewatch/v1/patrol/+/nmea").await);
 
         let mut unit = TestClient::connect(auth, "p7", Some(("patrol-7", "pw-patrol-7")))
             .await
@@ -330,6 +428,36 @@ mod tests {
         );
         let ones: Vec<_> = got.iter().filter(|(t, _)| t.contains("patrol-7")).collect();
         assert_eq!(ones[0].1, b"one", "{got:?}");
+
+        let mut console =
+            TestClient::connect(cfg.listen, "console", Some(("console", "pw-console")))
+                .await
+                .unwrap();
+        assert!(console.subscribe("tidewatch/v1/alerts/#").await);
+        // An anonymous local client: its alert is dropped, and what it subscribes to is not
+        // delivered (Mosquitto grants the SUBSCRIBE and checks the ACL on delivery).
+        let mut anonymous = TestClient::connect(cfg.listen, "anon", None).await.unwrap();
+        anonymous
+            .publish("tidewatch/v1/alerts/sar_beacon", b"forged")
+            .await;
+        anonymous.subscribe("tidewatch/v1/alerts/#").await;
+        let mut fusion = TestClient::connect(cfg.listen, "fusion", Some(("fusion", "pw-fusion")))
+            .await
+            .unwrap();
+        fusion
+            .publish("tidewatch/v1/alerts/sar_beacon", b"real")
+            .await;
+        assert_eq!(
+            console.next_publish().await.payload,
+            b"real",
+            "fusion's alert comes first: the anonymous one was dropped"
+        );
+        // Mosquitto queues a message to every subscriber as it takes it: had the anonymous
+        // client been given fusion's alert, it would come before this PUBACK.
+        anonymous
+            .publish_acked("tidewatch/v1/raw/ais/anon", b"!AIVDM")
+            .await;
+        assert_eq!(anonymous.received(), 0, "an anonymous client read an alert");
 
         match TestClient::connect(auth, "bad", Some(("patrol-7", "wrong"))).await {
             Err(ConnectionError::ConnectionRefused(code)) => {

@@ -246,9 +246,10 @@ pub(crate) fn parse_connect(flags: u8, body: &[u8]) -> Result<Connect<'_>, Conne
     })
 }
 
-/// Encodes `c` as a CONNECT with `client_id` instead of its own, and without username and
-/// password (the engine behind the front does not check them, and the password goes no further).
-pub(crate) fn encode_connect(c: &Connect<'_>, client_id: &str) -> Vec<u8> {
+/// Encodes `c` as a CONNECT with `client_id` instead of its own, and with `login` (the fronts'
+/// own username and password at the engine) instead of the client's: the client's password goes
+/// no further than the front.
+pub(crate) fn encode_connect(c: &Connect<'_>, client_id: &str, login: (&str, &str)) -> Vec<u8> {
     fn string(out: &mut Vec<u8>, b: &[u8]) {
         // Both come from a parsed packet or a validated username: at most 65535 bytes.
         let n = u16::try_from(b.len()).unwrap_or(u16::MAX);
@@ -258,7 +259,8 @@ pub(crate) fn encode_connect(c: &Connect<'_>, client_id: &str) -> Vec<u8> {
     let mut body = Vec::with_capacity(64 + client_id.len());
     string(&mut body, b"MQTT");
     body.push(4);
-    let mut cf = 0u8;
+    // Username and password.
+    let mut cf = 0xc0u8;
     if c.clean_session {
         cf |= 0x02;
     }
@@ -272,6 +274,8 @@ pub(crate) fn encode_connect(c: &Connect<'_>, client_id: &str) -> Vec<u8> {
         string(&mut body, w.topic.as_bytes());
         string(&mut body, w.message);
     }
+    string(&mut body, login.0.as_bytes());
+    string(&mut body, login.1.as_bytes());
     let mut out = Vec::with_capacity(body.len() + 5);
     out.push(kind::CONNECT << 4);
     encode_remaining_length(&mut out, body.len());
@@ -480,13 +484,16 @@ mod tests {
             ("tidewatch/v1/patrol/p/status", &b"gone"[..], 1, false)
         );
 
-        // Re-encoded: new client id, no credentials, same will.
-        let re = encode_connect(&c, "p");
+        // Re-encoded: new client id, the front's login instead of the client's, same will.
+        let re = encode_connect(&c, "p", ("front", "front-secret"));
         let f = frame(&re, usize::MAX).unwrap().unwrap();
         assert_eq!(f.len(), re.len());
         let c2 = parse_connect(f.flags(), &re[f.header_len..]).unwrap();
         assert_eq!(c2.client_id, "p");
-        assert_eq!((c2.username, c2.password), (None, None));
+        assert_eq!(
+            (c2.username, c2.password),
+            (Some("front"), Some(&b"front-secret"[..]))
+        );
         assert_eq!(c2.will, c.will);
         assert_eq!((c2.clean_session, c2.keep_alive), (true, 30));
     }
@@ -604,7 +611,7 @@ mod tests {
             let body = connect_body(flags, &refs);
             let body = &body[..cut.min(body.len())];
             if let Ok(c) = parse_connect(0, body) {
-                let re = encode_connect(&c, "x");
+                let re = encode_connect(&c, "x", ("front", "secret"));
                 let f = frame(&re, usize::MAX).unwrap().unwrap();
                 prop_assert!(parse_connect(f.flags(), &re[f.header_len..]).is_ok());
             }

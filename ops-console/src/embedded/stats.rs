@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Refusal {
-    /// CONNECT without a username (authenticated listener). Answered with CONNACK 5.
+    /// CONNECT without a username on the authenticated listener (the loopback listener takes it
+    /// as an anonymous client). Answered with CONNACK 5.
     NoCredentials,
     /// Unknown username or wrong password. Answered with CONNACK 5.
     BadCredentials,
@@ -75,7 +76,8 @@ impl Refusal {
 /// A snapshot of the broker's counters since it started.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BrokerStats {
-    /// Connections accepted on the loopback (anonymous) listener.
+    /// Connections accepted on the loopback listener (anonymous clients and accounts), before
+    /// any check.
     pub loopback_connections: u64,
     /// Connections accepted on the authenticated listener, before any check.
     pub auth_connections: u64,

@@ -26,8 +26,8 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-/// The test accounts: units `patrol-7` and `patrol-8`, receiver `shore-3`, service `ingest`;
-/// each password is `pw-{name}`. Hashes use few PBKDF2 iterations to keep debug builds fast.
+/// The test accounts: units `patrol-7` and `patrol-8`, receiver `shore-3`, services `ingest`,
+/// `fusion` and `console` (each in its own role); each password is `pw-{name}`. Hashes use few PBKDF2 iterations to keep debug builds fast.
 /// Both listeners on port 0, a small log.
 pub(crate) fn test_config() -> BrokerConfig {
     let user = |name: &str, role| {
@@ -46,7 +46,9 @@ pub(crate) fn test_config() -> BrokerConfig {
             user("patrol-7", Role::Unit),
             user("patrol-8", Role::Unit),
             user("shore-3", Role::Receiver),
-            user("ingest", Role::Service),
+            user("ingest", Role::Ingest),
+            user("fusion", Role::Fusion),
+            user("console", Role::Console),
         ],
         log: LogLimits {
             segment_bytes: 4096,
@@ -73,6 +75,8 @@ pub(crate) struct TestClient {
     published: u64,
     /// PUBACKs received so far.
     acked: u64,
+    /// PUBLISHes received so far (returned by `next_publish` or not).
+    received: u64,
 }
 
 impl Drop for TestClient {
@@ -121,6 +125,7 @@ impl TestClient {
             task,
             published: 0,
             acked: 0,
+            received: 0,
         };
         let deadline = Instant::now() + WAIT;
         loop {
@@ -162,8 +167,10 @@ impl TestClient {
         .await
         .ok()
         .flatten();
-        if let Some(Ok(Event::Incoming(Packet::PubAck(_)))) = &ev {
-            self.acked += 1;
+        match &ev {
+            Some(Ok(Event::Incoming(Packet::PubAck(_)))) => self.acked += 1,
+            Some(Ok(Event::Incoming(Packet::Publish(_)))) => self.received += 1,
+            _ => {}
         }
         ev
     }
@@ -234,6 +241,50 @@ impl TestClient {
                 None => panic!("waiting for PUBACKs: timed out"),
             }
         }
+    }
+
+    /// Publishes at QoS 1 and waits until every publish so far is acknowledged (`Ok`) or the
+    /// broker closes the connection (`Err`, what the client saw). Panics on timeout.
+    pub(crate) async fn try_publish_acked(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+    ) -> Result<(), ConnectionError> {
+        self.publish(topic, payload).await;
+        let deadline = Instant::now() + WAIT;
+        while self.acked < self.published {
+            match self.next_event(deadline).await {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => panic!("waiting for a PUBACK or the connection's end: timed out"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Subscribes at QoS 1 and waits for the SUBACK (`Ok`, whether it was granted) or the
+    /// connection's end (`Err`). Panics on timeout.
+    pub(crate) async fn try_subscribe(&mut self, filter: &str) -> Result<bool, ConnectionError> {
+        self.subscribe_nowait(filter).await;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.next_event(deadline).await {
+                Some(Ok(Event::Incoming(Packet::SubAck(s)))) => {
+                    return Ok(s
+                        .return_codes
+                        .iter()
+                        .all(|c| matches!(c, SubscribeReasonCode::Success(_))));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => panic!("waiting for a SUBACK or the connection's end: timed out"),
+            }
+        }
+    }
+
+    /// How many PUBLISHes this client has received so far.
+    pub(crate) fn received(&self) -> u64 {
+        self.received
     }
 
     /// The next PUBLISH received.

@@ -1,8 +1,11 @@
 //! End-to-end tests of [`EmbeddedBroker`] with a real MQTT client (rumqttc) over TCP.
 //!
-//! "Nothing arrives" is proven by order, not by waiting: after the refused packet, a trusted
-//! client publishes a sentinel on the same subscription, and the sentinel must be the next
+//! "Nothing arrives" is proven by order, not by waiting: after the refused packet, a client that
+//! may publish there sends a sentinel on the same subscription, and the sentinel must be the next
 //! message. (The front never forwards a refused packet, so nothing can arrive later.)
+//!
+//! Watchers log in as the services whose topics they read: `ingest` reads what units and
+//! receivers send, `console` what ingest and fusion send.
 
 use std::time::Duration;
 
@@ -26,13 +29,18 @@ fn msg(topic: &str, payload: &[u8]) -> Received {
 
 const P7_NMEA: &str = "tidewatch/v1/patrol/patrol-7/nmea";
 const P8_NMEA: &str = "tidewatch/v1/patrol/patrol-8/nmea";
+const INGEST: Option<(&str, &str)> = Some(("ingest", "pw-ingest"));
+const FUSION: Option<(&str, &str)> = Some(("fusion", "pw-fusion"));
+const CONSOLE: Option<(&str, &str)> = Some(("console", "pw-console"));
+const P8: Option<(&str, &str)> = Some(("patrol-8", "pw-patrol-8"));
 
 #[tokio::test]
 async fn anonymous_loopback_client_publishes_qos1_and_another_receives() {
     let broker = start().await;
     assert_ne!(broker.addr().port(), 0, "the bound port is reported");
     assert!(broker.addr().ip().is_loopback());
-    let mut sub = TestClient::connect(broker.addr(), "sub", None)
+    // Ingest, logged in on the loopback listener.
+    let mut sub = TestClient::connect(broker.addr(), "sub", INGEST)
         .await
         .unwrap();
     assert!(sub.subscribe("tidewatch/v1/raw/ais/+").await);
@@ -62,7 +70,7 @@ async fn anonymous_loopback_client_publishes_qos1_and_another_receives() {
 async fn unit_publishes_under_its_own_prefix_only() {
     let broker = start().await;
     let auth = broker.auth_addr().unwrap();
-    let mut watcher = TestClient::connect(broker.addr(), "watcher", None)
+    let mut watcher = TestClient::connect(broker.addr(), "watcher", INGEST)
         .await
         .unwrap();
     assert!(watcher.subscribe("tidewatch/v1/patrol/+/nmea").await);
@@ -77,10 +85,9 @@ async fn unit_publishes_under_its_own_prefix_only() {
     // The front closes the connection; rumqttc reports it as MqttState(ConnectionAborted).
     unit.closed().await;
 
-    let mut local = TestClient::connect(broker.addr(), "local", None)
-        .await
-        .unwrap();
-    local.publish_acked(P8_NMEA, b"sentinel").await;
+    // patrol-8 itself, logged in on the loopback listener.
+    let mut p8 = TestClient::connect(broker.addr(), "p8", P8).await.unwrap();
+    p8.publish_acked(P8_NMEA, b"sentinel").await;
     assert_eq!(watcher.next_publish().await, msg(P8_NMEA, b"sentinel"));
 
     let stats = broker.stats();
@@ -123,10 +130,11 @@ async fn wrong_password_unknown_user_and_anonymous_are_refused_at_connect() {
 async fn receiver_publishes_its_raw_topic_only() {
     let broker = start().await;
     let auth = broker.auth_addr().unwrap();
-    let mut watcher = TestClient::connect(broker.addr(), "watcher", None)
+    let mut watcher = TestClient::connect(broker.addr(), "watcher", INGEST)
         .await
         .unwrap();
-    assert!(watcher.subscribe("tidewatch/v1/#").await);
+    assert!(watcher.subscribe("tidewatch/v1/raw/ais/#").await);
+    assert!(watcher.subscribe("tidewatch/v1/patrol/+/nmea").await);
     let creds = Some(("shore-3", "pw-shore-3"));
 
     let mut rx = TestClient::connect(auth, "rx", creds).await.unwrap();
@@ -175,10 +183,8 @@ async fn unit_reads_its_own_tasking_only_and_may_not_retain() {
 
     let mut unit = TestClient::connect(auth, "p7", p7).await.unwrap();
     assert!(unit.subscribe("tidewatch/v1/patrol/patrol-7/tasking").await);
-    let mut console = TestClient::connect(auth, "console", Some(("ingest", "pw-ingest")))
-        .await
-        .unwrap();
-    console
+    let mut fusion = TestClient::connect(auth, "fusion", FUSION).await.unwrap();
+    fusion
         .publish_acked(
             "tidewatch/v1/patrol/patrol-7/tasking",
             b"{\"kind\":\"sar\"}",
@@ -214,7 +220,7 @@ async fn unit_reads_its_own_tasking_only_and_may_not_retain() {
 async fn garbage_and_oversized_packets_close_only_that_connection() {
     let broker = start().await;
     let auth = broker.auth_addr().unwrap();
-    let mut watcher = TestClient::connect(broker.addr(), "watcher", None)
+    let mut watcher = TestClient::connect(broker.addr(), "watcher", INGEST)
         .await
         .unwrap();
     assert!(watcher.subscribe("tidewatch/v1/patrol/+/nmea").await);
@@ -249,12 +255,12 @@ async fn garbage_and_oversized_packets_close_only_that_connection() {
         .unwrap();
     assert_eq!(wait_closed(&mut s).await, [0x20, 2, 0, 1]);
     // An authenticated service sending a 2 MiB PUBLISH.
-    let mut big = TestClient::connect_with(auth, "big", Some(("ingest", "pw-ingest")), |o| {
+    let mut big = TestClient::connect_with(auth, "big", INGEST, |o| {
         o.set_max_packet_size(4 << 20, 4 << 20);
     })
     .await
     .unwrap();
-    big.publish("tidewatch/v1/patrol/patrol-7/nmea", &vec![b'x'; 2 << 20])
+    big.publish("tidewatch/v1/obs/ais/247123456", &vec![b'x'; 2 << 20])
         .await;
     big.closed().await;
     // A connection that never sends its CONNECT is closed after connect_timeout_secs; not waited
@@ -275,7 +281,7 @@ async fn a_unit_client_id_cannot_take_over_another_session() {
     let broker = start().await;
     let auth = broker.auth_addr().unwrap();
     // A local service with client id "ingest-1"; patrol-8 connects claiming the same id.
-    let mut service = TestClient::connect(broker.addr(), "ingest-1", None)
+    let mut service = TestClient::connect(broker.addr(), "ingest-1", INGEST)
         .await
         .unwrap();
     assert!(service.subscribe("tidewatch/v1/patrol/+/nmea").await);
@@ -342,7 +348,7 @@ async fn the_log_bound_limits_what_an_absent_subscriber_gets_back() {
     let persistent = |o: &mut rumqttc::MqttOptions| {
         o.set_clean_session(false);
     };
-    let mut sub = TestClient::connect_with(broker.addr(), "slow", None, persistent)
+    let mut sub = TestClient::connect_with(broker.addr(), "slow", CONSOLE, persistent)
         .await
         .unwrap();
     assert!(sub.subscribe("tidewatch/v1/obs/#").await);
@@ -354,7 +360,7 @@ async fn the_log_bound_limits_what_an_absent_subscriber_gets_back() {
     })
     .await;
 
-    let mut publisher = TestClient::connect(broker.addr(), "pub", None)
+    let mut publisher = TestClient::connect(broker.addr(), "pub", INGEST)
         .await
         .unwrap();
     for i in 0..500 {
@@ -366,7 +372,7 @@ async fn the_log_bound_limits_what_an_absent_subscriber_gets_back() {
         .publish_acked("tidewatch/v1/obs/ais/1", b"end")
         .await;
 
-    let mut sub = TestClient::connect_with(broker.addr(), "slow", None, persistent)
+    let mut sub = TestClient::connect_with(broker.addr(), "slow", CONSOLE, persistent)
         .await
         .unwrap();
     let mut got = Vec::new();
@@ -389,4 +395,110 @@ async fn the_log_bound_limits_what_an_absent_subscriber_gets_back() {
     );
     assert_eq!(got.last(), Some(&499));
     assert!(got.windows(2).all(|w| w[1] == w[0] + 1), "{got:?}");
+}
+
+/// On the loopback listener an anonymous client publishes raw AIS and nothing else, and reads
+/// nothing; each refusal closes its connection and is counted. A username there is an account:
+/// a wrong password is refused, not taken as anonymous.
+#[tokio::test]
+async fn anonymous_loopback_clients_publish_raw_ais_only_and_read_nothing() {
+    let broker = start().await;
+    let mut console = TestClient::connect(broker.addr(), "console", CONSOLE)
+        .await
+        .unwrap();
+    assert!(console.subscribe("tidewatch/v1/alerts/#").await);
+    let mut ingest = TestClient::connect(broker.addr(), "ingest", INGEST)
+        .await
+        .unwrap();
+    assert!(ingest.subscribe("tidewatch/v1/raw/ais/#").await);
+
+    let mut local = TestClient::connect(broker.addr(), "ais-catcher", None)
+        .await
+        .unwrap();
+    local
+        .publish_acked("tidewatch/v1/raw/ais/ais-catcher/ch1", b"!AIVDM,ok")
+        .await;
+    assert_eq!(
+        ingest.next_publish().await,
+        msg("tidewatch/v1/raw/ais/ais-catcher/ch1", b"!AIVDM,ok")
+    );
+    for topic in [
+        "tidewatch/v1/alerts/sar_beacon",
+        "tidewatch/v1/obs/ais/247123456",
+        "tidewatch/v1/patrol/patrol-7/tasking",
+        "tidewatch/v1/patrol/patrol-7/report",
+    ] {
+        let mut forger = TestClient::connect(broker.addr(), "forger", None)
+            .await
+            .unwrap();
+        forger.publish(topic, b"forged").await;
+        forger.closed().await;
+    }
+    let mut retainer = TestClient::connect(broker.addr(), "retainer", None)
+        .await
+        .unwrap();
+    retainer
+        .publish_with("tidewatch/v1/raw/ais/x", b"kept", true)
+        .await;
+    retainer.closed().await;
+    let mut reader = TestClient::connect(broker.addr(), "reader", None)
+        .await
+        .unwrap();
+    reader.subscribe_nowait("tidewatch/v1/raw/ais/#").await;
+    reader.closed().await;
+    match TestClient::connect(broker.addr(), "x", Some(("console", "pw-fusion"))).await {
+        Err(ConnectionError::ConnectionRefused(code)) => {
+            assert_eq!(code, ConnectReturnCode::NotAuthorized)
+        }
+        other => panic!("expected a refused CONNECT, got {:?}", other.map(|_| ())),
+    }
+
+    let mut fusion = TestClient::connect(broker.addr(), "fusion", FUSION)
+        .await
+        .unwrap();
+    fusion
+        .publish_acked("tidewatch/v1/alerts/sar_beacon", b"real")
+        .await;
+    assert_eq!(
+        console.next_publish().await,
+        msg("tidewatch/v1/alerts/sar_beacon", b"real")
+    );
+    let stats = broker.stats();
+    assert_eq!(stats.refused.get(Refusal::PublishDenied), 4, "{stats:?}");
+    assert_eq!(stats.refused.get(Refusal::RetainDenied), 1, "{stats:?}");
+    assert_eq!(stats.refused.get(Refusal::SubscribeDenied), 1, "{stats:?}");
+    assert_eq!(stats.refused.get(Refusal::BadCredentials), 1, "{stats:?}");
+    assert_eq!(
+        stats.auth_sessions, 0,
+        "all of them on the loopback listener"
+    );
+}
+
+/// Each service reads and writes its own topics only: the console publishes nothing, fusion
+/// no observation, ingest no alert.
+#[tokio::test]
+async fn each_service_publishes_only_its_own_topics() {
+    let broker = start().await;
+    for (who, creds, topic) in [
+        ("console", CONSOLE, "tidewatch/v1/alerts/sar_beacon"),
+        ("fusion", FUSION, "tidewatch/v1/obs/ais/247123456"),
+        ("ingest", INGEST, "tidewatch/v1/alerts/sar_beacon"),
+        ("ingest", INGEST, "tidewatch/v1/patrol/patrol-7/tasking"),
+    ] {
+        let mut c = TestClient::connect(broker.addr(), who, creds)
+            .await
+            .unwrap();
+        assert!(
+            c.try_publish_acked(topic, b"x").await.is_err(),
+            "{who} published on {topic}"
+        );
+    }
+    let mut fusion = TestClient::connect(broker.addr(), "fusion", FUSION)
+        .await
+        .unwrap();
+    fusion.subscribe_nowait("tidewatch/v1/raw/ais/#").await;
+    fusion.closed().await;
+    let stats = broker.stats();
+    assert_eq!(stats.refused.get(Refusal::PublishDenied), 4, "{stats:?}");
+    assert_eq!(stats.refused.get(Refusal::SubscribeDenied), 1, "{stats:?}");
 }

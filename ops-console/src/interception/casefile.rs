@@ -744,6 +744,21 @@ impl Action {
         roles_for(&action_type(self))
     }
 
+    /// True for the forms only the log keeps, which name a restricted record by its hash
+    /// ([`Action::AsylumRestricted`], an [`Action::InfoItem`] with `content_sha256`): the
+    /// store makes them from the action a user takes, and refuses them from anyone else,
+    /// since naming a record would load it.
+    pub fn names_restricted_record(&self) -> bool {
+        matches!(
+            self,
+            Action::AsylumRestricted { .. }
+                | Action::InfoItem {
+                    content_sha256: Some(_),
+                    ..
+                }
+        )
+    }
+
     /// True for the actions of a rescue, never blocked (R21).
     pub fn rescue(&self) -> bool {
         use Action::*;
@@ -856,15 +871,74 @@ pub struct RestrictedAsylum {
     pub blocked_states: Vec<String>,
 }
 
-/// What the store supplies to apply an action: signing keys and evidence files.
+/// What kind of restricted record: each is loaded only by its own kind's action, in its own
+/// incident (a client never names one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestrictedKind {
+    /// What a person said asking for protection and the States they fear (R40).
+    Asylum,
+    /// The content of an item exchanged with a partner State (R50).
+    InfoItem,
+}
+
+impl RestrictedKind {
+    /// Its name in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestrictedKind::Asylum => "asylum",
+            RestrictedKind::InfoItem => "info_item",
+        }
+    }
+}
+
+/// A restricted record as stored: bound to its kind and incident, salted so that its hash
+/// (which the log keeps, and reports print) cannot be used to confirm a guess of what it says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictedRecord {
+    /// Its kind.
+    pub kind: RestrictedKind,
+    /// The incident it belongs to.
+    pub incident: String,
+    /// 128 random bits, hex.
+    pub salt: String,
+    /// What it holds: a [`RestrictedAsylum`], or an exchanged item's content.
+    pub body: serde_json::Value,
+}
+
+impl RestrictedRecord {
+    /// A new record of `kind` for `incident`, with a fresh salt; its stored JSON.
+    pub fn seal(kind: RestrictedKind, incident: &str, body: serde_json::Value) -> String {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).expect("the operating system's random source");
+        serde_json::to_string(&RestrictedRecord {
+            kind,
+            incident: incident.to_owned(),
+            salt: salt.iter().map(|b| format!("{b:02x}")).collect(),
+            body,
+        })
+        .expect("restricted records serialize")
+    }
+}
+
+/// What the store supplies to apply an action: signing keys, evidence files and restricted
+/// records.
 pub trait Keys {
     /// The user's signing key: `None` when they have none and none may be made now (a
     /// replay signs with the keys the live actions made).
     fn signing_key(&self, user: &str) -> Option<SigningKey>;
-    /// A file's bytes by SHA-256, as stored.
+    /// True while a live action is applied; false while a log is replayed, when evidence
+    /// bytes are never read again (their hashes were checked when the action was taken).
+    fn live(&self) -> bool;
+    /// A stored file's size in bytes by SHA-256, without reading it.
+    fn file_size(&self, sha256: &str) -> Option<u64>;
+    /// A file's bytes by SHA-256, as stored (read only by live actions that re-verify
+    /// evidence, R47).
     fn file(&self, sha256: &str) -> Option<Vec<u8>>;
-    /// A restricted record (JSON) by SHA-256, as stored.
-    fn restricted(&self, sha256: &str) -> Option<String>;
+    /// A restricted record (JSON) by SHA-256, as stored, if it is of `kind` and belongs to
+    /// `incident`.
+    fn restricted(&self, sha256: &str, kind: RestrictedKind, incident: &str) -> Option<String>;
 }
 
 /// The reference facts an action was judged on (zone, a flag State's Protocol status, a
@@ -1249,9 +1323,12 @@ impl CaseFile {
                 }
                 let valid_to = match valid_hours {
                     // At most a year: an authorization is for one operation.
-                    Some(h) if h.is_finite() && *h > 0.0 && *h <= 8784.0 => {
-                        Some(at + jiff::SignedDuration::from_secs_f64(h * 3600.0))
-                    }
+                    Some(h) if h.is_finite() && *h > 0.0 && *h <= 8784.0 => Some(
+                        at.checked_add(jiff::SignedDuration::from_secs_f64(h * 3600.0))
+                            .map_err(|_| {
+                                refuse("S4a", "the authorization would end after the year 9999")
+                            })?,
+                    ),
                     Some(_) => {
                         return Err(refuse(
                             "S4a",
@@ -1444,8 +1521,14 @@ impl CaseFile {
                 Ok(None)
             }
             AsylumRestricted { tag, record_sha256 } => {
-                let text = restricted(keys, record_sha256, "R40")?;
-                let r: RestrictedAsylum = serde_json::from_str(&text)
+                let body = restricted(
+                    keys,
+                    record_sha256,
+                    RestrictedKind::Asylum,
+                    &self.incident,
+                    "R40",
+                )?;
+                let r: RestrictedAsylum = serde_json::from_value(body)
                     .map_err(|e| refuse("R40", format!("restricted record unreadable: {e}")))?;
                 self.apply_inner(
                     &Asylum {
@@ -1627,38 +1710,48 @@ impl CaseFile {
                         return Err(refuse("R44", "an exhibit is held on a stated legal basis"));
                     }
                 };
-                let mut names = std::collections::BTreeSet::new();
-                for f in files {
-                    if !super::export::safe_file_name(&f.name) || !names.insert(f.name.as_str()) {
-                        return Err(refuse(
-                            "R48",
-                            format!(
-                                "file name {:?}: one name per file, without / \\ or NUL, not . or ..",
-                                f.name
-                            ),
-                        ));
+                // What is seized is checked as it is taken; a replay applies what was
+                // accepted then.
+                if keys.live() {
+                    let mut names = std::collections::BTreeSet::new();
+                    let mut hashes = std::collections::BTreeSet::new();
+                    for f in files {
+                        if let Some(p) = super::export::file_name_problem(&f.name) {
+                            return Err(refuse("R48", format!("file name {:?}: {p}", f.name)));
+                        }
+                        if !names.insert(f.name.as_str()) {
+                            return Err(refuse(
+                                "R48",
+                                format!("file name {:?} is given twice", f.name),
+                            ));
+                        }
+                        if !hashes.insert(f.sha256.as_str()) {
+                            return Err(refuse(
+                                "R48",
+                                format!(
+                                    "file {} ({}) is listed twice: a file is listed once per exhibit",
+                                    f.name, f.sha256
+                                ),
+                            ));
+                        }
                     }
                 }
-                let mut bytes = Vec::new();
+                // R48: each file as hashed when it was captured (the store keeps it by that
+                // hash); its bytes are not read again here, nor on any replay.
+                let mut records = Vec::with_capacity(files.len());
                 for f in files {
-                    let b = keys.file(&f.sha256).ok_or_else(|| {
+                    let size = keys.file_size(&f.sha256).ok_or_else(|| {
                         refuse(
                             "R48",
                             format!("file {} ({}) is not in the store", f.name, f.sha256),
                         )
                     })?;
-                    // R48: the bytes kept are the ones hashed when captured.
-                    let h = sha256_hex(&b);
-                    if h != f.sha256 {
-                        return Err(refuse(
-                            "R48",
-                            format!("{}: stored bytes hash to {h}, not {}", f.name, f.sha256),
-                        ));
-                    }
-                    bytes.push((f.name.as_str(), b));
+                    records.push(super::evidence::FileRecord {
+                        name: f.name.clone(),
+                        sha256: f.sha256.clone(),
+                        size,
+                    });
                 }
-                let named: Vec<(&str, &[u8])> =
-                    bytes.iter().map(|(n, b)| (*n, b.as_slice())).collect();
                 let key = keys.signing_key(&who.user).ok_or_else(|| {
                     refuse(
                         "R47",
@@ -1669,7 +1762,7 @@ impl CaseFile {
                     description,
                     found,
                     basis,
-                    &named,
+                    records,
                     seal,
                     place,
                     &Officer {
@@ -1686,7 +1779,8 @@ impl CaseFile {
                 seal,
                 place,
             } => {
-                let files = self.exhibit_files(exhibit, keys);
+                // R47: re-verified when it changes hands, not when the log is replayed.
+                let files = keys.live().then(|| self.exhibit_files(exhibit, keys));
                 let key = keys.signing_key(&who.user).ok_or_else(|| {
                     refuse(
                         "R47",
@@ -1698,7 +1792,7 @@ impl CaseFile {
                     to,
                     seal,
                     place,
-                    &files,
+                    files.as_ref(),
                     &Officer {
                         name: &who.user,
                         key: &key,
@@ -1813,7 +1907,17 @@ impl CaseFile {
                 let kept;
                 let content = match content_sha256 {
                     Some(sha) => {
-                        kept = restricted(keys, sha, "R50")?;
+                        let body =
+                            restricted(keys, sha, RestrictedKind::InfoItem, &self.incident, "R50")?;
+                        kept = match body {
+                            serde_json::Value::String(s) => s,
+                            _ => {
+                                return Err(refuse(
+                                    "R50",
+                                    format!("restricted record {sha} is not an item's content"),
+                                ));
+                            }
+                        };
                         kept.as_str()
                     }
                     None => content.as_str(),
@@ -1959,7 +2063,7 @@ impl CaseFile {
                 Ok(None)
             }
             CustodyReceive { exhibit, seal } => {
-                let files = self.exhibit_files(exhibit, keys);
+                let files = keys.live().then(|| self.exhibit_files(exhibit, keys));
                 let key = keys.signing_key(&who.user).ok_or_else(|| {
                     refuse(
                         "R47",
@@ -1969,7 +2073,7 @@ impl CaseFile {
                 self.register.receive(
                     exhibit,
                     seal,
-                    &files,
+                    files.as_ref(),
                     &Officer {
                         name: &who.user,
                         key: &key,
@@ -2020,12 +2124,24 @@ impl CaseFile {
     }
 }
 
-/// A restricted record, checked against the hash the log keeps.
-fn restricted(keys: &dyn Keys, sha256: &str, rule: &'static str) -> Result<String, Refused> {
-    let text = keys.restricted(sha256).ok_or_else(|| {
+/// A restricted record of `kind` in `incident`, checked against the hash the log keeps; what
+/// it holds. Records stored before they were sealed with their kind and incident are bare
+/// (an asylum record's JSON, an item's content): the store binds those to the kind and
+/// incident of the first entry that named them.
+fn restricted(
+    keys: &dyn Keys,
+    sha256: &str,
+    kind: RestrictedKind,
+    incident: &str,
+    rule: &'static str,
+) -> Result<serde_json::Value, Refused> {
+    let text = keys.restricted(sha256, kind, incident).ok_or_else(|| {
         refuse(
             rule,
-            format!("restricted record {sha256} is not in the store"),
+            format!(
+                "restricted record {sha256} is not in the store as a {} record of this incident",
+                kind.as_str()
+            ),
         )
     })?;
     if sha256_hex(text.as_bytes()) != sha256 {
@@ -2034,7 +2150,21 @@ fn restricted(keys: &dyn Keys, sha256: &str, rule: &'static str) -> Result<Strin
             format!("restricted record {sha256} was changed"),
         ));
     }
-    Ok(text)
+    match serde_json::from_str::<RestrictedRecord>(&text) {
+        Ok(r) if r.kind == kind && r.incident == incident => Ok(r.body),
+        Ok(_) => Err(refuse(
+            rule,
+            format!(
+                "restricted record {sha256} is not a {} record of this incident",
+                kind.as_str()
+            ),
+        )),
+        Err(_) => Ok(match kind {
+            RestrictedKind::Asylum => serde_json::from_str(&text)
+                .map_err(|e| refuse(rule, format!("restricted record unreadable: {e}")))?,
+            RestrictedKind::InfoItem => serde_json::Value::String(text),
+        }),
+    }
 }
 
 /// A purpose by name, for this incident (`investigation` and `prosecution` are of it).
@@ -2167,7 +2297,9 @@ mod tests {
     use super::*;
     use crate::console::store::{CaseRefusal, Store};
     use crate::interception::art8::State;
-    use crate::interception::log::{LogActor, LogPosition, NewEntry, TimeSource, verify};
+    use crate::interception::log::{
+        AppendError, LogActor, LogPosition, NewEntry, TimeSource, verify,
+    };
 
     /// Off Lampedusa, on the high seas.
     const HIGH_SEAS: (f64, f64) = (35.2, 12.9);
@@ -2195,8 +2327,20 @@ mod tests {
             pos: Option<(f64, f64)>,
         ) -> Result<CaseFile, CaseRefusal> {
             let now = Timestamp::now();
+            self.act_times(user, role, action, pos, now, now)
+        }
+
+        fn act_times(
+            &self,
+            user: &str,
+            role: Role,
+            action: Action,
+            pos: Option<(f64, f64)>,
+            occurred_at: Timestamp,
+            now: Timestamp,
+        ) -> Result<CaseFile, CaseRefusal> {
             let entry = NewEntry {
-                occurred_at: now,
+                occurred_at,
                 time_source: TimeSource::Ntp,
                 actor: LogActor {
                     user: user.into(),
@@ -2919,41 +3063,411 @@ mod tests {
         }
     }
 
+    fn seize_files(files: Vec<FileRef>) -> Action {
+        Action::Seize {
+            description: "phone".into(),
+            found: "deck".into(),
+            seal: "S-1".into(),
+            place: "locker".into(),
+            files,
+            case: None,
+            legal_basis: Some("warrant 12/2026".into()),
+        }
+    }
+
     #[test]
-    fn an_evidence_file_altered_in_the_store_is_found_when_the_case_file_is_replayed() {
+    fn an_evidence_file_altered_in_the_store_is_found_by_verify_and_when_it_changes_hands() {
         let d = desk();
         let sha = d.store.put_evidence_file(b"original photo").unwrap();
-        d.ok(
+        let f = d.ok(
             "bo",
             Role::BoardingOfficer,
-            Action::Seize {
-                description: "phone".into(),
-                found: "deck".into(),
-                seal: "S-1".into(),
-                place: "locker".into(),
-                files: vec![FileRef {
-                    name: "p.jpg".into(),
-                    sha256: sha.clone(),
-                }],
-                case: None,
-                legal_basis: Some("warrant 12/2026".into()),
-            },
+            seize_files(vec![FileRef {
+                name: "p.jpg".into(),
+                sha256: sha.clone(),
+            }]),
         );
-        assert!(
-            d.store
-                .case_file("INC-1", &d.reference)
-                .unwrap()
-                .problems
-                .is_empty()
-        );
+        assert!(d.store.evidence_problems(&f).unwrap().is_empty());
         d.store.tamper_for_tests(&format!(
             "DROP TRIGGER evidence_files_no_update; UPDATE evidence_files SET bytes = X'00' WHERE sha256 = '{sha}'"
         ));
+        // Reading the case file does not re-read evidence bytes (review 17, hole 3)…
+        let f = d.store.case_file("INC-1", &d.reference).unwrap();
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
+        // …verifying the store does (tidewatch verify), and so does a hand-over (R47).
+        let p = d.store.evidence_problems(&f).unwrap();
+        assert!(
+            p.iter().any(|p| p.contains("R48") && p.contains("p.jpg")),
+            "{p:?}"
+        );
+        let number = f.register.exhibits.keys().next().unwrap().clone();
+        assert_eq!(
+            d.rule(
+                "bo",
+                Role::BoardingOfficer,
+                Action::CustodyTransfer {
+                    exhibit: number,
+                    to: "inv".into(),
+                    seal: "S-1".into(),
+                    place: "quay".into(),
+                }
+            ),
+            "R47"
+        );
+    }
+
+    /// The hash of the restricted record an asylum action left in the log.
+    fn asylum_record_sha(d: &Desk, incident: &str) -> String {
+        let log = d.store.interception_log(incident).unwrap();
+        log.entries
+            .iter()
+            .find_map(|e| e.entry.details[DETAILS_KEY]["record_sha256"].as_str())
+            .expect("an asylum entry")
+            .to_owned()
+    }
+
+    #[test]
+    fn review_17_1_a_client_never_names_a_restricted_record() {
+        let d = desk();
+        rescue_47(&d);
+        d.ok(
+            "prot",
+            Role::ProtectionOfficer,
+            Action::Asylum {
+                tag: "cp-302-0002".into(),
+                summary: "fled forced conscription".into(),
+                blocked_states: vec!["ER".into()],
+            },
+        );
+        let sha = asylum_record_sha(&d, "INC-1");
+        // The attack the review made: an item that names the asylum record, then released.
+        let item = |content: &str| Action::InfoItem {
+            content: content.into(),
+            evidence: false,
+            originator: "MT".into(),
+            originator_ref: "MT-1".into(),
+            purposes: vec!["investigation".into()],
+            recipients: vec!["GR".into()],
+            no_further_dissemination: false,
+            exculpatory: false,
+            content_sha256: Some(sha.clone()),
+        };
+        for content in ["", "anything"] {
+            assert_eq!(d.rule("inv", Role::Investigator, item(content)), "R40");
+        }
+        assert_eq!(
+            d.rule(
+                "prot",
+                Role::ProtectionOfficer,
+                Action::AsylumRestricted {
+                    tag: "cp-302-0003".into(),
+                    record_sha256: sha.clone(),
+                }
+            ),
+            "R40"
+        );
         let f = d.store.case_file("INC-1", &d.reference).unwrap();
         assert!(
-            f.problems.iter().any(|p| p.contains("R48")),
+            f.items.is_empty() && f.problems.is_empty(),
             "{:?}",
             f.problems
         );
+        // The same words in another incident make another record: salted, bound to its
+        // incident and kind, its hash confirms no guess.
+        let other = Who {
+            user: "prot".into(),
+            role: Role::ProtectionOfficer,
+        };
+        let now = Timestamp::now();
+        let mut e = NewEntry {
+            occurred_at: now,
+            time_source: TimeSource::Ntp,
+            actor: LogActor {
+                user: "bo".into(),
+                role: "boarding_officer".into(),
+                unit: None,
+                on_behalf_of: None,
+            },
+            event: EventType::Note,
+            position: Some(LogPosition {
+                lat: HIGH_SEAS.0,
+                lon: HIGH_SEAS.1,
+                accuracy_nm: 0.1,
+            }),
+            zone: None,
+            why: "rescue".into(),
+            details: serde_json::Value::Null,
+            corrects: None,
+            late_reason: None,
+            occurred_at_given: None,
+        };
+        let bo = Who {
+            user: "bo".into(),
+            role: Role::BoardingOfficer,
+        };
+        d.store
+            .case_action(
+                "INC-2",
+                &bo,
+                &Action::Rescue {
+                    unit: "cp-302".into(),
+                    count: 3,
+                },
+                e.clone(),
+                now,
+                &d.reference,
+            )
+            .unwrap()
+            .unwrap();
+        e.actor.user = "prot".into();
+        e.actor.role = "protection_officer".into();
+        e.why = "asked for protection".into();
+        d.store
+            .case_action(
+                "INC-2",
+                &other,
+                &Action::Asylum {
+                    tag: "cp-302-0002".into(),
+                    summary: "fled forced conscription".into(),
+                    blocked_states: vec!["ER".into()],
+                },
+                e,
+                now,
+                &d.reference,
+            )
+            .unwrap()
+            .unwrap();
+        assert_ne!(asylum_record_sha(&d, "INC-2"), sha);
+        assert_ne!(
+            sha,
+            crate::console::store::sha256_hex(
+                serde_json::to_string(&RestrictedAsylum {
+                    summary: "fled forced conscription".into(),
+                    blocked_states: vec!["ER".into()],
+                })
+                .unwrap()
+                .as_bytes()
+            ),
+            "a guess of what was said cannot be confirmed from the hash"
+        );
+    }
+
+    #[test]
+    fn review_17_3_one_file_listed_many_times_is_refused_and_reads_never_load_evidence() {
+        let d = desk();
+        let sha = d.store.put_evidence_file(&vec![7u8; 1 << 20]).unwrap();
+        let many: Vec<FileRef> = (0..100)
+            .map(|i| FileRef {
+                name: format!("copy-{i}.jpg"),
+                sha256: sha.clone(),
+            })
+            .collect();
+        assert_eq!(
+            d.rule("bo", Role::BoardingOfficer, seize_files(many)),
+            "R48"
+        );
+        let f = d.ok(
+            "bo",
+            Role::BoardingOfficer,
+            seize_files(vec![FileRef {
+                name: "once.jpg".into(),
+                sha256: sha.clone(),
+            }]),
+        );
+        let ex = f.register.exhibits.values().next().unwrap();
+        assert_eq!(ex.files[0].size, 1 << 20, "its size, from the store");
+        // A replay does not read evidence bytes: with the bytes gone from the store (as if
+        // they were huge and slow), the case file still reads, complete.
+        d.store.tamper_for_tests(
+            "DROP TRIGGER evidence_files_no_update; UPDATE evidence_files SET bytes = X''",
+        );
+        let again = d.store.case_file("INC-1", &d.reference).unwrap();
+        assert!(again.problems.is_empty(), "{:?}", again.problems);
+        assert_eq!(again.register.manifests, f.register.manifests);
+        // Verifying the store reads them, and finds the change.
+        assert!(!d.store.evidence_problems(&again).unwrap().is_empty());
+    }
+
+    #[test]
+    fn review_17_7_a_file_name_no_export_can_write_is_refused_at_seizure() {
+        let d = desk();
+        let sha = d.store.put_evidence_file(b"photo").unwrap();
+        for name in [
+            "x".repeat(300),
+            "a/b.jpg".into(),
+            "..".into(),
+            "line\nbreak.jpg".into(),
+            "CON:".into(),
+            "trailing.".into(),
+            "é".repeat(65),
+        ] {
+            let r = d.rule(
+                "bo",
+                Role::BoardingOfficer,
+                seize_files(vec![FileRef {
+                    name: name.clone(),
+                    sha256: sha.clone(),
+                }]),
+            );
+            assert_eq!(r, "R48", "{name:?}");
+        }
+        d.ok(
+            "bo",
+            Role::BoardingOfficer,
+            seize_files(vec![FileRef {
+                name: format!("{}.jpg", "x".repeat(124)),
+                sha256: sha,
+            }]),
+        );
+    }
+
+    #[test]
+    fn review_17_9_times_at_the_end_of_the_calendar_are_refused_never_a_panic() {
+        let d = desk();
+        let end: Timestamp = "9999-12-30T00:00:00Z".parse().unwrap();
+        let auth = Action::RecordAuthorization {
+            case: 1,
+            reference: "PA-AUTH-7".into(),
+            issued_by: "Director of Merchant Marine".into(),
+            measures: vec![MeasureKind::Board],
+            conditions: vec![],
+            valid_hours: Some(8784.0),
+            registry_in_same_reply: false,
+            message: msg("IT-2", Some("PA-10")),
+        };
+        // In the future of when it is recorded: the log refuses it before any rule runs.
+        let r = d
+            .act_times(
+                "duty2",
+                Role::DutyOfficer,
+                auth.clone(),
+                None,
+                end,
+                Timestamp::now(),
+            )
+            .unwrap_err();
+        assert!(matches!(r, CaseRefusal::Log(AppendError::Future)), "{r}");
+        // Recorded then too (a clock gone wrong): the rules refuse an end past the calendar.
+        let steps = [
+            (
+                "owo",
+                Role::WatchOfficer,
+                Action::OpenArt8 {
+                    target: "MV Aurora".into(),
+                    vessel_kind: VesselKind::Private,
+                    grounds: "going dark".into(),
+                },
+            ),
+            (
+                "duty1",
+                Role::DutyOfficer,
+                Action::NotifyFlagState {
+                    case: 1,
+                    flag: "PA".into(),
+                    message: msg("IT-1", None),
+                },
+            ),
+            (
+                "duty1",
+                Role::DutyOfficer,
+                Action::RequestAuthorization {
+                    case: 1,
+                    measures: vec![MeasureKind::Board],
+                    message: msg("IT-2", None),
+                },
+            ),
+        ];
+        for (user, role, a) in steps {
+            d.act_times(user, role, a, None, end, end).unwrap();
+        }
+        let r = d
+            .act_times("duty2", Role::DutyOfficer, auth, None, end, end)
+            .unwrap_err();
+        assert!(r.to_string().contains("9999"), "{r}");
+    }
+
+    #[test]
+    fn review_17_10_no_field_of_an_entry_exceeds_its_documented_size() {
+        let d = desk();
+        let big = "x".repeat(crate::interception::log::MAX_TEXT_CHARS + 1);
+        let name = "u".repeat(crate::interception::log::MAX_NAME_CHARS + 1);
+        let r = d
+            .act(
+                "bo",
+                Role::BoardingOfficer,
+                Action::Rescue {
+                    unit: big.clone(),
+                    count: 1,
+                },
+            )
+            .unwrap_err();
+        assert!(
+            matches!(r, CaseRefusal::Log(AppendError::TooLarge { .. })),
+            "{r}"
+        );
+        let r = d
+            .act(
+                "owo",
+                Role::WatchOfficer,
+                Action::OpenArt8 {
+                    target: "MV X".into(),
+                    vessel_kind: VesselKind::Private,
+                    grounds: big.clone(),
+                },
+            )
+            .unwrap_err();
+        assert!(r.to_string().contains("grounds"), "{r}");
+        // A text at its limit is kept.
+        let r = d
+            .act(
+                "owo",
+                Role::WatchOfficer,
+                Action::OpenArt8 {
+                    target: "MV X".into(),
+                    vessel_kind: VesselKind::Private,
+                    grounds: "y".repeat(crate::interception::log::MAX_TEXT_CHARS),
+                },
+            )
+            .map(|_| ());
+        assert!(r.is_ok(), "{r:?}");
+        // The actor's unit is a name.
+        let now = Timestamp::now();
+        let e = NewEntry {
+            occurred_at: now,
+            time_source: TimeSource::Ntp,
+            actor: LogActor {
+                user: "bo".into(),
+                role: "boarding_officer".into(),
+                unit: Some(name),
+                on_behalf_of: None,
+            },
+            event: EventType::Note,
+            position: None,
+            zone: None,
+            why: "rescue".into(),
+            details: serde_json::Value::Null,
+            corrects: None,
+            late_reason: None,
+            occurred_at_given: None,
+        };
+        let r = d
+            .store
+            .case_action(
+                "INC-1",
+                &Who {
+                    user: "bo".into(),
+                    role: Role::BoardingOfficer,
+                },
+                &Action::Rescue {
+                    unit: "cp-302".into(),
+                    count: 1,
+                },
+                e,
+                now,
+                &d.reference,
+            )
+            .unwrap()
+            .unwrap_err();
+        assert!(r.to_string().contains("actor.unit"), "{r}");
     }
 }

@@ -53,6 +53,17 @@ pub struct FileRecord {
     pub size: u64,
 }
 
+impl FileRecord {
+    /// The record of `bytes` captured as `name`: hashed now.
+    pub fn of(name: &str, bytes: &[u8]) -> FileRecord {
+        FileRecord {
+            name: name.to_owned(),
+            sha256: sha256_hex(bytes),
+            size: bytes.len() as u64,
+        }
+    }
+}
+
 /// What happened to an exhibit in custody.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -247,14 +258,15 @@ impl Register {
         self.manifests.push(m);
     }
 
-    /// Seize an exhibit: its number is assigned here (R43), its files hashed now (R48).
+    /// Seize an exhibit: its number is assigned here (R43), with its files as hashed when
+    /// they were captured (R48; the store keeps them by that hash).
     #[allow(clippy::too_many_arguments)]
     pub fn seize(
         &mut self,
         description: &str,
         found: &str,
         basis: LegalBasis,
-        files: &[(&str, &[u8])],
+        files: Vec<FileRecord>,
         seal: &str,
         place: &str,
         by: &Officer<'_>,
@@ -275,14 +287,6 @@ impl Register {
             ));
         }
         let number = format!("{}/EX-{:04}", self.incident, self.exhibits.len() + 1);
-        let files: Vec<FileRecord> = files
-            .iter()
-            .map(|(name, bytes)| FileRecord {
-                name: (*name).to_owned(),
-                sha256: sha256_hex(bytes),
-                size: bytes.len() as u64,
-            })
-            .collect();
         let event = CustodyEvent {
             kind: CustodyKind::Seized,
             from: by.name.to_owned(),
@@ -310,13 +314,17 @@ impl Register {
     }
 
     /// Check `files` (name → bytes as held now) against the hashes taken at capture (R47):
-    /// a mismatch is an integrity incident.
+    /// a mismatch is an integrity incident. `None`: the files are not presented (a replay of
+    /// the log, which re-applies a check already made and never re-reads evidence bytes).
     fn check_files(
         &mut self,
         number: &str,
-        files: &BTreeMap<String, Vec<u8>>,
+        files: Option<&BTreeMap<String, Vec<u8>>>,
     ) -> Result<Vec<String>, Refused> {
         let ex = &self.exhibits[number];
+        let Some(files) = files else {
+            return Ok(ex.files.iter().map(|f| f.sha256.clone()).collect());
+        };
         let mut hashes = Vec::new();
         for f in &ex.files {
             let Some(bytes) = files.get(&f.name) else {
@@ -346,7 +354,7 @@ impl Register {
         to: &str,
         seal_seen: &str,
         place: &str,
-        files: &BTreeMap<String, Vec<u8>>,
+        files: Option<&BTreeMap<String, Vec<u8>>>,
         by: &Officer<'_>,
         at: Timestamp,
     ) -> Result<(), Refused> {
@@ -394,7 +402,7 @@ impl Register {
         &mut self,
         number: &str,
         seal_seen: &str,
-        files: &BTreeMap<String, Vec<u8>>,
+        files: Option<&BTreeMap<String, Vec<u8>>>,
         by: &Officer<'_>,
         at: Timestamp,
     ) -> Result<(), Refused> {
@@ -488,7 +496,7 @@ impl Register {
         let numbers: Vec<String> = self.exhibits.keys().cloned().collect();
         let none = BTreeMap::new();
         for n in numbers {
-            self.check_files(&n, files.get(&n).unwrap_or(&none))?;
+            self.check_files(&n, Some(files.get(&n).unwrap_or(&none)))?;
         }
         Ok(())
     }
@@ -581,7 +589,10 @@ mod tests {
             "satellite phone, Thuraya",
             "helm console of the rubber boat",
             LegalBasis::Art8Authorization("MT-AUTH-77".into()),
-            &[("photo.jpg", PHOTO), ("phone.img", IMAGE)],
+            vec![
+                FileRecord::of("photo.jpg", PHOTO),
+                FileRecord::of("phone.img", IMAGE),
+            ],
             "S-1001",
             "CP 301",
             &Officer {
@@ -616,7 +627,7 @@ mod tests {
                 "x",
                 "y",
                 LegalBasis::Other(" ".into()),
-                &[],
+                Vec::new(),
                 "S-1",
                 "CP 301",
                 &Officer {
@@ -640,7 +651,7 @@ mod tests {
                 "bo",
                 "S-1001",
                 "quay",
-                &files(),
+                Some(&files()),
                 &Officer {
                     name: "bo",
                     key: &bo,
@@ -654,7 +665,7 @@ mod tests {
             "inv",
             "S-1001",
             "Lampedusa quay",
-            &files(),
+            Some(&files()),
             &Officer {
                 name: "bo",
                 key: &bo,
@@ -668,7 +679,7 @@ mod tests {
             r.receive(
                 &n,
                 "S-1001",
-                &files(),
+                Some(&files()),
                 &Officer {
                     name: "bo",
                     key: &bo
@@ -682,7 +693,7 @@ mod tests {
         r.receive(
             &n,
             "S-1001",
-            &files(),
+            Some(&files()),
             &Officer {
                 name: "inv",
                 key: &inv,
@@ -705,7 +716,7 @@ mod tests {
                 "inv",
                 "S-9999",
                 "quay",
-                &files(),
+                Some(&files()),
                 &Officer {
                     name: "bo",
                     key: &bo,
@@ -746,7 +757,7 @@ mod tests {
             "inv",
             "S-1002",
             "quay",
-            &files(),
+            Some(&files()),
             &Officer {
                 name: "bo",
                 key: &bo,
@@ -757,7 +768,7 @@ mod tests {
         r.receive(
             &n,
             "S-1002",
-            &files(),
+            Some(&files()),
             &Officer {
                 name: "inv",
                 key: &inv,
@@ -780,7 +791,7 @@ mod tests {
                 "inv",
                 "S-1001",
                 "quay",
-                &altered,
+                Some(&altered),
                 &Officer {
                     name: "bo",
                     key: &bo,
@@ -808,7 +819,7 @@ mod tests {
             "inv",
             "S-1001",
             "quay",
-            &files(),
+            Some(&files()),
             &Officer {
                 name: "bo",
                 key: &bo,
@@ -819,7 +830,7 @@ mod tests {
         r.receive(
             &n,
             "S-1001",
-            &files(),
+            Some(&files()),
             &Officer {
                 name: "inv",
                 key: &inv,

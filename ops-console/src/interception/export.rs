@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::art8::Art8Case;
 use super::evidence::{Register, sha256_hex, verify_manifests};
-use super::log::{InterceptionLog, verify as verify_log};
+use super::log::{InterceptionLog, verify_redacted};
 
 /// The bundle's file name.
 pub const BUNDLE: &str = "interception.json";
@@ -85,6 +85,32 @@ pub fn safe_file_name(name: &str) -> bool {
     safe_name(name).is_some()
 }
 
+/// The longest evidence file name accepted at seizure, in bytes of UTF-8: well inside every
+/// file system's limit (255), with room for an exhibit's directory on a court's copy.
+pub const MAX_FILE_NAME_BYTES: usize = 128;
+
+/// Why `name` cannot name an evidence file, if it cannot: it must be written as is into an
+/// export on any file system a court may copy it to (no path separators, control or
+/// reserved characters, not `.` or `..`, no leading or trailing space or dot, at most
+/// [`MAX_FILE_NAME_BYTES`]).
+pub fn file_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > MAX_FILE_NAME_BYTES {
+        return Some(format!(
+            "1 to {MAX_FILE_NAME_BYTES} bytes, not {}",
+            name.len()
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| {
+        c.is_control() || matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+    }) {
+        return Some(format!("{c:?} is not allowed in a file name"));
+    }
+    if name.starts_with([' ', '.']) || name.ends_with([' ', '.']) {
+        return Some("no leading or trailing space or dot (and not . or ..)".to_owned());
+    }
+    None
+}
+
 fn safe_name(name: &str) -> Option<&str> {
     (!name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']))
         .then_some(name)
@@ -124,6 +150,9 @@ pub struct Report {
     pub incident: String,
     /// Log entries checked.
     pub log_entries: usize,
+    /// Of those, entries withheld from the exporter (R40): linked into the chain, their
+    /// content not in the export.
+    pub log_withheld: usize,
     /// The log's head hash.
     pub log_head: String,
     /// Manifests checked.
@@ -153,7 +182,8 @@ pub fn verify(dir: &Path) -> Result<Report, String> {
         ));
     }
     let mut problems = Vec::new();
-    let v = verify_log(&b.log, Some(&b.log_head));
+    // Entries withheld from the exporter (R40) are checked for their place in the chain.
+    let v = verify_redacted(&b.log, Some(&b.log_head));
     if let Some((n, why)) = &v.first_break {
         problems.push(format!("interception log: entry {n}: {why}"));
     }
@@ -190,6 +220,7 @@ pub fn verify(dir: &Path) -> Result<Report, String> {
     Ok(Report {
         incident: b.incident,
         log_entries: v.entries,
+        log_withheld: v.withheld,
         log_head: v.head,
         manifests,
         files,
@@ -251,7 +282,10 @@ pub(crate) mod tests {
                 "engine plate",
                 "transom",
                 LegalBasis::Art8Authorization("MT-AUTH-77".into()),
-                &[("plate.jpg", PHOTO)],
+                vec![crate::interception::evidence::FileRecord::of(
+                    "plate.jpg",
+                    PHOTO,
+                )],
                 "S-1",
                 "CP 301",
                 &Officer {

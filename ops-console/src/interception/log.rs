@@ -162,6 +162,12 @@ pub struct LogEntry {
     pub prev_hash: String,
     /// SHA-256 of `prev_hash` and this entry's canonical JSON without `hash`, hex.
     pub hash: String,
+    /// Only in a rendering for a reader who may not see this entry's content (an export, a
+    /// report): the rule that withholds it. Its `why` and `details` are then replaced, so its
+    /// hash can no longer be recomputed; the chain still links through it. Never stored: a
+    /// stored entry that says it is withheld breaks the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
 }
 
 /// The fields an entry's hash covers, in a fixed order.
@@ -198,18 +204,7 @@ pub fn next_entry(
     e: NewEntry,
     recorded_at: Timestamp,
 ) -> Result<LogEntry, AppendError> {
-    if e.why.trim().is_empty() {
-        return Err(AppendError::NoReason);
-    }
-    let late = recorded_at.duration_since(e.occurred_at);
-    if late > LATE_AFTER && e.late_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-        return Err(AppendError::LateWithoutReason {
-            late: format!("{late:#}"),
-        });
-    }
-    if e.occurred_at > recorded_at + FUTURE_SKEW {
-        return Err(AppendError::Future);
-    }
+    check(&e, recorded_at)?;
     let seq = last.map_or(1, |l| l.seq + 1);
     if let Some(c) = e.corrects
         && !(1..seq).contains(&c)
@@ -223,9 +218,101 @@ pub fn next_entry(
         entry: e,
         prev_hash: last.map_or_else(|| GENESIS.to_owned(), |l| l.hash.clone()),
         hash: String::new(),
+        withheld: None,
     };
     entry.hash = entry_hash(&entry);
     Ok(entry)
+}
+
+/// The longest free text an entry holds in one field (`why`, `late_reason`, any text of
+/// its `details`), in characters.
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// The longest name an entry holds (user, role, unit, on whose behalf, zone, the time as
+/// given), in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+/// The largest entry, in bytes of JSON: a log is read, replayed and exported whole.
+pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
+
+/// What the log requires of every entry, whatever it records (R55, R57, sizes): checked
+/// before any rule is applied to what it records, and again when it is chained.
+pub fn check(e: &NewEntry, recorded_at: Timestamp) -> Result<(), AppendError> {
+    if e.why.trim().is_empty() {
+        return Err(AppendError::NoReason);
+    }
+    let too_long = |field: &str, text: &str, max: usize| {
+        (text.chars().count() > max).then(|| AppendError::TooLarge {
+            what: format!("{field}: at most {max} characters"),
+        })
+    };
+    for (field, text) in [
+        ("actor.user", Some(e.actor.user.as_str())),
+        ("actor.role", Some(e.actor.role.as_str())),
+        ("actor.unit", e.actor.unit.as_deref()),
+        ("actor.on_behalf_of", e.actor.on_behalf_of.as_deref()),
+        ("zone", e.zone.as_deref()),
+        ("occurred_at_given", e.occurred_at_given.as_deref()),
+    ] {
+        if let Some(err) = text.and_then(|t| too_long(field, t, MAX_NAME_CHARS)) {
+            return Err(err);
+        }
+    }
+    for (field, text) in [
+        ("why", Some(e.why.as_str())),
+        ("late_reason", e.late_reason.as_deref()),
+    ] {
+        if let Some(err) = text.and_then(|t| too_long(field, t, MAX_TEXT_CHARS)) {
+            return Err(err);
+        }
+    }
+    if let Some(err) =
+        longest_text(&e.details, "details").and_then(|(path, t)| too_long(&path, t, MAX_TEXT_CHARS))
+    {
+        return Err(err);
+    }
+    let bytes = serde_json::to_vec(e).map_or(usize::MAX, |v| v.len());
+    if bytes > MAX_ENTRY_BYTES {
+        return Err(AppendError::TooLarge {
+            what: format!("the entry: at most {MAX_ENTRY_BYTES} bytes, not {bytes}"),
+        });
+    }
+    let late = recorded_at.duration_since(e.occurred_at);
+    if late > LATE_AFTER && e.late_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(AppendError::LateWithoutReason {
+            late: format!("{late:#}"),
+        });
+    }
+    if recorded_at
+        .checked_add(FUTURE_SKEW)
+        .is_ok_and(|limit| e.occurred_at > limit)
+    {
+        return Err(AppendError::Future);
+    }
+    Ok(())
+}
+
+/// The longest text (by characters) anywhere in `v`, with where it is (keys too).
+fn longest_text<'a>(v: &'a serde_json::Value, at: &str) -> Option<(String, &'a str)> {
+    use serde_json::Value;
+    let longer = |a: Option<(String, &'a str)>, b: Option<(String, &'a str)>| match (a, b) {
+        (Some(a), Some(b)) => Some(if b.1.chars().count() > a.1.chars().count() {
+            b
+        } else {
+            a
+        }),
+        (a, b) => a.or(b),
+    };
+    match v {
+        Value::String(s) => Some((at.to_owned(), s.as_str())),
+        Value::Array(a) => a.iter().enumerate().fold(None, |best, (i, x)| {
+            longer(best, longest_text(x, &format!("{at}[{i}]")))
+        }),
+        Value::Object(o) => o.iter().fold(None, |best, (k, x)| {
+            let path = format!("{at}.{k}");
+            let best = longer(best, Some((format!("{path} (a key)"), k.as_str())));
+            longer(best, longest_text(x, &path))
+        }),
+        _ => None,
+    }
 }
 
 /// Why an entry was not appended.
@@ -246,6 +333,12 @@ pub enum AppendError {
     /// It happened in the future.
     #[error("an entry cannot have happened after it was recorded")]
     Future,
+    /// A field, or the whole entry, is larger than the log keeps.
+    #[error("too large: {what}")]
+    TooLarge {
+        /// Which field, and its limit.
+        what: String,
+    },
 }
 
 /// One incident's log.
@@ -293,11 +386,25 @@ pub struct Verified {
     pub first_break: Option<(u64, String)>,
     /// The head hash.
     pub head: String,
+    /// Entries withheld from this rendering (linked, their content not checked here).
+    pub withheld: usize,
 }
 
 /// Check a log end to end (R56): numbering, links and hashes; `expect_head`, noted
-/// earlier, catches a tail rewritten consistently.
+/// earlier, catches a tail rewritten consistently. Every entry must be whole.
 pub fn verify(log: &InterceptionLog, expect_head: Option<&str>) -> Verified {
+    check_chain(log, expect_head, false)
+}
+
+/// [`verify`] for a log as rendered for one reader (an export): entries withheld from it
+/// are checked for their place in the chain (numbering and links: the entry after each
+/// names its hash), not for their content, and counted.
+pub fn verify_redacted(log: &InterceptionLog, expect_head: Option<&str>) -> Verified {
+    check_chain(log, expect_head, true)
+}
+
+fn check_chain(log: &InterceptionLog, expect_head: Option<&str>, redacted: bool) -> Verified {
+    let mut withheld = 0;
     let mut prev = GENESIS.to_owned();
     for (i, e) in log.entries.iter().enumerate() {
         let n = i as u64 + 1;
@@ -307,6 +414,11 @@ pub fn verify(log: &InterceptionLog, expect_head: Option<&str>) -> Verified {
             Some(format!("belongs to incident {}", e.incident))
         } else if e.prev_hash != prev {
             Some("does not link to the entry before it".to_owned())
+        } else if e.withheld.is_some() && !redacted {
+            Some("it says it is withheld: only a rendering withholds an entry".to_owned())
+        } else if e.withheld.is_some() {
+            withheld += 1;
+            None
         } else if entry_hash(e) != e.hash {
             Some("its content does not match its hash".to_owned())
         } else {
@@ -317,6 +429,7 @@ pub fn verify(log: &InterceptionLog, expect_head: Option<&str>) -> Verified {
                 entries: i,
                 first_break: Some((n, p)),
                 head: prev,
+                withheld,
             };
         }
         prev = e.hash.clone();
@@ -331,12 +444,14 @@ pub fn verify(log: &InterceptionLog, expect_head: Option<&str>) -> Verified {
                 format!("the head is {prev}, not the {h} noted earlier"),
             )),
             head: prev,
+            withheld,
         };
     }
     Verified {
         entries: log.entries.len(),
         first_break: None,
         head: prev,
+        withheld,
     }
 }
 
