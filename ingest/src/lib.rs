@@ -11,8 +11,10 @@
 
 pub mod ais;
 pub mod archive;
+pub mod hourly;
 pub mod inputs;
 pub mod model;
+pub mod obslog;
 pub mod pipeline;
 pub mod service;
 pub mod telemetry;

@@ -20,6 +20,13 @@
 //!   timer; acknowledgements that waited only on the broker confirming observations go
 //!   out the moment it does. (Acknowledging on a 20 ms tick capped ingest at one window
 //!   per tick: 100 messages per 20 ms, 50 000 lines/s at 10 lines a message.)
+//! - A full disk: when the archive cannot be written or fsync'd for lack of space, nothing
+//!   more is acknowledged nor read (the broker keeps the rest for ingest's session), what
+//!   was received stays pending in memory, `disk_full` is raised (logged once per episode),
+//!   and the write is retried with backoff (100 ms to 5 s) until space returns; then
+//!   ingest goes on by itself.
+//! - Upkeep: a thread of its own compresses closed hours of the archive and applies its
+//!   retention ([`crate::archive::maintain`]) at start and every `upkeep_every`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -32,7 +39,8 @@ use jiff::Timestamp;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{Notify, mpsc};
 
-use crate::archive::{Archive, ArchiveError, Record, Verdict};
+use crate::archive::{self, Archive, ArchiveError, Record, Verdict};
+use crate::hourly::Upkeep;
 use crate::inputs::LocalLine;
 use crate::pipeline::{Event, Input, Pipeline};
 use crate::tsdb::{TsdbHandle, points_from_observation, points_from_service_stats};
@@ -63,7 +71,14 @@ pub struct ServiceConfig {
     pub tsdb: Option<TsdbHandle>,
     /// How often the counters are written to the time series.
     pub stats_every: Duration,
+    /// Days the raw archive keeps an hour's file after the hour ends (`None`: for ever).
+    pub retain_raw_days: Option<u32>,
+    /// How often the archive's upkeep (compression of closed hours, retention) runs.
+    pub upkeep_every: Duration,
 }
+
+/// Days the raw archive, the legal record, is kept by default: ten years.
+pub const DEFAULT_RETAIN_RAW_DAYS: u32 = 3650;
 
 impl ServiceConfig {
     /// Defaults for a broker at `host:port` with the archive in `archive_dir`.
@@ -79,6 +94,8 @@ impl ServiceConfig {
             sync_every: Duration::from_millis(20),
             tsdb: None,
             stats_every: Duration::from_secs(10),
+            retain_raw_days: Some(DEFAULT_RETAIN_RAW_DAYS),
+            upkeep_every: Duration::from_secs(60),
         }
     }
 }
@@ -116,6 +133,14 @@ pub struct ServiceStats {
     pub connection_errors: u64,
     /// Messages on topics outside the contract.
     pub unexpected_topics: u64,
+    /// The raw archive cannot be written for lack of space: nothing is acknowledged until
+    /// it can (critical).
+    pub disk_full: bool,
+    /// Times the raw archive's disk was found full (episodes, not retries).
+    pub disk_full_episodes: u64,
+    /// While the disk is full: bytes received and waiting in memory to be written to the
+    /// archive.
+    pub archive_pending_bytes: u64,
 }
 
 /// Why the service stopped.
@@ -284,6 +309,8 @@ pub async fn run_with_inputs(
     });
 
     let mut archive = Archive::open(&cfg.archive_dir)?;
+    let _upkeep = spawn_upkeep(&cfg);
+    let mut disk = DiskFull::default();
     let mut pipeline = Pipeline::new();
     let mut unacked = Unacked::default();
     let mut unsynced_local = 0usize;
@@ -300,9 +327,11 @@ pub async fn run_with_inputs(
         loop {
             tokio::select! {
                 biased;
-                _ = tick.tick(), if !unacked.is_empty() || unsynced_local > 0 => {
+                _ = tick.tick(), if !disk.active && (!unacked.is_empty() || unsynced_local > 0) => {
                     unsynced_local = 0;
-                    if let Err(e) = unacked.settle(&mut archive, &client, &out.confirmed).await {
+                    if let Err(e) = unacked.settle(&mut archive, &client, &out.confirmed).await
+                        && let Err(e) = disk.failed(e, &archive, &handle)
+                    {
                         break Err(e);
                     }
                     let unconfirmed = out.produced().saturating_sub(out.confirmed.load(Ordering::Acquire));
@@ -323,12 +352,24 @@ pub async fn run_with_inputs(
                     }
                     handle.update(|s| s.unacked = unacked.len() as u64);
                 }
+                // The disk was full: try the archive again.
+                () = tokio::time::sleep_until(disk.retry_at), if disk.active => {
+                    match unacked.settle(&mut archive, &client, &out.confirmed).await {
+                        Ok(()) => disk.resumed(&handle),
+                        Err(e) => {
+                            if let Err(e) = disk.failed(e, &archive, &handle) {
+                                break Err(e);
+                            }
+                        }
+                    }
+                    handle.update(|s| s.unacked = unacked.len() as u64);
+                }
                 _ = retry.tick(), if out.backlog_len() > 0 => {
                     if let Err(e) = out.drain() {
                         break Err(e);
                     }
                 }
-                Some(l) = local.recv(), if out.backlog_len() < MAX_BACKLOG => {
+                Some(l) = local.recv(), if !disk.active && out.backlog_len() < MAX_BACKLOG => {
                     handle.update(|s| s.messages += 1);
                     let events = pipeline.on_input(
                         Input::Ais {
@@ -343,7 +384,7 @@ pub async fn run_with_inputs(
                     unsynced_local += 1;
                     handle.update(|s| s.queue_feeds = local.len() as u64);
                 }
-                msg = rx.recv(), if out.backlog_len() < MAX_BACKLOG => match msg {
+                msg = rx.recv(), if !disk.active && out.backlog_len() < MAX_BACKLOG => match msg {
                     None => break Ok(()),
                     Some(FromBroker::Connected) => {
                         // Renewed on every CONNACK (the session keeps them, but a broker that
@@ -379,6 +420,7 @@ pub async fn run_with_inputs(
                         // whatever arrived during the previous fsync.
                         if (rx.is_empty() || unacked.len() >= 512)
                             && let Err(e) = unacked.settle(&mut archive, &client, &out.confirmed).await
+                            && let Err(e) = disk.failed(e, &archive, &handle)
                         {
                             break Err(e);
                         }
@@ -406,6 +448,116 @@ pub async fn run_with_inputs(
     tokio::time::sleep(Duration::from_millis(20)).await;
     pub_poller.abort();
     result
+}
+
+/// The archive's upkeep thread (compression, retention), logging what it does.
+fn spawn_upkeep(cfg: &ServiceConfig) -> Option<Upkeep> {
+    let dir = cfg.archive_dir.clone();
+    let retain = cfg.retain_raw_days;
+    let spawned = Upkeep::spawn("tw-archive-upkeep", cfg.upkeep_every, move |stop| {
+        match archive::maintain(&dir, retain, Timestamp::now(), stop) {
+            Ok(u) => {
+                if !u.removed.is_empty() {
+                    tracing::info!(
+                        files = u.removed.len(),
+                        first = %u.removed[0],
+                        retain_days = retain.unwrap_or_default(),
+                        "Raw archive retention removed files (each noted in retention.log)."
+                    );
+                }
+                let c = &u.compression;
+                if !c.compressed.is_empty() {
+                    tracing::info!(
+                        files = c.compressed.len(),
+                        plain_bytes = c.plain_bytes,
+                        compressed_bytes = c.compressed_bytes,
+                        "Raw archive: closed hours compressed."
+                    );
+                }
+                for name in &c.differing {
+                    tracing::error!(
+                        file = %name,
+                        "Raw archive: the plain and compressed copies of this hour differ; both kept (tidewatch verify names which)."
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Raw archive upkeep failed; it is tried again at the next pass.")
+            }
+        }
+    });
+    match spawned {
+        Ok(u) => Some(u),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the raw archive's upkeep: closed hours stay uncompressed");
+            None
+        }
+    }
+}
+
+/// The raw archive's disk is full: the worker neither reads nor acknowledges, and tries
+/// the archive again with backoff.
+struct DiskFull {
+    active: bool,
+    retry_at: tokio::time::Instant,
+    backoff: Duration,
+}
+
+impl Default for DiskFull {
+    fn default() -> Self {
+        DiskFull {
+            active: false,
+            retry_at: tokio::time::Instant::now(),
+            backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+impl DiskFull {
+    /// A settle failed: a full disk starts (or continues) an episode; any other error
+    /// stops the service, as before.
+    fn failed(
+        &mut self,
+        e: ServiceError,
+        archive: &Archive,
+        handle: &ServiceHandle,
+    ) -> Result<(), ServiceError> {
+        let ServiceError::Archive(a) = &e else {
+            return Err(e);
+        };
+        if !a.is_disk_full() {
+            return Err(e);
+        }
+        let pending = archive.pending_bytes() as u64;
+        if self.active {
+            self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
+        } else {
+            self.active = true;
+            self.backoff = Duration::from_millis(100);
+            tracing::error!(
+                error = %a,
+                pending_bytes = pending,
+                "CRITICAL: the raw archive's disk is full. Nothing more is acknowledged (the broker keeps it); what was received is kept in memory and written when space returns."
+            );
+            handle.update(|s| s.disk_full_episodes += 1);
+        }
+        self.retry_at = tokio::time::Instant::now() + self.backoff;
+        handle.update(|s| {
+            s.disk_full = true;
+            s.archive_pending_bytes = pending;
+        });
+        Ok(())
+    }
+
+    /// The archive was written: the episode is over.
+    fn resumed(&mut self, handle: &ServiceHandle) {
+        self.active = false;
+        tracing::warn!("The raw archive is writable again: ingest goes on.");
+        handle.update(|s| {
+            s.disk_full = false;
+            s.archive_pending_bytes = 0;
+        });
+    }
 }
 
 /// Send small packets at once (no Nagle delay): observations and acknowledgements are

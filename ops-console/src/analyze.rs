@@ -52,9 +52,32 @@ pub struct AnalyzeArgs {
     /// (`{"risk":…}`) after the alerts.
     #[arg(long)]
     pub risk: bool,
-    /// Input files (`.gz` is decompressed); `-` or nothing reads stdin.
+    /// Input files (`.gz` is decompressed); `-` or nothing reads stdin; a directory is the
+    /// observation log's (`DATA/observations/`): its hourly files, oldest first.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+/// Files as given, each directory replaced by the observation log files in it, oldest
+/// first.
+fn expand_observation_dirs(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in given {
+        if p.is_dir() {
+            let files =
+                ingest::obslog::files(p).with_context(|| format!("cannot list {}", p.display()))?;
+            if files.is_empty() {
+                bail!(
+                    "{}: no observation log files (observations-*.jsonl[.gz]) in it",
+                    p.display()
+                );
+            }
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// What an analysis saw.
@@ -502,10 +525,11 @@ pub fn run(args: &AnalyzeArgs) -> Result<()> {
     );
     let stdin_only = [PathBuf::from("-")];
     let files = if args.files.is_empty() {
-        &stdin_only[..]
+        stdin_only.to_vec()
     } else {
-        &args.files[..]
+        expand_observation_dirs(&args.files)?
     };
+    let files = &files[..];
     let total: u64 = files
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())

@@ -65,6 +65,15 @@ pub enum Command {
     Console(ConsoleArgs),
     /// Console accounts: `user add NAME --role ROLE`, `user passwd NAME`, `user list`.
     User(crate::user_cmd::UserArgs),
+    /// Patrol units' broker identities: `unit add ID` (writes the credentials file to carry to
+    /// the vessel), `unit list`, `unit revoke ID` (a running `up` closes its connection at once).
+    Unit(crate::identity_cmd::IdentityArgs),
+    /// AIS receivers' broker identities: `receiver add NAME`, `receiver list`, `receiver revoke
+    /// NAME`, like units.
+    Receiver(crate::identity_cmd::IdentityArgs),
+    /// The broker for deployments on another MQTT broker: `broker mosquitto-config DIR` writes a
+    /// Mosquitto 2 configuration with the same identities, grants and certificate.
+    Broker(crate::identity_cmd::BrokerArgs),
     /// Run a simulated scenario: its AIS lines to a file (as fast as it goes) or to a broker
     /// on `tidewatch/v1/raw/ais/{source}` (in scenario time, `--speed` times real time);
     /// `--list` names the scenarios.
@@ -130,17 +139,29 @@ impl TlsArgs {
 /// Arguments of `patrol`.
 #[derive(Debug, clap::Args)]
 pub struct PatrolArgs {
-    /// The unit's id (its topics are `tidewatch/v1/patrol/{ID}/...`).
-    #[arg(long, value_name = "ID")]
-    pub unit: String,
+    /// The unit's id (its topics are `tidewatch/v1/patrol/{ID}/...`); with `--credentials`,
+    /// the file's (and if given, it must be the file's).
+    #[arg(long, value_name = "ID", required_unless_present = "credentials")]
+    pub unit: Option<String>,
+    /// The credentials file made at the centre by `tidewatch unit add ID`: the unit id, its
+    /// password, the centre's broker address(es) and the fingerprint of the certificate to pin.
+    /// The link is then MQTT over TLS, trusting that certificate only.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "password_file", "pin"])]
+    pub credentials: Option<PathBuf>,
+    /// Connect with TLS, trusting only the certificate with this SHA-256 fingerprint
+    /// (`AB:CD:…`, as `tidewatch up` prints it), with `--broker`, `--user`, `--password-file`.
+    /// Without `--pin` or `--credentials`, plain MQTT, to a loopback address only.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub pin: Option<String>,
     /// Where the ship's NMEA comes from: `tcp://IP:PORT` (a multiplexer or the radar's
     /// server), `udp://IP:PORT` (listen), or a serial device or file path (repeatable; set a
     /// serial device's speed first, e.g. `stty -F /dev/ttyUSB0 4800 raw`).
     #[arg(long, value_name = "SOURCE", required = true)]
     pub nmea: Vec<crate::patrol::NmeaSource>,
-    /// The broker, `HOST:PORT`.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
-    pub broker: String,
+    /// The broker, `HOST:PORT` (repeatable: tried in turn when one cannot be reached); default
+    /// the credentials file's addresses, or `127.0.0.1:1883`.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub broker: Vec<String>,
     /// User name at the broker (default: the unit id).
     #[arg(long, value_name = "NAME", requires = "password_file")]
     pub user: Option<String>,
@@ -208,6 +229,11 @@ pub struct IngestArgs {
     /// Serve `/metrics` (Prometheus text) on this address, e.g. `127.0.0.1:9187`.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Days the raw archive (the legal record) keeps an hour's file after the hour ends; then
+    /// it is deleted, oldest first, and named with its SHA-256 in `DIR/raw/retention.log`.
+    #[arg(long, value_name = "DAYS", default_value_t = ingest::service::DEFAULT_RETAIN_RAW_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_raw: u32,
 }
 
 /// Arguments of `fusion`.
@@ -276,6 +302,13 @@ pub struct UpArgs {
     /// nothing; ingest, fusion, the console and patrol units log in with passwords made at start.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1883")]
     pub mqtt: std::net::SocketAddr,
+    /// The broker's remote listener for patrol units and AIS receivers, e.g. `0.0.0.0:8883`:
+    /// MQTT over TLS only (even on loopback), with the certificate of `--tls-cert`/`--tls-key`
+    /// or the self-signed one in `DIR/tls/` (the console's), and a username and password per
+    /// identity (`tidewatch unit add ID`, `tidewatch receiver add NAME`; followed while `up`
+    /// runs), each publishing and reading only its own topics.
+    #[arg(long, value_name = "ADDR")]
+    pub mqtt_remote: Option<std::net::SocketAddr>,
     /// A patrol unit that connects from another program (`tidewatch patrol`, `tidewatch
     /// simulate`), repeatable: its broker account (username = the unit id) is made at start,
     /// its password written to `DIR/units/ID.password`, readable by you only and replaced at
@@ -285,10 +318,20 @@ pub struct UpArgs {
     /// HTTP listener: the console (web UI and API) and `/metrics` (Prometheus text).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub http: std::net::SocketAddr,
-    /// Data directory: observations (`observations.jsonl`), and the raw archive of every
-    /// line received (`raw/`, hash-chained hourly files), are kept here.
+    /// Data directory: observations (`observations/`, hourly JSON-lines files), and the raw
+    /// archive of every line received (`raw/`, hash-chained hourly files), are kept here;
+    /// closed hours are compressed (`.gz`).
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
     pub data: PathBuf,
+    /// Days the raw archive (the legal record) keeps an hour's file after the hour ends; then
+    /// it is deleted, oldest first, and named with its SHA-256 in `DIR/raw/retention.log`.
+    #[arg(long, value_name = "DAYS", default_value_t = ingest::service::DEFAULT_RETAIN_RAW_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_raw: u32,
+    /// Days the observation log (`DIR/observations/`) keeps an hour's file after the hour ends.
+    #[arg(long, value_name = "DAYS", default_value_t = ingest::obslog::DEFAULT_RETAIN_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_observations: u32,
     /// Scenario time per wall-clock second of the demo (`30`: the demo's rescue unfolds in
     /// minutes), or `max`.
     #[arg(long, default_value = "30")]
@@ -301,7 +344,7 @@ pub struct UpArgs {
     /// program (see `ops-console/src/interception/reference.toml`).
     #[arg(long, value_name = "FILE")]
     pub reference: Option<PathBuf>,
-    /// HTTPS for the console.
+    /// HTTPS for the console, and TLS for `--mqtt-remote`.
     #[command(flatten)]
     pub tls: TlsArgs,
 }

@@ -31,6 +31,7 @@ pub fn run(args: &IngestArgs) -> Result<()> {
     let (host, port) = parse_broker(&args.broker)?;
     let mut cfg = ServiceConfig::new(&host, port, args.data.join("raw"));
     cfg.client_id = args.client_id.clone();
+    cfg.retain_raw_days = Some(args.retain_raw);
     if let (Some(user), Some(file)) = (&args.user, &args.password_file) {
         cfg.credentials = Some((user.clone(), read_secret(file, "password")?));
     }
@@ -68,9 +69,10 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         InputFormat::AisCatcherJson => FeedFormat::AisCatcherJson,
     };
     eprintln!(
-        "tidewatch ingest: broker {host}:{port} as {:?}, raw archive {}",
+        "tidewatch ingest: broker {host}:{port} as {:?}, raw archive {} (closed hours compressed, kept {} days)",
         cfg.client_id,
-        cfg.archive_dir.display()
+        cfg.archive_dir.display(),
+        args.retain_raw
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -96,6 +98,7 @@ pub fn run(args: &IngestArgs) -> Result<()> {
             let m = Metrics::new();
             m.add_ingest(handle.clone());
             m.add_feeds(stats.clone());
+            m.add_stores(args.data.clone(), vec![("raw", args.data.join("raw"))]);
             if let Some(t) = &cfg.tsdb {
                 m.add_tsdb(t.clone());
             }

@@ -11,6 +11,8 @@ pub mod embedded;
 pub mod fusion_cmd;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod identities;
+pub mod identity_cmd;
 pub mod ingest_cmd;
 pub mod interception;
 pub mod metrics;

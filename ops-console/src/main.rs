@@ -29,6 +29,13 @@ fn main() -> ExitCode {
         Command::Patrol(args) => ops_console::patrol::run(&args),
         Command::Console(args) => ops_console::console_cmd::run(&args),
         Command::User(args) => ops_console::user_cmd::run(&args),
+        Command::Unit(args) => {
+            ops_console::identity_cmd::run(ops_console::identities::Kind::Unit, &args)
+        }
+        Command::Receiver(args) => {
+            ops_console::identity_cmd::run(ops_console::identities::Kind::Receiver, &args)
+        }
+        Command::Broker(args) => ops_console::identity_cmd::run_broker(&args),
         Command::Simulate(args) => ops_console::simulate_cmd::run(&args),
     };
     match result {

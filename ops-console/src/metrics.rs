@@ -14,14 +14,19 @@
 //! | `tidewatch_ingest_connection_errors_total` | | connections lost or refused |
 //! | `tidewatch_ingest_unit_lines_missing_total`, `tidewatch_ingest_unit_out_of_order_total` | | patrol units' numbered lines (`n:`) that never came, or came late |
 //! | `tidewatch_ingest_queue_depth` | `queue` | `broker` (received, not yet processed), `feeds` (TCP/UDP lines), `unacked` (archived, not yet fsync'd and acknowledged), `unconfirmed` (observations not yet confirmed by the broker) |
+//! | `tidewatch_ingest_disk_full` | | 1 while the raw archive's disk is full: nothing is acknowledged (critical); `tidewatch_ingest_disk_full_episodes_total` counts the episodes, `tidewatch_ingest_archive_pending_bytes` what waits in memory |
+//! | `tidewatch_store_bytes` | `store` | disk space each store takes: `raw` (the archive), `observations`, `console` (database, evidence), `fusion` |
+//! | `tidewatch_disk_free_bytes` | | free space on the data directory's file system |
 //! | `tidewatch_feed_lines_total`, `tidewatch_feed_truncated_total`, `tidewatch_feed_udp_dropped_total`, `tidewatch_feed_connections_total` | | TCP and UDP feeds |
 //! | `tidewatch_tsdb_points_total` | `outcome` | time-series points: `offered`, `written`, `dropped_queue_full`, `dropped_closed`, `failed` |
 //! | `tidewatch_tsdb_queue_depth` | | points queued or in flight |
-//! | `tidewatch_broker_connections_total` | `listener` | embedded broker connections accepted |
+//! | `tidewatch_broker_connections_total` | `listener` | embedded broker connections accepted: `loopback`, `auth` (the remote TLS listener of `--mqtt-remote`) |
+//! | `tidewatch_broker_tls_handshakes_total` | | TLS handshakes completed on the remote listener |
 //! | `tidewatch_broker_open_connections` | | open now |
-//! | `tidewatch_broker_refusals_total` | `reason` | connections closed by the broker's fronts (bad credentials, ACL, ...) |
+//! | `tidewatch_broker_refusals_total` | `reason` | connections closed by the broker's fronts: `bad_credentials`, `revoked` (a revoked identity's password, or its open connection cut), `tls_handshake` (plain MQTT to the TLS port, a client that refused the certificate, no handshake in time), ACL and shape refusals, ... |
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
@@ -137,6 +142,20 @@ impl Metrics {
                     Unit::Count,
                     "Items waiting in ingest's queues"
                 );
+                describe_gauge!(
+                    "tidewatch_ingest_disk_full",
+                    "1 while the raw archive's disk is full: nothing is acknowledged (critical)"
+                );
+                describe_counter!(
+                    "tidewatch_ingest_disk_full_episodes_total",
+                    Unit::Count,
+                    "Times the raw archive's disk was found full"
+                );
+                describe_gauge!(
+                    "tidewatch_ingest_archive_pending_bytes",
+                    Unit::Bytes,
+                    "While the raw archive's disk is full: bytes received and waiting in memory"
+                );
             },
             move || {
                 let s = handle.stats();
@@ -169,6 +188,9 @@ impl Metrics {
                 gauge!("tidewatch_ingest_queue_depth", "queue" => "unacked").set(s.unacked as f64);
                 gauge!("tidewatch_ingest_queue_depth", "queue" => "unconfirmed")
                     .set(s.unconfirmed as f64);
+                gauge!("tidewatch_ingest_disk_full").set(if s.disk_full { 1.0 } else { 0.0 });
+                counter!("tidewatch_ingest_disk_full_episodes_total").absolute(s.disk_full_episodes);
+                gauge!("tidewatch_ingest_archive_pending_bytes").set(s.archive_pending_bytes as f64);
             },
         );
     }
@@ -238,6 +260,49 @@ impl Metrics {
                 if let Some(c) = s.clock {
                     let lag = jiff::Timestamp::now().duration_since(c).as_secs_f64();
                     gauge!("tidewatch_fusion_lag_seconds").set(lag);
+                }
+            },
+        );
+    }
+
+    /// Report disk use: the space each store (name, directory) takes, and the free space on
+    /// the file system of `data`. The stores are walked at most every 10 s (ten years of
+    /// hourly archive files, about 90 000, take some 130 ms), so their sizes may be that
+    /// old; the free space is read at each scrape.
+    pub fn add_stores(&self, data: PathBuf, stores: Vec<(&'static str, PathBuf)>) {
+        const WALK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+        let walked: Mutex<Option<(std::time::Instant, Vec<u64>)>> = Mutex::new(None);
+        self.add(
+            || {
+                describe_gauge!(
+                    "tidewatch_store_bytes",
+                    Unit::Bytes,
+                    "Disk space each store takes (allocated blocks)"
+                );
+                describe_gauge!(
+                    "tidewatch_disk_free_bytes",
+                    Unit::Bytes,
+                    "Free space on the data directory's file system"
+                );
+            },
+            move || {
+                let Ok(mut w) = walked.lock() else {
+                    return;
+                };
+                if w.as_ref().is_none_or(|(at, _)| at.elapsed() >= WALK_EVERY) {
+                    let sizes = stores
+                        .iter()
+                        .map(|(_, dir)| ingest::hourly::disk_use_bytes(dir))
+                        .collect();
+                    *w = Some((std::time::Instant::now(), sizes));
+                }
+                if let Some((_, sizes)) = w.as_ref() {
+                    for ((store, _), bytes) in stores.iter().zip(sizes) {
+                        gauge!("tidewatch_store_bytes", "store" => *store).set(*bytes as f64);
+                    }
+                }
+                if let Ok(free) = ingest::hourly::free_bytes(&data) {
+                    gauge!("tidewatch_disk_free_bytes").set(free as f64);
                 }
             },
         );
@@ -319,6 +384,11 @@ impl Metrics {
                     Unit::Count,
                     "Embedded broker connections accepted, by listener"
                 );
+                describe_counter!(
+                    "tidewatch_broker_tls_handshakes_total",
+                    Unit::Count,
+                    "TLS handshakes completed on the embedded broker's remote listener"
+                );
                 describe_gauge!(
                     "tidewatch_broker_open_connections",
                     Unit::Count,
@@ -336,6 +406,7 @@ impl Metrics {
                     .absolute(s.loopback_connections);
                 counter!("tidewatch_broker_connections_total", "listener" => "auth")
                     .absolute(s.auth_connections);
+                counter!("tidewatch_broker_tls_handshakes_total").absolute(s.tls_handshakes);
                 gauge!("tidewatch_broker_open_connections").set(s.open_connections as f64);
                 for (reason, n) in s.refused.iter() {
                     counter!("tidewatch_broker_refusals_total", "reason" => reason.as_str())
@@ -468,6 +539,40 @@ mod tests {
         assert!(text.contains("tidewatch_feed_lines_total 7"), "{text}");
         assert!(
             text.contains("tidewatch_ingest_queue_depth{queue=\"broker\"} 0"),
+            "{text}"
+        );
+        assert!(text.contains("tidewatch_ingest_disk_full 0"), "{text}");
+    }
+
+    #[test]
+    fn render_reports_each_stores_disk_use_and_the_free_space() {
+        let data = tempfile::tempdir().unwrap();
+        let raw = data.path().join("raw");
+        std::fs::create_dir(&raw).unwrap();
+        std::fs::write(raw.join("raw-20261122T14.nmea"), vec![b'x'; 100_000]).unwrap();
+        let m = Metrics::new();
+        m.add_stores(
+            data.path().to_owned(),
+            vec![
+                ("raw", raw),
+                ("observations", data.path().join("observations")),
+            ],
+        );
+        let text = m.render();
+        let value = |prefix: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix)?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+        };
+        // Allocated blocks: at least the bytes written (plus the directory's own).
+        assert!(
+            value("tidewatch_store_bytes{store=\"raw\"}") >= 100_000.0,
+            "{text}"
+        );
+        assert_eq!(value("tidewatch_store_bytes{store=\"observations\"}"), 0.0);
+        assert!(value("tidewatch_disk_free_bytes") > 0.0, "{text}");
+        assert!(
+            text.contains("# TYPE tidewatch_store_bytes gauge"),
             "{text}"
         );
     }

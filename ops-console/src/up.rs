@@ -12,8 +12,8 @@
 //! (the terminal shows a table of it too).
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, IsTerminal, Write};
+use std::fs::{self, OpenOptions};
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use ingest::model::{Observation, ObservationData};
+use ingest::obslog::ObservationLog;
 use ingest::service::{self, ServiceConfig, ServiceHandle};
 use ingest::wire::topics::OBS_FILTER;
 use jiff::{SignedDuration, Timestamp};
@@ -118,9 +119,9 @@ pub fn run(args: &UpArgs) -> Result<()> {
 
 /// Usernames of the services' accounts at the broker. A `.` is in no unit id, so no unit given
 /// with `--unit` (or in a scenario) can be called so.
-const INGEST_USER: &str = "tidewatch.ingest";
-const FUSION_USER: &str = "tidewatch.fusion";
-const CONSOLE_USER: &str = "tidewatch.console";
+pub(crate) const INGEST_USER: &str = "tidewatch.ingest";
+pub(crate) const FUSION_USER: &str = "tidewatch.fusion";
+pub(crate) const CONSOLE_USER: &str = "tidewatch.console";
 
 /// The broker accounts `up` makes at start: one for each service and each patrol unit, each
 /// with a random password kept in this process's memory. (A unit given with `--unit` also gets
@@ -215,6 +216,12 @@ pub(crate) struct StackConfig {
     pub(crate) units: Vec<String>,
     /// How the console's web server is secured.
     pub(crate) web: crate::console::WebSecurity,
+    /// The broker's remote listener (`--mqtt-remote`): its address and certificate.
+    pub(crate) remote: Option<(SocketAddr, crate::tls::Identity)>,
+    /// The identity store whose units and receivers the broker accepts, followed while it runs.
+    pub(crate) identities: Option<crate::identities::Store>,
+    /// Days the raw archive keeps an hour's file (`--retain-raw`).
+    pub(crate) retain_raw_days: u32,
 }
 
 /// What `up` runs besides its terminal: the embedded broker with the accounts made at start,
@@ -230,6 +237,10 @@ pub(crate) struct Stack {
     pub(crate) fusion: fusion::service::ServiceHandle,
     /// The console.
     pub(crate) console: crate::console::Running,
+    /// The remote listener's fingerprint, when there is one.
+    pub(crate) remote_fingerprint: Option<String>,
+    /// Follows the identity store.
+    follower: Option<tokio::task::JoinHandle<()>>,
     ingest_task: tokio::task::JoinHandle<Result<(), service::ServiceError>>,
     stop_ingest: oneshot::Sender<()>,
     fusion_task: tokio::task::JoinHandle<Result<(), fusion::service::ServiceError>>,
@@ -239,15 +250,49 @@ pub(crate) struct Stack {
 impl Stack {
     /// Starts the broker, then ingest, fusion and the console on it.
     pub(crate) async fn start(cfg: StackConfig) -> Result<Stack> {
-        let (broker_cfg, accounts) = broker_config(cfg.mqtt, &cfg.units)?;
+        let (mut broker_cfg, accounts) = broker_config(cfg.mqtt, &cfg.units)?;
+        let remote_fingerprint = match &cfg.remote {
+            Some((addr, identity)) => {
+                broker_cfg.auth_listen = Some(*addr);
+                broker_cfg.auth_tls = Some(
+                    crate::embedded::ListenerTls::from_identity(identity)
+                        .context("--mqtt-remote: TLS")?,
+                );
+                Some(identity.fingerprint())
+            }
+            None => None,
+        };
         let broker = EmbeddedBroker::start(broker_cfg)
             .await
             .with_context(|| format!("cannot start the MQTT broker on {}", cfg.mqtt))?;
+        // The store's units and receivers log in from the first moment, and as it changes.
+        let follower = match cfg.identities {
+            None => None,
+            Some(store) => {
+                let mut f = crate::identities::Follower::new(store, broker.accounts());
+                if let Some(ev) = f.poll().context("the broker's identity store")? {
+                    warn_shadowed(&ev);
+                }
+                Some(tokio::spawn(f.run(
+                    crate::identities::FOLLOW_EVERY,
+                    |ev: &crate::identities::FollowEvent| {
+                        warn_shadowed(ev);
+                        tracing::info!(
+                            active = ev.active,
+                            revoked = ev.revoked,
+                            connections_closed = ev.closed,
+                            "Broker identities changed."
+                        );
+                    },
+                )))
+            }
+        };
         let mqtt = broker.addr();
         let host = mqtt.ip().to_string();
         let ingest = ServiceHandle::new();
         let (stop_ingest, ingest_stopped) = oneshot::channel::<()>();
         let mut ingest_cfg = ServiceConfig::new(&host, mqtt.port(), cfg.data.join("raw"));
+        ingest_cfg.retain_raw_days = Some(cfg.retain_raw_days);
         ingest_cfg.credentials = Some(accounts.ingest.pair());
         let ingest_task = tokio::spawn(service::run(ingest_cfg, ingest.clone(), async move {
             let _ = ingest_stopped.await;
@@ -278,6 +323,15 @@ impl Stack {
         registry.add_broker(broker.stats_reader());
         registry.add_ingest(ingest.clone());
         registry.add_fusion(fusion_handle.clone());
+        registry.add_stores(
+            cfg.data.clone(),
+            vec![
+                ("raw", cfg.data.join("raw")),
+                ("observations", cfg.data.join(OBSERVATIONS_DIR)),
+                ("console", crate::console::console_dir(&cfg.data)),
+                ("fusion", cfg.data.join("fusion")),
+            ],
+        );
         let console = crate::console::start(
             crate::console::ConsoleConfig {
                 dir: Some(crate::console::console_dir(&cfg.data)),
@@ -303,6 +357,8 @@ impl Stack {
             ingest,
             fusion: fusion_handle,
             console,
+            remote_fingerprint,
+            follower,
             ingest_task,
             stop_ingest,
             fusion_task,
@@ -327,6 +383,9 @@ impl Stack {
 
     /// Stops the console, fusion, ingest, then the broker.
     pub(crate) async fn shutdown(self) -> Result<()> {
+        if let Some(f) = &self.follower {
+            f.abort();
+        }
         self.console.shutdown().await;
         let _ = self.stop_fusion.send(());
         self.fusion_task
@@ -340,6 +399,29 @@ impl Stack {
             .context("ingest stopped")?;
         self.broker.shutdown().await;
         Ok(())
+    }
+}
+
+/// Says which identities of the store lose to an account made at start.
+fn warn_shadowed(ev: &crate::identities::FollowEvent) {
+    for name in &ev.shadowed {
+        tracing::warn!(
+            identity = %name,
+            "The identity store has an identity named like a unit given with --unit or the demo's; that unit's account stays and the store's is not used."
+        );
+    }
+}
+
+/// The certificate of the remote listener on `addr`: `--tls-cert`/`--tls-key`, or the
+/// self-signed one kept in `DATA/tls/` (the console's too), made on first start. TLS even on
+/// loopback: this listener is for what crosses a network.
+fn remote_identity(args: &UpArgs, addr: &SocketAddr) -> Result<crate::tls::Identity> {
+    match args.tls.files() {
+        Some((cert, key)) => crate::tls::Identity::load(cert, key),
+        None => crate::tls::Identity::self_signed_in(
+            &crate::tls::default_dir(&args.data),
+            &crate::tls::names_for(addr),
+        ),
     }
 }
 
@@ -370,8 +452,25 @@ async fn run_async(
             false,
         )
         .context("--http: HTTPS")?,
+        remote: match args.mqtt_remote {
+            Some(addr) => Some((
+                addr,
+                remote_identity(args, &addr).context("--mqtt-remote: the certificate")?,
+            )),
+            None => None,
+        },
+        identities: Some(crate::identities::Store::new(&args.data)),
+        retain_raw_days: args.retain_raw,
     })
     .await?;
+    if let (Some(remote), Some(fingerprint)) = (stack.broker.auth_addr(), &stack.remote_fingerprint)
+    {
+        crate::identities::RemoteListener {
+            address: remote,
+            fingerprint: fingerprint.clone(),
+        }
+        .write(&args.data)?;
+    }
     let mut unit_files = Vec::new();
     for u in &args.units {
         if let Some(login) = stack.accounts.units.get(u) {
@@ -383,10 +482,14 @@ async fn run_async(
     let (ingest, fusion_handle) = (stack.ingest.clone(), stack.fusion.clone());
     stack.ready().await;
     let mut observations = subscribe_observations(mqtt, &stack.accounts.console).await?;
-    let mut obs_log = open_append(&args.data.join("observations.jsonl"))?;
+    // Hourly files, closed ones compressed, expired ones deleted by their upkeep thread.
+    let obs_dir = args.data.join(OBSERVATIONS_DIR);
+    let mut obs_log = ObservationLog::open(&obs_dir)
+        .with_context(|| format!("cannot open the observation log {}", obs_dir.display()))?;
+    let _obs_upkeep = observations_upkeep(&obs_dir, args.retain_observations)?;
     eprintln!(
         "tidewatch up: MQTT broker on {mqtt} (anonymous local clients may publish raw AIS feeds on tidewatch/v1/raw/ais/... and nothing else, and read nothing; ingest, fusion, the console and patrol units log in with passwords made at start), ingest and fusion running\n  metrics      -> {scheme}://{http}/metrics\n  raw archive  -> {raw} (check it: tidewatch verify {raw})\n  observations -> {}\n  alerts       -> {} (and tidewatch/v1/alerts/{{kind}})",
-        args.data.join("observations.jsonl").display(),
+        obs_dir.display(),
         args.data.join("fusion/alerts.jsonl").display(),
         http = crate::tls::reachable(&stack.console.http),
         scheme = if stack.console.tls_fingerprint.is_some() {
@@ -396,6 +499,12 @@ async fn run_async(
         },
         raw = raw_dir.display(),
     );
+    if let (Some(remote), Some(fingerprint)) = (stack.broker.auth_addr(), &stack.remote_fingerprint)
+    {
+        eprintln!(
+            "  MQTT remote  -> {remote} (MQTT over TLS only; patrol units and AIS receivers log in with their credentials: tidewatch unit add ID, tidewatch receiver add NAME)\n  certificate  -> SHA-256 {fingerprint} (units pin it: it is in their credentials files)"
+        );
+    }
     for (u, path) in &unit_files {
         eprintln!(
             "  unit {u:<7} -> logs in to {mqtt} as {u:?} with the password in {} (readable by you only; tidewatch patrol --unit {u} --user {u} --password-file FILE)",
@@ -472,11 +581,11 @@ async fn run_async(
         tokio::select! {
             _ = &mut ctrl_c => break,
             Some(o) = observations.recv() => {
-                writeln!(obs_log, "{}", serde_json::to_string(&o)?)?;
+                obs_log.write_lossy(&o, Timestamp::now());
                 update(&mut picture, &o);
             }
             _ = tick.tick() => {
-                obs_log.flush()?;
+                obs_log.flush_lossy();
                 let now = match (&mut sc, &mut publisher) {
                     (Some(s), Some(p)) => {
                         let target = match speed {
@@ -516,7 +625,7 @@ async fn run_async(
             }
         }
     }
-    obs_log.flush()?;
+    obs_log.flush_lossy();
     drop(publisher);
     stack.shutdown().await
 }
@@ -527,7 +636,7 @@ async fn settle(
     sent_lines: usize,
     observations: &mut mpsc::UnboundedReceiver<Observation>,
     picture: &mut BTreeMap<u32, Contact>,
-    log: &mut BufWriter<File>,
+    log: &mut ObservationLog,
 ) -> Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     // Each MQTT message from the demo is one line.
@@ -538,20 +647,32 @@ async fn settle(
     while let Ok(Some(o)) =
         tokio::time::timeout(Duration::from_millis(500), observations.recv()).await
     {
-        writeln!(log, "{}", serde_json::to_string(&o)?)?;
+        log.write_lossy(&o, Timestamp::now());
         update(picture, &o);
     }
     Ok(())
 }
 
-fn open_append(path: &std::path::Path) -> Result<BufWriter<File>> {
-    Ok(BufWriter::new(
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open {}", path.display()))?,
-    ))
+/// The observation log's directory under the data directory.
+pub(crate) const OBSERVATIONS_DIR: &str = "observations";
+
+/// The observation log's upkeep: compression of closed hours, retention.
+fn observations_upkeep(dir: &Path, retain_days: u32) -> Result<ingest::hourly::Upkeep> {
+    let dir = dir.to_owned();
+    ingest::hourly::Upkeep::spawn("tw-obs-upkeep", Duration::from_secs(60), move |stop| {
+        match ingest::obslog::maintain(&dir, Some(retain_days), Timestamp::now(), stop) {
+            Ok(u) if !u.removed.is_empty() || !u.compression.compressed.is_empty() => {
+                tracing::info!(
+                    removed = u.removed.len(),
+                    compressed = u.compression.compressed.len(),
+                    "Observation log upkeep."
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "Observation log upkeep failed; tried again in a minute."),
+        }
+    })
+    .context("cannot start the observation log's upkeep")
 }
 
 /// Every observation ingest publishes, through the broker, read with the console's login.

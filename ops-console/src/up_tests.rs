@@ -43,6 +43,9 @@ async fn start_up() -> Up {
         zones: None,
         units: vec!["cp-301".into(), "cp-302".into()],
         web: Default::default(),
+        remote: None,
+        identities: None,
+        retain_raw_days: ingest::service::DEFAULT_RETAIN_RAW_DAYS,
     })
     .await
     .unwrap();

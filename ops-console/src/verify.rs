@@ -21,7 +21,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     let report = archive::verify(&args.dir)?;
     if report.files == 0 {
         bail!(
-            "{}: no raw archive files (raw-*.nmea) found",
+            "{}: no raw archive files (raw-*.nmea, raw-*.nmea.gz) found",
             args.dir.display()
         );
     }
@@ -41,10 +41,21 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             args.dir.display()
         );
     }
+    // The head stays the last word (scripts take it from there).
+    let retired = if report.retired > 0 {
+        format!(
+            ", after {} older files removed by retention (named in {}; the oldest kept file links to the last of them)",
+            report.retired,
+            archive::RETENTION_LOG
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{}: raw archive intact: {} files, {} records, head sha256 {}",
+        "{}: raw archive intact: {} files ({} compressed), {} records{retired}, head sha256 {}",
         args.dir.display(),
         report.files,
+        report.compressed,
         report.records,
         report.head.unwrap_or_default()
     );

@@ -199,7 +199,7 @@ fn up_demo_runs_broker_and_ingest_shows_the_picture_and_archives_what_it_receive
     }
     // The patrol units answered fusion's taskings over the broker and rescued everyone:
     // 47 from the rubber boat, 38 from the capsized boat.
-    let decoded = std::fs::read_to_string(dir.join("observations.jsonl")).unwrap();
+    let decoded = ingest::obslog::read_to_string(&dir.join("observations")).unwrap();
     let mut rescued: Vec<(String, u64)> = decoded
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -593,7 +593,7 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
     assert!(status.success(), "tidewatch up: {status}\n{said}");
     // Everything published reached ingest and became observations: every vessel, both
     // patrol units' fixes, and the radar targets of the one with traffic in range.
-    let observations = std::fs::read_to_string(dir.path().join("observations.jsonl")).unwrap();
+    let observations = ingest::obslog::read_to_string(&dir.path().join("observations")).unwrap();
     for m in &mmsis {
         assert!(
             observations.contains(&format!("\"mmsi\":{m},")),
@@ -758,4 +758,119 @@ fn up_refuses_reference_data_it_cannot_read_naming_the_file() {
         assert!(!out.status.success(), "{file}: {err}");
         assert!(err.contains(says), "{file}: {err}");
     }
+}
+
+/// `tidewatch verify` on a raw archive whose closed hours are compressed and whose oldest
+/// hours retention removed: it reads the `.gz` files, follows `retention.log`, and finds a
+/// byte changed inside a compressed file's content.
+#[test]
+fn verify_reads_compressed_hours_and_follows_retention() {
+    use ingest::archive::{self, Archive, Record, Verdict};
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = tmp.path().join("raw");
+    let mut a = Archive::open(&raw).unwrap();
+    for h in 10..15 {
+        for line in ["!AIVDM,1,1,,A,one,0*00", "!AIVDM,1,1,,A,two,0*00"] {
+            a.append(&Record {
+                received_at: format!("2026-11-22T{h}:10:00Z").parse().unwrap(),
+                source: "ais:rx-1",
+                verdict: Verdict::Accepted,
+                line: line.as_bytes(),
+            })
+            .unwrap();
+        }
+    }
+    drop(a);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let done = archive::maintain(
+        &raw,
+        Some(10),
+        "2026-12-02T12:00:00Z".parse().unwrap(),
+        &stop,
+    )
+    .unwrap();
+    assert_eq!(done.removed.len(), 2);
+    assert_eq!(done.compression.compressed.len(), 2);
+    let out = tidewatch(&["verify", raw.to_str().unwrap()], b"");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("raw archive intact: 3 files (2 compressed), 6 records, after 2 older files removed by retention"),
+        "{said}"
+    );
+    // One byte of a compressed hour's content changed (and compressed again).
+    let gz = raw.join("raw-20261122T12.nmea.gz");
+    let mut content = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap()),
+        &mut content,
+    )
+    .unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(content.replace(",two,", ",twO,").as_bytes())
+        .unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let out = tidewatch(&["verify", raw.to_str().unwrap()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("chain BROKEN") && err.contains("raw-20261122T13.nmea.gz: header"),
+        "{err}"
+    );
+}
+
+/// `tidewatch analyze DATA/observations`: the observation log's hourly files, compressed
+/// or not, replayed oldest first.
+#[test]
+fn analyze_replays_the_observation_logs_hourly_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("observations");
+    let mut log = ingest::obslog::ObservationLog::open(&dir).unwrap();
+    let mut p = ingest::pipeline::Pipeline::new();
+    let lines = simulators::scenario::receiver_lines(
+        "central-med",
+        "lampedusa",
+        "2026-11-22T02:00:00Z".parse().unwrap(),
+        jiff::SignedDuration::from_mins(20),
+    )
+    .unwrap();
+    let mut written = 0;
+    for (i, l) in lines.iter().enumerate() {
+        // Written over three hours of the log's clock.
+        let at: jiff::Timestamp = if i < lines.len() / 3 {
+            "2026-11-22T02:30:00Z"
+        } else if i < 2 * lines.len() / 3 {
+            "2026-11-22T03:30:00Z"
+        } else {
+            "2026-11-22T04:30:00Z"
+        }
+        .parse()
+        .unwrap();
+        for e in p.on_input(
+            ingest::pipeline::Input::Ais {
+                source: "lampedusa",
+                payload: l.as_bytes(),
+            },
+            at,
+        ) {
+            if let ingest::pipeline::Event::Publish { observation, .. } = e {
+                log.write(&observation, at).unwrap();
+                written += 1;
+            }
+        }
+    }
+    drop(log);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let done = ingest::obslog::maintain(&dir, None, jiff::Timestamp::now(), &stop).unwrap();
+    assert_eq!(done.compression.compressed.len(), 2);
+    assert!(written > 100, "{written}");
+    let out = tidewatch(&["analyze", dir.to_str().unwrap()], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&format!(" {written} observations")), "{err}");
+    assert!(err.contains(" 0 rejected"), "{err}");
 }

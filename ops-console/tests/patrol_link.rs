@@ -2,7 +2,7 @@
 //! instruments gave `tidewatch patrol` reaches the shore, in order, once.
 //!
 //! ```text
-//!  test NMEA server ──TCP──▶ tidewatch patrol (real binary) ──▶ radio link (a relay the test cuts) ──▶ embedded broker ──▶ ingest ──▶ raw archive
+//!  test NMEA server ──TCP──▶ tidewatch patrol (real binary) ──TLS──▶ radio link (a relay the test cuts) ──▶ embedded broker's remote listener ──▶ ingest ──▶ raw archive
 //! ```
 //!
 //! The cut is a silent one, as when a vessel goes out of range: the relay stops passing
@@ -13,15 +13,19 @@
 //!
 //! The outage lasts `TIDEWATCH_LINK_DOWN_SECS` seconds (default 600, as CI runs it).
 //!
-//! Everyone logs in as themselves, as with `tidewatch up`: the unit with its password, ingest
-//! and the shore's fusion with theirs (the broker's anonymous clients may publish raw AIS only).
+//! Everyone logs in as themselves, as with `tidewatch up`: ingest and the shore's fusion with
+//! their passwords on the loopback listener (the broker's anonymous clients may publish raw AIS
+//! only), the unit as it does at sea: MQTT over TLS to the remote listener, with the credentials
+//! file the centre issued (`tidewatch unit add`: its identity in the store the broker follows,
+//! its password, the radio link's address and the fingerprint of the certificate to pin).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ingest::service::{self, ServiceConfig, ServiceHandle};
-use ops_console::embedded::{BrokerConfig, Credentials, EmbeddedBroker, Role};
+use ops_console::embedded::{BrokerConfig, Credentials, EmbeddedBroker, ListenerTls, Role};
+use ops_console::identities::{CredentialsFile, Follower, Kind, Store};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -152,21 +156,17 @@ struct Patrol {
 }
 
 impl Patrol {
-    fn start(broker: u16, nmea: u16, data: &Path, password_file: &Path) -> Patrol {
+    fn start(nmea: u16, data: &Path, credentials: &Path) -> Patrol {
         let child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
             .args([
                 "patrol",
-                "--unit",
-                UNIT,
                 "--nmea",
                 &format!("tcp://127.0.0.1:{nmea}"),
-                "--broker",
-                &format!("127.0.0.1:{broker}"),
                 "--keep-alive-secs",
                 "5",
-                "--password-file",
+                "--credentials",
             ])
-            .arg(password_file)
+            .arg(credentials)
             .arg("--data")
             .arg(data)
             .stdin(Stdio::piped())
@@ -232,20 +232,45 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
     let dir = tmp.path();
     let data: PathBuf = dir.join("patrol");
     let raw = dir.join("raw");
+    // The centre: its certificate, and the remote listener serving it (TLS even on loopback).
+    let centre = dir.join("centre");
+    let identity =
+        ops_console::tls::Identity::self_signed_in(&ops_console::tls::default_dir(&centre), &[])
+            .unwrap();
     let mut broker_cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        auth_listen: Some("127.0.0.1:0".parse().unwrap()),
+        auth_tls: Some(ListenerTls::from_identity(&identity).unwrap()),
         ..BrokerConfig::default()
     };
-    let unit_login = broker_cfg.add_generated_user(UNIT, Role::Unit).unwrap();
     let ingest_login = broker_cfg
         .add_generated_user("ingest", Role::Ingest)
         .unwrap();
     let fusion_login = broker_cfg
         .add_generated_user("fusion", Role::Fusion)
         .unwrap();
-    let password_file = dir.join(format!("{UNIT}.password"));
-    std::fs::write(&password_file, &unit_login.password).unwrap();
     let broker = EmbeddedBroker::start(broker_cfg).await.unwrap();
+    let radio = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let radio_port = radio.local_addr().unwrap().port();
+    // The unit's identity, issued as `tidewatch unit add` issues it, and followed by the broker
+    // as `up` follows it; its credentials file names the radio link as the centre's address.
+    let store = Store::new(&centre);
+    let (unit_identity, unit_login) = store.add(Kind::Unit, UNIT).unwrap();
+    let credentials = dir.join(format!("{UNIT}.toml"));
+    CredentialsFile {
+        kind: Kind::Unit,
+        id: UNIT.into(),
+        username: unit_login.username.clone(),
+        password: unit_login.password.clone(),
+        brokers: vec![format!("127.0.0.1:{radio_port}")],
+        fingerprint: identity.fingerprint(),
+        issued: unit_identity.created,
+        certificate: None,
+    }
+    .write(&credentials)
+    .unwrap();
+    let mut follower = Follower::new(store, broker.accounts());
+    assert_eq!(follower.poll().unwrap().unwrap().active, 1);
     let ingest = ServiceHandle::new();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut ingest_cfg = ServiceConfig::new("127.0.0.1", broker.addr().port(), &raw);
@@ -254,15 +279,13 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
         let _ = stopped.await;
     }));
     let (link, link_rx) = watch::channel(true);
-    let radio = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let radio_port = radio.local_addr().unwrap().port();
-    tokio::spawn(relay(radio, broker.addr(), link_rx));
+    tokio::spawn(relay(radio, broker.auth_addr().unwrap(), link_rx));
     let mux = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mux_port = mux.local_addr().unwrap().port();
     let (nmea, nmea_rx) = mpsc::unbounded_channel();
     let (accepted, mut connections) = watch::channel(0usize);
     tokio::spawn(nmea_server(mux, nmea_rx, accepted));
-    let mut patrol = Patrol::start(radio_port, mux_port, &data, &password_file);
+    let mut patrol = Patrol::start(mux_port, &data, &credentials);
 
     let mut written = Vec::new();
     let mut i = 0u64;
@@ -297,7 +320,7 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
     write_for(half, &mut written, &mut i).await;
     tokio::time::sleep(Duration::from_secs(2)).await; // the last lines reach the queue
     drop(patrol);
-    let patrol = Patrol::start(radio_port, mux_port, &data, &password_file);
+    let patrol = Patrol::start(mux_port, &data, &credentials);
     // Lines resume once the new program is reading: a line written to the dead
     // connection would be lost before the patrol ever saw it (TCP, not the queue).
     tokio::time::timeout(Duration::from_secs(30), connections.wait_for(|&n| n >= 2))
@@ -384,6 +407,11 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
         .parse()
         .unwrap();
     assert_eq!(acked, written.len() as u64 + 1);
+    // All of it over TLS, on the remote listener: the first program's session, and the
+    // restarted program's once the link was back.
+    let s = broker.stats();
+    assert!(s.tls_handshakes >= 2 && s.auth_sessions >= 2, "{s:?}");
+    assert_eq!(s.refused.total(), 0, "{s:?}");
     let _ = stop.send(());
     ingest_task.await.unwrap().unwrap();
     broker.shutdown().await;

@@ -2481,6 +2481,16 @@ function renderStatus(st, rates) {
   if (lc != null) kv(ov, 'Live console clients', fmtN(lc));
   const ss = one('tidewatch_console_sessions');
   if (ss != null) kv(ov, 'Sessions', fmtN(ss));
+  // Disks: a full raw archive disk is critical (ingest acknowledges nothing until space returns).
+  const diskFull = one('tidewatch_ingest_disk_full');
+  if (diskFull != null) {
+    kv(ov, 'Raw archive disk', diskFull > 0 ? 'FULL: ingest acknowledges nothing until space returns' : 'ok',
+      diskFull > 0 ? 'bad-text' : 'ok-text');
+  }
+  const fmtGB = (v) => `${(v / 1e9).toFixed(2)} GB`;
+  const free = one('tidewatch_disk_free_bytes');
+  if (free != null) kv(ov, 'Disk free (data)', fmtGB(free), free < 5e9 ? 'warn-text' : null);
+  for (const s of by('tidewatch_store_bytes')) kv(ov, `Store: ${(s.labels || {}).store || '?'}`, fmtGB(s.value));
   body.append(ov);
 
   const table = (title, rows, cols) => {

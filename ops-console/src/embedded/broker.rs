@@ -14,8 +14,8 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, sleep, timeout};
 use tracing::{info, warn};
 
-use super::config::{BrokerConfig, ConfigError};
-use super::front::{AuthPolicy, Front, Listener, serve};
+use super::config::{BrokerConfig, BrokerUser, ConfigError};
+use super::front::{AccountsUpdate, AuthPolicy, Front, Listener, serve, update_accounts};
 use super::packet::{Connect, encode_connect};
 use super::stats::{BrokerStats, Counters};
 
@@ -53,9 +53,12 @@ pub enum BrokerError {
 /// ```text
 ///  local clients ──▶ listen (127.0.0.1: anonymous = raw AIS only,   ─┐
 ///                    or an account; CONNECT checked, ACL per packet) ├─▶ engine (rumqttd) on an
-///  units, feeds  ──▶ auth_listen (username + password,               │   internal 127.0.0.1 port,
-///                    CONNECT checked, ACL per packet) ───────────────┘   the fronts' secret only
+///  units, feeds  ──▶ auth_listen (TLS when auth_tls, then username   │   internal 127.0.0.1 port,
+///                    + password, CONNECT checked, ACL per packet) ───┘   the fronts' secret only
 /// ```
+///
+/// Accounts can be added and revoked while it runs ([`EmbeddedBroker::accounts`]); a revoked
+/// account's connections are closed at once.
 ///
 /// Everything but the engine's router runs as tasks on the caller's tokio runtime. The engine
 /// takes only the fronts: they log in with a password made at start and kept in memory, so a
@@ -70,6 +73,8 @@ pub struct EmbeddedBroker {
     #[cfg_attr(not(test), allow(dead_code))]
     engine: SocketAddr,
     counters: Arc<Counters>,
+    /// The accounts, changeable while the broker runs.
+    accounts: Accounts,
     /// The engine's listener task and the fronts' accept loops. Each accept loop owns the tasks of
     /// its connections, so aborting this set closes every listener and every client connection.
     tasks: JoinSet<()>,
@@ -81,6 +86,12 @@ impl EmbeddedBroker {
     /// returns once the engine answers an MQTT CONNECT.
     pub async fn start(cfg: BrokerConfig) -> Result<Self, BrokerError> {
         cfg.validate()?;
+        if let Some(a) = cfg.auth_listen
+            && cfg.auth_tls.is_none()
+            && !a.ip().is_loopback()
+        {
+            return Err(ConfigError::PlainRemote(a).into());
+        }
         let bind = |addr: SocketAddr| async move {
             TcpListener::bind(addr)
                 .await
@@ -97,31 +108,47 @@ impl EmbeddedBroker {
         let engine_login = (ENGINE_USER.to_owned(), engine_secret()?);
         let engine = start_engine(&cfg, &engine_login, &mut tasks).await?;
         let counters = Arc::new(Counters::default());
-        let front = Arc::new(Front {
+        let front = Arc::new(Front::new(
             engine,
             engine_login,
-            counters: counters.clone(),
-            max_connections: cfg.max_connections,
-        });
+            counters.clone(),
+            cfg.max_connections,
+        ));
         let policy = Arc::new(AuthPolicy::new(&cfg));
         tasks.spawn(serve(
             loopback,
             front.clone(),
             policy.clone(),
             Listener::Loopback,
+            None,
         ));
+        let accounts = Accounts {
+            front: front.clone(),
+            policy: policy.clone(),
+        };
+        let tls = cfg
+            .auth_tls
+            .as_ref()
+            .map(|t| tokio_rustls::TlsAcceptor::from(t.0.clone()));
         let auth_addr = auth.map(|(auth_addr, listener)| {
-            tasks.spawn(serve(listener, front, policy, Listener::Auth));
+            tasks.spawn(serve(listener, front, policy, Listener::Auth, tls));
             auth_addr
         });
-        info!(%addr, auth_addr = ?auth_addr, users = cfg.users.len(), "MQTT broker listening.");
+        info!(%addr, auth_addr = ?auth_addr, tls = cfg.auth_tls.is_some(), users = cfg.users.len(), "MQTT broker listening.");
         Ok(EmbeddedBroker {
             addr,
             auth_addr,
             engine,
             counters,
+            accounts,
             tasks,
         })
+    }
+
+    /// A handle that changes the accounts while the broker runs (cheap to clone, usable from
+    /// another task).
+    pub fn accounts(&self) -> Accounts {
+        self.accounts.clone()
     }
 
     /// The loopback listener's address (anonymous clients and accounts).
@@ -160,6 +187,32 @@ impl EmbeddedBroker {
     pub async fn shutdown(mut self) {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Changes the accounts of a running [`EmbeddedBroker`] (both listeners).
+#[derive(Clone)]
+pub struct Accounts {
+    front: Arc<Front>,
+    policy: Arc<AuthPolicy>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Accounts(..)")
+    }
+}
+
+impl Accounts {
+    /// Makes `users` the accounts added to the configuration's (which stay, and win over one
+    /// of the same name, reported as shadowed), and `revoked` the revoked ones (their right
+    /// password is refused as [`Refusal::Revoked`](super::Refusal::Revoked)). Every live
+    /// connection of an account that is gone, revoked, or has another role or password than
+    /// when it connected is closed at once, counted as revoked. Each call replaces the whole
+    /// set: give every added account each time. Names are expected valid
+    /// ([`is_user_name`](super::is_user_name)); an invalid one can never log in.
+    pub fn replace(&self, users: &[BrokerUser], revoked: &[BrokerUser]) -> AccountsUpdate {
+        update_accounts(&self.front, &self.policy, users, revoked)
     }
 }
 

@@ -5,7 +5,8 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:1883"       # loopback only: anonymous (raw AIS only) or any account
-//! auth_listen = "0.0.0.0:1884"    # optional; username + password required
+//! auth_listen = "0.0.0.0:8883"    # optional; username + password required; outside
+//!                                 # loopback only with TLS (auth_tls, from the certificate)
 //! max_packet_bytes = 1049600
 //! max_connections = 1024
 //! connect_timeout_secs = 10
@@ -24,6 +25,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -46,9 +48,17 @@ pub struct BrokerConfig {
     /// loopback address; port 0 picks a free port
     /// (see [`EmbeddedBroker::addr`](super::EmbeddedBroker::addr)). Default `127.0.0.1:1883`.
     pub listen: SocketAddr,
-    /// Authenticated listener (plain TCP: put TLS in front of it when the link leaves the
-    /// building). `None` (the default) means no such listener. Port 0 picks a free port.
+    /// Authenticated listener: accounts only. With [`auth_tls`](Self::auth_tls) it speaks
+    /// MQTT over TLS (the remote listener of `tidewatch up --mqtt-remote`); without, plain TCP,
+    /// which the embedded broker accepts on a loopback address only. `None` (the default)
+    /// means no such listener. Port 0 picks a free port.
     pub auth_listen: Option<SocketAddr>,
+    /// TLS on the authenticated listener: every connection completes a TLS handshake (within
+    /// [`connect_timeout_secs`](Self::connect_timeout_secs), counted in the same
+    /// [`max_connections`](Self::max_connections)) before its CONNECT is read. Not in the TOML:
+    /// it comes from the certificate files.
+    #[serde(skip)]
+    pub auth_tls: Option<ListenerTls>,
     /// Accounts (on both listeners).
     pub users: Vec<BrokerUser>,
     /// Largest MQTT packet accepted, in bytes counted after the fixed header (variable header +
@@ -61,7 +71,8 @@ pub struct BrokerConfig {
     /// most `max_connections × 64 KiB` before authentication and `max_connections ×
     /// max_packet_bytes` after.
     pub max_connections: usize,
-    /// Seconds a new connection on the authenticated listener has to send its CONNECT. Default 10.
+    /// Seconds a new connection has to send its CONNECT (on the TLS listener, to finish its
+    /// handshake and send its CONNECT). Default 10.
     pub connect_timeout_secs: u64,
     /// The in-memory message log, the broker's main memory bound.
     pub log: LogLimits,
@@ -72,12 +83,47 @@ impl Default for BrokerConfig {
         BrokerConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 1883)),
             auth_listen: None,
+            auth_tls: None,
             users: Vec::new(),
             max_packet_bytes: DEFAULT_MAX_PACKET_BYTES,
             max_connections: 1024,
             connect_timeout_secs: 10,
             log: LogLimits::default(),
         }
+    }
+}
+
+/// The TLS server configuration of the authenticated listener (compared by identity: two are
+/// equal when they are the same configuration).
+#[derive(Clone)]
+pub struct ListenerTls(pub Arc<rustls::ServerConfig>);
+
+impl ListenerTls {
+    /// MQTT over TLS with `identity` (TLS 1.2 and 1.3). It offers the ALPN protocol `mqtt`
+    /// and takes clients that ask for none, but refuses one that asks only for another (a
+    /// browser sent to this port with the console's certificate: no cross-protocol use of the
+    /// one certificate).
+    pub fn from_identity(identity: &crate::tls::Identity) -> anyhow::Result<Self> {
+        Ok(ListenerTls(Arc::new(
+            identity.server_config_alpn(&[MQTT_ALPN])?,
+        )))
+    }
+}
+
+/// The ALPN protocol id of MQTT (IANA).
+pub const MQTT_ALPN: &[u8] = b"mqtt";
+
+impl PartialEq for ListenerTls {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ListenerTls {}
+
+impl fmt::Debug for ListenerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ListenerTls(..)")
     }
 }
 
@@ -147,6 +193,35 @@ pub struct BrokerUser {
     pub password: PasswordHash,
 }
 
+impl BrokerUser {
+    /// An account `name` in `role` with a random password made now (256 bits from the
+    /// operating system, URL-safe base64), hashed with `iterations`: the account, and the
+    /// credentials its client logs in with (the only copy of the password).
+    pub fn generated(
+        name: &str,
+        role: Role,
+        iterations: u32,
+    ) -> Result<(BrokerUser, Credentials), getrandom::Error> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)?;
+        let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+        let mut salt = [0u8; 12];
+        getrandom::fill(&mut salt)?;
+        let user = BrokerUser {
+            name: name.to_owned(),
+            role,
+            password: PasswordHash::with_salt(&password, &salt, iterations),
+        };
+        Ok((
+            user,
+            Credentials {
+                username: name.to_owned(),
+                password,
+            },
+        ))
+    }
+}
+
 /// What an account may do (the table is in `acl.rs`; none may retain messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -209,6 +284,11 @@ pub enum ConfigError {
     /// Both listeners on the same address.
     #[error("broker.listen and broker.auth_listen are both {0}")]
     SameAddress(SocketAddr),
+    /// A plain (unencrypted) authenticated listener outside loopback.
+    #[error(
+        "broker.auth_listen {0} is not a loopback address and has no TLS; passwords never cross a network in clear (give the listener a certificate)"
+    )]
+    PlainRemote(SocketAddr),
     /// A username outside the allowed alphabet or length.
     #[error("broker user {0:?}: a name is 1 to 64 characters from A-Z a-z 0-9 . _ -")]
     BadUserName(String),
@@ -237,20 +317,9 @@ impl BrokerConfig {
         name: &str,
         role: Role,
     ) -> Result<Credentials, getrandom::Error> {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret)?;
-        let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
-        let mut salt = [0u8; 12];
-        getrandom::fill(&mut salt)?;
-        self.users.push(BrokerUser {
-            name: name.to_owned(),
-            role,
-            password: PasswordHash::with_salt(&password, &salt, GENERATED_ITERATIONS),
-        });
-        Ok(Credentials {
-            username: name.to_owned(),
-            password,
-        })
+        let (user, login) = BrokerUser::generated(name, role, GENERATED_ITERATIONS)?;
+        self.users.push(user);
+        Ok(login)
     }
 
     /// Checks everything [`EmbeddedBroker::start`](super::EmbeddedBroker::start) and the

@@ -17,25 +17,38 @@
 //!
 //! Owning the client sockets also gives exact listen addresses (port 0 works) and a shutdown that
 //! closes every client connection, which the engine alone cannot do.
+//!
+//! The authenticated listener may speak TLS ([`BrokerConfig::auth_tls`]): the handshake comes
+//! first, in the same connection slot and within the same connect timeout as the CONNECT, and
+//! what follows is the same front over the decrypted stream. A failed or late handshake (plain
+//! MQTT to the TLS port, a client that does not trust the certificate) is a refusal like any
+//! other ([`Refusal::TlsHandshake`]).
+//!
+//! Accounts can change while the broker runs ([`update_accounts`]): the fronts keep every live
+//! connection of an account, and when that account is revoked or given new credentials they
+//! close its connections at once ([`Refusal::Revoked`]). A client that presents the right
+//! password of a revoked account is refused like a wrong password, and counted apart.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
-use tokio::time::timeout;
-use tracing::{debug, warn};
+use tokio::time::{Instant, timeout, timeout_at};
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, warn};
 
 use super::acl::Grants;
-use super::config::{BrokerConfig, DEFAULT_ITERATIONS, PasswordHash, Role};
+use super::config::{BrokerConfig, BrokerUser, DEFAULT_ITERATIONS, PasswordHash, Role};
 use super::packet::{
     ClientPacket, ConnectError, FrameError, connack, connack_refusal, encode_connect, frame, kind,
     parse_client_packet, parse_connect,
@@ -59,14 +72,88 @@ const READ_CHUNK: usize = 16 * 1024;
 /// What both fronts share.
 pub(crate) struct Front {
     /// The engine's internal listener.
-    pub(crate) engine: SocketAddr,
+    engine: SocketAddr,
     /// The fronts' username and password at the engine (the password made at start, in memory
     /// only).
-    pub(crate) engine_login: (String, String),
+    engine_login: (String, String),
     /// The broker's counters.
-    pub(crate) counters: Arc<Counters>,
+    counters: Arc<Counters>,
     /// Connections accepted at once per listener.
-    pub(crate) max_connections: usize,
+    max_connections: usize,
+    /// The live connections of each account (by username, then connection number), each with
+    /// the bell that closes it.
+    live: Mutex<HashMap<String, HashMap<u64, Arc<Notify>>>>,
+    /// The next connection number.
+    next_connection: AtomicU64,
+}
+
+impl Front {
+    pub(crate) fn new(
+        engine: SocketAddr,
+        engine_login: (String, String),
+        counters: Arc<Counters>,
+        max_connections: usize,
+    ) -> Self {
+        Front {
+            engine,
+            engine_login,
+            counters,
+            max_connections,
+            live: Mutex::new(HashMap::new()),
+            next_connection: AtomicU64::new(0),
+        }
+    }
+}
+
+/// One live connection of an account, listed in [`Front::live`] until dropped.
+struct LiveConnection<'a> {
+    front: &'a Front,
+    user: String,
+    id: u64,
+    /// Rung when the account is revoked.
+    bell: Arc<Notify>,
+}
+
+impl Drop for LiveConnection<'_> {
+    fn drop(&mut self) {
+        let mut live = self
+            .front
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(conns) = live.get_mut(&self.user) {
+            conns.remove(&self.id);
+            if conns.is_empty() {
+                live.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// Lists a connection admitted as `user` with `entry`, unless the account has changed since:
+/// checked under the same lock [`update_accounts`] sweeps under, after it swapped the table, so
+/// a connection is either listed before the sweep (and closed by it) or sees the new table.
+fn go_live<'a>(
+    front: &'a Front,
+    policy: &AuthPolicy,
+    user: &str,
+    entry: &Entry,
+) -> Option<LiveConnection<'a>> {
+    let mut live = front.live.lock().unwrap_or_else(PoisonError::into_inner);
+    if policy.current().users.get(user) != Some(entry) {
+        return None;
+    }
+    let id = front.next_connection.fetch_add(1, Relaxed);
+    let bell = Arc::new(Notify::new());
+    live.entry(user.to_owned())
+        .or_default()
+        .insert(id, bell.clone());
+    Some(LiveConnection {
+        front,
+        user: user.to_owned(),
+        id,
+        bell,
+    })
 }
 
 /// Which listener a connection came in on.
@@ -87,11 +174,58 @@ impl Listener {
     }
 }
 
-/// The fronts' accounts and limits.
-pub(crate) struct AuthPolicy {
-    users: HashMap<String, (Role, PasswordHash)>,
+/// What an account is: its role and password hash. A connection was admitted under one; when
+/// the account's entry is no longer the same, the connection is closed.
+type Entry = (Role, PasswordHash);
+
+/// The accounts at one moment: those of the configuration and those added since.
+pub(crate) struct Table {
+    users: HashMap<String, Entry>,
+    /// Revoked accounts' hashes: the right password of one is refused as [`Refusal::Revoked`].
+    revoked: HashMap<String, PasswordHash>,
     /// Checked for unknown usernames, so they cost as much as known ones.
     dummy: PasswordHash,
+}
+
+impl Table {
+    fn new<'a>(
+        users: impl IntoIterator<Item = &'a BrokerUser>,
+        revoked: impl IntoIterator<Item = &'a BrokerUser>,
+    ) -> Table {
+        let mut t = Table {
+            users: HashMap::new(),
+            revoked: HashMap::new(),
+            dummy: PasswordHash::with_salt("", b"tidewatch-no", 1),
+        };
+        for u in users {
+            t.users
+                .entry(u.name.clone())
+                .or_insert_with(|| (u.role, u.password.clone()));
+        }
+        for u in revoked {
+            if !t.users.contains_key(&u.name) {
+                t.revoked.insert(u.name.clone(), u.password.clone());
+            }
+        }
+        let iterations = t
+            .users
+            .values()
+            .map(|(_, h)| h)
+            .chain(t.revoked.values())
+            .map(PasswordHash::iterations)
+            .max()
+            .unwrap_or(DEFAULT_ITERATIONS);
+        t.dummy = PasswordHash::with_salt("", b"tidewatch-no", iterations);
+        t
+    }
+}
+
+/// The fronts' accounts and limits.
+pub(crate) struct AuthPolicy {
+    /// The configuration's accounts, which later updates cannot replace.
+    fixed: Vec<BrokerUser>,
+    /// The accounts now; replaced whole by [`update_accounts`].
+    table: RwLock<Arc<Table>>,
     max_body: usize,
     connect_timeout: Duration,
     verify_slots: Arc<Semaphore>,
@@ -99,23 +233,102 @@ pub(crate) struct AuthPolicy {
 
 impl AuthPolicy {
     pub(crate) fn new(cfg: &BrokerConfig) -> Self {
-        let iterations = cfg
-            .users
-            .iter()
-            .map(|u| u.password.iterations())
-            .max()
-            .unwrap_or(DEFAULT_ITERATIONS);
         AuthPolicy {
-            users: cfg
-                .users
-                .iter()
-                .map(|u| (u.name.clone(), (u.role, u.password.clone())))
-                .collect(),
-            dummy: PasswordHash::with_salt("", b"tidewatch-no", iterations),
+            fixed: cfg.users.clone(),
+            table: RwLock::new(Arc::new(Table::new(&cfg.users, []))),
             max_body: cfg.max_packet_bytes,
             connect_timeout: cfg.connect_timeout(),
             verify_slots: Arc::new(Semaphore::new(VERIFY_SLOTS)),
         }
+    }
+
+    /// The accounts now.
+    fn current(&self) -> Arc<Table> {
+        self.table
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// What [`update_accounts`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountsUpdate {
+    /// Live connections closed because their account was revoked or given new credentials.
+    pub closed: usize,
+    /// Accounts given that have the name of an account of the configuration (which stays).
+    pub shadowed: Vec<String>,
+}
+
+/// Makes `users` (besides the configuration's) the accounts both fronts accept and `revoked`
+/// the revoked ones, then closes at once every live connection of an account that is gone,
+/// revoked, or has another role or password hash than when it connected.
+pub(crate) fn update_accounts(
+    front: &Front,
+    policy: &AuthPolicy,
+    users: &[BrokerUser],
+    revoked: &[BrokerUser],
+) -> AccountsUpdate {
+    let shadowed: Vec<String> = users
+        .iter()
+        .filter(|u| policy.fixed.iter().any(|f| f.name == u.name))
+        .map(|u| u.name.clone())
+        .collect();
+    let fixed_names = || policy.fixed.iter().map(|f| f.name.as_str());
+    let new = Arc::new(Table::new(
+        policy.fixed.iter().chain(users),
+        revoked
+            .iter()
+            .filter(|r| !fixed_names().any(|f| f == r.name)),
+    ));
+    let old = std::mem::replace(
+        &mut *policy.table.write().unwrap_or_else(PoisonError::into_inner),
+        new.clone(),
+    );
+    let mut closed = 0;
+    let live = front.live.lock().unwrap_or_else(PoisonError::into_inner);
+    for (user, conns) in live.iter() {
+        if old.users.get(user) != new.users.get(user) {
+            info!(
+                user,
+                connections = conns.len(),
+                "Account revoked or changed; closing its connections."
+            );
+            for bell in conns.values() {
+                bell.notify_one();
+            }
+            closed += conns.len();
+        }
+    }
+    AccountsUpdate { closed, shadowed }
+}
+
+/// A client's byte stream, split for the two directions of the relay: plain TCP, or TLS on the
+/// authenticated listener.
+pub(crate) trait ClientStream:
+    AsyncRead + AsyncWrite + Unpin + Send + Sized + 'static
+{
+    /// The reading half.
+    type Read: AsyncRead + Unpin + Send;
+    /// The writing half.
+    type Write: AsyncWrite + Unpin + Send;
+    /// Both halves.
+    fn halves(self) -> (Self::Read, Self::Write);
+}
+
+impl ClientStream for TcpStream {
+    type Read = OwnedReadHalf;
+    type Write = OwnedWriteHalf;
+    fn halves(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        self.into_split()
+    }
+}
+
+impl ClientStream for tokio_rustls::server::TlsStream<TcpStream> {
+    type Read = ReadHalf<Self>;
+    type Write = WriteHalf<Self>;
+    fn halves(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
     }
 }
 
@@ -126,6 +339,7 @@ pub(crate) async fn serve(
     front: Arc<Front>,
     policy: Arc<AuthPolicy>,
     which: Listener,
+    tls: Option<TlsAcceptor>,
 ) {
     let name = which.name();
     let slots = Arc::new(Semaphore::new(front.max_connections));
@@ -154,11 +368,25 @@ pub(crate) async fn serve(
                 };
                 let front = front.clone();
                 let policy = policy.clone();
+                let tls = tls.clone();
                 conns.spawn(async move {
                     let _slot = slot;
                     let _open = OpenGuard::new(&front.counters);
                     let _ = stream.set_nodelay(true);
-                    connection(stream, peer, &front, &policy, which).await;
+                    // The handshake and the CONNECT share one deadline.
+                    let deadline = Instant::now() + policy.connect_timeout;
+                    let Some(acceptor) = tls else {
+                        connection(stream, peer, &front, &policy, which, deadline).await;
+                        return;
+                    };
+                    match timeout_at(deadline, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            front.counters.tls_handshakes.fetch_add(1, Relaxed);
+                            connection(stream, peer, &front, &policy, which, deadline).await;
+                        }
+                        Ok(Err(e)) => refuse(&front.counters, name, peer, None, Refusal::TlsHandshake, &e.to_string()),
+                        Err(_) => refuse(&front.counters, name, peer, None, Refusal::TlsHandshake, "no TLS handshake in time"),
+                    }
                 });
             }
         }
@@ -201,7 +429,7 @@ async fn connect_engine(front: &Front) -> io::Result<TcpStream> {
 /// low rates. Linux leaves quick-ACK mode by itself, so it is re-armed after every read.
 async fn engine_to_client(
     engine: &mut OwnedReadHalf,
-    client: &mut OwnedWriteHalf,
+    client: &mut (impl AsyncWrite + Unpin),
 ) -> io::Result<()> {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -211,6 +439,8 @@ async fn engine_to_client(
         }
         ack_now(engine.as_ref());
         client.write_all(&buf[..n]).await?;
+        // TLS records go out now, not when the next bytes come (a no-op on plain TCP).
+        client.flush().await?;
     }
 }
 
@@ -242,25 +472,32 @@ fn refused(reason: Refusal, detail: impl Into<String>) -> End {
 
 /// A client whose CONNECT passed.
 struct Admitted {
-    /// The username; `None` for an anonymous client.
-    user: Option<String>,
+    /// The username and the account it was admitted as; `None` for an anonymous client.
+    account: Option<(String, Entry)>,
     grants: Grants,
     /// The CONNECT to send to the engine.
     connect: Vec<u8>,
 }
 
-/// A front for one connection.
-async fn connection(
-    mut client: TcpStream,
+impl Admitted {
+    fn user(&self) -> Option<&str> {
+        self.account.as_ref().map(|(u, _)| u.as_str())
+    }
+}
+
+/// A front for one connection, whose CONNECT must be complete by `deadline`.
+async fn connection<S: ClientStream>(
+    mut client: S,
     peer: SocketAddr,
     front: &Front,
     policy: &AuthPolicy,
     which: Listener,
+    deadline: Instant,
 ) {
     let name = which.name();
     let mut buf = BytesMut::with_capacity(4096);
     let admission = admit(&mut client, &mut buf, front, policy, which);
-    let admitted = match timeout(policy.connect_timeout, admission).await {
+    let admitted = match timeout_at(deadline, admission).await {
         Ok(Ok(a)) => a,
         Ok(Err((answer, End::Refused(reason, detail)))) => {
             // Counted before the answer, so whoever reads the CONNACK sees the count.
@@ -286,17 +523,37 @@ async fn connection(
             return;
         }
     };
+    // An account's connection is listed, so that revoking the account closes it.
+    let live = match &admitted.account {
+        None => None,
+        Some((user, entry)) => match go_live(front, policy, user, entry) {
+            Some(l) => Some(l),
+            None => {
+                refuse(
+                    &front.counters,
+                    name,
+                    peer,
+                    Some(user),
+                    Refusal::Revoked,
+                    "account revoked while it connected",
+                );
+                refuse_with_connack(&mut client, connack::NOT_AUTHORIZED).await;
+                return;
+            }
+        },
+    };
     let engine = match connect_engine(front).await {
         Ok(s) => s,
         Err(e) => {
-            warn!(%peer, user = admitted.user.as_deref().unwrap_or(""), error = %e, "MQTT engine unreachable; closing the client.");
+            warn!(%peer, user = admitted.user().unwrap_or(""), error = %e, "MQTT engine unreachable; closing the client.");
             let _ = client
                 .write_all(&connack_refusal(connack::SERVER_UNAVAILABLE))
                 .await;
+            let _ = client.flush().await;
             return;
         }
     };
-    let (cr, mut cw) = client.into_split();
+    let (cr, mut cw) = client.halves();
     let (mut er, mut ew) = engine.into_split();
     if ew.write_all(&admitted.connect).await.is_err() {
         return;
@@ -311,16 +568,25 @@ async fn connection(
         let _ = cw.shutdown().await;
     };
     tokio::pin!(downstream);
+    let revoked = async {
+        match &live {
+            Some(l) => l.bell.notified().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         end = upstream => match end {
             // The client closed its side: let the engine finish, briefly.
             Ok(()) => { let _ = timeout(CLOSE_GRACE, &mut downstream).await; }
             Err(End::Refused(reason, detail)) => {
-                refuse(&front.counters, name, peer, admitted.user.as_deref(), reason, &detail);
+                refuse(&front.counters, name, peer, admitted.user(), reason, &detail);
             }
             Err(End::Gone) => {}
         },
         () = &mut downstream => {}
+        () = revoked => {
+            refuse(&front.counters, name, peer, admitted.user(), Refusal::Revoked, "account revoked or changed; connection closed");
+        }
     }
 }
 
@@ -340,7 +606,7 @@ async fn fill(
 /// Reads and judges the CONNECT: the admitted client, or the CONNACK code to answer (if the
 /// client can understand one) and why not.
 async fn admit(
-    client: &mut TcpStream,
+    client: &mut (impl AsyncRead + Unpin),
     buf: &mut BytesMut,
     front: &Front,
     policy: &AuthPolicy,
@@ -400,15 +666,16 @@ async fn judge_connect(
         Err(ConnectError::Malformed(m)) => return Err((None, refused(Refusal::Malformed, m))),
     };
     let no = |reason, detail: String| Err((Some(connack::NOT_AUTHORIZED), refused(reason, detail)));
-    let (user, grants) = match c.username {
+    let (account, grants) = match c.username {
         None if which == Listener::Loopback => (None, Grants::anonymous()),
         None => return no(Refusal::NoCredentials, "CONNECT without username".into()),
-        Some(username) => (
-            Some(username.to_owned()),
-            authenticate(username, c.password, policy).await?,
-        ),
+        Some(username) => {
+            let entry = authenticate(username, c.password, policy).await?;
+            let grants = Grants::new(entry.0, username);
+            (Some((username.to_owned(), entry)), grants)
+        }
     };
-    let who = user.as_deref().unwrap_or("anonymous");
+    let who = account.as_ref().map_or("anonymous", |(u, _)| u.as_str());
     if let Some(w) = &c.will
         && (!grants.may_publish(w.topic) || (w.retain && !grants.may_retain()))
     {
@@ -418,20 +685,28 @@ async fn judge_connect(
     let login = (front.engine_login.0.as_str(), front.engine_login.1.as_str());
     let connect = encode_connect(&c, &session, login);
     Ok(Admitted {
-        user,
+        account,
         grants,
         connect,
     })
 }
 
-/// Checks `username`'s password (off the executor, a few at a time); its grants, or the refusal.
+/// Checks `username`'s password (off the executor, a few at a time) against the accounts now;
+/// the account, or the refusal. The right password of a revoked account is refused like a
+/// wrong one, and counted as [`Refusal::Revoked`].
 async fn authenticate(
     username: &str,
     password: Option<&[u8]>,
     policy: &AuthPolicy,
-) -> Result<Grants, (Option<u8>, End)> {
-    let account = policy.users.get(username);
-    let hash = account.map_or(&policy.dummy, |(_, h)| h).clone();
+) -> Result<Entry, (Option<u8>, End)> {
+    let table = policy.current();
+    let account = table.users.get(username);
+    let revoked = table.revoked.get(username);
+    let hash = account
+        .map(|(_, h)| h)
+        .or(revoked)
+        .unwrap_or(&table.dummy)
+        .clone();
     let password = password.unwrap_or_default().to_vec();
     let ok = {
         let Ok(_slot) = policy.verify_slots.acquire().await else {
@@ -441,24 +716,32 @@ async fn authenticate(
             .await
             .unwrap_or(false)
     };
-    let Some(&(role, _)) = account.filter(|_| ok) else {
-        return Err((
+    match (account, ok) {
+        (Some(entry), true) => Ok(entry.clone()),
+        (None, true) if revoked.is_some() => Err((
+            Some(connack::NOT_AUTHORIZED),
+            refused(
+                Refusal::Revoked,
+                format!("user {username:?}: revoked credentials"),
+            ),
+        )),
+        _ => Err((
             Some(connack::NOT_AUTHORIZED),
             refused(
                 Refusal::BadCredentials,
                 format!("user {username:?}: unknown user or wrong password"),
             ),
-        ));
-    };
-    Ok(Grants::new(role, username))
+        )),
+    }
 }
 
-/// Answers a refused CONNECT, then closes gently: FIN first and a short drain, so the client
-/// reads the CONNACK instead of a reset.
-async fn refuse_with_connack(client: &mut TcpStream, code: u8) {
+/// Answers a refused CONNECT, then closes gently: FIN first (after TLS's close_notify) and a
+/// short drain, so the client reads the CONNACK instead of a reset.
+async fn refuse_with_connack(client: &mut (impl AsyncRead + AsyncWrite + Unpin), code: u8) {
     if client.write_all(&connack_refusal(code)).await.is_err() {
         return;
     }
+    let _ = client.flush().await;
     let _ = client.shutdown().await;
     let mut sink = [0u8; 1024];
     let _ = timeout(Duration::from_millis(500), async {
@@ -476,7 +759,7 @@ async fn refuse_with_connack(client: &mut TcpStream, code: u8) {
 /// Client-to-engine direction: forwards every packet that passes, stops at the first that does
 /// not. `Ok` when the client closed its side cleanly.
 async fn client_to_engine(
-    mut client: OwnedReadHalf,
+    mut client: impl AsyncRead + Unpin,
     mut engine: OwnedWriteHalf,
     mut buf: BytesMut,
     grants: &Grants,

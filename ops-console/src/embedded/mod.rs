@@ -3,8 +3,10 @@
 //! Like Mosquitto 2, the broker accepts anonymous clients on a loopback listener only, but holds
 //! them to least privilege: another local user's process is not Tidewatch. Accounts (username
 //! and password) are accepted on the loopback listener too, and on an optional second listener
-//! that takes accounts only. Every connection is held to the rules of its identity, from one
-//! table (`acl.rs`):
+//! that takes accounts only, over TLS when it faces a network ([`BrokerConfig::auth_tls`]; the
+//! remote listener of `tidewatch up --mqtt-remote`). Accounts can be added and revoked while the
+//! broker runs ([`EmbeddedBroker::accounts`]): a revoked account's live connections are closed
+//! at once. Every connection is held to the rules of its identity, from one table (`acl.rs`):
 //!
 //! | identity | may publish | may subscribe |
 //! |---|---|---|
@@ -35,14 +37,17 @@ pub(crate) mod packet;
 mod stats;
 
 #[cfg(test)]
+mod remote_tests;
+#[cfg(test)]
 pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 
-pub use broker::{BrokerError, EmbeddedBroker};
+pub use broker::{Accounts, BrokerError, EmbeddedBroker};
 pub use config::{
     BrokerConfig, BrokerUser, ConfigError, Credentials, DEFAULT_ITERATIONS,
-    DEFAULT_MAX_PACKET_BYTES, GENERATED_ITERATIONS, LogLimits, PasswordHash, PasswordHashError,
-    Role, is_user_name,
+    DEFAULT_MAX_PACKET_BYTES, GENERATED_ITERATIONS, ListenerTls, LogLimits, MQTT_ALPN,
+    PasswordHash, PasswordHashError, Role, is_user_name,
 };
+pub use front::AccountsUpdate;
 pub use stats::{BrokerStats, Refusal, RefusalCounts};

@@ -8,7 +8,11 @@
 //!   `allow_anonymous true`, the password file and the ACL file (anonymous clients get the ACL's
 //!   anonymous rules, accounts theirs, as in the embedded broker); the authenticated listener, if
 //!   any, with `allow_anonymous false` and the same two files; the size limits (below);
-//!   `persistence false` and `log_dest stderr`.
+//!   `persistence false` and `log_dest stderr`. With [`write_config_tls`], the authenticated
+//!   listener speaks MQTT over TLS only (`certfile`, `keyfile`, copied into the directory as
+//!   `cert.pem` and `key.pem`, the key 0600; `tls_version tlsv1.2`, the minimum): the remote
+//!   listener of `tidewatch broker mosquitto-config`, with the certificate `tidewatch up`
+//!   serves, so a unit pins one fingerprint whichever broker the centre runs.
 //! - `passwd`: one `name:$7$…` line per account: the [`PasswordHash`](super::PasswordHash) exactly
 //!   as configured, which is the format `mosquitto_passwd` writes.
 //! - `acl`: first the anonymous clients' rules (Mosquitto applies the lines before any `user`
@@ -59,6 +63,17 @@ pub struct MosquittoFiles {
     pub password_file: PathBuf,
     /// `acl`: the ACL file.
     pub acl_file: PathBuf,
+    /// `cert.pem` and `key.pem`, the TLS listener's certificate chain and key, when it has TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+/// The certificate chain and private key (PEM files) of the authenticated listener's TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MosquittoTls {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
 }
 
 /// Why [`write_config`] failed.
@@ -74,6 +89,9 @@ pub enum MosquittoError {
     /// A directory Mosquitto's config syntax cannot name (whitespace or `#` in the path).
     #[error("Mosquitto config: directory {0:?} contains whitespace or '#'")]
     BadPath(PathBuf),
+    /// TLS given without an authenticated listener to put it on.
+    #[error("Mosquitto config: TLS needs an authenticated listener (auth_listen)")]
+    TlsWithoutListener,
     /// Writing a file failed.
     #[error("Mosquitto config: cannot write {path:?}: {source}")]
     Io {
@@ -87,7 +105,21 @@ pub enum MosquittoError {
 /// Writes `mosquitto.conf`, `passwd` and `acl` for `cfg` into `dir` (which must exist), as
 /// described in the [module docs](self). The password file is written with mode 0600.
 pub fn write_config(cfg: &BrokerConfig, dir: &Path) -> Result<MosquittoFiles, MosquittoError> {
+    write_config_tls(cfg, dir, None)
+}
+
+/// [`write_config`], with TLS on the authenticated listener when `tls` is given: the
+/// certificate and key are copied into `dir` (`cert.pem`, and `key.pem` readable by its owner
+/// only) and the listener takes MQTT over TLS (1.2 or later) only.
+pub fn write_config_tls(
+    cfg: &BrokerConfig,
+    dir: &Path,
+    tls: Option<&MosquittoTls>,
+) -> Result<MosquittoFiles, MosquittoError> {
     cfg.validate()?;
+    if tls.is_some() && cfg.auth_listen.is_none() {
+        return Err(MosquittoError::TlsWithoutListener);
+    }
     for a in std::iter::once(cfg.listen).chain(cfg.auth_listen) {
         if a.port() == 0 {
             return Err(MosquittoError::PortZero(a));
@@ -108,23 +140,46 @@ pub fn write_config(cfg: &BrokerConfig, dir: &Path) -> Result<MosquittoFiles, Mo
         config: dir.join("mosquitto.conf"),
         password_file: dir.join("passwd"),
         acl_file: dir.join("acl"),
+        tls: tls.map(|_| (dir.join("cert.pem"), dir.join("key.pem"))),
     };
+    if let (Some(src), Some((cert, key))) = (tls, &files.tls) {
+        let copy = |from: &Path, to: &Path, mode| {
+            let bytes = fs::read(from).map_err(io_err(from))?;
+            write_file(to, &bytes, mode).map_err(io_err(to))
+        };
+        copy(&src.cert, cert, 0o644)?;
+        copy(&src.key, key, 0o600)?;
+    }
 
     let mut passwd = String::new();
     for u in &cfg.users {
         let _ = writeln!(passwd, "{}:{}", u.name, u.password);
     }
-    write_file(&files.password_file, &passwd, 0o600).map_err(io_err(&files.password_file))?;
+    write_file(&files.password_file, passwd.as_bytes(), 0o600)
+        .map_err(io_err(&files.password_file))?;
     let acl = acl_text(cfg);
-    write_file(&files.acl_file, &acl, 0o644).map_err(io_err(&files.acl_file))?;
+    write_file(&files.acl_file, acl.as_bytes(), 0o644).map_err(io_err(&files.acl_file))?;
     let conf = config_text(cfg, &files);
-    write_file(&files.config, &conf, 0o644).map_err(io_err(&files.config))?;
+    write_file(&files.config, conf.as_bytes(), 0o644).map_err(io_err(&files.config))?;
     Ok(files)
 }
 
-fn write_file(path: &Path, text: &str, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    fs::write(path, text)?;
+/// Writes `bytes` to `path` with `mode`: a new file is created with it (a secret is never
+/// readable by others, not even for a moment), an existing one is restricted first.
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if path.exists() {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
+    }
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
@@ -164,17 +219,30 @@ fn config_text(cfg: &BrokerConfig, files: &MosquittoFiles) -> String {
     if let Some(a) = cfg.auth_listen {
         let _ = writeln!(
             s,
-            "\n# Authenticated: username and password, per-account ACL.\n\
+            "\n# Authenticated{}: username and password, per-account ACL.\n\
              {}\n\
              allow_anonymous false\n\
              password_file {}\n\
              acl_file {}\n\
              max_connections {}",
+            if files.tls.is_some() {
+                " (remote units and receivers), MQTT over TLS only"
+            } else {
+                ""
+            },
             listener_line(a),
             files.password_file.display(),
             files.acl_file.display(),
             cfg.max_connections,
         );
+        if let Some((cert, key)) = &files.tls {
+            let _ = writeln!(
+                s,
+                "certfile {}\nkeyfile {}\ntls_version tlsv1.2",
+                cert.display(),
+                key.display()
+            );
+        }
     }
     s
 }

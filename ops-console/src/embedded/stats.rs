@@ -33,11 +33,19 @@ pub enum Refusal {
     /// A listener already had [`BrokerConfig::max_connections`](super::BrokerConfig::max_connections)
     /// connections.
     TooManyConnections,
+    /// The right password of an identity that has been revoked (a CONNECT, answered with
+    /// CONNACK 5 like a wrong password), or a live connection of an identity revoked or given
+    /// new credentials while it was connected (closed at once).
+    Revoked,
+    /// The TLS listener's handshake failed or did not finish within
+    /// [`BrokerConfig::connect_timeout_secs`](super::BrokerConfig::connect_timeout_secs): plain
+    /// MQTT to the TLS port, a client that does not trust the certificate, a scanner.
+    TlsHandshake,
 }
 
 impl Refusal {
     /// Every reason, in a fixed order.
-    pub const ALL: [Refusal; 11] = [
+    pub const ALL: [Refusal; 13] = [
         Refusal::NoCredentials,
         Refusal::BadCredentials,
         Refusal::ProtocolVersion,
@@ -49,6 +57,8 @@ impl Refusal {
         Refusal::Oversized,
         Refusal::ConnectTimeout,
         Refusal::TooManyConnections,
+        Refusal::Revoked,
+        Refusal::TlsHandshake,
     ];
 
     /// A stable snake_case label (for logs and metrics).
@@ -65,6 +75,8 @@ impl Refusal {
             Refusal::Oversized => "oversized",
             Refusal::ConnectTimeout => "connect_timeout",
             Refusal::TooManyConnections => "too_many_connections",
+            Refusal::Revoked => "revoked",
+            Refusal::TlsHandshake => "tls_handshake",
         }
     }
 
@@ -79,10 +91,13 @@ pub struct BrokerStats {
     /// Connections accepted on the loopback listener (anonymous clients and accounts), before
     /// any check.
     pub loopback_connections: u64,
-    /// Connections accepted on the authenticated listener, before any check.
+    /// Connections accepted on the authenticated listener (the remote TLS listener when it has
+    /// TLS), before any check.
     pub auth_connections: u64,
     /// Connections on the authenticated listener whose CONNECT passed and that reached the engine.
     pub auth_sessions: u64,
+    /// Connections on the authenticated listener whose TLS handshake succeeded.
+    pub tls_handshakes: u64,
     /// Connections open now, both listeners.
     pub open_connections: u64,
     /// Connections closed by a front, by reason.
@@ -118,6 +133,7 @@ pub(crate) struct Counters {
     pub(crate) loopback_connections: AtomicU64,
     pub(crate) auth_connections: AtomicU64,
     pub(crate) auth_sessions: AtomicU64,
+    pub(crate) tls_handshakes: AtomicU64,
     pub(crate) open_connections: AtomicU64,
     refused: [AtomicU64; Refusal::ALL.len()],
 }
@@ -136,6 +152,7 @@ impl Counters {
             loopback_connections: self.loopback_connections.load(Relaxed),
             auth_connections: self.auth_connections.load(Relaxed),
             auth_sessions: self.auth_sessions.load(Relaxed),
+            tls_handshakes: self.tls_handshakes.load(Relaxed),
             open_connections: self.open_connections.load(Relaxed),
             refused,
         }

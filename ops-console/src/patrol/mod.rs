@@ -16,6 +16,11 @@
 //! In-order delivery rests on MQTT: a broker acknowledges QoS 1 publishes in the order it
 //! received them (MQTT 3.1.1 §4.6). If the broker kept our session, the client resends
 //! what was in flight itself; if it lost it, we resend from the last acknowledged entry.
+//!
+//! At sea the link is MQTT over TLS to the centre's remote listener, trusting one certificate
+//! by its fingerprint (`--credentials FILE` from `tidewatch unit add`, or `--pin`): a broker
+//! with another certificate is refused, and said to be. Plain MQTT goes to a loopback address
+//! only (a broker on board, or a test); a password never crosses a network in clear.
 
 pub mod outbox;
 
@@ -27,7 +32,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use ingest::ais::tagblock::stamp;
 use ingest::inputs::{self, FeedFormat, InputStats, LocalLine};
 use ingest::wire::{PatrolReport, Topic, UnitId};
@@ -37,6 +42,172 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::{PatrolArgs, parse_broker, read_secret};
 use outbox::{Kind, Outbox};
+
+/// Where and how the unit reaches the centre.
+#[derive(Debug)]
+pub struct LinkSettings {
+    /// The unit.
+    pub unit: UnitId,
+    /// The brokers, `(host, port)`, tried in turn.
+    pub brokers: Vec<(String, u16)>,
+    /// Username and password.
+    pub login: Option<(String, String)>,
+    /// The pinned certificate fingerprint: TLS trusting that certificate only. `None`: plain
+    /// MQTT (loopback only).
+    pub pin: Option<String>,
+}
+
+/// Is `host` a loopback address (`127.0.0.0/8`, `::1`, `localhost`)?
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl LinkSettings {
+    /// The link of `args`: from the credentials file (its unit, password, brokers and pin; an
+    /// explicit `--broker` wins), or from `--unit`, `--broker`, `--user`, `--password-file` and
+    /// `--pin`. Plain MQTT to anything but a loopback address is refused.
+    pub fn from_args(args: &PatrolArgs) -> Result<LinkSettings> {
+        let parse_unit = |u: &str| {
+            UnitId::new(u)
+                .ok()
+                .with_context(|| format!("--unit {u:?}: letters, digits, '-' and '_' only"))
+        };
+        let brokers = |list: &[String]| -> Result<Vec<(String, u16)>> {
+            list.iter().map(|b| parse_broker(b)).collect()
+        };
+        let link = match &args.credentials {
+            Some(path) => {
+                let c = crate::identities::CredentialsFile::read(path)?;
+                if c.kind != crate::identities::Kind::Unit {
+                    bail!(
+                        "{}: the credentials of {} {:?}, not of a patrol unit",
+                        path.display(),
+                        c.kind,
+                        c.id
+                    );
+                }
+                if let Some(u) = &args.unit
+                    && *u != c.id
+                {
+                    bail!(
+                        "--unit {u} but {} holds the credentials of unit {}",
+                        path.display(),
+                        c.id
+                    );
+                }
+                LinkSettings {
+                    unit: parse_unit(&c.id)?,
+                    brokers: brokers(if args.broker.is_empty() {
+                        &c.brokers
+                    } else {
+                        &args.broker
+                    })?,
+                    login: Some((c.username, c.password)),
+                    pin: Some(c.fingerprint),
+                }
+            }
+            None => {
+                let unit = parse_unit(args.unit.as_deref().context("--unit ID is required")?)?;
+                let login = match &args.password_file {
+                    Some(file) => Some((
+                        args.user.clone().unwrap_or_else(|| unit.to_string()),
+                        read_secret(file, "password")?,
+                    )),
+                    None => None,
+                };
+                LinkSettings {
+                    unit,
+                    brokers: if args.broker.is_empty() {
+                        vec![("127.0.0.1".to_owned(), 1883)]
+                    } else {
+                        brokers(&args.broker)?
+                    },
+                    login,
+                    pin: args
+                        .pin
+                        .as_deref()
+                        .map(crate::tls::parse_fingerprint)
+                        .transpose()
+                        .context("--pin")?,
+                }
+            }
+        };
+        if link.pin.is_none()
+            && let Some((host, port)) = link.brokers.iter().find(|(h, _)| !is_loopback_host(h))
+        {
+            bail!(
+                "plain MQTT to {host}:{port} is refused: it is not a loopback address, and the unit's password and positions would cross the network in clear; give --credentials FILE (from tidewatch unit add) or --pin FINGERPRINT"
+            );
+        }
+        Ok(link)
+    }
+
+    /// The MQTT options for each broker, in turn.
+    fn options(&self, client_id: &str, keep_alive: Duration) -> Result<Vec<MqttOptions>> {
+        let transport = match &self.pin {
+            None => None,
+            Some(pin) => {
+                let mut tls = crate::tls::pinned_client_config(pin)?;
+                tls.alpn_protocols = vec![crate::embedded::MQTT_ALPN.to_vec()];
+                Some(rumqttc::Transport::tls_with_config(
+                    rumqttc::TlsConfiguration::Rustls(Arc::new(tls)),
+                ))
+            }
+        };
+        Ok(self
+            .brokers
+            .iter()
+            .map(|(host, port)| {
+                let mut opts = MqttOptions::new(client_id, host.trim_matches(['[', ']']), *port);
+                opts.set_clean_session(false);
+                opts.set_keep_alive(keep_alive);
+                opts.set_max_packet_size(1 << 20, 1 << 20);
+                if let Some((u, p)) = &self.login {
+                    opts.set_credentials(u, p);
+                }
+                if let Some(t) = &transport {
+                    opts.set_transport(t.clone());
+                }
+                opts
+            })
+            .collect())
+    }
+
+    /// For the operator: the brokers and how they are reached.
+    fn describe(&self) -> String {
+        let brokers: Vec<String> = self
+            .brokers
+            .iter()
+            .map(|(h, p)| format!("{h}:{p}"))
+            .collect();
+        match &self.pin {
+            Some(pin) => format!(
+                "broker {} (MQTT over TLS, trusting only the certificate SHA-256 {pin})",
+                brokers.join(", ")
+            ),
+            None => format!("broker {} (plain MQTT, loopback)", brokers.join(", ")),
+        }
+    }
+}
+
+/// What a failed connection means to the crew.
+fn explain(e: &ConnectionError) -> String {
+    use rumqttc::ConnectReturnCode as C;
+    match e {
+        ConnectionError::ConnectionRefused(C::NotAuthorized | C::BadUserNamePassword) => {
+            "the centre refused the unit's credentials (revoked, or a wrong password): ask the centre for new ones".to_owned()
+        }
+        ConnectionError::Tls(t) if t.to_string().contains("not the pinned") => format!(
+            "REFUSED the broker: its certificate is not the centre's ({t}); not sending to it"
+        ),
+        ConnectionError::Tls(t) => format!("TLS failed: {t}"),
+        other => other.to_string(),
+    }
+}
 
 /// Publishes in flight at most (below rumqttc's window of 100).
 const WINDOW: usize = 64;
@@ -191,24 +362,15 @@ enum Link {
 
 /// `tidewatch patrol`.
 pub fn run(args: &PatrolArgs) -> Result<()> {
-    let unit = UnitId::new(&args.unit)
-        .ok()
-        .with_context(|| format!("--unit {:?}: letters, digits, '-' and '_' only", args.unit))?;
-    let (host, port) = parse_broker(&args.broker)?;
-    let mut opts = MqttOptions::new(
-        args.client_id
+    let link = LinkSettings::from_args(args)?;
+    let unit = link.unit.clone();
+    let opts = link.options(
+        &args
+            .client_id
             .clone()
             .unwrap_or_else(|| format!("tidewatch-patrol-{unit}")),
-        host,
-        port,
-    );
-    opts.set_clean_session(false);
-    opts.set_keep_alive(Duration::from_secs(args.keep_alive_secs.max(2)));
-    opts.set_max_packet_size(1 << 20, 1 << 20);
-    if let Some(file) = &args.password_file {
-        let user = args.user.clone().unwrap_or_else(|| unit.to_string());
-        opts.set_credentials(user, read_secret(file, "password")?);
-    }
+        Duration::from_secs(args.keep_alive_secs.max(2)),
+    )?;
     let queue_dir = args.data.join("outbox");
     let mut outbox = Outbox::open(&queue_dir, args.queue_max_mb.saturating_mul(1 << 20))
         .with_context(|| format!("cannot open the queue in {}", queue_dir.display()))?;
@@ -217,8 +379,8 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     eprintln!(
-        "tidewatch patrol: unit {unit}, broker {}, queue {} ({} entries waiting)",
-        args.broker,
+        "tidewatch patrol: unit {unit}, {}, queue {} ({} entries waiting)",
+        link.describe(),
         queue_dir.display(),
         outbox.backlog()
     );
@@ -249,6 +411,7 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
             outbox: &mut outbox,
             taskings,
             connected: false,
+            last_error: None,
             next_send: 0,
             inflight: VecDeque::new(),
             last_n: 0,
@@ -293,6 +456,9 @@ struct Station<'a> {
     outbox: &'a mut Outbox,
     taskings: std::fs::File,
     connected: bool,
+    /// Why the last connection attempt failed, as said to the crew (said again only when it
+    /// changes).
+    last_error: Option<String>,
     /// The next entry to hand to the client.
     next_send: u64,
     /// The last entry of each publish in flight, oldest first.
@@ -304,17 +470,19 @@ struct Station<'a> {
 impl Station<'_> {
     async fn run(
         mut self,
-        opts: MqttOptions,
+        opts: Vec<MqttOptions>,
         mut lines: mpsc::Receiver<LocalLine>,
         mut crew: mpsc::Receiver<String>,
     ) -> Result<()> {
         self.next_send = self.outbox.acked() + 1;
         self.last_n = self.last_line_count()?;
-        let (client, mut eventloop) = AsyncClient::new(opts, 2 * WINDOW);
+        let first = opts.first().context("no broker")?.clone();
+        let (client, mut eventloop) = AsyncClient::new(first, 2 * WINDOW);
         ingest::service::set_nodelay(&mut eventloop);
         let (link_tx, mut link) = mpsc::channel::<Link>(256);
         let poller = tokio::spawn(async move {
             let mut backoff = Duration::from_millis(250);
+            let mut broker = 0;
             loop {
                 match eventloop.poll().await {
                     Ok(ev) => {
@@ -336,6 +504,11 @@ impl Station<'_> {
                         // resends if the broker kept the session and drops if not (then
                         // the main loop resends from the last acknowledged entry).
                         eventloop.clean();
+                        // The next broker, if there are several.
+                        if opts.len() > 1 {
+                            broker = (broker + 1) % opts.len();
+                            eventloop.mqtt_options = opts[broker].clone();
+                        }
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(10));
                     }
@@ -363,9 +536,13 @@ impl Station<'_> {
                 Some(msg) = link.recv() => match msg {
                     Link::Event(ev) => self.on_event(ev, &client).await?,
                     Link::Down(e, ok) => {
+                        let why = explain(&e);
                         if self.connected {
-                            eprintln!("link down ({e}); queueing on disk");
+                            eprintln!("link down ({why}); queueing on disk");
+                        } else if self.last_error.as_ref() != Some(&why) {
+                            eprintln!("cannot connect: {why}; queueing on disk");
                         }
+                        self.last_error = Some(why);
                         self.connected = false;
                         let _ = ok.send(());
                     }
@@ -373,7 +550,11 @@ impl Station<'_> {
                 _ = sync.tick() => self.outbox.sync().context("cannot sync the queue")?,
                 _ = status.tick() => eprintln!(
                     "status: link {}, {} entries waiting, {} acknowledged{}",
-                    if self.connected { "up" } else { "down" },
+                    match (&self.connected, &self.last_error) {
+                        (true, _) => "up".to_owned(),
+                        (false, Some(why)) => format!("down ({why})"),
+                        (false, None) => "down".to_owned(),
+                    },
                     self.outbox.backlog(),
                     self.outbox.acked(),
                     if self.outbox.discarded > 0 { format!(", {} discarded (queue full)", self.outbox.discarded) } else { String::new() },
@@ -444,6 +625,7 @@ impl Station<'_> {
         match ev {
             Event::Incoming(Packet::ConnAck(ack)) => {
                 self.connected = true;
+                self.last_error = None;
                 if !ack.session_present {
                     // The broker lost our session, and the client dropped what was in
                     // flight: send again from the last acknowledged entry.
