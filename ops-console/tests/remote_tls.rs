@@ -78,8 +78,9 @@ fn start_up(data: &Path) -> Up {
             "up",
             "--mqtt",
             "127.0.0.1:0",
+            // Outside loopback: the console serves HTTPS with the same certificate.
             "--http",
-            "127.0.0.1:0",
+            "0.0.0.0:0",
             "--mqtt-remote",
             "127.0.0.1:0",
             "--data",
@@ -113,11 +114,22 @@ fn start_up(data: &Path) -> Up {
             assert!(rest.contains("MQTT over TLS only"), "{l}");
         }
         if let Some(rest) = l.strip_prefix("certificate  -> SHA-256 ") {
-            fingerprint = rest.split(' ').next().map(str::to_owned);
+            let f = rest.split(' ').next().map(str::to_owned);
+            // One certificate for the broker's remote listener and the console: a vessel
+            // pins one fingerprint.
+            assert!(
+                fingerprint.is_none() || fingerprint == f,
+                "two certificates announced:\n{said}"
+            );
+            fingerprint = f;
         }
-        if let Some(rest) = l.strip_prefix("console      -> http://") {
+        if let Some(rest) = l.strip_prefix("console      -> https://") {
             http = rest.trim_end_matches('/').parse().ok();
         }
+        assert!(
+            !l.starts_with("console      -> http://"),
+            "plain HTTP outside loopback:\n{said}"
+        );
     }
     // The rest goes to `up.log` beside the data directory (up never blocks on a full pipe).
     let mut log = std::fs::File::create(data.with_file_name("up.log")).unwrap();
@@ -296,18 +308,25 @@ async fn wait_until(what: &str, mut cond: impl FnMut() -> bool, context: impl Fn
     }
 }
 
-/// `GET /metrics` from the console on loopback.
-async fn metrics(http: SocketAddr) -> String {
-    let mut s = tokio::net::TcpStream::connect(http).await.unwrap();
+/// `GET /metrics` from the console over HTTPS, pinning the fingerprint `up` printed.
+async fn metrics(http: SocketAddr, pin: &str) -> String {
+    let tcp = tokio::net::TcpStream::connect(http).await.unwrap();
+    let config = ops_console::tls::pinned_client_config(pin).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("tidewatch.invalid").unwrap();
+    let mut s = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("the console's certificate is the one printed");
     s.write_all(b"GET /metrics HTTP/1.1\r\nhost: tidewatch\r\nconnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut out = Vec::new();
-    tokio::time::timeout(WAIT, s.read_to_end(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    String::from_utf8_lossy(&out).into_owned()
+    // The server may close without a TLS close_notify once it has answered: what was read
+    // is the answer.
+    let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    text
 }
 
 /// The value of a counter line `name{labels} N` in Prometheus text (0 when absent).
@@ -549,7 +568,7 @@ async fn review_17_tls_a_unit_at_sea_reaches_up_over_tls_with_its_credentials_an
     };
     let deadline = Instant::now() + WAIT;
     let m = loop {
-        let m = metrics(up.http).await;
+        let m = metrics(up.http, &up.fingerprint).await;
         if reason(&m, "bad_credentials") >= 1
             && reason(&m, "revoked") >= 4
             && reason(&m, "tls_handshake") >= 3
