@@ -2318,6 +2318,37 @@ mod tests {
         }
     }
 
+    /// An entry by `user` in `role`, at `pos`, when `occurred_at` (its `why` a placeholder).
+    fn entry_by(
+        user: &str,
+        role: Role,
+        pos: Option<(f64, f64)>,
+        occurred_at: Timestamp,
+    ) -> NewEntry {
+        NewEntry {
+            occurred_at,
+            time_source: TimeSource::Ntp,
+            actor: LogActor {
+                user: user.into(),
+                role: role.as_str().into(),
+                unit: None,
+                on_behalf_of: None,
+            },
+            event: EventType::Note,
+            position: pos.map(|(lat, lon)| LogPosition {
+                lat,
+                lon,
+                accuracy_nm: 0.1,
+            }),
+            zone: None,
+            why: "recorded".into(),
+            details: serde_json::Value::Null,
+            corrects: None,
+            late_reason: None,
+            occurred_at_given: None,
+        }
+    }
+
     impl Desk {
         fn act_at(
             &self,
@@ -2340,26 +2371,8 @@ mod tests {
             now: Timestamp,
         ) -> Result<CaseFile, CaseRefusal> {
             let entry = NewEntry {
-                occurred_at,
-                time_source: TimeSource::Ntp,
-                actor: LogActor {
-                    user: user.into(),
-                    role: role.as_str().into(),
-                    unit: None,
-                    on_behalf_of: None,
-                },
-                event: EventType::Note,
-                position: pos.map(|(lat, lon)| LogPosition {
-                    lat,
-                    lon,
-                    accuracy_nm: 0.1,
-                }),
-                zone: None,
                 why: format!("{} by {user}", action_name(&action)),
-                details: serde_json::Value::Null,
-                corrects: None,
-                late_reason: None,
-                occurred_at_given: None,
+                ..entry_by(user, role, pos, occurred_at)
             };
             let who = Who {
                 user: user.into(),
@@ -3179,28 +3192,7 @@ mod tests {
             role: Role::ProtectionOfficer,
         };
         let now = Timestamp::now();
-        let mut e = NewEntry {
-            occurred_at: now,
-            time_source: TimeSource::Ntp,
-            actor: LogActor {
-                user: "bo".into(),
-                role: "boarding_officer".into(),
-                unit: None,
-                on_behalf_of: None,
-            },
-            event: EventType::Note,
-            position: Some(LogPosition {
-                lat: HIGH_SEAS.0,
-                lon: HIGH_SEAS.1,
-                accuracy_nm: 0.1,
-            }),
-            zone: None,
-            why: "rescue".into(),
-            details: serde_json::Value::Null,
-            corrects: None,
-            late_reason: None,
-            occurred_at_given: None,
-        };
+        let mut e = entry_by("bo", Role::BoardingOfficer, Some(HIGH_SEAS), now);
         let bo = Who {
             user: "bo".into(),
             role: Role::BoardingOfficer,
@@ -3432,24 +3424,8 @@ mod tests {
         assert!(r.is_ok(), "{r:?}");
         // The actor's unit is a name.
         let now = Timestamp::now();
-        let e = NewEntry {
-            occurred_at: now,
-            time_source: TimeSource::Ntp,
-            actor: LogActor {
-                user: "bo".into(),
-                role: "boarding_officer".into(),
-                unit: Some(name),
-                on_behalf_of: None,
-            },
-            event: EventType::Note,
-            position: None,
-            zone: None,
-            why: "rescue".into(),
-            details: serde_json::Value::Null,
-            corrects: None,
-            late_reason: None,
-            occurred_at_given: None,
-        };
+        let mut e = entry_by("bo", Role::BoardingOfficer, None, now);
+        e.actor.unit = Some(name);
         let r = d
             .store
             .case_action(
