@@ -741,13 +741,7 @@ pub fn apply_retention(
 }
 
 /// What [`maintain`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Upkept {
-    /// Files removed by retention.
-    pub removed: Vec<String>,
-    /// What compression did.
-    pub compression: hourly::CompressReport,
-}
+pub use crate::hourly::Upkept;
 
 /// The archive's upkeep: retention (when `retain_days` is given), then compression of
 /// closed hours. Safe to run beside a writing [`Archive`] (it never touches the newest

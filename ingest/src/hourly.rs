@@ -220,6 +220,16 @@ pub enum CrashAt {
     DirSynced,
 }
 
+/// What an hourly store's upkeep did (the raw archive's and the observation log's
+/// `maintain`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Upkept {
+    /// Files removed by retention.
+    pub removed: Vec<String>,
+    /// What compression did.
+    pub compression: CompressReport,
+}
+
 /// What a compression pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompressReport {

@@ -244,13 +244,7 @@ pub fn read_to_string(dir: &Path) -> io::Result<String> {
 }
 
 /// What [`maintain`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Upkept {
-    /// Files removed by retention.
-    pub removed: Vec<String>,
-    /// What compression did.
-    pub compression: hourly::CompressReport,
-}
+pub use crate::hourly::Upkept;
 
 /// The log's upkeep: delete files whose hour ended more than `retain_days` days before
 /// `now` (oldest first, never the newest), then compress closed hours.
