@@ -23,6 +23,10 @@
 //! | `tidewatch_broker_connections_total` | `listener` | embedded broker connections accepted: `loopback`, `auth` (the remote TLS listener of `--mqtt-remote`) |
 //! | `tidewatch_broker_tls_handshakes_total` | | TLS handshakes completed on the remote listener |
 //! | `tidewatch_broker_open_connections` | | open now |
+//! | `tidewatch_broker_held_total`, `tidewatch_broker_held`, `tidewatch_broker_held_oldest_seconds` | | publishes whose PUBACK waited (waits now; the oldest's age) for the consumers that must have them: ingest (the line is archived), fusion, the console |
+//! | `tidewatch_broker_held_waiting` | `consumer` | publishes waiting now, by the consumer session they wait for (the console's status names a consumer that keeps publishers waiting) |
+//! | `tidewatch_broker_lost_total` | `consumer` | messages the broker's engine skipped for a consumer that was waited for (never expected; a keeper's publishers are cut off to send theirs again: `tidewatch_broker_resend_closes_total`) |
+//! | `tidewatch_broker_waited_for_ingest_total` | | publishes on kept topics held at the front until ingest subscribed (at start) |
 //! | `tidewatch_broker_refusals_total` | `reason` | connections closed by the broker's fronts: `bad_credentials`, `revoked` (a revoked identity's password, or its open connection cut), `tls_handshake` (plain MQTT to the TLS port, a client that refused the certificate, no handshake in time), ACL and shape refusals, ... |
 
 use std::net::SocketAddr;
@@ -377,6 +381,7 @@ impl Metrics {
 
     /// Report the embedded broker.
     pub fn add_broker(&self, stats: impl Fn() -> BrokerStats + Send + Sync + 'static) {
+        let waited_on = Mutex::new(std::collections::BTreeSet::<String>::new());
         self.add(
             || {
                 describe_counter!(
@@ -399,9 +404,66 @@ impl Metrics {
                     Unit::Count,
                     "Connections closed by the embedded broker, by reason"
                 );
+                describe_counter!(
+                    "tidewatch_broker_held_total",
+                    Unit::Count,
+                    "Publishes whose PUBACK waited for the consumers that must have them"
+                );
+                describe_gauge!(
+                    "tidewatch_broker_held",
+                    Unit::Count,
+                    "Publishes whose PUBACK waits now"
+                );
+                describe_gauge!(
+                    "tidewatch_broker_held_oldest_seconds",
+                    Unit::Seconds,
+                    "Age of the oldest publish whose PUBACK waits"
+                );
+                describe_gauge!(
+                    "tidewatch_broker_held_waiting",
+                    Unit::Count,
+                    "Publishes waiting now, by the consumer session they wait for"
+                );
+                describe_counter!(
+                    "tidewatch_broker_lost_total",
+                    Unit::Count,
+                    "Messages the broker never delivered to a consumer that was waited for, by consumer session"
+                );
+                describe_counter!(
+                    "tidewatch_broker_resend_closes_total",
+                    Unit::Count,
+                    "Publisher connections closed without a PUBACK because ingest never got the message (the publisher sends it again)"
+                );
+                describe_counter!(
+                    "tidewatch_broker_waited_for_ingest_total",
+                    Unit::Count,
+                    "Publishes on kept topics that waited for ingest to subscribe"
+                );
             },
             move || {
                 let s = stats();
+                let h = &s.holds;
+                counter!("tidewatch_broker_held_total").absolute(h.held_total);
+                gauge!("tidewatch_broker_held").set(h.held_now as f64);
+                gauge!("tidewatch_broker_held_oldest_seconds")
+                    .set(h.oldest_held_ms as f64 / 1000.0);
+                // A consumer no longer waited on reads 0, not its last count.
+                let mut waited = waited_on.lock().unwrap_or_else(|e| e.into_inner());
+                for c in waited.iter() {
+                    if !h.waiting_on.contains_key(c) {
+                        gauge!("tidewatch_broker_held_waiting", "consumer" => c.clone()).set(0.0);
+                    }
+                }
+                for (c, n) in &h.waiting_on {
+                    gauge!("tidewatch_broker_held_waiting", "consumer" => c.clone()).set(*n as f64);
+                    waited.insert(c.clone());
+                }
+                for (c, n) in &h.lost {
+                    counter!("tidewatch_broker_lost_total", "consumer" => c.clone()).absolute(*n);
+                }
+                counter!("tidewatch_broker_resend_closes_total").absolute(h.resend_closes);
+                counter!("tidewatch_broker_waited_for_ingest_total")
+                    .absolute(h.waited_for_keeper);
                 counter!("tidewatch_broker_connections_total", "listener" => "loopback")
                     .absolute(s.loopback_connections);
                 counter!("tidewatch_broker_connections_total", "listener" => "auth")

@@ -146,6 +146,8 @@ pub(crate) fn broker_config(
 ) -> Result<(BrokerConfig, Accounts)> {
     let mut cfg = BrokerConfig {
         listen,
+        // Nothing on the topics ingest keeps is acknowledged before ingest can keep it.
+        wait_for_ingest: true,
         ..BrokerConfig::default()
     };
     let mut add = |name: &str, role| {

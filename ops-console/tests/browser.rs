@@ -319,8 +319,11 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     click(&c, "#status-button").await;
     until(&c, "the status page with ingest figures", 15, || async {
         let t = text(&c, "#status").await.to_lowercase();
-        (t.contains("ingest lines") && t.contains("ais:lampedusa") && t.contains("fusion lag"))
-            .then_some(())
+        (t.contains("ingest lines")
+            && t.contains("ais:lampedusa")
+            && t.contains("fusion lag")
+            && t.contains("publishers wait on"))
+        .then_some(())
     })
     .await;
     shot(&c, "03b-status").await;

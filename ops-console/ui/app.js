@@ -2487,6 +2487,19 @@ function renderStatus(st, rates) {
     kv(ov, 'Raw archive disk', diskFull > 0 ? 'FULL: ingest acknowledges nothing until space returns' : 'ok',
       diskFull > 0 ? 'bad-text' : 'ok-text');
   }
+  // Held acknowledgements: publishers wait for ingest, fusion and the console to have each
+  // message. A wait of seconds names the consumer that holds everyone up; a loss is critical.
+  const oldest = one('tidewatch_broker_held_oldest_seconds');
+  if (oldest != null) {
+    const slow = by('tidewatch_broker_held_waiting').filter((s) => s.value > 0)
+      .sort((a, b) => b.value - a.value).map((s) => `${(s.labels || {}).consumer} (${fmtN(s.value)})`);
+    const waiting = oldest >= 5;
+    kv(ov, 'Publishers wait on', waiting ? `${slow.join(', ') || '?'}: oldest ${oldest.toFixed(0)} s` : 'nobody (acknowledged as kept)',
+      waiting ? 'warn-text' : 'ok-text');
+  }
+  for (const s of by('tidewatch_broker_lost_total').filter((x) => x.value > 0)) {
+    kv(ov, `Broker lost for ${(s.labels || {}).consumer}`, `${fmtN(s.value)} messages (never acknowledged to their publishers)`, 'bad-text');
+  }
   const fmtGB = (v) => `${(v / 1e9).toFixed(2)} GB`;
   const free = one('tidewatch_disk_free_bytes');
   if (free != null) kv(ov, 'Disk free (data)', fmtGB(free), free < 5e9 ? 'warn-text' : null);

@@ -16,6 +16,7 @@ use tracing::{info, warn};
 
 use super::config::{BrokerConfig, BrokerUser, ConfigError};
 use super::front::{AccountsUpdate, AuthPolicy, Front, Listener, serve, update_accounts};
+use super::hold::Ledger;
 use super::packet::{Connect, encode_connect};
 use super::stats::{BrokerStats, Counters};
 
@@ -73,6 +74,8 @@ pub struct EmbeddedBroker {
     #[cfg_attr(not(test), allow(dead_code))]
     engine: SocketAddr,
     counters: Arc<Counters>,
+    /// Who has what, for held PUBACKs.
+    ledger: Arc<Ledger>,
     /// The accounts, changeable while the broker runs.
     accounts: Accounts,
     /// The engine's listener task and the fronts' accept loops. Each accept loop owns the tasks of
@@ -108,12 +111,22 @@ impl EmbeddedBroker {
         let engine_login = (ENGINE_USER.to_owned(), engine_secret()?);
         let engine = start_engine(&cfg, &engine_login, &mut tasks).await?;
         let counters = Arc::new(Counters::default());
+        let ledger = Arc::new(Ledger::new(cfg.must_see.clone(), cfg.wait_for_ingest));
         let front = Arc::new(Front::new(
             engine,
             engine_login,
             counters.clone(),
             cfg.max_connections,
+            ledger.clone(),
         ));
+        let sweeper = ledger.clone();
+        tasks.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                sweeper.sweep(std::time::Instant::now());
+            }
+        });
         let policy = Arc::new(AuthPolicy::new(&cfg));
         tasks.spawn(serve(
             loopback,
@@ -140,6 +153,7 @@ impl EmbeddedBroker {
             auth_addr,
             engine,
             counters,
+            ledger,
             accounts,
             tasks,
         })
@@ -169,13 +183,17 @@ impl EmbeddedBroker {
 
     /// The counters so far.
     pub fn stats(&self) -> BrokerStats {
-        self.counters.snapshot()
+        self.stats_reader()()
     }
 
     /// A reader of the counters that outlives borrows of the broker (for `/metrics`).
     pub fn stats_reader(&self) -> impl Fn() -> BrokerStats + Send + Sync + 'static {
         let counters = self.counters.clone();
-        move || counters.snapshot()
+        let ledger = self.ledger.clone();
+        move || BrokerStats {
+            holds: ledger.stats(),
+            ..counters.snapshot()
+        }
     }
 
     /// Stops the broker: closes both listeners and every client connection (clients see the

@@ -76,6 +76,14 @@ pub struct BrokerConfig {
     pub connect_timeout_secs: u64,
     /// The in-memory message log, the broker's main memory bound.
     pub log: LogLimits,
+    /// Accounts whose sessions must see every message they subscribe to at QoS 1, besides the
+    /// fusion and console accounts: a publisher's PUBACK waits until they have acknowledged it
+    /// (flow control instead of loss; see the embedded broker's hold ledger). Default none.
+    pub must_see: Vec<String>,
+    /// Publishes on the topics ingest keeps (raw AIS, units' NMEA and reports) are not
+    /// forwarded until an ingest session has subscribed to them, so none is acknowledged before
+    /// ingest can keep it (`tidewatch up` starts the broker before ingest). Default false.
+    pub wait_for_ingest: bool,
 }
 
 impl Default for BrokerConfig {
@@ -89,6 +97,8 @@ impl Default for BrokerConfig {
             max_connections: 1024,
             connect_timeout_secs: 10,
             log: LogLimits::default(),
+            must_see: Vec::new(),
+            wait_for_ingest: false,
         }
     }
 }

@@ -12,8 +12,8 @@
 //! another identity's session) and then every client packet that passes the ACL ([`Grants`]: an
 //! anonymous client's or the account's) and the MQTT 3.1.1 shape checks ([`super::packet`]). The
 //! first packet that fails closes the connection; the packets before it have been forwarded.
-//! Engine-to-client bytes are relayed untouched (and acknowledged to the engine at once:
-//! [`engine_to_client`]).
+//! Engine-to-client packets are relayed as they come, except the PUBACKs the ledger holds until
+//! the consumers that must have a message have it ([`super::relay`], [`super::hold`]).
 //!
 //! Owning the client sockets also gives exact listen addresses (port 0 works) and a shutdown that
 //! closes every client connection, which the engine alone cannot do.
@@ -49,10 +49,11 @@ use tracing::{debug, info, warn};
 
 use super::acl::Grants;
 use super::config::{BrokerConfig, BrokerUser, DEFAULT_ITERATIONS, PasswordHash, Role};
+use super::hold::{Consumer, Ledger};
 use super::packet::{
-    ClientPacket, ConnectError, FrameError, connack, connack_refusal, encode_connect, frame, kind,
-    parse_client_packet, parse_connect,
+    ConnectError, FrameError, connack, connack_refusal, encode_connect, frame, kind, parse_connect,
 };
+use super::relay::{Lost, Relay, client_to_engine, engine_to_client};
 use super::stats::{Counters, OpenGuard, Refusal};
 
 /// How long a front waits to reach the engine.
@@ -85,6 +86,8 @@ pub(crate) struct Front {
     live: Mutex<HashMap<String, HashMap<u64, Arc<Notify>>>>,
     /// The next connection number.
     next_connection: AtomicU64,
+    /// Who has what, for holding publishers' PUBACKs ([`super::hold`]).
+    pub(crate) ledger: Arc<Ledger>,
 }
 
 impl Front {
@@ -93,6 +96,7 @@ impl Front {
         engine_login: (String, String),
         counters: Arc<Counters>,
         max_connections: usize,
+        ledger: Arc<Ledger>,
     ) -> Self {
         Front {
             engine,
@@ -101,6 +105,7 @@ impl Front {
             max_connections,
             live: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(0),
+            ledger,
         }
     }
 }
@@ -421,39 +426,8 @@ async fn connect_engine(front: &Front) -> io::Result<TcpStream> {
     Ok(s)
 }
 
-/// Relay what the engine sends to the client, acknowledging it to the engine at once.
-///
-/// The engine (rumqttd) does not set `TCP_NODELAY` on its sockets, so Nagle holds each small
-/// packet it writes until the previous one is acknowledged, and the kernel's delayed ACK on our
-/// side (up to 40 ms on Linux) turned that into a wait of tens of milliseconds per packet at
-/// low rates. Linux leaves quick-ACK mode by itself, so it is re-armed after every read.
-async fn engine_to_client(
-    engine: &mut OwnedReadHalf,
-    client: &mut (impl AsyncWrite + Unpin),
-) -> io::Result<()> {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = engine.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        ack_now(engine.as_ref());
-        client.write_all(&buf[..n]).await?;
-        // TLS records go out now, not when the next bytes come (a no-op on plain TCP).
-        client.flush().await?;
-    }
-}
-
-/// Send the ACK for what was just read now rather than after the delayed-ACK timer.
-fn ack_now(socket: &TcpStream) {
-    #[cfg(target_os = "linux")]
-    let _ = socket2::SockRef::from(socket).set_tcp_quickack(true);
-    #[cfg(not(target_os = "linux"))]
-    let _ = socket;
-}
-
 /// How a client connection ended, when it did not end well.
-enum End {
+pub(crate) enum End {
     /// Refused by the front: log and count.
     Refused(Refusal, String),
     /// The client went away or the network failed: nothing to report.
@@ -466,7 +440,7 @@ impl From<io::Error> for End {
     }
 }
 
-fn refused(reason: Refusal, detail: impl Into<String>) -> End {
+pub(crate) fn refused(reason: Refusal, detail: impl Into<String>) -> End {
     End::Refused(reason, detail.into())
 }
 
@@ -475,6 +449,8 @@ struct Admitted {
     /// The username and the account it was admitted as; `None` for an anonymous client.
     account: Option<(String, Entry)>,
     grants: Grants,
+    /// Its session id at the engine, and whether it is a clean session.
+    session: (String, bool),
     /// The CONNECT to send to the engine.
     connect: Vec<u8>,
 }
@@ -562,9 +538,12 @@ async fn connection<S: ClientStream>(
         front.counters.auth_sessions.fetch_add(1, Relaxed);
     }
 
-    let upstream = client_to_engine(cr, ew, buf, &admitted.grants, policy.max_body);
+    let relay = relay_for(front, &admitted);
+    let upstream = client_to_engine(cr, ew, buf, &admitted.grants, policy.max_body, &relay);
     let downstream = async {
-        let _ = engine_to_client(&mut er, &mut cw).await;
+        if let Ok(Err(Lost)) = engine_to_client(&mut er, &mut cw, &relay).await {
+            warn!(%peer, user = admitted.user().unwrap_or(""), "A message held for its PUBACK never reached ingest: closing the client's connection without it, so that it sends it again.");
+        }
         let _ = cw.shutdown().await;
     };
     tokio::pin!(downstream);
@@ -590,8 +569,28 @@ async fn connection<S: ClientStream>(
     }
 }
 
+/// The relay state of an admitted connection: its session, and what it is as a consumer.
+fn relay_for(front: &Front, admitted: &Admitted) -> Relay {
+    let (session, clean) = &admitted.session;
+    let role = admitted.account.as_ref().map(|(_, (role, _))| *role);
+    let consumer = front
+        .ledger
+        .kind_of(role, admitted.user().unwrap_or(""))
+        .map(|kind| Consumer {
+            // A clean session without a client id gets a unique one from the engine.
+            session: if session.is_empty() {
+                format!("~{}", front.next_connection.fetch_add(1, Relaxed))
+            } else {
+                session.clone()
+            },
+            kind,
+            clean: *clean,
+        });
+    Relay::new(front.ledger.clone(), session.clone(), consumer)
+}
+
 /// Reads more bytes into `buf`, making room for at least `want` more (capped). `Gone` on EOF.
-async fn fill(
+pub(crate) async fn fill(
     r: &mut (impl AsyncReadExt + Unpin),
     buf: &mut BytesMut,
     want: usize,
@@ -685,6 +684,7 @@ async fn judge_connect(
     let login = (front.engine_login.0.as_str(), front.engine_login.1.as_str());
     let connect = encode_connect(&c, &session, login);
     Ok(Admitted {
+        session: (session.into_owned(), c.clean_session),
         account,
         grants,
         connect,
@@ -754,78 +754,4 @@ async fn refuse_with_connack(client: &mut (impl AsyncRead + AsyncWrite + Unpin),
         }
     })
     .await;
-}
-
-/// Client-to-engine direction: forwards every packet that passes, stops at the first that does
-/// not. `Ok` when the client closed its side cleanly.
-async fn client_to_engine(
-    mut client: impl AsyncRead + Unpin,
-    mut engine: OwnedWriteHalf,
-    mut buf: BytesMut,
-    grants: &Grants,
-    max_body: usize,
-) -> Result<(), End> {
-    loop {
-        // Judge every complete packet in the buffer; forward the good prefix.
-        let mut good = 0;
-        let verdict = loop {
-            match frame(&buf[good..], max_body) {
-                Ok(Some(f)) if buf.len() - good >= f.len() => {
-                    let body = &buf[good + f.header_len..good + f.len()];
-                    if let Err(e) = police(f.first, body, grants) {
-                        break Err(e);
-                    }
-                    good += f.len();
-                }
-                Ok(Some(f)) => break Ok(f.len() - (buf.len() - good)),
-                Ok(None) => break Ok(5),
-                Err(FrameError::Oversized(n)) => {
-                    break Err(refused(Refusal::Oversized, format!("packet of {n} bytes")));
-                }
-                Err(FrameError::Malformed(m)) => break Err(refused(Refusal::Malformed, m)),
-            }
-        };
-        if good > 0 {
-            engine.write_all(&buf[..good]).await?;
-            buf.advance(good);
-        }
-        let want = verdict?;
-        if let Err(End::Gone) = fill(&mut client, &mut buf, want).await {
-            // EOF (mid-packet or not): pass the close on.
-            let _ = engine.shutdown().await;
-            return Ok(());
-        }
-    }
-}
-
-/// The ACL and shape checks of one client packet.
-fn police(first: u8, body: &[u8], grants: &Grants) -> Result<(), End> {
-    match parse_client_packet(first, body) {
-        Err(m) => Err(refused(Refusal::Malformed, m)),
-        Ok(ClientPacket::Publish { topic, retain }) => {
-            if !grants.may_publish(topic) {
-                Err(refused(
-                    Refusal::PublishDenied,
-                    format!("publish to {topic:?}"),
-                ))
-            } else if retain && !grants.may_retain() {
-                Err(refused(
-                    Refusal::RetainDenied,
-                    format!("retained publish to {topic:?}"),
-                ))
-            } else {
-                Ok(())
-            }
-        }
-        Ok(ClientPacket::Subscribe(filters)) => {
-            match filters.iter().find(|f| !grants.may_subscribe(f)) {
-                Some(f) => Err(refused(
-                    Refusal::SubscribeDenied,
-                    format!("subscribe to {f:?}"),
-                )),
-                None => Ok(()),
-            }
-        }
-        Ok(ClientPacket::Other) => Ok(()),
-    }
 }

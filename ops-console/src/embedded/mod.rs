@@ -32,10 +32,14 @@ mod acl;
 mod broker;
 mod config;
 mod front;
+mod hold;
 pub mod mosquitto;
 pub(crate) mod packet;
+mod relay;
 mod stats;
 
+#[cfg(test)]
+mod hold_tests;
 #[cfg(test)]
 mod remote_tests;
 #[cfg(test)]
@@ -50,4 +54,5 @@ pub use config::{
     PasswordHash, PasswordHashError, Role, is_user_name,
 };
 pub use front::AccountsUpdate;
+pub use hold::HoldStats;
 pub use stats::{BrokerStats, Refusal, RefusalCounts};

@@ -14,6 +14,7 @@ pub(crate) mod kind {
     pub(crate) const PUBREL: u8 = 6;
     pub(crate) const PUBCOMP: u8 = 7;
     pub(crate) const SUBSCRIBE: u8 = 8;
+    pub(crate) const SUBACK: u8 = 9;
     pub(crate) const UNSUBSCRIBE: u8 = 10;
     pub(crate) const PINGREQ: u8 = 12;
     pub(crate) const DISCONNECT: u8 = 14;
@@ -301,16 +302,90 @@ fn encode_remaining_length(out: &mut Vec<u8>, mut len: usize) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ClientPacket<'a> {
     /// A PUBLISH.
-    Publish {
-        /// Its topic name (valid).
-        topic: &'a str,
-        /// Its retain flag.
-        retain: bool,
-    },
-    /// A SUBSCRIBE with its topic filters (valid, at least one).
-    Subscribe(Vec<&'a str>),
-    /// Any other well-formed client packet (acks, UNSUBSCRIBE, PINGREQ, DISCONNECT).
+    Publish(Publish<'a>),
+    /// A SUBSCRIBE: its packet identifier, and its topic filters (valid, at least one) with
+    /// their requested QoS.
+    Subscribe(u16, Vec<(&'a str, u8)>),
+    /// An UNSUBSCRIBE with its topic filters (valid, at least one).
+    Unsubscribe(Vec<&'a str>),
+    /// A PUBACK, with the packet identifier it acknowledges.
+    PubAck(u16),
+    /// Any other well-formed client packet (other acks, PINGREQ, DISCONNECT).
     Other,
+}
+
+/// A PUBLISH, from a client or from the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Publish<'a> {
+    /// Its topic name (valid).
+    pub(crate) topic: &'a str,
+    /// Its QoS (0, 1 or 2).
+    pub(crate) qos: u8,
+    /// Its retain flag.
+    pub(crate) retain: bool,
+    /// Its packet identifier (QoS 1 and 2; never 0).
+    pub(crate) pkid: Option<u16>,
+    /// Its payload.
+    pub(crate) payload: &'a [u8],
+}
+
+/// Reads a PUBLISH body with the fixed header's `flags`.
+fn parse_publish(flags: u8, body: &[u8]) -> Result<Publish<'_>, &'static str> {
+    let mut r = Reader { buf: body };
+    let qos = (flags >> 1) & 0x03;
+    if qos == 3 {
+        return Err("PUBLISH with QoS 3");
+    }
+    let topic = r.string()?;
+    if !is_topic_name(topic) {
+        return Err("PUBLISH topic is not a valid topic name");
+    }
+    let pkid = if qos > 0 {
+        match r.u16()? {
+            0 => return Err("PUBLISH packet identifier 0"),
+            id => Some(id),
+        }
+    } else {
+        None
+    };
+    Ok(Publish {
+        topic,
+        qos,
+        retain: flags & 0x01 != 0,
+        pkid,
+        payload: r.buf,
+    })
+}
+
+/// What the front needs to know about a packet the engine sends a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EnginePacket<'a> {
+    /// A delivery.
+    Publish(Publish<'a>),
+    /// The acknowledgement of a client's QoS 1 PUBLISH.
+    PubAck(u16),
+    /// The answer to a client's SUBSCRIBE: its packet identifier and a return code per filter
+    /// (the granted QoS, or 0x80 for a failure).
+    SubAck(u16, &'a [u8]),
+    /// Anything else (relayed as it is).
+    Other,
+}
+
+/// Reads what the engine sent (trusted to be well formed; anything unexpected is `Other`).
+pub(crate) fn parse_engine_packet(first: u8, body: &[u8]) -> EnginePacket<'_> {
+    match first >> 4 {
+        kind::PUBLISH => match parse_publish(first & 0x0f, body) {
+            Ok(p) => EnginePacket::Publish(p),
+            Err(_) => EnginePacket::Other,
+        },
+        kind::PUBACK if body.len() == 2 => {
+            EnginePacket::PubAck(u16::from_be_bytes([body[0], body[1]]))
+        }
+        kind::SUBACK if body.len() > 2 => {
+            EnginePacket::SubAck(u16::from_be_bytes([body[0], body[1]]), &body[2..])
+        }
+        _ => EnginePacket::Other,
+    }
 }
 
 /// Checks the packet a connected client sent (everything but CONNECT, which comes once, first)
@@ -322,28 +397,13 @@ pub(crate) fn parse_client_packet(
     let (ty, flags) = (first >> 4, first & 0x0f);
     let mut r = Reader { buf: body };
     match ty {
-        kind::PUBLISH => {
-            let qos = (flags >> 1) & 0x03;
-            if qos == 3 {
-                return Err("PUBLISH with QoS 3");
-            }
-            let topic = r.string()?;
-            if !is_topic_name(topic) {
-                return Err("PUBLISH topic is not a valid topic name");
-            }
-            if qos > 0 && r.u16()? == 0 {
-                return Err("PUBLISH packet identifier 0");
-            }
-            Ok(ClientPacket::Publish {
-                topic,
-                retain: flags & 0x01 != 0,
-            })
-        }
+        kind::PUBLISH => parse_publish(flags, body).map(ClientPacket::Publish),
         kind::SUBSCRIBE => {
             if flags != 0b0010 {
                 return Err("SUBSCRIBE flags are not 0010");
             }
-            if r.u16()? == 0 {
+            let pkid = r.u16()?;
+            if pkid == 0 {
                 return Err("SUBSCRIBE packet identifier 0");
             }
             let mut filters = Vec::new();
@@ -352,15 +412,16 @@ pub(crate) fn parse_client_packet(
                 if !is_topic_filter(f) {
                     return Err("SUBSCRIBE filter is not a valid topic filter");
                 }
-                if r.u8()? > 2 {
+                let qos = r.u8()?;
+                if qos > 2 {
                     return Err("SUBSCRIBE requested QoS is not 0, 1 or 2");
                 }
-                filters.push(f);
+                filters.push((f, qos));
             }
             if filters.is_empty() {
                 return Err("SUBSCRIBE without a filter");
             }
-            Ok(ClientPacket::Subscribe(filters))
+            Ok(ClientPacket::Subscribe(pkid, filters))
         }
         kind::UNSUBSCRIBE => {
             if flags != 0b0010 {
@@ -369,22 +430,26 @@ pub(crate) fn parse_client_packet(
             if r.u16()? == 0 {
                 return Err("UNSUBSCRIBE packet identifier 0");
             }
-            let mut n = 0;
+            let mut filters = Vec::new();
             while !r.is_empty() {
-                if !is_topic_filter(r.string()?) {
+                let f = r.string()?;
+                if !is_topic_filter(f) {
                     return Err("UNSUBSCRIBE filter is not a valid topic filter");
                 }
-                n += 1;
+                filters.push(f);
             }
-            if n == 0 {
+            if filters.is_empty() {
                 return Err("UNSUBSCRIBE without a filter");
             }
-            Ok(ClientPacket::Other)
+            Ok(ClientPacket::Unsubscribe(filters))
         }
         kind::PUBACK | kind::PUBREC | kind::PUBCOMP | kind::PUBREL => {
             let want = if ty == kind::PUBREL { 0b0010 } else { 0 };
             if flags != want || body.len() != 2 {
                 return Err("acknowledgement with wrong flags or length");
+            }
+            if ty == kind::PUBACK {
+                return Ok(ClientPacket::PubAck(u16::from_be_bytes([body[0], body[1]])));
             }
             Ok(ClientPacket::Other)
         }
@@ -543,10 +608,32 @@ mod tests {
         p.extend(b"payload");
         assert_eq!(
             parse_client_packet(0x33, &p),
-            Ok(ClientPacket::Publish {
+            Ok(ClientPacket::Publish(Publish {
                 topic: "a/b",
-                retain: true
+                qos: 1,
+                retain: true,
+                pkid: Some(7),
+                payload: b"payload",
+            }))
+        );
+        assert_eq!(
+            parse_engine_packet(0x33, &p),
+            EnginePacket::Publish(Publish {
+                topic: "a/b",
+                qos: 1,
+                retain: true,
+                pkid: Some(7),
+                payload: b"payload",
             })
+        );
+        assert_eq!(
+            parse_engine_packet(0x40, &[1, 2]),
+            EnginePacket::PubAck(258)
+        );
+        assert_eq!(parse_engine_packet(0xd0, &[]), EnginePacket::Other);
+        assert_eq!(
+            parse_engine_packet(0x90, &[0, 3, 1, 0x80]),
+            EnginePacket::SubAck(3, &[1, 0x80])
         );
         // QoS 0: no packet id, the rest is payload.
         assert!(parse_client_packet(0x30, &string(b"a/b")).is_ok());
@@ -562,7 +649,7 @@ mod tests {
         s.push(0);
         assert_eq!(
             parse_client_packet(0x82, &s),
-            Ok(ClientPacket::Subscribe(vec!["a/+", "b/#"]))
+            Ok(ClientPacket::Subscribe(1, vec![("a/+", 1), ("b/#", 0)]))
         );
         assert!(parse_client_packet(0x80, &s).is_err()); // flags
         assert!(parse_client_packet(0x82, &[0, 1]).is_err()); // no filter
@@ -573,8 +660,14 @@ mod tests {
 
         let mut u = vec![0, 2];
         u.extend(string(b"a/+"));
-        assert_eq!(parse_client_packet(0xa2, &u), Ok(ClientPacket::Other));
-        assert_eq!(parse_client_packet(0x40, &[0, 1]), Ok(ClientPacket::Other));
+        assert_eq!(
+            parse_client_packet(0xa2, &u),
+            Ok(ClientPacket::Unsubscribe(vec!["a/+"]))
+        );
+        assert_eq!(
+            parse_client_packet(0x40, &[0, 1]),
+            Ok(ClientPacket::PubAck(1))
+        );
         assert_eq!(parse_client_packet(0x62, &[0, 1]), Ok(ClientPacket::Other));
         assert!(parse_client_packet(0x60, &[0, 1]).is_err());
         assert!(parse_client_packet(0x40, &[0, 1, 2]).is_err());

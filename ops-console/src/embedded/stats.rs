@@ -102,6 +102,8 @@ pub struct BrokerStats {
     pub open_connections: u64,
     /// Connections closed by a front, by reason.
     pub refused: RefusalCounts,
+    /// PUBACKs held for the consumers that must have a message, and what was lost anyway.
+    pub holds: super::HoldStats,
 }
 
 /// Refused connections, one count per [`Refusal`].
@@ -155,6 +157,7 @@ impl Counters {
             tls_handshakes: self.tls_handshakes.load(Relaxed),
             open_connections: self.open_connections.load(Relaxed),
             refused,
+            holds: Default::default(),
         }
     }
 }

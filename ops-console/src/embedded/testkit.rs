@@ -282,6 +282,30 @@ impl TestClient {
         }
     }
 
+    /// The PUBACKs received by the end of `window` (which this waits out: for checking that an
+    /// acknowledgement has *not* come yet).
+    pub(crate) async fn acked_after(&mut self, window: Duration) -> u64 {
+        let deadline = Instant::now() + window;
+        while let Some(ev) = self.next_event(deadline).await {
+            if let Err(e) = ev {
+                panic!("connection error {e}");
+            }
+        }
+        self.acked
+    }
+
+    /// Waits until every publish so far is acknowledged; panics on timeout or error.
+    pub(crate) async fn all_acked(&mut self) {
+        let deadline = Instant::now() + WAIT;
+        while self.acked < self.published {
+            match self.next_event(deadline).await {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("waiting for PUBACKs: connection error {e}"),
+                None => panic!("waiting for PUBACKs: timed out"),
+            }
+        }
+    }
+
     /// How many PUBLISHes this client has received so far.
     pub(crate) fn received(&self) -> u64 {
         self.received

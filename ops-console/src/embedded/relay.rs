@@ -1,0 +1,367 @@
+//! The two directions of one admitted connection, between its client and the engine.
+//!
+//! - **client → engine**: every packet is judged (ACL and shape, [`police`]); the good ones go
+//!   on, the first bad one ends the connection. A publish on a kept topic waits for a keeper to
+//!   subscribe; a QoS 1 publish that consumers must have is registered with the [`Ledger`]; a
+//!   consumer's subscriptions and acknowledgements are reported to it.
+//! - **engine → client**: relayed as they come (and acknowledged to the engine at once: see
+//!   [`ack_now`]), except the PUBACKs of held publishes, which wait, in order, until the ledger
+//!   says every consumer has the message ([`super::hold`]). A PUBACK whose message a keeper
+//!   never got is not sent: the connection is closed, and the client sends the message again.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::Notify;
+
+use super::acl::Grants;
+use super::front::{End, fill, refused};
+use super::hold::{Consumer, Key, Ledger, MAX_HELD_PER_CONNECTION, Ticket};
+use super::packet::{
+    ClientPacket, EnginePacket, FrameError, frame, parse_client_packet, parse_engine_packet,
+};
+use super::stats::Refusal;
+
+/// What one connection keeps about held publishes and deliveries, shared by both directions.
+pub(crate) struct Relay {
+    ledger: Arc<Ledger>,
+    /// The client's session id (the publisher, for the ledger).
+    session: String,
+    /// What it is as a consumer, if anything.
+    consumer: Option<Consumer>,
+    /// Rung when one of this connection's held publishes is settled.
+    bell: Arc<Notify>,
+    /// Held publishes by packet id, until the engine's PUBACK (a re-sent PUBLISH, same id,
+    /// holds a second).
+    tickets: Mutex<HashMap<u16, VecDeque<Arc<Ticket>>>>,
+    /// The engine's PUBACKs waiting to go out, in order, each with its ticket.
+    queue: Mutex<VecDeque<(u16, Option<Arc<Ticket>>)>>,
+    /// Held publishes now (in `tickets` or `queue`).
+    held: AtomicUsize,
+    /// Rung when `held` goes down.
+    room: Notify,
+    /// A consumer's deliveries not yet acknowledged: packet id → message.
+    deliveries: Mutex<HashMap<u16, Key>>,
+    /// A consumer's SUBSCRIBEs until their SUBACK: packet id → filters.
+    subscribes: Mutex<HashMap<u16, Vec<String>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Relay {
+    pub(crate) fn new(ledger: Arc<Ledger>, session: String, consumer: Option<Consumer>) -> Self {
+        if let Some(c) = &consumer {
+            ledger.connected(c);
+        }
+        Relay {
+            ledger,
+            session,
+            consumer,
+            bell: Arc::new(Notify::new()),
+            tickets: Mutex::new(HashMap::new()),
+            queue: Mutex::new(VecDeque::new()),
+            held: AtomicUsize::new(0),
+            room: Notify::new(),
+            deliveries: Mutex::new(HashMap::new()),
+            subscribes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Must the packet wait before it goes to the engine? Then this is what it waits for.
+    fn gate(&self, p: &ClientPacket<'_>) -> Option<Wait> {
+        let ClientPacket::Publish(p) = p else {
+            return None;
+        };
+        if p.qos > 0 && self.held.load(Relaxed) >= MAX_HELD_PER_CONNECTION {
+            return Some(Wait::Room);
+        }
+        (!self.ledger.keeper_ready(p.topic)).then(|| Wait::Keeper(p.topic.to_owned()))
+    }
+
+    async fn wait(&self, w: Wait) {
+        match w {
+            Wait::Keeper(topic) => self.ledger.wait_for_keeper(&topic).await,
+            Wait::Room => {
+                let room = self.room.notified();
+                tokio::pin!(room);
+                room.as_mut().enable();
+                if self.held.load(Relaxed) >= MAX_HELD_PER_CONNECTION {
+                    room.await;
+                }
+            }
+        }
+    }
+
+    /// The packet goes to the engine now.
+    fn forwarded(&self, p: &ClientPacket<'_>) {
+        match p {
+            ClientPacket::Publish(p) if p.qos == 1 => {
+                let Some(pkid) = p.pkid else { return };
+                let key = self.ledger.key(p.topic, p.payload);
+                if let Some(t) = self.ledger.hold(&self.session, p.topic, key, &self.bell) {
+                    lock(&self.tickets).entry(pkid).or_default().push_back(t);
+                    self.held.fetch_add(1, Relaxed);
+                }
+            }
+            ClientPacket::Subscribe(pkid, filters) if self.consumer.is_some() => {
+                let filters = filters.iter().map(|(f, _)| (*f).to_owned()).collect();
+                lock(&self.subscribes).insert(*pkid, filters);
+            }
+            ClientPacket::Unsubscribe(filters) => {
+                if let Some(c) = &self.consumer {
+                    let filters: Vec<String> = filters.iter().map(|f| (*f).to_owned()).collect();
+                    self.ledger.unsubscribed(c, &filters);
+                }
+            }
+            ClientPacket::PubAck(pkid) => {
+                if let Some(c) = &self.consumer
+                    && let Some(key) = lock(&self.deliveries).remove(pkid)
+                {
+                    self.ledger.acked(c, key);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What the engine sent: the bytes for the client now go to `out`; a PUBACK of a held
+    /// publish, or one behind it, waits in the queue.
+    fn engine_sent(&self, first: u8, packet: &[u8], body: &[u8], out: &mut Vec<u8>) {
+        match parse_engine_packet(first, body) {
+            EnginePacket::PubAck(pkid) => {
+                let ticket = lock(&self.tickets)
+                    .get_mut(&pkid)
+                    .and_then(VecDeque::pop_front);
+                let mut queue = lock(&self.queue);
+                if ticket.is_none() && queue.is_empty() {
+                    out.extend_from_slice(packet);
+                } else {
+                    lock(&self.tickets).retain(|_, q| !q.is_empty());
+                    queue.push_back((pkid, ticket));
+                }
+            }
+            EnginePacket::Publish(p) => {
+                if self.consumer.is_some()
+                    && p.qos == 1
+                    && let Some(pkid) = p.pkid
+                {
+                    let key = self.ledger.key(p.topic, p.payload);
+                    lock(&self.deliveries).insert(pkid, key);
+                }
+                out.extend_from_slice(packet);
+            }
+            EnginePacket::SubAck(pkid, codes) => {
+                if let Some(c) = &self.consumer
+                    && let Some(filters) = lock(&self.subscribes).remove(&pkid)
+                {
+                    let granted: Vec<(String, u8)> = filters
+                        .into_iter()
+                        .zip(codes.iter().map(|&c| if c == 0x80 { 0 } else { c }))
+                        .collect();
+                    self.ledger.subscribed(c, &granted);
+                }
+                out.extend_from_slice(packet);
+            }
+            EnginePacket::Other => out.extend_from_slice(packet),
+        }
+    }
+
+    /// Moves the PUBACKs at the head of the queue whose publishes are settled to `out`. `Err`
+    /// when the head's message was lost by a keeper.
+    fn release(&self, out: &mut Vec<u8>) -> Result<(), Lost> {
+        let mut queue = lock(&self.queue);
+        let mut released = 0;
+        let result = loop {
+            let Some((pkid, ticket)) = queue.front() else {
+                break Ok(());
+            };
+            match ticket {
+                Some(t) if t.lost() => break Err(Lost),
+                Some(t) if !t.done() => break Ok(()),
+                Some(_) => released += 1,
+                None => {}
+            }
+            let [hi, lo] = pkid.to_be_bytes();
+            out.extend_from_slice(&[0x40, 2, hi, lo]);
+            queue.pop_front();
+        };
+        if released > 0 {
+            self.held.fetch_sub(released, Relaxed);
+            self.room.notify_waiters();
+        }
+        result
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let mut tickets: Vec<Arc<Ticket>> =
+            lock(&self.tickets).drain().flat_map(|(_, q)| q).collect();
+        tickets.extend(lock(&self.queue).drain(..).filter_map(|(_, t)| t));
+        self.ledger.cancel(tickets);
+        if let Some(c) = &self.consumer {
+            self.ledger.disconnected(c);
+        }
+    }
+}
+
+/// What a packet waits for before it is forwarded.
+enum Wait {
+    /// A keeper to subscribe to this topic.
+    Keeper(String),
+    /// Fewer held publishes on this connection.
+    Room,
+}
+
+/// A keeper never got a held message: the connection closes without its PUBACK.
+pub(crate) struct Lost;
+
+/// Client-to-engine direction: forwards every packet that passes, stops at the first that does
+/// not. `Ok` when the client closed its side cleanly.
+pub(crate) async fn client_to_engine(
+    mut client: impl AsyncRead + Unpin,
+    mut engine: OwnedWriteHalf,
+    mut buf: BytesMut,
+    grants: &Grants,
+    max_body: usize,
+    relay: &Relay,
+) -> Result<(), End> {
+    loop {
+        // Judge every complete packet in the buffer; forward the good prefix.
+        let mut good = 0;
+        let verdict = loop {
+            match frame(&buf[good..], max_body) {
+                Ok(Some(f)) if buf.len() - good >= f.len() => {
+                    let body = &buf[good + f.header_len..good + f.len()];
+                    let packet = match police(f.first, body, grants) {
+                        Ok(p) => p,
+                        Err(e) => break Err(e),
+                    };
+                    if let Some(w) = relay.gate(&packet) {
+                        // What came before goes now; this one waits.
+                        engine.write_all(&buf[..good]).await?;
+                        buf.advance(good);
+                        good = 0;
+                        relay.wait(w).await;
+                        continue;
+                    }
+                    relay.forwarded(&packet);
+                    good += f.len();
+                }
+                Ok(Some(f)) => break Ok(f.len() - (buf.len() - good)),
+                Ok(None) => break Ok(5),
+                Err(FrameError::Oversized(n)) => {
+                    break Err(refused(Refusal::Oversized, format!("packet of {n} bytes")));
+                }
+                Err(FrameError::Malformed(m)) => break Err(refused(Refusal::Malformed, m)),
+            }
+        };
+        if good > 0 {
+            engine.write_all(&buf[..good]).await?;
+            buf.advance(good);
+        }
+        let want = verdict?;
+        if let Err(End::Gone) = fill(&mut client, &mut buf, want).await {
+            // EOF (mid-packet or not): pass the close on.
+            let _ = engine.shutdown().await;
+            return Ok(());
+        }
+    }
+}
+
+/// The ACL and shape checks of one client packet.
+fn police<'a>(first: u8, body: &'a [u8], grants: &Grants) -> Result<ClientPacket<'a>, End> {
+    let p = parse_client_packet(first, body).map_err(|m| refused(Refusal::Malformed, m))?;
+    match &p {
+        ClientPacket::Publish(publish) => {
+            let topic = publish.topic;
+            if !grants.may_publish(topic) {
+                return Err(refused(
+                    Refusal::PublishDenied,
+                    format!("publish to {topic:?}"),
+                ));
+            } else if publish.retain && !grants.may_retain() {
+                return Err(refused(
+                    Refusal::RetainDenied,
+                    format!("retained publish to {topic:?}"),
+                ));
+            }
+        }
+        ClientPacket::Subscribe(_, filters) => {
+            if let Some((f, _)) = filters.iter().find(|(f, _)| !grants.may_subscribe(f)) {
+                return Err(refused(
+                    Refusal::SubscribeDenied,
+                    format!("subscribe to {f:?}"),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(p)
+}
+
+/// Relay what the engine sends to the client, acknowledging it to the engine at once, and
+/// holding the PUBACKs of held publishes until they are settled.
+///
+/// The engine (rumqttd) does not set `TCP_NODELAY` on its sockets, so Nagle holds each small
+/// packet it writes until the previous one is acknowledged, and the kernel's delayed ACK on our
+/// side (up to 40 ms on Linux) turned that into a wait of tens of milliseconds per packet at
+/// low rates. Linux leaves quick-ACK mode by itself, so it is re-armed after every read.
+pub(crate) async fn engine_to_client(
+    engine: &mut OwnedReadHalf,
+    client: &mut (impl AsyncWrite + Unpin),
+    relay: &Relay,
+) -> io::Result<Result<(), Lost>> {
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
+    loop {
+        let settled = relay.bell.notified();
+        tokio::pin!(settled);
+        settled.as_mut().enable();
+        tokio::select! {
+            n = engine.read_buf(&mut buf) => {
+                if n? == 0 {
+                    return Ok(Ok(()));
+                }
+                ack_now(engine.as_ref());
+                while let Ok(Some(f)) = frame(&buf, usize::MAX)
+                    && buf.len() >= f.len()
+                {
+                    relay.engine_sent(f.first, &buf[..f.len()], &buf[f.header_len..f.len()], &mut out);
+                    buf.advance(f.len());
+                }
+                if buf.capacity() - buf.len() < 4096 {
+                    buf.reserve(16 * 1024);
+                }
+            }
+            () = &mut settled => {}
+        }
+        let released = relay.release(&mut out);
+        if !out.is_empty() {
+            client.write_all(&out).await?;
+            // TLS records go out now, not when the next bytes come (a no-op on plain TCP).
+            client.flush().await?;
+            out.clear();
+        }
+        if let Err(lost) = released {
+            return Ok(Err(lost));
+        }
+    }
+}
+
+/// Send the ACK for what was just read now rather than after the delayed-ACK timer.
+fn ack_now(socket: &TcpStream) {
+    #[cfg(target_os = "linux")]
+    let _ = socket2::SockRef::from(socket).set_tcp_quickack(true);
+    #[cfg(not(target_os = "linux"))]
+    let _ = socket;
+}
