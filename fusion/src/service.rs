@@ -271,9 +271,13 @@ pub async fn run(
         }
         o
     };
-    let (consumer, consumer_el) = AsyncClient::new(options(cfg.client_id.clone(), false), 1024);
-    let (producer, producer_el) =
+    let (consumer, mut consumer_el) = AsyncClient::new(options(cfg.client_id.clone(), false), 1024);
+    let (producer, mut producer_el) =
         AsyncClient::new(options(format!("{}-pub", cfg.client_id), true), 1024);
+    // Acknowledgements and alerts are small: no Nagle delay (a broker that holds its
+    // publishers' PUBACKs until fusion has a message waits on these).
+    ingest::service::set_nodelay(&mut consumer_el);
+    ingest::service::set_nodelay(&mut producer_el);
     let (tx, mut rx) = mpsc::channel::<Publish>(1024);
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(poll(

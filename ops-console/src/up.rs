@@ -686,6 +686,7 @@ async fn subscribe_observations(
     opts.set_max_packet_size(1 << 20, 1 << 20);
     opts.set_credentials(&login.username, &login.password);
     let (client, mut el) = AsyncClient::new(opts, 64);
+    ingest::service::set_nodelay(&mut el);
     let (tx, rx) = mpsc::unbounded_channel();
     let (ready, is_ready) = oneshot::channel();
     let mut ready = Some(ready);
@@ -764,6 +765,7 @@ async fn publisher_link(
     }
     let anonymous_reader = login.is_none() && taskings.is_some();
     let (client, mut el) = AsyncClient::new(opts, 1024);
+    ingest::service::set_nodelay(&mut el);
     let (ready, is_ready) = oneshot::channel();
     let mut ready = Some(ready);
     let sub = client.clone();

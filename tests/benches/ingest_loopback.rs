@@ -28,13 +28,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ingest::ais::AisMessage;
-use ingest::ais::message::{Body, PositionReport};
 use ingest::service::{self, ServiceConfig, ServiceHandle};
 use jiff::Timestamp;
 use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
-use simulators::ais_encode::{EncodeOptions, encode};
 
 struct Args {
     rate: u64,
@@ -70,34 +67,6 @@ fn args() -> Args {
         i += 2;
     }
     a
-}
-
-/// Distinct single-sentence position reports (distinct payloads: no two are merged as one
-/// transmission heard twice).
-fn pool(n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            let msg = AisMessage {
-                msg_type: 1,
-                repeat: 0,
-                mmsi: 247_000_000 + (i % 50_000) as u32,
-                body: Body::Position(PositionReport {
-                    status: 0,
-                    speed: (i % 200) as u16,
-                    accuracy: true,
-                    lon: 7_200_000 + (i as i32 % 600_000),
-                    lat: 21_000_000 + (i as i32 / 7 % 600_000),
-                    course: (i % 3600) as u16,
-                    heading: (i % 360) as u16,
-                    second: (i % 60) as u8,
-                    ..Default::default()
-                }),
-            };
-            encode(&msg, &EncodeOptions::default())
-                .expect("a position report encodes")
-                .remove(0)
-        })
-        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -458,7 +427,7 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let a = args();
-    let lines = pool(200_000);
+    let lines = tidewatch_tests::position_reports(200_000, 50_000);
     println!(
         "ingest loopback: {} sentences/s offered for {} s warm-up + {} s measured, {} sentences per MQTT message, QoS 1, {} rounds per broker",
         a.rate, a.warmup, a.seconds, a.lines_per_message, a.rounds

@@ -82,22 +82,28 @@ impl Mosquitto {
     /// Like [`start`](Self::start), with or without persistence (without: like the
     /// embedded broker, which keeps sessions in memory only; for benchmarks).
     pub fn start_with(persistence: bool) -> Mosquitto {
+        Self::start_queue(persistence, 0)
+    }
+
+    /// Like [`start_with`](Self::start_with), with Mosquitto's `max_queued_messages` (its
+    /// default is 1000; 0 is no limit).
+    pub fn start_queue(persistence: bool, max_queued: u32) -> Mosquitto {
         let dir = std::env::temp_dir().join(format!(
             "tw-mosquitto-{}-{}",
             std::process::id(),
             free_port()
         ));
         std::fs::create_dir_all(&dir).expect("mosquitto dir");
-        Self::start_in(dir, free_port(), persistence)
+        Self::start_in(dir, free_port(), persistence, max_queued)
     }
 
-    fn start_in(dir: PathBuf, port: u16, persistence: bool) -> Mosquitto {
+    fn start_in(dir: PathBuf, port: u16, persistence: bool, max_queued: u32) -> Mosquitto {
         let exe = require_program("mosquitto", "mosquitto");
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nuser root\nallow_anonymous true\npersistence {persistence}\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages 0\nmax_inflight_messages 100\nset_tcp_nodelay true\n",
+                "listener {port} 127.0.0.1\nuser root\nallow_anonymous true\npersistence {persistence}\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages {max_queued}\nmax_inflight_messages 100\nset_tcp_nodelay true\n",
                 dir.display()
             ),
         )
@@ -125,7 +131,7 @@ impl Mosquitto {
     pub fn restart(mut self) -> Mosquitto {
         let (dir, port) = (self.dir.clone(), self.port);
         self.stop();
-        Self::start_in(dir, port, true)
+        Self::start_in(dir, port, true, 0)
     }
 
     fn stop(&mut self) {
@@ -142,4 +148,37 @@ impl Drop for Mosquitto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `n` distinct single-sentence position reports (type 1) of `vessels` vessels (MMSIs from
+/// 247 000 000), round-robin: distinct payloads, so no two are merged as one transmission
+/// heard twice. For benchmarks.
+pub fn position_reports(n: usize, vessels: usize) -> Vec<String> {
+    use ingest::ais::AisMessage;
+    use ingest::ais::message::{Body, PositionReport};
+    use simulators::ais_encode::{EncodeOptions, encode};
+    let vessels = vessels.max(1);
+    (0..n)
+        .map(|i| {
+            let msg = AisMessage {
+                msg_type: 1,
+                repeat: 0,
+                mmsi: 247_000_000 + (i % vessels) as u32,
+                body: Body::Position(PositionReport {
+                    status: 0,
+                    speed: (i % 200) as u16,
+                    accuracy: true,
+                    lon: 7_200_000 + (i as i32 % 600_000),
+                    lat: 21_000_000 + (i as i32 / 7 % 600_000),
+                    course: (i % 3600) as u16,
+                    heading: (i % 360) as u16,
+                    second: (i % 60) as u8,
+                    ..Default::default()
+                }),
+            };
+            encode(&msg, &EncodeOptions::default())
+                .expect("a position report encodes")
+                .remove(0)
+        })
+        .collect()
 }

@@ -54,6 +54,8 @@ pub async fn run(
         o.set_credentials(u, p);
     }
     let (client, mut el) = AsyncClient::new(o, 1024);
+    // Acknowledgements are small: no Nagle delay (the broker holds publishers until they come).
+    ingest::service::set_nodelay(&mut el);
     let (tx, mut rx) = mpsc::channel::<Publish>(4096);
     let sub = client.clone();
     let health = console.clone();
