@@ -25,7 +25,7 @@
 //! | `tidewatch_broker_open_connections` | | open now |
 //! | `tidewatch_broker_held_total`, `tidewatch_broker_held`, `tidewatch_broker_held_oldest_seconds` | | publishes whose PUBACK waited (waits now; the oldest's age) for the consumers that must have them: ingest (the line is archived), fusion, the console |
 //! | `tidewatch_broker_held_waiting` | `consumer` | publishes waiting now, by the consumer session they wait for (the console's status names a consumer that keeps publishers waiting) |
-//! | `tidewatch_broker_lost_total` | `consumer` | messages the broker's engine skipped for a consumer that was waited for (never expected; a keeper's publishers are cut off to send theirs again: `tidewatch_broker_resend_closes_total`) |
+//! | `tidewatch_broker_lost_total` | `consumer`, `filter` | messages the broker's engine skipped for a consumer that was waited for (never expected; a keeper's publishers are cut off to send theirs again: `tidewatch_broker_resend_closes_total`) |
 //! | `tidewatch_broker_waited_for_ingest_total` | | publishes on kept topics held at the front until ingest subscribed (at start) |
 //! | `tidewatch_broker_refusals_total` | `reason` | connections closed by the broker's fronts: `bad_credentials`, `revoked` (a revoked identity's password, or its open connection cut), `tls_handshake` (plain MQTT to the TLS port, a client that refused the certificate, no handshake in time), ACL and shape refusals, ... |
 
@@ -427,7 +427,7 @@ impl Metrics {
                 describe_counter!(
                     "tidewatch_broker_lost_total",
                     Unit::Count,
-                    "Messages the broker never delivered to a consumer that was waited for, by consumer session"
+                    "Messages the broker never delivered to a consumer that was waited for, by consumer session and subscription"
                 );
                 describe_counter!(
                     "tidewatch_broker_resend_closes_total",
@@ -458,8 +458,9 @@ impl Metrics {
                     gauge!("tidewatch_broker_held_waiting", "consumer" => c.clone()).set(*n as f64);
                     waited.insert(c.clone());
                 }
-                for (c, n) in &h.lost {
-                    counter!("tidewatch_broker_lost_total", "consumer" => c.clone()).absolute(*n);
+                for ((c, filter), n) in &h.lost {
+                    counter!("tidewatch_broker_lost_total", "consumer" => c.clone(), "filter" => filter.clone())
+                        .absolute(*n);
                 }
                 counter!("tidewatch_broker_resend_closes_total").absolute(h.resend_closes);
                 counter!("tidewatch_broker_waited_for_ingest_total")

@@ -1,5 +1,5 @@
 //! The raw archive's disk fills while `tidewatch ingest` runs: ingest stops acknowledging
-//! (the broker keeps the rest), raises `tidewatch_ingest_disk_full` and logs it once, and
+//! (and so the embedded broker does: the publisher keeps what was not archived), raises `tidewatch_ingest_disk_full` and logs it once, and
 //! when space returns it goes on by itself; every line the broker took from the publisher
 //! ends up in the archive, and the chain verifies.
 //!
@@ -101,6 +101,16 @@ impl Publisher {
     /// Publish the next `n` lines; how many were sent in all, once the broker has
     /// acknowledged them.
     async fn publish(&mut self, n: usize) -> usize {
+        let sent = self.send(n).await;
+        assert!(
+            self.acked_within(sent, Duration::from_secs(30)).await,
+            "the broker acknowledges what was published"
+        );
+        sent
+    }
+
+    /// Publish the next `n` lines without waiting; how many were sent in all.
+    async fn send(&mut self, n: usize) -> usize {
         for l in &self.lines[self.sent..self.sent + n] {
             self.client
                 .publish(
@@ -113,12 +123,19 @@ impl Publisher {
                 .unwrap();
         }
         self.sent += n;
-        let sent = self.sent;
-        tokio::time::timeout(Duration::from_secs(30), self.acked.wait_for(|k| *k >= sent))
+        self.sent
+    }
+
+    /// Are the first `n` lines acknowledged within `within`?
+    async fn acked_within(&mut self, n: usize, within: Duration) -> bool {
+        tokio::time::timeout(within, self.acked.wait_for(|k| *k >= n))
             .await
-            .expect("the broker acknowledges what was published")
-            .unwrap();
-        sent
+            .is_ok()
+    }
+
+    /// Lines acknowledged so far.
+    fn acked(&self) -> usize {
+        *self.acked.borrow()
     }
 }
 
@@ -231,24 +248,32 @@ async fn a_full_disk_stops_acknowledging_loses_nothing_and_ingest_resumes_by_its
             publisher.sent + 100 <= lines.len() / 2,
             "the disk never filled"
         );
-        let n = publisher.publish(100).await;
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let n = publisher.send(100).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             let text = metrics(metrics_port).await;
             if value(&text, "tidewatch_ingest_disk_full") == Some(1.0) {
                 full_at = Some(n);
                 break;
             }
-            if archived_lines(&raw).len() >= n {
+            if publisher.acked() >= n {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    // While full: more lines are published (the broker keeps them for ingest), ingest
-    // acknowledges nothing and the archive holds no torn record.
+    // While full: more lines are published, the broker acknowledges none of what ingest
+    // could not archive (the publisher keeps it), and the archive holds no torn record.
     let archived_when_full = archived_lines(&raw).len();
-    let all = publisher.publish(1000).await;
+    let all = publisher.send(1000).await;
+    assert!(
+        !publisher.acked_within(all, Duration::from_secs(2)).await,
+        "the broker acknowledged lines ingest could not archive"
+    );
+    assert!(
+        publisher.acked() <= archived_when_full,
+        "acknowledged beyond the archive"
+    );
     let text = metrics(metrics_port).await;
     assert_eq!(
         value(&text, "tidewatch_ingest_disk_full"),
@@ -297,6 +322,10 @@ async fn a_full_disk_stops_acknowledging_loses_nothing_and_ingest_resumes_by_its
         async || want.is_subset(&archived_lines(&raw)),
     )
     .await;
+    assert!(
+        publisher.acked_within(all, Duration::from_secs(30)).await,
+        "once archived, every line is acknowledged"
+    );
     wait_for(
         "the disk-full status clears",
         Duration::from_secs(10),

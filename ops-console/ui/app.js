@@ -2498,7 +2498,7 @@ function renderStatus(st, rates) {
       waiting ? 'warn-text' : 'ok-text');
   }
   for (const s of by('tidewatch_broker_lost_total').filter((x) => x.value > 0)) {
-    kv(ov, `Broker lost for ${(s.labels || {}).consumer}`, `${fmtN(s.value)} messages (never acknowledged to their publishers)`, 'bad-text');
+    kv(ov, `Broker lost for ${(s.labels || {}).consumer} (${(s.labels || {}).filter})`, `${fmtN(s.value)} messages (never acknowledged to their publishers)`, 'bad-text');
   }
   const fmtGB = (v) => `${(v / 1e9).toFixed(2)} GB`;
   const free = one('tidewatch_disk_free_bytes');

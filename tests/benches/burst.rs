@@ -5,6 +5,7 @@
 //! anything silently?
 //!
 //! ```text
+//! cargo build --release -p ops-console
 //! cargo bench -p tidewatch-tests --bench burst -- [--reports 200000] [--vessels 100000] [--lines-per-message 100] [--slow-ms 2]
 //! ```
 //!
@@ -64,8 +65,25 @@ fn args() -> Args {
     a
 }
 
+/// The `tidewatch` binary of the same profile as this benchmark (`target/release/`), which
+/// `cargo build --release -p ops-console` makes.
+fn tidewatch_exe() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the benchmark's path");
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/PROFILE/deps");
+    let bin = profile.join("tidewatch");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --release -p ops-console` first",
+        bin.display()
+    );
+    bin
+}
+
 fn tidewatch(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+    Command::new(tidewatch_exe())
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

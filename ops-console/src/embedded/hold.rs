@@ -150,8 +150,9 @@ pub struct HoldStats {
     pub waiting_on: BTreeMap<String, u64>,
     /// Publishes that waited for a keeper to subscribe before they were forwarded.
     pub waited_for_keeper: u64,
-    /// Messages the engine never delivered to a consumer that was waited for, by session.
-    pub lost: BTreeMap<String, u64>,
+    /// Messages the engine never delivered to a consumer that was waited for, by session and
+    /// the subscription they came under.
+    pub lost: BTreeMap<(String, String), u64>,
     /// Publisher connections closed without a PUBACK because a keeper never got their message.
     pub resend_closes: u64,
     /// Must-see sessions no longer waited for after their grace.
@@ -450,12 +451,12 @@ impl Ledger {
             release_where(&mut inner, &id, |_| true);
         }
         // Skipped messages: old, and the consumer has acknowledged later ones.
-        let acked: HashMap<String, u64> = inner
+        let acked: HashMap<String, (u64, Vec<String>)> = inner
             .sessions
             .iter()
-            .map(|(id, s)| (id.clone(), s.acked_seq))
+            .map(|(id, s)| (id.clone(), (s.acked_seq, s.filters.clone())))
             .collect();
-        let mut lost: BTreeMap<String, u64> = BTreeMap::new();
+        let mut lost: BTreeMap<(String, String), u64> = BTreeMap::new();
         let mut finished = Vec::new();
         for q in inner.pending.values_mut() {
             q.retain(|t| {
@@ -465,12 +466,16 @@ impl Ledger {
                 let mut w = t.waiting.lock().unwrap_or_else(PoisonError::into_inner);
                 let mut keeper_lost = false;
                 w.retain(|(s, kind)| {
-                    let skipped = acked.get(s).is_some_and(|&a| a > t.seq);
-                    if skipped {
-                        *lost.entry(s.clone()).or_default() += 1;
-                        keeper_lost |= *kind == Kind::Keeper;
-                    }
-                    !skipped
+                    let Some((_, filters)) = acked.get(s).filter(|(a, _)| *a > t.seq) else {
+                        return true;
+                    };
+                    let filter = filters
+                        .iter()
+                        .find(|f| covers(f, &t.topic))
+                        .map_or_else(|| t.topic.to_string(), Clone::clone);
+                    *lost.entry((s.clone(), filter)).or_default() += 1;
+                    keeper_lost |= *kind == Kind::Keeper;
+                    false
                 });
                 if keeper_lost {
                     finished.push((t.clone(), LOST));
@@ -491,17 +496,22 @@ impl Ledger {
             t.finish(state);
         }
         let was_losing = std::mem::take(&mut inner.losing);
-        for (s, n) in &lost {
-            *inner.stats.lost.entry(s.clone()).or_default() += n;
+        for ((s, filter), n) in &lost {
+            *inner
+                .stats
+                .lost
+                .entry((s.clone(), filter.clone()))
+                .or_default() += n;
             if !was_losing.contains(s) {
                 warn!(
                     session = s,
+                    filter,
                     lost = n,
                     "The broker skipped messages a consumer was waited for (counted in tidewatch_broker_lost_total); a keeper's publishers send theirs again."
                 );
             }
         }
-        inner.losing = lost.into_keys().collect();
+        inner.losing = lost.into_keys().map(|(s, _)| s).collect();
     }
 
     /// The counters now.

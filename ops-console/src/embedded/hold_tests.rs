@@ -311,7 +311,10 @@ async fn a_line_the_engine_skipped_for_ingest_is_never_acknowledged() {
     receiver.closed().await;
     let holds = broker.stats().holds;
     assert_eq!(
-        holds.lost.get("ingest@tidewatch-ingest"),
+        holds.lost.get(&(
+            "ingest@tidewatch-ingest".to_owned(),
+            "tidewatch/v1/raw/ais/#".to_owned()
+        )),
         Some(&1),
         "{holds:?}"
     );
