@@ -195,6 +195,54 @@ impl ObservationLog {
     }
 }
 
+impl ObservationLog {
+    /// Flush and fsync the file being written.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.flush()?;
+        if let Some(c) = &self.current {
+            c.out.get_ref().sync_data()?;
+        }
+        Ok(())
+    }
+}
+
+/// Moves a single-file log written by earlier versions (`DATA/observations.jsonl`, one file
+/// that grew for ever) into the hourly files of `dir`, each line by the hour ingest received
+/// it (a line that does not say goes with the line before), and deletes it once the hourly
+/// files are fsync'd: the console, replays and retention then find all history in one place.
+/// Lines are moved byte for byte. Interrupted (a crash), it runs again at the next start and
+/// moves the whole file again: observations already moved come twice, which readers take as
+/// an update (same id). Returns the lines moved.
+pub fn adopt_single_file(legacy: &Path, dir: &Path) -> io::Result<u64> {
+    #[derive(serde::Deserialize)]
+    struct Received {
+        received_at: Timestamp,
+    }
+    let mut log = ObservationLog::open(dir)?;
+    let mut lines = io::BufRead::lines(io::BufReader::with_capacity(1 << 16, File::open(legacy)?));
+    let (mut moved, mut last) = (0u64, None);
+    while let Some(line) = lines.next().transpose()? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = serde_json::from_str::<Received>(&line)
+            .ok()
+            .map(|r| r.received_at)
+            .or(last)
+            .unwrap_or_else(Timestamp::now);
+        last = Some(at);
+        log.write_line(&line, at)?;
+        moved += 1;
+    }
+    log.sync()?;
+    hourly::sync_dir(dir)?;
+    fs::remove_file(legacy)?;
+    if let Some(parent) = legacy.parent() {
+        hourly::sync_dir(parent)?;
+    }
+    Ok(moved)
+}
+
 impl Drop for ObservationLog {
     fn drop(&mut self) {
         let _ = self.flush();
@@ -271,6 +319,34 @@ pub fn maintain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_single_file_log_of_earlier_versions_moves_into_hourly_files() {
+        let data = tempfile::tempdir().unwrap();
+        let legacy = data.path().join("observations.jsonl");
+        let lines = [
+            r#"{"id":"a","received_at":"2026-11-22T13:10:00Z"}"#,
+            r#"{"id":"b","received_at":"2026-11-22T13:59:59Z"}"#,
+            "not an observation, kept with the line before",
+            r#"{"id":"c","received_at":"2026-11-22T14:00:00Z"}"#,
+        ];
+        fs::write(&legacy, lines.join("\n") + "\n\n").unwrap();
+        let dir = data.path().join("observations");
+        assert_eq!(adopt_single_file(&legacy, &dir).unwrap(), 4);
+        assert!(!legacy.exists());
+        assert_eq!(
+            names(&dir),
+            [
+                "observations-20261122T13.jsonl",
+                "observations-20261122T14.jsonl"
+            ]
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join("observations-20261122T13.jsonl")).unwrap(),
+            lines[..3].join("\n") + "\n"
+        );
+        assert_eq!(read_to_string(&dir).unwrap(), lines.join("\n") + "\n");
+    }
 
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()

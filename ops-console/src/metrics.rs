@@ -26,7 +26,7 @@
 //! | `tidewatch_broker_held_total`, `tidewatch_broker_held`, `tidewatch_broker_held_oldest_seconds` | | publishes whose PUBACK waited (waits now; the oldest's age) for the consumers that must have them: ingest (the line is archived), fusion, the console |
 //! | `tidewatch_broker_held_waiting` | `consumer` | publishes waiting now, by the consumer session they wait for (the console's status names a consumer that keeps publishers waiting) |
 //! | `tidewatch_broker_lost_total` | `consumer`, `filter` | messages the broker's engine skipped for a consumer that was waited for (never expected; a keeper's publishers are cut off to send theirs again: `tidewatch_broker_resend_closes_total`) |
-//! | `tidewatch_broker_waited_for_ingest_total` | | publishes on kept topics held at the front until ingest subscribed (at start) |
+//! | `tidewatch_broker_waited_for_services_total` | | publishes held at the front until the services that read them subscribed (at start) |
 //! | `tidewatch_broker_refusals_total` | `reason` | connections closed by the broker's fronts: `bad_credentials`, `revoked` (a revoked identity's password, or its open connection cut), `tls_handshake` (plain MQTT to the TLS port, a client that refused the certificate, no handshake in time), ACL and shape refusals, ... |
 
 use std::net::SocketAddr;
@@ -435,9 +435,9 @@ impl Metrics {
                     "Publisher connections closed without a PUBACK because ingest never got the message (the publisher sends it again)"
                 );
                 describe_counter!(
-                    "tidewatch_broker_waited_for_ingest_total",
+                    "tidewatch_broker_waited_for_services_total",
                     Unit::Count,
-                    "Publishes on kept topics that waited for ingest to subscribe"
+                    "Publishes that waited for the services that read them to subscribe"
                 );
             },
             move || {
@@ -463,8 +463,8 @@ impl Metrics {
                         .absolute(*n);
                 }
                 counter!("tidewatch_broker_resend_closes_total").absolute(h.resend_closes);
-                counter!("tidewatch_broker_waited_for_ingest_total")
-                    .absolute(h.waited_for_keeper);
+                counter!("tidewatch_broker_waited_for_services_total")
+                    .absolute(h.waited_for_services);
                 counter!("tidewatch_broker_connections_total", "listener" => "loopback")
                     .absolute(s.loopback_connections);
                 counter!("tidewatch_broker_connections_total", "listener" => "auth")

@@ -146,8 +146,9 @@ pub(crate) fn broker_config(
 ) -> Result<(BrokerConfig, Accounts)> {
     let mut cfg = BrokerConfig {
         listen,
-        // Nothing on the topics ingest keeps is acknowledged before ingest can keep it.
-        wait_for_ingest: true,
+        // Nothing is forwarded before the services that read it listen (ingest before the
+        // receivers, fusion and the console before ingest's observations).
+        wait_for_services: true,
         ..BrokerConfig::default()
     };
     let mut add = |name: &str, role| {
@@ -486,6 +487,25 @@ async fn run_async(
     let mut observations = subscribe_observations(mqtt, &stack.accounts.console).await?;
     // Hourly files, closed ones compressed, expired ones deleted by their upkeep thread.
     let obs_dir = args.data.join(OBSERVATIONS_DIR);
+    // Earlier versions kept one file that grew for ever: its lines move into the hours.
+    let legacy = args.data.join("observations.jsonl");
+    if legacy.exists() {
+        eprintln!(
+            "tidewatch up: moving {} into hourly files under {} (once)...",
+            legacy.display(),
+            obs_dir.display()
+        );
+        let moved =
+            tokio::task::block_in_place(|| ingest::obslog::adopt_single_file(&legacy, &obs_dir))
+                .with_context(|| {
+                    format!(
+                        "cannot move {} into {}",
+                        legacy.display(),
+                        obs_dir.display()
+                    )
+                })?;
+        eprintln!("tidewatch up: {moved} observations moved.");
+    }
     let mut obs_log = ObservationLog::open(&obs_dir)
         .with_context(|| format!("cannot open the observation log {}", obs_dir.display()))?;
     let _obs_upkeep = observations_upkeep(&obs_dir, args.retain_observations)?;

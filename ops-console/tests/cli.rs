@@ -517,6 +517,18 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
     // observation of each message. The patrol units log in as themselves, with the passwords
     // `up --unit` made (the broker's anonymous clients may publish raw AIS only).
     let dir = tempfile::tempdir().unwrap();
+    // A data directory of an earlier version, whose observation log was one file: `up` moves
+    // it into the hourly files.
+    // (A day old: within the observation log's retention.)
+    let legacy_line = format!(
+        r#"{{"id":"legacy-1","received_at":"{}"}}"#,
+        jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)
+    );
+    std::fs::write(
+        dir.path().join("observations.jsonl"),
+        format!("{legacy_line}\n"),
+    )
+    .unwrap();
     // Port 0: `up` picks a free port and says which.
     let _one_up = ONE_UP.lock().unwrap_or_else(|p| p.into_inner());
     let mut up = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
@@ -594,6 +606,10 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
     // Everything published reached ingest and became observations: every vessel, both
     // patrol units' fixes, and the radar targets of the one with traffic in range.
     let observations = ingest::obslog::read_to_string(&dir.path().join("observations")).unwrap();
+    assert!(
+        observations.starts_with(&legacy_line) && !dir.path().join("observations.jsonl").exists(),
+        "the single-file log of an earlier version is moved into the hourly files"
+    );
     for m in &mmsis {
         assert!(
             observations.contains(&format!("\"mmsi\":{m},")),

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo build --release -p ops-console
-//! cargo bench -p tidewatch-tests --bench burst -- [--reports 200000] [--vessels 100000] [--lines-per-message 100] [--slow-ms 2]
+//! cargo bench -p tidewatch-tests --bench burst -- [--reports 200000] [--vessels 100000] [--lines-per-message 100] [--slow-ms 2] [--embedded-only]
 //! ```
 //!
 //! Two systems, one after the other, the same burst:
@@ -24,12 +24,12 @@
 //! and the peak RSS of the processes.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tidewatch_tests::bench::{metric, peak_rss_mib, scrape, tidewatch};
 use tidewatch_tests::{Mosquitto, free_port, position_reports};
 
 struct Args {
@@ -37,6 +37,11 @@ struct Args {
     vessels: usize,
     lines_per_message: usize,
     slow_ms: u64,
+    embedded_only: bool,
+}
+
+fn argv_has(flag: &str) -> bool {
+    std::env::args().any(|a| a == flag)
 }
 
 fn args() -> Args {
@@ -45,6 +50,7 @@ fn args() -> Args {
         vessels: 100_000,
         lines_per_message: 100,
         slow_ms: 2,
+        embedded_only: argv_has("--embedded-only"),
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -63,70 +69,6 @@ fn args() -> Args {
         i += 2;
     }
     a
-}
-
-/// The `tidewatch` binary of the same profile as this benchmark (`target/release/`), which
-/// `cargo build --release -p ops-console` makes.
-fn tidewatch_exe() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("the benchmark's path");
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/PROFILE/deps");
-    let bin = profile.join("tidewatch");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --release -p ops-console` first",
-        bin.display()
-    );
-    bin
-}
-
-fn tidewatch(args: &[&str]) -> Child {
-    Command::new(tidewatch_exe())
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tidewatch starts")
-}
-
-/// The sum of a metric's samples (all labels) in Prometheus text.
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
-fn scrape(addr: SocketAddr) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-        return String::new();
-    };
-    let _ = write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    );
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
-}
-
-/// Peak resident memory of a process, in MiB.
-fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))?
-                .split_whitespace()
-                .nth(1)?
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// Waits until `read` gives the same value for `quiet`, or `within` has passed; the value.
@@ -223,6 +165,9 @@ struct Outcome {
     broker_lost: Option<u64>,
     drained_in: Duration,
     rss_mib: f64,
+    /// What fusion refused, by the metric's sum, and its connection errors.
+    fusion_refused: u64,
+    fusion_connection_errors: u64,
 }
 
 fn embedded(messages: &[Vec<u8>], rt: &tokio::runtime::Runtime) -> Outcome {
@@ -249,6 +194,8 @@ fn embedded(messages: &[Vec<u8>], rt: &tokio::runtime::Runtime) -> Outcome {
     let drained_in = t.elapsed().saturating_sub(Duration::from_secs(10));
     let text = scrape(http_addr);
     let out = Outcome {
+        fusion_refused: metric(&text, "tidewatch_fusion_rejected_total"),
+        fusion_connection_errors: metric(&text, "tidewatch_fusion_connection_errors_total"),
         acked_in,
         ingest_obs: metric(&text, "tidewatch_ingest_observations_total"),
         fusion_obs,
@@ -313,7 +260,10 @@ fn mosquitto(a: &Args, messages: &[Vec<u8>], rt: &tokio::runtime::Runtime) -> Ou
         Duration::from_secs(600),
     );
     let drained_in = t.elapsed().saturating_sub(Duration::from_secs(15));
+    let fusion_text = scrape(fusion_metrics);
     let out = Outcome {
+        fusion_refused: metric(&fusion_text, "tidewatch_fusion_rejected_total"),
+        fusion_connection_errors: metric(&fusion_text, "tidewatch_fusion_connection_errors_total"),
         acked_in,
         ingest_obs: metric(
             &scrape(ingest_metrics),
@@ -357,13 +307,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    for (name, o) in [
-        ("embedded (tidewatch up)", embedded(&messages, &rt)),
-        (
+    let mut runs = vec![("embedded (tidewatch up)", embedded(&messages, &rt))];
+    if !a.embedded_only {
+        runs.push((
             "mosquitto (max_queued_messages 1000) + tidewatch ingest + fusion",
             mosquitto(&a, &messages, &rt),
-        ),
-    ] {
+        ));
+    }
+    for (name, o) in runs {
         println!("{name}:");
         println!(
             "  burst acknowledged in {:.1} s; drained {:.1} s after",
@@ -375,6 +326,10 @@ fn main() {
             o.ingest_obs,
             o.fusion_obs,
             o.ingest_obs.saturating_sub(o.fusion_obs)
+        );
+        println!(
+            "  fusion refused {}, connection errors {}",
+            o.fusion_refused, o.fusion_connection_errors
         );
         match o.slow_got {
             Some(n) => println!(

@@ -1,6 +1,7 @@
 //! Shared helpers for Tidewatch's integration tests.
 
 pub mod ais_arbitrary;
+pub mod bench;
 pub mod conformance;
 pub mod fusion_sim;
 pub mod http;

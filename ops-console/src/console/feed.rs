@@ -86,6 +86,7 @@ pub async fn run(
     let mut last = Instant::now();
     let mut ticks = 0u64;
     let mut batch: Vec<Publish> = Vec::with_capacity(512);
+    let mut storing: Option<tokio::task::JoinHandle<Result<(), super::store::StoreError>>> = None;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -94,24 +95,32 @@ pub async fn run(
                 let now = Instant::now();
                 let elapsed = SignedDuration::try_from(now - last).unwrap_or_default();
                 last = now;
+                // History to disk off the async threads, one write at a time, never waited
+                // for here: the feed goes on taking (and acknowledging) observations, which
+                // the broker holds its publishers for. What a write still running leaves
+                // waits in the picture for the next tick. Pruned once a minute.
+                if let Some(h) = storing.take_if(|h| h.is_finished())
+                    && let Ok(Err(e)) = h.await
+                {
+                    tracing::error!(error = %e, "console: cannot store the picture's history");
+                }
                 let (changed, clock, points, keep_s) = {
                     let mut p = console.picture_mut();
                     p.tick(elapsed);
-                    (p.take_changed(), p.clock(), p.take_pending(), p.history().as_secs())
+                    let points = if storing.is_none() { p.take_pending() } else { Vec::new() };
+                    (p.take_changed(), p.clock(), points, p.history().as_secs())
                 };
-                // History to disk off the async threads; pruned once a minute.
                 ticks += 1;
-                let c = console.clone();
-                let prune = ticks.is_multiple_of(60).then(|| clock.as_second() - keep_s);
-                let stored = tokio::task::spawn_blocking(move || {
-                    c.store().add_positions(&points)?;
-                    if let Some(before) = prune {
-                        c.store().prune_positions(before)?;
-                    }
-                    Ok::<_, super::store::StoreError>(())
-                });
-                if let Ok(Err(e)) = stored.await {
-                    tracing::error!(error = %e, "console: cannot store the picture's history");
+                if storing.is_none() {
+                    let c = console.clone();
+                    let prune = ticks.is_multiple_of(60).then(|| clock.as_second() - keep_s);
+                    storing = Some(tokio::task::spawn_blocking(move || {
+                        c.store().add_positions(&points)?;
+                        if let Some(before) = prune {
+                            c.store().prune_positions(before)?;
+                        }
+                        Ok::<_, super::store::StoreError>(())
+                    }));
                 }
                 if !changed.is_empty() {
                     console.publish(LiveEvent::Tracks(changed));
@@ -130,6 +139,11 @@ pub async fn run(
         }
     }
     // What the last second added to the history, before going.
+    if let Some(h) = storing.take()
+        && let Ok(Err(e)) = h.await
+    {
+        tracing::error!(error = %e, "console: cannot store the picture's history");
+    }
     let points = console.picture_mut().take_pending();
     if let Err(e) = console.store().add_positions(&points) {
         tracing::error!(error = %e, "console: cannot store the picture's history");

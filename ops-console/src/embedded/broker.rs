@@ -111,7 +111,7 @@ impl EmbeddedBroker {
         let engine_login = (ENGINE_USER.to_owned(), engine_secret()?);
         let engine = start_engine(&cfg, &engine_login, &mut tasks).await?;
         let counters = Arc::new(Counters::default());
-        let ledger = Arc::new(Ledger::new(cfg.must_see.clone(), cfg.wait_for_ingest));
+        let ledger = Arc::new(Ledger::new(cfg.must_see.clone(), cfg.wait_for_services));
         let front = Arc::new(Front::new(
             engine,
             engine_login,

@@ -80,10 +80,12 @@ pub struct BrokerConfig {
     /// fusion and console accounts: a publisher's PUBACK waits until they have acknowledged it
     /// (flow control instead of loss; see the embedded broker's hold ledger). Default none.
     pub must_see: Vec<String>,
-    /// Publishes on the topics ingest keeps (raw AIS, units' NMEA and reports) are not
-    /// forwarded until an ingest session has subscribed to them, so none is acknowledged before
-    /// ingest can keep it (`tidewatch up` starts the broker before ingest). Default false.
-    pub wait_for_ingest: bool,
+    /// A publish on a topic a service reads (ingest: raw AIS and the units' lines; fusion and
+    /// the console: observations; the console: alerts and taskings) is not forwarded until a
+    /// session of each such service has subscribed to it, so none is acknowledged, or lost,
+    /// before they listen (`tidewatch up` starts the broker before its services). Default
+    /// false.
+    pub wait_for_services: bool,
 }
 
 impl Default for BrokerConfig {
@@ -98,7 +100,7 @@ impl Default for BrokerConfig {
             connect_timeout_secs: 10,
             log: LogLimits::default(),
             must_see: Vec::new(),
-            wait_for_ingest: false,
+            wait_for_services: false,
         }
     }
 }

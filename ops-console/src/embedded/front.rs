@@ -576,7 +576,8 @@ fn relay_for(front: &Front, admitted: &Admitted) -> Relay {
     let consumer = front
         .ledger
         .kind_of(role, admitted.user().unwrap_or(""))
-        .map(|kind| Consumer {
+        .zip(role)
+        .map(|(kind, role)| Consumer {
             // A clean session without a client id gets a unique one from the engine.
             session: if session.is_empty() {
                 format!("~{}", front.next_connection.fetch_add(1, Relaxed))
@@ -584,6 +585,7 @@ fn relay_for(front: &Front, admitted: &Admitted) -> Relay {
                 session.clone()
             },
             kind,
+            role,
             clean: *clean,
         });
     Relay::new(front.ledger.clone(), session.clone(), consumer)

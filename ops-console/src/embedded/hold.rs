@@ -9,10 +9,14 @@
 //!   delivery only once its lines are in the raw archive and fsync'd. A PUBLISH on a topic a
 //!   keeper keeps ([`kept_filters`]) is acknowledged to its publisher only after every keeper
 //!   session subscribed to it has acknowledged it, connected or not (its persistent session
-//!   gets it when it comes back). With
-//!   [`BrokerConfig::wait_for_ingest`](super::BrokerConfig::wait_for_ingest) (as in
-//!   `tidewatch up`), before any keeper has subscribed to such a topic, the front does not
-//!   forward the publish at all: it waits, and so does the publisher.
+//!   gets it when it comes back).
+//! - **Services first.** With
+//!   [`BrokerConfig::wait_for_services`](super::BrokerConfig::wait_for_services) (as in
+//!   `tidewatch up`, which starts the broker before its services subscribe), a publish on a
+//!   topic that a service reads (ingest: raw AIS and the units' lines; fusion and the console:
+//!   observations; the console: alerts and taskings, per the ACL) is not forwarded until a
+//!   session of each such service has subscribed to it: the engine keeps nothing for a
+//!   subscriber that does not exist yet. The publisher waits meanwhile.
 //! - **Must-see consumers** (the sessions of [`Role::Fusion`](super::Role::Fusion) and
 //!   [`Role::Console`](super::Role::Console) accounts, and of the accounts named in
 //!   [`BrokerConfig::must_see`](super::BrokerConfig::must_see)) slow publishers down instead of
@@ -61,10 +65,8 @@ pub(crate) const MAX_HELD_PER_CONNECTION: usize = 4096;
 /// payload.
 pub(crate) type Key = u128;
 
-/// The topics keepers keep: what an ingest account may subscribe to.
-pub(crate) fn kept_filters() -> &'static [&'static str] {
-    rules(Subject::Role(Role::Ingest)).subscribe
-}
+/// The services, whose sessions must be listening before what they read is forwarded.
+const SERVICES: [Role; 3] = [Role::Ingest, Role::Fusion, Role::Console];
 
 /// What a consumer session is to the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,8 @@ pub(crate) struct Consumer {
     /// The session id at the engine (unique per connection for a clean session without id).
     pub(crate) session: String,
     pub(crate) kind: Kind,
+    /// Its account's role.
+    pub(crate) role: Role,
     /// A clean session: forgotten when the connection ends.
     pub(crate) clean: bool,
 }
@@ -124,6 +128,7 @@ impl Ticket {
 /// A consumer session as the engine keeps it.
 struct Session {
     kind: Kind,
+    role: Role,
     /// Its QoS 1 (or 2) subscriptions.
     filters: Vec<String>,
     clean: bool,
@@ -148,8 +153,8 @@ pub struct HoldStats {
     pub oldest_held_ms: u64,
     /// Publishes waiting now, by the session they wait for.
     pub waiting_on: BTreeMap<String, u64>,
-    /// Publishes that waited for a keeper to subscribe before they were forwarded.
-    pub waited_for_keeper: u64,
+    /// Publishes that waited for a service to subscribe before they were forwarded.
+    pub waited_for_services: u64,
     /// Messages the engine never delivered to a consumer that was waited for, by session and
     /// the subscription they came under.
     pub lost: BTreeMap<(String, String), u64>,
@@ -173,12 +178,12 @@ struct Inner {
 pub(crate) struct Ledger {
     hash: (RandomState, RandomState),
     inner: Mutex<Inner>,
-    /// Rung when a keeper subscribes.
-    keeper_subscribed: Notify,
+    /// Rung when a service subscribes.
+    service_subscribed: Notify,
     /// Usernames besides the must-see roles whose sessions must see everything.
     must_see_users: Vec<String>,
-    /// Publishes on kept topics wait for a keeper to subscribe.
-    wait_for_keeper: bool,
+    /// Publishes wait for the services that read them to subscribe.
+    wait_for_services: bool,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -190,13 +195,13 @@ impl std::fmt::Debug for Ledger {
 }
 
 impl Ledger {
-    pub(crate) fn new(must_see_users: Vec<String>, wait_for_keeper: bool) -> Self {
+    pub(crate) fn new(must_see_users: Vec<String>, wait_for_services: bool) -> Self {
         Ledger {
             hash: (RandomState::new(), RandomState::new()),
             inner: Mutex::new(Inner::default()),
-            keeper_subscribed: Notify::new(),
+            service_subscribed: Notify::new(),
             must_see_users,
-            wait_for_keeper,
+            wait_for_services,
         }
     }
 
@@ -221,35 +226,50 @@ impl Ledger {
         (u128::from(a) << 64) | u128::from(b)
     }
 
-    /// Is a keeper subscribed to `topic`, or does no keeper keep it (or the broker is not told
-    /// to wait for one)? A publish on a kept topic that no keeper has subscribed to yet is not
-    /// forwarded until one does.
-    pub(crate) fn keeper_ready(&self, topic: &str) -> bool {
-        if !self.wait_for_keeper || !kept_filters().iter().any(|f| covers(f, topic)) {
+    /// May a publish on `topic` be forwarded: is a session of every service that reads it
+    /// subscribed to it (or is the broker not told to wait for them)?
+    pub(crate) fn services_ready(&self, topic: &str) -> bool {
+        if !self.wait_for_services {
             return true;
         }
-        self.lock()
-            .sessions
-            .values()
-            .any(|s| s.kind == Kind::Keeper && s.filters.iter().any(|f| covers(f, topic)))
+        let readers: Vec<Role> = SERVICES
+            .into_iter()
+            .filter(|&r| {
+                rules(Subject::Role(r))
+                    .subscribe
+                    .iter()
+                    .any(|f| covers(f, topic))
+            })
+            .collect();
+        if readers.is_empty() {
+            return true;
+        }
+        let inner = self.lock();
+        readers.iter().all(|&r| {
+            inner
+                .sessions
+                .values()
+                .any(|s| s.role == r && s.filters.iter().any(|f| covers(f, topic)))
+        })
     }
 
-    /// Waits until a publish on `topic` may be forwarded (see [`keeper_ready`](Self::keeper_ready)).
-    pub(crate) async fn wait_for_keeper(&self, topic: &str) {
+    /// Waits until a publish on `topic` may be forwarded (see
+    /// [`services_ready`](Self::services_ready)).
+    pub(crate) async fn wait_for_services(&self, topic: &str) {
         let mut counted = false;
         loop {
-            let subscribed = self.keeper_subscribed.notified();
+            let subscribed = self.service_subscribed.notified();
             tokio::pin!(subscribed);
             subscribed.as_mut().enable();
-            if self.keeper_ready(topic) {
+            if self.services_ready(topic) {
                 return;
             }
             if !counted {
                 counted = true;
-                self.lock().stats.waited_for_keeper += 1;
+                self.lock().stats.waited_for_services += 1;
                 info!(
                     topic,
-                    "A publish on a kept topic waits for ingest to subscribe."
+                    "A publish waits for the services that read it to subscribe."
                 );
             }
             subscribed.await;
@@ -320,6 +340,7 @@ impl Ledger {
             .entry(c.session.clone())
             .or_insert_with(|| Session {
                 kind: c.kind,
+                role: c.role,
                 filters: Vec::new(),
                 clean: c.clean,
                 connected: 0,
@@ -356,7 +377,7 @@ impl Ledger {
 
     /// The engine granted `c` these subscriptions (filter, granted QoS).
     pub(crate) fn subscribed(&self, c: &Consumer, granted: &[(String, u8)]) {
-        let mut keeper = false;
+        let mut service = false;
         {
             let mut inner = self.lock();
             let Some(s) = inner.sessions.get_mut(&c.session) else {
@@ -366,12 +387,12 @@ impl Ledger {
                 s.filters.retain(|x| x != f);
                 if *qos >= 1 {
                     s.filters.push(f.clone());
-                    keeper |= s.kind == Kind::Keeper;
+                    service |= SERVICES.contains(&s.role);
                 }
             }
         }
-        if keeper {
-            self.keeper_subscribed.notify_waiters();
+        if service {
+            self.service_subscribed.notify_waiters();
         }
     }
 

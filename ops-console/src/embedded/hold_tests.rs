@@ -66,6 +66,11 @@ impl Manual {
         Manual { client, got, task }
     }
 
+    /// Ingest, as `up` runs it: its session and its subscription to raw AIS.
+    async fn ingest(broker: &EmbeddedBroker) -> Self {
+        Self::connect(broker, "tidewatch-ingest", INGEST, "tidewatch/v1/raw/ais/#").await
+    }
+
     /// The next delivery; panics after [`WAIT`].
     async fn next(&mut self) -> Publish {
         timeout(WAIT, self.got.recv())
@@ -91,7 +96,7 @@ impl Manual {
 
 fn keeping() -> BrokerConfig {
     BrokerConfig {
-        wait_for_ingest: true,
+        wait_for_services: true,
         ..test_config()
     }
 }
@@ -115,18 +120,12 @@ async fn a_kept_line_is_acknowledged_only_after_ingest_acknowledges_it() {
         "acknowledged before ingest subscribed"
     );
     wait_until("the wait is counted", || {
-        broker.stats().holds.waited_for_keeper == 1
+        broker.stats().holds.waited_for_services == 1
     })
     .await;
 
     // Ingest subscribes and gets it; the receiver's PUBACK waits for ingest's.
-    let mut ingest = Manual::connect(
-        &broker,
-        "tidewatch-ingest",
-        INGEST,
-        "tidewatch/v1/raw/ais/#",
-    )
-    .await;
+    let mut ingest = Manual::ingest(&broker).await;
     let p = ingest.next().await;
     assert_eq!(&p.payload[..], b"line 1");
     assert_eq!(
@@ -157,13 +156,7 @@ async fn a_kept_line_is_acknowledged_only_after_ingest_acknowledges_it() {
         1,
         "acknowledged while ingest was away"
     );
-    let mut ingest = Manual::connect(
-        &broker,
-        "tidewatch-ingest",
-        INGEST,
-        "tidewatch/v1/raw/ais/#",
-    )
-    .await;
+    let mut ingest = Manual::ingest(&broker).await;
     let p = ingest.next().await;
     assert_eq!(&p.payload[..], b"line 2");
     assert_eq!(receiver.acked_after(QUIET).await, 1);
@@ -251,13 +244,7 @@ async fn a_slow_must_see_consumer_slows_the_publisher_and_loses_nothing() {
 #[tokio::test]
 async fn a_line_the_engine_skipped_for_ingest_is_never_acknowledged() {
     let broker = EmbeddedBroker::start(keeping()).await.unwrap();
-    let mut ingest = Manual::connect(
-        &broker,
-        "tidewatch-ingest",
-        INGEST,
-        "tidewatch/v1/raw/ais/#",
-    )
-    .await;
+    let mut ingest = Manual::ingest(&broker).await;
     let mut receiver = TestClient::connect(broker.addr(), "r", SHORE3)
         .await
         .unwrap();
@@ -320,4 +307,44 @@ async fn a_line_the_engine_skipped_for_ingest_is_never_acknowledged() {
     );
     assert_eq!(holds.resend_closes, 1);
     assert_eq!(holds.held_now, 0);
+}
+
+/// Services first (`up` starts its broker before its services subscribe): an observation ingest
+/// publishes before fusion *and* the console listen is not forwarded — the engine would keep it
+/// for no one — but waits, and reaches both once both have subscribed.
+#[tokio::test]
+async fn an_observation_waits_until_fusion_and_the_console_listen() {
+    let broker = EmbeddedBroker::start(keeping()).await.unwrap();
+    let mut ingest = TestClient::connect(broker.addr(), "tidewatch-ingest-pub", Some(INGEST))
+        .await
+        .unwrap();
+    ingest.publish("tidewatch/v1/obs/ais/1", b"early").await;
+    let mut fusion =
+        Manual::connect(&broker, "tidewatch-fusion", FUSION, "tidewatch/v1/obs/#").await;
+    assert!(
+        fusion.nothing_within(QUIET).await,
+        "forwarded before the console listened"
+    );
+    assert_eq!(ingest.acked_after(Duration::ZERO).await, 0);
+    let mut console = Manual::connect(
+        &broker,
+        "tidewatch-console",
+        ("console", "pw-console"),
+        "tidewatch/v1/obs/#",
+    )
+    .await;
+    let (f, c) = (fusion.next().await, console.next().await);
+    assert_eq!(
+        (&f.payload[..], &c.payload[..]),
+        (&b"early"[..], &b"early"[..])
+    );
+    fusion.ack(&f).await;
+    assert_eq!(
+        ingest.acked_after(QUIET).await,
+        0,
+        "acknowledged before the console had it"
+    );
+    console.ack(&c).await;
+    ingest.all_acked().await;
+    assert_eq!(broker.stats().holds.waited_for_services, 1);
 }

@@ -1,8 +1,8 @@
 //! The two directions of one admitted connection, between its client and the engine.
 //!
 //! - **client → engine**: every packet is judged (ACL and shape, [`police`]); the good ones go
-//!   on, the first bad one ends the connection. A publish on a kept topic waits for a keeper to
-//!   subscribe; a QoS 1 publish that consumers must have is registered with the [`Ledger`]; a
+//!   on, the first bad one ends the connection. A publish waits for the services that read it
+//!   to subscribe (`tidewatch up`); a QoS 1 publish that consumers must have is registered with the [`Ledger`]; a
 //!   consumer's subscriptions and acknowledgements are reported to it.
 //! - **engine → client**: relayed as they come (and acknowledged to the engine at once: see
 //!   [`ack_now`]), except the PUBACKs of held publishes, which wait, in order, until the ledger
@@ -84,12 +84,12 @@ impl Relay {
         if p.qos > 0 && self.held.load(Relaxed) >= MAX_HELD_PER_CONNECTION {
             return Some(Wait::Room);
         }
-        (!self.ledger.keeper_ready(p.topic)).then(|| Wait::Keeper(p.topic.to_owned()))
+        (!self.ledger.services_ready(p.topic)).then(|| Wait::Services(p.topic.to_owned()))
     }
 
     async fn wait(&self, w: Wait) {
         match w {
-            Wait::Keeper(topic) => self.ledger.wait_for_keeper(&topic).await,
+            Wait::Services(topic) => self.ledger.wait_for_services(&topic).await,
             Wait::Room => {
                 let room = self.room.notified();
                 tokio::pin!(room);
@@ -216,8 +216,8 @@ impl Drop for Relay {
 
 /// What a packet waits for before it is forwarded.
 enum Wait {
-    /// A keeper to subscribe to this topic.
-    Keeper(String),
+    /// The services that read this topic to subscribe.
+    Services(String),
     /// Fewer held publishes on this connection.
     Room,
 }

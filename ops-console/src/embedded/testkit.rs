@@ -233,14 +233,7 @@ impl TestClient {
     /// Publishes at QoS 1 and waits until this and every earlier publish is acknowledged.
     pub(crate) async fn publish_acked(&mut self, topic: &str, payload: &[u8]) {
         self.publish(topic, payload).await;
-        let deadline = Instant::now() + WAIT;
-        while self.acked < self.published {
-            match self.next_event(deadline).await {
-                Some(Ok(_)) => {}
-                Some(Err(e)) => panic!("waiting for PUBACKs: connection error {e}"),
-                None => panic!("waiting for PUBACKs: timed out"),
-            }
-        }
+        self.all_acked().await;
     }
 
     /// Publishes at QoS 1 and waits until every publish so far is acknowledged (`Ok`) or the
