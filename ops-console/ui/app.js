@@ -2497,6 +2497,8 @@ function renderStatus(st, rates) {
     kv(ov, 'Publishers wait on', waiting ? `${slow.join(', ') || '?'}: oldest ${oldest.toFixed(0)} s` : 'nobody (acknowledged as kept)',
       waiting ? 'warn-text' : 'ok-text');
   }
+  const released = one('tidewatch_broker_released_total');
+  if (released) kv(ov, 'Must-see consumers released', `${fmtN(released)} times (away or hung 60 s; see the log)`, 'warn-text');
   for (const s of by('tidewatch_broker_lost_total').filter((x) => x.value > 0)) {
     kv(ov, `Broker lost for ${(s.labels || {}).consumer} (${(s.labels || {}).filter})`, `${fmtN(s.value)} messages (never acknowledged to their publishers)`, 'bad-text');
   }

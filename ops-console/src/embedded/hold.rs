@@ -25,8 +25,10 @@
 //!   persistent session gets what was published meanwhile). A publisher's window of unacknowledged
 //!   messages (100 for rumqttc, 20 for Mosquitto's clients) then bounds what waits in the
 //!   engine's log for a slow consumer, which never wraps. A must-see session that stays away
-//!   longer than [`MUST_SEE_GRACE`] is no longer waited for (logged; its session at the engine
-//!   keeps what it can).
+//!   longer than [`MUST_SEE_GRACE`], or stays connected but acknowledges nothing for that long
+//!   while messages wait for it (hung), is no longer waited for until it acknowledges again
+//!   (logged, counted in `released_sessions`; its session at the engine keeps what it can): a
+//!   hung console must not stop the centre's intake. Ingest, the keeper, is never released.
 //!
 //! Deliveries are matched to publishes by content (topic and payload, under a 128-bit keyed
 //! hash): the engine renumbers packets per connection. A message that is delivered once per
@@ -136,6 +138,8 @@ struct Session {
     connected: usize,
     /// When it last disconnected.
     left_at: Option<Instant>,
+    /// When it last acknowledged a held message (or connected).
+    acked_at: Instant,
     /// The highest ticket number it acknowledged.
     acked_seq: u64,
     /// It is no longer waited for (a must-see session away past its grace).
@@ -345,12 +349,14 @@ impl Ledger {
                 clean: c.clean,
                 connected: 0,
                 left_at: None,
+                acked_at: Instant::now(),
                 acked_seq: 0,
                 released: false,
             });
         s.connected += 1;
         s.clean = c.clean;
         s.left_at = None;
+        s.acked_at = Instant::now();
         if s.released {
             s.released = false;
             info!(
@@ -413,6 +419,16 @@ impl Ledger {
     /// for `c` no longer does.
     pub(crate) fn acked(&self, c: &Consumer, key: Key) {
         let mut inner = self.lock();
+        if let Some(s) = inner.sessions.get_mut(&c.session)
+            && s.released
+            && s.connected > 0
+        {
+            s.released = false;
+            info!(
+                session = c.session,
+                "A must-see consumer acknowledges again; publishers wait for it again."
+            );
+        }
         let Some(q) = inner.pending.get_mut(&key) else {
             return;
         };
@@ -440,6 +456,7 @@ impl Ledger {
         }
         if let Some(s) = inner.sessions.get_mut(&c.session) {
             s.acked_seq = s.acked_seq.max(t.seq);
+            s.acked_at = Instant::now();
         }
     }
 
@@ -447,26 +464,45 @@ impl Ledger {
     /// engine skipped.
     pub(crate) fn sweep(&self, now: Instant) {
         let mut inner = self.lock();
-        let gone: Vec<String> = inner
+        // The oldest held message each session is waited for.
+        let mut oldest: HashMap<String, Instant> = HashMap::new();
+        for t in inner.pending.values().flatten() {
+            for (id, _) in t
+                .waiting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+            {
+                let o = oldest.entry(id.clone()).or_insert(t.at);
+                *o = (*o).min(t.at);
+            }
+        }
+        let past_grace = |t: Instant| now.duration_since(t) > MUST_SEE_GRACE;
+        let gone: Vec<(String, &'static str)> = inner
             .sessions
             .iter_mut()
-            .filter(|(_, s)| {
-                s.kind == Kind::MustSee
-                    && !s.released
-                    && s.connected == 0
-                    && s.left_at
-                        .is_some_and(|t| now.duration_since(t) > MUST_SEE_GRACE)
-            })
-            .map(|(id, s)| {
+            .filter(|(_, s)| s.kind == Kind::MustSee && !s.released)
+            .filter_map(|(id, s)| {
+                let why = if s.connected == 0 && s.left_at.is_some_and(past_grace) {
+                    "away"
+                } else if s.connected > 0
+                    && past_grace(s.acked_at)
+                    && oldest.get(id).is_some_and(|&t| past_grace(t))
+                {
+                    "connected but acknowledging nothing"
+                } else {
+                    return None;
+                };
                 s.released = true;
-                id.clone()
+                Some((id.clone(), why))
             })
             .collect();
-        for id in gone {
+        for (id, why) in gone {
             warn!(
                 session = id,
+                why,
                 grace_s = MUST_SEE_GRACE.as_secs(),
-                "A must-see consumer has been away past its grace: publishers no longer wait for it (its session at the engine keeps what its log can)."
+                "A must-see consumer is past its grace: publishers no longer wait for it until it acknowledges again (its session at the engine keeps what its log can)."
             );
             inner.stats.released_sessions += 1;
             release_where(&mut inner, &id, |_| true);

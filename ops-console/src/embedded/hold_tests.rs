@@ -348,3 +348,34 @@ async fn an_observation_waits_until_fusion_and_the_console_listen() {
     ingest.all_acked().await;
     assert_eq!(broker.stats().holds.waited_for_services, 1);
 }
+
+/// A must-see consumer that stays connected but acknowledges nothing (hung) holds its
+/// publishers for its grace only: then it is released (counted) and they go on; when it
+/// acknowledges again it is waited for again. (Ingest, whose acknowledgement means "archived",
+/// is never released: see the first test.)
+#[tokio::test]
+async fn a_hung_must_see_consumer_holds_publishers_for_its_grace_only() {
+    let broker = EmbeddedBroker::start(test_config()).await.unwrap();
+    let mut fusion =
+        Manual::connect(&broker, "tidewatch-fusion", FUSION, "tidewatch/v1/obs/#").await;
+    let mut ingest = TestClient::connect(broker.addr(), "tidewatch-ingest-pub", Some(INGEST))
+        .await
+        .unwrap();
+    ingest.publish("tidewatch/v1/obs/ais/1", b"one").await;
+    let first = fusion.next().await;
+    assert_eq!(
+        ingest.acked_after(QUIET).await,
+        0,
+        "not held for the consumer"
+    );
+    // Hung past its grace (2 s in these tests; 60 s in service): released.
+    ingest.all_acked().await;
+    assert_eq!(broker.stats().holds.released_sessions, 1);
+    // It acknowledges again: waited for again.
+    fusion.ack(&first).await;
+    ingest.publish("tidewatch/v1/obs/ais/1", b"two").await;
+    let second = fusion.next().await;
+    assert_eq!(ingest.acked_after(QUIET).await, 1, "not waited for again");
+    fusion.ack(&second).await;
+    ingest.all_acked().await;
+}
