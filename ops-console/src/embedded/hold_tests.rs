@@ -237,14 +237,19 @@ async fn a_slow_must_see_consumer_slows_the_publisher_and_loses_nothing() {
     assert_eq!((holds.held_now, holds.lost.len()), (0, 0), "{holds:?}");
 }
 
-/// What the engine skips for a keeper anyway (here: a flood of QoS 0 lines, which nothing
-/// holds, wraps the log past a QoS 1 line before ingest reads it) is not acknowledged: it is
-/// counted as lost for ingest, and the publisher's connection is closed without the PUBACK, so
-/// that it sends the line again.
+/// What the engine skips for a keeper anyway (here: while ingest is away, a flood of QoS 0
+/// lines, which nothing holds, wraps its session's 16 KiB log past a QoS 1 line) is not
+/// acknowledged: it is counted as lost for ingest, and the publisher's connection is closed
+/// without the PUBACK, so that it sends the line again.
 #[tokio::test]
 async fn a_line_the_engine_skipped_for_ingest_is_never_acknowledged() {
     let broker = EmbeddedBroker::start(keeping()).await.unwrap();
-    let mut ingest = Manual::ingest(&broker).await;
+    // Ingest's session exists, and ingest is away (nothing is delivered meanwhile).
+    Manual::ingest(&broker).await.leave().await;
+    wait_until("ingest's link is gone", || {
+        broker.stats().open_connections == 0
+    })
+    .await;
     let mut receiver = TestClient::connect(broker.addr(), "r", SHORE3)
         .await
         .unwrap();
@@ -267,13 +272,12 @@ async fn a_line_the_engine_skipped_for_ingest_is_never_acknowledged() {
         c.disconnect().await.unwrap();
         while el.poll().await.is_ok() {}
     };
-    // Fill ingest's window (the engine sends it 100 unacknowledged), then the held line, then
-    // enough to wrap the 16 KiB log past it before ingest reads on.
-    flood(150).await;
+    // The held line, then enough to wrap the log past it.
     receiver.publish(RAW, b"the held line").await;
     flood(400).await;
-    // Ingest now reads and acknowledges everything it gets, and a later held line proves it
-    // has moved past the skipped one.
+    // Ingest comes back, reads and acknowledges everything it gets, and a later held line
+    // proves it has moved past the skipped one.
+    let mut ingest = Manual::ingest(&broker).await;
     let mut saw_held = false;
     let reader = async {
         loop {
@@ -378,4 +382,45 @@ async fn a_hung_must_see_consumer_holds_publishers_for_its_grace_only() {
     assert_eq!(ingest.acked_after(QUIET).await, 1, "not waited for again");
     fusion.ack(&second).await;
     ingest.all_acked().await;
+}
+
+/// QoS 2 is no way around it: the PUBREC that hands a QoS 2 publisher's message over is held
+/// like a PUBACK, until ingest has the line (the front bridges QoS 2 to the engine as QoS 1,
+/// and completes the flow with PUBCOMP itself).
+#[tokio::test]
+async fn a_qos2_receipt_waits_for_ingest_too() {
+    let broker = EmbeddedBroker::start(keeping()).await.unwrap();
+    let mut ingest = Manual::ingest(&broker).await;
+    let addr = broker.addr();
+    let mut o = MqttOptions::new("qos2", addr.ip().to_string(), addr.port());
+    o.set_credentials("shore-3", "pw-shore-3");
+    let (c, mut el) = AsyncClient::new(o, 16);
+    let (rec_tx, mut recs) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(async move {
+        while let Ok(ev) = el.poll().await {
+            match ev {
+                Event::Incoming(Packet::PubRec(_)) => {
+                    let _ = rec_tx.send("PUBREC");
+                }
+                Event::Incoming(Packet::PubComp(_)) => {
+                    let _ = rec_tx.send("PUBCOMP");
+                }
+                _ => {}
+            }
+        }
+    });
+    c.publish(RAW, QoS::ExactlyOnce, false, b"exactly once".to_vec())
+        .await
+        .unwrap();
+    let p = ingest.next().await;
+    assert_eq!(&p.payload[..], b"exactly once");
+    assert!(
+        timeout(QUIET, recs.recv()).await.is_err(),
+        "PUBREC before ingest acknowledged"
+    );
+    ingest.ack(&p).await;
+    let mut next = async || timeout(WAIT, recs.recv()).await.ok().flatten();
+    assert_eq!(next().await, Some("PUBREC"), "once ingest has the line");
+    assert_eq!(next().await, Some("PUBCOMP"), "the flow completes");
+    assert!(ingest.nothing_within(QUIET).await, "delivered twice");
 }

@@ -310,6 +310,10 @@ pub(crate) enum ClientPacket<'a> {
     Unsubscribe(Vec<&'a str>),
     /// A PUBACK, with the packet identifier it acknowledges.
     PubAck(u16),
+    /// A PUBREC (the receipt of a QoS 2 delivery), with its packet identifier.
+    PubRec(u16),
+    /// A PUBREL (the second step of a client's QoS 2 publish), with its packet identifier.
+    PubRel(u16),
     /// Any other well-formed client packet (other acks, PINGREQ, DISCONNECT).
     Other,
 }
@@ -364,6 +368,8 @@ pub(crate) enum EnginePacket<'a> {
     Publish(Publish<'a>),
     /// The acknowledgement of a client's QoS 1 PUBLISH.
     PubAck(u16),
+    /// The receipt of a client's QoS 2 PUBLISH.
+    PubRec(u16),
     /// The answer to a client's SUBSCRIBE: its packet identifier and a return code per filter
     /// (the granted QoS, or 0x80 for a failure).
     SubAck(u16, &'a [u8]),
@@ -380,6 +386,9 @@ pub(crate) fn parse_engine_packet(first: u8, body: &[u8]) -> EnginePacket<'_> {
         },
         kind::PUBACK if body.len() == 2 => {
             EnginePacket::PubAck(u16::from_be_bytes([body[0], body[1]]))
+        }
+        kind::PUBREC if body.len() == 2 => {
+            EnginePacket::PubRec(u16::from_be_bytes([body[0], body[1]]))
         }
         kind::SUBACK if body.len() > 2 => {
             EnginePacket::SubAck(u16::from_be_bytes([body[0], body[1]]), &body[2..])
@@ -448,8 +457,15 @@ pub(crate) fn parse_client_packet(
             if flags != want || body.len() != 2 {
                 return Err("acknowledgement with wrong flags or length");
             }
+            let pkid = u16::from_be_bytes([body[0], body[1]]);
             if ty == kind::PUBACK {
-                return Ok(ClientPacket::PubAck(u16::from_be_bytes([body[0], body[1]])));
+                return Ok(ClientPacket::PubAck(pkid));
+            }
+            if ty == kind::PUBREC {
+                return Ok(ClientPacket::PubRec(pkid));
+            }
+            if ty == kind::PUBREL {
+                return Ok(ClientPacket::PubRel(pkid));
             }
             Ok(ClientPacket::Other)
         }
@@ -668,7 +684,15 @@ mod tests {
             parse_client_packet(0x40, &[0, 1]),
             Ok(ClientPacket::PubAck(1))
         );
-        assert_eq!(parse_client_packet(0x62, &[0, 1]), Ok(ClientPacket::Other));
+        assert_eq!(
+            parse_client_packet(0x62, &[0, 1]),
+            Ok(ClientPacket::PubRel(1))
+        );
+        assert_eq!(
+            parse_client_packet(0x50, &[0, 9]),
+            Ok(ClientPacket::PubRec(9))
+        );
+        assert_eq!(parse_engine_packet(0x50, &[0, 9]), EnginePacket::PubRec(9));
         assert!(parse_client_packet(0x60, &[0, 1]).is_err());
         assert!(parse_client_packet(0x40, &[0, 1, 2]).is_err());
         assert_eq!(parse_client_packet(0xc0, &[]), Ok(ClientPacket::Other));

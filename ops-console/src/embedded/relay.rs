@@ -8,6 +8,13 @@
 //!   [`ack_now`]), except the PUBACKs of held publishes, which wait, in order, until the ledger
 //!   says every consumer has the message ([`super::hold`]). A PUBACK whose message a keeper
 //!   never got is not sent: the connection is closed, and the client sends the message again.
+//!
+//! QoS 2 is bridged at the front, because the engine delivers a QoS 2 message only after the
+//! client's PUBREL, which comes only after the PUBREC that hands the message over, and so
+//! could not hold the PUBREC until ingest had it: a client's QoS 2 PUBLISH goes to the engine
+//! as QoS 1, the engine's (held) PUBACK goes back to the client as its PUBREC, and the front
+//! answers the client's PUBREL with PUBCOMP itself. The promise is the same as QoS 1's; a
+//! PUBLISH re-sent before its PUBREC is delivered twice (at least once, not exactly once).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -41,8 +48,8 @@ pub(crate) struct Relay {
     /// Held publishes by packet id, until the engine's PUBACK (a re-sent PUBLISH, same id,
     /// holds a second).
     tickets: Mutex<HashMap<u16, VecDeque<Arc<Ticket>>>>,
-    /// The engine's PUBACKs waiting to go out, in order, each with its ticket.
-    queue: Mutex<VecDeque<(u16, Option<Arc<Ticket>>)>>,
+    /// The acknowledgements waiting to go out, in order.
+    queue: Mutex<VecDeque<Outgoing>>,
     /// Held publishes now (in `tickets` or `queue`).
     held: AtomicUsize,
     /// Rung when `held` goes down.
@@ -51,6 +58,8 @@ pub(crate) struct Relay {
     deliveries: Mutex<HashMap<u16, Key>>,
     /// A consumer's SUBSCRIBEs until their SUBACK: packet id → filters.
     subscribes: Mutex<HashMap<u16, Vec<String>>>,
+    /// The client's QoS 2 publishes sent on as QoS 1, by packet id, until their PUBREC.
+    bridged: Mutex<std::collections::HashSet<u16>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -73,6 +82,7 @@ impl Relay {
             room: Notify::new(),
             deliveries: Mutex::new(HashMap::new()),
             subscribes: Mutex::new(HashMap::new()),
+            bridged: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -101,11 +111,22 @@ impl Relay {
         }
     }
 
-    /// The packet goes to the engine now.
-    fn forwarded(&self, p: &ClientPacket<'_>) {
+    /// The packet is on its way to the engine (`Forward`), or answered here (`Answered`).
+    fn forwarded(&self, p: &ClientPacket<'_>) -> Verdict {
         match p {
-            ClientPacket::Publish(p) if p.qos == 1 => {
-                let Some(pkid) = p.pkid else { return };
+            ClientPacket::PubRel(pkid) => {
+                // The second step of a bridged QoS 2 publish: the engine never saw it as QoS 2.
+                lock(&self.queue).push_back((0x70, *pkid, None));
+                self.bell.notify_one();
+                return Verdict::Answered;
+            }
+            ClientPacket::Publish(p) if p.qos >= 1 => {
+                let Some(pkid) = p.pkid else {
+                    return Verdict::Forward;
+                };
+                if p.qos == 2 {
+                    lock(&self.bridged).insert(pkid);
+                }
                 let key = self.ledger.key(p.topic, p.payload);
                 if let Some(t) = self.ledger.hold(&self.session, p.topic, key, &self.bell) {
                     lock(&self.tickets).entry(pkid).or_default().push_back(t);
@@ -122,7 +143,7 @@ impl Relay {
                     self.ledger.unsubscribed(c, &filters);
                 }
             }
-            ClientPacket::PubAck(pkid) => {
+            ClientPacket::PubAck(pkid) | ClientPacket::PubRec(pkid) => {
                 if let Some(c) = &self.consumer
                     && let Some(key) = lock(&self.deliveries).remove(pkid)
                 {
@@ -131,13 +152,25 @@ impl Relay {
             }
             _ => {}
         }
+        Verdict::Forward
     }
 
     /// What the engine sent: the bytes for the client now go to `out`; a PUBACK of a held
     /// publish, or one behind it, waits in the queue.
     fn engine_sent(&self, first: u8, packet: &[u8], body: &[u8], out: &mut Vec<u8>) {
         match parse_engine_packet(first, body) {
-            EnginePacket::PubAck(pkid) => {
+            EnginePacket::PubAck(pkid) | EnginePacket::PubRec(pkid) => {
+                // A bridged QoS 2 publish: the engine's PUBACK is the client's PUBREC.
+                let first = if lock(&self.bridged).remove(&pkid) {
+                    0x50
+                } else {
+                    first
+                };
+                let mut packet = packet;
+                let rewritten = [first, 2, (pkid >> 8) as u8, pkid as u8];
+                if first == 0x50 {
+                    packet = &rewritten;
+                }
                 let ticket = lock(&self.tickets)
                     .get_mut(&pkid)
                     .and_then(VecDeque::pop_front);
@@ -146,12 +179,12 @@ impl Relay {
                     out.extend_from_slice(packet);
                 } else {
                     lock(&self.tickets).retain(|_, q| !q.is_empty());
-                    queue.push_back((pkid, ticket));
+                    queue.push_back((first, pkid, ticket));
                 }
             }
             EnginePacket::Publish(p) => {
                 if self.consumer.is_some()
-                    && p.qos == 1
+                    && p.qos >= 1
                     && let Some(pkid) = p.pkid
                 {
                     let key = self.ledger.key(p.topic, p.payload);
@@ -181,7 +214,7 @@ impl Relay {
         let mut queue = lock(&self.queue);
         let mut released = 0;
         let result = loop {
-            let Some((pkid, ticket)) = queue.front() else {
+            let Some((first, pkid, ticket)) = queue.front() else {
                 break Ok(());
             };
             match ticket {
@@ -191,7 +224,7 @@ impl Relay {
                 None => {}
             }
             let [hi, lo] = pkid.to_be_bytes();
-            out.extend_from_slice(&[0x40, 2, hi, lo]);
+            out.extend_from_slice(&[*first, 2, hi, lo]);
             queue.pop_front();
         };
         if released > 0 {
@@ -206,12 +239,25 @@ impl Drop for Relay {
     fn drop(&mut self) {
         let mut tickets: Vec<Arc<Ticket>> =
             lock(&self.tickets).drain().flat_map(|(_, q)| q).collect();
-        tickets.extend(lock(&self.queue).drain(..).filter_map(|(_, t)| t));
+        tickets.extend(lock(&self.queue).drain(..).filter_map(|(_, _, t)| t));
         self.ledger.cancel(tickets);
         if let Some(c) = &self.consumer {
             self.ledger.disconnected(c);
         }
     }
+}
+
+/// An acknowledgement for the client (PUBACK, or for a bridged QoS 2 publish PUBREC, or the
+/// front's own PUBCOMP): its first byte, packet id, and the ticket it waits for (if any).
+type Outgoing = (u8, u16, Option<Arc<Ticket>>);
+
+/// What becomes of a client packet that passed.
+#[derive(PartialEq, Eq)]
+enum Verdict {
+    /// On to the engine.
+    Forward,
+    /// Answered by the front; not for the engine.
+    Answered,
 }
 
 /// What a packet waits for before it is forwarded.
@@ -254,7 +300,18 @@ pub(crate) async fn client_to_engine(
                         relay.wait(w).await;
                         continue;
                     }
-                    relay.forwarded(&packet);
+                    let qos2 = matches!(&packet, ClientPacket::Publish(p) if p.qos == 2);
+                    if relay.forwarded(&packet) == Verdict::Answered {
+                        // Not for the engine: what came before goes, this one is dropped.
+                        engine.write_all(&buf[..good]).await?;
+                        buf.advance(good + f.len());
+                        good = 0;
+                        continue;
+                    }
+                    if qos2 {
+                        // Sent on as QoS 1 (same body): flags bits 1-2 = 01.
+                        buf[good] = (buf[good] & !0x06) | 0x02;
+                    }
                     good += f.len();
                 }
                 Ok(Some(f)) => break Ok(f.len() - (buf.len() - good)),
