@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use tidewatch_tests::bench::{metric, peak_rss_mib, scrape, tidewatch};
+use tidewatch_tests::bench::{Up, metric, peak_rss_mib, scrape, tidewatch};
 use tidewatch_tests::{Mosquitto, free_port, position_reports};
 
 struct Args {
@@ -171,19 +171,8 @@ struct Outcome {
 }
 
 fn embedded(messages: &[Vec<u8>], rt: &tokio::runtime::Runtime) -> Outcome {
-    let dir = tempfile::tempdir().unwrap();
-    let (mqtt, http) = (free_port(), free_port());
-    let mqtt_addr: SocketAddr = ([127, 0, 0, 1], mqtt).into();
-    let http_addr: SocketAddr = ([127, 0, 0, 1], http).into();
-    let mut up = tidewatch(&[
-        "up",
-        "--mqtt",
-        &mqtt_addr.to_string(),
-        "--http",
-        &http_addr.to_string(),
-        "--data",
-        dir.path().to_str().unwrap(),
-    ]);
+    let up = Up::start();
+    let (mqtt_addr, http_addr) = (up.mqtt, up.http);
     let acked_in = rt.block_on(publish(mqtt_addr, messages));
     let t = Instant::now();
     let fusion_obs = settle(
@@ -202,10 +191,9 @@ fn embedded(messages: &[Vec<u8>], rt: &tokio::runtime::Runtime) -> Outcome {
         slow_got: None,
         broker_lost: Some(metric(&text, "tidewatch_broker_lost_total")),
         drained_in,
-        rss_mib: peak_rss_mib(up.id()),
+        rss_mib: peak_rss_mib(up.child.id()),
     };
-    let _ = up.kill();
-    let _ = up.wait();
+    drop(up);
     out
 }
 

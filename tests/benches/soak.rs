@@ -21,8 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use tidewatch_tests::bench::{metric, rss_mib, scrape, tidewatch};
-use tidewatch_tests::free_port;
+use tidewatch_tests::bench::{Up, metric, rss_mib, scrape};
 
 struct Args {
     minutes: u64,
@@ -64,19 +63,8 @@ fn labelled(text: &str, name: &str, key: &str, value: &str) -> u64 {
 
 fn main() {
     let a = args();
-    let dir = tempfile::tempdir().unwrap();
-    let (mqtt, http) = (free_port(), free_port());
-    let mqtt_addr: SocketAddr = ([127, 0, 0, 1], mqtt).into();
-    let http_addr: SocketAddr = ([127, 0, 0, 1], http).into();
-    let mut up = tidewatch(&[
-        "up",
-        "--mqtt",
-        &mqtt_addr.to_string(),
-        "--http",
-        &http_addr.to_string(),
-        "--data",
-        dir.path().to_str().unwrap(),
-    ]);
+    let up = Up::start();
+    let (mqtt_addr, http_addr) = (up.mqtt, up.http);
     let sent = Arc::new(AtomicU64::new(0));
     let acked = Arc::new(AtomicU64::new(0));
     let behind = Arc::new(AtomicU64::new(0));
@@ -117,7 +105,7 @@ fn main() {
         let text = scrape(http_addr);
         let mb =
             |store: &str| labelled(&text, "tidewatch_store_bytes", "store", store) as f64 / 1e6;
-        let r = rss_mib(up.id());
+        let r = rss_mib(up.child.id());
         rss.push(r);
         println!(
             "{:>6.1} {:>11} {:>11} {:>11} {:>11} {:>6} {:>6} {:>8.0} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
@@ -150,8 +138,7 @@ fn main() {
         metric(&text, "tidewatch_broker_lost_total"),
         metric(&text, "tidewatch_ingest_rejected_total"),
     );
-    let _ = up.kill();
-    let _ = up.wait();
+    drop(up);
 }
 
 /// A receiver at `rate` sentences a second: each second's sentences of the load generator, 10

@@ -77,3 +77,45 @@ fn status_mib(pid: u32, field: &str) -> f64 {
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
+
+/// `tidewatch up` on free loopback ports with a fresh data directory, killed when dropped.
+pub struct Up {
+    /// The process.
+    pub child: Child,
+    /// Its MQTT listener.
+    pub mqtt: SocketAddr,
+    /// Its console and `/metrics`.
+    pub http: SocketAddr,
+    _data: tempfile::TempDir,
+}
+
+impl Up {
+    /// Starts it (it takes a few seconds to listen: clients retry).
+    pub fn start() -> Up {
+        let data = tempfile::tempdir().expect("a data directory");
+        let mqtt: SocketAddr = ([127, 0, 0, 1], crate::free_port()).into();
+        let http: SocketAddr = ([127, 0, 0, 1], crate::free_port()).into();
+        let child = tidewatch(&[
+            "up",
+            "--mqtt",
+            &mqtt.to_string(),
+            "--http",
+            &http.to_string(),
+            "--data",
+            data.path().to_str().expect("a UTF-8 path"),
+        ]);
+        Up {
+            child,
+            mqtt,
+            http,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
