@@ -910,6 +910,7 @@ fn second_form_problem(f: &HourFile, plain_sha256: &str) -> Result<Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_tmpfs::Tmpfs;
 
     fn tmp(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("tw-archive-{name}-{}", std::process::id()));
@@ -1327,36 +1328,6 @@ mod tests {
         assert_eq!((r.files, r.records, r.first_break), (3, 7, None));
     }
 
-    /// A small tmpfs, unmounted when dropped. Mounting needs root (CAP_SYS_ADMIN): this
-    /// test fails rather than skip without it.
-    struct Tmpfs(tempfile::TempDir);
-
-    impl Tmpfs {
-        fn mount(size: &str) -> Tmpfs {
-            let dir = tempfile::tempdir().unwrap();
-            let out = std::process::Command::new("mount")
-                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-                .arg(dir.path())
-                .output()
-                .expect("mount(8) runs");
-            assert!(
-                out.status.success(),
-                "cannot mount a {size} tmpfs for the full-disk test (it needs root; it does not skip): {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Tmpfs(dir)
-        }
-    }
-
-    impl Drop for Tmpfs {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount")
-                .arg("-l")
-                .arg(self.0.path())
-                .status();
-        }
-    }
-
     /// Fill the file system of `dir` with a file, leaving about `leave_bytes` free.
     fn ballast(dir: &Path, leave_bytes: u64) -> PathBuf {
         let path = dir.join("ballast");
@@ -1371,12 +1342,12 @@ mod tests {
     #[test]
     fn a_full_disk_loses_nothing_and_writing_resumes_when_space_returns() {
         let fs_ = Tmpfs::mount("512k");
-        let dir = fs_.0.path().join("raw");
+        let dir = fs_.path().join("raw");
         let mut a = Archive::open(&dir).unwrap();
         a.append(&rec("2026-11-22T14:00:00Z", b"first", Verdict::Accepted))
             .unwrap();
         a.sync().unwrap();
-        let ballast = ballast(fs_.0.path(), 16 * 1024);
+        let ballast = ballast(fs_.path(), 16 * 1024);
         let mut lines: Vec<Vec<u8>> = vec![b"first".to_vec()];
         let mut synced = 1;
         // Append and sync in batches until the disk is full.

@@ -18,5 +18,7 @@ pub mod obslog;
 pub mod pipeline;
 pub mod service;
 pub mod telemetry;
+#[cfg(test)]
+mod test_tmpfs;
 pub mod tsdb;
 pub mod wire;

@@ -407,27 +407,7 @@ mod tests {
     #[test]
     fn a_full_disk_costs_lines_not_the_log() {
         // A 256 KiB tmpfs (needs root; fails rather than skip), filled but for a few KiB.
-        let mnt = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
-            .arg(mnt.path())
-            .output()
-            .expect("mount(8) runs");
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs (needs root; this test does not skip): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        struct Unmount<'a>(&'a Path);
-        impl Drop for Unmount<'_> {
-            fn drop(&mut self) {
-                let _ = std::process::Command::new("umount")
-                    .arg("-l")
-                    .arg(self.0)
-                    .status();
-            }
-        }
-        let _unmount = Unmount(mnt.path());
+        let mnt = crate::test_tmpfs::Tmpfs::mount("256k");
         let dir = mnt.path().join("observations");
         let mut log = ObservationLog::open(&dir).unwrap();
         let ballast = mnt.path().join("ballast");
