@@ -171,14 +171,18 @@ impl Relay {
                 if first == 0x50 {
                     packet = &rewritten;
                 }
-                let ticket = lock(&self.tickets)
-                    .get_mut(&pkid)
-                    .and_then(VecDeque::pop_front);
+                let ticket = {
+                    let mut tickets = lock(&self.tickets);
+                    let ticket = tickets.get_mut(&pkid).and_then(VecDeque::pop_front);
+                    if tickets.get(&pkid).is_some_and(VecDeque::is_empty) {
+                        tickets.remove(&pkid);
+                    }
+                    ticket
+                };
                 let mut queue = lock(&self.queue);
                 if ticket.is_none() && queue.is_empty() {
                     out.extend_from_slice(packet);
                 } else {
-                    lock(&self.tickets).retain(|_, q| !q.is_empty());
                     queue.push_back((first, pkid, ticket));
                 }
             }
