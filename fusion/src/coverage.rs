@@ -9,14 +9,14 @@ use crate::hash::FastMap;
 
 const CELL_DEG: f64 = 0.1;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct Heard {
     /// The two most recent distinct MMSIs and when, ms; newest first.
     recent: [(u32, i64); 2],
 }
 
 /// The coverage grid.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Coverage {
     cells: FastMap<(i32, i32), Heard>,
 }

@@ -86,7 +86,7 @@ impl Geodata {
 }
 
 /// Counters of what the engine saw.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct EngineStats {
     /// Observations given to the engine.
     pub observations: u64,
@@ -158,6 +158,11 @@ impl Book {
         self.alerts.retain(|_, a| {
             (a.state == AlertState::Open && a.end.is_none()) || a.end.unwrap_or(a.time) >= before
         });
+    }
+
+    /// Every alert held.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Alert> {
+        self.alerts.values()
     }
 
     /// Forget alert `id` (its subject is gone; nothing will revise it).
@@ -277,7 +282,7 @@ impl Core {
 }
 
 /// The latest position of a patrol unit (for placing its radar contacts).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct UnitFix {
     pub(crate) position: Option<Position>,
     pub(crate) heading_deg: Option<f64>,
@@ -351,6 +356,46 @@ impl FusionEngine {
             units: Default::default(),
             stats: EngineStats::default(),
         }
+    }
+
+    /// The engine's state as bytes ([`FusionEngine::restore`] reads them): tracks,
+    /// detectors' clocks, meetings, contacts, beacons, SAR responses, units and the
+    /// alerts still open to revision. Configuration and geography are not included.
+    pub fn save_state(&self) -> Vec<u8> {
+        crate::snapshot::encode(&crate::snapshot::StateRef {
+            version: crate::snapshot::VERSION,
+            alerts: crate::snapshot::alerts_to_json(self.core.book.iter()),
+            vessels: &self.vessels,
+            coverage: &self.coverage,
+            meetings: &self.meetings,
+            contacts: &self.contacts,
+            beacons: &self.beacons,
+            responses: &self.responses,
+            units: &self.units,
+            stats: &self.stats,
+        })
+    }
+
+    /// Take the state `bytes` hold ([`FusionEngine::save_state`]), in place of the
+    /// current one: the engine goes on exactly as the saved one would have. On an error
+    /// the engine is unchanged.
+    pub fn load_state(&mut self, bytes: &[u8]) -> Result<(), crate::SnapshotError> {
+        let s = crate::snapshot::decode(bytes)?;
+        let alerts = crate::snapshot::alerts_from_json(&s.alerts)?;
+        let e = self;
+        e.core.book = Book::default();
+        for a in alerts {
+            e.core.book.alerts.insert(a.id.clone().into(), a);
+        }
+        e.vessels = s.vessels;
+        e.coverage = s.coverage;
+        e.meetings = s.meetings;
+        e.contacts = s.contacts;
+        e.beacons = s.beacons;
+        e.responses = s.responses;
+        e.units = s.units;
+        e.stats = s.stats;
+        Ok(())
     }
 
     /// The configuration in force.

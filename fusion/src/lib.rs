@@ -32,9 +32,11 @@ pub mod engine;
 pub mod geodata;
 pub mod geodesy;
 mod hash;
+mod memory;
 pub mod risk;
 pub mod sar;
 pub mod service;
+mod snapshot;
 pub mod track;
 
 pub use alert::{Alert, AlertKind, AlertState, Severity};
@@ -43,4 +45,5 @@ pub use detector::invalid_identity::{MmsiFormat, imo_valid, normalize_imo};
 pub use engine::{EngineStats, FusionEngine, FusionEvent, Geodata};
 pub use geodesy::Position;
 pub use risk::Risk;
+pub use snapshot::SnapshotError;
 pub use track::{TrackId, Vessel};

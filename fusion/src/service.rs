@@ -18,6 +18,7 @@
 
 use crate::alert::Alert;
 use crate::engine::{FusionEngine, FusionEvent};
+use crate::memory::{self, Memory};
 use ingest::model::Observation;
 use ingest::wire::Tasking;
 use ingest::wire::topics::{OBS_FILTER, Topic, UnitId};
@@ -49,10 +50,20 @@ pub struct ServiceConfig {
     pub tick: Duration,
     /// Observation ids remembered to drop redeliveries.
     pub remember_ids: usize,
+    /// How often the engine's state is saved (`DIR/state/`), wall time: a restart
+    /// replays at most about this much of the journal.
+    pub snapshot_every: Duration,
+    /// A tick every this much of the data's time, as it flows.
+    pub data_tick: SignedDuration,
+    /// Carry the clock forward in real time between observations (live feeds: silences
+    /// become gaps when every feed stops). Off, the clock follows the data alone and the
+    /// alerts are a function of the observations: a replay through the broker.
+    pub carry_clock: bool,
 }
 
 impl ServiceConfig {
-    /// Defaults: client id `tidewatch-fusion`, a tick every 5 s, 200 000 ids remembered.
+    /// Defaults: client id `tidewatch-fusion`, a tick every 5 s (and every minute of the
+    /// data's time), 200 000 ids remembered, the state saved every minute.
     pub fn new(host: &str, port: u16, dir: impl Into<PathBuf>) -> Self {
         ServiceConfig {
             host: host.to_owned(),
@@ -62,6 +73,9 @@ impl ServiceConfig {
             dir: dir.into(),
             tick: Duration::from_secs(5),
             remember_ids: 200_000,
+            snapshot_every: Duration::from_secs(60),
+            data_tick: SignedDuration::from_secs(60),
+            carry_clock: true,
         }
     }
 }
@@ -103,6 +117,23 @@ pub struct ServiceStats {
     pub vessels: u64,
     /// The fusion clock: the data's time carried forward.
     pub clock: Option<Timestamp>,
+    /// The start found a snapshot of the engine's state.
+    pub restored_from_snapshot: bool,
+    /// Journal entries replayed at the start.
+    pub replayed: u64,
+    /// Journal lines that could not be read at the start (a line torn by a crash).
+    pub journal_unreadable: u64,
+    /// Seconds the start took to restore the state.
+    pub restore_seconds: f64,
+    /// Snapshots written since the start, and the latest one's size, bytes.
+    pub snapshots: u64,
+    /// See `snapshots`.
+    pub snapshot_bytes: u64,
+    /// The stores (journal, alerts, taskings) cannot be written now (a full disk):
+    /// nothing is acknowledged until they can.
+    pub store_failing: bool,
+    /// Episodes of `store_failing`.
+    pub store_failures: u64,
 }
 
 /// A handle on a running service: its counters, and its latest alerts.
@@ -161,11 +192,12 @@ impl Store {
     }
 
     /// Append records, one JSON line each, and fsync: `alerts.jsonl` or `taskings.jsonl`.
+    /// All or nothing: on an error the file is cut back to its length before.
     fn append<T: serde::Serialize>(
         &mut self,
         taskings: bool,
         records: &[T],
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), (String, std::io::Error)> {
         if records.is_empty() {
             return Ok(());
         }
@@ -179,11 +211,20 @@ impl Store {
         } else {
             (&mut self.file, "alerts.jsonl")
         };
+        let before = file.metadata().map(|m| m.len());
         let res = file.write_all(&buf).and_then(|_| file.sync_data());
-        res.map_err(|source| ServiceError::Store {
-            path: self.dir.join(name).display().to_string(),
-            source,
-        })
+        if res.is_err()
+            && let Ok(len) = before
+        {
+            let _ = file.set_len(len);
+        }
+        res.map_err(|e| (self.dir.join(name).display().to_string(), e))
+    }
+
+    /// Bytes of the alert and tasking stores.
+    fn lens(&self) -> (u64, u64) {
+        let len = |f: &File| f.metadata().map_or(0, |m| m.len());
+        (len(&self.file), len(&self.taskings))
     }
 
     fn reject(&mut self, topic: &str, reason: &str, error: &str, payload: &[u8]) {
@@ -252,14 +293,350 @@ async fn poll(
     }
 }
 
-/// Run the engine over MQTT until `shutdown` completes.
+/// Everything the service's loop holds: the engine, its clock, what it remembers and
+/// where it stores.
+struct Fusion {
+    engine: FusionEngine,
+    seen: Seen,
+    clock: Option<Timestamp>,
+    /// The clock at the latest tick.
+    last_tick: Option<Timestamp>,
+    last_wall: Instant,
+    events: Vec<FusionEvent>,
+    /// Stored, not yet published.
+    unpublished: Vec<FusionEvent>,
+    store: Store,
+    memory: Memory,
+    handle: ServiceHandle,
+    /// Alert revisions and taskings a replay produced again that are already stored:
+    /// not stored nor published twice.
+    stored: HashSet<String>,
+    data_tick: SignedDuration,
+}
+
+impl Fusion {
+    /// Open the stores, load the newest snapshot and replay the journal after it.
+    fn start(
+        cfg: &ServiceConfig,
+        engine: FusionEngine,
+        handle: ServiceHandle,
+    ) -> Result<Fusion, ServiceError> {
+        let began = Instant::now();
+        let store = Store::open(&cfg.dir)?;
+        let state_dir = cfg.dir.join("state");
+        let err = |source| ServiceError::Store {
+            path: state_dir.display().to_string(),
+            source,
+        };
+        let mut engine = engine;
+        let fresh = engine.save_state();
+        let found = match memory::find(&state_dir, &mut engine) {
+            Ok(f) => f,
+            Err(e) => {
+                // Never start on a state that cannot be trusted, and never destroy it:
+                // set it aside, say so loudly, and start empty.
+                let aside = cfg
+                    .dir
+                    .join(format!("state-unusable-{}", Timestamp::now().as_second()));
+                tracing::error!(error = %e, aside = %aside.display(),
+                    "fusion: the saved state cannot be read; it is set aside and fusion starts empty");
+                std::fs::rename(&state_dir, &aside).map_err(err)?;
+                engine.load_state(&fresh).expect("a fresh state reads back");
+                memory::find(&state_dir, &mut engine).map_err(err)?
+            }
+        };
+        for b in &found.bad_snapshots {
+            tracing::error!(snapshot = %b, "fusion: a snapshot cannot be read; an older one is used");
+        }
+        let memory = Memory::start(&state_dir, &found, cfg.snapshot_every).map_err(err)?;
+        let mut f = Fusion {
+            engine,
+            seen: Seen {
+                set: HashSet::new(),
+                order: VecDeque::new(),
+                cap: cfg.remember_ids.max(1),
+            },
+            clock: found
+                .standing
+                .clock_ms
+                .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+            last_tick: found
+                .standing
+                .last_tick_ms
+                .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+            last_wall: Instant::now(),
+            events: Vec::new(),
+            unpublished: Vec::new(),
+            store,
+            memory,
+            handle,
+            stored: HashSet::new(),
+            data_tick: cfg.data_tick,
+        };
+        for id in &found.standing.seen {
+            f.seen.first_time(id);
+        }
+        // Replay: the engine takes again, at the same clock, what it took before it stopped.
+        let mut replayed = 0u64;
+        for e in &found.entries {
+            match e {
+                memory::Entry::Observation(ms, json) => {
+                    let Ok(obs) = serde_json::from_slice::<Observation>(json) else {
+                        continue;
+                    };
+                    let now = Timestamp::from_millisecond(*ms).unwrap_or(Timestamp::UNIX_EPOCH);
+                    f.seen.first_time(&obs.id);
+                    f.engine.observe(&obs, now, &mut f.events);
+                    f.clock = Some(now);
+                    replayed += 1;
+                }
+                memory::Entry::Tick(ms) => {
+                    let now = Timestamp::from_millisecond(*ms).unwrap_or(Timestamp::UNIX_EPOCH);
+                    f.events.extend(f.engine.tick(now));
+                    f.clock = Some(now);
+                    f.last_tick = Some(now);
+                }
+            }
+        }
+        // What the replay produced that the stores already hold is not issued again.
+        f.stored = stored_since(&cfg.dir.join("alerts.jsonl"), found.alerts_len, true)
+            .and_then(|mut a| {
+                a.extend(stored_since(
+                    &cfg.dir.join("taskings.jsonl"),
+                    found.taskings_len,
+                    false,
+                )?);
+                Ok(a)
+            })
+            .map_err(|source| ServiceError::Store {
+                path: cfg.dir.display().to_string(),
+                source,
+            })?;
+        let restore = began.elapsed();
+        let vessels = f.engine.vessels().count() as u64;
+        tracing::info!(
+            snapshot = ?found.snapshot, replayed, unreadable = found.unreadable,
+            vessels, seconds = restore.as_secs_f64(),
+            "fusion: state restored"
+        );
+        f.handle.update(|s| {
+            s.restored_from_snapshot = found.snapshot.is_some();
+            s.replayed = replayed;
+            s.journal_unreadable = found.unreadable;
+            s.restore_seconds = restore.as_secs_f64();
+            s.vessels = vessels;
+            s.clock = f.clock;
+            s.observations = f.engine.stats().observations;
+        });
+        Ok(f)
+    }
+
+    /// Take one delivered message (journaled, not yet synced).
+    fn take(&mut self, p: &Publish) {
+        let topic = p.topic.as_str();
+        let handle = &self.handle;
+        let store = &mut self.store;
+        let refuse = |store: &mut Store, reason: &'static str, error: &str| {
+            store.reject(topic, reason, error, &p.payload);
+            handle.update(|s| *s.rejected.entry(reason).or_default() += 1);
+            tracing::warn!(topic = %topic, reason, error, "fusion: observation refused");
+        };
+        let parsed = Topic::parse(topic);
+        if !matches!(
+            parsed,
+            Some(Topic::ObsAis(_) | Topic::ObsPatrol(_) | Topic::ObsRadar(_))
+        ) {
+            return refuse(store, "unknown_topic", "not an observation topic");
+        }
+        let obs: Observation = match serde_json::from_slice(&p.payload) {
+            Ok(o) => o,
+            Err(e) => return refuse(store, "bad_observation", &e.to_string()),
+        };
+        // The broker lets only ingest publish here, but cannot read the content: an observation
+        // about another vessel or unit than its topic names is not what ingest publishes.
+        let belongs = Topic::of_observation(&obs);
+        if parsed.as_ref() != Some(&belongs) {
+            return refuse(
+                store,
+                "topic_mismatch",
+                &format!("an observation that belongs on {belongs}"),
+            );
+        }
+        if !self.seen.first_time(&obs.id) {
+            handle.update(|s| s.duplicates += 1);
+            return;
+        }
+        let (now, advanced) = advance_clock(self.clock, obs.time, Timestamp::now());
+        if advanced {
+            self.last_wall = Instant::now();
+        } else if obs.time > now {
+            // A time far ahead (a sender's broken clock) would make every vessel look silent.
+            handle.update(|s| s.future_times += 1);
+        }
+        self.clock = Some(now);
+        self.memory.observation(now.as_millisecond(), &p.payload);
+        self.engine.observe(&obs, now, &mut self.events);
+        handle.update(|s| s.observations += 1);
+        // Time passes with the data too: a tick every `data_tick` of the data's time, so
+        // that what the engine does depends on the data alone while it flows.
+        if self.last_tick.is_none_or(|t| now - self.data_tick >= t) {
+            self.tick(now);
+        }
+    }
+
+    /// A tick at `now` (journaled).
+    fn tick(&mut self, now: Timestamp) {
+        self.memory.tick(now.as_millisecond());
+        self.events.extend(self.engine.tick(now));
+        self.last_tick = Some(now);
+    }
+
+    /// Sync the journal, then store and publish what the engine produced. After this the
+    /// observations taken may be acknowledged.
+    ///
+    /// A write that fails (a full disk) is undone — the files are cut back to what they
+    /// held — and retried with backoff until it succeeds: nothing is acknowledged
+    /// meanwhile, so the broker keeps the observations (and the embedded broker, the
+    /// publishers' acknowledgements). Logged once per episode, shown in `/metrics`.
+    async fn commit(&mut self, producer: &AsyncClient) -> Result<(), ServiceError> {
+        let mut delay = Duration::from_millis(100);
+        let mut failing = false;
+        loop {
+            match self.store_all() {
+                Ok(()) => break,
+                Err((path, e)) => {
+                    if !failing {
+                        tracing::error!(path = %path, error = %e,
+                            "fusion: cannot write its stores; nothing is acknowledged until it can (retrying)");
+                        self.handle.update(|s| {
+                            s.store_failing = true;
+                            s.store_failures += 1;
+                        });
+                        failing = true;
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        if failing {
+            tracing::warn!("fusion: its stores can be written again");
+            self.handle.update(|s| s.store_failing = false);
+        }
+        publish(&mut self.unpublished, producer, &self.handle).await;
+        Ok(())
+    }
+
+    /// Sync the journal, then store the alert revisions and taskings (each store's append
+    /// all or nothing), moving what is stored to `unpublished`.
+    fn store_all(&mut self) -> Result<(), (String, std::io::Error)> {
+        let path = self.memory.journal_path();
+        self.memory
+            .sync()
+            .map_err(|e| (path.display().to_string(), e))?;
+        if !self.stored.is_empty() {
+            let stored = &mut self.stored;
+            self.events.retain(|e| !stored.remove(&event_key(e)));
+        }
+        let alerts: Vec<&Alert> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                FusionEvent::Alert(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        self.store.append(false, &alerts)?;
+        self.unpublished.extend(
+            self.events
+                .extract_if(.., |e| matches!(e, FusionEvent::Alert(_))),
+        );
+        let taskings: Vec<&Tasking> = self
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                FusionEvent::Tasking(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        self.store.append(true, &taskings)?;
+        self.unpublished.append(&mut self.events);
+        Ok(())
+    }
+
+    /// What the loop keeps besides the engine, for a snapshot.
+    fn standing(&self) -> memory::Standing {
+        memory::Standing {
+            clock_ms: self.clock.map(|c| c.as_millisecond()),
+            last_tick_ms: self.last_tick.map(|c| c.as_millisecond()),
+            seen: self.seen.order.iter().cloned().collect(),
+        }
+    }
+
+    /// Save the state if a snapshot is due (or `now`, waiting for it). Call after a commit.
+    fn save(&mut self, now: bool) {
+        if !now && !self.memory.due() {
+            return;
+        }
+        let (a, t) = self.store.lens();
+        let standing = self.standing();
+        if let Err(e) = self.memory.snapshot(&self.engine, standing, a, t, now) {
+            tracing::error!(error = %e, "fusion: cannot save its state; a restart replays a longer journal");
+        }
+        if now {
+            self.memory.finish();
+        }
+        let (n, bytes) = (self.memory.snapshots, self.memory.snapshot_bytes);
+        self.handle.update(|s| {
+            s.snapshots = n;
+            s.snapshot_bytes = bytes;
+        });
+    }
+}
+
+/// The key by which a replayed event is known in the stores: an alert's id and revision,
+/// a tasking's JSON.
+fn event_key(e: &FusionEvent) -> String {
+    match e {
+        FusionEvent::Alert(a) => format!("{}#{}", a.id, a.revision),
+        FusionEvent::Tasking(t) => serde_json::to_string(t).expect("taskings serialize"),
+    }
+}
+
+/// The keys ([`event_key`]) of what `path` holds after its first `from` bytes.
+fn stored_since(
+    path: &std::path::Path,
+    from: u64,
+    alerts: bool,
+) -> std::io::Result<HashSet<String>> {
+    use std::io::{BufRead, Seek};
+    let mut keys = HashSet::new();
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
+        Err(e) => return Err(e),
+    };
+    f.seek(std::io::SeekFrom::Start(from))?;
+    for line in std::io::BufReader::new(f).lines() {
+        let line = line?;
+        if !alerts {
+            keys.insert(line);
+        } else if let Ok(a) = serde_json::from_str::<Alert>(&line) {
+            keys.insert(format!("{}#{}", a.id, a.revision));
+        }
+    }
+    Ok(keys)
+}
+
+/// Run the engine over MQTT until `shutdown` completes. The engine's saved state, if
+/// any, is restored first ([`crate::memory`]).
 pub async fn run(
     cfg: ServiceConfig,
-    mut engine: FusionEngine,
+    engine: FusionEngine,
     handle: ServiceHandle,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
-    let mut store = Store::open(&cfg.dir)?;
+    let mut f = Fusion::start(&cfg, engine, handle.clone())?;
     let options = |id: String, clean: bool| {
         let mut o = MqttOptions::new(id, &cfg.host, cfg.port);
         o.set_clean_session(clean);
@@ -278,6 +655,8 @@ pub async fn run(
     // publishers' PUBACKs until fusion has a message waits on these).
     ingest::service::set_nodelay(&mut consumer_el);
     ingest::service::set_nodelay(&mut producer_el);
+    // What the replay produced and the stores did not yet hold goes out first.
+    f.commit(&producer).await?;
     let (tx, mut rx) = mpsc::channel::<Publish>(1024);
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(poll(
@@ -287,105 +666,71 @@ pub async fn run(
         handle.clone(),
     ));
     tasks.spawn(poll(producer_el, None, None, handle.clone()));
-    let mut seen = Seen {
-        set: HashSet::new(),
-        order: VecDeque::new(),
-        cap: cfg.remember_ids.max(1),
-    };
-    let mut clock: Option<Timestamp> = None;
-    let mut last_wall = Instant::now();
     let mut ticker = tokio::time::interval(cfg.tick);
-    let mut events: Vec<FusionEvent> = Vec::new();
+    let mut batch: Vec<Publish> = Vec::new();
     tokio::pin!(shutdown);
     let result = loop {
         tokio::select! {
             _ = &mut shutdown => break Ok(()),
             _ = ticker.tick() => {
-                // Carry the data's clock forward in real time.
+                // Carry the data's clock forward in real time (feeds that stop still
+                // make gaps), unless the clock follows the data alone.
                 let wall = Instant::now();
-                if let Some(c) = clock.as_mut() {
-                    *c += SignedDuration::try_from(wall - last_wall).unwrap_or_default();
-                    events.extend(engine.tick(*c));
+                if cfg.carry_clock
+                    && let Some(mut c) = f.clock
+                {
+                    c += SignedDuration::try_from(wall - f.last_wall).unwrap_or_default();
+                    f.clock = Some(c);
+                    f.tick(c);
                 }
-                last_wall = wall;
-                if let Err(e) = emit(&mut events, &mut store, &producer, &handle).await {
+                f.last_wall = wall;
+                if let Err(e) = f.commit(&producer).await {
                     break Err(e);
                 }
-                let vessels = engine.vessels().count() as u64;
+                f.save(false);
+                let vessels = f.engine.vessels().count() as u64;
+                let clock = f.clock;
                 handle.update(|s| {
                     s.vessels = vessels;
                     s.clock = clock;
                 });
             }
             Some(p) = rx.recv() => {
-                take(&p, &mut engine, &mut seen, &mut clock, &mut last_wall, &mut events, &mut store, &handle);
-                if let Err(e) = emit(&mut events, &mut store, &producer, &handle).await {
+                // Take what has arrived, up to a bound, then one fsync for all of it.
+                batch.push(p);
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(p) => batch.push(p),
+                        Err(_) => break,
+                    }
+                }
+                for p in &batch {
+                    f.take(p);
+                }
+                if let Err(e) = f.commit(&producer).await {
                     break Err(e);
                 }
-                // Stored: now the broker may forget it.
-                let _ = consumer.ack(&p).await;
+                // Journaled and stored: now the broker may forget them.
+                for p in batch.drain(..) {
+                    let _ = consumer.ack(&p).await;
+                }
+                f.save(false);
             }
         }
     };
+    if result.is_ok() {
+        // A clean stop: a snapshot now, so the next start replays nothing.
+        f.save(true);
+    }
+    f.memory.finish();
     let _ = consumer.disconnect().await;
     let _ = producer.disconnect().await;
     tasks.abort_all();
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-fn take(
-    p: &Publish,
-    engine: &mut FusionEngine,
-    seen: &mut Seen,
-    clock: &mut Option<Timestamp>,
-    last_wall: &mut Instant,
-    events: &mut Vec<FusionEvent>,
-    store: &mut Store,
-    handle: &ServiceHandle,
-) {
-    let topic = p.topic.as_str();
-    let refuse = |store: &mut Store, reason: &'static str, error: &str| {
-        store.reject(topic, reason, error, &p.payload);
-        handle.update(|s| *s.rejected.entry(reason).or_default() += 1);
-        tracing::warn!(topic = %topic, reason, error, "fusion: observation refused");
-    };
-    let parsed = Topic::parse(topic);
-    if !matches!(
-        parsed,
-        Some(Topic::ObsAis(_) | Topic::ObsPatrol(_) | Topic::ObsRadar(_))
-    ) {
-        return refuse(store, "unknown_topic", "not an observation topic");
-    }
-    let obs: Observation = match serde_json::from_slice(&p.payload) {
-        Ok(o) => o,
-        Err(e) => return refuse(store, "bad_observation", &e.to_string()),
-    };
-    // The broker lets only ingest publish here, but cannot read the content: an observation
-    // about another vessel or unit than its topic names is not what ingest publishes.
-    let belongs = Topic::of_observation(&obs);
-    if parsed.as_ref() != Some(&belongs) {
-        return refuse(
-            store,
-            "topic_mismatch",
-            &format!("an observation that belongs on {belongs}"),
-        );
-    }
-    if !seen.first_time(&obs.id) {
-        handle.update(|s| s.duplicates += 1);
-        return;
-    }
-    let (now, advanced) = advance_clock(*clock, obs.time, Timestamp::now());
-    if advanced {
-        *last_wall = Instant::now();
-    } else if obs.time > now {
-        // A time far ahead (a sender's broken clock) would make every vessel look silent.
-        handle.update(|s| s.future_times += 1);
-    }
-    *clock = Some(now);
-    engine.observe(&obs, now, events);
-    handle.update(|s| s.observations += 1);
-}
+/// Most observations taken between two fsyncs of the journal.
+const MAX_BATCH: usize = 512;
 
 /// How far ahead of both the fusion clock and the wall clock an observation may move the
 /// clock: more is a broken clock, not news.
@@ -407,51 +752,36 @@ pub fn advance_clock(
     }
 }
 
-/// Store, then publish, the alert revisions and taskings produced.
-async fn emit(
-    events: &mut Vec<FusionEvent>,
-    store: &mut Store,
-    producer: &AsyncClient,
-    handle: &ServiceHandle,
-) -> Result<(), ServiceError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut alerts: Vec<Alert> = Vec::new();
-    let mut taskings: Vec<Tasking> = Vec::new();
+/// Publish the alert revisions and taskings stored.
+async fn publish(events: &mut Vec<FusionEvent>, producer: &AsyncClient, handle: &ServiceHandle) {
     for e in events.drain(..) {
         match e {
-            FusionEvent::Alert(a) => alerts.push(a),
-            FusionEvent::Tasking(t) => taskings.push(t),
+            FusionEvent::Alert(a) => {
+                let topic = Topic::Alert(a.kind.as_str().to_string()).to_string();
+                let payload = serde_json::to_vec(&a).expect("alerts serialize");
+                // The store has it; a publish lost to a broken link is found in the store.
+                let _ = producer
+                    .publish(topic, QoS::AtLeastOnce, false, payload)
+                    .await;
+                handle.update(|s| {
+                    *s.alert_revisions
+                        .entry(a.kind.as_str().to_string())
+                        .or_default() += 1
+                });
+            }
+            FusionEvent::Tasking(t) => {
+                let Ok(unit) = UnitId::new(&t.unit) else {
+                    continue;
+                };
+                let topic = Topic::PatrolTasking(unit).to_string();
+                let payload = serde_json::to_vec(&t).expect("taskings serialize");
+                let _ = producer
+                    .publish(topic, QoS::AtLeastOnce, false, payload)
+                    .await;
+                handle.update(|s| s.taskings += 1);
+            }
         }
     }
-    store.append(false, &alerts)?;
-    store.append(true, &taskings)?;
-    for a in &alerts {
-        let topic = Topic::Alert(a.kind.as_str().to_string()).to_string();
-        let payload = serde_json::to_vec(a).expect("alerts serialize");
-        // The store has it; a publish lost to a broken link is found in the store.
-        let _ = producer
-            .publish(topic, QoS::AtLeastOnce, false, payload)
-            .await;
-        handle.update(|s| {
-            *s.alert_revisions
-                .entry(a.kind.as_str().to_string())
-                .or_default() += 1
-        });
-    }
-    for t in &taskings {
-        let Ok(unit) = UnitId::new(&t.unit) else {
-            continue;
-        };
-        let topic = Topic::PatrolTasking(unit).to_string();
-        let payload = serde_json::to_vec(t).expect("taskings serialize");
-        let _ = producer
-            .publish(topic, QoS::AtLeastOnce, false, payload)
-            .await;
-        handle.update(|s| s.taskings += 1);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -464,17 +794,16 @@ mod tests {
     fn review_17_5_fusion_refuses_an_observation_on_another_subjects_topic() {
         let dir = std::env::temp_dir().join(format!("tw-fusion-review-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let mut store = Store::open(&dir).unwrap();
         let cfg = crate::FusionConfig::default();
         let geo = crate::Geodata::load(&cfg, None).unwrap();
-        let mut engine = FusionEngine::new(cfg, geo);
-        let mut seen = Seen {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            cap: 10,
-        };
-        let (mut clock, mut wall, mut events) = (None, Instant::now(), Vec::new());
+        let engine = FusionEngine::new(cfg, geo);
         let handle = ServiceHandle::new();
+        let mut fusion = Fusion::start(
+            &ServiceConfig::new("127.0.0.1", 1, &dir),
+            engine,
+            handle.clone(),
+        )
+        .unwrap();
         let now = Timestamp::now();
         let obs = |id: &str, mmsi: u32| {
             serde_json::json!({"id": id, "time": now, "time_source": "tag_block",
@@ -489,16 +818,7 @@ mod tests {
             ("tidewatch/v1/obs/ais/247000222", obs("o-3", 247_000_222)),
         ] {
             let p = Publish::new(topic, QoS::AtLeastOnce, payload);
-            take(
-                &p,
-                &mut engine,
-                &mut seen,
-                &mut clock,
-                &mut wall,
-                &mut events,
-                &mut store,
-                &handle,
-            );
+            fusion.take(&p);
         }
         let s = handle.stats();
         assert_eq!(

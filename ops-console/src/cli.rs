@@ -252,7 +252,7 @@ pub struct FusionArgs {
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Data directory: alerts go to `DIR/fusion/alerts.jsonl`, refused messages to
-    /// `DIR/fusion/rejects.jsonl`.
+    /// `DIR/fusion/rejects.jsonl`, the engine's saved state to `DIR/fusion/state/`.
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
     pub data: PathBuf,
     /// Fusion configuration (TOML): detector parameters, watchlist, reference data.
@@ -267,6 +267,15 @@ pub struct FusionArgs {
     /// Serve `/metrics` (Prometheus text) on this address, e.g. `127.0.0.1:9188`.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Save the engine's state (`DIR/fusion/state/`) this often, seconds: a restart loads
+    /// it and replays the journal since, at most about this much.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub snapshot_every: u64,
+    /// The clock follows the data alone (no carrying forward in real time between
+    /// observations): the alerts are then a function of the observations, as when
+    /// replaying a recording through the broker. Live feeds want the default.
+    #[arg(long)]
+    pub data_clock: bool,
 }
 
 /// Framing of the TCP and UDP feeds.

@@ -10,6 +10,8 @@ pub fn run(args: &FusionArgs) -> Result<()> {
     let (host, port) = parse_broker(&args.broker)?;
     let mut cfg = ServiceConfig::new(&host, port, args.data.join("fusion"));
     cfg.client_id = args.client_id.clone();
+    cfg.snapshot_every = std::time::Duration::from_secs(args.snapshot_every);
+    cfg.carry_clock = !args.data_clock;
     if let (Some(user), Some(file)) = (&args.user, &args.password_file) {
         cfg.credentials = Some((user.clone(), read_secret(file, "password")?));
     }

@@ -15,6 +15,9 @@
 //! | `tidewatch_ingest_unit_lines_missing_total`, `tidewatch_ingest_unit_out_of_order_total` | | patrol units' numbered lines (`n:`) that never came, or came late |
 //! | `tidewatch_ingest_queue_depth` | `queue` | `broker` (received, not yet processed), `feeds` (TCP/UDP lines), `unacked` (archived, not yet fsync'd and acknowledged), `unconfirmed` (observations not yet confirmed by the broker) |
 //! | `tidewatch_ingest_disk_full` | | 1 while the raw archive's disk is full: nothing is acknowledged (critical); `tidewatch_ingest_disk_full_episodes_total` counts the episodes, `tidewatch_ingest_archive_pending_bytes` what waits in memory |
+//! | `tidewatch_fusion_restore_seconds`, `tidewatch_fusion_restored_from_snapshot`, `tidewatch_fusion_replayed_entries`, `tidewatch_fusion_journal_unreadable_lines` | | the start: time to restore the engine's state, whether a snapshot was found, journal entries replayed, lines torn by a crash |
+//! | `tidewatch_fusion_snapshots_total`, `tidewatch_fusion_snapshot_bytes` | | snapshots of the engine's state written, the latest one's size |
+//! | `tidewatch_fusion_store_failing` | | 1 while fusion cannot write its journal or alert store (a full disk): it acknowledges nothing until it can (critical on the status page); `tidewatch_fusion_store_failures_total` counts the episodes |
 //! | `tidewatch_store_bytes` | `store` | disk space each store takes: `raw` (the archive), `observations`, `console` (database, evidence), `fusion` |
 //! | `tidewatch_disk_free_bytes` | | free space on the data directory's file system |
 //! | `tidewatch_feed_lines_total`, `tidewatch_feed_truncated_total`, `tidewatch_feed_udp_dropped_total`, `tidewatch_feed_connections_total` | | TCP and UDP feeds |
@@ -240,6 +243,46 @@ impl Metrics {
                     "Vessels tracked now"
                 );
                 describe_gauge!(
+                    "tidewatch_fusion_restore_seconds",
+                    Unit::Seconds,
+                    "How long the start took to restore the engine's state (snapshot and journal)"
+                );
+                describe_gauge!(
+                    "tidewatch_fusion_restored_from_snapshot",
+                    Unit::Count,
+                    "1 when the start found a snapshot of the engine's state"
+                );
+                describe_gauge!(
+                    "tidewatch_fusion_replayed_entries",
+                    Unit::Count,
+                    "Journal entries (observations and ticks) replayed at the start"
+                );
+                describe_gauge!(
+                    "tidewatch_fusion_journal_unreadable_lines",
+                    Unit::Count,
+                    "Journal lines that could not be read at the start (torn by a crash)"
+                );
+                describe_gauge!(
+                    "tidewatch_fusion_store_failing",
+                    Unit::Count,
+                    "1 while fusion cannot write its journal or alert store (a full disk): it acknowledges nothing until it can"
+                );
+                describe_counter!(
+                    "tidewatch_fusion_store_failures_total",
+                    Unit::Count,
+                    "Episodes of tidewatch_fusion_store_failing"
+                );
+                describe_counter!(
+                    "tidewatch_fusion_snapshots_total",
+                    Unit::Count,
+                    "Snapshots of the engine's state written since the start"
+                );
+                describe_gauge!(
+                    "tidewatch_fusion_snapshot_bytes",
+                    Unit::Bytes,
+                    "Size of the latest snapshot"
+                );
+                describe_gauge!(
                     "tidewatch_fusion_lag_seconds",
                     Unit::Seconds,
                     "How far the fusion clock (the data's time) is behind the wall clock"
@@ -262,6 +305,16 @@ impl Metrics {
                 counter!("tidewatch_fusion_future_times_total").absolute(s.future_times);
                 counter!("tidewatch_fusion_connection_errors_total").absolute(s.connection_errors);
                 gauge!("tidewatch_fusion_vessels").set(s.vessels as f64);
+                gauge!("tidewatch_fusion_restore_seconds").set(s.restore_seconds);
+                gauge!("tidewatch_fusion_restored_from_snapshot")
+                    .set(u8::from(s.restored_from_snapshot) as f64);
+                gauge!("tidewatch_fusion_replayed_entries").set(s.replayed as f64);
+                gauge!("tidewatch_fusion_journal_unreadable_lines")
+                    .set(s.journal_unreadable as f64);
+                counter!("tidewatch_fusion_snapshots_total").absolute(s.snapshots);
+                gauge!("tidewatch_fusion_store_failing").set(u8::from(s.store_failing) as f64);
+                counter!("tidewatch_fusion_store_failures_total").absolute(s.store_failures);
+                gauge!("tidewatch_fusion_snapshot_bytes").set(s.snapshot_bytes as f64);
                 if let Some(c) = s.clock {
                     let lag = jiff::Timestamp::now().duration_since(c).as_secs_f64();
                     gauge!("tidewatch_fusion_lag_seconds").set(lag);

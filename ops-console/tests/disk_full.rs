@@ -14,36 +14,9 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use support::Tmpfs;
 
-/// A small tmpfs, unmounted (lazily) when dropped.
-struct Tmpfs(tempfile::TempDir);
-
-impl Tmpfs {
-    fn mount(size: &str) -> Tmpfs {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .expect("mount(8) runs");
-        assert!(
-            out.status.success(),
-            "cannot mount a {size} tmpfs for the full-disk test (it needs root; it does not skip): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Tmpfs(dir)
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
-    }
-}
+mod support;
 
 /// Killed when dropped (before the tmpfs under it is unmounted).
 struct Ingest(Child);

@@ -2487,6 +2487,13 @@ function renderStatus(st, rates) {
     kv(ov, 'Raw archive disk', diskFull > 0 ? 'FULL: ingest acknowledges nothing until space returns' : 'ok',
       diskFull > 0 ? 'bad-text' : 'ok-text');
   }
+  const fusionStore = one('tidewatch_fusion_store_failing');
+  if (fusionStore > 0) kv(ov, 'Fusion stores', 'CANNOT BE WRITTEN (disk full?): fusion acknowledges nothing until they can', 'bad-text');
+  const restore = one('tidewatch_fusion_restore_seconds');
+  if (restore != null) {
+    const snap = one('tidewatch_fusion_restored_from_snapshot');
+    kv(ov, 'Fusion state at start', `${snap > 0 ? 'snapshot' : 'no snapshot'} + ${fmtN(one('tidewatch_fusion_replayed_entries') || 0)} journal entries in ${restore.toFixed(1)} s`);
+  }
   // Held acknowledgements: publishers wait for ingest, fusion and the console to have each
   // message. A wait of seconds names the consumer that holds everyone up; a loss is critical.
   const oldest = one('tidewatch_broker_held_oldest_seconds');

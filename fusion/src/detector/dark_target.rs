@@ -18,7 +18,7 @@ use ingest::wire::PatrolReport;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Contact {
     first_ms: i64,
     last_ms: i64,
@@ -29,7 +29,7 @@ struct Contact {
 }
 
 /// Radar contacts being tracked.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Contacts {
     radar: BTreeMap<String, Contact>,
 }

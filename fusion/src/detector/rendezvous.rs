@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 const CELL_DEG: f64 = 0.01;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Meeting {
     start_ms: i64,
     last_ms: i64,
@@ -29,7 +29,7 @@ struct Meeting {
 }
 
 /// A slow vessel's latest report, as the grid keeps it (no lookup needed to compare).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Slot {
     mmsi: u32,
     time_ms: i64,
@@ -37,7 +37,7 @@ struct Slot {
 }
 
 /// Slow vessels by cell, and the meetings going on.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Meetings {
     grid: FastMap<(i32, i32), Vec<Slot>>,
     cell_of: FastMap<u32, (i32, i32)>,

@@ -33,7 +33,7 @@ enum Says {
     Nothing,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Beacon {
     position: Option<Position>,
     time_ms: i64,
@@ -42,7 +42,8 @@ struct Beacon {
     alert: Option<Box<str>>,
     alert_at: Option<(Position, i64)>,
     test_alert: Option<Box<str>>,
-    doubts: Vec<&'static str>,
+    #[serde(with = "crate::snapshot::static_strs")]
+    doubts: Vec<crate::snapshot::StaticName>,
 }
 
 /// A beacon just raised its critical alert: what the SAR response needs.
@@ -58,7 +59,7 @@ pub(crate) struct Activated {
 }
 
 /// Beacons heard.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Beacons {
     map: BTreeMap<u32, Beacon>,
 }

@@ -31,16 +31,49 @@ pub(crate) struct Request<'a> {
 }
 
 /// One SAR alert's response.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "ResponseState", try_from = "ResponseState")]
 struct Response {
     plan: SearchPlan,
-    pattern: &'static str,
+    pattern: crate::snapshot::StaticName,
     /// Units tasked so far, in order, and whether they declined.
     tasked: Vec<(String, bool)>,
 }
 
+/// A response as a snapshot keeps it: the plan is made again from its inputs (R26: the
+/// same inputs give the same plan).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ResponseState {
+    inputs: SearchInputs,
+    pattern: String,
+    tasked: Vec<(String, bool)>,
+}
+
+impl From<Response> for ResponseState {
+    fn from(r: Response) -> Self {
+        ResponseState {
+            inputs: r.plan.inputs,
+            pattern: r.pattern.to_string(),
+            tasked: r.tasked,
+        }
+    }
+}
+
+impl TryFrom<ResponseState> for Response {
+    type Error = String;
+    fn try_from(s: ResponseState) -> Result<Self, String> {
+        let object = super::object(&s.inputs.object)
+            .ok_or_else(|| format!("unknown drift object {:?}", s.inputs.object))?;
+        Ok(Response {
+            plan: plan(&s.inputs, object).map_err(|e| e.to_string())?,
+            pattern: crate::snapshot::known(&s.pattern)?,
+            tasked: s.tasked,
+        })
+    }
+}
+
 /// Responses under way, by alert id; taskings by id.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Responses {
     by_alert: BTreeMap<Box<str>, Response>,
     taskings: BTreeMap<String, Box<str>>,

@@ -33,7 +33,7 @@ impl std::fmt::Display for TrackId {
 }
 
 /// One position report, as a track keeps it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Fix {
     /// When, ms since the Unix epoch (UTC).
     pub time_ms: i64,
@@ -78,7 +78,7 @@ impl Fix {
 }
 
 /// A stretch of reports one vessel could have made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     /// Its number within the MMSI, from 1.
     pub number: u16,

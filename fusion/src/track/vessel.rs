@@ -6,7 +6,7 @@ use crate::Position;
 use crate::alert::AlertKind;
 
 /// Static and voyage data as last reported.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StaticInfo {
     /// Name.
     pub name: Option<Box<str>>,
@@ -23,12 +23,13 @@ pub struct StaticInfo {
 }
 
 /// One change of identity or voyage data: history, kept apart from live state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StaticChange {
     /// When, ms since the epoch.
     pub time_ms: i64,
     /// `name`, `callsign`, `imo`, `ship_type` or `destination`.
-    pub field: &'static str,
+    #[serde(with = "crate::snapshot::static_str")]
+    pub field: crate::snapshot::StaticName,
     /// The value before (absent when first reported).
     pub from: Option<String>,
     /// The value after.
@@ -38,7 +39,7 @@ pub struct StaticChange {
 }
 
 /// A stretch of slow reports (loitering).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Loiter {
     pub(crate) start_ms: i64,
     pub(crate) last_ms: i64,
@@ -51,7 +52,7 @@ pub(crate) struct Loiter {
 }
 
 /// Everything fusion keeps about one MMSI.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Vessel {
     /// The MMSI.
     pub mmsi: u32,

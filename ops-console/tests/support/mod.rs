@@ -1,0 +1,48 @@
+//! What several of these tests share: a small tmpfs for the full-disk tests.
+
+#![allow(dead_code)] // Each test binary uses its own part.
+
+use std::path::Path;
+use std::process::Command;
+
+/// A small tmpfs, unmounted (lazily) when dropped. Mounting needs root (CAP_SYS_ADMIN): a
+/// test that uses it fails rather than skip without it.
+pub(crate) struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    /// Mounts one of `size` (as mount(8) takes it: `2m`).
+    pub(crate) fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("mount(8) runs");
+        assert!(
+            out.status.success(),
+            "cannot mount a {size} tmpfs for the full-disk test (it needs root; it does not skip): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(dir)
+    }
+
+    /// Where it is mounted.
+    pub(crate) fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+/// Write `path` until its file system is full.
+pub(crate) fn fill(path: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 4096];
+    while f.write_all(&chunk).is_ok() {}
+    let _ = f.sync_all();
+}
