@@ -37,6 +37,7 @@ pub mod risk;
 pub mod sar;
 pub mod service;
 mod snapshot;
+pub mod store;
 pub mod track;
 
 pub use alert::{Alert, AlertKind, AlertState, Severity};

@@ -17,9 +17,10 @@
 //! is taken as new.
 //!
 //! A snapshot is written every [`crate::service::ServiceConfig::snapshot_every`] (and at
-//! a clean stop) to a temporary file, fsync'd and renamed; the journals before the
-//! previous snapshot are then deleted, so restart time is bounded by the snapshot's size
-//! and at most two intervals of journal, not by how long the service has run.
+//! a clean stop) to a temporary file, fsync'd, renamed, and read back and decoded; only
+//! then are the older snapshots and the journals before it deleted. Restart time is
+//! bounded by the snapshot's size and one interval of journal, not by how long the
+//! service has run.
 
 use crate::engine::FusionEngine;
 use serde::{Deserialize, Serialize};
@@ -326,12 +327,9 @@ impl Memory {
             engine: engine.save_state(),
         };
         let bytes = postcard::to_stdvec(&file).expect("snapshots serialize");
-        // Keep the previous snapshot and its journals: if the new one is damaged, a
-        // start falls back to it.
-        let keep_from = self.snapshot.unwrap_or(0);
         self.snapshot = Some(seq);
         let dir = self.dir.clone();
-        let write = move || write_snapshot(&dir, seq, &bytes, keep_from);
+        let write = move || write_snapshot(&dir, seq, &bytes);
         if wait {
             let bytes = write()?;
             self.snapshots += 1;
@@ -357,17 +355,35 @@ fn open_journal(dir: &Path, seq: u64) -> io::Result<File> {
     Ok(f)
 }
 
-/// Write snapshot `seq` atomically, then delete what is older than snapshot `keep_from`.
-fn write_snapshot(dir: &Path, seq: u64, bytes: &[u8], keep_from: u64) -> io::Result<u64> {
+/// Write snapshot `seq` atomically and read it back; then delete the older snapshots and
+/// the journals before it. A snapshot that does not read back is deleted, and the older
+/// ones and their journals kept.
+fn write_snapshot(dir: &Path, seq: u64, bytes: &[u8]) -> io::Result<u64> {
     let path = dir.join(file_name("snapshot", seq, "bin"));
     let tmp = path.with_extension("bin.tmp");
-    {
+    let written = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
     fs::rename(&tmp, &path)?;
     File::open(dir)?.sync_all()?;
+    let back = fs::read(&path)?;
+    let readable = postcard::from_bytes::<SnapshotFile>(&back)
+        .map_err(|e| e.to_string())
+        .and_then(|s| crate::snapshot::decode(&s.engine).map_err(|e| e.to_string()));
+    if let Err(e) = readable {
+        let _ = fs::remove_file(&path);
+        return Err(io::Error::other(format!(
+            "{}: does not read back: {e}",
+            path.display()
+        )));
+    }
+    let keep_from = seq;
     for n in numbers(dir, "snapshot", "bin")? {
         if n < keep_from {
             fs::remove_file(dir.join(file_name("snapshot", n, "bin")))?;

@@ -19,14 +19,14 @@
 use crate::alert::Alert;
 use crate::engine::{FusionEngine, FusionEvent};
 use crate::memory::{self, Memory};
+use crate::store::Store;
 use ingest::model::Observation;
 use ingest::wire::Tasking;
 use ingest::wire::topics::{OBS_FILTER, Topic, UnitId};
 use jiff::{SignedDuration, Timestamp};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,11 +59,15 @@ pub struct ServiceConfig {
     /// become gaps when every feed stops). Off, the clock follows the data alone and the
     /// alerts are a function of the observations: a replay through the broker.
     pub carry_clock: bool,
+    /// Days closed files of alert revisions and taskings are kept.
+    pub retain_alerts_days: u32,
+    /// Days closed files of refused messages are kept.
+    pub retain_rejects_days: u32,
 }
 
 impl ServiceConfig {
     /// Defaults: client id `tidewatch-fusion`, a tick every 5 s (and every minute of the
-    /// data's time), 200 000 ids remembered, the state saved every minute.
+    /// data's time), 200 000 ids remembered, the state saved every 30 s.
     pub fn new(host: &str, port: u16, dir: impl Into<PathBuf>) -> Self {
         ServiceConfig {
             host: host.to_owned(),
@@ -73,9 +77,11 @@ impl ServiceConfig {
             dir: dir.into(),
             tick: Duration::from_secs(5),
             remember_ids: 200_000,
-            snapshot_every: Duration::from_secs(60),
+            snapshot_every: Duration::from_secs(30),
             data_tick: SignedDuration::from_secs(60),
             carry_clock: true,
+            retain_alerts_days: crate::store::DEFAULT_RETAIN_ALERTS_DAYS,
+            retain_rejects_days: crate::store::DEFAULT_RETAIN_REJECTS_DAYS,
         }
     }
 }
@@ -160,83 +166,6 @@ impl ServiceHandle {
     }
 }
 
-/// The alert store: every revision, one JSON line each, fsync'd before it is published.
-struct Store {
-    dir: PathBuf,
-    file: File,
-    taskings: File,
-    rejects: File,
-}
-
-impl Store {
-    fn open(dir: &std::path::Path) -> Result<Store, ServiceError> {
-        let err = |path: &std::path::Path| {
-            let path = path.display().to_string();
-            move |source| ServiceError::Store { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(err(dir))?;
-        let open = |name: &str| {
-            let p = dir.join(name);
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&p)
-                .map_err(err(&p))
-        };
-        Ok(Store {
-            dir: dir.to_path_buf(),
-            file: open("alerts.jsonl")?,
-            taskings: open("taskings.jsonl")?,
-            rejects: open("rejects.jsonl")?,
-        })
-    }
-
-    /// Append records, one JSON line each, and fsync: `alerts.jsonl` or `taskings.jsonl`.
-    /// All or nothing: on an error the file is cut back to its length before.
-    fn append<T: serde::Serialize>(
-        &mut self,
-        taskings: bool,
-        records: &[T],
-    ) -> Result<(), (String, std::io::Error)> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let mut buf = Vec::new();
-        for r in records {
-            serde_json::to_writer(&mut buf, r).expect("records serialize");
-            buf.push(b'\n');
-        }
-        let (file, name) = if taskings {
-            (&mut self.taskings, "taskings.jsonl")
-        } else {
-            (&mut self.file, "alerts.jsonl")
-        };
-        let before = file.metadata().map(|m| m.len());
-        let res = file.write_all(&buf).and_then(|_| file.sync_data());
-        if res.is_err()
-            && let Ok(len) = before
-        {
-            let _ = file.set_len(len);
-        }
-        res.map_err(|e| (self.dir.join(name).display().to_string(), e))
-    }
-
-    /// Bytes of the alert and tasking stores.
-    fn lens(&self) -> (u64, u64) {
-        let len = |f: &File| f.metadata().map_or(0, |m| m.len());
-        (len(&self.file), len(&self.taskings))
-    }
-
-    fn reject(&mut self, topic: &str, reason: &str, error: &str, payload: &[u8]) {
-        let rec = serde_json::json!({
-            "topic": topic, "reason": reason, "error": error,
-            "payload": String::from_utf8_lossy(payload),
-        });
-        // Best effort: a refused message is counted even if it cannot be kept.
-        let _ = writeln!(self.rejects, "{rec}");
-    }
-}
-
 /// Observation ids seen lately.
 struct Seen {
     set: HashSet<String>,
@@ -306,6 +235,10 @@ struct Fusion {
     /// Stored, not yet published.
     unpublished: Vec<FusionEvent>,
     store: Store,
+    /// Compression and retention of closed days.
+    _upkeep: ingest::hourly::Upkeep,
+    /// When closing the day was last tried (it waits for a snapshot).
+    last_day_check: Option<Instant>,
     memory: Memory,
     handle: ServiceHandle,
     /// Alert revisions and taskings a replay produced again that are already stored:
@@ -322,7 +255,16 @@ impl Fusion {
         handle: ServiceHandle,
     ) -> Result<Fusion, ServiceError> {
         let began = Instant::now();
-        let store = Store::open(&cfg.dir)?;
+        let store = Store::open(&cfg.dir).map_err(|source| ServiceError::Store {
+            path: cfg.dir.display().to_string(),
+            source,
+        })?;
+        let upkeep =
+            crate::store::upkeep(&cfg.dir, cfg.retain_alerts_days, cfg.retain_rejects_days)
+                .map_err(|source| ServiceError::Store {
+                    path: cfg.dir.display().to_string(),
+                    source,
+                })?;
         let state_dir = cfg.dir.join("state");
         let err = |source| ServiceError::Store {
             path: state_dir.display().to_string(),
@@ -368,6 +310,8 @@ impl Fusion {
             events: Vec::new(),
             unpublished: Vec::new(),
             store,
+            _upkeep: upkeep,
+            last_day_check: None,
             memory,
             handle,
             stored: HashSet::new(),
@@ -575,7 +519,34 @@ impl Fusion {
 
     /// Save the state if a snapshot is due (or `now`, waiting for it). Call after a commit.
     fn save(&mut self, now: bool) {
+        // A new day: close the stores' files, right after a snapshot that counts the live
+        // files from their first byte (tried at most once a minute).
+        let close_day = self.store.day_over(Timestamp::now())
+            && self
+                .last_day_check
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+        if close_day {
+            self.last_day_check = Some(Instant::now());
+            self.memory.finish();
+            let standing = self.standing();
+            match self.memory.snapshot(&self.engine, standing, 0, 0, true) {
+                Ok(()) => {
+                    if let Err(e) = self.store.close_day(Timestamp::now()) {
+                        tracing::error!(error = %e, "fusion: cannot close the day's stores; retried in a minute");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e,
+                    "fusion: cannot save its state; the day's stores stay open until it can"),
+            }
+        }
         if !now && !self.memory.due() {
+            let (n, bytes) = (self.memory.snapshots, self.memory.snapshot_bytes);
+            if self.handle.stats.lock().is_ok_and(|s| s.snapshots != n) {
+                self.handle.update(|s| {
+                    s.snapshots = n;
+                    s.snapshot_bytes = bytes;
+                });
+            }
             return;
         }
         let (a, t) = self.store.lens();
@@ -827,6 +798,59 @@ mod tests {
         );
         assert_eq!(s.rejected.get("topic_mismatch"), Some(&2), "{s:?}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Alerts stored before and after the day's files close, a crash after that (no
+    /// snapshot since): the restart replays the journal since the closing snapshot and
+    /// stores nothing twice, loses nothing, in either file.
+    #[test]
+    fn a_restart_after_the_day_closed_stores_no_alert_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ServiceConfig::new("127.0.0.1", 1, dir.path());
+        let engine = || {
+            let cfg = crate::FusionConfig::default();
+            let geo = crate::Geodata::load(&cfg, None).unwrap();
+            FusionEngine::new(cfg, geo)
+        };
+        let t0: Timestamp = "2026-12-03T23:50:00Z".parse().unwrap();
+        // A vessel whose MID (646) is not allocated: one invalid_identity alert each.
+        let take = |f: &mut Fusion, i: u32| {
+            let (mmsi, time) = (646_000_000 + i, t0 + SignedDuration::from_mins(i.into()));
+            let o = serde_json::json!({"id": format!("o-{i}"), "time": time,
+                "time_source": "tag_block", "received_at": time, "receivers": ["test"],
+                "data": {"kind": "ais", "mmsi": mmsi, "msg_type": 1, "lat": 35.1,
+                "lon": 12.8, "sog_kn": 7.5, "cog_deg": 270.0}});
+            f.take(&Publish::new(
+                format!("tidewatch/v1/obs/ais/{mmsi}"),
+                QoS::AtLeastOnce,
+                o.to_string(),
+            ));
+            f.store_all().unwrap();
+        };
+        let lines = |name: &str| {
+            std::fs::read_to_string(dir.path().join(name))
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        let mut f = Fusion::start(&cfg, engine(), ServiceHandle::new()).unwrap();
+        take(&mut f, 1);
+        f.save(true);
+        take(&mut f, 2);
+        // Midnight: the next save closes the day, right after a snapshot.
+        f.store.set_day("2026-12-03".parse().unwrap());
+        f.save(false);
+        take(&mut f, 3);
+        take(&mut f, 4);
+        drop(f); // a crash: no snapshot since the day closed
+        let mut f = Fusion::start(&cfg, engine(), ServiceHandle::new()).unwrap();
+        f.store_all().unwrap();
+        let today = crate::store::ALERTS.name_at("2026-12-03T00:00:00Z".parse().unwrap());
+        assert_eq!(lines(&today), 2, "the closed day");
+        assert_eq!(lines("alerts.jsonl"), 2, "the new day, once each");
+        // And it goes on: the next vessel is new.
+        take(&mut f, 5);
+        assert_eq!(lines("alerts.jsonl"), 3);
     }
 
     #[test]

@@ -269,13 +269,22 @@ pub struct FusionArgs {
     pub metrics: Option<std::net::SocketAddr>,
     /// Save the engine's state (`DIR/fusion/state/`) this often, seconds: a restart loads
     /// it and replays the journal since, at most about this much.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub snapshot_every: u64,
     /// The clock follows the data alone (no carrying forward in real time between
     /// observations): the alerts are then a function of the observations, as when
     /// replaying a recording through the broker. Live feeds want the default.
     #[arg(long)]
     pub data_clock: bool,
+    /// Days fusion's closed daily files of alert revisions and taskings
+    /// (`DIR/fusion/alerts-YYYYMMDDT00.jsonl.gz`) are kept.
+    #[arg(long, value_name = "DAYS", default_value_t = fusion::store::DEFAULT_RETAIN_ALERTS_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_alerts: u32,
+    /// Days fusion's closed daily files of refused messages are kept.
+    #[arg(long, value_name = "DAYS", default_value_t = fusion::store::DEFAULT_RETAIN_REJECTS_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_rejects: u32,
 }
 
 /// Framing of the TCP and UDP feeds.
@@ -341,6 +350,15 @@ pub struct UpArgs {
     #[arg(long, value_name = "DAYS", default_value_t = ingest::obslog::DEFAULT_RETAIN_DAYS,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub retain_observations: u32,
+    /// Days fusion's closed daily files of alert revisions and taskings
+    /// (`DIR/fusion/alerts-YYYYMMDDT00.jsonl.gz`) are kept.
+    #[arg(long, value_name = "DAYS", default_value_t = fusion::store::DEFAULT_RETAIN_ALERTS_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_alerts: u32,
+    /// Days fusion's closed daily files of refused messages are kept.
+    #[arg(long, value_name = "DAYS", default_value_t = fusion::store::DEFAULT_RETAIN_REJECTS_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_rejects: u32,
     /// Scenario time per wall-clock second of the demo (`30`: the demo's rescue unfolds in
     /// minutes), or `max`.
     #[arg(long, default_value = "30")]

@@ -225,6 +225,11 @@ pub(crate) struct StackConfig {
     pub(crate) identities: Option<crate::identities::Store>,
     /// Days the raw archive keeps an hour's file (`--retain-raw`).
     pub(crate) retain_raw_days: u32,
+    /// Days fusion keeps closed days of alerts and taskings (`--retain-alerts`), and of
+    /// refused messages (`--retain-rejects`).
+    pub(crate) retain_alerts_days: u32,
+    /// See `retain_alerts_days`.
+    pub(crate) retain_rejects_days: u32,
 }
 
 /// What `up` runs besides its terminal: the embedded broker with the accounts made at start,
@@ -314,6 +319,8 @@ impl Stack {
         let mut service_cfg =
             fusion::service::ServiceConfig::new(&host, mqtt.port(), cfg.data.join("fusion"));
         service_cfg.credentials = Some(accounts.fusion.pair());
+        service_cfg.retain_alerts_days = cfg.retain_alerts_days;
+        service_cfg.retain_rejects_days = cfg.retain_rejects_days;
         let fusion_task = tokio::spawn(fusion::service::run(
             service_cfg,
             fusion::FusionEngine::new(fusion_cfg, geo),
@@ -464,6 +471,8 @@ async fn run_async(
         },
         identities: Some(crate::identities::Store::new(&args.data)),
         retain_raw_days: args.retain_raw,
+        retain_alerts_days: args.retain_alerts,
+        retain_rejects_days: args.retain_rejects,
     })
     .await?;
     if let (Some(remote), Some(fingerprint)) = (stack.broker.auth_addr(), &stack.remote_fingerprint)

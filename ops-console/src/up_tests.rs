@@ -46,6 +46,8 @@ async fn start_up() -> Up {
         remote: None,
         identities: None,
         retain_raw_days: ingest::service::DEFAULT_RETAIN_RAW_DAYS,
+        retain_alerts_days: fusion::store::DEFAULT_RETAIN_ALERTS_DAYS,
+        retain_rejects_days: fusion::store::DEFAULT_RETAIN_REJECTS_DAYS,
     })
     .await
     .unwrap();

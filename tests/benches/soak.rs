@@ -63,7 +63,7 @@ fn labelled(text: &str, name: &str, key: &str, value: &str) -> u64 {
 
 fn main() {
     let a = args();
-    let up = Up::start();
+    let mut up = Up::start();
     let (mqtt_addr, http_addr) = (up.mqtt, up.http);
     let sent = Arc::new(AtomicU64::new(0));
     let acked = Arc::new(AtomicU64::new(0));
@@ -83,7 +83,7 @@ fn main() {
         a.minutes, a.rate, a.every
     );
     println!(
-        "{:>6} {:>11} {:>11} {:>11} {:>11} {:>6} {:>6} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "{:>6} {:>11} {:>11} {:>11} {:>11} {:>6} {:>6} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "min",
         "sent",
         "acked",
@@ -95,7 +95,8 @@ fn main() {
         "raw MB",
         "obs MB",
         "console MB",
-        "fusion MB"
+        "fusion MB",
+        "state MB"
     );
     let start = Instant::now();
     let end = start + Duration::from_secs(a.minutes * 60);
@@ -108,7 +109,7 @@ fn main() {
         let r = rss_mib(up.child.id());
         rss.push(r);
         println!(
-            "{:>6.1} {:>11} {:>11} {:>11} {:>11} {:>6} {:>6} {:>8.0} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
+            "{:>6.1} {:>11} {:>11} {:>11} {:>11} {:>6} {:>6} {:>8.0} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
             start.elapsed().as_secs_f64() / 60.0,
             sent.load(Ordering::Relaxed) * 10,
             acked.load(Ordering::Relaxed) * 10,
@@ -121,6 +122,7 @@ fn main() {
             mb("observations"),
             mb("console"),
             mb("fusion"),
+            metric(&text, "tidewatch_fusion_snapshot_bytes") as f64 / 1e6,
         );
     }
     let text = scrape(http_addr);
@@ -138,7 +140,39 @@ fn main() {
         metric(&text, "tidewatch_broker_lost_total"),
         metric(&text, "tidewatch_ingest_rejected_total"),
     );
+    // A restart after all that: SIGKILL, start again, and how long fusion takes to stand
+    // where it stood (its snapshot, then the journal since).
+    let vessels = metric(&text, "tidewatch_fusion_vessels");
+    let snapshot_mb = metric(&text, "tidewatch_fusion_snapshot_bytes") as f64 / 1e6;
+    let killed = Instant::now();
+    up.kill_and_restart();
+    let text = loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let t = scrape(http_addr);
+        if metric(&t, "tidewatch_fusion_restored_from_snapshot") == 1 {
+            break t;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(600),
+            "`up` did not come back"
+        );
+    };
+    println!(
+        "restart after SIGKILL: fusion restored {} of {vessels} vessels from a {:.1} MB snapshot and {} journal entries in {:.2} s; /metrics answered {:.1} s after the kill",
+        metric(&text, "tidewatch_fusion_vessels"),
+        snapshot_mb,
+        metric(&text, "tidewatch_fusion_replayed_entries"),
+        scrape_f64(&text, "tidewatch_fusion_restore_seconds"),
+        killed.elapsed().as_secs_f64(),
+    );
     drop(up);
+}
+
+/// A metric's value as written (a fraction).
+fn scrape_f64(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 /// A receiver at `rate` sentences a second: each second's sentences of the load generator, 10

@@ -86,7 +86,7 @@ pub struct Up {
     pub mqtt: SocketAddr,
     /// Its console and `/metrics`.
     pub http: SocketAddr,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Up {
@@ -95,21 +95,32 @@ impl Up {
         let data = tempfile::tempdir().expect("a data directory");
         let mqtt: SocketAddr = ([127, 0, 0, 1], crate::free_port()).into();
         let http: SocketAddr = ([127, 0, 0, 1], crate::free_port()).into();
-        let child = tidewatch(&[
+        let child = Up::spawn(mqtt, http, data.path());
+        Up {
+            child,
+            mqtt,
+            http,
+            data,
+        }
+    }
+
+    /// SIGKILL it and start it again on the same ports and data directory.
+    pub fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Up::spawn(self.mqtt, self.http, self.data.path());
+    }
+
+    fn spawn(mqtt: SocketAddr, http: SocketAddr, data: &std::path::Path) -> Child {
+        tidewatch(&[
             "up",
             "--mqtt",
             &mqtt.to_string(),
             "--http",
             &http.to_string(),
             "--data",
-            data.path().to_str().expect("a UTF-8 path"),
-        ]);
-        Up {
-            child,
-            mqtt,
-            http,
-            _data: data,
-        }
+            data.to_str().expect("a UTF-8 path"),
+        ])
     }
 }
 

@@ -1,0 +1,278 @@
+//! Fusion's stores: every alert revision and tasking, one JSON line each, fsync'd before
+//! it is published, and the messages it refused.
+//!
+//! ```text
+//!  DIR/alerts.jsonl                 being written (and taskings.jsonl, rejects.jsonl)
+//!  DIR/alerts-20261203T00.jsonl     a closed day, waiting for the next to close
+//!  DIR/alerts-20261202T00.jsonl.gz  closed days, compressed; deleted after --retain-alerts
+//! ```
+//!
+//! At the first snapshot after midnight UTC the day's files are closed (renamed after
+//! the day they were opened on) and new ones begun; closed days are compressed in the
+//! background (crash-safe: [`ingest::hourly`]) and deleted when older than their
+//! retention. A file is closed only right after a snapshot that says "everything in the
+//! live files is newer than me", so a restart never confuses a closed file's lines with
+//! the live one's.
+
+use ingest::hourly::{self, Kind};
+use jiff::Timestamp;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Closed days of the alert store: `alerts-YYYYMMDDT00.jsonl[.gz]`.
+pub const ALERTS: Kind = Kind {
+    prefix: "alerts-",
+    suffix: ".jsonl",
+};
+/// Closed days of the tasking store.
+pub const TASKINGS: Kind = Kind {
+    prefix: "taskings-",
+    suffix: ".jsonl",
+};
+/// Closed days of the refused messages.
+pub const REJECTS: Kind = Kind {
+    prefix: "rejects-",
+    suffix: ".jsonl",
+};
+
+/// Days alert revisions and taskings are kept by default (as the raw archive: they are
+/// what an investigation reviews).
+pub const DEFAULT_RETAIN_ALERTS_DAYS: u32 = 3650;
+/// Days refused messages are kept by default.
+pub const DEFAULT_RETAIN_REJECTS_DAYS: u32 = 365;
+
+const FILES: [(&str, Kind); 3] = [
+    ("alerts.jsonl", ALERTS),
+    ("taskings.jsonl", TASKINGS),
+    ("rejects.jsonl", REJECTS),
+];
+
+/// The stores of one directory.
+pub(crate) struct Store {
+    dir: PathBuf,
+    alerts: File,
+    taskings: File,
+    rejects: File,
+    /// The UTC day the live files were begun on (at start: today).
+    day: jiff::civil::Date,
+}
+
+fn day_of(t: Timestamp) -> jiff::civil::Date {
+    t.to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
+impl Store {
+    pub(crate) fn open(dir: &Path) -> io::Result<Store> {
+        std::fs::create_dir_all(dir)?;
+        let open = |name: &str| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(name))
+        };
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            alerts: open(FILES[0].0)?,
+            taskings: open(FILES[1].0)?,
+            rejects: open(FILES[2].0)?,
+            day: day_of(Timestamp::now()),
+        })
+    }
+
+    /// Append records, one JSON line each, and fsync: `alerts.jsonl` or `taskings.jsonl`.
+    /// All or nothing: on an error the file is cut back to its length before.
+    pub(crate) fn append<T: serde::Serialize>(
+        &mut self,
+        taskings: bool,
+        records: &[T],
+    ) -> Result<(), (String, io::Error)> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        for r in records {
+            serde_json::to_writer(&mut buf, r).expect("records serialize");
+            buf.push(b'\n');
+        }
+        let (file, name) = if taskings {
+            (&mut self.taskings, FILES[1].0)
+        } else {
+            (&mut self.alerts, FILES[0].0)
+        };
+        let before = file.metadata().map(|m| m.len());
+        let res = file.write_all(&buf).and_then(|_| file.sync_data());
+        if res.is_err()
+            && let Ok(len) = before
+        {
+            let _ = file.set_len(len);
+        }
+        res.map_err(|e| (self.dir.join(name).display().to_string(), e))
+    }
+
+    /// Bytes of the live alert and tasking files.
+    pub(crate) fn lens(&self) -> (u64, u64) {
+        let len = |f: &File| f.metadata().map_or(0, |m| m.len());
+        (len(&self.alerts), len(&self.taskings))
+    }
+
+    /// Keep a refused message (best effort: it is counted even if it cannot be kept).
+    pub(crate) fn reject(&mut self, topic: &str, reason: &str, error: &str, payload: &[u8]) {
+        let rec = serde_json::json!({
+            "topic": topic, "reason": reason, "error": error,
+            "payload": String::from_utf8_lossy(payload),
+        });
+        let _ = writeln!(self.rejects, "{rec}");
+    }
+
+    /// Pretend the live files were begun on `day` (tests).
+    #[cfg(test)]
+    pub(crate) fn set_day(&mut self, day: jiff::civil::Date) {
+        self.day = day;
+    }
+
+    /// A new UTC day has begun since the live files were.
+    pub(crate) fn day_over(&self, now: Timestamp) -> bool {
+        day_of(now) > self.day
+    }
+
+    /// Close the live files (renamed after the day they were begun on) and begin new
+    /// ones. Call it right after a snapshot that counts the live files from byte 0.
+    pub(crate) fn close_day(&mut self, now: Timestamp) -> io::Result<()> {
+        let start = self
+            .day
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(io::Error::other)?
+            .timestamp();
+        for (name, kind) in FILES {
+            let live = self.dir.join(name);
+            if std::fs::metadata(&live).map_or(0, |m| m.len()) == 0 {
+                continue;
+            }
+            // The day's name, or the next free hour of it (a clock set back).
+            let closed = (0..24)
+                .map(|h| {
+                    self.dir
+                        .join(kind.name_at(start + jiff::SignedDuration::from_hours(h)))
+                })
+                .find(|p| !p.exists() && !hourly::with_suffix(p, hourly::GZ).exists())
+                .ok_or_else(|| io::Error::other(format!("{name}: no free name for its day")))?;
+            std::fs::rename(&live, &closed)?;
+        }
+        hourly::sync_dir(&self.dir)?;
+        *self = Store {
+            day: day_of(now),
+            ..Store::open(&self.dir)?
+        };
+        Ok(())
+    }
+}
+
+/// Compress closed days and delete expired ones, now and every hour, until dropped.
+pub(crate) fn upkeep(
+    dir: &Path,
+    retain_alerts_days: u32,
+    retain_rejects_days: u32,
+) -> io::Result<hourly::Upkeep> {
+    let dir = dir.to_path_buf();
+    hourly::Upkeep::spawn("fusion-upkeep", Duration::from_secs(3600), move |stop| {
+        upkeep_pass(
+            &dir,
+            retain_alerts_days,
+            retain_rejects_days,
+            Timestamp::now(),
+            stop,
+        )
+    })
+}
+
+/// One pass of [`upkeep`] at `now`.
+fn upkeep_pass(
+    dir: &Path,
+    retain_alerts_days: u32,
+    retain_rejects_days: u32,
+    now: Timestamp,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    for (kind, days) in [
+        (ALERTS, retain_alerts_days),
+        (TASKINGS, retain_alerts_days),
+        (REJECTS, retain_rejects_days),
+    ] {
+        let pass = (|| -> io::Result<()> {
+            // A closed file holds a whole day: it expires `days` after the day's end.
+            let mut files = hourly::list(dir, kind)?;
+            files.pop();
+            let keep = jiff::SignedDuration::from_hours(24 * (i64::from(days) + 1));
+            for f in files.iter().filter(|f| f.start() + keep <= now) {
+                hourly::remove(dir, f)?;
+                tracing::info!(file = %f.name, "fusion: retention removed a closed day");
+            }
+            hourly::compress_closed(dir, kind, stop)?;
+            Ok(())
+        })();
+        if let Err(e) = pass {
+            tracing::warn!(dir = %dir.display(), error = %e,
+                "fusion: store upkeep failed; retried in an hour");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_day_closes_then_is_compressed_and_expires_and_its_lines_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let now: Timestamp = "2026-12-04T00:00:30Z".parse().unwrap();
+        let mut store = Store::open(d).unwrap();
+        // Three days of alerts: each closed when the next begins.
+        for (i, day) in ["2025-10-01", "2026-12-02", "2026-12-03"]
+            .iter()
+            .enumerate()
+        {
+            store.day = day.parse().unwrap();
+            store
+                .append(false, &[serde_json::json!({"id": format!("a-{i}")})])
+                .unwrap();
+            store.reject("t", "bad_observation", "e", b"x");
+            let next = store.day.tomorrow().unwrap();
+            let at = next.to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp();
+            assert!(store.day_over(at), "{day}");
+            store.close_day(at).unwrap();
+        }
+        assert_eq!(std::fs::metadata(d.join("alerts.jsonl")).unwrap().len(), 0);
+        upkeep_pass(d, 365, 1, now, &std::sync::atomic::AtomicBool::new(false));
+        assert_eq!(
+            names(d),
+            [
+                "alerts-20261202T00.jsonl.gz",
+                "alerts-20261203T00.jsonl",
+                "alerts.jsonl",
+                "rejects-20261203T00.jsonl",
+                "rejects.jsonl",
+                "taskings.jsonl",
+            ],
+            "ended more than 365 days ago (alerts) or 1 day (rejects) removed; the newest closed day waits"
+        );
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut hourly::open_content(&d.join("alerts-20261202T00.jsonl.gz")).unwrap(),
+            &mut text,
+        )
+        .unwrap();
+        assert_eq!(text, "{\"id\":\"a-1\"}\n");
+    }
+}
