@@ -140,25 +140,8 @@ impl Store {
     /// Close the live files (renamed after the day they were begun on) and begin new
     /// ones. Call it right after a snapshot that counts the live files from byte 0.
     pub(crate) fn close_day(&mut self, now: Timestamp) -> io::Result<()> {
-        let start = self
-            .day
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map_err(io::Error::other)?
-            .timestamp();
         for (name, kind) in FILES {
-            let live = self.dir.join(name);
-            if std::fs::metadata(&live).map_or(0, |m| m.len()) == 0 {
-                continue;
-            }
-            // The day's name, or the next free hour of it (a clock set back).
-            let closed = (0..24)
-                .map(|h| {
-                    self.dir
-                        .join(kind.name_at(start + jiff::SignedDuration::from_hours(h)))
-                })
-                .find(|p| !p.exists() && !hourly::with_suffix(p, hourly::GZ).exists())
-                .ok_or_else(|| io::Error::other(format!("{name}: no free name for its day")))?;
-            std::fs::rename(&live, &closed)?;
+            close_file(&self.dir, name, kind, self.day)?;
         }
         hourly::sync_dir(&self.dir)?;
         *self = Store {
@@ -167,6 +150,83 @@ impl Store {
         };
         Ok(())
     }
+}
+
+/// Rename `dir/live` (begun on `day`) to its closed day's name, unless it is empty.
+fn close_file(dir: &Path, live: &str, kind: Kind, day: jiff::civil::Date) -> io::Result<()> {
+    let path = dir.join(live);
+    if std::fs::metadata(&path).map_or(0, |m| m.len()) == 0 {
+        return Ok(());
+    }
+    let start = day
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(io::Error::other)?
+        .timestamp();
+    // The day's name, or the next free hour of it (a clock set back).
+    let closed = (0..24)
+        .map(|h| dir.join(kind.name_at(start + jiff::SignedDuration::from_hours(h))))
+        .find(|p| !p.exists() && !hourly::with_suffix(p, hourly::GZ).exists())
+        .ok_or_else(|| io::Error::other(format!("{live}: no free name for its day")))?;
+    std::fs::rename(&path, &closed)
+}
+
+/// A JSON-lines log that closes itself at the first line of each new UTC day
+/// (`{kind}YYYYMMDDT00{suffix}`), for what nothing replays (refused messages); with
+/// [`upkeep_daily`] closed days are compressed and expire.
+pub struct DailyLog {
+    dir: PathBuf,
+    live: &'static str,
+    kind: Kind,
+    file: File,
+    day: jiff::civil::Date,
+}
+
+impl std::fmt::Debug for DailyLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DailyLog")
+            .field("path", &self.dir.join(self.live))
+            .finish()
+    }
+}
+
+impl DailyLog {
+    /// Open (or create) `dir/live`, closed days named after `kind`.
+    pub fn open(dir: &Path, live: &'static str, kind: Kind) -> io::Result<DailyLog> {
+        std::fs::create_dir_all(dir)?;
+        Ok(DailyLog {
+            dir: dir.to_path_buf(),
+            live,
+            kind,
+            file: OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(live))?,
+            day: day_of(Timestamp::now()),
+        })
+    }
+
+    /// Append one line (a newline is added), closing the day first if a new one began.
+    pub fn write_line(&mut self, line: &str) -> io::Result<()> {
+        let now = Timestamp::now();
+        if day_of(now) > self.day {
+            close_file(&self.dir, self.live, self.kind, self.day)?;
+            hourly::sync_dir(&self.dir)?;
+            *self = DailyLog::open(&self.dir, self.live, self.kind)?;
+        }
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
+        self.file.write_all(&buf)
+    }
+}
+
+/// Compress the closed days of `kind` in `dir` and delete those that ended more than
+/// `days` ago, now and every hour, until dropped.
+pub fn upkeep_daily(dir: &Path, kind: Kind, days: u32) -> io::Result<hourly::Upkeep> {
+    let dir = dir.to_path_buf();
+    hourly::Upkeep::spawn("daily-upkeep", Duration::from_secs(3600), move |stop| {
+        upkeep_pass(&dir, &[(kind, days)], Timestamp::now(), stop)
+    })
 }
 
 /// Compress closed days and delete expired ones, now and every hour, until dropped.
@@ -179,27 +239,25 @@ pub(crate) fn upkeep(
     hourly::Upkeep::spawn("fusion-upkeep", Duration::from_secs(3600), move |stop| {
         upkeep_pass(
             &dir,
-            retain_alerts_days,
-            retain_rejects_days,
+            &[
+                (ALERTS, retain_alerts_days),
+                (TASKINGS, retain_alerts_days),
+                (REJECTS, retain_rejects_days),
+            ],
             Timestamp::now(),
             stop,
         )
     })
 }
 
-/// One pass of [`upkeep`] at `now`.
+/// One pass of [`upkeep`] at `now`: for each kind, the days it keeps.
 fn upkeep_pass(
     dir: &Path,
-    retain_alerts_days: u32,
-    retain_rejects_days: u32,
+    kinds: &[(Kind, u32)],
     now: Timestamp,
     stop: &std::sync::atomic::AtomicBool,
 ) {
-    for (kind, days) in [
-        (ALERTS, retain_alerts_days),
-        (TASKINGS, retain_alerts_days),
-        (REJECTS, retain_rejects_days),
-    ] {
+    for &(kind, days) in kinds {
         let pass = (|| -> io::Result<()> {
             // A closed file holds a whole day: it expires `days` after the day's end.
             let mut files = hourly::list(dir, kind)?;
@@ -233,6 +291,22 @@ mod tests {
     }
 
     #[test]
+    fn a_daily_log_closes_its_day_at_the_first_line_of_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let kind = Kind {
+            prefix: "x-",
+            suffix: ".jsonl",
+        };
+        let mut log = DailyLog::open(dir.path(), "x.jsonl", kind).unwrap();
+        log.write_line("one").unwrap();
+        log.day = "2026-12-01".parse().unwrap();
+        log.write_line("two").unwrap();
+        let read = |n: &str| std::fs::read_to_string(dir.path().join(n)).unwrap();
+        assert_eq!(read("x-20261201T00.jsonl"), "one\n");
+        assert_eq!(read("x.jsonl"), "two\n");
+    }
+
+    #[test]
     fn a_day_closes_then_is_compressed_and_expires_and_its_lines_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
@@ -254,7 +328,12 @@ mod tests {
             store.close_day(at).unwrap();
         }
         assert_eq!(std::fs::metadata(d.join("alerts.jsonl")).unwrap().len(), 0);
-        upkeep_pass(d, 365, 1, now, &std::sync::atomic::AtomicBool::new(false));
+        upkeep_pass(
+            d,
+            &[(ALERTS, 365), (TASKINGS, 365), (REJECTS, 1)],
+            now,
+            &std::sync::atomic::AtomicBool::new(false),
+        );
         assert_eq!(
             names(d),
             [

@@ -81,7 +81,9 @@ pub struct Console {
     feed_up: AtomicBool,
     stats: ConsoleStats,
     /// Where refused broker messages are kept (JSON lines); none in tests in memory.
-    rejects: Option<Mutex<std::fs::File>>,
+    rejects: Option<Mutex<fusion::store::DailyLog>>,
+    /// Compression and retention of the closed days of `rejects`.
+    _rejects_upkeep: Option<ingest::hourly::Upkeep>,
     /// The live picture as JSON, rebuilt at most once a second (every tab asks for it).
     live_json: Mutex<Option<(std::time::Instant, bytes::Bytes)>>,
     /// Cookies get `Secure` (the console is behind TLS).
@@ -117,7 +119,8 @@ pub fn load_reference(
 /// What the console needs to start.
 #[derive(Debug)]
 pub struct ConsoleConfig {
-    /// Data directory: `console.db` and `console-rejects.jsonl` go here (`None`: in memory).
+    /// Data directory: `console.db` and `console-rejects.jsonl` (closed each day,
+    /// `console-rejects-YYYYMMDDT00.jsonl.gz`, kept a year) go here (`None`: in memory).
     pub dir: Option<PathBuf>,
     /// What the picture keeps.
     pub picture: PictureConfig,
@@ -126,6 +129,12 @@ pub struct ConsoleConfig {
     /// Reference data for case files (`None`: the demonstration area's).
     pub reference: Option<crate::interception::casefile::Reference>,
 }
+
+/// Closed days of the console's refused messages.
+const REJECTS: ingest::hourly::Kind = ingest::hourly::Kind {
+    prefix: "console-rejects-",
+    suffix: ".jsonl",
+};
 
 impl Console {
     /// Open the store (creating it), load alerts, triage and incidents into the picture.
@@ -138,15 +147,23 @@ impl Console {
             Some(d) => Store::open(d)?,
             None => Store::in_memory()?,
         };
-        let rejects = match &cfg.dir {
-            Some(d) => Some(Mutex::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(d.join("console-rejects.jsonl"))
-                    .map_err(|e| StoreError::Corrupt(format!("console-rejects.jsonl: {e}")))?,
-            )),
-            None => None,
+        let io = |e: std::io::Error| StoreError::Corrupt(format!("console-rejects.jsonl: {e}"));
+        let (rejects, rejects_upkeep) = match &cfg.dir {
+            Some(d) => (
+                Some(Mutex::new(
+                    fusion::store::DailyLog::open(d, "console-rejects.jsonl", REJECTS)
+                        .map_err(io)?,
+                )),
+                Some(
+                    fusion::store::upkeep_daily(
+                        d,
+                        REJECTS,
+                        fusion::store::DEFAULT_RETAIN_REJECTS_DAYS,
+                    )
+                    .map_err(io)?,
+                ),
+            ),
+            None => (None, None),
         };
         let mut picture = Picture::new(cfg.picture, engine);
         for json in store.alerts()? {
@@ -178,6 +195,7 @@ impl Console {
             feed_up: AtomicBool::new(false),
             stats: ConsoleStats::default(),
             rejects,
+            _rejects_upkeep: rejects_upkeep,
             live_json: Mutex::new(None),
             secure_cookies: false,
             reference: cfg
@@ -254,12 +272,12 @@ impl Console {
             .or_default() += 1;
         tracing::warn!(topic, reason, error, "console: message refused");
         if let Some(f) = &self.rejects {
-            use std::io::Write;
             let line = serde_json::json!({
                 "time": Timestamp::now(), "topic": topic, "reason": reason, "error": error,
             });
             let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = writeln!(f, "{line}");
+            // Best effort: the refusal is counted even if it cannot be kept.
+            let _ = f.write_line(&line.to_string());
         }
     }
 
