@@ -276,6 +276,14 @@ pub struct FusionArgs {
     /// replaying a recording through the broker. Live feeds want the default.
     #[arg(long)]
     pub data_clock: bool,
+    /// How long fusion keeps its closed daily files.
+    #[command(flatten)]
+    pub fusion_retention: FusionRetention,
+}
+
+/// How long fusion keeps its closed daily files (`fusion` and `up`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct FusionRetention {
     /// Days fusion's closed daily files of alert revisions and taskings
     /// (`DIR/fusion/alerts-YYYYMMDDT00.jsonl.gz`) are kept.
     #[arg(long, value_name = "DAYS", default_value_t = fusion::store::DEFAULT_RETAIN_ALERTS_DAYS,
@@ -350,15 +358,9 @@ pub struct UpArgs {
     #[arg(long, value_name = "DAYS", default_value_t = ingest::obslog::DEFAULT_RETAIN_DAYS,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub retain_observations: u32,
-    /// Days fusion's closed daily files of alert revisions and taskings
-    /// (`DIR/fusion/alerts-YYYYMMDDT00.jsonl.gz`) are kept.
-    #[arg(long, value_name = "DAYS", default_value_t = fusion::store::DEFAULT_RETAIN_ALERTS_DAYS,
-        value_parser = clap::value_parser!(u32).range(1..))]
-    pub retain_alerts: u32,
-    /// Days fusion's closed daily files of refused messages are kept.
-    #[arg(long, value_name = "DAYS", default_value_t = fusion::store::DEFAULT_RETAIN_REJECTS_DAYS,
-        value_parser = clap::value_parser!(u32).range(1..))]
-    pub retain_rejects: u32,
+    /// How long fusion keeps its closed daily files.
+    #[command(flatten)]
+    pub fusion_retention: FusionRetention,
     /// Scenario time per wall-clock second of the demo (`30`: the demo's rescue unfolds in
     /// minutes), or `max`.
     #[arg(long, default_value = "30")]

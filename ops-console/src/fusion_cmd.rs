@@ -12,8 +12,8 @@ pub fn run(args: &FusionArgs) -> Result<()> {
     cfg.client_id = args.client_id.clone();
     cfg.snapshot_every = std::time::Duration::from_secs(args.snapshot_every);
     cfg.carry_clock = !args.data_clock;
-    cfg.retain_alerts_days = args.retain_alerts;
-    cfg.retain_rejects_days = args.retain_rejects;
+    cfg.retain_alerts_days = args.fusion_retention.retain_alerts;
+    cfg.retain_rejects_days = args.fusion_retention.retain_rejects;
     if let (Some(user), Some(file)) = (&args.user, &args.password_file) {
         cfg.credentials = Some((user.clone(), read_secret(file, "password")?));
     }

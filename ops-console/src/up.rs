@@ -471,8 +471,8 @@ async fn run_async(
         },
         identities: Some(crate::identities::Store::new(&args.data)),
         retain_raw_days: args.retain_raw,
-        retain_alerts_days: args.retain_alerts,
-        retain_rejects_days: args.retain_rejects,
+        retain_alerts_days: args.fusion_retention.retain_alerts,
+        retain_rejects_days: args.fusion_retention.retain_rejects,
     })
     .await?;
     if let (Some(remote), Some(fingerprint)) = (stack.broker.auth_addr(), &stack.remote_fingerprint)

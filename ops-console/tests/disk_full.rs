@@ -28,14 +28,6 @@ impl Drop for Ingest {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Every line in the archive.
 fn archived_lines(raw: &Path) -> BTreeSet<Vec<u8>> {
     let Ok(files) = ingest::archive::files(raw) else {
@@ -143,7 +135,7 @@ async fn a_full_disk_stops_acknowledging_loses_nothing_and_ingest_resumes_by_its
     std::fs::write(&password_file, &login.password).unwrap();
     let broker = EmbeddedBroker::start(cfg).await.unwrap();
     let port = broker.addr().port();
-    let metrics_port = free_port();
+    let metrics_port = support::free_port();
     let _ingest = Ingest(
         Command::new(env!("CARGO_BIN_EXE_tidewatch"))
             .args(["ingest", "--broker", &format!("127.0.0.1:{port}")])

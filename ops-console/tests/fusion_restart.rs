@@ -270,31 +270,12 @@ async fn http_get(url: &str) -> Option<String> {
     Some(text.split_once("\r\n\r\n")?.1.to_string())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A small deterministic generator (xorshift), for the kill moments.
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// What happens to fusion while the stream flows.
 enum Trouble<'a> {
     /// Nothing.
     None,
     /// SIGKILL this many times, at random moments.
-    Kills(usize, &'a mut Rng),
+    Kills(usize, &'a mut support::Rng),
     /// Its disk (a tmpfs) fills, stays full a few seconds, then space returns.
     DiskFull,
 }
@@ -315,7 +296,7 @@ async fn run_fusion(s: &Stream, trouble: Trouble<'_>) -> (Vec<String>, usize) {
         data: disk.as_ref().map_or(dir.path(), |d| d.path()).join("data"),
         password_file,
         zones,
-        metrics: free_port(),
+        metrics: support::free_port(),
         log: dir.path().join("fusion.log"),
     };
     let mut child = f.start();
@@ -462,22 +443,7 @@ async fn run_fusion(s: &Stream, trouble: Trouble<'_>) -> (Vec<String>, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fusion_killed_at_random_moments_issues_the_alerts_of_an_uninterrupted_run() {
-    let rounds: usize = std::env::var("TIDEWATCH_FUSION_KILL_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6);
-    let seed: u64 = std::env::var("TIDEWATCH_KILL_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("TIDEWATCH_KILL_SEED={seed}");
-    let mut rng = Rng(seed);
+    let (rounds, _, mut rng) = support::kills("TIDEWATCH_FUSION_KILL_ROUNDS", 6);
     // The demo (meetings, dark contacts, distress, beacons, zones), and vessels going dark.
     for (name, minutes, kind) in [
         ("central-med", 240, "rendezvous"),

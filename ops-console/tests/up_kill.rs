@@ -15,16 +15,10 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 
+mod support;
+
 const TOPIC: &str = "tidewatch/v1/raw/ais/kill-test";
 const LINES_PER_MESSAGE: usize = 10;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start_up(port: u16, data: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tidewatch"))
@@ -38,17 +32,6 @@ fn start_up(port: u16, data: &std::path::Path) -> Child {
 }
 
 /// A small deterministic generator for the kill moments.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// Unique lines of realistic traffic (the load generator's: 10 000 sentences a second of
 /// scenario time, class A and B position and static reports), in messages of ten.
 fn messages() -> Vec<Vec<u8>> {
@@ -175,21 +158,12 @@ async fn round(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_of_up_never_loses_an_acknowledged_line() {
-    let rounds: usize = std::env::var("TIDEWATCH_KILL_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(6);
-    let seed: u64 = std::env::var("TIDEWATCH_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| Timestamp::now().as_nanosecond() as u64 | 1);
-    println!("kill seed {seed} (TIDEWATCH_KILL_SEED replays it), {rounds} rounds");
-    let mut rng = Rng(seed);
+    let (rounds, seed, mut rng) = support::kills("TIDEWATCH_KILL_ROUNDS", 6);
     let messages = Arc::new(messages());
     assert!(messages.len() > 50_000, "{}", messages.len());
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let port = free_port();
+    let port = support::free_port();
 
     let mut acked = BTreeSet::new();
     let mut next = 0;

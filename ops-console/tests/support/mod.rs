@@ -46,3 +46,41 @@ pub(crate) fn fill(path: &Path) {
     while f.write_all(&chunk).is_ok() {}
     let _ = f.sync_all();
 }
+
+/// A free loopback port.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A small deterministic generator (xorshift), for kill moments.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    /// A number below `n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// The kill rounds (`var`, else `default`), the seed of the moments
+/// (`TIDEWATCH_KILL_SEED`, else from the clock; printed so a failure can be replayed) and
+/// their generator.
+pub(crate) fn kills(var: &str, default: usize) -> (usize, u64, Rng) {
+    let rounds = std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    let seed: u64 = std::env::var("TIDEWATCH_KILL_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| jiff::Timestamp::now().as_nanosecond() as u64 | 1);
+    println!("kill seed {seed} (TIDEWATCH_KILL_SEED replays it), {rounds} rounds ({var})");
+    (rounds, seed, Rng(seed))
+}
