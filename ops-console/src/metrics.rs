@@ -28,7 +28,7 @@
 //! | `tidewatch_broker_open_connections` | | open now |
 //! | `tidewatch_broker_held_total`, `tidewatch_broker_held`, `tidewatch_broker_held_oldest_seconds` | | publishes whose PUBACK waited (waits now; the oldest's age) for the consumers that must have them: ingest (the line is archived), fusion, the console |
 //! | `tidewatch_broker_held_waiting` | `consumer` | publishes waiting now, by the consumer session they wait for (the console's status names a consumer that keeps publishers waiting) |
-//! | `tidewatch_broker_lost_total` | `consumer`, `filter` | messages the broker's engine skipped for a consumer that was waited for (never expected; a keeper's publishers are cut off to send theirs again: `tidewatch_broker_resend_closes_total`) |
+//! | `tidewatch_broker_lost_total` | `consumer`, `filter` | messages the broker's engine skipped for a consumer that was waited for, or for a patrol unit (followed, never waited for) (never expected; a keeper's publishers are cut off to send theirs again: `tidewatch_broker_resend_closes_total`) |
 //! | `tidewatch_broker_released_total` | | times a must-see consumer (fusion, the console) was no longer waited for: away, or connected and acknowledging nothing, for 60 s (it is waited for again once it acknowledges) |
 //! | `tidewatch_broker_waited_for_services_total` | | publishes held at the front until the services that read them subscribed (at start) |
 //! | `tidewatch_broker_refusals_total` | `reason` | connections closed by the broker's fronts: `bad_credentials`, `revoked` (a revoked identity's password, or its open connection cut), `tls_handshake` (plain MQTT to the TLS port, a client that refused the certificate, no handshake in time), ACL and shape refusals, ... |

@@ -30,6 +30,12 @@
 //!   (logged, counted in `released_sessions`; its session at the engine keeps what it can): a
 //!   hung console must not stop the centre's intake. Ingest, the keeper, is never released.
 //!
+//! - **Watched consumers** (the sessions of [`Role::Unit`](super::Role::Unit) accounts, the only
+//!   other subscribers: a unit reads its taskings and its rejects) hold nothing up — a unit at
+//!   sea may be away for hours — but their deliveries are followed like the others', so a
+//!   message the engine skips for a unit is counted as lost for it too (followed for
+//!   [`WATCH_FOR`]; after that it is no longer followed, not counted).
+//!
 //! Deliveries are matched to publishes by content (topic and payload, under a 128-bit keyed
 //! hash): the engine renumbers packets per connection. A message that is delivered once per
 //! publish satisfies one publish each, oldest first.
@@ -45,7 +51,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::atomic::AtomicU8;
-use std::sync::atomic::Ordering::{Acquire, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -60,6 +66,8 @@ use super::config::Role;
 pub(crate) const LOST_AFTER: Duration = Duration::from_secs(if cfg!(test) { 2 } else { 30 });
 /// How long a disconnected must-see session is waited for (shorter in this crate's tests).
 pub(crate) const MUST_SEE_GRACE: Duration = Duration::from_secs(if cfg!(test) { 2 } else { 60 });
+/// How long a delivery to a watched consumer is followed.
+pub(crate) const WATCH_FOR: Duration = Duration::from_secs(3600);
 /// Most PUBACKs held for one connection; beyond, the front reads nothing more from it.
 pub(crate) const MAX_HELD_PER_CONNECTION: usize = 4096;
 
@@ -77,6 +85,15 @@ pub(crate) enum Kind {
     Keeper,
     /// Must see everything: waited for while connected (and for a grace after).
     MustSee,
+    /// Never waited for; what the engine skips for it is counted.
+    Watched,
+}
+
+impl Kind {
+    /// Publishers wait for it.
+    fn blocks(self) -> bool {
+        self != Kind::Watched
+    }
 }
 
 /// A consumer connection's identity at the ledger.
@@ -121,9 +138,25 @@ impl Ticket {
         self.state.load(Acquire) == LOST
     }
 
+    /// Settle it for its publisher (once: later calls change nothing).
     fn finish(&self, state: u8) {
-        self.state.store(state, Release);
-        self.bell.notify_one();
+        if self
+            .state
+            .compare_exchange(WAITING, state, AcqRel, Acquire)
+            .is_ok()
+        {
+            self.bell.notify_one();
+        }
+    }
+
+    /// Nobody its publisher waits for is left (only watched consumers, or none).
+    fn unblocked(&self) -> bool {
+        !self
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|(_, k)| k.blocks())
     }
 }
 
@@ -219,6 +252,7 @@ impl Ledger {
             Role::Ingest => Some(Kind::Keeper),
             Role::Fusion | Role::Console => Some(Kind::MustSee),
             _ if self.must_see_users.iter().any(|u| u == user) => Some(Kind::MustSee),
+            Role::Unit => Some(Kind::Watched),
             _ => None,
         }
     }
@@ -303,6 +337,7 @@ impl Ledger {
         if waiting.is_empty() {
             return None;
         }
+        let blocking = waiting.iter().any(|(_, k)| k.blocks());
         inner.next_seq += 1;
         let t = Arc::new(Ticket {
             seq: inner.next_seq,
@@ -310,11 +345,15 @@ impl Ledger {
             topic: topic.into(),
             at: Instant::now(),
             waiting: Mutex::new(waiting),
-            state: AtomicU8::new(WAITING),
+            state: AtomicU8::new(if blocking { WAITING } else { DONE }),
             bell: bell.clone(),
         });
-        inner.stats.held_total += 1;
         inner.pending.entry(key).or_default().push_back(t.clone());
+        if !blocking {
+            // Followed, not held.
+            return None;
+        }
+        inner.stats.held_total += 1;
         Some(t)
     }
 
@@ -447,12 +486,14 @@ impl Ledger {
             w.retain(|(s, _)| *s != c.session);
             w.is_empty()
         };
+        if t.unblocked() {
+            t.finish(DONE);
+        }
         if finished {
             q.remove(i);
             if q.is_empty() {
                 inner.pending.remove(&key);
             }
-            t.finish(DONE);
         }
         if let Some(s) = inner.sessions.get_mut(&c.session) {
             s.acked_seq = s.acked_seq.max(t.seq);
@@ -522,6 +563,9 @@ impl Ledger {
                 }
                 let mut w = t.waiting.lock().unwrap_or_else(PoisonError::into_inner);
                 let mut keeper_lost = false;
+                if now.duration_since(t.at) > WATCH_FOR {
+                    w.retain(|(_, kind)| kind.blocks());
+                }
                 w.retain(|(s, kind)| {
                     let Some((_, filters)) = acked.get(s).filter(|(a, _)| *a > t.seq) else {
                         return true;
@@ -534,14 +578,15 @@ impl Ledger {
                     keeper_lost |= *kind == Kind::Keeper;
                     false
                 });
+                let unblocked = !w.iter().any(|(_, k)| k.blocks());
                 if keeper_lost {
                     finished.push((t.clone(), LOST));
                     false
-                } else if w.is_empty() {
-                    finished.push((t.clone(), DONE));
-                    false
                 } else {
-                    true
+                    if unblocked {
+                        finished.push((t.clone(), DONE));
+                    }
+                    !w.is_empty()
                 }
             });
         }
@@ -564,7 +609,7 @@ impl Ledger {
                     session = s,
                     filter,
                     lost = n,
-                    "The broker skipped messages a consumer was waited for (counted in tidewatch_broker_lost_total); a keeper's publishers send theirs again."
+                    "The broker skipped messages for a consumer it waits for or follows (counted in tidewatch_broker_lost_total); a keeper's publishers send theirs again."
                 );
             }
         }
@@ -577,7 +622,7 @@ impl Ledger {
         let mut s = inner.stats.clone();
         let now = Instant::now();
         for q in inner.pending.values() {
-            for t in q {
+            for t in q.iter().filter(|t| !t.done() && !t.lost()) {
                 s.held_now += 1;
                 s.oldest_held_ms = s
                     .oldest_held_ms
@@ -587,6 +632,7 @@ impl Ledger {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .iter()
+                    .filter(|(_, k)| k.blocks())
                 {
                     *s.waiting_on.entry(id.clone()).or_default() += 1;
                 }
@@ -613,12 +659,10 @@ fn release_where(inner: &mut Inner, id: &str, which: impl Fn(&Ticket) -> bool) {
             }
             let mut w = t.waiting.lock().unwrap_or_else(PoisonError::into_inner);
             w.retain(|(s, _)| s != id);
-            if w.is_empty() {
+            if !w.iter().any(|(_, k)| k.blocks()) {
                 done.push(t.clone());
-                false
-            } else {
-                true
             }
+            !w.is_empty()
         });
     }
     inner.pending.retain(|_, q| !q.is_empty());

@@ -424,3 +424,70 @@ async fn a_qos2_receipt_waits_for_ingest_too() {
     assert_eq!(next().await, Some("PUBCOMP"), "the flow completes");
     assert!(ingest.nothing_within(QUIET).await, "delivered twice");
 }
+
+/// A unit is followed, never waited for (it may be at sea for hours): a tasking the engine
+/// skips for it while it is away (its log wrapped) is counted as lost for the unit, and the
+/// publisher was acknowledged at once all the same.
+#[tokio::test]
+async fn a_message_the_engine_skipped_for_a_unit_is_counted_for_it() {
+    const TASKING: &str = "tidewatch/v1/patrol/patrol-7/tasking";
+    let broker = EmbeddedBroker::start(test_config()).await.unwrap();
+    let unit = Manual::connect(&broker, "patrol-7", ("patrol-7", "pw-patrol-7"), TASKING).await;
+    unit.leave().await;
+    wait_until("the unit's link is gone", || {
+        broker.stats().open_connections == 0
+    })
+    .await;
+    let mut fusion = TestClient::connect(broker.addr(), "tidewatch-fusion-pub", Some(FUSION))
+        .await
+        .unwrap();
+    // Not held: the unit is away, and nobody waits for a unit.
+    fusion.publish_acked(TASKING, b"the tasking").await;
+    assert_eq!(broker.stats().holds.held_now, 0);
+    // Then enough at QoS 0 (which nothing follows) to wrap the log past it.
+    let addr = broker.addr();
+    let mut o = MqttOptions::new("tidewatch-fusion-flood", addr.ip().to_string(), addr.port());
+    o.set_credentials(FUSION.0, FUSION.1);
+    let (c, mut el) = AsyncClient::new(o, 4096);
+    for i in 0..400 {
+        c.publish(
+            TASKING,
+            QoS::AtMostOnce,
+            false,
+            format!("{i:0200}").into_bytes(),
+        )
+        .await
+        .unwrap();
+    }
+    c.disconnect().await.unwrap();
+    while el.poll().await.is_ok() {}
+    // The unit comes back, reads and acknowledges what it gets; a later tasking shows it has
+    // moved past the skipped one.
+    let mut unit = Manual::connect(&broker, "patrol-7", ("patrol-7", "pw-patrol-7"), TASKING).await;
+    fusion.publish_acked(TASKING, b"later").await;
+    let mut saw = false;
+    loop {
+        let p = unit.next().await;
+        saw |= &p.payload[..] == b"the tasking";
+        unit.ack(&p).await;
+        if &p.payload[..] == b"later" {
+            break;
+        }
+    }
+    assert!(
+        !saw,
+        "the engine did deliver it: the test did not wrap the log"
+    );
+    wait_until("the skipped tasking is counted for the unit", || {
+        broker
+            .stats()
+            .holds
+            .lost
+            .iter()
+            .any(|((s, f), n)| s.contains("patrol-7") && f == TASKING && *n == 1)
+    })
+    .await;
+    let holds = broker.stats().holds;
+    assert_eq!(holds.resend_closes, 0, "{holds:?}");
+    assert_eq!(holds.held_total, 0, "{holds:?}");
+}
