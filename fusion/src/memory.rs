@@ -98,8 +98,6 @@ pub(crate) struct Memory {
     buf: Vec<u8>,
     every: Duration,
     last: Instant,
-    /// The newest snapshot written (its number).
-    snapshot: Option<u64>,
     writing: Option<std::thread::JoinHandle<io::Result<u64>>>,
     /// Snapshots written, and the size of the latest, bytes.
     pub(crate) snapshots: u64,
@@ -221,7 +219,6 @@ impl Memory {
             buf: Vec::new(),
             every,
             last: Instant::now(),
-            snapshot: found.snapshot,
             writing: None,
             snapshots: 0,
             snapshot_bytes: 0,
@@ -327,7 +324,6 @@ impl Memory {
             engine: engine.save_state(),
         };
         let bytes = postcard::to_stdvec(&file).expect("snapshots serialize");
-        self.snapshot = Some(seq);
         let dir = self.dir.clone();
         let write = move || write_snapshot(&dir, seq, &bytes);
         if wait {

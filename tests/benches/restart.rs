@@ -6,9 +6,9 @@
 //! 20 000 vessels through ingest's pipeline and the engine with the service's clock rule —
 //! at `--rate` (2 000) sentences/s of data time, the same fleet as at 10 000/s, each vessel
 //! reporting every 10 s instead of every 2 s — then times what a start does: read the
-//! snapshot into a fresh engine, and replay `--journal-s` (30) seconds of 10 000
-//! sentences/s as journal lines (JSON parsed, observed). `up`'s own restart after SIGKILL is
-//! timed at the end of the soak.
+//! snapshot into a fresh engine, and replay a journal of as many observations as `--journal-s`
+//! (30, the snapshot interval) seconds of 10 000 sentences/s bring, the same fleet going on
+//! (JSON parsed, observed). `up`'s own restart after SIGKILL is timed at the end of the soak.
 //!
 //! ```text
 //! cargo bench -p tidewatch-tests --bench restart -- [--hours 24] [--rate 2000] [--journal-s 30]
@@ -159,12 +159,11 @@ fn main() {
     let mut restored = engine();
     restored.load_state(&state).expect("the state reads back");
     let load_s = t.elapsed().as_secs_f64();
-    // The journal: `journal_s` seconds at 10 000 sentences/s after the snapshot, as lines.
-    let mut fast = simulators::load::Load::new(&area, 10_000, clock.clock.unwrap_or(start), 2);
-    let mut fast_pipeline = Pipeline::new();
+    // The journal: as many observations as `journal_s` seconds at 10 000 sentences/s, the
+    // same fleet going on after the snapshot, as lines.
     let mut journal: Vec<Vec<u8>> = Vec::new();
-    for _ in 0..a.journal_s {
-        for o in second(&mut fast, &mut fast_pipeline, &mut text) {
+    for _ in 0..a.journal_s * 10_000 / u64::from(a.rate) {
+        for o in second(&mut load, &mut pipeline, &mut text) {
             journal.push(serde_json::to_vec(&o).unwrap());
         }
     }
