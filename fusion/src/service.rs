@@ -321,11 +321,14 @@ impl Fusion {
             f.seen.first_time(id);
         }
         // Replay: the engine takes again, at the same clock, what it took before it stopped.
-        let mut replayed = 0u64;
+        let (mut replayed, mut unreadable) = (0u64, found.unreadable);
         for e in &found.entries {
             match e {
                 memory::Entry::Observation(ms, json) => {
                     let Ok(obs) = serde_json::from_slice::<Observation>(json) else {
+                        // Counted and logged below (damage: a line torn by a crash has no
+                        // newline and never gets here).
+                        unreadable += 1;
                         continue;
                     };
                     let now = Timestamp::from_millisecond(*ms).unwrap_or(Timestamp::UNIX_EPOCH);
@@ -359,14 +362,22 @@ impl Fusion {
         let restore = began.elapsed();
         let vessels = f.engine.vessels().count() as u64;
         tracing::info!(
-            snapshot = ?found.snapshot, replayed, unreadable = found.unreadable,
+            snapshot = ?found.snapshot, replayed, unreadable,
             vessels, seconds = restore.as_secs_f64(),
             "fusion: state restored"
         );
+        if unreadable > 0 {
+            // A line torn by a crash was never acknowledged (the broker delivers it again);
+            // anything else is damage to the disk.
+            tracing::warn!(
+                unreadable,
+                "fusion: journal lines could not be read at start (a torn last line is expected after a crash)"
+            );
+        }
         f.handle.update(|s| {
             s.restored_from_snapshot = found.snapshot.is_some();
             s.replayed = replayed;
-            s.journal_unreadable = found.unreadable;
+            s.journal_unreadable = unreadable;
             s.restore_seconds = restore.as_secs_f64();
             s.vessels = vessels;
             s.clock = f.clock;
