@@ -78,7 +78,7 @@ impl ServiceConfig {
             tick: Duration::from_secs(5),
             remember_ids: 200_000,
             snapshot_every: Duration::from_secs(30),
-            data_tick: SignedDuration::from_secs(60),
+            data_tick: DATA_TICK,
             carry_clock: true,
             retain_alerts_days: crate::store::DEFAULT_RETAIN_ALERTS_DAYS,
             retain_rejects_days: crate::store::DEFAULT_RETAIN_REJECTS_DAYS,
@@ -434,7 +434,7 @@ impl Fusion {
         handle.update(|s| s.observations += 1);
         // Time passes with the data too: a tick every `data_tick` of the data's time, so
         // that what the engine does depends on the data alone while it flows.
-        if self.last_tick.is_none_or(|t| now - self.data_tick >= t) {
+        if DataClock::tick_due(self.last_tick, now, self.data_tick) {
             self.tick(now);
         }
     }
@@ -713,6 +713,45 @@ pub async fn run(
 
 /// Most observations taken between two fsyncs of the journal.
 const MAX_BATCH: usize = 512;
+
+/// The default tick of the data's time ([`ServiceConfig::data_tick`]).
+pub const DATA_TICK: SignedDuration = SignedDuration::from_secs(60);
+
+/// The service's clock on the data alone (as with `carry_clock` off): the clock an
+/// observation is taken at, and a tick every `every` of the data's time. What the service
+/// does between observations; tools and tests that drive an engine directly use it to get
+/// the service's alerts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataClock {
+    /// The clock.
+    pub clock: Option<Timestamp>,
+    /// The clock at the latest tick.
+    pub last_tick: Option<Timestamp>,
+}
+
+impl DataClock {
+    /// Is a tick due at `now`, the last one at `last_tick`?
+    pub fn tick_due(last_tick: Option<Timestamp>, now: Timestamp, every: SignedDuration) -> bool {
+        last_tick.is_none_or(|t| now - every >= t)
+    }
+
+    /// Let `engine` take `obs` at the clock it moves to (`obs.received_at` standing for the
+    /// wall clock), then tick if one is due (every minute of data time, as the service).
+    pub fn take(
+        &mut self,
+        engine: &mut FusionEngine,
+        obs: &Observation,
+        out: &mut Vec<FusionEvent>,
+    ) {
+        let (now, _) = advance_clock(self.clock, obs.time, obs.received_at);
+        self.clock = Some(now);
+        engine.observe(obs, now, out);
+        if Self::tick_due(self.last_tick, now, DATA_TICK) {
+            out.extend(engine.tick(now));
+            self.last_tick = Some(now);
+        }
+    }
+}
 
 /// How far ahead of both the fusion clock and the wall clock an observation may move the
 /// clock: more is a broken clock, not news.

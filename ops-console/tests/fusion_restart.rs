@@ -64,28 +64,18 @@ fn engine(zones: Option<&str>) -> FusionEngine {
     FusionEngine::new(cfg, geo)
 }
 
-/// The service's rule for the clock and ticks, with the data's clock alone.
+/// The service's rule for the clock and ticks on the data alone, and its dropping of
+/// observations delivered again (same id).
 #[derive(Default, Clone)]
 struct Clock {
-    clock: Option<Timestamp>,
-    last_tick: Option<Timestamp>,
+    data: fusion::service::DataClock,
     seen: BTreeSet<String>,
 }
 
 impl Clock {
     fn take(&mut self, e: &mut FusionEngine, o: &Observation, out: &mut Vec<FusionEvent>) {
-        if !self.seen.insert(o.id.clone()) {
-            return;
-        }
-        let (now, _) = fusion::service::advance_clock(self.clock, o.time, o.received_at);
-        self.clock = Some(now);
-        e.observe(o, now, out);
-        if self
-            .last_tick
-            .is_none_or(|t| now - SignedDuration::from_mins(1) >= t)
-        {
-            out.extend(e.tick(now));
-            self.last_tick = Some(now);
+        if self.seen.insert(o.id.clone()) {
+            self.data.take(e, o, out);
         }
     }
 }

@@ -16,10 +16,11 @@
 
 use std::time::Instant;
 
-use fusion::{FusionConfig, FusionEngine, FusionEvent, Geodata};
+use fusion::service::DataClock;
+use fusion::{FusionConfig, FusionEngine, Geodata};
 use ingest::model::Observation;
 use ingest::pipeline::{Event, Input, Pipeline};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 struct Args {
     hours: u64,
@@ -55,27 +56,6 @@ fn engine() -> FusionEngine {
     let cfg = FusionConfig::default();
     let geo = Geodata::load(&cfg, None).expect("reference data");
     FusionEngine::new(cfg, geo)
-}
-
-/// The service's clock rule: the data's time, a tick every minute of it.
-struct Clock {
-    clock: Option<Timestamp>,
-    last_tick: Option<Timestamp>,
-}
-
-impl Clock {
-    fn take(&mut self, e: &mut FusionEngine, o: &Observation, out: &mut Vec<FusionEvent>) {
-        let (now, _) = fusion::service::advance_clock(self.clock, o.time, o.received_at);
-        self.clock = Some(now);
-        e.observe(o, now, out);
-        if self
-            .last_tick
-            .is_none_or(|t| now - SignedDuration::from_mins(1) >= t)
-        {
-            out.extend(e.tick(now));
-            self.last_tick = Some(now);
-        }
-    }
 }
 
 /// One second of the load generator's traffic, through ingest's pipeline: the new
@@ -117,10 +97,7 @@ fn main() {
     let mut load = simulators::load::Load::new(&area, a.rate, start, 1);
     let mut pipeline = Pipeline::new();
     let mut e = engine();
-    let mut clock = Clock {
-        clock: None,
-        last_tick: None,
-    };
+    let mut clock = DataClock::default();
     let mut events = Vec::new();
     let mut text = Vec::new();
     let (mut observations, mut revisions) = (0u64, 0u64);
@@ -168,10 +145,7 @@ fn main() {
         }
     }
     let t = Instant::now();
-    let mut replay_clock = Clock {
-        clock: clock.clock,
-        last_tick: clock.last_tick,
-    };
+    let mut replay_clock = clock;
     for line in &journal {
         let o: Observation = serde_json::from_slice(line).expect("journal lines parse");
         replay_clock.take(&mut restored, &o, &mut events);

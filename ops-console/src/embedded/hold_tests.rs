@@ -94,6 +94,34 @@ impl Manual {
     }
 }
 
+/// Publishes `n` messages of 200 bytes to `topic` at QoS 0 (which nothing holds or follows),
+/// as client `id` (logged in as `login`, or anonymous), enough to wrap a test broker's log.
+async fn flood(
+    addr: std::net::SocketAddr,
+    id: &str,
+    login: Option<(&str, &str)>,
+    topic: &str,
+    n: usize,
+) {
+    let mut o = MqttOptions::new(id, addr.ip().to_string(), addr.port());
+    if let Some((u, p)) = login {
+        o.set_credentials(u, p);
+    }
+    let (c, mut el) = AsyncClient::new(o, 4096);
+    for i in 0..n {
+        c.publish(
+            topic,
+            QoS::AtMostOnce,
+            false,
+            format!("{i:0200}").into_bytes(),
+        )
+        .await
+        .unwrap();
+    }
+    c.disconnect().await.unwrap();
+    while el.poll().await.is_ok() {}
+}
+
 fn keeping() -> BrokerConfig {
     BrokerConfig {
         wait_for_services: true,
@@ -254,27 +282,10 @@ async fn a_line_the_engine_skipped_for_ingest_is_never_acknowledged() {
         .await
         .unwrap();
     let addr = broker.addr();
-    // Anonymous local feeds may publish raw AIS (a second shore-3 connection would take over
-    // the receiver's session).
-    let flood = |n: usize| async move {
-        let o = MqttOptions::new("flood", addr.ip().to_string(), addr.port());
-        let (c, mut el) = AsyncClient::new(o, 4096);
-        for i in 0..n {
-            c.publish(
-                RAW,
-                QoS::AtMostOnce,
-                false,
-                format!("{i:0200}").into_bytes(),
-            )
-            .await
-            .unwrap();
-        }
-        c.disconnect().await.unwrap();
-        while el.poll().await.is_ok() {}
-    };
-    // The held line, then enough to wrap the log past it.
+    // The held line, then enough to wrap the log past it. (Anonymous local feeds may publish
+    // raw AIS; a second shore-3 connection would take over the receiver's session.)
     receiver.publish(RAW, b"the held line").await;
-    flood(400).await;
+    flood(addr, "flood", None, RAW, 400).await;
     // Ingest comes back, reads and acknowledges everything it gets, and a later held line
     // proves it has moved past the skipped one.
     let mut ingest = Manual::ingest(&broker).await;
@@ -445,22 +456,14 @@ async fn a_message_the_engine_skipped_for_a_unit_is_counted_for_it() {
     fusion.publish_acked(TASKING, b"the tasking").await;
     assert_eq!(broker.stats().holds.held_now, 0);
     // Then enough at QoS 0 (which nothing follows) to wrap the log past it.
-    let addr = broker.addr();
-    let mut o = MqttOptions::new("tidewatch-fusion-flood", addr.ip().to_string(), addr.port());
-    o.set_credentials(FUSION.0, FUSION.1);
-    let (c, mut el) = AsyncClient::new(o, 4096);
-    for i in 0..400 {
-        c.publish(
-            TASKING,
-            QoS::AtMostOnce,
-            false,
-            format!("{i:0200}").into_bytes(),
-        )
-        .await
-        .unwrap();
-    }
-    c.disconnect().await.unwrap();
-    while el.poll().await.is_ok() {}
+    flood(
+        broker.addr(),
+        "tidewatch-fusion-flood",
+        Some(FUSION),
+        TASKING,
+        400,
+    )
+    .await;
     // The unit comes back, reads and acknowledges what it gets; a later tasking shows it has
     // moved past the skipped one.
     let mut unit = Manual::connect(&broker, "patrol-7", ("patrol-7", "pw-patrol-7"), TASKING).await;
