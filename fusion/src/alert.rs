@@ -1,4 +1,4 @@
-//! Alerts: what fusion tells the watch officer (DESIGN.md "Alert schema").
+//! Alerts: what fusion tells the watch officer.
 //!
 //! An alert is issued, then may be updated, closed (the behaviour ended) or retracted
 //! (late data showed it did not happen). Each of those is a new *revision* of the same

@@ -1,5 +1,5 @@
-//! Fusion configuration: one TOML file, every value optional, defaults from DESIGN.md's
-//! default rules (which start from ANCHORS.md and are set for smuggling by sea).
+//! Fusion configuration: one TOML file, every value optional, defaults from the
+//! published practice of maritime surveillance systems, set for smuggling by sea.
 //!
 //! ```toml
 //! [rendezvous]
@@ -128,7 +128,7 @@ impl FusionConfig {
     }
 }
 
-/// How reports of one MMSI are split into tracks (ANCHORS.md §2.5, gpsdio-segment).
+/// How reports of one MMSI are split into tracks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrackConfig {
@@ -455,6 +455,46 @@ pub struct GeodataConfig {
     pub ports: Option<PathBuf>,
     /// MID table (CSV `mid,country,iso2,…`).
     pub mid: Option<PathBuf>,
+}
+
+/// What a fusion engine is made from: the configuration and the geography it names. Built
+/// once from the command line's files, it makes every engine of a process (the fusion
+/// service's and the console's picture), so that the picture's risk and identity history
+/// and the alerts never disagree.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// Detector parameters, watchlist, reference data.
+    pub config: FusionConfig,
+    /// The geography the configuration names, and the zones.
+    pub geodata: crate::Geodata,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup::built_in()
+    }
+}
+
+impl Setup {
+    /// `config` with the geography it names and the zones file `zones`, if any (files are
+    /// read here).
+    pub fn load(
+        config: FusionConfig,
+        zones: Option<&std::path::Path>,
+    ) -> Result<Setup, crate::geodata::GeodataError> {
+        let geodata = crate::Geodata::load(&config, zones)?;
+        Ok(Setup { config, geodata })
+    }
+
+    /// The built-in configuration and geography.
+    pub fn built_in() -> Setup {
+        Setup::load(FusionConfig::default(), None).expect("the built-in geography loads")
+    }
+
+    /// A fresh engine on this setup.
+    pub fn engine(&self) -> crate::FusionEngine {
+        crate::FusionEngine::new(self.config.clone(), self.geodata.clone())
+    }
 }
 
 #[cfg(test)]

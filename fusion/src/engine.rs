@@ -9,7 +9,7 @@ use crate::detector::{
     ais_gap, dark_target, distress, identity_conflict, invalid_identity, loitering, position_jump,
     rendezvous, sar_beacon, zone_entry,
 };
-use crate::geodata::{GeodataError, LandMask, MidTable, Ports, Zones};
+use crate::geodata::Geodata;
 use crate::hash::FastMap;
 use crate::risk::{self, Risk};
 use crate::track::{self, Fix, Placement, Vessel};
@@ -17,7 +17,6 @@ use ingest::model::{AisObservation, Observation, ObservationData};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::Path;
 
 /// What the engine tells the world.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,62 +26,6 @@ pub enum FusionEvent {
     Alert(Alert),
     /// A tasking for a patrol unit (to `patrol/{unit}/tasking`).
     Tasking(ingest::wire::Tasking),
-}
-
-/// The reference geography the engine uses.
-#[derive(Debug)]
-pub struct Geodata {
-    /// Land, for positions on land (`None`: not checked).
-    pub land: Option<LandMask>,
-    /// Ports and anchorages.
-    pub ports: Ports,
-    /// MID allocations.
-    pub mid: MidTable,
-    /// Configured zones.
-    pub zones: Zones,
-}
-
-impl Geodata {
-    /// The geography the configuration names, built-in data where it names none, and the
-    /// zones file if any. Land is loaded only when `position_jump.land` is on.
-    pub fn load(cfg: &FusionConfig, zones: Option<&Path>) -> Result<Geodata, GeodataError> {
-        let g = &cfg.geodata;
-        let land = match (&g.land, cfg.position_jump.land) {
-            (_, false) => None,
-            (Some(p), true) => Some(LandMask::from_geojson(
-                &p.display().to_string(),
-                &crate::geodata::read_file(p)?,
-            )?),
-            (None, true) => Some(LandMask::natural_earth()),
-        };
-        let ports = match &g.ports {
-            Some(p) => {
-                let mut ports = Ports::default();
-                ports.add_geojson(&p.display().to_string(), &crate::geodata::read_file(p)?)?;
-                ports
-            }
-            None => Ports::built_in(),
-        };
-        let mid = match &g.mid {
-            Some(p) => {
-                let text = crate::geodata::read_file(p)?;
-                MidTable::from_csv(&p.display().to_string(), &String::from_utf8_lossy(&text))?
-            }
-            None => MidTable::built_in(),
-        };
-        let zones = match zones.or(cfg.zone_entry.zones.as_deref()) {
-            Some(p) => {
-                Zones::from_geojson(&p.display().to_string(), &crate::geodata::read_file(p)?)?
-            }
-            None => Zones::default(),
-        };
-        Ok(Geodata {
-            land,
-            ports,
-            mid,
-            zones,
-        })
-    }
 }
 
 /// Counters of what the engine saw.

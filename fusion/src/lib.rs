@@ -25,12 +25,12 @@
 //! ```
 
 pub mod alert;
+pub mod clock;
 pub mod config;
 mod coverage;
 mod detector;
 pub mod engine;
 pub mod geodata;
-pub mod geodesy;
 mod hash;
 mod memory;
 pub mod risk;
@@ -42,9 +42,11 @@ pub mod track;
 
 pub use alert::{Alert, AlertKind, AlertState, Severity};
 pub use config::FusionConfig;
+pub use config::Setup;
 pub use detector::invalid_identity::{MmsiFormat, imo_valid, normalize_imo};
-pub use engine::{EngineStats, FusionEngine, FusionEvent, Geodata};
-pub use geodesy::Position;
+pub use engine::{EngineStats, FusionEngine, FusionEvent};
+pub use geodata::Geodata;
+pub use ingest::geodesy::{self, Position};
 pub use risk::Risk;
 pub use snapshot::SnapshotError;
 pub use track::{TrackId, Vessel};

@@ -17,18 +17,19 @@
 //! pace, and silences still become gaps when the feeds stop.
 
 use crate::alert::Alert;
+use crate::clock::{DATA_TICK, DataClock, advance_clock};
 use crate::engine::{FusionEngine, FusionEvent};
 use crate::memory::{self, Memory};
 use crate::store::Store;
+use ingest::link::client::{self, Backoff};
 use ingest::model::Observation;
 use ingest::wire::Tasking;
 use ingest::wire::topics::{OBS_FILTER, Topic, UnitId};
 use jiff::{SignedDuration, Timestamp};
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, Packet, Publish, QoS};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -142,29 +143,8 @@ pub struct ServiceStats {
     pub store_failures: u64,
 }
 
-/// A handle on a running service: its counters, and its latest alerts.
-#[derive(Debug, Clone, Default)]
-pub struct ServiceHandle {
-    stats: Arc<Mutex<ServiceStats>>,
-}
-
-impl ServiceHandle {
-    /// A handle for a service not yet started.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The counters so far.
-    pub fn stats(&self) -> ServiceStats {
-        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut ServiceStats)) {
-        if let Ok(mut s) = self.stats.lock() {
-            f(&mut s);
-        }
-    }
-}
+/// A handle on a running service's counters.
+pub type ServiceHandle = ingest::stats::Shared<ServiceStats>;
 
 /// Observation ids seen lately.
 struct Seen {
@@ -196,9 +176,11 @@ async fn poll(
     client: Option<AsyncClient>,
     handle: ServiceHandle,
 ) {
+    let mut backoff = Backoff::default();
     loop {
         match el.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff.reset();
                 handle.update(|s| s.connects += 1);
                 // Subscriptions are renewed on every connection (a broker may have lost them).
                 if let Some(c) = &client {
@@ -216,7 +198,7 @@ async fn poll(
             Err(e) => {
                 handle.update(|s| s.connection_errors += 1);
                 tracing::warn!(error = %e, "fusion: MQTT connection lost; reconnecting");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                backoff.wait().await;
             }
         }
     }
@@ -552,7 +534,7 @@ impl Fusion {
         }
         if !now && !self.memory.due() {
             let (n, bytes) = (self.memory.snapshots, self.memory.snapshot_bytes);
-            if self.handle.stats.lock().is_ok_and(|s| s.snapshots != n) {
+            if self.handle.read(|s| s.snapshots != n).unwrap_or(false) {
                 self.handle.update(|s| {
                     s.snapshots = n;
                     s.snapshot_bytes = bytes;
@@ -619,24 +601,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
     let mut f = Fusion::start(&cfg, engine, handle.clone())?;
-    let options = |id: String, clean: bool| {
-        let mut o = MqttOptions::new(id, &cfg.host, cfg.port);
-        o.set_clean_session(clean);
-        o.set_manual_acks(!clean);
-        o.set_keep_alive(Duration::from_secs(10));
-        o.set_max_packet_size(1 << 20, 1 << 20);
-        if let Some((u, p)) = &cfg.credentials {
-            o.set_credentials(u, p);
-        }
-        o
+    let options = |id: String, persistent: bool| {
+        client::options(
+            id,
+            &cfg.host,
+            cfg.port,
+            cfg.credentials.as_ref(),
+            persistent,
+            1 << 20,
+        )
     };
-    let (consumer, mut consumer_el) = AsyncClient::new(options(cfg.client_id.clone(), false), 1024);
-    let (producer, mut producer_el) =
-        AsyncClient::new(options(format!("{}-pub", cfg.client_id), true), 1024);
-    // Acknowledgements and alerts are small: no Nagle delay (a broker that holds its
-    // publishers' PUBACKs until fusion has a message waits on these).
-    ingest::service::set_nodelay(&mut consumer_el);
-    ingest::service::set_nodelay(&mut producer_el);
+    let (consumer, consumer_el) = client::connect(options(cfg.client_id.clone(), true), 1024);
+    let (producer, producer_el) =
+        client::connect(options(format!("{}-pub", cfg.client_id), false), 1024);
     // What the replay produced and the stores did not yet hold goes out first.
     f.commit(&producer).await?;
     let (tx, mut rx) = mpsc::channel::<Publish>(1024);
@@ -713,65 +690,6 @@ pub async fn run(
 
 /// Most observations taken between two fsyncs of the journal.
 const MAX_BATCH: usize = 512;
-
-/// The default tick of the data's time ([`ServiceConfig::data_tick`]).
-pub const DATA_TICK: SignedDuration = SignedDuration::from_secs(60);
-
-/// The service's clock on the data alone (as with `carry_clock` off): the clock an
-/// observation is taken at, and a tick every `every` of the data's time. What the service
-/// does between observations; tools and tests that drive an engine directly use it to get
-/// the service's alerts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DataClock {
-    /// The clock.
-    pub clock: Option<Timestamp>,
-    /// The clock at the latest tick.
-    pub last_tick: Option<Timestamp>,
-}
-
-impl DataClock {
-    /// Is a tick due at `now`, the last one at `last_tick`?
-    pub fn tick_due(last_tick: Option<Timestamp>, now: Timestamp, every: SignedDuration) -> bool {
-        last_tick.is_none_or(|t| now - every >= t)
-    }
-
-    /// Let `engine` take `obs` at the clock it moves to (`obs.received_at` standing for the
-    /// wall clock), then tick if one is due (every minute of data time, as the service).
-    pub fn take(
-        &mut self,
-        engine: &mut FusionEngine,
-        obs: &Observation,
-        out: &mut Vec<FusionEvent>,
-    ) {
-        let (now, _) = advance_clock(self.clock, obs.time, obs.received_at);
-        self.clock = Some(now);
-        engine.observe(obs, now, out);
-        if Self::tick_due(self.last_tick, now, DATA_TICK) {
-            out.extend(engine.tick(now));
-            self.last_tick = Some(now);
-        }
-    }
-}
-
-/// How far ahead of both the fusion clock and the wall clock an observation may move the
-/// clock: more is a broken clock, not news.
-const MAX_AHEAD: SignedDuration = SignedDuration::from_hours(1);
-
-/// The data clock after an observation made at `obs_time`: it moves forward to it
-/// (returning true), unless that is more than [`MAX_AHEAD`] past both the clock and the
-/// wall clock, in which case the observation is taken at the current clock.
-pub fn advance_clock(
-    clock: Option<Timestamp>,
-    obs_time: Timestamp,
-    wall: Timestamp,
-) -> (Timestamp, bool) {
-    let reference = clock.map_or(wall, |c| c.max(wall));
-    match clock {
-        Some(c) if obs_time <= c => (c, false),
-        _ if obs_time > reference + MAX_AHEAD => (clock.unwrap_or(wall), false),
-        _ => (obs_time, true),
-    }
-}
 
 /// Publish the alert revisions and taskings stored.
 async fn publish(events: &mut Vec<FusionEvent>, producer: &AsyncClient, handle: &ServiceHandle) {
@@ -901,37 +819,5 @@ mod tests {
         // And it goes on: the next vessel is new.
         take(&mut f, 5);
         assert_eq!(lines("alerts.jsonl"), 3);
-    }
-
-    #[test]
-    fn the_clock_follows_the_data_but_not_a_broken_senders_clock() {
-        let t = |s: &str| s.parse::<Timestamp>().unwrap();
-        let wall = t("2026-11-22T02:00:00Z");
-        // First observation: the clock takes its time.
-        assert_eq!(
-            advance_clock(None, t("2026-11-22T01:59:00Z"), wall),
-            (t("2026-11-22T01:59:00Z"), true)
-        );
-        // Older data does not move it back.
-        let c = Some(t("2026-11-22T02:00:00Z"));
-        assert_eq!(
-            advance_clock(c, t("2026-11-22T01:00:00Z"), wall),
-            (t("2026-11-22T02:00:00Z"), false)
-        );
-        // An accelerated demo runs ahead of the wall clock, step by step.
-        let c = Some(t("2026-11-22T02:50:00Z"));
-        assert_eq!(
-            advance_clock(c, t("2026-11-22T03:10:00Z"), wall),
-            (t("2026-11-22T03:10:00Z"), true)
-        );
-        // A year 2100 tag block does not.
-        assert_eq!(
-            advance_clock(c, t("2100-01-01T00:00:00Z"), wall),
-            (t("2026-11-22T02:50:00Z"), false)
-        );
-        assert_eq!(
-            advance_clock(None, t("2100-01-01T00:00:00Z"), wall),
-            (wall, false)
-        );
     }
 }

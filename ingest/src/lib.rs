@@ -11,12 +11,15 @@
 
 pub mod ais;
 pub mod archive;
+pub mod geodesy;
 pub mod hourly;
 pub mod inputs;
+pub mod link;
 pub mod model;
 pub mod obslog;
 pub mod pipeline;
 pub mod service;
+pub mod stats;
 pub mod telemetry;
 #[cfg(test)]
 mod test_tmpfs;

@@ -35,8 +35,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::link::client::{self, Backoff};
 use jiff::Timestamp;
-use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event as MqttEvent, Packet, Publish, QoS};
 use tokio::sync::{Notify, mpsc};
 
 use crate::archive::{self, Archive, ArchiveError, Record, Verdict};
@@ -155,29 +156,8 @@ pub enum ServiceError {
     Client(#[from] rumqttc::ClientError),
 }
 
-/// A running service: its stats, while it runs.
-#[derive(Debug, Clone, Default)]
-pub struct ServiceHandle {
-    stats: Arc<Mutex<ServiceStats>>,
-}
-
-impl ServiceHandle {
-    /// A new handle to pass to [`run`].
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The stats so far.
-    pub fn stats(&self) -> ServiceStats {
-        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn update(&self, f: impl FnOnce(&mut ServiceStats)) {
-        if let Ok(mut s) = self.stats.lock() {
-            f(&mut s);
-        }
-    }
-}
+/// A running service's stats, while it runs (pass a new one to [`run`]).
+pub type ServiceHandle = crate::stats::Shared<ServiceStats>;
 
 /// What the poll task hands to the worker.
 enum FromBroker {
@@ -205,27 +185,24 @@ pub async fn run_with_inputs(
     mut local: mpsc::Receiver<LocalLine>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
-    let mut opts = MqttOptions::new(&cfg.client_id, &cfg.host, cfg.port);
-    opts.set_clean_session(false);
-    opts.set_manual_acks(true);
-    opts.set_keep_alive(Duration::from_secs(10));
-    opts.set_max_packet_size(cfg.max_packet_bytes, cfg.max_packet_bytes);
-    if let Some((u, p)) = &cfg.credentials {
-        opts.set_credentials(u, p);
-    }
-    let (client, mut eventloop) = AsyncClient::new(opts.clone(), 1024);
-    set_nodelay(&mut eventloop);
+    let opts = |id: String, persistent: bool| {
+        client::options(
+            id,
+            &cfg.host,
+            cfg.port,
+            cfg.credentials.as_ref(),
+            persistent,
+            cfg.max_packet_bytes,
+        )
+    };
+    let (client, mut eventloop) = client::connect(opts(cfg.client_id.clone(), true), 1024);
     // Observations go out on a connection of their own. On one connection, rumqttc stops
     // sending anything (acknowledgements included) while its window of unacknowledged
     // publishes is full, and a broker that holds deliveries until they are acknowledged
     // (rumqttd does, at 100) then waits on us while we wait on it: both stall. Two
     // connections also keep a slow consumer of observations from holding up the archive.
-    let mut pub_opts = opts;
-    pub_opts.set_client_id(format!("{}-pub", cfg.client_id));
-    pub_opts.set_clean_session(true);
-    pub_opts.set_manual_acks(false);
-    let (producer, mut pub_loop) = AsyncClient::new(pub_opts, 1024);
-    set_nodelay(&mut pub_loop);
+    let (producer, mut pub_loop) =
+        client::connect(opts(format!("{}-pub", cfg.client_id), false), 1024);
     let pub_handle = handle.clone();
     let out = Out {
         client: producer.clone(),
@@ -237,11 +214,11 @@ pub async fn run_with_inputs(
     let (handed, confirmed) = (out.handed.clone(), out.confirmed.clone());
     let confirmations = out.confirmations.clone();
     let pub_poller = tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::default();
         loop {
             match pub_loop.poll().await {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     if !ack.session_present {
                         // A new session: what was in flight is gone (the broker restarted,
                         // taking its copies too). Stop waiting for it.
@@ -266,8 +243,7 @@ pub async fn run_with_inputs(
                 Err(e) => {
                     pub_handle.update(|s| s.connection_errors += 1);
                     tracing::warn!(error = %e, "MQTT connection for observations lost; reconnecting");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff.wait().await;
                 }
             }
         }
@@ -277,11 +253,11 @@ pub async fn run_with_inputs(
     // The poll task: never blocks on the client, only hands over what arrives.
     let poll_handle = handle.clone();
     let poller = tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::default();
         loop {
             match eventloop.poll().await {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     poll_handle.update(|s| s.connects += 1);
                     if tx.send(FromBroker::Connected).await.is_err() {
                         return;
@@ -301,8 +277,7 @@ pub async fn run_with_inputs(
                     poll_handle.update(|s| s.connection_errors += 1);
                     tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
                     // Polling again reconnects; back off so a dead broker is not hammered.
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff.wait().await;
                 }
             }
         }
@@ -558,15 +533,6 @@ impl DiskFull {
             s.archive_pending_bytes = 0;
         });
     }
-}
-
-/// Send small packets at once (no Nagle delay): observations and acknowledgements are
-/// small, and waiting up to a delayed-ACK timeout for more to coalesce costs tens of
-/// milliseconds of latency under steady load.
-pub fn set_nodelay(eventloop: &mut rumqttc::EventLoop) {
-    let mut n = eventloop.network_options();
-    n.set_tcp_nodelay(true);
-    eventloop.set_network_options(n);
 }
 
 /// Where observations and notices go: the second connection, with a count of what was

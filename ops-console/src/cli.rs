@@ -3,27 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-
-/// `--broker HOST:PORT`, checked.
-pub fn parse_broker(s: &str) -> Result<(String, u16)> {
-    let (host, port) = s
-        .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.to_owned(), p.parse::<u16>().ok()?)))
-        .with_context(|| format!("--broker {s:?}: expected HOST:PORT"))?;
-    if host.is_empty() {
-        bail!("--broker {s:?}: the host is empty");
-    }
-    Ok((host, port))
-}
-
-/// A password or token kept in a file (never on the command line), without its line end.
-pub fn read_secret(file: &std::path::Path, what: &str) -> Result<String> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read the {what} file {}", file.display()))?;
-    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
-}
 
 /// Tidewatch: maritime smuggling detection and interception coordination.
 #[derive(Debug, Parser)]
@@ -42,12 +22,14 @@ pub enum Command {
     Decode(DecodeArgs),
     /// Replay NMEA logs (or observation JSON lines) through fusion on the log's own clock
     /// and print its alerts as JSON lines; a summary and progress go to stderr.
-    Analyze(crate::analyze::AnalyzeArgs),
-    /// Run Tidewatch in one process: the embedded MQTT broker and ingest (fusion and the
-    /// web console follow); `--demo` also runs a simulated scenario through them and shows
+    Analyze(crate::cmd::analyze::AnalyzeArgs),
+    /// Run Tidewatch in one process: the MQTT broker, ingest, fusion and the web console;
+    /// `--demo` also runs a simulated scenario through them and shows
     /// the live picture.
     Up(UpArgs),
-    /// Verify the hash chain of a raw archive directory and report the first break.
+    /// Check what Tidewatch keeps and name the first thing broken: a raw archive's hash
+    /// chain, an interception export (log chain, signed evidence manifests, evidence files),
+    /// or the console's store (every incident's log and case file, and the audit log).
     Verify(VerifyArgs),
     /// Run the ingest service alone against an external MQTT broker (Mosquitto, EMQX, ...).
     Ingest(IngestArgs),
@@ -56,28 +38,28 @@ pub enum Command {
     Fusion(FusionArgs),
     /// Search and rescue planning by hand: `sar plan` (a first-order search plan as JSON or
     /// GeoJSON) and `sar objects` (the drift object classes).
-    Sar(crate::sar_cmd::SarArgs),
+    Sar(crate::cmd::sar::SarArgs),
     /// The patrol vessel's side: forward the ship's NMEA (GNSS, compass, radar) with
     /// store-and-forward on disk, send the crew's reports typed on stdin (`sighting`,
     /// `status`, `pob`), and show the unit's taskings.
-    Patrol(PatrolArgs),
+    Patrol(tidewatch_patrol::PatrolArgs),
     /// Run the operations console alone (web UI and API) against an external broker.
     Console(ConsoleArgs),
     /// Console accounts: `user add NAME --role ROLE`, `user passwd NAME`, `user list`.
-    User(crate::user_cmd::UserArgs),
+    User(crate::cmd::user::UserArgs),
     /// Patrol units' broker identities: `unit add ID` (writes the credentials file to carry to
     /// the vessel), `unit list`, `unit revoke ID` (a running `up` closes its connection at once).
-    Unit(crate::identity_cmd::IdentityArgs),
+    Unit(crate::cmd::identity::IdentityArgs),
     /// AIS receivers' broker identities: `receiver add NAME`, `receiver list`, `receiver revoke
     /// NAME`, like units.
-    Receiver(crate::identity_cmd::IdentityArgs),
+    Receiver(crate::cmd::identity::IdentityArgs),
     /// The broker for deployments on another MQTT broker: `broker mosquitto-config DIR` writes a
     /// Mosquitto 2 configuration with the same identities, grants and certificate.
-    Broker(crate::identity_cmd::BrokerArgs),
+    Broker(crate::cmd::identity::BrokerArgs),
     /// Run a simulated scenario: its AIS lines to a file (as fast as it goes) or to a broker
     /// on `tidewatch/v1/raw/ais/{source}` (in scenario time, `--speed` times real time);
     /// `--list` names the scenarios.
-    Simulate(crate::simulate_cmd::SimulateArgs),
+    Simulate(crate::cmd::simulate::SimulateArgs),
 }
 
 /// Arguments of `console`.
@@ -113,6 +95,10 @@ pub struct ConsoleArgs {
     /// HTTPS.
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// Fusion's configuration and reference files (the console's picture runs the same
+    /// engine as fusion).
+    #[command(flatten)]
+    pub fusion: FusionFiles,
 }
 
 /// The certificate a centre serves HTTPS (and the broker's remote listener) with.
@@ -134,53 +120,6 @@ impl TlsArgs {
     pub fn files(&self) -> Option<(&std::path::Path, &std::path::Path)> {
         self.tls_cert.as_deref().zip(self.tls_key.as_deref())
     }
-}
-
-/// Arguments of `patrol`.
-#[derive(Debug, clap::Args)]
-pub struct PatrolArgs {
-    /// The unit's id (its topics are `tidewatch/v1/patrol/{ID}/...`); with `--credentials`,
-    /// the file's (and if given, it must be the file's).
-    #[arg(long, value_name = "ID", required_unless_present = "credentials")]
-    pub unit: Option<String>,
-    /// The credentials file made at the centre by `tidewatch unit add ID`: the unit id, its
-    /// password, the centre's broker address(es) and the fingerprint of the certificate to pin.
-    /// The link is then MQTT over TLS, trusting that certificate only.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "password_file", "pin"])]
-    pub credentials: Option<PathBuf>,
-    /// Connect with TLS, trusting only the certificate with this SHA-256 fingerprint
-    /// (`AB:CD:…`, as `tidewatch up` prints it), with `--broker`, `--user`, `--password-file`.
-    /// Without `--pin` or `--credentials`, plain MQTT, to a loopback address only.
-    #[arg(long, value_name = "FINGERPRINT")]
-    pub pin: Option<String>,
-    /// Where the ship's NMEA comes from: `tcp://IP:PORT` (a multiplexer or the radar's
-    /// server), `udp://IP:PORT` (listen), or a serial device or file path (repeatable; set a
-    /// serial device's speed first, e.g. `stty -F /dev/ttyUSB0 4800 raw`).
-    #[arg(long, value_name = "SOURCE", required = true)]
-    pub nmea: Vec<crate::patrol::NmeaSource>,
-    /// The broker, `HOST:PORT` (repeatable: tried in turn when one cannot be reached); default
-    /// the credentials file's addresses, or `127.0.0.1:1883`.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub broker: Vec<String>,
-    /// User name at the broker (default: the unit id).
-    #[arg(long, value_name = "NAME", requires = "password_file")]
-    pub user: Option<String>,
-    /// File holding the password (never on the command line, where `ps` shows it).
-    #[arg(long, value_name = "FILE")]
-    pub password_file: Option<PathBuf>,
-    /// MQTT client id (default `tidewatch-patrol-{ID}`); keep it stable: it names the session.
-    #[arg(long)]
-    pub client_id: Option<String>,
-    /// Data directory: the queue (`outbox/`) and the taskings received (`taskings.jsonl`).
-    #[arg(long, value_name = "DIR", default_value = "tidewatch-patrol")]
-    pub data: PathBuf,
-    /// Most disk the queue may take, in MiB; past it the oldest unsent lines are discarded
-    /// (counted and logged).
-    #[arg(long, value_name = "MIB", default_value_t = 1024)]
-    pub queue_max_mb: u64,
-    /// MQTT keep-alive in seconds: a dead link is noticed within about 1.5 times this.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub keep_alive_secs: u64,
 }
 
 /// Arguments of `ingest`.
@@ -255,15 +194,9 @@ pub struct FusionArgs {
     /// `DIR/fusion/rejects.jsonl`, the engine's saved state to `DIR/fusion/state/`.
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
     pub data: PathBuf,
-    /// Fusion configuration (TOML): detector parameters, watchlist, reference data.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Zones (GeoJSON).
-    #[arg(long, value_name = "FILE")]
-    pub zones: Option<PathBuf>,
-    /// Ports and anchorages (GeoJSON), replacing the built-in ones.
-    #[arg(long, value_name = "FILE")]
-    pub ports: Option<PathBuf>,
+    /// Fusion's configuration and reference files.
+    #[command(flatten)]
+    pub fusion: FusionFiles,
     /// Serve `/metrics` (Prometheus text) on this address, e.g. `127.0.0.1:9188`.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
@@ -307,7 +240,8 @@ pub enum InputFormat {
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The directory to check (e.g. `tidewatch-data/raw`).
+    /// The directory to check: a raw archive (`tidewatch-data/raw`), an export, or a data
+    /// directory (its console store).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
     /// The head hash noted earlier (printed by a previous `verify`, or kept in the
@@ -376,6 +310,10 @@ pub struct UpArgs {
     /// HTTPS for the console, and TLS for `--mqtt-remote`.
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// Fusion's configuration and reference files (the console's picture runs the same
+    /// engine as fusion).
+    #[command(flatten)]
+    pub fusion: FusionFiles,
 }
 
 /// Output format of `decode`.
@@ -400,4 +338,40 @@ pub struct DecodeArgs {
     /// Input files (`.gz` is decompressed); `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+/// Fusion's configuration and reference files: the same flags wherever an engine runs
+/// (`fusion`, `console`, `up`, `analyze`), so that every engine of a deployment is the same.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FusionFiles {
+    /// Fusion configuration (TOML): detector parameters, watchlist, reference data.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Zones (GeoJSON FeatureCollection of Polygon/MultiPolygon with `properties.name`).
+    #[arg(long, value_name = "FILE")]
+    pub zones: Option<PathBuf>,
+    /// Ports and anchorages (GeoJSON Points or Polygons with `properties.name`), replacing
+    /// the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub ports: Option<PathBuf>,
+}
+
+impl FusionFiles {
+    /// The configuration and geography these files name (built-in where they name none).
+    pub fn setup(&self) -> anyhow::Result<fusion::Setup> {
+        use anyhow::Context as _;
+        let mut cfg = match &self.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?;
+                fusion::FusionConfig::from_toml(&text)
+                    .with_context(|| format!("{}", p.display()))?
+            }
+            None => fusion::FusionConfig::default(),
+        };
+        if let Some(p) = &self.ports {
+            cfg.geodata.ports = Some(p.clone());
+        }
+        Ok(fusion::Setup::load(cfg, self.zones.as_deref())?)
+    }
 }

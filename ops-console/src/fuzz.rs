@@ -5,37 +5,10 @@ use std::cell::RefCell;
 
 use crate::console::auth::Role;
 use crate::console::store::Store;
-use crate::embedded::packet;
-use crate::interception::casefile::{Action, Reference, Who};
-use crate::interception::log::{EventType, LogActor, LogPosition, NewEntry, TimeSource};
+use tidewatch_cases::casefile::{Action, Reference, Who};
+use tidewatch_cases::log::{EventType, LogActor, LogPosition, NewEntry, TimeSource};
 
-/// The MQTT front's reading of a client's bytes, as the authenticated listener reads them:
-/// packets framed one after another (at most 64 KiB each), the first as a CONNECT (which,
-/// parsed, re-encodes to a CONNECT that parses again), the rest as client packets.
-pub fn mqtt_front(data: &[u8]) {
-    let mut buf = data;
-    let mut first = true;
-    while let Ok(Some(f)) = packet::frame(buf, 64 * 1024) {
-        let end = f.len();
-        let Some(body) = buf.get(f.header_len..end) else {
-            break;
-        };
-        if first {
-            if let Ok(c) = packet::parse_connect(f.flags(), body) {
-                let again = packet::encode_connect(&c, "fuzz", ("front", "secret"));
-                let g = packet::frame(&again, usize::MAX)
-                    .expect("a re-encoded CONNECT frames")
-                    .expect("whole");
-                packet::parse_connect(g.flags(), &again[g.header_len..])
-                    .expect("a re-encoded CONNECT parses");
-            }
-            first = false;
-        } else {
-            let _ = packet::parse_client_packet(buf[0], body);
-        }
-        buf = &buf[end..];
-    }
-}
+pub use tidewatch_broker::fuzz::mqtt_front;
 
 thread_local! {
     static DESK: RefCell<Option<(Store, Reference, usize)>> = const { RefCell::new(None) };

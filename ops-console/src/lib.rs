@@ -1,25 +1,22 @@
-//! The operations console and the `tidewatch` command: the composition root of
-//! Tidewatch. Today it holds the commands that exist; the console itself follows.
+//! The `tidewatch` command: the composition root of Tidewatch. It decides what runs in one
+//! process (`tidewatch up`: the broker, ingest, fusion and the console) and holds the parts
+//! that belong to no single crate below it.
+//!
+//! ```text
+//!  cli ──▶ cmd::{up, console, ingest, fusion, patrol, decode, analyze, verify, …}
+//!            │
+//!            ├──▶ tidewatch_broker (ops-console/broker)   the MQTT broker, its identities
+//!            ├──▶ ingest, fusion                          the data path
+//!            ├──▶ console (here)                          the web console: api/, store, auth, picture, report/
+//!            │      └──▶ tidewatch_cases (ops-console/cases)  the interception domain, pure
+//!            └──▶ tidewatch_patrol (ops-console/patrol)   the vessel's client (also its own binary)
+//! ```
+//!
+//! Where things are: `ARCHITECTURE.md` at the top of the repository.
 
-pub mod analyze;
 pub mod cli;
+pub mod cmd;
 pub mod console;
-pub mod console_cmd;
-pub mod decode;
-pub mod drill;
-pub mod embedded;
-pub mod fusion_cmd;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod identities;
-pub mod identity_cmd;
-pub mod ingest_cmd;
-pub mod interception;
 pub mod metrics;
-pub mod patrol;
-pub mod sar_cmd;
-pub mod simulate_cmd;
-pub mod tls;
-pub mod up;
-pub mod user_cmd;
-pub mod verify;

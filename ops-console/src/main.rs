@@ -19,24 +19,24 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match cli.command {
-        Command::Decode(args) => ops_console::decode::run(&args),
-        Command::Analyze(args) => ops_console::analyze::run(&args),
-        Command::Up(args) => ops_console::up::run(&args),
-        Command::Verify(args) => ops_console::verify::run(&args),
-        Command::Ingest(args) => ops_console::ingest_cmd::run(&args),
-        Command::Fusion(args) => ops_console::fusion_cmd::run(&args),
-        Command::Sar(args) => ops_console::sar_cmd::run(&args),
-        Command::Patrol(args) => ops_console::patrol::run(&args),
-        Command::Console(args) => ops_console::console_cmd::run(&args),
-        Command::User(args) => ops_console::user_cmd::run(&args),
+        Command::Decode(args) => ops_console::cmd::decode::run(&args),
+        Command::Analyze(args) => ops_console::cmd::analyze::run(&args),
+        Command::Up(args) => ops_console::cmd::up::run(&args),
+        Command::Verify(args) => ops_console::cmd::verify::run(&args),
+        Command::Ingest(args) => ops_console::cmd::ingest::run(&args),
+        Command::Fusion(args) => ops_console::cmd::fusion::run(&args),
+        Command::Sar(args) => ops_console::cmd::sar::run(&args),
+        Command::Patrol(args) => tidewatch_patrol::run(&args),
+        Command::Console(args) => ops_console::cmd::console::run(&args),
+        Command::User(args) => ops_console::cmd::user::run(&args),
         Command::Unit(args) => {
-            ops_console::identity_cmd::run(ops_console::identities::Kind::Unit, &args)
+            ops_console::cmd::identity::run(tidewatch_broker::identities::Kind::Unit, &args)
         }
         Command::Receiver(args) => {
-            ops_console::identity_cmd::run(ops_console::identities::Kind::Receiver, &args)
+            ops_console::cmd::identity::run(tidewatch_broker::identities::Kind::Receiver, &args)
         }
-        Command::Broker(args) => ops_console::identity_cmd::run_broker(&args),
-        Command::Simulate(args) => ops_console::simulate_cmd::run(&args),
+        Command::Broker(args) => ops_console::cmd::identity::run_broker(&args),
+        Command::Simulate(args) => ops_console::cmd::simulate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -49,7 +49,7 @@ use ingest::tsdb::TsdbHandle;
 use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-use crate::embedded::BrokerStats;
+use tidewatch_broker::BrokerStats;
 
 type Collect = Box<dyn Fn() + Send + Sync>;
 

@@ -632,11 +632,9 @@ fn simulate_writes_a_scenario_to_a_file_the_same_each_time_and_publishes_it_to_a
 
 #[test]
 fn verify_checks_an_interception_export_offline() {
-    use ops_console::interception::evidence::{LegalBasis, Officer, Register};
-    use ops_console::interception::export::{BUNDLE, Bundle, FORMAT, write};
-    use ops_console::interception::log::{
-        EventType, InterceptionLog, LogActor, NewEntry, TimeSource,
-    };
+    use ops_console::console::report::export::{BUNDLE, Bundle, FORMAT, write};
+    use tidewatch_cases::evidence::{LegalBasis, Officer, Register};
+    use tidewatch_cases::log::{EventType, InterceptionLog, LogActor, NewEntry, TimeSource};
     let t: jiff::Timestamp = "2026-11-22T05:00:00Z".parse().unwrap();
     let mut log = InterceptionLog::new("INC-20261122-002");
     log.append(
@@ -669,7 +667,7 @@ fn verify_checks_an_interception_export_offline() {
             "satellite phone",
             "helm",
             LegalBasis::Art8Authorization("MT-AUTH-78".into()),
-            vec![ops_console::interception::evidence::FileRecord::of(
+            vec![tidewatch_cases::evidence::FileRecord::of(
                 "phone.img",
                 image,
             )],

@@ -12,9 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use support::Tmpfs;
+use tidewatch_broker::{Broker, BrokerConfig, Role};
 
 mod support;
 
@@ -133,7 +133,7 @@ async fn a_full_disk_stops_acknowledging_loses_nothing_and_ingest_resumes_by_its
     let login = cfg.add_generated_user("ingest", Role::Ingest).unwrap();
     let password_file = secrets.path().join("ingest.password");
     std::fs::write(&password_file, &login.password).unwrap();
-    let broker = EmbeddedBroker::start(cfg).await.unwrap();
+    let broker = Broker::start(cfg).await.unwrap();
     let port = broker.addr().port();
     let metrics_port = support::free_port();
     let _ingest = Ingest(

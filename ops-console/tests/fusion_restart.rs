@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use fusion::{FusionConfig, FusionEngine, FusionEvent, Geodata};
 use ingest::model::Observation;
 use jiff::{SignedDuration, Timestamp};
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use simulators::scenario::Scenario;
+use tidewatch_broker::{Broker, BrokerConfig, Role};
 
 mod support;
 
@@ -68,7 +68,7 @@ fn engine(zones: Option<&str>) -> FusionEngine {
 /// observations delivered again (same id).
 #[derive(Default, Clone)]
 struct Clock {
-    data: fusion::service::DataClock,
+    data: fusion::clock::DataClock,
     seen: BTreeSet<String>,
 }
 
@@ -170,7 +170,7 @@ fn the_saved_state_goes_on_exactly_as_the_engine_it_was_saved_from() {
 
 /// The embedded broker with accounts for fusion and for a publisher in ingest's place;
 /// the fusion password in a file.
-async fn broker(dir: &Path) -> (EmbeddedBroker, PathBuf, (String, String)) {
+async fn broker(dir: &Path) -> (Broker, PathBuf, (String, String)) {
     let mut cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..BrokerConfig::default()
@@ -180,7 +180,7 @@ async fn broker(dir: &Path) -> (EmbeddedBroker, PathBuf, (String, String)) {
     let password_file = dir.join("fusion.password");
     std::fs::write(&password_file, &fusion.password).unwrap();
     (
-        EmbeddedBroker::start(cfg).await.unwrap(),
+        Broker::start(cfg).await.unwrap(),
         password_file,
         (ingest.username, ingest.password),
     )

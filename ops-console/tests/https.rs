@@ -98,7 +98,7 @@ async fn request(
     path: &str,
     body: &str,
 ) -> Result<String, String> {
-    let config = ops_console::tls::pinned_client_config(pin).map_err(|e| e.to_string())?;
+    let config = ingest::link::tls::pinned_client_config(pin).map_err(|e| e.to_string())?;
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .map_err(|e| e.to_string())?;
@@ -200,7 +200,7 @@ async fn a_certificate_given_by_the_centre_is_served_and_a_bad_one_refused_at_st
     let data = tempfile::tempdir().unwrap();
     let certs = tempfile::tempdir().unwrap();
     // A centre's own certificate (made here as any CA-less one would be).
-    let id = ops_console::tls::Identity::self_signed_in(certs.path(), &["console.example".into()])
+    let id = ingest::link::tls::Identity::self_signed_in(certs.path(), &["console.example".into()])
         .unwrap();
     let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
     let c = console(

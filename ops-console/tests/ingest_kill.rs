@@ -11,12 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use ops_console::embedded::{BrokerConfig, Credentials, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tidewatch_broker::{Broker, BrokerConfig, Credentials, Role};
 
 /// The embedded broker on a free loopback port, with accounts for ingest (its password in a
 /// file of `secrets`, for `--password-file`) and for an observer in the console's role.
-async fn broker(secrets: &std::path::Path) -> (EmbeddedBroker, std::path::PathBuf, Credentials) {
+async fn broker(secrets: &std::path::Path) -> (Broker, std::path::PathBuf, Credentials) {
     let mut cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..BrokerConfig::default()
@@ -25,11 +25,7 @@ async fn broker(secrets: &std::path::Path) -> (EmbeddedBroker, std::path::PathBu
     let observer = cfg.add_generated_user("observer", Role::Console).unwrap();
     let password_file = secrets.join("ingest.password");
     std::fs::write(&password_file, &ingest.password).unwrap();
-    (
-        EmbeddedBroker::start(cfg).await.unwrap(),
-        password_file,
-        observer,
-    )
+    (Broker::start(cfg).await.unwrap(), password_file, observer)
 }
 
 fn start_ingest(port: u16, data: &std::path::Path, password_file: &std::path::Path) -> Child {

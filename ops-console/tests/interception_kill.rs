@@ -14,10 +14,8 @@ use std::process::{Command, Stdio};
 use jiff::Timestamp;
 use ops_console::console::auth::Role;
 use ops_console::console::store::Store;
-use ops_console::interception::casefile::{Action, Reference, Who};
-use ops_console::interception::log::{
-    EventType, LogActor, LogPosition, NewEntry, TimeSource, verify,
-};
+use tidewatch_cases::casefile::{Action, Reference, Who};
+use tidewatch_cases::log::{EventType, LogActor, LogPosition, NewEntry, TimeSource, verify};
 
 const DIR_VAR: &str = "TIDEWATCH_KILL_TEST_DIR";
 

@@ -24,9 +24,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ingest::service::{self, ServiceConfig, ServiceHandle};
-use ops_console::embedded::{BrokerConfig, Credentials, EmbeddedBroker, ListenerTls, Role};
-use ops_console::identities::{CredentialsFile, Follower, Kind, Store};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
+use tidewatch_broker::identities::{CredentialsFile, Follower, Kind, Store};
+use tidewatch_broker::{Broker, BrokerConfig, Credentials, ListenerTls, Role};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -235,7 +235,7 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
     // The centre: its certificate, and the remote listener serving it (TLS even on loopback).
     let centre = dir.join("centre");
     let identity =
-        ops_console::tls::Identity::self_signed_in(&ops_console::tls::default_dir(&centre), &[])
+        ingest::link::tls::Identity::self_signed_in(&ingest::link::tls::default_dir(&centre), &[])
             .unwrap();
     let mut broker_cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -249,7 +249,7 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
     let fusion_login = broker_cfg
         .add_generated_user("fusion", Role::Fusion)
         .unwrap();
-    let broker = EmbeddedBroker::start(broker_cfg).await.unwrap();
+    let broker = Broker::start(broker_cfg).await.unwrap();
     let radio = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let radio_port = radio.local_addr().unwrap().port();
     // The unit's identity, issued as `tidewatch unit add` issues it, and followed by the broker

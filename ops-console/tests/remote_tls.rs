@@ -167,8 +167,8 @@ async fn client(
         opts.set_credentials(u, p);
     }
     if let Some(pin) = pin {
-        let mut c = ops_console::tls::pinned_client_config(pin).unwrap();
-        c.alpn_protocols = vec![ops_console::embedded::MQTT_ALPN.to_vec()];
+        let mut c = ingest::link::tls::pinned_client_config(pin).unwrap();
+        c.alpn_protocols = vec![tidewatch_broker::MQTT_ALPN.to_vec()];
         opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
             Arc::new(c),
         )));
@@ -311,7 +311,7 @@ async fn wait_until(what: &str, mut cond: impl FnMut() -> bool, context: impl Fn
 /// `GET /metrics` from the console over HTTPS, pinning the fingerprint `up` printed.
 async fn metrics(http: SocketAddr, pin: &str) -> String {
     let tcp = tokio::net::TcpStream::connect(http).await.unwrap();
-    let config = ops_console::tls::pinned_client_config(pin).unwrap();
+    let config = ingest::link::tls::pinned_client_config(pin).unwrap();
     let name = rustls::pki_types::ServerName::try_from("tidewatch.invalid").unwrap();
     let mut s = tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)

@@ -2321,7 +2321,7 @@ function renderCase(v) {
   if (hc) ps.append(h('div', { class: 'small', text: `Last headcount on ${hc.unit}: ${hc.alive} alive, ${hc.deceased} deceased (${hc.by}, ${fmtUTC(parseTime(hc.at))})` }));
   const flagged = p.people.filter((x) => x.flags.length || x.asylum_expressed);
   if (flagged.length) ps.append(h('ul', { class: 'small' }, ...flagged.map((x) => h('li', { text: `${x.tag}: ${x.flags.join(', ')}${x.asylum_expressed ? ' · asked for protection' : ''}${x.asylum ? ` (${x.asylum.summary}; fears ${x.asylum.blocked_states.join(', ')})` : ''}` }))));
-  for (const r of p.referrals || []) ps.append(h('div', { class: 'small', text: `Referral: ${r[0]} to ${r[1]} (${r[2].join(', ')}), by ${r[3]}` }));
+  for (const r of p.referrals || []) ps.append(h('div', { class: 'small', text: `Referral: ${r.tag} to ${r.to} (${r.reasons.join(', ')}), by ${r.by}` }));
   body.append(ps);
   // Place of safety and disembarkation
   const pos = v.place_of_safety;

@@ -4,7 +4,7 @@
 //! Every lane, ground and box is drawn at sea, at least a few kilometres off the coast
 //! (a test checks every background position against the land mask fusion uses).
 
-use crate::geodesy::{LatLon, M_PER_NM};
+use crate::geodesy::{METERS_PER_NM, Position};
 use crate::rng::Rng;
 use crate::spec::{AisClass, ReceiverSpec, VesselSpec};
 
@@ -16,18 +16,18 @@ pub struct Area {
     /// Shore AIS receivers.
     pub receivers: Vec<ReceiverSpec>,
     /// Shipping lanes: waypoints, sailed both ways.
-    pub lanes: Vec<Vec<LatLon>>,
+    pub lanes: Vec<Vec<Position>>,
     /// Fishing grounds: centre and radius, NM.
-    pub fishing: Vec<(LatLon, f64)>,
+    pub fishing: Vec<(Position, f64)>,
     /// Leisure waters (class B yachts): centre and radius, NM.
-    pub leisure: Vec<(LatLon, f64)>,
+    pub leisure: Vec<(Position, f64)>,
 }
 
 /// The names of the areas [`area`] knows.
 pub const AREAS: [&str; 1] = ["central-med"];
 
-fn p(lat: f64, lon: f64) -> LatLon {
-    LatLon { lat, lon }
+fn p(lat: f64, lon: f64) -> Position {
+    Position { lat, lon }
 }
 
 fn receiver(name: &str, lat: f64, lon: f64) -> ReceiverSpec {
@@ -187,7 +187,7 @@ pub fn background(area: &Area, n: u32, seed: u64, taken: &[u32]) -> Vec<VesselSp
 
 /// A lane sailed from a random point on it to one end, back to the other end, and on
 /// round: the whole lane both ways, starting anywhere.
-fn lane_route(lane: &[LatLon], rng: &mut Rng) -> Vec<LatLon> {
+fn lane_route(lane: &[Position], rng: &mut Rng) -> Vec<Position> {
     let seg = rng.below(lane.len() as u64 - 1) as usize;
     let f = rng.unit();
     let a = lane[seg];
@@ -208,12 +208,12 @@ fn lane_route(lane: &[LatLon], rng: &mut Rng) -> Vec<LatLon> {
 }
 
 /// `n` random points within `radius_nm` of `centre`, sailed round.
-fn box_route(centre: LatLon, radius_nm: f64, n: usize, rng: &mut Rng) -> Vec<LatLon> {
+fn box_route(centre: Position, radius_nm: f64, n: usize, rng: &mut Rng) -> Vec<Position> {
     (0..n)
         .map(|_| {
             centre.destination(
                 rng.range(0.0, 360.0),
-                radius_nm * M_PER_NM * rng.unit().sqrt(),
+                radius_nm * METERS_PER_NM * rng.unit().sqrt(),
             )
         })
         .collect()

@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::ais_encode::{EncodeOptions, Encoder, TagBlockOptions};
 use crate::area::{Area, background};
-use crate::geodesy::{LatLon, M_PER_NM};
+use crate::geodesy::{METERS_PER_NM, Position};
 use crate::scenario::{Station, position_report, static_reports};
 
 /// Most vessels in the pool: more would only cost memory.
@@ -22,7 +22,7 @@ pub const MAX_POOL: usize = 20_000;
 
 struct LoadVessel {
     station: Station,
-    pos: LatLon,
+    pos: Position,
     speed_kn: f64,
     course_deg: f64,
     turns: u32,
@@ -106,7 +106,7 @@ impl Load {
             self.next = (self.next + 1) % self.vessels.len();
             let v = &mut self.vessels[k];
             // Dead reckoning since its last turn.
-            let d_m = v.speed_kn * M_PER_NM * self.turn_s / 3600.0;
+            let d_m = v.speed_kn * METERS_PER_NM * self.turn_s / 3600.0;
             let c = v.course_deg.to_radians();
             v.pos.lat += d_m * c.cos() / 111_120.0;
             v.pos.lon += d_m * c.sin() / (111_120.0 * v.pos.lat.to_radians().cos());

@@ -8,7 +8,7 @@ use ingest::ais::nmea_checksum;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::geodesy::LatLon;
+use crate::geodesy::Position;
 
 /// `\s:{source},c:{unix seconds}*hh\` then `${body}*hh`.
 pub(crate) fn sentence(source: &str, at: Timestamp, body: &str) -> String {
@@ -31,7 +31,7 @@ fn ddmmyy(at: Timestamp) -> String {
 }
 
 /// `ddmm.mmmm,N` / `dddmm.mmmm,E`.
-fn lat_lon(p: LatLon) -> String {
+fn lat_lon(p: Position) -> String {
     let mut s = String::with_capacity(32);
     let lat = p.lat.abs();
     let lon = p.lon.abs();
@@ -54,7 +54,7 @@ fn angle(deg: f64) -> f64 {
 }
 
 /// A GNSS fix: `GPRMC`.
-pub(crate) fn rmc(at: Timestamp, p: LatLon, sog_kn: f64, cog_deg: f64) -> String {
+pub(crate) fn rmc(at: Timestamp, p: Position, sog_kn: f64, cog_deg: f64) -> String {
     format!(
         "GPRMC,{},A,{},{:.1},{:.1},{},,,A",
         hhmmss(at),
@@ -121,7 +121,7 @@ pub(crate) fn ttm(at: Timestamp, t: &Target) -> String {
 }
 
 /// A tracked target's position: `RATLL`.
-pub(crate) fn tll(at: Timestamp, number: u8, p: LatLon, state: TargetState) -> String {
+pub(crate) fn tll(at: Timestamp, number: u8, p: Position, state: TargetState) -> String {
     format!(
         "RATLL,{number:02},{},,{},{},",
         lat_lon(p),
@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn ingest_reads_what_the_unit_sends() {
         let at: Timestamp = "2026-11-22T02:15:07Z".parse().unwrap();
-        let p = LatLon {
+        let p = Position {
             lat: 35.2058,
             lon: 12.4130,
         };

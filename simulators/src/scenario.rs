@@ -30,7 +30,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::ais_encode::{EncodeOptions, Encoder, TagBlockOptions, encode_armored, encode_payload};
 use crate::area;
-use crate::geodesy::{LatLon, M_PER_NM, angle_diff_deg};
+use crate::geodesy::{METERS_PER_NM, Position, angle_diff_deg};
 use crate::nmea::{self, Target, TargetState};
 use crate::rng::Rng;
 use crate::spec::{
@@ -188,7 +188,7 @@ pub fn receiver_lines(
 enum Motion {
     /// Along waypoints.
     Route {
-        points: Vec<LatLon>,
+        points: Vec<Position>,
         next: usize,
         looping: bool,
     },
@@ -196,7 +196,7 @@ enum Motion {
     Drift { toward_deg: f64, rate_kn: f64 },
     /// Circling slowly.
     Loiter {
-        centre: LatLon,
+        centre: Position,
         radius_nm: f64,
         angle_deg: f64,
     },
@@ -236,7 +236,7 @@ struct Sart {
 #[derive(Debug, Clone)]
 struct Vessel {
     spec: VesselSpec,
-    pos: LatLon,
+    pos: Position,
     speed_kn: f64,
     course_deg: f64,
     motion: Motion,
@@ -303,7 +303,7 @@ impl Vessel {
 
     /// One second on.
     fn step(&mut self, now: Timestamp) {
-        let dist_m = self.speed_kn * M_PER_NM / 3600.0;
+        let dist_m = self.speed_kn * METERS_PER_NM / 3600.0;
         match &mut self.motion {
             Motion::Route {
                 points,
@@ -347,14 +347,14 @@ impl Vessel {
                 self.speed_kn = *rate_kn;
                 self.pos = self
                     .pos
-                    .destination(*toward_deg, *rate_kn * M_PER_NM / 3600.0);
+                    .destination(*toward_deg, *rate_kn * METERS_PER_NM / 3600.0);
             }
             Motion::Loiter {
                 centre,
                 radius_nm,
                 angle_deg,
             } => {
-                let r_m = (*radius_nm * M_PER_NM).max(50.0);
+                let r_m = (*radius_nm * METERS_PER_NM).max(50.0);
                 *angle_deg = (*angle_deg + (dist_m / r_m).to_degrees()).rem_euclid(360.0);
                 self.pos = centre.destination(*angle_deg, r_m);
                 self.course_deg = (*angle_deg + 90.0).rem_euclid(360.0);
@@ -421,7 +421,7 @@ enum UnitMode {
     Patrol,
     /// Answering a tasking: sailing its legs.
     Tasked {
-        legs: Vec<LatLon>,
+        legs: Vec<Position>,
         next: usize,
         on_scene: bool,
     },
@@ -435,7 +435,7 @@ enum UnitMode {
 struct Unit {
     spec: UnitSpec,
     id: UnitId,
-    pos: LatLon,
+    pos: Position,
     course_deg: f64,
     speed_kn: f64,
     patrol_next: usize,
@@ -487,7 +487,7 @@ fn invalid(name: &str, problem: impl Into<String>) -> ScenarioError {
     }
 }
 
-fn check_point(name: &str, what: &str, p: LatLon) -> Result<(), ScenarioError> {
+fn check_point(name: &str, what: &str, p: Position) -> Result<(), ScenarioError> {
     if (-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon) {
         Ok(())
     } else {
@@ -845,12 +845,12 @@ impl Scenario {
     }
 
     /// Where a vessel truly is now, if at sea.
-    pub fn position(&self, vessel: &str) -> Option<LatLon> {
+    pub fn position(&self, vessel: &str) -> Option<Position> {
         self.vessel(vessel).filter(|v| v.at_sea).map(|v| v.pos)
     }
 
     /// Every vessel at sea now: id and true position.
-    pub fn positions(&self) -> impl Iterator<Item = (&str, LatLon)> {
+    pub fn positions(&self) -> impl Iterator<Item = (&str, Position)> {
         self.vessels
             .iter()
             .filter(|v| v.at_sea)
@@ -858,7 +858,7 @@ impl Scenario {
     }
 
     /// Every patrol unit now: id and position.
-    pub fn unit_positions(&self) -> impl Iterator<Item = (&str, LatLon)> {
+    pub fn unit_positions(&self) -> impl Iterator<Item = (&str, Position)> {
         self.units.iter().map(|u| (u.spec.id.as_str(), u.pos))
     }
 
@@ -902,12 +902,12 @@ impl Scenario {
         if !accepted {
             return false;
         }
-        let datum = LatLon {
+        let datum = Position {
             lat: t.datum.lat,
             lon: t.datum.lon,
         };
         let mut legs = vec![datum];
-        legs.extend(t.waypoints.iter().map(|w| LatLon {
+        legs.extend(t.waypoints.iter().map(|w| Position {
             lat: w.lat,
             lon: w.lon,
         }));
@@ -1025,7 +1025,7 @@ impl Scenario {
             } => {
                 let centre = v.pos.destination(
                     (v.course_deg + 90.0).rem_euclid(360.0),
-                    radius_nm * M_PER_NM,
+                    radius_nm * METERS_PER_NM,
                 );
                 v.motion = Motion::Loiter {
                     centre,
@@ -1124,7 +1124,9 @@ impl Scenario {
             }
             if a.next_report <= now {
                 let reported = match a.spoof {
-                    Some((off, brg, until)) if until > now => pos.destination(brg, off * M_PER_NM),
+                    Some((off, brg, until)) if until > now => {
+                        pos.destination(brg, off * METERS_PER_NM)
+                    }
                     Some(_) => {
                         a.spoof = None;
                         pos
@@ -1183,7 +1185,7 @@ impl Scenario {
     }
 
     /// Every receiver in range that decodes the message reports it.
-    fn broadcast(&mut self, m: &AisMessage, from: LatLon, range_factor: f64) {
+    fn broadcast(&mut self, m: &AisMessage, from: Position, range_factor: f64) {
         let Ok((payload, fill)) = encode_payload(m) else {
             return;
         };
@@ -1281,7 +1283,7 @@ impl Scenario {
             u.course_deg = u.pos.bearing_deg(target);
             u.pos = u
                 .pos
-                .destination(u.course_deg, step_nm.min(d_nm) * M_PER_NM);
+                .destination(u.course_deg, step_nm.min(d_nm) * METERS_PER_NM);
             return;
         }
         match &mut u.mode {
@@ -1400,7 +1402,7 @@ impl Scenario {
             };
             u.targets.insert(i, (number, sweeps, 0));
             // Range noise 0.5 % (at least 15 m), bearing 0.7°.
-            let range_nm = (d + u.rng.normal((d * 0.005).max(15.0 / M_PER_NM))).max(0.01);
+            let range_nm = (d + u.rng.normal((d * 0.005).max(15.0 / METERS_PER_NM))).max(0.01);
             let bearing = u.pos.bearing_deg(v.pos) + u.rng.normal(0.7);
             let rad = bearing.to_radians();
             let rel = (range_nm * rad.sin(), range_nm * rad.cos());
@@ -1423,7 +1425,7 @@ impl Scenario {
                 tcpa_min,
                 state,
             };
-            let measured = u.pos.destination(bearing, range_nm * M_PER_NM);
+            let measured = u.pos.destination(bearing, range_nm * METERS_PER_NM);
             let mut bodies = Vec::with_capacity(2);
             if u.spec.radar != "tll" {
                 bodies.push(nmea::ttm(now, &t));
@@ -1495,7 +1497,7 @@ impl Scenario {
                 };
                 let s = PatrolReport::Sighting {
                     time: now,
-                    position: ingest::wire::patrol::LatLon {
+                    position: ingest::wire::patrol::Position {
                         lat: v.pos.lat,
                         lon: v.pos.lon,
                     },
@@ -1552,7 +1554,7 @@ fn report(at: Timestamp, unit: &UnitId, r: &PatrolReport) -> Emission {
 
 /// Report a unit's new state (nothing when unchanged).
 fn set_state(
-    (current, id, pos): (&mut UnitState, &UnitId, LatLon),
+    (current, id, pos): (&mut UnitState, &UnitId, Position),
     state: UnitState,
     now: Timestamp,
     out: &mut Vec<Emission>,
@@ -1564,7 +1566,7 @@ fn set_state(
     let r = PatrolReport::Status {
         time: now,
         state,
-        position: Some(ingest::wire::patrol::LatLon {
+        position: Some(ingest::wire::patrol::Position {
             lat: pos.lat,
             lon: pos.lon,
         }),
@@ -1577,7 +1579,7 @@ fn set_state(
 pub(crate) fn position_report(
     a: &Station,
     now: Timestamp,
-    p: LatLon,
+    p: Position,
     sog_kn: f64,
     cog_deg: f64,
 ) -> AisMessage {
@@ -1626,7 +1628,7 @@ pub(crate) fn position_report(
     }
 }
 
-fn sart_report(mmsi: u32, now: Timestamp, p: LatLon, sog_kn: f64, cog_deg: f64) -> AisMessage {
+fn sart_report(mmsi: u32, now: Timestamp, p: Position, sog_kn: f64, cog_deg: f64) -> AisMessage {
     let second = now.as_second().rem_euclid(60) as u8;
     AisMessage {
         msg_type: 1,

@@ -49,7 +49,7 @@
 use jiff::SignedDuration;
 use serde::Deserialize;
 
-use crate::geodesy::LatLon;
+use crate::geodesy::Position;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Deserialize)]
@@ -105,7 +105,7 @@ pub struct ReceiverSpec {
     /// Its name: the tag block `s:` and the topic `raw/ais/{name}`.
     pub name: String,
     /// Where it is.
-    pub at: LatLon,
+    pub at: Position,
     /// How far it hears a class A transponder, NM (class B: 60 % of it).
     #[serde(default = "default_receiver_range")]
     pub range_nm: f64,
@@ -122,7 +122,7 @@ pub struct ZoneSpec {
     /// Its name.
     pub name: String,
     /// The ring, `[lat, lon]` points (closed or not).
-    pub polygon: Vec<LatLon>,
+    pub polygon: Vec<Position>,
     /// Only vessels of these AIS ship types are alerted (default: all).
     #[serde(default)]
     pub ship_types: Option<Vec<u8>>,
@@ -174,7 +174,7 @@ pub struct VesselSpec {
     #[serde(default)]
     pub craft: Option<String>,
     /// Waypoints, from where it starts.
-    pub route: Vec<LatLon>,
+    pub route: Vec<Position>,
     /// Speed along the route, kn.
     pub speed_kn: f64,
     /// Sail the route round and round.
@@ -206,7 +206,7 @@ pub struct UnitSpec {
     /// Its id, as in `patrol/{unit}/...`.
     pub id: String,
     /// Its patrol, sailed round and round until tasked.
-    pub route: Vec<LatLon>,
+    pub route: Vec<Position>,
     /// Patrol speed, kn.
     #[serde(default = "default_patrol_speed")]
     pub speed_kn: f64,
@@ -283,7 +283,7 @@ pub enum Action {
     /// Leave the route for new waypoints, from where it is.
     Route {
         /// The waypoints.
-        route: Vec<LatLon>,
+        route: Vec<Position>,
         /// New speed, kn (default: unchanged).
         #[serde(default)]
         speed_kn: Option<f64>,

@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use ops_console::console::{self, ConsoleConfig, auth, feed::FeedConfig};
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
 use ops_console::metrics::Metrics;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::json;
+use tidewatch_broker::{Broker, BrokerConfig, Role};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
@@ -185,7 +185,7 @@ fn main() {
         .add_generated_user("fusion", Role::Fusion)
         .unwrap();
     let (broker, running) = server.block_on(async {
-        let broker = EmbeddedBroker::start(broker_cfg).await.unwrap();
+        let broker = Broker::start(broker_cfg).await.unwrap();
         let running = console::start(
             ConsoleConfig {
                 dir: Some(dir.path().to_owned()),

@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use ingest::service::{self, ServiceConfig, ServiceHandle};
 use jiff::Timestamp;
-use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use tidewatch_broker::{Broker, BrokerConfig, Role};
 
 struct Args {
     rate: u64,
@@ -161,7 +161,7 @@ async fn client(
     o.set_max_packet_size(1 << 20, 1 << 20);
     o.set_keep_alive(Duration::from_secs(30));
     let (c, mut l) = AsyncClient::new(o, 1024);
-    service::set_nodelay(&mut l);
+    ingest::link::client::no_delay(&mut l);
     (c, l)
 }
 
@@ -376,7 +376,7 @@ fn round(kind: &str, lines: &[String], a: &Args) -> RoundResult {
                 ),
             };
             let broker_thread = on_own_thread("broker", move || async move {
-                let broker = EmbeddedBroker::start(cfg)
+                let broker = Broker::start(cfg)
                     .await
                     .expect("the embedded broker starts");
                 addr_tx.send(broker.addr()).unwrap();

@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use fusion::service::DataClock;
+use fusion::clock::DataClock;
 use fusion::{FusionConfig, FusionEngine, Geodata};
 use ingest::model::Observation;
 use ingest::pipeline::{Event, Input, Pipeline};

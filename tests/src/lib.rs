@@ -3,7 +3,6 @@
 pub mod ais_arbitrary;
 pub mod bench;
 pub mod conformance;
-pub mod fusion_sim;
 pub mod http;
 
 use std::io::Read;
@@ -73,7 +72,7 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Start Mosquitto (Debian `mosquitto`) on a free port: anonymous loopback clients,
     /// persistence in a fresh directory (so QoS 1 sessions survive a restart), and no
-    /// queue limit (Mosquitto's default of 1000 drops messages: ECOSYSTEM.md §3).
+    /// queue limit (Mosquitto's default of 1000 drops messages).
     /// `user root`: started as root, Mosquitto otherwise drops to user `mosquitto` and
     /// cannot write its persistence file in our directory (ignored when not root).
     pub fn start() -> Mosquitto {

@@ -14,7 +14,7 @@ const REFERRAL: &str = "SECRETREFERRAL anti-trafficking unit";
 const EVIDENCE: &str = "SECRETEVIDENCE engine plate";
 const INVESTIGATION: &str = "SECRETINVESTIGATION owner under investigation";
 
-/// Who may see each class, written out here apart from the code's own table (DOMAIN.md §5,
+/// Who may see each class, written out here apart from the code's own table (RULES.md,
 /// R40, R60), so that a change to it must be made in both places.
 fn may_see(role: &str, class: &str) -> bool {
     match class {
@@ -176,7 +176,7 @@ async fn review_17_2_every_rendering_withholds_what_the_role_may_not_see() {
             .await;
         if r.status == 201 {
             let out = data.join(r.json()["dir"].as_str().unwrap());
-            let rep = ops_console::interception::export::verify(&out).unwrap();
+            let rep = ops_console::console::report::export::verify(&out).unwrap();
             assert!(rep.problems.is_empty(), "{role}: {:?}", rep.problems);
             for f in ["interception.json", "report.html"] {
                 shown.push((

@@ -1,7 +1,7 @@
 //! `tidewatch analyze` on the real logs: deterministic output, bounded state, clear errors.
 
 use fusion::{FusionConfig, FusionEngine, Geodata};
-use ops_console::analyze::{Analysis, Summary};
+use ops_console::cmd::analyze::{Analysis, Summary};
 use tidewatch_tests::ais_testdata;
 
 fn analyze(

@@ -77,7 +77,7 @@ async fn observer(port: u16) -> mpsc::UnboundedReceiver<Observation> {
 /// [`observer`], logged in as `login` (the embedded broker lets anonymous clients read nothing).
 async fn observer_as(
     port: u16,
-    login: Option<&ops_console::embedded::Credentials>,
+    login: Option<&tidewatch_broker::Credentials>,
 ) -> mpsc::UnboundedReceiver<Observation> {
     let mut opts = MqttOptions::new("test-observer", "127.0.0.1", port);
     opts.set_max_packet_size(1 << 20, 1 << 20);
@@ -324,9 +324,7 @@ async fn restarting_the_broker_mid_stream_loses_no_qos1_message() {
 /// its report become observations, and a publish in another unit's name is refused.
 #[tokio::test]
 async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_another() {
-    use ops_console::embedded::{
-        BrokerConfig, BrokerUser, EmbeddedBroker, PasswordHash, Refusal, Role,
-    };
+    use tidewatch_broker::{Broker, BrokerConfig, BrokerUser, PasswordHash, Refusal, Role};
     let mut cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         auth_listen: Some("127.0.0.1:0".parse().unwrap()),
@@ -340,7 +338,7 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
     // Ingest and the observer (in the console's place) log in, as in `tidewatch up`.
     let ingest_login = cfg.add_generated_user("ingest", Role::Ingest).unwrap();
     let observer_login = cfg.add_generated_user("observer", Role::Console).unwrap();
-    let broker = EmbeddedBroker::start(cfg).await.unwrap();
+    let broker = Broker::start(cfg).await.unwrap();
     let port = broker.addr().port();
     let archive = temp_dir("ingest-embedded");
     let mut obs = observer_as(port, Some(&observer_login)).await;
@@ -575,7 +573,7 @@ async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
 /// long still comes through at once, every line archived.
 #[tokio::test]
 async fn ingest_acknowledges_as_it_catches_up_not_on_its_timer() {
-    use ops_console::embedded::{BrokerConfig, EmbeddedBroker, Role};
+    use tidewatch_broker::{Broker, BrokerConfig, Role};
     let mut broker_cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..BrokerConfig::default()
@@ -587,7 +585,7 @@ async fn ingest_acknowledges_as_it_catches_up_not_on_its_timer() {
     let observer_login = broker_cfg
         .add_generated_user("observer", Role::Console)
         .unwrap();
-    let broker = EmbeddedBroker::start(broker_cfg)
+    let broker = Broker::start(broker_cfg)
         .await
         .expect("the embedded broker starts");
     let port = broker.addr().port();

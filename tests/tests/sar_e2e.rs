@@ -14,9 +14,9 @@ use fusion::{FusionConfig, FusionEngine, Geodata};
 use ingest::ais::nmea_checksum;
 use ingest::service::{self as ingest_service, ServiceConfig, ServiceHandle};
 use jiff::Timestamp;
-use ops_console::embedded::{BrokerConfig, Credentials, EmbeddedBroker, Role};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use simulators::ais_encode::{EncodeOptions, TagBlockOptions, encode};
+use tidewatch_broker::{Broker, BrokerConfig, Credentials, Role};
 use tokio::sync::{mpsc, oneshot};
 
 /// An NMEA sentence with its checksum.
@@ -111,7 +111,7 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
         ("cp-301", login("cp-301", Role::Unit)),
         ("cp-302", login("cp-302", Role::Unit)),
     ];
-    let broker = EmbeddedBroker::start(broker_cfg).await.unwrap();
+    let broker = Broker::start(broker_cfg).await.unwrap();
     let port = broker.addr().port();
     let dir = std::env::temp_dir().join(format!("tw-sar-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

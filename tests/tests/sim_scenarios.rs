@@ -11,7 +11,7 @@ use fusion::{AlertKind, FusionConfig, Geodata, Position};
 use ingest::ais::Decoder;
 use ingest::wire::PatrolReport;
 use jiff::{SignedDuration, Timestamp};
-use ops_console::drill::Drill;
+use ops_console::cmd::drill::Drill;
 use simulators::scenario::{self, Channel, Emission};
 use tidewatch_tests::conformance::{DEVIATIONS_3_22, compare, gpsdecode_records, our_records};
 

@@ -1,6 +1,6 @@
 //! Time series: points written through `InfluxSink` (influxdb2, InfluxDB v2 write API)
 //! land in a real VictoriaMetrics exactly, read back from `/api/v1/export`
-//! (ECOSYSTEM.md §2 recipe).
+//!.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -1,6 +1,6 @@
 //! `ais_gap`: a vessel stops reporting where other vessels are still heard.
 //!
-//! Reception-aware (ANCHORS.md §2.3, after the JRC coverage work): a silence counts only
+//! Reception-aware: a silence counts only
 //! when at least `min_other_vessels` other vessels have been heard, in the last half of
 //! the gap, both within `coverage_radius_m` of the vessel's last position and of where
 //! it would be by now on its last course and speed, so a vessel that sailed out of

@@ -1,5 +1,5 @@
 //! `dark_target`: a radar contact tracked for at least `min_duration_min` with no AIS
-//! track within `max_distance_m`, or a sighting with none (DESIGN.md).
+//! track within `max_distance_m`, or a sighting with none.
 //!
 //! Contacts are their own tracks: `{unit}/radar/{target}` for a unit's radar target
 //! number, `{unit}/sighting/{n}` for a sighting report. Each update is associated with

@@ -1,5 +1,5 @@
 //! `distress`: proposals that a craft may be in distress, for the SAR mission coordinator
-//! to decide the phase (DOMAIN.md §2.2). Three sources:
+//! to decide the phase (RULES.md). Three sources:
 //!
 //! - a patrol's **sighting** of a craft whose condition is distress (overcrowded, adrift,
 //!   taking water, sinking, capsized, people in the water): positive information, so the
@@ -10,7 +10,7 @@
 //!   **and then went silent** for `silence_min` while others are still heard.
 //!
 //! Each proposal scores the factors of Reg. (EU) 656/2014 art. 9(2)(f) that are known and
-//! lists those that are not (ANCHORS.md §2.7): the decision stays a person's.
+//! lists those that are not: the decision stays a person's.
 
 use crate::Position;
 use crate::alert::{AlertKind, Severity, duration_text, one_decimal};

@@ -1,5 +1,5 @@
 //! `identity_conflict`: one MMSI reported at two places no single vessel could link, or a
-//! name, call sign or IMO number changed at sea (DESIGN.md; ANCHORS.md §2.5).
+//! name, call sign or IMO number changed at sea.
 //!
 //! Two places: the MMSI has two live tracks (see [`crate::track`]), each with at least
 //! `min_reports` reports, both reporting within the last 30 minutes, more than

@@ -1,5 +1,5 @@
 //! `invalid_identity`: an MMSI of a format ITU-R M.585 does not define or whose MID is not
-//! allocated, or an IMO number failing its check digit (DESIGN.md; ANCHORS.md §2.5).
+//! allocated, or an IMO number failing its check digit.
 //! Each MMSI is judged once, each IMO number it reports once.
 
 use crate::alert::{AlertKind, Severity};

@@ -1,6 +1,5 @@
 //! `loitering`: one vessel slower than `max_speed_kn` for at least `min_duration_min`,
-//! farther than `min_port_distance_m` from any port or anchorage, not moored (DESIGN.md;
-//! ANCHORS.md §2.2). Speed is the reported speed over ground, or the speed implied by
+//! farther than `min_port_distance_m` from any port or anchorage, not moored. Speed is the reported speed over ground, or the speed implied by
 //! the track when none is reported. The stretch ends at the first report at or above the
 //! speed; a vessel silent for an hour is taken to have ended it at its last report.
 

@@ -1,7 +1,7 @@
 //! `position_jump`: consecutive reports of one MMSI implying more than `max_speed_kn` over
 //! more than `min_distance_m` (a report no vessel could have made after the previous
 //! one), or a step from open sea onto land: a report more than `land_margin_m` inland
-//! right after one more than `land_margin_m` offshore (DESIGN.md; ANCHORS.md §2.5).
+//! right after one more than `land_margin_m` offshore.
 //! Positions merely on land are not enough: Natural Earth counts rivers and lakes as
 //! land, and the AISHub log showed thousands of inland-waterway vessels (Rhine, Scheldt,
 //! Mississippi) "on land".

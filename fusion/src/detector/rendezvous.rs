@@ -1,7 +1,7 @@
 //! `rendezvous`: two vessels within `max_distance_m` of each other, both slower than
 //! `max_speed_kn`, for at least `min_duration_min`, farther than `min_port_distance_m`
-//! from any port or anchorage (DESIGN.md; ANCHORS.md §2.1 with the mission's shorter
-//! duration: transfers from a mother ship are quick). Moored vessels are not counted, and
+//! from any port or anchorage (the duration set short
+//! for smuggling: transfers from a mother ship are quick). Moored vessels are not counted, and
 //! two vessels both reporting "at anchor" are an anchorage, not a meeting (one at anchor
 //! and one not still is).
 //!

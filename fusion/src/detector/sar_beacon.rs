@@ -1,6 +1,6 @@
 //! `sar_beacon`: an AIS-SART (MMSI 970…), man-overboard device (972…) or EPIRB-AIS (974…)
 //! transmitting. Rescue comes first: an active beacon raises a **critical** alert at the
-//! first report that says so (ANCHORS.md §2.6): a position report with navigational
+//! first report that says so: a position report with navigational
 //! status 14, or a safety broadcast (type 14) reading `SART ACTIVE`, `MOB ACTIVE` or
 //! `EPIRB ACTIVE`. Test transmissions (status 15 from a beacon, `… TEST`) are shown as an
 //! `info` alert and never alarm. A beacon that is implausible (moving at ship speed, on

@@ -16,6 +16,7 @@ const LAND: u8 = 1;
 const COAST: u8 = 2;
 
 /// A cell the coastline passes through.
+#[derive(Clone)]
 struct CoastCell {
     centre_on_land: bool,
     /// Where the edges touching the cell start in [`LandMask::edges`], and how many.
@@ -24,6 +25,7 @@ struct CoastCell {
 }
 
 /// Land polygons indexed for point queries.
+#[derive(Clone)]
 pub struct LandMask {
     cols: usize,
     rows: usize,

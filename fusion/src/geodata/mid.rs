@@ -7,7 +7,7 @@ use std::collections::HashMap;
 const BUILT_IN: &str = include_str!("../../data/mid.csv");
 
 /// MID → administration.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MidTable {
     countries: HashMap<u16, (String, String)>,
 }

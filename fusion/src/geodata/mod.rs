@@ -15,9 +15,64 @@ pub use mid::MidTable;
 pub use ports::Ports;
 pub use zones::{Zone, Zones};
 
+use crate::config::FusionConfig;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::path::Path;
+
+/// The reference geography the engine uses.
+#[derive(Debug, Clone)]
+pub struct Geodata {
+    /// Land, for positions on land (`None`: not checked).
+    pub land: Option<LandMask>,
+    /// Ports and anchorages.
+    pub ports: Ports,
+    /// MID allocations.
+    pub mid: MidTable,
+    /// Configured zones.
+    pub zones: Zones,
+}
+
+impl Geodata {
+    /// The geography the configuration names, built-in data where it names none, and the
+    /// zones file if any. Land is loaded only when `position_jump.land` is on.
+    pub fn load(cfg: &FusionConfig, zones: Option<&Path>) -> Result<Geodata, GeodataError> {
+        let g = &cfg.geodata;
+        let land = match (&g.land, cfg.position_jump.land) {
+            (_, false) => None,
+            (Some(p), true) => Some(LandMask::from_geojson(
+                &p.display().to_string(),
+                &read_file(p)?,
+            )?),
+            (None, true) => Some(LandMask::natural_earth()),
+        };
+        let ports = match &g.ports {
+            Some(p) => {
+                let mut ports = Ports::default();
+                ports.add_geojson(&p.display().to_string(), &read_file(p)?)?;
+                ports
+            }
+            None => Ports::built_in(),
+        };
+        let mid = match &g.mid {
+            Some(p) => {
+                let text = read_file(p)?;
+                MidTable::from_csv(&p.display().to_string(), &String::from_utf8_lossy(&text))?
+            }
+            None => MidTable::built_in(),
+        };
+        let zones = match zones.or(cfg.zone_entry.zones.as_deref()) {
+            Some(p) => Zones::from_geojson(&p.display().to_string(), &read_file(p)?)?,
+            None => Zones::default(),
+        };
+        Ok(Geodata {
+            land,
+            ports,
+            mid,
+            zones,
+        })
+    }
+}
 
 /// A reference file that could not be used.
 #[derive(Debug, thiserror::Error)]

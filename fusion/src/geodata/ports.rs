@@ -10,7 +10,7 @@ const NATURAL_EARTH: &[u8] = include_bytes!("../../data/ne_10m_ports.geojson.gz"
 const CENTRAL_MED: &[u8] = include_bytes!("../../data/ports-central-med.geojson");
 
 /// Ports and anchorages, indexed on a 1° grid.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Ports {
     names: Vec<String>,
     points: Vec<Position>,

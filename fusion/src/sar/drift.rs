@@ -1,5 +1,5 @@
 //! Drift objects: leeway `LW = a·U + b` (knots, U = 10 m wind in knots) and divergence,
-//! the manual first-order coefficient set of DOMAIN.md §2.5 (a) (Danish SAR manual /
+//! the manual first-order coefficient set of RULES.md (a) (Danish SAR manual /
 //! DMA EPD, from the US Coast Guard leeway research behind IAMSAR's graphs).
 
 use serde::Serialize;
@@ -54,7 +54,7 @@ pub const OBJECTS: [DriftObject; 14] = [
         slope: 0.034,
         offset_kn: 0.040,
         divergence_deg: 22.0,
-        note: "No leeway table has a class for overcrowded migrant inflatables (DOMAIN.md §2.5). A heavily loaded \
+        note: "No leeway table has a class for overcrowded migrant inflatables (RULES.md). A heavily loaded \
                inflatable is a flat-bottomed, low-freeboard craft, so the flat-bottom dinghy coefficients stand in; \
                they drift faster than SAROPS' 'immigration vessel, raft, no sail' (1.56 % U + 8.3 cm/s), which makes \
                the search area larger, not smaller. Replace when measured coefficients exist.",

@@ -1,9 +1,9 @@
-//! Search and rescue: drift objects and the first-order search plan (DOMAIN.md §2.4–2.6).
+//! Search and rescue: drift objects and the first-order search plan (RULES.md).
 //!
 //! ```
 //! use fusion::sar::{SearchInputs, object, plan};
 //! use fusion::Position;
-//! // DOMAIN.md §2.5's worked example: 4 h, current 1 kn to 090°, wind 15 kn from 270°.
+//! // RULES.md's worked example: 4 h, current 1 kn to 090°, wind 15 kn from 270°.
 //! let inputs = SearchInputs {
 //!     lkp: Position::new(35.0, 13.0).unwrap(),
 //!     lkp_time: "2026-11-22T02:00:00Z".parse().unwrap(),
@@ -18,7 +18,6 @@
 //! assert!((p.datum.radius_nm - 2.05).abs() < 0.01);
 //! ```
 
-pub mod case;
 mod drift;
 mod plan;
 mod response;

@@ -1,4 +1,4 @@
-//! The first-order search plan of IAMSAR vol. II (DOMAIN.md §2.5): datum from the last
+//! The first-order search plan of IAMSAR vol. II (RULES.md): datum from the last
 //! known position plus total water current and leeway, total probable error, search
 //! radius and area, and the search patterns of §2.6 as waypoints.
 //!

@@ -9,7 +9,7 @@ use crate::Position;
 use crate::engine::{Ctx, FusionEvent, UnitFix};
 use crate::geodesy::METERS_PER_NM;
 use ingest::wire::Tasking;
-use ingest::wire::patrol::{LatLon, UnitState};
+use ingest::wire::patrol::UnitState;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 
@@ -77,13 +77,6 @@ impl TryFrom<ResponseState> for Response {
 pub(crate) struct Responses {
     by_alert: BTreeMap<Box<str>, Response>,
     taskings: BTreeMap<String, Box<str>>,
-}
-
-fn lat_lon(p: Position) -> LatLon {
-    LatLon {
-        lat: p.lat,
-        lon: p.lon,
-    }
 }
 
 impl Responses {
@@ -222,10 +215,10 @@ impl Responses {
                 "Proceed at best speed to the datum {} and search: {} pattern from there, first leg {:.0}°, spacing {:.1} NM. Persons may be in the water: rescue first. Answer `ack {id}` or `decline {id} REASON`.",
                 r.plan.datum.position, pattern.code, pattern.first_leg_deg, pattern.spacing_nm
             ),
-            datum: lat_lon(datum),
+            datum,
             pattern: Some(pattern.code.to_string()),
             spacing_nm: Some(pattern.spacing_nm),
-            waypoints: pattern.waypoints.iter().copied().map(lat_lon).collect(),
+            waypoints: pattern.waypoints.clone(),
             distance_nm,
             eta_min,
         };

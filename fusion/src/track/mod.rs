@@ -5,7 +5,7 @@
 //! [`TrackConfig::max_speed_kn`](crate::config::TrackConfig) (or the vessel's own reported
 //! speed, for fast craft) within [`TrackConfig::max_gap_h`](crate::config::TrackConfig).
 //! A report that fits none starts a new segment, so two ships sharing an MMSI become two
-//! tracks (ANCHORS.md §2.5, after gpsdio-segment).
+//! tracks.
 
 mod vessel;
 

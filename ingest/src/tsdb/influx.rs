@@ -1,8 +1,8 @@
 //! [`InfluxSink`]: points written to an InfluxDB v2 write API (`POST /api/v2/write`)
 //! through `influxdb2`; VictoriaMetrics serves the same API. The only file that names
-//! `influxdb2` (STYLE.md principle 4).
+//! `influxdb2`.
 //!
-//! Traps handled here (ECOSYSTEM.md §2): `influxdb2::Client::new` panics on a URL it
+//! Traps handled here: `influxdb2::Client::new` panics on a URL it
 //! cannot parse, and it replaces the URL's path, so [`InfluxConfig::new`] accepts only
 //! `http(s)://host[:port][/]`; requests have no timeout of their own, so each write is
 //! bounded by [`InfluxConfig::timeout`]. VictoriaMetrics ignores `org` and `bucket`, and

@@ -1,5 +1,5 @@
 //! The MQTT contract: topics under a versioned prefix, and the payloads Tidewatch's
-//! producers and patrol units exchange on them (DESIGN.md, "MQTT contract").
+//! producers and patrol units exchange on them.
 //!
 //! Topic strings are built and parsed only here, so a change of contract is one file.
 //! Payloads we produce reject unknown fields; third-party feeds are configured inputs,

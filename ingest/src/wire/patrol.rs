@@ -24,15 +24,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-/// A position in degrees (WGS 84).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LatLon {
-    /// Latitude, degrees north.
-    pub lat: f64,
-    /// Longitude, degrees east.
-    pub lon: f64,
-}
+pub use crate::geodesy::Position;
 
 /// What kind of craft was sighted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,7 +114,7 @@ pub enum PatrolReport {
         /// When it was seen, UTC.
         time: Timestamp,
         /// Where.
-        position: LatLon,
+        position: Position,
         /// What kind of craft.
         craft: Craft,
         /// How many persons were seen (an estimate).
@@ -141,13 +133,13 @@ pub enum PatrolReport {
         state: UnitState,
         /// Where the unit is, if it says.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        position: Option<LatLon>,
+        position: Option<Position>,
         /// Free text.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         notes: Option<String>,
     },
     /// The unit's answer to a tasking: accepted, or declined with the reason the master
-    /// records (SOLAS V/33.1; DOMAIN.md R20).
+    /// records (SOLAS V/33.1; RULES.md R20).
     TaskingAck {
         /// When, UTC.
         time: Timestamp,
@@ -196,7 +188,7 @@ pub struct Tasking {
     /// What to do, in words.
     pub instructions: String,
     /// Where to go: the datum.
-    pub datum: LatLon,
+    pub datum: Position,
     /// Search pattern: IAMSAR code (`SS`, `VS`, `PS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
@@ -205,7 +197,7 @@ pub struct Tasking {
     pub spacing_nm: Option<f64>,
     /// Waypoints to fly, commence search point first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub waypoints: Vec<LatLon>,
+    pub waypoints: Vec<Position>,
     /// Distance from the unit to the datum when tasked, NM.
     pub distance_nm: f64,
     /// Estimated time to reach the datum, minutes.
@@ -279,7 +271,7 @@ impl PatrolReport {
                 ),
             ));
         }
-        let position = |p: &LatLon| -> Result<(), ReportError> {
+        let position = |p: &Position| -> Result<(), ReportError> {
             if !(p.lat.is_finite() && (-90.0..=90.0).contains(&p.lat)) {
                 return Err(ReportError::new(
                     "position.lat",

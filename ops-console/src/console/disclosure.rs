@@ -14,8 +14,8 @@
 //! through the caveat checks of `interception::caveat`.
 
 use super::auth::Role;
-use crate::interception::casefile::DETAILS_KEY;
-use crate::interception::log::{InterceptionLog, LogEntry};
+use tidewatch_cases::casefile::DETAILS_KEY;
+use tidewatch_cases::log::{InterceptionLog, LogEntry};
 
 /// A class of protected data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

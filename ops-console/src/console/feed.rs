@@ -13,6 +13,7 @@
 //! alert, and not one held already: fusion's revisions only go forward, a repeat is a
 //! redelivery), `alert_kind_changed` (an alert id held with another kind).
 
+use ingest::link::client::{self, Backoff};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ use ingest::model::Observation;
 use ingest::wire::Tasking;
 use ingest::wire::topics::{ALERTS_FILTER, OBS_FILTER, TASKING_FILTER, Topic};
 use jiff::SignedDuration;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{Event, Packet, Publish, QoS};
 use tokio::sync::mpsc;
 
 use super::Console;
@@ -45,24 +46,26 @@ pub async fn run(
     console: Arc<Console>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let mut o = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
-    o.set_clean_session(false);
-    o.set_manual_acks(true);
-    o.set_keep_alive(Duration::from_secs(10));
-    o.set_max_packet_size(1 << 20, 1 << 20);
-    if let Some((u, p)) = &cfg.credentials {
-        o.set_credentials(u, p);
-    }
-    let (client, mut el) = AsyncClient::new(o, 1024);
-    // Acknowledgements are small: no Nagle delay (the broker holds publishers until they come).
-    ingest::service::set_nodelay(&mut el);
+    let (client, mut el) = client::connect(
+        client::options(
+            cfg.client_id.clone(),
+            cfg.host.clone(),
+            cfg.port,
+            cfg.credentials.as_ref(),
+            true,
+            1 << 20,
+        ),
+        1024,
+    );
     let (tx, mut rx) = mpsc::channel::<Publish>(4096);
     let sub = client.clone();
     let health = console.clone();
     let poller = tokio::spawn(async move {
+        let mut backoff = Backoff::default();
         loop {
             match el.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    backoff.reset();
                     health.feed_connected(true);
                     for f in [OBS_FILTER, ALERTS_FILTER, TASKING_FILTER] {
                         let _ = sub.subscribe(f, QoS::AtLeastOnce).await;
@@ -77,7 +80,7 @@ pub async fn run(
                 Err(e) => {
                     health.feed_connected(false);
                     tracing::warn!(error = %e, "console: MQTT connection lost; reconnecting");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    backoff.wait().await;
                 }
             }
         }

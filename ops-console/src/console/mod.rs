@@ -14,12 +14,14 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
-pub mod cases;
+#[cfg(test)]
+mod casefile_tests;
 pub mod disclosure;
 pub mod feed;
 pub mod live;
 pub mod model;
 pub mod picture;
+pub mod report;
 pub mod store;
 
 use std::collections::HashMap;
@@ -89,7 +91,7 @@ pub struct Console {
     /// Cookies get `Secure` (the console is behind TLS).
     pub secure_cookies: bool,
     /// Reference data for case files (States, units, zones).
-    reference: crate::interception::casefile::Reference,
+    reference: tidewatch_cases::casefile::Reference,
     /// The data directory (exports go under it), if not in memory.
     dir: Option<PathBuf>,
 }
@@ -104,14 +106,14 @@ impl std::fmt::Debug for Console {
 /// data): refused at start when it does not parse, naming the file.
 pub fn load_reference(
     path: Option<&std::path::Path>,
-) -> anyhow::Result<Option<crate::interception::casefile::Reference>> {
+) -> anyhow::Result<Option<tidewatch_cases::casefile::Reference>> {
     use anyhow::Context;
     let Some(p) = path else {
         return Ok(None);
     };
     let text =
         std::fs::read_to_string(p).with_context(|| format!("reference data {}", p.display()))?;
-    crate::interception::casefile::Reference::from_toml(&text)
+    tidewatch_cases::casefile::Reference::from_toml(&text)
         .map(Some)
         .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
 }
@@ -125,9 +127,9 @@ pub struct ConsoleConfig {
     /// What the picture keeps.
     pub picture: PictureConfig,
     /// Fusion rules for the picture's own engine (identity, risk).
-    pub fusion: fusion::FusionConfig,
+    pub fusion: fusion::Setup,
     /// Reference data for case files (`None`: the demonstration area's).
-    pub reference: Option<crate::interception::casefile::Reference>,
+    pub reference: Option<tidewatch_cases::casefile::Reference>,
 }
 
 /// Closed days of the console's refused messages.
@@ -201,13 +203,13 @@ impl Console {
             reference: cfg
                 .reference
                 .clone()
-                .unwrap_or_else(crate::interception::casefile::Reference::default_demo),
+                .unwrap_or_else(tidewatch_cases::casefile::Reference::default_demo),
             dir: cfg.dir.clone(),
         })
     }
 
     /// Reference data for case files.
-    pub fn reference(&self) -> &crate::interception::casefile::Reference {
+    pub fn reference(&self) -> &tidewatch_cases::casefile::Reference {
         &self.reference
     }
 
@@ -627,7 +629,7 @@ impl Running {
 #[derive(Debug, Default)]
 pub struct WebSecurity {
     /// Serve HTTPS with this identity (then cookies are `Secure` and responses carry HSTS).
-    pub tls: Option<crate::tls::Identity>,
+    pub tls: Option<ingest::link::tls::Identity>,
     /// Mark cookies `Secure` even on plain HTTP (HTTPS terminated by a proxy in front).
     pub secure_cookies: bool,
 }
@@ -652,9 +654,9 @@ impl WebSecurity {
         data: Option<&std::path::Path>,
         secure_cookies: bool,
     ) -> anyhow::Result<WebSecurity> {
-        let dir = data.map(crate::tls::default_dir);
+        let dir = data.map(ingest::link::tls::default_dir);
         Ok(WebSecurity {
-            tls: crate::tls::for_listener(http, files, dir.as_deref())?,
+            tls: ingest::link::tls::for_listener(http, files, dir.as_deref())?,
             secure_cookies,
         })
     }
@@ -672,14 +674,13 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     use anyhow::Context;
     let web = web.into();
-    if web.tls.is_none() && !crate::tls::is_loopback(&http) {
+    if web.tls.is_none() && !ingest::link::tls::is_loopback(&http) {
         anyhow::bail!(
             "the console serves plain HTTP on loopback only: {http} needs a certificate (--tls-cert FILE --tls-key FILE, or none to make a self-signed one)"
         );
     }
     let secure_cookies = web.secure_cookies || web.tls.is_some();
-    let geo = fusion::Geodata::load(&cfg.fusion, None).context("fusion reference data")?;
-    let engine = fusion::FusionEngine::new(cfg.fusion.clone(), geo);
+    let engine = cfg.fusion.engine();
     let mut console = Console::open(cfg, engine, metrics.clone()).context("console store")?;
     console.secure_cookies = secure_cookies;
     let first_admin = ensure_admin(console.store()).context("creating the first administrator")?;

@@ -6,16 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A point in degrees (WGS 84).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct LatLon {
-    /// Latitude, degrees north.
-    #[schema(minimum = -90.0, maximum = 90.0)]
-    pub lat: f64,
-    /// Longitude, degrees east.
-    #[schema(minimum = -180.0, maximum = 180.0)]
-    pub lon: f64,
-}
+pub use ingest::geodesy::Position;
 
 /// What a track is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -51,7 +42,7 @@ pub struct TrackView {
     /// SART/MOB/EPIRB; `radar`, `sighting`, `patrol` for the others.
     pub category: String,
     /// Latest (or, in a replay, as of then) position.
-    pub position: LatLon,
+    pub position: Position,
     /// Speed over ground, knots.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sog_kn: Option<f64>,
@@ -89,7 +80,7 @@ pub struct TaskingView {
     /// What the unit is asked to do.
     pub instructions: String,
     /// Where to go.
-    pub datum: LatLon,
+    pub datum: Position,
     /// When it was sent (UTC).
     #[schema(value_type = String, format = DateTime)]
     pub time: Timestamp,
@@ -185,7 +176,7 @@ pub struct AlertView {
     /// Contacts without MMSI (radar, sightings).
     pub contacts: Vec<String>,
     /// Where.
-    pub position: LatLon,
+    pub position: Position,
     /// Confidence 0–1.
     pub score: f64,
     /// Why, in words with units.
@@ -218,7 +209,7 @@ impl AlertView {
             end: a.end,
             mmsi: a.mmsi.clone(),
             contacts: a.contacts.clone(),
-            position: LatLon {
+            position: Position {
                 lat: a.position.lat,
                 lon: a.position.lon,
             },
@@ -276,7 +267,7 @@ pub struct IdentityChange {
     pub to: String,
     /// Where the vessel was.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<LatLon>,
+    pub position: Option<Position>,
 }
 
 /// A vessel near another.

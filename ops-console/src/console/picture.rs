@@ -245,7 +245,7 @@ impl Picture {
     pub fn observe(&mut self, obs: &Observation) {
         // The same clock as the fusion service: the data's time, never moved by a sender
         // whose clock is far ahead.
-        let (now, _) = fusion::service::advance_clock(self.clock, obs.time, Timestamp::now());
+        let (now, _) = fusion::clock::advance_clock(self.clock, obs.time, Timestamp::now());
         self.clock = Some(now);
         let _ = self.engine.on_observation(obs, now);
         let t_ms = obs.time.as_millisecond();
@@ -334,7 +334,8 @@ impl Picture {
                             } else {
                                 u.heading_deg.map(|h| (h + b).rem_euclid(360.0))
                             }?;
-                            let p = Position::new(u.lat, u.lon)?.destination(brg, r * 1852.0);
+                            let p = Position::new(u.lat, u.lon)?
+                                .destination(brg, r * ingest::geodesy::METERS_PER_NM);
                             Some((p.lat, p.lon))
                         })
                     }
@@ -683,7 +684,7 @@ impl Picture {
             unit: t.unit.clone(),
             label: t.label.clone(),
             category: t.category.clone(),
-            position: LatLon { lat, lon },
+            position: Position { lat, lon },
             sog_kn: t.sog_kn.filter(|_| live),
             cog_deg: t.cog_deg.filter(|_| live),
             heading_deg: t.heading_deg.filter(|_| live),
@@ -851,7 +852,7 @@ impl Picture {
                     field: c.field.to_owned(),
                     from: c.from.clone(),
                     to: c.to.clone(),
-                    position: c.position.map(|p| LatLon {
+                    position: c.position.map(|p| Position {
                         lat: p.lat,
                         lon: p.lon,
                     }),
@@ -886,7 +887,7 @@ fn tasking_view(t: &Tasking, status: &str, reason: &Option<String>) -> TaskingVi
         alert: t.alert.clone(),
         kind: t.kind.clone(),
         instructions: t.instructions.clone(),
-        datum: LatLon {
+        datum: Position {
             lat: t.datum.lat,
             lon: t.datum.lon,
         },

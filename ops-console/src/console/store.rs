@@ -9,9 +9,9 @@ use std::sync::{Mutex, MutexGuard};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::interception::log::{AppendError, InterceptionLog, LogEntry, NewEntry, next_entry};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tidewatch_cases::log::{AppendError, InterceptionLog, LogEntry, NewEntry, next_entry};
 
 use super::auth::Role;
 use super::model::TrackKind;
@@ -88,7 +88,7 @@ const MIGRATIONS: &[&str] = &[
         lon REAL NOT NULL
     );
     CREATE INDEX positions_t ON positions (t);",
-    // 4: the interception log of each incident (DOMAIN.md §6.1), hash-chained and
+    // 4: the interception log of each incident (RULES.md), hash-chained and
     // append-only: the database itself refuses to change or remove an entry (R55).
     "CREATE TABLE interception_log (
         incident TEXT NOT NULL,
@@ -165,7 +165,7 @@ const MIGRATIONS: &[&str] = &[
 /// while replaying or reading.
 struct TxKeys<'a>(&'a Connection, bool);
 
-impl crate::interception::casefile::Keys for TxKeys<'_> {
+impl tidewatch_cases::casefile::Keys for TxKeys<'_> {
     fn signing_key(&self, user: &str) -> Option<ed25519_dalek::SigningKey> {
         let found: Option<Vec<u8>> = self
             .0
@@ -218,7 +218,7 @@ impl crate::interception::casefile::Keys for TxKeys<'_> {
     fn restricted(
         &self,
         sha256: &str,
-        kind: crate::interception::casefile::RestrictedKind,
+        kind: tidewatch_cases::casefile::RestrictedKind,
         incident: &str,
     ) -> Option<String> {
         self.0
@@ -253,7 +253,7 @@ pub enum CaseRefusal {
     Log(#[from] AppendError),
     /// A rule refused the action.
     #[error(transparent)]
-    Rule(#[from] crate::interception::Refused),
+    Rule(#[from] tidewatch_cases::Refused),
 }
 
 /// A user account as stored.
@@ -844,7 +844,7 @@ impl Store {
     }
 
     /// An incident's interception log, as stored (check it with
-    /// [`crate::interception::log::verify`]).
+    /// [`tidewatch_cases::log::verify`]).
     pub fn interception_log(&self, incident: &str) -> Result<InterceptionLog, StoreError> {
         let conn = self.conn();
         let mut st =
@@ -903,7 +903,7 @@ impl Store {
 
     /// An evidence file's bytes as stored.
     pub fn evidence_file(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        use crate::interception::casefile::Keys;
+        use tidewatch_cases::casefile::Keys;
         Ok(TxKeys(&self.conn(), false).file(sha256))
     }
 
@@ -912,7 +912,7 @@ impl Store {
     /// and the like; reading a case file never re-reads evidence bytes.
     pub fn evidence_problems(
         &self,
-        f: &crate::interception::casefile::CaseFile,
+        f: &tidewatch_cases::casefile::CaseFile,
     ) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
         for ex in f.register.exhibits.values() {
@@ -941,12 +941,12 @@ impl Store {
     pub fn case_file(
         &self,
         incident: &str,
-        reference: &crate::interception::casefile::Reference,
-    ) -> Result<crate::interception::casefile::CaseFile, StoreError> {
+        reference: &tidewatch_cases::casefile::Reference,
+    ) -> Result<tidewatch_cases::casefile::CaseFile, StoreError> {
         let log = self.interception_log(incident)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let f = crate::interception::casefile::CaseFile::replay(
+        let f = tidewatch_cases::casefile::CaseFile::replay(
             incident,
             &log.entries,
             reference,
@@ -964,14 +964,14 @@ impl Store {
     pub fn case_action(
         &self,
         incident: &str,
-        who: &crate::interception::casefile::Who,
-        action: &crate::interception::casefile::Action,
+        who: &tidewatch_cases::casefile::Who,
+        action: &tidewatch_cases::casefile::Action,
         mut entry: NewEntry,
         recorded_at: Timestamp,
-        reference: &crate::interception::casefile::Reference,
-    ) -> Result<Result<(LogEntry, crate::interception::casefile::CaseFile), CaseRefusal>, StoreError>
+        reference: &tidewatch_cases::casefile::Reference,
+    ) -> Result<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>, StoreError>
     {
-        use crate::interception::casefile::{Action, CaseFile, DETAILS_KEY, RestrictedKind};
+        use tidewatch_cases::casefile::{Action, CaseFile, DETAILS_KEY, RestrictedKind};
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let entries: Vec<LogEntry> = {
@@ -986,7 +986,7 @@ impl Store {
         };
         // A client never names a restricted record: naming one would load it.
         if action.names_restricted_record() {
-            return Ok(Err(CaseRefusal::Rule(crate::interception::Refused {
+            return Ok(Err(CaseRefusal::Rule(tidewatch_cases::Refused {
                 rule: "R40",
                 problem: "a restricted record is made by the store from the action taken, never named by a client (record `asylum`, or `info_item` with its content)".into(),
             })));
@@ -995,7 +995,7 @@ impl Store {
         // applied to what the action says.
         let mut probe = entry.clone();
         probe.details = serde_json::json!({ DETAILS_KEY: action });
-        if let Err(e) = crate::interception::log::check(&probe, recorded_at) {
+        if let Err(e) = tidewatch_cases::log::check(&probe, recorded_at) {
             return Ok(Err(e.into()));
         }
         // R40: what a person said asking for protection stays out of the log, which keeps
@@ -1007,7 +1007,7 @@ impl Store {
                 summary,
                 blocked_states,
             } => {
-                let body = serde_json::to_value(&crate::interception::casefile::RestrictedAsylum {
+                let body = serde_json::to_value(&tidewatch_cases::casefile::RestrictedAsylum {
                     summary: summary.clone(),
                     blocked_states: blocked_states.clone(),
                 })
@@ -1058,7 +1058,7 @@ impl Store {
         // record) takes only rescue actions until it is resolved (R21: rescue is never
         // blocked): other rules would be checked against a state that may be wrong.
         if !file.problems.is_empty() && !action.rescue() {
-            return Ok(Err(CaseRefusal::Rule(crate::interception::Refused {
+            return Ok(Err(CaseRefusal::Rule(tidewatch_cases::Refused {
                 rule: "R56",
                 problem: format!(
                     "the case file does not replay cleanly ({}); only rescue actions are taken until it is resolved",
@@ -1070,7 +1070,7 @@ impl Store {
         let seq = entries.len() as u64 + 1;
         let pos = entry.position.map(|p| (p.lat, p.lon));
         // Refused, the replayed file is dropped: no copy needed to keep it unchanged.
-        let applied = match file.apply_in_place(
+        let applied = match file.apply(
             action,
             who,
             entry.occurred_at,
@@ -1079,7 +1079,7 @@ impl Store {
             seq,
             reference,
             &keys,
-            crate::interception::casefile::Facts::default(),
+            tidewatch_cases::casefile::Facts::default(),
         ) {
             Ok(a) => a,
             Err(r) => return Ok(Err(r.into())),
@@ -1206,11 +1206,13 @@ pub struct NewAudit<'a> {
 /// only its own kind's action in its own incident loads it; its SHA-256, for the log.
 fn keep_restricted(
     tx: &Connection,
-    kind: crate::interception::casefile::RestrictedKind,
+    kind: tidewatch_cases::casefile::RestrictedKind,
     incident: &str,
     body: serde_json::Value,
 ) -> Result<String, StoreError> {
-    let json = crate::interception::casefile::RestrictedRecord::seal(kind, incident, body);
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the operating system's random source");
+    let json = tidewatch_cases::casefile::RestrictedRecord::seal(kind, incident, body, salt);
     let sha = sha256_hex(json.as_bytes());
     tx.execute(
         "INSERT INTO restricted_records (sha256, json, kind, incident) VALUES (?1, ?2, ?3, ?4)",
@@ -1446,7 +1448,7 @@ mod tests {
     }
 
     fn log_entry(min: i64, why: &str) -> NewEntry {
-        use crate::interception::log::{EventType, LogActor, TimeSource};
+        use tidewatch_cases::log::{EventType, LogActor, TimeSource};
         NewEntry {
             occurred_at: "2026-11-22T05:00:00Z".parse::<Timestamp>().unwrap()
                 + jiff::SignedDuration::from_mins(min),
@@ -1470,7 +1472,7 @@ mod tests {
 
     #[test]
     fn the_interception_log_is_append_only_in_the_database_and_verifies_after_reopening() {
-        use crate::interception::log::verify;
+        use tidewatch_cases::log::verify;
         let dir = tempfile::tempdir().unwrap();
         let t = |m| {
             "2026-11-22T05:00:00Z".parse::<Timestamp>().unwrap()

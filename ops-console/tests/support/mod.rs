@@ -1,4 +1,9 @@
 //! What several of these tests share: a small tmpfs for the full-disk tests.
+//!
+//! Why these tests are here and not in `tests/` with the others: they run the `tidewatch`
+//! binary itself (kill it, restart it, cut its disk, drive it from a browser), and Cargo sets
+//! `CARGO_BIN_EXE_tidewatch` only for the integration tests of the package that builds the
+//! binary, `ops-console`. Tests of the crates' APIs live in `tests/` (`tidewatch-tests`).
 
 #![allow(dead_code)] // Each test binary uses its own part.
 

@@ -1,0 +1,123 @@
+//! The shell every Tidewatch MQTT client shares: how it logs in, its session, its socket
+//! options and how it waits before it reconnects. The services' loops (ingest, fusion, the
+//! console's feed, `up`'s own clients, the patrol unit) differ in what they do with what
+//! arrives, never in these.
+
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, EventLoop, MqttOptions};
+
+/// MQTT keep-alive of a service on the centre's network: a dead connection is noticed
+/// within about 1.5 times this.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// Options of client `id` at `host:port`, logging in with `credentials` if given.
+///
+/// `persistent`: a persistent session (the broker keeps the subscriptions and what arrives
+/// while the client is away) whose deliveries the client acknowledges itself, once it has
+/// kept them; otherwise a clean session with acknowledgements sent at once (a publisher's
+/// connection). Packets up to `max_packet_bytes` each way.
+pub fn options(
+    id: impl Into<String>,
+    host: impl Into<String>,
+    port: u16,
+    credentials: Option<&(String, String)>,
+    persistent: bool,
+    max_packet_bytes: usize,
+) -> MqttOptions {
+    let mut o = MqttOptions::new(id, host, port);
+    o.set_clean_session(!persistent);
+    o.set_manual_acks(persistent);
+    o.set_keep_alive(KEEP_ALIVE);
+    o.set_max_packet_size(max_packet_bytes, max_packet_bytes);
+    if let Some((u, p)) = credentials {
+        o.set_credentials(u, p);
+    }
+    o
+}
+
+/// A client on `options` with room for `cap` requests, its socket without Nagle's delay:
+/// acknowledgements are small, and a broker that holds its publishers' receipts until a
+/// subscriber has a message waits on them.
+pub fn connect(options: MqttOptions, cap: usize) -> (AsyncClient, EventLoop) {
+    let (client, mut eventloop) = AsyncClient::new(options, cap);
+    no_delay(&mut eventloop);
+    (client, eventloop)
+}
+
+/// Turn Nagle's delay off on `eventloop`'s socket.
+pub fn no_delay(eventloop: &mut EventLoop) {
+    let mut n = eventloop.network_options();
+    n.set_tcp_nodelay(true);
+    eventloop.set_network_options(n);
+}
+
+/// How every client waits before it polls a lost connection again (polling reconnects):
+/// [`Backoff::FIRST`] after the first failure, doubling to [`Backoff::MAX`], and from the
+/// start again once the broker has accepted the connection ([`Backoff::reset`] on CONNACK).
+/// A dead broker is not hammered; a broker back after a restart is found within `MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            next: Backoff::FIRST,
+        }
+    }
+}
+
+impl Backoff {
+    /// The first wait.
+    pub const FIRST: Duration = Duration::from_millis(100);
+    /// The longest wait.
+    pub const MAX: Duration = Duration::from_secs(5);
+
+    /// The connection was accepted: the next failure waits [`Backoff::FIRST`] again.
+    pub fn reset(&mut self) {
+        self.next = Backoff::FIRST;
+    }
+
+    /// The wait after this failure (and the next one's doubles, up to [`Backoff::MAX`]).
+    pub fn next_wait(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Backoff::MAX);
+        wait
+    }
+
+    /// Wait after a failure.
+    pub async fn wait(&mut self) {
+        tokio::time::sleep(self.next_wait()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_to_the_cap_and_start_again_after_a_connection() {
+        let mut b = Backoff::default();
+        let waits: Vec<u64> = (0..8).map(|_| b.next_wait().as_millis() as u64).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+        b.reset();
+        assert_eq!(b.next_wait(), Backoff::FIRST);
+    }
+
+    #[test]
+    fn a_persistent_session_acknowledges_itself_a_clean_one_does_not() {
+        let login = ("fusion".to_owned(), "secret".to_owned());
+        let o = options("c", "127.0.0.1", 1883, Some(&login), true, 1 << 20);
+        assert!(!o.clean_session());
+        assert!(o.manual_acks());
+        assert_eq!(o.keep_alive(), KEEP_ALIVE);
+        let login = o.credentials().map(|l| (l.username, l.password));
+        assert_eq!(login, Some(("fusion".to_owned(), "secret".to_owned())));
+        let o = options("c-pub", "127.0.0.1", 1883, None, false, 1 << 20);
+        assert!(o.clean_session());
+        assert!(!o.manual_acks());
+        assert!(o.credentials().is_none());
+    }
+}

@@ -1,0 +1,374 @@
+//! [`Broker`]: rumqttd on the caller's tokio runtime, behind the fronts of
+//! [`super::front`]. This is the only file that names rumqttd.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttd::protocol::v4::V4;
+use rumqttd::{ConnectionSettings, LinkType, Router, RouterConfig, Server, ServerSettings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::{Instant, sleep, timeout};
+use tracing::{info, warn};
+
+use super::config::{BrokerConfig, BrokerUser, ConfigError};
+use super::front::{AccountsUpdate, AuthPolicy, Front, Listener, serve, update_accounts};
+use super::hold::Ledger;
+use super::packet::{Connect, encode_connect};
+use super::stats::{BrokerStats, Counters};
+
+/// How many internal ports to try if another process takes the one reserved for the engine.
+const ENGINE_ATTEMPTS: u32 = 5;
+/// How long the engine has to answer a probe CONNECT after being spawned.
+const ENGINE_READY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The fronts' username at the engine (their password is made at start).
+const ENGINE_USER: &str = "tidewatch-front";
+
+/// Why [`Broker::start`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BrokerError {
+    /// The configuration is not acceptable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A listener could not be opened.
+    #[error("MQTT broker: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The engine did not come up on an internal port.
+    #[error(
+        "MQTT broker: the engine did not start on 127.0.0.1 after {ENGINE_ATTEMPTS} attempts: {0}"
+    )]
+    Engine(String),
+}
+
+/// The embedded MQTT broker of `tidewatch up`.
+///
+/// ```text
+///  local clients ──▶ listen (127.0.0.1: anonymous = raw AIS only,   ─┐
+///                    or an account; CONNECT checked, ACL per packet) ├─▶ engine (rumqttd) on an
+///  units, feeds  ──▶ auth_listen (TLS when auth_tls, then username   │   internal 127.0.0.1 port,
+///                    + password, CONNECT checked, ACL per packet) ───┘   the fronts' secret only
+/// ```
+///
+/// Accounts can be added and revoked while it runs ([`Broker::accounts`]); a revoked
+/// account's connections are closed at once.
+///
+/// Everything but the engine's router runs as tasks on the caller's tokio runtime. The engine
+/// takes only the fronts: they log in with a password made at start and kept in memory, so a
+/// local process that finds the internal port gets nowhere. See [`BrokerConfig`] for the
+/// listeners, accounts and memory bound, and [`super::Refusal`] for what the fronts refuse.
+/// Dropping the broker stops it like [`shutdown`](Self::shutdown), without waiting.
+#[derive(Debug)]
+pub struct Broker {
+    addr: SocketAddr,
+    auth_addr: Option<SocketAddr>,
+    /// The engine's internal listener (tests knock on it directly).
+    #[cfg_attr(not(test), allow(dead_code))]
+    engine: SocketAddr,
+    counters: Arc<Counters>,
+    /// Who has what, for held PUBACKs.
+    ledger: Arc<Ledger>,
+    /// The accounts, changeable while the broker runs.
+    accounts: Accounts,
+    /// The engine's listener task and the fronts' accept loops. Each accept loop owns the tasks of
+    /// its connections, so aborting this set closes every listener and every client connection.
+    tasks: JoinSet<()>,
+}
+
+impl Broker {
+    /// Starts the broker on the current tokio runtime: opens the listeners (reporting the address
+    /// actually bound, so port 0 works), starts the engine on a free internal loopback port, and
+    /// returns once the engine answers an MQTT CONNECT.
+    pub async fn start(cfg: BrokerConfig) -> Result<Self, BrokerError> {
+        cfg.validate()?;
+        if let Some(a) = cfg.auth_listen
+            && cfg.auth_tls.is_none()
+            && !a.ip().is_loopback()
+        {
+            return Err(ConfigError::PlainRemote(a).into());
+        }
+        let bind = |addr: SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .and_then(|l| Ok((l.local_addr()?, l)))
+                .map_err(|source| BrokerError::Bind { addr, source })
+        };
+        let (addr, loopback) = bind(cfg.listen).await?;
+        let auth = match cfg.auth_listen {
+            Some(a) => Some(bind(a).await?),
+            None => None,
+        };
+
+        let mut tasks = JoinSet::new();
+        let engine_login = (ENGINE_USER.to_owned(), engine_secret()?);
+        let engine = start_engine(&cfg, &engine_login, &mut tasks).await?;
+        let counters = Arc::new(Counters::default());
+        let ledger = Arc::new(Ledger::new(cfg.must_see.clone(), cfg.wait_for_services));
+        let front = Arc::new(Front::new(
+            engine,
+            engine_login,
+            counters.clone(),
+            cfg.max_connections,
+            ledger.clone(),
+        ));
+        let sweeper = ledger.clone();
+        tasks.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                sweeper.sweep(std::time::Instant::now());
+            }
+        });
+        let policy = Arc::new(AuthPolicy::new(&cfg));
+        tasks.spawn(serve(
+            loopback,
+            front.clone(),
+            policy.clone(),
+            Listener::Loopback,
+            None,
+        ));
+        let accounts = Accounts {
+            front: front.clone(),
+            policy: policy.clone(),
+        };
+        let tls = cfg
+            .auth_tls
+            .as_ref()
+            .map(|t| tokio_rustls::TlsAcceptor::from(t.0.clone()));
+        let auth_addr = auth.map(|(auth_addr, listener)| {
+            tasks.spawn(serve(listener, front, policy, Listener::Auth, tls));
+            auth_addr
+        });
+        info!(%addr, auth_addr = ?auth_addr, tls = cfg.auth_tls.is_some(), users = cfg.users.len(), "MQTT broker listening.");
+        Ok(Broker {
+            addr,
+            auth_addr,
+            engine,
+            counters,
+            ledger,
+            accounts,
+            tasks,
+        })
+    }
+
+    /// A handle that changes the accounts while the broker runs (cheap to clone, usable from
+    /// another task).
+    pub fn accounts(&self) -> Accounts {
+        self.accounts.clone()
+    }
+
+    /// The loopback listener's address (anonymous clients and accounts).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The authenticated listener's address, if configured.
+    pub fn auth_addr(&self) -> Option<SocketAddr> {
+        self.auth_addr
+    }
+
+    /// The engine's internal listener, which only the fronts should be able to use (tests
+    /// check that nothing else can).
+    #[doc(hidden)]
+    pub fn engine_addr(&self) -> SocketAddr {
+        self.engine
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> BrokerStats {
+        self.stats_reader()()
+    }
+
+    /// A reader of the counters that outlives borrows of the broker (for `/metrics`).
+    pub fn stats_reader(&self) -> impl Fn() -> BrokerStats + Send + Sync + 'static {
+        let counters = self.counters.clone();
+        let ledger = self.ledger.clone();
+        move || BrokerStats {
+            holds: ledger.stats(),
+            ..counters.snapshot()
+        }
+    }
+
+    /// Stops the broker: closes both listeners and every client connection (clients see the
+    /// connection drop; the engine's links end as their relays close).
+    ///
+    /// rumqttd's router runs on an OS thread that cannot be stopped: it stays, idle, with the
+    /// messages still in its log (at most the [`LogLimits`](super::LogLimits) bound) until the
+    /// process exits. Start one broker per process.
+    pub async fn shutdown(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Changes the accounts of a running [`Broker`] (both listeners).
+#[derive(Clone)]
+pub struct Accounts {
+    front: Arc<Front>,
+    policy: Arc<AuthPolicy>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Accounts(..)")
+    }
+}
+
+impl Accounts {
+    /// Makes `users` the accounts added to the configuration's (which stay, and win over one
+    /// of the same name, reported as shadowed), and `revoked` the revoked ones (their right
+    /// password is refused as [`Refusal::Revoked`](super::Refusal::Revoked)). Every live
+    /// connection of an account that is gone, revoked, or has another role or password than
+    /// when it connected is closed at once, counted as revoked. Each call replaces the whole
+    /// set: give every added account each time. Names are expected valid
+    /// ([`is_user_name`](super::is_user_name)); an invalid one can never log in.
+    pub fn replace(&self, users: &[BrokerUser], revoked: &[BrokerUser]) -> AccountsUpdate {
+        update_accounts(&self.front, &self.policy, users, revoked)
+    }
+}
+
+/// The engine's router settings: the log bound, and room for both fronts' connections.
+fn router_config(cfg: &BrokerConfig) -> RouterConfig {
+    RouterConfig {
+        // Both listeners at their limit, plus start-up probes.
+        max_connections: cfg.max_connections * 2 + 8,
+        max_outgoing_packet_count: 200,
+        max_segment_size: cfg.log.segment_bytes,
+        max_segment_count: cfg.log.segments,
+        custom_segment: None,
+        initialized_filters: None,
+        ..RouterConfig::default()
+    }
+}
+
+/// The fronts' password at the engine: 256 random bits, in memory only.
+fn engine_secret() -> Result<String, BrokerError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret)
+        .map_err(|e| BrokerError::Engine(format!("no randomness for the engine's secret: {e}")))?;
+    Ok(secret.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The engine's listener on `listen`: only the fronts' login (the fronts authenticated the
+/// clients), the packet limit, and no dynamic filters (a publish nobody subscribed to is not
+/// kept).
+fn server_settings(
+    cfg: &BrokerConfig,
+    listen: SocketAddr,
+    login: &(String, String),
+) -> ServerSettings {
+    ServerSettings {
+        name: "tidewatch-engine".into(),
+        listen,
+        tls: None,
+        next_connection_delay_ms: 0,
+        connections: ConnectionSettings {
+            connection_timeout_ms: u16::try_from(cfg.connect_timeout_secs * 1000)
+                .unwrap_or(u16::MAX),
+            max_payload_size: cfg.max_packet_bytes,
+            max_inflight_count: 100,
+            auth: Some(std::collections::HashMap::from([login.clone()])),
+            external_auth: None,
+            dynamic_filters: false,
+        },
+    }
+}
+
+/// Spawns the router thread and the engine's listener on a free internal port. rumqttd binds
+/// inside its task and cannot report port 0, so a free port is reserved, released and handed to
+/// it; should another process take it meanwhile, the next attempt uses another.
+async fn start_engine(
+    cfg: &BrokerConfig,
+    login: &(String, String),
+    tasks: &mut JoinSet<()>,
+) -> Result<SocketAddr, BrokerError> {
+    let router_tx = Router::new(0, router_config(cfg)).spawn();
+    let mut last = String::new();
+    for _ in 0..ENGINE_ATTEMPTS {
+        let port = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .map_err(|e| BrokerError::Engine(format!("no free loopback port: {e}")))?
+            .port();
+        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut server = Server::new(server_settings(cfg, listen, login), router_tx.clone(), V4);
+        let task = tasks.spawn(async move {
+            if let Err(e) = server.start(LinkType::Remote).await {
+                warn!(%listen, error = %e, "MQTT engine listener stopped.");
+            }
+        });
+        match wait_ready(listen, login, &task).await {
+            Ok(()) => return Ok(listen),
+            Err(e) => {
+                task.abort();
+                last = e;
+            }
+        }
+    }
+    Err(BrokerError::Engine(last))
+}
+
+/// Waits until the engine at `addr` answers a CONNECT with a CONNACK, or its task ends.
+async fn wait_ready(
+    addr: SocketAddr,
+    login: &(String, String),
+    task: &AbortHandle,
+) -> Result<(), String> {
+    let deadline = Instant::now() + ENGINE_READY_TIMEOUT;
+    let mut last = String::from("no answer");
+    while Instant::now() < deadline {
+        if task.is_finished() {
+            return Err(format!("listener on {addr} stopped (port taken?)"));
+        }
+        match timeout(Duration::from_secs(1), probe(addr, login)).await {
+            Ok(Ok(())) => {
+                // A CONNACK proves an engine listens there, not that it is ours: another
+                // process's (one that checks no login) may have taken the port first, and ours
+                // then stops at once.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if task.is_finished() {
+                    return Err(format!("{addr} is another process's (ours could not bind)"));
+                }
+                return Ok(());
+            }
+            Ok(Err(e)) => last = format!("{addr}: {e}"),
+            Err(_) => last = format!("{addr}: probe timed out"),
+        }
+        sleep(Duration::from_millis(5)).await;
+    }
+    Err(last)
+}
+
+/// One MQTT 3.1.1 CONNECT / CONNACK / DISCONNECT exchange, with the fronts' login.
+async fn probe(addr: SocketAddr, login: &(String, String)) -> io::Result<()> {
+    let connect = encode_connect(
+        &Connect {
+            clean_session: true,
+            keep_alive: 10,
+            client_id: "",
+            will: None,
+            username: None,
+            password: None,
+        },
+        "tidewatch-probe",
+        (&login.0, &login.1),
+    );
+    let mut s = TcpStream::connect(addr).await?;
+    s.write_all(&connect).await?;
+    let mut ack = [0u8; 4];
+    s.read_exact(&mut ack).await?;
+    if ack != [0x20, 2, 0, 0] {
+        return Err(io::Error::other(format!(
+            "not an MQTT broker (answered {ack:02x?})"
+        )));
+    }
+    s.write_all(&[0xe0, 0]).await?;
+    Ok(())
+}

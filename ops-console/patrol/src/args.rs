@@ -1,0 +1,50 @@
+//! The patrol client's arguments: the same for `tidewatch patrol` and `tidewatch-patrol`.
+
+use std::path::PathBuf;
+
+/// Arguments of `tidewatch patrol` and `tidewatch-patrol`.
+#[derive(Debug, clap::Args)]
+pub struct PatrolArgs {
+    /// The unit's id (its topics are `tidewatch/v1/patrol/{ID}/...`); with `--credentials`,
+    /// the file's (and if given, it must be the file's).
+    #[arg(long, value_name = "ID", required_unless_present = "credentials")]
+    pub unit: Option<String>,
+    /// The credentials file made at the centre by `tidewatch unit add ID`: the unit id, its
+    /// password, the centre's broker address(es) and the fingerprint of the certificate to pin.
+    /// The link is then MQTT over TLS, trusting that certificate only.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "password_file", "pin"])]
+    pub credentials: Option<PathBuf>,
+    /// Connect with TLS, trusting only the certificate with this SHA-256 fingerprint
+    /// (`AB:CD:…`, as `tidewatch up` prints it), with `--broker`, `--user`, `--password-file`.
+    /// Without `--pin` or `--credentials`, plain MQTT, to a loopback address only.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub pin: Option<String>,
+    /// Where the ship's NMEA comes from: `tcp://IP:PORT` (a multiplexer or the radar's
+    /// server), `udp://IP:PORT` (listen), or a serial device or file path (repeatable; set a
+    /// serial device's speed first, e.g. `stty -F /dev/ttyUSB0 4800 raw`).
+    #[arg(long, value_name = "SOURCE", required = true)]
+    pub nmea: Vec<crate::NmeaSource>,
+    /// The broker, `HOST:PORT` (repeatable: tried in turn when one cannot be reached); default
+    /// the credentials file's addresses, or `127.0.0.1:1883`.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub broker: Vec<String>,
+    /// User name at the broker (default: the unit id).
+    #[arg(long, value_name = "NAME", requires = "password_file")]
+    pub user: Option<String>,
+    /// File holding the password (never on the command line, where `ps` shows it).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// MQTT client id (default `tidewatch-patrol-{ID}`); keep it stable: it names the session.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Data directory: the queue (`outbox/`) and the taskings received (`taskings.jsonl`).
+    #[arg(long, value_name = "DIR", default_value = "tidewatch-patrol")]
+    pub data: PathBuf,
+    /// Most disk the queue may take, in MiB; past it the oldest unsent lines are discarded
+    /// (counted and logged).
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    pub queue_max_mb: u64,
+    /// MQTT keep-alive in seconds: a dead link is noticed within about 1.5 times this.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub keep_alive_secs: u64,
+}

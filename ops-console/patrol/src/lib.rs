@@ -1,0 +1,762 @@
+//! The patrol vessel's side of the link: `tidewatch-patrol` on the ship's computer (or
+//! `tidewatch patrol`, the same client inside the centre's binary).
+//!
+//! ```text
+//!  GNSS, compass, radar ──NMEA──▶ stamp (c: time read, n: count) ──▶ outbox on disk ──▶ MQTT patrol/{unit}/nmea
+//!  crew at the console ──report──▶ validate ─────────────────────────▶ outbox ─────────▶ MQTT patrol/{unit}/report
+//!  MQTT patrol/{unit}/tasking, patrol/{unit}/rejects ──▶ shown on the console (taskings also kept in DIR/taskings.jsonl)
+//! ```
+//!
+//! Store and forward: each line is numbered and written to the [`outbox`] before it is
+//! sent, and leaves it only when the broker acknowledged it (QoS 1). When the link is
+//! down the outbox grows on disk; when it returns the backlog goes out in order, then live
+//! lines again. Each line keeps the time it was read on board (tag block `c:`), so a
+//! position sent ten minutes late is still placed at its own time, and its count (`n:`)
+//! lets ingest drop a line sent twice and count any that never came.
+//!
+//! In-order delivery rests on MQTT: a broker acknowledges QoS 1 publishes in the order it
+//! received them (MQTT 3.1.1 §4.6). If the broker kept our session, the client resends
+//! what was in flight itself; if it lost it, we resend from the last acknowledged entry.
+//!
+//! At sea the link is MQTT over TLS to the centre's remote listener, trusting one certificate
+//! by its fingerprint (`--credentials FILE` from `tidewatch unit add`, or `--pin`): a broker
+//! with another certificate is refused, and said to be. Plain MQTT goes to a loopback address
+//! only (a broker on board, or a test); a password never crosses a network in clear.
+
+mod args;
+pub mod outbox;
+
+pub use args::PatrolArgs;
+
+use std::collections::VecDeque;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ingest::ais::tagblock::stamp;
+use ingest::inputs::{self, FeedFormat, InputStats, LocalLine};
+use ingest::wire::{PatrolReport, Topic, UnitId};
+use jiff::Timestamp;
+use rumqttc::{AsyncClient, ConnectionError, Event, MqttOptions, Packet, QoS};
+use tokio::sync::{mpsc, oneshot};
+
+use ingest::link::client::{self, Backoff};
+use ingest::link::{parse_broker, read_secret};
+use outbox::{Kind, Outbox};
+
+/// Where and how the unit reaches the centre.
+#[derive(Debug)]
+pub struct LinkSettings {
+    /// The unit.
+    pub unit: UnitId,
+    /// The brokers, `(host, port)`, tried in turn.
+    pub brokers: Vec<(String, u16)>,
+    /// Username and password.
+    pub login: Option<(String, String)>,
+    /// The pinned certificate fingerprint: TLS trusting that certificate only. `None`: plain
+    /// MQTT (loopback only).
+    pub pin: Option<String>,
+}
+
+/// Is `host` a loopback address (`127.0.0.0/8`, `::1`, `localhost`)?
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl LinkSettings {
+    /// The link of `args`: from the credentials file (its unit, password, brokers and pin; an
+    /// explicit `--broker` wins), or from `--unit`, `--broker`, `--user`, `--password-file` and
+    /// `--pin`. Plain MQTT to anything but a loopback address is refused.
+    pub fn from_args(args: &PatrolArgs) -> Result<LinkSettings> {
+        let parse_unit = |u: &str| {
+            UnitId::new(u)
+                .ok()
+                .with_context(|| format!("--unit {u:?}: letters, digits, '-' and '_' only"))
+        };
+        let brokers = |list: &[String]| -> Result<Vec<(String, u16)>> {
+            list.iter().map(|b| parse_broker(b)).collect()
+        };
+        let link = match &args.credentials {
+            Some(path) => {
+                let c = ingest::link::CredentialsFile::read(path)?;
+                if c.kind != ingest::link::Kind::Unit {
+                    bail!(
+                        "{}: the credentials of {} {:?}, not of a patrol unit",
+                        path.display(),
+                        c.kind,
+                        c.id
+                    );
+                }
+                if let Some(u) = &args.unit
+                    && *u != c.id
+                {
+                    bail!(
+                        "--unit {u} but {} holds the credentials of unit {}",
+                        path.display(),
+                        c.id
+                    );
+                }
+                LinkSettings {
+                    unit: parse_unit(&c.id)?,
+                    brokers: brokers(if args.broker.is_empty() {
+                        &c.brokers
+                    } else {
+                        &args.broker
+                    })?,
+                    login: Some((c.username, c.password)),
+                    pin: Some(c.fingerprint),
+                }
+            }
+            None => {
+                let unit = parse_unit(args.unit.as_deref().context("--unit ID is required")?)?;
+                let login = match &args.password_file {
+                    Some(file) => Some((
+                        args.user.clone().unwrap_or_else(|| unit.to_string()),
+                        read_secret(file, "password")?,
+                    )),
+                    None => None,
+                };
+                LinkSettings {
+                    unit,
+                    brokers: if args.broker.is_empty() {
+                        vec![("127.0.0.1".to_owned(), 1883)]
+                    } else {
+                        brokers(&args.broker)?
+                    },
+                    login,
+                    pin: args
+                        .pin
+                        .as_deref()
+                        .map(ingest::link::tls::parse_fingerprint)
+                        .transpose()
+                        .context("--pin")?,
+                }
+            }
+        };
+        if link.pin.is_none()
+            && let Some((host, port)) = link.brokers.iter().find(|(h, _)| !is_loopback_host(h))
+        {
+            bail!(
+                "plain MQTT to {host}:{port} is refused: it is not a loopback address, and the unit's password and positions would cross the network in clear; give --credentials FILE (from tidewatch unit add) or --pin FINGERPRINT"
+            );
+        }
+        Ok(link)
+    }
+
+    /// The MQTT options for each broker, in turn.
+    fn options(&self, client_id: &str, keep_alive: Duration) -> Result<Vec<MqttOptions>> {
+        let transport = match &self.pin {
+            None => None,
+            Some(pin) => {
+                let mut tls = ingest::link::tls::pinned_client_config(pin)?;
+                tls.alpn_protocols = vec![ingest::link::MQTT_ALPN.to_vec()];
+                Some(rumqttc::Transport::tls_with_config(
+                    rumqttc::TlsConfiguration::Rustls(Arc::new(tls)),
+                ))
+            }
+        };
+        Ok(self
+            .brokers
+            .iter()
+            .map(|(host, port)| {
+                let mut opts = MqttOptions::new(client_id, host.trim_matches(['[', ']']), *port);
+                opts.set_clean_session(false);
+                opts.set_keep_alive(keep_alive);
+                opts.set_max_packet_size(1 << 20, 1 << 20);
+                if let Some((u, p)) = &self.login {
+                    opts.set_credentials(u, p);
+                }
+                if let Some(t) = &transport {
+                    opts.set_transport(t.clone());
+                }
+                opts
+            })
+            .collect())
+    }
+
+    /// For the operator: the brokers and how they are reached.
+    fn describe(&self) -> String {
+        let brokers: Vec<String> = self
+            .brokers
+            .iter()
+            .map(|(h, p)| format!("{h}:{p}"))
+            .collect();
+        match &self.pin {
+            Some(pin) => format!(
+                "broker {} (MQTT over TLS, trusting only the certificate SHA-256 {pin})",
+                brokers.join(", ")
+            ),
+            None => format!("broker {} (plain MQTT, loopback)", brokers.join(", ")),
+        }
+    }
+}
+
+/// What a failed connection means to the crew.
+fn explain(e: &ConnectionError) -> String {
+    use rumqttc::ConnectReturnCode as C;
+    match e {
+        ConnectionError::ConnectionRefused(C::NotAuthorized | C::BadUserNamePassword) => {
+            "the centre refused the unit's credentials (revoked, or a wrong password): ask the centre for new ones".to_owned()
+        }
+        ConnectionError::Tls(t) if t.to_string().contains("not the pinned") => format!(
+            "REFUSED the broker: its certificate is not the centre's ({t}); not sending to it"
+        ),
+        ConnectionError::Tls(t) => format!("TLS failed: {t}"),
+        other => other.to_string(),
+    }
+}
+
+/// Publishes in flight at most (below rumqttc's window of 100).
+const WINDOW: usize = 64;
+/// NMEA lines per message when catching up.
+const BATCH_LINES: usize = 100;
+/// Bytes per message when catching up.
+const BATCH_BYTES: usize = 16 * 1024;
+/// How often the outbox is fsync'd.
+const SYNC_EVERY: Duration = Duration::from_millis(200);
+
+/// Where the ship's NMEA comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NmeaSource {
+    /// Connect to a TCP server (a multiplexer, the radar's output), reconnecting.
+    Tcp(SocketAddr),
+    /// Listen for UDP datagrams.
+    Udp(SocketAddr),
+    /// Read a serial device or a file (set a device's speed first: `stty -F DEV 4800 raw`).
+    Path(PathBuf),
+}
+
+impl std::str::FromStr for NmeaSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let addr = |a: &str| {
+            a.parse::<SocketAddr>()
+                .map_err(|_| format!("{s:?}: expected IP:PORT after the scheme"))
+        };
+        if let Some(a) = s.strip_prefix("tcp://") {
+            Ok(NmeaSource::Tcp(addr(a)?))
+        } else if let Some(a) = s.strip_prefix("udp://") {
+            Ok(NmeaSource::Udp(addr(a)?))
+        } else if s.contains("://") {
+            Err(format!(
+                "{s:?}: use tcp://IP:PORT, udp://IP:PORT or a device/file path"
+            ))
+        } else if s.is_empty() {
+            Err("an empty source".to_owned())
+        } else {
+            Ok(NmeaSource::Path(PathBuf::from(s)))
+        }
+    }
+}
+
+impl std::fmt::Display for NmeaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NmeaSource::Tcp(a) => write!(f, "tcp://{a}"),
+            NmeaSource::Udp(a) => write!(f, "udp://{a}"),
+            NmeaSource::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Turn a crew command into a report's JSON (validated later like any report):
+///
+/// ```text
+/// sighting LAT LON CRAFT PERSONS CONDITION [NOTES...]
+/// status STATE [LAT LON]
+/// pob RESCUED CREW [INJURED [DECEASED]]
+/// ack TASKING                       (proceeding)
+/// decline TASKING REASON...         (the reason is required)
+/// {"type":...}                      (a report as JSON)
+/// ```
+pub fn command_to_report(line: &str, now: Timestamp) -> Result<String, String> {
+    let line = line.trim();
+    if line.starts_with('{') {
+        return Ok(line.to_owned());
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let num = |w: Option<&&str>, what: &str| -> Result<f64, String> {
+        w.ok_or(format!("missing {what}"))?
+            .parse::<f64>()
+            .map_err(|_| format!("{what} must be a number"))
+    };
+    let count = |w: &str, what: &str| -> Result<u32, String> {
+        w.parse::<u32>()
+            .map_err(|_| format!("{what} must be a whole number"))
+    };
+    let time = now.to_string();
+    let value = match words.first().copied() {
+        Some("sighting") => {
+            let (lat, lon) = (num(words.get(1), "LAT")?, num(words.get(2), "LON")?);
+            let craft = words.get(3).ok_or("missing CRAFT")?;
+            let persons = count(words.get(4).ok_or("missing PERSONS")?, "PERSONS")?;
+            let condition = words.get(5).ok_or("missing CONDITION")?;
+            let mut v = serde_json::json!({
+                "type": "sighting", "time": time, "position": {"lat": lat, "lon": lon},
+                "craft": craft, "persons_estimate": persons, "condition": condition,
+            });
+            if words.len() > 6 {
+                v["notes"] = words[6..].join(" ").into();
+            }
+            v
+        }
+        Some("status") => {
+            let state = words.get(1).ok_or("missing STATE")?;
+            let mut v = serde_json::json!({"type": "status", "time": time, "state": state});
+            if words.len() > 2 {
+                v["position"] = serde_json::json!({
+                    "lat": num(words.get(2), "LAT")?, "lon": num(words.get(3), "LON")?
+                });
+            }
+            v
+        }
+        Some("pob") => {
+            let rescued = count(words.get(1).ok_or("missing RESCUED")?, "RESCUED")?;
+            let crew = count(words.get(2).ok_or("missing CREW")?, "CREW")?;
+            let mut v = serde_json::json!({
+                "type": "persons_on_board", "time": time, "rescued": rescued, "crew": crew,
+            });
+            if let Some(w) = words.get(3) {
+                v["injured"] = count(w, "INJURED")?.into();
+            }
+            if let Some(w) = words.get(4) {
+                v["deceased"] = count(w, "DECEASED")?.into();
+            }
+            v
+        }
+        Some("ack") => {
+            let id = words.get(1).ok_or("missing TASKING (its id)")?;
+            serde_json::json!({"type": "tasking_ack", "time": time, "tasking": id, "accepted": true})
+        }
+        Some("decline") => {
+            let id = words.get(1).ok_or("missing TASKING (its id)")?;
+            if words.len() < 3 {
+                return Err("a declined tasking needs a REASON (the master records why)".to_owned());
+            }
+            serde_json::json!({
+                "type": "tasking_ack", "time": time, "tasking": id, "accepted": false,
+                "reason": words[2..].join(" "),
+            })
+        }
+        _ => {
+            return Err(
+                "commands: sighting LAT LON CRAFT PERSONS CONDITION [NOTES], status STATE [LAT LON], pob RESCUED CREW [INJURED [DECEASED]], ack TASKING, decline TASKING REASON, or a JSON report"
+                    .to_owned(),
+            );
+        }
+    };
+    Ok(value.to_string())
+}
+
+/// What the poll task tells the main loop.
+enum Link {
+    Event(Event),
+    /// The connection failed; the poll task waits for the reply before reconnecting, so
+    /// no publish is handed over between the failure and the next session.
+    Down(ConnectionError, oneshot::Sender<()>),
+}
+
+/// `tidewatch patrol`.
+pub fn run(args: &PatrolArgs) -> Result<()> {
+    let link = LinkSettings::from_args(args)?;
+    let unit = link.unit.clone();
+    let opts = link.options(
+        &args
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("tidewatch-patrol-{unit}")),
+        Duration::from_secs(args.keep_alive_secs.max(2)),
+    )?;
+    let queue_dir = args.data.join("outbox");
+    let mut outbox = Outbox::open(&queue_dir, args.queue_max_mb.saturating_mul(1 << 20))
+        .with_context(|| format!("cannot open the queue in {}", queue_dir.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    eprintln!(
+        "tidewatch patrol: unit {unit}, {}, queue {} ({} entries waiting)",
+        link.describe(),
+        queue_dir.display(),
+        outbox.backlog()
+    );
+    runtime.block_on(async {
+        let (tx, lines) = mpsc::channel::<LocalLine>(4096);
+        let stats = Arc::new(InputStats::default());
+        for source in &args.nmea {
+            start_source(source, tx.clone(), stats.clone()).await?;
+            eprintln!("  NMEA from {source}");
+        }
+        drop(tx);
+        let (crew_tx, crew) = mpsc::channel::<String>(64);
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if crew_tx.blocking_send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let taskings = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(args.data.join("taskings.jsonl"))
+            .context("cannot open taskings.jsonl")?;
+        let station = Station {
+            unit,
+            outbox: &mut outbox,
+            taskings,
+            connected: false,
+            last_error: None,
+            next_send: 0,
+            inflight: VecDeque::new(),
+            last_n: 0,
+        };
+        station.run(opts, lines, crew).await
+    })?;
+    outbox.sync().context("cannot sync the queue")?;
+    Ok(())
+}
+
+async fn start_source(
+    source: &NmeaSource,
+    tx: mpsc::Sender<LocalLine>,
+    stats: Arc<InputStats>,
+) -> Result<()> {
+    let name = source.to_string();
+    match source {
+        NmeaSource::Tcp(addr) => {
+            tokio::spawn(inputs::tcp_client(*addr, name, FeedFormat::Nmea, tx, stats));
+        }
+        NmeaSource::Udp(addr) => {
+            let s = tokio::net::UdpSocket::bind(addr)
+                .await
+                .with_context(|| format!("--nmea {name}: cannot bind"))?;
+            tokio::spawn(inputs::udp(s, name, FeedFormat::Nmea, tx, stats));
+        }
+        NmeaSource::Path(path) => {
+            let f = tokio::fs::File::open(path)
+                .await
+                .with_context(|| format!("--nmea {name}: cannot open"))?;
+            tokio::spawn(async move {
+                inputs::read_stream(f, &name, FeedFormat::Nmea, &tx, &stats).await;
+                eprintln!("NMEA source {name} ended");
+            });
+        }
+    }
+    Ok(())
+}
+
+struct Station<'a> {
+    unit: UnitId,
+    outbox: &'a mut Outbox,
+    taskings: std::fs::File,
+    connected: bool,
+    /// Why the last connection attempt failed, as said to the crew (said again only when it
+    /// changes).
+    last_error: Option<String>,
+    /// The next entry to hand to the client.
+    next_send: u64,
+    /// The last entry of each publish in flight, oldest first.
+    inflight: VecDeque<u64>,
+    /// The last `n:` given to an NMEA line.
+    last_n: u32,
+}
+
+impl Station<'_> {
+    async fn run(
+        mut self,
+        opts: Vec<MqttOptions>,
+        mut lines: mpsc::Receiver<LocalLine>,
+        mut crew: mpsc::Receiver<String>,
+    ) -> Result<()> {
+        self.next_send = self.outbox.acked() + 1;
+        self.last_n = self.last_line_count()?;
+        let first = opts.first().context("no broker")?.clone();
+        let (client, mut eventloop) = client::connect(first, 2 * WINDOW);
+        let (link_tx, mut link) = mpsc::channel::<Link>(256);
+        let poller = tokio::spawn(async move {
+            let mut backoff = Backoff::default();
+            let mut broker = 0;
+            loop {
+                match eventloop.poll().await {
+                    Ok(ev) => {
+                        if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
+                            backoff.reset();
+                        }
+                        if link_tx.send(Link::Event(ev)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let (ok, wait) = oneshot::channel();
+                        if link_tx.send(Link::Down(e, ok)).await.is_err() {
+                            return;
+                        }
+                        let _ = wait.await;
+                        // Whatever reached the request channel before the main loop knew
+                        // the link was down joins the pending requests, which the client
+                        // resends if the broker kept the session and drops if not (then
+                        // the main loop resends from the last acknowledged entry).
+                        eventloop.clean();
+                        // The next broker, if there are several.
+                        if opts.len() > 1 {
+                            broker = (broker + 1) % opts.len();
+                            eventloop.mqtt_options = opts[broker].clone();
+                        }
+                        backoff.wait().await;
+                    }
+                }
+            }
+        });
+        let mut sync = tokio::time::interval(SYNC_EVERY);
+        let every = Duration::from_secs(30);
+        let mut status = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut lines_open = true;
+        let mut crew_open = true;
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                _ = &mut ctrl_c => break,
+                l = lines.recv(), if lines_open => match l {
+                    Some(l) => self.queue_line(&l)?,
+                    None => lines_open = false,
+                },
+                c = crew.recv(), if crew_open => match c {
+                    Some(c) => self.crew_command(&c)?,
+                    None => crew_open = false,
+                },
+                Some(msg) = link.recv() => match msg {
+                    Link::Event(ev) => self.on_event(ev, &client).await?,
+                    Link::Down(e, ok) => {
+                        let why = explain(&e);
+                        if self.connected {
+                            eprintln!("link down ({why}); queueing on disk");
+                        } else if self.last_error.as_ref() != Some(&why) {
+                            eprintln!("cannot connect: {why}; queueing on disk");
+                        }
+                        self.last_error = Some(why);
+                        self.connected = false;
+                        let _ = ok.send(());
+                    }
+                },
+                _ = sync.tick() => self.outbox.sync().context("cannot sync the queue")?,
+                _ = status.tick() => eprintln!(
+                    "status: link {}, {} entries waiting, {} acknowledged{}",
+                    match (&self.connected, &self.last_error) {
+                        (true, _) => "up".to_owned(),
+                        (false, Some(why)) => format!("down ({why})"),
+                        (false, None) => "down".to_owned(),
+                    },
+                    self.outbox.backlog(),
+                    self.outbox.acked(),
+                    if self.outbox.discarded > 0 { format!(", {} discarded (queue full)", self.outbox.discarded) } else { String::new() },
+                ),
+            }
+            self.pump(&client)?;
+        }
+        poller.abort();
+        let _ = client.try_disconnect();
+        Ok(())
+    }
+
+    /// The `n:` of the newest NMEA line in the queue, so counting carries on after a restart.
+    fn last_line_count(&mut self) -> Result<u32> {
+        let newest = self.outbox.next_seq().saturating_sub(1);
+        let start = newest.saturating_sub(outbox::SEGMENT_ENTRIES).max(1);
+        let mut last = 0;
+        let mut seq = start;
+        while seq <= newest {
+            let batch = self.outbox.read(seq, 1000, usize::MAX)?;
+            let Some(end) = batch.last().map(|e| e.seq) else {
+                break;
+            };
+            for e in batch.iter().filter(|e| e.kind == Kind::Nmea) {
+                if let Some(n) = ingest::ais::tagblock::line_count(&e.data) {
+                    last = n;
+                }
+            }
+            seq = end + 1;
+        }
+        Ok(last)
+    }
+
+    fn queue_line(&mut self, l: &LocalLine) -> Result<()> {
+        self.last_n = self.last_n.checked_add(1).unwrap_or(1);
+        let line = stamp(&l.line, l.received_at, self.last_n);
+        self.outbox
+            .append(Kind::Nmea, &line)
+            .context("cannot write to the queue")?;
+        Ok(())
+    }
+
+    fn crew_command(&mut self, c: &str) -> Result<()> {
+        if c.trim().is_empty() {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        let checked = command_to_report(c, now).and_then(|json| {
+            PatrolReport::parse(json.as_bytes(), now)
+                .map(|_| json)
+                .map_err(|e| e.to_string())
+        });
+        match checked {
+            Ok(json) => {
+                let seq = self
+                    .outbox
+                    .append(Kind::Report, json.as_bytes())
+                    .context("cannot write to the queue")?;
+                self.outbox.sync().context("cannot sync the queue")?;
+                println!("report queued (#{seq}): {json}");
+            }
+            Err(e) => println!("report NOT sent: {e}"),
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, ev: Event, client: &AsyncClient) -> Result<()> {
+        match ev {
+            Event::Incoming(Packet::ConnAck(ack)) => {
+                self.connected = true;
+                self.last_error = None;
+                if !ack.session_present {
+                    // The broker lost our session, and the client dropped what was in
+                    // flight: send again from the last acknowledged entry.
+                    self.inflight.clear();
+                    self.next_send = self.outbox.acked() + 1;
+                }
+                eprintln!(
+                    "link up; {} entries to send{}",
+                    self.outbox.backlog(),
+                    if ack.session_present {
+                        ""
+                    } else {
+                        " (new session)"
+                    }
+                );
+                for t in [
+                    Topic::PatrolTasking(self.unit.clone()),
+                    Topic::PatrolRejects(self.unit.clone()),
+                ] {
+                    client.subscribe(t.to_string(), QoS::AtLeastOnce).await?;
+                }
+            }
+            Event::Incoming(Packet::PubAck(_)) => {
+                // In order (MQTT 3.1.1 §4.6): this acknowledges the oldest in flight.
+                if let Some(last) = self.inflight.pop_front() {
+                    self.outbox.ack(last).context("cannot update the queue")?;
+                }
+            }
+            Event::Incoming(Packet::Publish(p)) => match Topic::parse(&p.topic) {
+                Some(Topic::PatrolTasking(_)) => {
+                    let text = String::from_utf8_lossy(&p.payload);
+                    println!("TASKING {}: {text}", Timestamp::now());
+                    writeln!(self.taskings, "{text}").context("cannot keep the tasking")?;
+                    self.taskings
+                        .sync_data()
+                        .context("cannot keep the tasking")?;
+                }
+                Some(Topic::PatrolRejects(_)) => {
+                    println!("REFUSED by shore: {}", String::from_utf8_lossy(&p.payload));
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Hand the client what it can take: the backlog in order, in batches.
+    fn pump(&mut self, client: &AsyncClient) -> Result<()> {
+        while self.connected && self.inflight.len() < WINDOW {
+            let batch = self
+                .outbox
+                .read(self.next_send, BATCH_LINES, BATCH_BYTES)
+                .context("cannot read the queue")?;
+            let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+                break;
+            };
+            // Entries before next_send may be gone (discarded at the bound).
+            let (kind, last_seq) = (first.kind, last.seq);
+            let (topic, payload, last_seq) = match kind {
+                Kind::Report => (
+                    Topic::PatrolReport(self.unit.clone()),
+                    first.data.clone(),
+                    first.seq,
+                ),
+                Kind::Nmea => {
+                    let mut payload =
+                        Vec::with_capacity(batch.iter().map(|e| e.data.len() + 2).sum());
+                    for e in &batch {
+                        payload.extend_from_slice(&e.data);
+                        payload.extend_from_slice(b"\r\n");
+                    }
+                    (Topic::PatrolNmea(self.unit.clone()), payload, last_seq)
+                }
+            };
+            match client.try_publish(topic.to_string(), QoS::AtLeastOnce, false, payload) {
+                Ok(()) => {
+                    self.inflight.push_back(last_seq);
+                    self.next_send = last_seq + 1;
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_parse() {
+        assert_eq!(
+            "tcp://127.0.0.1:10110".parse::<NmeaSource>(),
+            Ok(NmeaSource::Tcp("127.0.0.1:10110".parse().unwrap()))
+        );
+        assert_eq!(
+            "udp://0.0.0.0:10110".parse::<NmeaSource>(),
+            Ok(NmeaSource::Udp("0.0.0.0:10110".parse().unwrap()))
+        );
+        assert_eq!(
+            "/dev/ttyUSB0".parse::<NmeaSource>(),
+            Ok(NmeaSource::Path("/dev/ttyUSB0".into()))
+        );
+        assert!("serial://x".parse::<NmeaSource>().is_err());
+        assert!("tcp://nohost".parse::<NmeaSource>().is_err());
+    }
+
+    #[test]
+    fn crew_commands_become_valid_reports() {
+        let now: Timestamp = "2026-11-22T02:10:00Z".parse().unwrap();
+        for cmd in [
+            "sighting 35.1 12.5 rubber_boat 45 overcrowded no life jackets seen",
+            "status responding 35.2 12.4",
+            "status on_patrol",
+            "pob 44 12 3",
+        ] {
+            let json = command_to_report(cmd, now).unwrap();
+            PatrolReport::parse(json.as_bytes(), now).unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        }
+        let json =
+            command_to_report("sighting 35.1 12.5 rubber_boat 45 overcrowded a b", now).unwrap();
+        assert!(json.contains(r#""notes":"a b""#), "{json}");
+        // Mistakes are explained, not sent.
+        assert!(command_to_report("sighting 35.1", now).is_err());
+        let json = command_to_report("sighting 35.1 12.5 raft 45 overcrowded", now).unwrap();
+        assert!(PatrolReport::parse(json.as_bytes(), now).is_err());
+        assert!(command_to_report("hello", now).is_err());
+    }
+}

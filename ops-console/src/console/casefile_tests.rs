@@ -1,0 +1,1151 @@
+//! The case file's rules, taken through the store's case action (what the API calls): every
+//! refusal and every success as a user would meet it.
+
+use crate::console::store::{CaseRefusal, Store};
+use jiff::Timestamp;
+use tidewatch_cases::Role;
+use tidewatch_cases::art8::State;
+use tidewatch_cases::art8::{MeasureKind, VesselKind};
+use tidewatch_cases::casefile::*;
+use tidewatch_cases::log::EventType;
+use tidewatch_cases::log::{AppendError, LogActor, LogPosition, NewEntry, TimeSource, verify};
+use tidewatch_cases::roster::*;
+
+/// Off Lampedusa, on the high seas.
+const HIGH_SEAS: (f64, f64) = (35.2, 12.9);
+/// Inside the demo's Maltese territorial sea.
+const MALTA_TS: (f64, f64) = (35.9, 14.4);
+
+struct Desk {
+    store: Store,
+    reference: Reference,
+}
+
+fn desk() -> Desk {
+    Desk {
+        store: Store::in_memory().unwrap(),
+        reference: Reference::default_demo(),
+    }
+}
+
+/// An entry by `user` in `role`, at `pos`, when `occurred_at` (its `why` a placeholder).
+fn entry_by(user: &str, role: Role, pos: Option<(f64, f64)>, occurred_at: Timestamp) -> NewEntry {
+    NewEntry {
+        occurred_at,
+        time_source: TimeSource::Ntp,
+        actor: LogActor {
+            user: user.into(),
+            role: role.as_str().into(),
+            unit: None,
+            on_behalf_of: None,
+        },
+        event: EventType::Note,
+        position: pos.map(|(lat, lon)| LogPosition {
+            lat,
+            lon,
+            accuracy_nm: 0.1,
+        }),
+        zone: None,
+        why: "recorded".into(),
+        details: serde_json::Value::Null,
+        corrects: None,
+        late_reason: None,
+        occurred_at_given: None,
+    }
+}
+
+impl Desk {
+    fn act_at(
+        &self,
+        user: &str,
+        role: Role,
+        action: Action,
+        pos: Option<(f64, f64)>,
+    ) -> Result<CaseFile, CaseRefusal> {
+        let now = Timestamp::now();
+        self.act_times(user, role, action, pos, now, now)
+    }
+
+    fn act_times(
+        &self,
+        user: &str,
+        role: Role,
+        action: Action,
+        pos: Option<(f64, f64)>,
+        occurred_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<CaseFile, CaseRefusal> {
+        let entry = NewEntry {
+            why: format!("{} by {user}", action_name(&action)),
+            ..entry_by(user, role, pos, occurred_at)
+        };
+        let who = Who {
+            user: user.into(),
+            role,
+        };
+        self.store
+            .case_action("INC-1", &who, &action, entry, now, &self.reference)
+            .unwrap()
+            .map(|(_, f)| f)
+    }
+
+    fn act(&self, user: &str, role: Role, action: Action) -> Result<CaseFile, CaseRefusal> {
+        let pos = action.at_sea().then_some(HIGH_SEAS);
+        self.act_at(user, role, action, pos)
+    }
+
+    fn ok(&self, user: &str, role: Role, action: Action) -> CaseFile {
+        self.act(user, role, action)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn rule(&self, user: &str, role: Role, action: Action) -> &'static str {
+        match self.act(user, role, action) {
+            Err(CaseRefusal::Rule(r)) => r.rule,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+}
+
+fn msg(our: &str, their: Option<&str>) -> MessageIn {
+    MessageIn {
+        authority: "Flag State MRCC".into(),
+        channel: "secure e-mail".into(),
+        our_ref: our.into(),
+        their_ref: their.map(Into::into),
+        content: format!("message {our}"),
+    }
+}
+
+fn rescue_47(d: &Desk) -> CaseFile {
+    d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        Action::Rescue {
+            unit: "cp-302".into(),
+            count: 47,
+        },
+    )
+}
+
+#[test]
+fn a_whole_interception_is_one_verified_log_and_replays_to_the_same_case_file() {
+    let d = desk();
+    use Role::*;
+    d.ok(
+        "owo",
+        WatchOfficer,
+        Action::OpenArt8 {
+            target: "MV Aurora (MMSI 352001234)".into(),
+            vessel_kind: VesselKind::Private,
+            grounds: "met a rubber boat at sea, going dark".into(),
+        },
+    );
+    d.ok(
+        "duty1",
+        DutyOfficer,
+        Action::NotifyFlagState {
+            case: 1,
+            flag: "PA".into(),
+            message: msg("IT-1", None),
+        },
+    );
+    d.ok(
+        "duty1",
+        DutyOfficer,
+        Action::RegistryReply {
+            case: 1,
+            confirmed: true,
+            message: msg("IT-1", Some("PA-9")),
+        },
+    );
+    d.ok(
+        "duty1",
+        DutyOfficer,
+        Action::RequestAuthorization {
+            case: 1,
+            measures: vec![
+                MeasureKind::Board,
+                MeasureKind::Search,
+                MeasureKind::SeizeEvidence,
+            ],
+            message: msg("IT-2", None),
+        },
+    );
+    let auth = Action::RecordAuthorization {
+        case: 1,
+        reference: "PA-AUTH-7".into(),
+        issued_by: "Director of Merchant Marine".into(),
+        measures: vec![
+            MeasureKind::Board,
+            MeasureKind::Search,
+            MeasureKind::SeizeEvidence,
+        ],
+        conditions: vec!["Report results within 24 h".into()],
+        valid_hours: Some(48.0),
+        registry_in_same_reply: false,
+        message: msg("IT-2", Some("PA-10")),
+    };
+    // R61: whoever asked cannot alone record the grant.
+    assert_eq!(d.rule("duty1", DutyOfficer, auth.clone()), "R61");
+    d.ok("duty2", DutyOfficer, auth);
+    // R09: the commander acknowledges the condition before boarding.
+    assert_eq!(
+        d.rule(
+            "bo",
+            BoardingOfficer,
+            Action::Board {
+                case: 1,
+                unit: "cp-301".into()
+            }
+        ),
+        "R09"
+    );
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::AcknowledgeCondition {
+            case: 1,
+            condition: 1,
+        },
+    );
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Board {
+            case: 1,
+            unit: "cp-301".into(),
+        },
+    );
+    let f = rescue_47(&d);
+    assert_eq!(f.roster.occupancy("cp-302"), 47);
+    d.ok(
+        "smc",
+        SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "Porto Empedocle".into(),
+            state: "IT".into(),
+            assisting_unit: false,
+            rationale: "nearest port able to receive 47, medical team available".into(),
+        },
+    );
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Disembark {
+            unit: "cp-302".into(),
+        },
+    );
+    assert_eq!(f.disembarkations[0].tags.len(), 47);
+    assert_eq!(f.roster.occupancy("cp-302"), 0);
+    let sha = d
+        .store
+        .put_evidence_file(b"GPS track of the mother ship")
+        .unwrap();
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Seize {
+            description: "handheld GPS".into(),
+            found: "wheelhouse".into(),
+            seal: "S-100".into(),
+            place: "cp-301 evidence locker".into(),
+            files: vec![FileRef {
+                name: "gps.gpx".into(),
+                sha256: sha,
+            }],
+            case: Some(1),
+            legal_basis: None,
+        },
+    );
+    let number = f.register.exhibits.keys().next().unwrap().clone();
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::CustodyTransfer {
+            exhibit: number.clone(),
+            to: "inv".into(),
+            seal: "S-100".into(),
+            place: "Porto Empedocle quay".into(),
+        },
+    );
+    let f = d.ok(
+        "inv",
+        Investigator,
+        Action::CustodyReceive {
+            exhibit: number,
+            seal: "S-100".into(),
+        },
+    );
+    assert_eq!(f.art8[0].1.state, State::Boarding);
+    assert_eq!(f.register.manifests.len(), 3);
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    // The log is the record: it verifies, and replaying it gives the same file.
+    let log = d.store.interception_log("INC-1").unwrap();
+    assert_eq!(verify(&log, None).first_break, None);
+    assert_eq!(
+        log.entries.len(),
+        13,
+        "one entry per action done, none for the two refused"
+    );
+    assert_eq!(d.store.case_file("INC-1", &d.reference).unwrap(), f);
+    // Judged on the facts recorded with each entry: a later change of the reference
+    // data (Panama's status, the fleet, the zones) does not change the past.
+    let mut changed = d.reference.clone();
+    changed.states.retain(|s| s.code != "PA");
+    changed.units.clear();
+    changed.zones.clear();
+    assert_eq!(d.store.case_file("INC-1", &changed).unwrap(), f);
+}
+
+#[test]
+fn r18_positions_store_their_zone_and_another_states_territorial_sea_raises_a_legal_review() {
+    let d = desk();
+    // An action at sea without a position is refused.
+    assert_eq!(
+        d.act_at(
+            "bo",
+            Role::BoardingOfficer,
+            Action::Rescue {
+                unit: "cp-302".into(),
+                count: 3
+            },
+            None
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+        .split(':')
+        .next()
+        .unwrap(),
+        "R18"
+    );
+    let f = d
+        .act_at(
+            "bo",
+            Role::BoardingOfficer,
+            Action::Rescue {
+                unit: "cp-302".into(),
+                count: 3,
+            },
+            Some(HIGH_SEAS),
+        )
+        .unwrap();
+    assert!(f.legal_reviews.is_empty());
+    let f = d
+        .act_at(
+            "bo",
+            Role::BoardingOfficer,
+            Action::Rescue {
+                unit: "cp-302".into(),
+                count: 2,
+            },
+            Some(MALTA_TS),
+        )
+        .unwrap();
+    let log = d.store.interception_log("INC-1").unwrap();
+    assert_eq!(log.entries[0].entry.zone.as_deref(), Some("high_seas"));
+    assert_eq!(
+        log.entries[1].entry.zone.as_deref(),
+        Some("territorial_sea:MT")
+    );
+    assert!(log.entries[1].entry.details["legal_review"].is_string());
+    assert_eq!(f.legal_reviews.len(), 1);
+    assert_eq!(f.legal_reviews[0].0, 2);
+    // Our own territorial sea raises none.
+    let f = d
+        .act_at(
+            "bo",
+            Role::BoardingOfficer,
+            Action::Rescue {
+                unit: "cp-302".into(),
+                count: 1,
+            },
+            Some((35.5, 12.6)),
+        )
+        .unwrap();
+    assert_eq!(f.legal_reviews.len(), 1);
+}
+
+#[test]
+fn r23_no_disembarkation_before_a_place_of_safety_and_never_the_assisting_unit() {
+    let d = desk();
+    rescue_47(&d);
+    let land = Action::Disembark {
+        unit: "cp-302".into(),
+    };
+    assert_eq!(d.rule("bo", Role::BoardingOfficer, land.clone()), "R23");
+    let pos = |assisting_unit| Action::PlaceOfSafety {
+        name: "cp-302".into(),
+        state: "IT".into(),
+        assisting_unit,
+        rationale: "on board already".into(),
+    };
+    assert_eq!(d.rule("smc", Role::SarCoordinator, pos(true)), "R23");
+    d.ok("smc", Role::SarCoordinator, pos(false));
+    d.ok("bo", Role::BoardingOfficer, land);
+}
+
+#[test]
+fn r24_a_person_who_fears_a_state_is_not_disembarked_there_without_an_override() {
+    let d = desk();
+    rescue_47(&d);
+    d.ok(
+        "prot",
+        Role::ProtectionOfficer,
+        Action::Asylum {
+            tag: "cp-302-0005".into(),
+            summary: "fears return to Libya".into(),
+            blocked_states: vec!["ly".into()],
+        },
+    );
+    d.ok(
+        "smc",
+        Role::SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "Tripoli".into(),
+            state: "LY".into(),
+            assisting_unit: false,
+            rationale: "closest".into(),
+        },
+    );
+    let land = Action::Disembark {
+        unit: "cp-302".into(),
+    };
+    assert_eq!(d.rule("bo", Role::BoardingOfficer, land.clone()), "R24");
+    // Nobody landed: the refusal changed nothing.
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert_eq!(f.roster.occupancy("cp-302"), 47);
+    d.ok(
+        "prot",
+        Role::ProtectionOfficer,
+        Action::ProtectionOverride {
+            tag: "cp-302-0005".into(),
+            state: "LY".into(),
+            justification: "the person withdrew the fear after counselling, recorded".into(),
+        },
+    );
+    d.ok("bo", Role::BoardingOfficer, land);
+}
+
+#[test]
+fn r40_what_a_person_said_when_asking_for_protection_is_for_the_protection_officer() {
+    let d = desk();
+    rescue_47(&d);
+    // Only the protection officer records it.
+    let asylum = Action::Asylum {
+        tag: "cp-302-0001".into(),
+        summary: "fears persecution".into(),
+        blocked_states: vec!["ER".into()],
+    };
+    assert_eq!(d.rule("inv", Role::Investigator, asylum.clone()), "role");
+    let f = d.ok("prot", Role::ProtectionOfficer, asylum);
+    let inv = f.roster.view("cp-302-0001", Viewer::Investigator).unwrap();
+    assert!(inv.asylum_expressed && inv.asylum.is_none());
+    let prot = f
+        .roster
+        .view("cp-302-0001", Viewer::ProtectionOfficer)
+        .unwrap();
+    assert_eq!(prot.asylum.unwrap().summary, "fears persecution");
+}
+
+#[test]
+fn r53_an_mla_request_is_sent_only_with_the_contents_untoc_18_15_requires() {
+    let d = desk();
+    let req = |facts: &str, service: bool| Action::MlaRequest {
+        to: "Ministry of Justice, Panama".into(),
+        our_ref: "MLA-2026-7".into(),
+        requesting_authority: "Procura di Agrigento".into(),
+        subject_and_nature: "smuggling of migrants, art. 6 SOM; prosecutor R. Conti".into(),
+        facts_summary: facts.into(),
+        assistance_sought: "ship's registry file and owner records".into(),
+        persons_concerned: None,
+        purpose: "identify the beneficial owner".into(),
+        service_of_documents: service,
+    };
+    let r = d
+        .act("inv", Role::Investigator, req("", false))
+        .unwrap_err();
+    assert!(
+        r.to_string().starts_with("R53") && r.to_string().contains("facts_summary"),
+        "{r}"
+    );
+    // Serving documents needs no summary of facts.
+    d.ok("inv", Role::Investigator, req("", true));
+    let f = d.ok(
+        "inv",
+        Role::Investigator,
+        req("met a rubber boat at sea…", false),
+    );
+    assert_eq!(f.mla_requests.len(), 2);
+}
+
+#[test]
+fn r54_interviews_name_the_interpreter_when_needed_and_say_whether_legal_advice_was_given() {
+    let d = desk();
+    rescue_47(&d);
+    let iv =
+        |interpreter: Option<Interpreter>, advice: Option<bool>, as_suspect| Action::Interview {
+            tag: "cp-302-0003".into(),
+            as_suspect,
+            language: "tigrinya".into(),
+            interviewer_languages: vec!["italian".into(), "english".into()],
+            interpreter,
+            legal_advice_given: advice,
+            recording_sha256: None,
+        };
+    assert_eq!(
+        d.rule("inv", Role::Investigator, iv(None, Some(true), false)),
+        "R54"
+    );
+    let int = Interpreter {
+        language: "tigrinya".into(),
+        id: "A. Tesfaye, court register 118".into(),
+    };
+    assert_eq!(
+        d.rule(
+            "inv",
+            Role::Investigator,
+            iv(Some(int.clone()), None, false)
+        ),
+        "R54"
+    );
+    // A suspect interview needs the suspect decision first (R36).
+    assert_eq!(
+        d.rule(
+            "inv",
+            Role::Investigator,
+            iv(Some(int.clone()), Some(true), true)
+        ),
+        "R36"
+    );
+    let f = d.ok("inv", Role::Investigator, iv(Some(int), Some(false), false));
+    assert_eq!(f.interviews.len(), 1);
+}
+
+#[test]
+fn r50_an_item_is_released_only_to_a_state_its_caveat_permits() {
+    let d = desk();
+    let f = d.ok(
+        "inv",
+        Role::Investigator,
+        Action::InfoItem {
+            content: "the mother ship's owner is under investigation in Malta".into(),
+            evidence: false,
+            originator: "mt".into(),
+            originator_ref: "MT-POL-2026-55".into(),
+            purposes: vec!["investigation".into()],
+            recipients: vec!["GR".into()],
+            no_further_dissemination: false,
+            exculpatory: false,
+            content_sha256: None,
+        },
+    );
+    assert_eq!(f.items[0].id, "IX-1");
+    // The content is out of the log, which keeps its hash; the case file has it.
+    let log = serde_json::to_string(&d.store.interception_log("INC-1").unwrap()).unwrap();
+    assert!(!log.contains("under investigation in Malta") && log.contains("content_sha256"));
+    assert!(f.items[0].content.contains("under investigation in Malta"));
+    let release = |to: &str| Action::Release {
+        item: "IX-1".into(),
+        to_state: to.into(),
+    };
+    assert_eq!(d.rule("inv", Role::Investigator, release("LY")), "R50");
+    let f = d.ok("inv", Role::Investigator, release("gr"));
+    assert_eq!(f.items[0].releases[0].0, "GR");
+    // A purpose not permitted needs the originator's consent (R50).
+    assert_eq!(
+        d.rule(
+            "inv",
+            Role::Investigator,
+            Action::OriginatorConsent {
+                item: "IX-1".into(),
+                purpose: "prosecution".into(),
+                reference: " ".into(),
+            }
+        ),
+        "R50"
+    );
+}
+
+#[test]
+fn r40_what_a_person_said_stays_out_of_the_log_which_keeps_its_hash() {
+    let d = desk();
+    rescue_47(&d);
+    d.ok(
+        "prot",
+        Role::ProtectionOfficer,
+        Action::Asylum {
+            tag: "cp-302-0002".into(),
+            summary: "fled forced conscription".into(),
+            blocked_states: vec!["ER".into()],
+        },
+    );
+    let log = d.store.interception_log("INC-1").unwrap();
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(
+        !text.contains("conscription") && !text.contains("\"ER\""),
+        "{text}"
+    );
+    assert!(text.contains("asylum_restricted"));
+    // The case file, replayed, has it again, for the protection officer.
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    let p = f
+        .roster
+        .view("cp-302-0002", Viewer::ProtectionOfficer)
+        .unwrap();
+    assert_eq!(p.asylum.unwrap().blocked_states, ["ER"]);
+    // Changing the restricted record is found.
+    d.store.tamper_for_tests(
+        "DROP TRIGGER restricted_records_no_update;
+         UPDATE restricted_records SET json = replace(json, 'ER', 'SD')",
+    );
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert!(
+        f.problems.iter().any(|p| p.contains("R40")),
+        "{:?}",
+        f.problems
+    );
+    // Until it is resolved, only rescue actions are taken: landing people on a state
+    // that may be wrong is refused, rescuing more is not (R21).
+    assert_eq!(
+        d.rule(
+            "smc",
+            Role::SarCoordinator,
+            Action::PlaceOfSafety {
+                name: "Tripoli".into(),
+                state: "LY".into(),
+                assisting_unit: false,
+                rationale: "closest".into(),
+            }
+        ),
+        "R56"
+    );
+    d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        Action::Rescue {
+            unit: "cp-302".into(),
+            count: 2,
+        },
+    );
+}
+
+#[test]
+fn r17_a_request_where_we_are_the_flag_state_is_answered_within_the_sla_or_alerted() {
+    let d = desk();
+    let f = d.ok(
+        "duty1",
+        Role::DutyOfficer,
+        Action::IncomingRequest {
+            requesting_state: "GR".into(),
+            authority: "HCG JRCC Piraeus".into(),
+            their_ref: "GR-2026-88".into(),
+            our_ref: "IT-IN-12".into(),
+        },
+    );
+    let now = Timestamp::now();
+    let sla = jiff::SignedDuration::from_secs_f64(d.reference.incoming_sla_h * 3600.0);
+    assert!(f.sla_alerts(now, sla).is_empty());
+    assert_eq!(
+        f.sla_alerts(now + sla + jiff::SignedDuration::from_mins(1), sla)
+            .len(),
+        1
+    );
+    // A vessel our registry does not confirm is not authorized as ours.
+    d.ok(
+        "duty1",
+        Role::DutyOfficer,
+        Action::IncomingRegistry {
+            request: 1,
+            result: tidewatch_cases::flag_state::RegistryResult::NotEntitled,
+            evidence: "no entry under that name or IMO number".into(),
+        },
+    );
+    assert_eq!(
+        d.rule(
+            "duty1",
+            Role::DutyOfficer,
+            Action::IncomingDecision {
+                request: 1,
+                measures: vec![MeasureKind::Board],
+                conditions: vec![],
+                jurisdiction_reserved: false,
+            }
+        ),
+        "R03"
+    );
+    d.ok(
+        "duty1",
+        Role::DutyOfficer,
+        Action::IncomingDecision {
+            request: 1,
+            measures: vec![],
+            conditions: vec![],
+            jurisdiction_reserved: false,
+        },
+    );
+    let f = d.ok(
+        "duty1",
+        Role::DutyOfficer,
+        Action::IncomingRespond { request: 1 },
+    );
+    assert!(f.sla_alerts(now, sla).is_empty(), "answered in time");
+}
+
+#[test]
+fn r59_the_auditor_changes_nothing() {
+    let d = desk();
+    for a in [
+        Action::Rescue {
+            unit: "cp-302".into(),
+            count: 1,
+        },
+        Action::OpenArt8 {
+            target: "x".into(),
+            vessel_kind: VesselKind::Private,
+            grounds: "y".into(),
+        },
+    ] {
+        assert_eq!(d.rule("aud", Role::Auditor, a), "R59");
+    }
+    assert!(
+        d.store
+            .interception_log("INC-1")
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+}
+
+#[test]
+fn r60_operations_roles_do_not_handle_evidence_and_the_investigator_does_not_coordinate_rescue() {
+    let d = desk();
+    let sha = d.store.put_evidence_file(b"photo").unwrap();
+    let seize = Action::Seize {
+        description: "phone".into(),
+        found: "deck".into(),
+        seal: "S-1".into(),
+        place: "locker".into(),
+        files: vec![FileRef {
+            name: "p.jpg".into(),
+            sha256: sha,
+        }],
+        case: None,
+        legal_basis: Some("coastal State warrant 12/2026".into()),
+    };
+    assert_eq!(d.rule("owo", Role::WatchOfficer, seize.clone()), "R60");
+    assert_eq!(d.rule("smc", Role::SarCoordinator, seize.clone()), "R60");
+    assert_eq!(
+        d.rule(
+            "inv",
+            Role::Investigator,
+            Action::Rescue {
+                unit: "cp-302".into(),
+                count: 4
+            }
+        ),
+        "R60"
+    );
+    d.ok("bo", Role::BoardingOfficer, seize);
+}
+
+#[test]
+fn r02_the_flag_states_status_comes_from_reference_data_on_the_case_date() {
+    let d = desk();
+    d.ok(
+        "owo",
+        Role::WatchOfficer,
+        Action::OpenArt8 {
+            target: "MV X".into(),
+            vessel_kind: VesselKind::Private,
+            grounds: "transshipment".into(),
+        },
+    );
+    for flag in ["XX", "ZZ"] {
+        assert_eq!(
+            d.rule(
+                "duty1",
+                Role::DutyOfficer,
+                Action::NotifyFlagState {
+                    case: 1,
+                    flag: flag.into(),
+                    message: msg("IT-1", None),
+                }
+            ),
+            "R02",
+            "{flag}"
+        );
+    }
+}
+
+fn seize_files(files: Vec<FileRef>) -> Action {
+    Action::Seize {
+        description: "phone".into(),
+        found: "deck".into(),
+        seal: "S-1".into(),
+        place: "locker".into(),
+        files,
+        case: None,
+        legal_basis: Some("warrant 12/2026".into()),
+    }
+}
+
+#[test]
+fn an_evidence_file_altered_in_the_store_is_found_by_verify_and_when_it_changes_hands() {
+    let d = desk();
+    let sha = d.store.put_evidence_file(b"original photo").unwrap();
+    let f = d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        seize_files(vec![FileRef {
+            name: "p.jpg".into(),
+            sha256: sha.clone(),
+        }]),
+    );
+    assert!(d.store.evidence_problems(&f).unwrap().is_empty());
+    d.store.tamper_for_tests(&format!(
+        "DROP TRIGGER evidence_files_no_update; UPDATE evidence_files SET bytes = X'00' WHERE sha256 = '{sha}'"
+    ));
+    // Reading the case file does not re-read evidence bytes (review 17, hole 3)…
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    // …verifying the store does (tidewatch verify), and so does a hand-over (R47).
+    let p = d.store.evidence_problems(&f).unwrap();
+    assert!(
+        p.iter().any(|p| p.contains("R48") && p.contains("p.jpg")),
+        "{p:?}"
+    );
+    let number = f.register.exhibits.keys().next().unwrap().clone();
+    assert_eq!(
+        d.rule(
+            "bo",
+            Role::BoardingOfficer,
+            Action::CustodyTransfer {
+                exhibit: number,
+                to: "inv".into(),
+                seal: "S-1".into(),
+                place: "quay".into(),
+            }
+        ),
+        "R47"
+    );
+}
+
+/// The hash of the restricted record an asylum action left in the log.
+fn asylum_record_sha(d: &Desk, incident: &str) -> String {
+    let log = d.store.interception_log(incident).unwrap();
+    log.entries
+        .iter()
+        .find_map(|e| e.entry.details[DETAILS_KEY]["record_sha256"].as_str())
+        .expect("an asylum entry")
+        .to_owned()
+}
+
+#[test]
+fn review_17_1_a_client_never_names_a_restricted_record() {
+    let d = desk();
+    rescue_47(&d);
+    d.ok(
+        "prot",
+        Role::ProtectionOfficer,
+        Action::Asylum {
+            tag: "cp-302-0002".into(),
+            summary: "fled forced conscription".into(),
+            blocked_states: vec!["ER".into()],
+        },
+    );
+    let sha = asylum_record_sha(&d, "INC-1");
+    // The attack the review made: an item that names the asylum record, then released.
+    let item = |content: &str| Action::InfoItem {
+        content: content.into(),
+        evidence: false,
+        originator: "MT".into(),
+        originator_ref: "MT-1".into(),
+        purposes: vec!["investigation".into()],
+        recipients: vec!["GR".into()],
+        no_further_dissemination: false,
+        exculpatory: false,
+        content_sha256: Some(sha.clone()),
+    };
+    for content in ["", "anything"] {
+        assert_eq!(d.rule("inv", Role::Investigator, item(content)), "R40");
+    }
+    assert_eq!(
+        d.rule(
+            "prot",
+            Role::ProtectionOfficer,
+            Action::AsylumRestricted {
+                tag: "cp-302-0003".into(),
+                record_sha256: sha.clone(),
+            }
+        ),
+        "R40"
+    );
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert!(
+        f.items.is_empty() && f.problems.is_empty(),
+        "{:?}",
+        f.problems
+    );
+    // The same words in another incident make another record: salted, bound to its
+    // incident and kind, its hash confirms no guess.
+    let other = Who {
+        user: "prot".into(),
+        role: Role::ProtectionOfficer,
+    };
+    let now = Timestamp::now();
+    let mut e = entry_by("bo", Role::BoardingOfficer, Some(HIGH_SEAS), now);
+    let bo = Who {
+        user: "bo".into(),
+        role: Role::BoardingOfficer,
+    };
+    d.store
+        .case_action(
+            "INC-2",
+            &bo,
+            &Action::Rescue {
+                unit: "cp-302".into(),
+                count: 3,
+            },
+            e.clone(),
+            now,
+            &d.reference,
+        )
+        .unwrap()
+        .unwrap();
+    e.actor.user = "prot".into();
+    e.actor.role = "protection_officer".into();
+    e.why = "asked for protection".into();
+    d.store
+        .case_action(
+            "INC-2",
+            &other,
+            &Action::Asylum {
+                tag: "cp-302-0002".into(),
+                summary: "fled forced conscription".into(),
+                blocked_states: vec!["ER".into()],
+            },
+            e,
+            now,
+            &d.reference,
+        )
+        .unwrap()
+        .unwrap();
+    assert_ne!(asylum_record_sha(&d, "INC-2"), sha);
+    assert_ne!(
+        sha,
+        crate::console::store::sha256_hex(
+            serde_json::to_string(&RestrictedAsylum {
+                summary: "fled forced conscription".into(),
+                blocked_states: vec!["ER".into()],
+            })
+            .unwrap()
+            .as_bytes()
+        ),
+        "a guess of what was said cannot be confirmed from the hash"
+    );
+}
+
+#[test]
+fn review_17_3_one_file_listed_many_times_is_refused_and_reads_never_load_evidence() {
+    let d = desk();
+    let sha = d.store.put_evidence_file(&vec![7u8; 1 << 20]).unwrap();
+    let many: Vec<FileRef> = (0..100)
+        .map(|i| FileRef {
+            name: format!("copy-{i}.jpg"),
+            sha256: sha.clone(),
+        })
+        .collect();
+    assert_eq!(
+        d.rule("bo", Role::BoardingOfficer, seize_files(many)),
+        "R48"
+    );
+    let f = d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        seize_files(vec![FileRef {
+            name: "once.jpg".into(),
+            sha256: sha.clone(),
+        }]),
+    );
+    let ex = f.register.exhibits.values().next().unwrap();
+    assert_eq!(ex.files[0].size, 1 << 20, "its size, from the store");
+    // A replay does not read evidence bytes: with the bytes gone from the store (as if
+    // they were huge and slow), the case file still reads, complete.
+    d.store.tamper_for_tests(
+        "DROP TRIGGER evidence_files_no_update; UPDATE evidence_files SET bytes = X''",
+    );
+    let again = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert!(again.problems.is_empty(), "{:?}", again.problems);
+    assert_eq!(again.register.manifests, f.register.manifests);
+    // Verifying the store reads them, and finds the change.
+    assert!(!d.store.evidence_problems(&again).unwrap().is_empty());
+}
+
+#[test]
+fn review_17_7_a_file_name_no_export_can_write_is_refused_at_seizure() {
+    let d = desk();
+    let sha = d.store.put_evidence_file(b"photo").unwrap();
+    for name in [
+        "x".repeat(300),
+        "a/b.jpg".into(),
+        "..".into(),
+        "line\nbreak.jpg".into(),
+        "CON:".into(),
+        "trailing.".into(),
+        "é".repeat(65),
+    ] {
+        let r = d.rule(
+            "bo",
+            Role::BoardingOfficer,
+            seize_files(vec![FileRef {
+                name: name.clone(),
+                sha256: sha.clone(),
+            }]),
+        );
+        assert_eq!(r, "R48", "{name:?}");
+    }
+    d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        seize_files(vec![FileRef {
+            name: format!("{}.jpg", "x".repeat(124)),
+            sha256: sha,
+        }]),
+    );
+}
+
+#[test]
+fn review_17_9_times_at_the_end_of_the_calendar_are_refused_never_a_panic() {
+    let d = desk();
+    let end: Timestamp = "9999-12-30T00:00:00Z".parse().unwrap();
+    let auth = Action::RecordAuthorization {
+        case: 1,
+        reference: "PA-AUTH-7".into(),
+        issued_by: "Director of Merchant Marine".into(),
+        measures: vec![MeasureKind::Board],
+        conditions: vec![],
+        valid_hours: Some(8784.0),
+        registry_in_same_reply: false,
+        message: msg("IT-2", Some("PA-10")),
+    };
+    // In the future of when it is recorded: the log refuses it before any rule runs.
+    let r = d
+        .act_times(
+            "duty2",
+            Role::DutyOfficer,
+            auth.clone(),
+            None,
+            end,
+            Timestamp::now(),
+        )
+        .unwrap_err();
+    assert!(matches!(r, CaseRefusal::Log(AppendError::Future)), "{r}");
+    // Recorded then too (a clock gone wrong): the rules refuse an end past the calendar.
+    let steps = [
+        (
+            "owo",
+            Role::WatchOfficer,
+            Action::OpenArt8 {
+                target: "MV Aurora".into(),
+                vessel_kind: VesselKind::Private,
+                grounds: "going dark".into(),
+            },
+        ),
+        (
+            "duty1",
+            Role::DutyOfficer,
+            Action::NotifyFlagState {
+                case: 1,
+                flag: "PA".into(),
+                message: msg("IT-1", None),
+            },
+        ),
+        (
+            "duty1",
+            Role::DutyOfficer,
+            Action::RequestAuthorization {
+                case: 1,
+                measures: vec![MeasureKind::Board],
+                message: msg("IT-2", None),
+            },
+        ),
+    ];
+    for (user, role, a) in steps {
+        d.act_times(user, role, a, None, end, end).unwrap();
+    }
+    let r = d
+        .act_times("duty2", Role::DutyOfficer, auth, None, end, end)
+        .unwrap_err();
+    assert!(r.to_string().contains("9999"), "{r}");
+}
+
+#[test]
+fn review_17_10_no_field_of_an_entry_exceeds_its_documented_size() {
+    let d = desk();
+    let big = "x".repeat(tidewatch_cases::log::MAX_TEXT_CHARS + 1);
+    let name = "u".repeat(tidewatch_cases::log::MAX_NAME_CHARS + 1);
+    let r = d
+        .act(
+            "bo",
+            Role::BoardingOfficer,
+            Action::Rescue {
+                unit: big.clone(),
+                count: 1,
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(r, CaseRefusal::Log(AppendError::TooLarge { .. })),
+        "{r}"
+    );
+    let r = d
+        .act(
+            "owo",
+            Role::WatchOfficer,
+            Action::OpenArt8 {
+                target: "MV X".into(),
+                vessel_kind: VesselKind::Private,
+                grounds: big.clone(),
+            },
+        )
+        .unwrap_err();
+    assert!(r.to_string().contains("grounds"), "{r}");
+    // A text at its limit is kept.
+    let r = d
+        .act(
+            "owo",
+            Role::WatchOfficer,
+            Action::OpenArt8 {
+                target: "MV X".into(),
+                vessel_kind: VesselKind::Private,
+                grounds: "y".repeat(tidewatch_cases::log::MAX_TEXT_CHARS),
+            },
+        )
+        .map(|_| ());
+    assert!(r.is_ok(), "{r:?}");
+    // The actor's unit is a name.
+    let now = Timestamp::now();
+    let mut e = entry_by("bo", Role::BoardingOfficer, None, now);
+    e.actor.unit = Some(name);
+    let r = d
+        .store
+        .case_action(
+            "INC-1",
+            &Who {
+                user: "bo".into(),
+                role: Role::BoardingOfficer,
+            },
+            &Action::Rescue {
+                unit: "cp-302".into(),
+                count: 1,
+            },
+            e,
+            now,
+            &d.reference,
+        )
+        .unwrap()
+        .unwrap_err();
+    assert!(r.to_string().contains("actor.unit"), "{r}");
+}
