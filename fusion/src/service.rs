@@ -723,6 +723,124 @@ async fn publish(events: &mut Vec<FusionEvent>, producer: &AsyncClient, handle: 
     }
 }
 
+/// The metrics of `/metrics`.
+impl ingest::stats::Report for ServiceStats {
+    fn describe() {
+        use metrics::{Unit, describe_counter, describe_gauge};
+        describe_counter!(
+            "tidewatch_fusion_observations_total",
+            Unit::Count,
+            "Observations taken by fusion: new, or redelivered (dropped by id)"
+        );
+        describe_counter!(
+            "tidewatch_fusion_rejected_total",
+            Unit::Count,
+            "Messages fusion refused, by reason (kept in rejects.jsonl)"
+        );
+        describe_counter!(
+            "tidewatch_fusion_alert_revisions_total",
+            Unit::Count,
+            "Alert revisions stored and published, by kind"
+        );
+        describe_counter!(
+            "tidewatch_fusion_taskings_total",
+            Unit::Count,
+            "Taskings sent to patrol units"
+        );
+        describe_counter!(
+            "tidewatch_fusion_future_times_total",
+            Unit::Count,
+            "Observations stamped more than an hour ahead, taken at the fusion clock"
+        );
+        describe_counter!(
+            "tidewatch_fusion_connection_errors_total",
+            Unit::Count,
+            "MQTT connections lost or refused"
+        );
+        describe_gauge!(
+            "tidewatch_fusion_vessels",
+            Unit::Count,
+            "Vessels tracked now"
+        );
+        describe_gauge!(
+            "tidewatch_fusion_restore_seconds",
+            Unit::Seconds,
+            "How long the start took to restore the engine's state (snapshot and journal)"
+        );
+        describe_gauge!(
+            "tidewatch_fusion_restored_from_snapshot",
+            Unit::Count,
+            "1 when the start found a snapshot of the engine's state"
+        );
+        describe_gauge!(
+            "tidewatch_fusion_replayed_entries",
+            Unit::Count,
+            "Journal entries (observations and ticks) replayed at the start"
+        );
+        describe_gauge!(
+            "tidewatch_fusion_journal_unreadable_lines",
+            Unit::Count,
+            "Journal lines that could not be read at the start (torn by a crash)"
+        );
+        describe_gauge!(
+            "tidewatch_fusion_store_failing",
+            Unit::Count,
+            "1 while fusion cannot write its journal or alert store (a full disk): it acknowledges nothing until it can"
+        );
+        describe_counter!(
+            "tidewatch_fusion_store_failures_total",
+            Unit::Count,
+            "Episodes of tidewatch_fusion_store_failing"
+        );
+        describe_counter!(
+            "tidewatch_fusion_snapshots_total",
+            Unit::Count,
+            "Snapshots of the engine's state written since the start"
+        );
+        describe_gauge!(
+            "tidewatch_fusion_snapshot_bytes",
+            Unit::Bytes,
+            "Size of the latest snapshot"
+        );
+        describe_gauge!(
+            "tidewatch_fusion_lag_seconds",
+            Unit::Seconds,
+            "How far the fusion clock (the data's time) is behind the wall clock"
+        );
+    }
+
+    fn record(&self) {
+        use metrics::{counter, gauge};
+        let s = self;
+        counter!("tidewatch_fusion_observations_total", "kind" => "new").absolute(s.observations);
+        counter!("tidewatch_fusion_observations_total", "kind" => "redelivered")
+            .absolute(s.duplicates);
+        for (reason, n) in &s.rejected {
+            counter!("tidewatch_fusion_rejected_total", "reason" => *reason).absolute(*n);
+        }
+        for (kind, n) in &s.alert_revisions {
+            counter!("tidewatch_fusion_alert_revisions_total", "kind" => kind.clone()).absolute(*n);
+        }
+        counter!("tidewatch_fusion_taskings_total").absolute(s.taskings);
+        counter!("tidewatch_fusion_future_times_total").absolute(s.future_times);
+        counter!("tidewatch_fusion_connection_errors_total").absolute(s.connection_errors);
+        gauge!("tidewatch_fusion_vessels").set(s.vessels as f64);
+        gauge!("tidewatch_fusion_restore_seconds").set(s.restore_seconds);
+        gauge!("tidewatch_fusion_restored_from_snapshot")
+            .set(u8::from(s.restored_from_snapshot) as f64);
+        gauge!("tidewatch_fusion_replayed_entries").set(s.replayed as f64);
+        gauge!("tidewatch_fusion_journal_unreadable_lines").set(s.journal_unreadable as f64);
+        counter!("tidewatch_fusion_snapshots_total").absolute(s.snapshots);
+        gauge!("tidewatch_fusion_store_failing").set(u8::from(s.store_failing) as f64);
+        counter!("tidewatch_fusion_store_failures_total").absolute(s.store_failures);
+        gauge!("tidewatch_fusion_snapshot_bytes").set(s.snapshot_bytes as f64);
+        if let Some(c) = s.clock {
+            let lag = jiff::Timestamp::now().duration_since(c).as_secs_f64();
+            gauge!("tidewatch_fusion_lag_seconds").set(lag);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

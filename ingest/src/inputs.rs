@@ -257,6 +257,46 @@ pub async fn udp(
     }
 }
 
+/// The metrics of `/metrics`.
+impl crate::stats::Report for InputStats {
+    fn describe() {
+        use metrics::{Unit, describe_counter};
+        describe_counter!(
+            "tidewatch_feed_lines_total",
+            Unit::Count,
+            "Lines read from TCP and UDP feeds"
+        );
+        describe_counter!(
+            "tidewatch_feed_truncated_total",
+            Unit::Count,
+            "Feed lines cut at the line limit"
+        );
+        describe_counter!(
+            "tidewatch_feed_udp_dropped_total",
+            Unit::Count,
+            "UDP datagrams dropped because ingest was behind"
+        );
+        describe_counter!(
+            "tidewatch_feed_connections_total",
+            Unit::Count,
+            "TCP feed connections accepted or made"
+        );
+    }
+
+    fn record(&self) {
+        use metrics::counter;
+        let stats = self;
+        counter!("tidewatch_feed_lines_total")
+            .absolute(stats.lines.load(std::sync::atomic::Ordering::Relaxed));
+        counter!("tidewatch_feed_truncated_total")
+            .absolute(stats.truncated.load(std::sync::atomic::Ordering::Relaxed));
+        counter!("tidewatch_feed_udp_dropped_total")
+            .absolute(stats.udp_dropped.load(std::sync::atomic::Ordering::Relaxed));
+        counter!("tidewatch_feed_connections_total")
+            .absolute(stats.connections.load(std::sync::atomic::Ordering::Relaxed));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -781,3 +781,99 @@ async fn apply(
     }
     Ok(())
 }
+
+/// The metrics of `/metrics`.
+impl crate::stats::Report for ServiceStats {
+    fn describe() {
+        use metrics::{Unit, describe_counter, describe_gauge};
+        describe_counter!(
+            "tidewatch_ingest_lines_total",
+            Unit::Count,
+            "Lines and reports archived, by source and verdict"
+        );
+        describe_counter!(
+            "tidewatch_ingest_rejected_total",
+            Unit::Count,
+            "Lines and reports rejected, by reason"
+        );
+        describe_counter!(
+            "tidewatch_ingest_mqtt_messages_total",
+            Unit::Count,
+            "MQTT messages and feed lines handed to ingest"
+        );
+        describe_counter!(
+            "tidewatch_ingest_observations_total",
+            Unit::Count,
+            "Observations published: new, or update (heard by more receivers)"
+        );
+        describe_counter!(
+            "tidewatch_ingest_connects_total",
+            Unit::Count,
+            "Connections to the MQTT broker, the first and every reconnect"
+        );
+        describe_counter!(
+            "tidewatch_ingest_connection_errors_total",
+            Unit::Count,
+            "MQTT connections lost or refused"
+        );
+        describe_counter!(
+            "tidewatch_ingest_unit_lines_missing_total",
+            Unit::Count,
+            "Lines patrol units numbered that never arrived"
+        );
+        describe_counter!(
+            "tidewatch_ingest_unit_out_of_order_total",
+            Unit::Count,
+            "Numbered patrol lines that arrived after a later one"
+        );
+        describe_gauge!(
+            "tidewatch_ingest_queue_depth",
+            Unit::Count,
+            "Items waiting in ingest's queues"
+        );
+        describe_gauge!(
+            "tidewatch_ingest_disk_full",
+            "1 while the raw archive's disk is full: nothing is acknowledged (critical)"
+        );
+        describe_counter!(
+            "tidewatch_ingest_disk_full_episodes_total",
+            Unit::Count,
+            "Times the raw archive's disk was found full"
+        );
+        describe_gauge!(
+            "tidewatch_ingest_archive_pending_bytes",
+            Unit::Bytes,
+            "While the raw archive's disk is full: bytes received and waiting in memory"
+        );
+    }
+
+    fn record(&self) {
+        use metrics::{counter, gauge};
+        let s = self;
+        for (source, n) in &s.accepted_by_source {
+            counter!("tidewatch_ingest_lines_total", "source" => source.clone(), "verdict" => "accepted")
+                .absolute(*n);
+        }
+        for (source, n) in &s.rejected_by_source {
+            counter!("tidewatch_ingest_lines_total", "source" => source.clone(), "verdict" => "rejected")
+                .absolute(*n);
+        }
+        for (reason, n) in &s.rejected {
+            counter!("tidewatch_ingest_rejected_total", "reason" => reason.clone()).absolute(*n);
+        }
+        counter!("tidewatch_ingest_mqtt_messages_total").absolute(s.messages);
+        counter!("tidewatch_ingest_observations_total", "kind" => "new").absolute(s.observations);
+        counter!("tidewatch_ingest_observations_total", "kind" => "update").absolute(s.updates);
+        counter!("tidewatch_ingest_connects_total").absolute(s.connects);
+        counter!("tidewatch_ingest_connection_errors_total").absolute(s.connection_errors);
+        counter!("tidewatch_ingest_unit_lines_missing_total").absolute(s.unit_sequence_gaps);
+        counter!("tidewatch_ingest_unit_out_of_order_total").absolute(s.unit_out_of_order);
+        gauge!("tidewatch_ingest_queue_depth", "queue" => "broker").set(s.queue_broker as f64);
+        gauge!("tidewatch_ingest_queue_depth", "queue" => "feeds").set(s.queue_feeds as f64);
+        gauge!("tidewatch_ingest_queue_depth", "queue" => "unacked").set(s.unacked as f64);
+        gauge!("tidewatch_ingest_queue_depth", "queue" => "unconfirmed").set(s.unconfirmed as f64);
+        gauge!("tidewatch_ingest_disk_full").set(crate::stats::flag(s.disk_full));
+        counter!("tidewatch_ingest_disk_full_episodes_total").absolute(s.disk_full_episodes);
+        gauge!("tidewatch_ingest_archive_pending_bytes").set(s.archive_pending_bytes as f64);
+    }
+}

@@ -42,3 +42,32 @@ impl<S: Clone + Default> Shared<S> {
         }
     }
 }
+
+/// Counters that say which metrics they are. Each component's stats type describes and
+/// records its own metrics next to its fields, so a new counter and its metric are one
+/// change in one file; `/metrics` only collects them (the services keep plain counters,
+/// cheap on the hot path and readable by tests and the status page, and a scrape copies
+/// them into the `metrics` recorder in use).
+pub trait Report {
+    /// Describe the metrics (name, unit, help) to the `metrics` recorder in use.
+    fn describe()
+    where
+        Self: Sized;
+    /// Record the values now to the `metrics` recorder in use.
+    fn record(&self);
+}
+
+impl<T: Report> Report for Arc<T> {
+    fn describe() {
+        T::describe();
+    }
+
+    fn record(&self) {
+        T::record(self);
+    }
+}
+
+/// A flag as a gauge: 1 when set.
+pub fn flag(set: bool) -> f64 {
+    if set { 1.0 } else { 0.0 }
+}

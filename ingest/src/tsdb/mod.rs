@@ -607,6 +607,38 @@ impl fmt::Display for Point {
     }
 }
 
+/// The metrics of `/metrics`.
+impl crate::stats::Report for TsdbStats {
+    fn describe() {
+        use metrics::{Unit, describe_counter, describe_gauge};
+        describe_counter!(
+            "tidewatch_tsdb_points_total",
+            Unit::Count,
+            "Time-series points by outcome"
+        );
+        describe_gauge!(
+            "tidewatch_tsdb_queue_depth",
+            Unit::Count,
+            "Time-series points queued or in flight"
+        );
+    }
+
+    fn record(&self) {
+        use metrics::{counter, gauge};
+        let s = self;
+        for (outcome, n) in [
+            ("offered", s.offered),
+            ("written", s.written),
+            ("dropped_queue_full", s.dropped_queue_full),
+            ("dropped_closed", s.dropped_closed),
+            ("failed", s.failed_after_retries),
+        ] {
+            counter!("tidewatch_tsdb_points_total", "outcome" => outcome).absolute(n);
+        }
+        gauge!("tidewatch_tsdb_queue_depth").set(s.pending() as f64);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -188,7 +188,8 @@ pub struct HoldStats {
     pub held_now: u64,
     /// Age of the oldest waiting publish, in milliseconds (0 if none).
     pub oldest_held_ms: u64,
-    /// Publishes waiting now, by the session they wait for.
+    /// Publishes waiting now, by the session they wait for (0 for a session waited for
+    /// earlier, not now).
     pub waiting_on: BTreeMap<String, u64>,
     /// Publishes that waited for a service to subscribe before they were forwarded.
     pub waited_for_services: u64,
@@ -618,7 +619,7 @@ impl Ledger {
 
     /// The counters now.
     pub(crate) fn stats(&self) -> HoldStats {
-        let inner = self.lock();
+        let mut inner = self.lock();
         let mut s = inner.stats.clone();
         let now = Instant::now();
         for q in inner.pending.values() {
@@ -637,6 +638,10 @@ impl Ledger {
                     *s.waiting_on.entry(id.clone()).or_default() += 1;
                 }
             }
+        }
+        // A session waited for earlier reads 0 from now on, not its last count.
+        for id in s.waiting_on.keys() {
+            inner.stats.waiting_on.entry(id.clone()).or_insert(0);
         }
         s
     }

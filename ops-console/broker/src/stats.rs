@@ -178,6 +178,102 @@ impl Drop for OpenGuard<'_> {
     }
 }
 
+/// The metrics of `/metrics`.
+impl ingest::stats::Report for BrokerStats {
+    fn describe() {
+        use metrics::{Unit, describe_counter, describe_gauge};
+        describe_counter!(
+            "tidewatch_broker_connections_total",
+            Unit::Count,
+            "Embedded broker connections accepted, by listener"
+        );
+        describe_counter!(
+            "tidewatch_broker_tls_handshakes_total",
+            Unit::Count,
+            "TLS handshakes completed on the embedded broker's remote listener"
+        );
+        describe_gauge!(
+            "tidewatch_broker_open_connections",
+            Unit::Count,
+            "Embedded broker connections open now"
+        );
+        describe_counter!(
+            "tidewatch_broker_refusals_total",
+            Unit::Count,
+            "Connections closed by the embedded broker, by reason"
+        );
+        describe_counter!(
+            "tidewatch_broker_held_total",
+            Unit::Count,
+            "Publishes whose PUBACK waited for the consumers that must have them"
+        );
+        describe_gauge!(
+            "tidewatch_broker_held",
+            Unit::Count,
+            "Publishes whose PUBACK waits now"
+        );
+        describe_gauge!(
+            "tidewatch_broker_held_oldest_seconds",
+            Unit::Seconds,
+            "Age of the oldest publish whose PUBACK waits"
+        );
+        describe_gauge!(
+            "tidewatch_broker_held_waiting",
+            Unit::Count,
+            "Publishes waiting now, by the consumer session they wait for"
+        );
+        describe_counter!(
+            "tidewatch_broker_lost_total",
+            Unit::Count,
+            "Messages the broker never delivered to a consumer that was waited for, by consumer session and subscription"
+        );
+        describe_counter!(
+            "tidewatch_broker_released_total",
+            Unit::Count,
+            "Times a must-see consumer was no longer waited for: away or hung past its grace"
+        );
+        describe_counter!(
+            "tidewatch_broker_resend_closes_total",
+            Unit::Count,
+            "Publisher connections closed without a PUBACK because ingest never got the message (the publisher sends it again)"
+        );
+        describe_counter!(
+            "tidewatch_broker_waited_for_services_total",
+            Unit::Count,
+            "Publishes that waited for the services that read them to subscribe"
+        );
+    }
+
+    fn record(&self) {
+        use metrics::{counter, gauge};
+        let s = self;
+        let h = &s.holds;
+        counter!("tidewatch_broker_held_total").absolute(h.held_total);
+        gauge!("tidewatch_broker_held").set(h.held_now as f64);
+        gauge!("tidewatch_broker_held_oldest_seconds").set(h.oldest_held_ms as f64 / 1000.0);
+        // A consumer no longer waited on reads 0 (the ledger keeps it), not its last count.
+        for (c, n) in &h.waiting_on {
+            gauge!("tidewatch_broker_held_waiting", "consumer" => c.clone()).set(*n as f64);
+        }
+        for ((c, filter), n) in &h.lost {
+            counter!("tidewatch_broker_lost_total", "consumer" => c.clone(), "filter" => filter.clone())
+                .absolute(*n);
+        }
+        counter!("tidewatch_broker_resend_closes_total").absolute(h.resend_closes);
+        counter!("tidewatch_broker_released_total").absolute(h.released_sessions);
+        counter!("tidewatch_broker_waited_for_services_total").absolute(h.waited_for_services);
+        counter!("tidewatch_broker_connections_total", "listener" => "loopback")
+            .absolute(s.loopback_connections);
+        counter!("tidewatch_broker_connections_total", "listener" => "auth")
+            .absolute(s.auth_connections);
+        counter!("tidewatch_broker_tls_handshakes_total").absolute(s.tls_handshakes);
+        gauge!("tidewatch_broker_open_connections").set(s.open_connections as f64);
+        for (reason, n) in s.refused.iter() {
+            counter!("tidewatch_broker_refusals_total", "reason" => reason.as_str()).absolute(n);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

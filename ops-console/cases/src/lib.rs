@@ -1,16 +1,25 @@
-//! Interception cases (RULES.md): the legal workflow of article 8 of
-//! the Smuggling of Migrants Protocol as data. Pure and deterministic: the console
-//! persists, signs and shows what these types decide.
+//! The interception domain of Tidewatch: the legal workflow of article 8 of the Smuggling
+//! of Migrants Protocol, search and rescue, the persons rescued and the evidence seized, as
+//! data and rules. Pure and deterministic: no I/O, no clock, no randomness; the console
+//! persists, signs and shows what these types decide. The rules are stated in `RULES.md`
+//! beside this crate, each with where it is enforced and its tests.
 //!
-//! Today: the [`art8`] case (flag-State request, authorization, boarding, search,
-//! measures, results report, closure), the hash-chained interception [`log`], the
-//! [`roster`] of persons (tags, headcounts, transfers, vulnerability, protection) and the
-//! [`evidence`] register (exhibits, SHA-256 at capture, signed and chained custody
-//! manifests), information [`caveat`]s checked on every read, export and share, and the
-//! investigator's [`export`] with its offline check (`tidewatch verify`), requests where
-//! we are the [`flag_state`] and the agreements configured per State. The log is kept in
-//! the console's database (`console::store`). The API, the printable report and the
-//! screens follow (issue 7).
+//! ```text
+//!  console (HTTP) ──action──▶ store (one transaction) ──▶ CaseFile::apply ──▶ Refused { rule, problem }
+//!                                    │                         │                 or Applied
+//!                                    └── interception log ◀────┘ (one entry per action)
+//! ```
+//!
+//! - [`role`]: the one [`Role`] and both tables of who may do what.
+//! - [`casefile`]: an incident's case file, the fold of its log; [`casefile::Action`] is every
+//!   change, one file per family of actions.
+//! - [`art8`]: the article-8 case (flag-State request, authorization, boarding, search,
+//!   measures, results, closure); [`flag_state`]: requests where we are the flag State.
+//! - [`sar`]: the SAR case's phases.
+//! - [`roster`]: persons (tags, headcounts, transfers, vulnerability, protection);
+//!   [`evidence`]: exhibits, hashes at capture, signed and chained custody manifests;
+//!   [`caveat`]: information exchanged under caveats, checked on every read and share.
+//! - [`log`]: the hash-chained interception log.
 
 pub mod art8;
 pub mod casefile;

@@ -32,7 +32,7 @@ pub fn run(args: &FusionArgs) -> Result<()> {
     runtime.block_on(async {
         if let Some(addr) = args.metrics {
             let m = crate::metrics::Metrics::new();
-            m.add_fusion(handle.clone());
+            m.add_service(handle.clone());
             let bound = crate::metrics::serve(addr, crate::metrics::router(std::sync::Arc::new(m)))
                 .await
                 .context("--metrics")?;

@@ -97,11 +97,12 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         let stats = Arc::new(InputStats::default());
         if let Some(addr) = args.metrics {
             let m = Metrics::new();
-            m.add_ingest(handle.clone());
-            m.add_feeds(stats.clone());
+            m.add_service(handle.clone());
+            let feeds = stats.clone();
+            m.add(move || feeds.clone());
             m.add_stores(args.data.clone(), vec![("raw", args.data.join("raw"))]);
-            if let Some(t) = &cfg.tsdb {
-                m.add_tsdb(t.clone());
+            if let Some(t) = cfg.tsdb.clone() {
+                m.add(move || t.stats());
             }
             let bound = metrics::serve(addr, metrics::router(Arc::new(m)))
                 .await

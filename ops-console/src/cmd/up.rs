@@ -324,9 +324,9 @@ impl Stack {
             },
         ));
         let registry = Metrics::new();
-        registry.add_broker(broker.stats_reader());
-        registry.add_ingest(ingest.clone());
-        registry.add_fusion(fusion_handle.clone());
+        registry.add(broker.stats_reader());
+        registry.add_service(ingest.clone());
+        registry.add_service(fusion_handle.clone());
         registry.add_stores(
             cfg.data.clone(),
             vec![

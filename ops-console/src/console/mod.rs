@@ -87,7 +87,7 @@ pub struct Console {
     /// Compression and retention of the closed days of `rejects`.
     _rejects_upkeep: Option<ingest::hourly::Upkeep>,
     /// The live picture as JSON, rebuilt at most once a second (every tab asks for it).
-    live_json: Mutex<Option<(std::time::Instant, bytes::Bytes)>>,
+    live_json: Mutex<Option<(std::time::Instant, axum::body::Bytes)>>,
     /// Cookies get `Secure` (the console is behind TLS).
     pub secure_cookies: bool,
     /// Reference data for case files (States, units, zones).
@@ -306,7 +306,7 @@ impl Console {
 
     /// The live picture as JSON: rebuilt when older than a second (tracks change once a
     /// second on the live stream anyway), so many tabs cost one serialization.
-    pub fn live_picture_json(&self) -> bytes::Bytes {
+    pub fn live_picture_json(&self) -> axum::body::Bytes {
         let mut cache = self.live_json.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((at, json)) = cache.as_ref()
             && at.elapsed() < std::time::Duration::from_secs(1)
@@ -314,7 +314,7 @@ impl Console {
             return json.clone();
         }
         let snapshot = self.picture().snapshot(None);
-        let json = bytes::Bytes::from(serde_json::to_vec(&snapshot).unwrap_or_default());
+        let json = axum::body::Bytes::from(serde_json::to_vec(&snapshot).unwrap_or_default());
         *cache = Some((std::time::Instant::now(), json.clone()));
         json
     }
@@ -743,7 +743,7 @@ pub async fn start(
 }
 
 fn add_console_metrics(m: &Metrics, c: Arc<Console>) {
-    m.add_console(move || {
+    m.add(move || {
         let refused = c
             .stats
             .refused

@@ -245,16 +245,7 @@ impl tidewatch_cases::casefile::Keys for TxKeys<'_> {
     }
 }
 
-/// A case action refused: by the log (no reason, late without reason…) or by a rule.
-#[derive(Debug, thiserror::Error)]
-pub enum CaseRefusal {
-    /// The log refused the entry.
-    #[error(transparent)]
-    Log(#[from] AppendError),
-    /// A rule refused the action.
-    #[error(transparent)]
-    Rule(#[from] tidewatch_cases::Refused),
-}
+pub use tidewatch_cases::casefile::CaseRefusal;
 
 /// A user account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -960,18 +951,24 @@ impl Store {
     /// Apply a case action and record it in the incident's interception log, in one
     /// transaction: the action is checked against the case file replayed inside it, so two
     /// users acting at once cannot both act on the same state. `entry` says when, where and
-    /// why; its `event` and `details` are set from the action.
+    /// why; its `event` and `details` are set from the action. The rules around it are the
+    /// domain's ([`CaseFile::take`](tidewatch_cases::casefile::CaseFile::take)); the store
+    /// reads, keeps restricted records and appends.
     pub fn case_action(
         &self,
         incident: &str,
         who: &tidewatch_cases::casefile::Who,
         action: &tidewatch_cases::casefile::Action,
-        mut entry: NewEntry,
+        entry: NewEntry,
         recorded_at: Timestamp,
         reference: &tidewatch_cases::casefile::Reference,
     ) -> Result<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>, StoreError>
     {
-        use tidewatch_cases::casefile::{Action, CaseFile, DETAILS_KEY, RestrictedKind};
+        let live = tidewatch_cases::casefile::LiveAction {
+            who,
+            action,
+            recorded_at,
+        };
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let entries: Vec<LogEntry> = {
@@ -984,131 +981,22 @@ impl Store {
             }
             v
         };
-        // A client never names a restricted record: naming one would load it.
-        if action.names_restricted_record() {
-            return Ok(Err(CaseRefusal::Rule(tidewatch_cases::Refused {
-                rule: "R40",
-                problem: "a restricted record is made by the store from the action taken, never named by a client (record `asylum`, or `info_item` with its content)".into(),
-            })));
-        }
-        // What the log requires of any entry (sizes, times) is checked before any rule is
-        // applied to what the action says.
-        let mut probe = entry.clone();
-        probe.details = serde_json::json!({ DETAILS_KEY: action });
-        if let Err(e) = tidewatch_cases::log::check(&probe, recorded_at) {
-            return Ok(Err(e.into()));
-        }
-        // R40: what a person said asking for protection stays out of the log, which keeps
-        // the hash of the restricted record.
-        let restricted;
-        let action = match action {
-            Action::Asylum {
-                tag,
-                summary,
-                blocked_states,
-            } => {
-                let body = serde_json::to_value(&tidewatch_cases::casefile::RestrictedAsylum {
-                    summary: summary.clone(),
-                    blocked_states: blocked_states.clone(),
-                })
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let sha = keep_restricted(&tx, RestrictedKind::Asylum, incident, body)?;
-                restricted = Action::AsylumRestricted {
-                    tag: tag.clone(),
-                    record_sha256: sha,
-                };
-                &restricted
-            }
-            // R50: exchanged information stays out of the log, which many roles read and
-            // which goes whole into a court export; the log keeps its hash.
-            Action::InfoItem {
-                content,
-                content_sha256: None,
-                evidence,
-                originator,
-                originator_ref,
-                purposes,
-                recipients,
-                no_further_dissemination,
-                exculpatory,
-            } if !content.trim().is_empty() => {
-                let sha = keep_restricted(
-                    &tx,
-                    RestrictedKind::InfoItem,
-                    incident,
-                    content.clone().into(),
-                )?;
-                restricted = Action::InfoItem {
-                    content: String::new(),
-                    content_sha256: Some(sha),
-                    evidence: *evidence,
-                    originator: originator.clone(),
-                    originator_ref: originator_ref.clone(),
-                    purposes: purposes.clone(),
-                    recipients: recipients.clone(),
-                    no_further_dissemination: *no_further_dissemination,
-                    exculpatory: *exculpatory,
-                };
-                &restricted
-            }
-            a => a,
-        };
-        let mut file = CaseFile::replay(incident, &entries, reference, &TxKeys(&tx, false));
-        // A case file that does not replay cleanly (a broken chain, a missing or changed
-        // record) takes only rescue actions until it is resolved (R21: rescue is never
-        // blocked): other rules would be checked against a state that may be wrong.
-        if !file.problems.is_empty() && !action.rescue() {
-            return Ok(Err(CaseRefusal::Rule(tidewatch_cases::Refused {
-                rule: "R56",
-                problem: format!(
-                    "the case file does not replay cleanly ({}); only rescue actions are taken until it is resolved",
-                    file.problems.join("; ")
-                ),
-            })));
-        }
-        let keys = TxKeys(&tx, true);
-        let seq = entries.len() as u64 + 1;
-        let pos = entry.position.map(|p| (p.lat, p.lon));
-        // Refused, the replayed file is dropped: no copy needed to keep it unchanged.
-        let applied = match file.apply(
-            action,
-            who,
-            entry.occurred_at,
-            recorded_at,
-            pos,
-            seq,
+        let taken = tidewatch_cases::casefile::CaseFile::take(
+            incident,
+            &entries,
+            live,
+            entry,
             reference,
-            &keys,
-            tidewatch_cases::casefile::Facts::default(),
-        ) {
-            Ok(a) => a,
-            Err(r) => return Ok(Err(r.into())),
+            (&TxKeys(&tx, false), &TxKeys(&tx, true)),
+            &mut |kind, body| keep_restricted(&tx, kind, incident, body),
+        )?;
+        let (entry, file) = match taken {
+            Ok(t) => t,
+            Err(refused) => return Ok(Err(refused)),
         };
-        // The log names who acted as the rules saw them, so a replay applies it the same.
-        entry.actor.user = who.user.clone();
-        entry.actor.role = who.role.as_str().to_owned();
-        entry.event = action.event();
-        entry.zone = applied.zone.clone();
-        let mut details = serde_json::json!({ DETAILS_KEY: action });
-        if let Some(p) = applied.produced {
-            details["produced"] = p;
-        }
-        if let Some(l) = applied.legal_review {
-            details["legal_review"] = l.into();
-        }
-        if !applied.facts.is_empty() {
-            details["facts"] = serde_json::to_value(&applied.facts)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        }
-        entry.details = details;
-        let r = append_interception_tx(&tx, incident, entry, recorded_at)?;
-        match r {
-            Ok(e) => {
-                tx.commit()?;
-                Ok(Ok((e, file)))
-            }
-            Err(e) => Ok(Err(e.into())),
-        }
+        insert_entry(&tx, &entry)?;
+        tx.commit()?;
+        Ok(Ok((entry, file)))
     }
 
     /// Run raw SQL on the database, as someone with the file could (tamper tests).
@@ -1364,12 +1252,18 @@ fn append_interception_tx(
         Ok(entry) => entry,
         Err(refused) => return Ok(Err(refused)),
     };
-    let json = serde_json::to_string(&entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    insert_entry(tx, &entry)?;
+    Ok(Ok(entry))
+}
+
+/// Insert an entry made by [`next_entry`] (its incident, sequence and hash) within `tx`.
+fn insert_entry(tx: &rusqlite::Transaction<'_>, entry: &LogEntry) -> Result<(), StoreError> {
+    let json = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.execute(
         "INSERT INTO interception_log (incident, seq, json, hash) VALUES (?1, ?2, ?3, ?4)",
-        params![incident, entry.seq as i64, json, entry.hash],
+        params![entry.incident, entry.seq as i64, json, entry.hash],
     )?;
-    Ok(Ok(entry))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@
 //! the log does not (it commits before the user is answered).
 //!
 //! [`CaseFile::apply`] checks an action against the rules of RULES.md (through
-//! [`crate::art8`], [`crate::roster`], [`crate::evidence`]) and the role table below, and
-//! changes nothing when it refuses. [`CaseFile::replay`] rebuilds the file from a log and
+//! [`crate::art8`], [`crate::roster`], [`crate::evidence`]) and the role table
+//! ([`crate::Role::may_take`]), and refuses before it changes anything (an integrity
+//! incident found on the way is kept). [`CaseFile::replay`] rebuilds the file from a log and
 //! reports any entry that no longer applies (an evidence file altered in the store, an
 //! entry edited by hand), which `tidewatch verify` and the console both show.
 //!
@@ -37,7 +38,6 @@ use crate::roster::{
 };
 use crate::{Refused, refuse};
 
-/// The reference data shipped for the demonstration area (see its header).
 mod action;
 mod article8;
 mod evidence;
@@ -45,9 +45,11 @@ mod exchange;
 mod incoming;
 mod persons;
 mod reference;
+mod take;
 
 pub use action::*;
 pub use reference::*;
+pub use take::*;
 
 /// A person referred to an authority or agency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
