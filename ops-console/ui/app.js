@@ -2154,6 +2154,7 @@ const ACTION_FIELDS = {
   notify_flag_state: [CASE, ['flag', 'text', 'Claimed flag (ISO 2)'], ['message', 'msg']],
   registry_reply: [CASE, ['confirmed', 'bool', 'Registry confirmed'], ['message', 'msg']],
   request_authorization: [CASE, ['measures', 'measures', 'Measures asked for'], ['message', 'msg']],
+  deemed_authorization: [CASE],
   record_authorization: [CASE, ['reference', 'text', 'Authorization reference'], ['issued_by', 'text', 'Issued by (official)'],
     ['measures', 'measures', 'Measures authorized'], ['conditions', 'lines', 'Conditions (one per line)'], ['valid_hours', 'num', 'Valid for (hours)'],
     ['registry_in_same_reply', 'bool', 'Same reply confirms registry'], ['message', 'msg']],
@@ -2177,6 +2178,10 @@ const ACTION_FIELDS = {
   referral: [['tag', 'text', 'Person tag'], ['to', 'text', 'Referred to (authority, agency)'], ['reasons', 'list', 'Why (UASC, MED_EMERG, VOT, ASYLUM…)']],
   transfer_out: [['tags', 'list', 'Person tags (comma-separated)'], ['from', 'text', 'From unit'], ['to', 'text', 'To unit']],
   transfer_received: [['transfer', 'int', 'Transfer #'], ['tags', 'list', 'Person tags received']],
+  detain: [['tag', 'text', 'Person (tag)'], ['legal_basis', 'text', 'Legal basis'], ['consular_rights_informed_at', 'text', 'Consular rights told at (ISO time with offset)'], ['consular_not_applicable', 'text', 'Or: why consular notification does not apply']],
+  family: [['tags', 'list', 'Persons (tags) kept together'], ['protection_approval', 'area', 'Protection officer\'s approval (a child alone with adults)']],
+  age: [['tag', 'text', 'Person (tag)'], ['years', 'int', 'Age, years'], ['provenance', 'select:declared|observed', 'Where it came from (an assessed age, with its method and assessor, through the API)']],
+  close_incident: [['reconciliation', 'area', 'Reconciliation note (if the headcounts and tags differ)']],
   place_of_safety: [['name', 'text', 'Port or facility'], ['state', 'text', 'Its State (ISO 2)'], ['rationale', 'area', 'Why this place']],
   protection_override: [['tag', 'text', 'Person tag'], ['state', 'text', 'State (ISO 2)'], ['justification', 'area', 'Justification']],
   disembark: [['unit', 'text', 'Unit']],
@@ -2185,6 +2190,7 @@ const ACTION_FIELDS = {
     ['case', 'int', 'Under art-8 case # (blank: other basis)'], ['legal_basis', 'text', 'Other legal basis'], ['files', 'files', 'Files (photos, images)']],
   custody_transfer: [['exhibit', 'text', 'Exhibit number'], ['to', 'text', 'To (user)'], ['seal', 'text', 'Seal as seen'], ['place', 'text', 'Where']],
   custody_receive: [['exhibit', 'text', 'Exhibit number'], ['seal', 'text', 'Seal as seen']],
+  reseal: [['exhibit', 'text', 'Exhibit number'], ['seal', 'text', 'New seal'], ['reason', 'area', 'Why it was opened']],
   mla_request: [['to', 'text', 'Central authority'], ['our_ref', 'text', 'Our reference'], ['requesting_authority', 'text', '(a) Requesting authority'],
     ['subject_and_nature', 'area', '(b) Subject and nature of the investigation'], ['facts_summary', 'area', '(c) Summary of the facts'],
     ['assistance_sought', 'area', '(d) Assistance sought'], ['persons_concerned', 'text', '(e) Persons concerned (where possible)'],
@@ -2293,6 +2299,8 @@ function renderCase(v) {
   for (const p of v.problems || []) body.append(h('div', { class: 'case-problem', text: `INTEGRITY: ${p}` }));
   for (const r of v.legal_reviews || []) body.append(h('div', { class: 'case-review', text: `Legal review: ${r}` }));
   for (const r of v.sla_alerts || []) body.append(h('div', { class: 'case-problem', text: `Flag-State request overdue: ${r}` }));
+  for (const r of v.transfer_alerts || []) body.append(h('div', { class: 'case-problem', text: `Transfer overdue: ${r}` }));
+  if (v.closed) body.append(h('div', { class: 'case-review', text: `Closed by ${v.closed[0]} at ${v.closed[1]}: only rescue actions are taken` }));
   // Article-8 cases
   const a8 = h('div', { class: 'case-sec', id: 'case-art8' }, h('h3', { text: 'Article 8 (flag-State request and boarding)' }));
   if (!v.art8.length) a8.append(h('div', { class: 'muted small', text: 'No article-8 case.' }));

@@ -238,6 +238,14 @@ fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
             Some(vec!["sar_coordinator"]),
         ),
         (
+            "POST",
+            format!("/api/sar/{sar}/status"),
+            Some(
+                json!({"action": "suspend", "rationale": "sea state 7, search impracticable until dawn"}),
+            ),
+            Some(vec!["sar_coordinator"]),
+        ),
+        (
             "GET",
             format!("/api/incidents/{sar}/log"),
             None,

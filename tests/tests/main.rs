@@ -7,6 +7,7 @@ mod fusion_mqtt;
 mod ingest_mqtt;
 mod robustness;
 mod roundtrip;
+mod sar_case;
 mod sar_e2e;
 mod sim_scenarios;
 mod tsdb_victoria;

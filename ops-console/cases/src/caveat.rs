@@ -74,6 +74,9 @@ pub struct Item {
     pub exculpatory: bool,
     /// Notices to the originator before (true) or after (false, with why) a disclosure.
     pub disclosure_notices: Vec<(bool, String)>,
+    /// The persons it concerns, by tag (R41: released to no State any of them fears).
+    #[serde(default)]
+    pub persons: Vec<String>,
 }
 
 /// Who asks, for what.
@@ -242,6 +245,7 @@ mod tests {
                 expires_at: None,
             },
             releases: vec![],
+            persons: vec![],
             consents: vec![],
             exculpatory: false,
             disclosure_notices: vec![],

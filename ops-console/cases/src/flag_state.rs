@@ -1,14 +1,15 @@
-//! Our State as the flag State (art. 8(4), 8(6); RULES.md), and the agreements
-//! configured per State.
+//! Our State as the flag State (art. 8(4), 8(6); RULES.md), and the agreements with other
+//! States in the reference data.
 //!
 //! An incoming request goes `Received → RegistryChecked → Decided → ResponseSent →
 //! ResultsReceived → Closed`, recording the requesting authority and both references, the
 //! registry evidence, who decided and on what conditions; the time to respond is measured
 //! and an alert raised past the configured SLA (R17: "expeditiously").
 //!
-//! Agreements are configuration (TOML), per State: which measures a clause pre-authorizes
-//! and whether, after how long, silence counts as authorization. Nothing else ever does
-//! (R08): [`Agreements::deeming_clause`] is the only way to a deemed authorization.
+//! Agreements are reference data (`[[agreement]]` in `--reference`), per State and in force
+//! between two dates: which measures a clause pre-authorizes and whether, after how long,
+//! silence counts as authorization. Nothing else ever does (R08): [`deeming_clause`] is the
+//! only way to a deemed authorization.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -198,7 +199,7 @@ impl IncomingRequest {
     }
 }
 
-/// One agreement with a State (configuration).
+/// One agreement with a State, from the reference data (`[[agreement]]`, RULES.md R07, R08).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Agreement {
@@ -206,6 +207,12 @@ pub struct Agreement {
     pub id: String,
     /// The other party (ISO 3166 alpha-2).
     pub state: String,
+    /// The first day it is in force (`None`: since before any case).
+    #[serde(default)]
+    pub in_force_from: Option<jiff::civil::Date>,
+    /// The last day it is in force (`None`: still in force).
+    #[serde(default)]
+    pub in_force_to: Option<jiff::civil::Date>,
     /// Clauses.
     #[serde(rename = "clause")]
     pub clauses: Vec<ClauseConfig>,
@@ -225,63 +232,68 @@ pub struct ClauseConfig {
     pub deemed_after_h: Option<f64>,
 }
 
-/// Every agreement configured.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Agreements {
-    /// The agreements.
-    #[serde(default, rename = "agreement")]
-    pub agreements: Vec<Agreement>,
-}
-
-impl Agreements {
-    /// Read the agreements file (TOML).
-    pub fn from_toml(text: &str) -> Result<Agreements, String> {
-        let a: Agreements = toml::from_str(text).map_err(|e| format!("agreements: {e}"))?;
-        for ag in &a.agreements {
-            for c in &ag.clauses {
-                if let Some(h) = c.deemed_after_h
-                    && !(h.is_finite() && h > 0.0)
-                {
-                    return Err(format!(
-                        "agreements: {} {}: deemed_after_h must be positive",
-                        ag.id, c.code
-                    ));
-                }
-            }
+impl Agreement {
+    /// What is wrong with it, if anything.
+    pub fn problem(&self) -> Option<String> {
+        if let (Some(from), Some(to)) = (self.in_force_from, self.in_force_to)
+            && to < from
+        {
+            return Some(format!("{}: in_force_to is before in_force_from", self.id));
         }
-        Ok(a)
+        self.clauses.iter().find_map(|c| {
+            c.deemed_after_h
+                .filter(|h| !(h.is_finite() && *h > 0.0))
+                .map(|_| format!("{} {}: deemed_after_h must be positive", self.id, c.code))
+        })
     }
 
-    fn clause(ag: &Agreement, c: &ClauseConfig) -> AgreementClause {
+    /// In force with `state` on `date`?
+    fn applies(&self, state: &str, date: jiff::civil::Date) -> bool {
+        self.state.eq_ignore_ascii_case(state.trim())
+            && self.in_force_from.is_none_or(|d| d <= date)
+            && self.in_force_to.is_none_or(|d| date <= d)
+    }
+
+    fn clause(&self, c: &ClauseConfig) -> AgreementClause {
         AgreementClause {
-            code: format!("{} {}", ag.id, c.code),
+            code: format!("{} {}", self.id, c.code),
             measures: c.measures.clone(),
             deemed_after: c
                 .deemed_after_h
                 .map(|h| SignedDuration::from_secs_f64(h * 3600.0)),
         }
     }
+}
 
-    /// The clause with `state` that deems authorization after silence, if any (R08).
-    pub fn deeming_clause(&self, state: &str) -> Option<AgreementClause> {
-        self.agreements
-            .iter()
-            .filter(|a| a.state.eq_ignore_ascii_case(state))
-            .flat_map(|a| a.clauses.iter().map(move |c| (a, c)))
-            .find(|(_, c)| c.deemed_after_h.is_some())
-            .map(|(a, c)| Self::clause(a, c))
-    }
+/// The clause of an agreement with `state` in force on `date` that deems authorization
+/// after silence, if any (R08).
+pub fn deeming_clause(
+    agreements: &[Agreement],
+    state: &str,
+    date: jiff::civil::Date,
+) -> Option<AgreementClause> {
+    agreements
+        .iter()
+        .filter(|a| a.applies(state, date))
+        .flat_map(|a| a.clauses.iter().map(move |c| (a, c)))
+        .find(|(_, c)| c.deemed_after_h.is_some())
+        .map(|(a, c)| a.clause(c))
+}
 
-    /// A clause with `state` that pre-authorizes `m`, if any (R07).
-    pub fn preauthorizing(&self, state: &str, m: &MeasureKind) -> Option<AgreementClause> {
-        self.agreements
-            .iter()
-            .filter(|a| a.state.eq_ignore_ascii_case(state))
-            .flat_map(|a| a.clauses.iter().map(move |c| (a, c)))
-            .find(|(_, c)| c.measures.contains(m))
-            .map(|(a, c)| Self::clause(a, c))
-    }
+/// A clause of an agreement with `state` in force on `date` that pre-authorizes `m`, if
+/// any (R07).
+pub fn preauthorizing(
+    agreements: &[Agreement],
+    state: &str,
+    m: &MeasureKind,
+    date: jiff::civil::Date,
+) -> Option<AgreementClause> {
+    agreements
+        .iter()
+        .filter(|a| a.applies(state, date))
+        .flat_map(|a| a.clauses.iter().map(move |c| (a, c)))
+        .find(|(_, c)| c.measures.contains(m))
+        .map(|(a, c)| a.clause(c))
 }
 
 #[cfg(test)]
@@ -337,12 +349,14 @@ mod tests {
     }
 
     #[test]
-    fn r08_only_a_configured_clause_deems_authorization() {
-        let a = Agreements::from_toml(
+    fn r08_only_a_clause_of_an_agreement_in_force_deems_authorization() {
+        let r = crate::casefile::Reference::from_toml(
             r#"
+            own_state = "IT"
             [[agreement]]
             id = "IT-MT-2024"
             state = "MT"
+            in_force_from = "2024-03-01"
             [[agreement.clause]]
             code = "§3"
             measures = ["divert_to_port"]
@@ -353,31 +367,52 @@ mod tests {
             [[agreement]]
             id = "IT-TN-2019"
             state = "TN"
+            in_force_to = "2025-12-31"
             [[agreement.clause]]
             code = "§2"
             measures = ["board"]
             "#,
         )
         .unwrap();
-        let c = a.deeming_clause("mt").unwrap();
+        let a = &r.agreements;
+        let day = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+        let c = deeming_clause(a, "mt", day("2026-11-22")).unwrap();
         assert_eq!(c.code, "IT-MT-2024 §4.2");
         assert_eq!(c.deemed_after, Some(SignedDuration::from_hours(4)));
         assert!(
-            a.deeming_clause("TN").is_none(),
+            deeming_clause(a, "MT", day("2024-02-29")).is_none(),
+            "not yet in force"
+        );
+        assert!(
+            deeming_clause(a, "TN", day("2025-06-01")).is_none(),
             "no clause says silence authorizes"
         );
-        assert!(a.deeming_clause("GR").is_none());
+        assert!(deeming_clause(a, "GR", day("2026-11-22")).is_none());
         assert_eq!(
-            a.preauthorizing("MT", &MeasureKind::DivertToPort)
+            preauthorizing(a, "MT", &MeasureKind::DivertToPort, day("2026-11-22"))
                 .unwrap()
                 .code,
             "IT-MT-2024 §3"
         );
+        assert!(preauthorizing(a, "TN", &MeasureKind::Board, day("2025-12-31")).is_some());
         assert!(
-            Agreements::from_toml(
-                "[[agreement]]\nid = \"x\"\nstate = \"MT\"\nclause = []\nsilence = 1\n"
-            )
-            .is_err()
+            preauthorizing(a, "TN", &MeasureKind::Board, day("2026-01-01")).is_none(),
+            "expired"
         );
+        let head = "own_state = \"IT\"\n[[agreement]]\nid = \"x\"\nstate = \"MT\"\n";
+        for (bad, says) in [
+            ("clause = []\nsilence = 1\n", "unknown field"),
+            (
+                "[[agreement.clause]]\ncode = \"1\"\ndeemed_after_h = 0\n",
+                "deemed_after_h must be positive",
+            ),
+            (
+                "in_force_from = \"2026-01-02\"\nin_force_to = \"2026-01-01\"\nclause = []\n",
+                "in_force_to is before in_force_from",
+            ),
+        ] {
+            let e = crate::casefile::Reference::from_toml(&format!("{head}{bad}")).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

@@ -142,7 +142,8 @@ impl Role {
             OpenArt8 => matches!(self, WatchOfficer | DutyOfficer | BoardingOfficer),
             // Messages with the flag State: the authority designated under art. 8(6).
             NotifyFlagState | RegistryReply | RequestAuthorization | RecordAuthorization
-            | ReportResults | WithdrawArt8 | CloseArt8 | DecideCompensation => {
+            | DeemedAuthorization | ReportResults | WithdrawArt8 | CloseArt8
+            | DecideCompensation => {
                 matches!(self, DutyOfficer)
             }
             StatelessDetermination => matches!(self, LegalAdviser),
@@ -165,11 +166,18 @@ impl Role {
             ProtectionOverride => matches!(self, ProtectionOfficer | LegalAdviser),
             Referral => matches!(self, ProtectionOfficer | SarCoordinator | BoardingOfficer),
             PlaceOfSafety => matches!(self, SarCoordinator),
+            Family | Age => matches!(self, SarCoordinator | BoardingOfficer | ProtectionOfficer),
+            // R37: detention is law enforcement's; R34: closing is the coordinator's or the
+            // duty officer's.
+            Detain => matches!(self, Investigator),
+            CloseIncident => matches!(self, SarCoordinator | DutyOfficer),
             Suspect | MlaRequest | Interview | InfoItem | Release | OriginatorConsent
             | DisclosureNotice => matches!(self, Investigator),
-            Seize | CustodyTransfer | CustodyReceive => {
+            Seize | CustodyTransfer | CustodyReceive | Reseal => {
                 matches!(self, BoardingOfficer | Investigator)
             }
+            // Recorded in the name of whoever's action found it (never taken by a client).
+            IntegrityIncident => matches!(self, BoardingOfficer | Investigator),
         }
     }
 

@@ -33,8 +33,11 @@ pub enum Viewer {
     Auditor,
 }
 
+/// How long a transfer of persons may go unreceived before it is alerted (R33).
+pub const TRANSFER_DUE: SignedDuration = SignedDuration::from_hours(2);
+
 /// Where a value came from (R42).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Provenance {
     /// Seen by the crew.

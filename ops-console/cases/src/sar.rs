@@ -72,6 +72,65 @@ pub enum Event {
         /// Why.
         rationale: String,
     },
+    /// Suspended: on-scene activity stops, survivors may still be alive (R22).
+    Suspended {
+        /// Why.
+        rationale: String,
+    },
+    /// Resumed after a suspension (R22).
+    Resumed {
+        /// Why.
+        rationale: String,
+    },
+    /// Terminated (R22): over for good.
+    Terminated {
+        /// On what ground.
+        ground: Ground,
+        /// Why.
+        rationale: String,
+    },
+}
+
+/// The ground a SAR case is terminated on (R22).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "ground", rename_all = "snake_case")]
+pub enum Ground {
+    /// Everyone believed on board is accounted for: as many persons in the incident's case
+    /// file as were reported on board, none of them missing.
+    AllAccountedFor {
+        /// Persons believed on board, as the coordinator states it.
+        persons_reported: u32,
+        /// Persons in the case file when it was terminated (rescued, transferred, landed,
+        /// evacuated or dead), not missing.
+        accounted: u32,
+    },
+    /// The coordinator's decision that there is no longer any reasonable hope of rescuing
+    /// survivors.
+    NoReasonableHope,
+}
+
+/// What the incident's case file says of the persons, when a case is terminated (R22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Accounted {
+    /// Persons in the case file, not missing.
+    pub found: u32,
+    /// Persons recorded missing.
+    pub missing: u32,
+}
+
+impl Accounted {
+    /// The count of a roster.
+    pub fn of(roster: &crate::roster::Roster) -> Accounted {
+        let missing = roster
+            .persons
+            .values()
+            .filter(|p| p.status == crate::roster::Status::Missing)
+            .count() as u32;
+        Accounted {
+            found: roster.persons.len() as u32 - missing,
+            missing,
+        }
+    }
 }
 
 /// An action refused, and why.
@@ -86,6 +145,24 @@ pub enum CaseError {
     /// The case is terminated.
     #[error("the case is terminated")]
     Terminated,
+    /// The case is suspended already (R22).
+    #[error("the case is suspended already")]
+    Suspended,
+    /// The case is not suspended: nothing to resume (R22).
+    #[error("the case is not suspended: nothing to resume")]
+    NotSuspended,
+    /// Terminated as all accounted for while not everyone is (R22).
+    #[error(
+        "R22: {found} of the {reported} persons reported on board are accounted for ({missing} missing): a case is terminated only when everyone is accounted for, or on the decision that there is no longer any reasonable hope"
+    )]
+    NotAccountedFor {
+        /// Persons reported on board.
+        reported: u32,
+        /// Persons in the case file, not missing.
+        found: u32,
+        /// Persons recorded missing.
+        missing: u32,
+    },
 }
 
 /// A SAR case.
@@ -177,6 +254,71 @@ impl SarCase {
                 rationale: rationale.to_string(),
             },
         );
+        Ok(())
+    }
+
+    /// Suspend the case (R22): the coordinator, with a rationale; it can be resumed.
+    pub fn suspend(&mut self, rationale: &str, by: Actor, at: Timestamp) -> Result<(), CaseError> {
+        self.live()?;
+        Self::coordinator(&by, "suspend a case")?;
+        needs_text(rationale, "suspending a SAR case (R22)")?;
+        if self.status == Status::Suspended {
+            return Err(CaseError::Suspended);
+        }
+        self.status = Status::Suspended;
+        let rationale = rationale.trim().to_owned();
+        self.record(at, by, Event::Suspended { rationale });
+        Ok(())
+    }
+
+    /// Resume a suspended case (R22): the coordinator, with a rationale.
+    pub fn resume(&mut self, rationale: &str, by: Actor, at: Timestamp) -> Result<(), CaseError> {
+        self.live()?;
+        Self::coordinator(&by, "resume a case")?;
+        needs_text(rationale, "resuming a SAR case (R22)")?;
+        if self.status != Status::Suspended {
+            return Err(CaseError::NotSuspended);
+        }
+        self.status = Status::Open;
+        let rationale = rationale.trim().to_owned();
+        self.record(at, by, Event::Resumed { rationale });
+        Ok(())
+    }
+
+    /// Terminate the case (R22): the coordinator, with a rationale, either when everyone
+    /// reported on board is accounted for in the incident's case file (`accounted`), or on
+    /// the decision that there is no longer any reasonable hope. `persons_reported` is
+    /// `Some` for the first ground.
+    pub fn terminate(
+        &mut self,
+        persons_reported: Option<u32>,
+        accounted: Accounted,
+        rationale: &str,
+        by: Actor,
+        at: Timestamp,
+    ) -> Result<(), CaseError> {
+        self.live()?;
+        Self::coordinator(&by, "terminate a case")?;
+        needs_text(rationale, "terminating a SAR case (R22)")?;
+        let ground = match persons_reported {
+            Some(reported) => {
+                if accounted.missing > 0 || accounted.found < reported {
+                    return Err(CaseError::NotAccountedFor {
+                        reported,
+                        found: accounted.found,
+                        missing: accounted.missing,
+                    });
+                }
+                Ground::AllAccountedFor {
+                    persons_reported: reported,
+                    accounted: accounted.found,
+                }
+            }
+            None => Ground::NoReasonableHope,
+        };
+        self.status = Status::Terminated;
+        let rationale = rationale.trim().to_owned();
+        self.record(at, by, Event::Terminated { ground, rationale });
         Ok(())
     }
 }

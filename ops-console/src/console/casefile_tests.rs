@@ -128,6 +128,222 @@ fn rescue_47(d: &Desk) -> CaseFile {
     )
 }
 
+/// A desk whose reference data carries an agreement with Panama, in force from
+/// 2026-01-01: §3 pre-authorizes a diversion to port, §5 deems silence an authorization to
+/// board and search after 4 h.
+fn desk_with_agreement() -> Desk {
+    let mut reference = Reference::default_demo();
+    reference.agreements = Reference::from_toml(
+        r#"
+        own_state = "IT"
+        [[agreement]]
+        id = "IT-PA-2026"
+        state = "PA"
+        in_force_from = "2026-01-01"
+        [[agreement.clause]]
+        code = "§3"
+        measures = ["divert_to_port"]
+        [[agreement.clause]]
+        code = "§5"
+        measures = ["board", "search"]
+        deemed_after_h = 4
+        "#,
+    )
+    .unwrap()
+    .agreements;
+    Desk {
+        store: Store::in_memory().unwrap(),
+        reference,
+    }
+}
+
+/// Open case 1 against a Panamanian vessel and ask Panama to authorize boarding, at `t`.
+fn ask_panama(d: &Desk, t: Timestamp) {
+    use Role::*;
+    let step = |user: &str, role: Role, action: Action| {
+        d.act_times(user, role, action, None, t, t)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    step(
+        "owo",
+        WatchOfficer,
+        Action::OpenArt8 {
+            target: "MV Aurora (MMSI 352001234)".into(),
+            vessel_kind: VesselKind::Private,
+            grounds: "met a rubber boat at sea, going dark".into(),
+        },
+    );
+    for action in [
+        Action::NotifyFlagState {
+            case: 1,
+            flag: "PA".into(),
+            message: msg("IT-1", None),
+        },
+        Action::RegistryReply {
+            case: 1,
+            confirmed: true,
+            message: msg("IT-1", Some("PA-9")),
+        },
+        Action::RequestAuthorization {
+            case: 1,
+            measures: vec![MeasureKind::Board, MeasureKind::Search],
+            message: msg("IT-2", None),
+        },
+    ] {
+        step("duty1", DutyOfficer, action);
+    }
+}
+
+#[test]
+fn r08_silence_authorizes_only_under_a_clause_of_an_agreement_in_force_and_the_log_names_it() {
+    let deemed = Action::DeemedAuthorization { case: 1 };
+    let rule = |d: &Desk, at: Timestamp| match d.act_times(
+        "duty2",
+        Role::DutyOfficer,
+        deemed.clone(),
+        None,
+        at,
+        at,
+    ) {
+        Err(CaseRefusal::Rule(r)) => r.rule,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    let now = Timestamp::now();
+    let h = jiff::SignedDuration::from_hours;
+    // No agreement (the shipped reference data): silence never authorizes.
+    let d = desk();
+    ask_panama(&d, now - h(10));
+    assert_eq!(rule(&d, now), "R08");
+    // With the agreement: not before the clause's 4 h…
+    let d = desk_with_agreement();
+    ask_panama(&d, now - h(3));
+    assert_eq!(rule(&d, now), "R08");
+    // …then deemed, and the case file and the log name the clause.
+    let d = desk_with_agreement();
+    ask_panama(&d, now - h(5));
+    let f = d
+        .act_times("duty2", Role::DutyOfficer, deemed.clone(), None, now, now)
+        .unwrap();
+    let a = f.art8[0].1.authorization.clone().unwrap();
+    assert_eq!(a.deemed_under.as_deref(), Some("IT-PA-2026 §5"));
+    assert_eq!(f.art8[0].1.state, State::Authorized);
+    let log = d.store.interception_log("INC-1").unwrap();
+    let last = &log.entries.last().unwrap().entry;
+    assert_eq!(last.details["produced"]["deemed_under"], "IT-PA-2026 §5");
+    assert_eq!(
+        last.details["facts"]["agreement"]["clause"]["code"],
+        "IT-PA-2026 §5"
+    );
+    // Judged on the facts recorded: the agreement's later end does not change the past.
+    let mut ended = d.reference.clone();
+    ended.agreements.clear();
+    assert_eq!(d.store.case_file("INC-1", &ended).unwrap(), f);
+    // An agreement not yet in force on the day gives nothing.
+    let mut later = desk_with_agreement();
+    later.reference.agreements[0].in_force_from = Some(jiff::civil::date(2100, 1, 1));
+    ask_panama(&later, now - h(5));
+    assert_eq!(rule(&later, now), "R08");
+}
+
+#[test]
+fn r07_a_measure_outside_the_authorization_is_covered_only_by_a_clause_in_force() {
+    use Role::*;
+    let divert = Action::Measure {
+        case: 1,
+        kind: MeasureKind::DivertToPort,
+        unit: "cp-301".into(),
+    };
+    let run = |d: &Desk| -> Result<CaseFile, CaseRefusal> {
+        let now = Timestamp::now();
+        ask_panama(d, now);
+        d.ok(
+            "duty2",
+            DutyOfficer,
+            Action::RecordAuthorization {
+                case: 1,
+                reference: "PA-AUTH-7".into(),
+                issued_by: "Director of Merchant Marine".into(),
+                measures: vec![MeasureKind::Board, MeasureKind::Search],
+                conditions: vec![],
+                valid_hours: Some(48.0),
+                registry_in_same_reply: false,
+                message: msg("IT-2", Some("PA-10")),
+            },
+        );
+        d.ok(
+            "bo",
+            BoardingOfficer,
+            Action::Board {
+                case: 1,
+                unit: "cp-301".into(),
+            },
+        );
+        d.act("bo", BoardingOfficer, divert.clone())
+    };
+    match run(&desk()) {
+        Err(CaseRefusal::Rule(r)) => assert_eq!(r.rule, "R07"),
+        other => panic!("expected R07, got {other:?}"),
+    }
+    let d = desk_with_agreement();
+    let f = run(&d).unwrap();
+    assert_eq!(f.art8[0].1.measures.len(), 1);
+    assert!(
+        f.art8[0]
+            .1
+            .log
+            .last()
+            .unwrap()
+            .what
+            .contains("IT-PA-2026 §3"),
+        "{:?}",
+        f.art8[0].1.log.last()
+    );
+}
+
+#[test]
+fn r02_the_flag_states_protocol_status_is_taken_on_the_day() {
+    // A State that becomes a party on 2026-12-10: a case on the 9th has no 8(2) basis with
+    // it, one on the 10th has.
+    let mut reference = Reference::default_demo();
+    let pa = reference
+        .states
+        .iter_mut()
+        .find(|s| s.code == "PA")
+        .unwrap();
+    pa.som_party_from = Some(jiff::civil::date(2026, 12, 10));
+    let notify = |day: i8| {
+        let d = Desk {
+            store: Store::in_memory().unwrap(),
+            reference: reference.clone(),
+        };
+        let t: Timestamp = format!("2026-12-{day:02}T12:00:00Z").parse().unwrap();
+        let open = Action::OpenArt8 {
+            target: "MV Aurora".into(),
+            vessel_kind: VesselKind::Private,
+            grounds: "going dark".into(),
+        };
+        d.act_times("owo", Role::WatchOfficer, open, None, t, t)
+            .unwrap();
+        d.act_times(
+            "duty1",
+            Role::DutyOfficer,
+            Action::NotifyFlagState {
+                case: 1,
+                flag: "PA".into(),
+                message: msg("IT-1", None),
+            },
+            None,
+            t,
+            t,
+        )
+    };
+    match notify(9) {
+        Err(CaseRefusal::Rule(r)) => assert_eq!(r.rule, "R02", "{r}"),
+        other => panic!("expected R02, got {other:?}"),
+    }
+    assert!(notify(10).is_ok());
+}
+
 #[test]
 fn a_whole_interception_is_one_verified_log_and_replays_to_the_same_case_file() {
     let d = desk();
@@ -375,15 +591,232 @@ fn r23_no_disembarkation_before_a_place_of_safety_and_never_the_assisting_unit()
         unit: "cp-302".into(),
     };
     assert_eq!(d.rule("bo", Role::BoardingOfficer, land.clone()), "R23");
-    let pos = |assisting_unit| Action::PlaceOfSafety {
-        name: "cp-302".into(),
+    let pos = |name: &str, assisting_unit| Action::PlaceOfSafety {
+        name: name.into(),
         state: "IT".into(),
         assisting_unit,
         rationale: "on board already".into(),
     };
-    assert_eq!(d.rule("smc", Role::SarCoordinator, pos(true)), "R23");
-    d.ok("smc", Role::SarCoordinator, pos(false));
+    // The unit that rescued the 47 is decided from the log, whatever the form says and
+    // however its name is written.
+    for name in ["cp-302", "CP 302", "patrol boat CP302", " Cp-302 "] {
+        assert_eq!(
+            d.rule("smc", Role::SarCoordinator, pos(name, false)),
+            "R23",
+            "{name}"
+        );
+    }
+    assert_eq!(
+        d.rule("smc", Role::SarCoordinator, pos("Lampedusa", true)),
+        "R23"
+    );
+    // A unit that later carries some of them is an assisting unit too.
+    let f = d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        Action::TransferOut {
+            tags: vec!["cp-302-0001".into()],
+            from: "cp-302".into(),
+            to: "MV Aurora".into(),
+        },
+    );
+    assert_eq!(f.roster.transfers.len(), 1);
+    assert_eq!(
+        d.rule("smc", Role::SarCoordinator, pos("mv aurora", false)),
+        "R23"
+    );
+    // So is any vessel of the fleet.
+    assert_eq!(
+        d.rule("smc", Role::SarCoordinator, pos("CP-301", false)),
+        "R23"
+    );
+    // Nothing was decided by the refusals: still no landing.
+    assert_eq!(d.rule("bo", Role::BoardingOfficer, land.clone()), "R23");
+    d.ok("smc", Role::SarCoordinator, pos("Porto Empedocle", false));
     d.ok("bo", Role::BoardingOfficer, land);
+}
+
+#[test]
+fn r34_r37_r38_r42_persons_actions_through_the_store() {
+    use Role::*;
+    let d = desk();
+    rescue_47(&d);
+    let tag = |n: u32| format!("cp-302-{n:04}");
+    // R42: an assessed age names its method and assessor.
+    let age = |provenance| Action::Age {
+        tag: tag(3),
+        years: 15,
+        provenance,
+    };
+    let assessed = |method: &str, by: &str| Provenance::Assessed {
+        method: method.into(),
+        by: by.into(),
+    };
+    assert_eq!(
+        d.rule("prot", ProtectionOfficer, age(assessed(" ", "Dr Vella"))),
+        "R42"
+    );
+    let f = d.ok(
+        "prot",
+        ProtectionOfficer,
+        age(assessed("holistic interview", "Dr Vella")),
+    );
+    assert_eq!(f.roster.persons[&tag(3)].age.as_ref().unwrap().value, 15);
+    d.ok("bo", BoardingOfficer, age(Provenance::Declared));
+    // R38: a child alone joins adults only on the protection officer's approval, whatever
+    // the order of the tags, and only theirs counts.
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Vulnerability {
+            tag: tag(3),
+            flag: Vulnerability::Uasc,
+        },
+    );
+    let family = |tags: [u32; 2], approval: Option<&str>| Action::Family {
+        tags: tags.iter().map(|n| tag(*n)).collect(),
+        protection_approval: approval.map(String::from),
+    };
+    assert_eq!(d.rule("bo", BoardingOfficer, family([3, 4], None)), "R38");
+    assert_eq!(d.rule("bo", BoardingOfficer, family([4, 3], None)), "R38");
+    assert_eq!(
+        d.rule("bo", BoardingOfficer, family([4, 3], Some("approved"))),
+        "R38",
+        "only a protection officer approves"
+    );
+    let f = d.ok(
+        "prot",
+        ProtectionOfficer,
+        family([4, 3], Some("the aunt, identity confirmed by interview")),
+    );
+    assert_eq!(
+        f.roster.persons[&tag(3)].family,
+        f.roster.persons[&tag(4)].family
+    );
+    let f = d.ok("bo", BoardingOfficer, family([10, 11], None));
+    assert_ne!(
+        f.roster.persons[&tag(10)].family,
+        f.roster.persons[&tag(4)].family
+    );
+    // R37: detention names its legal basis and the consular rights told, or why not.
+    let detain = |at: Option<Timestamp>, why: Option<&str>| Action::Detain {
+        tag: tag(20),
+        legal_basis: "art. 12 d.lgs. 286/1998, order of the prosecutor".into(),
+        consular_rights_informed_at: at,
+        consular_not_applicable: why.map(String::from),
+    };
+    assert_eq!(d.rule("inv", Investigator, detain(None, None)), "R37");
+    assert_eq!(d.rule("inv", Investigator, detain(None, Some(" "))), "R37");
+    assert_eq!(
+        d.rule(
+            "inv",
+            Investigator,
+            detain(Some(Timestamp::now()), Some("x"))
+        ),
+        "R37"
+    );
+    assert_eq!(
+        d.rule("bo", BoardingOfficer, detain(Some(Timestamp::now()), None)),
+        "role"
+    );
+    let f = d.ok("inv", Investigator, detain(Some(Timestamp::now()), None));
+    assert!(f.roster.persons[&tag(20)].detention.is_some());
+    // R33: a transfer not received in time is alerted.
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::TransferOut {
+            tags: vec![tag(47)],
+            from: "cp-302".into(),
+            to: "cp-301".into(),
+        },
+    );
+    let later = Timestamp::now() + jiff::SignedDuration::from_hours(3);
+    let alerts = f.transfer_alerts(later, tidewatch_cases::roster::TRANSFER_DUE);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].starts_with("R33"), "{alerts:?}");
+    // R34: no closure while anyone is on board or in transfer…
+    let close = |note: Option<&str>| Action::CloseIncident {
+        reconciliation: note.map(String::from),
+    };
+    assert_eq!(d.rule("smc", SarCoordinator, close(None)), "R34");
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::TransferReceived {
+            transfer: 1,
+            tags: vec![tag(47)],
+        },
+    );
+    assert!(
+        f.transfer_alerts(later, tidewatch_cases::roster::TRANSFER_DUE)
+            .is_empty()
+    );
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Headcount {
+            unit: "cp-302".into(),
+            alive: 45,
+            deceased: 0,
+        },
+    );
+    d.ok(
+        "smc",
+        SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "Porto Empedocle".into(),
+            state: "IT".into(),
+            assisting_unit: false,
+            rationale: "assigned by the RCC".into(),
+        },
+    );
+    for unit in ["cp-302", "cp-301"] {
+        d.ok(
+            "bo",
+            BoardingOfficer,
+            Action::Disembark { unit: unit.into() },
+        );
+    }
+    // …nor while the last headcounts and the persons tagged disagree without a note.
+    assert_eq!(d.rule("smc", SarCoordinator, close(None)), "R34");
+    let f = d.ok(
+        "smc",
+        SarCoordinator,
+        close(Some(
+            "two persons counted twice in the dark; tags checked at the quay",
+        )),
+    );
+    assert!(f.closed.is_some());
+    // Closed: only rescue actions are taken (a medical emergency flag is one).
+    assert_eq!(
+        d.rule(
+            "bo",
+            BoardingOfficer,
+            Action::Age {
+                tag: tag(5),
+                years: 30,
+                provenance: Provenance::Declared,
+            }
+        ),
+        "R34"
+    );
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Vulnerability {
+            tag: tag(5),
+            flag: Vulnerability::MedEmerg,
+        },
+    );
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Rescue {
+            unit: "cp-301".into(),
+            count: 1,
+        },
+    );
 }
 
 #[test]
@@ -462,6 +895,8 @@ fn r53_an_mla_request_is_sent_only_with_the_contents_untoc_18_15_requires() {
         persons_concerned: None,
         purpose: "identify the beneficial owner".into(),
         service_of_documents: service,
+        persons: vec![],
+        state: String::new(),
     };
     let r = d
         .act("inv", Role::Investigator, req("", false))
@@ -524,6 +959,99 @@ fn r54_interviews_name_the_interpreter_when_needed_and_say_whether_legal_advice_
 }
 
 #[test]
+fn r41_no_personal_data_of_a_person_who_asked_for_protection_goes_to_a_state_they_fear() {
+    let d = desk();
+    rescue_47(&d);
+    d.ok(
+        "prot",
+        Role::ProtectionOfficer,
+        Action::Asylum {
+            tag: "cp-302-0005".into(),
+            summary: "fears detention on return".into(),
+            blocked_states: vec!["ly".into()],
+        },
+    );
+    let item = |persons: Vec<&str>| Action::InfoItem {
+        content: "identity documents found on two passengers".into(),
+        evidence: true,
+        originator: "IT".into(),
+        originator_ref: "IT-GDF-9".into(),
+        purposes: vec!["investigation".into()],
+        recipients: vec!["LY".into(), "MT".into()],
+        no_further_dissemination: false,
+        exculpatory: false,
+        content_sha256: None,
+        persons: persons.into_iter().map(String::from).collect(),
+    };
+    assert_eq!(
+        d.rule("inv", Role::Investigator, item(vec!["cp-302-9999"])),
+        "roster"
+    );
+    d.ok(
+        "inv",
+        Role::Investigator,
+        item(vec!["cp-302-0004", "cp-302-0005"]),
+    );
+    let release = |to: &str| Action::Release {
+        item: "IX-1".into(),
+        to_state: to.into(),
+    };
+    // The caveat allows Libya; the person's fear does not (whatever the case of the code).
+    for to in ["LY", " ly "] {
+        assert_eq!(
+            d.rule("inv", Role::Investigator, release(to)),
+            "R41",
+            "{to}"
+        );
+    }
+    let f = d.ok("inv", Role::Investigator, release("MT"));
+    assert_eq!(f.items[0].releases.len(), 1);
+    // An MLA request naming the person goes nowhere they fear, and names where it goes.
+    let mla = |state: &str| Action::MlaRequest {
+        to: "Ministry of Justice".into(),
+        our_ref: "MLA-2026-9".into(),
+        requesting_authority: "Procura di Agrigento".into(),
+        subject_and_nature: "smuggling of migrants, art. 6 SOM".into(),
+        facts_summary: "boat intercepted with 47 persons".into(),
+        assistance_sought: "statements of the crew".into(),
+        persons_concerned: Some("cp-302-0005, a witness".into()),
+        purpose: "identify the organisers".into(),
+        service_of_documents: false,
+        persons: vec!["cp-302-0005".into()],
+        state: state.into(),
+    };
+    assert_eq!(d.rule("inv", Role::Investigator, mla("LY")), "R41");
+    assert_eq!(d.rule("inv", Role::Investigator, mla(" ")), "R41");
+    d.ok("inv", Role::Investigator, mla("MT"));
+    // A fear recorded after a release closes what was released: the liaison's read of it
+    // is refused (the path GET /api/released takes).
+    d.ok(
+        "prot",
+        Role::ProtectionOfficer,
+        Action::Asylum {
+            tag: "cp-302-0004".into(),
+            summary: "fears the smugglers' network in Malta".into(),
+            blocked_states: vec!["MT".into()],
+        },
+    );
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    let read = |state: &str| {
+        f.read_item(
+            &f.items[0],
+            &tidewatch_cases::caveat::Request {
+                user: "liaison".into(),
+                state: state.into(),
+                liaison: true,
+                purpose: tidewatch_cases::caveat::Purpose::Investigation("INC-1".into()),
+                action: tidewatch_cases::caveat::Action::Read,
+            },
+            Timestamp::now(),
+        )
+    };
+    assert_eq!(read("MT").denied.map(|(rule, _)| rule), Some("R41".into()));
+}
+
+#[test]
 fn r50_an_item_is_released_only_to_a_state_its_caveat_permits() {
     let d = desk();
     let f = d.ok(
@@ -539,6 +1067,7 @@ fn r50_an_item_is_released_only_to_a_state_its_caveat_permits() {
             no_further_dissemination: false,
             exculpatory: false,
             content_sha256: None,
+            persons: vec![],
         },
     );
     assert_eq!(f.items[0].id, "IX-1");
@@ -792,6 +1321,85 @@ fn seize_files(files: Vec<FileRef>) -> Action {
 }
 
 #[test]
+fn r46_a_seal_mismatch_is_refused_and_its_integrity_incident_outlives_the_refusal() {
+    let d = desk();
+    let sha = d
+        .store
+        .put_evidence_file(b"photo of the engine plate")
+        .unwrap();
+    let f = d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        seize_files(vec![FileRef {
+            name: "plate.jpg".into(),
+            sha256: sha,
+        }]),
+    );
+    let number = f.register.exhibits.keys().next().unwrap().clone();
+    let hand_over = |seal: &str| Action::CustodyTransfer {
+        exhibit: number.clone(),
+        to: "inv".into(),
+        seal: seal.into(),
+        place: "quay".into(),
+    };
+    let entries = |d: &Desk| d.store.interception_log("INC-1").unwrap().entries;
+    assert_eq!(entries(&d).len(), 1);
+    // Sealed S-1, seen as S-9: refused, and the incident is in the log, in the name of who
+    // found it, and in the case file as replayed from it.
+    assert_eq!(d.rule("bo", Role::BoardingOfficer, hand_over("S-9")), "R46");
+    let log = entries(&d);
+    assert_eq!(log.len(), 2, "the refusal left the incident's entry");
+    let e = &log[1].entry;
+    assert_eq!(e.actor.user, "bo");
+    assert_eq!(e.details[DETAILS_KEY]["type"], "integrity_incident");
+    assert_eq!(e.details[DETAILS_KEY]["exhibit"], number.as_str());
+    assert_eq!(e.details[DETAILS_KEY]["rule"], "R46");
+    assert!(e.why.contains("S-9") && e.why.contains("S-1"), "{}", e.why);
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert_eq!(f.register.incidents.len(), 1, "{:?}", f.register.incidents);
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    // Nothing else changed: the exhibit is still held by the officer, under S-1.
+    assert_eq!(f.register.exhibits[&number].holder(), ("bo", "S-1"));
+    // A client cannot write or forge one.
+    let forged = Action::IntegrityIncident {
+        exhibit: number.clone(),
+        problem: "nothing".into(),
+        rule: "R46".into(),
+    };
+    assert_eq!(d.rule("bo", Role::BoardingOfficer, forged), "R46");
+    assert_eq!(entries(&d).len(), 2);
+    // Opened and resealed with a reason, the new seal is the one expected next.
+    let reseal = |reason: &str| Action::Reseal {
+        exhibit: number.clone(),
+        seal: "S-2".into(),
+        reason: reason.into(),
+    };
+    assert_eq!(d.rule("bo", Role::BoardingOfficer, reseal(" ")), "R46");
+    assert_eq!(
+        d.rule("inv", Role::Investigator, reseal("examined")),
+        "R45",
+        "only the holder reseals"
+    );
+    d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        reseal("opened to photograph the serial"),
+    );
+    assert_eq!(d.rule("bo", Role::BoardingOfficer, hand_over("S-1")), "R46");
+    d.ok("bo", Role::BoardingOfficer, hand_over("S-2"));
+    let f = d.ok(
+        "inv",
+        Role::Investigator,
+        Action::CustodyReceive {
+            exhibit: number.clone(),
+            seal: "S-2".into(),
+        },
+    );
+    assert_eq!(f.register.incidents.len(), 2);
+    assert_eq!(d.store.case_file("INC-1", &d.reference).unwrap(), f);
+}
+
+#[test]
 fn an_evidence_file_altered_in_the_store_is_found_by_verify_and_when_it_changes_hands() {
     let d = desk();
     let sha = d.store.put_evidence_file(b"original photo").unwrap();
@@ -867,6 +1475,7 @@ fn review_17_1_a_client_never_names_a_restricted_record() {
         no_further_dissemination: false,
         exculpatory: false,
         content_sha256: Some(sha.clone()),
+        persons: vec![],
     };
     for content in ["", "anything"] {
         assert_eq!(d.rule("inv", Role::Investigator, item(content)), "R40");

@@ -990,13 +990,22 @@ impl Store {
             (&TxKeys(&tx, false), &TxKeys(&tx, true)),
             &mut |kind, body| keep_restricted(&tx, kind, incident, body),
         )?;
-        let (entry, file) = match taken {
-            Ok(t) => t,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        insert_entry(&tx, &entry)?;
-        tx.commit()?;
-        Ok(Ok((entry, file)))
+        use tidewatch_cases::casefile::Taken;
+        match taken {
+            Taken::Applied { entry, file } => {
+                insert_entry(&tx, &entry)?;
+                tx.commit()?;
+                Ok(Ok((entry, *file)))
+            }
+            Taken::Refused { refusal, incident } => {
+                // The refusal stands; the integrity incident its check found is kept.
+                if let Some(entry) = incident {
+                    insert_entry(&tx, &entry)?;
+                    tx.commit()?;
+                }
+                Ok(Err(refusal))
+            }
+        }
     }
 
     /// Run raw SQL on the database, as someone with the file could (tamper tests).

@@ -133,6 +133,13 @@ pub enum Action {
         /// The reply.
         message: MessageIn,
     },
+    /// The flag State has not replied: an authorization deemed under the clause of an
+    /// agreement in force with it that says so, after the clause's delay (R08). Without
+    /// such a clause it is refused: silence is never an authorization.
+    DeemedAuthorization {
+        /// Case number.
+        case: usize,
+    },
     /// Art. 8(7): the vessel is without nationality (R14).
     StatelessDetermination {
         /// Case number.
@@ -337,6 +344,48 @@ pub enum Action {
         /// Grounds.
         grounds: String,
     },
+    /// A person detained (R37): the legal basis, and when they were told of their right to
+    /// consular contact (art. 16(5)) or why that does not apply.
+    Detain {
+        /// The person.
+        tag: String,
+        /// The legal basis.
+        legal_basis: String,
+        /// When they were told of their consular rights.
+        #[serde(default)]
+        #[schema(value_type = Option<String>)]
+        consular_rights_informed_at: Option<jiff::Timestamp>,
+        /// Why consular notification does not apply (instead of the time).
+        #[serde(default)]
+        consular_not_applicable: Option<String>,
+    },
+    /// Persons kept together as a family through transfers and landing (R38, R39). An
+    /// unaccompanied child joins a group with unrelated adults only on the protection
+    /// officer's approval, given by the protection officer taking this action.
+    Family {
+        /// The persons, by tag.
+        tags: Vec<String>,
+        /// The protection officer's approval, with why (only a protection officer's counts).
+        #[serde(default)]
+        protection_approval: Option<String>,
+    },
+    /// A person's age, with where it came from (R42).
+    Age {
+        /// The person.
+        tag: String,
+        /// Years.
+        years: u8,
+        /// Observed, declared, or assessed (with the method and the assessor).
+        provenance: Provenance,
+    },
+    /// The incident's persons are all accounted for and the case file closes (R34): nobody
+    /// on board or in transfer, and the last headcounts agree with the persons tagged or a
+    /// reconciliation note says why not. Afterwards only rescue actions are taken (R21).
+    CloseIncident {
+        /// Why the counts differ, if they do.
+        #[serde(default)]
+        reconciliation: Option<String>,
+    },
     /// Evidence seized (R43, R44, R46, R48).
     Seize {
         /// What.
@@ -391,6 +440,13 @@ pub enum Action {
         /// The request is only to serve judicial documents.
         #[serde(default)]
         service_of_documents: bool,
+        /// The persons of this incident it concerns, by tag: it goes to no State any of
+        /// them fears (R41).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        persons: Vec<String>,
+        /// The State it goes to (ISO 3166 alpha-2): required when it names persons (R41).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        state: String,
     },
     /// A witness or suspect interview recorded (R54); its content stays in the recording.
     Interview {
@@ -434,6 +490,10 @@ pub enum Action {
         /// Exculpatory for someone (disclosure follows R51).
         #[serde(default)]
         exculpatory: bool,
+        /// The persons of this incident it concerns, by tag: it is released to no State any
+        /// of them fears (R41).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        persons: Vec<String>,
         /// How the log keeps it: the content is in the store's restricted records under
         /// this SHA-256 (`content` then empty), out of the log that many roles read (R50).
         #[serde(default)]
@@ -517,6 +577,27 @@ pub enum Action {
         /// The seal as seen.
         seal: String,
     },
+    /// An exhibit opened (for examination) and sealed again by its holder, with a new seal
+    /// and the reason (R46): the next custody event expects the new seal.
+    Reseal {
+        /// The exhibit.
+        exhibit: String,
+        /// The new seal.
+        seal: String,
+        /// Why it was opened.
+        reason: String,
+    },
+    /// An integrity incident: a check of an action found an exhibit's seal or file not as
+    /// recorded (R46, R47). Recorded by the store when it refuses that action, never by a
+    /// client, so the incident survives the refusal.
+    IntegrityIncident {
+        /// The exhibit.
+        exhibit: String,
+        /// What was found.
+        problem: String,
+        /// The rule the check refused under.
+        rule: String,
+    },
 }
 
 impl Action {
@@ -528,6 +609,7 @@ impl Action {
             Action::RegistryReply { .. } => ActionKind::RegistryReply,
             Action::RequestAuthorization { .. } => ActionKind::RequestAuthorization,
             Action::RecordAuthorization { .. } => ActionKind::RecordAuthorization,
+            Action::DeemedAuthorization { .. } => ActionKind::DeemedAuthorization,
             Action::StatelessDetermination { .. } => ActionKind::StatelessDetermination,
             Action::AcknowledgeCondition { .. } => ActionKind::AcknowledgeCondition,
             Action::Board { .. } => ActionKind::Board,
@@ -553,6 +635,10 @@ impl Action {
             Action::ProtectionOverride { .. } => ActionKind::ProtectionOverride,
             Action::Disembark { .. } => ActionKind::Disembark,
             Action::Suspect { .. } => ActionKind::Suspect,
+            Action::Detain { .. } => ActionKind::Detain,
+            Action::Family { .. } => ActionKind::Family,
+            Action::Age { .. } => ActionKind::Age,
+            Action::CloseIncident { .. } => ActionKind::CloseIncident,
             Action::Seize { .. } => ActionKind::Seize,
             Action::CustodyTransfer { .. } => ActionKind::CustodyTransfer,
             Action::MlaRequest { .. } => ActionKind::MlaRequest,
@@ -567,6 +653,8 @@ impl Action {
             Action::IncomingRespond { .. } => ActionKind::IncomingRespond,
             Action::IncomingResults { .. } => ActionKind::IncomingResults,
             Action::CustodyReceive { .. } => ActionKind::CustodyReceive,
+            Action::Reseal { .. } => ActionKind::Reseal,
+            Action::IntegrityIncident { .. } => ActionKind::IntegrityIncident,
         }
     }
 
@@ -580,15 +668,21 @@ impl Action {
             CloseArt8 { .. } | WithdrawArt8 { .. } | StatelessDetermination { .. } => {
                 EventType::Decision
             }
-            Suspect { .. } | ProtectionOverride { .. } | Vulnerability { .. } => {
-                EventType::Decision
-            }
+            Suspect { .. }
+            | ProtectionOverride { .. }
+            | Vulnerability { .. }
+            | Detain { .. }
+            | Family { .. }
+            | Age { .. }
+            | CloseIncident { .. } => EventType::Decision,
             Asylum { .. } | AsylumRestricted { .. } | Referral { .. } => EventType::Decision,
             NotifyFlagState { .. } | RequestAuthorization { .. } | ReportResults { .. } => {
                 EventType::MessageOut
             }
             RegistryReply { .. } => EventType::MessageIn,
-            RecordAuthorization { .. } => EventType::AuthorizationRecorded,
+            RecordAuthorization { .. } | DeemedAuthorization { .. } => {
+                EventType::AuthorizationRecorded
+            }
             AcknowledgeCondition { .. } | ConditionCompliance { .. } => {
                 EventType::ConditionAcknowledged
             }
@@ -608,7 +702,10 @@ impl Action {
             IncomingRegistry { .. } | IncomingDecision { .. } => EventType::Decision,
             IncomingRespond { .. } => EventType::MessageOut,
             Interview { .. } => EventType::Note,
-            CustodyTransfer { .. } | CustodyReceive { .. } => EventType::CustodyEvent,
+            CustodyTransfer { .. } | CustodyReceive { .. } | Reseal { .. } => {
+                EventType::CustodyEvent
+            }
+            IntegrityIncident { .. } => EventType::Note,
         }
     }
 
@@ -671,6 +768,8 @@ pub enum ActionKind {
     RequestAuthorization,
     /// [`Action::RecordAuthorization`].
     RecordAuthorization,
+    /// [`Action::DeemedAuthorization`].
+    DeemedAuthorization,
     /// [`Action::StatelessDetermination`].
     StatelessDetermination,
     /// [`Action::AcknowledgeCondition`].
@@ -721,6 +820,14 @@ pub enum ActionKind {
     Disembark,
     /// [`Action::Suspect`].
     Suspect,
+    /// [`Action::Detain`].
+    Detain,
+    /// [`Action::Family`].
+    Family,
+    /// [`Action::Age`].
+    Age,
+    /// [`Action::CloseIncident`].
+    CloseIncident,
     /// [`Action::Seize`].
     Seize,
     /// [`Action::CustodyTransfer`].
@@ -749,16 +856,21 @@ pub enum ActionKind {
     IncomingResults,
     /// [`Action::CustodyReceive`].
     CustodyReceive,
+    /// [`Action::Reseal`].
+    Reseal,
+    /// [`Action::IntegrityIncident`].
+    IntegrityIncident,
 }
 
 impl ActionKind {
     /// Every kind, in the order of [`Action`].
-    pub const ALL: [ActionKind; 44] = [
+    pub const ALL: [ActionKind; 51] = [
         ActionKind::OpenArt8,
         ActionKind::NotifyFlagState,
         ActionKind::RegistryReply,
         ActionKind::RequestAuthorization,
         ActionKind::RecordAuthorization,
+        ActionKind::DeemedAuthorization,
         ActionKind::StatelessDetermination,
         ActionKind::AcknowledgeCondition,
         ActionKind::Board,
@@ -784,6 +896,10 @@ impl ActionKind {
         ActionKind::ProtectionOverride,
         ActionKind::Disembark,
         ActionKind::Suspect,
+        ActionKind::Detain,
+        ActionKind::Family,
+        ActionKind::Age,
+        ActionKind::CloseIncident,
         ActionKind::Seize,
         ActionKind::CustodyTransfer,
         ActionKind::MlaRequest,
@@ -798,6 +914,8 @@ impl ActionKind {
         ActionKind::IncomingRespond,
         ActionKind::IncomingResults,
         ActionKind::CustodyReceive,
+        ActionKind::Reseal,
+        ActionKind::IntegrityIncident,
     ];
 
     /// The `type` of the action (`open_art8`, …).
@@ -808,6 +926,7 @@ impl ActionKind {
             ActionKind::RegistryReply => "registry_reply",
             ActionKind::RequestAuthorization => "request_authorization",
             ActionKind::RecordAuthorization => "record_authorization",
+            ActionKind::DeemedAuthorization => "deemed_authorization",
             ActionKind::StatelessDetermination => "stateless_determination",
             ActionKind::AcknowledgeCondition => "acknowledge_condition",
             ActionKind::Board => "board",
@@ -833,6 +952,10 @@ impl ActionKind {
             ActionKind::ProtectionOverride => "protection_override",
             ActionKind::Disembark => "disembark",
             ActionKind::Suspect => "suspect",
+            ActionKind::Detain => "detain",
+            ActionKind::Family => "family",
+            ActionKind::Age => "age",
+            ActionKind::CloseIncident => "close_incident",
             ActionKind::Seize => "seize",
             ActionKind::CustodyTransfer => "custody_transfer",
             ActionKind::MlaRequest => "mla_request",
@@ -847,6 +970,8 @@ impl ActionKind {
             ActionKind::IncomingRespond => "incoming_respond",
             ActionKind::IncomingResults => "incoming_results",
             ActionKind::CustodyReceive => "custody_receive",
+            ActionKind::Reseal => "reseal",
+            ActionKind::IntegrityIncident => "integrity_incident",
         }
     }
 
@@ -855,10 +980,14 @@ impl ActionKind {
         self.as_str().replace('_', " ")
     }
 
-    /// False for the forms only the log keeps ([`Action::AsylumRestricted`]), which the store
-    /// makes from the action a user takes.
+    /// False for the forms only the log keeps ([`Action::AsylumRestricted`], made by the
+    /// store from the action a user takes; [`Action::IntegrityIncident`], recorded when a
+    /// check refuses an action).
     pub fn taken_by_users(self) -> bool {
-        self != ActionKind::AsylumRestricted
+        !matches!(
+            self,
+            ActionKind::AsylumRestricted | ActionKind::IntegrityIncident
+        )
     }
 }
 

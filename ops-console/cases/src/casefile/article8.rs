@@ -39,9 +39,7 @@ impl CaseFile {
             } => {
                 let party = match facts.flag_party {
                     Some(p) => p,
-                    None => {
-                        reference.som_party(flag, at.to_zoned(jiff::tz::TimeZone::UTC).date())?
-                    }
+                    None => reference.som_party(flag, utc_date(at))?,
                 };
                 facts.flag_party = Some(party);
                 let flag = flag.trim().to_ascii_uppercase();
@@ -173,9 +171,32 @@ impl CaseFile {
             Measure { case, kind, unit } => {
                 let u = facts.unit(reference, unit);
                 let c = self.case(*case)?;
+                // R07: an agreement with the flag State in force on the day may cover it.
+                let clause = match c.flag_state.clone() {
+                    Some(flag) => facts.agreement(|| {
+                        crate::flag_state::preauthorizing(
+                            &reference.agreements,
+                            &flag,
+                            kind,
+                            utc_date(at),
+                        )
+                    }),
+                    None => None,
+                };
                 let id = format!("M-{}", c.measures.len() + 1);
-                c.measure(&id, kind.clone(), &u, None, by, at)?;
+                c.measure(&id, kind.clone(), &u, clause.as_ref(), by, at)?;
                 json(serde_json::json!({"measure": id}))
+            }
+            DeemedAuthorization { case } => {
+                let c = self.case(*case)?;
+                let flag = c.flag_state.clone().unwrap_or_default();
+                // R08: only a clause of an agreement in force on the day deems silence an
+                // authorization; the log names it.
+                let clause = facts.agreement(|| {
+                    crate::flag_state::deeming_clause(&reference.agreements, &flag, utc_date(at))
+                });
+                c.silence(clause.as_ref(), at, by)?;
+                json(serde_json::json!({"deemed_under": clause.map(|c| c.code)}))
             }
             ConditionCompliance {
                 case,
@@ -246,4 +267,10 @@ impl CaseFile {
             _ => unreachable!("dispatched by CaseFile::apply_inner"),
         }
     }
+}
+
+/// The UTC day of `at`: the day reference data (a State's ratification, an agreement in
+/// force) is judged on.
+fn utc_date(at: Timestamp) -> jiff::civil::Date {
+    at.to_zoned(jiff::tz::TimeZone::UTC).date()
 }

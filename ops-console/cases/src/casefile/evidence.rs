@@ -1,4 +1,5 @@
-//! Case-file actions of evidence: seizure with files, signatures and seals, custody handed over and received.
+//! Case-file actions of evidence: seizure with files, signatures and seals, custody handed
+//! over and received, resealing, and the integrity incidents a check finds (R46, R47).
 
 use super::*;
 
@@ -155,6 +156,33 @@ impl CaseFile {
                     },
                     at,
                 )?;
+                Ok(None)
+            }
+            Reseal {
+                exhibit,
+                seal,
+                reason,
+            } => {
+                let key = keys.signing_key(&who.user).ok_or_else(|| {
+                    refuse(
+                        "R47",
+                        format!("{} has no signing key in the store", who.user),
+                    )
+                })?;
+                self.register.reseal(
+                    exhibit,
+                    seal.trim(),
+                    reason.trim(),
+                    &Officer {
+                        name: &who.user,
+                        key: &key,
+                    },
+                    at,
+                )?;
+                Ok(None)
+            }
+            IntegrityIncident { problem, .. } => {
+                self.register.incidents.push(problem.clone());
                 Ok(None)
             }
             _ => unreachable!("dispatched by CaseFile::apply_inner"),

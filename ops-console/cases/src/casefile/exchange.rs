@@ -28,6 +28,8 @@ impl CaseFile {
                 persons_concerned: _,
                 purpose,
                 service_of_documents,
+                persons,
+                state,
             } => {
                 let missing: Vec<&str> = [
                     ("to", to.as_str()),
@@ -58,6 +60,13 @@ impl CaseFile {
                         ),
                     ));
                 }
+                if !persons.is_empty() && state.trim().is_empty() {
+                    return Err(refuse(
+                        "R41",
+                        "an MLA request that names persons names the State it goes to",
+                    ));
+                }
+                self.may_share(persons, state)?;
                 self.mla_requests
                     .push((to.trim().to_owned(), our_ref.trim().to_owned(), at));
                 Ok(None)
@@ -120,6 +129,7 @@ impl CaseFile {
                 no_further_dissemination,
                 exculpatory,
                 content_sha256,
+                persons,
             } => {
                 let kept;
                 let content = match content_sha256 {
@@ -152,6 +162,12 @@ impl CaseFile {
                     .iter()
                     .map(|p| purpose(p, &self.incident))
                     .collect::<Result<Vec<_>, _>>()?;
+                if let Some(tag) = persons
+                    .iter()
+                    .find(|t| !self.roster.persons.contains_key(*t))
+                {
+                    return Err(refuse("roster", format!("no person tagged {tag}")));
+                }
                 let id = format!("IX-{}", self.items.len() + 1);
                 self.items.push(crate::caveat::Item {
                     id: id.clone(),
@@ -176,13 +192,16 @@ impl CaseFile {
                     consents: Vec::new(),
                     exculpatory: *exculpatory,
                     disclosure_notices: Vec::new(),
+                    persons: persons.clone(),
                 });
                 json(serde_json::json!({"item": id}))
             }
             Release { item, to_state } => {
                 let incident = self.incident.clone();
-                let i = self.item(item)?;
                 let to = to_state.trim().to_ascii_uppercase();
+                let persons = self.item(item)?.persons.clone();
+                self.may_share(&persons, &to)?;
+                let i = self.item(item)?;
                 let d = crate::caveat::check(
                     i,
                     &crate::caveat::Request {
@@ -226,5 +245,34 @@ impl CaseFile {
             }
             _ => unreachable!("dispatched by CaseFile::apply_inner"),
         }
+    }
+}
+
+impl CaseFile {
+    /// A read of item `item` under `req` (a liaison officer's, R52): its caveat (R50), and
+    /// never an item about a person who fears the reader's State, even one released before
+    /// the fear was recorded (R41).
+    pub fn read_item(
+        &self,
+        item: &crate::caveat::Item,
+        req: &crate::caveat::Request,
+        at: Timestamp,
+    ) -> crate::caveat::Decision {
+        let mut d = crate::caveat::check(item, req, at);
+        if d.allowed()
+            && let Err(r) = self.may_share(&item.persons, &req.state)
+        {
+            d.denied = Some((r.rule.to_owned(), r.problem));
+        }
+        d
+    }
+
+    /// May the data of `persons` (tags) go to `state` (R41)? Never to a State one of them
+    /// fears, as the case file records it now.
+    fn may_share(&self, persons: &[String], state: &str) -> Result<(), Refused> {
+        let state = state.trim();
+        persons
+            .iter()
+            .try_for_each(|tag| self.roster.may_share(tag, state))
     }
 }

@@ -34,7 +34,8 @@ use crate::evidence::{LegalBasis, Officer, Register, sha256_hex};
 use crate::log::{EventType, LogEntry};
 use crate::role::Role;
 use crate::roster::{
-    AsylumExpression, Headcount as Count, Offence, Roster, Status, Viewer, Vulnerability,
+    AsylumExpression, Headcount as Count, Offence, Provenance, Roster, Sourced, Status, Viewer,
+    Vulnerability,
 };
 use crate::{Refused, refuse};
 
@@ -130,6 +131,8 @@ pub struct CaseFile {
     pub incoming: Vec<crate::flag_state::IncomingRequest>,
     /// Referrals to protection authorities or agencies.
     pub referrals: Vec<Referral>,
+    /// Closed (R34): by whom and when. Afterwards only rescue actions are taken (R21).
+    pub closed: Option<(String, Timestamp)>,
     /// Entries that no longer apply on replay (tampering, or a store out of step).
     pub problems: Vec<String>,
 }
@@ -236,12 +239,37 @@ pub struct Facts {
     /// The unit as the Protocol saw it (R11).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<Unit>,
+    /// The agreement clause that applied, as looked up (R07, R08).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<ClauseFact>,
+}
+
+/// An agreement clause looked up in the reference data: `clause` is `None` when no
+/// agreement in force provided one.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClauseFact {
+    /// The clause.
+    pub clause: Option<crate::art8::AgreementClause>,
 }
 
 impl Facts {
     /// True when nothing was looked up.
     pub fn is_empty(&self) -> bool {
-        self.zone.is_none() && self.flag_party.is_none() && self.unit.is_none()
+        self.zone.is_none()
+            && self.flag_party.is_none()
+            && self.unit.is_none()
+            && self.agreement.is_none()
+    }
+
+    /// The agreement clause as recorded, or as `look_up` finds it now (then recorded).
+    fn agreement(
+        &mut self,
+        look_up: impl FnOnce() -> Option<crate::art8::AgreementClause>,
+    ) -> Option<crate::art8::AgreementClause> {
+        self.agreement
+            .get_or_insert_with(|| ClauseFact { clause: look_up() })
+            .clause
+            .clone()
     }
 
     fn unit(&mut self, reference: &Reference, name: &str) -> Unit {
@@ -281,6 +309,7 @@ impl CaseFile {
             items: Vec::new(),
             referrals: Vec::new(),
             incoming: Vec::new(),
+            closed: None,
             problems: Vec::new(),
         }
     }
@@ -411,7 +440,9 @@ impl CaseFile {
                 (Role::WatchOfficer | Role::SarCoordinator, Action::Seize { .. })
                 | (
                     Role::WatchOfficer | Role::SarCoordinator,
-                    Action::CustodyTransfer { .. } | Action::CustodyReceive { .. },
+                    Action::CustodyTransfer { .. }
+                    | Action::CustodyReceive { .. }
+                    | Action::Reseal { .. },
                 )
                 | (Role::Investigator, Action::Rescue { .. } | Action::PlaceOfSafety { .. }) => {
                     "R60"
@@ -425,6 +456,14 @@ impl CaseFile {
                     who.role.as_str().replace('_', " "),
                     action_name(action)
                 ),
+            ));
+        }
+        if let Some((by, when)) = &self.closed
+            && !action.rescue()
+        {
+            return Err(refuse(
+                "R34",
+                format!("the incident was closed by {by} at {when}: only rescue actions are taken"),
             ));
         }
         let mut applied = Applied::default();
@@ -502,6 +541,7 @@ impl CaseFile {
             | RegistryReply { .. }
             | RequestAuthorization { .. }
             | RecordAuthorization { .. }
+            | DeemedAuthorization { .. }
             | StatelessDetermination { .. }
             | AcknowledgeCondition { .. }
             | Board { .. }
@@ -526,10 +566,16 @@ impl CaseFile {
             | PlaceOfSafety { .. }
             | ProtectionOverride { .. }
             | Disembark { .. }
-            | Suspect { .. } => self.apply_persons(action, cx),
-            Seize { .. } | CustodyTransfer { .. } | CustodyReceive { .. } => {
-                self.apply_evidence(action, cx)
-            }
+            | Suspect { .. }
+            | Detain { .. }
+            | Family { .. }
+            | Age { .. }
+            | CloseIncident { .. } => self.apply_persons(action, cx),
+            Seize { .. }
+            | CustodyTransfer { .. }
+            | CustodyReceive { .. }
+            | Reseal { .. }
+            | IntegrityIncident { .. } => self.apply_evidence(action, cx),
             MlaRequest { .. }
             | Interview { .. }
             | InfoItem { .. }
@@ -551,6 +597,24 @@ impl CaseFile {
         self.incoming
             .get_mut(n.wrapping_sub(1))
             .ok_or_else(|| refuse("state", format!("no incoming request {n}")))
+    }
+
+    /// Transfers not received within `window` of being sent, as of `now` (R33).
+    pub fn transfer_alerts(&self, now: Timestamp, window: jiff::SignedDuration) -> Vec<String> {
+        self.roster
+            .overdue_transfers(now, window)
+            .into_iter()
+            .map(|t| {
+                format!(
+                    "R33: transfer {} of {} persons from {} to {} not received since {}",
+                    t.id,
+                    t.tags.len(),
+                    t.from,
+                    t.to,
+                    t.at
+                )
+            })
+            .collect()
     }
 
     /// SLA alerts of the requests where we are the flag State (R17), as of `now`.

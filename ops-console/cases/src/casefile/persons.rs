@@ -131,17 +131,34 @@ impl CaseFile {
                 assisting_unit,
                 rationale,
             } => {
-                if *assisting_unit {
-                    return Err(refuse(
-                        "R23",
-                        "the assisting unit is a temporary refuge, never the place of safety (MSC.167 6.13)",
-                    ));
-                }
                 if name.trim().is_empty() || state.trim().is_empty() || rationale.trim().is_empty()
                 {
                     return Err(refuse(
                         "R23",
                         "a place of safety names the port, its State and why",
+                    ));
+                }
+                // Decided from what is recorded, not from what the form says: a unit that
+                // took part in the rescue (it tagged, holds, carried or counted persons of
+                // this case) or any unit of the fleet is a vessel, a temporary refuge.
+                if let Some(unit) = self
+                    .rescue_units()
+                    .into_iter()
+                    .chain(reference.units.iter().map(|u| u.name.clone()))
+                    .find(|u| names_unit(name, u))
+                {
+                    return Err(refuse(
+                        "R23",
+                        format!(
+                            "{:?} names the unit {unit}: an assisting unit is a temporary refuge, never the place of safety (MSC.167 6.13)",
+                            name.trim()
+                        ),
+                    ));
+                }
+                if *assisting_unit {
+                    return Err(refuse(
+                        "R23",
+                        "the assisting unit is a temporary refuge, never the place of safety (MSC.167 6.13)",
                     ));
                 }
                 self.place_of_safety = Some(PlaceDecision {
@@ -227,7 +244,134 @@ impl CaseFile {
                     .suspect(tag, Viewer::Investigator, &who.user, offences, grounds)?;
                 Ok(None)
             }
+            Detain {
+                tag,
+                legal_basis,
+                consular_rights_informed_at,
+                consular_not_applicable,
+            } => {
+                let consular = match (consular_rights_informed_at, consular_not_applicable) {
+                    (Some(t), None) => Ok(*t),
+                    (None, Some(why)) => Err(why.trim().to_owned()),
+                    _ => {
+                        return Err(refuse(
+                            "R37",
+                            "give when consular rights were told (consular_rights_informed_at) or why that does not apply (consular_not_applicable), one of them",
+                        ));
+                    }
+                };
+                self.roster.detain(tag, legal_basis.trim(), consular)?;
+                Ok(None)
+            }
+            Family {
+                tags,
+                protection_approval,
+            } => {
+                if tags.len() < 2 {
+                    return Err(refuse("R38", "a family group has two persons or more"));
+                }
+                // Only the protection officer approves a child alone joining adults.
+                let approval = protection_approval
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty() && who.role == Role::ProtectionOfficer);
+                // Whatever order the tags come in: a child alone with unrelated adults.
+                let alone = |t: &String| {
+                    self.roster
+                        .persons
+                        .get(t)
+                        .is_some_and(|p| p.flags.contains(&crate::roster::Vulnerability::Uasc))
+                };
+                if approval.is_none() && tags.iter().any(alone) && !tags.iter().all(alone) {
+                    return Err(refuse(
+                        "R38",
+                        "an unaccompanied child joins a group with adults only with the protection officer's approval",
+                    ));
+                }
+                let family = self
+                    .roster
+                    .persons
+                    .values()
+                    .filter_map(|p| p.family)
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                for tag in tags {
+                    self.roster.group(tag, family, approval)?;
+                }
+                json(serde_json::json!({"family": family}))
+            }
+            Age {
+                tag,
+                years,
+                provenance,
+            } => {
+                self.roster.set_age(
+                    tag,
+                    Sourced {
+                        value: *years,
+                        provenance: provenance.clone(),
+                    },
+                )?;
+                Ok(None)
+            }
+            CloseIncident { reconciliation } => {
+                let mut roster = self.roster.clone();
+                if let Some(note) = reconciliation.as_deref().map(str::trim)
+                    && !note.is_empty()
+                {
+                    roster.reconciliations.push(note.to_owned());
+                }
+                roster.can_close()?;
+                self.roster = roster;
+                self.closed = Some((who.user.clone(), at));
+                Ok(None)
+            }
             _ => unreachable!("dispatched by CaseFile::apply_inner"),
         }
     }
+}
+
+impl CaseFile {
+    /// The units that took part in the rescue, as the case file records it: those that
+    /// tagged persons, hold or held them, carried them in a transfer or counted them.
+    fn rescue_units(&self) -> Vec<String> {
+        use crate::roster::Status;
+        let r = &self.roster;
+        let mut units: Vec<String> = r
+            .persons
+            .values()
+            .flat_map(|p| {
+                let now = match &p.status {
+                    Status::OnBoard(u) => vec![u.clone()],
+                    Status::InTransfer { from, to } => vec![from.clone(), to.clone()],
+                    _ => Vec::new(),
+                };
+                std::iter::once(p.first_contact.1.clone()).chain(now)
+            })
+            .chain(r.issued.keys().cloned())
+            .chain(r.headcounts.iter().map(|h| h.unit.clone()))
+            .chain(
+                r.transfers
+                    .iter()
+                    .flat_map(|t| [t.from.clone(), t.to.clone()]),
+            )
+            .collect();
+        units.sort();
+        units.dedup();
+        units
+    }
+}
+
+/// Does a place's name name `unit` (`CP-302`, `cp 302`, `patrol boat CP302`)? Letters and
+/// digits compared, case and punctuation aside.
+fn names_unit(place: &str, unit: &str) -> bool {
+    let key = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let (place, unit) = (key(place), key(unit));
+    !unit.is_empty() && (place == unit || (unit.len() >= 3 && place.contains(&unit)))
 }

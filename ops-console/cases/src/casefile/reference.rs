@@ -65,6 +65,10 @@ pub struct Reference {
     /// Zones.
     #[serde(default, rename = "zone")]
     pub zones: Vec<ZoneRef>,
+    /// Agreements with other States (R07, R08): the only source of a measure outside an
+    /// authorization, or of an authorization deemed from silence.
+    #[serde(default, rename = "agreement")]
+    pub agreements: Vec<crate::flag_state::Agreement>,
 }
 
 impl Reference {
@@ -76,6 +80,9 @@ impl Reference {
                 "reference data: zone {:?} needs a closed ring",
                 z.name
             ));
+        }
+        if let Some(p) = r.agreements.iter().find_map(|a| a.problem()) {
+            return Err(format!("reference data: agreement {p}"));
         }
         Ok(r)
     }

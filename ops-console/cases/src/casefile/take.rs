@@ -14,7 +14,7 @@
 use jiff::Timestamp;
 
 use super::{Action, CaseFile, DETAILS_KEY, Facts, Keys, Reference, RestrictedAsylum};
-use super::{RestrictedKind, Who};
+use super::{RestrictedKind, Who, action_name};
 use crate::log::{AppendError, LogEntry, NewEntry};
 use crate::{Refused, refuse};
 
@@ -45,9 +45,35 @@ pub struct LiveAction<'a> {
 pub type KeepRestricted<'k, E> =
     dyn FnMut(RestrictedKind, serde_json::Value) -> Result<String, E> + 'k;
 
-/// What a live action becomes: the log entry to append (after the last of `entries`) and
-/// the case file with the action applied.
-pub type Taken = (LogEntry, CaseFile);
+/// What a live action becomes.
+#[derive(Debug)]
+pub enum Taken {
+    /// Applied: the entry to append after the last of the log, and the case file with it.
+    Applied {
+        /// The action's log entry.
+        entry: LogEntry,
+        /// The case file with the action applied.
+        file: Box<CaseFile>,
+    },
+    /// Refused, with the rule or the log's reason.
+    Refused {
+        /// Why.
+        refusal: CaseRefusal,
+        /// The entry to append all the same when the action's check found an integrity
+        /// incident (a seal or a file not as recorded, R46, R47), so that the incident
+        /// outlives the refusal.
+        incident: Option<LogEntry>,
+    },
+}
+
+impl Taken {
+    fn refused(r: impl Into<CaseRefusal>) -> Taken {
+        Taken::Refused {
+            refusal: r.into(),
+            incident: None,
+        }
+    }
+}
 
 impl CaseFile {
     /// Take `live` on the incident whose log is `entries`: `entry` says when, where and
@@ -57,7 +83,7 @@ impl CaseFile {
     /// action that is then checked against the rules: a refusal after it is rolled back by
     /// the caller with everything else.
     ///
-    /// `Err` is the store's own failure; `Ok(Err)` a refusal to show the user.
+    /// `Err` is the store's own failure; a refusal to show the user is in the outcome.
     pub fn take<E>(
         incident: &str,
         entries: &[LogEntry],
@@ -66,7 +92,7 @@ impl CaseFile {
         reference: &Reference,
         keys: (&dyn Keys, &dyn Keys),
         keep: &mut KeepRestricted<'_, E>,
-    ) -> Result<Result<Taken, CaseRefusal>, E> {
+    ) -> Result<Taken, E> {
         let (replay_keys, live_keys) = keys;
         let LiveAction {
             who,
@@ -75,18 +101,26 @@ impl CaseFile {
         } = live;
         // A client never names a restricted record: naming one would load it.
         if action.names_restricted_record() {
-            return Ok(Err(refuse(
+            return Ok(Taken::refused(refuse(
                 "R40",
                 "a restricted record is made by the store from the action taken, never named by a client (record `asylum`, or `info_item` with its content)",
-            )
-            .into()));
+            )));
+        }
+        if !action.kind().taken_by_users() {
+            return Ok(Taken::refused(refuse(
+                "R46",
+                format!(
+                    "{} is recorded by the store when a check finds one, never by a client",
+                    action_name(action)
+                ),
+            )));
         }
         // What the log requires of any entry (sizes, times) is checked before any rule is
         // applied to what the action says.
         let mut probe = entry.clone();
         probe.details = serde_json::json!({ DETAILS_KEY: action });
         if let Err(e) = crate::log::check(&probe, recorded_at) {
-            return Ok(Err(e.into()));
+            return Ok(Taken::refused(e));
         }
         let restricted;
         let action = match keep_out_of_the_log(action, keep)? {
@@ -101,17 +135,17 @@ impl CaseFile {
         // record) takes only rescue actions until it is resolved (R21: rescue is never
         // blocked): other rules would be checked against a state that may be wrong.
         if !file.problems.is_empty() && !action.rescue() {
-            return Ok(Err(refuse(
+            return Ok(Taken::refused(refuse(
                 "R56",
                 format!(
                     "the case file does not replay cleanly ({}); only rescue actions are taken until it is resolved",
                     file.problems.join("; ")
                 ),
-            )
-            .into()));
+            )));
         }
         let seq = entries.len() as u64 + 1;
         let pos = entry.position.map(|p| (p.lat, p.lon));
+        let incidents = file.register.incidents.len();
         // Refused, the replayed file is dropped: no copy needed to keep it unchanged.
         let applied = match file.apply(
             action,
@@ -125,7 +159,16 @@ impl CaseFile {
             Facts::default(),
         ) {
             Ok(a) => a,
-            Err(r) => return Ok(Err(r.into())),
+            Err(r) => {
+                // R46, R47: the refusal stands, and what its check found is recorded.
+                let found = file.register.incidents[incidents..].join("; ");
+                let found = (!found.is_empty())
+                    .then(|| integrity_incident(incident, entries, live, &r, found, entry));
+                return Ok(Taken::Refused {
+                    refusal: r.into(),
+                    incident: found,
+                });
+            }
         };
         // The log names who acted as the rules saw them, so a replay applies it the same.
         entry.actor.user = who.user.clone();
@@ -144,11 +187,61 @@ impl CaseFile {
         }
         entry.details = details;
         Ok(
-            crate::log::next_entry(incident, entries.last(), entry, recorded_at)
-                .map(|e| (e, file))
-                .map_err(CaseRefusal::from),
+            match crate::log::next_entry(incident, entries.last(), entry, recorded_at) {
+                Ok(entry) => Taken::Applied {
+                    entry,
+                    file: Box::new(file),
+                },
+                Err(e) => Taken::refused(e),
+            },
         )
     }
+}
+
+/// The log entry of an integrity incident found by the check of `live`'s action, refused
+/// with `refusal`: in the name of whoever's action found it, when and where they acted.
+fn integrity_incident(
+    incident: &str,
+    entries: &[LogEntry],
+    live: LiveAction<'_>,
+    refusal: &Refused,
+    problem: String,
+    mut entry: NewEntry,
+) -> LogEntry {
+    let LiveAction {
+        who,
+        action,
+        recorded_at,
+    } = live;
+    // What was found quotes what the user typed (a seal): kept within the log's limits.
+    let problem: String = problem
+        .chars()
+        .take(crate::log::MAX_TEXT_CHARS / 3)
+        .collect();
+    let exhibit = match action {
+        Action::CustodyTransfer { exhibit, .. }
+        | Action::CustodyReceive { exhibit, .. }
+        | Action::Reseal { exhibit, .. } => exhibit.clone(),
+        _ => String::new(),
+    };
+    let record = Action::IntegrityIncident {
+        exhibit,
+        problem: problem.clone(),
+        rule: refusal.rule.to_owned(),
+    };
+    entry.actor.user = who.user.clone();
+    entry.actor.role = who.role.as_str().to_owned();
+    entry.event = record.event();
+    entry.zone = None;
+    entry.why = format!(
+        "integrity incident found when {} was refused ({}): {problem}",
+        action_name(action),
+        refusal.rule
+    );
+    entry.details = serde_json::json!({ DETAILS_KEY: record });
+    // The action's entry passed the log's checks; this one differs only in what it says.
+    crate::log::next_entry(incident, entries.last(), entry, recorded_at)
+        .expect("an integrity incident's entry passes the checks its action's entry passed")
 }
 
 /// R40 and R50: the action as the log keeps it, when what it says must stay out of the
@@ -179,24 +272,21 @@ fn keep_out_of_the_log<E>(
         Action::InfoItem {
             content,
             content_sha256: None,
-            evidence,
-            originator,
-            originator_ref,
-            purposes,
-            recipients,
-            no_further_dissemination,
-            exculpatory,
-        } if !content.trim().is_empty() => Some(Action::InfoItem {
-            content: String::new(),
-            content_sha256: Some(keep(RestrictedKind::InfoItem, content.clone().into())?),
-            evidence: *evidence,
-            originator: originator.clone(),
-            originator_ref: originator_ref.clone(),
-            purposes: purposes.clone(),
-            recipients: recipients.clone(),
-            no_further_dissemination: *no_further_dissemination,
-            exculpatory: *exculpatory,
-        }),
+            ..
+        } if !content.trim().is_empty() => {
+            let sha = keep(RestrictedKind::InfoItem, content.clone().into())?;
+            let mut kept = action.clone();
+            if let Action::InfoItem {
+                content,
+                content_sha256,
+                ..
+            } = &mut kept
+            {
+                content.clear();
+                *content_sha256 = Some(sha);
+            }
+            Some(kept)
+        }
         _ => None,
     })
 }

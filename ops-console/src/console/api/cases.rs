@@ -74,6 +74,11 @@ pub struct CaseView {
     pub incoming: Vec<serde_json::Value>,
     /// Those not answered within the SLA (R17).
     pub sla_alerts: Vec<String>,
+    /// Transfers of persons not received in time (R33).
+    pub transfer_alerts: Vec<String>,
+    /// Closed (R34): by whom and when.
+    #[schema(value_type = Option<Object>)]
+    pub closed: Option<(String, Timestamp)>,
     /// Legal reviews raised (R18).
     pub legal_reviews: Vec<String>,
     /// Entries that no longer apply on replay: tampering or a store out of step.
@@ -213,6 +218,8 @@ fn view(
             Timestamp::now(),
             jiff::SignedDuration::from_secs_f64(reference.incoming_sla_h * 3600.0),
         ),
+        transfer_alerts: f.transfer_alerts(Timestamp::now(), tidewatch_cases::roster::TRANSFER_DUE),
+        closed: f.closed.clone(),
         legal_reviews: f
             .legal_reviews
             .iter()
@@ -308,7 +315,7 @@ fn released_items(
     let mut items = Vec::new();
     let mut decisions = Vec::new();
     for i in &f.items {
-        let d = caveat::check(
+        let d = f.read_item(
             i,
             &caveat::Request {
                 user: u.name.clone(),
@@ -540,6 +547,12 @@ pub async fn case_action(
         return Err(ApiError::bad_request(
             "asylum_restricted and an info_item's content_sha256 are how the log keeps what is restricted: record `asylum`, or `info_item` with its content",
         ));
+    }
+    if !req.action.kind().taken_by_users() {
+        return Err(ApiError::bad_request(format!(
+            "{} is recorded by the console when a check finds one (RULES.md, R46)",
+            tidewatch_cases::casefile::action_name(&req.action)
+        )));
     }
     if !u.role.may_take(req.action.kind()) {
         return Err(ApiError::forbidden(

@@ -29,7 +29,7 @@ use super::{Console, LiveSession};
 use tidewatch_cases::log::{
     AppendError, EventType, LogActor, LogPosition, NewEntry, TimeSource, verify as verify_log,
 };
-use tidewatch_cases::sar::{Actor, CaseError, Phase, SarCase};
+use tidewatch_cases::sar::{Accounted, Actor, CaseError, Phase, SarCase};
 
 pub(crate) type AppState = Arc<Console>;
 
@@ -113,6 +113,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(assignees))
         .routes(routes!(sar_case))
         .routes(routes!(sar_phase))
+        .routes(routes!(sar_status))
         .routes(routes!(incident_log, record_log))
         .routes(routes!(cases::case_file, cases::case_action))
         .routes(routes!(cases::export))

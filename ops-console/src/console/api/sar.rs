@@ -1,4 +1,5 @@
-//! SAR cases: a case and its phase (R19), declared by the SAR mission coordinator.
+//! SAR cases: a case and its phase (R19), its suspension and termination (R22), by the SAR
+//! mission coordinator.
 
 use super::*;
 
@@ -100,11 +101,44 @@ pub(super) async fn sar_phase(
     };
     let now = Timestamp::now();
     case.declare_phase(req.phase, &req.rationale, actor, now)
-        .map_err(|e| match e {
-            CaseError::NotCoordinator(_) => ApiError::forbidden("forbidden", e.to_string()),
-            CaseError::NoRationale(_) => ApiError::bad_request(e.to_string()),
-            _ => ApiError::conflict(e.to_string()),
-        })?;
+        .map_err(case_error)?;
+    save(
+        &c,
+        &u,
+        (incident, case, before),
+        now,
+        "sar_phase",
+        req.rationale.trim(),
+        serde_json::json!({"phase": req.phase}),
+    )
+}
+
+/// How a refusal of the SAR case reaches the user.
+fn case_error(e: CaseError) -> ApiError {
+    match e {
+        CaseError::NotCoordinator(_) => ApiError::forbidden("forbidden", e.to_string()),
+        CaseError::NoRationale(_) => ApiError::bad_request(e.to_string()),
+        CaseError::NotAccountedFor { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "refused", e.to_string())
+        }
+        _ => ApiError::conflict(e.to_string()),
+    }
+}
+
+/// Keep a changed SAR case over the version it was changed from, with its audit entry and
+/// an entry of the incident's interception log, in one transaction.
+fn save(
+    c: &Console,
+    u: &CurrentUser,
+    (incident, case, before): (Incident, SarCase, String),
+    now: Timestamp,
+    action: &str,
+    rationale: &str,
+    detail: serde_json::Value,
+) -> ApiResult<SarCaseView> {
+    let id = incident.id.clone();
+    let mut audit_detail = detail.clone();
+    audit_detail["rationale"] = rationale.into();
     let changed = c.store().update_sar_case(
         &id,
         &before,
@@ -112,18 +146,13 @@ pub(super) async fn sar_phase(
         NewAudit {
             user: Some(&u.name),
             role: Some(u.role),
-            action: "sar_phase",
+            action,
             target: Some(&id),
-            detail: &serde_json::json!({"phase": req.phase, "rationale": req.rationale}),
+            detail: &audit_detail,
         },
         Some((
             &id,
-            u.entry(
-                now,
-                EventType::PhaseChange,
-                req.rationale.trim().to_owned(),
-                serde_json::json!({"phase": req.phase}),
-            ),
+            u.entry(now, EventType::PhaseChange, rationale.to_owned(), detail),
             now,
         )),
     )?;
@@ -136,4 +165,127 @@ pub(super) async fn sar_phase(
         incident,
         case: serde_json::to_value(&case).unwrap_or_default(),
     }))
+}
+
+/// A change of a SAR case's status (R22), by `action`. Each ground of a termination is its
+/// own action, so that none is taken by leaving a field out.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum StatusRequest {
+    /// Suspend: on-scene activity stops, survivors may still be alive; can be resumed.
+    Suspend {
+        /// Why (required, not blank).
+        #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+        rationale: String,
+    },
+    /// Resume a suspended case.
+    Resume {
+        /// Why (required, not blank).
+        #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+        rationale: String,
+    },
+    /// Terminate, for good, because everyone reported on board is accounted for: the
+    /// incident's case file must hold as many persons, none missing.
+    TerminateAllAccountedFor {
+        /// Persons believed on board.
+        #[schema(minimum = 0, maximum = 100000)]
+        persons_reported: u32,
+        /// Why (required, not blank).
+        #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+        rationale: String,
+    },
+    /// Terminate, for good, on the decision that there is no longer any reasonable hope of
+    /// rescuing survivors.
+    TerminateNoReasonableHope {
+        /// The decision and why (required, not blank).
+        #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+        rationale: String,
+    },
+}
+
+/// Suspend, resume or terminate a SAR case: the SAR mission coordinator only, with a
+/// rationale (R22). Termination needs everyone reported on board accounted for in the
+/// incident's case file (`terminate_all_accounted_for`), or the decision that there is no
+/// longer any reasonable hope (`terminate_no_reasonable_hope`).
+#[utoipa::path(post, path = "/api/sar/{id}/status", tag = "sar",
+    params(("id" = String, Path, description = "Incident id")), request_body = StatusRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Done", body = SarCaseView),
+        (status = 400, description = "No rationale", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Only the SAR mission coordinator, or no anti-CSRF token", body = ErrorBody),
+        (status = 404, description = "No such SAR case", body = ErrorBody),
+        (status = 409, description = "Terminated, already suspended, not suspended, or not everyone accounted for (R22)", body = ErrorBody),
+    ))]
+pub(super) async fn sar_status(
+    State(c): State<AppState>,
+    u: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<StatusRequest>,
+) -> ApiResult<SarCaseView> {
+    u.require(Permission::CoordinateSar)?;
+    let (incident, mut case, before) = load_case_json(&c, &id)?;
+    let actor = Actor {
+        name: u.name.clone(),
+        role: u.role,
+    };
+    let now = Timestamp::now();
+    let (action, rationale, detail) = match &req {
+        StatusRequest::Suspend { rationale } => {
+            case.suspend(rationale, actor, now).map_err(case_error)?;
+            (
+                "sar_suspend",
+                rationale,
+                serde_json::json!({"status": "suspended"}),
+            )
+        }
+        StatusRequest::Resume { rationale } => {
+            case.resume(rationale, actor, now).map_err(case_error)?;
+            (
+                "sar_resume",
+                rationale,
+                serde_json::json!({"status": "open"}),
+            )
+        }
+        StatusRequest::TerminateAllAccountedFor {
+            persons_reported,
+            rationale,
+        } => {
+            // What the incident's case file says of the persons, as recorded now.
+            let file = c.store().case_file(&id, c.reference())?;
+            let accounted = Accounted::of(&file.roster);
+            case.terminate(Some(*persons_reported), accounted, rationale, actor, now)
+                .map_err(case_error)?;
+            (
+                "sar_terminate",
+                rationale,
+                serde_json::json!({
+                    "status": "terminated",
+                    "ground": "all_accounted_for",
+                    "persons_reported": persons_reported,
+                    "accounted": accounted.found,
+                }),
+            )
+        }
+        StatusRequest::TerminateNoReasonableHope { rationale } => {
+            let file = c.store().case_file(&id, c.reference())?;
+            case.terminate(None, Accounted::of(&file.roster), rationale, actor, now)
+                .map_err(case_error)?;
+            (
+                "sar_terminate",
+                rationale,
+                serde_json::json!({"status": "terminated", "ground": "no_reasonable_hope"}),
+            )
+        }
+    };
+    save(
+        &c,
+        &u,
+        (incident, case, before),
+        now,
+        action,
+        rationale.trim(),
+        detail,
+    )
 }
