@@ -224,6 +224,31 @@ impl Core {
     }
 }
 
+/// Where a patrol unit's radar target is, from an observation's fields: the target's own
+/// position when the radar gave one (TLL), else the observing unit's position moved by the
+/// range along the bearing (TTM), a relative bearing turned by the unit's heading, or its
+/// course over ground without one. `None` when the target cannot be placed. The engine and
+/// the console's picture both place contacts with it, so they agree.
+pub fn radar_target_position(
+    (lat, lon): (Option<f64>, Option<f64>),
+    (range_nm, bearing_deg, bearing_true): (Option<f64>, Option<f64>, Option<bool>),
+    unit: Option<(Position, Option<f64>, Option<f64>)>,
+) -> Option<Position> {
+    match (lat, lon, range_nm, bearing_deg) {
+        (Some(lat), Some(lon), _, _) => Position::new(lat, lon),
+        (_, _, Some(r), Some(b)) => {
+            let (from, heading_deg, cog_deg) = unit?;
+            let brg = if bearing_true.unwrap_or(true) {
+                b
+            } else {
+                b + heading_deg.or(cog_deg)?
+            };
+            Some(from.destination(brg.rem_euclid(360.0), r * crate::geodesy::METERS_PER_NM))
+        }
+        _ => None,
+    }
+}
+
 /// The latest position of a patrol unit (for placing its radar contacts).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct UnitFix {
@@ -425,23 +450,11 @@ impl FusionEngine {
             } => {
                 self.stats.radar_updates += 1;
                 let u = self.units.get(unit.as_str());
-                let position =
-                    match (lat, lon, range_nm, bearing_deg) {
-                        (Some(lat), Some(lon), _, _) => Position::new(*lat, *lon),
-                        (_, _, Some(r), Some(b)) => u.and_then(|u| {
-                            let from = u.position?;
-                            let brg = if bearing_true.unwrap_or(true) {
-                                *b
-                            } else {
-                                b + u.heading_deg.or(u.cog_deg)?
-                            };
-                            Some(from.destination(
-                                brg.rem_euclid(360.0),
-                                r * crate::geodesy::METERS_PER_NM,
-                            ))
-                        }),
-                        _ => None,
-                    };
+                let position = radar_target_position(
+                    (*lat, *lon),
+                    (*range_nm, *bearing_deg, *bearing_true),
+                    u.and_then(|u| Some((u.position?, u.heading_deg, u.cog_deg))),
+                );
                 let Some(position) = position else {
                     self.stats.radar_unplaced += 1;
                     return;
@@ -750,5 +763,60 @@ mod erased {
         fn json(&self) -> serde_json::Value {
             serde_json::to_value(self).unwrap_or_default()
         }
+    }
+}
+
+#[cfg(test)]
+mod radar_placement {
+    use super::*;
+
+    #[test]
+    fn a_radar_target_is_placed_from_its_fix_or_the_units_position_range_and_bearing() {
+        let unit = Position::new(35.0, 12.0).unwrap();
+        let at = |p: Option<Position>| p.map(|p| ((p.lat * 1e4).round(), (p.lon * 1e4).round()));
+        // Its own fix wins.
+        assert_eq!(
+            at(radar_target_position(
+                (Some(35.5), Some(12.5)),
+                (Some(3.0), Some(90.0), Some(true)),
+                None
+            )),
+            Some((355_000.0, 125_000.0))
+        );
+        // 60 NM due north of the unit: one degree of latitude.
+        let north = radar_target_position(
+            (None, None),
+            (Some(60.0), Some(0.0), Some(true)),
+            Some((unit, None, None)),
+        );
+        assert!((north.unwrap().lat - 36.0).abs() < 0.01, "{north:?}");
+        // A relative bearing turns with the heading, or the course without one.
+        let rel = |heading, cog| {
+            radar_target_position(
+                (None, None),
+                (Some(60.0), Some(90.0), Some(false)),
+                Some((unit, heading, cog)),
+            )
+        };
+        assert!((rel(Some(270.0), None).unwrap().lat - 36.0).abs() < 0.01);
+        assert!((rel(None, Some(270.0)).unwrap().lat - 36.0).abs() < 0.01);
+        assert_eq!(
+            rel(None, None),
+            None,
+            "no heading nor course: cannot be placed"
+        );
+        // No unit position, or no range: not placed.
+        assert_eq!(
+            radar_target_position((None, None), (Some(1.0), Some(0.0), None), None),
+            None
+        );
+        assert_eq!(
+            radar_target_position(
+                (None, None),
+                (None, Some(0.0), None),
+                Some((unit, None, None))
+            ),
+            None
+        );
     }
 }

@@ -323,24 +323,18 @@ impl Picture {
                 course_deg,
                 ..
             } => {
-                let pos = match (lat, lon, range_nm, bearing_deg) {
-                    (Some(lat), Some(lon), _, _) => Some((*lat, *lon)),
-                    (_, _, Some(r), Some(b)) => {
-                        // Placed from the unit's own position and, for a relative bearing,
-                        // its heading.
-                        self.tracks.get(&format!("unit:{unit}")).and_then(|u| {
-                            let brg = if bearing_true.unwrap_or(true) {
-                                Some(*b)
-                            } else {
-                                u.heading_deg.map(|h| (h + b).rem_euclid(360.0))
-                            }?;
-                            let p = Position::new(u.lat, u.lon)?
-                                .destination(brg, r * ingest::geodesy::METERS_PER_NM);
-                            Some((p.lat, p.lon))
-                        })
-                    }
-                    _ => None,
-                };
+                // Placed as the engine places it (its own position, or the unit's
+                // position, range and bearing).
+                let own = self
+                    .tracks
+                    .get(&format!("unit:{unit}"))
+                    .and_then(|u| Some((Position::new(u.lat, u.lon)?, u.heading_deg, u.cog_deg)));
+                let pos = fusion::engine::radar_target_position(
+                    (*lat, *lon),
+                    (*range_nm, *bearing_deg, *bearing_true),
+                    own,
+                )
+                .map(|p| (p.lat, p.lon));
                 if let Some((lat, lon)) = pos {
                     self.place(
                         format!("radar:{unit}:{target}"),
