@@ -1,4 +1,5 @@
 //! Tidewatch integration tests: one binary, modules by capability.
+mod case_roles;
 mod conformance;
 mod console_api;
 mod console_disclosure;
