@@ -90,6 +90,8 @@ fn child_appends_until_killed() {
 #[test]
 fn sigkill_during_log_updates_loses_nothing_acknowledged() {
     let tmp = tempfile::tempdir().unwrap();
+    let stderr_path = tmp.path().join("child.stderr");
+    let mut before = 0u64;
     for round in 0..3 {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
@@ -102,9 +104,10 @@ fn sigkill_during_log_updates_loses_nothing_acknowledged() {
             ])
             .env(DIR_VAR, tmp.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
             .spawn()
             .unwrap();
+        let stderr = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut acked = 0u64;
         let mut persons = 0usize;
@@ -113,15 +116,28 @@ fn sigkill_during_log_updates_loses_nothing_acknowledged() {
             Some((a.parse().ok()?, p.parse().ok()?))
         };
         // Let it get well into its stream, then SIGKILL.
+        let kill_at = 60 * (round + 1);
         for l in lines.by_ref() {
             let l = l.unwrap();
             if let Some((n, p)) = parse(&l) {
                 (acked, persons) = (n, p);
-                if acked >= 60 * (round + 1) {
+                if acked >= kill_at {
                     break;
                 }
             }
         }
+        // It reached the kill point, acknowledging as it went, and is killed mid-stream:
+        // a child that died early would leave nothing to check.
+        assert!(
+            acked >= kill_at && acked > before,
+            "round {round}: the child acknowledged up to {acked} of {kill_at} and stopped; its stderr:\n{}",
+            stderr()
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "round {round}: the child exited before the kill; its stderr:\n{}",
+            stderr()
+        );
         child.kill().unwrap();
         // Whatever it printed before dying was acknowledged too.
         for l in lines.map_while(Result::ok) {
@@ -129,7 +145,14 @@ fn sigkill_during_log_updates_loses_nothing_acknowledged() {
                 (acked, persons) = (n, p);
             }
         }
-        child.wait().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "round {round}: killed by SIGKILL, not {status}; its stderr:\n{}",
+            stderr()
+        );
+        before = acked;
         // Restart: the log verifies and holds everything acknowledged.
         let store = Store::open(tmp.path()).unwrap();
         let log = store.interception_log("INC-KILL").unwrap();
