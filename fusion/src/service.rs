@@ -118,6 +118,9 @@ pub struct ServiceStats {
     pub future_times: u64,
     /// Connections made to the broker (both connections).
     pub connects: u64,
+    /// The subscription to observations is confirmed by the broker (SUBACK) on the current
+    /// connection: from then on, what ingest publishes reaches fusion.
+    pub subscribed: bool,
     /// Connection errors (each followed by a reconnect).
     pub connection_errors: u64,
     /// Vessels tracked now.
@@ -181,12 +184,18 @@ async fn poll(
         match el.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 backoff.reset();
-                handle.update(|s| s.connects += 1);
+                handle.update(|s| {
+                    s.connects += 1;
+                    if client.is_some() {
+                        s.subscribed = false;
+                    }
+                });
                 // Subscriptions are renewed on every connection (a broker may have lost them).
                 if let Some(c) = &client {
                     let _ = c.subscribe(OBS_FILTER, QoS::AtLeastOnce).await;
                 }
             }
+            Ok(Event::Incoming(Packet::SubAck(_))) => handle.update(|s| s.subscribed = true),
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 if let Some(tx) = &tx
                     && tx.send(p).await.is_err()
@@ -196,7 +205,12 @@ async fn poll(
             }
             Ok(_) => {}
             Err(e) => {
-                handle.update(|s| s.connection_errors += 1);
+                handle.update(|s| {
+                    s.connection_errors += 1;
+                    if client.is_some() {
+                        s.subscribed = false;
+                    }
+                });
                 tracing::warn!(error = %e, "fusion: MQTT connection lost; reconnecting");
                 backoff.wait().await;
             }

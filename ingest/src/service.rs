@@ -130,6 +130,9 @@ pub struct ServiceStats {
     pub unit_out_of_order: u64,
     /// Connections made (the first, and every reconnect).
     pub connects: u64,
+    /// Every subscription of the current connection is confirmed by the broker (SUBACK):
+    /// from then on what is published to the raw and patrol topics reaches ingest.
+    pub subscribed: bool,
     /// Connection errors seen.
     pub connection_errors: u64,
     /// Messages on topics outside the contract.
@@ -158,6 +161,9 @@ pub enum ServiceError {
 
 /// A running service's stats, while it runs (pass a new one to [`run`]).
 pub type ServiceHandle = crate::stats::Shared<ServiceStats>;
+
+/// What ingest subscribes to, on every connection.
+const SUBSCRIPTIONS: [&str; 3] = [RAW_AIS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER];
 
 /// What the poll task hands to the worker.
 enum FromBroker {
@@ -254,13 +260,24 @@ pub async fn run_with_inputs(
     let poll_handle = handle.clone();
     let poller = tokio::spawn(async move {
         let mut backoff = Backoff::default();
+        let mut awaiting = SUBSCRIPTIONS.len();
         loop {
             match eventloop.poll().await {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
                     backoff.reset();
-                    poll_handle.update(|s| s.connects += 1);
+                    awaiting = SUBSCRIPTIONS.len();
+                    poll_handle.update(|s| {
+                        s.connects += 1;
+                        s.subscribed = false;
+                    });
                     if tx.send(FromBroker::Connected).await.is_err() {
                         return;
+                    }
+                }
+                Ok(MqttEvent::Incoming(Packet::SubAck(_))) => {
+                    awaiting = awaiting.saturating_sub(1);
+                    if awaiting == 0 {
+                        poll_handle.update(|s| s.subscribed = true);
                     }
                 }
                 Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
@@ -274,7 +291,10 @@ pub async fn run_with_inputs(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    poll_handle.update(|s| s.connection_errors += 1);
+                    poll_handle.update(|s| {
+                        s.connection_errors += 1;
+                        s.subscribed = false;
+                    });
                     tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
                     // Polling again reconnects; back off so a dead broker is not hammered.
                     backoff.wait().await;
@@ -365,7 +385,7 @@ pub async fn run_with_inputs(
                         // Renewed on every CONNACK (the session keeps them, but a broker that
                         // lost its state, or a first connection, needs them).
                         let mut failed = None;
-                        for filter in [RAW_AIS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER] {
+                        for filter in SUBSCRIPTIONS {
                             if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
                                 failed = Some(e);
                                 break;

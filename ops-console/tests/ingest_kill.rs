@@ -137,7 +137,6 @@ async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
         assert!(Instant::now() < deadline, "ingest did not connect");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
     let (client, mut el) = AsyncClient::new(
         MqttOptions::new("kill-test-publisher", "127.0.0.1", port),
@@ -153,6 +152,42 @@ async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
             }
         }
     });
+    // Ingest has subscribed (its session holds what comes next) once a probe line it
+    // archives comes back as an observation: the first line that makes one on its own,
+    // sent until it does.
+    let probe = lines
+        .iter()
+        .find(|l| {
+            ingest::pipeline::Pipeline::new()
+                .on_input(
+                    ingest::pipeline::Input::Ais {
+                        source: "kill-test",
+                        payload: l.as_bytes(),
+                    },
+                    Timestamp::now(),
+                )
+                .iter()
+                .any(|e| matches!(e, ingest::pipeline::Event::Publish { .. }))
+        })
+        .expect("a line that makes an observation on its own")
+        .clone();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seen.lock().unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "ingest never published the probe"
+        );
+        client
+            .publish(
+                "tidewatch/v1/raw/ais/kill-test",
+                QoS::AtLeastOnce,
+                false,
+                probe.clone(),
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let half = lines.len() / 2;
     for (i, l) in lines.iter().enumerate() {
         client

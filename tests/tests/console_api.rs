@@ -91,9 +91,8 @@ impl TestConsole {
             mqtt: mqtt_client(port, "test-source", &ingest_login),
             fusion_mqtt: mqtt_client(port, "test-fusion", &fusion_login),
         };
-        t.wait(|| t.running.console.feed_is_up()).await;
-        // The feed has subscribed once it is connected and a moment has passed.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The feed receives what is published once the broker confirmed its subscriptions.
+        t.wait(|| t.running.console.feed_is_subscribed()).await;
         t
     }
 

@@ -85,10 +85,10 @@ async fn observations_over_mosquitto_raise_alerts_on_their_topic_and_in_the_stor
             let _ = stopped.await;
         },
     ));
-    while handle.stats().connects < 2 {
+    // Fusion receives what is published once the broker confirmed its subscription.
+    while handle.stats().connects < 2 || !handle.stats().subscribed {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut alerts = alert_watcher(broker.port).await;
 
     let (client, mut el) = AsyncClient::new(

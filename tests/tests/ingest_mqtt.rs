@@ -187,11 +187,10 @@ impl Running {
                 let _ = stopped.await;
             },
         ));
-        while handle.stats().connects == 0 {
+        // Ingest receives what is published once the broker confirmed its subscriptions.
+        while !handle.stats().subscribed {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // Its subscriptions go out right after the CONNACK.
-        tokio::time::sleep(Duration::from_millis(200)).await;
         Running { handle, stop, task }
     }
 

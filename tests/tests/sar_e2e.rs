@@ -173,13 +173,14 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
         .unwrap();
     let mut smc = tidewatch_tests::http::Client::new(console.http);
     smc.login("smc", "rescue-first-2026").await;
-    while ingest.stats().connects == 0
+    // Every service receives what is published once the broker confirmed its subscriptions.
+    while !ingest.stats().subscribed
         || fusion.stats().connects < 2
-        || !console.console.feed_is_up()
+        || !fusion.stats().subscribed
+        || !console.console.feed_is_subscribed()
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut alerts = watch(port, "test-alerts", &watcher_login, "tidewatch/v1/alerts/#").await;
     let mut taskings = watch(
         port,
@@ -214,7 +215,10 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
             .unwrap();
         unit_clients.push(unit_client);
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Fusion knows where both units are before the beacon.
+    while fusion.stats().observations < 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // A SART in TEST mode: shown, never an alarm.
     client
         .publish(

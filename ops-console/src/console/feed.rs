@@ -60,15 +60,25 @@ pub async fn run(
     let (tx, mut rx) = mpsc::channel::<Publish>(4096);
     let sub = client.clone();
     let health = console.clone();
+    const FILTERS: [&str; 3] = [OBS_FILTER, ALERTS_FILTER, TASKING_FILTER];
     let poller = tokio::spawn(async move {
         let mut backoff = Backoff::default();
+        let mut awaiting = FILTERS.len();
         loop {
             match el.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     backoff.reset();
                     health.feed_connected(true);
-                    for f in [OBS_FILTER, ALERTS_FILTER, TASKING_FILTER] {
+                    health.feed_subscribed(false);
+                    awaiting = FILTERS.len();
+                    for f in FILTERS {
                         let _ = sub.subscribe(f, QoS::AtLeastOnce).await;
+                    }
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    awaiting = awaiting.saturating_sub(1);
+                    if awaiting == 0 {
+                        health.feed_subscribed(true);
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -79,6 +89,7 @@ pub async fn run(
                 Ok(_) => {}
                 Err(e) => {
                     health.feed_connected(false);
+                    health.feed_subscribed(false);
                     tracing::warn!(error = %e, "console: MQTT connection lost; reconnecting");
                     backoff.wait().await;
                 }

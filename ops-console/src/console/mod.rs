@@ -81,6 +81,8 @@ pub struct Console {
     live: broadcast::Sender<Arc<LiveMessage>>,
     metrics: Arc<Metrics>,
     feed_up: AtomicBool,
+    /// The feed's subscriptions are confirmed by the broker (SUBACK).
+    feed_subscribed: AtomicBool,
     stats: ConsoleStats,
     /// Where refused broker messages are kept (JSON lines); none in tests in memory.
     rejects: Option<Mutex<fusion::store::DailyLog>>,
@@ -195,6 +197,7 @@ impl Console {
             live,
             metrics,
             feed_up: AtomicBool::new(false),
+            feed_subscribed: AtomicBool::new(false),
             stats: ConsoleStats::default(),
             rejects,
             _rejects_upkeep: rejects_upkeep,
@@ -251,6 +254,16 @@ impl Console {
     /// Is the feed connected?
     pub fn feed_is_up(&self) -> bool {
         self.feed_up.load(Relaxed)
+    }
+
+    /// Whether the broker confirmed every subscription of the feed's connection.
+    pub fn feed_subscribed(&self, yes: bool) {
+        self.feed_subscribed.store(yes, Relaxed);
+    }
+
+    /// Does the feed receive what is published (every subscription confirmed)?
+    pub fn feed_is_subscribed(&self) -> bool {
+        self.feed_subscribed.load(Relaxed)
     }
 
     /// Send a change to every browser.
