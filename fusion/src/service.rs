@@ -36,14 +36,8 @@ use tokio::sync::mpsc;
 /// Where and how the service runs.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    /// Broker host.
-    pub host: String,
-    /// Broker port.
-    pub port: u16,
-    /// Client id: keep it stable, it names the persistent session.
-    pub client_id: String,
-    /// User name and password, when the broker asks for them.
-    pub credentials: Option<(String, String)>,
+    /// The broker, and who fusion is on it.
+    pub broker: client::Endpoint,
     /// Directory of the alert store (`alerts.jsonl`) and refused observations
     /// (`rejects.jsonl`).
     pub dir: PathBuf,
@@ -71,10 +65,7 @@ impl ServiceConfig {
     /// data's time), 200 000 ids remembered, the state saved every 30 s.
     pub fn new(host: &str, port: u16, dir: impl Into<PathBuf>) -> Self {
         ServiceConfig {
-            host: host.to_owned(),
-            port,
-            client_id: "tidewatch-fusion".to_owned(),
-            credentials: None,
+            broker: client::Endpoint::new(host, port, "tidewatch-fusion"),
             dir: dir.into(),
             tick: Duration::from_secs(5),
             remember_ids: 200_000,
@@ -615,19 +606,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
     let mut f = Fusion::start(&cfg, engine, handle.clone())?;
-    let options = |id: String, persistent: bool| {
-        client::options(
-            id,
-            &cfg.host,
-            cfg.port,
-            cfg.credentials.as_ref(),
-            persistent,
-            1 << 20,
-        )
-    };
-    let (consumer, consumer_el) = client::connect(options(cfg.client_id.clone(), true), 1024);
-    let (producer, producer_el) =
-        client::connect(options(format!("{}-pub", cfg.client_id), false), 1024);
+    let (consumer, consumer_el) = client::connect(cfg.broker.options("", true, 1 << 20), 1024);
+    let (producer, producer_el) = client::connect(cfg.broker.options("-pub", false, 1 << 20), 1024);
     // What the replay produced and the stores did not yet hold goes out first.
     f.commit(&producer).await?;
     let (tx, mut rx) = mpsc::channel::<Publish>(1024);

@@ -51,14 +51,8 @@ use crate::wire::topics::{PATROL_NMEA_FILTER, PATROL_REPORT_FILTER, RAW_AIS_FILT
 /// How the service connects and where it keeps the raw archive.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    /// Broker host.
-    pub host: String,
-    /// Broker port.
-    pub port: u16,
-    /// Client id: keep it stable, it names the persistent session.
-    pub client_id: String,
-    /// User name and password, when the broker asks for them.
-    pub credentials: Option<(String, String)>,
+    /// The broker, and who ingest is on it.
+    pub broker: client::Endpoint,
     /// Raw archive directory.
     pub archive_dir: PathBuf,
     /// Largest MQTT packet accepted (bigger ones are refused by the client).
@@ -85,10 +79,7 @@ impl ServiceConfig {
     /// Defaults for a broker at `host:port` with the archive in `archive_dir`.
     pub fn new(host: &str, port: u16, archive_dir: impl Into<PathBuf>) -> Self {
         ServiceConfig {
-            host: host.to_owned(),
-            port,
-            client_id: "tidewatch-ingest".to_owned(),
-            credentials: None,
+            broker: client::Endpoint::new(host, port, "tidewatch-ingest"),
             archive_dir: archive_dir.into(),
             max_packet_bytes: 2 << 20,
             queue: 4096,
@@ -191,24 +182,16 @@ pub async fn run_with_inputs(
     mut local: mpsc::Receiver<LocalLine>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
-    let opts = |id: String, persistent: bool| {
-        client::options(
-            id,
-            &cfg.host,
-            cfg.port,
-            cfg.credentials.as_ref(),
-            persistent,
-            cfg.max_packet_bytes,
-        )
+    let opts = |suffix: &str, persistent: bool| {
+        cfg.broker.options(suffix, persistent, cfg.max_packet_bytes)
     };
-    let (client, mut eventloop) = client::connect(opts(cfg.client_id.clone(), true), 1024);
+    let (client, mut eventloop) = client::connect(opts("", true), 1024);
     // Observations go out on a connection of their own. On one connection, rumqttc stops
     // sending anything (acknowledgements included) while its window of unacknowledged
     // publishes is full, and a broker that holds deliveries until they are acknowledged
     // (rumqttd does, at 100) then waits on us while we wait on it: both stall. Two
     // connections also keep a slow consumer of observations from holding up the archive.
-    let (producer, mut pub_loop) =
-        client::connect(opts(format!("{}-pub", cfg.client_id), false), 1024);
+    let (producer, mut pub_loop) = client::connect(opts("-pub", false), 1024);
     let pub_handle = handle.clone();
     let out = Out {
         client: producer.clone(),

@@ -274,7 +274,7 @@ async fn a_ten_minute_link_drop_loses_nothing_and_keeps_the_order() {
     let ingest = ServiceHandle::new();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut ingest_cfg = ServiceConfig::new("127.0.0.1", broker.addr().port(), &raw);
-    ingest_cfg.credentials = Some(ingest_login.pair());
+    ingest_cfg.broker.credentials = Some(ingest_login.pair());
     let ingest_task = tokio::spawn(service::run(ingest_cfg, ingest.clone(), async move {
         let _ = stopped.await;
     }));

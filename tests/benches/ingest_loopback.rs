@@ -123,8 +123,8 @@ fn start_ingest(
 ) -> std::thread::JoinHandle<()> {
     on_own_thread("ingest", move || async move {
         let mut cfg = ServiceConfig::new(&broker.ip().to_string(), broker.port(), archive);
-        cfg.client_id = format!("bench-ingest-{}", broker.port());
-        cfg.credentials = login;
+        cfg.broker.client_id = format!("bench-ingest-{}", broker.port());
+        cfg.broker.credentials = login;
         let handle = ServiceHandle::new();
         let h = handle.clone();
         service::run(cfg, handle, async move {

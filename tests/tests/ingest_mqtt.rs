@@ -342,7 +342,7 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
     let archive = temp_dir("ingest-embedded");
     let mut obs = observer_as(port, Some(&observer_login)).await;
     let mut ingest_cfg = ServiceConfig::new("127.0.0.1", port, &archive);
-    ingest_cfg.credentials = Some(ingest_login.pair());
+    ingest_cfg.broker.credentials = Some(ingest_login.pair());
     let running = Running::start(ingest_cfg, None).await;
 
     // The unit, on the authenticated listener.
@@ -591,7 +591,7 @@ async fn ingest_acknowledges_as_it_catches_up_not_on_its_timer() {
     let archive = temp_dir("ingest-group-commit");
     let mut cfg = ServiceConfig::new("127.0.0.1", port, &archive);
     cfg.sync_every = Duration::from_secs(60);
-    cfg.credentials = Some(ingest_login.pair());
+    cfg.broker.credentials = Some(ingest_login.pair());
     let mut obs = observer_as(port, Some(&observer_login)).await;
     let running = Running::start(cfg, None).await;
     let lines = scenario_lines(60);

@@ -118,7 +118,7 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
     let ingest = ServiceHandle::new();
     let (stop_ingest, ingest_stopped) = oneshot::channel::<()>();
     let mut ingest_cfg = ServiceConfig::new("127.0.0.1", port, dir.join("raw"));
-    ingest_cfg.credentials = Some(ingest_login.pair());
+    ingest_cfg.broker.credentials = Some(ingest_login.pair());
     let ingest_task = tokio::spawn(ingest_service::run(
         ingest_cfg,
         ingest.clone(),
@@ -132,7 +132,7 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
     let fusion = fusion::service::ServiceHandle::new();
     let (stop_fusion, fusion_stopped) = oneshot::channel::<()>();
     let mut fusion_cfg = fusion::service::ServiceConfig::new("127.0.0.1", port, dir.join("fusion"));
-    fusion_cfg.credentials = Some(fusion_login.pair());
+    fusion_cfg.broker.credentials = Some(fusion_login.pair());
     let fusion_task = tokio::spawn(fusion::service::run(
         fusion_cfg,
         FusionEngine::new(cfg, geo),

@@ -11,6 +11,45 @@ use rumqttc::{AsyncClient, EventLoop, MqttOptions};
 /// within about 1.5 times this.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
+/// Where a client connects and as whom: the one shape of every Tidewatch service's broker
+/// (ingest, fusion, the console's feed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Broker host.
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// Client id: keep it stable, it names the persistent session.
+    pub client_id: String,
+    /// User name and password, when the broker asks for them.
+    pub credentials: Option<(String, String)>,
+}
+
+impl Endpoint {
+    /// Client `client_id` at `host:port`, no login.
+    pub fn new(host: &str, port: u16, client_id: &str) -> Endpoint {
+        Endpoint {
+            host: host.to_owned(),
+            port,
+            client_id: client_id.to_owned(),
+            credentials: None,
+        }
+    }
+
+    /// [`options`] of this endpoint's client, its id followed by `suffix` (a second
+    /// connection of the same service: `-pub`).
+    pub fn options(&self, suffix: &str, persistent: bool, max_packet_bytes: usize) -> MqttOptions {
+        options(
+            format!("{}{suffix}", self.client_id),
+            self.host.clone(),
+            self.port,
+            self.credentials.as_ref(),
+            persistent,
+            max_packet_bytes,
+        )
+    }
+}
+
 /// Options of client `id` at `host:port`, logging in with `credentials` if given.
 ///
 /// `persistent`: a persistent session (the broker keeps the subscriptions and what arrives

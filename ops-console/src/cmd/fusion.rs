@@ -10,18 +10,18 @@ use ingest::link::{parse_broker, read_secret};
 pub fn run(args: &FusionArgs) -> Result<()> {
     let (host, port) = parse_broker(&args.broker)?;
     let mut cfg = ServiceConfig::new(&host, port, args.data.join("fusion"));
-    cfg.client_id = args.client_id.clone();
+    cfg.broker.client_id = args.client_id.clone();
     cfg.snapshot_every = std::time::Duration::from_secs(args.snapshot_every);
     cfg.carry_clock = !args.data_clock;
     cfg.retain_alerts_days = args.fusion_retention.retain_alerts;
     cfg.retain_rejects_days = args.fusion_retention.retain_rejects;
     if let (Some(user), Some(file)) = (&args.user, &args.password_file) {
-        cfg.credentials = Some((user.clone(), read_secret(file, "password")?));
+        cfg.broker.credentials = Some((user.clone(), read_secret(file, "password")?));
     }
     let engine = args.fusion.setup()?.engine();
     eprintln!(
         "tidewatch fusion: broker {host}:{port} as {:?}, alerts to {}",
-        cfg.client_id,
+        cfg.broker.client_id,
         cfg.dir.join("alerts.jsonl").display()
     );
     let runtime = tokio::runtime::Builder::new_current_thread()

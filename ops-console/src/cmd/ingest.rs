@@ -31,10 +31,10 @@ fn feed(spec: &str, flag: &str) -> Result<(String, SocketAddr)> {
 pub fn run(args: &IngestArgs) -> Result<()> {
     let (host, port) = parse_broker(&args.broker)?;
     let mut cfg = ServiceConfig::new(&host, port, args.data.join("raw"));
-    cfg.client_id = args.client_id.clone();
+    cfg.broker.client_id = args.client_id.clone();
     cfg.retain_raw_days = Some(args.retain_raw);
     if let (Some(user), Some(file)) = (&args.user, &args.password_file) {
-        cfg.credentials = Some((user.clone(), read_secret(file, "password")?));
+        cfg.broker.credentials = Some((user.clone(), read_secret(file, "password")?));
     }
     let listen: Vec<_> = args
         .tcp_listen
@@ -71,7 +71,7 @@ pub fn run(args: &IngestArgs) -> Result<()> {
     };
     eprintln!(
         "tidewatch ingest: broker {host}:{port} as {:?}, raw archive {} (closed hours compressed, kept {} days)",
-        cfg.client_id,
+        cfg.broker.client_id,
         cfg.archive_dir.display(),
         args.retain_raw
     );

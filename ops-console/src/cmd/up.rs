@@ -303,7 +303,7 @@ impl Stack {
         let (stop_ingest, ingest_stopped) = oneshot::channel::<()>();
         let mut ingest_cfg = ServiceConfig::new(&host, mqtt.port(), cfg.data.join("raw"));
         ingest_cfg.retain_raw_days = Some(cfg.retain_raw_days);
-        ingest_cfg.credentials = Some(accounts.ingest.pair());
+        ingest_cfg.broker.credentials = Some(accounts.ingest.pair());
         let ingest_task = tokio::spawn(service::run(ingest_cfg, ingest.clone(), async move {
             let _ = ingest_stopped.await;
         }));
@@ -312,7 +312,7 @@ impl Stack {
         let (stop_fusion, fusion_stopped) = oneshot::channel::<()>();
         let mut service_cfg =
             fusion::service::ServiceConfig::new(&host, mqtt.port(), cfg.data.join("fusion"));
-        service_cfg.credentials = Some(accounts.fusion.pair());
+        service_cfg.broker.credentials = Some(accounts.fusion.pair());
         service_cfg.retain_alerts_days = cfg.retain_alerts_days;
         service_cfg.retain_rejects_days = cfg.retain_rejects_days;
         let fusion_task = tokio::spawn(fusion::service::run(

@@ -27,18 +27,8 @@ use tokio::sync::mpsc;
 use super::Console;
 use super::live::LiveEvent;
 
-/// Where the console's feed connects.
-#[derive(Debug, Clone)]
-pub struct FeedConfig {
-    /// Broker host.
-    pub host: String,
-    /// Broker port.
-    pub port: u16,
-    /// MQTT client id (its persistent session).
-    pub client_id: String,
-    /// Username and password, if the broker wants them.
-    pub credentials: Option<(String, String)>,
-}
+/// Where the console's feed connects, and as whom.
+pub type FeedConfig = client::Endpoint;
 
 /// Run the feed until the console is dropped or `shutdown` completes.
 pub async fn run(
@@ -46,17 +36,7 @@ pub async fn run(
     console: Arc<Console>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let (client, mut el) = client::connect(
-        client::options(
-            cfg.client_id.clone(),
-            cfg.host.clone(),
-            cfg.port,
-            cfg.credentials.as_ref(),
-            true,
-            1 << 20,
-        ),
-        1024,
-    );
+    let (client, mut el) = client::connect(cfg.options("", true, 1 << 20), 1024);
     let (tx, mut rx) = mpsc::channel::<Publish>(4096);
     let sub = client.clone();
     let health = console.clone();
