@@ -92,6 +92,32 @@ impl Ticks {
     }
 }
 
+/// A tick at the first observation of each new minute of the data's time, taken at that
+/// observation's time: how `tidewatch analyze` replays a log (its output a function of the
+/// log alone, line for line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MinuteTicks {
+    next_ms: Option<i64>,
+}
+
+impl MinuteTicks {
+    /// The clock is at `now`: let `engine` tick if a new minute began since the last tick
+    /// (the first call only sets the minute).
+    pub fn at(&mut self, now: Timestamp, engine: &mut FusionEngine, out: &mut Vec<FusionEvent>) {
+        const MINUTE_MS: i64 = 60_000;
+        let ms = now.as_millisecond();
+        let next_minute = ms - ms.rem_euclid(MINUTE_MS) + MINUTE_MS;
+        match self.next_ms {
+            Some(next) if ms < next => {}
+            Some(_) => {
+                out.extend(engine.tick(now));
+                self.next_ms = Some(next_minute);
+            }
+            None => self.next_ms = Some(next_minute),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 //! are, with radar contacts and sightings. Patrol telemetry whose tag block `s:` names a
 //! unit (RMC, HDT, TTM, TLL…), and patrol reports written as `{"unit":…,"report":{…}}`
 //! (as `tidewatch simulate --out` writes them), go through ingest as that unit's. The
-//! engine ticks every minute of log time.
+//! engine ticks every minute of log time (`fusion::clock::MinuteTicks`).
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
@@ -141,16 +141,13 @@ pub struct Analysis<'w> {
     decoder: Decoder,
     clock: Clock,
     now: Option<Timestamp>,
-    next_tick_ms: i64,
+    ticks: fusion::clock::MinuteTicks,
     events: Vec<FusionEvent>,
     out: &'w mut dyn Write,
     rejects: Option<&'w mut dyn Write>,
     /// What was seen so far.
     pub summary: Summary,
 }
-
-/// The engine ticks this often, in log time.
-const TICK_MS: i64 = 60_000;
 
 impl<'w> Analysis<'w> {
     /// An analysis with `engine`, writing alerts to `out` and rejected lines to `rejects`.
@@ -172,7 +169,7 @@ impl<'w> Analysis<'w> {
                 set: None,
             },
             now: None,
-            next_tick_ms: i64::MIN,
+            ticks: fusion::clock::MinuteTicks::default(),
             events: Vec::new(),
             out,
             rejects,
@@ -361,14 +358,7 @@ impl<'w> Analysis<'w> {
         });
         let now = self.now.map_or(time, |n| n.max(time));
         self.now = Some(now);
-        let now_ms = now.as_millisecond();
-        if self.next_tick_ms == i64::MIN {
-            self.next_tick_ms = now_ms - now_ms.rem_euclid(TICK_MS) + TICK_MS;
-        } else if now_ms >= self.next_tick_ms {
-            let tick_events = self.engine.tick(now);
-            self.events.extend(tick_events);
-            self.next_tick_ms = now_ms - now_ms.rem_euclid(TICK_MS) + TICK_MS;
-        }
+        self.ticks.at(now, &mut self.engine, &mut self.events);
         now
     }
 
