@@ -2194,7 +2194,8 @@ const ACTION_FIELDS = {
   mla_request: [['to', 'text', 'Central authority'], ['our_ref', 'text', 'Our reference'], ['requesting_authority', 'text', '(a) Requesting authority'],
     ['subject_and_nature', 'area', '(b) Subject and nature of the investigation'], ['facts_summary', 'area', '(c) Summary of the facts'],
     ['assistance_sought', 'area', '(d) Assistance sought'], ['persons_concerned', 'text', '(e) Persons concerned (where possible)'],
-    ['purpose', 'area', '(f) Purpose'], ['service_of_documents', 'bool', 'Only to serve judicial documents']],
+    ['purpose', 'area', '(f) Purpose'], ['service_of_documents', 'bool', 'Only to serve judicial documents'],
+    ['persons', 'list', 'Persons of this incident it concerns (tags): it goes to no State they fear'], ['state', 'text', 'State it goes to (ISO 2)']],
   interview: [['tag', 'text', 'Person tag'], ['as_suspect', 'bool', 'As a suspect'], ['language', 'text', 'Language'],
     ['interviewer_languages', 'list', 'Interviewer speaks (comma-separated)'], ['interpreter_language', 'text', 'Interpreter: language'],
     ['interpreter_id', 'text', 'Interpreter: name, accreditation'], ['legal_advice_given', 'bool', 'Legal advice given']],
@@ -2202,7 +2203,8 @@ const ACTION_FIELDS = {
     ['originator', 'text', 'Originating State (ISO 2)'], ['originator_ref', 'text', 'Originator reference'],
     ['purposes', 'list', 'Permitted purposes (investigation, prosecution, sar, intelligence, statistics)'],
     ['recipients', 'list', 'May be shared with (ISO 2, comma-separated)'], ['no_further_dissemination', 'bool', 'No further dissemination'],
-    ['exculpatory', 'bool', 'Exculpatory']],
+    ['exculpatory', 'bool', 'Exculpatory'],
+    ['persons', 'list', 'Persons of this incident it concerns (tags): released to no State they fear']],
   release: [['item', 'text', 'Item (IX-n)'], ['to_state', 'text', 'Release to State (ISO 2)']],
   incoming_request: [['requesting_state', 'text', 'Requesting State (ISO 2)'], ['authority', 'text', 'Its authority'],
     ['their_ref', 'text', 'Their reference'], ['our_ref', 'text', 'Our reference']],
@@ -2275,7 +2277,9 @@ function readField(f, prefix) {
   if (kind === 'int' || kind === 'num') return v === '' ? undefined : Number(v);
   if (kind === 'list') return v ? v.split(',').map((x) => x.trim()).filter(Boolean) : [];
   if (kind === 'lines') return v ? v.split('\n').map((x) => x.trim()).filter(Boolean) : [];
-  return v === '' && ['their_ref', 'damage_or_delay', 'legal_basis', 'persons_concerned'].includes(name) ? undefined : v;
+  const optional = ['their_ref', 'damage_or_delay', 'legal_basis', 'persons_concerned', 'consular_rights_informed_at',
+    'consular_not_applicable', 'protection_approval', 'reconciliation'];
+  return v === '' && optional.includes(name) ? undefined : v;
 }
 
 async function uploadFiles(incident, input) {
@@ -2335,7 +2339,7 @@ function renderCase(v) {
   const pos = v.place_of_safety;
   body.append(h('div', { class: 'case-sec', id: 'case-pos' }, h('h3', { text: 'Place of safety and disembarkation' }),
     h('div', { class: 'small', text: pos ? `${pos.name} (${pos.state}), decided by ${pos.decided[0]}: ${pos.rationale}` : 'No place of safety decided yet.' }),
-    ...v.disembarkations.map((d) => h('div', { class: 'small', text: `${d.tags.length} disembarked from ${d.unit} at ${d.port}, ${fmtUTC(parseTime(d.at))}` }))));
+    ...v.disembarkations.map((d) => h('div', { class: 'small', text: `${d.tags.length} disembarked from ${d.unit} at ${d.port}, ${fmtUTC(parseTime(d.at))}; landing order ${d.tags.slice(0, 4).join(', ')}${d.tags.length > 4 ? ', …' : ''}` }))));
   // Evidence
   const ev = h('div', { class: 'case-sec', id: 'case-evidence' }, h('h3', { text: 'Evidence register' }));
   const exs = Array.isArray(v.evidence.exhibits) ? v.evidence.exhibits : Object.values(v.evidence.exhibits || {});
