@@ -385,6 +385,48 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
     assert!(got.iter().any(|o| matches!(&o.data,
         ObservationData::Report { unit, .. } if unit.as_str() == "patrol-7")));
 
+    // R20: a tasking declined without its reason is refused (counted by reason, kept);
+    // with the reason, it is taken.
+    let decline = |reason: &str| {
+        format!(
+            r#"{{"type":"tasking_ack","time":"2026-11-22T02:12:00Z","tasking":"T-7","accepted":false{reason}}}"#
+        )
+    };
+    for r in ["", r#","reason":"engine failure, returning to port""#] {
+        unit.publish(
+            "tidewatch/v1/patrol/patrol-7/report",
+            QoS::AtLeastOnce,
+            false,
+            decline(r),
+        )
+        .await
+        .unwrap();
+    }
+    // Both are acknowledged: the refused one is kept (archived as refused), not lost.
+    let mut acks = 0;
+    while acks < 2 {
+        if let Event::Incoming(Packet::PubAck(_)) =
+            tokio::time::timeout(Duration::from_secs(10), el.poll())
+                .await
+                .unwrap()
+                .unwrap()
+        {
+            acks += 1;
+        }
+    }
+    let got = wait_for(&mut obs, 1).await;
+    assert!(
+        matches!(&got[0].data, ObservationData::Report { report: ingest::wire::PatrolReport::TaskingAck { reason: Some(r), .. }, .. } if r.starts_with("engine failure")),
+        "{got:?}"
+    );
+    // Ingest takes a unit's messages in order: the first was refused before the second.
+    assert_eq!(
+        running.handle.stats().rejected.get("report_field"),
+        Some(&1),
+        "{:?}",
+        running.handle.stats()
+    );
+
     // Speaking for patrol-8: the connection is closed, nothing reaches ingest.
     unit.publish(
         "tidewatch/v1/patrol/patrol-8/nmea",

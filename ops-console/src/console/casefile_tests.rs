@@ -820,6 +820,57 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
 }
 
 #[test]
+fn r25_no_screening_or_interview_is_ever_a_condition_of_disembarkation() {
+    use Role::*;
+    let d = desk();
+    rescue_47(&d);
+    // A suspect decision, an interview not yet held, a person who asked for protection:
+    // none of it holds anyone on board.
+    d.ok(
+        "inv",
+        Investigator,
+        Action::Suspect {
+            tag: tag_of(9),
+            offences: vec![Offence::Smuggling],
+            grounds: "seen steering by three witnesses".into(),
+        },
+    );
+    d.ok(
+        "prot",
+        ProtectionOfficer,
+        Action::Asylum {
+            tag: tag_of(10),
+            summary: "fears persecution at home".into(),
+            blocked_states: vec!["ER".into()],
+        },
+    );
+    d.ok(
+        "smc",
+        SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "Porto Empedocle".into(),
+            state: "IT".into(),
+            assisting_unit: false,
+            rationale: "assigned by the RCC".into(),
+        },
+    );
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Disembark {
+            unit: "cp-302".into(),
+        },
+    );
+    assert!(f.interviews.is_empty(), "no interview was held");
+    assert_eq!(f.disembarkations[0].tags.len(), 47, "everyone landed");
+    assert_eq!(f.roster.occupancy("cp-302"), 0);
+}
+
+fn tag_of(n: u32) -> String {
+    format!("cp-302-{n:04}")
+}
+
+#[test]
 fn r24_a_person_who_fears_a_state_is_not_disembarked_there_without_an_override() {
     let d = desk();
     rescue_47(&d);
