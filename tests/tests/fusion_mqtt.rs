@@ -86,9 +86,13 @@ async fn observations_over_mosquitto_raise_alerts_on_their_topic_and_in_the_stor
         },
     ));
     // Fusion receives what is published once the broker confirmed its subscription.
-    while handle.stats().connects < 2 || !handle.stats().subscribed {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while handle.stats().connects < 2 || !handle.stats().subscribed {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the condition within 30 s");
     let mut alerts = alert_watcher(broker.port).await;
 
     let (client, mut el) = AsyncClient::new(

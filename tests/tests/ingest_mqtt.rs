@@ -210,9 +210,13 @@ impl Running {
             },
         ));
         // Ingest receives what is published once the broker confirmed its subscriptions.
-        while !handle.stats().subscribed {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while !handle.stats().subscribed {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the condition within 30 s");
         Running { handle, stop, task }
     }
 

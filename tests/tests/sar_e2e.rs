@@ -174,13 +174,17 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
     let mut smc = tidewatch_tests::http::Client::new(console.http);
     smc.login("smc", "rescue-first-2026").await;
     // Every service receives what is published once the broker confirmed its subscriptions.
-    while !ingest.stats().subscribed
-        || fusion.stats().connects < 2
-        || !fusion.stats().subscribed
-        || !console.console.feed_is_subscribed()
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !ingest.stats().subscribed
+            || fusion.stats().connects < 2
+            || !fusion.stats().subscribed
+            || !console.console.feed_is_subscribed()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the condition within 30 s");
     let mut alerts = watch(port, "test-alerts", &watcher_login, "tidewatch/v1/alerts/#").await;
     let mut taskings = watch(
         port,
@@ -216,9 +220,13 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
         unit_clients.push(unit_client);
     }
     // Fusion knows where both units are before the beacon.
-    while fusion.stats().observations < 2 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while fusion.stats().observations < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the condition within 30 s");
     // A SART in TEST mode: shown, never an alarm.
     client
         .publish(
