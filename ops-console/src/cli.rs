@@ -372,6 +372,11 @@ impl FusionFiles {
         if let Some(p) = &self.ports {
             cfg.geodata.ports = Some(p.clone());
         }
-        Ok(fusion::Setup::load(cfg, self.zones.as_deref())?)
+        let setup = fusion::Setup::load(cfg, self.zones.as_deref())?;
+        // Said once, at start: what the files had that is not used.
+        for note in &setup.geodata.notes {
+            eprintln!("tidewatch: {note}");
+        }
+        Ok(setup)
     }
 }

@@ -888,3 +888,102 @@ fn analyze_replays_the_observation_logs_hourly_files() {
     assert!(err.contains(&format!(" {written} observations")), "{err}");
     assert!(err.contains(" 0 rejected"), "{err}");
 }
+
+/// Zone files made by GIS tools carry properties of their own: `analyze --zones` reads
+/// them, says once which it does not use, and carries them in the zone's alerts; what is
+/// wrong in a property it reads is still refused, naming the feature and the property.
+#[test]
+fn analyze_takes_zone_files_from_other_tools_and_keeps_what_it_does_not_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lines = simulators::scenario::receiver_lines(
+        "central-med",
+        "lampedusa",
+        "2026-11-22T02:00:00Z".parse().unwrap(),
+        jiff::SignedDuration::from_mins(10),
+    )
+    .unwrap();
+    let log = tmp.path().join("ais.nmea");
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let zone = |props: &str, geometry: &str| {
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{props},"geometry":{geometry}}}]}}"#
+        )
+    };
+    let square = r#"{"type":"Polygon","coordinates":[[[10,33],[16,33],[16,38],[10,38],[10,33]]]}"#;
+    let zones = tmp.path().join("zones.geojson");
+    std::fs::write(
+        &zones,
+        zone(
+            r#"{"name":"watch box","severity":"high","kind":"closed_area","source":"QGIS 3.34","fid":7}"#,
+            square,
+        ),
+    )
+    .unwrap();
+    let out = tidewatch(
+        &[
+            "analyze",
+            "--zones",
+            zones.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("properties Tidewatch does not use"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once: {err}");
+    assert!(said[0].contains("fid, kind, source"), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let zone_alert = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|a| a["kind"] == "zone_entry")
+        .unwrap_or_else(|| panic!("a zone alert: {stdout}"));
+    assert_eq!(
+        zone_alert["params"]["zone_properties"],
+        serde_json::json!({"kind": "closed_area", "source": "QGIS 3.34", "fid": 7}),
+        "{zone_alert}"
+    );
+    // Still refused: what is wrong in what it reads, with the feature and the property.
+    for (props, geometry, says) in [
+        (
+            r#"{"name":"x","severity":"urgent"}"#,
+            square,
+            "feature 0: properties.severity",
+        ),
+        (
+            r#"{"kind":"closed_area"}"#,
+            square,
+            "feature 0: no properties.name",
+        ),
+        (
+            r#"{"name":"x"}"#,
+            r#"{"type":"Point","coordinates":[12,35]}"#,
+            "feature 0: a zone must be a Polygon",
+        ),
+        (
+            r#"{"name":"x","ship_types":["tanker"]}"#,
+            square,
+            "feature 0: properties.ship_types",
+        ),
+    ] {
+        std::fs::write(&zones, zone(props, geometry)).unwrap();
+        let out = tidewatch(
+            &[
+                "analyze",
+                "--zones",
+                zones.to_str().unwrap(),
+                log.to_str().unwrap(),
+            ],
+            b"",
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{props}: {err}"
+        );
+    }
+}

@@ -76,6 +76,10 @@ pub(crate) fn on_fix(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix, first_fix: boo
             "ship_types": zone.ship_types,
             "exempt_mmsi": zone.exempt_mmsi,
         });
+        // What the zone's file says that Tidewatch does not read travels with the alert.
+        if !zone.other.is_empty() {
+            a.params["zone_properties"] = zone.other.clone().into();
+        }
         let id = cx.open(a);
         v.zone_alerts.push((i as u8, id));
         v.count(AlertKind::ZoneEntry, 1);

@@ -31,6 +31,9 @@ pub struct Geodata {
     pub mid: MidTable,
     /// Configured zones.
     pub zones: Zones,
+    /// What the files given had that Tidewatch does not use, one line per file, to say once
+    /// (`tidewatch` prints them on stderr at start).
+    pub notes: Vec<String>,
 }
 
 impl Geodata {
@@ -46,10 +49,25 @@ impl Geodata {
             )?),
             (None, true) => Some(LandMask::natural_earth()),
         };
+        let mut notes = Vec::new();
+        let unused = |file: &Path, what: &str, names: &std::collections::BTreeSet<String>| {
+            (!names.is_empty()).then(|| {
+                format!(
+                    "{}: properties Tidewatch does not use, {what}: {}",
+                    file.display(),
+                    names.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })
+        };
         let ports = match &g.ports {
             Some(p) => {
                 let mut ports = Ports::default();
                 ports.add_geojson(&p.display().to_string(), &read_file(p)?)?;
+                notes.extend(unused(
+                    p,
+                    "ignored (a port is its name and place)",
+                    &ports.unused,
+                ));
                 ports
             }
             None => Ports::built_in(),
@@ -62,7 +80,15 @@ impl Geodata {
             None => MidTable::built_in(),
         };
         let zones = match zones.or(cfg.zone_entry.zones.as_deref()) {
-            Some(p) => Zones::from_geojson(&p.display().to_string(), &read_file(p)?)?,
+            Some(p) => {
+                let z = Zones::from_geojson(&p.display().to_string(), &read_file(p)?)?;
+                notes.extend(unused(
+                    p,
+                    "kept with each zone and in its alerts' params (zone_properties)",
+                    &z.unused,
+                ));
+                z
+            }
             None => Zones::default(),
         };
         Ok(Geodata {
@@ -70,6 +96,7 @@ impl Geodata {
             ports,
             mid,
             zones,
+            notes,
         })
     }
 }

@@ -12,6 +12,9 @@ const CENTRAL_MED: &[u8] = include_bytes!("../../data/ports-central-med.geojson"
 /// Ports and anchorages, indexed on a 1° grid.
 #[derive(Debug, Default, Clone)]
 pub struct Ports {
+    /// Names of the properties the files added have and Tidewatch does not use (it reads
+    /// `name`), for saying so once.
+    pub unused: std::collections::BTreeSet<String>,
     names: Vec<String>,
     points: Vec<Position>,
     grid: HashMap<(i32, i32), Vec<u32>>,
@@ -47,6 +50,8 @@ impl Ports {
                 .and_then(|n| n.as_str())
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("port #{i}"));
+            self.unused
+                .extend(properties.keys().filter(|k| *k != "name").cloned());
             let points: Vec<[f64; 2]> = match geometry {
                 Geometry::Point(p) => vec![p],
                 Geometry::Polygons(polys) => polys

@@ -17,6 +17,9 @@ pub struct Zone {
     pub ship_types: Option<Vec<u8>>,
     /// `properties.exempt_mmsi`: vessels never alerted for this zone (own patrol units).
     pub exempt_mmsi: Vec<u32>,
+    /// The properties Tidewatch does not use (a GIS tool's `kind`, `source`…), kept as
+    /// they came: shown with the zone and carried in its alerts' params.
+    pub other: serde_json::Map<String, serde_json::Value>,
     area: MultiPolygon<f64>,
     bbox: Rect<f64>,
 }
@@ -34,16 +37,32 @@ impl Zone {
 pub struct Zones {
     /// The zones.
     pub zones: Vec<Zone>,
+    /// Names of the properties the file has and Tidewatch does not use (kept with each
+    /// zone), for saying so once.
+    pub unused: std::collections::BTreeSet<String>,
 }
+
+/// The zone properties Tidewatch reads.
+const KNOWN: [&str; 5] = [
+    "name",
+    "severity",
+    "ship_types",
+    "exempt_mmsi",
+    "description",
+];
 
 impl Zones {
     /// Most zones one configuration may hold.
     pub const MAX: usize = 64;
 
     /// Zones from a GeoJSON FeatureCollection of Polygon/MultiPolygon features with
-    /// `properties.name` and optional `severity`, `ship_types`, `exempt_mmsi`.
+    /// `properties.name` and optional `severity`, `ship_types`, `exempt_mmsi`,
+    /// `description`. Other properties (files from GIS tools carry their own) are kept and
+    /// listed in [`Zones::unused`]; what is wrong in a known one, a missing name or a
+    /// geometry that is not a polygon is refused with the feature's index.
     pub fn from_geojson(what: &str, bytes: &[u8]) -> Result<Zones, GeodataError> {
         let mut zones = Vec::new();
+        let mut unused = std::collections::BTreeSet::new();
         for (
             i,
             Feature {
@@ -53,45 +72,35 @@ impl Zones {
         ) in features(what, bytes)?.into_iter().enumerate()
         {
             let bad = |p: String| GeodataError::invalid(what, format!("feature {i}: {p}"));
-            let name = properties
-                .get("name")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| bad("no properties.name".into()))?
-                .to_string();
-            for key in properties.keys() {
-                if ![
-                    "name",
-                    "severity",
-                    "ship_types",
-                    "exempt_mmsi",
-                    "description",
-                ]
-                .contains(&key.as_str())
-                {
-                    return Err(bad(format!(
-                        "unknown property {key:?} (known: name, severity, ship_types, exempt_mmsi, description)"
-                    )));
-                }
-            }
+            let name = match properties.get("name") {
+                Some(serde_json::Value::String(n)) if !n.trim().is_empty() => n.clone(),
+                Some(v) => return Err(bad(format!("properties.name {v} is not a name"))),
+                None => return Err(bad("no properties.name".into())),
+            };
+            let other: serde_json::Map<String, serde_json::Value> = properties
+                .iter()
+                .filter(|(k, _)| !KNOWN.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            unused.extend(other.keys().cloned());
             let severity = match properties.get("severity") {
                 None => Severity::Medium,
                 Some(v) => serde_json::from_value(v.clone()).map_err(|_| {
                     bad(format!(
-                        "severity {v} is not info, low, medium, high or critical"
+                        "properties.severity {v} is not info, low, medium, high or critical"
                     ))
                 })?,
             };
             let ship_types = match properties.get("ship_types") {
                 None => None,
-                Some(v) => Some(
-                    serde_json::from_value(v.clone())
-                        .map_err(|_| bad("ship_types must be a list of numbers 0–255".into()))?,
-                ),
+                Some(v) => Some(serde_json::from_value(v.clone()).map_err(|_| {
+                    bad("properties.ship_types must be a list of numbers 0–255".into())
+                })?),
             };
             let exempt_mmsi = match properties.get("exempt_mmsi") {
                 None => Vec::new(),
                 Some(v) => serde_json::from_value(v.clone())
-                    .map_err(|_| bad("exempt_mmsi must be a list of MMSIs".into()))?,
+                    .map_err(|_| bad("properties.exempt_mmsi must be a list of MMSIs".into()))?,
             };
             let Geometry::Polygons(polys) = geometry else {
                 return Err(bad("a zone must be a Polygon or MultiPolygon".into()));
@@ -115,6 +124,7 @@ impl Zones {
                 severity,
                 ship_types,
                 exempt_mmsi,
+                other,
                 area,
                 bbox,
             });
@@ -125,7 +135,7 @@ impl Zones {
                 format!("{} zones; at most {} are supported", zones.len(), Self::MAX),
             ));
         }
-        Ok(Zones { zones })
+        Ok(Zones { zones, unused })
     }
 
     /// A bit per zone containing `p`.
