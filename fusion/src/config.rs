@@ -89,6 +89,17 @@ impl FusionConfig {
         positive("track.max_gap_h", self.track.max_gap_h)?;
         positive("ais_gap.min_gap_min", self.ais_gap.min_gap_min)?;
         positive("ais_gap.coverage_radius_m", self.ais_gap.coverage_radius_m)?;
+        positive("ais_gap.path_radius_m", self.ais_gap.path_radius_m)?;
+        positive(
+            "ais_gap.coverage_memory_min",
+            self.ais_gap.coverage_memory_min,
+        )?;
+        if !(0.0..=1.0).contains(&self.ais_gap.path_covered_share) {
+            return Err(ConfigError::Range {
+                key: "ais_gap.path_covered_share",
+                problem: "a share between 0 and 1",
+            });
+        }
         positive("rendezvous.max_distance_m", self.rendezvous.max_distance_m)?;
         positive("rendezvous.max_speed_kn", self.rendezvous.max_speed_kn)?;
         positive(
@@ -170,6 +181,14 @@ pub struct AisGapConfig {
     pub min_reports: u32,
     /// Silence within this distance of a port is not a gap (vessels switch off in port), m.
     pub port_radius_m: f64,
+    /// Along the way the vessel's last course and speed would have taken it, a point is in
+    /// coverage when another vessel was heard within this distance of it, m.
+    pub path_radius_m: f64,
+    /// … in the last this many minutes (how long a receiver's reach is remembered).
+    pub coverage_memory_min: f64,
+    /// A silence is a gap only when at least this share of its way (0–1) is in coverage:
+    /// a vessel whose way left the receivers' reach is out of coverage, not dark.
+    pub path_covered_share: f64,
 }
 
 impl Default for AisGapConfig {
@@ -181,6 +200,9 @@ impl Default for AisGapConfig {
             min_other_vessels: 2,
             min_reports: 3,
             port_radius_m: 10_000.0,
+            path_radius_m: 15_000.0,
+            coverage_memory_min: 360.0,
+            path_covered_share: 0.9,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Receiver coverage learned from traffic: where vessels are being heard, and lately.
 //!
 //! A grid of 0.1° cells keeps the two most recent distinct MMSIs heard in each. A silent
-//! vessel is suspicious only where others are still heard (`ais_gap`); a gap in a
-//! coverage hole is not.
+//! vessel is suspicious only where others are still heard (`ais_gap`), all along the way
+//! its course would have taken it ([`Coverage::along`]); a gap in a coverage hole, or on
+//! a way that leaves the receivers' reach, is not.
 
 use crate::Position;
 use crate::hash::FastMap;
@@ -92,9 +93,52 @@ impl Coverage {
         found
     }
 
+    /// How much of the way from `from` to `to` lies where receivers hear vessels: the way
+    /// sampled every `step_m` (ends included), a point counting as covered when a vessel
+    /// other than `except` was heard within `radius_m` of it at or after `since_ms`.
+    pub(crate) fn along(
+        &self,
+        from: Position,
+        to: Position,
+        except: u32,
+        since_ms: i64,
+        (radius_m, step_m): (f64, f64),
+    ) -> PathCoverage {
+        let length_m = from.distance_m(to);
+        let steps = (length_m / step_m).ceil().max(1.0) as usize;
+        let bearing = from.bearing_deg(to);
+        let covered = (0..=steps)
+            .map(|i| from.destination(bearing, length_m * i as f64 / steps as f64))
+            .filter(|p| !self.others_heard(*p, radius_m, except, since_ms).is_empty())
+            .count();
+        PathCoverage {
+            length_m,
+            points: steps + 1,
+            covered,
+        }
+    }
+
     /// Cells known.
     pub(crate) fn len(&self) -> usize {
         self.cells.len()
+    }
+}
+
+/// How much of a way lies in coverage ([`Coverage::along`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PathCoverage {
+    /// The way's length, m.
+    pub(crate) length_m: f64,
+    /// Points sampled.
+    pub(crate) points: usize,
+    /// Of which covered.
+    pub(crate) covered: usize,
+}
+
+impl PathCoverage {
+    /// The covered share, 0–1.
+    pub(crate) fn share(&self) -> f64 {
+        self.covered as f64 / self.points as f64
     }
 }
 

@@ -648,7 +648,7 @@ impl FusionEngine {
         if cx.cfg.position_jump.enabled && cx.cfg.position_jump.land {
             position_jump::on_land(&mut cx, v, &fix, prev_in_segment.as_ref());
         }
-        ais_gap::on_fix(&mut cx, v, previous.as_ref(), &fix);
+        ais_gap::on_fix(&mut cx, v, previous.as_ref(), &fix, &self.coverage);
         if cx.cfg.zone_entry.enabled {
             zone_entry::on_fix(&mut cx, v, &fix, previous.is_none());
         }

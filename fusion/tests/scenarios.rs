@@ -146,6 +146,62 @@ fn ais_gap_fires_where_others_are_still_heard_and_closes_on_return() {
     );
 }
 
+/// Two trawlers working slowly around `(lat, lon)` for `minutes`, heard every 3 minutes:
+/// a patch of sea known to be covered, and nothing else.
+fn trawlers(sim: &mut Sim, first_mmsi: u32, (lat, lon): (f64, f64), minutes: f64) {
+    for (i, (dlat, dlon, course)) in [(0.03, 0.0, 90.0), (-0.03, 0.02, 270.0)].iter().enumerate() {
+        sim.sail(
+            first_mmsi + i as u32,
+            0.0,
+            minutes,
+            3.0,
+            (lat + dlat, lon + dlon),
+            1.0,
+            *course,
+            0,
+        );
+    }
+}
+
+/// The false alerts of real feeds (a cargo ship at 15 kn sails out of the receivers' reach
+/// on its way to Gibraltar): other vessels are heard near where it was last heard, and
+/// near where its course would have taken it, but not along the way between. It left
+/// coverage; it did not go dark.
+#[test]
+fn ais_gap_is_not_raised_for_a_transit_whose_way_leaves_coverage() {
+    let mut sim = Sim::new();
+    // Heard at the western edge of one receiver's reach, and near another 60 NM west.
+    trawlers(&mut sim, 256_000_200, (35.47, 12.1), 400.0);
+    trawlers(&mut sim, 256_000_210, (35.62, 10.9), 400.0);
+    // Westbound at 15 kn, last heard at the edge after 100 minutes.
+    sim.sail(A, 0.0, 100.0, 1.0, (35.5, 12.6), 15.0, 270.0, 0);
+    sim.run(380.0);
+    assert!(sim.alerts(AlertKind::AisGap).is_empty(), "{}", sim.dump());
+}
+
+/// The same transit with the water between covered (a third pair of trawlers heard there):
+/// silent where it would have been heard all along, it went dark.
+#[test]
+fn ais_gap_is_raised_when_the_whole_way_is_covered_and_says_so() {
+    let mut sim = Sim::new();
+    trawlers(&mut sim, 256_000_200, (35.47, 12.1), 400.0);
+    trawlers(&mut sim, 256_000_220, (35.5, 11.75), 400.0);
+    trawlers(&mut sim, 256_000_230, (35.5, 11.4), 400.0);
+    trawlers(&mut sim, 256_000_240, (35.5, 11.05), 400.0);
+    trawlers(&mut sim, 256_000_210, (35.62, 10.9), 400.0);
+    sim.sail(A, 0.0, 100.0, 1.0, (35.5, 12.6), 15.0, 270.0, 0);
+    sim.run(380.0);
+    let g = sim.alerts(AlertKind::AisGap);
+    assert_eq!(g.len(), 1, "{}", sim.dump());
+    assert!(
+        g[0].reasons
+            .iter()
+            .any(|r| r.starts_with("in coverage all the way") && r.contains(" of ")),
+        "{:?}",
+        g[0].reasons
+    );
+}
+
 #[test]
 fn a_gap_in_a_coverage_hole_is_not_suspicious() {
     let mut sim = Sim::new();

@@ -1,12 +1,15 @@
 //! `ais_gap`: a vessel stops reporting where other vessels are still heard.
 //!
-//! Reception-aware: a silence counts only
-//! when at least `min_other_vessels` other vessels have been heard, in the last half of
-//! the gap, both within `coverage_radius_m` of the vessel's last position and of where
-//! it would be by now on its last course and speed, so a vessel that sailed out of
-//! coverage, or sits in a coverage hole, raises nothing. Silences in port and of moored
-//! vessels are not gaps. A report arriving late that splits the silence below the
-//! threshold retracts the alert; the vessel's return closes it.
+//! Reception-aware: a silence counts only when at least `min_other_vessels` other vessels
+//! have been heard, in the last half of the gap, both within `coverage_radius_m` of the
+//! vessel's last position and of where it would be by now on its last course and speed,
+//! and when at least `path_covered_share` of the way between (sampled every half
+//! `path_radius_m`) is within `path_radius_m` of a vessel heard in the last
+//! `coverage_memory_min`: a vessel whose way left the receivers' reach, or that sits in a
+//! coverage hole, is out of coverage, not dark, and raises nothing. Silences in port and
+//! of moored vessels are not gaps. A report arriving late that splits the silence below
+//! the threshold retracts the alert; so does the vessel's return where its course would
+//! have taken it by a way that left coverage; any other return closes it.
 
 use crate::alert::{AlertKind, AlertState, Severity, duration_text, one_decimal};
 use crate::coverage::Coverage;
@@ -49,6 +52,12 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
     if (at_reckoned.len() as u32) < c.min_other_vessels {
         return;
     }
+    // All along the way its course and speed would have taken it, receivers hear vessels:
+    // a way that leaves their reach is out of coverage, not dark.
+    let way = way_coverage(cx, coverage, v.mmsi, last.position, reckoned);
+    if way.share() < c.path_covered_share {
+        return;
+    }
     let heard = at_last.len().max(at_reckoned.len());
     let mut reasons = vec![format!(
         "{} silent for {} since {}, {}; {} other vessels heard within {:.0} km of there since",
@@ -59,11 +68,16 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
         heard,
         c.coverage_radius_m / 1000.0,
     )];
-    if reckoned.distance_m(last.position) > 1000.0 {
+    if way.length_m > 1000.0 {
         reasons.push(format!(
-            "its course and speed ({} kn on {:.0}°) would have kept it in coverage",
+            "in coverage all the way its course and speed ({} kn on {:.0}°) would have taken it: {} NM, {} of {} points along it within {:.0} km of a vessel heard in the last {}",
             one_decimal(last.sog().unwrap_or(0.0)),
-            last.cog().unwrap_or(0.0)
+            last.cog().unwrap_or(0.0),
+            one_decimal(way.length_m / METERS_PER_NM),
+            way.covered,
+            way.points,
+            c.path_radius_m / 1000.0,
+            duration_text((c.coverage_memory_min * 60.0) as i64),
         ));
     }
     let score = 0.5 + 0.1 * (heard.min(5) as f64) - 0.1 * (last.sog().is_none() as u8 as f64);
@@ -81,8 +95,34 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
     v.count(AlertKind::AisGap, 1);
 }
 
+/// How much of the way from `from` to `to` lies where receivers heard other vessels lately.
+fn way_coverage(
+    cx: &Ctx<'_>,
+    coverage: &Coverage,
+    mmsi: u32,
+    from: crate::Position,
+    to: crate::Position,
+) -> crate::coverage::PathCoverage {
+    let c = &cx.cfg.ais_gap;
+    let since = cx.now.as_millisecond() - (c.coverage_memory_min * 60_000.0) as i64;
+    // Sampled at half the radius: no stretch of the way falls between two points.
+    coverage.along(
+        from,
+        to,
+        mmsi,
+        since,
+        (c.path_radius_m, c.path_radius_m / 2.0),
+    )
+}
+
 /// The vessel reported again: its gap, if alerted, ends.
-pub(crate) fn on_fix(cx: &mut Ctx<'_>, v: &mut Vessel, previous: Option<&Fix>, fix: &Fix) {
+pub(crate) fn on_fix(
+    cx: &mut Ctx<'_>,
+    v: &mut Vessel,
+    previous: Option<&Fix>,
+    fix: &Fix,
+    coverage: &Coverage,
+) {
     let Some(id) = v.gap_alert.take() else {
         v.gap_checked_ms = 0;
         return;
@@ -103,6 +143,32 @@ pub(crate) fn on_fix(cx: &mut Ctx<'_>, v: &mut Vessel, previous: Option<&Fix>, f
                 fix.position,
                 duration_text(secs as i64),
                 duration_text(min_gap_ms / 1000)
+            ));
+        });
+        v.count(AlertKind::AisGap, -1);
+        return;
+    }
+    // Back where its course and speed would have taken it: the time it spent silent
+    // within the receivers' reach is the covered share of its way there. Under a gap's
+    // length, it was out of coverage, not dark.
+    let expected = prev.dead_reckon(fix.time_ms);
+    let off_m = expected.distance_m(fix.position);
+    let way = way_coverage(cx, coverage, v.mmsi, prev.position, fix.position);
+    let silent_in_coverage_ms = (way.share() * (fix.time_ms - prev.time_ms) as f64) as i64;
+    if off_m <= (0.2 * d).max(5.0 * METERS_PER_NM) && silent_in_coverage_ms < min_gap_ms {
+        let at = fix.position;
+        cx.revise(&id, |a| {
+            a.state = AlertState::Retracted;
+            a.end = Some(end);
+            a.reasons.push(format!(
+                "retracted: heard again after {} at {at}, {} NM from where its course and speed would have taken it; {} of {} points of its {} NM way there are within reach of the receivers, so it was silent in coverage for about {}, under {}: out of coverage, not dark",
+                duration_text(secs as i64),
+                one_decimal(off_m / METERS_PER_NM),
+                way.covered,
+                way.points,
+                one_decimal(way.length_m / METERS_PER_NM),
+                duration_text(silent_in_coverage_ms / 1000),
+                duration_text(min_gap_ms / 1000),
             ));
         });
         v.count(AlertKind::AisGap, -1);
