@@ -159,6 +159,13 @@ fn scenario_going_dark_near_the_departure_coast() {
     drill("going-dark");
 }
 
+/// Ships on passage leave the receivers' reach on every lane and raise no gap; a vessel
+/// that switches off in good coverage does.
+#[test]
+fn scenario_coverage_edge_out_of_coverage_is_not_dark() {
+    drill("coverage-edge");
+}
+
 #[test]
 fn scenario_mmsi_clone_is_one_mmsi_in_two_places() {
     drill("mmsi-clone");

@@ -121,7 +121,7 @@ pub enum ScenarioError {
 }
 
 /// The built-in scenarios, by name, as TOML.
-const BUILT_IN: [(&str, &str); 12] = [
+const BUILT_IN: [(&str, &str); 13] = [
     (
         "central-med",
         include_str!("../../scenarios/central-med.toml"),
@@ -137,6 +137,10 @@ const BUILT_IN: [(&str, &str); 12] = [
     (
         "going-dark",
         include_str!("../../scenarios/going-dark.toml"),
+    ),
+    (
+        "coverage-edge",
+        include_str!("../../scenarios/coverage-edge.toml"),
     ),
     (
         "mmsi-clone",
