@@ -142,6 +142,10 @@ pub struct Alert {
     /// For SAR alerts: the search plan ([`crate::sar::SearchPlan`] as JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search_plan: Option<serde_json::Value>,
+    /// Outside the centre's area of responsibility (when one is configured): kept, ranked
+    /// below those inside.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_area: bool,
 }
 
 impl Alert {

@@ -477,6 +477,10 @@ pub struct GeodataConfig {
     pub ports: Option<PathBuf>,
     /// MID table (CSV `mid,country,iso2,…`).
     pub mid: Option<PathBuf>,
+    /// The centre's area of responsibility (a search-and-rescue region or area of
+    /// interest: GeoJSON polygons). Alerts outside it are kept, marked `outside_area` and
+    /// ranked below those inside; the console hides them unless asked.
+    pub area: Option<PathBuf>,
 }
 
 /// What a fusion engine is made from: the configuration and the geography it names. Built

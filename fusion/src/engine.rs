@@ -162,6 +162,11 @@ impl Ctx<'_> {
             rule: format!("{kind}@1"),
             params: self.params.get(&(kind as u8)).cloned().unwrap_or_default(),
             search_plan: None,
+            outside_area: self
+                .geo
+                .area
+                .as_ref()
+                .is_some_and(|a| !a.contains(position)),
         }
     }
 

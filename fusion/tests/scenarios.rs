@@ -99,6 +99,36 @@ fn loitering_fires_after_two_hours_slow_at_sea() {
     );
 }
 
+/// A centre's area of responsibility: what happens outside it is kept, marked, never
+/// lost; what happens inside is not marked.
+#[test]
+fn alerts_outside_the_area_of_responsibility_are_kept_and_marked() {
+    let area = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        area.path(),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"our SRR","kind":"srr"},
+            "geometry":{"type":"Polygon","coordinates":[[[12.5,34.5],[14.5,34.5],[14.5,35.5],[12.5,35.5],[12.5,34.5]]]}}]}"#,
+    )
+    .unwrap();
+    let mut cfg = FusionConfig::default();
+    cfg.position_jump.land = false;
+    cfg.geodata.area = Some(area.path().to_owned());
+    let mut sim = Sim::with(cfg, None);
+    // A loiters inside the area, B far outside it.
+    sim.sail(A, 0.0, 150.0, 3.0, OPEN_SEA, 0.8, 45.0, 0);
+    sim.sail(B, 0.0, 150.0, 3.0, (33.0, 16.0), 0.8, 45.0, 0);
+    sim.run(160.0);
+    let l = sim.alerts(AlertKind::Loitering);
+    assert_eq!(l.len(), 2, "{}", sim.dump());
+    let by = |m: u32| l.iter().find(|a| a.mmsi == vec![m]).unwrap();
+    assert!(!by(A).outside_area);
+    assert!(by(B).outside_area);
+    // Said in the JSON only when it is so: outputs without an area are unchanged.
+    let json = serde_json::to_value(by(A)).unwrap();
+    assert!(json.get("outside_area").is_none(), "{json}");
+    assert_eq!(serde_json::to_value(by(B)).unwrap()["outside_area"], true);
+}
+
 #[test]
 fn moored_vessels_and_vessels_in_port_do_not_loiter() {
     let mut sim = Sim::new();

@@ -354,6 +354,11 @@ pub struct FusionFiles {
     /// the built-in ones.
     #[arg(long, value_name = "FILE")]
     pub ports: Option<PathBuf>,
+    /// The centre's area of responsibility (GeoJSON Polygons: a search-and-rescue region or
+    /// area of interest): alerts outside it are kept, marked `outside_area` and ranked below
+    /// those inside; the console shows them only when asked.
+    #[arg(long, value_name = "FILE")]
+    pub area: Option<PathBuf>,
 }
 
 impl FusionFiles {
@@ -371,6 +376,9 @@ impl FusionFiles {
         };
         if let Some(p) = &self.ports {
             cfg.geodata.ports = Some(p.clone());
+        }
+        if let Some(p) = &self.area {
+            cfg.geodata.area = Some(p.clone());
         }
         let setup = fusion::Setup::load(cfg, self.zones.as_deref())?;
         // Said once, at start: what the files had that is not used.

@@ -95,7 +95,7 @@ const S = {
   selectedAlert: null,
   openMmsi: null,
   search: '',
-  filters: { kind: '', severity: '', cats: new Set(CATEGORIES.map((c) => c[0])), area: false },
+  filters: { kind: '', severity: '', cats: new Set(CATEGORIES.map((c) => c[0])), area: false, outside: false },
   es: null,
   timers: [],
   seenAlerts: new Set(),
@@ -888,8 +888,15 @@ function drawTaskings(t) {
   }
 }
 
+/** Outside the centre's area of responsibility, and not a rescue (a distress is acted on
+ * wherever it is until the responsible centre takes it over): shown only when asked, and
+ * ranked below the rest. */
+function outsideArea(a) {
+  return !!a.outside_area && !RESCUE_KINDS.has(a.kind);
+}
 function alertVisible(a) {
   const f = S.filters;
+  if (outsideArea(a) && !f.outside) return false;
   if (f.kind && a.kind !== f.kind) return false;
   if (f.severity && (SEV_RANK[a.severity] || 0) < SEV_RANK[f.severity]) return false;
   return true;
@@ -1270,6 +1277,9 @@ function cmpAlert(a, b) {
   const ga = a.triage.status === 'dismissed' ? 1 : 0;
   const gb = b.triage.status === 'dismissed' ? 1 : 0;
   if (ga !== gb) return ga - gb;
+  const oa = outsideArea(a) ? 1 : 0;
+  const ob = outsideArea(b) ? 1 : 0;
+  if (oa !== ob) return oa - ob;
   if (a._rank !== b._rank) return b._rank - a._rank;
   if (a._ms !== b._ms) return b._ms - a._ms;
   return a.id < b.id ? -1 : 1;
@@ -1306,9 +1316,13 @@ function renderAlertList() {
   }
   const total = S.alerts.size;
   let crit = 0;
-  for (const a of S.alerts.values()) if (a.severity === 'critical' && a.triage.status !== 'dismissed') crit += 1;
+  let outside = 0;
+  for (const a of S.alerts.values()) {
+    if (a.severity === 'critical' && a.triage.status !== 'dismissed') crit += 1;
+    if (outsideArea(a) && !S.filters.outside) outside += 1;
+  }
   $('#alert-count').textContent = (arr.length === total ? `${total} open` : `${arr.length} of ${total} open`) +
-    (crit ? ` · ${crit} critical` : '');
+    (crit ? ` · ${crit} critical` : '') + (outside ? ` · ${outside} outside our area hidden` : '');
   $('#alert-more').textContent = arr.length > shown.length
     ? `${shown.length} shown of ${arr.length}: narrow the filters.` : (arr.length ? '' : (total ? 'No alert matches the filters.' : 'No open alerts.'));
 }
@@ -1983,8 +1997,9 @@ function initFilters() {
     filtersChanged();
   });
   $('#filter-area').addEventListener('change', () => { S.filters.area = $('#filter-area').checked; filtersChanged(); });
+  $('#filter-outside').addEventListener('change', () => { S.filters.outside = $('#filter-outside').checked; filtersChanged(); });
   $('#filter-reset').addEventListener('click', () => {
-    S.filters = { kind: '', severity: '', cats: new Set(CATEGORIES.map((c) => c[0])), area: false };
+    S.filters = { kind: '', severity: '', cats: new Set(CATEGORIES.map((c) => c[0])), area: false, outside: false };
     syncFilterInputs();
     filtersChanged();
   });
@@ -1994,6 +2009,7 @@ function syncFilterInputs() {
   $('#filter-kind').value = S.filters.kind;
   $('#filter-severity').value = S.filters.severity;
   $('#filter-area').checked = S.filters.area;
+  $('#filter-outside').checked = S.filters.outside;
   for (const cb of $$('#filter-category input[type=checkbox]')) cb.checked = S.filters.cats.has(cb.value);
   updateFilterNote();
 }

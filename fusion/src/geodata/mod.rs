@@ -13,7 +13,7 @@ mod zones;
 pub use land::LandMask;
 pub use mid::MidTable;
 pub use ports::Ports;
-pub use zones::{Zone, Zones};
+pub use zones::{Area, Zone, Zones};
 
 use crate::config::FusionConfig;
 use serde_json::Value;
@@ -31,6 +31,8 @@ pub struct Geodata {
     pub mid: MidTable,
     /// Configured zones.
     pub zones: Zones,
+    /// The centre's area of responsibility, if configured.
+    pub area: Option<zones::Area>,
     /// What the files given had that Tidewatch does not use, one line per file, to say once
     /// (`tidewatch` prints them on stderr at start).
     pub notes: Vec<String>,
@@ -91,11 +93,19 @@ impl Geodata {
             }
             None => Zones::default(),
         };
+        let area = match &g.area {
+            Some(p) => Some(zones::Area::from_geojson(
+                &p.display().to_string(),
+                &read_file(p)?,
+            )?),
+            None => None,
+        };
         Ok(Geodata {
             land,
             ports,
             mid,
             zones,
+            area,
             notes,
         })
     }

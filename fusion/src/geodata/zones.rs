@@ -147,3 +147,46 @@ impl Zones {
             .fold(0, |m, (i, _)| m | 1 << i)
     }
 }
+
+/// A centre's area of responsibility: every polygon of a GeoJSON file, whatever its
+/// properties.
+#[derive(Debug, Clone)]
+pub struct Area {
+    area: MultiPolygon<f64>,
+    bbox: Rect<f64>,
+}
+
+impl Area {
+    /// The area of a GeoJSON file's Polygon/MultiPolygon features (anything else is refused
+    /// with the feature's index).
+    pub fn from_geojson(what: &str, bytes: &[u8]) -> Result<Area, GeodataError> {
+        let mut polygons = Vec::new();
+        for (i, Feature { geometry, .. }) in features(what, bytes)?.into_iter().enumerate() {
+            let Geometry::Polygons(polys) = geometry else {
+                return Err(GeodataError::invalid(
+                    what,
+                    format!("feature {i}: an area is made of Polygons or MultiPolygons"),
+                ));
+            };
+            let ring = |r: &Vec<[f64; 2]>| {
+                LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>())
+            };
+            polygons.extend(
+                polys.iter().map(|rings| {
+                    Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
+                }),
+            );
+        }
+        let area = MultiPolygon::new(polygons);
+        let bbox = area
+            .bounding_rect()
+            .ok_or_else(|| GeodataError::invalid(what, "no polygon"))?;
+        Ok(Area { area, bbox })
+    }
+
+    /// True when `p` is inside.
+    pub fn contains(&self, p: Position) -> bool {
+        let pt = Point::new(p.lon, p.lat);
+        self.bbox.contains(&pt) && self.area.contains(&pt)
+    }
+}
