@@ -105,17 +105,7 @@ impl Zones {
             let Geometry::Polygons(polys) = geometry else {
                 return Err(bad("a zone must be a Polygon or MultiPolygon".into()));
             };
-            let ring = |r: &Vec<[f64; 2]>| {
-                LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>())
-            };
-            let area = MultiPolygon::new(
-                polys
-                    .iter()
-                    .map(|rings| {
-                        Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
-                    })
-                    .collect(),
-            );
+            let area = MultiPolygon::new(polygons(&polys));
             let bbox = area
                 .bounding_rect()
                 .ok_or_else(|| bad("empty geometry".into()))?;
@@ -160,7 +150,7 @@ impl Area {
     /// The area of a GeoJSON file's Polygon/MultiPolygon features (anything else is refused
     /// with the feature's index).
     pub fn from_geojson(what: &str, bytes: &[u8]) -> Result<Area, GeodataError> {
-        let mut polygons = Vec::new();
+        let mut all = Vec::new();
         for (i, Feature { geometry, .. }) in features(what, bytes)?.into_iter().enumerate() {
             let Geometry::Polygons(polys) = geometry else {
                 return Err(GeodataError::invalid(
@@ -168,16 +158,9 @@ impl Area {
                     format!("feature {i}: an area is made of Polygons or MultiPolygons"),
                 ));
             };
-            let ring = |r: &Vec<[f64; 2]>| {
-                LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>())
-            };
-            polygons.extend(
-                polys.iter().map(|rings| {
-                    Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
-                }),
-            );
+            all.extend(polygons(&polys));
         }
-        let area = MultiPolygon::new(polygons);
+        let area = MultiPolygon::new(all);
         let bbox = area
             .bounding_rect()
             .ok_or_else(|| GeodataError::invalid(what, "no polygon"))?;
@@ -189,4 +172,15 @@ impl Area {
         let pt = Point::new(p.lon, p.lat);
         self.bbox.contains(&pt) && self.area.contains(&pt)
     }
+}
+
+/// `geo` polygons of GeoJSON rings (`[lon, lat]`; the first ring outer, the rest holes).
+fn polygons(polys: &[Vec<Vec<[f64; 2]>>]) -> Vec<Polygon<f64>> {
+    let ring = |r: &Vec<[f64; 2]>| {
+        LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>())
+    };
+    polys
+        .iter()
+        .map(|rings| Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect()))
+        .collect()
 }
