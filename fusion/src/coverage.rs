@@ -14,6 +14,27 @@ const CELL_DEG: f64 = 0.1;
 struct Heard {
     /// The two most recent distinct MMSIs and when, ms; newest first.
     recent: [(u32, i64); 2],
+    /// The same, of Class B transmitters only (shorter range: where they are heard, a
+    /// Class B vessel would be).
+    #[serde(default)]
+    recent_b: [(u32, i64); 2],
+}
+
+/// Keep `mmsi` heard at `time_ms` among the two most recent distinct ones of `r`.
+fn keep(r: &mut [(u32, i64); 2], mmsi: u32, time_ms: i64) {
+    if r[0].0 == mmsi {
+        r[0].1 = r[0].1.max(time_ms);
+    } else if r[1].0 == mmsi {
+        r[1].1 = r[1].1.max(time_ms);
+        if r[1].1 > r[0].1 {
+            r.swap(0, 1);
+        }
+    } else if time_ms >= r[0].1 {
+        r[1] = r[0];
+        r[0] = (mmsi, time_ms);
+    } else if time_ms >= r[1].1 {
+        r[1] = (mmsi, time_ms);
+    }
 }
 
 /// The coverage grid.
@@ -30,33 +51,25 @@ fn key(p: Position) -> (i32, i32) {
 }
 
 impl Coverage {
-    /// `mmsi` was heard at `p` at `time_ms`.
-    pub(crate) fn heard(&mut self, p: Position, mmsi: u32, time_ms: i64) {
+    /// `mmsi` was heard at `p` at `time_ms` (`class_b`: from a Class B transmitter).
+    pub(crate) fn heard(&mut self, p: Position, mmsi: u32, time_ms: i64, class_b: bool) {
         let h = self.cells.entry(key(p)).or_default();
-        let r = &mut h.recent;
-        if r[0].0 == mmsi {
-            r[0].1 = r[0].1.max(time_ms);
-        } else if r[1].0 == mmsi {
-            r[1].1 = r[1].1.max(time_ms);
-            if r[1].1 > r[0].1 {
-                r.swap(0, 1);
-            }
-        } else if time_ms >= r[0].1 {
-            r[1] = r[0];
-            r[0] = (mmsi, time_ms);
-        } else if time_ms >= r[1].1 {
-            r[1] = (mmsi, time_ms);
+        keep(&mut h.recent, mmsi, time_ms);
+        if class_b {
+            keep(&mut h.recent_b, mmsi, time_ms);
         }
     }
 
     /// Distinct vessels other than `except` heard within `radius_m` of `p` at or after
-    /// `since_ms` (counting at most two per cell).
+    /// `since_ms` (counting at most two per cell); `class_b`: Class B transmitters only
+    /// (where they are heard, a Class B vessel would be).
     pub(crate) fn others_heard(
         &self,
         p: Position,
         radius_m: f64,
         except: u32,
         since_ms: i64,
+        class_b: bool,
     ) -> Vec<u32> {
         let dlat = radius_m / 111_195.0;
         let dlon = radius_m / (111_195.0 * p.lat.to_radians().cos().max(0.01));
@@ -82,7 +95,7 @@ impl Coverage {
                 if p.distance_m(centre) > radius_m + 8_000.0 {
                     continue;
                 }
-                for (mmsi, t) in h.recent {
+                for (mmsi, t) in if class_b { h.recent_b } else { h.recent } {
                     if mmsi != except && mmsi != 0 && t >= since_ms && !found.contains(&mmsi) {
                         found.push(mmsi);
                     }
@@ -103,13 +116,18 @@ impl Coverage {
         except: u32,
         since_ms: i64,
         (radius_m, step_m): (f64, f64),
+        class_b: bool,
     ) -> PathCoverage {
         let length_m = from.distance_m(to);
         let steps = (length_m / step_m).ceil().max(1.0) as usize;
         let bearing = from.bearing_deg(to);
         let covered = (0..=steps)
             .map(|i| from.destination(bearing, length_m * i as f64 / steps as f64))
-            .filter(|p| !self.others_heard(*p, radius_m, except, since_ms).is_empty())
+            .filter(|p| {
+                !self
+                    .others_heard(*p, radius_m, except, since_ms, class_b)
+                    .is_empty()
+            })
             .count();
         PathCoverage {
             length_m,
@@ -150,15 +168,18 @@ mod tests {
     fn keeps_the_two_latest_distinct_vessels_per_cell() {
         let mut c = Coverage::default();
         let p = Position::new(35.05, 12.05).unwrap();
-        c.heard(p, 1, 10);
-        c.heard(p, 2, 20);
-        c.heard(p, 1, 30);
-        c.heard(p, 3, 25);
-        assert_eq!(c.others_heard(p, 1000.0, 0, 0), vec![1, 3]);
-        assert_eq!(c.others_heard(p, 1000.0, 1, 0), vec![3]);
-        assert_eq!(c.others_heard(p, 1000.0, 0, 26), vec![1]);
+        c.heard(p, 1, 10, false);
+        c.heard(p, 2, 20, false);
+        c.heard(p, 1, 30, false);
+        c.heard(p, 3, 25, true);
+        assert_eq!(c.others_heard(p, 1000.0, 0, 0, false), vec![1, 3]);
+        assert_eq!(c.others_heard(p, 1000.0, 1, 0, false), vec![3]);
+        assert_eq!(c.others_heard(p, 1000.0, 0, 26, false), vec![1]);
+        // Where only Class A is heard, a Class B vessel may not be.
+        assert_eq!(c.others_heard(p, 1000.0, 0, 0, true), vec![3]);
+        assert!(c.others_heard(p, 1000.0, 3, 0, true).is_empty());
         assert!(
-            c.others_heard(Position::new(36.0, 12.0).unwrap(), 30_000.0, 0, 0)
+            c.others_heard(Position::new(36.0, 12.0).unwrap(), 30_000.0, 0, 0, false)
                 .is_empty()
         );
     }

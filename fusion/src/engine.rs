@@ -606,7 +606,8 @@ impl FusionEngine {
             nav_status: ais.nav_status.unwrap_or(15),
         };
         self.stats.positions += 1;
-        self.coverage.heard(position, ais.mmsi, t_ms);
+        v.class_b = matches!(ais.msg_type, 18 | 19);
+        self.coverage.heard(position, ais.mmsi, t_ms, v.class_b);
         if v.last_fix().is_some_and(|l| t_ms < l.time_ms) {
             self.stats.late_positions += 1;
             ais_gap::on_late_fix(&mut cx, v, &fix);

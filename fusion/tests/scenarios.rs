@@ -232,6 +232,58 @@ fn ais_gap_is_raised_when_the_whole_way_is_covered_and_says_so() {
     );
 }
 
+/// Class B reports (type 18) every 3 minutes from `from` to `to` minutes, drifting at 1 kn.
+fn class_b_reports(sim: &mut Sim, mmsi: u32, (lat, lon): (f64, f64), (from, to): (f64, f64)) {
+    let mut t = from;
+    while t <= to {
+        sim.ais(
+            t,
+            ingest::model::AisObservation {
+                mmsi,
+                msg_type: 18,
+                lat: Some(lat + 0.0003 * t),
+                lon: Some(lon),
+                sog_kn: Some(1.0),
+                cog_deg: Some(0.0),
+                ..Default::default()
+            },
+        );
+        t += 3.0;
+    }
+}
+
+/// A Class B transmitter is heard over a shorter range than a Class A one: where only
+/// Class A vessels are heard, a Class B boat's silence may be its weaker set; where other
+/// Class B boats are heard, it is a gap.
+#[test]
+fn a_class_b_silence_is_judged_on_where_class_b_is_heard() {
+    let mut sim = Sim::new();
+    trawlers(&mut sim, 256_000_300, OPEN_SEA, 300.0);
+    class_b_reports(&mut sim, B, OPEN_SEA, (0.0, 30.0));
+    sim.run(250.0);
+    assert!(sim.alerts(AlertKind::AisGap).is_empty(), "{}", sim.dump());
+
+    let mut sim = Sim::new();
+    trawlers(&mut sim, 256_000_300, OPEN_SEA, 300.0);
+    class_b_reports(
+        &mut sim,
+        256_000_310,
+        (OPEN_SEA.0 + 0.02, OPEN_SEA.1),
+        (0.0, 300.0),
+    );
+    class_b_reports(
+        &mut sim,
+        256_000_311,
+        (OPEN_SEA.0 - 0.02, OPEN_SEA.1),
+        (0.0, 300.0),
+    );
+    class_b_reports(&mut sim, B, OPEN_SEA, (0.0, 30.0));
+    sim.run(250.0);
+    let g = sim.alerts(AlertKind::AisGap);
+    assert_eq!(g.len(), 1, "{}", sim.dump());
+    assert_eq!(g[0].mmsi, vec![B]);
+}
+
 #[test]
 fn a_gap_in_a_coverage_hole_is_not_suspicious() {
     let mut sim = Sim::new();

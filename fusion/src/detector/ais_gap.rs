@@ -43,18 +43,20 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
         return;
     }
     let since = now_ms - gap_ms / 2;
-    let at_last = coverage.others_heard(last.position, c.coverage_radius_m, v.mmsi, since);
+    let at_last =
+        coverage.others_heard(last.position, c.coverage_radius_m, v.mmsi, since, v.class_b);
     if (at_last.len() as u32) < c.min_other_vessels {
         return;
     }
     let reckoned = last.dead_reckon(now_ms);
-    let at_reckoned = coverage.others_heard(reckoned, c.coverage_radius_m, v.mmsi, since);
+    let at_reckoned =
+        coverage.others_heard(reckoned, c.coverage_radius_m, v.mmsi, since, v.class_b);
     if (at_reckoned.len() as u32) < c.min_other_vessels {
         return;
     }
     // All along the way its course and speed would have taken it, receivers hear vessels:
     // a way that leaves their reach is out of coverage, not dark.
-    let way = way_coverage(cx, coverage, v.mmsi, last.position, reckoned);
+    let way = way_coverage(cx, coverage, v, last.position, reckoned);
     if way.share() < c.path_covered_share {
         return;
     }
@@ -99,7 +101,7 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
 fn way_coverage(
     cx: &Ctx<'_>,
     coverage: &Coverage,
-    mmsi: u32,
+    v: &Vessel,
     from: crate::Position,
     to: crate::Position,
 ) -> crate::coverage::PathCoverage {
@@ -109,9 +111,10 @@ fn way_coverage(
     coverage.along(
         from,
         to,
-        mmsi,
+        v.mmsi,
         since,
         (c.path_radius_m, c.path_radius_m / 2.0),
+        v.class_b,
     )
 }
 
@@ -153,7 +156,7 @@ pub(crate) fn on_fix(
     // length, it was out of coverage, not dark.
     let expected = prev.dead_reckon(fix.time_ms);
     let off_m = expected.distance_m(fix.position);
-    let way = way_coverage(cx, coverage, v.mmsi, prev.position, fix.position);
+    let way = way_coverage(cx, coverage, v, prev.position, fix.position);
     let silent_in_coverage_ms = (way.share() * (fix.time_ms - prev.time_ms) as f64) as i64;
     if off_m <= (0.2 * d).max(5.0 * METERS_PER_NM) && silent_in_coverage_ms < min_gap_ms {
         let at = fix.position;

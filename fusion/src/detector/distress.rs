@@ -266,6 +266,9 @@ pub(crate) fn on_tick(
         cx.cfg.ais_gap.coverage_radius_m,
         v.mmsi,
         now_ms - silence_ms / 2,
+        // Rescue first: a silence that may be distress is judged on any vessel heard, not
+        // only on vessels of its own class.
+        false,
     );
     if (heard.len() as u32) < cx.cfg.ais_gap.min_other_vessels {
         return None;

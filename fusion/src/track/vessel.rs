@@ -102,6 +102,10 @@ pub struct Vessel {
     pub(crate) port_distance: Option<(Position, f32)>,
     /// When the `ais_gap` coverage test last ran for the current silence, ms.
     pub(crate) gap_checked_ms: i64,
+    /// Its latest position came as Class B (types 18, 19), heard over a shorter range than
+    /// Class A: its silences are judged on where Class B vessels are heard.
+    #[serde(default)]
+    pub(crate) class_b: bool,
     /// The identity checks ran (MMSI format once; IMO per value).
     pub(crate) mmsi_checked: bool,
     pub(crate) imo_checked: Option<u32>,
