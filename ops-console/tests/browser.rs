@@ -501,10 +501,8 @@ enum F<'a> {
     File(&'a str, &'a str),
 }
 
-/// Record one action in the open case file as a user would: choose it, fill its form, say
-/// why, submit; then wait for `expect` in the case file (or, for what it does not show, the
-/// toast that confirms it: `Recorded: family`).
-async fn act(c: &Client, action: &str, fields: &[F<'_>], why: &str, expect: &str) {
+/// Choose `action` in the open case file, fill its form and say why.
+async fn fill(c: &Client, action: &str, fields: &[F<'_>], why: &str) {
     c.find(Locator::Css("#case-action"))
         .await
         .unwrap()
@@ -531,12 +529,16 @@ async fn act(c: &Client, action: &str, fields: &[F<'_>], why: &str, expect: &str
                 .unwrap(),
         }
     }
-    c.find(Locator::Css("#case-why"))
-        .await
-        .unwrap()
-        .send_keys(why)
-        .await
-        .unwrap();
+    let w = c.find(Locator::Css("#case-why")).await.unwrap();
+    w.clear().await.unwrap();
+    w.send_keys(why).await.unwrap();
+}
+
+/// Record one action in the open case file as a user would: choose it, fill its form, say
+/// why, submit; then wait for `expect` in the case file (or, for what it does not show, the
+/// toast that confirms it: `Recorded: family`).
+async fn act(c: &Client, action: &str, fields: &[F<'_>], why: &str, expect: &str) {
+    fill(c, action, fields, why).await;
     click(c, "#case-submit").await;
     until(
         c,
@@ -564,22 +566,7 @@ async fn act(c: &Client, action: &str, fields: &[F<'_>], why: &str, expect: &str
 
 /// Try an action the rules refuse: the user is told, with the rule.
 async fn refused(c: &Client, action: &str, fields: &[F<'_>], why: &str, rule: &str) {
-    c.find(Locator::Css("#case-action"))
-        .await
-        .unwrap()
-        .select_by_value(action)
-        .await
-        .unwrap();
-    for f in fields {
-        if let F::T(id, v) = f {
-            let e = c.find(Locator::Css(&format!("#cf-{id}"))).await.unwrap();
-            e.clear().await.unwrap();
-            e.send_keys(v).await.unwrap();
-        }
-    }
-    let w = c.find(Locator::Css("#case-why")).await.unwrap();
-    w.clear().await.unwrap();
-    w.send_keys(why).await.unwrap();
+    fill(c, action, fields, why).await;
     click(c, "#case-submit").await;
     until(c, &format!("{action} refused with {rule}"), 15, || async {
         let toast = text(c, "#toast").await;

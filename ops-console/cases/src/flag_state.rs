@@ -265,6 +265,21 @@ impl Agreement {
     }
 }
 
+/// The first clause of an agreement with `state` in force on `date` that `fits`.
+fn clause_in_force(
+    agreements: &[Agreement],
+    state: &str,
+    date: jiff::civil::Date,
+    fits: impl Fn(&ClauseConfig) -> bool,
+) -> Option<AgreementClause> {
+    agreements
+        .iter()
+        .filter(|a| a.applies(state, date))
+        .flat_map(|a| a.clauses.iter().map(move |c| (a, c)))
+        .find(|(_, c)| fits(c))
+        .map(|(a, c)| a.clause(c))
+}
+
 /// The clause of an agreement with `state` in force on `date` that deems authorization
 /// after silence, if any (R08).
 pub fn deeming_clause(
@@ -272,12 +287,7 @@ pub fn deeming_clause(
     state: &str,
     date: jiff::civil::Date,
 ) -> Option<AgreementClause> {
-    agreements
-        .iter()
-        .filter(|a| a.applies(state, date))
-        .flat_map(|a| a.clauses.iter().map(move |c| (a, c)))
-        .find(|(_, c)| c.deemed_after_h.is_some())
-        .map(|(a, c)| a.clause(c))
+    clause_in_force(agreements, state, date, |c| c.deemed_after_h.is_some())
 }
 
 /// A clause of an agreement with `state` in force on `date` that pre-authorizes `m`, if
@@ -288,12 +298,7 @@ pub fn preauthorizing(
     m: &MeasureKind,
     date: jiff::civil::Date,
 ) -> Option<AgreementClause> {
-    agreements
-        .iter()
-        .filter(|a| a.applies(state, date))
-        .flat_map(|a| a.clauses.iter().map(move |c| (a, c)))
-        .find(|(_, c)| c.measures.contains(m))
-        .map(|(a, c)| a.clause(c))
+    clause_in_force(agreements, state, date, |c| c.measures.contains(m))
 }
 
 #[cfg(test)]

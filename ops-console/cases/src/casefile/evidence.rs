@@ -89,12 +89,7 @@ impl CaseFile {
                         size,
                     });
                 }
-                let key = keys.signing_key(&who.user).ok_or_else(|| {
-                    refuse(
-                        "R47",
-                        format!("{} has no signing key in the store", who.user),
-                    )
-                })?;
+                let key = signing_key(keys, who)?;
                 let number = self.register.seize(
                     description,
                     found,
@@ -118,12 +113,7 @@ impl CaseFile {
             } => {
                 // R47: re-verified when it changes hands, not when the log is replayed.
                 let files = keys.live().then(|| self.exhibit_files(exhibit, keys));
-                let key = keys.signing_key(&who.user).ok_or_else(|| {
-                    refuse(
-                        "R47",
-                        format!("{} has no signing key in the store", who.user),
-                    )
-                })?;
+                let key = signing_key(keys, who)?;
                 self.register.transfer(
                     exhibit,
                     to,
@@ -140,12 +130,7 @@ impl CaseFile {
             }
             CustodyReceive { exhibit, seal } => {
                 let files = keys.live().then(|| self.exhibit_files(exhibit, keys));
-                let key = keys.signing_key(&who.user).ok_or_else(|| {
-                    refuse(
-                        "R47",
-                        format!("{} has no signing key in the store", who.user),
-                    )
-                })?;
+                let key = signing_key(keys, who)?;
                 self.register.receive(
                     exhibit,
                     seal,
@@ -163,12 +148,7 @@ impl CaseFile {
                 seal,
                 reason,
             } => {
-                let key = keys.signing_key(&who.user).ok_or_else(|| {
-                    refuse(
-                        "R47",
-                        format!("{} has no signing key in the store", who.user),
-                    )
-                })?;
+                let key = signing_key(keys, who)?;
                 self.register.reseal(
                     exhibit,
                     seal.trim(),
@@ -188,4 +168,14 @@ impl CaseFile {
             _ => unreachable!("dispatched by CaseFile::apply_inner"),
         }
     }
+}
+
+/// The user's signing key, which every evidence action is signed with (R47).
+fn signing_key(keys: &dyn Keys, who: &Who) -> Result<SigningKey, Refused> {
+    keys.signing_key(&who.user).ok_or_else(|| {
+        refuse(
+            "R47",
+            format!("{} has no signing key in the store", who.user),
+        )
+    })
 }

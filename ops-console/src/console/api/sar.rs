@@ -93,13 +93,7 @@ pub(super) async fn sar_phase(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<PhaseRequest>,
 ) -> ApiResult<SarCaseView> {
-    u.require(Permission::CoordinateSar)?;
-    let (incident, mut case, before) = load_case_json(&c, &id)?;
-    let actor = Actor {
-        name: u.name.clone(),
-        role: u.role,
-    };
-    let now = Timestamp::now();
+    let (incident, mut case, before, actor, now) = coordinate(&c, &u, &id)?;
     case.declare_phase(req.phase, &req.rationale, actor, now)
         .map_err(case_error)?;
     save(
@@ -111,6 +105,21 @@ pub(super) async fn sar_phase(
         req.rationale.trim(),
         serde_json::json!({"phase": req.phase}),
     )
+}
+
+/// A change by the SAR mission coordinator (R19, R22): the case as read, who acts, and now.
+fn coordinate(
+    c: &Console,
+    u: &CurrentUser,
+    id: &str,
+) -> Result<(Incident, SarCase, String, Actor, Timestamp), ApiError> {
+    u.require(Permission::CoordinateSar)?;
+    let (incident, case, before) = load_case_json(c, id)?;
+    let actor = Actor {
+        name: u.name.clone(),
+        role: u.role,
+    };
+    Ok((incident, case, before, actor, Timestamp::now()))
 }
 
 /// How a refusal of the SAR case reaches the user.
@@ -224,13 +233,7 @@ pub(super) async fn sar_status(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<StatusRequest>,
 ) -> ApiResult<SarCaseView> {
-    u.require(Permission::CoordinateSar)?;
-    let (incident, mut case, before) = load_case_json(&c, &id)?;
-    let actor = Actor {
-        name: u.name.clone(),
-        role: u.role,
-    };
-    let now = Timestamp::now();
+    let (incident, mut case, before, actor, now) = coordinate(&c, &u, &id)?;
     let (action, rationale, detail) = match &req {
         StatusRequest::Suspend { rationale } => {
             case.suspend(rationale, actor, now).map_err(case_error)?;
