@@ -286,13 +286,12 @@ impl SarCase {
     }
 
     /// Terminate the case (R22): the coordinator, with a rationale, either when everyone
-    /// reported on board is accounted for in the incident's case file (`accounted`), or on
-    /// the decision that there is no longer any reasonable hope. `persons_reported` is
-    /// `Some` for the first ground.
+    /// reported on board is accounted for in the incident's case file (`all_accounted_for`:
+    /// the persons reported, and what the case file accounts for), or (`None`) on the
+    /// decision that there is no longer any reasonable hope.
     pub fn terminate(
         &mut self,
-        persons_reported: Option<u32>,
-        accounted: Accounted,
+        all_accounted_for: Option<(u32, Accounted)>,
         rationale: &str,
         by: Actor,
         at: Timestamp,
@@ -300,8 +299,8 @@ impl SarCase {
         self.live()?;
         Self::coordinator(&by, "terminate a case")?;
         needs_text(rationale, "terminating a SAR case (R22)")?;
-        let ground = match persons_reported {
-            Some(reported) => {
+        let ground = match all_accounted_for {
+            Some((reported, accounted)) => {
                 if accounted.missing > 0 || accounted.found < reported {
                     return Err(CaseError::NotAccountedFor {
                         reported,

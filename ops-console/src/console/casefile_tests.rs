@@ -641,10 +641,9 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
     use Role::*;
     let d = desk();
     rescue_47(&d);
-    let tag = |n: u32| format!("cp-302-{n:04}");
     // R42: an assessed age names its method and assessor.
     let age = |provenance| Action::Age {
-        tag: tag(3),
+        tag: tag_of(3),
         years: 15,
         provenance,
     };
@@ -661,7 +660,7 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
         ProtectionOfficer,
         age(assessed("holistic interview", "Dr Vella")),
     );
-    assert_eq!(f.roster.persons[&tag(3)].age.as_ref().unwrap().value, 15);
+    assert_eq!(f.roster.persons[&tag_of(3)].age.as_ref().unwrap().value, 15);
     d.ok("bo", BoardingOfficer, age(Provenance::Declared));
     // R38: a child alone joins adults only on the protection officer's approval, whatever
     // the order of the tags, and only theirs counts.
@@ -669,12 +668,12 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
         "bo",
         BoardingOfficer,
         Action::Vulnerability {
-            tag: tag(3),
+            tag: tag_of(3),
             flag: Vulnerability::Uasc,
         },
     );
     let family = |tags: [u32; 2], approval: Option<&str>| Action::Family {
-        tags: tags.iter().map(|n| tag(*n)).collect(),
+        tags: tags.iter().map(|n| tag_of(*n)).collect(),
         protection_approval: approval.map(String::from),
     };
     assert_eq!(d.rule("bo", BoardingOfficer, family([3, 4], None)), "R38");
@@ -690,17 +689,17 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
         family([4, 3], Some("the aunt, identity confirmed by interview")),
     );
     assert_eq!(
-        f.roster.persons[&tag(3)].family,
-        f.roster.persons[&tag(4)].family
+        f.roster.persons[&tag_of(3)].family,
+        f.roster.persons[&tag_of(4)].family
     );
     let f = d.ok("bo", BoardingOfficer, family([10, 11], None));
     assert_ne!(
-        f.roster.persons[&tag(10)].family,
-        f.roster.persons[&tag(4)].family
+        f.roster.persons[&tag_of(10)].family,
+        f.roster.persons[&tag_of(4)].family
     );
     // R37: detention names its legal basis and the consular rights told, or why not.
     let detain = |at: Option<Timestamp>, why: Option<&str>| Action::Detain {
-        tag: tag(20),
+        tag: tag_of(20),
         legal_basis: "art. 12 d.lgs. 286/1998, order of the prosecutor".into(),
         consular_rights_informed_at: at,
         consular_not_applicable: why.map(String::from),
@@ -720,13 +719,13 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
         "role"
     );
     let f = d.ok("inv", Investigator, detain(Some(Timestamp::now()), None));
-    assert!(f.roster.persons[&tag(20)].detention.is_some());
+    assert!(f.roster.persons[&tag_of(20)].detention.is_some());
     // R33: a transfer not received in time is alerted.
     let f = d.ok(
         "bo",
         BoardingOfficer,
         Action::TransferOut {
-            tags: vec![tag(47)],
+            tags: vec![tag_of(47)],
             from: "cp-302".into(),
             to: "cp-301".into(),
         },
@@ -745,7 +744,7 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
         BoardingOfficer,
         Action::TransferReceived {
             transfer: 1,
-            tags: vec![tag(47)],
+            tags: vec![tag_of(47)],
         },
     );
     assert!(
@@ -794,7 +793,7 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
             "bo",
             BoardingOfficer,
             Action::Age {
-                tag: tag(5),
+                tag: tag_of(5),
                 years: 30,
                 provenance: Provenance::Declared,
             }
@@ -805,7 +804,7 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
         "bo",
         BoardingOfficer,
         Action::Vulnerability {
-            tag: tag(5),
+            tag: tag_of(5),
             flag: Vulnerability::MedEmerg,
         },
     );

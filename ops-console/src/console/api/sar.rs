@@ -258,7 +258,7 @@ pub(super) async fn sar_status(
             // What the incident's case file says of the persons, as recorded now.
             let file = c.store().case_file(&id, c.reference())?;
             let accounted = Accounted::of(&file.roster);
-            case.terminate(Some(*persons_reported), accounted, rationale, actor, now)
+            case.terminate(Some((*persons_reported, accounted)), rationale, actor, now)
                 .map_err(case_error)?;
             (
                 "sar_terminate",
@@ -272,8 +272,7 @@ pub(super) async fn sar_status(
             )
         }
         StatusRequest::TerminateNoReasonableHope { rationale } => {
-            let file = c.store().case_file(&id, c.reference())?;
-            case.terminate(None, Accounted::of(&file.roster), rationale, actor, now)
+            case.terminate(None, rationale, actor, now)
                 .map_err(case_error)?;
             (
                 "sar_terminate",
