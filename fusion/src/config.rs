@@ -88,12 +88,22 @@ impl FusionConfig {
         positive("track.max_speed_kn", self.track.max_speed_kn)?;
         positive("track.max_gap_h", self.track.max_gap_h)?;
         positive("ais_gap.min_gap_min", self.ais_gap.min_gap_min)?;
+        positive(
+            "ais_gap.departure_min_gap_min",
+            self.ais_gap.departure_min_gap_min,
+        )?;
         positive("ais_gap.coverage_radius_m", self.ais_gap.coverage_radius_m)?;
         positive("ais_gap.path_radius_m", self.ais_gap.path_radius_m)?;
         positive(
             "ais_gap.coverage_memory_min",
             self.ais_gap.coverage_memory_min,
         )?;
+        if !(0.0..=1.0).contains(&self.ais_gap.edge_lost_share) {
+            return Err(ConfigError::Range {
+                key: "ais_gap.edge_lost_share",
+                problem: "a share between 0 and 1",
+            });
+        }
         if !(0.0..=1.0).contains(&self.ais_gap.path_covered_share) {
             return Err(ConfigError::Range {
                 key: "ais_gap.path_covered_share",
@@ -189,6 +199,15 @@ pub struct AisGapConfig {
     /// A silence is a gap only when at least this share of its way (0–1) is in coverage:
     /// a vessel whose way left the receivers' reach is out of coverage, not dark.
     pub path_covered_share: f64,
+    /// Off a departure coast (`[geodata] departure_coasts`) a silence counts sooner,
+    /// minutes (at most `min_gap_min`); the same coverage test judges it.
+    pub departure_min_gap_min: f64,
+    /// A cell where at least `edge_min_lost` vessels, and `edge_lost_share` (0–1) of those
+    /// that came into it, went silent is the edge of the receivers' reach: a silence that
+    /// starts there, or a way through it, is out of coverage, not dark.
+    pub edge_min_lost: u16,
+    /// See `edge_min_lost`.
+    pub edge_lost_share: f64,
 }
 
 impl Default for AisGapConfig {
@@ -203,6 +222,9 @@ impl Default for AisGapConfig {
             path_radius_m: 15_000.0,
             coverage_memory_min: 360.0,
             path_covered_share: 0.9,
+            departure_min_gap_min: 45.0,
+            edge_min_lost: 2,
+            edge_lost_share: 0.2,
         }
     }
 }
@@ -481,6 +503,10 @@ pub struct GeodataConfig {
     /// interest: GeoJSON polygons). Alerts outside it are kept, marked `outside_area` and
     /// ranked below those inside; the console hides them unless asked.
     pub area: Option<PathBuf>,
+    /// The sea off the coasts migrants' boats leave from (GeoJSON polygons, each with a
+    /// `name`): a vessel that goes silent there is judged sooner (`ais_gap`). Built in: the
+    /// central Mediterranean's (western and eastern Libya, eastern Tunisia, eastern Algeria).
+    pub departure_coasts: Option<PathBuf>,
 }
 
 /// What a fusion engine is made from: the configuration and the geography it names. Built

@@ -4,7 +4,7 @@
 use crate::Position;
 use crate::alert::{Alert, AlertKind, AlertState, Severity};
 use crate::config::FusionConfig;
-use crate::coverage::Coverage;
+use crate::coverage::{Class, Coverage};
 use crate::detector::{
     ais_gap, dark_target, distress, identity_conflict, invalid_identity, loitering, position_jump,
     rendezvous, sar_beacon, zone_entry,
@@ -197,6 +197,13 @@ impl Ctx<'_> {
         d
     }
 
+    /// The departure coast off which `p` or `q` lies, if any.
+    pub(crate) fn departure_coast(&self, p: Position, q: Position) -> Option<&str> {
+        (self.geo.departure_coasts.zones.iter())
+            .find(|z| z.contains(p) || z.contains(q))
+            .map(|z| z.name.as_str())
+    }
+
     /// `", 41 km from Lampedusa"` or `", more than 50 km from any port"`.
     pub(crate) fn port_text(&self, p: Position) -> String {
         match self.geo.ports.nearest_within(p, 50_000.0) {
@@ -269,6 +276,8 @@ pub struct FusionEngine {
     core: Core,
     vessels: FastMap<u32, Vessel>,
     coverage: Coverage,
+    /// When the coverage grid was last pruned, ms of data time.
+    coverage_pruned_ms: i64,
     meetings: rendezvous::Meetings,
     contacts: dark_target::Contacts,
     beacons: sar_beacon::Beacons,
@@ -322,6 +331,7 @@ impl FusionEngine {
             },
             vessels: FastMap::default(),
             coverage: Coverage::default(),
+            coverage_pruned_ms: 0,
             meetings: rendezvous::Meetings::default(),
             contacts: dark_target::Contacts::default(),
             beacons: sar_beacon::Beacons::default(),
@@ -401,6 +411,11 @@ impl FusionEngine {
         self.coverage.len()
     }
 
+    /// Receivers the coverage tells apart (feeds, and tag block stations within them).
+    pub fn coverage_receivers(&self) -> usize {
+        self.coverage.receivers().len()
+    }
+
     /// The risk score of a tracked vessel, with its reasons.
     pub fn risk(&self, mmsi: u32) -> Option<Risk> {
         self.vessels
@@ -420,7 +435,7 @@ impl FusionEngine {
     pub fn observe(&mut self, obs: &Observation, now: Timestamp, out: &mut Vec<FusionEvent>) {
         self.stats.observations += 1;
         match &obs.data {
-            ObservationData::Ais(ais) => self.on_ais(ais, obs.time, now, out),
+            ObservationData::Ais(ais) => self.on_ais(ais, &obs.receivers, obs.time, now, out),
             ObservationData::PatrolFix {
                 unit,
                 lat,
@@ -538,10 +553,13 @@ impl FusionEngine {
         }
     }
 
-    /// Take one AIS message observed at `time`, the engine's clock being `now`.
+    /// Take one AIS message observed at `time` by `receivers` (feeds, or `feed/station` for
+    /// a tag block's `s:`; none: coverage is learnt without telling receivers apart), the
+    /// engine's clock being `now`.
     pub fn on_ais(
         &mut self,
         ais: &AisObservation,
+        receivers: &[String],
         time: Timestamp,
         now: Timestamp,
         out: &mut Vec<FusionEvent>,
@@ -563,8 +581,16 @@ impl FusionEngine {
                     },
                 );
             }
-            // A beacon is not a vessel: no track, no loitering, no gap.
+            // A beacon is not a vessel: no track, no loitering, no gap; where it is heard
+            // tells where beacons reach the receivers.
             if sar_beacon::is_beacon(ais.mmsi) {
+                if let (Some(lat), Some(lon)) = (ais.lat, ais.lon)
+                    && let Some(p) = Position::new(lat, lon)
+                    && (lat, lon) != (0.0, 0.0)
+                {
+                    let t_ms = time.as_millisecond();
+                    (self.coverage).heard(p, ais.mmsi, t_ms, Class::Sart, receivers);
+                }
                 return;
             }
         }
@@ -607,12 +633,14 @@ impl FusionEngine {
         };
         self.stats.positions += 1;
         v.class_b = matches!(ais.msg_type, 18 | 19);
-        self.coverage.heard(position, ais.mmsi, t_ms, v.class_b);
+        let class = if v.class_b { Class::B } else { Class::A };
+        let station = (self.coverage).heard(position, ais.mmsi, t_ms, class, receivers);
         if v.last_fix().is_some_and(|l| t_ms < l.time_ms) {
             self.stats.late_positions += 1;
             ais_gap::on_late_fix(&mut cx, v, &fix);
             return;
         }
+        v.last_station = station;
         let previous = v.last_fix().copied();
         let tc = &cx.cfg.track;
         let placement = track::place(
@@ -655,6 +683,14 @@ impl FusionEngine {
             position_jump::on_land(&mut cx, v, &fix, prev_in_segment.as_ref());
         }
         ais_gap::on_fix(&mut cx, v, previous.as_ref(), &fix, &self.coverage);
+        // Where vessels come in and where they are lost teaches where the receivers' reach
+        // ends: a vessel heard again after a silence comes in anew.
+        if v.silence_counted
+            || previous.is_none_or(|p| !Coverage::same_cell(p.position, fix.position))
+        {
+            self.coverage.visit(fix.position, class);
+        }
+        v.silence_counted = false;
         if cx.cfg.zone_entry.enabled {
             zone_entry::on_fix(&mut cx, v, &fix, previous.is_none());
         }
@@ -697,6 +733,15 @@ impl FusionEngine {
         let now_ms = now.as_millisecond();
         for mmsi in &mmsis {
             let v = self.vessels.get_mut(mmsi).expect("listed");
+            if let Some(last) = v.last_fix()
+                && !v.silence_counted
+                && now_ms - last.time_ms >= crate::coverage::LOST_AFTER_MS
+                && last.nav_status != 5
+            {
+                let class = if v.class_b { Class::B } else { Class::A };
+                self.coverage.lost(last.position, class);
+                v.silence_counted = true;
+            }
             if cx.cfg.ais_gap.enabled {
                 ais_gap::on_tick(&mut cx, v, &self.coverage);
             }
@@ -738,6 +783,17 @@ impl FusionEngine {
         }
         self.meetings.on_tick(&mut cx);
         self.contacts.on_tick(&mut cx);
+        self.beacons.on_tick(&mut cx, &self.coverage);
+        // Once an hour of data, forget cells no question will look at again: those heard
+        // before the longest silence still judged (half of `forget_after_h`) and the
+        // coverage memory.
+        if now_ms - self.coverage_pruned_ms >= 3_600_000 {
+            self.coverage_pruned_ms = now_ms;
+            let c = &self.core.cfg;
+            let horizon_min = (c.ais_gap.coverage_memory_min).max(c.track.forget_after_h * 30.0);
+            self.coverage
+                .prune(now_ms - (horizon_min * 60_000.0) as i64);
+        }
         self.core
             .book
             .purge(now - jiff::SignedDuration::from_hours(48));
@@ -755,7 +811,7 @@ impl FusionEngine {
             .values()
             .map(|v| v.live_bytes() - std::mem::size_of::<Vessel>() + per_entry)
             .sum();
-        let shared = self.coverage.len() * 48 + self.meetings.bytes();
+        let shared = self.coverage.bytes() + self.meetings.bytes();
         (total + shared) as f64 / self.vessels.len() as f64
     }
 }

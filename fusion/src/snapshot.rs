@@ -16,8 +16,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// The format's version: a snapshot of another version is not read (the journal is
-/// replayed from further back, or the engine starts empty).
-pub(crate) const VERSION: u32 = 1;
+/// replayed from further back, or the engine starts empty). `postcard` is not
+/// self-describing: any change to the layout of what a snapshot holds (a field added to a
+/// vessel, a coverage cell, a beacon) changes this number. 2: coverage by receiver and
+/// class, a vessel's last receiver, a beacon's silence.
+pub(crate) const VERSION: u32 = 2;
 
 /// Why a snapshot could not be read.
 #[derive(Debug, thiserror::Error)]

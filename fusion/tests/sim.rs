@@ -272,8 +272,10 @@ impl Sim {
             let time = self.at(t as f64 / 60_000.0);
             ticks.until(time, &mut self.engine, &mut out);
             match input {
-                Input::Ais(a) => self.engine.on_ais(&a, time, time, &mut out),
-                Input::LateAis(made, a) => self.engine.on_ais(&a, self.at(made), time, &mut out),
+                Input::Ais(a) => self.engine.on_ais(&a, &[], time, time, &mut out),
+                Input::LateAis(made, a) => {
+                    self.engine.on_ais(&a, &[], self.at(made), time, &mut out)
+                }
                 Input::Obs(data) => {
                     let obs = Observation {
                         id: format!("obs-{seq}"),

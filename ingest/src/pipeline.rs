@@ -242,7 +242,7 @@ impl Pipeline {
                     ));
                     self.publish_ais(
                         d.heard.payload_hash,
-                        source,
+                        &d.heard.receiver(source),
                         d.message.mmsi,
                         time,
                         time_source,
@@ -516,6 +516,33 @@ mod tests {
     }
 
     #[test]
+    fn the_stations_of_an_aggregated_feed_are_told_apart_by_their_tag_block() {
+        let mut p = Pipeline::new();
+        let now = t("2026-11-22T02:00:00Z");
+        let line = |s: &str| {
+            let tag = format!("s:{s},c:1334337317");
+            let sum = crate::ais::nmea_checksum(tag.as_bytes());
+            format!("\\{tag}*{sum:02X}\\!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F")
+        };
+        let mut receivers = Vec::new();
+        for (i, station) in ["2573238", "2573210", "feed"].into_iter().enumerate() {
+            let l = line(station);
+            let ev = p.on_input(
+                Input::Ais {
+                    source: "feed",
+                    payload: l.as_bytes(),
+                },
+                now + SignedDuration::from_millis(100 * i as i64),
+            );
+            receivers = published(&ev)[0].1.receivers.clone();
+        }
+        // One observation, heard by two stations of the feed and by the feed itself (a
+        // station named as the feed is the feed).
+        assert_eq!(receivers, ["feed/2573238", "feed/2573210", "feed"]);
+        assert_eq!((p.observations, p.duplicates), (1, 2));
+    }
+
+    #[test]
     fn a_transmission_heard_by_two_receivers_is_one_observation_listing_both() {
         let mut p = Pipeline::new();
         let now = t("2026-11-22T02:00:00Z");
@@ -541,7 +568,8 @@ mod tests {
         let (_, again, update) = published(&b)[0];
         assert!(update);
         assert_eq!(again.id, first.id);
-        assert_eq!(again.receivers, ["lampedusa", "linosa"]);
+        // The tag block names the station within each feed.
+        assert_eq!(again.receivers, ["lampedusa/rEV02", "linosa/rEV02"]);
         // Both lines are archived, each with its source.
         let archived = b.iter().filter(|e| matches!(e, Event::Archive { source, rejected: None, .. } if source == "ais:linosa")).count();
         assert_eq!(archived, 1);

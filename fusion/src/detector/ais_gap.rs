@@ -6,13 +6,21 @@
 //! and when at least `path_covered_share` of the way between (sampled every half
 //! `path_radius_m`) is within `path_radius_m` of a vessel heard in the last
 //! `coverage_memory_min`: a vessel whose way left the receivers' reach, or that sits in a
-//! coverage hole, is out of coverage, not dark, and raises nothing. Silences in port and
+//! coverage hole, is out of coverage, not dark, and raises nothing. Only receivers that have
+//! heard anything since the vessel's last report count (one that went quiet itself says
+//! nothing of the vessel's silence), and a Class B vessel is judged where Class B
+//! transmitters are heard. The silence that counts is `min_gap_min` in the open sea and
+//! the shorter `departure_min_gap_min` when the vessel was, or by its course would be, off
+//! a departure coast (`[geodata] departure_coasts`). Where the receivers' reach ends is
+//! learnt too, as the cells where vessels are lost (at least `edge_min_lost` and
+//! `edge_lost_share` of those that came in went silent there): a silence that starts in
+//! such a cell, or a way through them, is out of coverage. Silences in port and
 //! of moored vessels are not gaps. A report arriving late that splits the silence below
 //! the threshold retracts the alert; so does the vessel's return where its course would
 //! have taken it by a way that left coverage; any other return closes it.
 
 use crate::alert::{AlertKind, AlertState, Severity, duration_text, one_decimal};
-use crate::coverage::Coverage;
+use crate::coverage::{Ask, Class, Coverage};
 use crate::engine::Ctx;
 use crate::geodesy::{METERS_PER_NM, speed_kn};
 use crate::track::{Fix, Vessel};
@@ -28,9 +36,9 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
         return;
     };
     let gap_ms = now_ms - last.time_ms;
-    let min_gap_ms = (c.min_gap_min * 60_000.0) as i64;
+    let earliest_ms = (c.min_gap_min.min(c.departure_min_gap_min) * 60_000.0) as i64;
     if v.gap_alert.is_some()
-        || gap_ms < min_gap_ms
+        || gap_ms < earliest_ms
         || v.reports < c.min_reports
         || now_ms - v.gap_checked_ms < RECHECK_MS
         || last.nav_status == 5
@@ -38,41 +46,80 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
     {
         return;
     }
+    let reckoned = last.dead_reckon(now_ms);
+    // Near a departure coast a silence matters sooner than in the open sea; the same
+    // coverage test judges both.
+    let coast = cx.departure_coast(last.position, reckoned);
+    let min_gap_ms = min_gap_ms(cx, coast.is_some());
+    if gap_ms < min_gap_ms {
+        return;
+    }
     v.gap_checked_ms = now_ms;
     if cx.port_distance_m(v, last.position) <= c.port_radius_m {
         return;
     }
-    let since = now_ms - gap_ms / 2;
-    let at_last =
-        coverage.others_heard(last.position, c.coverage_radius_m, v.mmsi, since, v.class_b);
-    if (at_last.len() as u32) < c.min_other_vessels {
+    let class = if v.class_b { Class::B } else { Class::A };
+    // Where vessels are lost to the receivers is the edge of their reach: a silence that
+    // starts there is out of coverage, not dark.
+    let losses = coverage.losses(last.position, class, v.silence_counted);
+    if losses.is_edge(c.edge_min_lost, c.edge_lost_share) {
         return;
     }
-    let reckoned = last.dead_reckon(now_ms);
-    let at_reckoned =
-        coverage.others_heard(reckoned, c.coverage_radius_m, v.mmsi, since, v.class_b);
-    if (at_reckoned.len() as u32) < c.min_other_vessels {
+    let ask = Ask {
+        except: v.mmsi,
+        since_ms: now_ms - gap_ms / 2,
+        // Receivers that have heard nothing since the vessel's last report say nothing of
+        // its silence.
+        alive_since_ms: last.time_ms + 1,
+        class,
+        edge: None,
+        own_lost_at: None,
+    };
+    let at_last = coverage.near(last.position, c.coverage_radius_m, ask);
+    if (at_last.vessels.len() as u32) < c.min_other_vessels {
+        return;
+    }
+    let at_reckoned = coverage.near(reckoned, c.coverage_radius_m, ask);
+    if (at_reckoned.vessels.len() as u32) < c.min_other_vessels {
         return;
     }
     // All along the way its course and speed would have taken it, receivers hear vessels:
     // a way that leaves their reach is out of coverage, not dark.
-    let way = way_coverage(cx, coverage, v, last.position, reckoned);
+    let way = way_coverage(cx, coverage, v, (last.position, reckoned), &last);
     if way.share() < c.path_covered_share {
         return;
     }
-    let heard = at_last.len().max(at_reckoned.len());
+    let heard = at_last.vessels.len().max(at_reckoned.vessels.len());
+    let mut receivers = at_last.receivers.clone();
+    receivers.extend(&at_reckoned.receivers);
     let mut reasons = vec![format!(
-        "{} silent for {} since {}, {}; {} other vessels heard within {:.0} km of there since",
+        "{} silent for {} since {}, {}; {} other {} heard within {:.0} km of there since, by {} (last heard by {})",
         v.label(),
         duration_text(gap_ms / 1000),
         last.position,
         cx.port_text(last.position),
         heard,
+        ask.class.heard_text(),
         c.coverage_radius_m / 1000.0,
+        coverage.names(&receivers),
+        coverage.names(&[v.last_station]),
     )];
+    if losses.visits > 0 {
+        reasons.push(format!(
+            "not where the receivers' reach ends: of {} vessels that came where it was last heard, {} went silent there",
+            losses.visits, losses.lost
+        ));
+    }
+    if let Some(coast) = coast {
+        reasons.push(format!(
+            "near the departure coast {coast}, where a silence of {} counts (in the open sea, {})",
+            duration_text(min_gap_ms / 1000),
+            duration_text((c.min_gap_min * 60.0) as i64),
+        ));
+    }
     if way.length_m > 1000.0 {
         reasons.push(format!(
-            "in coverage all the way its course and speed ({} kn on {:.0}°) would have taken it: {} NM, {} of {} points along it within {:.0} km of a vessel heard in the last {}",
+            "in coverage all the way its course and speed ({} kn on {:.0}°) would have taken it: {} NM, {} of {} points along it within {:.0} km of a vessel heard in the last {} by {}",
             one_decimal(last.sog().unwrap_or(0.0)),
             last.cog().unwrap_or(0.0),
             one_decimal(way.length_m / METERS_PER_NM),
@@ -80,9 +127,11 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
             way.points,
             c.path_radius_m / 1000.0,
             duration_text((c.coverage_memory_min * 60.0) as i64),
+            coverage.names(&way.receivers),
         ));
     }
-    let score = 0.5 + 0.1 * (heard.min(5) as f64) - 0.1 * (last.sog().is_none() as u8 as f64);
+    let score = 0.5 + 0.1 * (heard.min(5) as f64) - 0.1 * (last.sog().is_none() as u8 as f64)
+        + 0.1 * (coast.is_some() as u8 as f64);
     let a = cx.alert(
         AlertKind::AisGap,
         &v.mmsi.to_string(),
@@ -97,25 +146,37 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
     v.count(AlertKind::AisGap, 1);
 }
 
-/// How much of the way from `from` to `to` lies where receivers heard other vessels lately.
+/// The silence that counts as a gap, ms: sooner near a departure coast.
+fn min_gap_ms(cx: &Ctx<'_>, near_departure_coast: bool) -> i64 {
+    let c = &cx.cfg.ais_gap;
+    let min = if near_departure_coast {
+        c.departure_min_gap_min.min(c.min_gap_min)
+    } else {
+        c.min_gap_min
+    };
+    (min * 60_000.0) as i64
+}
+
+/// How much of the way from `from` to `to` lies where receivers that still hear anything
+/// heard other vessels lately.
 fn way_coverage(
     cx: &Ctx<'_>,
     coverage: &Coverage,
     v: &Vessel,
-    from: crate::Position,
-    to: crate::Position,
+    (from, to): (crate::Position, crate::Position),
+    last: &Fix,
 ) -> crate::coverage::PathCoverage {
     let c = &cx.cfg.ais_gap;
-    let since = cx.now.as_millisecond() - (c.coverage_memory_min * 60_000.0) as i64;
+    let ask = Ask {
+        except: v.mmsi,
+        since_ms: cx.now.as_millisecond() - (c.coverage_memory_min * 60_000.0) as i64,
+        alive_since_ms: last.time_ms + 1,
+        class: if v.class_b { Class::B } else { Class::A },
+        edge: Some((c.edge_min_lost, c.edge_lost_share)),
+        own_lost_at: v.silence_counted.then_some(last.position),
+    };
     // Sampled at half the radius: no stretch of the way falls between two points.
-    coverage.along(
-        from,
-        to,
-        v.mmsi,
-        since,
-        (c.path_radius_m, c.path_radius_m / 2.0),
-        v.class_b,
-    )
+    coverage.along(from, to, (c.path_radius_m, c.path_radius_m / 2.0), ask)
 }
 
 /// The vessel reported again: its gap, if alerted, ends.
@@ -135,7 +196,8 @@ pub(crate) fn on_fix(
     let d = prev.position.distance_m(fix.position);
     let secs = (fix.time_ms - prev.time_ms) as f64 / 1000.0;
     let end = fix.time();
-    let min_gap_ms = (cx.cfg.ais_gap.min_gap_min * 60_000.0) as i64;
+    let expected = prev.dead_reckon(fix.time_ms);
+    let min_gap_ms = min_gap_ms(cx, cx.departure_coast(prev.position, expected).is_some());
     if fix.time_ms - prev.time_ms < min_gap_ms {
         // Made inside the silence, delivered late: there was no gap.
         let (made, now) = (fix.time(), cx.now);
@@ -154,9 +216,8 @@ pub(crate) fn on_fix(
     // Back where its course and speed would have taken it: the time it spent silent
     // within the receivers' reach is the covered share of its way there. Under a gap's
     // length, it was out of coverage, not dark.
-    let expected = prev.dead_reckon(fix.time_ms);
     let off_m = expected.distance_m(fix.position);
-    let way = way_coverage(cx, coverage, v, prev.position, fix.position);
+    let way = way_coverage(cx, coverage, v, (prev.position, fix.position), prev);
     let silent_in_coverage_ms = (way.share() * (fix.time_ms - prev.time_ms) as f64) as i64;
     if off_m <= (0.2 * d).max(5.0 * METERS_PER_NM) && silent_in_coverage_ms < min_gap_ms {
         let at = fix.position;
@@ -203,7 +264,7 @@ pub(crate) fn on_late_fix(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix) {
     if fix.time_ms <= start_ms || fix.time_ms >= end_ms {
         return;
     }
-    let min_gap_ms = (cx.cfg.ais_gap.min_gap_min * 60_000.0) as i64;
+    let min_gap_ms = min_gap_ms(cx, cx.departure_coast(a.position, fix.position).is_some());
     let longest = (fix.time_ms - start_ms).max(end_ms - fix.time_ms);
     let when = fix.time();
     if longest < min_gap_ms {

@@ -14,7 +14,7 @@
 
 use crate::Position;
 use crate::alert::{AlertKind, Severity, duration_text, one_decimal};
-use crate::coverage::Coverage;
+use crate::coverage::{Ask, Class, Coverage};
 use crate::engine::Ctx;
 use crate::track::{Fix, Vessel};
 use ingest::wire::PatrolReport;
@@ -261,15 +261,21 @@ pub(crate) fn on_tick(
         v.slowed = None;
         return None;
     }
-    let heard = coverage.others_heard(
+    let near = coverage.near(
         last.position,
         cx.cfg.ais_gap.coverage_radius_m,
-        v.mmsi,
-        now_ms - silence_ms / 2,
-        // Rescue first: a silence that may be distress is judged on any vessel heard, not
-        // only on vessels of its own class.
-        false,
+        Ask {
+            except: v.mmsi,
+            since_ms: now_ms - silence_ms / 2,
+            alive_since_ms: last.time_ms + 1,
+            // Rescue first: a silence that may be distress is judged on any vessel heard,
+            // not only on vessels of its own class.
+            class: Class::A,
+            edge: None,
+            own_lost_at: None,
+        },
     );
+    let heard = near.vessels;
     if (heard.len() as u32) < cx.cfg.ais_gap.min_other_vessels {
         return None;
     }

@@ -8,10 +8,13 @@
 //! the doubt in its reasons: a spoofed SART must be checked, not ignored.
 //!
 //! While active, the alert follows the beacon: a new revision when it has moved more than
-//! `MOVE_M` or every `UPDATE_MS`, so the console always shows where to search.
+//! `MOVE_M` or every `UPDATE_MS`, so the console always shows where to search; when it falls
+//! silent, a revision says whether beacons are still heard around it (learnt coverage of
+//! SARTs and Class B transmitters) and so what the silence may mean.
 
 use crate::Position;
-use crate::alert::{AlertKind, Severity, one_decimal};
+use crate::alert::{AlertKind, Severity, duration_text, one_decimal};
+use crate::coverage::{Ask, Class, Coverage};
 use crate::detector::invalid_identity::MmsiFormat;
 use crate::engine::Ctx;
 use ingest::model::AisObservation;
@@ -24,6 +27,8 @@ const DRIFT_MAX_KN: f64 = 6.0;
 const MOVE_M: f64 = 200.0;
 /// …or this long after the last revision, ms.
 const UPDATE_MS: i64 = 5 * 60_000;
+/// An active beacon silent this long is noted in its alert (a SART sends every minute), ms.
+const SILENT_MS: i64 = 10 * 60_000;
 
 /// What a message says about a beacon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +49,9 @@ struct Beacon {
     test_alert: Option<Box<str>>,
     #[serde(with = "crate::snapshot::static_strs")]
     doubts: Vec<crate::snapshot::StaticName>,
+    /// Its active alert says it has gone silent.
+    #[serde(default)]
+    silence_noted: bool,
 }
 
 /// A beacon just raised its critical alert: what the SAR response needs.
@@ -110,6 +118,53 @@ fn says(ais: &AisObservation) -> Says {
 }
 
 impl Beacons {
+    /// Per tick: an active beacon silent for [`SILENT_MS`] gets a revision saying whether
+    /// SARTs and Class B transmitters are still heard around its last position (it was in
+    /// the receivers' reach: it may have stopped) or not (the reach may be why). The alert
+    /// stays open and critical either way: only the rescue coordinator closes it.
+    pub(crate) fn on_tick(&mut self, cx: &mut Ctx<'_>, coverage: &Coverage) {
+        let now_ms = cx.now.as_millisecond();
+        for (mmsi, b) in &mut self.map {
+            let (Some(id), Some(p)) = (b.alert.clone(), b.position) else {
+                continue;
+            };
+            if b.silence_noted || now_ms - b.time_ms < SILENT_MS {
+                continue;
+            }
+            b.silence_noted = true;
+            let radius_m = cx.cfg.ais_gap.coverage_radius_m;
+            let near = coverage.near(
+                p,
+                radius_m,
+                Ask {
+                    except: *mmsi,
+                    since_ms: b.time_ms,
+                    alive_since_ms: b.time_ms + 1,
+                    class: Class::Sart,
+                    edge: None,
+                    own_lost_at: None,
+                },
+            );
+            let silent = duration_text((now_ms - b.time_ms) / 1000);
+            let note = if near.vessels.is_empty() {
+                format!(
+                    "silent for {silent}; no {} heard within {:.0} km of its last position since: the receivers' reach may be why (a SART's antenna is near the water); search from its last position, {p}, and its drift",
+                    Class::Sart.heard_text(),
+                    radius_m / 1000.0
+                )
+            } else {
+                format!(
+                    "silent for {silent} while {} {} are heard within {:.0} km by {}: it was within the receivers' reach and may have stopped (battery, water, switched off by rescuers); search from its last position, {p}, and its drift",
+                    near.vessels.len(),
+                    Class::Sart.heard_text(),
+                    radius_m / 1000.0,
+                    coverage.names(&near.receivers)
+                )
+            };
+            cx.revise(&id, |a| a.reasons.push(note));
+        }
+    }
+
     pub(crate) fn on_ais(
         &mut self,
         cx: &mut Ctx<'_>,
@@ -141,6 +196,17 @@ impl Beacons {
                 && !b.doubts.contains(&"land")
             {
                 b.doubts.push("land");
+            }
+            if b.silence_noted
+                && t_ms > b.time_ms
+                && let Some(id) = b.alert.clone()
+            {
+                let silent = duration_text((t_ms - b.time_ms) / 1000);
+                cx.revise(&id, |a| {
+                    a.reasons
+                        .push(format!("heard again at {p} after {silent} silent"));
+                });
+                b.silence_noted = false;
             }
             b.position = Some(p);
             b.time_ms = t_ms;

@@ -1,4 +1,5 @@
-//! Reference geography: land, ports and anchorages, MID allocations, zones.
+//! Reference geography: land, ports and anchorages, MID allocations, zones, the area of
+//! responsibility and departure coasts.
 //!
 //! The defaults ship inside the binary (Natural Earth, public domain; the ITU MID table;
 //! notices in `fusion/data/README.md`) and each can be replaced by a file named in the
@@ -33,6 +34,8 @@ pub struct Geodata {
     pub zones: Zones,
     /// The centre's area of responsibility, if configured.
     pub area: Option<zones::Area>,
+    /// The sea off departure coasts, each named.
+    pub departure_coasts: Zones,
     /// What the files given had that Tidewatch does not use, one line per file, to say once
     /// (`tidewatch` prints them on stderr at start).
     pub notes: Vec<String>,
@@ -100,12 +103,24 @@ impl Geodata {
             )?),
             None => None,
         };
+        let departure_coasts = match &g.departure_coasts {
+            Some(p) => {
+                let z = Zones::from_geojson(&p.display().to_string(), &read_file(p)?)?;
+                notes.extend(unused(p, "kept with each coast", &z.unused));
+                z
+            }
+            None => Zones::from_geojson(
+                "built-in departure coasts",
+                include_bytes!("../../data/departure-coasts.geojson"),
+            )?,
+        };
         Ok(Geodata {
             land,
             ports,
             mid,
             zones,
             area,
+            departure_coasts,
             notes,
         })
     }

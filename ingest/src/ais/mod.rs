@@ -346,6 +346,16 @@ impl Heard {
     pub fn time(&self) -> Option<Timestamp> {
         self.tag.as_ref().and_then(|t| t.time)
     }
+
+    /// The receiver that heard it, as fusion tells receivers apart: the feed it came from,
+    /// or `feed/station` when the tag block names a station (`s:`) other than the feed (an
+    /// aggregated feed's shore stations and satellites).
+    pub fn receiver<'a>(&self, feed: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.tag.as_ref().and_then(|t| t.source.as_deref()) {
+            Some(s) if !s.is_empty() && s != feed => format!("{feed}/{s}").into(),
+            _ => feed.into(),
+        }
+    }
 }
 
 /// A decoded message and how it was heard.

@@ -102,6 +102,9 @@ pub struct Summary {
     pub taskings: u64,
     /// Earliest and latest line time.
     pub span: Option<(Timestamp, Timestamp)>,
+    /// Receivers told apart (inputs, and tag block stations within them) and the cells of
+    /// the coverage learnt from them.
+    pub coverage: (usize, usize),
 }
 
 /// The log's clock.
@@ -273,7 +276,8 @@ impl<'w> Analysis<'w> {
                 };
                 let now = self.advance(time);
                 let ais = AisObservation::from_message(&d.message, d.heard.own_ship);
-                self.engine.on_ais(&ais, time, now, &mut self.events);
+                let receivers = [d.heard.receiver(name).into_owned()];
+                (self.engine).on_ais(&ais, &receivers, time, now, &mut self.events);
                 self.write_events()?;
             }
             Ok(None) => self.summary.fragments += 1,
@@ -418,6 +422,10 @@ impl<'w> Analysis<'w> {
             self.events.extend(events);
             self.write_events()?;
         }
+        self.summary.coverage = (
+            self.engine.coverage_receivers(),
+            self.engine.coverage_cells(),
+        );
         if risk {
             let mut risks: Vec<_> = self
                 .engine
@@ -552,6 +560,10 @@ fn summary_text(s: &Summary, secs: f64) -> String {
     if let Some((a, b)) = s.span {
         t.push_str(&format!("\nlog time {a} to {b}"));
     }
+    t.push_str(&format!(
+        "\ncoverage learnt: {} receivers, {} cells of 0.1°",
+        s.coverage.0, s.coverage.1
+    ));
     let kinds: Vec<String> = s
         .opened
         .iter()

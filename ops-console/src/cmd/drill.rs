@@ -175,6 +175,43 @@ impl Drill {
         })
     }
 
+    /// Per alert kind: what the scenario expects and what was raised. An alert (latest
+    /// revision, not retracted) is true when one of the scenario's `[[expect]]` of its kind
+    /// matches it, false otherwise (forbidden or not): precision is strict.
+    pub fn score(&self) -> BTreeMap<AlertKind, Score> {
+        let mut score: BTreeMap<AlertKind, Score> = BTreeMap::new();
+        for e in &self.scenario.expect {
+            let Some(kind) = AlertKind::ALL.iter().find(|k| k.as_str() == e.kind) else {
+                continue;
+            };
+            let s = score.entry(*kind).or_default();
+            s.expected += 1;
+            s.found += u32::from(!self.matching(e).is_empty());
+        }
+        for a in self.alerts() {
+            if a.state == AlertState::Retracted {
+                continue;
+            }
+            let s = score.entry(a.kind).or_default();
+            s.raised += 1;
+            s.true_alerts += u32::from(self.is_expected(a));
+        }
+        score
+    }
+
+    /// The alerts raised (not retracted) that no `[[expect]]` names: the false ones.
+    pub fn unexpected(&self) -> Vec<&Alert> {
+        (self.alerts().into_iter())
+            .filter(|a| a.state != AlertState::Retracted && !self.is_expected(a))
+            .collect()
+    }
+
+    fn is_expected(&self, a: &Alert) -> bool {
+        self.scenario.expect.iter().any(|e| {
+            e.kind == a.kind.as_str() && e.vessel.as_deref().is_none_or(|v| self.about(a, v))
+        })
+    }
+
     /// Every broken expectation of the scenario, in words; empty when it did what it is
     /// built to do.
     pub fn check(&self) -> Vec<String> {
@@ -229,6 +266,68 @@ impl Drill {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// How a drill did on one alert kind ([`Drill::score`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Score {
+    /// Alerts the scenario expects (`[[expect]]`).
+    pub expected: u32,
+    /// Of which raised.
+    pub found: u32,
+    /// Alerts raised and not retracted.
+    pub raised: u32,
+    /// Of which expected.
+    pub true_alerts: u32,
+}
+
+impl Score {
+    /// Add another drill's.
+    pub fn add(&mut self, o: Score) {
+        self.expected += o.expected;
+        self.found += o.found;
+        self.raised += o.raised;
+        self.true_alerts += o.true_alerts;
+    }
+
+    /// True alerts among those raised (1 when none was raised).
+    pub fn precision(&self) -> f64 {
+        if self.raised == 0 {
+            1.0
+        } else {
+            self.true_alerts as f64 / self.raised as f64
+        }
+    }
+
+    /// Expected alerts raised (1 when none was expected).
+    pub fn recall(&self) -> f64 {
+        if self.expected == 0 {
+            1.0
+        } else {
+            self.found as f64 / self.expected as f64
+        }
+    }
+}
+
+/// A table of scores per kind, as `tidewatch simulate --fusion` prints it.
+pub fn score_table(scores: &BTreeMap<AlertKind, Score>) -> String {
+    let mut t = format!(
+        "{:<18} {:>8} {:>6} {:>7} {:>5} {:>9} {:>7}",
+        "kind", "expected", "found", "raised", "true", "precision", "recall"
+    );
+    for (kind, s) in scores {
+        t.push_str(&format!(
+            "\n{:<18} {:>8} {:>6} {:>7} {:>5} {:>9.2} {:>7.2}",
+            kind.as_str(),
+            s.expected,
+            s.found,
+            s.raised,
+            s.true_alerts,
+            s.precision(),
+            s.recall()
+        ));
+    }
+    t
 }
 
 fn known_kind(kind: &str) -> bool {

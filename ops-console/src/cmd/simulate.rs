@@ -215,6 +215,7 @@ fn through_fusion(sc: Scenario, end: Timestamp) -> Result<()> {
         drill.alerts().len(),
         drill.taskings.len()
     );
+    eprintln!("{}", crate::cmd::drill::score_table(&drill.score()));
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("simulate: {p}");

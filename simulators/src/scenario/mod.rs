@@ -121,7 +121,7 @@ pub enum ScenarioError {
 }
 
 /// The built-in scenarios, by name, as TOML.
-const BUILT_IN: [(&str, &str); 13] = [
+const BUILT_IN: [(&str, &str); 15] = [
     (
         "central-med",
         include_str!("../../scenarios/central-med.toml"),
@@ -165,6 +165,11 @@ const BUILT_IN: [(&str, &str); 13] = [
         include_str!("../../scenarios/engine-failure.toml"),
     ),
     ("capsize", include_str!("../../scenarios/capsize.toml")),
+    (
+        "departure-coast",
+        include_str!("../../scenarios/departure-coast.toml"),
+    ),
+    ("regional", include_str!("../../scenarios/regional.toml")),
 ];
 
 /// The names of the built-in scenarios; `central-med` is the demo.
