@@ -94,10 +94,19 @@ impl FusionConfig {
         )?;
         positive("ais_gap.coverage_radius_m", self.ais_gap.coverage_radius_m)?;
         positive("ais_gap.path_radius_m", self.ais_gap.path_radius_m)?;
+        positive("ais_gap.edge_margin_m", self.ais_gap.edge_margin_m)?;
         positive(
             "ais_gap.coverage_memory_min",
             self.ais_gap.coverage_memory_min,
         )?;
+        for r in &self.ais_gap.receivers {
+            if crate::Position::new(r.lat, r.lon).is_none() {
+                return Err(ConfigError::Range {
+                    key: "ais_gap.receivers",
+                    problem: "a latitude from -90 to 90 and a longitude from -180 to 180",
+                });
+            }
+        }
         if !(0.0..=1.0).contains(&self.ais_gap.edge_lost_share) {
             return Err(ConfigError::Range {
                 key: "ais_gap.edge_lost_share",
@@ -208,6 +217,28 @@ pub struct AisGapConfig {
     pub edge_min_lost: u16,
     /// See `edge_min_lost`.
     pub edge_lost_share: f64,
+    /// A vessel last heard closer than this to the edge of the range learnt around a
+    /// configured receiver site (`receivers`) is judged at the edge: a turn takes it out of
+    /// reach; its silence is no gap, m.
+    pub edge_margin_m: f64,
+    /// Where the centre's own receivers stand (`[[ais_gap.receivers]] name = "lampedusa"`,
+    /// `lat`, `lon`; the name as the receiver reports: its feed, or `feed/station`): each
+    /// one's reach includes its site, so a vessel heading toward a receiver is judged in its
+    /// reach before others were heard on the way. Optional: without it the reach is learnt
+    /// from traffic alone.
+    pub receivers: Vec<ReceiverSite>,
+}
+
+/// A receiver's site ([`AisGapConfig::receivers`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverSite {
+    /// The receiver's name.
+    pub name: String,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
 }
 
 impl Default for AisGapConfig {
@@ -225,6 +256,8 @@ impl Default for AisGapConfig {
             departure_min_gap_min: 45.0,
             edge_min_lost: 2,
             edge_lost_share: 0.2,
+            edge_margin_m: 5_000.0,
+            receivers: Vec::new(),
         }
     }
 }
@@ -567,6 +600,18 @@ mod tests {
         assert_eq!(c.rendezvous.min_duration_min, 30.0);
         let e = FusionConfig::from_toml("[rendezvous]\nmax_distanse_m = 250\n").unwrap_err();
         assert!(e.to_string().contains("max_distanse_m"), "{e}");
+        let c = FusionConfig::from_toml(
+            "[[ais_gap.receivers]]\nname = \"lampedusa\"\nlat = 35.515\nlon = 12.605\n",
+        )
+        .unwrap();
+        assert_eq!(c.ais_gap.receivers[0].name, "lampedusa");
+        let e = FusionConfig::from_toml(
+            "[[ais_gap.receivers]]\nname = \"x\"\nlat = 95.0\nlon = 12.0\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("ais_gap.receivers"), "{e}");
+        let e = FusionConfig::from_toml("[ais_gap]\nedge_lost_share = 2\n").unwrap_err();
+        assert!(e.to_string().contains("ais_gap.edge_lost_share"), "{e}");
         let e = FusionConfig::from_toml("[loitering]\nmax_speed_kn = -1\n").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -18,6 +18,10 @@ use crate::hash::FastMap;
 const CELL_DEG: f64 = 0.1;
 /// Receivers told apart; more share the last slot (named [`MORE_RECEIVERS`]).
 pub(crate) const MAX_RECEIVERS: usize = 4096;
+/// A point this close to a receiver's learnt reach is within it, degrees of latitude (1 km).
+const REACH_MARGIN_DEG: f64 = 0.009;
+/// How often the receivers' reach is learnt anew, ms of data time.
+const REACH_EVERY_MS: i64 = 10 * 60_000;
 /// The name of the slot receivers beyond [`MAX_RECEIVERS`] share.
 const MORE_RECEIVERS: &str = "(other receivers)";
 
@@ -58,6 +62,13 @@ struct Heard {
     /// [`Coverage::receivers`]; 0 none) and when, ms; newest first.
     #[serde(default)]
     stations: [(u16, i64); 3],
+    /// The same, for Class B transmitters and SARTs (heard over a shorter range).
+    #[serde(default)]
+    stations_b: [(u16, i64); 3],
+    /// The box of the positions heard here, `[min lon, min lat, max lon, max lat]`, of any
+    /// class and of Class B and SARTs: a receiver's reach is drawn through them.
+    #[serde(default)]
+    bounds: [Option<[f32; 4]>; 2],
     /// Position reports heard here (saturating).
     #[serde(default)]
     reports: u32,
@@ -65,8 +76,8 @@ struct Heard {
     /// Class B; halved with `lost` as they grow.
     #[serde(default)]
     visits: [u16; 2],
-    /// Of which went silent here (no report for [`LOST_AFTER_MS`]): the edge of the
-    /// receivers' reach is where vessels are lost.
+    /// Of which were lost here (silent for [`LOST_AFTER_MS`], shorter than a gap): the edge
+    /// of the receivers' reach is where vessels are lost.
     #[serde(default)]
     lost: [u16; 2],
 }
@@ -105,8 +116,9 @@ pub(crate) struct Receiver {
     pub(crate) reports: u64,
 }
 
-/// A vessel silent this long after its last report here was lost here, ms (longer than
-/// any reporting interval: Class A and B report at least every 3 minutes).
+/// A vessel silent this long after its last report here, and heard again before its silence
+/// became a gap, was lost here, ms (longer than any reporting interval: Class A and B report
+/// at least every 3 minutes).
 pub(crate) const LOST_AFTER_MS: i64 = 10 * 60_000;
 
 /// Count `n` in `c[i]` and the class B slot when `class_b`, halving the pair `(c, o)` as it
@@ -126,7 +138,7 @@ fn count(c: &mut [u16; 2], o: &mut [u16; 2], class_b: bool) {
 pub(crate) struct Losses {
     /// Vessels that came into the cell.
     pub(crate) visits: u16,
-    /// Of which went silent there (the vessel judged left out).
+    /// Of which were lost there.
     pub(crate) lost: u16,
 }
 
@@ -148,6 +160,97 @@ pub(crate) struct Coverage {
     /// Name → index into `receivers` (rebuilt after a restore).
     #[serde(skip)]
     index: FastMap<Box<str>, u16>,
+    /// Each receiver's reach, any class and Class B, by index ([`Coverage::learn_reach`]).
+    #[serde(default)]
+    reach: Vec<[Reach; 2]>,
+    /// When the reach was last learnt and the grid last pruned, ms of data time (kept in a
+    /// snapshot: a restart learns and prunes when the uninterrupted run would).
+    #[serde(default)]
+    ticked_ms: [i64; 2],
+}
+
+/// Where a receiver hears vessels: the convex hull of the positions heard in the cells it
+/// heard vessels in lately (each cell's box of positions). A shore station's reach is a disc
+/// cut by the coast, so the hull follows its edge; a way that leaves the hull leaves the
+/// reach.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Reach {
+    /// Hull vertices, `(lon, lat)`, counter-clockwise; fewer than three: the points heard.
+    hull: Vec<(f64, f64)>,
+    /// When the receiver's site is configured: the site and the distance within which nine
+    /// in ten of the cells it heard lie (the middle of each cell's positions), m: its range,
+    /// whatever the direction, a little short of the farthest it hears.
+    #[serde(default)]
+    disc: Option<(Position, f64)>,
+}
+
+impl Reach {
+    /// How far inside the receiver's range `p` lies, m (negative: outside); `None` when its
+    /// site is not known. (The hull says where traffic was heard, not where the reach ends:
+    /// a vessel at the edge of the traffic heard may be well inside the reach.)
+    fn margin_m(&self, p: Position) -> Option<f64> {
+        self.disc
+            .map(|(site, range_m)| range_m - site.distance_m(p))
+    }
+
+    fn contains(&self, p: Position) -> bool {
+        if self
+            .disc
+            .is_some_and(|(site, range_m)| site.distance_m(p) <= range_m)
+        {
+            return true;
+        }
+        let (x, y) = (p.lon, p.lat);
+        match self.hull.len() {
+            0 => false,
+            // Too few positions to draw a reach: within a kilometre of those heard.
+            1 | 2 => self.hull.iter().any(|&(lon, lat)| {
+                (lon - x).abs() * y.to_radians().cos() <= REACH_MARGIN_DEG
+                    && (lat - y).abs() <= REACH_MARGIN_DEG
+            }),
+            // Inside, or within a kilometre of an edge (positions are that good; distances in
+            // degrees of latitude).
+            n => {
+                let k = y.to_radians().cos();
+                (0..n).all(|i| {
+                    let (ax, ay) = self.hull[i];
+                    let (bx, by) = self.hull[(i + 1) % n];
+                    let (ex, ey) = ((bx - ax) * k, by - ay);
+                    let cross = ex * (y - ay) - ey * (x - ax) * k;
+                    cross >= -REACH_MARGIN_DEG * ex.hypot(ey)
+                })
+            }
+        }
+    }
+}
+
+/// The convex hull of `points` (Andrew's monotone chain), counter-clockwise.
+fn hull(mut points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    points.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    points.dedup();
+    if points.len() < 3 {
+        return points;
+    }
+    let cross = |o: (f64, f64), a: (f64, f64), b: (f64, f64)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut h: Vec<(f64, f64)> = Vec::with_capacity(points.len() + 1);
+    for pass in 0..2 {
+        let start = h.len();
+        let it: Box<dyn Iterator<Item = &(f64, f64)>> = if pass == 0 {
+            Box::new(points.iter())
+        } else {
+            Box::new(points.iter().rev())
+        };
+        for &p in it {
+            while h.len() >= start + 2 && cross(h[h.len() - 2], h[h.len() - 1], p) <= 0.0 {
+                h.pop();
+            }
+            h.push(p);
+        }
+        h.pop();
+    }
+    h
 }
 
 fn key(p: Position) -> (i32, i32) {
@@ -178,11 +281,10 @@ pub(crate) struct Ask {
     pub(crate) alive_since_ms: i64,
     /// Of which class the vessels heard must be to count.
     pub(crate) class: Class,
-    /// Along a way, a point in a cell where receivers lose vessels (at least this many, and
-    /// this share of those that came in) is not covered; `None`: not asked.
+    /// Along a way, a point outside the learnt reach of every live receiver, or in a cell
+    /// where receivers lose vessels (at least this many, and this share of those that came
+    /// in), is not covered; `None`: not asked.
     pub(crate) edge: Option<(u16, f64)>,
-    /// Where the judged vessel's own silence was counted as a loss, to leave it out.
-    pub(crate) own_lost_at: Option<Position>,
 }
 
 impl Coverage {
@@ -210,8 +312,16 @@ impl Coverage {
             Class::B => keep(&mut h.recent_b, mmsi, time_ms),
             Class::Sart => keep(&mut h.recent_sart, mmsi, time_ms),
         }
+        let (x, y) = (p.lon as f32, p.lat as f32);
+        for i in [0, 1].into_iter().filter(|&i| i == 0 || class != Class::A) {
+            let b = h.bounds[i].get_or_insert([x, y, x, y]);
+            *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
         for id in ids.into_iter().filter(|&id| id != 0) {
             keep(&mut h.stations, id, time_ms);
+            if class != Class::A {
+                keep(&mut h.stations_b, id, time_ms);
+            }
         }
         h.reports = h.reports.saturating_add(1);
         first
@@ -228,20 +338,21 @@ impl Coverage {
         count(&mut h.visits, &mut h.lost, class != Class::A);
     }
 
-    /// A vessel of `class` last heard at `p` has been silent for [`LOST_AFTER_MS`].
+    /// A vessel of `class` last heard at `p` was silent for more than [`LOST_AFTER_MS`] and
+    /// less than a gap before it was heard again.
     pub(crate) fn lost(&mut self, p: Position, class: Class) {
         let h = self.cells.entry(key(p)).or_default();
         count(&mut h.lost, &mut h.visits, class != Class::A);
     }
 
     /// How the cell of `p` loses vessels of `class` (Class A: any vessel; Class B and SARTs:
-    /// Class B), leaving out the judged vessel's own loss when `own_lost` counted it there.
-    pub(crate) fn losses(&self, p: Position, class: Class, own_lost: bool) -> Losses {
+    /// Class B).
+    pub(crate) fn losses(&self, p: Position, class: Class) -> Losses {
         let i = usize::from(class != Class::A);
         let h = self.cells.get(&key(p)).copied().unwrap_or_default();
         Losses {
-            visits: h.visits[i].saturating_sub(u16::from(own_lost)),
-            lost: h.lost[i].saturating_sub(u16::from(own_lost)),
+            visits: h.visits[i],
+            lost: h.lost[i],
         }
     }
 
@@ -286,8 +397,8 @@ impl Coverage {
         self.receivers.get((id as usize).checked_sub(1)?)
     }
 
-    /// The names of receivers, for reasons: `"lampedusa, kelibia"`.
-    pub(crate) fn names(&self, ids: &[u16]) -> String {
+    /// The receivers, for reasons: `" by kelibia, lampedusa"`, or nothing when none is known.
+    pub(crate) fn by(&self, ids: &[u16]) -> String {
         let mut names: Vec<&str> = ids
             .iter()
             .filter_map(|&id| self.receiver_named(id).map(|r| &*r.name))
@@ -295,9 +406,9 @@ impl Coverage {
         names.sort_unstable();
         names.dedup();
         if names.is_empty() {
-            "no known receiver".into()
+            String::new()
         } else {
-            names.join(", ")
+            format!(" by {}", names.join(", "))
         }
     }
 
@@ -388,11 +499,10 @@ impl Coverage {
         let mut covered = 0;
         for i in 0..=steps {
             let p = from.destination(bearing, length_m * i as f64 / steps as f64);
-            let own = ask.own_lost_at.is_some_and(|q| key(q) == key(p));
-            if ask
-                .edge
-                .is_some_and(|(n, share)| self.losses(p, ask.class, own).is_edge(n, share))
-            {
+            if ask.edge.is_some_and(|(n, share)| {
+                self.losses(p, ask.class).is_edge(n, share)
+                    || !self.within_reach(p, ask.alive_since_ms, ask.class)
+            }) {
                 continue;
             }
             let near = self.near(p, radius_m, ask);
@@ -411,6 +521,112 @@ impl Coverage {
             covered,
             receivers,
         }
+    }
+
+    /// Let data time pass to `now_ms`: every [`REACH_EVERY_MS`] learn the receivers' reach
+    /// from the cells heard in the last `memory_ms`; every hour forget the cells not heard
+    /// in the last `horizon_ms`.
+    pub(crate) fn on_tick(
+        &mut self,
+        now_ms: i64,
+        (memory_ms, horizon_ms): (i64, i64),
+        sites: &[crate::config::ReceiverSite],
+    ) {
+        if now_ms - self.ticked_ms[1] >= 3_600_000 {
+            self.ticked_ms[1] = now_ms;
+            self.prune(now_ms - horizon_ms);
+        }
+        if now_ms - self.ticked_ms[0] >= REACH_EVERY_MS {
+            self.ticked_ms[0] = now_ms;
+            self.learn_reach(now_ms - memory_ms, sites);
+        }
+    }
+
+    /// Learn each receiver's reach (any class, and Class B) from the cells it heard vessels
+    /// in at or after `since_ms`, and, when `sites` names it, the range around its site.
+    pub(crate) fn learn_reach(&mut self, since_ms: i64, sites: &[crate::config::ReceiverSite]) {
+        let mut points: Vec<[Vec<(f64, f64)>; 2]> = vec![Default::default(); self.receivers.len()];
+        // The middle of each cell's box, for the range (corners reach beyond what was heard).
+        let mut middles: Vec<[Vec<Position>; 2]> = vec![Default::default(); self.receivers.len()];
+        for h in self.cells.values() {
+            for (class, stations) in [&h.stations, &h.stations_b].into_iter().enumerate() {
+                let Some([x1, y1, x2, y2]) = h.bounds[class] else {
+                    continue;
+                };
+                let corners = [(x1, y1), (x2, y1), (x2, y2), (x1, y2)];
+                for &(id, t) in stations {
+                    if id != 0
+                        && t >= since_ms
+                        && let Some(p) = points.get_mut(id as usize - 1)
+                    {
+                        p[class].extend(corners.iter().map(|&(x, y)| (x as f64, y as f64)));
+                        middles[id as usize - 1][class].push(Position {
+                            lat: (y1 as f64 + y2 as f64) / 2.0,
+                            lon: (x1 as f64 + x2 as f64) / 2.0,
+                        });
+                    }
+                }
+            }
+        }
+        let discs: Vec<[Option<(Position, f64)>; 2]> = (0..points.len())
+            .map(|i| {
+                let site = sites
+                    .iter()
+                    .find(|s| self.receivers.get(i).is_some_and(|r| *r.name == *s.name))
+                    .and_then(|s| Position::new(s.lat, s.lon));
+                let disc = |class: usize| {
+                    let site = site?;
+                    let mut d: Vec<f64> = (middles[i][class].iter())
+                        .map(|&p| site.distance_m(p))
+                        .collect();
+                    d.sort_by(f64::total_cmp);
+                    let range_m = *d.get((d.len() * 9 / 10).min(d.len().checked_sub(1)?))?;
+                    Some((site, range_m))
+                };
+                [disc(0), disc(1)]
+            })
+            .collect();
+        self.reach = (points.into_iter().zip(discs))
+            .map(|([a, b], [da, db])| {
+                [
+                    Reach {
+                        hull: hull(a),
+                        disc: da,
+                    },
+                    Reach {
+                        hull: hull(b),
+                        disc: db,
+                    },
+                ]
+            })
+            .collect();
+    }
+
+    /// True when `p` lies within the learnt reach of a receiver that has heard anything at
+    /// or after `alive_since_ms`, for `class`; true as well when no receiver is known (the
+    /// observations named none: the reach cannot be learnt).
+    pub(crate) fn within_reach(&self, p: Position, alive_since_ms: i64, class: Class) -> bool {
+        if self.reach.is_empty() {
+            return true;
+        }
+        let i = usize::from(class != Class::A);
+        (self.reach.iter().zip(&self.receivers))
+            .any(|(r, rx)| rx.last_ms >= alive_since_ms && r[i].contains(p))
+    }
+
+    /// How far inside the learnt range of a live receiver whose site is known `p` lies, for
+    /// `class`, m (the most of any receiver; negative: outside every one); infinite when no
+    /// site is known.
+    pub(crate) fn reach_margin_m(&self, p: Position, alive_since_ms: i64, class: Class) -> f64 {
+        let i = usize::from(class != Class::A);
+        let margins: Vec<f64> = (self.reach.iter().zip(&self.receivers))
+            .filter(|(_, rx)| rx.last_ms >= alive_since_ms)
+            .filter_map(|(r, _)| r[i].margin_m(p))
+            .collect();
+        if margins.is_empty() {
+            return f64::INFINITY;
+        }
+        margins.into_iter().fold(f64::NEG_INFINITY, f64::max)
     }
 
     /// Forget cells where nothing was heard after `before_ms` (their receivers' reach is
@@ -467,7 +683,6 @@ mod tests {
             alive_since_ms: i64::MIN,
             class,
             edge: None,
-            own_lost_at: None,
         }
     }
 
@@ -531,7 +746,7 @@ mod tests {
         c.heard(far, 3, 500, Class::A, &["kelibia".into()]);
         let mut a = ask(9, 0, Class::A);
         assert_eq!(c.near(p, 1000.0, a).vessels, vec![1, 2]);
-        assert_eq!(c.names(&c.near(p, 1000.0, a).receivers), "lampedusa");
+        assert_eq!(c.by(&c.near(p, 1000.0, a).receivers), " by lampedusa");
         // Lampedusa has heard nothing since 110; kelibia is up but does not reach here.
         a.alive_since_ms = 200;
         assert!(c.near(p, 1000.0, a).vessels.is_empty());
@@ -540,7 +755,7 @@ mod tests {
         assert_eq!(c.near(p, 1000.0, a).vessels, vec![1, 2]);
         let way = c.along(p, far, (15_000.0, 7_500.0), a);
         assert!(way.covered > 2 && way.covered < way.points / 2, "{way:?}");
-        assert_eq!(c.names(&way.receivers), "kelibia, lampedusa");
+        assert_eq!(c.by(&way.receivers), " by kelibia, lampedusa");
     }
 
     #[test]
@@ -557,27 +772,13 @@ mod tests {
         }
         c.lost(inner, Class::A);
         let (n, share) = (2, 0.2);
-        assert!(!c.losses(inner, Class::A, false).is_edge(n, share));
-        assert!(c.losses(edge, Class::A, false).is_edge(n, share));
-        assert!(c.losses(edge, Class::B, false).is_edge(n, share));
+        assert!(!c.losses(inner, Class::A).is_edge(n, share));
+        assert!(c.losses(edge, Class::A).is_edge(n, share));
+        assert!(c.losses(edge, Class::B).is_edge(n, share));
         // Class B losses count for Class B; a Class A vessel is judged on any.
         c.lost(inner, Class::A);
-        assert!(
-            !c.losses(inner, Class::A, false).is_edge(n, share),
-            "2 of 20"
-        );
-        assert!(!c.losses(inner, Class::B, false).is_edge(n, share));
-        // The judged vessel's own loss is left out.
-        c.lost(Position::new(36.05, 12.05).unwrap(), Class::A);
-        c.lost(Position::new(36.05, 12.05).unwrap(), Class::A);
-        assert!(
-            c.losses(Position::new(36.05, 12.05).unwrap(), Class::A, false)
-                .is_edge(n, share)
-        );
-        assert!(
-            !c.losses(Position::new(36.05, 12.05).unwrap(), Class::A, true)
-                .is_edge(n, share)
-        );
+        assert!(!c.losses(inner, Class::A).is_edge(n, share), "2 of 20");
+        assert!(!c.losses(inner, Class::B).is_edge(n, share));
         // A way through the edge cell is not covered there.
         let heard = |c: &mut Coverage, p| c.heard(p, 7, 100, Class::A, &[]);
         heard(&mut c, inner);
@@ -587,6 +788,90 @@ mod tests {
         a.edge = Some((n, share));
         let judged = c.along(inner, edge, (15_000.0, 7_500.0), a);
         assert!(judged.covered < plain.covered, "{plain:?} {judged:?}");
+    }
+
+    #[test]
+    fn a_receivers_reach_is_learnt_from_where_it_hears_and_its_site() {
+        let mut c = Coverage::default();
+        let rx = ["shore".to_string()];
+        // Vessels heard on a ring of 30 km around the site, Class B only within 10 km.
+        let site = Position::new(35.5, 12.6).unwrap();
+        for i in 0..36 {
+            let bearing = i as f64 * 10.0;
+            c.heard(
+                site.destination(bearing, 30_000.0),
+                1 + i,
+                1_000,
+                Class::A,
+                &rx,
+            );
+            c.heard(
+                site.destination(bearing, 10_000.0),
+                100 + i,
+                1_000,
+                Class::B,
+                &rx,
+            );
+        }
+        c.learn_reach(0, &[]);
+        let at = |km: f64| site.destination(45.0, km * 1000.0);
+        assert!(c.within_reach(at(25.0), 0, Class::A));
+        assert!(
+            !c.within_reach(at(40.0), 0, Class::A),
+            "beyond anything heard"
+        );
+        assert!(
+            !c.within_reach(at(20.0), 0, Class::B),
+            "beyond any Class B heard"
+        );
+        // A receiver that has heard nothing since: its reach says nothing.
+        assert!(!c.within_reach(at(25.0), 2_000, Class::A));
+        // Without its site, how far inside its range a place lies is not known.
+        assert_eq!(c.reach_margin_m(at(10.0), 0, Class::A), f64::INFINITY);
+        // Its site known, its range holds in every direction: Class B heard only to the
+        // east reaches as far to the west.
+        let mut c = Coverage::default();
+        for i in 0..10 {
+            let p = site.destination(80.0 + i as f64, 12_000.0);
+            c.heard(p, 200 + i, 1_000, Class::B, &rx);
+        }
+        c.learn_reach(0, &[]);
+        assert!(!c.within_reach(site.destination(270.0, 8_000.0), 0, Class::B));
+        let sites = [crate::config::ReceiverSite {
+            name: "shore".into(),
+            lat: site.lat,
+            lon: site.lon,
+        }];
+        c.learn_reach(0, &sites);
+        assert!(c.within_reach(site.destination(270.0, 8_000.0), 0, Class::B));
+        assert!(!c.within_reach(site.destination(270.0, 14_000.0), 0, Class::B));
+        // How far inside: the range (nine in ten of the cells heard lie within it, about
+        // 12 km) less the distance.
+        let m = c.reach_margin_m(site.destination(200.0, 4_000.0), 0, Class::B);
+        assert!((7_000.0..=9_000.0).contains(&m), "{m}");
+        assert!(c.reach_margin_m(site.destination(200.0, 14_000.0), 0, Class::B) < 0.0);
+        // Without any receiver named, the reach cannot be learnt and does not judge.
+        let mut c = Coverage::default();
+        c.heard(site, 1, 1_000, Class::A, &[]);
+        c.learn_reach(0, &[]);
+        assert!(c.within_reach(at(400.0), 0, Class::A));
+    }
+
+    #[test]
+    fn the_hull_is_convex_and_counter_clockwise() {
+        let pts = vec![
+            (0.0, 0.0),
+            (2.0, 0.0),
+            (1.0, 1.0),
+            (2.0, 2.0),
+            (0.0, 2.0),
+            (1.0, 0.0),
+        ];
+        assert_eq!(
+            hull(pts),
+            vec![(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0)]
+        );
+        assert_eq!(hull(vec![(1.0, 1.0), (1.0, 1.0)]), vec![(1.0, 1.0)]);
     }
 
     #[test]

@@ -276,8 +276,6 @@ pub struct FusionEngine {
     core: Core,
     vessels: FastMap<u32, Vessel>,
     coverage: Coverage,
-    /// When the coverage grid was last pruned, ms of data time.
-    coverage_pruned_ms: i64,
     meetings: rendezvous::Meetings,
     contacts: dark_target::Contacts,
     beacons: sar_beacon::Beacons,
@@ -331,7 +329,6 @@ impl FusionEngine {
             },
             vessels: FastMap::default(),
             coverage: Coverage::default(),
-            coverage_pruned_ms: 0,
             meetings: rendezvous::Meetings::default(),
             contacts: dark_target::Contacts::default(),
             beacons: sar_beacon::Beacons::default(),
@@ -684,13 +681,22 @@ impl FusionEngine {
         }
         ais_gap::on_fix(&mut cx, v, previous.as_ref(), &fix, &self.coverage);
         // Where vessels come in and where they are lost teaches where the receivers' reach
-        // ends: a vessel heard again after a silence comes in anew.
-        if v.silence_counted
-            || previous.is_none_or(|p| !Coverage::same_cell(p.position, fix.position))
-        {
+        // ends: a vessel heard again after a silence shorter than a gap (one that sailed
+        // out of reach and back: a silence that long is no gap) was lost where it was last
+        // heard, and comes in anew. Longer silences are not counted: where vessels go dark
+        // must not be learnt as the edge of the reach.
+        let silent_ms = previous.map_or(0, |p| fix.time_ms - p.time_ms);
+        let returned = silent_ms >= crate::coverage::LOST_AFTER_MS;
+        if let Some(p) = previous.filter(|p| {
+            returned
+                && p.nav_status != 5
+                && silent_ms < (cx.cfg.ais_gap.min_gap_min * 60_000.0) as i64
+        }) {
+            self.coverage.lost(p.position, class);
+        }
+        if returned || previous.is_none_or(|p| !Coverage::same_cell(p.position, fix.position)) {
             self.coverage.visit(fix.position, class);
         }
-        v.silence_counted = false;
         if cx.cfg.zone_entry.enabled {
             zone_entry::on_fix(&mut cx, v, &fix, previous.is_none());
         }
@@ -733,15 +739,6 @@ impl FusionEngine {
         let now_ms = now.as_millisecond();
         for mmsi in &mmsis {
             let v = self.vessels.get_mut(mmsi).expect("listed");
-            if let Some(last) = v.last_fix()
-                && !v.silence_counted
-                && now_ms - last.time_ms >= crate::coverage::LOST_AFTER_MS
-                && last.nav_status != 5
-            {
-                let class = if v.class_b { Class::B } else { Class::A };
-                self.coverage.lost(last.position, class);
-                v.silence_counted = true;
-            }
             if cx.cfg.ais_gap.enabled {
                 ais_gap::on_tick(&mut cx, v, &self.coverage);
             }
@@ -784,16 +781,13 @@ impl FusionEngine {
         self.meetings.on_tick(&mut cx);
         self.contacts.on_tick(&mut cx);
         self.beacons.on_tick(&mut cx, &self.coverage);
-        // Once an hour of data, forget cells no question will look at again: those heard
-        // before the longest silence still judged (half of `forget_after_h`) and the
-        // coverage memory.
-        if now_ms - self.coverage_pruned_ms >= 3_600_000 {
-            self.coverage_pruned_ms = now_ms;
-            let c = &self.core.cfg;
-            let horizon_min = (c.ais_gap.coverage_memory_min).max(c.track.forget_after_h * 30.0);
-            self.coverage
-                .prune(now_ms - (horizon_min * 60_000.0) as i64);
-        }
+        // Learn the receivers' reach over the coverage memory; forget cells no question will
+        // look at again: those heard before the longest silence still judged (half of
+        // `forget_after_h`) and the coverage memory.
+        let c = &self.core.cfg;
+        let memory_ms = (c.ais_gap.coverage_memory_min * 60_000.0) as i64;
+        let horizon_ms = memory_ms.max((c.track.forget_after_h * 1_800_000.0) as i64);
+        (self.coverage).on_tick(now_ms, (memory_ms, horizon_ms), &c.ais_gap.receivers);
         self.core
             .book
             .purge(now - jiff::SignedDuration::from_hours(48));

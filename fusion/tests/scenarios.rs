@@ -735,6 +735,123 @@ fn an_active_sart_is_a_critical_alert_at_once_and_follows_the_drift() {
     assert!(sim.engine().vessel(970_123_456).is_none());
 }
 
+/// A vessel silent on a way whose middle only a receiver that has since gone quiet covered:
+/// that receiver says nothing of the silence, so no gap; the same way with the receiver
+/// still hearing is a gap.
+#[test]
+fn a_receiver_gone_quiet_says_nothing_of_a_silence() {
+    let run = |outage: bool| {
+        let mut sim = Sim::new();
+        let p = fusion::Position::new(OPEN_SEA.0, OPEN_SEA.1).unwrap();
+        let east = |nm: f64| p.destination(90.0, nm * 1852.0);
+        let side = |q: fusion::Position, bearing: f64| q.destination(bearing, 8_000.0);
+        // "north" hears the vessel, and trawlers around where it goes silent and where its
+        // course would take it 40 NM on; "south" alone hears the trawlers halfway.
+        sim.heard_by("north");
+        let from = p.destination(270.0, 20.0 * 1852.0);
+        sim.sail(
+            247_000_001,
+            0.0,
+            60.0,
+            0.5,
+            (from.lat, from.lon),
+            20.0,
+            90.0,
+            0,
+        );
+        let mut mmsi = 247_000_100;
+        for (at, heard_by, until) in [
+            (p, "north", 180.0),
+            (east(40.0), "north", 180.0),
+            (east(20.0), "south", if outage { 59.0 } else { 180.0 }),
+        ] {
+            sim.heard_by(heard_by);
+            for bearing in [0.0, 180.0] {
+                let q = side(at, bearing);
+                mmsi += 1;
+                sim.sail(mmsi, 0.0, until, 1.0, (q.lat, q.lon), 0.0, 0.0, 0);
+            }
+        }
+        sim.run(200.0);
+        sim.alerts(AlertKind::AisGap)
+            .into_iter()
+            .filter(|a| a.mmsi == [247_000_001])
+            .collect::<Vec<_>>()
+    };
+    let up = run(false);
+    assert_eq!(up.len(), 1, "{up:#?}");
+    assert!(
+        up[0].reasons[0].contains("(it was last heard by north)"),
+        "{:?}",
+        up[0].reasons
+    );
+    assert!(
+        up[0].reasons.iter().any(|r| r.contains("by north, south")),
+        "{:?}",
+        up[0].reasons
+    );
+    let quiet = run(true);
+    assert!(quiet.is_empty(), "{quiet:#?}");
+}
+
+/// A SART that falls silent: its alert stays open and critical, and says whether beacons
+/// and Class B sets are still heard around it (so it was in reach and may have stopped) or
+/// not (the reach may be why); heard again, the alert says so.
+#[test]
+fn a_silent_sart_is_noted_with_what_is_still_heard_around_it() {
+    let mut sim = Sim::new();
+    let (lat, lon) = OPEN_SEA;
+    let far = fusion::Position::new(lat, lon)
+        .unwrap()
+        .destination(90.0, 150_000.0);
+    for m in 0..20 {
+        sim.ais(
+            m as f64,
+            beacon(970_123_456, 1, Some(14), lat, lon, 0.2, None),
+        );
+        sim.ais(
+            m as f64,
+            beacon(970_654_321, 1, Some(14), far.lat, far.lon, 0.2, None),
+        );
+    }
+    // Two Class B sets heard 5 km away the whole time.
+    for (mmsi, bearing) in [(247_000_801, 0.0), (247_000_802, 120.0)] {
+        let p = fusion::Position::new(lat, lon)
+            .unwrap()
+            .destination(bearing, 5_000.0);
+        for m in 0..60 {
+            let mut b = beacon(mmsi, 18, None, p.lat, p.lon, 2.5, None);
+            b.cog_deg = Some(90.0);
+            sim.ais(m as f64, b);
+        }
+    }
+    sim.ais(45.0, beacon(970_123_456, 1, Some(14), lat, lon, 0.2, None));
+    sim.run(60.0);
+    let alerts = sim.alerts(AlertKind::SarBeacon);
+    let of = |mmsi: u32| {
+        let a = alerts.iter().find(|a| a.mmsi == [mmsi]).expect("its alert");
+        assert_eq!(
+            (a.state, a.severity),
+            (AlertState::Open, Severity::Critical)
+        );
+        a.reasons.join("\n")
+    };
+    let near = of(970_123_456);
+    assert!(
+        near.contains(
+            "silent for 10 min while 2 SART or Class B transmitters are heard within 30 km:"
+        ) && near.contains("may have stopped")
+            && near.contains("heard again at"),
+        "{near}"
+    );
+    let alone = of(970_654_321);
+    assert!(
+        alone.contains("no SART or Class B transmitters heard within 30 km")
+            && alone.contains("the receivers' reach may be why"),
+        "{alone}"
+    );
+}
+
 fn fusion_sim_move_m() -> f64 {
     250.0
 }

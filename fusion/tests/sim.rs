@@ -14,6 +14,8 @@ pub(crate) const OPEN_SEA: (f64, f64) = (35.0, 13.5);
 /// One scheduled observation.
 enum Input {
     Ais(AisObservation),
+    /// An AIS message heard by the named receiver.
+    AisBy(String, AisObservation),
     /// An AIS message made at the given minute and delivered at the timeline's.
     LateAis(f64, AisObservation),
     Obs(ObservationData),
@@ -29,6 +31,8 @@ pub(crate) struct Sim {
     pub(crate) revisions: Vec<Alert>,
     /// Every tasking issued, in order.
     pub(crate) taskings: Vec<ingest::wire::Tasking>,
+    /// The receiver that hears the AIS messages scheduled from now on (none: not told).
+    receiver: Option<String>,
 }
 
 impl Sim {
@@ -55,6 +59,7 @@ impl Sim {
             seq: 0,
             revisions: Vec::new(),
             taskings: Vec::new(),
+            receiver: None,
         }
     }
 
@@ -63,7 +68,17 @@ impl Sim {
         self.start + SignedDuration::from_secs_f64(min * 60.0)
     }
 
+    /// The AIS messages scheduled from now on are heard by `receiver`.
+    pub(crate) fn heard_by(&mut self, receiver: &str) -> &mut Sim {
+        self.receiver = Some(receiver.to_owned());
+        self
+    }
+
     fn push(&mut self, min: f64, input: Input) {
+        let input = match (input, &self.receiver) {
+            (Input::Ais(a), Some(r)) => Input::AisBy(r.clone(), a),
+            (input, _) => input,
+        };
         self.seq += 1;
         self.timeline
             .push(((min * 60_000.0).round() as i64, self.seq, input));
@@ -273,6 +288,7 @@ impl Sim {
             ticks.until(time, &mut self.engine, &mut out);
             match input {
                 Input::Ais(a) => self.engine.on_ais(&a, &[], time, time, &mut out),
+                Input::AisBy(r, a) => self.engine.on_ais(&a, &[r], time, time, &mut out),
                 Input::LateAis(made, a) => {
                     self.engine.on_ais(&a, &[], self.at(made), time, &mut out)
                 }

@@ -158,7 +158,8 @@ async fn fence(port: u16, rx: &mut mpsc::UnboundedReceiver<Observation>) -> Vec<
     let mut before = Vec::new();
     loop {
         for o in wait_for(rx, 1).await {
-            if o.receivers.iter().any(|r| r == "fence") {
+            // The fence's feed, whatever station its tag block names.
+            if o.receivers.iter().any(|r| r.split('/').next() == Some("fence")) {
                 return before;
             }
             before.push(o);
@@ -614,7 +615,12 @@ async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
         .await
         .unwrap();
     let got = wait_for(&mut obs, expected).await;
-    assert!(got.iter().all(|o| o.receivers == ["shore-tcp"]));
+    // The feed, and the station its tag blocks name (`s:lampedusa`).
+    assert!(
+        got.iter().all(|o| o.receivers == ["shore-tcp/lampedusa"]),
+        "{:?}",
+        got[0].receivers
+    );
     running.stop().await;
     assert_eq!(
         stats.truncated.load(std::sync::atomic::Ordering::Relaxed),

@@ -283,7 +283,8 @@ fn scenario_departure_coast_is_judged_sooner_and_by_coverage() {
     let reasons = gap[0].reasons.join("\n");
     assert!(
         reasons.contains("near the departure coast western Libya")
-            && reasons.contains("by sabratha-platform"),
+            && reasons.contains("by sabratha-platform")
+            && reasons.contains("km inside it"),
         "{reasons}"
     );
 }
@@ -306,6 +307,16 @@ fn scenario_regional_traffic_at_scale_raises_nothing() {
         })
         .collect();
     assert_eq!(d.engine().coverage_receivers(), 8, "{heard:?}");
+}
+
+/// The regional traffic of another day, in which three vessels (Class A on a lane, a Class B
+/// yacht, a tanker in transit) switch off inside good coverage: three gaps and no other
+/// alert of any kind.
+#[test]
+fn scenario_regional_dark_three_gaps_in_good_coverage_and_nothing_else() {
+    let (d, _) = checked("regional-dark");
+    let unexpected: Vec<_> = d.unexpected().iter().map(|a| &a.reasons).collect();
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
 }
 
 /// Per alert kind over every built-in scenario: every expected alert raised (recall 1.00)
@@ -339,8 +350,11 @@ fn every_kind_has_full_recall_and_precision_of_at_least_0_95_over_the_scenarios(
 #[test]
 fn gpsdecode_decodes_every_ais_line_the_simulator_emits_as_we_do() {
     let mut input = Vec::new();
-    // The regional scenario is the background's traffic at scale: left out for time.
-    for name in scenario::NAMES.into_iter().filter(|n| *n != "regional") {
+    // The regional scenarios are the background's traffic at scale: left out for time.
+    for name in scenario::NAMES
+        .into_iter()
+        .filter(|n| !n.starts_with("regional"))
+    {
         let mut sc = scenario::by_name(name, start()).unwrap();
         for e in sc.advance(start() + SignedDuration::from_mins(30)) {
             if matches!(e.channel, Channel::Ais { .. }) {

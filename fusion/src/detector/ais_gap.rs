@@ -61,8 +61,14 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
     let class = if v.class_b { Class::B } else { Class::A };
     // Where vessels are lost to the receivers is the edge of their reach: a silence that
     // starts there is out of coverage, not dark.
-    let losses = coverage.losses(last.position, class, v.silence_counted);
+    let losses = coverage.losses(last.position, class);
     if losses.is_edge(c.edge_min_lost, c.edge_lost_share) {
+        return;
+    }
+    // Last heard at the edge of the range learnt around the receivers' sites: any turn
+    // takes it out.
+    let margin_m = coverage.reach_margin_m(last.position, last.time_ms + 1, class);
+    if margin_m < c.edge_margin_m {
         return;
     }
     let ask = Ask {
@@ -73,7 +79,6 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
         alive_since_ms: last.time_ms + 1,
         class,
         edge: None,
-        own_lost_at: None,
     };
     let at_last = coverage.near(last.position, c.coverage_radius_m, ask);
     if (at_last.vessels.len() as u32) < c.min_other_vessels {
@@ -93,7 +98,7 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
     let mut receivers = at_last.receivers.clone();
     receivers.extend(&at_reckoned.receivers);
     let mut reasons = vec![format!(
-        "{} silent for {} since {}, {}; {} other {} heard within {:.0} km of there since, by {} (last heard by {})",
+        "{} silent for {} since {}, {}; {} other {} heard within {:.0} km of there since{}{}",
         v.label(),
         duration_text(gap_ms / 1000),
         last.position,
@@ -101,13 +106,22 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
         heard,
         ask.class.heard_text(),
         c.coverage_radius_m / 1000.0,
-        coverage.names(&receivers),
-        coverage.names(&[v.last_station]),
+        coverage.by(&receivers),
+        match coverage.by(&[v.last_station]) {
+            by if by.is_empty() => by,
+            by => format!(" (it was last heard{by})"),
+        },
     )];
-    if losses.visits > 0 {
+    if losses.visits > 0 || margin_m.is_finite() {
         reasons.push(format!(
-            "not where the receivers' reach ends: of {} vessels that came where it was last heard, {} went silent there",
-            losses.visits, losses.lost
+            "not where the receivers' reach ends: {}of {} vessels that came where it was last heard, {} were lost there for a while",
+            if margin_m.is_finite() {
+                format!("last heard {:.0} km inside it; ", margin_m / 1000.0)
+            } else {
+                String::new()
+            },
+            losses.visits,
+            losses.lost
         ));
     }
     if let Some(coast) = coast {
@@ -119,7 +133,7 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
     }
     if way.length_m > 1000.0 {
         reasons.push(format!(
-            "in coverage all the way its course and speed ({} kn on {:.0}°) would have taken it: {} NM, {} of {} points along it within {:.0} km of a vessel heard in the last {} by {}",
+            "in coverage all the way its course and speed ({} kn on {:.0}°) would have taken it: {} NM, {} of {} points along it within {:.0} km of a vessel heard in the last {}{}",
             one_decimal(last.sog().unwrap_or(0.0)),
             last.cog().unwrap_or(0.0),
             one_decimal(way.length_m / METERS_PER_NM),
@@ -127,7 +141,7 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
             way.points,
             c.path_radius_m / 1000.0,
             duration_text((c.coverage_memory_min * 60.0) as i64),
-            coverage.names(&way.receivers),
+            coverage.by(&way.receivers),
         ));
     }
     let score = 0.5 + 0.1 * (heard.min(5) as f64) - 0.1 * (last.sog().is_none() as u8 as f64)
@@ -173,7 +187,6 @@ fn way_coverage(
         alive_since_ms: last.time_ms + 1,
         class: if v.class_b { Class::B } else { Class::A },
         edge: Some((c.edge_min_lost, c.edge_lost_share)),
-        own_lost_at: v.silence_counted.then_some(last.position),
     };
     // Sampled at half the radius: no stretch of the way falls between two points.
     coverage.along(from, to, (c.path_radius_m, c.path_radius_m / 2.0), ask)

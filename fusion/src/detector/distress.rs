@@ -272,7 +272,6 @@ pub(crate) fn on_tick(
             // not only on vessels of its own class.
             class: Class::A,
             edge: None,
-            own_lost_at: None,
         },
     );
     let heard = near.vessels;

@@ -142,7 +142,6 @@ impl Beacons {
                     alive_since_ms: b.time_ms + 1,
                     class: Class::Sart,
                     edge: None,
-                    own_lost_at: None,
                 },
             );
             let silent = duration_text((now_ms - b.time_ms) / 1000);
@@ -154,11 +153,11 @@ impl Beacons {
                 )
             } else {
                 format!(
-                    "silent for {silent} while {} {} are heard within {:.0} km by {}: it was within the receivers' reach and may have stopped (battery, water, switched off by rescuers); search from its last position, {p}, and its drift",
+                    "silent for {silent} while {} {} are heard within {:.0} km{}: it was within the receivers' reach and may have stopped (battery, water, switched off by rescuers); search from its last position, {p}, and its drift",
                     near.vessels.len(),
                     Class::Sart.heard_text(),
                     radius_m / 1000.0,
-                    coverage.names(&near.receivers)
+                    coverage.by(&near.receivers)
                 )
             };
             cx.revise(&id, |a| a.reasons.push(note));

@@ -109,9 +109,6 @@ pub struct Vessel {
     /// The receiver that heard its latest position first (coverage's id; 0 none).
     #[serde(default)]
     pub(crate) last_station: u16,
-    /// Its current silence was counted as a loss in the cell of its latest position.
-    #[serde(default)]
-    pub(crate) silence_counted: bool,
     /// The identity checks ran (MMSI format once; IMO per value).
     pub(crate) mmsi_checked: bool,
     pub(crate) imo_checked: Option<u32>,

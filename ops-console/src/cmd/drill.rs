@@ -43,8 +43,13 @@ pub struct Drill {
 }
 
 impl Drill {
-    /// A drill of `scenario` with fusion configured by `cfg` and the scenario's zones.
-    pub fn new(scenario: Scenario, cfg: FusionConfig) -> Result<Drill> {
+    /// A drill of `scenario` with fusion configured by `cfg`, the scenario's zones and, unless
+    /// `cfg` names them, its receivers' sites.
+    pub fn new(scenario: Scenario, mut cfg: FusionConfig) -> Result<Drill> {
+        // The centre knows where its receivers stand.
+        if cfg.ais_gap.receivers.is_empty() {
+            cfg.ais_gap.receivers = receiver_sites(&scenario);
+        }
         let mut geo = Geodata::load(&cfg, None).context("fusion reference data")?;
         if let Some(z) = scenario.zones_geojson() {
             geo.zones = fusion::geodata::Zones::from_geojson(&scenario.name, z.as_bytes())
@@ -266,6 +271,17 @@ impl Drill {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// Where a scenario's shore receivers stand, as fusion is told (`[[ais_gap.receivers]]`).
+pub fn receiver_sites(scenario: &Scenario) -> Vec<fusion::config::ReceiverSite> {
+    (scenario.receiver_sites())
+        .map(|(name, at)| fusion::config::ReceiverSite {
+            name: name.to_owned(),
+            lat: at.lat,
+            lon: at.lon,
+        })
+        .collect()
 }
 
 /// How a drill did on one alert kind ([`Drill::score`]).

@@ -430,7 +430,8 @@ fn remote_identity(args: &UpArgs, addr: &SocketAddr) -> Result<ingest::link::tls
 }
 
 /// Fusion's setup for `up`: the files given, and a demo's zones (a fishing closure), watched
-/// like configured ones when no `--zones` file is given.
+/// like configured ones when no `--zones` file is given, and its receivers' sites when the
+/// configuration names none.
 pub(crate) fn fusion_setup(
     args: &UpArgs,
     sc: Option<&scenario::Scenario>,
@@ -442,6 +443,12 @@ pub(crate) fn fusion_setup(
         setup.geodata.zones =
             fusion::geodata::Zones::from_geojson("the demo scenario's zones", z.as_bytes())
                 .context("the demo scenario's zones")?;
+    }
+    // The demo's shore receivers stand where the scenario puts them.
+    if setup.config.ais_gap.receivers.is_empty()
+        && let Some(sc) = sc
+    {
+        setup.config.ais_gap.receivers = crate::cmd::drill::receiver_sites(sc);
     }
     Ok(setup)
 }

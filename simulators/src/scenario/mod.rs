@@ -121,7 +121,7 @@ pub enum ScenarioError {
 }
 
 /// The built-in scenarios, by name, as TOML.
-const BUILT_IN: [(&str, &str); 15] = [
+const BUILT_IN: [(&str, &str); 16] = [
     (
         "central-med",
         include_str!("../../scenarios/central-med.toml"),
@@ -170,6 +170,10 @@ const BUILT_IN: [(&str, &str); 15] = [
         include_str!("../../scenarios/departure-coast.toml"),
     ),
     ("regional", include_str!("../../scenarios/regional.toml")),
+    (
+        "regional-dark",
+        include_str!("../../scenarios/regional-dark.toml"),
+    ),
 ];
 
 /// The names of the built-in scenarios; `central-med` is the demo.
@@ -406,6 +410,13 @@ impl Scenario {
             .iter()
             .filter(|v| v.at_sea)
             .map(|v| (v.spec.id.as_str(), v.pos))
+    }
+
+    /// The shore receivers: name and where each stands.
+    pub fn receiver_sites(&self) -> impl Iterator<Item = (&str, Position)> {
+        self.receivers
+            .iter()
+            .map(|r| (r.spec.name.as_str(), r.spec.at))
     }
 
     /// Every patrol unit now: id and position.
