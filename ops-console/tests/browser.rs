@@ -138,9 +138,19 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     require("chromium", "chromium");
     let dir = tempfile::tempdir().unwrap();
     let (mqtt, web) = (free_port(), free_port());
+    // The centre's area ends at 35.3° N: the fishing closure north of it is someone else's.
+    let area = dir.path().join("area.geojson");
+    std::fs::write(
+        &area,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"our SRR"},
+           "geometry":{"type":"Polygon","coordinates":[[[10,32],[16,32],[16,35.3],[10,35.3],[10,32]]]}}]}"#,
+    )
+    .unwrap();
     // One scenario minute per wall second: an hour of picture in a minute.
     let mut up = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
         .args(["up", "--demo", "--speed", "60"])
+        .arg("--area")
+        .arg(&area)
         .args(["--mqtt", &format!("127.0.0.1:{mqtt}")])
         .args(["--http", &format!("127.0.0.1:{web}")])
         .arg("--data")
@@ -277,8 +287,46 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     .await;
     assert!(moved.1 < first.1, "it sails west: {first:?} then {moved:?}");
 
+    // The trawler in the closure north of our area: alerted, kept, hidden unless asked.
+    let listed = |kind: &'static str| {
+        let c = c.clone();
+        async move {
+            let v = c
+                .execute(
+                    "return [...document.querySelectorAll('#alert-list [data-alert-id]')].filter(e => e.dataset.alertId.startsWith(arguments[0])).length",
+                    vec![json!(format!("{kind}-"))],
+                )
+                .await
+                .ok()?;
+            v.as_u64()
+        }
+    };
+    until(&c, "an alert outside our area, hidden", 90, || async {
+        // (Shown in capitals.)
+        let t = text(&c, "#alert-count").await.to_lowercase();
+        t.contains("1 outside our area hidden").then_some(())
+    })
+    .await;
+    assert_eq!(listed("zone_entry").await, Some(0), "hidden by default");
+    click(&c, "#filter-outside").await;
+    until(
+        &c,
+        "the alert outside our area, shown when asked",
+        10,
+        || async { (listed("zone_entry").await? > 0).then_some(()) },
+    )
+    .await;
+    click(&c, "#filter-outside").await;
+    until(
+        &c,
+        "the alert outside our area, hidden again",
+        10,
+        || async { (listed("zone_entry").await? == 0).then_some(()) },
+    )
+    .await;
+
     // Acknowledge an alert.
-    let alert_id = until(&c, "an alert in the list", 60, || async {
+    let alert_id = until(&c, "an alert in the list", 90, || async {
         let v = c
             .execute(
                 "const e = [...document.querySelectorAll('#alert-list [data-alert-id]')].find(e => e.querySelector('.triage')?.textContent.trim() === 'new'); return e ? e.dataset.alertId : null",
@@ -296,6 +344,27 @@ async fn a_watch_officer_logs_in_watches_acknowledges_opens_a_card_and_replays_a
     })
     .await;
     shot(&c, "03-acknowledged").await;
+    // Listed after those inside our area when asked for.
+    click(&c, "#filter-outside").await;
+    let last_is_outside = until(&c, "the alert outside our area, listed last", 10, || async {
+        let v = c
+            .execute(
+                "const l = [...document.querySelectorAll('#alert-list [data-alert-id]')]; return l.length > 1 ? l[l.length - 1].dataset.alertId.startsWith('zone_entry-') && !l[0].dataset.alertId.startsWith('zone_entry-') : null",
+                vec![],
+            )
+            .await
+            .ok()?;
+        v.as_bool()
+    })
+    .await;
+    assert!(last_is_outside);
+    let where_ = text(&c, "#alert-list [data-alert-id^=\"zone_entry-\"] .a-where").await;
+    assert!(
+        where_.to_lowercase().contains("outside our area"),
+        "{where_}"
+    );
+    shot(&c, "03a-outside-our-area").await;
+    click(&c, "#filter-outside").await;
     // The server recorded it, with who.
     let (status, cookie, _) = http(
         web,

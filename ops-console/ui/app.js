@@ -1385,7 +1385,8 @@ function updateAlertRow(el, a) {
   tm.textContent = fmtShort(a._ms);
   tm.title = `revision ${a.revision} at ${fmtUTC(a._ms)}; started ${fmtUTC(parseTime(a.start))}`;
   const who = whoLabel(a);
-  $('.a-where', el).textContent = fmtPos(a.position.lat, a.position.lon) + (who ? ' · ' + who : '');
+  $('.a-where', el).textContent = fmtPos(a.position.lat, a.position.lon) + (who ? ' · ' + who : '') +
+    (a.outside_area ? ' · outside our area' : '');
   const ul = $('.reasons', el);
   ul.textContent = '';
   for (const r of a.reasons || []) ul.append(h('li', { text: r }));

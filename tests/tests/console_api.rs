@@ -153,12 +153,29 @@ impl TestConsole {
         revision: u32,
         mmsi: u32,
     ) {
+        self.alert_json(id, kind, severity, revision, mmsi, json!({}))
+            .await;
+    }
+
+    /// [`TestConsole::alert`] with more fields (`extra`, merged in).
+    pub(crate) async fn alert_json(
+        &self,
+        id: &str,
+        kind: &str,
+        severity: &str,
+        revision: u32,
+        mmsi: u32,
+        extra: Value,
+    ) {
         let now = Timestamp::now();
-        let a = json!({"id": id, "kind": kind, "severity": severity, "state": "open",
+        let mut a = json!({"id": id, "kind": kind, "severity": severity, "state": "open",
             "revision": revision, "time": now, "start": now, "mmsi": [mmsi], "contacts": [],
             "position": {"lat": 35.2, "lon": 12.9}, "score": 0.8,
             "reasons": ["2 vessels within 180 m for 52 min"], "rule": format!("{kind}@1"),
             "params": {}});
+        if let (Some(a), Some(extra)) = (a.as_object_mut(), extra.as_object()) {
+            a.extend(extra.clone());
+        }
         // What the console reads is what fusion writes.
         let _: fusion::Alert = serde_json::from_value(a.clone()).unwrap();
         self.publish(&format!("tidewatch/v1/alerts/{kind}"), a)
@@ -666,6 +683,45 @@ async fn first_start_gives_a_one_time_admin_password_and_logins_are_rate_limited
         assert!(actions.contains(&a), "{a} in {actions:?}");
     }
     assert_eq!(store.verify_audit().unwrap(), None);
+    t.stop().await;
+}
+
+/// Regression: the console dropped fusion's `outside_area`, so its "Outside our area"
+/// filter hid nothing. The API carries it, and only when set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_outside_our_area_reaches_the_console_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    t.alert_json(
+        "far-1",
+        "zone_entry",
+        "high",
+        1,
+        247000111,
+        json!({"outside_area": true}),
+    )
+    .await;
+    t.alert("near-1", "zone_entry", "high", 1, 247000112).await;
+    let mut got = Value::Null;
+    for _ in 0..250 {
+        let v = wo.get("/api/alerts").await.json();
+        if v.as_array().is_some_and(|l| l.len() == 2) {
+            got = v;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let by_id = |id: &str| {
+        got.as_array()
+            .and_then(|l| l.iter().find(|a| a["id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} in {got}"))
+    };
+    assert_eq!(by_id("far-1")["outside_area"], json!(true));
+    assert!(by_id("near-1").get("outside_area").is_none());
     t.stop().await;
 }
 

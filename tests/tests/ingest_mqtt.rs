@@ -159,7 +159,10 @@ async fn fence(port: u16, rx: &mut mpsc::UnboundedReceiver<Observation>) -> Vec<
     loop {
         for o in wait_for(rx, 1).await {
             // The fence's feed, whatever station its tag block names.
-            if o.receivers.iter().any(|r| r.split('/').next() == Some("fence")) {
+            if o.receivers
+                .iter()
+                .any(|r| r.split('/').next() == Some("fence"))
+            {
                 return before;
             }
             before.push(o);

@@ -190,6 +190,10 @@ pub struct AlertView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub search_plan: Option<serde_json::Value>,
+    /// Outside the centre's area of responsibility (`--area`): the console lists it last and
+    /// only when asked (rescues always).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_area: bool,
     /// Where the watch stands with it.
     pub triage: Triage,
 }
@@ -218,6 +222,7 @@ impl AlertView {
             rule: a.rule.clone(),
             params: a.params.clone(),
             search_plan: a.search_plan.clone(),
+            outside_area: a.outside_area,
             triage,
         }
     }
