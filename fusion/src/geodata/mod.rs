@@ -345,3 +345,67 @@ fn checked([lon, lat]: [f64; 2]) -> Result<[f64; 2], String> {
     }
     Ok([lon, lat])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(lat: f64, lon: f64) -> crate::Position {
+        crate::Position::new(lat, lon).unwrap()
+    }
+
+    #[test]
+    fn departure_coasts_are_built_in_and_replaced_by_a_centres_own() {
+        let g = Geodata::load(&FusionConfig::default(), None).unwrap();
+        let named = |g: &Geodata, p| {
+            (g.departure_coasts.zones.iter())
+                .find(|z| z.contains(p))
+                .map(|z| z.name.clone())
+        };
+        assert_eq!(
+            named(&g, at(33.15, 12.2)).as_deref(),
+            Some("western Libya (Zuwara to Khoms)")
+        );
+        assert_eq!(
+            named(&g, at(35.3, 12.6)),
+            None,
+            "south of Lampedusa: open sea"
+        );
+        // A GIS tool's file: its unknown properties kept and said once.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("coasts.geojson");
+        std::fs::write(
+            &file,
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature",
+                "properties":{"name":"Lampedusa test box","kind":"departure","fid":7},
+                "geometry":{"type":"Polygon","coordinates":[[[12.5,35.2],[12.7,35.2],[12.7,35.4],[12.5,35.4],[12.5,35.2]]]}}]}"#,
+        )
+        .unwrap();
+        let mut cfg = FusionConfig::default();
+        cfg.geodata.departure_coasts = Some(file.clone());
+        let g = Geodata::load(&cfg, None).unwrap();
+        assert_eq!(
+            named(&g, at(35.3, 12.6)).as_deref(),
+            Some("Lampedusa test box")
+        );
+        assert_eq!(
+            named(&g, at(33.15, 12.2)),
+            None,
+            "the built-in ones replaced"
+        );
+        assert!(
+            g.notes.iter().any(|n| n.contains("fid, kind")),
+            "{:?}",
+            g.notes
+        );
+        // What is wrong is refused with the feature's index.
+        std::fs::write(
+            &file,
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},
+                "geometry":{"type":"Polygon","coordinates":[[[12.5,35.2],[12.7,35.2],[12.7,35.4],[12.5,35.2]]]}}]}"#,
+        )
+        .unwrap();
+        let e = Geodata::load(&cfg, None).unwrap_err().to_string();
+        assert!(e.contains("feature 0") && e.contains("name"), "{e}");
+    }
+}
