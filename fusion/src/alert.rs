@@ -37,6 +37,16 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    /// The version of the rule that raises it (`ais_gap@2`), raised when what the rule
+    /// decides changes: 2 for `ais_gap` (coverage by receiver, reach and edge; departure
+    /// coasts).
+    pub fn rule_version(self) -> u32 {
+        match self {
+            AlertKind::AisGap => 2,
+            _ => 1,
+        }
+    }
+
     /// Every kind, in a fixed order.
     pub const ALL: [AlertKind; 10] = [
         AlertKind::AisGap,

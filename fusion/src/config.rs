@@ -107,6 +107,18 @@ impl FusionConfig {
                 });
             }
         }
+        if self.ais_gap.departure_min_gap_min > self.ais_gap.min_gap_min {
+            return Err(ConfigError::Range {
+                key: "ais_gap.departure_min_gap_min",
+                problem: "at most ais_gap.min_gap_min (off a departure coast a silence counts sooner)",
+            });
+        }
+        if self.ais_gap.edge_min_lost == 0 {
+            return Err(ConfigError::Range {
+                key: "ais_gap.edge_min_lost",
+                problem: "at least 1 (0 would make every cell an edge)",
+            });
+        }
         if !(0.0..=1.0).contains(&self.ais_gap.edge_lost_share) {
             return Err(ConfigError::Range {
                 key: "ais_gap.edge_lost_share",

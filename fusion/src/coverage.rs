@@ -9,14 +9,17 @@
 //! receivers that are still hearing anything at all: a gap in a coverage hole, on a way that
 //! leaves the receivers' reach, or under a receiver that has gone quiet itself, is not.
 //!
+//! Fusion takes an observation when it is first delivered, so a cell learns the receiver
+//! that delivered each report first (a later update naming more receivers is not taken).
+//!
 //! Memory is bounded: cells nobody has been heard in for [`Coverage::prune`]'s horizon are
-//! dropped, and receivers beyond [`MAX_RECEIVERS`] share one slot.
+//! dropped, and receivers beyond [`MAX_RECEIVERS`] − 1 share one slot.
 
 use crate::Position;
 use crate::hash::FastMap;
 
 const CELL_DEG: f64 = 0.1;
-/// Receivers told apart; more share the last slot (named [`MORE_RECEIVERS`]).
+/// Receivers told apart, the last slot shared by any beyond (named [`MORE_RECEIVERS`]).
 pub(crate) const MAX_RECEIVERS: usize = 4096;
 /// A point this close to a receiver's learnt reach is within it, degrees of latitude (1 km).
 const REACH_MARGIN_DEG: f64 = 0.009;
@@ -182,6 +185,9 @@ struct Reach {
     /// whatever the direction, a little short of the farthest it hears.
     #[serde(default)]
     disc: Option<(Position, f64)>,
+    /// The hull's box, `[min lon, min lat, max lon, max lat]`.
+    #[serde(default)]
+    bbox: [f64; 4],
 }
 
 impl Reach {
@@ -211,6 +217,16 @@ impl Reach {
             // Inside, or within a kilometre of an edge (positions are that good; distances in
             // degrees of latitude).
             n => {
+                // Cheap refusal first: outside the hull's box (with the margin).
+                let [x1, y1, x2, y2] = self.bbox;
+                let mx = REACH_MARGIN_DEG / y.to_radians().cos().max(0.01);
+                if x < x1 - mx
+                    || x > x2 + mx
+                    || y < y1 - REACH_MARGIN_DEG
+                    || y > y2 + REACH_MARGIN_DEG
+                {
+                    return false;
+                }
                 let k = y.to_radians().cos();
                 (0..n).all(|i| {
                     let (ax, ay) = self.hull[i];
@@ -221,6 +237,17 @@ impl Reach {
                 })
             }
         }
+    }
+}
+
+impl Reach {
+    fn new(points: Vec<(f64, f64)>, disc: Option<(Position, f64)>) -> Reach {
+        let hull = hull(points);
+        let bbox = hull.iter().fold(
+            [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+            |[x1, y1, x2, y2], &(x, y)| [x1.min(x), y1.min(y), x2.max(x), y2.max(y)],
+        );
+        Reach { hull, disc, bbox }
     }
 }
 
@@ -297,6 +324,10 @@ impl Coverage {
         class: Class,
         receivers: &[String],
     ) -> u16 {
+        if mmsi == 0 {
+            // 0 marks an empty slot: not a transmitter to count.
+            return 0;
+        }
         let mut first = 0;
         let mut ids = [0u16; 3];
         for (i, r) in receivers.iter().take(3).enumerate() {
@@ -345,14 +376,19 @@ impl Coverage {
         count(&mut h.lost, &mut h.visits, class != Class::A);
     }
 
-    /// How the cell of `p` loses vessels of `class` (Class A: any vessel; Class B and SARTs:
-    /// Class B).
+    /// How the cell of `p` loses vessels of `class` (Class A: Class A vessels only, as
+    /// Class B sets are lost nearer the receivers; Class B and SARTs: Class B).
     pub(crate) fn losses(&self, p: Position, class: Class) -> Losses {
-        let i = usize::from(class != Class::A);
         let h = self.cells.get(&key(p)).copied().unwrap_or_default();
-        Losses {
-            visits: h.visits[i],
-            lost: h.lost[i],
+        match class {
+            Class::A => Losses {
+                visits: h.visits[0].saturating_sub(h.visits[1]),
+                lost: h.lost[0].saturating_sub(h.lost[1]),
+            },
+            Class::B | Class::Sart => Losses {
+                visits: h.visits[1],
+                lost: h.lost[1],
+            },
         }
     }
 
@@ -444,15 +480,19 @@ impl Coverage {
                     continue;
                 }
                 // Cells heard only by receivers that have gone quiet say nothing now.
-                let alive: Vec<u16> = (h.stations.iter())
+                let stations = match ask.class {
+                    Class::A => &h.stations,
+                    Class::B | Class::Sart => &h.stations_b,
+                };
+                let alive: Vec<(u16, i64)> = (stations.iter())
                     .filter(|(id, _)| {
                         self.receiver_named(*id)
                             .is_some_and(|r| r.last_ms >= ask.alive_since_ms)
                     })
-                    .map(|(id, _)| *id)
+                    .copied()
                     .collect();
-                // Cells learnt before receivers were told apart count as heard by any.
-                if alive.is_empty() && h.stations[0].0 != 0 {
+                // Cells heard without receivers named count as heard by any.
+                if alive.is_empty() && stations[0].0 != 0 {
                     continue;
                 }
                 let mut any = false;
@@ -469,7 +509,8 @@ impl Coverage {
                     }
                 }
                 if any {
-                    for id in alive {
+                    // Named: the live receivers that heard this class here since.
+                    for (id, _) in alive.into_iter().filter(|(_, t)| *t >= ask.since_ms) {
                         if !found.receivers.contains(&id) {
                             found.receivers.push(id);
                         }
@@ -580,25 +621,15 @@ impl Coverage {
                         .map(|&p| site.distance_m(p))
                         .collect();
                     d.sort_by(f64::total_cmp);
-                    let range_m = *d.get((d.len() * 9 / 10).min(d.len().checked_sub(1)?))?;
+                    // Nine in ten: the ⌈0.9 n⌉-th smallest.
+                    let range_m = *d.get((d.len() * 9).div_ceil(10).checked_sub(1)?)?;
                     Some((site, range_m))
                 };
                 [disc(0), disc(1)]
             })
             .collect();
         self.reach = (points.into_iter().zip(discs))
-            .map(|([a, b], [da, db])| {
-                [
-                    Reach {
-                        hull: hull(a),
-                        disc: da,
-                    },
-                    Reach {
-                        hull: hull(b),
-                        disc: db,
-                    },
-                ]
-            })
+            .map(|([a, b], [da, db])| [Reach::new(a, da), Reach::new(b, db)])
             .collect();
     }
 
@@ -619,14 +650,20 @@ impl Coverage {
     /// site is known.
     pub(crate) fn reach_margin_m(&self, p: Position, alive_since_ms: i64, class: Class) -> f64 {
         let i = usize::from(class != Class::A);
-        let margins: Vec<f64> = (self.reach.iter().zip(&self.receivers))
-            .filter(|(_, rx)| rx.last_ms >= alive_since_ms)
-            .filter_map(|(r, _)| r[i].margin_m(p))
-            .collect();
-        if margins.is_empty() {
-            return f64::INFINITY;
+        let mut best: Option<f64> = None;
+        for (r, _) in
+            (self.reach.iter().zip(&self.receivers)).filter(|(_, rx)| rx.last_ms >= alive_since_ms)
+        {
+            let m = match r[i].margin_m(p) {
+                Some(m) => m,
+                // Within the reach of a receiver whose site is not known: how far inside
+                // cannot be told, and no edge is known there.
+                None if r[i].contains(p) => f64::INFINITY,
+                None => continue,
+            };
+            best = Some(best.map_or(m, |b: f64| b.max(m)));
         }
-        margins.into_iter().fold(f64::NEG_INFINITY, f64::max)
+        best.unwrap_or(f64::INFINITY)
     }
 
     /// Forget cells where nothing was heard after `before_ms` (their receivers' reach is
@@ -773,13 +810,20 @@ mod tests {
         c.lost(inner, Class::A);
         let (n, share) = (2, 0.2);
         assert!(!c.losses(inner, Class::A).is_edge(n, share));
-        assert!(c.losses(edge, Class::A).is_edge(n, share));
         assert!(c.losses(edge, Class::B).is_edge(n, share));
-        // Class B losses count for Class B; a Class A vessel is judged on any.
+        // Class B sets are lost nearer the receivers: their losses say nothing of Class A.
+        assert!(!c.losses(edge, Class::A).is_edge(n, share));
         c.lost(inner, Class::A);
         assert!(!c.losses(inner, Class::A).is_edge(n, share), "2 of 20");
         assert!(!c.losses(inner, Class::B).is_edge(n, share));
-        // A way through the edge cell is not covered there.
+        // A way through a cell that loses Class A vessels is not covered there.
+        for _ in 0..20 {
+            c.visit(edge, Class::A);
+        }
+        for _ in 0..6 {
+            c.lost(edge, Class::A);
+        }
+        assert!(c.losses(edge, Class::A).is_edge(n, share));
         let heard = |c: &mut Coverage, p| c.heard(p, 7, 100, Class::A, &[]);
         heard(&mut c, inner);
         heard(&mut c, edge);

@@ -159,7 +159,7 @@ impl Ctx<'_> {
             position,
             score: (score.clamp(0.0, 1.0) * 100.0).round() / 100.0,
             reasons,
-            rule: format!("{kind}@1"),
+            rule: format!("{kind}@{}", kind.rule_version()),
             params: self.params.get(&(kind as u8)).cloned().unwrap_or_default(),
             search_plan: None,
             outside_area: self
@@ -585,7 +585,9 @@ impl FusionEngine {
                     && let Some(p) = Position::new(lat, lon)
                     && (lat, lon) != (0.0, 0.0)
                 {
-                    let t_ms = time.as_millisecond();
+                    // Never later than the engine's clock: a feed's future time must not
+                    // keep a receiver alive or a cell heard for ever.
+                    let t_ms = time.as_millisecond().min(now.as_millisecond());
                     (self.coverage).heard(p, ais.mmsi, t_ms, Class::Sart, receivers);
                 }
                 return;
@@ -631,7 +633,10 @@ impl FusionEngine {
         self.stats.positions += 1;
         v.class_b = matches!(ais.msg_type, 18 | 19);
         let class = if v.class_b { Class::B } else { Class::A };
-        let station = (self.coverage).heard(position, ais.mmsi, t_ms, class, receivers);
+        // Coverage never takes a time later than the engine's clock (a future tag block time
+        // would keep a receiver alive, and a cell heard, for ever).
+        let heard_ms = t_ms.min(now.as_millisecond());
+        let station = (self.coverage).heard(position, ais.mmsi, heard_ms, class, receivers);
         if v.last_fix().is_some_and(|l| t_ms < l.time_ms) {
             self.stats.late_positions += 1;
             ais_gap::on_late_fix(&mut cx, v, &fix);
@@ -679,18 +684,20 @@ impl FusionEngine {
         if cx.cfg.position_jump.enabled && cx.cfg.position_jump.land {
             position_jump::on_land(&mut cx, v, &fix, prev_in_segment.as_ref());
         }
+        let alerted = v.gap_alert.is_some();
         ais_gap::on_fix(&mut cx, v, previous.as_ref(), &fix, &self.coverage);
         // Where vessels come in and where they are lost teaches where the receivers' reach
-        // ends: a vessel heard again after a silence shorter than a gap (one that sailed
-        // out of reach and back: a silence that long is no gap) was lost where it was last
-        // heard, and comes in anew. Longer silences are not counted: where vessels go dark
-        // must not be learnt as the edge of the reach.
+        // ends: a vessel heard again after a silence shorter than a gap where it was (one
+        // that sailed out of reach and back) was lost where it was last heard, and comes in
+        // anew. A silence as long as a gap, or alerted as one, is not counted: where vessels
+        // go dark must not be learnt as the edge of the reach.
         let silent_ms = previous.map_or(0, |p| fix.time_ms - p.time_ms);
         let returned = silent_ms >= crate::coverage::LOST_AFTER_MS;
         if let Some(p) = previous.filter(|p| {
             returned
+                && !alerted
                 && p.nav_status != 5
-                && silent_ms < (cx.cfg.ais_gap.min_gap_min * 60_000.0) as i64
+                && silent_ms < ais_gap::threshold_ms(&cx, p, fix.time_ms)
         }) {
             self.coverage.lost(p.position, class);
         }

@@ -80,6 +80,8 @@ pub enum Event {
 pub const DEFAULT_DEDUP_WINDOW: SignedDuration = SignedDuration::from_secs(2);
 /// Most transmissions remembered for deduplication (bounds memory at full rate).
 pub const MAX_DEDUP_ENTRIES: usize = 200_000;
+/// Receivers listed on one observation at most (more hearing it are counted as duplicates).
+const MAX_RECEIVERS_PER_OBSERVATION: usize = 8;
 
 struct Heard {
     observation: Observation,
@@ -281,7 +283,12 @@ impl Pipeline {
             .filter(|h| h.observation.time.duration_since(time).abs() <= window)
         {
             self.duplicates += 1;
-            if !h.observation.receivers.iter().any(|r| r == receiver) {
+            // Named receivers come from the input (a tag block's `s:`): at most
+            // MAX_RECEIVERS_PER_OBSERVATION are listed, so a feed naming a new station on
+            // every line cannot grow one observation, nor its updates, without bound.
+            if h.observation.receivers.len() < MAX_RECEIVERS_PER_OBSERVATION
+                && !h.observation.receivers.iter().any(|r| r == receiver)
+            {
                 h.observation.receivers.push(receiver.to_owned());
                 out.push(Event::Publish {
                     topic: Topic::ObsAis(mmsi),
@@ -540,6 +547,24 @@ mod tests {
         // station named as the feed is the feed).
         assert_eq!(receivers, ["feed/2573238", "feed/2573210", "feed"]);
         assert_eq!((p.observations, p.duplicates), (1, 2));
+        // A feed naming a new station on every line: the list stops at eight, no update
+        // is published past it.
+        let mut updates = 0;
+        for i in 0..100 {
+            let l = line(&format!("x{i}"));
+            let ev = p.on_input(
+                Input::Ais {
+                    source: "feed",
+                    payload: l.as_bytes(),
+                },
+                now + SignedDuration::from_millis(400 + i),
+            );
+            if let Some((_, o, _)) = published(&ev).first() {
+                updates += 1;
+                assert!(o.receivers.len() <= 8, "{:?}", o.receivers);
+            }
+        }
+        assert_eq!(updates, 5);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! vessel's last position and of where it would be by now on its last course and speed,
 //! and when at least `path_covered_share` of the way between (sampled every half
 //! `path_radius_m`) is within `path_radius_m` of a vessel heard in the last
-//! `coverage_memory_min`: a vessel whose way left the receivers' reach, or that sits in a
+//! `coverage_memory_min` and inside a receiver's learnt reach (the hull of the positions it
+//! heard, or with its site configured, its range around it): a vessel whose way left the
+//! receivers' reach, or that sits in a
 //! coverage hole, is out of coverage, not dark, and raises nothing. Only receivers that have
 //! heard anything since the vessel's last report count (one that went quiet itself says
 //! nothing of the vessel's silence), and a Class B vessel is judged where Class B
@@ -13,11 +15,13 @@
 //! the shorter `departure_min_gap_min` when the vessel was, or by its course would be, off
 //! a departure coast (`[geodata] departure_coasts`). Where the receivers' reach ends is
 //! learnt too, as the cells where vessels are lost (at least `edge_min_lost` and
-//! `edge_lost_share` of those that came in went silent there): a silence that starts in
-//! such a cell, or a way through them, is out of coverage. Silences in port and
+//! `edge_lost_share` of those that came in were lost there for a while, shorter than a
+//! gap): a silence that starts in such a cell, or a way through them, is out of coverage;
+//! so is one that starts within `edge_margin_m` of a configured site's learnt range (a turn
+//! takes the vessel out). Silences in port and
 //! of moored vessels are not gaps. A report arriving late that splits the silence below
-//! the threshold retracts the alert; so does the vessel's return where its course would
-//! have taken it by a way that left coverage; any other return closes it.
+//! the threshold the alert was raised under retracts it; so does the vessel's return where
+//! its course would have taken it by a way that left coverage; any other return closes it.
 
 use crate::alert::{AlertKind, AlertState, Severity, duration_text, one_decimal};
 use crate::coverage::{Ask, Class, Coverage};
@@ -112,16 +116,22 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
             by => format!(" (it was last heard{by})"),
         },
     )];
-    if losses.visits > 0 || margin_m.is_finite() {
-        reasons.push(format!(
-            "not where the receivers' reach ends: {}of {} vessels that came where it was last heard, {} were lost there for a while",
-            if margin_m.is_finite() {
-                format!("last heard {:.0} km inside it; ", margin_m / 1000.0)
-            } else {
-                String::new()
-            },
+    let mut edge = Vec::new();
+    if margin_m.is_finite() {
+        edge.push(format!("last heard {:.0} km inside it", margin_m / 1000.0));
+    }
+    if losses.visits > 0 {
+        edge.push(format!(
+            "of {} vessels that came where it was last heard, {} {} lost there for a while",
             losses.visits,
-            losses.lost
+            losses.lost,
+            if losses.lost == 1 { "was" } else { "were" }
+        ));
+    }
+    if !edge.is_empty() {
+        reasons.push(format!(
+            "not where the receivers' reach ends: {}",
+            edge.join("; ")
         ));
     }
     if let Some(coast) = coast {
@@ -157,7 +167,15 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel, coverage: &Coverage) {
         reasons,
     );
     v.gap_alert = Some(cx.open(a));
+    v.gap_threshold_ms = min_gap_ms;
     v.count(AlertKind::AisGap, 1);
+}
+
+/// The silence that counts as a gap for a vessel last heard as `last`, judged at `at_ms`:
+/// sooner when it was, or by its course would be, off a departure coast.
+pub(crate) fn threshold_ms(cx: &Ctx<'_>, last: &Fix, at_ms: i64) -> i64 {
+    let coast = cx.departure_coast(last.position, last.dead_reckon(at_ms));
+    min_gap_ms(cx, coast.is_some())
 }
 
 /// The silence that counts as a gap, ms: sooner near a departure coast.
@@ -210,7 +228,8 @@ pub(crate) fn on_fix(
     let secs = (fix.time_ms - prev.time_ms) as f64 / 1000.0;
     let end = fix.time();
     let expected = prev.dead_reckon(fix.time_ms);
-    let min_gap_ms = min_gap_ms(cx, cx.departure_coast(prev.position, expected).is_some());
+    // The threshold the alert was raised under.
+    let min_gap_ms = v.gap_threshold_ms;
     if fix.time_ms - prev.time_ms < min_gap_ms {
         // Made inside the silence, delivered late: there was no gap.
         let (made, now) = (fix.time(), cx.now);
@@ -277,7 +296,8 @@ pub(crate) fn on_late_fix(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix) {
     if fix.time_ms <= start_ms || fix.time_ms >= end_ms {
         return;
     }
-    let min_gap_ms = min_gap_ms(cx, cx.departure_coast(a.position, fix.position).is_some());
+    // The threshold the alert was raised under.
+    let min_gap_ms = v.gap_threshold_ms;
     let longest = (fix.time_ms - start_ms).max(end_ms - fix.time_ms);
     let when = fix.time();
     if longest < min_gap_ms {

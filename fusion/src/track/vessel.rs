@@ -106,6 +106,10 @@ pub struct Vessel {
     /// Class A: its silences are judged on where Class B vessels are heard.
     #[serde(default)]
     pub(crate) class_b: bool,
+    /// The silence its open `ais_gap` alert was raised under, ms (45 min off a departure
+    /// coast, 2 h in the open sea): its return and late reports are judged by the same.
+    #[serde(default)]
+    pub(crate) gap_threshold_ms: i64,
     /// The receiver that heard its latest position first (coverage's id; 0 none).
     #[serde(default)]
     pub(crate) last_station: u16,
