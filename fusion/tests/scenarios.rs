@@ -794,6 +794,61 @@ fn a_receiver_gone_quiet_says_nothing_of_a_silence() {
     assert!(quiet.is_empty(), "{quiet:#?}");
 }
 
+/// Regression: a report stamped days ahead (a receiver's clock gone wrong, or a hostile
+/// feed) kept its receiver "alive" and its cells heard until that time, so a silence on a
+/// way only it had covered was called dark. Coverage takes no time past the engine's clock.
+#[test]
+fn a_future_stamped_report_does_not_keep_a_receiver_alive() {
+    let mut sim = Sim::new();
+    let p = fusion::Position::new(OPEN_SEA.0, OPEN_SEA.1).unwrap();
+    let east = |nm: f64| p.destination(90.0, nm * 1852.0);
+    sim.heard_by("north");
+    let from = p.destination(270.0, 20.0 * 1852.0);
+    sim.sail(
+        247_000_001,
+        0.0,
+        60.0,
+        0.5,
+        (from.lat, from.lon),
+        20.0,
+        90.0,
+        0,
+    );
+    let mut mmsi = 247_000_100;
+    for at in [p, east(40.0)] {
+        for bearing in [0.0, 180.0] {
+            let q = at.destination(bearing, 8_000.0);
+            mmsi += 1;
+            sim.sail(mmsi, 0.0, 180.0, 1.0, (q.lat, q.lon), 0.0, 0.0, 0);
+        }
+    }
+    // "south" hears the trawlers halfway for ten minutes, its clock two days ahead, then
+    // nothing more.
+    sim.heard_by("south");
+    for bearing in [0.0, 180.0] {
+        let q = east(20.0).destination(bearing, 8_000.0);
+        mmsi += 1;
+        for m in 0..10 {
+            let o = ingest::model::AisObservation {
+                mmsi,
+                msg_type: 1,
+                lat: Some(q.lat),
+                lon: Some(q.lon),
+                sog_kn: Some(0.0),
+                cog_deg: Some(0.0),
+                nav_status: Some(0),
+                ..Default::default()
+            };
+            sim.late_ais(m as f64, m as f64 + 2.0 * 24.0 * 60.0, o);
+        }
+    }
+    sim.run(200.0);
+    let gaps: Vec<_> = (sim.alerts(AlertKind::AisGap).into_iter())
+        .filter(|a| a.mmsi == [247_000_001])
+        .collect();
+    assert!(gaps.is_empty(), "{gaps:#?}");
+}
+
 /// A SART that falls silent: its alert stays open and critical, and says whether beacons
 /// and Class B sets are still heard around it (so it was in reach and may have stopped) or
 /// not (the reach may be why); heard again, the alert says so.

@@ -16,6 +16,8 @@ enum Input {
     Ais(AisObservation),
     /// An AIS message heard by the named receiver.
     AisBy(String, AisObservation),
+    /// A late (or future-stamped) AIS message heard by the named receiver.
+    LateAisBy(String, f64, AisObservation),
     /// An AIS message made at the given minute and delivered at the timeline's.
     LateAis(f64, AisObservation),
     Obs(ObservationData),
@@ -77,6 +79,7 @@ impl Sim {
     fn push(&mut self, min: f64, input: Input) {
         let input = match (input, &self.receiver) {
             (Input::Ais(a), Some(r)) => Input::AisBy(r.clone(), a),
+            (Input::LateAis(made, a), Some(r)) => Input::LateAisBy(r.clone(), made, a),
             (input, _) => input,
         };
         self.seq += 1;
@@ -114,6 +117,12 @@ impl Sim {
     /// Any AIS message.
     pub(crate) fn ais(&mut self, min: f64, obs: AisObservation) {
         self.push(min, Input::Ais(obs));
+    }
+
+    /// Any AIS message, delivered at `delivered_min` and stamped `made_min` (later than
+    /// delivery: a clock gone wrong).
+    pub(crate) fn late_ais(&mut self, delivered_min: f64, made_min: f64, obs: AisObservation) {
+        self.push(delivered_min, Input::LateAis(made_min, obs));
     }
 
     /// A position report made at `made_min` that reaches the engine only at
@@ -289,6 +298,9 @@ impl Sim {
             match input {
                 Input::Ais(a) => self.engine.on_ais(&a, &[], time, time, &mut out),
                 Input::AisBy(r, a) => self.engine.on_ais(&a, &[r], time, time, &mut out),
+                Input::LateAisBy(r, made, a) => {
+                    self.engine.on_ais(&a, &[r], self.at(made), time, &mut out)
+                }
                 Input::LateAis(made, a) => {
                     self.engine.on_ais(&a, &[], self.at(made), time, &mut out)
                 }
