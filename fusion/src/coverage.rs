@@ -72,9 +72,6 @@ struct Heard {
     /// class and of Class B and SARTs: a receiver's reach is drawn through them.
     #[serde(default)]
     bounds: [Option<[f32; 4]>; 2],
-    /// Position reports heard here (saturating).
-    #[serde(default)]
-    reports: u32,
     /// Vessels that came into this cell (or were first heard in it), of any class and of
     /// Class B; halved with `lost` as they grow.
     #[serde(default)]
@@ -115,8 +112,6 @@ pub(crate) struct Receiver {
     pub(crate) name: Box<str>,
     /// Its latest report of a vessel's position, ms.
     pub(crate) last_ms: i64,
-    /// Position reports it has given (saturating).
-    pub(crate) reports: u64,
 }
 
 /// A vessel silent this long after its last report here, and heard again before its silence
@@ -124,8 +119,8 @@ pub(crate) struct Receiver {
 /// at least every 3 minutes).
 pub(crate) const LOST_AFTER_MS: i64 = 10 * 60_000;
 
-/// Count `n` in `c[i]` and the class B slot when `class_b`, halving the pair `(c, o)` as it
-/// nears the counters' limit (older traffic weighs less).
+/// Count one in `c`: its any-class slot, and its Class B slot when `class_b`; a slot near the
+/// counters' limit is halved together with the same slot of `o` (older traffic weighs less).
 fn count(c: &mut [u16; 2], o: &mut [u16; 2], class_b: bool) {
     for i in [0, 1].into_iter().filter(|&i| i == 0 || class_b) {
         if c[i] >= u16::MAX - 1 {
@@ -354,7 +349,6 @@ impl Coverage {
                 keep(&mut h.stations_b, id, time_ms);
             }
         }
-        h.reports = h.reports.saturating_add(1);
         first
     }
 
@@ -415,7 +409,6 @@ impl Coverage {
         };
         let r = &mut self.receivers[i];
         r.last_ms = r.last_ms.max(time_ms);
-        r.reports = r.reports.saturating_add(1);
         i as u16 + 1
     }
 
@@ -424,7 +417,6 @@ impl Coverage {
         self.receivers.push(Receiver {
             name: name.into(),
             last_ms: i64::MIN,
-            reports: 0,
         });
     }
 

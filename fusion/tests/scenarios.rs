@@ -735,48 +735,64 @@ fn an_active_sart_is_a_critical_alert_at_once_and_follows_the_drift() {
     assert!(sim.engine().vessel(970_123_456).is_none());
 }
 
+/// A vessel heard by "north" sails east at 20 kn and falls silent after an hour; "north"
+/// hears trawlers around where it went silent and 40 NM on, for three hours; `south` adds,
+/// heard by "south", what is heard of the two trawlers halfway (their ids and places
+/// given). Returns the vessel's gap alerts after 200 min.
+fn gaps_on_a_way_covered_halfway_by_south(
+    south: impl FnOnce(&mut Sim, [(u32, fusion::Position); 2]),
+) -> Vec<fusion::Alert> {
+    let mut sim = Sim::new();
+    let p = fusion::Position::new(OPEN_SEA.0, OPEN_SEA.1).unwrap();
+    let east = |nm: f64| p.destination(90.0, nm * 1852.0);
+    let side = |q: fusion::Position, bearing: f64| q.destination(bearing, 8_000.0);
+    sim.heard_by("north");
+    let from = p.destination(270.0, 20.0 * 1852.0);
+    sim.sail(
+        247_000_001,
+        0.0,
+        60.0,
+        0.5,
+        (from.lat, from.lon),
+        20.0,
+        90.0,
+        0,
+    );
+    let mut mmsi = 247_000_100;
+    for at in [p, east(40.0)] {
+        for bearing in [0.0, 180.0] {
+            let q = side(at, bearing);
+            mmsi += 1;
+            sim.sail(mmsi, 0.0, 180.0, 1.0, (q.lat, q.lon), 0.0, 0.0, 0);
+        }
+    }
+    sim.heard_by("south");
+    let halfway = east(20.0);
+    south(
+        &mut sim,
+        [
+            (mmsi + 1, side(halfway, 0.0)),
+            (mmsi + 2, side(halfway, 180.0)),
+        ],
+    );
+    sim.run(200.0);
+    (sim.alerts(AlertKind::AisGap).into_iter())
+        .filter(|a| a.mmsi == [247_000_001])
+        .collect()
+}
+
 /// A vessel silent on a way whose middle only a receiver that has since gone quiet covered:
 /// that receiver says nothing of the silence, so no gap; the same way with the receiver
 /// still hearing is a gap.
 #[test]
 fn a_receiver_gone_quiet_says_nothing_of_a_silence() {
     let run = |outage: bool| {
-        let mut sim = Sim::new();
-        let p = fusion::Position::new(OPEN_SEA.0, OPEN_SEA.1).unwrap();
-        let east = |nm: f64| p.destination(90.0, nm * 1852.0);
-        let side = |q: fusion::Position, bearing: f64| q.destination(bearing, 8_000.0);
-        // "north" hears the vessel, and trawlers around where it goes silent and where its
-        // course would take it 40 NM on; "south" alone hears the trawlers halfway.
-        sim.heard_by("north");
-        let from = p.destination(270.0, 20.0 * 1852.0);
-        sim.sail(
-            247_000_001,
-            0.0,
-            60.0,
-            0.5,
-            (from.lat, from.lon),
-            20.0,
-            90.0,
-            0,
-        );
-        let mut mmsi = 247_000_100;
-        for (at, heard_by, until) in [
-            (p, "north", 180.0),
-            (east(40.0), "north", 180.0),
-            (east(20.0), "south", if outage { 59.0 } else { 180.0 }),
-        ] {
-            sim.heard_by(heard_by);
-            for bearing in [0.0, 180.0] {
-                let q = side(at, bearing);
-                mmsi += 1;
+        gaps_on_a_way_covered_halfway_by_south(|sim, trawlers| {
+            let until = if outage { 59.0 } else { 180.0 };
+            for (mmsi, q) in trawlers {
                 sim.sail(mmsi, 0.0, until, 1.0, (q.lat, q.lon), 0.0, 0.0, 0);
             }
-        }
-        sim.run(200.0);
-        sim.alerts(AlertKind::AisGap)
-            .into_iter()
-            .filter(|a| a.mmsi == [247_000_001])
-            .collect::<Vec<_>>()
+        })
     };
     let up = run(false);
     assert_eq!(up.len(), 1, "{up:#?}");
@@ -799,53 +815,25 @@ fn a_receiver_gone_quiet_says_nothing_of_a_silence() {
 /// way only it had covered was called dark. Coverage takes no time past the engine's clock.
 #[test]
 fn a_future_stamped_report_does_not_keep_a_receiver_alive() {
-    let mut sim = Sim::new();
-    let p = fusion::Position::new(OPEN_SEA.0, OPEN_SEA.1).unwrap();
-    let east = |nm: f64| p.destination(90.0, nm * 1852.0);
-    sim.heard_by("north");
-    let from = p.destination(270.0, 20.0 * 1852.0);
-    sim.sail(
-        247_000_001,
-        0.0,
-        60.0,
-        0.5,
-        (from.lat, from.lon),
-        20.0,
-        90.0,
-        0,
-    );
-    let mut mmsi = 247_000_100;
-    for at in [p, east(40.0)] {
-        for bearing in [0.0, 180.0] {
-            let q = at.destination(bearing, 8_000.0);
-            mmsi += 1;
-            sim.sail(mmsi, 0.0, 180.0, 1.0, (q.lat, q.lon), 0.0, 0.0, 0);
-        }
-    }
     // "south" hears the trawlers halfway for ten minutes, its clock two days ahead, then
     // nothing more.
-    sim.heard_by("south");
-    for bearing in [0.0, 180.0] {
-        let q = east(20.0).destination(bearing, 8_000.0);
-        mmsi += 1;
-        for m in 0..10 {
-            let o = ingest::model::AisObservation {
-                mmsi,
-                msg_type: 1,
-                lat: Some(q.lat),
-                lon: Some(q.lon),
-                sog_kn: Some(0.0),
-                cog_deg: Some(0.0),
-                nav_status: Some(0),
-                ..Default::default()
-            };
-            sim.late_ais(m as f64, m as f64 + 2.0 * 24.0 * 60.0, o);
+    let gaps = gaps_on_a_way_covered_halfway_by_south(|sim, trawlers| {
+        for (mmsi, q) in trawlers {
+            for m in 0..10 {
+                let o = ingest::model::AisObservation {
+                    mmsi,
+                    msg_type: 1,
+                    lat: Some(q.lat),
+                    lon: Some(q.lon),
+                    sog_kn: Some(0.0),
+                    cog_deg: Some(0.0),
+                    nav_status: Some(0),
+                    ..Default::default()
+                };
+                sim.late_ais(m as f64, m as f64 + 2.0 * 24.0 * 60.0, o);
+            }
         }
-    }
-    sim.run(200.0);
-    let gaps: Vec<_> = (sim.alerts(AlertKind::AisGap).into_iter())
-        .filter(|a| a.mmsi == [247_000_001])
-        .collect();
+    });
     assert!(gaps.is_empty(), "{gaps:#?}");
 }
 

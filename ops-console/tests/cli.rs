@@ -919,15 +919,18 @@ fn analyze_takes_zone_files_from_other_tools_and_keeps_what_it_does_not_use() {
         ),
     )
     .unwrap();
-    let out = tidewatch(
-        &[
-            "analyze",
-            "--zones",
-            zones.to_str().unwrap(),
-            log.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let analyze = || {
+        tidewatch(
+            &[
+                "analyze",
+                "--zones",
+                zones.to_str().unwrap(),
+                log.to_str().unwrap(),
+            ],
+            b"",
+        )
+    };
+    let out = analyze();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let said: Vec<&str> = err
@@ -971,15 +974,7 @@ fn analyze_takes_zone_files_from_other_tools_and_keeps_what_it_does_not_use() {
         ),
     ] {
         std::fs::write(&zones, zone(props, geometry)).unwrap();
-        let out = tidewatch(
-            &[
-                "analyze",
-                "--zones",
-                zones.to_str().unwrap(),
-                log.to_str().unwrap(),
-            ],
-            b"",
-        );
+        let out = analyze();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success() && err.contains(says),

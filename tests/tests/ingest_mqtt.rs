@@ -170,6 +170,21 @@ async fn fence(port: u16, rx: &mut mpsc::UnboundedReceiver<Observation>) -> Vec<
     }
 }
 
+/// Wait for `n` PUBACKs on `el` (each within 10 s).
+async fn pubacks(el: &mut rumqttc::EventLoop, n: usize) {
+    let mut acks = 0;
+    while acks < n {
+        if let Event::Incoming(Packet::PubAck(_)) =
+            tokio::time::timeout(Duration::from_secs(10), el.poll())
+                .await
+                .unwrap()
+                .unwrap()
+        {
+            acks += 1;
+        }
+    }
+}
+
 async fn wait_for(rx: &mut mpsc::UnboundedReceiver<Observation>, n: usize) -> Vec<Observation> {
     let mut got = Vec::new();
     while got.len() < n {
@@ -398,17 +413,7 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
     )
     .await
     .unwrap();
-    let mut acks = 0;
-    while acks < 2 {
-        if let Event::Incoming(Packet::PubAck(_)) =
-            tokio::time::timeout(Duration::from_secs(10), el.poll())
-                .await
-                .unwrap()
-                .unwrap()
-        {
-            acks += 1;
-        }
-    }
+    pubacks(&mut el, 2).await;
     let got = wait_for(&mut obs, 2).await;
     assert!(got.iter().any(|o| matches!(&o.data,
         ObservationData::RadarTarget { unit, target: 7, .. } if unit.as_str() == "patrol-7")));
@@ -433,17 +438,7 @@ async fn a_patrol_unit_reports_through_the_embedded_broker_and_cannot_speak_for_
         .unwrap();
     }
     // Both are acknowledged: the refused one is kept (archived as refused), not lost.
-    let mut acks = 0;
-    while acks < 2 {
-        if let Event::Incoming(Packet::PubAck(_)) =
-            tokio::time::timeout(Duration::from_secs(10), el.poll())
-                .await
-                .unwrap()
-                .unwrap()
-        {
-            acks += 1;
-        }
-    }
+    pubacks(&mut el, 2).await;
     let got = wait_for(&mut obs, 1).await;
     assert!(
         matches!(&got[0].data, ObservationData::Report { report: ingest::wire::PatrolReport::TaskingAck { reason: Some(r), .. }, .. } if r.starts_with("engine failure")),
