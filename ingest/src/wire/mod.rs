@@ -6,6 +6,7 @@
 //! not changes to this contract.
 
 pub mod patrol;
+pub mod sea;
 pub mod topics;
 
 pub use patrol::{PatrolReport, ReportError, Tasking};

@@ -16,6 +16,8 @@ pub const OBS_FILTER: &str = "tidewatch/v1/obs/#";
 pub const ALERTS_FILTER: &str = "tidewatch/v1/alerts/#";
 /// What the console subscribes to for the taskings sent to units.
 pub const TASKING_FILTER: &str = "tidewatch/v1/patrol/+/tasking";
+/// What the console subscribes to for case actions taken at sea and their evidence files.
+pub const SEA_CASE_FILTER: &str = "tidewatch/v1/patrol/+/case";
 
 /// A patrol unit's id: 1–32 characters of `a-z`, `0-9`, `-` and `_`, so it is safe in a
 /// topic level and as a broker user name.
@@ -74,6 +76,10 @@ pub enum Topic {
     PatrolTasking(UnitId),
     /// `patrol/{unit}/rejects`: why a unit's report or line was refused (for the unit).
     PatrolRejects(UnitId),
+    /// `patrol/{unit}/case`: case actions signed at sea, and evidence files (wire::sea).
+    PatrolCase(UnitId),
+    /// `patrol/{unit}/case-update`: the console's answers and case views for a unit.
+    PatrolCaseUpdate(UnitId),
     /// `obs/ais/{mmsi}`: an AIS observation.
     ObsAis(u32),
     /// `obs/patrol/{unit}`: a unit's own position and reports.
@@ -99,6 +105,8 @@ impl Topic {
             ("patrol", u, Some("report")) => Topic::PatrolReport(unit(u)?),
             ("patrol", u, Some("tasking")) => Topic::PatrolTasking(unit(u)?),
             ("patrol", u, Some("rejects")) => Topic::PatrolRejects(unit(u)?),
+            ("patrol", u, Some("case")) => Topic::PatrolCase(unit(u)?),
+            ("patrol", u, Some("case-update")) => Topic::PatrolCaseUpdate(unit(u)?),
             ("obs", Some("ais"), Some(m)) => Topic::ObsAis(m.parse().ok()?),
             ("obs", Some("patrol"), u @ Some(_)) => Topic::ObsPatrol(unit(u)?),
             ("obs", Some("radar"), u @ Some(_)) => Topic::ObsRadar(unit(u)?),
@@ -131,6 +139,8 @@ impl fmt::Display for Topic {
             Topic::PatrolReport(u) => write!(f, "{PREFIX}/patrol/{u}/report"),
             Topic::PatrolTasking(u) => write!(f, "{PREFIX}/patrol/{u}/tasking"),
             Topic::PatrolRejects(u) => write!(f, "{PREFIX}/patrol/{u}/rejects"),
+            Topic::PatrolCase(u) => write!(f, "{PREFIX}/patrol/{u}/case"),
+            Topic::PatrolCaseUpdate(u) => write!(f, "{PREFIX}/patrol/{u}/case-update"),
             Topic::ObsAis(mmsi) => write!(f, "{PREFIX}/obs/ais/{mmsi}"),
             Topic::ObsPatrol(u) => write!(f, "{PREFIX}/obs/patrol/{u}"),
             Topic::ObsRadar(u) => write!(f, "{PREFIX}/obs/radar/{u}"),
@@ -154,6 +164,8 @@ mod tests {
             Topic::PatrolReport(u.clone()),
             Topic::PatrolTasking(u.clone()),
             Topic::PatrolRejects(u.clone()),
+            Topic::PatrolCase(u.clone()),
+            Topic::PatrolCaseUpdate(u.clone()),
             Topic::ObsAis(247_123_456),
             Topic::ObsPatrol(u.clone()),
             Topic::ObsRadar(u),

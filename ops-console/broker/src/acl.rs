@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use ingest::wire::topics::{
     ALERTS_FILTER, OBS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER, RAW_AIS_FILTER,
-    TASKING_FILTER,
+    SEA_CASE_FILTER, TASKING_FILTER,
 };
 
 use super::config::Role;
@@ -78,10 +78,12 @@ pub(crate) fn rules(subject: Subject) -> Rules {
             publish: &[
                 "tidewatch/v1/patrol/%u/nmea",
                 "tidewatch/v1/patrol/%u/report",
+                "tidewatch/v1/patrol/%u/case",
             ],
             subscribe: &[
                 "tidewatch/v1/patrol/%u/tasking",
                 "tidewatch/v1/patrol/%u/rejects",
+                "tidewatch/v1/patrol/%u/case-update",
             ],
             retain: false,
         },
@@ -111,8 +113,8 @@ pub(crate) fn rules(subject: Subject) -> Rules {
         },
         // The console reads observations, alerts and taskings, and publishes nothing.
         Subject::Role(Role::Console) => Rules {
-            publish: &[],
-            subscribe: &[OBS_FILTER, ALERTS_FILTER, TASKING_FILTER],
+            publish: &["tidewatch/v1/patrol/+/case-update"],
+            subscribe: &[OBS_FILTER, ALERTS_FILTER, TASKING_FILTER, SEA_CASE_FILTER],
             retain: false,
         },
     }
@@ -366,6 +368,8 @@ mod tests {
             (Topic::PatrolReport(u.clone()), vec!["unit cp-301"]),
             (Topic::PatrolTasking(u.clone()), vec!["fusion"]),
             (Topic::PatrolRejects(u.clone()), vec!["ingest"]),
+            (Topic::PatrolCase(u.clone()), vec!["unit cp-301"]),
+            (Topic::PatrolCaseUpdate(u.clone()), vec!["console"]),
             (Topic::ObsAis(247_123_456), vec!["ingest"]),
             (Topic::ObsPatrol(u.clone()), vec!["ingest"]),
             (Topic::ObsRadar(u), vec!["ingest"]),
@@ -385,7 +389,7 @@ mod tests {
         }
         assert!(Grants::new(Role::Fusion, "fusion").may_subscribe(OBS_FILTER));
         let c = Grants::new(Role::Console, "console");
-        for f in [OBS_FILTER, ALERTS_FILTER, TASKING_FILTER] {
+        for f in [OBS_FILTER, ALERTS_FILTER, TASKING_FILTER, SEA_CASE_FILTER] {
             assert!(c.may_subscribe(f), "{f}");
         }
         for s in Subject::ALL {

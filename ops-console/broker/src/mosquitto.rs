@@ -316,7 +316,7 @@ mod tests {
         let files = write_config(&cfg, dir.path()).unwrap();
         let acl = fs::read_to_string(&files.acl_file).unwrap();
         assert!(acl.contains(
-            "user patrol-7\ntopic write tidewatch/v1/patrol/patrol-7/nmea\ntopic write tidewatch/v1/patrol/patrol-7/report\ntopic read tidewatch/v1/patrol/patrol-7/tasking\ntopic read tidewatch/v1/patrol/patrol-7/rejects\n"
+            "user patrol-7\ntopic write tidewatch/v1/patrol/patrol-7/nmea\ntopic write tidewatch/v1/patrol/patrol-7/report\ntopic write tidewatch/v1/patrol/patrol-7/case\ntopic read tidewatch/v1/patrol/patrol-7/tasking\ntopic read tidewatch/v1/patrol/patrol-7/rejects\ntopic read tidewatch/v1/patrol/patrol-7/case-update\n"
         ));
         assert!(acl.contains("user shore-3\ntopic write tidewatch/v1/raw/ais/shore-3\n\n"));
         assert!(acl.contains("user ingest\ntopic write tidewatch/v1/obs/ais/+\n"));
@@ -394,9 +394,11 @@ mod tests {
         assert_eq!(
             block(&acl, "console"),
             [
+                "topic write tidewatch/v1/patrol/+/case-update",
                 "topic read tidewatch/v1/obs/#",
                 "topic read tidewatch/v1/alerts/#",
                 "topic read tidewatch/v1/patrol/+/tasking",
+                "topic read tidewatch/v1/patrol/+/case",
             ]
         );
         let conf = fs::read_to_string(&files.config).unwrap();

@@ -57,6 +57,18 @@ pub enum UserAction {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Register an officer's key for case actions signed at sea: the public key that
+    /// `tidewatch patrol --add-crew NAME` printed on board, for that unit only. Actions it
+    /// signs are taken in this account's name and role.
+    SeaKey {
+        /// Login name (the account acts at sea as its role).
+        name: String,
+        /// The public key, hex (`ed25519:` may precede it).
+        key: String,
+        /// The unit the officer serves on.
+        #[arg(long, value_name = "ID")]
+        unit: String,
+    },
     /// List the accounts.
     List,
 }
@@ -141,6 +153,26 @@ pub fn run(args: &UserArgs) -> Result<()> {
             } else {
                 println!("{name}: password changed");
             }
+        }
+        UserAction::SeaKey { name, key, unit } => {
+            let key = ingest::wire::sea::parse_public_key(key).map_err(anyhow::Error::msg)?;
+            let unit = ingest::wire::UnitId::new(unit)
+                .map_err(|e| anyhow::anyhow!("--unit {unit:?}: {e}"))?;
+            if store.user(name)?.is_none() {
+                bail!("no user {name:?} (tidewatch user add {name} --role boarding_officer)");
+            }
+            if let Some((user, on)) = store.sea_key(&key)? {
+                bail!("that key is registered already, to {user} on {on}");
+            }
+            store.add_sea_key(&key, name, unit.as_str())?;
+            store.audit(NewAudit {
+                user: None,
+                role: None,
+                action: "sea_key_added",
+                target: Some(name),
+                detail: &serde_json::json!({"by": "command line", "unit": unit.as_str(), "key": key}),
+            })?;
+            println!("{name}: key {key} registered for actions signed at sea on {unit}");
         }
         UserAction::List => {
             println!("{:<24} {:<18} {:<22} STATE", "NAME", "ROLE", "CREATED UTC");

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ingest::model::Observation;
 use ingest::wire::Tasking;
-use ingest::wire::topics::{ALERTS_FILTER, OBS_FILTER, TASKING_FILTER, Topic};
+use ingest::wire::topics::{ALERTS_FILTER, OBS_FILTER, SEA_CASE_FILTER, TASKING_FILTER, Topic};
 use jiff::SignedDuration;
 use rumqttc::{Event, Packet, Publish, QoS};
 use tokio::sync::mpsc;
@@ -40,7 +40,10 @@ pub async fn run(
     let (tx, mut rx) = mpsc::channel::<Publish>(4096);
     let sub = client.clone();
     let health = console.clone();
-    const FILTERS: [&str; 3] = [OBS_FILTER, ALERTS_FILTER, TASKING_FILTER];
+    const FILTERS: [&str; 4] = [OBS_FILTER, ALERTS_FILTER, TASKING_FILTER, SEA_CASE_FILTER];
+    let mut to_units = console
+        .take_to_units()
+        .expect("one feed per console takes what goes to the units");
     let poller = tokio::spawn(async move {
         let mut backoff = Backoff::default();
         let mut awaiting = FILTERS.len();
@@ -121,12 +124,18 @@ pub async fn run(
                 }
                 console.publish(LiveEvent::Clock(clock));
             }
+            Some((topic, payload)) = to_units.recv() => {
+                let _ = client.publish(topic, QoS::AtLeastOnce, false, payload).await;
+            }
             n = rx.recv_many(&mut batch, 512) => {
                 if n == 0 {
                     break;
                 }
                 for p in batch.drain(..) {
-                    take(&console, &p);
+                    // A case action from sea is answered before it is acknowledged.
+                    for (topic, payload) in take(&console, &p) {
+                        let _ = client.publish(topic, QoS::AtLeastOnce, false, payload).await;
+                    }
                     let _ = client.ack(&p).await;
                 }
             }
@@ -146,7 +155,13 @@ pub async fn run(
     poller.abort();
 }
 
-fn take(console: &Console, p: &Publish) {
+fn take(console: &Console, p: &Publish) -> super::sea::Outgoing {
+    let mut out = Vec::new();
+    take_into(console, p, &mut out);
+    out
+}
+
+fn take_into(console: &Console, p: &Publish, out: &mut super::sea::Outgoing) {
     let topic = p.topic.as_str();
     match Topic::parse(topic) {
         Some(t @ (Topic::ObsAis(_) | Topic::ObsPatrol(_) | Topic::ObsRadar(_))) => {
@@ -178,9 +193,14 @@ fn take(console: &Console, p: &Publish) {
                 let why = format!("a tasking for {} on {unit}'s topic", t.unit);
                 console.refuse("topic_mismatch", topic, &why)
             }
-            Ok(t) => console.picture_mut().tasking(t),
+            Ok(t) => {
+                let (unit, alert) = (t.unit.clone(), t.alert.clone());
+                console.picture_mut().tasking(t);
+                console.tasked(&unit, &alert);
+            }
             Err(e) => console.refuse("bad_tasking", topic, &e.to_string()),
         },
+        Some(Topic::PatrolCase(unit)) => super::sea::take(console, &unit, &p.payload, out),
         _ => console.refuse("unknown_topic", topic, "not a topic the console reads"),
     }
 }

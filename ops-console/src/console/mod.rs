@@ -22,6 +22,7 @@ pub mod live;
 pub mod model;
 pub mod picture;
 pub mod report;
+pub mod sea;
 pub mod store;
 
 use std::collections::HashMap;
@@ -69,6 +70,9 @@ pub struct ConsoleStats {
     pub live_clients: Arc<AtomicU64>,
 }
 
+/// Messages for units (topic, payload), as the feed receives them to send.
+pub(crate) type ToUnits = tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>;
+
 /// The console's state, shared by every request.
 pub struct Console {
     store: Store,
@@ -96,6 +100,12 @@ pub struct Console {
     reference: tidewatch_cases::casefile::Reference,
     /// The data directory (exports go under it), if not in memory.
     dir: Option<PathBuf>,
+    /// Messages for units at sea (case views), sent by the feed.
+    to_units: tokio::sync::mpsc::UnboundedSender<(String, Vec<u8>)>,
+    /// Its receiving end, until the feed takes it.
+    to_units_rx: Mutex<Option<ToUnits>>,
+    /// Evidence files arriving from units, in part, when the console keeps no directory.
+    partial_files: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Console {
@@ -187,7 +197,11 @@ impl Console {
             picture.add_incident(i);
         }
         let (live, _) = broadcast::channel(256);
+        let (to_units, to_units_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Console {
+            to_units,
+            to_units_rx: Mutex::new(Some(to_units_rx)),
+            partial_files: Mutex::new(HashMap::new()),
             store,
             picture: RwLock::new(picture),
             sessions: Mutex::new(HashMap::new()),

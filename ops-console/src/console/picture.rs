@@ -554,6 +554,15 @@ impl Picture {
         self.taskings.contains_key(id)
     }
 
+    /// The units tasked to any of `alerts`.
+    pub fn units_tasked_for(&self, alerts: &[String]) -> Vec<String> {
+        self.taskings
+            .values()
+            .filter(|(t, ..)| alerts.contains(&t.alert))
+            .map(|(t, ..)| t.unit.clone())
+            .collect()
+    }
+
     /// Restore a triage (from the store).
     pub fn set_triage(&mut self, alert: &str, t: Triage) {
         if let Some(e) = self.alerts.get_mut(alert) {

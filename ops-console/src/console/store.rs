@@ -158,6 +158,21 @@ const MIGRATIONS: &[&str] = &[
         requested_by TEXT NOT NULL,
         requested_at TEXT NOT NULL
     );",
+    // 10: officers' keys for case actions signed at sea (registered by the administrator,
+    // for one unit), and the records taken from units: each once, with the answer given.
+    "CREATE TABLE sea_keys (
+        key TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        unit TEXT NOT NULL,
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE sea_records (
+        id TEXT PRIMARY KEY,
+        unit TEXT NOT NULL,
+        incident TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        answer TEXT NOT NULL
+    );",
 ];
 
 /// The store as a case file sees it: evidence files, restricted records and signing keys,
@@ -313,6 +328,29 @@ pub struct AuditEntry {
     pub prev_hash: String,
     /// SHA-256 of this entry's fields and `prev_hash`.
     pub hash: String,
+}
+
+/// A record signed at sea, as [`Store::sea_case_action`] takes it.
+pub struct SeaMark<'a> {
+    /// The record's id (unique for its unit).
+    pub id: &'a str,
+    /// The unit.
+    pub unit: &'a str,
+    /// SHA-256 of the record as received.
+    pub sha256: &'a str,
+    /// What the log entry keeps of the signature (`details.at_sea`).
+    pub signed: &'a serde_json::Value,
+    /// The answer to keep for the outcome (JSON text).
+    pub answer: &'a dyn Fn(Result<&LogEntry, &CaseRefusal>) -> String,
+}
+
+/// What [`Store::sea_case_action`] did.
+#[derive(Debug)]
+pub enum SeaTaken {
+    /// Taken now: applied, or refused.
+    Now(Box<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>>),
+    /// Taken before: the answer given then.
+    Before(String),
 }
 
 /// The console's SQLite store.
@@ -948,6 +986,61 @@ impl Store {
         Ok(f)
     }
 
+    /// Register an officer's public key (hex) for actions signed at sea on `unit`; false
+    /// when the key is registered already.
+    pub fn add_sea_key(&self, key: &str, user: &str, unit: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO sea_keys (key, user, unit, added_at) VALUES (?1, ?2, ?3, ?4)",
+            params![key, user, unit, Timestamp::now().to_string()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Whose key this is, and for which unit.
+    pub fn sea_key(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT user, unit FROM sea_keys WHERE key = ?1",
+                params![key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// The units whose records an incident took.
+    pub fn sea_units(&self, incident: &str) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT DISTINCT unit FROM sea_records WHERE incident = ?1")?;
+        let rows = st.query_map(params![incident], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// An evidence file's size, if it is kept (without reading it).
+    pub fn evidence_file_size(&self, sha256: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT length(bytes) FROM evidence_files WHERE sha256 = ?1",
+                params![sha256],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|n| n as u64))
+    }
+
+    /// The answer given to a record taken from a unit before, if it was.
+    pub fn sea_answer(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT answer FROM sea_records WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Apply a case action and record it in the incident's interception log, in one
     /// transaction: the action is checked against the case file replayed inside it, so two
     /// users acting at once cannot both act on the same state. `entry` says when, where and
@@ -964,10 +1057,56 @@ impl Store {
         reference: &tidewatch_cases::casefile::Reference,
     ) -> Result<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>, StoreError>
     {
+        self.take_case_action(incident, who, action, entry, recorded_at, reference, None)
+    }
+
+    /// [`Store::case_action`] for an action signed at sea: the record is taken once. Its
+    /// answer (`answer(&outcome)`) is kept in the same transaction as the action's entry (or
+    /// its refusal), so a record delivered again after a crash is answered, never applied
+    /// twice. `Ok(Err(answer))`: taken before, with this answer.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sea_case_action(
+        &self,
+        incident: &str,
+        who: &tidewatch_cases::casefile::Who,
+        action: &tidewatch_cases::casefile::Action,
+        entry: NewEntry,
+        recorded_at: Timestamp,
+        reference: &tidewatch_cases::casefile::Reference,
+        record: SeaMark<'_>,
+    ) -> Result<SeaTaken, StoreError> {
+        if let Some(a) = self.sea_answer(record.id)? {
+            return Ok(SeaTaken::Before(a));
+        }
+        self.take_case_action(
+            incident,
+            who,
+            action,
+            entry,
+            recorded_at,
+            reference,
+            Some(record),
+        )
+        .map(|r| SeaTaken::Now(Box::new(r)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn take_case_action(
+        &self,
+        incident: &str,
+        who: &tidewatch_cases::casefile::Who,
+        action: &tidewatch_cases::casefile::Action,
+        entry: NewEntry,
+        recorded_at: Timestamp,
+        reference: &tidewatch_cases::casefile::Reference,
+        sea: Option<SeaMark<'_>>,
+    ) -> Result<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>, StoreError>
+    {
         let live = tidewatch_cases::casefile::LiveAction {
             who,
             action,
             recorded_at,
+            at_sea: sea.as_ref().map(|s| s.signed),
         };
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -991,16 +1130,30 @@ impl Store {
             &mut |kind, body| keep_restricted(&tx, kind, incident, body),
         )?;
         use tidewatch_cases::casefile::Taken;
+        let keep_answer = |tx: &Connection, outcome: Result<&LogEntry, &CaseRefusal>| {
+            if let Some(s) = &sea {
+                tx.execute(
+                    "INSERT INTO sea_records (id, unit, incident, sha256, answer) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![s.id, s.unit, incident, s.sha256, (s.answer)(outcome)],
+                )?;
+            }
+            Ok::<_, StoreError>(())
+        };
         match taken {
             Taken::Applied { entry, file } => {
                 insert_entry(&tx, &entry)?;
+                keep_answer(&tx, Ok(&entry))?;
                 tx.commit()?;
                 Ok(Ok((entry, *file)))
             }
             Taken::Refused { refusal, incident } => {
                 // The refusal stands; the integrity incident its check found is kept.
+                let commit = incident.is_some() || sea.is_some();
                 if let Some(entry) = incident {
                     insert_entry(&tx, &entry)?;
+                }
+                keep_answer(&tx, Err(&refusal))?;
+                if commit {
                     tx.commit()?;
                 }
                 Ok(Err(refusal))

@@ -38,6 +38,9 @@ pub struct LiveAction<'a> {
     pub action: &'a Action,
     /// When it is recorded.
     pub recorded_at: Timestamp,
+    /// For an action taken at sea: how it was signed on board (the record's id and SHA-256,
+    /// the officer's key and signature), kept in the entry's `details.at_sea`.
+    pub at_sea: Option<&'a serde_json::Value>,
 }
 
 /// Where a live action keeps what must stay out of the log: a restricted record of a kind,
@@ -98,6 +101,7 @@ impl CaseFile {
             who,
             action,
             recorded_at,
+            at_sea,
         } = live;
         // A client never names a restricted record: naming one would load it.
         if action.names_restricted_record() {
@@ -185,6 +189,9 @@ impl CaseFile {
         if !applied.facts.is_empty() {
             details["facts"] = serde_json::to_value(&applied.facts).expect("facts serialize");
         }
+        if let Some(s) = at_sea {
+            details["at_sea"] = s.clone();
+        }
         entry.details = details;
         Ok(
             match crate::log::next_entry(incident, entries.last(), entry, recorded_at) {
@@ -212,6 +219,7 @@ fn integrity_incident(
         who,
         action,
         recorded_at,
+        ..
     } = live;
     // What was found quotes what the user typed (a seal): kept within the log's limits.
     let problem: String = problem

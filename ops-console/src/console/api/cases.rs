@@ -543,35 +543,9 @@ pub async fn case_action(
     ApiJson(req): ApiJson<CaseRequest>,
 ) -> Result<(StatusCode, Json<CaseView>), ApiError> {
     u.require(Permission::RecordInterception)?;
-    if req.action.names_restricted_record() {
-        return Err(ApiError::bad_request(
-            "asylum_restricted and an info_item's content_sha256 are how the log keeps what is restricted: record `asylum`, or `info_item` with its content",
-        ));
-    }
-    if !req.action.kind().taken_by_users() {
-        return Err(ApiError::bad_request(format!(
-            "{} is recorded by the console when a check finds one (RULES.md, R46)",
-            tidewatch_cases::casefile::action_name(&req.action)
-        )));
-    }
-    if !u.role.may_take(req.action.kind()) {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            format!(
-                "a {} may not {} (RULES.md{})",
-                u.role.as_str().replace('_', " "),
-                tidewatch_cases::casefile::action_name(&req.action),
-                match u.role {
-                    Role::WatchOfficer | Role::SarCoordinator | Role::Investigator => ", R60",
-                    _ => "",
-                }
-            ),
-        ));
-    }
+    check_action(u.role, &req.action)?;
     incident_exists(&c, &id)?;
-    if req.why.trim().is_empty() || req.why.chars().count() > 4000 {
-        return Err(ApiError::bad_request("why: 1 to 4000 characters"));
-    }
+    check_why(&req.why)?;
     check_late_and_position(req.late.as_ref(), req.position.as_ref())?;
     // R62: a time given on a unit's local clock carries its offset; it is converted to UTC
     // and the original kept.
@@ -629,10 +603,14 @@ pub async fn case_action(
         .store()
         .case_action(&id, &who, &req.action, entry, now, c.reference())?
     {
-        Ok((_, f)) => Ok((
-            StatusCode::CREATED,
-            Json(view(&f, &u.name, u.role, c.reference())),
-        )),
+        Ok((_, f)) => {
+            // The units at sea on this incident see it change.
+            c.case_changed(&id, &f, &[]);
+            Ok((
+                StatusCode::CREATED,
+                Json(view(&f, &u.name, u.role, c.reference())),
+            ))
+        }
         Err(CaseRefusal::Rule(r)) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "refused",
@@ -640,6 +618,46 @@ pub async fn case_action(
         )),
         Err(CaseRefusal::Log(e)) => Err(ApiError::bad_request(e.to_string())),
     }
+}
+
+/// What an action must be before any rule is applied, wherever it comes from (the API, or a
+/// record signed at sea): never a restricted record named by a client (R40), never what
+/// only the console records (R46), and one the role may take (R60).
+pub(crate) fn check_action(role: Role, action: &Action) -> Result<(), ApiError> {
+    if action.names_restricted_record() {
+        return Err(ApiError::bad_request(
+            "asylum_restricted and an info_item's content_sha256 are how the log keeps what is restricted: record `asylum`, or `info_item` with its content",
+        ));
+    }
+    if !action.kind().taken_by_users() {
+        return Err(ApiError::bad_request(format!(
+            "{} is recorded by the console when a check finds one (RULES.md, R46)",
+            tidewatch_cases::casefile::action_name(action)
+        )));
+    }
+    if !role.may_take(action.kind()) {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            format!(
+                "a {} may not {} (RULES.md{})",
+                role.as_str().replace('_', " "),
+                tidewatch_cases::casefile::action_name(action),
+                match role {
+                    Role::WatchOfficer | Role::SarCoordinator | Role::Investigator => ", R60",
+                    _ => "",
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A case action's `why`: 1 to 4000 characters.
+pub(crate) fn check_why(why: &str) -> Result<(), ApiError> {
+    if why.trim().is_empty() || why.chars().count() > 4000 {
+        return Err(ApiError::bad_request("why: 1 to 4000 characters"));
+    }
+    Ok(())
 }
 
 /// A file kept as evidence.

@@ -32,6 +32,10 @@ impl ApiError {
             retry_after_s: None,
         }
     }
+    /// What went wrong, in words.
+    pub(crate) fn message(&self) -> &str {
+        &self.body.message
+    }
     pub(crate) fn bad_request(m: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", m)
     }

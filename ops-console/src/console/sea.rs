@@ -1,0 +1,1054 @@
+//! Case actions taken at sea, as the console takes them: from `patrol/{unit}/case`, each
+//! signed on board by the officer's own key ([`ingest::wire::sea`]).
+//!
+//! A record is taken under the same rules as an action on shore
+//! ([`check_action`](super::api::cases::check_action), then the store's
+//! [`sea_case_action`](super::store::Store::sea_case_action), which applies
+//! [`CaseFile::take`](tidewatch_cases::casefile::CaseFile::take)), in the name of the
+//! officer whose key signed it, as their console role. It is taken once: its id and the
+//! answer given are kept with its log entry, so a record delivered again is answered again,
+//! never applied twice. Every record gets an answer on `patrol/{unit}/case-update`: applied
+//! (with what it produced), refused with the rule, or invalid (a signature that does not
+//! match, a key not registered for that officer and unit), which is also counted by reason
+//! and kept with the console's refused messages.
+//!
+//! Late entries (R57): a record made on board more than 30 minutes after what it records
+//! says why, in the officer's words; one made at the time and held on board by the link says
+//! so in the log (when it was signed, and when it reached the centre).
+//!
+//! Evidence files arrive in chunks before the action that names them; the part received is
+//! on disk (`DIR/sea-files/`), synced before the chunk is acknowledged, and the file is kept
+//! only if its bytes hash to the SHA-256 taken on board (R48).
+
+use std::io::{Read, Seek, Write};
+
+use base64::Engine;
+use ingest::wire::sea::{self, CaseBrief, IncidentBrief, Outcome, SeaDown, SeaRecord, SeaUp};
+use ingest::wire::{Topic, UnitId};
+use jiff::{SignedDuration, Timestamp};
+use tidewatch_cases::casefile::{Action, CaseFile, CaseRefusal, Who};
+use tidewatch_cases::log::{LogActor, LogEntry, NewEntry, TimeSource};
+
+use super::Console;
+use super::api::cases::{check_action, check_why};
+use super::api::{incident_exists, log_position};
+use super::store::{SeaMark, SeaTaken};
+
+/// Messages to publish (topic, payload), before the message that caused them is acknowledged.
+pub(crate) type Outgoing = Vec<(String, Vec<u8>)>;
+
+/// How long after what it records a record may be made on board without saying why (R57).
+const LATE_AFTER: SignedDuration = SignedDuration::from_mins(30);
+
+/// Take one message from `unit`'s `case` topic.
+pub(crate) fn take(console: &Console, unit: &UnitId, payload: &[u8], out: &mut Outgoing) {
+    let topic = Topic::PatrolCase(unit.clone()).to_string();
+    match serde_json::from_slice::<SeaUp>(payload) {
+        Ok(SeaUp::Action {
+            record,
+            key,
+            signature,
+        }) => action(console, unit, &topic, &record, &key, &signature, out),
+        Ok(SeaUp::FileChunk {
+            sha256,
+            name,
+            size,
+            offset,
+            data,
+        }) => {
+            let chunk = Chunk {
+                sha256: &sha256,
+                name: &name,
+                size,
+                offset,
+                data: &data,
+            };
+            if let Some(answer) = file_chunk(console, unit, &topic, chunk) {
+                out.push(down(unit, &answer));
+            }
+        }
+        Err(e) => console.refuse("sea_malformed", &topic, &e.to_string()),
+    }
+}
+
+fn down(unit: &UnitId, d: &SeaDown) -> (String, Vec<u8>) {
+    (
+        Topic::PatrolCaseUpdate(unit.clone()).to_string(),
+        serde_json::to_vec(d).expect("a message to a unit serializes"),
+    )
+}
+
+/// The rule a refusal's words name (`R09`…), if any.
+fn rule_in(message: &str) -> Option<String> {
+    message
+        .as_bytes()
+        .windows(3)
+        .position(|w| w[0] == b'R' && w[1].is_ascii_digit() && w[2].is_ascii_digit())
+        .map(|i| message[i..i + 3].to_owned())
+}
+
+fn action(
+    console: &Console,
+    unit: &UnitId,
+    topic: &str,
+    record: &str,
+    key: &str,
+    signature: &str,
+    out: &mut Outgoing,
+) {
+    let sha256 = sea::sha256_hex(record.as_bytes());
+    let rec: SeaRecord = match serde_json::from_str(record) {
+        Ok(r) => r,
+        Err(e) => return console.refuse("sea_record", topic, &format!("not a record: {e}")),
+    };
+    let now = Timestamp::now();
+    let answer = |outcome, rule: Option<String>, message: String| SeaDown::Result {
+        id: rec.id.clone(),
+        incident: rec.incident.clone(),
+        record_sha256: sha256.clone(),
+        outcome,
+        rule,
+        message,
+        log_seq: None,
+        produced: None,
+        at: now,
+    };
+    let mut invalid = |reason: &'static str, message: String| {
+        console.refuse(reason, topic, &format!("record {}: {message}", rec.id));
+        out.push(down(unit, &answer(Outcome::Invalid, None, message)));
+    };
+    if rec.unit != unit.as_str() || !rec.id.starts_with(&format!("{unit}-")) {
+        return invalid(
+            "topic_mismatch",
+            format!("a record of unit {:?} on {unit}'s topic", rec.unit),
+        );
+    }
+    if let Err(e) = sea::verify(record, key, signature) {
+        return invalid("sea_signature", e.to_string());
+    }
+    let key = key.to_ascii_lowercase();
+    let store = console.store();
+    let registered = match store.sea_key(&key) {
+        Ok(k) => k,
+        Err(e) => return tracing::error!(error = %e, "console: cannot read the officers' keys"),
+    };
+    let Some((user, key_unit)) = registered else {
+        return invalid(
+            "sea_key_unknown",
+            format!(
+                "the key that signed it is not registered at the centre (tidewatch user sea-key {} {key} --unit {unit})",
+                rec.officer
+            ),
+        );
+    };
+    if key_unit != unit.as_str() || user != rec.officer {
+        return invalid(
+            "sea_key_mismatch",
+            format!(
+                "the key that signed it is {user}'s on {key_unit}, not {}'s on {unit}",
+                rec.officer
+            ),
+        );
+    }
+    let account = match store.user(&user) {
+        Ok(Some(a)) => a,
+        Ok(None) => return invalid("sea_key_unknown", format!("no account {user:?}")),
+        Err(e) => return tracing::error!(error = %e, "console: cannot read the accounts"),
+    };
+    match store.sea_answer(&rec.id) {
+        Ok(Some(a)) => {
+            return out.push((
+                Topic::PatrolCaseUpdate(unit.clone()).to_string(),
+                a.into_bytes(),
+            ));
+        }
+        Ok(None) => {}
+        Err(e) => return tracing::error!(error = %e, "console: cannot read the records taken"),
+    }
+    // What the API checks, the same function checks here.
+    let mut refused = |message: String| {
+        out.push(down(
+            unit,
+            &answer(Outcome::Refused, rule_in(&message), message),
+        ));
+    };
+    let action: Action = match serde_json::from_value(rec.action.clone()) {
+        Ok(a) => a,
+        Err(e) => return refused(format!("not a case action: {e}")),
+    };
+    if let Err(e) = check_action(account.role, &action)
+        .and_then(|()| check_why(&rec.why))
+        .and_then(|()| incident_exists(console, &rec.incident))
+    {
+        return refused(e.message().to_owned());
+    }
+    if rec
+        .position
+        .is_some_and(|p| !((-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon)))
+    {
+        return refused("position: lat −90..90, lon −180..180".to_owned());
+    }
+    // R57: made on board long after what it records, the officer says why.
+    let officer_late = rec.captured_at.duration_since(rec.occurred_at) > LATE_AFTER;
+    if officer_late
+        && rec
+            .late_reason
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
+    {
+        return refused(format!(
+            "R57: recorded on board {} min after it happened, without saying why",
+            rec.captured_at.duration_since(rec.occurred_at).as_mins()
+        ));
+    }
+    let held = now.duration_since(rec.occurred_at) > LATE_AFTER;
+    let late_reason = match &rec.late_reason {
+        Some(r) if !r.trim().is_empty() => Some(r.trim().to_owned()),
+        _ if held => Some(format!(
+            "recorded and signed on board at {} by {}; held on board while {unit}'s link was down, received at the centre at {}",
+            rec.captured_at
+                .round(jiff::Unit::Second)
+                .unwrap_or(rec.captured_at),
+            rec.officer,
+            now.round(jiff::Unit::Second).unwrap_or(now),
+        )),
+        _ => None,
+    };
+    let signed = serde_json::json!({
+        "record_id": rec.id,
+        "record_sha256": sha256,
+        "officer_key": key,
+        "signature": signature.to_ascii_lowercase(),
+        "captured_at": rec.captured_at,
+        "received_at": now,
+    });
+    let entry = NewEntry {
+        occurred_at: rec.occurred_at,
+        time_source: if officer_late {
+            TimeSource::Manual
+        } else {
+            TimeSource::Gnss
+        },
+        actor: LogActor {
+            user: user.clone(),
+            role: account.role.as_str().to_owned(),
+            unit: Some(unit.to_string()),
+            on_behalf_of: None,
+        },
+        event: action.event(),
+        position: rec.position.map(log_position),
+        zone: None,
+        why: rec.why.trim().to_owned(),
+        details: serde_json::Value::Null,
+        corrects: None,
+        late_reason,
+        occurred_at_given: None,
+    };
+    let who = Who {
+        user: user.clone(),
+        role: account.role,
+    };
+    let answer_for = |outcome: Result<&LogEntry, &CaseRefusal>| {
+        let a = match outcome {
+            Ok(e) => {
+                let mut a = answer(
+                    Outcome::Applied,
+                    None,
+                    format!("in the interception log as entry {}", e.seq),
+                );
+                if let SeaDown::Result {
+                    log_seq, produced, ..
+                } = &mut a
+                {
+                    *log_seq = Some(e.seq);
+                    *produced = e.entry.details.get("produced").cloned();
+                }
+                a
+            }
+            Err(CaseRefusal::Rule(r)) => {
+                answer(Outcome::Refused, Some(r.rule.to_owned()), r.to_string())
+            }
+            Err(CaseRefusal::Log(e)) => {
+                let m = e.to_string();
+                answer(Outcome::Refused, rule_in(&m), m)
+            }
+        };
+        serde_json::to_string(&a).expect("an answer serializes")
+    };
+    let mark = SeaMark {
+        id: &rec.id,
+        unit: unit.as_str(),
+        sha256: &sha256,
+        signed: &signed,
+        answer: &answer_for,
+    };
+    let taken = store.sea_case_action(
+        &rec.incident,
+        &who,
+        &action,
+        entry,
+        now,
+        console.reference(),
+        mark,
+    );
+    match taken.map(|t| match t {
+        SeaTaken::Now(r) => Ok(*r),
+        SeaTaken::Before(a) => Err(a),
+    }) {
+        Ok(Ok(Ok((entry, file)))) => {
+            out.push((
+                Topic::PatrolCaseUpdate(unit.clone()).to_string(),
+                answer_for(Ok(&entry)).into_bytes(),
+            ));
+            console.case_changed(&rec.incident, &file, &[unit.as_str()]);
+        }
+        Ok(Ok(Err(r))) => out.push((
+            Topic::PatrolCaseUpdate(unit.clone()).to_string(),
+            answer_for(Err(&r)).into_bytes(),
+        )),
+        Ok(Err(a)) => out.push((
+            Topic::PatrolCaseUpdate(unit.clone()).to_string(),
+            a.into_bytes(),
+        )),
+        Err(e) => tracing::error!(error = %e, "console: cannot take a case action from sea"),
+    }
+}
+
+/// One chunk of an evidence file.
+struct Chunk<'a> {
+    sha256: &'a str,
+    name: &'a str,
+    size: u64,
+    offset: u64,
+    data: &'a str,
+}
+
+/// Take a chunk; the answer when the file is complete (kept or refused) or the chunk is not
+/// valid.
+fn file_chunk(console: &Console, unit: &UnitId, topic: &str, c: Chunk<'_>) -> Option<SeaDown> {
+    let now = Timestamp::now();
+    let refused = |reason: &'static str, message: String| {
+        console.refuse(reason, topic, &format!("file {}: {message}", c.sha256));
+        Some(SeaDown::File {
+            sha256: c.sha256.to_owned(),
+            stored: false,
+            message,
+            at: now,
+        })
+    };
+    if c.sha256.len() != 64 || !c.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return refused("sea_file", "sha256: 64 hex digits".to_owned());
+    }
+    let sha = c.sha256.to_ascii_lowercase();
+    if c.size == 0 || c.size > sea::MAX_FILE_BYTES || c.name.chars().count() > 200 {
+        return refused(
+            "sea_file",
+            format!(
+                "size 1 to {} bytes and a name of at most 200 characters",
+                sea::MAX_FILE_BYTES
+            ),
+        );
+    }
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(c.data) else {
+        return refused("sea_file", "data: not base64".to_owned());
+    };
+    let end = c.offset + bytes.len() as u64;
+    if bytes.is_empty() || end > c.size {
+        return refused(
+            "sea_file",
+            format!(
+                "a part from {} to {end} of a {} byte file",
+                c.offset, c.size
+            ),
+        );
+    }
+    let stored = |message: String| SeaDown::File {
+        sha256: sha.clone(),
+        stored: true,
+        message,
+        at: now,
+    };
+    // Kept already (sent again after a lost acknowledgement): said so again at its end.
+    match console.store().evidence_file_size(&sha) {
+        Ok(Some(_)) => return (end == c.size).then(|| stored("kept already".to_owned())),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "console: cannot read evidence files");
+            return None;
+        }
+    }
+    let key = format!("{unit}-{sha}");
+    let whole = match console.partial_file(&key, c.offset, &bytes, end == c.size) {
+        Ok(Ok(w)) => w,
+        Ok(Err(have)) => {
+            return refused(
+                "sea_file_gap",
+                format!(
+                    "a part from byte {} but {have} bytes are here: the parts between are missing; send the file again",
+                    c.offset
+                ),
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "console: cannot keep a part of an evidence file");
+            return None;
+        }
+    };
+    let whole = whole?;
+    let got = sea::sha256_hex(&whole);
+    if got != sha {
+        return refused(
+            "sea_file_hash",
+            format!(
+                "R48: the {} bytes received hash to {got}, not to {sha} as taken on board: not kept; send it again",
+                whole.len()
+            ),
+        );
+    }
+    match console.store().put_evidence_file(&whole) {
+        Ok(_) => Some(stored(format!(
+            "{} ({} bytes) kept; its SHA-256 matches the one taken on board",
+            c.name,
+            whole.len()
+        ))),
+        Err(e) => {
+            tracing::error!(error = %e, "console: cannot keep an evidence file");
+            None
+        }
+    }
+}
+
+impl Console {
+    /// Write `bytes` at `offset` of the part of a file received so far (`key`); when `last`,
+    /// the whole file (and the part is forgotten). `Ok(Err(n))`: `offset` is past the `n`
+    /// bytes held (a part is missing).
+    fn partial_file(
+        &self,
+        key: &str,
+        offset: u64,
+        bytes: &[u8],
+        last: bool,
+    ) -> std::io::Result<Result<Option<Vec<u8>>, u64>> {
+        let Some(dir) = &self.dir else {
+            let mut parts = self.partial_files.lock().unwrap_or_else(|p| p.into_inner());
+            let part = parts.entry(key.to_owned()).or_default();
+            if offset > part.len() as u64 {
+                return Ok(Err(part.len() as u64));
+            }
+            part.truncate(offset as usize);
+            part.extend_from_slice(bytes);
+            return Ok(Ok(if last { parts.remove(key) } else { None }));
+        };
+        let dir = dir.join("sea-files");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{key}.part"));
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)?;
+        let have = f.metadata()?.len();
+        if offset > have {
+            return Ok(Err(have));
+        }
+        f.set_len(offset)?;
+        f.seek(std::io::SeekFrom::Start(offset))?;
+        f.write_all(bytes)?;
+        // On disk before the chunk is acknowledged.
+        f.sync_data()?;
+        if !last {
+            return Ok(Ok(None));
+        }
+        let mut whole = Vec::new();
+        f.seek(std::io::SeekFrom::Start(0))?;
+        f.read_to_end(&mut whole)?;
+        drop(f);
+        std::fs::remove_file(&path)?;
+        Ok(Ok(Some(whole)))
+    }
+
+    /// An incident's case file changed: its view goes to the units at sea on it (those that
+    /// acted on it, gave tags or boarded in it, or were tasked to its alerts) and to `also`.
+    pub(crate) fn case_changed(&self, incident: &str, file: &CaseFile, also: &[&str]) {
+        let mut units: std::collections::BTreeSet<String> =
+            also.iter().map(|u| (*u).to_owned()).collect();
+        units.extend(file.roster.issued.keys().cloned());
+        units.extend(
+            file.art8
+                .iter()
+                .filter_map(|(_, c)| c.boarding.as_ref().map(|b| b.0.name.clone())),
+        );
+        if let Ok(u) = self.store().sea_units(incident) {
+            units.extend(u);
+        }
+        {
+            let p = self.picture();
+            if let Some(i) = p.incidents().iter().find(|i| i.id == incident) {
+                units.extend(p.units_tasked_for(&i.alerts));
+            }
+        }
+        let brief = SeaDown::Case(brief(file, Timestamp::now()));
+        for u in units {
+            if let Ok(u) = UnitId::new(&u) {
+                let _ = self.to_units.send(down(&u, &brief));
+            }
+        }
+    }
+
+    /// A tasking was sent to `unit` for `alert`: the unit gets the view of the incident the
+    /// alert is in, if any.
+    pub(crate) fn tasked(&self, unit: &str, alert: &str) {
+        let incident = {
+            let p = self.picture();
+            p.incidents()
+                .iter()
+                .find(|i| i.alerts.iter().any(|a| a == alert))
+                .map(|i| i.id.clone())
+        };
+        let Some(incident) = incident else { return };
+        match self.store().case_file(&incident, self.reference()) {
+            Ok(f) => self.case_changed(&incident, &f, &[unit]),
+            Err(e) => tracing::error!(error = %e, "console: cannot read a case file"),
+        }
+    }
+
+    /// What the feed sends to units (taken once, by the feed).
+    pub(crate) fn take_to_units(&self) -> Option<super::ToUnits> {
+        self.to_units_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+}
+
+/// What the crew sees of a case file: the authorizations in force with their conditions, the
+/// place of safety, the tags given and the exhibits. Nothing restricted: no statement, no
+/// vulnerability, no person's details beyond their tag count.
+pub(crate) fn brief(f: &CaseFile, now: Timestamp) -> IncidentBrief {
+    let mut on_board = std::collections::BTreeMap::<String, u32>::new();
+    for p in f.roster.persons.values() {
+        if let tidewatch_cases::roster::Status::OnBoard(u) = &p.status {
+            *on_board.entry(u.clone()).or_default() += 1;
+        }
+    }
+    IncidentBrief {
+        incident: f.incident.clone(),
+        synced_at: now,
+        cases: f
+            .art8
+            .iter()
+            .enumerate()
+            .map(|(i, (target, c))| CaseBrief {
+                case: i + 1,
+                target: target.clone(),
+                state: format!("{:?}", c.state),
+                authorization: c.authorization.as_ref().map(|a| a.reference.clone()),
+                measures: c
+                    .authorization
+                    .iter()
+                    .flat_map(|a| &a.measures)
+                    .map(|m| {
+                        serde_json::to_value(m)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_else(|| format!("{m:?}"))
+                    })
+                    .collect(),
+                conditions: c
+                    .authorization
+                    .iter()
+                    .flat_map(|a| &a.conditions)
+                    .map(|k| (k.text.clone(), k.acknowledged.is_some()))
+                    .collect(),
+                valid_until: c.authorization.as_ref().and_then(|a| a.valid_to),
+            })
+            .collect(),
+        place_of_safety: f
+            .place_of_safety
+            .as_ref()
+            .map(|p| format!("{} ({})", p.name, p.state)),
+        tags_issued: f.roster.issued.clone(),
+        on_board,
+        exhibits: f
+            .register
+            .exhibits
+            .values()
+            .map(|e| {
+                (
+                    e.number.clone(),
+                    e.description.clone(),
+                    e.holder().1.to_owned(),
+                )
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::model::Incident;
+    use crate::console::{ConsoleConfig, create_user};
+    use crate::metrics::Metrics;
+    use ed25519_dalek::SigningKey;
+    use ingest::wire::sea::Position;
+    use std::sync::Arc;
+    use tidewatch_cases::Role;
+
+    fn console() -> Console {
+        let cfg = fusion::FusionConfig::default();
+        let geo = fusion::Geodata::load(&cfg, None).unwrap();
+        let c = Console::open(
+            ConsoleConfig {
+                dir: None,
+                picture: Default::default(),
+                fusion: Default::default(),
+                reference: None,
+            },
+            fusion::FusionEngine::new(cfg, geo),
+            Arc::new(Metrics::new()),
+        )
+        .unwrap();
+        c.picture_mut().add_incident(Incident {
+            id: "INC-1".into(),
+            title: "rubber boat".into(),
+            kind: "sar".into(),
+            alerts: vec![],
+            created_by: "owo".into(),
+            created_at: Timestamp::now(),
+        });
+        for (name, role) in [
+            ("bo", Role::BoardingOfficer),
+            ("duty1", Role::DutyOfficer),
+            ("duty2", Role::DutyOfficer),
+            ("owo", Role::WatchOfficer),
+            ("wo", Role::WatchOfficer),
+        ] {
+            create_user(
+                c.store(),
+                name,
+                role,
+                Some("a long password 1".into()),
+                None,
+            )
+            .unwrap();
+        }
+        c
+    }
+
+    fn unit() -> UnitId {
+        UnitId::new("cp-301").unwrap()
+    }
+
+    fn key(n: u8) -> SigningKey {
+        SigningKey::from_bytes(&[n; 32])
+    }
+
+    /// A record by `officer` of `action`, `ago_min` minutes ago, recorded on board then.
+    fn rec_of(n: u32, officer: &str, action: serde_json::Value, ago_min: i64) -> SeaRecord {
+        let at = Timestamp::now() - SignedDuration::from_mins(ago_min);
+        SeaRecord {
+            id: format!("cp-301-{n}"),
+            unit: "cp-301".into(),
+            incident: "INC-1".into(),
+            officer: officer.into(),
+            action,
+            why: "on scene".into(),
+            occurred_at: at,
+            captured_at: at,
+            position: Some(Position::new(35.2, 12.9).unwrap()),
+            late_reason: None,
+        }
+    }
+
+    fn send(c: &Console, up: &SeaUp) -> Vec<SeaDown> {
+        let mut out = Vec::new();
+        take(c, &unit(), &serde_json::to_vec(up).unwrap(), &mut out);
+        out.iter()
+            .filter(|(t, _)| t.ends_with("/cp-301/case-update"))
+            .map(|(_, p)| serde_json::from_slice(p).unwrap())
+            .collect()
+    }
+
+    fn result(d: &[SeaDown]) -> (Outcome, Option<String>, String) {
+        match d {
+            [
+                SeaDown::Result {
+                    outcome,
+                    rule,
+                    message,
+                    ..
+                },
+            ] => (*outcome, rule.clone(), message.clone()),
+            other => panic!("one result expected, got {other:?}"),
+        }
+    }
+
+    fn refused(c: &Console, reason: &str) -> u64 {
+        c.stats()
+            .refused
+            .lock()
+            .unwrap()
+            .get(reason)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn shore(c: &Console, user: &str, role: Role, action: serde_json::Value) {
+        let action: Action = serde_json::from_value(action).unwrap();
+        let now = Timestamp::now();
+        let entry = NewEntry {
+            occurred_at: now,
+            time_source: TimeSource::Ntp,
+            actor: LogActor {
+                user: user.into(),
+                role: role.as_str().into(),
+                unit: None,
+                on_behalf_of: None,
+            },
+            event: action.event(),
+            position: None,
+            zone: None,
+            why: "shore".into(),
+            details: serde_json::Value::Null,
+            corrects: None,
+            late_reason: None,
+            occurred_at_given: None,
+        };
+        let who = Who {
+            user: user.into(),
+            role,
+        };
+        c.store()
+            .case_action("INC-1", &who, &action, entry, now, c.reference())
+            .unwrap()
+            .unwrap_or_else(|r| panic!("{r}"));
+    }
+
+    fn message(r: &str, their: Option<&str>) -> serde_json::Value {
+        serde_json::json!({"authority": "Panama registry", "channel": "e-mail", "our_ref": r,
+            "their_ref": their, "content": "text"})
+    }
+
+    /// An authorization to board with one condition, recorded on shore.
+    fn authorized(c: &Console) {
+        use serde_json::json;
+        shore(
+            c,
+            "owo",
+            Role::WatchOfficer,
+            json!({"type": "open_art8",
+            "target": "MV Aurora", "vessel_kind": "private", "grounds": "rendezvous"}),
+        );
+        shore(
+            c,
+            "duty1",
+            Role::DutyOfficer,
+            json!({"type": "notify_flag_state", "case": 1,
+            "flag": "PA", "message": message("IT-1", None)}),
+        );
+        shore(
+            c,
+            "duty1",
+            Role::DutyOfficer,
+            json!({"type": "registry_reply", "case": 1,
+            "confirmed": true, "message": message("IT-1", Some("PA-9"))}),
+        );
+        shore(
+            c,
+            "duty1",
+            Role::DutyOfficer,
+            json!({"type": "request_authorization", "case": 1,
+            "measures": ["board", "search", "seize_evidence"], "message": message("IT-2", None)}),
+        );
+        shore(
+            c,
+            "duty2",
+            Role::DutyOfficer,
+            json!({"type": "record_authorization", "case": 1,
+            "reference": "PA-AUTH-7", "issued_by": "Director", "measures": ["board", "search", "seize_evidence"],
+            "conditions": ["Crew of the vessel kept on board"], "valid_hours": 48.0,
+            "message": message("IT-2", Some("PA-10"))}),
+        );
+    }
+
+    /// A rescue signed at sea two hours ago, held on board by the link: applied once in the
+    /// officer's name, the log saying why it is late and keeping the signature; sent again, the
+    /// same answer and no second entry.
+    #[test]
+    fn a_record_signed_at_sea_is_applied_once_in_the_officers_name_saying_why_it_is_late() {
+        let c = console();
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
+            .unwrap();
+        let rec = rec_of(
+            1,
+            "bo",
+            serde_json::json!({"type": "rescue", "unit": "cp-301", "count": 12}),
+            120,
+        );
+        let up = sea::sign(&rec, &key(1));
+        let first = send(&c, &up);
+        let (outcome, _, msg) = result(&first);
+        assert_eq!(outcome, Outcome::Applied, "{msg}");
+        let SeaDown::Result { produced, .. } = &first[0] else {
+            unreachable!()
+        };
+        assert_eq!(
+            produced.as_ref().unwrap()["tags"],
+            serde_json::json!(["cp-301-0001", "cp-301-0012"])
+        );
+        let again = send(&c, &up);
+        assert_eq!(
+            again, first,
+            "a record delivered again is answered the same"
+        );
+        let log = c.store().interception_log("INC-1").unwrap();
+        assert_eq!(log.entries.len(), 1, "applied twice");
+        let e = &log.entries[0].entry;
+        assert_eq!(
+            (e.actor.user.as_str(), e.actor.role.as_str()),
+            ("bo", "boarding_officer")
+        );
+        assert_eq!(e.actor.unit.as_deref(), Some("cp-301"));
+        assert_eq!(e.occurred_at, rec.occurred_at);
+        let late = e.late_reason.as_deref().unwrap();
+        assert!(
+            late.contains("held on board while cp-301's link was down"),
+            "{late}"
+        );
+        let SeaUp::Action {
+            record, signature, ..
+        } = &up
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            e.details["at_sea"]["record_sha256"],
+            sea::sha256_hex(record.as_bytes())
+        );
+        assert_eq!(e.details["at_sea"]["signature"], signature.as_str());
+    }
+
+    /// Review 22: what was not signed by a registered officer of this unit is never taken.
+    #[test]
+    fn review_22_a_record_altered_unsigned_or_signed_by_a_key_not_registered_for_the_unit_is_invalid()
+     {
+        let c = console();
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
+            .unwrap();
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(2)), "wo", "cp-302")
+            .unwrap();
+        let rescue = serde_json::json!({"type": "rescue", "unit": "cp-301", "count": 3});
+        // Altered after signing: the count changed.
+        let SeaUp::Action {
+            record,
+            key: k,
+            signature,
+        } = sea::sign(&rec_of(1, "bo", rescue.clone(), 0), &key(1))
+        else {
+            unreachable!()
+        };
+        let altered = SeaUp::Action {
+            record: record.replace("\"count\":3", "\"count\":30"),
+            key: k,
+            signature,
+        };
+        assert_eq!(result(&send(&c, &altered)).0, Outcome::Invalid);
+        assert_eq!(refused(&c, "sea_signature"), 1);
+        // A key nobody registered.
+        assert_eq!(
+            result(&send(
+                &c,
+                &sea::sign(&rec_of(2, "bo", rescue.clone(), 0), &key(3))
+            ))
+            .0,
+            Outcome::Invalid
+        );
+        assert_eq!(refused(&c, "sea_key_unknown"), 1);
+        // Another unit's officer's key, naming themselves or another officer.
+        assert_eq!(
+            result(&send(
+                &c,
+                &sea::sign(&rec_of(3, "wo", rescue.clone(), 0), &key(2))
+            ))
+            .0,
+            Outcome::Invalid
+        );
+        assert_eq!(
+            result(&send(
+                &c,
+                &sea::sign(&rec_of(4, "bo", rescue.clone(), 0), &key(2))
+            ))
+            .0,
+            Outcome::Invalid
+        );
+        assert_eq!(refused(&c, "sea_key_mismatch"), 2);
+        // Another unit's record on this unit's topic.
+        let mut r = rec_of(5, "bo", rescue, 0);
+        r.unit = "cp-302".into();
+        assert_eq!(
+            result(&send(&c, &sea::sign(&r, &key(1)))).0,
+            Outcome::Invalid
+        );
+        assert!(
+            c.store()
+                .interception_log("INC-1")
+                .unwrap()
+                .entries
+                .is_empty()
+        );
+    }
+
+    /// The rules hold at sea: boarding before the condition is acknowledged is refused with
+    /// R09 and the crew is told; acknowledged, it is applied; a role that may not take an
+    /// action at sea is refused as on shore (R36: nobody at sea records a suspect); a record
+    /// made on board long after the fact says why (R57).
+    #[test]
+    fn the_rules_refuse_at_sea_as_on_shore_and_the_crew_is_told_the_rule() {
+        let c = console();
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
+            .unwrap();
+        authorized(&c);
+        let board = serde_json::json!({"type": "board", "case": 1, "unit": "cp-301"});
+        let (o, rule, msg) = result(&send(
+            &c,
+            &sea::sign(&rec_of(1, "bo", board.clone(), 0), &key(1)),
+        ));
+        assert_eq!(
+            (o, rule.as_deref()),
+            (Outcome::Refused, Some("R09")),
+            "{msg}"
+        );
+        let ack = serde_json::json!({"type": "acknowledge_condition", "case": 1, "condition": 1});
+        assert_eq!(
+            result(&send(&c, &sea::sign(&rec_of(2, "bo", ack, 0), &key(1)))).0,
+            Outcome::Applied
+        );
+        assert_eq!(
+            result(&send(&c, &sea::sign(&rec_of(3, "bo", board, 0), &key(1)))).0,
+            Outcome::Applied
+        );
+        // The refused record stays refused when delivered again (taken once).
+        let (o, rule, _) = result(&send(
+            &c,
+            &sea::sign(
+                &rec_of(
+                    1,
+                    "bo",
+                    serde_json::json!({"type": "board", "case": 1, "unit": "cp-301"}),
+                    0,
+                ),
+                &key(1),
+            ),
+        ));
+        assert_eq!((o, rule.as_deref()), (Outcome::Refused, Some("R09")));
+        let suspect = serde_json::json!({"type": "suspect", "tag": "cp-301-0001", "offences": ["smuggling"], "grounds": "steering"});
+        assert_eq!(
+            result(&send(&c, &sea::sign(&rec_of(4, "bo", suspect, 0), &key(1)))).0,
+            Outcome::Refused
+        );
+        let mut late = rec_of(
+            5,
+            "bo",
+            serde_json::json!({"type": "headcount", "unit": "cp-301", "alive": 0, "deceased": 0}),
+            90,
+        );
+        late.captured_at = Timestamp::now();
+        let (o, rule, _) = result(&send(&c, &sea::sign(&late, &key(1))));
+        assert_eq!((o, rule.as_deref()), (Outcome::Refused, Some("R57")));
+        late.id = "cp-301-6".into();
+        late.late_reason = Some("counted during the rescue, written up after".into());
+        assert_eq!(
+            result(&send(&c, &sea::sign(&late, &key(1)))).0,
+            Outcome::Applied
+        );
+        let entries = c.store().interception_log("INC-1").unwrap().entries;
+        assert_eq!(
+            entries.last().unwrap().entry.late_reason.as_deref(),
+            Some("counted during the rescue, written up after")
+        );
+    }
+
+    /// An evidence file in chunks, one sent twice (a lost acknowledgement): kept once, its
+    /// hash checked; one whose bytes do not hash to what was taken on board is refused (R48);
+    /// a seizure naming the kept file is applied.
+    #[test]
+    fn an_evidence_file_from_sea_is_kept_only_when_its_bytes_match_the_hash_taken_on_board() {
+        let c = console();
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
+            .unwrap();
+        authorized(&c);
+        let photo: Vec<u8> = (0..120_000u32).map(|i| (i % 251) as u8).collect();
+        let sha = sea::sha256_hex(&photo);
+        let chunk = |offset: usize, end: usize, sha: &str| SeaUp::FileChunk {
+            sha256: sha.into(),
+            name: "plate.jpg".into(),
+            size: photo.len() as u64,
+            offset: offset as u64,
+            data: base64::engine::general_purpose::STANDARD.encode(&photo[offset..end]),
+        };
+        assert!(send(&c, &chunk(0, 50_000, &sha)).is_empty());
+        assert!(send(&c, &chunk(0, 50_000, &sha)).is_empty(), "sent twice");
+        // A gap: a part past what is held.
+        let gap = send(&c, &chunk(100_000, 120_000, "a".repeat(64).as_str()));
+        assert!(
+            matches!(gap.as_slice(), [SeaDown::File { stored: false, .. }]),
+            "{gap:?}"
+        );
+        assert!(send(&c, &chunk(50_000, 100_000, &sha)).is_empty());
+        let done = send(&c, &chunk(100_000, 120_000, &sha));
+        assert!(
+            matches!(done.as_slice(), [SeaDown::File { stored: true, .. }]),
+            "{done:?}"
+        );
+        assert_eq!(
+            c.store().evidence_file(&sha).unwrap().as_deref(),
+            Some(photo.as_slice())
+        );
+        // Claimed with another hash: refused, not kept.
+        let wrong = sea::sha256_hex(b"something else");
+        assert!(send(&c, &chunk(0, 50_000, &wrong)).is_empty());
+        assert!(send(&c, &chunk(50_000, 100_000, &wrong)).is_empty());
+        let bad = send(&c, &chunk(100_000, 120_000, &wrong));
+        assert!(
+            matches!(bad.as_slice(), [SeaDown::File { stored: false, message, .. }] if message.contains("R48")),
+            "{bad:?}"
+        );
+        assert_eq!(refused(&c, "sea_file_hash"), 1);
+        assert!(c.store().evidence_file(&wrong).unwrap().is_none());
+        let seize = serde_json::json!({"type": "seize", "description": "engine plate", "found": "stern",
+            "seal": "S-1001", "place": "cp-301 evidence locker", "case": 1,
+            "files": [{"name": "plate.jpg", "sha256": sha}]});
+        for (n, a) in [
+            (
+                1,
+                serde_json::json!({"type": "acknowledge_condition", "case": 1, "condition": 1}),
+            ),
+            (
+                2,
+                serde_json::json!({"type": "board", "case": 1, "unit": "cp-301"}),
+            ),
+            (3, serde_json::json!({"type": "search", "case": 1})),
+            (4, seize),
+        ] {
+            let (o, _, m) = result(&send(&c, &sea::sign(&rec_of(n, "bo", a, 0), &key(1))));
+            assert_eq!(o, Outcome::Applied, "{m}");
+        }
+    }
+
+    #[test]
+    fn the_rule_a_refusal_names_is_found() {
+        assert_eq!(
+            rule_in("R09: condition 1 not acknowledged"),
+            Some("R09".into())
+        );
+        assert_eq!(rule_in("refused (RULES.md, R60)"), Some("R60".into()));
+        assert_eq!(rule_in("no rule here"), None);
+    }
+}
