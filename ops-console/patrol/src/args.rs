@@ -22,7 +22,7 @@ pub struct PatrolArgs {
     /// Where the ship's NMEA comes from: `tcp://IP:PORT` (a multiplexer or the radar's
     /// server), `udp://IP:PORT` (listen), or a serial device or file path (repeatable; set a
     /// serial device's speed first, e.g. `stty -F /dev/ttyUSB0 4800 raw`).
-    #[arg(long, value_name = "SOURCE", required = true)]
+    #[arg(long, value_name = "SOURCE", required_unless_present = "add_crew")]
     pub nmea: Vec<crate::NmeaSource>,
     /// The broker, `HOST:PORT` (repeatable: tried in turn when one cannot be reached); default
     /// the credentials file's addresses, or `127.0.0.1:1883`.
@@ -47,4 +47,23 @@ pub struct PatrolArgs {
     /// MQTT keep-alive in seconds: a dead link is noticed within about 1.5 times this.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub keep_alive_secs: u64,
+    /// Serve the crew's web interface here (`0.0.0.0:8443` for the ship's network), over
+    /// HTTPS: with `--web-cert`/`--web-key`, else a self-signed certificate kept in
+    /// `DIR/tls/` (its fingerprint printed, to check on the tablets once).
+    #[arg(long, value_name = "ADDR")]
+    pub web: Option<std::net::SocketAddr>,
+    /// The interface's certificate (PEM), with `--web-key`.
+    #[arg(long, value_name = "FILE", requires = "web_key")]
+    pub web_cert: Option<PathBuf>,
+    /// The interface's private key (PEM), with `--web-cert`.
+    #[arg(long, value_name = "FILE", requires = "web_cert")]
+    pub web_key: Option<PathBuf>,
+    /// Add a crew account to the interface and make the officer's signing key, then exit: the
+    /// password is read from the first line of standard input; the public key printed is
+    /// registered at the centre (`tidewatch user sea-key NAME KEY --unit ID`).
+    #[arg(long, value_name = "NAME", requires = "crew_role")]
+    pub add_crew: Option<String>,
+    /// The new account's role on board: commander, boarding_officer or bridge.
+    #[arg(long, value_name = "ROLE")]
+    pub crew_role: Option<crate::crew::CrewRole>,
 }

@@ -24,13 +24,14 @@
 //! only (a broker on board, or a test); a password never crosses a network in clear.
 
 mod args;
+pub mod board;
+pub mod crew;
 pub mod outbox;
+pub mod web;
 
 pub use args::PatrolArgs;
 
 use std::collections::VecDeque;
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,14 +40,17 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use ingest::ais::tagblock::stamp;
 use ingest::inputs::{self, FeedFormat, InputStats, LocalLine};
+use ingest::wire::sea::{self, SeaDown, SeaRecord, SeaUp};
 use ingest::wire::{PatrolReport, Topic, UnitId};
 use jiff::Timestamp;
 use rumqttc::{AsyncClient, ConnectionError, Event, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, oneshot};
 
+use board::{Board, Recorded};
 use ingest::link::client::{self, Backoff};
 use ingest::link::{parse_broker, read_secret};
 use outbox::{Kind, Outbox};
+use web::{Cmd, Draft};
 
 /// Where and how the unit reaches the centre.
 #[derive(Debug)]
@@ -369,6 +373,9 @@ enum Link {
 pub fn run(args: &PatrolArgs) -> Result<()> {
     let link = LinkSettings::from_args(args)?;
     let unit = link.unit.clone();
+    if let Some(name) = &args.add_crew {
+        return add_crew(args, &unit, name);
+    }
     let opts = link.options(
         &args
             .client_id
@@ -379,15 +386,21 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
     let queue_dir = args.data.join("outbox");
     let mut outbox = Outbox::open(&queue_dir, args.queue_max_mb.saturating_mul(1 << 20))
         .with_context(|| format!("cannot open the queue in {}", queue_dir.display()))?;
+    let case_dir = args.data.join("case-outbox");
+    // Case actions and evidence are never discarded: the disk filling up is said to the crew.
+    let mut cases = Outbox::open(&case_dir, u64::MAX)
+        .with_context(|| format!("cannot open the queue in {}", case_dir.display()))?;
+    let board = Arc::new(Board::load(&args.data, unit.as_str())?);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     eprintln!(
-        "tidewatch patrol: unit {unit}, {}, queue {} ({} entries waiting)",
+        "tidewatch patrol: unit {unit}, {}, queue {} ({} entries waiting, {} case actions and file parts)",
         link.describe(),
         queue_dir.display(),
-        outbox.backlog()
+        outbox.backlog(),
+        cases.backlog()
     );
     runtime.block_on(async {
         let (tx, lines) = mpsc::channel::<LocalLine>(4096);
@@ -406,24 +419,69 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
                 }
             }
         });
-        let taskings = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(args.data.join("taskings.jsonl"))
-            .context("cannot open taskings.jsonl")?;
+        let (cmd_tx, cmds) = mpsc::channel::<Cmd>(64);
+        if let Some(addr) = args.web {
+            let crew = crew::Crew::load(&args.data)?;
+            if crew.is_empty() {
+                eprintln!(
+                    "  no crew account can log in to the interface: add one with --add-crew NAME --crew-role ROLE"
+                );
+            }
+            let identity = match (&args.web_cert, &args.web_key) {
+                (Some(c), Some(k)) => ingest::link::tls::Identity::load(c, k)?,
+                _ => ingest::link::tls::Identity::self_signed_in(
+                    &ingest::link::tls::default_dir(&args.data),
+                    &ingest::link::tls::names_for(&addr),
+                )?,
+            };
+            let local = web::serve(addr, &identity, board.clone(), crew, cmd_tx.clone()).await?;
+            eprintln!(
+                "  crew interface -> https://{local}/ (certificate SHA-256 {})",
+                identity.fingerprint()
+            );
+        }
+        drop(cmd_tx);
         let station = Station {
             unit,
             outbox: &mut outbox,
-            taskings,
+            cases: &mut cases,
+            board,
+            pipeline: ingest::pipeline::Pipeline::new(),
             connected: false,
             last_error: None,
             next_send: 0,
+            next_case: 0,
             inflight: VecDeque::new(),
             last_n: 0,
         };
-        station.run(opts, lines, crew).await
+        station.run(opts, lines, crew, cmds).await
     })?;
     outbox.sync().context("cannot sync the queue")?;
+    cases.sync().context("cannot sync the queue")?;
+    Ok(())
+}
+
+/// `--add-crew NAME --crew-role ROLE`: the account and the officer's key, on board.
+fn add_crew(args: &PatrolArgs, unit: &UnitId, name: &str) -> Result<()> {
+    let role = args.crew_role.context("--crew-role ROLE")?;
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!("password for {name} (at least 12 characters), then Enter:");
+    }
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    let key = crew::add(&args.data, name, role, password)?;
+    let role_name = serde_json::to_value(role).expect("a role serializes");
+    println!(
+        "crew member {name} ({}) added on {unit}; public key {key}",
+        role_name.as_str().unwrap_or_default()
+    );
+    if role.signs_case_actions() {
+        println!(
+            "register it at the centre, so the actions {name} signs at sea are taken:\n  tidewatch user sea-key {name} {key} --unit {unit}"
+        );
+    }
     Ok(())
 }
 
@@ -459,15 +517,22 @@ async fn start_source(
 struct Station<'a> {
     unit: UnitId,
     outbox: &'a mut Outbox,
-    taskings: std::fs::File,
+    /// Case actions and evidence file parts: sent first, never cut.
+    cases: &'a mut Outbox,
+    /// What the crew's interface shows.
+    board: Arc<Board>,
+    /// Decodes the ship's own lines for the board, as ingest will at the centre.
+    pipeline: ingest::pipeline::Pipeline,
     connected: bool,
     /// Why the last connection attempt failed, as said to the crew (said again only when it
     /// changes).
     last_error: Option<String>,
     /// The next entry to hand to the client.
     next_send: u64,
-    /// The last entry of each publish in flight, oldest first.
-    inflight: VecDeque<u64>,
+    /// The next case entry to hand to the client.
+    next_case: u64,
+    /// The last entry of each publish in flight (true: of the case queue), oldest first.
+    inflight: VecDeque<(bool, u64)>,
     /// The last `n:` given to an NMEA line.
     last_n: u32,
 }
@@ -478,8 +543,11 @@ impl Station<'_> {
         opts: Vec<MqttOptions>,
         mut lines: mpsc::Receiver<LocalLine>,
         mut crew: mpsc::Receiver<String>,
+        mut cmds: mpsc::Receiver<Cmd>,
     ) -> Result<()> {
         self.next_send = self.outbox.acked() + 1;
+        self.next_case = self.cases.acked() + 1;
+        let mut cmds_open = true;
         self.last_n = self.last_line_count()?;
         let first = opts.first().context("no broker")?.clone();
         let (client, mut eventloop) = client::connect(first, 2 * WINDOW);
@@ -536,6 +604,10 @@ impl Station<'_> {
                     Some(c) => self.crew_command(&c)?,
                     None => crew_open = false,
                 },
+                c = cmds.recv(), if cmds_open => match c {
+                    Some(c) => self.command(c),
+                    None => cmds_open = false,
+                },
                 Some(msg) = link.recv() => match msg {
                     Link::Event(ev) => self.on_event(ev, &client).await?,
                     Link::Down(e, ok) => {
@@ -545,12 +617,20 @@ impl Station<'_> {
                         } else if self.last_error.as_ref() != Some(&why) {
                             eprintln!("cannot connect: {why}; queueing on disk");
                         }
+                        {
+                            let mut b = self.board.lock();
+                            b.link_up = false;
+                            b.link_error = Some(why.clone());
+                        }
                         self.last_error = Some(why);
                         self.connected = false;
                         let _ = ok.send(());
                     }
                 },
-                _ = sync.tick() => self.outbox.sync().context("cannot sync the queue")?,
+                _ = sync.tick() => {
+                    self.outbox.sync().context("cannot sync the queue")?;
+                    self.cases.sync().context("cannot sync the queue")?;
+                }
                 _ = status.tick() => eprintln!(
                     "status: link {}, {} entries waiting, {} acknowledged{}",
                     match (&self.connected, &self.last_error) {
@@ -564,6 +644,9 @@ impl Station<'_> {
                 ),
             }
             self.pump(&client)?;
+            let mut b = self.board.lock();
+            b.waiting_lines = self.outbox.backlog();
+            b.waiting_case = self.cases.backlog();
         }
         poller.abort();
         let _ = client.try_disconnect();
@@ -597,7 +680,164 @@ impl Station<'_> {
         self.outbox
             .append(Kind::Nmea, &line)
             .context("cannot write to the queue")?;
+        // The board shows what the instruments say, decoded as ingest decodes it.
+        for e in self.pipeline.on_input(
+            ingest::pipeline::Input::PatrolNmea {
+                unit: &self.unit,
+                payload: &line,
+            },
+            l.received_at,
+        ) {
+            if let ingest::pipeline::Event::Publish { observation, .. } = e {
+                self.board.observed(&observation);
+            }
+        }
         Ok(())
+    }
+
+    /// What the crew's interface asks for: each answered only once it is on disk.
+    fn command(&mut self, c: Cmd) {
+        match c {
+            Cmd::Report { json, reply } => {
+                let now = Timestamp::now();
+                let r = PatrolReport::parse(json.as_bytes(), now)
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| {
+                        let seq = self
+                            .outbox
+                            .append(Kind::Report, json.as_bytes())
+                            .and_then(|seq| self.outbox.sync().map(|()| seq))
+                            .map_err(|e| {
+                                format!("NOT saved: cannot write the queue on board: {e}")
+                            })?;
+                        Ok(seq)
+                    });
+                let _ = reply.send(r);
+            }
+            Cmd::Case {
+                draft,
+                officer,
+                key,
+                reply,
+            } => {
+                let _ = reply.send(self.queue_case(draft, &officer, &key));
+            }
+            Cmd::File {
+                sha256,
+                name,
+                path,
+                reply,
+            } => {
+                let _ = reply.send(self.queue_file(&sha256, &name, &path));
+            }
+        }
+    }
+
+    /// Sign a case action with the officer's key and queue it: its id and hash at capture.
+    fn queue_case(
+        &mut self,
+        d: Draft,
+        officer: &str,
+        key: &ed25519_dalek::SigningKey,
+    ) -> Result<(String, String), String> {
+        let now = Timestamp::now();
+        let occurred_at = d.occurred_at.unwrap_or(now);
+        if occurred_at > now + jiff::SignedDuration::from_mins(5) {
+            return Err("occurred_at is in the future: check the time".to_owned());
+        }
+        let late_reason = d
+            .late_reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        let ago = now.duration_since(occurred_at).as_mins();
+        if ago > 30 && late_reason.is_none() {
+            return Err(format!(
+                "R57: it happened {ago} min ago: say why it is recorded only now"
+            ));
+        }
+        let seq = self.cases.next_seq();
+        let record = SeaRecord {
+            id: format!("{}-{seq}", self.unit),
+            unit: self.unit.to_string(),
+            incident: d.incident.trim().to_owned(),
+            officer: officer.to_owned(),
+            action: d.action,
+            why: d.why.trim().to_owned(),
+            occurred_at,
+            captured_at: now,
+            position: d.position,
+            late_reason,
+        };
+        let up = sea::sign(&record, key);
+        let SeaUp::Action { record: text, .. } = &up else {
+            unreachable!("sign makes an action")
+        };
+        let sha256 = sea::sha256_hex(text.as_bytes());
+        let bytes = serde_json::to_vec(&up).expect("a signed record serializes");
+        self.cases
+            .append(Kind::Case, &bytes)
+            .and_then(|_| self.cases.sync())
+            .map_err(|e| format!("NOT saved: cannot write the queue on board: {e}"))?;
+        // What the crew sees of it: a protection statement's words are not shown back (R40).
+        let mut shown = record.action.clone();
+        if shown["type"] == "asylum" {
+            shown["summary"] = "(restricted: sent to the protection officer)".into();
+            shown["blocked_states"] = serde_json::json!([]);
+        }
+        self.board
+            .recorded(Recorded {
+                id: record.id.clone(),
+                incident: record.incident,
+                officer: record.officer,
+                action: shown,
+                why: record.why,
+                occurred_at,
+                captured_at: now,
+                sha256: sha256.clone(),
+                position: record.position,
+            })
+            .map_err(|e| format!("queued, but the journal on board: {e}"))?;
+        Ok((record.id, sha256))
+    }
+
+    /// Queue an evidence file kept on board, in parts, before any action that names it.
+    fn queue_file(
+        &mut self,
+        sha256: &str,
+        name: &str,
+        path: &std::path::Path,
+    ) -> Result<(), String> {
+        use base64::Engine;
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if sea::sha256_hex(&bytes) != sha256 {
+            return Err(format!(
+                "{} changed on board since it was hashed",
+                path.display()
+            ));
+        }
+        let size = bytes.len() as u64;
+        for (i, part) in bytes.chunks(sea::CHUNK_BYTES).enumerate() {
+            let up = SeaUp::FileChunk {
+                sha256: sha256.to_owned(),
+                name: name.to_owned(),
+                size,
+                offset: (i * sea::CHUNK_BYTES) as u64,
+                data: base64::engine::general_purpose::STANDARD.encode(part),
+            };
+            self.cases
+                .append(
+                    Kind::Case,
+                    &serde_json::to_vec(&up).expect("a part serializes"),
+                )
+                .map_err(|e| format!("NOT saved: cannot write the queue on board: {e}"))?;
+        }
+        self.cases
+            .sync()
+            .map_err(|e| format!("NOT saved: cannot write the queue on board: {e}"))?;
+        self.board
+            .file(sha256, name, size)
+            .map_err(|e| format!("queued, but the list on board: {e}"))
     }
 
     fn crew_command(&mut self, c: &str) -> Result<()> {
@@ -629,11 +869,18 @@ impl Station<'_> {
             Event::Incoming(Packet::ConnAck(ack)) => {
                 self.connected = true;
                 self.last_error = None;
+                {
+                    let mut b = self.board.lock();
+                    b.link_up = true;
+                    b.link_error = None;
+                    b.last_contact = Some(Timestamp::now());
+                }
                 if !ack.session_present {
                     // The broker lost our session, and the client dropped what was in
                     // flight: send again from the last acknowledged entry.
                     self.inflight.clear();
                     self.next_send = self.outbox.acked() + 1;
+                    self.next_case = self.cases.acked() + 1;
                 }
                 eprintln!(
                     "link up; {} entries to send{}",
@@ -647,27 +894,62 @@ impl Station<'_> {
                 for t in [
                     Topic::PatrolTasking(self.unit.clone()),
                     Topic::PatrolRejects(self.unit.clone()),
+                    Topic::PatrolCaseUpdate(self.unit.clone()),
                 ] {
                     client.subscribe(t.to_string(), QoS::AtLeastOnce).await?;
                 }
             }
             Event::Incoming(Packet::PubAck(_)) => {
                 // In order (MQTT 3.1.1 §4.6): this acknowledges the oldest in flight.
-                if let Some(last) = self.inflight.pop_front() {
-                    self.outbox.ack(last).context("cannot update the queue")?;
+                match self.inflight.pop_front() {
+                    Some((false, last)) => {
+                        self.outbox.ack(last).context("cannot update the queue")?
+                    }
+                    Some((true, last)) => {
+                        self.cases.ack(last).context("cannot update the queue")?
+                    }
+                    None => {}
                 }
+                self.board.lock().last_contact = Some(Timestamp::now());
             }
             Event::Incoming(Packet::Publish(p)) => match Topic::parse(&p.topic) {
                 Some(Topic::PatrolTasking(_)) => {
                     let text = String::from_utf8_lossy(&p.payload);
                     println!("TASKING {}: {text}", Timestamp::now());
-                    writeln!(self.taskings, "{text}").context("cannot keep the tasking")?;
-                    self.taskings
-                        .sync_data()
-                        .context("cannot keep the tasking")?;
+                    match serde_json::from_slice::<ingest::wire::Tasking>(&p.payload) {
+                        Ok(t) => self.board.tasking(t).context("cannot keep the tasking")?,
+                        Err(e) => eprintln!("a tasking that cannot be read ({e}): {text}"),
+                    }
                 }
                 Some(Topic::PatrolRejects(_)) => {
-                    println!("REFUSED by shore: {}", String::from_utf8_lossy(&p.payload));
+                    let text = String::from_utf8_lossy(&p.payload).into_owned();
+                    println!("REFUSED by shore: {text}");
+                    let mut b = self.board.lock();
+                    b.refused.push(text);
+                    let n = b.refused.len();
+                    b.refused.drain(..n.saturating_sub(50));
+                }
+                Some(Topic::PatrolCaseUpdate(_)) => {
+                    match serde_json::from_slice::<SeaDown>(&p.payload) {
+                        Ok(d) => {
+                            if let SeaDown::Result {
+                                id,
+                                outcome,
+                                message,
+                                ..
+                            } = &d
+                            {
+                                println!("CASE {id}: {outcome:?}: {message}");
+                            }
+                            self.board
+                                .centre_said(d)
+                                .context("cannot keep the centre's answer")?;
+                        }
+                        Err(e) => eprintln!(
+                            "a case update that cannot be read ({e}): {}",
+                            String::from_utf8_lossy(&p.payload)
+                        ),
+                    }
                 }
                 _ => {}
             },
@@ -676,8 +958,26 @@ impl Station<'_> {
         Ok(())
     }
 
-    /// Hand the client what it can take: the backlog in order, in batches.
+    /// Hand the client what it can take: case actions and evidence first (one per message),
+    /// then the backlog of lines and reports in order, in batches.
     fn pump(&mut self, client: &AsyncClient) -> Result<()> {
+        while self.connected && self.inflight.len() < WINDOW {
+            let batch = self
+                .cases
+                .read(self.next_case, 1, usize::MAX)
+                .context("cannot read the queue")?;
+            let Some(e) = batch.into_iter().next() else {
+                break;
+            };
+            let topic = Topic::PatrolCase(self.unit.clone()).to_string();
+            match client.try_publish(topic, QoS::AtLeastOnce, false, e.data) {
+                Ok(()) => {
+                    self.inflight.push_back((true, e.seq));
+                    self.next_case = e.seq + 1;
+                }
+                Err(_) => return Ok(()),
+            }
+        }
         while self.connected && self.inflight.len() < WINDOW {
             let batch = self
                 .outbox
@@ -689,7 +989,7 @@ impl Station<'_> {
             // Entries before next_send may be gone (discarded at the bound).
             let (kind, last_seq) = (first.kind, last.seq);
             let (topic, payload, last_seq) = match kind {
-                Kind::Report => (
+                Kind::Report | Kind::Case => (
                     Topic::PatrolReport(self.unit.clone()),
                     first.data.clone(),
                     first.seq,
@@ -706,7 +1006,7 @@ impl Station<'_> {
             };
             match client.try_publish(topic.to_string(), QoS::AtLeastOnce, false, payload) {
                 Ok(()) => {
-                    self.inflight.push_back(last_seq);
+                    self.inflight.push_back((false, last_seq));
                     self.next_send = last_seq + 1;
                 }
                 Err(_) => break,

@@ -28,6 +28,9 @@ pub enum Kind {
     Nmea,
     /// A JSON report (published on `patrol/{unit}/report`).
     Report,
+    /// A signed case action or a part of an evidence file (published on
+    /// `patrol/{unit}/case`; kept in a queue of their own that is never cut).
+    Case,
 }
 
 impl Kind {
@@ -35,6 +38,7 @@ impl Kind {
         match self {
             Kind::Nmea => b'N',
             Kind::Report => b'R',
+            Kind::Case => b'C',
         }
     }
 }
@@ -335,10 +339,10 @@ impl Outbox {
                 format!("queue entry {seq} is damaged"),
             ));
         }
-        let kind = if line[0] == b'R' {
-            Kind::Report
-        } else {
-            Kind::Nmea
+        let kind = match line[0] {
+            b'R' => Kind::Report,
+            b'C' => Kind::Case,
+            _ => Kind::Nmea,
         };
         c.next += 1;
         if c.next == seg.first + seg.entries && seg.entries >= SEGMENT_ENTRIES {

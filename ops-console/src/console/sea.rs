@@ -624,6 +624,7 @@ mod tests {
             ("duty2", Role::DutyOfficer),
             ("owo", Role::WatchOfficer),
             ("wo", Role::WatchOfficer),
+            ("po", Role::ProtectionOfficer),
         ] {
             create_user(
                 c.store(),
@@ -1040,6 +1041,40 @@ mod tests {
             let (o, _, m) = result(&send(&c, &sea::sign(&rec_of(n, "bo", a, 0), &key(1))));
             assert_eq!(o, Outcome::Applied, "{m}");
         }
+    }
+
+    /// R40 at sea: what a person said asking for protection, recorded on board, goes to the
+    /// restricted records; the log keeps its hash only, and the answer to the unit does not
+    /// carry it back.
+    #[test]
+    fn review_22_an_asylum_statement_taken_at_sea_stays_out_of_the_log() {
+        let c = console();
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
+            .unwrap();
+        let rescue = serde_json::json!({"type": "rescue", "unit": "cp-301", "count": 2});
+        assert_eq!(
+            result(&send(&c, &sea::sign(&rec_of(1, "bo", rescue, 0), &key(1)))).0,
+            Outcome::Applied
+        );
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(4)), "po", "cp-301")
+            .unwrap();
+        let asylum = serde_json::json!({"type": "asylum", "tag": "cp-301-0002",
+            "summary": "fears the militia in Zawiya", "blocked_states": ["LY"]});
+        // The boarding officer does not take it (the protection officer embarked does).
+        let answer = send(&c, &sea::sign(&rec_of(2, "bo", asylum.clone(), 0), &key(1)));
+        assert_eq!(result(&answer).0, Outcome::Refused, "{answer:?}");
+        let answer = send(&c, &sea::sign(&rec_of(3, "po", asylum, 0), &key(4)));
+        assert_eq!(result(&answer).0, Outcome::Applied, "{answer:?}");
+        assert!(!format!("{answer:?}").contains("Zawiya"));
+        let log = c.store().interception_log("INC-1").unwrap();
+        let text = serde_json::to_string(&log.entries).unwrap();
+        assert!(!text.contains("Zawiya"), "{text}");
+        assert_eq!(
+            log.entries[1].entry.details["case_action"]["type"],
+            "asylum_restricted"
+        );
     }
 
     #[test]

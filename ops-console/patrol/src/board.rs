@@ -1,0 +1,357 @@
+//! What the vessel's interface shows, kept on board and on disk, so the crew sees it with the
+//! link down and after a restart:
+//!
+//! ```text
+//!  DIR/taskings.jsonl        taskings received
+//!  DIR/case-journal.jsonl    every case action recorded on board (what the crew sees of it)
+//!  DIR/case-answers.jsonl    the centre's answers (applied, refused with the rule, files kept)
+//!  DIR/cases.json            each incident's case view as last synced, with when
+//! ```
+//!
+//! Nothing restricted is shown back: a statement of a person asking for protection is sent
+//! to the centre (R40) and the journal keeps only that it was recorded.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use anyhow::{Context, Result};
+use ingest::model::{Observation, ObservationData};
+use ingest::wire::Tasking;
+use ingest::wire::sea::{IncidentBrief, SeaDown};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A case action as the crew sees it in the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// The record's id.
+    pub id: String,
+    /// The incident.
+    pub incident: String,
+    /// The officer who signed it.
+    pub officer: String,
+    /// The action (a protection statement's words left out).
+    pub action: serde_json::Value,
+    /// Why.
+    pub why: String,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+    /// When it was signed on board.
+    pub captured_at: Timestamp,
+    /// SHA-256 of the record as signed (the hash at capture).
+    pub sha256: String,
+    /// Where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<ingest::wire::sea::Position>,
+}
+
+/// An evidence file captured on board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileState {
+    /// Its name.
+    pub name: String,
+    /// Size, bytes.
+    pub size: u64,
+    /// Kept at the centre (true), refused (false), or not yet said.
+    pub stored: Option<bool>,
+    /// The centre's words.
+    pub message: Option<String>,
+}
+
+/// The unit's own fix.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OwnFix {
+    /// Latitude, degrees.
+    pub lat: Option<f64>,
+    /// Longitude, degrees.
+    pub lon: Option<f64>,
+    /// Speed over ground, knots.
+    pub sog_kn: Option<f64>,
+    /// Course over ground, degrees.
+    pub cog_deg: Option<f64>,
+    /// Heading, degrees.
+    pub heading_deg: Option<f64>,
+    /// When.
+    pub time: Option<Timestamp>,
+}
+
+/// A contact the unit's radar or AIS sees.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contact {
+    /// `radar 7` or `AIS 247123456`.
+    pub id: String,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Speed, knots.
+    pub speed_kn: Option<f64>,
+    /// Course, degrees.
+    pub course_deg: Option<f64>,
+    /// When last seen.
+    pub time: Timestamp,
+}
+
+/// Everything the interface shows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BoardState {
+    /// The unit.
+    pub unit: String,
+    /// The link to the centre is up.
+    pub link_up: bool,
+    /// Why it is down, in words.
+    pub link_error: Option<String>,
+    /// When the centre last acknowledged or sent anything.
+    pub last_contact: Option<Timestamp>,
+    /// Reports and instrument lines waiting to be sent.
+    pub waiting_lines: u64,
+    /// Case actions and evidence file parts waiting to be sent.
+    pub waiting_case: u64,
+    /// The unit's own fix.
+    pub own: OwnFix,
+    /// Contacts, by id.
+    pub contacts: BTreeMap<String, Contact>,
+    /// Taskings received, oldest first, with the crew's answer once given.
+    pub taskings: Vec<(Tasking, Option<bool>)>,
+    /// Case views, by incident.
+    pub cases: BTreeMap<String, IncidentBrief>,
+    /// Case actions recorded on board, in order.
+    pub records: Vec<Recorded>,
+    /// The centre's answers, by record id.
+    pub answers: BTreeMap<String, SeaDown>,
+    /// Evidence files, by SHA-256.
+    pub files: BTreeMap<String, FileState>,
+    /// Reports and lines the centre refused, newest last (at most 50).
+    pub refused: Vec<String>,
+}
+
+/// The board, shared by the link and the web interface.
+#[derive(Debug)]
+pub struct Board {
+    state: Mutex<BoardState>,
+    dir: PathBuf,
+}
+
+/// How long a contact stays on the board unseen.
+const CONTACT_KEPT_S: i64 = 15 * 60;
+
+fn read_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut out = Vec::new();
+    for line in std::io::BufReader::new(f).lines() {
+        let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+        // A torn last line (the program died mid-write) is skipped, and said.
+        match serde_json::from_str(&line) {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "a line that does not parse, skipped")
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn append_line(path: &Path, value: &impl Serialize) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let mut line = serde_json::to_vec(value).expect("a board line serializes");
+    line.push(b'\n');
+    f.write_all(&line)
+        .and_then(|()| f.sync_data())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+impl Board {
+    /// The board of the unit whose data directory is `dir`, as left on disk.
+    pub fn load(dir: &Path, unit: &str) -> Result<Board> {
+        let mut s = BoardState {
+            unit: unit.to_owned(),
+            ..BoardState::default()
+        };
+        for t in read_lines::<Tasking>(&dir.join("taskings.jsonl"))? {
+            s.taskings.retain(|(o, _)| o.id != t.id);
+            s.taskings.push((t, None));
+        }
+        s.records = read_lines(&dir.join("case-journal.jsonl"))?;
+        for (sha, f) in read_lines::<(String, FileState)>(&dir.join("evidence-files.jsonl"))? {
+            s.files.insert(sha, f);
+        }
+        for d in read_lines::<SeaDown>(&dir.join("case-answers.jsonl"))? {
+            Self::take_answer(&mut s, d);
+        }
+        if let Ok(text) = std::fs::read_to_string(dir.join("cases.json")) {
+            s.cases = serde_json::from_str(&text).unwrap_or_default();
+        }
+        Ok(Board {
+            state: Mutex::new(s),
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// The state, to read or change.
+    pub fn lock(&self) -> MutexGuard<'_, BoardState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What to show: contacts not seen for a while are left out.
+    pub fn snapshot(&self) -> BoardState {
+        let mut s = self.lock().clone();
+        let now = Timestamp::now();
+        s.contacts
+            .retain(|_, c| now.as_second() - c.time.as_second() < CONTACT_KEPT_S);
+        s
+    }
+
+    fn take_answer(s: &mut BoardState, d: SeaDown) {
+        match &d {
+            SeaDown::Result { id, .. } => {
+                s.answers.insert(id.clone(), d);
+            }
+            SeaDown::File {
+                sha256,
+                stored,
+                message,
+                ..
+            } => {
+                let f = s.files.entry(sha256.clone()).or_insert(FileState {
+                    name: String::new(),
+                    size: 0,
+                    stored: None,
+                    message: None,
+                });
+                f.stored = Some(*stored);
+                f.message = Some(message.clone());
+            }
+            SeaDown::Case(b) => {
+                s.cases.insert(b.incident.clone(), b.clone());
+            }
+        }
+    }
+
+    /// A message from the centre on the unit's `case-update` topic: kept on disk, then shown.
+    pub fn centre_said(&self, d: SeaDown) -> Result<()> {
+        let mut s = self.lock();
+        s.last_contact = Some(Timestamp::now());
+        match &d {
+            SeaDown::Case(_) => {
+                Self::take_answer(&mut s, d);
+                let tmp = self.dir.join("cases.json.tmp");
+                std::fs::write(&tmp, serde_json::to_vec(&s.cases).expect("cases serialize"))
+                    .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+                    .and_then(|()| std::fs::rename(&tmp, self.dir.join("cases.json")))
+                    .context("cannot keep the case view")?;
+            }
+            _ => {
+                append_line(&self.dir.join("case-answers.jsonl"), &d)?;
+                Self::take_answer(&mut s, d);
+            }
+        }
+        Ok(())
+    }
+
+    /// A case action recorded on board (journal on disk first).
+    pub fn recorded(&self, r: Recorded) -> Result<()> {
+        append_line(&self.dir.join("case-journal.jsonl"), &r)?;
+        self.lock().records.push(r);
+        Ok(())
+    }
+
+    /// A tasking received (kept on disk first).
+    pub fn tasking(&self, t: Tasking) -> Result<()> {
+        append_line(&self.dir.join("taskings.jsonl"), &t)?;
+        let mut s = self.lock();
+        s.last_contact = Some(Timestamp::now());
+        s.taskings.retain(|(o, _)| o.id != t.id);
+        s.taskings.push((t, None));
+        Ok(())
+    }
+
+    /// An observation of the unit's own instruments (decoded on board as ingest decodes it).
+    pub fn observed(&self, o: &Observation) {
+        let mut s = self.lock();
+        match &o.data {
+            ObservationData::PatrolFix {
+                lat,
+                lon,
+                sog_kn,
+                cog_deg,
+                heading_deg,
+                ..
+            } => {
+                let f = &mut s.own;
+                if lat.is_some() && lon.is_some() {
+                    (f.lat, f.lon) = (*lat, *lon);
+                    f.time = Some(o.time);
+                }
+                f.sog_kn = sog_kn.or(f.sog_kn);
+                f.cog_deg = cog_deg.or(f.cog_deg);
+                f.heading_deg = heading_deg.or(f.heading_deg);
+            }
+            ObservationData::RadarTarget {
+                target,
+                lat: Some(lat),
+                lon: Some(lon),
+                speed_kn,
+                course_deg,
+                ..
+            } => {
+                let id = format!("radar {target}");
+                s.contacts.insert(
+                    id.clone(),
+                    Contact {
+                        id,
+                        lat: *lat,
+                        lon: *lon,
+                        speed_kn: *speed_kn,
+                        course_deg: *course_deg,
+                        time: o.time,
+                    },
+                );
+            }
+            ObservationData::Ais(a) => {
+                if let (Some(lat), Some(lon)) = (a.lat, a.lon) {
+                    let id = format!("AIS {}", a.mmsi);
+                    s.contacts.insert(
+                        id.clone(),
+                        Contact {
+                            id,
+                            lat,
+                            lon,
+                            speed_kn: a.sog_kn,
+                            course_deg: a.cog_deg,
+                            time: o.time,
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An evidence file captured on board, queued for the centre (listed on disk first).
+    pub fn file(&self, sha256: &str, name: &str, size: u64) -> Result<()> {
+        let f = FileState {
+            name: name.to_owned(),
+            size,
+            stored: None,
+            message: None,
+        };
+        append_line(&self.dir.join("evidence-files.jsonl"), &(sha256, &f))?;
+        self.lock().files.insert(sha256.to_owned(), f);
+        Ok(())
+    }
+
+    /// Where evidence files are kept on board.
+    pub fn evidence_dir(&self) -> PathBuf {
+        self.dir.join("evidence")
+    }
+}
