@@ -691,6 +691,7 @@ fn verify_checks_an_interception_export_offline() {
         evidence,
         tracks: vec![],
         items: vec![],
+        signed_at_sea: vec![],
     };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("export");

@@ -352,6 +352,15 @@ async fn fill(c: &Client, css: &str, value: &str) {
     e.send_keys(value).await.unwrap();
 }
 
+async fn scroll_to(c: &Client, css: &str) {
+    c.execute(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'start'})",
+        vec![json!(css)],
+    )
+    .await
+    .unwrap();
+}
+
 async fn tab(c: &Client, name: &str) {
     click(c, &format!("nav button[data-tab={name}]")).await;
 }
@@ -615,6 +624,7 @@ async fn at_sea_with_the_link_cut_the_crew_records_everything_and_it_arrives_onc
         (b.contains("pa-auth-7") && b.contains("not acknowledged")).then_some(())
     })
     .await;
+    scroll_to(&c, "#brief").await;
     shot(&c, "02-case-view-synced").await;
 
     // ---- Link cut.
@@ -748,6 +758,7 @@ async fn at_sea_with_the_link_cut_the_crew_records_everything_and_it_arrives_onc
         .then_some(o)
     })
     .await;
+    scroll_to(&c, "#records").await;
     shot(&c, "05-log-synced").await;
     // Newest first on the page.
     let oldest_first: Vec<&String> = outcomes.iter().rev().collect();
@@ -813,10 +824,31 @@ async fn at_sea_with_the_link_cut_the_crew_records_everything_and_it_arrives_onc
     let verified = tidewatch(&["verify", dir.to_str().unwrap()], None);
     eprintln!("{verified}");
     assert_eq!(done["files"], 1, "{done}");
+    assert!(
+        verified.contains("4 entries signed at sea by the officer's key"),
+        "{verified}"
+    );
+    // A record altered in the export (the rescue said 12; now 11): the officer's signature
+    // no longer holds, and verify says so.
+    let bundle = dir.join("interception.json");
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let altered = text.replacen(r#"\"count\":12"#, r#"\"count\":11"#, 1);
+    assert_ne!(altered, text, "the rescue's record is in the export");
+    std::fs::write(&bundle, altered).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .arg("verify")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("signed at sea"), "{said}");
 
     // The night mode, for the README.
     tab(&c, "case").await;
     click(&c, "#night").await;
+    scroll_to(&c, "#brief").await;
     shot(&c, "06-case-night").await;
     c.close().await.unwrap();
 }

@@ -453,6 +453,7 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
             next_case: 0,
             inflight: VecDeque::new(),
             last_n: 0,
+            resent: Default::default(),
         };
         station.run(opts, lines, crew, cmds).await
     })?;
@@ -535,7 +536,12 @@ struct Station<'a> {
     inflight: VecDeque<(bool, u64)>,
     /// The last `n:` given to an NMEA line.
     last_n: u32,
+    /// Evidence files sent again this run, by SHA-256.
+    resent: std::collections::HashMap<String, u32>,
 }
+
+/// How many times a run sends a file again that the centre did not keep.
+const RESENDS: u32 = 3;
 
 impl Station<'_> {
     async fn run(
@@ -800,6 +806,31 @@ impl Station<'_> {
         Ok((record.id, sha256))
     }
 
+    /// The centre did not keep a file (a part missing, or bytes not matching): it goes again
+    /// from the copy kept on board, at most [`RESENDS`] times a run.
+    fn resend_file(&mut self, sha256: &str) {
+        let n = self.resent.entry(sha256.to_owned()).or_default();
+        if *n >= RESENDS {
+            eprintln!(
+                "evidence file {sha256}: sent {RESENDS} times again already; not again until a restart"
+            );
+            return;
+        }
+        *n += 1;
+        let path = self.board.evidence_dir().join(sha256);
+        let name = self
+            .board
+            .lock()
+            .files
+            .get(sha256)
+            .map(|f| f.name.clone())
+            .unwrap_or_else(|| sha256.to_owned());
+        match self.queue_file(sha256, &name, &path) {
+            Ok(()) => eprintln!("evidence file {sha256} queued again from the copy on board"),
+            Err(e) => eprintln!("evidence file {sha256} cannot be sent again: {e}"),
+        }
+    }
+
     /// Queue an evidence file kept on board, in parts, before any action that names it.
     fn queue_file(
         &mut self,
@@ -941,9 +972,26 @@ impl Station<'_> {
                             {
                                 println!("CASE {id}: {outcome:?}: {message}");
                             }
+                            let resend = match &d {
+                                SeaDown::File {
+                                    sha256,
+                                    stored: false,
+                                    message,
+                                    ..
+                                } => {
+                                    eprintln!(
+                                        "evidence file {sha256} not kept by the centre: {message}"
+                                    );
+                                    Some(sha256.clone())
+                                }
+                                _ => None,
+                            };
                             self.board
                                 .centre_said(d)
                                 .context("cannot keep the centre's answer")?;
+                            if let Some(sha) = resend {
+                                self.resend_file(&sha);
+                            }
                         }
                         Err(e) => eprintln!(
                             "a case update that cannot be read ({e}): {}",

@@ -69,6 +69,12 @@ pub enum UserAction {
         #[arg(long, value_name = "ID")]
         unit: String,
     },
+    /// Revoke an officer's key for actions signed at sea (a phone or tablet lost): nothing it
+    /// signs is taken from then on, even what was signed before and is still on its way.
+    SeaKeyRevoke {
+        /// The public key, hex.
+        key: String,
+    },
     /// List the accounts.
     List,
 }
@@ -173,6 +179,23 @@ pub fn run(args: &UserArgs) -> Result<()> {
                 detail: &serde_json::json!({"by": "command line", "unit": unit.as_str(), "key": key}),
             })?;
             println!("{name}: key {key} registered for actions signed at sea on {unit}");
+        }
+        UserAction::SeaKeyRevoke { key } => {
+            let key = ingest::wire::sea::parse_public_key(key).map_err(anyhow::Error::msg)?;
+            let Some((user, unit)) = store.sea_key(&key)? else {
+                bail!("no key {key} is registered");
+            };
+            if !store.revoke_sea_key(&key)? {
+                bail!("the key {key} of {user} on {unit} is revoked already");
+            }
+            store.audit(NewAudit {
+                user: None,
+                role: None,
+                action: "sea_key_revoked",
+                target: Some(&user),
+                detail: &serde_json::json!({"by": "command line", "unit": unit, "key": key}),
+            })?;
+            println!("{user}'s key {key} on {unit} revoked: nothing it signs is taken from now on");
         }
         UserAction::List => {
             println!("{:<24} {:<18} {:<22} STATE", "NAME", "ROLE", "CREATED UTC");

@@ -83,7 +83,7 @@ fn export(args: &VerifyArgs) -> Result<()> {
         );
     }
     println!(
-        "{}: interception export of {} intact: {} log entries{} (head sha256 {}), {} evidence manifests signed and chained, {} evidence files as captured",
+        "{}: interception export of {} intact: {} log entries{} (head sha256 {}), {} evidence manifests signed and chained, {} evidence files as captured, {} entries signed at sea by the officer's key",
         args.dir.display(),
         r.incident,
         r.log_entries,
@@ -97,7 +97,8 @@ fn export(args: &VerifyArgs) -> Result<()> {
         },
         r.log_head,
         r.manifests,
-        r.files
+        r.files,
+        r.signed_at_sea
     );
     Ok(())
 }

@@ -141,6 +141,18 @@ fn action(
             ),
         );
     };
+    match store.sea_key_revoked(&key) {
+        Ok(Some(at)) => {
+            return invalid(
+                "sea_key_revoked",
+                format!(
+                    "the key that signed it was revoked at {at}: record it again with another officer's key"
+                ),
+            );
+        }
+        Ok(None) => {}
+        Err(e) => return tracing::error!(error = %e, "console: cannot read the officers' keys"),
+    }
     if key_unit != unit.as_str() || user != rec.officer {
         return invalid(
             "sea_key_mismatch",
@@ -280,6 +292,7 @@ fn action(
         unit: unit.as_str(),
         sha256: &sha256,
         signed: &signed,
+        record,
         answer: &answer_for,
     };
     let taken = store.sea_case_action(
@@ -312,6 +325,16 @@ fn action(
         )),
         Err(e) => tracing::error!(error = %e, "console: cannot take a case action from sea"),
     }
+}
+
+/// What a chunk made of the part held.
+enum Part {
+    /// The whole file.
+    Whole(Vec<u8>),
+    /// More to come.
+    More,
+    /// A part past what is held (`have` bytes); `first` the first time for this copy.
+    Gap { have: u64, first: bool },
 }
 
 /// One chunk of an evidence file.
@@ -379,22 +402,25 @@ fn file_chunk(console: &Console, unit: &UnitId, topic: &str, c: Chunk<'_>) -> Op
     }
     let key = format!("{unit}-{sha}");
     let whole = match console.partial_file(&key, c.offset, &bytes, end == c.size) {
-        Ok(Ok(w)) => w,
-        Ok(Err(have)) => {
-            return refused(
-                "sea_file_gap",
-                format!(
-                    "a part from byte {} but {have} bytes are here: the parts between are missing; send the file again",
-                    c.offset
-                ),
+        Ok(Part::Whole(w)) => w,
+        Ok(Part::More) => return None,
+        Ok(Part::Gap { have, first }) => {
+            let why = format!(
+                "a part from byte {} but {have} bytes are here: the parts between are missing; send the file again from its start",
+                c.offset
             );
+            if first {
+                return refused("sea_file_gap", why);
+            }
+            // Said once: the rest of this copy is counted, not answered.
+            console.refuse("sea_file_gap", topic, &format!("file {}: {why}", c.sha256));
+            return None;
         }
         Err(e) => {
             tracing::error!(error = %e, "console: cannot keep a part of an evidence file");
             return None;
         }
     };
-    let whole = whole?;
     let got = sea::sha256_hex(&whole);
     if got != sha {
         return refused(
@@ -420,52 +446,73 @@ fn file_chunk(console: &Console, unit: &UnitId, topic: &str, c: Chunk<'_>) -> Op
 
 impl Console {
     /// Write `bytes` at `offset` of the part of a file received so far (`key`); when `last`,
-    /// the whole file (and the part is forgotten). `Ok(Err(n))`: `offset` is past the `n`
-    /// bytes held (a part is missing).
+    /// the whole file (and the part is forgotten). A part past what is held is a gap: the
+    /// part held is dropped and the file marked, so the unit is told once and the rest of that
+    /// copy is ignored until the file comes again from its first byte.
     fn partial_file(
         &self,
         key: &str,
         offset: u64,
         bytes: &[u8],
         last: bool,
-    ) -> std::io::Result<Result<Option<Vec<u8>>, u64>> {
+    ) -> std::io::Result<Part> {
         let Some(dir) = &self.dir else {
             let mut parts = self.partial_files.lock().unwrap_or_else(|p| p.into_inner());
-            let part = parts.entry(key.to_owned()).or_default();
-            if offset > part.len() as u64 {
-                return Ok(Err(part.len() as u64));
+            let gap_key = format!("{key}.gap");
+            if offset == 0 {
+                parts.remove(&gap_key);
             }
+            let have = parts.get(key).map_or(0, |p| p.len() as u64);
+            if offset > have {
+                parts.remove(key);
+                let first = parts.insert(gap_key, Vec::new()).is_none();
+                return Ok(Part::Gap { have, first });
+            }
+            let part = parts.entry(key.to_owned()).or_default();
             part.truncate(offset as usize);
             part.extend_from_slice(bytes);
-            return Ok(Ok(if last { parts.remove(key) } else { None }));
+            return Ok(if last {
+                Part::Whole(parts.remove(key).unwrap_or_default())
+            } else {
+                Part::More
+            });
         };
         let dir = dir.join("sea-files");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{key}.part"));
+        let gap = dir.join(format!("{key}.gap"));
+        if offset == 0 && gap.exists() {
+            std::fs::remove_file(&gap)?;
+        }
+        let have = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if offset > have {
+            let _ = std::fs::remove_file(&path);
+            let first = !gap.exists();
+            if first {
+                std::fs::File::create(&gap)?.sync_all()?;
+            }
+            return Ok(Part::Gap { have, first });
+        }
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
             .open(&path)?;
-        let have = f.metadata()?.len();
-        if offset > have {
-            return Ok(Err(have));
-        }
         f.set_len(offset)?;
         f.seek(std::io::SeekFrom::Start(offset))?;
         f.write_all(bytes)?;
         // On disk before the chunk is acknowledged.
         f.sync_data()?;
         if !last {
-            return Ok(Ok(None));
+            return Ok(Part::More);
         }
         let mut whole = Vec::new();
         f.seek(std::io::SeekFrom::Start(0))?;
         f.read_to_end(&mut whole)?;
         drop(f);
         std::fs::remove_file(&path)?;
-        Ok(Ok(Some(whole)))
+        Ok(Part::Whole(whole))
     }
 
     /// An incident's case file changed: its view goes to the units at sea on it (those that
@@ -597,11 +644,16 @@ mod tests {
     use tidewatch_cases::Role;
 
     fn console() -> Console {
+        console_in(None)
+    }
+
+    fn console_in(dir: Option<std::path::PathBuf>) -> Console {
         let cfg = fusion::FusionConfig::default();
         let geo = fusion::Geodata::load(&cfg, None).unwrap();
+        let fresh = dir.as_ref().is_none_or(|d| !d.join("console.db").exists());
         let c = Console::open(
             ConsoleConfig {
-                dir: None,
+                dir,
                 picture: Default::default(),
                 fusion: Default::default(),
                 reference: None,
@@ -626,14 +678,16 @@ mod tests {
             ("wo", Role::WatchOfficer),
             ("po", Role::ProtectionOfficer),
         ] {
-            create_user(
-                c.store(),
-                name,
-                role,
-                Some("a long password 1".into()),
-                None,
-            )
-            .unwrap();
+            if fresh {
+                create_user(
+                    c.store(),
+                    name,
+                    role,
+                    Some("a long password 1".into()),
+                    None,
+                )
+                .unwrap();
+            }
         }
         c
     }
@@ -888,6 +942,21 @@ mod tests {
             Outcome::Invalid
         );
         assert_eq!(refused(&c, "sea_key_mismatch"), 2);
+        // A revoked key (a phone lost overboard): nothing it signs is taken any more.
+        assert!(
+            c.store()
+                .revoke_sea_key(&sea::public_key_hex(&key(1)))
+                .unwrap()
+        );
+        assert_eq!(
+            result(&send(
+                &c,
+                &sea::sign(&rec_of(6, "bo", rescue.clone(), 0), &key(1))
+            ))
+            .0,
+            Outcome::Invalid
+        );
+        assert_eq!(refused(&c, "sea_key_revoked"), 1);
         // Another unit's record on this unit's topic.
         let mut r = rec_of(5, "bo", rescue, 0);
         r.unit = "cp-302".into();
@@ -1074,6 +1143,43 @@ mod tests {
         assert_eq!(
             log.entries[1].entry.details["case_action"]["type"],
             "asylum_restricted"
+        );
+    }
+
+    /// The part of a file received is on disk before its chunk is acknowledged: the console
+    /// killed halfway through a file and started again goes on from where it was.
+    #[test]
+    fn a_file_half_received_when_the_console_stops_is_completed_after_its_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let photo: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
+        let sha = sea::sha256_hex(&photo);
+        let chunk = |offset: usize, end: usize| SeaUp::FileChunk {
+            sha256: sha.clone(),
+            name: "seal.jpg".into(),
+            size: photo.len() as u64,
+            offset: offset as u64,
+            data: base64::engine::general_purpose::STANDARD.encode(&photo[offset..end]),
+        };
+        {
+            let c = console_in(Some(dir.path().to_owned()));
+            assert!(send(&c, &chunk(0, 60_000)).is_empty());
+        }
+        let c = console_in(Some(dir.path().to_owned()));
+        let done = send(&c, &chunk(60_000, 100_000));
+        assert!(
+            matches!(done.as_slice(), [SeaDown::File { stored: true, .. }]),
+            "{done:?}"
+        );
+        assert_eq!(
+            c.store().evidence_file(&sha).unwrap().as_deref(),
+            Some(photo.as_slice())
+        );
+        assert!(
+            std::fs::read_dir(dir.path().join("sea-files"))
+                .unwrap()
+                .next()
+                .is_none(),
+            "the part is gone once the file is kept"
         );
     }
 

@@ -173,6 +173,13 @@ const MIGRATIONS: &[&str] = &[
         sha256 TEXT NOT NULL,
         answer TEXT NOT NULL
     );",
+    // 11: an officer's key revoked (a lost phone): nothing it signs is taken from then on.
+    "ALTER TABLE sea_keys ADD COLUMN revoked_at TEXT;",
+    // 12: the record as the officer signed it, its key and signature: a court checks the
+    // signature against the log entry offline (the export carries them).
+    "ALTER TABLE sea_records ADD COLUMN record TEXT;
+    ALTER TABLE sea_records ADD COLUMN key TEXT;
+    ALTER TABLE sea_records ADD COLUMN signature TEXT;",
 ];
 
 /// The store as a case file sees it: evidence files, restricted records and signing keys,
@@ -338,8 +345,11 @@ pub struct SeaMark<'a> {
     pub unit: &'a str,
     /// SHA-256 of the record as received.
     pub sha256: &'a str,
-    /// What the log entry keeps of the signature (`details.at_sea`).
+    /// What the log entry keeps of the signature (`details.at_sea`: `officer_key`,
+    /// `signature`…).
     pub signed: &'a serde_json::Value,
+    /// The record's text, as signed.
+    pub record: &'a str,
     /// The answer to keep for the outcome (JSON text).
     pub answer: &'a dyn Fn(Result<&LogEntry, &CaseRefusal>) -> String,
 }
@@ -996,7 +1006,7 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Whose key this is, and for which unit.
+    /// Whose key this is, and for which unit (revoked or not: see [`Store::sea_key_revoked`]).
     pub fn sea_key(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
         Ok(self
             .conn()
@@ -1006,6 +1016,43 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
+    }
+
+    /// When a key was revoked, if it was.
+    pub fn sea_key_revoked(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT revoked_at FROM sea_keys WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Revoke a key: false when no such key, or revoked already.
+    pub fn revoke_sea_key(&self, key: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE sea_keys SET revoked_at = ?2 WHERE key = ?1 AND revoked_at IS NULL",
+            params![key, Timestamp::now().to_string()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The records signed at sea that an incident took: (id, record text, key, signature).
+    pub fn sea_records(
+        &self,
+        incident: &str,
+    ) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT id, record, key, signature FROM sea_records WHERE incident = ?1 AND record IS NOT NULL ORDER BY rowid",
+        )?;
+        let rows = st.query_map(params![incident], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The units whose records an incident took.
@@ -1133,8 +1180,8 @@ impl Store {
         let keep_answer = |tx: &Connection, outcome: Result<&LogEntry, &CaseRefusal>| {
             if let Some(s) = &sea {
                 tx.execute(
-                    "INSERT INTO sea_records (id, unit, incident, sha256, answer) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![s.id, s.unit, incident, s.sha256, (s.answer)(outcome)],
+                    "INSERT INTO sea_records (id, unit, incident, sha256, answer, record, key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![s.id, s.unit, incident, s.sha256, (s.answer)(outcome), s.record, s.signed["officer_key"].as_str(), s.signed["signature"].as_str()],
                 )?;
             }
             Ok::<_, StoreError>(())

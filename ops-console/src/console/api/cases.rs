@@ -811,6 +811,7 @@ fn bundle(
             evidence: f.register.clone(),
             tracks: tracks(c, id),
             items: Vec::new(),
+            signed_at_sea: Vec::new(),
         },
         f,
     ))
@@ -856,6 +857,33 @@ pub async fn export(
     );
     b.items = items.into_iter().cloned().collect();
     audit_decisions(&c, &u, &id, &decisions);
+    // The records signed at sea behind the entries the exporter sees (a withheld entry's
+    // record stays out: it says what the entry's content says).
+    let shown: std::collections::BTreeSet<&str> = b
+        .log
+        .entries
+        .iter()
+        .filter(|e| e.withheld.is_none())
+        .filter_map(|e| e.entry.details["at_sea"]["record_id"].as_str())
+        .collect();
+    let signed: Vec<export::SignedAtSea> = c
+        .store()
+        .sea_records(&id)?
+        .into_iter()
+        .filter(|(rid, ..)| shown.contains(rid.as_str()))
+        // R40: a record of what a person said asking for protection never goes in.
+        .filter(|(_, record, ..)| {
+            serde_json::from_str::<ingest::wire::sea::SeaRecord>(record)
+                .is_ok_and(|r| r.action["type"] != "asylum")
+        })
+        .map(|(id, record, key, signature)| export::SignedAtSea {
+            id,
+            record,
+            key,
+            signature,
+        })
+        .collect();
+    b.signed_at_sea = signed;
     let mut files: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
     for number in f.register.exhibits.keys() {
         let mut named = BTreeMap::new();

@@ -55,6 +55,90 @@ pub struct Bundle {
     /// (R49: never intelligence-only items; R50: only for a permitted purpose).
     #[serde(default)]
     pub items: Vec<tidewatch_cases::caveat::Item>,
+    /// Case actions signed at sea, as the officer signed them, for the log entries in the
+    /// export (not those withheld from the exporter): a court checks each signature and that
+    /// the entry says what was signed.
+    #[serde(default)]
+    pub signed_at_sea: Vec<SignedAtSea>,
+}
+
+/// A case action as an officer signed it at sea.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedAtSea {
+    /// The record's id (the log entry's `details.at_sea.record_id`).
+    pub id: String,
+    /// The record, the very text signed.
+    pub record: String,
+    /// The officer's Ed25519 public key, hex.
+    pub key: String,
+    /// The signature, hex.
+    pub signature: String,
+}
+
+/// Check the log entries made from records signed at sea against the records: the signature,
+/// the hash the entry keeps, and that the entry records what was signed. Entries withheld
+/// from the exporter are not checked (their content is not in the export).
+fn verify_signed_at_sea(b: &Bundle, problems: &mut Vec<String>) -> usize {
+    let records: BTreeMap<&str, &SignedAtSea> =
+        b.signed_at_sea.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut checked = 0;
+    for e in &b.log.entries {
+        let at_sea = &e.entry.details["at_sea"];
+        if e.withheld.is_some() || at_sea.is_null() {
+            continue;
+        }
+        let id = at_sea["record_id"].as_str().unwrap_or_default();
+        // What a person said asking for protection stays in the restricted records (R40),
+        // with the record that says it: the entry keeps their hashes.
+        if e.entry.details["case_action"]["type"] == "asylum_restricted" {
+            continue;
+        }
+        let Some(r) = records.get(id) else {
+            problems.push(format!(
+                "interception log: entry {}: the record {id:?} signed at sea is not in the export",
+                e.seq
+            ));
+            continue;
+        };
+        let mut wrong = Vec::new();
+        if sha256_hex(r.record.as_bytes()) != at_sea["record_sha256"].as_str().unwrap_or_default() {
+            wrong.push("the record does not hash to the SHA-256 the entry keeps".to_owned());
+        }
+        if at_sea["officer_key"].as_str() != Some(r.key.as_str())
+            || at_sea["signature"].as_str() != Some(r.signature.as_str())
+        {
+            wrong.push("the key or signature differs from the entry's".to_owned());
+        }
+        if let Err(err) = ingest::wire::sea::verify(&r.record, &r.key, &r.signature) {
+            wrong.push(err.to_string());
+        }
+        match serde_json::from_str::<ingest::wire::sea::SeaRecord>(&r.record) {
+            Ok(rec) => {
+                // Compared as actions: the log writes the defaults the officer's form left out.
+                use tidewatch_cases::casefile::Action;
+                let signed = serde_json::from_value::<Action>(rec.action.clone());
+                let logged =
+                    serde_json::from_value::<Action>(e.entry.details["case_action"].clone());
+                if !matches!((&signed, &logged), (Ok(a), Ok(b)) if a == b) {
+                    wrong.push("the entry's action is not the one signed".to_owned());
+                }
+                if rec.occurred_at != e.entry.occurred_at || rec.officer != e.entry.actor.user {
+                    wrong.push("the entry's time or officer is not the one signed".to_owned());
+                }
+            }
+            Err(err) => wrong.push(format!("not a record: {err}")),
+        }
+        if wrong.is_empty() {
+            checked += 1;
+        } else {
+            problems.push(format!(
+                "interception log: entry {} (signed at sea, {id}): {}",
+                e.seq,
+                wrong.join("; ")
+            ));
+        }
+    }
+    checked
 }
 
 /// A track's positions (UTC time, latitude, longitude), oldest first.
@@ -135,6 +219,8 @@ pub struct Report {
     pub manifests: usize,
     /// Files re-hashed.
     pub files: usize,
+    /// Log entries signed at sea whose officer's signature was checked.
+    pub signed_at_sea: usize,
     /// Every problem found (empty: intact).
     pub problems: Vec<String>,
 }
@@ -170,6 +256,7 @@ pub fn verify(dir: &Path) -> Result<Report, String> {
             0
         }
     };
+    let signed_at_sea = verify_signed_at_sea(&b, &mut problems);
     let mut files = 0;
     for ex in b.evidence.exhibits.values() {
         let d: PathBuf = dir.join("evidence").join(exhibit_dir(&ex.number));
@@ -200,6 +287,7 @@ pub fn verify(dir: &Path) -> Result<Report, String> {
         log_head: v.head,
         manifests,
         files,
+        signed_at_sea,
         problems,
     })
 }
@@ -281,6 +369,7 @@ pub(crate) mod tests {
             art8: vec![],
             evidence: reg,
             tracks: vec![],
+            signed_at_sea: Vec::new(),
             items: vec![],
         };
         let files = [(
