@@ -758,7 +758,7 @@ async fn at_sea_with_the_link_cut_the_crew_records_everything_and_it_arrives_onc
         .then_some(o)
     })
     .await;
-    scroll_to(&c, "#records").await;
+    scroll_to(&c, "#records .record:last-child").await;
     shot(&c, "05-log-synced").await;
     // Newest first on the page.
     let oldest_first: Vec<&String> = outcomes.iter().rev().collect();

@@ -126,6 +126,10 @@ function drawMap() {
 
 // ---- rendering
 
+function utc(t) {
+  return t ? `${t.slice(0, 10)} ${t.slice(11, 19)} UTC` : '';
+}
+
 function ago(t) {
   if (!t) return 'never';
   const s = Math.round((Date.parse(state.now) - Date.parse(t)) / 1000);
@@ -222,11 +226,11 @@ function renderBrief() {
   const box = $('#brief');
   const b = state.cases[currentIncident()];
   if (!b) { box.replaceChildren(el('p', { class: 'info' }, 'No case view on board for this incident yet: it comes with the link.')); return; }
-  const parts = [el('p', { class: 'stale synced' }, `Case view as synced ${ago(b.synced_at)} (${b.synced_at})`)];
+  const parts = [el('p', { class: 'stale synced' }, `Case view as synced ${ago(b.synced_at)} (${utc(b.synced_at)})`)];
   for (const c of b.cases) {
     const card = el('div', { class: 'card' }, el('div', { class: 'state' }, `Case ${c.case}: ${c.target} — ${c.state}`));
     if (c.authorization) {
-      card.append(el('p', { class: 'authorization' }, `Authorization ${c.authorization}: ${c.measures.join(', ')}` + (c.valid_until ? `, valid until ${c.valid_until}` : '')));
+      card.append(el('p', { class: 'authorization' }, `Authorization ${c.authorization}: ${c.measures.join(', ')}` + (c.valid_until ? `, valid until ${utc(c.valid_until)}` : '')));
       card.append(el('ul', { class: 'conditions' }, ...c.conditions.map(([text, ack], i) =>
         el('li', { class: ack ? 'applied' : 'waiting' }, `Condition ${i + 1}: ${text} — ${ack ? 'acknowledged' : 'NOT acknowledged'}`))));
     } else card.append(el('p', { class: 'refused' }, 'No authorization in force: no boarding under article 8.'));
@@ -261,7 +265,7 @@ function renderLog() {
       const [cls, text] = answerOf(r);
       return el('div', { class: 'card record', 'data-id': r.id, 'data-type': r.action.type },
         el('div', { class: 'state' }, `${r.action.type.replace(/_/g, ' ')} — ${r.incident}`),
-        el('p', { class: 'info' }, `happened ${r.occurred_at}, signed by ${r.officer}; SHA-256 ${r.sha256.slice(0, 16)}…`),
+        el('p', { class: 'info' }, `happened ${utc(r.occurred_at)}, signed by ${r.officer}; SHA-256 ${r.sha256.slice(0, 16)}…`),
         el('p', { class: `${cls} outcome` }, text));
     }));
   }
