@@ -544,6 +544,25 @@ async fn at_sea_with_the_link_cut_the_crew_records_everything_and_it_arrives_onc
     assert_eq!(posted[0], 403, "{posted}");
     assert_eq!(posted[1][0], 422, "{posted}");
     assert!(posted[1][1].as_str().unwrap().contains("R36"), "{posted}");
+    // Guessing a crew member's password: after five wrong ones, a wait (429), even for the
+    // right one; others are not held up.
+    let tries = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const login = (name, password) => fetch('/api/login', {method: 'POST',
+               headers: {'Content-Type': 'application/json', 'X-Tidewatch-Crew': '1'},
+               body: JSON.stringify({name, password})}).then(r => r.status);
+             (async () => {
+               const out = [];
+               for (let i = 0; i < 6; i++) out.push(await login('captain', 'guess-' + i));
+               out.push(await login('bo', 'bo-pass-2026'));
+               done(out);
+             })();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(tries, json!([401, 401, 401, 401, 401, 429, 200]), "{tries}");
 
     // ---- Link up: a sighting; fusion tasks the unit; the centre opens the case.
     tab(&c, "report").await;

@@ -31,58 +31,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+mod support;
+
+use support::relay;
+
 const UNIT: &str = "cp-291";
 const LINES_PER_SEC: u64 = 20;
-
-/// A radio link that can be cut silently.
-async fn relay(listener: TcpListener, target: std::net::SocketAddr, up: watch::Receiver<bool>) {
-    loop {
-        let Ok((mut c, _)) = listener.accept().await else {
-            continue;
-        };
-        let mut up = up.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 16 * 1024];
-            if !*up.borrow_and_update() {
-                // Out of range: the bytes go nowhere; the connection ends when the link
-                // is back (the client has long given up on it by then).
-                loop {
-                    tokio::select! {
-                        r = c.read(&mut buf) => if matches!(r, Ok(0) | Err(_)) { return },
-                        _ = up.changed() => return,
-                    }
-                }
-            }
-            let Ok(mut s) = TcpStream::connect(target).await else {
-                return;
-            };
-            let (mut cr, mut cw) = c.split();
-            let (mut sr, mut sw) = s.split();
-            let mut sbuf = vec![0u8; 16 * 1024];
-            let mut passing = true;
-            loop {
-                tokio::select! {
-                    r = cr.read(&mut buf) => match r {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => if passing && sw.write_all(&buf[..n]).await.is_err() { return },
-                    },
-                    r = sr.read(&mut sbuf) => match r {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => if passing && cw.write_all(&sbuf[..n]).await.is_err() { return },
-                    },
-                    r = up.changed() => {
-                        if r.is_err() { return }
-                        if *up.borrow() {
-                            // Back in range: this connection died long ago.
-                            return;
-                        }
-                        passing = false;
-                    }
-                }
-            }
-        });
-    }
-}
 
 /// The ship's NMEA multiplexer: serves lines to whoever is connected, one at a time;
 /// a line waits while nobody is. Counts the connections it accepted.

@@ -3,9 +3,11 @@
 //!
 //! ```text
 //!  DIR/taskings.jsonl        taskings received
+//!  DIR/tasking-answers.jsonl the crew's answers to them
 //!  DIR/case-journal.jsonl    every case action recorded on board (what the crew sees of it)
 //!  DIR/case-answers.jsonl    the centre's answers (applied, refused with the rule, files kept)
 //!  DIR/cases.json            each incident's case view as last synced, with when
+//!  DIR/evidence-files.jsonl  evidence files captured (their bytes in DIR/evidence/SHA256)
 //! ```
 //!
 //! Nothing restricted is shown back: a statement of a person asking for protection is sent
@@ -45,6 +47,29 @@ pub struct Recorded {
     /// Where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<ingest::wire::sea::Position>,
+}
+
+impl Recorded {
+    /// What the crew sees of a record signed on board with hash `sha256`: what a person said
+    /// asking for protection is not shown back (R40).
+    pub fn of(r: &ingest::wire::sea::SeaRecord, sha256: &str) -> Recorded {
+        let mut action = r.action.clone();
+        if action["type"] == "asylum" {
+            action["summary"] = "(restricted: sent to the protection officer)".into();
+            action["blocked_states"] = serde_json::json!([]);
+        }
+        Recorded {
+            id: r.id.clone(),
+            incident: r.incident.clone(),
+            officer: r.officer.clone(),
+            action,
+            why: r.why.clone(),
+            occurred_at: r.occurred_at,
+            captured_at: r.captured_at,
+            sha256: sha256.to_owned(),
+            position: r.position,
+        }
+    }
 }
 
 /// An evidence file captured on board.
@@ -177,9 +202,20 @@ impl Board {
             unit: unit.to_owned(),
             ..BoardState::default()
         };
-        for t in read_lines::<Tasking>(&dir.join("taskings.jsonl"))? {
-            s.taskings.retain(|(o, _)| o.id != t.id);
-            s.taskings.push((t, None));
+        let taskings = dir.join("taskings.jsonl");
+        match std::fs::read_to_string(&taskings) {
+            Ok(text) => {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    Self::take_tasking(&mut s, line);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", taskings.display())),
+        }
+        for (id, accepted) in read_lines::<(String, bool)>(&dir.join("tasking-answers.jsonl"))? {
+            if let Some(t) = s.taskings.iter_mut().find(|(t, _)| t.id == id) {
+                t.1 = Some(accepted);
+            }
         }
         s.records = read_lines(&dir.join("case-journal.jsonl"))?;
         for (sha, f) in read_lines::<(String, FileState)>(&dir.join("evidence-files.jsonl"))? {
@@ -265,13 +301,49 @@ impl Board {
         Ok(())
     }
 
-    /// A tasking received (kept on disk first).
-    pub fn tasking(&self, t: Tasking) -> Result<()> {
-        append_line(&self.dir.join("taskings.jsonl"), &t)?;
+    /// A tasking received, as sent (kept on disk first, whatever it says: one this program
+    /// cannot read is shown to the crew as text, never dropped).
+    pub fn tasking(&self, text: &str) -> Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("taskings.jsonl"))
+            .context("cannot open taskings.jsonl")?;
+        f.write_all(format!("{}\n", text.replace(['\r', '\n'], " ")).as_bytes())
+            .and_then(|()| f.sync_data())
+            .context("cannot keep the tasking")?;
         let mut s = self.lock();
         s.last_contact = Some(Timestamp::now());
-        s.taskings.retain(|(o, _)| o.id != t.id);
-        s.taskings.push((t, None));
+        Self::take_tasking(&mut s, text);
+        Ok(())
+    }
+
+    fn take_tasking(s: &mut BoardState, text: &str) {
+        match serde_json::from_str::<Tasking>(text) {
+            Ok(t) => {
+                s.taskings.retain(|(o, _)| o.id != t.id);
+                s.taskings.push((t, None));
+            }
+            Err(e) => {
+                s.refused.push(format!(
+                    "a tasking this interface cannot read ({e}): {text}"
+                ));
+                let n = s.refused.len();
+                s.refused.drain(..n.saturating_sub(50));
+            }
+        }
+    }
+
+    /// The crew answered a tasking (its answer is queued): kept on disk, then shown.
+    pub fn answered(&self, tasking: &str, accepted: bool) -> Result<()> {
+        append_line(
+            &self.dir.join("tasking-answers.jsonl"),
+            &(tasking, accepted),
+        )?;
+        let mut s = self.lock();
+        if let Some(t) = s.taskings.iter_mut().find(|(t, _)| t.id == tasking) {
+            t.1 = Some(accepted);
+        }
         Ok(())
     }
 

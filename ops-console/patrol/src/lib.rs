@@ -391,6 +391,7 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
     let mut cases = Outbox::open(&case_dir, u64::MAX)
         .with_context(|| format!("cannot open the queue in {}", case_dir.display()))?;
     let board = Arc::new(Board::load(&args.data, unit.as_str())?);
+    reconcile(&mut cases, &board).context("cannot read the case queue")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -460,6 +461,39 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
     outbox.sync().context("cannot sync the queue")?;
     cases.sync().context("cannot sync the queue")?;
     Ok(())
+}
+
+/// What the queue holds that the board does not show (the program was killed between queueing
+/// a record or a file and listing it): listed now, so the crew sees everything not yet sent.
+fn reconcile(cases: &mut Outbox, board: &Board) -> Result<()> {
+    let mut seq = cases.acked() + 1;
+    loop {
+        let batch = cases.read(seq, 1000, usize::MAX)?;
+        let Some(last) = batch.last().map(|e| e.seq) else {
+            return Ok(());
+        };
+        for e in batch {
+            match serde_json::from_slice::<SeaUp>(&e.data) {
+                Ok(SeaUp::Action { record, .. }) => {
+                    let Ok(rec) = serde_json::from_str::<SeaRecord>(&record) else {
+                        continue;
+                    };
+                    if !board.lock().records.iter().any(|r| r.id == rec.id) {
+                        board.recorded(Recorded::of(&rec, &sea::sha256_hex(record.as_bytes())))?;
+                    }
+                }
+                Ok(SeaUp::FileChunk {
+                    sha256, name, size, ..
+                }) => {
+                    if !board.lock().files.contains_key(&sha256) {
+                        board.file(&sha256, &name, size)?;
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        seq = last + 1;
+    }
 }
 
 /// `--add-crew NAME --crew-role ROLE`: the account and the officer's key, on board.
@@ -784,24 +818,8 @@ impl Station<'_> {
             .append(Kind::Case, &bytes)
             .and_then(|_| self.cases.sync())
             .map_err(|e| format!("NOT saved: cannot write the queue on board: {e}"))?;
-        // What the crew sees of it: a protection statement's words are not shown back (R40).
-        let mut shown = record.action.clone();
-        if shown["type"] == "asylum" {
-            shown["summary"] = "(restricted: sent to the protection officer)".into();
-            shown["blocked_states"] = serde_json::json!([]);
-        }
         self.board
-            .recorded(Recorded {
-                id: record.id.clone(),
-                incident: record.incident,
-                officer: record.officer,
-                action: shown,
-                why: record.why,
-                occurred_at,
-                captured_at: now,
-                sha256: sha256.clone(),
-                position: record.position,
-            })
+            .recorded(Recorded::of(&record, &sha256))
             .map_err(|e| format!("queued, but the journal on board: {e}"))?;
         Ok((record.id, sha256))
     }
@@ -889,6 +907,14 @@ impl Station<'_> {
                     .context("cannot write to the queue")?;
                 self.outbox.sync().context("cannot sync the queue")?;
                 println!("report queued (#{seq}): {json}");
+                if let Ok(PatrolReport::TaskingAck {
+                    tasking, accepted, ..
+                }) = PatrolReport::parse(json.as_bytes(), now)
+                {
+                    self.board
+                        .answered(&tasking, accepted)
+                        .context("cannot keep the answer")?;
+                }
             }
             Err(e) => println!("report NOT sent: {e}"),
         }
@@ -947,10 +973,7 @@ impl Station<'_> {
                 Some(Topic::PatrolTasking(_)) => {
                     let text = String::from_utf8_lossy(&p.payload);
                     println!("TASKING {}: {text}", Timestamp::now());
-                    match serde_json::from_slice::<ingest::wire::Tasking>(&p.payload) {
-                        Ok(t) => self.board.tasking(t).context("cannot keep the tasking")?,
-                        Err(e) => eprintln!("a tasking that cannot be read ({e}): {text}"),
-                    }
+                    self.board.tasking(&text)?;
                 }
                 Some(Topic::PatrolRejects(_)) => {
                     let text = String::from_utf8_lossy(&p.payload).into_owned();
@@ -1067,6 +1090,59 @@ impl Station<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Killed between queueing a record and listing it: the record is listed at the next start,
+    /// so the crew sees everything not yet sent.
+    #[test]
+    fn a_record_queued_but_not_listed_is_listed_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cases = Outbox::open(&dir.path().join("case-outbox"), u64::MAX).unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let now = Timestamp::now();
+        let rec = SeaRecord {
+            id: "cp-301-1".into(),
+            unit: "cp-301".into(),
+            incident: "INC-1".into(),
+            officer: "bo".into(),
+            action: serde_json::json!({"type": "asylum", "tag": "cp-301-0001",
+                "summary": "fears return", "blocked_states": ["LY"]}),
+            why: "asked".into(),
+            occurred_at: now,
+            captured_at: now,
+            position: None,
+            late_reason: None,
+        };
+        let up = serde_json::to_vec(&sea::sign(&rec, &key)).unwrap();
+        cases.append(Kind::Case, &up).unwrap();
+        let part = SeaUp::FileChunk {
+            sha256: "ab".repeat(32),
+            name: "seal.jpg".into(),
+            size: 3,
+            offset: 0,
+            data: "AAAA".into(),
+        };
+        cases
+            .append(Kind::Case, &serde_json::to_vec(&part).unwrap())
+            .unwrap();
+        cases.sync().unwrap();
+        let board = Board::load(dir.path(), "cp-301").unwrap();
+        assert!(board.lock().records.is_empty());
+        reconcile(&mut cases, &board).unwrap();
+        reconcile(&mut cases, &board).unwrap();
+        let s = board.snapshot();
+        assert_eq!(s.records.len(), 1, "listed once");
+        assert_eq!(s.records[0].id, "cp-301-1");
+        // R40: the words are not shown back on board.
+        assert!(
+            !serde_json::to_string(&s.records)
+                .unwrap()
+                .contains("fears return")
+        );
+        assert!(s.files.contains_key(&"ab".repeat(32)));
+        // And after a restart, from the journal on disk.
+        let again = Board::load(dir.path(), "cp-301").unwrap();
+        assert_eq!(again.lock().records.len(), 1);
+    }
 
     #[test]
     fn sources_parse() {

@@ -122,8 +122,14 @@ struct Web {
     board: Arc<Board>,
     crew: Crew,
     sessions: Mutex<HashMap<String, (CrewAccount, Instant)>>,
+    /// Failed logins by name: how many in a row, and when the last was.
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
     cmds: mpsc::Sender<Cmd>,
 }
+
+/// Failed logins in a row a name may have before it waits [`LOCKOUT`] between tries.
+const FAILURES_ALLOWED: u32 = 5;
+const LOCKOUT: Duration = Duration::from_secs(60);
 
 /// A session lasts this long without use.
 const IDLE: Duration = Duration::from_secs(12 * 3600);
@@ -265,11 +271,37 @@ async fn login(State(w): State<Arc<Web>>, headers: HeaderMap, body: Bytes) -> Re
     Web::posted_here(&headers)?;
     let l: Login = serde_json::from_slice(&body)
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("{{name, password}}: {e}")))?;
+    let name = l.name.clone();
+    {
+        let f = w.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((n, last)) = f.get(&name)
+            && *n >= FAILURES_ALLOWED
+            && last.elapsed() < LOCKOUT
+        {
+            return Err(error(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "{n} wrong passwords for {name}: try again in {} s",
+                    (LOCKOUT - last.elapsed()).as_secs() + 1
+                ),
+            ));
+        }
+    }
     let w2 = w.clone();
     let account = tokio::task::spawn_blocking(move || w2.crew.login(&l.name, &l.password))
         .await
-        .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "login failed"))?
-        .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "wrong name or password"))?;
+        .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "login failed"))?;
+    let mut failures = w.failures.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(account) = account else {
+        if failures.len() > 10_000 {
+            failures.retain(|_, (_, at)| at.elapsed() < LOCKOUT);
+        }
+        let e = failures.entry(name).or_insert((0, Instant::now()));
+        *e = (e.0 + 1, Instant::now());
+        return Err(error(StatusCode::UNAUTHORIZED, "wrong name or password"));
+    };
+    failures.remove(&name);
+    drop(failures);
     let mut t = [0u8; 32];
     getrandom::fill(&mut t)
         .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "no randomness"))?;
@@ -352,10 +384,9 @@ async fn report(State(w): State<Arc<Web>>, headers: HeaderMap, body: Bytes) -> R
     if v["type"] == "tasking_ack"
         && let (Some(id), Some(acc)) = (v["tasking"].as_str(), v["accepted"].as_bool())
     {
-        let mut s = w.board.lock();
-        if let Some(t) = s.taskings.iter_mut().find(|(t, _)| t.id == id) {
-            t.1 = Some(acc);
-        }
+        w.board
+            .answered(id, acc)
+            .map_err(|e| error(StatusCode::INSUFFICIENT_STORAGE, e.to_string()))?;
     }
     Ok(axum::Json(serde_json::json!({"queued": seq, "saved_on_board": true})).into_response())
 }
@@ -501,6 +532,7 @@ pub async fn serve(
         board,
         crew,
         sessions: Mutex::new(HashMap::new()),
+        failures: Mutex::new(HashMap::new()),
         cmds,
     });
     let listener = std::net::TcpListener::bind(addr)

@@ -7,8 +7,8 @@
 
 #![allow(dead_code)] // Each test binary uses its own part.
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 
 /// A small tmpfs, unmounted (lazily) when dropped. Mounting needs root (CAP_SYS_ADMIN): a
 /// test that uses it fails rather than skip without it.
@@ -88,4 +88,78 @@ pub(crate) fn kills(var: &str, default: usize) -> (usize, u64, Rng) {
         .unwrap_or_else(|| jiff::Timestamp::now().as_nanosecond() as u64 | 1);
     println!("kill seed {seed} (TIDEWATCH_KILL_SEED replays it), {rounds} rounds ({var})");
     (rounds, seed, Rng(seed))
+}
+
+/// A program the test needs, from `PATH`: it fails naming the Debian package when missing
+/// (never skips).
+pub(crate) fn require(program: &str, package: &str) -> PathBuf {
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        if dir.join(program).is_file() {
+            return dir.join(program);
+        }
+    }
+    panic!(
+        "`{program}` is not installed: this test needs it (apt-get install -y --no-install-recommends {package}; tests/install-deps.sh does it)"
+    );
+}
+
+/// A child process, killed and reaped when dropped.
+pub(crate) struct Killed(pub(crate) Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A radio link that can be cut silently, as when a vessel goes out of range: while `up` is
+/// false the bytes go nowhere and nothing is closed; a connection made before a cut ends when
+/// the link is back (the client has long given up on it by then).
+pub(crate) async fn relay(
+    listener: tokio::net::TcpListener,
+    target: std::net::SocketAddr,
+    up: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((mut c, _)) = listener.accept().await else {
+            continue;
+        };
+        let mut up = up.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            if !*up.borrow_and_update() {
+                loop {
+                    tokio::select! {
+                        r = c.read(&mut buf) => if matches!(r, Ok(0) | Err(_)) { return },
+                        _ = up.changed() => return,
+                    }
+                }
+            }
+            let Ok(mut s) = tokio::net::TcpStream::connect(target).await else {
+                return;
+            };
+            let (mut cr, mut cw) = c.split();
+            let (mut sr, mut sw) = s.split();
+            let mut sbuf = vec![0u8; 64 * 1024];
+            let mut passing = true;
+            loop {
+                tokio::select! {
+                    r = cr.read(&mut buf) => match r {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => if passing && sw.write_all(&buf[..n]).await.is_err() { return },
+                    },
+                    r = sr.read(&mut sbuf) => match r {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => if passing && cw.write_all(&sbuf[..n]).await.is_err() { return },
+                    },
+                    r = up.changed() => {
+                        if r.is_err() || *up.borrow() { return }
+                        passing = false;
+                    }
+                }
+            }
+        });
+    }
 }
