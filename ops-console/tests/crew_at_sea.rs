@@ -779,6 +779,24 @@ async fn at_sea_with_the_link_cut_the_crew_records_everything_and_it_arrives_onc
     .await;
     scroll_to(&c, "#records .record:last-child").await;
     shot(&c, "05-log-synced").await;
+    // Answered, each record and the file's parts leave the vessel's queue (not before).
+    until(
+        &c,
+        "the case queue on board emptied by the answers",
+        30,
+        || async {
+            let v = c
+                .execute_async(
+                    "const done = arguments[arguments.length - 1];
+                 fetch('/api/state').then(r => r.json()).then(s => done(s.waiting_case));",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            (v == json!(0)).then_some(())
+        },
+    )
+    .await;
     // Newest first on the page.
     let oldest_first: Vec<&String> = outcomes.iter().rev().collect();
     assert!(

@@ -10,8 +10,10 @@
 //!
 //! The record is carried as the very text that was signed, so nothing is re-serialised
 //! between the officer's key and the console's check. The console applies a record once (by
-//! its `id`), under the same rules as an action taken on shore, and answers every record, so
-//! a refusal reaches the crew with the rule that refused it. An evidence file travels before
+//! its unit and `id`), under the same rules as an action taken on shore, and answers every
+//! record, so a refusal reaches the crew with the rule that refused it. The unit keeps a
+//! record (and a file's parts) in its queue until that answer has come, not merely until the
+//! broker acknowledged it: what a broker or a console lost on the way is sent again. An evidence file travels before
 //! the action that names it, in chunks, each acknowledged on its own (a link that drops
 //! mid-file resumes at the next chunk), and is kept only when its bytes hash to what was taken
 //! on board.
@@ -204,7 +206,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != 2 * N || !s.is_ascii() {
+    if s.len() != 2 * N || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let mut out = [0u8; N];
@@ -312,6 +314,9 @@ mod tests {
         );
         assert_eq!(verify(&record, "zz", &signature), Err(SignatureError::Key));
         assert_eq!(verify(&record, &k, "00"), Err(SignatureError::Malformed));
+        // Hex only: `from_str_radix` alone would take a sign.
+        let plus = format!("+{}", &signature[1..]);
+        assert_eq!(verify(&record, &k, &plus), Err(SignatureError::Malformed));
         assert_eq!(
             parse_public_key(&format!("ed25519:{}", k.to_uppercase())),
             Ok(k)

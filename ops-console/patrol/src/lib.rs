@@ -455,6 +455,9 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
             inflight: VecDeque::new(),
             last_n: 0,
             resent: Default::default(),
+            install: install_id(&args.data)?,
+            case_ledger: Default::default(),
+            case_progress: std::time::Instant::now(),
         };
         station.run(opts, lines, crew, cmds).await
     })?;
@@ -572,6 +575,100 @@ struct Station<'a> {
     last_n: u32,
     /// Evidence files sent again this run, by SHA-256.
     resent: std::collections::HashMap<String, u32>,
+    /// This installation's mark in record ids (`DIR/install-id`): a data directory made anew
+    /// never reuses an id the centre has taken.
+    install: String,
+    /// Which case entries the centre has answered.
+    case_ledger: CaseLedger,
+    /// When the case queue last moved (an acknowledgement or an answer).
+    case_progress: std::time::Instant,
+}
+
+/// What a case entry is, to match the centre's answer to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CaseKey {
+    /// A record, by id.
+    Record(String),
+    /// A part of a file, by its SHA-256.
+    File(String),
+}
+
+/// The case entries sent and answered: an entry leaves the queue when the centre has answered
+/// it (not when the broker acknowledged it), and the queue's mark moves past every entry
+/// answered in a row.
+#[derive(Debug, Default)]
+struct CaseLedger {
+    /// What each entry sent is, by its number.
+    keys: std::collections::BTreeMap<u64, CaseKey>,
+    /// Entries answered, not yet contiguous with the queue's mark.
+    answered: std::collections::BTreeSet<u64>,
+}
+
+impl CaseLedger {
+    /// Entry `seq` (`data`) is sent.
+    fn sent(&mut self, seq: u64, data: &[u8]) {
+        if let Some(key) = CaseKey::of(data) {
+            self.keys.insert(seq, key);
+        }
+    }
+
+    /// The centre answered `key`; the queue's mark is `mark`: the new mark.
+    fn answer(&mut self, key: &CaseKey, mut mark: u64) -> u64 {
+        let done: Vec<u64> = self
+            .keys
+            .iter()
+            .filter(|(_, k)| *k == key)
+            .map(|(s, _)| *s)
+            .collect();
+        for s in done {
+            self.keys.remove(&s);
+            self.answered.insert(s);
+        }
+        self.answered.retain(|&s| s > mark);
+        while self.answered.remove(&(mark + 1)) {
+            mark += 1;
+        }
+        mark
+    }
+}
+
+impl CaseKey {
+    fn of(data: &[u8]) -> Option<CaseKey> {
+        match serde_json::from_slice::<SeaUp>(data).ok()? {
+            SeaUp::Action { record, .. } => serde_json::from_str::<SeaRecord>(&record)
+                .ok()
+                .map(|r| CaseKey::Record(r.id)),
+            SeaUp::FileChunk { sha256, .. } => Some(CaseKey::File(sha256)),
+        }
+    }
+}
+
+/// Unanswered case entries are sent again when the case queue has not moved for this long
+/// while the link is up.
+const CASE_RESEND_AFTER: Duration = Duration::from_secs(60);
+
+/// This installation's mark (8 hex digits), made at its first start.
+fn install_id(data: &std::path::Path) -> Result<String> {
+    let path = data.join("install-id");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() == 8 && s.trim().bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(s.trim().to_ascii_lowercase())
+        }
+        Ok(s) => bail!("{}: {s:?} is not 8 hex digits", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut b = [0u8; 4];
+            getrandom::fill(&mut b).context("the operating system's random source")?;
+            let id: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            std::fs::create_dir_all(data)?;
+            let tmp = data.join("install-id.tmp");
+            std::fs::write(&tmp, &id)
+                .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(id)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 /// How many times a run sends a file again that the centre did not keep.
@@ -670,6 +767,7 @@ impl Station<'_> {
                 _ = sync.tick() => {
                     self.outbox.sync().context("cannot sync the queue")?;
                     self.cases.sync().context("cannot sync the queue")?;
+                    self.resend_unanswered();
                 }
                 _ = status.tick() => eprintln!(
                     "status: link {}, {} entries waiting, {} acknowledged{}",
@@ -797,7 +895,7 @@ impl Station<'_> {
         }
         let seq = self.cases.next_seq();
         let record = SeaRecord {
-            id: format!("{}-{seq}", self.unit),
+            id: format!("{}-{}-{seq}", self.unit, self.install),
             unit: self.unit.to_string(),
             incident: d.incident.trim().to_owned(),
             officer: officer.to_owned(),
@@ -822,6 +920,33 @@ impl Station<'_> {
             .recorded(Recorded::of(&record, &sha256))
             .map_err(|e| format!("queued, but the journal on board: {e}"))?;
         Ok((record.id, sha256))
+    }
+
+    /// The centre answered `key`: its entries are done; the queue's mark moves past every
+    /// entry done in a row.
+    fn answered(&mut self, key: &CaseKey) -> Result<()> {
+        let mark = self.case_ledger.answer(key, self.cases.acked());
+        if mark > self.cases.acked() {
+            self.cases.ack(mark).context("cannot update the queue")?;
+            self.case_progress = std::time::Instant::now();
+        }
+        Ok(())
+    }
+
+    /// The case queue has not moved for a while with the link up: its unanswered entries go
+    /// again (an answer lost, or a record the broker dropped).
+    fn resend_unanswered(&mut self) {
+        if self.connected
+            && self.cases.backlog() > 0
+            && self.case_progress.elapsed() >= CASE_RESEND_AFTER
+        {
+            eprintln!(
+                "{} case entries not answered by the centre: sending them again",
+                self.cases.backlog()
+            );
+            self.next_case = self.cases.acked() + 1;
+            self.case_progress = std::time::Instant::now();
+        }
     }
 
     /// The centre did not keep a file (a part missing, or bytes not matching): it goes again
@@ -937,8 +1062,10 @@ impl Station<'_> {
                     // flight: send again from the last acknowledged entry.
                     self.inflight.clear();
                     self.next_send = self.outbox.acked() + 1;
-                    self.next_case = self.cases.acked() + 1;
                 }
+                // Case entries not answered yet go again (the centre takes each once).
+                self.next_case = self.cases.acked() + 1;
+                self.case_progress = std::time::Instant::now();
                 eprintln!(
                     "link up; {} entries to send{}",
                     self.outbox.backlog(),
@@ -962,9 +1089,8 @@ impl Station<'_> {
                     Some((false, last)) => {
                         self.outbox.ack(last).context("cannot update the queue")?
                     }
-                    Some((true, last)) => {
-                        self.cases.ack(last).context("cannot update the queue")?
-                    }
+                    // A case entry leaves the queue when the centre answers it.
+                    Some((true, _)) => self.case_progress = std::time::Instant::now(),
                     None => {}
                 }
                 self.board.lock().last_contact = Some(Timestamp::now());
@@ -1009,9 +1135,18 @@ impl Station<'_> {
                                 }
                                 _ => None,
                             };
+                            let key = match &d {
+                                SeaDown::Result { id, .. } => Some(CaseKey::Record(id.clone())),
+                                SeaDown::File { sha256, .. } => Some(CaseKey::File(sha256.clone())),
+                                SeaDown::Case(_) => None,
+                            };
+                            // Kept on board before the entry leaves the queue.
                             self.board
                                 .centre_said(d)
                                 .context("cannot keep the centre's answer")?;
+                            if let Some(key) = key {
+                                self.answered(&key)?;
+                            }
                             if let Some(sha) = resend {
                                 self.resend_file(&sha);
                             }
@@ -1041,6 +1176,7 @@ impl Station<'_> {
                 break;
             };
             let topic = Topic::PatrolCase(self.unit.clone()).to_string();
+            self.case_ledger.sent(e.seq, &e.data);
             match client.try_publish(topic, QoS::AtLeastOnce, false, e.data) {
                 Ok(()) => {
                     self.inflight.push_back((true, e.seq));
@@ -1090,6 +1226,57 @@ impl Station<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A case entry leaves the queue only once the centre answered it, and the mark moves
+    /// past answered entries in a row only: an answer lost keeps its entry (and those after)
+    /// to be sent again.
+    #[test]
+    fn case_entries_leave_the_queue_when_answered_in_a_row() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        let now = Timestamp::now();
+        let record = |id: &str| {
+            let r = SeaRecord {
+                id: id.into(),
+                unit: "cp-301".into(),
+                incident: "INC-1".into(),
+                officer: "bo".into(),
+                action: serde_json::json!({"type": "search", "case": 1}),
+                why: "x".into(),
+                occurred_at: now,
+                captured_at: now,
+                position: None,
+                late_reason: None,
+            };
+            serde_json::to_vec(&sea::sign(&r, &key)).unwrap()
+        };
+        let part = |offset: u64| {
+            serde_json::to_vec(&SeaUp::FileChunk {
+                sha256: "ab".repeat(32),
+                name: "p.jpg".into(),
+                size: 3,
+                offset,
+                data: "AA==".into(),
+            })
+            .unwrap()
+        };
+        let mut l = CaseLedger::default();
+        // 1: record A; 2-4: a file's parts; 5: record B.
+        l.sent(1, &record("cp-301-0badf00d-1"));
+        for (seq, off) in [(2, 0), (3, 1), (4, 2)] {
+            l.sent(seq, &part(off));
+        }
+        l.sent(5, &record("cp-301-0badf00d-5"));
+        let a = CaseKey::Record("cp-301-0badf00d-1".into());
+        let b = CaseKey::Record("cp-301-0badf00d-5".into());
+        let f = CaseKey::File("ab".repeat(32));
+        assert_eq!(l.answer(&b, 0), 0, "B answered, A not: nothing leaves");
+        assert_eq!(l.answer(&a, 0), 1, "A leaves; the file's parts hold B");
+        assert_eq!(l.answer(&f, 1), 5, "the file answered: all leave");
+        // Sent again (an answer lost) and answered again: nothing moves backwards.
+        l.sent(5, &record("cp-301-0badf00d-5"));
+        assert_eq!(l.answer(&b, 5), 5);
+        assert!(l.keys.is_empty() && l.answered.is_empty());
+    }
 
     /// Killed between queueing a record and listing it: the record is listed at the next start,
     /// so the crew sees everything not yet sent.

@@ -121,6 +121,8 @@ pub const SEA_ACTIONS: &[&str] = &[
 struct Web {
     board: Arc<Board>,
     crew: Crew,
+    /// Password checks at once (each takes ~19 MiB and tens of milliseconds of a core).
+    checks: tokio::sync::Semaphore,
     sessions: Mutex<HashMap<String, (CrewAccount, Instant)>>,
     /// Failed logins by name: how many in a row, and when the last was.
     failures: Mutex<HashMap<String, (u32, Instant)>>,
@@ -130,6 +132,8 @@ struct Web {
 /// Failed logins in a row a name may have before it waits [`LOCKOUT`] between tries.
 const FAILURES_ALLOWED: u32 = 5;
 const LOCKOUT: Duration = Duration::from_secs(60);
+/// Names with failed logins remembered at most (the oldest forgotten first).
+const MAX_FAILING_NAMES: usize = 1000;
 
 /// A session lasts this long without use.
 const IDLE: Duration = Duration::from_secs(12 * 3600);
@@ -272,6 +276,9 @@ async fn login(State(w): State<Arc<Web>>, headers: HeaderMap, body: Bytes) -> Re
     let l: Login = serde_json::from_slice(&body)
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("{{name, password}}: {e}")))?;
     let name = l.name.clone();
+    if crate::crew::check_name(&name).is_err() {
+        return Err(error(StatusCode::UNAUTHORIZED, "wrong name or password"));
+    }
     {
         let f = w.failures.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((n, last)) = f.get(&name)
@@ -287,14 +294,27 @@ async fn login(State(w): State<Arc<Web>>, headers: HeaderMap, body: Bytes) -> Re
             ));
         }
     }
+    let _turn = w
+        .checks
+        .acquire()
+        .await
+        .map_err(|_| error(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
     let w2 = w.clone();
     let account = tokio::task::spawn_blocking(move || w2.crew.login(&l.name, &l.password))
         .await
         .map_err(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "login failed"))?;
     let mut failures = w.failures.lock().unwrap_or_else(|p| p.into_inner());
     let Some(account) = account else {
-        if failures.len() > 10_000 {
+        if failures.len() >= MAX_FAILING_NAMES {
             failures.retain(|_, (_, at)| at.elapsed() < LOCKOUT);
+            if failures.len() >= MAX_FAILING_NAMES
+                && let Some(oldest) = failures
+                    .iter()
+                    .min_by_key(|(_, (_, at))| *at)
+                    .map(|(n, _)| n.clone())
+            {
+                failures.remove(&oldest);
+            }
         }
         let e = failures.entry(name).or_insert((0, Instant::now()));
         *e = (e.0 + 1, Instant::now());
@@ -455,10 +475,11 @@ struct FileName {
 
 async fn evidence(
     State(w): State<Arc<Web>>,
-    headers: HeaderMap,
     Query(q): Query<FileName>,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Reply {
+    // Who asks, before a byte of the body is read.
+    let headers = request.headers().clone();
     Web::posted_here(&headers)?;
     let me = w.who(&headers)?;
     if !me.role.signs_case_actions() {
@@ -467,6 +488,12 @@ async fn evidence(
             "evidence is captured by the boarding team",
         ));
     }
+    let body = axum::body::to_bytes(
+        request.into_body(),
+        ingest::wire::sea::MAX_FILE_BYTES as usize,
+    )
+    .await
+    .map_err(|e| error(StatusCode::PAYLOAD_TOO_LARGE, format!("the file: {e}")))?;
     let name: String = q
         .name
         .chars()
@@ -491,6 +518,8 @@ async fn evidence(
             std::fs::write(&tmp, &body)?;
             std::fs::File::open(&tmp)?.sync_all()?;
             std::fs::rename(&tmp, &p)?;
+            // The rename itself on disk.
+            std::fs::File::open(&dir)?.sync_all()?;
         }
         Ok(())
     })
@@ -533,6 +562,7 @@ pub async fn serve(
         crew,
         sessions: Mutex::new(HashMap::new()),
         failures: Mutex::new(HashMap::new()),
+        checks: tokio::sync::Semaphore::new(2),
         cmds,
     });
     let listener = std::net::TcpListener::bind(addr)

@@ -106,18 +106,18 @@ function drawMap() {
   layers.own.clearLayers();
   if (o.lat != null) {
     L.circleMarker([o.lat, o.lon], { radius: 11, color: '#0046ad', weight: 4, fillOpacity: 0.6 })
-      .bindTooltip(state.unit).addTo(layers.own);
+      .bindTooltip(el('span', {}, state.unit)).addTo(layers.own);
     if (!centred) { map.setView([o.lat, o.lon], 10); centred = true; }
   }
   layers.contacts.clearLayers();
   for (const c of Object.values(state.contacts)) {
-    L.circleMarker([c.lat, c.lon], { radius: 7, color: '#000', weight: 2 }).bindTooltip(c.id).addTo(layers.contacts);
+    L.circleMarker([c.lat, c.lon], { radius: 7, color: '#000', weight: 2 }).bindTooltip(el('span', {}, c.id)).addTo(layers.contacts);
   }
   layers.tasks.clearLayers();
   for (const [t, answer] of state.taskings) {
     if (answer === false) continue;
     L.circleMarker([t.datum.lat, t.datum.lon], { radius: 12, color: '#b00000', weight: 4 })
-      .bindTooltip(`datum ${t.id}`).addTo(layers.tasks);
+      .bindTooltip(el('span', {}, `datum ${t.id}`)).addTo(layers.tasks);
     if (t.waypoints && t.waypoints.length) {
       L.polyline(t.waypoints.map((w) => [w.lat, w.lon]), { color: '#b00000', weight: 3, dashArray: '6 6' }).addTo(layers.tasks);
     }

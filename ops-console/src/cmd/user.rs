@@ -167,6 +167,11 @@ pub fn run(args: &UserArgs) -> Result<()> {
             if store.user(name)?.is_none() {
                 bail!("no user {name:?} (tidewatch user add {name} --role boarding_officer)");
             }
+            if store.account_pending(name)? {
+                bail!(
+                    "{name:?} awaits a second person's approval: register the key once it is approved"
+                );
+            }
             if let Some((user, on)) = store.sea_key(&key)? {
                 bail!("that key is registered already, to {user} on {on}");
             }

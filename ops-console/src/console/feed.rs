@@ -132,8 +132,27 @@ pub async fn run(
                     break;
                 }
                 for p in batch.drain(..) {
-                    // A case action from sea is answered before it is acknowledged.
-                    for (topic, payload) in take(&console, &p) {
+                    // A case action from sea is answered before it is acknowledged, and
+                    // acknowledged only once taken: while the store fails it is tried again
+                    // (for half a minute; then left unacknowledged, so the broker delivers it
+                    // again).
+                    let mut tries = 0;
+                    let out = loop {
+                        match take(&console, &p) {
+                            Ok(out) => break Some(out),
+                            Err(e) if tries < STORE_TRIES => {
+                                tries += 1;
+                                tracing::error!(error = %e, topic = %p.topic, "console: cannot take a message; trying again");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, topic = %p.topic, "console: cannot take a message; left unacknowledged for the broker to deliver again");
+                                break None;
+                            }
+                        }
+                    };
+                    let Some(out) = out else { continue };
+                    for (topic, payload) in out {
                         let _ = client.publish(topic, QoS::AtLeastOnce, false, payload).await;
                     }
                     let _ = client.ack(&p).await;
@@ -155,13 +174,20 @@ pub async fn run(
     poller.abort();
 }
 
-fn take(console: &Console, p: &Publish) -> super::sea::Outgoing {
+/// How many times a message is tried while the store fails (once a second).
+const STORE_TRIES: u32 = 30;
+
+fn take(console: &Console, p: &Publish) -> Result<super::sea::Outgoing, super::store::StoreError> {
     let mut out = Vec::new();
-    take_into(console, p, &mut out);
-    out
+    if let Topic::PatrolCase(unit) = Topic::parse(&p.topic).unwrap_or(Topic::Alert(String::new())) {
+        super::sea::take(console, &unit, &p.payload, &mut out)?;
+        return Ok(out);
+    }
+    take_into(console, p);
+    Ok(out)
 }
 
-fn take_into(console: &Console, p: &Publish, out: &mut super::sea::Outgoing) {
+fn take_into(console: &Console, p: &Publish) {
     let topic = p.topic.as_str();
     match Topic::parse(topic) {
         Some(t @ (Topic::ObsAis(_) | Topic::ObsPatrol(_) | Topic::ObsRadar(_))) => {
@@ -200,7 +226,6 @@ fn take_into(console: &Console, p: &Publish, out: &mut super::sea::Outgoing) {
             }
             Err(e) => console.refuse("bad_tasking", topic, &e.to_string()),
         },
-        Some(Topic::PatrolCase(unit)) => super::sea::take(console, &unit, &p.payload, out),
         _ => console.refuse("unknown_topic", topic, "not a topic the console reads"),
     }
 }
@@ -297,14 +322,15 @@ mod tests {
     fn review_17_5_the_console_refuses_what_the_broker_cannot_judge() {
         let c = console();
         let rv = "tidewatch/v1/alerts/rendezvous";
-        take(&c, &publish(rv, alert("rv-1", "rendezvous", 2, "open")));
+        take(&c, &publish(rv, alert("rv-1", "rendezvous", 2, "open"))).unwrap();
         // Redelivered: the same revision again, not a refusal.
-        take(&c, &publish(rv, alert("rv-1", "rendezvous", 2, "open")));
+        take(&c, &publish(rv, alert("rv-1", "rendezvous", 2, "open"))).unwrap();
         // Backwards: revision 1 after revision 2.
         take(
             &c,
             &publish(rv, alert("rv-1", "rendezvous", 1, "retracted")),
-        );
+        )
+        .unwrap();
         let (now, revs) = c.picture().alert_with_history("rv-1").unwrap();
         assert_eq!(
             (now.revision, now.state.as_str(), revs.len()),
@@ -320,7 +346,8 @@ mod tests {
                 "tidewatch/v1/alerts/sar_beacon",
                 alert("rv-2", "rendezvous", 1, "open"),
             ),
-        );
+        )
+        .unwrap();
         assert!(c.picture().alert_with_history("rv-2").is_none());
         assert_eq!(refused(&c, "topic_mismatch"), 1);
 
@@ -328,7 +355,7 @@ mod tests {
         let t = json!({"id": "t-1", "time": Timestamp::now(), "unit": "cp-302", "kind": "sar",
             "alert": "rv-1", "instructions": "search", "datum": {"lat": 35.0, "lon": 13.0},
             "distance_nm": 12.0, "eta_min": 40.0});
-        take(&c, &publish("tidewatch/v1/patrol/cp-301/tasking", t));
+        take(&c, &publish("tidewatch/v1/patrol/cp-301/tasking", t)).unwrap();
         assert!(!c.picture().has_tasking("t-1"));
         assert_eq!(refused(&c, "topic_mismatch"), 2);
 
@@ -337,7 +364,7 @@ mod tests {
         let o = json!({"id": "o-1", "time": now, "time_source": "tag_block", "received_at": now,
             "receivers": ["test"], "data": {"kind": "ais", "mmsi": 247_000_111, "msg_type": 1,
             "lat": 35.1, "lon": 12.8, "sog_kn": 7.5, "cog_deg": 270.0}});
-        take(&c, &publish("tidewatch/v1/obs/ais/247000222", o));
+        take(&c, &publish("tidewatch/v1/obs/ais/247000222", o)).unwrap();
         assert!(c.picture().vessel(247_000_111).is_none());
         assert_eq!(refused(&c, "topic_mismatch"), 3);
     }

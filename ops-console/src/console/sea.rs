@@ -32,7 +32,7 @@ use tidewatch_cases::log::{LogActor, LogEntry, NewEntry, TimeSource};
 use super::Console;
 use super::api::cases::{check_action, check_why};
 use super::api::{incident_exists, log_position};
-use super::store::{SeaMark, SeaTaken};
+use super::store::{SeaMark, StoreError};
 
 /// Messages to publish (topic, payload), before the message that caused them is acknowledged.
 pub(crate) type Outgoing = Vec<(String, Vec<u8>)>;
@@ -40,15 +40,21 @@ pub(crate) type Outgoing = Vec<(String, Vec<u8>)>;
 /// How long after what it records a record may be made on board without saying why (R57).
 const LATE_AFTER: SignedDuration = SignedDuration::from_mins(30);
 
-/// Take one message from `unit`'s `case` topic.
-pub(crate) fn take(console: &Console, unit: &UnitId, payload: &[u8], out: &mut Outgoing) {
+/// Take one message from `unit`'s `case` topic. `Err`: the store failed; nothing was taken
+/// and the message must not be acknowledged (it is taken again).
+pub(crate) fn take(
+    console: &Console,
+    unit: &UnitId,
+    payload: &[u8],
+    out: &mut Outgoing,
+) -> Result<(), StoreError> {
     let topic = Topic::PatrolCase(unit.clone()).to_string();
     match serde_json::from_slice::<SeaUp>(payload) {
         Ok(SeaUp::Action {
             record,
             key,
             signature,
-        }) => action(console, unit, &topic, &record, &key, &signature, out),
+        }) => action(console, unit, &topic, &record, &key, &signature, out)?,
         Ok(SeaUp::FileChunk {
             sha256,
             name,
@@ -63,12 +69,42 @@ pub(crate) fn take(console: &Console, unit: &UnitId, payload: &[u8], out: &mut O
                 offset,
                 data: &data,
             };
-            if let Some(answer) = file_chunk(console, unit, &topic, chunk) {
+            if let Some(answer) = file_chunk(console, unit, &topic, chunk)? {
                 out.push(down(unit, &answer));
             }
         }
         Err(e) => console.refuse("sea_malformed", &topic, &e.to_string()),
     }
+    Ok(())
+}
+
+/// Most evidence files a unit may have in transit at once.
+const MAX_FILES_IN_TRANSIT: usize = 16;
+
+/// Is `id` of the form a unit makes: `{unit}-{8 hex digits}-{number}`?
+fn id_of_unit(id: &str, unit: &UnitId) -> bool {
+    let Some(rest) = id
+        .strip_prefix(unit.as_str())
+        .and_then(|r| r.strip_prefix('-'))
+    else {
+        return false;
+    };
+    let Some((install, seq)) = rest.split_once('-') else {
+        return false;
+    };
+    install.len() == 8
+        && install.bytes().all(|b| b.is_ascii_hexdigit())
+        && !seq.is_empty()
+        && seq.len() <= 20
+        && seq.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The units an action names (it may act only for the unit whose topic it came on).
+fn units_named(action: &serde_json::Value) -> Vec<&str> {
+    ["unit", "from"]
+        .iter()
+        .filter_map(|k| action.get(*k).and_then(|v| v.as_str()))
+        .collect()
 }
 
 fn down(unit: &UnitId, d: &SeaDown) -> (String, Vec<u8>) {
@@ -95,11 +131,14 @@ fn action(
     key: &str,
     signature: &str,
     out: &mut Outgoing,
-) {
+) -> Result<(), StoreError> {
     let sha256 = sea::sha256_hex(record.as_bytes());
     let rec: SeaRecord = match serde_json::from_str(record) {
         Ok(r) => r,
-        Err(e) => return console.refuse("sea_record", topic, &format!("not a record: {e}")),
+        Err(e) => {
+            console.refuse("sea_record", topic, &format!("not a record: {e}"));
+            return Ok(());
+        }
     };
     let now = Timestamp::now();
     let answer = |outcome, rule: Option<String>, message: String| SeaDown::Result {
@@ -116,22 +155,47 @@ fn action(
     let mut invalid = |reason: &'static str, message: String| {
         console.refuse(reason, topic, &format!("record {}: {message}", rec.id));
         out.push(down(unit, &answer(Outcome::Invalid, None, message)));
+        Ok(())
     };
-    if rec.unit != unit.as_str() || !rec.id.starts_with(&format!("{unit}-")) {
+    if rec.unit != unit.as_str() || !id_of_unit(&rec.id, unit) {
         return invalid(
             "topic_mismatch",
-            format!("a record of unit {:?} on {unit}'s topic", rec.unit),
+            format!(
+                "a record {:?} of unit {:?} on {unit}'s topic (ids are {unit}-XXXXXXXX-N)",
+                rec.id, rec.unit
+            ),
+        );
+    }
+    if let Some(other) = units_named(&rec.action)
+        .into_iter()
+        .find(|u| u.trim() != unit.as_str())
+    {
+        return invalid(
+            "topic_mismatch",
+            format!("an action for unit {other:?} from {unit}: a unit records only its own"),
         );
     }
     if let Err(e) = sea::verify(record, key, signature) {
         return invalid("sea_signature", e.to_string());
     }
-    let key = key.to_ascii_lowercase();
     let store = console.store();
-    let registered = match store.sea_key(&key) {
-        Ok(k) => k,
-        Err(e) => return tracing::error!(error = %e, "console: cannot read the officers' keys"),
-    };
+    // Taken before: the same answer (even if the key was revoked since); an id taken by
+    // another record is not this one.
+    if let Some((sha, a)) = store.sea_taken(unit.as_str(), &rec.id)? {
+        if sha == sha256 {
+            out.push((
+                Topic::PatrolCaseUpdate(unit.clone()).to_string(),
+                a.into_bytes(),
+            ));
+            return Ok(());
+        }
+        return invalid(
+            "sea_id_reused",
+            format!("the id {} was taken by another record", rec.id),
+        );
+    }
+    let key = key.to_ascii_lowercase();
+    let registered = store.sea_key(&key)?;
     let Some((user, key_unit)) = registered else {
         return invalid(
             "sea_key_unknown",
@@ -141,17 +205,13 @@ fn action(
             ),
         );
     };
-    match store.sea_key_revoked(&key) {
-        Ok(Some(at)) => {
-            return invalid(
-                "sea_key_revoked",
-                format!(
-                    "the key that signed it was revoked at {at}: record it again with another officer's key"
-                ),
-            );
-        }
-        Ok(None) => {}
-        Err(e) => return tracing::error!(error = %e, "console: cannot read the officers' keys"),
+    if let Some(at) = store.sea_key_revoked(&key)? {
+        return invalid(
+            "sea_key_revoked",
+            format!(
+                "the key that signed it was revoked at {at}: record it again with another officer's key"
+            ),
+        );
     }
     if key_unit != unit.as_str() || user != rec.officer {
         return invalid(
@@ -162,20 +222,15 @@ fn action(
             ),
         );
     }
-    let account = match store.user(&user) {
-        Ok(Some(a)) => a,
-        Ok(None) => return invalid("sea_key_unknown", format!("no account {user:?}")),
-        Err(e) => return tracing::error!(error = %e, "console: cannot read the accounts"),
+    let Some(account) = store.user(&user)? else {
+        return invalid("sea_key_unknown", format!("no account {user:?}"));
     };
-    match store.sea_answer(&rec.id) {
-        Ok(Some(a)) => {
-            return out.push((
-                Topic::PatrolCaseUpdate(unit.clone()).to_string(),
-                a.into_bytes(),
-            ));
-        }
-        Ok(None) => {}
-        Err(e) => return tracing::error!(error = %e, "console: cannot read the records taken"),
+    // An account waiting for a second person's approval does not act, at sea either.
+    if store.account_pending(&user)? {
+        return invalid(
+            "sea_key_unknown",
+            format!("the account {user:?} awaits approval"),
+        );
     }
     // What the API checks, the same function checks here.
     let mut refused = |message: String| {
@@ -183,6 +238,7 @@ fn action(
             unit,
             &answer(Outcome::Refused, rule_in(&message), message),
         ));
+        Ok(())
     };
     let action: Action = match serde_json::from_value(rec.action.clone()) {
         Ok(a) => a,
@@ -304,27 +360,24 @@ fn action(
         console.reference(),
         mark,
     );
-    match taken.map(|t| match t {
-        SeaTaken::Now(r) => Ok(*r),
-        SeaTaken::Before(a) => Err(a),
-    }) {
-        Ok(Ok(Ok((entry, file)))) => {
+    match taken?.into_outcome() {
+        Ok(Ok((entry, file))) => {
             out.push((
                 Topic::PatrolCaseUpdate(unit.clone()).to_string(),
                 answer_for(Ok(&entry)).into_bytes(),
             ));
             console.case_changed(&rec.incident, &file, &[unit.as_str()]);
         }
-        Ok(Ok(Err(r))) => out.push((
+        Ok(Err(r)) => out.push((
             Topic::PatrolCaseUpdate(unit.clone()).to_string(),
             answer_for(Err(&r)).into_bytes(),
         )),
-        Ok(Err(a)) => out.push((
+        Err(a) => out.push((
             Topic::PatrolCaseUpdate(unit.clone()).to_string(),
             a.into_bytes(),
         )),
-        Err(e) => tracing::error!(error = %e, "console: cannot take a case action from sea"),
     }
+    Ok(())
 }
 
 /// What a chunk made of the part held.
@@ -347,17 +400,22 @@ struct Chunk<'a> {
 }
 
 /// Take a chunk; the answer when the file is complete (kept or refused) or the chunk is not
-/// valid.
-fn file_chunk(console: &Console, unit: &UnitId, topic: &str, c: Chunk<'_>) -> Option<SeaDown> {
+/// valid. `Err`: the store or the disk failed; the chunk is taken again.
+fn file_chunk(
+    console: &Console,
+    unit: &UnitId,
+    topic: &str,
+    c: Chunk<'_>,
+) -> Result<Option<SeaDown>, StoreError> {
     let now = Timestamp::now();
     let refused = |reason: &'static str, message: String| {
         console.refuse(reason, topic, &format!("file {}: {message}", c.sha256));
-        Some(SeaDown::File {
+        Ok(Some(SeaDown::File {
             sha256: c.sha256.to_owned(),
             stored: false,
             message,
             at: now,
-        })
+        }))
     };
     if c.sha256.len() != 64 || !c.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return refused("sea_file", "sha256: 64 hex digits".to_owned());
@@ -375,16 +433,18 @@ fn file_chunk(console: &Console, unit: &UnitId, topic: &str, c: Chunk<'_>) -> Op
     let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(c.data) else {
         return refused("sea_file", "data: not base64".to_owned());
     };
-    let end = c.offset + bytes.len() as u64;
-    if bytes.is_empty() || end > c.size {
+    let end = c.offset.checked_add(bytes.len() as u64);
+    let Some(end) = end.filter(|&e| !bytes.is_empty() && e <= c.size) else {
         return refused(
             "sea_file",
             format!(
-                "a part from {} to {end} of a {} byte file",
-                c.offset, c.size
+                "a part of {} bytes from {} of a {} byte file",
+                bytes.len(),
+                c.offset,
+                c.size
             ),
         );
-    }
+    };
     let stored = |message: String| SeaDown::File {
         sha256: sha.clone(),
         stored: true,
@@ -392,19 +452,22 @@ fn file_chunk(console: &Console, unit: &UnitId, topic: &str, c: Chunk<'_>) -> Op
         at: now,
     };
     // Kept already (sent again after a lost acknowledgement): said so again at its end.
-    match console.store().evidence_file_size(&sha) {
-        Ok(Some(_)) => return (end == c.size).then(|| stored("kept already".to_owned())),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::error!(error = %e, "console: cannot read evidence files");
-            return None;
-        }
+    if console.store().evidence_file_size(&sha)?.is_some() {
+        return Ok((end == c.size).then(|| stored("kept already".to_owned())));
     }
     let key = format!("{unit}-{sha}");
-    let whole = match console.partial_file(&key, c.offset, &bytes, end == c.size) {
-        Ok(Part::Whole(w)) => w,
-        Ok(Part::More) => return None,
-        Ok(Part::Gap { have, first }) => {
+    if c.offset == 0 && console.parts_in_transit(unit.as_str(), &key)? >= MAX_FILES_IN_TRANSIT {
+        return refused(
+            "sea_file_limit",
+            format!(
+                "{MAX_FILES_IN_TRANSIT} files of {unit} are in transit already: send this one when they are done"
+            ),
+        );
+    }
+    let whole = match console.partial_file(&key, c.offset, &bytes, end == c.size)? {
+        Part::Whole(w) => w,
+        Part::More => return Ok(None),
+        Part::Gap { have, first } => {
             let why = format!(
                 "a part from byte {} but {have} bytes are here: the parts between are missing; send the file again from its start",
                 c.offset
@@ -414,15 +477,12 @@ fn file_chunk(console: &Console, unit: &UnitId, topic: &str, c: Chunk<'_>) -> Op
             }
             // Said once: the rest of this copy is counted, not answered.
             console.refuse("sea_file_gap", topic, &format!("file {}: {why}", c.sha256));
-            return None;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "console: cannot keep a part of an evidence file");
-            return None;
+            return Ok(None);
         }
     };
     let got = sea::sha256_hex(&whole);
     if got != sha {
+        console.forget_part(&key)?;
         return refused(
             "sea_file_hash",
             format!(
@@ -431,17 +491,14 @@ fn file_chunk(console: &Console, unit: &UnitId, topic: &str, c: Chunk<'_>) -> Op
             ),
         );
     }
-    match console.store().put_evidence_file(&whole) {
-        Ok(_) => Some(stored(format!(
-            "{} ({} bytes) kept; its SHA-256 matches the one taken on board",
-            c.name,
-            whole.len()
-        ))),
-        Err(e) => {
-            tracing::error!(error = %e, "console: cannot keep an evidence file");
-            None
-        }
-    }
+    console.store().put_evidence_file(&whole)?;
+    // Only once the file is in the store is its part forgotten.
+    console.forget_part(&key)?;
+    Ok(Some(stored(format!(
+        "{} ({} bytes) kept; its SHA-256 matches the one taken on board",
+        c.name,
+        whole.len()
+    ))))
 }
 
 impl Console {
@@ -455,7 +512,7 @@ impl Console {
         offset: u64,
         bytes: &[u8],
         last: bool,
-    ) -> std::io::Result<Part> {
+    ) -> Result<Part, StoreError> {
         let Some(dir) = &self.dir else {
             let mut parts = self.partial_files.lock().unwrap_or_else(|p| p.into_inner());
             let gap_key = format!("{key}.gap");
@@ -472,7 +529,7 @@ impl Console {
             part.truncate(offset as usize);
             part.extend_from_slice(bytes);
             return Ok(if last {
-                Part::Whole(parts.remove(key).unwrap_or_default())
+                Part::Whole(part.clone())
             } else {
                 Part::More
             });
@@ -510,9 +567,54 @@ impl Console {
         let mut whole = Vec::new();
         f.seek(std::io::SeekFrom::Start(0))?;
         f.read_to_end(&mut whole)?;
-        drop(f);
-        std::fs::remove_file(&path)?;
         Ok(Part::Whole(whole))
+    }
+
+    /// Forget the part of a file received (kept in the store, or refused).
+    fn forget_part(&self, key: &str) -> Result<(), StoreError> {
+        match &self.dir {
+            None => {
+                self.partial_files
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(key);
+            }
+            Some(dir) => {
+                match std::fs::remove_file(dir.join("sea-files").join(format!("{key}.part"))) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How many files of `unit` are in transit, other than `key`.
+    fn parts_in_transit(&self, unit: &str, key: &str) -> Result<usize, StoreError> {
+        let prefix = format!("{unit}-");
+        let of_unit = |name: &str| {
+            name.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.len() == 64 + ".part".len() && rest.ends_with(".part"))
+                && name != format!("{key}.part")
+        };
+        Ok(match &self.dir {
+            None => self
+                .partial_files
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .keys()
+                .filter(|k| of_unit(&format!("{k}.part")))
+                .count(),
+            Some(dir) => match std::fs::read_dir(dir.join("sea-files")) {
+                Ok(entries) => entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| of_unit(n))
+                    .count(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+                Err(e) => return Err(e.into()),
+            },
+        })
     }
 
     /// An incident's case file changed: its view goes to the units at sea on it (those that
@@ -704,7 +806,7 @@ mod tests {
     fn rec_of(n: u32, officer: &str, action: serde_json::Value, ago_min: i64) -> SeaRecord {
         let at = Timestamp::now() - SignedDuration::from_mins(ago_min);
         SeaRecord {
-            id: format!("cp-301-{n}"),
+            id: format!("cp-301-0badf00d-{n}"),
             unit: "cp-301".into(),
             incident: "INC-1".into(),
             officer: officer.into(),
@@ -719,7 +821,7 @@ mod tests {
 
     fn send(c: &Console, up: &SeaUp) -> Vec<SeaDown> {
         let mut out = Vec::new();
-        take(c, &unit(), &serde_json::to_vec(up).unwrap(), &mut out);
+        take(c, &unit(), &serde_json::to_vec(up).unwrap(), &mut out).unwrap();
         out.iter()
             .filter(|(t, _)| t.ends_with("/cp-301/case-update"))
             .map(|(_, p)| serde_json::from_slice(p).unwrap())
@@ -973,6 +1075,91 @@ mod tests {
         );
     }
 
+    /// Review 22: a unit records only for itself, under ids of its own; an id taken is never
+    /// another record's; an account awaiting approval does not act at sea.
+    #[test]
+    fn review_22_a_unit_acts_only_for_itself_under_its_own_ids() {
+        let c = console();
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
+            .unwrap();
+        // Boarding or rescuing in another unit's name.
+        for action in [
+            serde_json::json!({"type": "rescue", "unit": "cp-302", "count": 3}),
+            serde_json::json!({"type": "board", "case": 1, "unit": "cp-302"}),
+            serde_json::json!({"type": "transfer_out", "tags": [], "from": "cp-302", "to": "cp-301"}),
+        ] {
+            let d = send(&c, &sea::sign(&rec_of(1, "bo", action.clone(), 0), &key(1)));
+            assert_eq!(result(&d).0, Outcome::Invalid, "{action}: {d:?}");
+        }
+        // Ids not of the unit's form (no installation mark, another unit's prefix).
+        for id in [
+            "cp-301-5",
+            "cp-301-0badf00d-x",
+            "cp-3011-0badf00d-5",
+            "cp-301-0badf00d-1-2",
+        ] {
+            let mut r = rec_of(
+                2,
+                "bo",
+                serde_json::json!({"type": "rescue", "unit": "cp-301", "count": 1}),
+                0,
+            );
+            r.id = id.into();
+            assert_eq!(
+                result(&send(&c, &sea::sign(&r, &key(1)))).0,
+                Outcome::Invalid,
+                "{id}"
+            );
+        }
+        assert!(
+            c.store()
+                .interception_log("INC-1")
+                .unwrap()
+                .entries
+                .is_empty()
+        );
+        // An id taken: the same record is answered again; another record under it is not taken.
+        let rescue = |n| serde_json::json!({"type": "rescue", "unit": "cp-301", "count": n});
+        let first = sea::sign(&rec_of(3, "bo", rescue(2), 0), &key(1));
+        assert_eq!(result(&send(&c, &first)).0, Outcome::Applied);
+        let other = sea::sign(&rec_of(3, "bo", rescue(9), 0), &key(1));
+        assert_eq!(result(&send(&c, &other)).0, Outcome::Invalid);
+        assert_eq!(refused(&c, "sea_id_reused"), 1);
+        // Revoked since: what was applied is answered the same, not "invalid".
+        assert!(
+            c.store()
+                .revoke_sea_key(&sea::public_key_hex(&key(1)))
+                .unwrap()
+        );
+        assert_eq!(result(&send(&c, &first)).0, Outcome::Applied);
+        assert_eq!(
+            c.store().interception_log("INC-1").unwrap().entries.len(),
+            1
+        );
+        // An account awaiting a second person's approval.
+        let pending = crate::console::store::UserRecord {
+            name: "newbo".into(),
+            role: Role::BoardingOfficer,
+            password: "x".into(),
+            must_change: false,
+            created_at: Timestamp::now(),
+        };
+        let audit = crate::console::store::NewAudit {
+            user: Some("admin"),
+            role: Some(Role::Admin),
+            action: "account_request",
+            target: Some("newbo"),
+            detail: &serde_json::json!({}),
+        };
+        assert!(c.store().request_user(&pending, audit).unwrap());
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(5)), "newbo", "cp-301")
+            .unwrap();
+        let d = send(&c, &sea::sign(&rec_of(4, "newbo", rescue(1), 0), &key(5)));
+        assert_eq!(result(&d).0, Outcome::Invalid, "{d:?}");
+    }
+
     /// The rules hold at sea: boarding before the condition is acknowledged is refused with
     /// R09 and the crew is told; acknowledged, it is applied; a role that may not take an
     /// action at sea is refused as on shore (R36: nobody at sea records a suspect); a record
@@ -985,10 +1172,8 @@ mod tests {
             .unwrap();
         authorized(&c);
         let board = serde_json::json!({"type": "board", "case": 1, "unit": "cp-301"});
-        let (o, rule, msg) = result(&send(
-            &c,
-            &sea::sign(&rec_of(1, "bo", board.clone(), 0), &key(1)),
-        ));
+        let early = sea::sign(&rec_of(1, "bo", board.clone(), 0), &key(1));
+        let (o, rule, msg) = result(&send(&c, &early));
         assert_eq!(
             (o, rule.as_deref()),
             (Outcome::Refused, Some("R09")),
@@ -1004,18 +1189,7 @@ mod tests {
             Outcome::Applied
         );
         // The refused record stays refused when delivered again (taken once).
-        let (o, rule, _) = result(&send(
-            &c,
-            &sea::sign(
-                &rec_of(
-                    1,
-                    "bo",
-                    serde_json::json!({"type": "board", "case": 1, "unit": "cp-301"}),
-                    0,
-                ),
-                &key(1),
-            ),
-        ));
+        let (o, rule, _) = result(&send(&c, &early));
         assert_eq!((o, rule.as_deref()), (Outcome::Refused, Some("R09")));
         let suspect = serde_json::json!({"type": "suspect", "tag": "cp-301-0001", "offences": ["smuggling"], "grounds": "steering"});
         assert_eq!(
@@ -1031,7 +1205,7 @@ mod tests {
         late.captured_at = Timestamp::now();
         let (o, rule, _) = result(&send(&c, &sea::sign(&late, &key(1))));
         assert_eq!((o, rule.as_deref()), (Outcome::Refused, Some("R57")));
-        late.id = "cp-301-6".into();
+        late.id = "cp-301-0badf00d-6".into();
         late.late_reason = Some("counted during the rescue, written up after".into());
         assert_eq!(
             result(&send(&c, &sea::sign(&late, &key(1)))).0,

@@ -26,6 +26,10 @@ pub enum StoreError {
     /// A stored value does not parse (the file was edited by hand, or is newer).
     #[error("console database: bad stored value: {0}")]
     Corrupt(String),
+    /// A file beside the database (parts of evidence files arriving from sea) could not be
+    /// read or written.
+    #[error("console data directory: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 const MIGRATIONS: &[&str] = &[
@@ -180,6 +184,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE sea_records ADD COLUMN record TEXT;
     ALTER TABLE sea_records ADD COLUMN key TEXT;
     ALTER TABLE sea_records ADD COLUMN signature TEXT;",
+    // 13: a record is a unit's: (unit, id) is its identity.
+    "CREATE UNIQUE INDEX sea_records_unit_id ON sea_records (unit, id);",
 ];
 
 /// The store as a case file sees it: evidence files, restricted records and signing keys,
@@ -361,6 +367,19 @@ pub enum SeaTaken {
     Now(Box<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>>),
     /// Taken before: the answer given then.
     Before(String),
+}
+
+impl SeaTaken {
+    /// Taken now (applied or refused), or the answer given before.
+    #[allow(clippy::type_complexity)]
+    pub fn into_outcome(
+        self,
+    ) -> Result<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>, String> {
+        match self {
+            SeaTaken::Now(r) => Ok(*r),
+            SeaTaken::Before(a) => Err(a),
+        }
+    }
 }
 
 /// The console's SQLite store.
@@ -1058,7 +1077,9 @@ impl Store {
     /// The units whose records an incident took.
     pub fn sea_units(&self, incident: &str) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT DISTINCT unit FROM sea_records WHERE incident = ?1")?;
+        let mut st = conn.prepare(
+            "SELECT DISTINCT unit FROM sea_records WHERE incident = ?1 AND json_extract(answer, '$.outcome') = 'applied'",
+        )?;
         let rows = st.query_map(params![incident], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -1076,14 +1097,19 @@ impl Store {
             .map(|n| n as u64))
     }
 
-    /// The answer given to a record taken from a unit before, if it was.
-    pub fn sea_answer(&self, id: &str) -> Result<Option<String>, StoreError> {
+    /// The answer given to `unit`'s record `id`, if it was taken.
+    pub fn sea_answer(&self, unit: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.sea_taken(unit, id)?.map(|(_, a)| a))
+    }
+
+    /// `unit`'s record `id` as taken: its SHA-256 and the answer given.
+    pub fn sea_taken(&self, unit: &str, id: &str) -> Result<Option<(String, String)>, StoreError> {
         Ok(self
             .conn()
             .query_row(
-                "SELECT answer FROM sea_records WHERE id = ?1",
-                params![id],
-                |r| r.get(0),
+                "SELECT sha256, answer FROM sea_records WHERE id = ?1 AND unit = ?2",
+                params![id, unit],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
     }
@@ -1122,7 +1148,7 @@ impl Store {
         reference: &tidewatch_cases::casefile::Reference,
         record: SeaMark<'_>,
     ) -> Result<SeaTaken, StoreError> {
-        if let Some(a) = self.sea_answer(record.id)? {
+        if let Some(a) = self.sea_answer(record.unit, record.id)? {
             return Ok(SeaTaken::Before(a));
         }
         self.take_case_action(
@@ -1181,7 +1207,11 @@ impl Store {
             if let Some(s) = &sea {
                 tx.execute(
                     "INSERT INTO sea_records (id, unit, incident, sha256, answer, record, key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![s.id, s.unit, incident, s.sha256, (s.answer)(outcome), s.record, s.signed["officer_key"].as_str(), s.signed["signature"].as_str()],
+                    params![s.id, s.unit, incident, s.sha256, (s.answer)(outcome),
+                        // R40, R50: what a person said asking for protection, or exchanged
+                        // information, is kept in the restricted records, not here again.
+                        (!action.names_restricted_record() && !matches!(action, tidewatch_cases::casefile::Action::Asylum { .. } | tidewatch_cases::casefile::Action::InfoItem { .. })).then_some(s.record),
+                        s.signed["officer_key"].as_str(), s.signed["signature"].as_str()],
                 )?;
             }
             Ok::<_, StoreError>(())
