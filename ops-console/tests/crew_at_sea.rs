@@ -19,36 +19,18 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdTcp};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 mod support;
 
-fn require(program: &str, package: &str) -> PathBuf {
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-        if dir.join(program).is_file() {
-            return dir.join(program);
-        }
-    }
-    panic!(
-        "`{program}` is not installed: this test needs it (apt-get install -y --no-install-recommends {package}; tests/install-deps.sh does it)"
-    );
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{Killed, relay, require};
 
 fn artifacts() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts/crew");
@@ -133,50 +115,6 @@ fn start_up(data: &Path) -> (Killed, SocketAddr, SocketAddr) {
         }
     });
     (proc, remote.unwrap(), http.unwrap())
-}
-
-/// A radio link that can be cut silently (bytes go nowhere; nothing is closed).
-async fn relay(listener: TcpListener, target: SocketAddr, up: watch::Receiver<bool>) {
-    loop {
-        let Ok((mut c, _)) = listener.accept().await else {
-            continue;
-        };
-        let mut up = up.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 64 * 1024];
-            if !*up.borrow_and_update() {
-                loop {
-                    tokio::select! {
-                        r = c.read(&mut buf) => if matches!(r, Ok(0) | Err(_)) { return },
-                        _ = up.changed() => return,
-                    }
-                }
-            }
-            let Ok(mut s) = TcpStream::connect(target).await else {
-                return;
-            };
-            let (mut cr, mut cw) = c.split();
-            let (mut sr, mut sw) = s.split();
-            let mut sbuf = vec![0u8; 64 * 1024];
-            let mut passing = true;
-            loop {
-                tokio::select! {
-                    r = cr.read(&mut buf) => match r {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => if passing && sw.write_all(&buf[..n]).await.is_err() { return },
-                    },
-                    r = sr.read(&mut sbuf) => match r {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => if passing && cw.write_all(&sbuf[..n]).await.is_err() { return },
-                    },
-                    r = up.changed() => {
-                        if r.is_err() || *up.borrow() { return }
-                        passing = false;
-                    }
-                }
-            }
-        });
-    }
 }
 
 fn checksum(body: &str) -> String {
