@@ -223,19 +223,33 @@ fn message(ours: &str, theirs: Option<&str>) -> Value {
         "their_ref": theirs, "content": format!("message {ours}")})
 }
 
+/// The text of the first element `css` picks, lower-cased ("" when none). Read in the page
+/// in one go: the interface redraws its lists every two seconds, and an element found before a
+/// redraw is gone after it.
 async fn text(c: &Client, css: &str) -> String {
-    match c.find(Locator::Css(css)).await {
-        Ok(e) => e.text().await.unwrap_or_default().to_lowercase(),
-        Err(_) => String::new(),
-    }
+    all_text(c, css)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
+/// The texts of the elements `css` picks, lower-cased, read in the page in one go.
 async fn all_text(c: &Client, css: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
-        out.push(e.text().await.unwrap_or_default().to_lowercase());
-    }
-    out
+    let v = c
+        .execute(
+            "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent);",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap_or(Value::Null);
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| t.as_str().unwrap_or_default().to_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 async fn shot(c: &Client, name: &str) {
@@ -710,7 +724,7 @@ async fn at_sea_with_the_link_cut_the_crew_records_everything_and_it_arrives_onc
         let o = all_text(&c, ".record .outcome").await;
         let f = all_text(&c, ".file .outcome").await;
         (o.len() == 5
-            && o.iter().all(|t| !t.contains("waiting"))
+            && o.iter().all(|t| !t.is_empty() && !t.contains("waiting"))
             && f.iter().any(|t| t.contains("kept at the centre")))
         .then_some(o)
     })
