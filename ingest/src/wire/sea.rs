@@ -98,6 +98,9 @@ pub enum Outcome {
     Refused,
     /// Not taken at all: the signature, the key or the record itself is not valid.
     Invalid,
+    /// Not taken yet: it names an evidence file still arriving (sent again after a part was
+    /// lost). The unit keeps it and sends it again once the centre has kept the file.
+    Deferred,
 }
 
 /// An article-8 case as the crew sees it.

@@ -457,6 +457,7 @@ pub fn run(args: &PatrolArgs) -> Result<()> {
             resent: Default::default(),
             install: install_id(&args.data)?,
             case_ledger: Default::default(),
+            deferred: Default::default(),
             case_progress: std::time::Instant::now(),
         };
         station.run(opts, lines, crew, cmds).await
@@ -580,6 +581,8 @@ struct Station<'a> {
     install: String,
     /// Which case entries the centre has answered.
     case_ledger: CaseLedger,
+    /// Records the centre deferred until a file arrives: by the file's SHA-256, their entries.
+    deferred: std::collections::HashMap<String, Vec<u64>>,
     /// When the case queue last moved (an acknowledgement or an answer).
     case_progress: std::time::Instant,
 }
@@ -610,6 +613,15 @@ impl CaseLedger {
         if let Some(key) = CaseKey::of(data) {
             self.keys.insert(seq, key);
         }
+    }
+
+    /// The entries sent as `key`.
+    fn seqs_of(&self, key: &CaseKey) -> Vec<u64> {
+        self.keys
+            .iter()
+            .filter(|(_, k)| *k == key)
+            .map(|(s, _)| *s)
+            .collect()
     }
 
     /// The centre answered `key`; the queue's mark is `mark`: the new mark.
@@ -933,6 +945,32 @@ impl Station<'_> {
         Ok(())
     }
 
+    /// The file `sha256` is kept at the centre: the records that waited for it go again now
+    /// (with the link down, they go with the rest after the reconnect).
+    fn send_deferred(&mut self, sha256: &str, client: &AsyncClient) -> Result<()> {
+        for seq in self.deferred.remove(sha256).unwrap_or_default() {
+            let Some(e) = self
+                .cases
+                .read(seq, 1, usize::MAX)
+                .context("cannot read the queue")?
+                .into_iter()
+                .next()
+                .filter(|e| e.seq == seq)
+            else {
+                continue;
+            };
+            let topic = Topic::PatrolCase(self.unit.clone()).to_string();
+            if self.connected
+                && client
+                    .try_publish(topic, QoS::AtLeastOnce, false, e.data)
+                    .is_ok()
+            {
+                self.inflight.push_back((true, seq));
+            }
+        }
+        Ok(())
+    }
+
     /// The case queue has not moved for a while with the link up: its unanswered entries go
     /// again (an answer lost, or a record the broker dropped).
     fn resend_unanswered(&mut self) {
@@ -1136,8 +1174,36 @@ impl Station<'_> {
                                 _ => None,
                             };
                             let key = match &d {
+                                // Not taken yet: it waits for its file, and stays in the queue
+                                // unless the file will not come again this run.
+                                SeaDown::Result {
+                                    id,
+                                    outcome: sea::Outcome::Deferred,
+                                    produced,
+                                    ..
+                                } => {
+                                    let sha = produced
+                                        .as_ref()
+                                        .and_then(|p| p["waiting_for"].as_str())
+                                        .unwrap_or_default()
+                                        .to_owned();
+                                    let key = CaseKey::Record(id.clone());
+                                    if self.resent.get(&sha).copied().unwrap_or(0) >= RESENDS {
+                                        Some(key)
+                                    } else {
+                                        let seqs = self.case_ledger.seqs_of(&key);
+                                        self.deferred.entry(sha).or_default().extend(seqs);
+                                        None
+                                    }
+                                }
                                 SeaDown::Result { id, .. } => Some(CaseKey::Record(id.clone())),
-                                SeaDown::File { sha256, .. } => Some(CaseKey::File(sha256.clone())),
+                                SeaDown::File { sha256, stored, .. } => {
+                                    if *stored {
+                                        // What waited for this file goes again now.
+                                        self.send_deferred(sha256, client)?;
+                                    }
+                                    Some(CaseKey::File(sha256.clone()))
+                                }
                                 SeaDown::Case(_) => None,
                             };
                             // Kept on board before the entry leaves the queue.

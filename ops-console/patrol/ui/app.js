@@ -251,6 +251,7 @@ function answerOf(r) {
     if (a.produced && a.produced.tags) text += `; tags ${a.produced.tags.join(' … ')}`;
     return ['applied', text];
   }
+  if (a.outcome === 'deferred') return ['waiting', `WAITING FOR ITS FILE AT THE CENTRE — ${a.message}`];
   if (a.outcome === 'refused') {
     const said = a.rule && a.message.startsWith(a.rule) ? a.message.slice(a.rule.length).replace(/^[:\s]+/, '') : a.message;
     return ['refused', `REFUSED${a.rule ? ` (${a.rule})` : ''}: ${said}`];

@@ -250,6 +250,30 @@ fn action(
     {
         return refused(e.message().to_owned());
     }
+    // A seizure naming a file still arriving from this unit (sent again after a part was lost,
+    // so behind it in the unit's queue) waits for it: not taken yet, not remembered.
+    if let Action::Seize { files, .. } = &action {
+        for f in files {
+            let sha = f.sha256.to_ascii_lowercase();
+            if store.evidence_file_size(&sha)?.is_none()
+                && console.file_in_transit(&format!("{unit}-{sha}"))?
+            {
+                let mut a = answer(
+                    Outcome::Deferred,
+                    None,
+                    format!(
+                        "waiting for {} to arrive whole; sent again once it is kept",
+                        f.name
+                    ),
+                );
+                if let SeaDown::Result { produced, .. } = &mut a {
+                    *produced = Some(serde_json::json!({ "waiting_for": sha }));
+                }
+                out.push(down(unit, &a));
+                return Ok(());
+            }
+        }
+    }
     if rec
         .position
         .is_some_and(|p| !((-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon)))
@@ -588,6 +612,21 @@ impl Console {
             }
         }
         Ok(())
+    }
+
+    /// Is the file `key` (`{unit}-{sha256}`) arriving: a part of it held, or a copy with a
+    /// missing part waiting to come again?
+    fn file_in_transit(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(match &self.dir {
+            None => {
+                let parts = self.partial_files.lock().unwrap_or_else(|p| p.into_inner());
+                parts.contains_key(key) || parts.contains_key(&format!("{key}.gap"))
+            }
+            Some(dir) => {
+                let d = dir.join("sea-files");
+                d.join(format!("{key}.part")).exists() || d.join(format!("{key}.gap")).exists()
+            }
+        })
     }
 
     /// How many files of `unit` are in transit, other than `key`.
@@ -1284,6 +1323,72 @@ mod tests {
             let (o, _, m) = result(&send(&c, &sea::sign(&rec_of(n, "bo", a, 0), &key(1))));
             assert_eq!(o, Outcome::Applied, "{m}");
         }
+    }
+
+    /// A seizure that comes before its file (the file sent again after a part was lost, so
+    /// behind the seizure in the unit's queue) is deferred, not refused and not remembered; once
+    /// the file is kept, the same record is applied.
+    #[test]
+    fn a_seizure_ahead_of_its_file_waits_for_it() {
+        let c = console();
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
+            .unwrap();
+        authorized(&c);
+        let photo: Vec<u8> = (0..90_000u32).map(|i| (i % 239) as u8).collect();
+        let sha = sea::sha256_hex(&photo);
+        let chunk = |offset: usize, end: usize| SeaUp::FileChunk {
+            sha256: sha.clone(),
+            name: "plate.jpg".into(),
+            size: photo.len() as u64,
+            offset: offset as u64,
+            data: base64::engine::general_purpose::STANDARD.encode(&photo[offset..end]),
+        };
+        for (n, a) in [
+            (
+                1,
+                serde_json::json!({"type": "acknowledge_condition", "case": 1, "condition": 1}),
+            ),
+            (
+                2,
+                serde_json::json!({"type": "board", "case": 1, "unit": "cp-301"}),
+            ),
+            (3, serde_json::json!({"type": "search", "case": 1})),
+        ] {
+            assert_eq!(
+                result(&send(&c, &sea::sign(&rec_of(n, "bo", a, 0), &key(1)))).0,
+                Outcome::Applied
+            );
+        }
+        // The first copy loses a part: a gap.
+        assert!(send(&c, &chunk(0, 30_000)).is_empty());
+        let gap = send(&c, &chunk(60_000, 90_000));
+        assert!(
+            matches!(gap.as_slice(), [SeaDown::File { stored: false, .. }]),
+            "{gap:?}"
+        );
+        let seize = sea::sign(
+            &rec_of(
+                4,
+                "bo",
+                serde_json::json!({"type": "seize", "description": "engine plate", "found": "stern",
+                    "seal": "S-7", "place": "locker", "case": 1,
+                    "files": [{"name": "plate.jpg", "sha256": sha}]}),
+                0,
+            ),
+            &key(1),
+        );
+        let d = send(&c, &seize);
+        assert_eq!(result(&d).0, Outcome::Deferred, "{d:?}");
+        // The copy sent again, whole: kept; the seizure sent again: applied.
+        assert!(send(&c, &chunk(0, 45_000)).is_empty());
+        let kept = send(&c, &chunk(45_000, 90_000));
+        assert!(
+            matches!(kept.as_slice(), [SeaDown::File { stored: true, .. }]),
+            "{kept:?}"
+        );
+        let d = send(&c, &seize);
+        assert_eq!(result(&d).0, Outcome::Applied, "{d:?}");
     }
 
     /// R40 at sea: what a person said asking for protection, recorded on board, goes to the
