@@ -272,25 +272,11 @@ fn check_alert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::console::ConsoleConfig;
-    use crate::metrics::Metrics;
     use jiff::Timestamp;
     use serde_json::json;
 
     fn console() -> Console {
-        let cfg = fusion::FusionConfig::default();
-        let geo = fusion::Geodata::load(&cfg, None).unwrap();
-        Console::open(
-            ConsoleConfig {
-                dir: None,
-                picture: Default::default(),
-                fusion: Default::default(),
-                reference: None,
-            },
-            fusion::FusionEngine::new(cfg, geo),
-            Arc::new(Metrics::new()),
-        )
-        .unwrap()
+        Console::for_tests(None)
     }
 
     fn publish(topic: &str, payload: serde_json::Value) -> Publish {

@@ -225,6 +225,24 @@ impl Console {
         })
     }
 
+    /// A console for tests: default configuration, the store in `dir` (in memory without).
+    #[cfg(test)]
+    pub(crate) fn for_tests(dir: Option<PathBuf>) -> Console {
+        let cfg = fusion::FusionConfig::default();
+        let geo = fusion::Geodata::load(&cfg, None).unwrap();
+        Console::open(
+            ConsoleConfig {
+                dir,
+                picture: Default::default(),
+                fusion: Default::default(),
+                reference: None,
+            },
+            fusion::FusionEngine::new(cfg, geo),
+            Arc::new(Metrics::new()),
+        )
+        .unwrap()
+    }
+
     /// Reference data for case files.
     pub fn reference(&self) -> &tidewatch_cases::casefile::Reference {
         &self.reference

@@ -776,12 +776,10 @@ pub(crate) fn brief(f: &CaseFile, now: Timestamp) -> IncidentBrief {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::create_user;
     use crate::console::model::Incident;
-    use crate::console::{ConsoleConfig, create_user};
-    use crate::metrics::Metrics;
     use ed25519_dalek::SigningKey;
     use ingest::wire::sea::Position;
-    use std::sync::Arc;
     use tidewatch_cases::Role;
 
     fn console() -> Console {
@@ -789,20 +787,8 @@ mod tests {
     }
 
     fn console_in(dir: Option<std::path::PathBuf>) -> Console {
-        let cfg = fusion::FusionConfig::default();
-        let geo = fusion::Geodata::load(&cfg, None).unwrap();
         let fresh = dir.as_ref().is_none_or(|d| !d.join("console.db").exists());
-        let c = Console::open(
-            ConsoleConfig {
-                dir,
-                picture: Default::default(),
-                fusion: Default::default(),
-                reference: None,
-            },
-            fusion::FusionEngine::new(cfg, geo),
-            Arc::new(Metrics::new()),
-        )
-        .unwrap();
+        let c = Console::for_tests(dir);
         c.picture_mut().add_incident(Incident {
             id: "INC-1".into(),
             title: "rubber boat".into(),
@@ -831,6 +817,24 @@ mod tests {
             }
         }
         c
+    }
+
+    /// Register officer `user`'s key number `n` for cp-301.
+    fn register(c: &Console, n: u8, user: &str) {
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(n)), user, "cp-301")
+            .unwrap();
+    }
+
+    /// The part of `file` (named `name`, claimed to hash to `sha`) from `offset` to `end`.
+    fn part(file: &[u8], sha: &str, name: &str, offset: usize, end: usize) -> SeaUp {
+        SeaUp::FileChunk {
+            sha256: sha.into(),
+            name: name.into(),
+            size: file.len() as u64,
+            offset: offset as u64,
+            data: base64::engine::general_purpose::STANDARD.encode(&file[offset..end]),
+        }
     }
 
     fn unit() -> UnitId {
@@ -975,9 +979,7 @@ mod tests {
     #[test]
     fn a_record_signed_at_sea_is_applied_once_in_the_officers_name_saying_why_it_is_late() {
         let c = console();
-        c.store()
-            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
-            .unwrap();
+        register(&c, 1, "bo");
         let rec = rec_of(
             1,
             "bo",
@@ -1032,9 +1034,7 @@ mod tests {
     fn review_22_a_record_altered_unsigned_or_signed_by_a_key_not_registered_for_the_unit_is_invalid()
      {
         let c = console();
-        c.store()
-            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
-            .unwrap();
+        register(&c, 1, "bo");
         c.store()
             .add_sea_key(&sea::public_key_hex(&key(2)), "wo", "cp-302")
             .unwrap();
@@ -1119,9 +1119,7 @@ mod tests {
     #[test]
     fn review_22_a_unit_acts_only_for_itself_under_its_own_ids() {
         let c = console();
-        c.store()
-            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
-            .unwrap();
+        register(&c, 1, "bo");
         // Boarding or rescuing in another unit's name.
         for action in [
             serde_json::json!({"type": "rescue", "unit": "cp-302", "count": 3}),
@@ -1192,9 +1190,7 @@ mod tests {
             detail: &serde_json::json!({}),
         };
         assert!(c.store().request_user(&pending, audit).unwrap());
-        c.store()
-            .add_sea_key(&sea::public_key_hex(&key(5)), "newbo", "cp-301")
-            .unwrap();
+        register(&c, 5, "newbo");
         let d = send(&c, &sea::sign(&rec_of(4, "newbo", rescue(1), 0), &key(5)));
         assert_eq!(result(&d).0, Outcome::Invalid, "{d:?}");
     }
@@ -1206,9 +1202,7 @@ mod tests {
     #[test]
     fn the_rules_refuse_at_sea_as_on_shore_and_the_crew_is_told_the_rule() {
         let c = console();
-        c.store()
-            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
-            .unwrap();
+        register(&c, 1, "bo");
         authorized(&c);
         let board = serde_json::json!({"type": "board", "case": 1, "unit": "cp-301"});
         let early = sea::sign(&rec_of(1, "bo", board.clone(), 0), &key(1));
@@ -1263,19 +1257,11 @@ mod tests {
     #[test]
     fn an_evidence_file_from_sea_is_kept_only_when_its_bytes_match_the_hash_taken_on_board() {
         let c = console();
-        c.store()
-            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
-            .unwrap();
+        register(&c, 1, "bo");
         authorized(&c);
         let photo: Vec<u8> = (0..120_000u32).map(|i| (i % 251) as u8).collect();
         let sha = sea::sha256_hex(&photo);
-        let chunk = |offset: usize, end: usize, sha: &str| SeaUp::FileChunk {
-            sha256: sha.into(),
-            name: "plate.jpg".into(),
-            size: photo.len() as u64,
-            offset: offset as u64,
-            data: base64::engine::general_purpose::STANDARD.encode(&photo[offset..end]),
-        };
+        let chunk = |offset, end, sha: &str| part(&photo, sha, "plate.jpg", offset, end);
         assert!(send(&c, &chunk(0, 50_000, &sha)).is_empty());
         assert!(send(&c, &chunk(0, 50_000, &sha)).is_empty(), "sent twice");
         // A gap: a part past what is held.
@@ -1331,19 +1317,11 @@ mod tests {
     #[test]
     fn a_seizure_ahead_of_its_file_waits_for_it() {
         let c = console();
-        c.store()
-            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
-            .unwrap();
+        register(&c, 1, "bo");
         authorized(&c);
         let photo: Vec<u8> = (0..90_000u32).map(|i| (i % 239) as u8).collect();
         let sha = sea::sha256_hex(&photo);
-        let chunk = |offset: usize, end: usize| SeaUp::FileChunk {
-            sha256: sha.clone(),
-            name: "plate.jpg".into(),
-            size: photo.len() as u64,
-            offset: offset as u64,
-            data: base64::engine::general_purpose::STANDARD.encode(&photo[offset..end]),
-        };
+        let chunk = |offset, end| part(&photo, &sha, "plate.jpg", offset, end);
         for (n, a) in [
             (
                 1,
@@ -1397,17 +1375,13 @@ mod tests {
     #[test]
     fn review_22_an_asylum_statement_taken_at_sea_stays_out_of_the_log() {
         let c = console();
-        c.store()
-            .add_sea_key(&sea::public_key_hex(&key(1)), "bo", "cp-301")
-            .unwrap();
+        register(&c, 1, "bo");
         let rescue = serde_json::json!({"type": "rescue", "unit": "cp-301", "count": 2});
         assert_eq!(
             result(&send(&c, &sea::sign(&rec_of(1, "bo", rescue, 0), &key(1)))).0,
             Outcome::Applied
         );
-        c.store()
-            .add_sea_key(&sea::public_key_hex(&key(4)), "po", "cp-301")
-            .unwrap();
+        register(&c, 4, "po");
         let asylum = serde_json::json!({"type": "asylum", "tag": "cp-301-0002",
             "summary": "fears the militia in Zawiya", "blocked_states": ["LY"]});
         // The boarding officer does not take it (the protection officer embarked does).
@@ -1432,13 +1406,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let photo: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
         let sha = sea::sha256_hex(&photo);
-        let chunk = |offset: usize, end: usize| SeaUp::FileChunk {
-            sha256: sha.clone(),
-            name: "seal.jpg".into(),
-            size: photo.len() as u64,
-            offset: offset as u64,
-            data: base64::engine::general_purpose::STANDARD.encode(&photo[offset..end]),
-        };
+        let chunk = |offset, end| part(&photo, &sha, "seal.jpg", offset, end);
         {
             let c = console_in(Some(dir.path().to_owned()));
             assert!(send(&c, &chunk(0, 60_000)).is_empty());
