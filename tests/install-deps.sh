@@ -4,6 +4,8 @@
 #   gpsdecode (gpsd-clients): the AIS oracle for conformance and differential tests.
 #   mosquitto: the external MQTT broker the ingest tests run against.
 #   victoria-metrics: the time-series database (InfluxDB v2 write API) tsdb tests write to.
+#   rabbitmq-server: the clustered broker (three nodes) the bus test kills a node of;
+#   nats-server: the other clustered engine, measured by the bus_failover benchmark.
 #   chromium, chromedriver (chromium-driver): the browser the console's end-to-end test drives.
 #   pdftotext (poppler-utils): reads back the interception report's PDF as a PDF reader would.
 #   schemathesis (PyPI, in target/tools/schemathesis): fuzzes the console's API against its
@@ -18,6 +20,8 @@ need=()
 command -v gpsdecode >/dev/null 2>&1 || need+=(gpsd-clients)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)

@@ -21,7 +21,7 @@ use crate::clock::{DATA_TICK, DataClock, advance_clock};
 use crate::engine::{FusionEngine, FusionEvent};
 use crate::memory::{self, Memory};
 use crate::store::Store;
-use ingest::link::client::{self, Backoff};
+use ingest::link::client::{self, Failover};
 use ingest::model::Observation;
 use ingest::wire::Tasking;
 use ingest::wire::topics::{OBS_FILTER, Topic, UnitId};
@@ -166,15 +166,15 @@ impl Seen {
 /// Poll an event loop for ever, forwarding incoming publishes and counting connections.
 async fn poll(
     mut el: EventLoop,
+    mut nodes: Failover,
     tx: Option<mpsc::Sender<Publish>>,
     client: Option<AsyncClient>,
     handle: ServiceHandle,
 ) {
-    let mut backoff = Backoff::default();
     loop {
         match el.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff.reset();
+                nodes.connected();
                 handle.update(|s| {
                     s.connects += 1;
                     if client.is_some() {
@@ -203,7 +203,7 @@ async fn poll(
                     }
                 });
                 tracing::warn!(error = %e, "fusion: MQTT connection lost; reconnecting");
-                backoff.wait().await;
+                nodes.lost(&mut el).await;
             }
         }
     }
@@ -606,19 +606,28 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
     let mut f = Fusion::start(&cfg, engine, handle.clone())?;
-    let (consumer, consumer_el) = client::connect(cfg.broker.options("", true, 1 << 20), 1024);
-    let (producer, producer_el) = client::connect(cfg.broker.options("-pub", false, 1 << 20), 1024);
+    let consumer_nodes = Failover::new(cfg.broker.node_options("", true, 1 << 20));
+    let producer_nodes = Failover::new(cfg.broker.node_options("-pub", false, 1 << 20));
+    let (consumer, consumer_el) = consumer_nodes.connect(1024);
+    let (producer, producer_el) = producer_nodes.connect(1024);
     // What the replay produced and the stores did not yet hold goes out first.
     f.commit(&producer).await?;
     let (tx, mut rx) = mpsc::channel::<Publish>(1024);
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(poll(
         consumer_el,
+        consumer_nodes,
         Some(tx),
         Some(consumer.clone()),
         handle.clone(),
     ));
-    tasks.spawn(poll(producer_el, None, None, handle.clone()));
+    tasks.spawn(poll(
+        producer_el,
+        producer_nodes,
+        None,
+        None,
+        handle.clone(),
+    ));
     let mut ticker = tokio::time::interval(cfg.tick);
     let mut batch: Vec<Publish> = Vec::new();
     tokio::pin!(shutdown);

@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::link::client::{self, Backoff};
+use crate::link::client::{self, Failover};
 use jiff::Timestamp;
 use rumqttc::{AsyncClient, Event as MqttEvent, Packet, Publish, QoS};
 use tokio::sync::{Notify, mpsc};
@@ -182,16 +182,21 @@ pub async fn run_with_inputs(
     mut local: mpsc::Receiver<LocalLine>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
-    let opts = |suffix: &str, persistent: bool| {
-        cfg.broker.options(suffix, persistent, cfg.max_packet_bytes)
+    let nodes = |suffix: &str, persistent: bool| {
+        Failover::new(
+            cfg.broker
+                .node_options(suffix, persistent, cfg.max_packet_bytes),
+        )
     };
-    let (client, mut eventloop) = client::connect(opts("", true), 1024);
+    let mut sub_nodes = nodes("", true);
+    let (client, mut eventloop) = sub_nodes.connect(1024);
     // Observations go out on a connection of their own. On one connection, rumqttc stops
     // sending anything (acknowledgements included) while its window of unacknowledged
     // publishes is full, and a broker that holds deliveries until they are acknowledged
     // (rumqttd does, at 100) then waits on us while we wait on it: both stall. Two
     // connections also keep a slow consumer of observations from holding up the archive.
-    let (producer, mut pub_loop) = client::connect(opts("-pub", false), 1024);
+    let mut pub_nodes = nodes("-pub", false);
+    let (producer, mut pub_loop) = pub_nodes.connect(1024);
     let pub_handle = handle.clone();
     let out = Out {
         client: producer.clone(),
@@ -203,11 +208,10 @@ pub async fn run_with_inputs(
     let (handed, confirmed) = (out.handed.clone(), out.confirmed.clone());
     let confirmations = out.confirmations.clone();
     let pub_poller = tokio::spawn(async move {
-        let mut backoff = Backoff::default();
         loop {
             match pub_loop.poll().await {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
-                    backoff.reset();
+                    pub_nodes.connected();
                     if !ack.session_present {
                         // A new session: what was in flight is gone (the broker restarted,
                         // taking its copies too). Stop waiting for it.
@@ -232,7 +236,7 @@ pub async fn run_with_inputs(
                 Err(e) => {
                     pub_handle.update(|s| s.connection_errors += 1);
                     tracing::warn!(error = %e, "MQTT connection for observations lost; reconnecting");
-                    backoff.wait().await;
+                    pub_nodes.lost(&mut pub_loop).await;
                 }
             }
         }
@@ -242,12 +246,11 @@ pub async fn run_with_inputs(
     // The poll task: never blocks on the client, only hands over what arrives.
     let poll_handle = handle.clone();
     let poller = tokio::spawn(async move {
-        let mut backoff = Backoff::default();
         let mut awaiting = SUBSCRIPTIONS.len();
         loop {
             match eventloop.poll().await {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
-                    backoff.reset();
+                    sub_nodes.connected();
                     awaiting = SUBSCRIPTIONS.len();
                     poll_handle.update(|s| {
                         s.connects += 1;
@@ -279,8 +282,9 @@ pub async fn run_with_inputs(
                         s.subscribed = false;
                     });
                     tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
-                    // Polling again reconnects; back off so a dead broker is not hammered.
-                    backoff.wait().await;
+                    // Polling again reconnects (on the next node of a cluster); back off so
+                    // a dead broker is not hammered.
+                    sub_nodes.lost(&mut eventloop).await;
                 }
             }
         }

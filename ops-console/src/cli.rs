@@ -65,8 +65,9 @@ pub enum Command {
 /// Arguments of `console`.
 #[derive(Debug, clap::Args)]
 pub struct ConsoleArgs {
-    /// The broker, `HOST:PORT`.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
+    /// The broker, `HOST:PORT`; a clustered broker's nodes as `HOST:PORT,HOST:PORT,…`
+    /// (tried in turn when the connected one is lost).
+    #[arg(long, value_name = "HOST:PORT[,…]", default_value = "127.0.0.1:1883")]
     pub broker: String,
     /// MQTT client id; keep it stable: it names the console's persistent session.
     #[arg(long, default_value = "tidewatch-console")]
@@ -125,8 +126,9 @@ impl TlsArgs {
 /// Arguments of `ingest`.
 #[derive(Debug, clap::Args)]
 pub struct IngestArgs {
-    /// The broker, `HOST:PORT`.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
+    /// The broker, `HOST:PORT`; a clustered broker's nodes as `HOST:PORT,HOST:PORT,…`
+    /// (tried in turn when the connected one is lost).
+    #[arg(long, value_name = "HOST:PORT[,…]", default_value = "127.0.0.1:1883")]
     pub broker: String,
     /// MQTT client id; keep it stable: it names ingest's persistent session.
     #[arg(long, default_value = "tidewatch-ingest")]
@@ -178,8 +180,9 @@ pub struct IngestArgs {
 /// Arguments of `fusion`.
 #[derive(Debug, clap::Args)]
 pub struct FusionArgs {
-    /// The broker, `HOST:PORT`.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:1883")]
+    /// The broker, `HOST:PORT`; a clustered broker's nodes as `HOST:PORT,HOST:PORT,…`
+    /// (tried in turn when the connected one is lost).
+    #[arg(long, value_name = "HOST:PORT[,…]", default_value = "127.0.0.1:1883")]
     pub broker: String,
     /// MQTT client id; keep it stable: it names fusion's persistent session.
     #[arg(long, default_value = "tidewatch-fusion")]

@@ -170,19 +170,23 @@ fn the_saved_state_goes_on_exactly_as_the_engine_it_was_saved_from() {
 
 /// The embedded broker with accounts for fusion and for a publisher in ingest's place;
 /// the fusion password in a file.
-async fn broker(dir: &Path) -> (Broker, PathBuf, (String, String)) {
+/// The embedded broker, with accounts for fusion (its password in a file), ingest and the
+/// console.
+async fn broker(dir: &Path) -> (Broker, PathBuf, (String, String), (String, String)) {
     let mut cfg = BrokerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..BrokerConfig::default()
     };
     let fusion = cfg.add_generated_user("fusion", Role::Fusion).unwrap();
     let ingest = cfg.add_generated_user("ingest", Role::Ingest).unwrap();
+    let console = cfg.add_generated_user("console", Role::Console).unwrap();
     let password_file = dir.join("fusion.password");
     std::fs::write(&password_file, &fusion.password).unwrap();
     (
         Broker::start(cfg).await.unwrap(),
         password_file,
         (ingest.username, ingest.password),
+        (console.username, console.password),
     )
 }
 
@@ -194,6 +198,8 @@ struct Fusion {
     metrics: u16,
     /// Its standard error, every run appended.
     log: PathBuf,
+    /// Its client id (a replica's own; the default's otherwise).
+    client_id: Option<String>,
 }
 
 impl Fusion {
@@ -213,6 +219,11 @@ impl Fusion {
             .arg(&self.data)
             .args(["--data-clock", "--snapshot-every", "1"])
             .args(["--metrics", &format!("127.0.0.1:{}", self.metrics)])
+            .args(
+                self.client_id
+                    .iter()
+                    .flat_map(|id| ["--client-id", id.as_str()]),
+            )
             .stdout(Stdio::null())
             .stderr(
                 std::fs::OpenOptions::new()
@@ -268,14 +279,57 @@ enum Trouble<'a> {
     Kills(usize, &'a mut support::Rng),
     /// Its disk (a tmpfs) fills, stays full a few seconds, then space returns.
     DiskFull,
+    /// A second replica runs beside it on the same stream, and the console takes the alerts
+    /// of both; this one is SIGKILLed this many times, at random moments.
+    Replicas(usize, &'a mut support::Rng),
+}
+
+/// What a run left: the alert store of the (first) fusion, line by line; the kills that
+/// landed; with replicas, the second replica's alert store and the console's alerts.
+struct Run {
+    alerts: Vec<String>,
+    killed: usize,
+    replica: Option<(Vec<String>, Vec<String>)>,
 }
 
 /// Run `tidewatch fusion` over `s` through `trouble`; the alert store, line by line, and
 /// the kills that landed.
-async fn run_fusion(s: &Stream, trouble: Trouble<'_>) -> (Vec<String>, usize) {
+async fn run_fusion(s: &Stream, trouble: Trouble<'_>) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let disk = matches!(trouble, Trouble::DiskFull).then(|| support::Tmpfs::mount("32m"));
-    let (broker, password_file, (user, password)) = broker(dir.path()).await;
+    let replicas = matches!(trouble, Trouble::Replicas(..));
+    let (broker, password_file, (user, password), console_login) = broker(dir.path()).await;
+    // With replicas, the console (its own feed, as `tidewatch console` runs it) takes what
+    // both publish.
+    let console = replicas.then(|| {
+        let console = std::sync::Arc::new(
+            ops_console::console::Console::open(
+                ops_console::console::ConsoleConfig {
+                    dir: None,
+                    picture: Default::default(),
+                    fusion: Default::default(),
+                    reference: None,
+                },
+                engine(None),
+                std::sync::Arc::new(ops_console::metrics::Metrics::new()),
+            )
+            .unwrap(),
+        );
+        let feed = ops_console::console::feed::FeedConfig {
+            credentials: Some(console_login.clone()),
+            ..ops_console::console::feed::FeedConfig::new(
+                "127.0.0.1",
+                broker.addr().port(),
+                "replica-test-console",
+            )
+        };
+        tokio::spawn(ops_console::console::feed::run(
+            feed,
+            console.clone(),
+            std::future::pending(),
+        ));
+        console
+    });
     let zones = s.zones.as_ref().map(|z| {
         let p = dir.path().join("zones.geojson");
         std::fs::write(&p, z).unwrap();
@@ -288,11 +342,24 @@ async fn run_fusion(s: &Stream, trouble: Trouble<'_>) -> (Vec<String>, usize) {
         zones,
         metrics: support::free_port(),
         log: dir.path().join("fusion.log"),
+        client_id: replicas.then(|| "tidewatch-fusion-a".to_owned()),
     };
+    let g = replicas.then(|| Fusion {
+        port: f.port,
+        data: dir.path().join("data-b"),
+        password_file: f.password_file.clone(),
+        zones: f.zones.clone(),
+        metrics: support::free_port(),
+        log: dir.path().join("fusion-b.log"),
+        client_id: Some("tidewatch-fusion-b".to_owned()),
+    });
     let mut child = f.start();
-    // Fusion's session exists before the first observation (it is then kept for it).
+    let mut child_b = g.as_ref().map(Fusion::start);
+    // Every session exists before the first observation (it is then kept for it): each
+    // fusion's two connections, and the console's.
+    let connections = 2 * (1 + usize::from(replicas)) + usize::from(replicas);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while f.taken().await.is_none() || broker.stats().loopback_connections < 2 {
+    while f.taken().await.is_none() || broker.stats().loopback_connections < connections as u64 {
         assert!(Instant::now() < deadline, "fusion did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -346,7 +413,7 @@ async fn run_fusion(s: &Stream, trouble: Trouble<'_>) -> (Vec<String>, usize) {
     };
     let mut killed = 0;
     let (kills, mut rng) = match trouble {
-        Trouble::Kills(n, rng) => (n, Some(rng)),
+        Trouble::Kills(n, rng) | Trouble::Replicas(n, rng) => (n, Some(rng)),
         _ => (0, None),
     };
     if let Some(d) = &disk {
@@ -426,9 +493,50 @@ async fn run_fusion(s: &Stream, trouble: Trouble<'_>) -> (Vec<String>, usize) {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let alerts = std::fs::read_to_string(f.data.join("fusion/alerts.jsonl")).unwrap_or_default();
+    let read = |f: &Fusion| -> Vec<String> {
+        std::fs::read_to_string(f.data.join("fusion/alerts.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    let alerts = read(&f);
+    let replica = match (g, child_b.as_mut(), console) {
+        (Some(g), Some(b), Some(console)) => {
+            // The other replica took everything too (it was never stopped).
+            while g.taken().await.map(|n| n as usize) != Some(distinct) {
+                assert!(
+                    Instant::now() < deadline,
+                    "replica b has taken {:?} of {distinct} observations",
+                    g.taken().await
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            b.kill().unwrap();
+            b.wait().unwrap();
+            let b_alerts = read(&g);
+            // The console has every revision (from one replica or the other) once.
+            let mut held = console.store().alerts().unwrap();
+            while held.len() < b_alerts.len() {
+                assert!(
+                    Instant::now() < deadline,
+                    "the console holds {} of {} alert revisions",
+                    held.len(),
+                    b_alerts.len()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                held = console.store().alerts().unwrap();
+            }
+            Some((b_alerts, held))
+        }
+        _ => None,
+    };
     drop(broker);
-    (alerts.lines().map(str::to_string).collect(), killed)
+    Run {
+        alerts,
+        killed,
+        replica,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -440,7 +548,7 @@ async fn fusion_killed_at_random_moments_issues_the_alerts_of_an_uninterrupted_r
         ("going-dark", 240, "ais_gap"),
     ] {
         let s = stream(name, minutes);
-        let (whole, _) = run_fusion(&s, Trouble::None).await;
+        let whole = run_fusion(&s, Trouble::None).await.alerts;
         assert!(
             whole
                 .iter()
@@ -448,7 +556,11 @@ async fn fusion_killed_at_random_moments_issues_the_alerts_of_an_uninterrupted_r
             "{name}: no {kind} alert in {} revisions",
             whole.len()
         );
-        let (killed_run, kills) = run_fusion(&s, Trouble::Kills(rounds, &mut rng)).await;
+        let Run {
+            alerts: killed_run,
+            killed: kills,
+            ..
+        } = run_fusion(&s, Trouble::Kills(rounds, &mut rng)).await;
         assert!(
             kills >= rounds.min(3),
             "{name}: only {kills} kills landed mid-stream"
@@ -480,6 +592,63 @@ async fn fusion_killed_at_random_moments_issues_the_alerts_of_an_uninterrupted_r
     }
 }
 
+/// Fusion highly available (DESIGN.md "Beyond one machine"): two replicas of the
+/// deterministic engine on the same observation stream, each with its own session, data
+/// and snapshots; replica a SIGKILLed at random moments and restarted from its snapshot.
+/// Both issue the alerts of a one-process run (same ids, revisions, content), and the
+/// console, taking what both publish, holds each revision once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_fusion_replicas_one_killed_issue_the_one_process_alerts_and_the_console_holds_each_once()
+ {
+    let (rounds, _, mut rng) = support::kills("TIDEWATCH_FUSION_KILL_ROUNDS", 4);
+    let s = stream("central-med", 240);
+    let whole = run_fusion(&s, Trouble::None).await.alerts;
+    assert!(!whole.is_empty());
+    let run = run_fusion(&s, Trouble::Replicas(rounds, &mut rng)).await;
+    assert!(
+        run.killed >= rounds.min(2),
+        "only {} kills landed mid-stream",
+        run.killed
+    );
+    let (b, console) = run.replica.expect("a replica run");
+    let parse = |v: &[String]| -> BTreeSet<String> {
+        v.iter()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let want = parse(&whole);
+    for (who, got) in [
+        ("replica a (killed)", &run.alerts),
+        ("replica b", &b),
+        ("the console", &console),
+    ] {
+        assert_eq!(
+            got.len(),
+            whole.len(),
+            "{who}: {} revisions, the one-process run {}",
+            got.len(),
+            whole.len()
+        );
+        let got = parse(got);
+        assert_eq!(
+            got.symmetric_difference(&want).count(),
+            0,
+            "{who} after {} kills differs from the one-process run: {:?}",
+            run.killed,
+            got.symmetric_difference(&want).take(3).collect::<Vec<_>>()
+        );
+    }
+    eprintln!(
+        "replicas: {} kills of replica a, {} alert revisions, the console holds each once",
+        run.killed,
+        whole.len()
+    );
+}
+
 /// Fusion's disk fills mid-stream: it acknowledges nothing (so the broker holds the
 /// publisher's acknowledgements), says so in `/metrics`, and when space returns goes on by
 /// itself; its alert store is then the uninterrupted run's. For real, on a 32 MiB tmpfs
@@ -500,7 +669,7 @@ async fn a_full_disk_under_fusion_holds_acknowledgements_and_loses_nothing() {
             _ => None,
         })
         .collect();
-    let (got, _) = run_fusion(&s, Trouble::DiskFull).await;
+    let got = run_fusion(&s, Trouble::DiskFull).await.alerts;
     assert_eq!(got.len(), want.len(), "alert revisions stored");
     let got: BTreeSet<String> = got.into_iter().collect();
     assert_eq!(got, want);

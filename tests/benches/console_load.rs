@@ -194,10 +194,8 @@ fn main() {
                 reference: None,
             },
             FeedConfig {
-                host: "127.0.0.1".into(),
-                port: broker.addr().port(),
-                client_id: "bench-console".into(),
                 credentials: Some(console_login.pair()),
+                ..FeedConfig::new("127.0.0.1", broker.addr().port(), "bench-console")
             },
             "127.0.0.1:0".parse().unwrap(),
             Arc::new(Metrics::new()),

@@ -2,6 +2,7 @@
 
 pub mod ais_arbitrary;
 pub mod bench;
+pub mod cluster;
 pub mod conformance;
 pub mod http;
 

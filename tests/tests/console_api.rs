@@ -74,10 +74,8 @@ impl TestConsole {
                 reference: None,
             },
             FeedConfig {
-                host: "127.0.0.1".into(),
-                port,
-                client_id: "test-console".into(),
                 credentials: Some(console_login.pair()),
+                ..FeedConfig::new("127.0.0.1", port, "test-console")
             },
             "127.0.0.1:0".parse().unwrap(),
             std::sync::Arc::new(Metrics::new()),

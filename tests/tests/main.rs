@@ -1,4 +1,5 @@
 //! Tidewatch integration tests: one binary, modules by capability.
+mod bus_cluster;
 mod case_roles;
 mod conformance;
 mod console_api;

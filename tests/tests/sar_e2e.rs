@@ -149,10 +149,8 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
             reference: None,
         },
         ops_console::console::feed::FeedConfig {
-            host: "127.0.0.1".into(),
-            port,
-            client_id: "test-console".into(),
             credentials: Some(console_login.pair()),
+            ..ops_console::console::feed::FeedConfig::new("127.0.0.1", port, "test-console")
         },
         "127.0.0.1:0".parse().unwrap(),
         std::sync::Arc::new(ops_console::metrics::Metrics::new()),

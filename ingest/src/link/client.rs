@@ -15,10 +15,13 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// (ingest, fusion, the console's feed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    /// Broker host.
+    /// Broker host (the first node of a cluster).
     pub host: String,
     /// Broker port.
     pub port: u16,
+    /// The cluster's other nodes, `(host, port)`, tried in turn when the current one is
+    /// lost (a clustered broker keeps persistent sessions on every node).
+    pub more: Vec<(String, u16)>,
     /// Client id: keep it stable, it names the persistent session.
     pub client_id: String,
     /// User name and password, when the broker asks for them.
@@ -31,9 +34,44 @@ impl Endpoint {
         Endpoint {
             host: host.to_owned(),
             port,
+            more: Vec::new(),
             client_id: client_id.to_owned(),
             credentials: None,
         }
+    }
+
+    /// Client `client_id` of a broker reached at any of `nodes` (the first is tried
+    /// first); `None` if the list is empty.
+    pub fn cluster(nodes: &[(String, u16)], client_id: &str) -> Option<Endpoint> {
+        let ((host, port), more) = nodes.split_first()?;
+        let mut e = Endpoint::new(host, *port, client_id);
+        e.more = more.to_vec();
+        Some(e)
+    }
+
+    /// One [`Endpoint::options`] per node (the first node first), to hand to
+    /// [`Failover`].
+    pub fn node_options(
+        &self,
+        suffix: &str,
+        persistent: bool,
+        max_packet_bytes: usize,
+    ) -> Vec<MqttOptions> {
+        std::iter::once((self.host.as_str(), self.port))
+            .chain(self.more.iter().map(|(h, p)| (h.as_str(), *p)))
+            .map(|(host, port)| {
+                options(
+                    format!("{}{suffix}", self.client_id),
+                    // An IPv6 address is written bracketed beside its port; the socket
+                    // wants it bare.
+                    host.trim_matches(['[', ']']),
+                    port,
+                    self.credentials.as_ref(),
+                    persistent,
+                    max_packet_bytes,
+                )
+            })
+            .collect()
     }
 
     /// [`options`] of this endpoint's client, its id followed by `suffix` (a second
@@ -132,6 +170,63 @@ impl Backoff {
     }
 }
 
+/// How a client moves between the nodes of a clustered broker: on a lost connection it
+/// points its event loop at the next node (keeping what is in flight, which the client
+/// sends again once the session is resumed there) and waits as [`Backoff`] says. With one
+/// node it only waits.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    nodes: Vec<MqttOptions>,
+    at: usize,
+    backoff: Backoff,
+}
+
+impl Failover {
+    /// Over `nodes` (the options of one client at each node; at least one).
+    ///
+    /// # Panics
+    /// If `nodes` is empty.
+    pub fn new(nodes: Vec<MqttOptions>) -> Failover {
+        assert!(!nodes.is_empty(), "a client needs at least one broker node");
+        Failover {
+            nodes,
+            at: 0,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// The options to connect with first.
+    pub fn first(&self) -> MqttOptions {
+        self.nodes[0].clone()
+    }
+
+    /// A client on the first node ([`connect`]) with room for `cap` requests.
+    pub fn connect(&self, cap: usize) -> (AsyncClient, EventLoop) {
+        connect(self.first(), cap)
+    }
+
+    /// The broker accepted the connection (CONNACK).
+    pub fn connected(&mut self) {
+        self.backoff.reset();
+    }
+
+    /// `host:port` of the node the client is on (or trying).
+    pub fn current(&self) -> String {
+        let (h, p) = self.nodes[self.at].broker_address();
+        format!("{h}:{p}")
+    }
+
+    /// The connection was lost or refused: point `eventloop` at the next node, then wait.
+    pub async fn lost(&mut self, eventloop: &mut EventLoop) {
+        if self.nodes.len() > 1 {
+            self.at = (self.at + 1) % self.nodes.len();
+            eventloop.mqtt_options = self.nodes[self.at].clone();
+            tracing::info!(node = %self.current(), "trying the next broker node");
+        }
+        self.backoff.wait().await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +253,23 @@ mod tests {
         assert!(o.clean_session());
         assert!(!o.manual_acks());
         assert!(o.credentials().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_lost_connection_moves_the_client_to_the_next_node_and_round() {
+        let nodes = [("10.0.0.1", 1883), ("10.0.0.2", 1884), ("10.0.0.3", 1885)]
+            .map(|(h, p)| (h.to_owned(), p));
+        let e = Endpoint::cluster(&nodes, "ingest").unwrap();
+        let mut f = Failover::new(e.node_options("-pub", false, 1 << 16));
+        let (_client, mut el) = f.connect(8);
+        assert_eq!(el.mqtt_options.broker_address(), nodes[0]);
+        assert_eq!(el.mqtt_options.client_id(), "ingest-pub");
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            f.lost(&mut el).await;
+            seen.push(el.mqtt_options.broker_address());
+        }
+        assert_eq!(seen, [nodes[1].clone(), nodes[2].clone(), nodes[0].clone()]);
+        assert!(Endpoint::cluster(&[], "x").is_none());
     }
 }

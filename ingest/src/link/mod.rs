@@ -32,9 +32,35 @@ pub fn parse_broker(s: &str) -> Result<(String, u16)> {
     Ok((host, port))
 }
 
+/// `HOST:PORT[,HOST:PORT…]`: the nodes of a (clustered) broker, in the order a client
+/// tries them.
+pub fn parse_brokers(s: &str) -> Result<Vec<(String, u16)>> {
+    s.split(',').map(|node| parse_broker(node.trim())).collect()
+}
+
 /// A password or token kept in a file (never on the command line), without its line end.
 pub fn read_secret(file: &std::path::Path, what: &str) -> Result<String> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the {what} file {}", file.display()))?;
     Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broker_list_is_every_node_in_order_and_one_bad_node_refuses_the_list() {
+        let nodes = parse_brokers("n1:1883, [::1]:1884,10.0.0.3:1885").unwrap();
+        assert_eq!(
+            nodes,
+            [
+                ("n1".to_owned(), 1883),
+                ("[::1]".to_owned(), 1884),
+                ("10.0.0.3".to_owned(), 1885)
+            ]
+        );
+        assert!(parse_brokers("n1:1883,n2").is_err());
+        assert!(parse_brokers("n1:1883,").is_err());
+    }
 }

@@ -47,7 +47,7 @@ use rumqttc::{AsyncClient, ConnectionError, Event, MqttOptions, Packet, QoS};
 use tokio::sync::{mpsc, oneshot};
 
 use board::{Board, Recorded};
-use ingest::link::client::{self, Backoff};
+use ingest::link::client;
 use ingest::link::{parse_broker, read_secret};
 use outbox::{Kind, Outbox};
 use web::{Cmd, Draft};
@@ -698,17 +698,16 @@ impl Station<'_> {
         self.next_case = self.cases.acked() + 1;
         let mut cmds_open = true;
         self.last_n = self.last_line_count()?;
-        let first = opts.first().context("no broker")?.clone();
-        let (client, mut eventloop) = client::connect(first, 2 * WINDOW);
+        anyhow::ensure!(!opts.is_empty(), "no broker");
+        let mut nodes = client::Failover::new(opts);
+        let (client, mut eventloop) = nodes.connect(2 * WINDOW);
         let (link_tx, mut link) = mpsc::channel::<Link>(256);
         let poller = tokio::spawn(async move {
-            let mut backoff = Backoff::default();
-            let mut broker = 0;
             loop {
                 match eventloop.poll().await {
                     Ok(ev) => {
                         if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
-                            backoff.reset();
+                            nodes.connected();
                         }
                         if link_tx.send(Link::Event(ev)).await.is_err() {
                             return;
@@ -726,11 +725,7 @@ impl Station<'_> {
                         // the main loop resends from the last acknowledged entry).
                         eventloop.clean();
                         // The next broker, if there are several.
-                        if opts.len() > 1 {
-                            broker = (broker + 1) % opts.len();
-                            eventloop.mqtt_options = opts[broker].clone();
-                        }
-                        backoff.wait().await;
+                        nodes.lost(&mut eventloop).await;
                     }
                 }
             }

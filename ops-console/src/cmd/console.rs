@@ -7,11 +7,11 @@ use anyhow::{Context, Result};
 use crate::cli::ConsoleArgs;
 use crate::console::{self, ConsoleConfig, feed::FeedConfig};
 use crate::metrics::Metrics;
-use ingest::link::{parse_broker, read_secret};
+use ingest::link::{client::Endpoint, parse_brokers, read_secret};
 
 /// `tidewatch console`.
 pub fn run(args: &ConsoleArgs) -> Result<()> {
-    let (host, port) = parse_broker(&args.broker)?;
+    let nodes = parse_brokers(&args.broker)?;
     let credentials = match (&args.user, &args.password_file) {
         (Some(u), Some(f)) => Some((u.clone(), read_secret(f, "password")?)),
         _ => None,
@@ -32,10 +32,8 @@ pub fn run(args: &ConsoleArgs) -> Result<()> {
         let running = console::start(
             config(args)?,
             FeedConfig {
-                host,
-                port,
-                client_id: args.client_id.clone(),
                 credentials,
+                ..Endpoint::cluster(&nodes, &args.client_id).context("--broker: no node")?
             },
             args.http,
             metrics,

@@ -4,13 +4,13 @@ use anyhow::{Context, Result};
 use fusion::service::{self, ServiceConfig, ServiceHandle};
 
 use crate::cli::FusionArgs;
-use ingest::link::{parse_broker, read_secret};
+use ingest::link::{client::Endpoint, parse_brokers, read_secret};
 
 /// `tidewatch fusion`.
 pub fn run(args: &FusionArgs) -> Result<()> {
-    let (host, port) = parse_broker(&args.broker)?;
-    let mut cfg = ServiceConfig::new(&host, port, args.data.join("fusion"));
-    cfg.broker.client_id = args.client_id.clone();
+    let nodes = parse_brokers(&args.broker)?;
+    let mut cfg = ServiceConfig::new(&nodes[0].0, nodes[0].1, args.data.join("fusion"));
+    cfg.broker = Endpoint::cluster(&nodes, &args.client_id).context("--broker: no node")?;
     cfg.snapshot_every = std::time::Duration::from_secs(args.snapshot_every);
     cfg.carry_clock = !args.data_clock;
     cfg.retain_alerts_days = args.fusion_retention.retain_alerts;
@@ -20,7 +20,8 @@ pub fn run(args: &FusionArgs) -> Result<()> {
     }
     let engine = args.fusion.setup()?.engine();
     eprintln!(
-        "tidewatch fusion: broker {host}:{port} as {:?}, alerts to {}",
+        "tidewatch fusion: broker {} as {:?}, alerts to {}",
+        args.broker,
         cfg.broker.client_id,
         cfg.dir.join("alerts.jsonl").display()
     );

@@ -11,7 +11,7 @@ use ingest::tsdb::{InfluxConfig, InfluxSink, TsdbWriter, WriterConfig};
 
 use crate::cli::{IngestArgs, InputFormat};
 use crate::metrics::{self, Metrics};
-use ingest::link::{parse_broker, read_secret};
+use ingest::link::{client::Endpoint, parse_brokers, read_secret};
 
 /// `NAME=ADDR` of a feed.
 fn feed(spec: &str, flag: &str) -> Result<(String, SocketAddr)> {
@@ -29,9 +29,9 @@ fn feed(spec: &str, flag: &str) -> Result<(String, SocketAddr)> {
 
 /// `tidewatch ingest`.
 pub fn run(args: &IngestArgs) -> Result<()> {
-    let (host, port) = parse_broker(&args.broker)?;
-    let mut cfg = ServiceConfig::new(&host, port, args.data.join("raw"));
-    cfg.broker.client_id = args.client_id.clone();
+    let nodes = parse_brokers(&args.broker)?;
+    let mut cfg = ServiceConfig::new(&nodes[0].0, nodes[0].1, args.data.join("raw"));
+    cfg.broker = Endpoint::cluster(&nodes, &args.client_id).context("--broker: no node")?;
     cfg.retain_raw_days = Some(args.retain_raw);
     if let (Some(user), Some(file)) = (&args.user, &args.password_file) {
         cfg.broker.credentials = Some((user.clone(), read_secret(file, "password")?));
@@ -70,7 +70,8 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         InputFormat::AisCatcherJson => FeedFormat::AisCatcherJson,
     };
     eprintln!(
-        "tidewatch ingest: broker {host}:{port} as {:?}, raw archive {} (closed hours compressed, kept {} days)",
+        "tidewatch ingest: broker {} as {:?}, raw archive {} (closed hours compressed, kept {} days)",
+        args.broker,
         cfg.broker.client_id,
         cfg.archive_dir.display(),
         args.retain_raw

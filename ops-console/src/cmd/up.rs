@@ -344,10 +344,8 @@ impl Stack {
                 reference: cfg.reference,
             },
             crate::console::feed::FeedConfig {
-                host,
-                port: mqtt.port(),
-                client_id: "tidewatch-console".into(),
                 credentials: Some(accounts.console.pair()),
+                ..crate::console::feed::FeedConfig::new(&host, mqtt.port(), "tidewatch-console")
             },
             cfg.http,
             Arc::new(registry),

@@ -13,7 +13,7 @@
 //! alert, and not one held already: fusion's revisions only go forward, a repeat is a
 //! redelivery), `alert_kind_changed` (an alert id held with another kind).
 
-use ingest::link::client::{self, Backoff};
+use ingest::link::client::{self, Failover};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,8 @@ pub async fn run(
     console: Arc<Console>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let (client, mut el) = client::connect(cfg.options("", true, 1 << 20), 1024);
+    let mut nodes = Failover::new(cfg.node_options("", true, 1 << 20));
+    let (client, mut el) = nodes.connect(1024);
     let (tx, mut rx) = mpsc::channel::<Publish>(4096);
     let sub = client.clone();
     let health = console.clone();
@@ -45,12 +46,11 @@ pub async fn run(
         .take_to_units()
         .expect("one feed per console takes what goes to the units");
     let poller = tokio::spawn(async move {
-        let mut backoff = Backoff::default();
         let mut awaiting = FILTERS.len();
         loop {
             match el.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    backoff.reset();
+                    nodes.connected();
                     health.feed_connected(true);
                     health.feed_subscribed(false);
                     awaiting = FILTERS.len();
@@ -74,7 +74,7 @@ pub async fn run(
                     health.feed_connected(false);
                     health.feed_subscribed(false);
                     tracing::warn!(error = %e, "console: MQTT connection lost; reconnecting");
-                    backoff.wait().await;
+                    nodes.lost(&mut el).await;
                 }
             }
         }
