@@ -6,6 +6,7 @@
 #   victoria-metrics: the time-series database (InfluxDB v2 write API) tsdb tests write to.
 #   rabbitmq-server: the clustered broker (three nodes) the bus test kills a node of;
 #   nats-server: the other clustered engine, measured by the bus_failover benchmark.
+#   postgresql-15: the consoles' shared store; the tests start their own throwaway server.
 #   chromium, chromedriver (chromium-driver): the browser the console's end-to-end test drives.
 #   pdftotext (poppler-utils): reads back the interception report's PDF as a PDF reader would.
 #   schemathesis (PyPI, in target/tools/schemathesis): fuzzes the console's API against its
@@ -21,6 +22,7 @@ command -v gpsdecode >/dev/null 2>&1 || need+=(gpsd-clients)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)

@@ -12,3 +12,7 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test" >&2
 cargo test --workspace --locked
+# The console's store tests again on PostgreSQL (a throwaway server the tests start): one
+# store, two engines, the same tests.
+echo "== cargo test (console store on PostgreSQL)" >&2
+TIDEWATCH_TEST_STORE=postgres cargo test -p ops-console --lib --locked

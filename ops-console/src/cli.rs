@@ -81,9 +81,18 @@ pub struct ConsoleArgs {
     /// HTTP listener of the console (UI, API, `/metrics`).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub http: std::net::SocketAddr,
-    /// Data directory: the console's database is `DIR/console/console.db`.
+    /// Data directory: the console's database is `DIR/console/console.db` (unless
+    /// `--database`), and its refused messages and files arriving from sea are kept here.
     #[arg(long, value_name = "DIR", default_value = "tidewatch-data")]
     pub data: PathBuf,
+    /// The console's store on PostgreSQL, shared by several consoles behind one address:
+    /// `postgres://USER@HOST:PORT/DATABASE` (users, sessions, alerts and triage, incidents,
+    /// case files and the audit log). Without it, SQLite in `--data`.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// File holding the PostgreSQL password (kept out of the URL, which `ps` shows).
+    #[arg(long, value_name = "FILE", requires = "database")]
+    pub database_password_file: Option<PathBuf>,
     /// Reference data for interception cases (TOML: our State, States and their Protocol
     /// status, units, maritime zones); default: the demonstration area's, shipped with the
     /// program (see `ops-console/src/interception/reference.toml`).
@@ -244,8 +253,9 @@ pub enum InputFormat {
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// The directory to check: a raw archive (`tidewatch-data/raw`), an export, or a data
-    /// directory (its console store).
-    #[arg(value_name = "DIR")]
+    /// directory (its console store); or the consoles' store on PostgreSQL, as a
+    /// `postgres://…` URL.
+    #[arg(value_name = "DIR|URL")]
     pub dir: PathBuf,
     /// The head hash noted earlier (printed by a previous `verify`, or kept in the
     /// interception log): the newest file must still hash to it. Without it, an

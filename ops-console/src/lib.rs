@@ -20,3 +20,4 @@ pub mod console;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod metrics;
+pub mod testkit;

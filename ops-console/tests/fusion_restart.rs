@@ -309,6 +309,7 @@ async fn run_fusion(s: &Stream, trouble: Trouble<'_>) -> Run {
                     picture: Default::default(),
                     fusion: Default::default(),
                     reference: None,
+                    database: None,
                 },
                 engine(None),
                 std::sync::Arc::new(ops_console::metrics::Metrics::new()),

@@ -192,6 +192,7 @@ fn main() {
                 picture: Default::default(),
                 fusion: Default::default(),
                 reference: None,
+                database: None,
             },
             FeedConfig {
                 credentials: Some(console_login.pair()),

@@ -72,6 +72,7 @@ impl TestConsole {
                 picture: Default::default(),
                 fusion: Default::default(),
                 reference: None,
+                database: None,
             },
             FeedConfig {
                 credentials: Some(console_login.pair()),

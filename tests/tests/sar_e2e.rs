@@ -147,6 +147,7 @@ async fn a_sart_activation_over_mqtt_is_a_critical_alert_with_a_plan_and_tasks_t
             picture: Default::default(),
             fusion: Default::default(),
             reference: None,
+            database: None,
         },
         ops_console::console::feed::FeedConfig {
             credentials: Some(console_login.pair()),

@@ -56,6 +56,16 @@ pub fn config(args: &ConsoleArgs) -> Result<ConsoleConfig> {
         picture: Default::default(),
         fusion: args.fusion.setup()?,
         reference: console::load_reference(args.reference.as_deref())?,
+        database: match &args.database {
+            None => None,
+            Some(url) => Some(console::Database {
+                url: url.clone(),
+                password: match &args.database_password_file {
+                    Some(f) => Some(read_secret(f, "database password")?),
+                    None => None,
+                },
+            }),
+        },
     })
 }
 

@@ -342,6 +342,7 @@ impl Stack {
                 picture: Default::default(),
                 fusion: cfg.fusion,
                 reference: cfg.reference,
+                database: None,
             },
             crate::console::feed::FeedConfig {
                 credentials: Some(accounts.console.pair()),

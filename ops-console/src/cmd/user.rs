@@ -21,6 +21,13 @@ pub struct UserArgs {
         global = true
     )]
     pub data: PathBuf,
+    /// The consoles' store on PostgreSQL (`postgres://USER@HOST:PORT/DATABASE`), when they
+    /// run with `--database`.
+    #[arg(long, value_name = "URL", global = true)]
+    pub database: Option<String>,
+    /// File holding the PostgreSQL password.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub database_password_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub action: UserAction,
@@ -96,7 +103,17 @@ fn read_password() -> Result<String> {
 /// `tidewatch user ...`.
 pub fn run(args: &UserArgs) -> Result<()> {
     let dir = console_dir(&args.data);
-    let store = Store::open(&dir).with_context(|| format!("{}", dir.display()))?;
+    let store = match &args.database {
+        Some(url) => {
+            let password = match &args.database_password_file {
+                Some(f) => Some(ingest::link::read_secret(f, "database password")?),
+                None => None,
+            };
+            Store::connect_postgres_with(url, password.as_deref())
+                .with_context(|| format!("--database {url}"))?
+        }
+        None => Store::open(&dir).with_context(|| format!("{}", dir.display()))?,
+    };
     match &args.action {
         UserAction::Add {
             name,

@@ -10,12 +10,21 @@ use crate::cli::VerifyArgs;
 
 /// `tidewatch verify`.
 pub fn run(args: &VerifyArgs) -> Result<()> {
+    let place = args.dir.to_string_lossy();
+    if place.starts_with("postgres://") || place.starts_with("postgresql://") {
+        let store = crate::console::store::Store::connect_postgres(&place)
+            .map_err(|e| anyhow::anyhow!("{place}: {e}"))?;
+        return console(store, &place);
+    }
     if crate::console::report::export::is_export(&args.dir) {
         return export(args);
     }
     for d in [args.dir.clone(), args.dir.join("console")] {
         if d.join("console.db").is_file() {
-            return console(&d);
+            return console(
+                crate::console::store::Store::open(&d)?,
+                &d.display().to_string(),
+            );
         }
     }
     let report = archive::verify(&args.dir)?;
@@ -106,12 +115,10 @@ fn export(args: &VerifyArgs) -> Result<()> {
 /// The console's store (`DATA/console`): every incident's interception log chain, its case
 /// file replayed (manifests re-signed and compared with the hashes
 /// anchored in the log), every evidence file re-hashed, and the audit log's chain.
-fn console(dir: &std::path::Path) -> Result<()> {
-    use crate::console::store::Store;
+fn console(store: crate::console::store::Store, place: &str) -> Result<()> {
     use tidewatch_cases::casefile::Reference;
     use tidewatch_cases::evidence::verify_manifests;
     use tidewatch_cases::log::verify as verify_log;
-    let store = Store::open(dir)?;
     let reference = Reference::default_demo();
     let mut problems = Vec::new();
     let (mut entries, mut manifests, mut exhibits) = (0, 0, 0);
@@ -147,15 +154,11 @@ fn console(dir: &std::path::Path) -> Result<()> {
         problems.push(format!("audit log: chain broken at entry {seq}"));
     }
     if !problems.is_empty() {
-        bail!(
-            "{}: console store BROKEN: {}",
-            dir.display(),
-            problems.join("; ")
-        );
+        bail!("{}: console store BROKEN: {}", place, problems.join("; "));
     }
     println!(
         "{}: console store intact: {} incidents, {} interception log entries chained, {} exhibits with {} manifests re-signed as logged, audit log chained",
-        dir.display(),
+        place,
         incidents.len(),
         entries,
         exhibits,

@@ -1,6 +1,7 @@
 //! The case file's rules, taken through the store's case action (what the API calls): every
 //! refusal and every success as a user would meet it.
 
+use crate::console::db::params;
 use crate::console::store::{CaseRefusal, Store};
 use jiff::Timestamp;
 use tidewatch_cases::Role;
@@ -23,7 +24,7 @@ struct Desk {
 
 fn desk() -> Desk {
     Desk {
-        store: Store::in_memory().unwrap(),
+        store: crate::testkit::store(),
         reference: Reference::default_demo(),
     }
 }
@@ -152,7 +153,7 @@ fn desk_with_agreement() -> Desk {
     .unwrap()
     .agreements;
     Desk {
-        store: Store::in_memory().unwrap(),
+        store: crate::testkit::store(),
         reference,
     }
 }
@@ -313,7 +314,7 @@ fn r02_the_flag_states_protocol_status_is_taken_on_the_day() {
     pa.som_party_from = Some(jiff::civil::date(2026, 12, 10));
     let notify = |day: i8| {
         let d = Desk {
-            store: Store::in_memory().unwrap(),
+            store: crate::testkit::store(),
             reference: reference.clone(),
         };
         let t: Timestamp = format!("2026-12-{day:02}T12:00:00Z").parse().unwrap();
@@ -1175,9 +1176,10 @@ fn r40_what_a_person_said_stays_out_of_the_log_which_keeps_its_hash() {
         .unwrap();
     assert_eq!(p.asylum.unwrap().blocked_states, ["ER"]);
     // Changing the restricted record is found.
+    d.store.unguard_for_tests("restricted_records");
     d.store.tamper_for_tests(
-        "DROP TRIGGER restricted_records_no_update;
-         UPDATE restricted_records SET json = replace(json, 'ER', 'SD')",
+        "UPDATE restricted_records SET json = replace(json, 'ER', 'SD')",
+        params![],
     );
     let f = d.store.case_file("INC-1", &d.reference).unwrap();
     assert!(
@@ -1462,9 +1464,11 @@ fn an_evidence_file_altered_in_the_store_is_found_by_verify_and_when_it_changes_
         }]),
     );
     assert!(d.store.evidence_problems(&f).unwrap().is_empty());
-    d.store.tamper_for_tests(&format!(
-        "DROP TRIGGER evidence_files_no_update; UPDATE evidence_files SET bytes = X'00' WHERE sha256 = '{sha}'"
-    ));
+    d.store.unguard_for_tests("evidence_files");
+    d.store.tamper_for_tests(
+        "UPDATE evidence_files SET bytes = ?1 WHERE sha256 = ?2",
+        params![vec![0u8], sha],
+    );
     // Reading the case file does not re-read evidence bytes (review 17, hole 3)…
     let f = d.store.case_file("INC-1", &d.reference).unwrap();
     assert!(f.problems.is_empty(), "{:?}", f.problems);
@@ -1632,8 +1636,10 @@ fn review_17_3_one_file_listed_many_times_is_refused_and_reads_never_load_eviden
     assert_eq!(ex.files[0].size, 1 << 20, "its size, from the store");
     // A replay does not read evidence bytes: with the bytes gone from the store (as if
     // they were huge and slow), the case file still reads, complete.
+    d.store.unguard_for_tests("evidence_files");
     d.store.tamper_for_tests(
-        "DROP TRIGGER evidence_files_no_update; UPDATE evidence_files SET bytes = X''",
+        "UPDATE evidence_files SET bytes = ?1",
+        params![Vec::<u8>::new()],
     );
     let again = d.store.case_file("INC-1", &d.reference).unwrap();
     assert!(again.problems.is_empty(), "{:?}", again.problems);

@@ -16,6 +16,7 @@ pub mod assets;
 pub mod auth;
 #[cfg(test)]
 mod casefile_tests;
+pub mod db;
 pub mod disclosure;
 pub mod feed;
 pub mod live;
@@ -142,6 +143,18 @@ pub struct ConsoleConfig {
     pub fusion: fusion::Setup,
     /// Reference data for case files (`None`: the demonstration area's).
     pub reference: Option<tidewatch_cases::casefile::Reference>,
+    /// The store on PostgreSQL, shared with other consoles; `None`: SQLite's `console.db`
+    /// in `dir`.
+    pub database: Option<Database>,
+}
+
+/// Where a console's store is on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// `postgres://USER@HOST:PORT/DATABASE` (or the `key=value` form).
+    pub url: String,
+    /// The password, if not in the URL.
+    pub password: Option<String>,
 }
 
 /// Closed days of the console's refused messages.
@@ -157,9 +170,10 @@ impl Console {
         engine: fusion::FusionEngine,
         metrics: Arc<Metrics>,
     ) -> Result<Console, StoreError> {
-        let store = match &cfg.dir {
-            Some(d) => Store::open(d)?,
-            None => Store::in_memory()?,
+        let store = match (&cfg.database, &cfg.dir) {
+            (Some(db), _) => Store::connect_postgres_with(&db.url, db.password.as_deref())?,
+            (None, Some(d)) => Store::open(d)?,
+            (None, None) => Store::in_memory()?,
         };
         let io = |e: std::io::Error| StoreError::Corrupt(format!("console-rejects.jsonl: {e}"));
         let (rejects, rejects_upkeep) = match &cfg.dir {
@@ -236,6 +250,11 @@ impl Console {
                 picture: Default::default(),
                 fusion: Default::default(),
                 reference: None,
+                // The same tests on PostgreSQL with TIDEWATCH_TEST_STORE=postgres.
+                database: crate::testkit::on_postgres().then(|| Database {
+                    url: crate::testkit::TestDb::new().place(),
+                    password: None,
+                }),
             },
             fusion::FusionEngine::new(cfg, geo),
             Arc::new(Metrics::new()),

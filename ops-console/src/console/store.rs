@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+use super::db::{Conn, Optional, Sql, params};
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -23,6 +23,12 @@ pub enum StoreError {
     /// SQLite said no.
     #[error("console database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL said no.
+    #[error("console database (PostgreSQL): {}", postgres_message(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// A query that must find a row found none.
+    #[error("console database: no such row")]
+    NoRows,
     /// A stored value does not parse (the file was edited by hand, or is newer).
     #[error("console database: bad stored value: {0}")]
     Corrupt(String),
@@ -30,6 +36,14 @@ pub enum StoreError {
     /// read or written.
     #[error("console data directory: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What PostgreSQL said, with the server's own message when it gave one.
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{} ({}: {})", e, d.code().code(), d.message()),
+        None => e.to_string(),
+    }
 }
 
 const MIGRATIONS: &[&str] = &[
@@ -188,17 +202,145 @@ const MIGRATIONS: &[&str] = &[
     "CREATE UNIQUE INDEX sea_records_unit_id ON sea_records (unit, id);",
 ];
 
+/// The schema on PostgreSQL: SQLite's as of its last migration, in PostgreSQL's types, with
+/// an identity `rowid` where the store reads arrival order, and the append-only tables
+/// refusing changes in PL/pgSQL (TRUNCATE too).
+const PG_MIGRATIONS: &[&str] = &[
+    // 1: everything of SQLite's migrations 1 to 13.
+    r#"CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password TEXT NOT NULL,
+        must_change BIGINT NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        "user" TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL
+    );
+    CREATE TABLE alerts (
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY,
+        id TEXT NOT NULL,
+        revision BIGINT NOT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (id, revision)
+    );
+    CREATE TABLE triage (
+        alert TEXT PRIMARY KEY,
+        json TEXT NOT NULL
+    );
+    CREATE TABLE incidents (
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY,
+        id TEXT PRIMARY KEY,
+        json TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        seq BIGINT PRIMARY KEY,
+        time TEXT NOT NULL,
+        "user" TEXT,
+        role TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TABLE sar_cases (
+        id TEXT PRIMARY KEY,
+        json TEXT NOT NULL
+    );
+    CREATE TABLE positions (
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY,
+        t BIGINT NOT NULL,
+        track TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        mmsi BIGINT,
+        unit TEXT,
+        label TEXT NOT NULL,
+        category TEXT NOT NULL,
+        lat DOUBLE PRECISION NOT NULL,
+        lon DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX positions_t ON positions (t);
+    CREATE FUNCTION tidewatch_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$;
+    CREATE TABLE interception_log (
+        incident TEXT NOT NULL,
+        seq BIGINT NOT NULL CHECK (seq >= 1),
+        json TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (incident, seq)
+    );
+    CREATE TRIGGER interception_log_append_only BEFORE UPDATE OR DELETE ON interception_log
+    FOR EACH ROW EXECUTE FUNCTION tidewatch_refuse('the interception log is append-only: add a correction entry');
+    CREATE TRIGGER interception_log_no_truncate BEFORE TRUNCATE ON interception_log
+    FOR EACH STATEMENT EXECUTE FUNCTION tidewatch_refuse('the interception log is append-only: add a correction entry');
+    CREATE TABLE evidence_files (
+        sha256 TEXT PRIMARY KEY,
+        bytes BYTEA NOT NULL
+    );
+    CREATE TRIGGER evidence_files_kept BEFORE UPDATE OR DELETE ON evidence_files
+    FOR EACH ROW EXECUTE FUNCTION tidewatch_refuse('evidence files are kept as captured');
+    CREATE TRIGGER evidence_files_no_truncate BEFORE TRUNCATE ON evidence_files
+    FOR EACH STATEMENT EXECUTE FUNCTION tidewatch_refuse('evidence files are kept as captured');
+    CREATE TABLE signing_keys (
+        "user" TEXT PRIMARY KEY,
+        secret BYTEA NOT NULL
+    );
+    CREATE TABLE user_states (
+        "user" TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
+        state TEXT NOT NULL
+    );
+    CREATE TABLE restricted_records (
+        sha256 TEXT PRIMARY KEY,
+        json TEXT NOT NULL,
+        kind TEXT,
+        incident TEXT
+    );
+    CREATE TRIGGER restricted_records_kept BEFORE UPDATE OR DELETE ON restricted_records
+    FOR EACH ROW EXECUTE FUNCTION tidewatch_refuse('restricted records are kept as recorded');
+    CREATE TRIGGER restricted_records_no_truncate BEFORE TRUNCATE ON restricted_records
+    FOR EACH STATEMENT EXECUTE FUNCTION tidewatch_refuse('restricted records are kept as recorded');
+    CREATE TABLE account_requests (
+        "user" TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
+        requested_by TEXT NOT NULL,
+        requested_at TEXT NOT NULL
+    );
+    CREATE TABLE sea_keys (
+        key TEXT PRIMARY KEY,
+        "user" TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        unit TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE TABLE sea_records (
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY,
+        id TEXT PRIMARY KEY,
+        unit TEXT NOT NULL,
+        incident TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        record TEXT,
+        key TEXT,
+        signature TEXT
+    );
+    CREATE UNIQUE INDEX sea_records_unit_id ON sea_records (unit, id);"#,
+];
+
 /// The store as a case file sees it: evidence files, restricted records and signing keys,
 /// inside the current transaction. Keys are made only for a live action (`.1`), never
 /// while replaying or reading.
-struct TxKeys<'a>(&'a Connection, bool);
+struct TxKeys<'a, S>(&'a S, bool);
 
-impl tidewatch_cases::casefile::Keys for TxKeys<'_> {
+impl<S: Sql> tidewatch_cases::casefile::Keys for TxKeys<'_, S> {
     fn signing_key(&self, user: &str) -> Option<ed25519_dalek::SigningKey> {
         let found: Option<Vec<u8>> = self
             .0
             .query_row(
-                "SELECT secret FROM signing_keys WHERE user = ?1",
+                "SELECT secret FROM signing_keys WHERE \"user\" = ?1",
                 params![user],
                 |r| r.get(0),
             )
@@ -218,7 +360,7 @@ impl tidewatch_cases::casefile::Keys for TxKeys<'_> {
         // Inside the caller's transaction: kept only if the signed action is.
         self.0
             .execute(
-                "INSERT INTO signing_keys (user, secret) VALUES (?1, ?2)",
+                "INSERT INTO signing_keys (\"user\", secret) VALUES (?1, ?2)",
                 params![user, b.to_vec()],
             )
             .ok()?;
@@ -230,12 +372,12 @@ impl tidewatch_cases::casefile::Keys for TxKeys<'_> {
     }
 
     fn file_size(&self, sha256: &str) -> Option<u64> {
-        // length() of a blob reads its record header, not its bytes.
+        // octet_length() of a blob reads its record header, not its bytes.
         self.0
             .query_row(
-                "SELECT length(bytes) FROM evidence_files WHERE sha256 = ?1",
+                "SELECT octet_length(bytes) FROM evidence_files WHERE sha256 = ?1",
                 params![sha256],
-                |r| r.get::<_, i64>(0),
+                |r| r.get::<i64>(0),
             )
             .optional()
             .ok()
@@ -385,7 +527,7 @@ impl SeaTaken {
 /// The console's SQLite store.
 #[derive(Debug)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    conn: Mutex<Conn>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -415,16 +557,16 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join("console.db"))?;
+        let conn = rusqlite::Connection::open(dir.join("console.db"))?;
         Self::init(conn)
     }
 
     /// A store in memory (tests).
     pub fn in_memory() -> Result<Store, StoreError> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(rusqlite::Connection::open_in_memory()?)
     }
 
-    fn init(mut conn: Connection) -> Result<Store, StoreError> {
+    fn init(mut conn: rusqlite::Connection) -> Result<Store, StoreError> {
         // Another process (`tidewatch up` and `tidewatch user add`, say) may hold the write
         // lock: wait for it, from the very first statement.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -451,11 +593,67 @@ impl Store {
             tx.commit()?;
         }
         Ok(Store {
+            conn: Mutex::new(Conn::Sqlite(conn)),
+        })
+    }
+
+    /// Connect to PostgreSQL at `url` (`postgres://user:password@host/database`) and bring
+    /// its schema up to date: the store several consoles share. Consoles starting together
+    /// migrate one at a time.
+    pub fn connect_postgres(url: &str) -> Result<Store, StoreError> {
+        Self::connect_postgres_with(url, None)
+    }
+
+    /// [`Store::connect_postgres`] with the password apart from the URL.
+    pub fn connect_postgres_with(url: &str, password: Option<&str>) -> Result<Store, StoreError> {
+        let pg = super::db::Pg::connect(url, password)?;
+        let mut conn = Conn::Pg(pg);
+        {
+            let tx = conn.transaction()?;
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS tidewatch_schema (version BIGINT NOT NULL);",
+            )?;
+            let version: Option<i64> = tx
+                .query_row("SELECT version FROM tidewatch_schema", params![], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let version = match version {
+                Some(v) => v,
+                None => {
+                    tx.execute(
+                        "INSERT INTO tidewatch_schema (version) VALUES (0)",
+                        params![],
+                    )?;
+                    0
+                }
+            };
+            if version as usize > PG_MIGRATIONS.len() {
+                return Err(StoreError::Corrupt(format!(
+                    "schema version {version} is newer than this program knows ({})",
+                    PG_MIGRATIONS.len()
+                )));
+            }
+            for (i, m) in PG_MIGRATIONS.iter().enumerate().skip(version as usize) {
+                tx.execute_batch(m)?;
+                tx.execute(
+                    "UPDATE tidewatch_schema SET version = ?1",
+                    params![(i + 1) as i64],
+                )?;
+            }
+            tx.commit()?;
+        }
+        Ok(Store {
             conn: Mutex::new(conn),
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    /// Which engine holds the store: `SQLite` or `PostgreSQL`.
+    pub fn engine(&self) -> &'static str {
+        self.conn().engine()
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Conn> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -465,7 +663,7 @@ impl Store {
     /// Create a user; false if the name is taken.
     pub fn add_user(&self, u: &UserRecord) -> Result<bool, StoreError> {
         let n = self.conn().execute(
-            "INSERT OR IGNORE INTO users (name, role, password, must_change, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO users (name, role, password, must_change, created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             params![u.name, u.role.as_str(), u.password, u.must_change, u.created_at.to_string()],
         )?;
         Ok(n == 1)
@@ -491,7 +689,7 @@ impl Store {
         self.conn()
             .query_row(
                 "SELECT name, role, password, must_change, created_at FROM users WHERE name = ?1",
-                [name],
+                params![name],
                 row_user,
             )
             .optional()?
@@ -504,7 +702,7 @@ impl Store {
         let mut st = conn.prepare(
             "SELECT name, role, password, must_change, created_at FROM users ORDER BY name",
         )?;
-        let rows = st.query_map([], row_user)?;
+        let rows = st.query_map(params![], row_user)?;
         rows.map(|r| r?).collect()
     }
 
@@ -518,14 +716,14 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let n = tx.execute(
-            "INSERT OR IGNORE INTO users (name, role, password, must_change, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO users (name, role, password, must_change, created_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             params![u.name, u.role.as_str(), u.password, u.must_change, u.created_at.to_string()],
         )?;
         if n != 1 {
             return Ok(false);
         }
         tx.execute(
-            "INSERT INTO account_requests (user, requested_by, requested_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO account_requests (\"user\", requested_by, requested_at) VALUES (?1, ?2, ?3)",
             params![u.name, by, u.created_at.to_string()],
         )?;
         append_audit(&tx, audit)?;
@@ -537,10 +735,10 @@ impl Store {
     pub fn account_requests(&self) -> Result<Vec<AccountRequest>, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT r.user, u.role, r.requested_by, r.requested_at FROM account_requests r
-             JOIN users u ON u.name = r.user ORDER BY r.requested_at, r.user",
+            "SELECT r.\"user\", u.role, r.requested_by, r.requested_at FROM account_requests r
+             JOIN users u ON u.name = r.\"user\" ORDER BY r.requested_at, r.\"user\"",
         )?;
-        let rows = st.query_map([], row_request)?;
+        let rows = st.query_map(params![], row_request)?;
         rows.map(|r| r?).collect()
     }
 
@@ -548,9 +746,9 @@ impl Store {
     pub fn account_request(&self, name: &str) -> Result<Option<AccountRequest>, StoreError> {
         self.conn()
             .query_row(
-                "SELECT r.user, u.role, r.requested_by, r.requested_at FROM account_requests r
-                 JOIN users u ON u.name = r.user WHERE r.user = ?1",
-                [name],
+                "SELECT r.\"user\", u.role, r.requested_by, r.requested_at FROM account_requests r
+                 JOIN users u ON u.name = r.\"user\" WHERE r.\"user\" = ?1",
+                params![name],
                 row_request,
             )
             .optional()?
@@ -575,9 +773,9 @@ impl Store {
         let tx = conn.transaction()?;
         let Some(req) = tx
             .query_row(
-                "SELECT r.user, u.role, r.requested_by, r.requested_at FROM account_requests r
-                 JOIN users u ON u.name = r.user WHERE r.user = ?1",
-                [name],
+                "SELECT r.\"user\", u.role, r.requested_by, r.requested_at FROM account_requests r
+                 JOIN users u ON u.name = r.\"user\" WHERE r.\"user\" = ?1",
+                params![name],
                 row_request,
             )
             .optional()?
@@ -589,7 +787,10 @@ impl Store {
             "UPDATE users SET password = ?2, must_change = 1 WHERE name = ?1",
             params![name, phc],
         )?;
-        tx.execute("DELETE FROM account_requests WHERE user = ?1", [name])?;
+        tx.execute(
+            "DELETE FROM account_requests WHERE \"user\" = ?1",
+            params![name],
+        )?;
         append_audit(&tx, audit)?;
         tx.commit()?;
         Ok(Some(req))
@@ -600,7 +801,7 @@ impl Store {
     /// Store a new session.
     pub fn add_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO sessions (token_sha256, user, csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO sessions (token_sha256, \"user\", csrf, created_at, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![s.token_sha256, s.user, s.csrf, s.created_at, s.last_seen],
         )?;
         Ok(())
@@ -608,11 +809,11 @@ impl Store {
 
     /// A session by token hash.
     pub fn session(&self, token_sha256: &str) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(self
+        self
             .conn()
             .query_row(
-                "SELECT token_sha256, user, csrf, created_at, last_seen FROM sessions WHERE token_sha256 = ?1",
-                [token_sha256],
+                "SELECT token_sha256, \"user\", csrf, created_at, last_seen FROM sessions WHERE token_sha256 = ?1",
+                params![token_sha256],
                 |r| {
                     Ok(SessionRecord {
                         token_sha256: r.get(0)?,
@@ -623,7 +824,7 @@ impl Store {
                     })
                 },
             )
-            .optional()?)
+            .optional()
     }
 
     /// Record that a session was used; false if it no longer exists (ended elsewhere,
@@ -639,7 +840,7 @@ impl Store {
     pub fn delete_session(&self, token_sha256: &str) -> Result<(), StoreError> {
         self.conn().execute(
             "DELETE FROM sessions WHERE token_sha256 = ?1",
-            [token_sha256],
+            params![token_sha256],
         )?;
         Ok(())
     }
@@ -647,11 +848,11 @@ impl Store {
     /// End every session of a user (password changed); returns the hashes ended.
     pub fn delete_sessions_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT token_sha256 FROM sessions WHERE user = ?1")?;
+        let mut st = conn.prepare("SELECT token_sha256 FROM sessions WHERE \"user\" = ?1")?;
         let ended = st
-            .query_map([user], |r| r.get::<_, String>(0))?
+            .query_map(params![user], |r| r.get::<String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        conn.execute("DELETE FROM sessions WHERE user = ?1", [user])?;
+        conn.execute("DELETE FROM sessions WHERE \"user\" = ?1", params![user])?;
         Ok(ended)
     }
 
@@ -662,14 +863,14 @@ impl Store {
         let tx = conn.transaction()?;
         let ended = {
             let mut st = tx.prepare(
-                "SELECT token_sha256 FROM sessions WHERE user = ?1 AND token_sha256 <> ?2",
+                "SELECT token_sha256 FROM sessions WHERE \"user\" = ?1 AND token_sha256 <> ?2",
             )?;
-            st.query_map([user, keep], |r| r.get::<_, String>(0))?
+            st.query_map(params![user, keep], |r| r.get::<String>(0))?
                 .collect::<Result<Vec<_>, _>>()?
         };
         tx.execute(
-            "DELETE FROM sessions WHERE user = ?1 AND token_sha256 <> ?2",
-            [user, keep],
+            "DELETE FROM sessions WHERE \"user\" = ?1 AND token_sha256 <> ?2",
+            params![user, keep],
         )?;
         tx.commit()?;
         Ok(ended)
@@ -681,10 +882,10 @@ impl Store {
         idle_before: i64,
         created_before: i64,
     ) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(
+        self.conn().execute(
             "DELETE FROM sessions WHERE last_seen < ?1 OR created_at < ?2",
             params![idle_before, created_before],
-        )?)
+        )
     }
 
     // ---- alerts
@@ -692,7 +893,7 @@ impl Store {
     /// Keep an alert revision (a repeat of one already kept is ignored); true if new.
     pub fn add_alert(&self, id: &str, revision: u32, json: &str) -> Result<bool, StoreError> {
         Ok(self.conn().execute(
-            "INSERT OR IGNORE INTO alerts (id, revision, json) VALUES (?1, ?2, ?3)",
+            "INSERT INTO alerts (id, revision, json) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![id, revision, json],
         )? == 1)
     }
@@ -701,8 +902,8 @@ impl Store {
     pub fn alerts(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare("SELECT json FROM alerts ORDER BY rowid")?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let rows = st.query_map(params![], |r| r.get::<String>(0))?;
+        rows.collect::<Result<Vec<_>, _>>()
     }
 
     /// Set an alert's triage (JSON) and log the action, in one transaction.
@@ -727,8 +928,8 @@ impl Store {
     pub fn triages(&self) -> Result<Vec<(String, String)>, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare("SELECT alert, json FROM triage")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let rows = st.query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<Vec<_>, _>>()
     }
 
     /// Create an incident (JSON), with its SAR case (JSON) for a rescue, and log it, in one
@@ -765,12 +966,13 @@ impl Store {
 
     /// A SAR case (JSON).
     pub fn sar_case(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row("SELECT json FROM sar_cases WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?)
+        self.conn()
+            .query_row(
+                "SELECT json FROM sar_cases WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()
     }
 
     /// Replace a SAR case (JSON) after a change, and log the change, in one transaction.
@@ -811,8 +1013,8 @@ impl Store {
     pub fn incidents(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare("SELECT json FROM incidents ORDER BY rowid")?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let rows = st.query_map(params![], |r| r.get::<String>(0))?;
+        rows.collect::<Result<Vec<_>, _>>()
     }
 
     // ---- the picture's history
@@ -825,7 +1027,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
-            let mut st = tx.prepare_cached(
+            let mut st = tx.prepare(
                 "INSERT INTO positions (t, track, kind, mmsi, unit, label, category, lat, lon) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for p in points {
@@ -850,14 +1052,14 @@ impl Store {
     pub fn recent_positions(&self, span_s: i64) -> Result<Vec<StoredPoint>, StoreError> {
         let conn = self.conn();
         let newest: Option<i64> =
-            conn.query_row("SELECT MAX(t) FROM positions", [], |r| r.get(0))?;
+            conn.query_row("SELECT MAX(t) FROM positions", params![], |r| r.get(0))?;
         let Some(newest) = newest else {
             return Ok(Vec::new());
         };
         let mut st = conn.prepare(
             "SELECT t, track, kind, mmsi, unit, label, category, lat, lon FROM positions WHERE t >= ?1 ORDER BY t, rowid",
         )?;
-        let rows = st.query_map([newest - span_s], |r| {
+        let rows = st.query_map(params![newest - span_s], |r| {
             let kind: String = r.get(2)?;
             Ok(StoredPoint {
                 time_s: r.get(0)?,
@@ -871,14 +1073,13 @@ impl Store {
                 lon: r.get(8)?,
             })
         })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        rows.collect::<Result<Vec<_>, _>>()
     }
 
     /// Forget history points older than `before_s`; how many.
     pub fn prune_positions(&self, before_s: i64) -> Result<usize, StoreError> {
-        Ok(self
-            .conn()
-            .execute("DELETE FROM positions WHERE t < ?1", [before_s])?)
+        self.conn()
+            .execute("DELETE FROM positions WHERE t < ?1", params![before_s])
     }
 
     // ---- interception log
@@ -907,7 +1108,7 @@ impl Store {
         let conn = self.conn();
         let mut st =
             conn.prepare("SELECT json FROM interception_log WHERE incident = ?1 ORDER BY seq")?;
-        let rows = st.query_map(params![incident], |r| r.get::<_, String>(0))?;
+        let rows = st.query_map(params![incident], |r| r.get::<String>(0))?;
         let mut log = InterceptionLog::new(incident);
         for r in rows {
             log.entries
@@ -921,8 +1122,8 @@ impl Store {
     /// Record the State a user acts for (ISO 3166 alpha-2).
     pub fn set_user_state(&self, user: &str, state: &str) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO user_states (user, state) VALUES (?1, ?2)
-             ON CONFLICT(user) DO UPDATE SET state = excluded.state",
+            "INSERT INTO user_states (\"user\", state) VALUES (?1, ?2)
+             ON CONFLICT(\"user\") DO UPDATE SET state = excluded.state",
             params![user, state.to_ascii_uppercase()],
         )?;
         Ok(())
@@ -930,14 +1131,13 @@ impl Store {
 
     /// The State a user acts for, if recorded.
     pub fn user_state(&self, user: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
+        self.conn()
             .query_row(
-                "SELECT state FROM user_states WHERE user = ?1",
+                "SELECT state FROM user_states WHERE \"user\" = ?1",
                 params![user],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()
     }
 
     /// Every incident with an interception log.
@@ -945,15 +1145,15 @@ impl Store {
         let conn = self.conn();
         let mut st =
             conn.prepare("SELECT DISTINCT incident FROM interception_log ORDER BY incident")?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = st.query_map(params![], |r| r.get::<String>(0))?;
+        rows.collect::<Result<_, _>>()
     }
 
     /// Keep an evidence file's bytes (content-addressed); its SHA-256.
     pub fn put_evidence_file(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let sha = sha256_hex(bytes);
         self.conn().execute(
-            "INSERT OR IGNORE INTO evidence_files (sha256, bytes) VALUES (?1, ?2)",
+            "INSERT INTO evidence_files (sha256, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             params![sha, bytes],
         )?;
         Ok(sha)
@@ -962,7 +1162,7 @@ impl Store {
     /// An evidence file's bytes as stored.
     pub fn evidence_file(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         use tidewatch_cases::casefile::Keys;
-        Ok(TxKeys(&self.conn(), false).file(sha256))
+        Ok(TxKeys(&*self.conn(), false).file(sha256))
     }
 
     /// Every evidence file of a case file's exhibits read back and hashed again (R47, R48):
@@ -1019,7 +1219,7 @@ impl Store {
     /// when the key is registered already.
     pub fn add_sea_key(&self, key: &str, user: &str, unit: &str) -> Result<bool, StoreError> {
         let n = self.conn().execute(
-            "INSERT OR IGNORE INTO sea_keys (key, user, unit, added_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sea_keys (key, \"user\", unit, added_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             params![key, user, unit, Timestamp::now().to_string()],
         )?;
         Ok(n == 1)
@@ -1027,14 +1227,13 @@ impl Store {
 
     /// Whose key this is, and for which unit (revoked or not: see [`Store::sea_key_revoked`]).
     pub fn sea_key(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(self
-            .conn()
+        self.conn()
             .query_row(
-                "SELECT user, unit FROM sea_keys WHERE key = ?1",
+                "SELECT \"user\", unit FROM sea_keys WHERE key = ?1",
                 params![key],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?)
+            .optional()
     }
 
     /// When a key was revoked, if it was.
@@ -1071,17 +1270,27 @@ impl Store {
         let rows = st.query_map(params![incident], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// The units whose records an incident took.
     pub fn sea_units(&self, incident: &str) -> Result<Vec<String>, StoreError> {
         let conn = self.conn();
-        let mut st = conn.prepare(
-            "SELECT DISTINCT unit FROM sea_records WHERE incident = ?1 AND json_extract(answer, '$.outcome') = 'applied'",
-        )?;
-        let rows = st.query_map(params![incident], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut st =
+            conn.prepare("SELECT unit, answer FROM sea_records WHERE incident = ?1 ORDER BY unit")?;
+        let rows = st.query_map(params![incident], |r| {
+            Ok((r.get::<String>(0)?, r.get::<String>(1)?))
+        })?;
+        let mut units: Vec<String> = Vec::new();
+        for row in rows {
+            let (unit, answer) = row?;
+            let answer: serde_json::Value =
+                serde_json::from_str(&answer).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if answer["outcome"] == "applied" && units.last() != Some(&unit) {
+                units.push(unit);
+            }
+        }
+        Ok(units)
     }
 
     /// An evidence file's size, if it is kept (without reading it).
@@ -1089,9 +1298,9 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                "SELECT length(bytes) FROM evidence_files WHERE sha256 = ?1",
+                "SELECT octet_length(bytes) FROM evidence_files WHERE sha256 = ?1",
                 params![sha256],
-                |r| r.get::<_, i64>(0),
+                |r| r.get::<i64>(0),
             )
             .optional()?
             .map(|n| n as u64))
@@ -1104,14 +1313,13 @@ impl Store {
 
     /// `unit`'s record `id` as taken: its SHA-256 and the answer given.
     pub fn sea_taken(&self, unit: &str, id: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(self
-            .conn()
+        self.conn()
             .query_row(
                 "SELECT sha256, answer FROM sea_records WHERE id = ?1 AND unit = ?2",
                 params![id, unit],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?)
+            .optional()
     }
 
     /// Apply a case action and record it in the incident's interception log, in one
@@ -1186,7 +1394,7 @@ impl Store {
         let entries: Vec<LogEntry> = {
             let mut st =
                 tx.prepare("SELECT json FROM interception_log WHERE incident = ?1 ORDER BY seq")?;
-            let rows = st.query_map(params![incident], |r| r.get::<_, String>(0))?;
+            let rows = st.query_map(params![incident], |r| r.get::<String>(0))?;
             let mut v = Vec::new();
             for r in rows {
                 v.push(serde_json::from_str(&r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
@@ -1203,7 +1411,7 @@ impl Store {
             &mut |kind, body| keep_restricted(&tx, kind, incident, body),
         )?;
         use tidewatch_cases::casefile::Taken;
-        let keep_answer = |tx: &Connection, outcome: Result<&LogEntry, &CaseRefusal>| {
+        let keep_answer = |tx: &super::db::Tx<'_>, outcome: Result<&LogEntry, &CaseRefusal>| {
             if let Some(s) = &sea {
                 tx.execute(
                     "INSERT INTO sea_records (id, unit, incident, sha256, answer, record, key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1238,10 +1446,24 @@ impl Store {
         }
     }
 
-    /// Run raw SQL on the database, as someone with the file could (tamper tests).
+    /// Run raw SQL on the database, as someone with the file (or the database's owner)
+    /// could (tamper tests).
     #[cfg(test)]
-    pub(crate) fn tamper_for_tests(&self, sql: &str) {
-        self.conn().execute_batch(sql).expect("tampering SQL runs");
+    pub(crate) fn tamper_for_tests(&self, sql: &str, params: &[super::db::Value]) {
+        self.conn()
+            .execute(sql, params)
+            .expect("tampering SQL runs");
+    }
+
+    /// Take away what makes `table` refuse changes, as its owner could (tamper tests).
+    #[cfg(test)]
+    pub(crate) fn unguard_for_tests(&self, table: &str) {
+        let conn = self.conn();
+        let sql = match &*conn {
+            Conn::Sqlite(_) => format!("DROP TRIGGER {table}_no_update"),
+            Conn::Pg(_) => format!("ALTER TABLE {table} DISABLE TRIGGER USER"),
+        };
+        conn.execute_batch(&sql).expect("the guard goes");
     }
 
     // ---- audit log
@@ -1259,7 +1481,7 @@ impl Store {
     pub fn audit_log(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT seq, time, user, role, action, target, detail, prev_hash, hash FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, time, \"user\", role, action, target, detail, prev_hash, hash FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows = st.query_map(params![after_seq, limit as i64], row_audit)?;
         rows.map(|r| r?).collect()
@@ -1269,9 +1491,9 @@ impl Store {
     pub fn audit_for(&self, target: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT seq, time, user, role, action, target, detail, prev_hash, hash FROM audit WHERE target = ?1 ORDER BY seq",
+            "SELECT seq, time, \"user\", role, action, target, detail, prev_hash, hash FROM audit WHERE target = ?1 ORDER BY seq",
         )?;
-        let rows = st.query_map([target], row_audit)?;
+        let rows = st.query_map(params![target], row_audit)?;
         rows.map(|r| r?).collect()
     }
 
@@ -1279,11 +1501,11 @@ impl Store {
     pub fn verify_audit(&self) -> Result<Option<i64>, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT seq, time, user, role, action, target, detail, prev_hash, hash FROM audit ORDER BY seq",
+            "SELECT seq, time, \"user\", role, action, target, detail, prev_hash, hash FROM audit ORDER BY seq",
         )?;
         let mut prev = "0".repeat(64);
         let mut expect_seq = 1;
-        let mut rows = st.query([])?;
+        let mut rows = st.query(params![])?;
         while let Some(r) = rows.next()? {
             let seq: i64 = r.get(0)?;
             let time: String = r.get(1)?;
@@ -1332,7 +1554,7 @@ pub struct NewAudit<'a> {
 /// Keep a restricted record of `kind` for `incident`, sealed (kind, incident, salt) so that
 /// only its own kind's action in its own incident loads it; its SHA-256, for the log.
 fn keep_restricted(
-    tx: &Connection,
+    tx: &impl Sql,
     kind: tidewatch_cases::casefile::RestrictedKind,
     incident: &str,
     body: serde_json::Value,
@@ -1348,11 +1570,11 @@ fn keep_restricted(
     Ok(sha)
 }
 
-fn append_audit(conn: &Connection, a: NewAudit<'_>) -> Result<AuditEntry, StoreError> {
+fn append_audit(conn: &impl Sql, a: NewAudit<'_>) -> Result<AuditEntry, StoreError> {
     let (seq, prev): (i64, String) = conn
         .query_row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
+            params![],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?
@@ -1373,7 +1595,7 @@ fn append_audit(conn: &Connection, a: NewAudit<'_>) -> Result<AuditEntry, StoreE
         Some(&prev),
     ]);
     conn.execute(
-        "INSERT INTO audit (seq, time, user, role, action, target, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit (seq, time, \"user\", role, action, target, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![seq, time_s, a.user, role, a.action, a.target, detail, prev, hash],
     )?;
     Ok(AuditEntry {
@@ -1409,7 +1631,7 @@ fn parse_kind(s: &str) -> Option<TrackKind> {
     .find(|k| kind_name(*k) == s)
 }
 
-fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<UserRecord, StoreError>> {
+fn row_user(r: &super::db::Row) -> Result<Result<UserRecord, StoreError>, StoreError> {
     let name: String = r.get(0)?;
     let role: String = r.get(1)?;
     let created: String = r.get(4)?;
@@ -1428,7 +1650,7 @@ fn row_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<UserRecord, StoreE
     })())
 }
 
-fn row_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<AccountRequest, StoreError>> {
+fn row_request(r: &super::db::Row) -> Result<Result<AccountRequest, StoreError>, StoreError> {
     let name: String = r.get(0)?;
     let role: String = r.get(1)?;
     let at: String = r.get(3)?;
@@ -1447,7 +1669,7 @@ fn row_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<AccountRequest,
     })())
 }
 
-fn row_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<AuditEntry, StoreError>> {
+fn row_audit(r: &super::db::Row) -> Result<Result<AuditEntry, StoreError>, StoreError> {
     let time: String = r.get(1)?;
     let detail: String = r.get(6)?;
     let seq: i64 = r.get(0)?;
@@ -1472,7 +1694,7 @@ fn row_audit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<AuditEntry, Store
 
 /// Append to an incident's interception log within `tx` (not committed here).
 fn append_interception_tx(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &impl Sql,
     incident: &str,
     e: NewEntry,
     recorded_at: Timestamp,
@@ -1496,7 +1718,7 @@ fn append_interception_tx(
 }
 
 /// Insert an entry made by [`next_entry`] (its incident, sequence and hash) within `tx`.
-fn insert_entry(tx: &rusqlite::Transaction<'_>, entry: &LogEntry) -> Result<(), StoreError> {
+fn insert_entry(tx: &impl Sql, entry: &LogEntry) -> Result<(), StoreError> {
     let json = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.execute(
         "INSERT INTO interception_log (incident, seq, json, hash) VALUES (?1, ?2, ?3, ?4)",
@@ -1511,7 +1733,7 @@ mod tests {
 
     #[test]
     fn the_audit_chain_names_an_edited_entry() {
-        let s = Store::in_memory().unwrap();
+        let s = crate::testkit::store();
         let d = serde_json::json!({"reason": "fishing vessel known to the centre"});
         for action in ["login", "alert_ack", "alert_dismiss"] {
             s.audit(NewAudit {
@@ -1528,14 +1750,14 @@ mod tests {
         assert_eq!(log.len(), 3);
         assert_eq!(log[1].prev_hash, log[0].hash);
         s.conn()
-            .execute("UPDATE audit SET target = 'a-2' WHERE seq = 2", [])
+            .execute("UPDATE audit SET target = 'a-2' WHERE seq = 2", params![])
             .unwrap();
         assert_eq!(s.verify_audit().unwrap(), Some(2));
     }
 
     #[test]
     fn a_sar_case_changes_only_over_the_version_it_was_read_at() {
-        let s = Store::in_memory().unwrap();
+        let s = crate::testkit::store();
         let audit = |action| NewAudit {
             user: Some("smc"),
             role: Some(Role::SarCoordinator),
@@ -1606,13 +1828,13 @@ mod tests {
     #[test]
     fn the_interception_log_is_append_only_in_the_database_and_verifies_after_reopening() {
         use tidewatch_cases::log::verify;
-        let dir = tempfile::tempdir().unwrap();
+        let db = crate::testkit::TestDb::new();
         let t = |m| {
             "2026-11-22T05:00:00Z".parse::<Timestamp>().unwrap()
                 + jiff::SignedDuration::from_mins(m)
         };
         {
-            let s = Store::open(dir.path()).unwrap();
+            let s = db.open();
             for (m, why) in [
                 (0, "incident opened"),
                 (5, "flag State notified"),
@@ -1633,27 +1855,35 @@ mod tests {
             // R55: the database refuses changes and deletions.
             let c = s.conn();
             assert!(
-                c.execute("UPDATE interception_log SET json = '{}' WHERE seq = 2", [])
-                    .is_err()
+                c.execute(
+                    "UPDATE interception_log SET json = '{}' WHERE seq = 2",
+                    params![]
+                )
+                .is_err()
             );
             assert!(
-                c.execute("DELETE FROM interception_log WHERE seq = 3", [])
+                c.execute("DELETE FROM interception_log WHERE seq = 3", params![])
                     .is_err()
             );
         }
-        let s = Store::open(dir.path()).unwrap();
+        let s = db.open();
         let log = s.interception_log("INC-1").unwrap();
         assert_eq!(log.entries.len(), 3);
         assert_eq!(log.entries[2].seq, 3);
         assert!(verify(&log, None).first_break.is_none());
         assert_eq!(s.interception_log("INC-2").unwrap().entries.len(), 1);
-        // Someone with the file drops the trigger and edits an entry: the chain names it.
+        // Someone with the file (or the database's owner) drops the trigger and edits an
+        // entry: the chain names it.
         let c = s.conn();
-        c.execute_batch("DROP TRIGGER interception_log_no_update")
-            .unwrap();
+        c.execute_batch(if crate::testkit::on_postgres() {
+            "DROP TRIGGER interception_log_append_only ON interception_log"
+        } else {
+            "DROP TRIGGER interception_log_no_update"
+        })
+        .unwrap();
         c.execute(
             "UPDATE interception_log SET json = replace(json, 'flag State notified', 'nothing') WHERE incident = 'INC-1' AND seq = 2",
-            [],
+            params![],
         )
         .unwrap();
         drop(c);
@@ -1663,7 +1893,7 @@ mod tests {
 
     #[test]
     fn users_survive_reopening_and_names_are_unique() {
-        let dir = tempfile::tempdir().unwrap();
+        let db = crate::testkit::TestDb::new();
         let u = UserRecord {
             name: "olga".into(),
             role: Role::WatchOfficer,
@@ -1672,22 +1902,23 @@ mod tests {
             created_at: Timestamp::UNIX_EPOCH,
         };
         {
-            let s = Store::open(dir.path()).unwrap();
+            let s = db.open();
             assert!(s.add_user(&u).unwrap());
             assert!(!s.add_user(&u).unwrap());
         }
-        let s = Store::open(dir.path()).unwrap();
+        let s = db.open();
         assert_eq!(s.user("olga").unwrap(), Some(u));
         assert_eq!(s.users().unwrap().len(), 1);
     }
 
     /// `tidewatch user add` writes to the console's database while `tidewatch up` does (a
-    /// demo's first start creates its cast): both append to the one audit chain. Neither
-    /// fails with "database is locked", and the chain stays whole.
+    /// demo's first start creates its cast), or two consoles share one PostgreSQL: both
+    /// append to the one audit chain. Neither fails with "database is locked", and the
+    /// chain stays whole.
     #[test]
     fn two_processes_append_to_the_audit_chain_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let writer = Store::open(dir.path()).unwrap();
+        let db = crate::testkit::TestDb::new();
+        let writer = db.open();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let d = serde_json::json!({});
         let busy = {
@@ -1711,7 +1942,7 @@ mod tests {
             })
         };
         for i in 0..100 {
-            let s = Store::open(dir.path()).unwrap_or_else(|e| panic!("open {i}: {e}"));
+            let s = db.open();
             s.audit(NewAudit {
                 user: Some("admin"),
                 role: Some(Role::Admin),
@@ -1724,7 +1955,7 @@ mod tests {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let written = busy.join().unwrap();
         assert!(written > 0);
-        let s = Store::open(dir.path()).unwrap();
+        let s = db.open();
         assert_eq!(s.verify_audit().unwrap(), None);
         assert_eq!(s.audit_log(0, 100_000).unwrap().len(), 100 + written);
     }
