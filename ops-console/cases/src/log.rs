@@ -403,27 +403,44 @@ pub fn verify_redacted(log: &InterceptionLog, expect_head: Option<&str>) -> Veri
     check_chain(log, expect_head, true)
 }
 
+/// What is wrong with `e` as the entry of `incident`'s log after `prev` (`None`: the
+/// first), if anything: its number, its incident, its link to `prev`, its own hash (not
+/// checked for an entry withheld from a `redacted` rendering).
+pub fn link_problem(
+    incident: &str,
+    prev: Option<&LogEntry>,
+    e: &LogEntry,
+    redacted: bool,
+) -> Option<String> {
+    let n = prev.map_or(1, |p| p.seq + 1);
+    let prev_hash = prev.map_or(GENESIS, |p| p.hash.as_str());
+    if e.seq != n {
+        Some(format!("numbered {} where {n} was expected", e.seq))
+    } else if e.incident != incident {
+        Some(format!("belongs to incident {}", e.incident))
+    } else if e.prev_hash != prev_hash {
+        Some("does not link to the entry before it".to_owned())
+    } else if e.withheld.is_some() && !redacted {
+        Some("it says it is withheld: only a rendering withholds an entry".to_owned())
+    } else if e.withheld.is_some() {
+        None
+    } else if entry_hash(e) != e.hash {
+        Some("its content does not match its hash".to_owned())
+    } else {
+        None
+    }
+}
+
 fn check_chain(log: &InterceptionLog, expect_head: Option<&str>, redacted: bool) -> Verified {
     let mut withheld = 0;
     let mut prev = GENESIS.to_owned();
     for (i, e) in log.entries.iter().enumerate() {
         let n = i as u64 + 1;
-        let problem = if e.seq != n {
-            Some(format!("numbered {} where {n} was expected", e.seq))
-        } else if e.incident != log.incident {
-            Some(format!("belongs to incident {}", e.incident))
-        } else if e.prev_hash != prev {
-            Some("does not link to the entry before it".to_owned())
-        } else if e.withheld.is_some() && !redacted {
-            Some("it says it is withheld: only a rendering withholds an entry".to_owned())
-        } else if e.withheld.is_some() {
+        let before = i.checked_sub(1).map(|j| &log.entries[j]);
+        let problem = link_problem(&log.incident, before, e, redacted);
+        if problem.is_none() && e.withheld.is_some() {
             withheld += 1;
-            None
-        } else if entry_hash(e) != e.hash {
-            Some("its content does not match its hash".to_owned())
-        } else {
-            None
-        };
+        }
         if let Some(p) = problem {
             return Verified {
                 entries: i,

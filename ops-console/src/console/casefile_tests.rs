@@ -1814,3 +1814,66 @@ fn review_17_10_no_field_of_an_entry_exceeds_its_documented_size() {
         .unwrap_err();
     assert!(r.to_string().contains("actor.unit"), "{r}");
 }
+
+/// Two consoles on one database act on one incident in turn, each carrying on its own kept
+/// replay with what the other appended: every file they answer with is the one a replay of
+/// the whole log gives, and a refused action leaves the kept file as it was.
+#[test]
+fn consoles_sharing_a_store_carry_their_kept_case_files_on_exactly_as_a_full_replay() {
+    let db = crate::testkit::TestDb::new();
+    let desks: Vec<Desk> = (0..2)
+        .map(|_| Desk {
+            store: db.open(),
+            reference: Reference::default_demo(),
+        })
+        .collect();
+    let fresh = || db.open();
+    for i in 0..12u32 {
+        let d = &desks[i as usize % 2];
+        let got = match i % 4 {
+            // Rescues; a vulnerability flag on a person never rescued is refused by a rule.
+            0 | 1 => d.ok(
+                "bo",
+                Role::BoardingOfficer,
+                Action::Rescue {
+                    unit: "cp-302".into(),
+                    count: 3,
+                },
+            ),
+            2 => {
+                let r = d.act(
+                    "bo",
+                    Role::BoardingOfficer,
+                    serde_json::from_value(serde_json::json!(
+                        {"type": "vulnerability", "tag": "cp-302-9999", "flag": "MED_EMERG"}
+                    ))
+                    .unwrap(),
+                );
+                assert!(matches!(r, Err(CaseRefusal::Rule(_))), "{r:?}");
+                d.store.case_file("INC-1", &d.reference).unwrap()
+            }
+            _ => {
+                // A plain entry by another path (not a case action) between actions.
+                d.store
+                    .append_interception(
+                        "INC-1",
+                        entry_by("smc", Role::SarCoordinator, None, Timestamp::now()),
+                        Timestamp::now(),
+                    )
+                    .unwrap()
+                    .unwrap();
+                d.ok(
+                    "bo",
+                    Role::BoardingOfficer,
+                    Action::Rescue {
+                        unit: "cp-302".into(),
+                        count: 1,
+                    },
+                )
+            }
+        };
+        let whole = fresh().case_file("INC-1", &desks[0].reference).unwrap();
+        assert_eq!(got, whole, "after action {i}");
+        assert!(whole.problems.is_empty(), "{:?}", whole.problems);
+    }
+}

@@ -368,6 +368,23 @@ impl Console {
         Ok(())
     }
 
+    /// Take into the picture the incidents the store holds and the picture does not
+    /// (opened by another console sharing a PostgreSQL store); whether there were any.
+    pub fn sync_incidents(&self) -> Result<bool, StoreError> {
+        let stored = self.store.incidents()?;
+        let mut p = self.picture_mut();
+        let mut added = false;
+        for json in stored {
+            let i: Incident = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("stored incident: {e}")))?;
+            if !p.incidents().iter().any(|k| k.id == i.id) {
+                p.add_incident(i);
+                added = true;
+            }
+        }
+        Ok(added)
+    }
+
     /// The live picture as JSON: rebuilt when older than a second (tracks change once a
     /// second on the live stream anyway), so many tabs cost one serialization.
     pub fn live_picture_json(&self) -> axum::body::Bytes {

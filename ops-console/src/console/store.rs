@@ -3,6 +3,7 @@
 //! and the audit log (append-only, hash-chained: each entry holds the previous entry's
 //! hash, so an edit or a deletion breaks the chain and `verify_audit` names it).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -528,7 +529,16 @@ impl SeaTaken {
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Conn>,
+    /// The case files of the incidents acted on lately, replayed up to an entry of their
+    /// logs: an action reads and applies only the entries after it (written by this
+    /// console or another), not the whole log again. A full read of a case file
+    /// ([`Store::case_file`]) replays from the first entry, re-reading every record it
+    /// names, and replaces it. Locked after `conn`, never before.
+    replayed: Mutex<HashMap<String, tidewatch_cases::casefile::Replayed>>,
 }
+
+/// How many incidents' replayed case files a store keeps.
+const REPLAYED_KEPT: usize = 64;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -594,6 +604,7 @@ impl Store {
         }
         Ok(Store {
             conn: Mutex::new(Conn::Sqlite(conn)),
+            replayed: Mutex::default(),
         })
     }
 
@@ -645,12 +656,27 @@ impl Store {
         }
         Ok(Store {
             conn: Mutex::new(conn),
+            replayed: Mutex::default(),
         })
     }
 
     /// Which engine holds the store: `SQLite` or `PostgreSQL`.
     pub fn engine(&self) -> &'static str {
         self.conn().engine()
+    }
+
+    fn replayed(&self) -> MutexGuard<'_, HashMap<String, tidewatch_cases::casefile::Replayed>> {
+        self.replayed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keep `r`, the replay of `incident`'s case file (the oldest kept go when there are
+    /// too many: they are replayed from the first entry when next acted on).
+    fn keep_replayed(&self, incident: &str, r: tidewatch_cases::casefile::Replayed) {
+        let mut kept = self.replayed();
+        if kept.len() >= REPLAYED_KEPT && !kept.contains_key(incident) {
+            kept.clear();
+        }
+        kept.insert(incident.to_owned(), r);
     }
 
     fn conn(&self) -> MutexGuard<'_, Conn> {
@@ -1201,18 +1227,20 @@ impl Store {
         incident: &str,
         reference: &tidewatch_cases::casefile::Reference,
     ) -> Result<tidewatch_cases::casefile::CaseFile, StoreError> {
-        let log = self.interception_log(incident)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let f = tidewatch_cases::casefile::CaseFile::replay(
+        let entries = log_entries_after(&tx, incident, 0)?;
+        let r = tidewatch_cases::casefile::Replayed::from_log(
             incident,
-            &log.entries,
+            &entries,
             reference,
             &TxKeys(&tx, false),
         );
-        // Read only: nothing to keep.
+        // Read only: nothing to keep in the database; the replay is kept for the next
+        // action, with whatever problem it found.
         drop(tx);
-        Ok(f)
+        self.keep_replayed(incident, r.clone());
+        Ok(r.file)
     }
 
     /// Register an officer's public key (hex) for actions signed at sea on `unit`; false
@@ -1391,19 +1419,28 @@ impl Store {
         };
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let entries: Vec<LogEntry> = {
-            let mut st =
-                tx.prepare("SELECT json FROM interception_log WHERE incident = ?1 ORDER BY seq")?;
-            let rows = st.query_map(params![incident], |r| r.get::<String>(0))?;
-            let mut v = Vec::new();
-            for r in rows {
-                v.push(serde_json::from_str(&r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        // The case file as of the log's last entry: the kept replay carried on with the
+        // entries after it (under the write lock, so nothing is appended meanwhile), or a
+        // replay from the first.
+        let kept = self.replayed().remove(incident);
+        let replayed = match kept {
+            Some(mut r) => {
+                let newer = log_entries_after(&tx, incident, r.seq())?;
+                r.more(&newer, reference, &TxKeys(&tx, false));
+                r
             }
-            v
+            None => tidewatch_cases::casefile::Replayed::from_log(
+                incident,
+                &log_entries_after(&tx, incident, 0)?,
+                reference,
+                &TxKeys(&tx, false),
+            ),
         };
-        let taken = tidewatch_cases::casefile::CaseFile::take(
+        // Refused, the file is as it was: this copy is kept.
+        let before = replayed.clone();
+        let taken = tidewatch_cases::casefile::CaseFile::take_after(
             incident,
-            &entries,
+            replayed,
             live,
             entry,
             reference,
@@ -1429,18 +1466,31 @@ impl Store {
                 insert_entry(&tx, &entry)?;
                 keep_answer(&tx, Ok(&entry))?;
                 tx.commit()?;
+                self.keep_replayed(
+                    incident,
+                    tidewatch_cases::casefile::Replayed {
+                        file: (*file).clone(),
+                        last: Some(entry.clone()),
+                        chain_broken: before.chain_broken,
+                    },
+                );
                 Ok(Ok((entry, *file)))
             }
-            Taken::Refused { refusal, incident } => {
+            Taken::Refused {
+                refusal,
+                incident: found,
+            } => {
                 // The refusal stands; the integrity incident its check found is kept.
-                let commit = incident.is_some() || sea.is_some();
-                if let Some(entry) = incident {
+                let commit = found.is_some() || sea.is_some();
+                if let Some(entry) = found {
                     insert_entry(&tx, &entry)?;
                 }
                 keep_answer(&tx, Err(&refusal))?;
                 if commit {
                     tx.commit()?;
                 }
+                // An integrity incident appended is read as a newer entry next time.
+                self.keep_replayed(incident, before);
                 Ok(Err(refusal))
             }
         }
@@ -1718,6 +1768,20 @@ fn append_interception_tx(
 }
 
 /// Insert an entry made by [`next_entry`] (its incident, sequence and hash) within `tx`.
+/// The entries of `incident`'s log after entry `after`, in order.
+fn log_entries_after(
+    tx: &impl Sql,
+    incident: &str,
+    after: u64,
+) -> Result<Vec<LogEntry>, StoreError> {
+    let mut st = tx.prepare(
+        "SELECT json FROM interception_log WHERE incident = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = st.query_map(params![incident, after as i64], |r| r.get::<String>(0))?;
+    rows.map(|r| serde_json::from_str(&r?).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect()
+}
+
 fn insert_entry(tx: &impl Sql, entry: &LogEntry) -> Result<(), StoreError> {
     let json = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.execute(

@@ -322,82 +322,72 @@ impl CaseFile {
         reference: &Reference,
         keys: &dyn Keys,
     ) -> CaseFile {
-        let mut f = CaseFile::new(incident);
-        let chain = crate::log::verify(
-            &crate::log::InterceptionLog {
-                incident: incident.to_owned(),
-                entries: entries.to_vec(),
+        Replayed::from_log(incident, entries, reference, keys).file
+    }
+
+    /// Apply one entry of the log again, as it was recorded (a problem if it no longer
+    /// applies).
+    fn replay_entry(&mut self, e: &LogEntry, reference: &Reference, keys: &dyn Keys) {
+        let Some(a) = e.entry.details.get(DETAILS_KEY) else {
+            return;
+        };
+        let action: Action = match serde_json::from_value(a.clone()) {
+            Ok(a) => a,
+            Err(err) => {
+                self.problems
+                    .push(format!("entry {}: action unreadable: {err}", e.seq));
+                return;
+            }
+        };
+        let who = match e.entry.actor.role.parse::<Role>() {
+            Ok(role) => Who {
+                user: e.entry.actor.user.clone(),
+                role,
             },
-            None,
-        );
-        if let Some((n, why)) = chain.first_break {
-            f.problems.push(format!(
-                "the log's hash chain is broken at entry {n}: {why}"
-            ));
-        }
-        for e in entries {
-            let Some(a) = e.entry.details.get(DETAILS_KEY) else {
-                continue;
-            };
-            let action: Action = match serde_json::from_value(a.clone()) {
-                Ok(a) => a,
-                Err(err) => {
-                    f.problems
-                        .push(format!("entry {}: action unreadable: {err}", e.seq));
-                    continue;
-                }
-            };
-            let who = match e.entry.actor.role.parse::<Role>() {
-                Ok(role) => Who {
-                    user: e.entry.actor.user.clone(),
-                    role,
-                },
-                Err(err) => {
-                    f.problems.push(format!("entry {}: {err}", e.seq));
-                    continue;
-                }
-            };
-            let pos = e.entry.position.map(|p| (p.lat, p.lon));
-            // Judged on the facts recorded with it, not on today's reference data.
-            let facts: Facts = e
-                .entry
-                .details
-                .get("facts")
-                .and_then(|v| serde_json::from_value(v.clone()).ok())
-                .unwrap_or_default();
-            match f.apply(
-                &action,
-                &who,
-                e.entry.occurred_at,
-                e.recorded_at,
-                pos,
-                e.seq,
-                reference,
-                keys,
-                facts,
-            ) {
-                Err(r) => f
-                    .problems
-                    .push(format!("entry {} no longer applies: {r}", e.seq)),
-                Ok(a) => {
-                    let logged = e
-                        .entry
-                        .details
-                        .get("produced")
-                        .and_then(|p| p.get("manifest"));
-                    let now = a.produced.as_ref().and_then(|p| p.get("manifest"));
-                    if logged.is_some() && logged != now {
-                        f.problems.push(format!(
-                            "entry {}: the evidence manifest signed then was {}, replaying gives {}: a signing key or the register was changed",
-                            e.seq,
-                            logged.and_then(|v| v.as_str()).unwrap_or("?"),
-                            now.and_then(|v| v.as_str()).unwrap_or("none")
-                        ));
-                    }
+            Err(err) => {
+                self.problems.push(format!("entry {}: {err}", e.seq));
+                return;
+            }
+        };
+        let pos = e.entry.position.map(|p| (p.lat, p.lon));
+        // Judged on the facts recorded with it, not on today's reference data.
+        let facts: Facts = e
+            .entry
+            .details
+            .get("facts")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        match self.apply(
+            &action,
+            &who,
+            e.entry.occurred_at,
+            e.recorded_at,
+            pos,
+            e.seq,
+            reference,
+            keys,
+            facts,
+        ) {
+            Err(r) => self
+                .problems
+                .push(format!("entry {} no longer applies: {r}", e.seq)),
+            Ok(a) => {
+                let logged = e
+                    .entry
+                    .details
+                    .get("produced")
+                    .and_then(|p| p.get("manifest"));
+                let now = a.produced.as_ref().and_then(|p| p.get("manifest"));
+                if logged.is_some() && logged != now {
+                    self.problems.push(format!(
+                        "entry {}: the evidence manifest signed then was {}, replaying gives {}: a signing key or the register was changed",
+                        e.seq,
+                        logged.and_then(|v| v.as_str()).unwrap_or("?"),
+                        now.and_then(|v| v.as_str()).unwrap_or("none")
+                    ));
                 }
             }
         }
-        f
     }
 
     fn case(&mut self, n: usize) -> Result<&mut Art8Case, Refused> {
@@ -718,4 +708,74 @@ pub(super) struct Cx<'a> {
     reference: &'a Reference,
     keys: &'a dyn Keys,
     facts: &'a mut Facts,
+}
+
+/// A case file replayed up to an entry of its log, to be carried on from there when more
+/// entries come ([`Replayed::more`]) instead of replayed again from the first: a store keeps
+/// one per busy incident, so an action costs what is new, not the whole log.
+#[derive(Debug, Clone)]
+pub struct Replayed {
+    /// The file as of `last`.
+    pub file: CaseFile,
+    /// The last entry replayed (`None`: none yet).
+    pub last: Option<LogEntry>,
+    /// The chain was found broken (said once, in the file's problems).
+    pub chain_broken: bool,
+}
+
+impl Replayed {
+    /// Replay `entries`, the whole log of `incident` (as [`CaseFile::replay`]).
+    pub fn from_log(
+        incident: &str,
+        entries: &[LogEntry],
+        reference: &Reference,
+        keys: &dyn Keys,
+    ) -> Replayed {
+        let mut f = CaseFile::new(incident);
+        let chain = crate::log::verify(
+            &crate::log::InterceptionLog {
+                incident: incident.to_owned(),
+                entries: entries.to_vec(),
+            },
+            None,
+        );
+        let chain_broken = chain.first_break.is_some();
+        if let Some((n, why)) = chain.first_break {
+            f.problems.push(format!(
+                "the log's hash chain is broken at entry {n}: {why}"
+            ));
+        }
+        for e in entries {
+            f.replay_entry(e, reference, keys);
+        }
+        Replayed {
+            file: f,
+            last: entries.last().cloned(),
+            chain_broken,
+        }
+    }
+
+    /// Carry on with `entries`, the ones after [`Replayed::last`]: their links are checked
+    /// from it, and they are applied as recorded.
+    pub fn more(&mut self, entries: &[LogEntry], reference: &Reference, keys: &dyn Keys) {
+        for e in entries {
+            if !self.chain_broken
+                && let Some(why) =
+                    crate::log::link_problem(&self.file.incident, self.last.as_ref(), e, false)
+            {
+                self.file.problems.push(format!(
+                    "the log's hash chain is broken at entry {}: {why}",
+                    self.last.as_ref().map_or(1, |l| l.seq + 1)
+                ));
+                self.chain_broken = true;
+            }
+            self.file.replay_entry(e, reference, keys);
+            self.last = Some(e.clone());
+        }
+    }
+
+    /// How many entries it has replayed.
+    pub fn seq(&self) -> u64 {
+        self.last.as_ref().map_or(0, |l| l.seq)
+    }
 }

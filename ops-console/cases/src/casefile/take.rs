@@ -91,12 +91,30 @@ impl CaseFile {
         incident: &str,
         entries: &[LogEntry],
         live: LiveAction<'_>,
+        entry: NewEntry,
+        reference: &Reference,
+        keys: (&dyn Keys, &dyn Keys),
+        keep: &mut KeepRestricted<'_, E>,
+    ) -> Result<Taken, E> {
+        let (replay_keys, _) = keys;
+        let replayed = super::Replayed::from_log(incident, entries, reference, replay_keys);
+        Self::take_after(incident, replayed, live, entry, reference, keys, keep)
+    }
+
+    /// [`CaseFile::take`] on a log already replayed (a store's [`super::Replayed`],
+    /// carried on to the log's last entry).
+    pub fn take_after<E>(
+        incident: &str,
+        replayed: super::Replayed,
+        live: LiveAction<'_>,
         mut entry: NewEntry,
         reference: &Reference,
         keys: (&dyn Keys, &dyn Keys),
         keep: &mut KeepRestricted<'_, E>,
     ) -> Result<Taken, E> {
-        let (replay_keys, live_keys) = keys;
+        let (_, live_keys) = keys;
+        let super::Replayed { file, last, .. } = replayed;
+        let last = last.as_ref();
         let LiveAction {
             who,
             action,
@@ -134,7 +152,7 @@ impl CaseFile {
             }
             None => action,
         };
-        let mut file = CaseFile::replay(incident, entries, reference, replay_keys);
+        let mut file = file;
         // A case file that does not replay cleanly (a broken chain, a missing or changed
         // record) takes only rescue actions until it is resolved (R21: rescue is never
         // blocked): other rules would be checked against a state that may be wrong.
@@ -147,7 +165,7 @@ impl CaseFile {
                 ),
             )));
         }
-        let seq = entries.len() as u64 + 1;
+        let seq = last.map_or(1, |l| l.seq + 1);
         let pos = entry.position.map(|p| (p.lat, p.lon));
         let incidents = file.register.incidents.len();
         // Refused, the replayed file is dropped: no copy needed to keep it unchanged.
@@ -167,7 +185,7 @@ impl CaseFile {
                 // R46, R47: the refusal stands, and what its check found is recorded.
                 let found = file.register.incidents[incidents..].join("; ");
                 let found = (!found.is_empty())
-                    .then(|| integrity_incident(incident, entries, live, &r, found, entry));
+                    .then(|| integrity_incident(incident, last, live, &r, found, entry));
                 return Ok(Taken::Refused {
                     refusal: r.into(),
                     incident: found,
@@ -194,7 +212,7 @@ impl CaseFile {
         }
         entry.details = details;
         Ok(
-            match crate::log::next_entry(incident, entries.last(), entry, recorded_at) {
+            match crate::log::next_entry(incident, last, entry, recorded_at) {
                 Ok(entry) => Taken::Applied {
                     entry,
                     file: Box::new(file),
@@ -209,7 +227,7 @@ impl CaseFile {
 /// with `refusal`: in the name of whoever's action found it, when and where they acted.
 fn integrity_incident(
     incident: &str,
-    entries: &[LogEntry],
+    last: Option<&LogEntry>,
     live: LiveAction<'_>,
     refusal: &Refused,
     problem: String,
@@ -248,7 +266,7 @@ fn integrity_incident(
     );
     entry.details = serde_json::json!({ DETAILS_KEY: record });
     // The action's entry passed the log's checks; this one differs only in what it says.
-    crate::log::next_entry(incident, entries.last(), entry, recorded_at)
+    crate::log::next_entry(incident, last, entry, recorded_at)
         .expect("an integrity incident's entry passes the checks its action's entry passed")
 }
 

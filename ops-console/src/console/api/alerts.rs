@@ -355,6 +355,8 @@ pub(super) async fn escalate(
                 view.position.lon
             )
         });
+    // Incidents other consoles opened (they share the store) count when numbering this one.
+    c.sync_incidents()?;
     let incident = {
         let p = c.picture();
         Incident {
