@@ -188,7 +188,7 @@ async fn three_consoles_fifty_clients_one_incident_one_console_killed_the_log_ho
     {
         let store = Store::connect_postgres(&url).unwrap();
         let phc = auth::hash_password(PASSWORD).unwrap();
-        let mut add = |name: String, role: Role| {
+        let add = |name: String, role: Role| {
             assert!(
                 store
                     .add_user(&UserRecord {
