@@ -29,9 +29,14 @@ struct Victoria {
 
 impl Victoria {
     fn start() -> Victoria {
-        let exe = require_program("victoria-metrics", "victoria-metrics");
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("tw-vm-{}-{port}", std::process::id()));
+        Victoria::start_at(port, dir)
+    }
+
+    /// Start on `port` with its data in `dir` (kept from a previous run, if any).
+    fn start_at(port: u16, dir: PathBuf) -> Victoria {
+        let exe = require_program("victoria-metrics", "victoria-metrics");
         std::fs::create_dir_all(&dir).expect("victoria-metrics dir");
         let child = Command::new(exe)
             .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
@@ -112,6 +117,16 @@ impl Victoria {
             out.insert(labels.join(","), samples);
         }
         out
+    }
+}
+
+impl Victoria {
+    /// SIGKILL it, keeping its data; start it again on the same port and data.
+    fn kill_and_restart_later(self) -> (u16, PathBuf) {
+        let mut me = std::mem::ManuallyDrop::new(self);
+        let _ = me.child.kill();
+        let _ = me.child.wait();
+        (me.port, std::mem::take(&mut me.dir))
     }
 }
 
@@ -292,4 +307,102 @@ async fn unreachable_database_is_counted_never_blocks() {
         (5, 0, 2, 3, 1),
         "{st:?}"
     );
+}
+
+/// `vmagent` in front of two VictoriaMetrics: what ingest writes (the InfluxDB v2 write API,
+/// unchanged) is replicated to both; one is SIGKILLed, writes go on to the other, and when
+/// it is back vmagent delivers what it missed from its on-disk queue. (What the killed one
+/// had taken in its last second may be gone from it: its replica holds it.)
+#[tokio::test]
+async fn vmagent_replicates_to_two_victoria_metrics_and_refills_one_that_was_down() {
+    let exe = require_program("vmagent", "victoria-metrics");
+    let (vm1, vm2) = (Victoria::start(), Victoria::start());
+    let port = free_port();
+    let queue = tempfile::tempdir().unwrap();
+    let mut agent = Command::new(exe)
+        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+        .arg(format!("-remoteWrite.url={}/api/v1/write", vm1.url()))
+        .arg(format!("-remoteWrite.url={}/api/v1/write", vm2.url()))
+        .arg(format!(
+            "-remoteWrite.tmpDataPath={}",
+            queue.path().display()
+        ))
+        .arg("-remoteWrite.flushInterval=100ms")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vmagent starts");
+    let agent_url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "vmagent did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let write = |obs: Vec<Observation>| {
+        let agent_url = agent_url.clone();
+        async move {
+            let cfg = InfluxConfig::new(&agent_url, "tidewatch", "tracks", "dummy-token")
+                .expect("valid URL");
+            let writer = TsdbWriter::spawn(
+                Arc::new(InfluxSink::new(&cfg).expect("sink")),
+                WriterConfig::default(),
+            );
+            let points: Vec<_> = obs.iter().flat_map(points_from_observation).collect();
+            let n = points.len() as u64;
+            writer.try_write(points);
+            let st = writer.shutdown().await;
+            assert_eq!((st.written, st.pending()), (n, 0), "{st:?}");
+        }
+    };
+    let lats = |vm: &Victoria| -> Vec<(i64, f64)> {
+        vm.export("ais_position_lat")
+            .remove("__name__=ais_position_lat,mmsi=244123456")
+            .unwrap_or_default()
+    };
+    let until = |what: &str, ok: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ok() {
+            assert!(Instant::now() < deadline, "{what}: not within 60 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let fix = |i: u32| {
+        ais(
+            244_123_456,
+            &format!("2026-11-22T02:{:02}:00Z", 10 + i),
+            35.5 + f64::from(i) / 1000.0,
+            12.6,
+            Some(10.0),
+        )
+    };
+    write((0..3).map(fix).collect()).await;
+    until("the first fixes in both", &|| {
+        lats(&vm1).len() == 3 && lats(&vm2).len() == 3
+    });
+    // The second database dies; ingest writes on, unaware.
+    let (port2, dir2) = vm2.kill_and_restart_later();
+    write((3..6).map(fix).collect()).await;
+    until("every fix in the first", &|| lats(&vm1).len() == 6);
+    let vm2 = Victoria::start_at(port2, dir2);
+    // What it missed while down comes from vmagent's queue once it is back.
+    let missed: Vec<(i64, f64)> = lats(&vm1)[3..].to_vec();
+    let t0 = Instant::now();
+    until("the second refilled from vmagent's queue", &|| {
+        let has = lats(&vm2);
+        missed.iter().all(|p| has.contains(p))
+    });
+    // The first database holds every point; the second may have lost the points it took
+    // in its last moments before SIGKILL (VictoriaMetrics keeps them in memory for a
+    // second or so before they reach its disk): the replica is what keeps them.
+    let all = lats(&vm1);
+    assert_eq!(all.len(), 6);
+    let lost_by_the_killed: Vec<_> = all.iter().filter(|p| !lats(&vm2).contains(p)).collect();
+    eprintln!(
+        "vmagent refilled the restarted database in {:.1} s; it had lost {} of the {} points it took just before SIGKILL, which its replica holds",
+        t0.elapsed().as_secs_f64(),
+        lost_by_the_killed.len(),
+        3
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
 }
