@@ -203,32 +203,43 @@ pub async fn run_with_inputs(
         handed: Arc::new(AtomicU64::new(0)),
         confirmed: Arc::new(AtomicU64::new(0)),
         confirmations: Arc::new(Notify::new()),
-        backlog: Mutex::new(VecDeque::new()),
+        queues: Arc::new(Mutex::new(Queues::default())),
     };
     let (handed, confirmed) = (out.handed.clone(), out.confirmed.clone());
     let confirmations = out.confirmations.clone();
+    let queues = out.queues.clone();
     let pub_poller = tokio::spawn(async move {
+        let lock = || queues.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             match pub_loop.poll().await {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
                     pub_nodes.connected();
+                    let mut q = lock();
                     if !ack.session_present {
-                        // A new session: what was in flight is gone (the broker restarted,
-                        // taking its copies too). Stop waiting for it.
-                        let lost = handed
-                            .load(Ordering::Acquire)
-                            .saturating_sub(confirmed.load(Ordering::Acquire));
-                        if lost > 0 {
+                        // A new session (another node of a cluster, or a broker that
+                        // restarted): the client dropped what was in flight, and the broker
+                        // may not have it. It goes again, first, in its order (the same
+                        // observation twice is dropped by its id downstream); its lines
+                        // stay unacknowledged until it is confirmed.
+                        let again = q.in_flight.len();
+                        if again > 0 {
                             tracing::warn!(
-                                lost,
-                                "observations in flight lost with the broker's session"
+                                again,
+                                "observations in flight when the broker's session was lost: sent again"
                             );
                         }
-                        confirmed.fetch_max(handed.load(Ordering::Acquire), Ordering::AcqRel);
-                        confirmations.notify_one();
+                        while let Some(o) = q.in_flight.pop_back() {
+                            q.backlog.push_front(o);
+                        }
+                        handed.fetch_sub(again as u64, Ordering::AcqRel);
                     }
+                    q.paused = false;
+                    drop(q);
+                    confirmations.notify_one();
                 }
                 Ok(MqttEvent::Incoming(Packet::PubAck(_))) => {
+                    // PUBACKs come in the order the publishes went (MQTT 3.1.1 §4.6).
+                    lock().in_flight.pop_front();
                     confirmed.fetch_add(1, Ordering::AcqRel);
                     confirmations.notify_one();
                 }
@@ -236,6 +247,12 @@ pub async fn run_with_inputs(
                 Err(e) => {
                     pub_handle.update(|s| s.connection_errors += 1);
                     tracing::warn!(error = %e, "MQTT connection for observations lost; reconnecting");
+                    // Nothing more is handed until the next session says what it kept;
+                    // what the client's queue holds joins what it sends again if the broker
+                    // kept the session (and is dropped, to be sent again from in_flight,
+                    // if not).
+                    lock().paused = true;
+                    pub_loop.clean();
                     pub_nodes.lost(&mut pub_loop).await;
                 }
             }
@@ -555,39 +572,58 @@ struct Out {
     confirmed: Arc<AtomicU64>,
     /// Woken on every confirmation, so acknowledgements waiting on one go out at once.
     confirmations: Arc<Notify>,
-    backlog: Mutex<VecDeque<(String, Vec<u8>)>>,
+    /// What waits to be handed, and what was handed and is not confirmed yet.
+    queues: Arc<Mutex<Queues>>,
+}
+
+/// Observations waiting for the client, and those it has that the broker has not
+/// confirmed, oldest first: sent again when a connection's session is lost.
+#[derive(Default)]
+struct Queues {
+    backlog: VecDeque<(String, Vec<u8>)>,
+    in_flight: VecDeque<(String, Vec<u8>)>,
+    /// The connection is down: nothing is handed until the next session says what it kept.
+    paused: bool,
 }
 
 /// Most observations waiting for the client before the worker stops reading the broker.
 const MAX_BACKLOG: usize = 100_000;
 
 impl Out {
+    fn queues(&self) -> std::sync::MutexGuard<'_, Queues> {
+        self.queues.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn publish(&self, topic: String, payload: Vec<u8>) -> Result<(), ServiceError> {
-        if let Ok(mut b) = self.backlog.lock() {
-            b.push_back((topic, payload));
-        }
+        self.queues().backlog.push_back((topic, payload));
         self.drain()
     }
 
     /// Hand the client what it takes now, in order.
     fn drain(&self) -> Result<(), ServiceError> {
-        let Ok(mut b) = self.backlog.lock() else {
+        let mut q = self.queues();
+        if q.paused {
             return Ok(());
-        };
-        while let Some((topic, payload)) = b.pop_front() {
+        }
+        while let Some((topic, payload)) = q.backlog.pop_front() {
+            let kept = (topic.clone(), payload.clone());
             match self
                 .client
                 .try_publish(topic, QoS::AtLeastOnce, false, payload)
             {
                 Ok(()) => {
+                    q.in_flight.push_back(kept);
                     self.handed.fetch_add(1, Ordering::AcqRel);
                 }
                 // Full: the client hands the publish back; it waits at the front.
-                Err(rumqttc::ClientError::TryRequest(rumqttc::Request::Publish(p))) => {
-                    b.push_front((p.topic, p.payload.to_vec()));
+                Err(rumqttc::ClientError::TryRequest(rumqttc::Request::Publish(_))) => {
+                    q.backlog.push_front(kept);
                     break;
                 }
-                Err(rumqttc::ClientError::TryRequest(_)) => break,
+                Err(rumqttc::ClientError::TryRequest(_)) => {
+                    q.backlog.push_front(kept);
+                    break;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -595,7 +631,7 @@ impl Out {
     }
 
     fn backlog_len(&self) -> usize {
-        self.backlog.lock().map(|b| b.len()).unwrap_or(0)
+        self.queues().backlog.len()
     }
 
     /// Observations and notices made so far (handed or waiting).

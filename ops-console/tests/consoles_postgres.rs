@@ -436,3 +436,153 @@ async fn three_consoles_fifty_clients_one_incident_one_console_killed_the_log_ho
     drop(consoles);
     drop(broker);
 }
+
+/// Server-sent events of `/api/live` at `addr` for `user`: (event, data) pairs, in order.
+async fn live(
+    addr: SocketAddr,
+    user: &User,
+) -> tokio::sync::mpsc::UnboundedReceiver<(String, String)> {
+    use tokio::io::AsyncBufReadExt;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!(
+            "GET /api/live HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\nCookie: {}\r\n\r\n",
+            user.cookie
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(s).lines();
+        let mut event = String::new();
+        while let Ok(Some(l)) = lines.next_line().await {
+            if let Some(e) = l.strip_prefix("event: ") {
+                event = e.to_owned();
+            } else if let Some(d) = l.strip_prefix("data: ")
+                && tx.send((event.clone(), d.to_owned())).is_err()
+            {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// What a watch officer does at one console is on the live stream of a watch officer at
+/// another, as it happens: the incident opened and the alert's triage (PostgreSQL
+/// LISTEN/NOTIFY between the consoles sharing the store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_at_one_console_reaches_the_live_stream_of_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = tokio::task::spawn_blocking(ops_console::testkit::shared_server)
+        .await
+        .unwrap();
+    let url = server.create_database("live-across-consoles").unwrap();
+    {
+        let store = Store::connect_postgres(&url).unwrap();
+        let phc = auth::hash_password(PASSWORD).unwrap();
+        for name in ["wo1", "wo2"] {
+            assert!(
+                store
+                    .add_user(&UserRecord {
+                        name: name.into(),
+                        role: Role::WatchOfficer,
+                        password: phc.clone(),
+                        must_change: false,
+                        created_at: Timestamp::now(),
+                    })
+                    .unwrap()
+            );
+        }
+    }
+    let mut cfg = BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..BrokerConfig::default()
+    };
+    let console_login = cfg
+        .add_generated_user("console", tidewatch_broker::Role::Console)
+        .unwrap();
+    let fusion_login = cfg
+        .add_generated_user("fusion", tidewatch_broker::Role::Fusion)
+        .unwrap();
+    let password_file = dir.path().join("console.password");
+    std::fs::write(&password_file, &console_login.password).unwrap();
+    let broker = Broker::start(cfg).await.unwrap();
+    let mqtt = broker.addr().port();
+    let addrs: Vec<SocketAddr> = (0..2)
+        .map(|_| SocketAddr::from(([127, 0, 0, 1], support::free_port())))
+        .collect();
+    let _consoles: Vec<support::Killed> = addrs
+        .iter()
+        .enumerate()
+        .map(|(n, a)| support::Killed(console(n, dir.path(), mqtt, &password_file, *a, &url)))
+        .collect();
+    for a in &addrs {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while request(*a, "GET", "/api/status", None, None, None)
+            .await
+            .is_none()
+        {
+            assert!(Instant::now() < deadline, "console {a} did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut opts = MqttOptions::new("test-fusion", "127.0.0.1", mqtt);
+    opts.set_credentials(&fusion_login.username, &fusion_login.password);
+    let (fusion, mut el) = AsyncClient::new(opts, 16);
+    tokio::spawn(async move { while el.poll().await.is_ok() {} });
+    let now = Timestamp::now();
+    let alert = json!({"id": "sart-2", "kind": "sar_beacon", "severity": "critical",
+        "state": "open", "revision": 1, "time": now, "start": now, "mmsi": [970000002],
+        "contacts": [], "position": {"lat": 35.2, "lon": 12.9}, "score": 0.9,
+        "reasons": ["SART active"], "rule": "sar_beacon@1", "params": {}});
+    fusion
+        .publish(
+            "tidewatch/v1/alerts/sar_beacon",
+            QoS::AtLeastOnce,
+            false,
+            alert.to_string(),
+        )
+        .await
+        .unwrap();
+    let (wo1, wo2) = (login(addrs[0], "wo1").await, login(addrs[1], "wo2").await);
+    let mut stream = live(addrs[1], &wo2).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let incident = loop {
+        let r = request(
+            addrs[0],
+            "POST",
+            "/api/alerts/sart-2/escalate",
+            Some(&json!({})),
+            Some(&wo1.cookie),
+            Some(&wo1.csrf),
+        )
+        .await;
+        if let Some((200, _, v)) = r {
+            break v["triage"]["incident"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no alert to escalate: {r:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (mut saw_incident, mut saw_triage) = (false, false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !(saw_incident && saw_triage) {
+        let (event, data) = tokio::time::timeout_at(deadline, stream.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!("console 2's stream: incident {saw_incident}, triage {saw_triage}")
+            })
+            .expect("the stream goes on");
+        let v: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+        match event.as_str() {
+            "incident" if v["id"] == incident.as_str() => saw_incident = true,
+            "alert" if v["id"] == "sart-2" && v["triage"]["incident"] == incident.as_str() => {
+                saw_triage = true
+            }
+            _ => {}
+        }
+    }
+    drop(broker);
+}

@@ -150,7 +150,7 @@ fn ingest_moves_to_another_rabbitmq_node_when_its_node_is_killed_and_loses_no_ac
     );
     wait_for(
         "every observation delivered to the observer",
-        Duration::from_secs(90),
+        Duration::from_secs(180),
         || seen.lock().unwrap().is_superset(&expected),
     );
 

@@ -286,7 +286,7 @@ pub enum Conn {
     /// SQLite.
     Sqlite(rusqlite::Connection),
     /// PostgreSQL.
-    Pg(Pg),
+    Pg(Box<Pg>),
 }
 
 impl Conn {
@@ -298,6 +298,7 @@ impl Conn {
                 pg: None,
             }),
             Conn::Pg(p) => {
+                let p: &Pg = p;
                 p.batch("BEGIN")?;
                 let tx = Tx {
                     sqlite: None,
@@ -367,6 +368,24 @@ impl Drop for Tx<'_> {
             // A connection that cannot roll back is broken; the next statement says so.
             let _ = p.batch("ROLLBACK");
         }
+    }
+}
+
+/// The channel on which consoles sharing a PostgreSQL store tell each other what changed.
+pub const CHANGES: &str = "tidewatch_changes";
+
+impl Tx<'_> {
+    /// Tell the other consoles sharing the store that `what` changed (`incident:ID`,
+    /// `triage:ALERT`), when this transaction commits (PostgreSQL delivers a notification
+    /// only then, and never one of a transaction rolled back). Nothing to tell on SQLite.
+    pub fn notify(&self, what: &str) -> Result<(), StoreError> {
+        if let Some(p) = self.pg {
+            p.execute(
+                "SELECT pg_notify($1, $2)",
+                &[Value::Text(CHANGES.into()), Value::Text(what.into())],
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -455,6 +474,8 @@ const WRITE_LOCK: i64 = 0x7469_6465_7761_7463; // "tidewatc"
 #[derive(Debug)]
 pub struct Pg {
     client: tokio_postgres::Client,
+    /// How it connected, for the listening connection ([`Pg::listen`]).
+    config: tokio_postgres::Config,
 }
 
 impl Pg {
@@ -465,6 +486,7 @@ impl Pg {
         if let Some(p) = password {
             config.password(p);
         }
+        let kept = config.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("postgres".into())
@@ -497,7 +519,35 @@ impl Pg {
         let client = rx
             .recv()
             .map_err(|_| StoreError::Corrupt("the PostgreSQL thread ended".into()))??;
-        Ok(Pg { client })
+        Ok(Pg {
+            client,
+            config: kept,
+        })
+    }
+
+    /// Listen, on a connection of its own, for what other consoles (and this one) say
+    /// changed ([`Tx::notify`]); each is handed to `on_change`, on that connection's thread,
+    /// until it returns false. Reconnects (after a pause) when the connection is lost;
+    /// `on_change("")` then says notifications may have been missed meanwhile.
+    pub fn listen(
+        &self,
+        on_change: impl FnMut(&str) -> bool + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let config = self.config.clone();
+        std::thread::Builder::new()
+            .name("postgres-listen".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    tracing::error!("cannot start the PostgreSQL listener's runtime");
+                    return;
+                };
+                rt.block_on(listen_loop(config, on_change));
+            })
+            .map_err(StoreError::Io)?;
+        Ok(())
     }
 
     fn execute(&self, sql: &str, params: &[Value]) -> Result<usize, StoreError> {
@@ -517,6 +567,55 @@ impl Pg {
 
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
         Ok(block_on(self.client.batch_execute(sql))?)
+    }
+}
+
+async fn listen_loop(config: tokio_postgres::Config, mut on_change: impl FnMut(&str) -> bool) {
+    use futures_util::StreamExt;
+    use tokio_postgres::AsyncMessage;
+    let mut first = true;
+    loop {
+        match config.connect(tokio_postgres::NoTls).await {
+            Ok((client, mut connection)) => {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                let statement = format!("LISTEN {CHANGES}");
+                // The LISTEN goes out while the connection is driven.
+                let listening = {
+                    let listen = client.batch_execute(&statement);
+                    tokio::pin!(listen);
+                    loop {
+                        tokio::select! {
+                            r = &mut listen => break r.is_ok(),
+                            m = messages.next() => if m.is_none() { break false },
+                        }
+                    }
+                };
+                if listening {
+                    if !first && !on_change("") {
+                        return;
+                    }
+                    first = false;
+                    while let Some(m) = messages.next().await {
+                        match m {
+                            Ok(AsyncMessage::Notification(n)) => {
+                                if !on_change(n.payload()) {
+                                    return;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "PostgreSQL listener lost its connection");
+                                break;
+                            }
+                        }
+                    }
+                }
+                drop(client);
+            }
+            Err(e) => tracing::warn!(error = %e, "PostgreSQL listener cannot connect"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 

@@ -369,20 +369,67 @@ impl Console {
     }
 
     /// Take into the picture the incidents the store holds and the picture does not
-    /// (opened by another console sharing a PostgreSQL store); whether there were any.
-    pub fn sync_incidents(&self) -> Result<bool, StoreError> {
+    /// (opened by another console sharing a PostgreSQL store); those it took.
+    pub fn sync_incidents(&self) -> Result<Vec<Incident>, StoreError> {
         let stored = self.store.incidents()?;
         let mut p = self.picture_mut();
-        let mut added = false;
+        let mut added = Vec::new();
         for json in stored {
             let i: Incident = serde_json::from_str(&json)
                 .map_err(|e| StoreError::Corrupt(format!("stored incident: {e}")))?;
             if !p.incidents().iter().any(|k| k.id == i.id) {
-                p.add_incident(i);
-                added = true;
+                p.add_incident(i.clone());
+                added.push(i);
             }
         }
         Ok(added)
+    }
+
+    /// What a console sharing the store changed (`incident:ID`, `triage:ALERT`; `""`:
+    /// anything, after the listener lost its connection), taken into the picture and shown
+    /// to this console's users as if it had been done here. What this console did itself
+    /// comes back too, and changes nothing.
+    pub fn remote_change(&self, what: &str) -> Result<(), StoreError> {
+        match what.split_once(':') {
+            Some(("incident", _)) => self.incidents_from_store(),
+            Some(("triage", alert)) => match self.store.triage(alert)? {
+                Some(json) => self.take_triage(alert, &json),
+                None => Ok(()),
+            },
+            _ if what.is_empty() => {
+                self.incidents_from_store()?;
+                for (alert, json) in self.store.triages()? {
+                    self.take_triage(&alert, &json)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn incidents_from_store(&self) -> Result<(), StoreError> {
+        for i in self.sync_incidents()? {
+            self.publish(LiveEvent::Incident(i));
+        }
+        Ok(())
+    }
+
+    /// An alert's triage as stored, into the picture and onto the live stream if new.
+    fn take_triage(&self, alert: &str, json: &str) -> Result<(), StoreError> {
+        let t: Triage = serde_json::from_str(json)
+            .map_err(|e| StoreError::Corrupt(format!("stored triage of {alert}: {e}")))?;
+        let view = {
+            let mut p = self.picture_mut();
+            if p.triage(alert).is_some_and(|now| *now == t) {
+                return Ok(());
+            }
+            p.set_triage(alert, t);
+            p.alert_with_history(alert).map(|(v, _)| v)
+        };
+        if let Some(v) = view {
+            self.publish(LiveEvent::Alert(Box::new(v)));
+        }
+        Ok(())
     }
 
     /// The live picture as JSON: rebuilt when older than a second (tracks change once a
@@ -808,6 +855,17 @@ pub async fn start(
             })
         }
     };
+    // Consoles sharing a PostgreSQL store show each other's changes as they happen.
+    let shared = Arc::downgrade(&console);
+    console.store().listen(move |what| {
+        let Some(c) = shared.upgrade() else {
+            return false;
+        };
+        if let Err(e) = c.remote_change(what) {
+            tracing::warn!(error = %e, what, "console: cannot take another console's change");
+        }
+        true
+    })?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let feed = tokio::spawn(feed::run(feed_cfg, console.clone(), async move {
         let _ = stopped.await;

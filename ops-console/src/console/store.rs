@@ -618,7 +618,7 @@ impl Store {
     /// [`Store::connect_postgres`] with the password apart from the URL.
     pub fn connect_postgres_with(url: &str, password: Option<&str>) -> Result<Store, StoreError> {
         let pg = super::db::Pg::connect(url, password)?;
-        let mut conn = Conn::Pg(pg);
+        let mut conn = Conn::Pg(Box::new(pg));
         {
             let tx = conn.transaction()?;
             tx.execute_batch(
@@ -946,6 +946,7 @@ impl Store {
             params![alert, json],
         )?;
         let e = append_audit(&tx, audit)?;
+        tx.notify(&format!("triage:{alert}"))?;
         tx.commit()?;
         Ok(e)
     }
@@ -986,8 +987,34 @@ impl Store {
             )?;
         }
         append_audit(&tx, audit)?;
+        tx.notify(&format!("incident:{id}"))?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// An alert's triage (JSON), if set.
+    pub fn triage(&self, alert: &str) -> Result<Option<String>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT json FROM triage WHERE alert = ?1",
+                params![alert],
+                |r| r.get(0),
+            )
+            .optional()
+    }
+
+    /// On PostgreSQL, hand what other consoles sharing the store (and this one) change to
+    /// `on_change` (`incident:ID`, `triage:ALERT`; `""` after a lost connection: anything
+    /// may have changed), on a thread of its own, until it returns false. Nothing on
+    /// SQLite, where one console has the store. Whether it listens.
+    pub fn listen(
+        &self,
+        on_change: impl FnMut(&str) -> bool + Send + 'static,
+    ) -> Result<bool, StoreError> {
+        match &*self.conn() {
+            Conn::Pg(p) => p.listen(on_change).map(|()| true),
+            Conn::Sqlite(_) => Ok(false),
+        }
     }
 
     /// A SAR case (JSON).

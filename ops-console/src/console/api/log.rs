@@ -22,7 +22,7 @@ pub struct InterceptionLogView {
 pub(crate) fn incident_exists(c: &Console, id: &str) -> Result<(), ApiError> {
     let known = |c: &Console| c.picture().incidents().iter().any(|i| i.id == id);
     // Another console sharing the store may have opened it.
-    if known(c) || (c.sync_incidents()? && known(c)) {
+    if known(c) || (!c.sync_incidents()?.is_empty() && known(c)) {
         Ok(())
     } else {
         Err(ApiError::not_found(format!("no incident {id:?}")))
