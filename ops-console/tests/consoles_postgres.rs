@@ -174,121 +174,148 @@ struct Outcomes {
     unanswered: usize,
 }
 
+/// Consoles on one fresh PostgreSQL database, with a broker they take alerts from.
+struct Centre {
+    _dir: tempfile::TempDir,
+    url: String,
+    fusion: AsyncClient,
+    addrs: Vec<SocketAddr>,
+    consoles: Vec<Option<support::Killed>>,
+    _broker: Broker,
+}
+
+impl Centre {
+    /// `consoles` consoles on database `db` (made here), with `users` (name, role).
+    async fn start(db: &str, consoles: usize, users: &[(String, Role)]) -> Centre {
+        let dir = tempfile::tempdir().unwrap();
+        let server = tokio::task::spawn_blocking(ops_console::testkit::shared_server)
+            .await
+            .unwrap();
+        let url = server.create_database(db).unwrap();
+        {
+            let store = Store::connect_postgres(&url).unwrap();
+            let phc = auth::hash_password(PASSWORD).unwrap();
+            for (name, role) in users {
+                assert!(
+                    store
+                        .add_user(&UserRecord {
+                            name: name.clone(),
+                            role: *role,
+                            password: phc.clone(),
+                            must_change: false,
+                            created_at: Timestamp::now(),
+                        })
+                        .unwrap()
+                );
+            }
+        }
+        let mut cfg = BrokerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..BrokerConfig::default()
+        };
+        let console_login = cfg
+            .add_generated_user("console", tidewatch_broker::Role::Console)
+            .unwrap();
+        let fusion_login = cfg
+            .add_generated_user("fusion", tidewatch_broker::Role::Fusion)
+            .unwrap();
+        let password_file = dir.path().join("console.password");
+        std::fs::write(&password_file, &console_login.password).unwrap();
+        let broker = Broker::start(cfg).await.unwrap();
+        let mqtt = broker.addr().port();
+        let addrs: Vec<SocketAddr> = (0..consoles)
+            .map(|_| SocketAddr::from(([127, 0, 0, 1], support::free_port())))
+            .collect();
+        let consoles = addrs
+            .iter()
+            .enumerate()
+            .map(|(n, a)| {
+                Some(support::Killed(console(
+                    n,
+                    dir.path(),
+                    mqtt,
+                    &password_file,
+                    *a,
+                    &url,
+                )))
+            })
+            .collect();
+        for a in &addrs {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while request(*a, "GET", "/api/status", None, None, None)
+                .await
+                .is_none()
+            {
+                assert!(Instant::now() < deadline, "console {a} did not start");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let mut opts = MqttOptions::new("test-fusion", "127.0.0.1", mqtt);
+        opts.set_credentials(&fusion_login.username, &fusion_login.password);
+        let (fusion, mut el) = AsyncClient::new(opts, 16);
+        tokio::spawn(async move { while el.poll().await.is_ok() {} });
+        Centre {
+            _dir: dir,
+            url,
+            fusion,
+            addrs,
+            consoles,
+            _broker: broker,
+        }
+    }
+
+    /// A beacon's alert `id` (fusion publishes it), escalated at console 1 by `wo`: the
+    /// incident.
+    async fn incident_from_beacon(&self, id: &str, mmsi: u32, wo: &User) -> String {
+        let now = Timestamp::now();
+        let alert = json!({"id": id, "kind": "sar_beacon", "severity": "critical",
+            "state": "open", "revision": 1, "time": now, "start": now, "mmsi": [mmsi],
+            "contacts": [], "position": {"lat": 35.2, "lon": 12.9}, "score": 0.9,
+            "reasons": ["SART active"], "rule": "sar_beacon@1", "params": {}});
+        self.fusion
+            .publish(
+                "tidewatch/v1/alerts/sar_beacon",
+                QoS::AtLeastOnce,
+                false,
+                alert.to_string(),
+            )
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = request(
+                self.addrs[0],
+                "POST",
+                &format!("/api/alerts/{id}/escalate"),
+                Some(&json!({})),
+                Some(&wo.cookie),
+                Some(&wo.csrf),
+            )
+            .await;
+            if let Some((200, _, v)) = r {
+                return v["triage"]["incident"].as_str().unwrap().to_owned();
+            }
+            assert!(Instant::now() < deadline, "no alert to escalate: {r:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_consoles_fifty_clients_one_incident_one_console_killed_the_log_holds() {
     let clients = env_usize("TIDEWATCH_CONSOLES_CLIENTS", 50);
     let actions = env_usize("TIDEWATCH_CONSOLES_ACTIONS", 200);
-    let dir = tempfile::tempdir().unwrap();
-
-    // The database, its users (one watch officer, one boarding officer per client).
-    let server = tokio::task::spawn_blocking(ops_console::testkit::shared_server)
-        .await
-        .unwrap();
-    let url = server.create_database("three-consoles").unwrap();
-    {
-        let store = Store::connect_postgres(&url).unwrap();
-        let phc = auth::hash_password(PASSWORD).unwrap();
-        let add = |name: String, role: Role| {
-            assert!(
-                store
-                    .add_user(&UserRecord {
-                        name,
-                        role,
-                        password: phc.clone(),
-                        must_change: false,
-                        created_at: Timestamp::now(),
-                    })
-                    .unwrap()
-            );
-        };
-        add("wo".into(), Role::WatchOfficer);
-        for c in 0..clients {
-            add(format!("bo{c:02}"), Role::BoardingOfficer);
-        }
-    }
-
-    // The broker the consoles take alerts from.
-    let mut cfg = BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..BrokerConfig::default()
-    };
-    let console_login = cfg
-        .add_generated_user("console", tidewatch_broker::Role::Console)
-        .unwrap();
-    let fusion_login = cfg
-        .add_generated_user("fusion", tidewatch_broker::Role::Fusion)
-        .unwrap();
-    let password_file = dir.path().join("console.password");
-    std::fs::write(&password_file, &console_login.password).unwrap();
-    let broker = Broker::start(cfg).await.unwrap();
-    let mqtt = broker.addr().port();
-
-    // Three consoles on the one database.
-    let addrs: Vec<SocketAddr> = (0..3)
-        .map(|_| SocketAddr::from(([127, 0, 0, 1], support::free_port())))
+    // The database, its users (one watch officer, one boarding officer per client), three
+    // consoles on it; a beacon's alert escalated at console 1: the incident.
+    let users: Vec<(String, Role)> = std::iter::once(("wo".to_owned(), Role::WatchOfficer))
+        .chain((0..clients).map(|c| (format!("bo{c:02}"), Role::BoardingOfficer)))
         .collect();
-    let mut consoles: Vec<Option<support::Killed>> = addrs
-        .iter()
-        .enumerate()
-        .map(|(n, a)| {
-            Some(support::Killed(console(
-                n,
-                dir.path(),
-                mqtt,
-                &password_file,
-                *a,
-                &url,
-            )))
-        })
-        .collect();
-    for a in &addrs {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while request(*a, "GET", "/api/status", None, None, None)
-            .await
-            .is_none()
-        {
-            assert!(Instant::now() < deadline, "console {a} did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    // A beacon's alert, escalated at console 1: the incident.
-    let mut opts = MqttOptions::new("test-fusion", "127.0.0.1", mqtt);
-    opts.set_credentials(&fusion_login.username, &fusion_login.password);
-    let (fusion, mut el) = AsyncClient::new(opts, 16);
-    tokio::spawn(async move { while el.poll().await.is_ok() {} });
-    let now = Timestamp::now();
-    let alert = json!({"id": "sart-1", "kind": "sar_beacon", "severity": "critical",
-        "state": "open", "revision": 1, "time": now, "start": now, "mmsi": [970000001],
-        "contacts": [], "position": {"lat": 35.2, "lon": 12.9}, "score": 0.9,
-        "reasons": ["SART active"], "rule": "sar_beacon@1", "params": {}});
-    fusion
-        .publish(
-            "tidewatch/v1/alerts/sar_beacon",
-            QoS::AtLeastOnce,
-            false,
-            alert.to_string(),
-        )
-        .await
-        .unwrap();
+    let mut centre = Centre::start("three-consoles", 3, &users).await;
+    let (url, addrs) = (centre.url.clone(), centre.addrs.clone());
     let wo = login(addrs[0], "wo").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let incident = loop {
-        let r = request(
-            addrs[0],
-            "POST",
-            "/api/alerts/sart-1/escalate",
-            Some(&json!({})),
-            Some(&wo.cookie),
-            Some(&wo.csrf),
-        )
+    let incident = centre
+        .incident_from_beacon("sart-1", 970_000_001, &wo)
         .await;
-        if let Some((200, _, v)) = r {
-            break v["triage"]["incident"].as_str().unwrap().to_owned();
-        }
-        assert!(Instant::now() < deadline, "no alert to escalate: {r:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
     let entries_before = Store::connect_postgres(&url)
         .unwrap()
         .interception_log(&incident)
@@ -354,7 +381,7 @@ async fn three_consoles_fifty_clients_one_incident_one_console_killed_the_log_ho
         assert!(Instant::now() < deadline, "the clients stalled");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    drop(consoles[2].take()); // SIGKILL
+    drop(centre.consoles[2].take()); // SIGKILL
     let mut outcomes = Vec::new();
     for t in tasks {
         outcomes.push(t.await.unwrap());
@@ -433,8 +460,6 @@ async fn three_consoles_fifty_clients_one_incident_one_console_killed_the_log_ho
         log.entries.len(),
         String::from_utf8_lossy(&out.stdout).trim()
     );
-    drop(consoles);
-    drop(broker);
 }
 
 /// Server-sent events of `/api/live` at `addr` for `user`: (event, data) pairs, in order.
@@ -475,97 +500,14 @@ async fn live(
 /// LISTEN/NOTIFY between the consoles sharing the store).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_escalation_at_one_console_reaches_the_live_stream_of_another() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = tokio::task::spawn_blocking(ops_console::testkit::shared_server)
-        .await
-        .unwrap();
-    let url = server.create_database("live-across-consoles").unwrap();
-    {
-        let store = Store::connect_postgres(&url).unwrap();
-        let phc = auth::hash_password(PASSWORD).unwrap();
-        for name in ["wo1", "wo2"] {
-            assert!(
-                store
-                    .add_user(&UserRecord {
-                        name: name.into(),
-                        role: Role::WatchOfficer,
-                        password: phc.clone(),
-                        must_change: false,
-                        created_at: Timestamp::now(),
-                    })
-                    .unwrap()
-            );
-        }
-    }
-    let mut cfg = BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..BrokerConfig::default()
-    };
-    let console_login = cfg
-        .add_generated_user("console", tidewatch_broker::Role::Console)
-        .unwrap();
-    let fusion_login = cfg
-        .add_generated_user("fusion", tidewatch_broker::Role::Fusion)
-        .unwrap();
-    let password_file = dir.path().join("console.password");
-    std::fs::write(&password_file, &console_login.password).unwrap();
-    let broker = Broker::start(cfg).await.unwrap();
-    let mqtt = broker.addr().port();
-    let addrs: Vec<SocketAddr> = (0..2)
-        .map(|_| SocketAddr::from(([127, 0, 0, 1], support::free_port())))
-        .collect();
-    let _consoles: Vec<support::Killed> = addrs
-        .iter()
-        .enumerate()
-        .map(|(n, a)| support::Killed(console(n, dir.path(), mqtt, &password_file, *a, &url)))
-        .collect();
-    for a in &addrs {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while request(*a, "GET", "/api/status", None, None, None)
-            .await
-            .is_none()
-        {
-            assert!(Instant::now() < deadline, "console {a} did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    let mut opts = MqttOptions::new("test-fusion", "127.0.0.1", mqtt);
-    opts.set_credentials(&fusion_login.username, &fusion_login.password);
-    let (fusion, mut el) = AsyncClient::new(opts, 16);
-    tokio::spawn(async move { while el.poll().await.is_ok() {} });
-    let now = Timestamp::now();
-    let alert = json!({"id": "sart-2", "kind": "sar_beacon", "severity": "critical",
-        "state": "open", "revision": 1, "time": now, "start": now, "mmsi": [970000002],
-        "contacts": [], "position": {"lat": 35.2, "lon": 12.9}, "score": 0.9,
-        "reasons": ["SART active"], "rule": "sar_beacon@1", "params": {}});
-    fusion
-        .publish(
-            "tidewatch/v1/alerts/sar_beacon",
-            QoS::AtLeastOnce,
-            false,
-            alert.to_string(),
-        )
-        .await
-        .unwrap();
+    let users = ["wo1", "wo2"].map(|n| (n.to_owned(), Role::WatchOfficer));
+    let centre = Centre::start("live-across-consoles", 2, &users).await;
+    let addrs = &centre.addrs;
     let (wo1, wo2) = (login(addrs[0], "wo1").await, login(addrs[1], "wo2").await);
     let mut stream = live(addrs[1], &wo2).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let incident = loop {
-        let r = request(
-            addrs[0],
-            "POST",
-            "/api/alerts/sart-2/escalate",
-            Some(&json!({})),
-            Some(&wo1.cookie),
-            Some(&wo1.csrf),
-        )
+    let incident = centre
+        .incident_from_beacon("sart-2", 970_000_002, &wo1)
         .await;
-        if let Some((200, _, v)) = r {
-            break v["triage"]["incident"].as_str().unwrap().to_owned();
-        }
-        assert!(Instant::now() < deadline, "no alert to escalate: {r:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
     let (mut saw_incident, mut saw_triage) = (false, false);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !(saw_incident && saw_triage) {
@@ -584,5 +526,4 @@ async fn an_escalation_at_one_console_reaches_the_live_stream_of_another() {
             _ => {}
         }
     }
-    drop(broker);
 }
