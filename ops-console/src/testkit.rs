@@ -23,6 +23,7 @@ pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 pub struct PgServer {
     dir: PathBuf,
     port: u16,
+    durable: bool,
     child: Option<Child>,
 }
 
@@ -82,13 +83,14 @@ impl PgServer {
         let mut server = PgServer {
             dir: dir.to_owned(),
             port,
+            durable,
             child: None,
         };
-        server.spawn(durable)?;
+        server.spawn()?;
         Ok(server)
     }
 
-    fn spawn(&mut self, durable: bool) -> Result<()> {
+    fn spawn(&mut self) -> Result<()> {
         let log = std::fs::File::create(self.dir.join("postgres.log")).context("postgres.log")?;
         let mut c = as_postgres(&Path::new(PG_BIN).join("postgres"));
         c.arg("-D")
@@ -98,10 +100,14 @@ impl PgServer {
             .arg("-c")
             .arg(format!("unix_socket_directories={}", self.dir.display()))
             .args(["-c", "max_connections=200"]);
-        if !durable {
+        if !self.durable {
             c.args(["-c", "fsync=off", "-c", "synchronous_commit=off"]);
         }
+        // A group of its own: a stop takes its backends too (orphans would keep the shared
+        // memory, and a restarted server would refuse to start).
+        use std::os::unix::process::CommandExt;
         let child = c
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -111,11 +117,9 @@ impl PgServer {
         let _ = Command::new("sh")
             .arg("-c")
             .arg(format!(
-                "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -9 {pg} 2>/dev/null; \
-                 pkill -9 -f 'postgres -D {data}' 2>/dev/null",
+                "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -9 -- -{pg} 2>/dev/null",
                 me = std::process::id(),
                 pg = child.id(),
-                data = self.dir.join("data").display()
             ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -135,6 +139,36 @@ impl PgServer {
             std::thread::sleep(Duration::from_millis(100));
         }
         Ok(())
+    }
+
+    /// SIGKILL the server (as a failed machine would stop it) and start it again on its
+    /// data.
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop();
+        // The killed server's lock file names its PID, which may linger as a zombie no
+        // one reaps (a container's init may not): PostgreSQL would take it for a live
+        // server. It is dead: its whole process group was killed and its port is free.
+        let _ = std::fs::remove_file(self.dir.join("data").join("postmaster.pid"));
+        let _ = std::fs::remove_file(self.dir.join(format!(".s.PGSQL.{}.lock", self.port)));
+        self.spawn()
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // The server and every backend: its process group.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", c.id())])
+                .status();
+            let _ = c.kill();
+            let _ = c.wait();
+            // Its port is free again once its processes are gone.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
     }
 
     /// The URL of database `name` on this server.
@@ -167,15 +201,7 @@ impl PgServer {
 
 impl Drop for PgServer {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            // runuser passes signals on; kill the server itself too.
-            let _ = Command::new("pkill")
-                .args(["-9", "-f"])
-                .arg(format!("postgres -D {}", self.dir.join("data").display()))
-                .status();
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

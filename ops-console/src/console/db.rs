@@ -313,6 +313,23 @@ impl Conn {
         }
     }
 
+    /// A PostgreSQL connection that was lost (the server restarted, the network dropped)
+    /// is made again before the next statement; what was in flight failed with it (and
+    /// was rolled back by the server). Nothing to do on SQLite.
+    pub fn reconnect_if_lost(&mut self) {
+        if let Conn::Pg(p) = self
+            && p.client.is_closed()
+        {
+            match Pg::connect_config(p.config.clone()) {
+                Ok(again) => {
+                    tracing::info!("PostgreSQL connection made again");
+                    **p = again;
+                }
+                Err(e) => tracing::warn!(error = %e, "PostgreSQL connection lost; not back yet"),
+            }
+        }
+    }
+
     /// Which engine, for messages.
     pub fn engine(&self) -> &'static str {
         match self {
@@ -486,6 +503,10 @@ impl Pg {
         if let Some(p) = password {
             config.password(p);
         }
+        Self::connect_config(config)
+    }
+
+    fn connect_config(config: tokio_postgres::Config) -> Result<Pg, StoreError> {
         let kept = config.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()

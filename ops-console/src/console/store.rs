@@ -681,7 +681,9 @@ impl Store {
 
     fn conn(&self) -> MutexGuard<'_, Conn> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        c.reconnect_if_lost();
+        c
     }
 
     // ---- users
@@ -1821,6 +1823,51 @@ fn insert_entry(tx: &impl Sql, entry: &LogEntry) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// PostgreSQL SIGKILLed and started again under a console: the store's next call
+    /// after it is back works (the connection is made again), and what was written before
+    /// is there.
+    #[test]
+    fn the_store_carries_on_after_postgresql_restarts() {
+        let dir = std::env::temp_dir().join(format!("tw-pg-restart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        // Durable (fsync on): what committed must outlive the kill.
+        let mut server = crate::testkit::PgServer::start(&dir, port, true).unwrap();
+        let s = Store::connect_postgres(&server.create_database("restart").unwrap()).unwrap();
+        let d = serde_json::json!({});
+        let audit = |s: &Store| {
+            s.audit(NewAudit {
+                user: Some("admin"),
+                role: Some(Role::Admin),
+                action: "user_add",
+                target: Some("olga"),
+                detail: &d,
+            })
+        };
+        audit(&s).unwrap();
+        if let Err(e) = server.restart() {
+            panic!(
+                "{e:#}: {}",
+                std::fs::read_to_string(dir.join("postgres.log")).unwrap_or_default()
+            );
+        }
+        // The first call may find the connection lost and fail (it was in flight when the
+        // server died); the store connects again and the next one works.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while let Err(e) = audit(&s) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the store never came back: {e}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(s.audit_log(0, 10).unwrap().len(), 2);
+        assert_eq!(s.verify_audit().unwrap(), None);
+    }
 
     #[test]
     fn the_audit_chain_names_an_edited_entry() {
