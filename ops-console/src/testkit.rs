@@ -128,7 +128,7 @@ impl PgServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err()
-            || Store::connect_postgres(&self.url("postgres")).is_err()
+            || crate::console::db::Pg::connect(&self.url("postgres"), None).is_err()
         {
             if Instant::now() > deadline {
                 bail!(
