@@ -14,6 +14,7 @@ pub mod archive;
 pub mod geodesy;
 pub mod hourly;
 pub mod inputs;
+pub mod instances;
 pub mod link;
 pub mod model;
 pub mod obslog;

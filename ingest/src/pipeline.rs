@@ -151,6 +151,18 @@ impl Default for Pipeline {
 }
 
 impl Pipeline {
+    /// AIS lines decoded so far (for [`Pipeline::fragments_waiting_since`]).
+    pub fn ais_lines(&self) -> u64 {
+        self.decoder.lines()
+    }
+
+    /// Does a multi-sentence message begun after AIS line `line` wait for its next
+    /// sentences? (Ingest holds back the acknowledgement of the MQTT messages that brought
+    /// its first ones: a successor would otherwise get the rest alone.)
+    pub fn fragments_waiting_since(&self, line: u64) -> bool {
+        self.decoder.waiting_since(line)
+    }
+
     /// A pipeline with the default dedup window.
     pub fn new() -> Self {
         Pipeline {

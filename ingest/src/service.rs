@@ -70,6 +70,18 @@ pub struct ServiceConfig {
     pub retain_raw_days: Option<u32>,
     /// How often the archive's upkeep (compression of closed hours, retention) runs.
     pub upkeep_every: Duration,
+    /// What the persistent session subscribes to: the contract's raw AIS and patrol
+    /// filters, or one slot's ([`crate::instances`]); empty for an instance's own TCP and
+    /// UDP feeds only.
+    pub subscriptions: Vec<String>,
+    /// Filters of the other slots: a message matching one is another slot's, acknowledged
+    /// here without being archived or processed, and counted (`elsewhere`). The slot that
+    /// takes the rest subscribes to everything and leaves these.
+    pub elsewhere: Vec<String>,
+    /// Appended to the client id for the observations' connection (`-pub`). Instances that
+    /// take over each other's slot each use their own, so they never take over each other's
+    /// connection.
+    pub publisher_suffix: String,
 }
 
 /// Days the raw archive, the legal record, is kept by default: ten years.
@@ -88,6 +100,9 @@ impl ServiceConfig {
             stats_every: Duration::from_secs(10),
             retain_raw_days: Some(DEFAULT_RETAIN_RAW_DAYS),
             upkeep_every: Duration::from_secs(60),
+            subscriptions: SUBSCRIPTIONS.iter().map(|f| (*f).to_owned()).collect(),
+            elsewhere: Vec::new(),
+            publisher_suffix: "-pub".to_owned(),
         }
     }
 }
@@ -97,6 +112,9 @@ impl ServiceConfig {
 pub struct ServiceStats {
     /// MQTT messages received.
     pub messages: u64,
+    /// Messages of another ingest slot (the slot taking the rest receives them too), left to
+    /// it: acknowledged, not archived.
+    pub elsewhere: u64,
     /// Observations published (new ones).
     pub observations: u64,
     /// Observation updates published (more receivers).
@@ -153,8 +171,8 @@ pub enum ServiceError {
 /// A running service's stats, while it runs (pass a new one to [`run`]).
 pub type ServiceHandle = crate::stats::Shared<ServiceStats>;
 
-/// What ingest subscribes to, on every connection.
-const SUBSCRIPTIONS: [&str; 3] = [RAW_AIS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER];
+/// What ingest subscribes to, on every connection (one instance holding everything).
+pub const SUBSCRIPTIONS: [&str; 3] = [RAW_AIS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER];
 
 /// What the poll task hands to the worker.
 enum FromBroker {
@@ -195,7 +213,7 @@ pub async fn run_with_inputs(
     // publishes is full, and a broker that holds deliveries until they are acknowledged
     // (rumqttd does, at 100) then waits on us while we wait on it: both stall. Two
     // connections also keep a slow consumer of observations from holding up the archive.
-    let mut pub_nodes = nodes("-pub", false);
+    let mut pub_nodes = nodes(&cfg.publisher_suffix, false);
     let (producer, mut pub_loop) = pub_nodes.connect(1024);
     let pub_handle = handle.clone();
     let out = Out {
@@ -262,16 +280,18 @@ pub async fn run_with_inputs(
 
     // The poll task: never blocks on the client, only hands over what arrives.
     let poll_handle = handle.clone();
+    let filters = cfg.subscriptions.len();
     let poller = tokio::spawn(async move {
-        let mut awaiting = SUBSCRIPTIONS.len();
+        let mut awaiting = filters;
         loop {
             match eventloop.poll().await {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(_))) => {
                     sub_nodes.connected();
-                    awaiting = SUBSCRIPTIONS.len();
+                    awaiting = filters;
                     poll_handle.update(|s| {
                         s.connects += 1;
-                        s.subscribed = false;
+                        // Nothing to subscribe to (an instance's own feeds): ready now.
+                        s.subscribed = filters == 0;
                     });
                     if tx.send(FromBroker::Connected).await.is_err() {
                         return;
@@ -389,7 +409,7 @@ pub async fn run_with_inputs(
                         // Renewed on every CONNACK (the session keeps them, but a broker that
                         // lost its state, or a first connection, needs them).
                         let mut failed = None;
-                        for filter in SUBSCRIPTIONS {
+                        for filter in &cfg.subscriptions {
                             if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
                                 failed = Some(e);
                                 break;
@@ -399,12 +419,17 @@ pub async fn run_with_inputs(
                             break Err(e.into());
                         }
                     }
+                    Some(FromBroker::Message(p, _)) if cfg.elsewhere.iter().any(|f| crate::wire::topics::covers(f, &p.topic)) => {
+                        // Another slot's: its holder archives it.
+                        handle.update(|s| s.elsewhere += 1);
+                        unacked.push(p, out.produced(), &pipeline);
+                    }
                     Some(FromBroker::Message(p, received_at)) => {
                         if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &out, &handle, tsdb.as_ref()).await {
                             break Err(e);
                         }
                         // Acknowledged once archived and once what it gave is with the broker.
-                        unacked.push(p, out.produced());
+                        unacked.push(p, out.produced(), &pipeline);
                         handle.update(|s| {
                             s.queue_broker = rx.len() as u64;
                             s.unacked = unacked.len() as u64;
@@ -644,15 +669,55 @@ impl Out {
 /// observations produced once it was handled (its observations are with the broker when
 /// that many are confirmed, MQTT 3.1.1 §4.6); the first `synced` are in the archive and
 /// fsync'd.
+///
+/// A message that leaves a multi-sentence AIS message waiting for its next sentences is
+/// *held*: it is acknowledged only with a later message that leaves none waiting (so with
+/// the observation the group completes into). Acknowledging the first part alone would let a
+/// crash hand the rest to a successor without it, and the message would be lost. Never more
+/// than [`HOLD_MESSAGES`] messages are held back, nor for longer than [`HOLD_FOR`]: a group
+/// that does not complete soon is broken, and one broken feed must not stall its slot.
 #[derive(Default)]
 struct Unacked {
-    waiting: VecDeque<(Publish, u64)>,
+    waiting: VecDeque<Waiting>,
     synced: usize,
+    /// AIS lines decoded when the last message was pushed.
+    last_line: u64,
 }
 
+/// A message not yet acknowledged.
+struct Waiting {
+    publish: Publish,
+    /// Observations produced once it was handled.
+    mark: u64,
+    /// AIS lines decoded before it.
+    first_line: u64,
+    /// It left a multi-sentence message waiting.
+    held: bool,
+    at: tokio::time::Instant,
+}
+
+/// Later messages after which a held message is acknowledged anyway (below every broker's
+/// window of unacknowledged deliveries: RabbitMQ's MQTT prefetch is 10).
+const HOLD_MESSAGES: usize = 4;
+/// Time after which a held message is acknowledged anyway.
+const HOLD_FOR: Duration = Duration::from_millis(500);
+
 impl Unacked {
-    fn push(&mut self, p: Publish, mark: u64) {
-        self.waiting.push_back((p, mark));
+    fn push(&mut self, publish: Publish, mark: u64, pipeline: &Pipeline) {
+        let lines = pipeline.ais_lines();
+        // Lines decoded before this message: those before the oldest waiting one's, plus
+        // what came since; a group begun before the oldest waiting message is no concern of
+        // the messages waiting now (it is broken, or its first part was acknowledged).
+        let first_line = self.last_line;
+        let since = self.waiting.front().map_or(first_line, |w| w.first_line);
+        self.waiting.push_back(Waiting {
+            publish,
+            mark,
+            first_line,
+            held: pipeline.fragments_waiting_since(since),
+            at: tokio::time::Instant::now(),
+        });
+        self.last_line = lines;
     }
 
     fn len(&self) -> usize {
@@ -677,22 +742,45 @@ impl Unacked {
         self.ack_ready(client, confirmed).await
     }
 
-    /// Acknowledge the fsync'd messages whose observations the broker has confirmed.
+    /// How many of the oldest messages may be acknowledged now, `confirmed` observations
+    /// being with the broker: those fsync'd whose observations are confirmed, up to the last
+    /// that is not held (or is stale).
+    fn ready(&self, confirmed: u64, now: tokio::time::Instant) -> usize {
+        let total = self.waiting.len();
+        let (mut eligible, mut unheld, mut old) = (0, 0, 0);
+        for (i, w) in self.waiting.iter().enumerate().take(self.synced) {
+            if w.mark > confirmed {
+                break;
+            }
+            eligible = i + 1;
+            if !w.held {
+                unheld = i + 1;
+            }
+            if now.duration_since(w.at) >= HOLD_FOR {
+                old = i + 1;
+            }
+        }
+        // Never more than HOLD_MESSAGES held back, nor for longer than HOLD_FOR.
+        unheld
+            .max(old)
+            .max(eligible.min(total.saturating_sub(HOLD_MESSAGES)))
+    }
+
+    /// Acknowledge the fsync'd messages whose observations the broker has confirmed, up to
+    /// the last that is not held.
     async fn ack_ready(
         &mut self,
         client: &AsyncClient,
         confirmed: &AtomicU64,
     ) -> Result<(), ServiceError> {
-        let confirmed = confirmed.load(Ordering::Acquire);
-        while self.synced > 0
-            && self
-                .waiting
-                .front()
-                .is_some_and(|(_, mark)| *mark <= confirmed)
-        {
-            if let Some((p, _)) = self.waiting.pop_front() {
+        let ready = self.ready(
+            confirmed.load(Ordering::Acquire),
+            tokio::time::Instant::now(),
+        );
+        for _ in 0..ready {
+            if let Some(w) = self.waiting.pop_front() {
                 self.synced -= 1;
-                client.ack(&p).await?;
+                client.ack(&w.publish).await?;
             }
         }
         Ok(())
@@ -918,5 +1006,79 @@ impl crate::stats::Report for ServiceStats {
         gauge!("tidewatch_ingest_disk_full").set(crate::stats::flag(s.disk_full));
         counter!("tidewatch_ingest_disk_full_episodes_total").absolute(s.disk_full_episodes);
         gauge!("tidewatch_ingest_archive_pending_bytes").set(s.archive_pending_bytes as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIRST: &[u8] =
+        b"!AIVDM,2,1,3,B,55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53,0*3E";
+    const SECOND: &[u8] = b"!AIVDM,2,2,3,B,1@0000000000000,2*55";
+    const SINGLE: &[u8] = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A";
+
+    /// One MQTT message carrying `line`, handled by `p`: what it published.
+    fn handle(p: &mut Pipeline, u: &mut Unacked, line: &'static [u8], produced: &mut u64) {
+        let events = p.on_input(
+            Input::Ais {
+                source: "r1",
+                payload: line,
+            },
+            Timestamp::now(),
+        );
+        *produced += events
+            .iter()
+            .filter(|e| matches!(e, Event::Publish { .. }))
+            .count() as u64;
+        let publish = Publish::new("tidewatch/v1/raw/ais/r1", QoS::AtLeastOnce, line);
+        u.push(publish, *produced, p);
+        u.synced = u.len();
+    }
+
+    /// The message bringing a multi-sentence message's first sentence is acknowledged only
+    /// with the one bringing its last, once the observation it completes is with the broker:
+    /// a crash in between hands both to the next holder of the slot, never the last alone.
+    #[test]
+    fn the_first_part_of_a_message_is_acknowledged_only_with_its_last() {
+        let (mut p, mut u, mut produced) = (Pipeline::new(), Unacked::default(), 0);
+        let now = tokio::time::Instant::now();
+        handle(&mut p, &mut u, FIRST, &mut produced);
+        assert_eq!(produced, 0);
+        assert_eq!(u.ready(0, now), 0, "the first part alone is held");
+        handle(&mut p, &mut u, SECOND, &mut produced);
+        assert_eq!(produced, 1, "the two parts make an observation");
+        assert_eq!(u.ready(0, now), 0, "its observation is not confirmed yet");
+        assert_eq!(u.ready(1, now), 2, "both go together once it is");
+    }
+
+    /// A broken feed cannot stall its slot: a first part alone is acknowledged after
+    /// HOLD_MESSAGES later messages or HOLD_FOR, and a group begun before every waiting
+    /// message holds none of them.
+    #[test]
+    fn a_first_part_that_never_completes_is_acknowledged_after_a_bound() {
+        let (mut p, mut u, mut produced) = (Pipeline::new(), Unacked::default(), 0);
+        let now = tokio::time::Instant::now();
+        handle(&mut p, &mut u, FIRST, &mut produced);
+        assert_eq!(u.ready(0, now), 0);
+        assert_eq!(
+            u.ready(0, tokio::time::Instant::now() + HOLD_FOR),
+            1,
+            "stale after HOLD_FOR"
+        );
+        // By count: never more than HOLD_MESSAGES held back.
+        for _ in 0..HOLD_MESSAGES {
+            handle(&mut p, &mut u, SINGLE, &mut produced);
+        }
+        assert_eq!(u.ready(produced, now), 1, "at most HOLD_MESSAGES wait");
+        assert_eq!(
+            u.ready(produced, tokio::time::Instant::now() + HOLD_FOR),
+            u.len()
+        );
+        // The broken group still waits in the decoder, but began before anything waiting now.
+        u.waiting.clear();
+        u.synced = 0;
+        handle(&mut p, &mut u, SINGLE, &mut produced);
+        assert_eq!(u.ready(produced, now), 1);
     }
 }

@@ -60,6 +60,10 @@ pub enum Command {
     /// on `tidewatch/v1/raw/ais/{source}` (in scenario time, `--speed` times real time);
     /// `--list` names the scenarios.
     Simulate(crate::cmd::simulate::SimulateArgs),
+    /// Start the multi-node layout on this machine, for trying it: three RabbitMQ nodes,
+    /// PostgreSQL, two ingest instances, two fusion replicas, two consoles on the shared
+    /// store, each a process of its own (DESIGN.md "Beyond one machine").
+    Deploy(crate::cmd::deploy::DeployArgs),
 }
 
 /// Arguments of `console`.
@@ -184,6 +188,22 @@ pub struct IngestArgs {
     #[arg(long, value_name = "DAYS", default_value_t = ingest::service::DEFAULT_RETAIN_RAW_DAYS,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub retain_raw: u32,
+    /// Run as one of several ingest instances, under this name (unique among them; `a-z`,
+    /// `0-9`, `-`, `_`): the slots are shared among the live instances, and those of an
+    /// instance that is lost are taken over (`ingest::instances`). Each slot's archive goes
+    /// to `DIR/raw/{slot}/`, the instance's own feeds' to `DIR/raw/feeds/`.
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+    /// A slot of sources, held by one instance at a time: `NAME=FILTER[,FILTER…]`, filters
+    /// under `tidewatch/v1/` (which may be left out), e.g. `north=raw/ais/north/#` or
+    /// `units=patrol/+/nmea,patrol/+/report`. Repeatable; every instance is given the same
+    /// list; the slot `rest` takes whatever no slot names.
+    #[arg(long, value_name = "NAME=FILTER[,…]", requires = "instance")]
+    pub slot: Vec<String>,
+    /// How often an instance says it is alive, milliseconds; one silent for three is gone.
+    #[arg(long, value_name = "MS", default_value_t = 1000, requires = "instance",
+        value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub heartbeat_ms: u64,
 }
 
 /// Arguments of `fusion`.

@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod console;
+pub mod engines;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod metrics;

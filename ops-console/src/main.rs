@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         }
         Command::Broker(args) => ops_console::cmd::identity::run_broker(&args),
         Command::Simulate(args) => ops_console::cmd::simulate::run(&args),
+        Command::Deploy(args) => ops_console::cmd::deploy::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

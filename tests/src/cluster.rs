@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ingest::link::client::{self, Failover};
+use ops_console::engines::rabbitmq;
 use rumqttc::{Event, Packet};
 
 /// A broker engine.
@@ -78,8 +79,6 @@ pub struct Cluster {
     routes: Vec<u16>,
 }
 
-const READY_WITHIN: Duration = Duration::from_secs(120);
-
 impl Cluster {
     /// Start `engine` in `dir` (three nodes, or one for Mosquitto) and wait until every
     /// node accepts MQTT connections (and, for RabbitMQ, has joined the first).
@@ -98,11 +97,7 @@ impl Cluster {
         if engine == Engine::RabbitMq {
             // The nodes and rabbitmqctl share an Erlang cookie: one made here, in a home
             // of the cluster's own (three nodes starting at once would race to make one).
-            use std::os::unix::fs::PermissionsExt;
-            let cookie = dir.join(".erlang.cookie");
-            std::fs::write(&cookie, format!("TIDEWATCHTEST{tag}")).expect("cookie");
-            std::fs::set_permissions(&cookie, std::fs::Permissions::from_mode(0o400))
-                .expect("cookie permissions");
+            rabbitmq::write_cookie(dir, &format!("TIDEWATCHTEST{tag}")).expect("cookie");
         }
         let mut c = Cluster {
             engine,
@@ -117,17 +112,8 @@ impl Cluster {
             c.wait_ready(i);
         }
         if engine == Engine::RabbitMq {
-            let first = c.rabbit_node(0);
-            for i in 1..n {
-                let node = c.rabbit_node(i);
-                for args in [
-                    vec!["stop_app"],
-                    vec!["join_cluster", first.as_str()],
-                    vec!["start_app"],
-                ] {
-                    rabbitmqctl(dir, &node, &args);
-                }
-            }
+            let nodes: Vec<_> = (0..n).map(|i| c.rabbit_node(i, 0, 0)).collect();
+            rabbitmq::join(dir, &nodes).unwrap_or_else(|e| panic!("{e:#}"));
             for i in 0..n {
                 c.wait_ready(i);
             }
@@ -177,8 +163,13 @@ impl Cluster {
         self.wait_ready(i);
     }
 
-    fn rabbit_node(&self, i: usize) -> String {
-        format!("{}@localhost", self.nodes[i].name)
+    fn rabbit_node(&self, i: usize, amqp: u16, dist: u16) -> rabbitmq::RabbitNode {
+        rabbitmq::RabbitNode {
+            name: self.nodes[i].name.clone(),
+            mqtt: self.nodes[i].mqtt_port,
+            amqp,
+            dist,
+        }
     }
 
     fn spawn(&mut self, i: usize) {
@@ -192,36 +183,10 @@ impl Cluster {
             .expect("node log");
         let mut cmd = match self.engine {
             Engine::RabbitMq => {
-                let amqp = free_port();
-                std::fs::write(
-                    node_dir.join("rabbitmq.conf"),
-                    format!(
-                        "listeners.tcp.default = 127.0.0.1:{amqp}\n\
-                         mqtt.listeners.tcp.default = 127.0.0.1:{port}\n\
-                         mqtt.durable_queue_type = quorum\n\
-                         mqtt.allow_anonymous = true\n\
-                         loopback_users = none\n"
-                    ),
-                )
-                .expect("rabbitmq.conf");
-                std::fs::write(node_dir.join("enabled_plugins"), "[rabbitmq_mqtt].\n")
-                    .expect("enabled_plugins");
-                // The script itself, not Debian's wrapper (which switches to the rabbitmq
-                // user, who cannot write here).
-                let mut c = Command::new(Engine::RabbitMq.require());
-                let d = |f: &str| node_dir.join(f);
-                c.env("HOME", &self.dir)
-                    .env("RABBITMQ_NODENAME", self.rabbit_node(i))
-                    .env("RABBITMQ_NODE_PORT", amqp.to_string())
-                    .env("RABBITMQ_DIST_PORT", free_port().to_string())
-                    .env("RABBITMQ_CONFIG_FILE", d("rabbitmq"))
-                    .env("RABBITMQ_ENABLED_PLUGINS_FILE", d("enabled_plugins"))
-                    .env("RABBITMQ_MNESIA_BASE", d("mnesia"))
-                    .env("RABBITMQ_LOG_BASE", d("log"))
-                    .env("RABBITMQ_FEATURE_FLAGS_FILE", d("feature_flags"))
-                    .env("RABBITMQ_PLUGINS_EXPAND_DIR", d("plugins-expand"))
-                    .env("RABBITMQ_PID_FILE", d("pid"));
-                c
+                // The same configuration `tidewatch deploy` runs.
+                let n = self.rabbit_node(i, free_port(), free_port());
+                rabbitmq::write_node(&node_dir, &n).expect("RabbitMQ configuration");
+                rabbitmq::node_command(&self.dir, &node_dir, &n)
             }
             Engine::Nats => {
                 let routes: Vec<String> = self
@@ -273,66 +238,15 @@ impl Cluster {
 
     /// Wait until node `i` accepts an MQTT connection (a CONNACK that accepts).
     fn wait_ready(&self, i: usize) {
-        let port = self.nodes[i].mqtt_port;
-        let start = Instant::now();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let ok = rt.block_on(async {
-            while start.elapsed() < READY_WITHIN {
-                let (_c, mut el) = client::connect(
-                    client::options(
-                        format!("ready-{port}"),
-                        "127.0.0.1",
-                        port,
-                        None,
-                        false,
-                        1 << 16,
-                    ),
-                    8,
-                );
-                let got = tokio::time::timeout(Duration::from_secs(5), async {
-                    loop {
-                        match el.poll().await {
-                            Ok(Event::Incoming(Packet::ConnAck(_))) => return true,
-                            Ok(_) => {}
-                            Err(_) => return false,
-                        }
-                    }
-                })
-                .await;
-                if got == Ok(true) {
-                    return true;
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            false
-        });
         assert!(
-            ok,
-            "{} node {} did not serve MQTT within {READY_WITHIN:?}; see {}",
+            ops_console::engines::wait_mqtt(self.nodes[i].mqtt_port, rabbitmq::READY_WITHIN),
+            "{} node {} did not serve MQTT within {:?}; see {}",
             self.engine.name(),
             i + 1,
+            rabbitmq::READY_WITHIN,
             self.dir.join(&self.nodes[i].name).join("out.log").display()
         );
     }
-}
-
-fn rabbitmqctl(home: &Path, node: &str, args: &[&str]) {
-    let out = Command::new("/usr/lib/rabbitmq/bin/rabbitmqctl")
-        .env("HOME", home)
-        .arg("-n")
-        .arg(node)
-        .args(args)
-        .output()
-        .expect("rabbitmqctl");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl -n {node} {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 impl Drop for Cluster {

@@ -443,6 +443,17 @@ impl Decoder {
         self.groups.len()
     }
 
+    /// Lines decoded so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Is a group that started after line `line` (a count of [`Decoder::lines`]) still
+    /// waiting for fragments?
+    pub fn waiting_since(&self, line: u64) -> bool {
+        self.groups.iter().any(|g| g.started > line)
+    }
+
     /// Decode one line (with or without a tag block). `source` separates inputs for
     /// fragment assembly (a receiver, a topic, a file). `Ok(None)` means the line was a
     /// fragment and was kept for its message.

@@ -18,6 +18,9 @@ pub const ALERTS_FILTER: &str = "tidewatch/v1/alerts/#";
 pub const TASKING_FILTER: &str = "tidewatch/v1/patrol/+/tasking";
 /// What the console subscribes to for case actions taken at sea and their evidence files.
 pub const SEA_CASE_FILTER: &str = "tidewatch/v1/patrol/+/case";
+/// Where ingest instances say they are alive, and which slots they hold
+/// ([`crate::instances`]).
+pub const INGEST_INSTANCES_FILTER: &str = "tidewatch/v1/ingest/instances/+";
 
 /// A patrol unit's id: 1–32 characters of `a-z`, `0-9`, `-` and `_`, so it is safe in a
 /// topic level and as a broker user name.
@@ -88,6 +91,8 @@ pub enum Topic {
     ObsRadar(UnitId),
     /// `alerts/{kind}`: a fusion alert.
     Alert(String),
+    /// `ingest/instances/{name}`: an ingest instance's heartbeat, or its will.
+    IngestInstance(UnitId),
 }
 
 impl Topic {
@@ -111,6 +116,7 @@ impl Topic {
             ("obs", Some("patrol"), u @ Some(_)) => Topic::ObsPatrol(unit(u)?),
             ("obs", Some("radar"), u @ Some(_)) => Topic::ObsRadar(unit(u)?),
             ("alerts", Some(kind), None) if !kind.is_empty() => Topic::Alert(kind.to_owned()),
+            ("ingest", Some("instances"), name @ Some(_)) => Topic::IngestInstance(unit(name)?),
             _ => return None,
         })
     }
@@ -145,6 +151,59 @@ impl fmt::Display for Topic {
             Topic::ObsPatrol(u) => write!(f, "{PREFIX}/obs/patrol/{u}"),
             Topic::ObsRadar(u) => write!(f, "{PREFIX}/obs/radar/{u}"),
             Topic::Alert(k) => write!(f, "{PREFIX}/alerts/{k}"),
+            Topic::IngestInstance(n) => write!(f, "{PREFIX}/ingest/instances/{n}"),
+        }
+    }
+}
+
+/// Does `pattern` (a topic filter) cover every topic that `filter` (a topic name or filter) can
+/// match? For a topic name this is the usual MQTT match. `#` also matches its parent level
+/// (`a/#` covers `a`), and a wildcard in the first level never matches a topic starting with `$`
+/// (MQTT 3.1.1 §4.7.2), as in Mosquitto.
+pub fn covers(pattern: &str, filter: &str) -> bool {
+    let mut p = pattern.split('/');
+    let mut f = filter.split('/');
+    let mut first = true;
+    loop {
+        match (p.next(), f.next()) {
+            (Some("#"), level) => {
+                return !(first && level.is_some_and(|l| l.starts_with('$')));
+            }
+            (Some("+"), Some(level)) => {
+                if level == "#" || (first && level.starts_with('$')) {
+                    return false;
+                }
+            }
+            // A literal covers only the same literal; a wildcard in `filter` is wider.
+            (Some(lit), Some(level)) => {
+                if lit != level {
+                    return false;
+                }
+            }
+            (None, None) => return true,
+            _ => return false,
+        }
+        first = false;
+    }
+}
+
+/// Can some topic match both filters? (Two ingest slots whose filters overlap would both
+/// archive what is published there.)
+pub fn overlap(a: &str, b: &str) -> bool {
+    let mut a = a.split('/');
+    let mut b = b.split('/');
+    loop {
+        match (a.next(), b.next()) {
+            // `x/#` matches `x` and everything under it.
+            (Some("#"), _) | (_, Some("#")) => return true,
+            (Some("+"), Some(_)) | (Some(_), Some("+")) => {}
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return false;
+                }
+            }
+            (None, None) => return true,
+            _ => return false,
         }
     }
 }
@@ -170,6 +229,7 @@ mod tests {
             Topic::ObsPatrol(u.clone()),
             Topic::ObsRadar(u),
             Topic::Alert("rendezvous".into()),
+            Topic::IngestInstance(UnitId::new("ingest-b").unwrap()),
         ] {
             assert_eq!(Topic::parse(&t.to_string()), Some(t));
         }
@@ -217,6 +277,26 @@ mod tests {
         assert_eq!(published.len(), 3, "{events:?}");
         for (made, belongs) in published {
             assert_eq!(made, belongs);
+        }
+    }
+
+    #[test]
+    fn filters_overlap_when_some_topic_matches_both() {
+        for (a, b) in [
+            ("r/ais/north/#", "r/ais/+/x"),
+            ("r/ais/#", "r/ais"),
+            ("r/+/n", "r/ais/+"),
+            ("r/ais/n", "r/ais/n"),
+        ] {
+            assert!(overlap(a, b) && overlap(b, a), "{a} {b}");
+        }
+        for (a, b) in [
+            ("r/ais/north/#", "r/ais/south/#"),
+            ("r/ais/+", "r/ais/n/x"),
+            ("r/ais/n", "r/ais/n/x"),
+            ("r/+/n", "r/ais/s"),
+        ] {
+            assert!(!overlap(a, b) && !overlap(b, a), "{a} {b}");
         }
     }
 

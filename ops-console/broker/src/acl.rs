@@ -18,9 +18,10 @@
 
 use std::borrow::Cow;
 
+pub(crate) use ingest::wire::topics::covers;
 use ingest::wire::topics::{
-    ALERTS_FILTER, OBS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER, RAW_AIS_FILTER,
-    SEA_CASE_FILTER, TASKING_FILTER,
+    ALERTS_FILTER, INGEST_INSTANCES_FILTER, OBS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER,
+    RAW_AIS_FILTER, SEA_CASE_FILTER, TASKING_FILTER,
 };
 
 use super::config::Role;
@@ -94,15 +95,22 @@ pub(crate) fn rules(subject: Subject) -> Rules {
             retain: false,
         },
         // Ingest reads the raw feeds and the units' NMEA and reports, and publishes the
-        // observations made of them and the refusals it tells a unit.
+        // observations made of them and the refusals it tells a unit; its instances tell
+        // each other they are alive (`ingest::instances`).
         Subject::Role(Role::Ingest) => Rules {
             publish: &[
                 "tidewatch/v1/obs/ais/+",
                 "tidewatch/v1/obs/patrol/+",
                 "tidewatch/v1/obs/radar/+",
                 "tidewatch/v1/patrol/+/rejects",
+                INGEST_INSTANCES_FILTER,
             ],
-            subscribe: &[RAW_AIS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER],
+            subscribe: &[
+                RAW_AIS_FILTER,
+                PATROL_NMEA_FILTER,
+                PATROL_REPORT_FILTER,
+                INGEST_INSTANCES_FILTER,
+            ],
             retain: false,
         },
         // Fusion reads observations and publishes alerts and taskings.
@@ -195,37 +203,6 @@ impl Grants {
                 Cow::Owned(format!("{}@{client_id}", self.user))
             }
         }
-    }
-}
-
-/// Does `pattern` (a topic filter) cover every topic that `filter` (a topic name or filter) can
-/// match? For a topic name this is the usual MQTT match. `#` also matches its parent level
-/// (`a/#` covers `a`), and a wildcard in the first level never matches a topic starting with `$`
-/// (MQTT 3.1.1 §4.7.2), as in Mosquitto.
-pub(crate) fn covers(pattern: &str, filter: &str) -> bool {
-    let mut p = pattern.split('/');
-    let mut f = filter.split('/');
-    let mut first = true;
-    loop {
-        match (p.next(), f.next()) {
-            (Some("#"), level) => {
-                return !(first && level.is_some_and(|l| l.starts_with('$')));
-            }
-            (Some("+"), Some(level)) => {
-                if level == "#" || (first && level.starts_with('$')) {
-                    return false;
-                }
-            }
-            // A literal covers only the same literal; a wildcard in `filter` is wider.
-            (Some(lit), Some(level)) => {
-                if lit != level {
-                    return false;
-                }
-            }
-            (None, None) => return true,
-            _ => return false,
-        }
-        first = false;
     }
 }
 
@@ -374,6 +351,10 @@ mod tests {
             (Topic::ObsPatrol(u.clone()), vec!["ingest"]),
             (Topic::ObsRadar(u), vec!["ingest"]),
             (Topic::Alert("sar_beacon".into()), vec!["fusion"]),
+            (
+                Topic::IngestInstance(UnitId::new("ingest-b").unwrap()),
+                vec!["ingest"],
+            ),
         ] {
             assert_eq!(writers(&t), want, "{t}");
         }
@@ -384,7 +365,12 @@ mod tests {
     #[test]
     fn each_service_reads_what_it_subscribes_to() {
         let i = Grants::new(Role::Ingest, "ingest");
-        for f in [RAW_AIS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER] {
+        for f in [
+            RAW_AIS_FILTER,
+            PATROL_NMEA_FILTER,
+            PATROL_REPORT_FILTER,
+            INGEST_INSTANCES_FILTER,
+        ] {
             assert!(i.may_subscribe(f), "{f}");
         }
         assert!(Grants::new(Role::Fusion, "fusion").may_subscribe(OBS_FILTER));

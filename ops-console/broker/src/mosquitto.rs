@@ -378,9 +378,11 @@ mod tests {
                 "topic write tidewatch/v1/obs/patrol/+",
                 "topic write tidewatch/v1/obs/radar/+",
                 "topic write tidewatch/v1/patrol/+/rejects",
+                "topic write tidewatch/v1/ingest/instances/+",
                 "topic read tidewatch/v1/raw/ais/#",
                 "topic read tidewatch/v1/patrol/+/nmea",
                 "topic read tidewatch/v1/patrol/+/report",
+                "topic read tidewatch/v1/ingest/instances/+",
             ]
         );
         assert_eq!(

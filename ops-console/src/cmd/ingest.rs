@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use ingest::inputs::{self, FeedFormat, InputStats};
+use ingest::instances::{self, InstanceConfig, InstanceHandle, Slot};
 use ingest::service::{self, ServiceConfig, ServiceHandle};
 use ingest::tsdb::{InfluxConfig, InfluxSink, TsdbWriter, WriterConfig};
+use ingest::wire::topics::UnitId;
 
 use crate::cli::{IngestArgs, InputFormat};
 use crate::metrics::{self, Metrics};
@@ -65,6 +67,23 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         }
         None => None,
     };
+    let (listen_n, connect_n, udp_n) = (listen.len(), connect.len(), udp.len());
+    let instance = match &args.instance {
+        Some(name) => {
+            let slots: Vec<Slot> = args
+                .slot
+                .iter()
+                .map(|s| Slot::parse(s).map_err(|e| anyhow::anyhow!("--slot: {e}")))
+                .collect::<Result<_>>()?;
+            Some(InstanceConfig {
+                name: UnitId::new(name).map_err(|e| anyhow::anyhow!("--instance: {e}"))?,
+                slots: instances::plan(&slots).map_err(|e| anyhow::anyhow!("--slot: {e}"))?,
+                heartbeat: std::time::Duration::from_millis(args.heartbeat_ms),
+            })
+        }
+        None => None,
+    };
+    let ih = InstanceHandle::new();
     let format = match args.input_format {
         InputFormat::Nmea => FeedFormat::Nmea,
         InputFormat::AisCatcherJson => FeedFormat::AisCatcherJson,
@@ -98,7 +117,13 @@ pub fn run(args: &IngestArgs) -> Result<()> {
         let stats = Arc::new(InputStats::default());
         if let Some(addr) = args.metrics {
             let m = Metrics::new();
-            m.add_service(handle.clone());
+            if instance.is_some() {
+                let (a, b) = (ih.clone(), ih.clone());
+                m.add(move || a.stats());
+                m.add(move || b.instance());
+            } else {
+                m.add_service(handle.clone());
+            }
             let feeds = stats.clone();
             m.add(move || feeds.clone());
             m.add_stores(args.data.clone(), vec![("raw", args.data.join("raw"))]);
@@ -140,12 +165,30 @@ pub fn run(args: &IngestArgs) -> Result<()> {
             eprintln!("  UDP feed {name}: on {addr}");
             tokio::spawn(inputs::udp(s, name, format, tx.clone(), stats.clone()));
         }
+        let has_feeds = !(listen_n == 0 && connect_n == 0 && udp_n == 0);
         drop(tx);
-        service::run_with_inputs(cfg, handle.clone(), rx, async {
+        let stop = async {
             let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("ingest stopped")?;
+        };
+        match &instance {
+            Some(inst) => {
+                eprintln!(
+                    "  instance {} of slots {}",
+                    inst.name,
+                    inst.slots
+                        .iter()
+                        .map(|s| format!("{}={}", s.name, s.subscriptions.join(",")))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                instances::run(cfg, inst.clone(), ih.clone(), has_feeds.then_some(rx), stop)
+                    .await
+                    .context("ingest stopped")?;
+            }
+            None => service::run_with_inputs(cfg, handle.clone(), rx, stop)
+                .await
+                .context("ingest stopped")?,
+        }
         Ok::<_, anyhow::Error>(match writer {
             Some(w) => Some(w.shutdown().await),
             None => None,
@@ -154,7 +197,11 @@ pub fn run(args: &IngestArgs) -> Result<()> {
     if let Some(t) = tsdb_stats {
         eprintln!("tidewatch ingest: time series {t:?}");
     }
-    let s = handle.stats();
+    let s = if instance.is_some() {
+        ih.stats()
+    } else {
+        handle.stats()
+    };
     eprintln!(
         "tidewatch ingest: stopped after {} messages, {} observations, {} updates, {} connections; rejected by reason: {:?}",
         s.messages, s.observations, s.updates, s.connects, s.rejected

@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod console;
 pub mod decode;
+pub mod deploy;
 pub mod drill;
 pub mod fusion;
 pub mod identity;

@@ -1,0 +1,388 @@
+//! `tidewatch deploy` (DESIGN.md "Beyond one machine"): the multi-node layout on one machine,
+//! and ingest as several instances on it. Receivers in three regions (two named slots and the
+//! rest) publish two-sentence AIS messages, one sentence per MQTT message; the ingest instance
+//! holding a slot is SIGKILLed mid-stream. The other takes its slots over at once: every line a
+//! receiver had acknowledged is in an archive (each slot's chain on each instance verifies),
+//! and every message comes out as its observation: ingest acknowledges a message's first
+//! sentence only with its last, so the kill never splits one between the instances.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read as _, Write as _};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ingest::ais::AisMessage;
+use ingest::ais::message::{Body, StaticVoyage};
+use ingest::link::client;
+use rumqttc::{Event, Packet, QoS};
+use simulators::ais_encode::{EncodeOptions, Encoder, TagBlockOptions};
+
+/// A base port whose whole range (`deploy --base-port`) is free.
+fn free_base() -> u16 {
+    let offsets = [1, 2, 3, 11, 12, 13, 21, 22, 23, 30, 81, 82, 91, 92, 93, 94];
+    for attempt in 0..200u16 {
+        let base = 30_000 + (std::process::id() as u16 % 200 + attempt) * 100;
+        if offsets
+            .iter()
+            .all(|o| std::net::TcpListener::bind(("127.0.0.1", base + o)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no free range of ports for deploy");
+}
+
+/// GET `path` on 127.0.0.1:`port`; the body.
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out.split_once("\r\n\r\n")?.1.to_owned())
+}
+
+/// The slots an ingest instance holds, from its `/metrics`.
+fn holds(port: u16) -> BTreeSet<String> {
+    get(port, "/metrics")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("tidewatch_ingest_slot_held{slot=\""))
+        .filter_map(|l| l.split_once('"'))
+        .map(|(slot, _)| slot.to_owned())
+        .collect()
+}
+
+fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The deploy, stopped (SIGINT, then SIGKILL to its group) when dropped.
+struct Deploy(Child);
+
+impl Drop for Deploy {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Two-sentence messages (type 5, one MMSI each) from `source`, as its receiver reports them
+/// with a tag block; each entry is (MMSI, its lines).
+fn messages(source: &str, first_mmsi: u32, n: u32) -> Vec<(u32, Vec<String>)> {
+    let t0: jiff::Timestamp = "2026-12-05T03:00:00Z".parse().unwrap();
+    let mut enc = Encoder::new(EncodeOptions {
+        tag: Some(TagBlockOptions {
+            source: Some(source.to_owned()),
+            time: None,
+            group_id: 1,
+        }),
+        ..EncodeOptions::default()
+    });
+    (0..n)
+        .map(|i| {
+            let mmsi = first_mmsi + i;
+            if let Some(t) = &mut enc.opts.tag {
+                t.time = Some(t0 + jiff::SignedDuration::from_secs(i64::from(i)));
+            }
+            let m = AisMessage {
+                msg_type: 5,
+                repeat: 0,
+                mmsi,
+                body: Body::StaticVoyage(StaticVoyage {
+                    ais_version: 2,
+                    callsign: format!("TW{i}"),
+                    shipname: format!("TIDEWATCH {i}"),
+                    shiptype: 70,
+                    ..Default::default()
+                }),
+            };
+            let lines = enc.encode(&m).expect("encodes");
+            assert_eq!(lines.len(), 2, "a type 5 message takes two sentences");
+            (mmsi, lines)
+        })
+        .collect()
+}
+
+#[test]
+fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_losing_an_acknowledged_line()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let base = free_base();
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .args(["deploy", "--base-port", &base.to_string(), "--dir"])
+        .arg(dir.path().join("deploy"))
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("deploy.log")).unwrap())
+        .spawn()
+        .expect("tidewatch deploy starts");
+    let stdout = child.stdout.take().unwrap();
+    let deploy = Deploy(child);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            eprintln!("deploy: {line}");
+            if line.contains("tidewatch deploy: ready") {
+                let _ = ready_tx.send(());
+            }
+        }
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(300))
+        .unwrap_or_else(|_| {
+            panic!(
+                "deploy not ready within 300 s: {}",
+                std::fs::read_to_string(dir.path().join("deploy.log")).unwrap_or_default()
+            )
+        });
+    let home = dir.path().join("deploy");
+    // The layout: each process's command line, both consoles answering.
+    let commands = std::fs::read_to_string(home.join("commands.txt")).unwrap();
+    for part in [
+        "--instance ingest-a",
+        "--instance ingest-b",
+        "tidewatch-fusion-b",
+        "--database postgres://",
+    ] {
+        assert!(commands.contains(part), "{part} not in {commands}");
+    }
+    for port in [base + 81, base + 82] {
+        assert!(get(port, "/").is_some(), "console on {port} answers");
+    }
+    // The two instances share the four slots.
+    let (ma, mb) = (base + 91, base + 92);
+    wait_for(
+        "the slots shared by both instances",
+        Duration::from_secs(60),
+        || {
+            let (a, b) = (holds(ma), holds(mb));
+            a.len() + b.len() == 4 && a.is_disjoint(&b) && !a.is_empty() && !b.is_empty()
+        },
+    );
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A persistent subscriber to the observations, on the third node.
+    let (sub, mut sub_loop) = client::connect(
+        client::options(
+            "deploy-test-obs",
+            "127.0.0.1",
+            base + 3,
+            None,
+            true,
+            1 << 20,
+        ),
+        64,
+    );
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::<u32>::new()));
+    let (subscribed_tx, subscribed_rx) = std::sync::mpsc::channel();
+    {
+        let seen = seen.clone();
+        let sub = sub.clone();
+        rt.spawn(async move {
+            loop {
+                match sub_loop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = sub
+                            .subscribe("tidewatch/v1/obs/ais/+", QoS::AtLeastOnce)
+                            .await;
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = subscribed_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if let Some(m) = p.topic.rsplit('/').next().and_then(|m| m.parse().ok()) {
+                            seen.lock().unwrap().insert(m);
+                        }
+                        let _ = sub.ack(&p).await;
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        });
+    }
+    subscribed_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the subscriber subscribed");
+
+    // Receivers in three regions: two named slots and the rest.
+    let sources = [
+        ("tidewatch/v1/raw/ais/north/r1", "north", 201_000_000),
+        ("tidewatch/v1/raw/ais/south/r2", "south", 202_000_000),
+        ("tidewatch/v1/raw/ais/west/r3", "rest", 203_000_000),
+    ];
+    const PER_SOURCE: u32 = 120;
+    let streams: Vec<_> = sources
+        .iter()
+        .map(|(topic, _, first)| (*topic, messages(topic, *first, PER_SOURCE)))
+        .collect();
+    // Each sentence its own QoS 1 message, each acknowledged by the broker before the next.
+    let (publisher, mut pub_loop) = client::connect(
+        client::options(
+            "deploy-test-pub",
+            "127.0.0.1",
+            base + 1,
+            None,
+            false,
+            1 << 20,
+        ),
+        64,
+    );
+    let (acks_tx, acks_rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        loop {
+            match pub_loop.poll().await {
+                Ok(Event::Incoming(Packet::PubAck(_))) => {
+                    let _ = acks_tx.send(());
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    });
+    let victim_port = if holds(ma).contains("north") { ma } else { mb };
+    let victim = if victim_port == ma {
+        "ingest-a"
+    } else {
+        "ingest-b"
+    };
+    let survivor_port = if victim_port == ma { mb } else { ma };
+    let mut acked_lines: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let total = PER_SOURCE as usize * streams.len();
+    let mut sent = 0usize;
+    let mut takeover = None;
+    for i in 0..PER_SOURCE as usize {
+        for (topic, msgs) in &streams {
+            for line in &msgs[i].1 {
+                rt.block_on(publisher.publish(*topic, QoS::AtLeastOnce, false, line.clone()))
+                    .unwrap();
+                acks_rx
+                    .recv_timeout(Duration::from_secs(30))
+                    .expect("the broker acknowledges each line");
+                acked_lines.entry(topic).or_default().push(line.clone());
+            }
+            sent += 1;
+            if sent == total / 3 {
+                // The instance holding `north` dies mid-stream; how long until the survivor
+                // holds its slots is timed meanwhile.
+                let pid = std::fs::read_to_string(home.join("run").join(format!("{victim}.pid")))
+                    .unwrap();
+                Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", pid.trim())])
+                    .status()
+                    .unwrap();
+                let killed = Instant::now();
+                takeover = Some(std::thread::spawn(move || {
+                    while holds(survivor_port).len() < 4
+                        && killed.elapsed() < Duration::from_secs(30)
+                    {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    killed.elapsed()
+                }));
+            }
+        }
+    }
+    // The survivor holds every slot, at once (the broker published the lost one's will).
+    let taken = takeover.expect("killed").join().unwrap();
+    assert!(
+        holds(survivor_port).len() == 4,
+        "the survivor holds {:?} {taken:?} after the kill",
+        holds(survivor_port)
+    );
+
+    // Every message's observation.
+    let expected: BTreeSet<u32> = streams
+        .iter()
+        .flat_map(|(_, m)| m.iter().map(|(mmsi, _)| *mmsi))
+        .collect();
+    // Wait until every one is in (the usual end), or for a minute.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let missing = loop {
+        let missing: BTreeSet<u32> = expected
+            .difference(&seen.lock().unwrap())
+            .copied()
+            .collect();
+        if missing.is_empty() || Instant::now() > deadline {
+            break missing;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        missing.is_empty(),
+        "{} messages never observed: {missing:?}",
+        missing.len()
+    );
+
+    // A last sentence whose message the killed instance had completed, published and begun
+    // acknowledging may come to the survivor alone: archived as an orphan, the only refusal
+    // there may be, once per source at most.
+    let mut archived: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut orphans = BTreeMap::<String, usize>::new();
+    for inst in ["ingest-a", "ingest-b"] {
+        let raw = home.join(inst).join("raw");
+        for slot in std::fs::read_dir(&raw).unwrap() {
+            let slot = slot.unwrap().path();
+            ingest::archive::verify(&slot).unwrap_or_else(|e| panic!("{}: {e}", slot.display()));
+            for f in ingest::archive::files(&slot).unwrap() {
+                for r in ingest::archive::read_file(&f).unwrap() {
+                    if r.verdict != "ok" {
+                        assert_eq!(
+                            r.verdict,
+                            "rej:orphan_fragment",
+                            "{}",
+                            String::from_utf8_lossy(&r.line)
+                        );
+                        *orphans.entry(r.source.clone()).or_default() += 1;
+                    }
+                    archived.insert(r.line);
+                }
+            }
+        }
+    }
+    assert!(orphans.values().all(|n| *n <= 1), "orphans: {orphans:?}");
+    for (topic, lines) in &acked_lines {
+        for l in lines {
+            assert!(
+                archived.contains(l.as_bytes()),
+                "{topic}: acknowledged line not archived: {l}"
+            );
+        }
+    }
+    // The administrator's one-time password is for the operator's eyes only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = Path::new(&home.join("admin-password.txt"))
+        .metadata()
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "admin-password.txt is readable by others");
+    eprintln!(
+        "deploy: {} lines acknowledged, all archived; {} of {} messages observed; orphans {orphans:?}; {victim} killed at 1/3, every slot held by the survivor {taken:?} after the kill",
+        acked_lines.values().map(Vec::len).sum::<usize>(),
+        expected.len() - missing.len(),
+        expected.len()
+    );
+    drop(deploy);
+}
