@@ -178,8 +178,10 @@ pub fn plan(slots: &[Slot]) -> Result<Vec<SlotPlan>, String> {
 }
 
 /// A fingerprint of the slots, so instances configured differently notice.
-fn fingerprint(plans: &[SlotPlan]) -> String {
+fn fingerprint(plans: &[SlotPlan], client_id: &str) -> String {
     let mut h = Sha256::new();
+    h.update(client_id.as_bytes());
+    h.update(b"\n");
     for p in plans {
         h.update(p.name.as_bytes());
         for f in &p.subscriptions {
@@ -232,6 +234,8 @@ pub struct InstanceStats {
     pub released: u64,
     /// Heartbeats from instances whose slots are configured differently.
     pub plan_mismatches: u64,
+    /// Heartbeats from another process under this instance's name.
+    pub name_conflicts: u64,
 }
 
 #[derive(Default)]
@@ -325,6 +329,11 @@ impl crate::stats::Report for InstanceStats {
             Unit::Count,
             "Heartbeats from ingest instances whose slots are configured differently"
         );
+        describe_counter!(
+            "tidewatch_ingest_name_conflicts_total",
+            Unit::Count,
+            "Heartbeats from another ingest process under this instance's name"
+        );
     }
 
     fn record(&self) {
@@ -337,6 +346,7 @@ impl crate::stats::Report for InstanceStats {
         counter!("tidewatch_ingest_slot_changes_total", "change" => "released")
             .absolute(self.released);
         counter!("tidewatch_ingest_plan_mismatches_total").absolute(self.plan_mismatches);
+        counter!("tidewatch_ingest_name_conflicts_total").absolute(self.name_conflicts);
     }
 }
 
@@ -344,7 +354,12 @@ impl crate::stats::Report for InstanceStats {
 enum Heard {
     Up,
     Down,
-    Beat { name: String, plan: String },
+    Beat {
+        name: String,
+        plan: String,
+        /// Which start of the instance (two processes given one name differ here).
+        run: String,
+    },
     Gone(String),
 }
 
@@ -370,12 +385,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
     let me = inst.name.as_str().to_owned();
-    let plan = fingerprint(&inst.slots);
+    // The slots and the sessions' names: instances that differ in either would not share.
+    let plan = fingerprint(&inst.slots, &base.broker.client_id);
+
+    // This start of the instance: a beat with our name and another run is a second process
+    // given the same name.
+    let run = format!(
+        "{}-{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_nanosecond()
+    );
     let topic = Topic::IngestInstance(inst.name.clone()).to_string();
     let gone = serde_json::json!({ "instance": me, "gone": true }).to_string();
     let mut nodes: Vec<_> = base
         .broker
-        .node_options(&format!(".{me}.ctl"), false, 1 << 16);
+        // Its own per start (a clean session): two processes given one name both stay
+        // connected, and hear each other.
+        .node_options(&format!(".{me}.ctl.{run}"), false, 1 << 16);
     for o in &mut nodes {
         o.set_last_will(LastWill::new(&topic, gone.clone(), QoS::AtLeastOnce, false));
         // The will is how the others learn of a crash at once; keep-alive bounds the rest.
@@ -401,6 +427,7 @@ pub async fn run(
                         (Some(Topic::IngestInstance(n)), _) => Some(Heard::Beat {
                             name: n.as_str().to_owned(),
                             plan: v["plan"].as_str().unwrap_or_default().to_owned(),
+                            run: v["run"].as_str().unwrap_or_default().to_owned(),
                         }),
                         _ => None,
                     }
@@ -427,7 +454,7 @@ pub async fn run(
     let feeds = local.map(|rx| {
         let mut cfg = base.clone();
         cfg.broker.client_id = format!("{}.{me}.feeds", base.broker.client_id);
-        cfg.publisher_suffix = format!(".{me}.pub");
+        cfg.publisher_suffix = format!(".{me}.{run}.pub");
         cfg.archive_dir = base.archive_dir.join(FEEDS);
         cfg.subscriptions.clear();
         cfg.elsewhere.clear();
@@ -448,6 +475,8 @@ pub async fn run(
     });
     let mut seen: HashMap<String, Instant> = HashMap::new();
     let mut up_since: Option<Instant> = None;
+    // Since when the control connection is lost (or never made).
+    let mut down_since: Option<Instant> = Some(Instant::now());
     let mut tick = tokio::time::interval(inst.heartbeat);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let expiry = inst.heartbeat * 3;
@@ -477,27 +506,47 @@ pub async fn run(
             Some(h) = heard.recv() => match h {
                 Heard::Up => {
                     up_since = Some(Instant::now());
+                    down_since = None;
                     let _ = ctl.try_subscribe(INGEST_INSTANCES_FILTER, QoS::AtMostOnce);
-                    beat(&ctl, &topic, &me, &plan, &running);
+                    beat(&ctl, &topic, &me, &plan, &run, &running);
                 }
-                Heard::Down => up_since = None,
-                Heard::Beat { name, plan: theirs } => {
+                Heard::Down => {
+                    up_since = None;
+                    down_since.get_or_insert_with(Instant::now);
+                }
+                Heard::Beat { name, plan: theirs, run: their_run } => {
                     if theirs != plan {
                         handle.lock().instance.plan_mismatches += 1;
-                        tracing::error!(instance = %name, "ingest instance with other slots configured: every instance must be given the same --slot list");
+                        tracing::error!(instance = %name, "ingest instance with other slots or client id configured: every instance must be given the same --slot list and --client-id");
+                    }
+                    if name == me && their_run != run {
+                        handle.lock().instance.name_conflicts += 1;
+                        tracing::error!(instance = %name, "another ingest process runs under this instance's name: each instance needs a name of its own");
                     }
                     seen.insert(name, Instant::now());
                 }
                 Heard::Gone(name) => {
                     if name != me {
-                        tracing::warn!(instance = %name, "ingest instance gone: its slots are taken over");
+                        tracing::warn!(instance = %me, gone = %name, "ingest instance gone: its slots are taken over");
                         seen.remove(&name);
                     }
                 }
             },
             _ = tick.tick() => {
-                beat(&ctl, &topic, &me, &plan, &running);
+                beat(&ctl, &topic, &me, &plan, &run, &running);
                 let now = Instant::now();
+                // Unheard for as long as the others take to count it gone, an instance gives
+                // its slots up: they are being taken over, and two holders would take each
+                // other's sessions in turn.
+                if down_since.is_some_and(|at| now.duration_since(at) >= expiry) && !running.is_empty() {
+                    tracing::warn!("ingest instance unheard by the others (control connection lost): its slots are given up");
+                    for (slot, r) in running.drain() {
+                        let _ = r.stop.send(());
+                        let mut g = handle.lock();
+                        g.instance.released += 1;
+                        g.instance.holds.remove(&slot);
+                    }
+                }
                 seen.retain(|_, at| now.duration_since(*at) < expiry);
                 let mut alive: BTreeSet<String> = seen.keys().cloned().collect();
                 alive.insert(me.clone());
@@ -510,9 +559,9 @@ pub async fn run(
                     let mine = owner(&slot.name, alive.iter().map(String::as_str)) == Some(me.as_str());
                     match (mine, running.contains_key(&slot.name)) {
                         (true, false) => {
-                            tracing::info!(slot = %slot.name, "ingest instance takes slot");
+                            tracing::info!(instance = %me, slot = %slot.name, "ingest instance takes slot");
                             next_run += 1;
-                            let (r, h) = start(&base, &me, slot, next_run, &mut runs);
+                            let (r, h) = start(&base, (&me, &run), slot, next_run, &mut runs);
                             let mut g = handle.lock();
                             g.running.insert((slot.name.clone(), next_run), h);
                             g.instance.taken += 1;
@@ -521,7 +570,7 @@ pub async fn run(
                             running.insert(slot.name.clone(), r);
                         }
                         (false, true) => {
-                            tracing::info!(slot = %slot.name, "ingest instance gives up slot (another instance is its owner now)");
+                            tracing::info!(instance = %me, slot = %slot.name, "ingest instance gives up slot (another instance is its owner now)");
                             if let Some(r) = running.remove(&slot.name) {
                                 let _ = r.stop.send(());
                                 let mut g = handle.lock();
@@ -563,11 +612,12 @@ fn beat(
     topic: &str,
     me: &str,
     plan: &str,
+    run: &str,
     running: &HashMap<String, Running>,
 ) {
     let mut holds: Vec<&str> = running.keys().map(String::as_str).collect();
     holds.sort_unstable();
-    let payload = serde_json::json!({ "instance": me, "plan": plan, "holds": holds });
+    let payload = serde_json::json!({ "instance": me, "plan": plan, "run": run, "holds": holds });
     let _ = ctl.try_publish(topic, QoS::AtMostOnce, false, payload.to_string());
 }
 
@@ -575,7 +625,7 @@ fn beat(
 /// publisher and archive.
 fn start(
     base: &ServiceConfig,
-    me: &str,
+    (me, started): (&str, &str),
     slot: &SlotPlan,
     run: u64,
     runs: &mut JoinSet<Ended>,
@@ -586,7 +636,9 @@ fn start(
     if slot.name != REST {
         cfg.broker.client_id = format!("{}.{}", base.broker.client_id, slot.name);
     }
-    cfg.publisher_suffix = format!(".{me}.pub");
+    // A clean session of this start's own: never taken over by another process (two
+    // given one name by mistake would otherwise take each other's in turn).
+    cfg.publisher_suffix = format!(".{me}.{started}.pub");
     cfg.archive_dir = base.archive_dir.join(&slot.name);
     cfg.subscriptions = slot.subscriptions.clone();
     cfg.elsewhere = slot.elsewhere.clone();

@@ -228,12 +228,17 @@ pub async fn run_with_inputs(
     let queues = out.queues.clone();
     let pub_poller = tokio::spawn(async move {
         let lock = || queues.lock().unwrap_or_else(|p| p.into_inner());
+        // A connection was lost since the last CONNACK: the client's queue was cleaned
+        // (`clean` takes what it held into what it sends again, and drops that when the
+        // broker kept no session). Before the first connection nothing was lost: what was
+        // handed is still in the client's queue, and goes.
+        let mut lost = false;
         loop {
             match pub_loop.poll().await {
                 Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
                     pub_nodes.connected();
                     let mut q = lock();
-                    if !ack.session_present {
+                    if std::mem::take(&mut lost) && !ack.session_present {
                         // A new session (another node of a cluster, or a broker that
                         // restarted): the client dropped what was in flight, and the broker
                         // may not have it. It goes again, first, in its order (the same
@@ -264,13 +269,14 @@ pub async fn run_with_inputs(
                 Ok(_) => {}
                 Err(e) => {
                     pub_handle.update(|s| s.connection_errors += 1);
-                    tracing::warn!(error = %e, "MQTT connection for observations lost; reconnecting");
+                    tracing::warn!(client = %pub_nodes.first().client_id(), error = %e, "MQTT connection for observations lost; reconnecting");
                     // Nothing more is handed until the next session says what it kept;
                     // what the client's queue holds joins what it sends again if the broker
                     // kept the session (and is dropped, to be sent again from in_flight,
                     // if not).
                     lock().paused = true;
                     pub_loop.clean();
+                    lost = true;
                     pub_nodes.lost(&mut pub_loop).await;
                 }
             }
@@ -318,7 +324,7 @@ pub async fn run_with_inputs(
                         s.connection_errors += 1;
                         s.subscribed = false;
                     });
-                    tracing::warn!(error = %e, "MQTT connection lost; reconnecting");
+                    tracing::warn!(client = %sub_nodes.first().client_id(), error = %e, "MQTT connection lost; reconnecting");
                     // Polling again reconnects (on the next node of a cluster); back off so
                     // a dead broker is not hammered.
                     sub_nodes.lost(&mut eventloop).await;

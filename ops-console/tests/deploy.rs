@@ -12,11 +12,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ingest::ais::AisMessage;
-use ingest::ais::message::{Body, StaticVoyage};
 use ingest::link::client;
 use rumqttc::{Event, Packet, QoS};
-use simulators::ais_encode::{EncodeOptions, Encoder, TagBlockOptions};
 
 /// A base port whose whole range (`deploy --base-port`) is free.
 fn free_base() -> u16 {
@@ -79,43 +76,6 @@ impl Drop for Deploy {
             .status();
         let _ = self.0.wait();
     }
-}
-
-/// Two-sentence messages (type 5, one MMSI each) from `source`, as its receiver reports them
-/// with a tag block; each entry is (MMSI, its lines).
-fn messages(source: &str, first_mmsi: u32, n: u32) -> Vec<(u32, Vec<String>)> {
-    let t0: jiff::Timestamp = "2026-12-05T03:00:00Z".parse().unwrap();
-    let mut enc = Encoder::new(EncodeOptions {
-        tag: Some(TagBlockOptions {
-            source: Some(source.to_owned()),
-            time: None,
-            group_id: 1,
-        }),
-        ..EncodeOptions::default()
-    });
-    (0..n)
-        .map(|i| {
-            let mmsi = first_mmsi + i;
-            if let Some(t) = &mut enc.opts.tag {
-                t.time = Some(t0 + jiff::SignedDuration::from_secs(i64::from(i)));
-            }
-            let m = AisMessage {
-                msg_type: 5,
-                repeat: 0,
-                mmsi,
-                body: Body::StaticVoyage(StaticVoyage {
-                    ais_version: 2,
-                    callsign: format!("TW{i}"),
-                    shipname: format!("TIDEWATCH {i}"),
-                    shiptype: 70,
-                    ..Default::default()
-                }),
-            };
-            let lines = enc.encode(&m).expect("encodes");
-            assert_eq!(lines.len(), 2, "a type 5 message takes two sentences");
-            (mmsi, lines)
-        })
-        .collect()
 }
 
 #[test]
@@ -192,7 +152,9 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
             true,
             1 << 20,
         ),
-        64,
+        // The acknowledgements are queued from the task that polls: room for every
+        // one, or a burst fills the queue and the task waits on itself.
+        1 << 16,
     );
     let seen = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::<u32>::new()));
     let (subscribed_tx, subscribed_rx) = std::sync::mpsc::channel();
@@ -235,7 +197,12 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
     const PER_SOURCE: u32 = 120;
     let streams: Vec<_> = sources
         .iter()
-        .map(|(topic, _, first)| (*topic, messages(topic, *first, PER_SOURCE)))
+        .map(|(topic, _, first)| {
+            let start = "2026-12-05T03:00:00Z".parse().unwrap();
+            let fleet = simulators::load::static_fleet(topic, *first, PER_SOURCE, start);
+            assert_eq!(fleet.len(), PER_SOURCE as usize);
+            (*topic, fleet)
+        })
         .collect();
     // Each sentence its own QoS 1 message, each acknowledged by the broker before the next.
     let (publisher, mut pub_loop) = client::connect(

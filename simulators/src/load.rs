@@ -187,3 +187,69 @@ mod tests {
         );
     }
 }
+
+/// One static report (type 5: two sentences) from each of `n` vessels numbered from
+/// `first_mmsi`, as receiver `source` hears them a second apart from `start` (tag blocks
+/// `s:`, `c:`, `g:`): for tests where every message of several sentences must come through.
+/// Each entry is the vessel's MMSI and its lines.
+pub fn static_fleet(
+    source: &str,
+    first_mmsi: u32,
+    n: u32,
+    start: Timestamp,
+) -> Vec<(u32, Vec<String>)> {
+    use ingest::ais::AisMessage;
+    use ingest::ais::message::{Body, StaticVoyage};
+    let mut enc = Encoder::new(EncodeOptions {
+        tag: Some(TagBlockOptions {
+            source: Some(source.to_owned()),
+            time: None,
+            group_id: 1,
+        }),
+        ..EncodeOptions::default()
+    });
+    (0..n)
+        .filter_map(|i| {
+            let mmsi = first_mmsi + i;
+            if let Some(t) = &mut enc.opts.tag {
+                t.time = Some(start + SignedDuration::from_secs(i64::from(i)));
+            }
+            let m = AisMessage {
+                msg_type: 5,
+                repeat: 0,
+                mmsi,
+                body: Body::StaticVoyage(StaticVoyage {
+                    ais_version: 2,
+                    callsign: format!("TW{}", i % 10_000),
+                    shipname: format!("TIDEWATCH {i}"),
+                    shiptype: 70,
+                    ..Default::default()
+                }),
+            };
+            Some((mmsi, enc.encode(&m).ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod fleet_tests {
+    use super::*;
+
+    #[test]
+    fn a_static_fleet_is_two_sentences_a_vessel_and_decodes() {
+        let fleet = static_fleet(
+            "r1",
+            201_000_000,
+            3,
+            "2026-12-05T03:00:00Z".parse().unwrap(),
+        );
+        assert_eq!(fleet.len(), 3);
+        let mut d = ingest::ais::Decoder::new();
+        for (mmsi, lines) in fleet {
+            assert_eq!(lines.len(), 2);
+            assert!(matches!(d.decode_line(lines[0].as_bytes(), 0), Ok(None)));
+            let m = d.decode_line(lines[1].as_bytes(), 0).unwrap().unwrap();
+            assert_eq!(m.message.mmsi, mmsi);
+        }
+    }
+}

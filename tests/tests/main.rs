@@ -6,6 +6,7 @@ mod console_api;
 mod console_disclosure;
 mod fusion_analyze;
 mod fusion_mqtt;
+mod ingest_instances;
 mod ingest_mqtt;
 mod robustness;
 mod roundtrip;
