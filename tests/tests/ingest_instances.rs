@@ -21,6 +21,9 @@ use tokio::sync::oneshot;
 
 const HEARTBEAT: Duration = Duration::from_millis(200);
 
+/// Vessels, each with its message's lines.
+type Fleet = Vec<(u32, Vec<String>)>;
+
 /// A running instance: its handle, and how to stop it.
 struct Running {
     handle: InstanceHandle,
@@ -161,7 +164,7 @@ fn ingest_instances_share_the_slots_hand_them_over_and_back_and_lose_nothing() {
     });
     const PER_SOURCE: u32 = 160;
     let start_time = "2026-12-05T03:00:00Z".parse().unwrap();
-    let streams: Vec<(&str, Vec<(u32, Vec<String>)>)> = [
+    let streams: Vec<(&str, Fleet)> = [
         ("tidewatch/v1/raw/ais/north/r1", 211_000_000),
         ("tidewatch/v1/raw/ais/south/r2", 212_000_000),
         ("tidewatch/v1/raw/ais/west/r3", 213_000_000),
