@@ -19,7 +19,7 @@ use rumqttc::{Event, Packet, QoS};
 fn free_base() -> u16 {
     let offsets = [1, 2, 3, 11, 12, 13, 21, 22, 23, 30, 81, 82, 91, 92, 93, 94];
     for attempt in 0..200u16 {
-        let base = 30_000 + (std::process::id() as u16 % 200 + attempt) * 100;
+        let base = 30_000 + ((std::process::id() + u32::from(attempt)) % 300) as u16 * 100;
         if offsets
             .iter()
             .all(|o| std::net::TcpListener::bind(("127.0.0.1", base + o)).is_ok())
