@@ -108,3 +108,52 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// The MMSIs of the AIS observations a persistent QoS 1 subscriber (`client_id`, on the broker
+/// at 127.0.0.1:`port`) receives, as they come; returns once it is subscribed.
+///
+/// # Panics
+/// If it is not subscribed within 30 s.
+pub fn observe_ais(
+    rt: &tokio::runtime::Runtime,
+    client_id: &str,
+    port: u16,
+) -> std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<u32>>> {
+    use ingest::link::client;
+    use rumqttc::{Event, Packet, QoS};
+    let (sub, mut el) = client::connect(
+        client::options(client_id, "127.0.0.1", port, None, true, 1 << 20),
+        // The acknowledgements are queued from the task that polls: room for every one, or a
+        // burst fills the queue and the task waits on itself.
+        1 << 16,
+    );
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let (subscribed_tx, subscribed_rx) = std::sync::mpsc::channel();
+    let into = seen.clone();
+    rt.spawn(async move {
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = sub
+                        .subscribe("tidewatch/v1/obs/ais/+", QoS::AtLeastOnce)
+                        .await;
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = subscribed_tx.send(());
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if let Some(m) = p.topic.rsplit('/').next().and_then(|m| m.parse().ok()) {
+                        into.lock().unwrap_or_else(|e| e.into_inner()).insert(m);
+                    }
+                    let _ = sub.ack(&p).await;
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
+        }
+    });
+    subscribed_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the observer subscribed within 30 s");
+    seen
+}

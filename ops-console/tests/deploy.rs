@@ -64,17 +64,8 @@ struct Deploy(Child);
 
 impl Drop for Deploy {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while matches!(self.0.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.id())])
-            .status();
-        let _ = self.0.wait();
+        ops_console::engines::signal(&self.0, "INT", false);
+        ops_console::engines::reap(&mut self.0, Instant::now() + Duration::from_secs(90));
     }
 }
 
@@ -143,50 +134,7 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
         .build()
         .unwrap();
     // A persistent subscriber to the observations, on the third node.
-    let (sub, mut sub_loop) = client::connect(
-        client::options(
-            "deploy-test-obs",
-            "127.0.0.1",
-            base + 3,
-            None,
-            true,
-            1 << 20,
-        ),
-        // The acknowledgements are queued from the task that polls: room for every
-        // one, or a burst fills the queue and the task waits on itself.
-        1 << 16,
-    );
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(BTreeSet::<u32>::new()));
-    let (subscribed_tx, subscribed_rx) = std::sync::mpsc::channel();
-    {
-        let seen = seen.clone();
-        let sub = sub.clone();
-        rt.spawn(async move {
-            loop {
-                match sub_loop.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        let _ = sub
-                            .subscribe("tidewatch/v1/obs/ais/+", QoS::AtLeastOnce)
-                            .await;
-                    }
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = subscribed_tx.send(());
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        if let Some(m) = p.topic.rsplit('/').next().and_then(|m| m.parse().ok()) {
-                            seen.lock().unwrap().insert(m);
-                        }
-                        let _ = sub.ack(&p).await;
-                    }
-                    Ok(_) => {}
-                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-                }
-            }
-        });
-    }
-    subscribed_rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the subscriber subscribed");
+    let seen = ops_console::testkit::observe_ais(&rt, "deploy-test-obs", base + 3);
 
     // Receivers in three regions: two named slots and the rest.
     let sources = [

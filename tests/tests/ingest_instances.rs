@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ingest::instances::{self, InstanceConfig, InstanceHandle, Slot};
@@ -98,40 +98,7 @@ fn ingest_instances_share_the_slots_hand_them_over_and_back_and_lose_nothing() {
     let data = |n: &str| -> PathBuf { dir.path().join(n) };
 
     // A persistent subscriber to the observations.
-    let seen = Arc::new(Mutex::new(BTreeSet::<u32>::new()));
-    let (subscribed_tx, subscribed_rx) = std::sync::mpsc::channel();
-    {
-        let (sub, mut el) = client::connect(
-            client::options("obs-watch", "127.0.0.1", port, None, true, 1 << 20),
-            // The acknowledgements are queued from the task that polls: room for every
-            // one, or a burst fills the queue and the task waits on itself.
-            1 << 16,
-        );
-        let seen = seen.clone();
-        rt.spawn(async move {
-            loop {
-                match el.poll().await {
-                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        let _ = sub
-                            .subscribe("tidewatch/v1/obs/ais/+", QoS::AtLeastOnce)
-                            .await;
-                    }
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = subscribed_tx.send(());
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) => {
-                        if let Some(m) = p.topic.rsplit('/').next().and_then(|m| m.parse().ok()) {
-                            seen.lock().unwrap().insert(m);
-                        }
-                        let _ = sub.ack(&p).await;
-                    }
-                    Ok(_) => {}
-                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-                }
-            }
-        });
-    }
-    subscribed_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let seen = ops_console::testkit::observe_ais(&rt, "obs-watch", port);
 
     let a = start(&rt, port, "ingest-a", &data("a"));
     let mut b = Some(start(&rt, port, "ingest-b", &data("b")));

@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::engines::postgres::PgServer;
 use crate::engines::rabbitmq::{self, RabbitCluster, RabbitNode};
+use crate::engines::{self, postgres::PgServer};
 
 /// Arguments of `deploy`.
 #[derive(Debug, clap::Args)]
@@ -353,22 +353,13 @@ fn watch(services: &mut [Service]) -> Result<()> {
 fn stop(services: &mut [Service]) {
     for s in services.iter().rev() {
         if let Some(c) = &s.child {
-            let _ = Command::new("kill")
-                .args(["-INT", &c.id().to_string()])
-                .status();
+            engines::signal(c, "INT", false);
         }
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     for s in services.iter_mut() {
         if let Some(mut c) = s.child.take() {
-            while matches!(c.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", c.id())])
-                .stderr(Stdio::null())
-                .status();
-            let _ = c.wait();
+            engines::reap(&mut c, deadline);
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod postgres;
 pub mod rabbitmq;
 
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ingest::link::client;
@@ -51,4 +52,27 @@ pub fn wait_mqtt(port: u16, within: Duration) -> bool {
         }
         false
     })
+}
+
+/// Send `signal` (`INT`, `TERM`, `KILL`) to `child`, or to its whole process group.
+pub fn signal(child: &Child, signal: &str, group: bool) {
+    let target = if group {
+        format!("-{}", child.id())
+    } else {
+        child.id().to_string()
+    };
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &target])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Wait for `child` to end until `deadline`, then SIGKILL what is left of its process group
+/// and reap it.
+pub fn reap(child: &mut Child, deadline: Instant) {
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(child, "KILL", true);
+    let _ = child.wait();
 }

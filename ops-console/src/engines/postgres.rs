@@ -190,29 +190,10 @@ impl PgServer {
     /// Stop the server: SIGKILL to it and its backends (`kill`), or a fast shutdown.
     fn stop(&mut self, kill: bool) {
         if let Some(mut c) = self.child.take() {
-            if kill {
-                // The server and every backend: its process group.
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", c.id())])
-                    .status();
-                let _ = c.kill();
-            } else {
-                // SIGINT to the postmaster (through `runuser`, so to its group): a fast
-                // shutdown, backends ended, data checkpointed.
-                let _ = Command::new("kill")
-                    .args(["-INT", "--", &format!("-{}", c.id())])
-                    .stderr(Stdio::null())
-                    .status();
-                let deadline = Instant::now() + Duration::from_secs(30);
-                while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", c.id())])
-                    .stderr(Stdio::null())
-                    .status();
-            }
-            let _ = c.wait();
+            // To the process group: the server and every backend (through `runuser`).
+            // SIGINT: a fast shutdown, backends ended, data checkpointed.
+            super::signal(&c, if kill { "KILL" } else { "INT" }, true);
+            super::reap(&mut c, Instant::now() + Duration::from_secs(30));
             // Its port is free again once its processes are gone.
             let deadline = Instant::now() + Duration::from_secs(20);
             while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()

@@ -225,20 +225,11 @@ impl Drop for RabbitCluster {
         // The last node to stop is the first to start next time (RabbitMQ waits for it):
         // stop them all at once, then wait.
         for c in self.children.iter().flatten() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
+            super::signal(c, "TERM", false);
         }
+        let deadline = Instant::now() + Duration::from_secs(30);
         for mut c in self.children.drain(..).flatten() {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", c.id())])
-                .stderr(Stdio::null())
-                .status();
-            let _ = c.wait();
+            super::reap(&mut c, deadline);
         }
     }
 }
