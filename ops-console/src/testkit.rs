@@ -157,3 +157,58 @@ pub fn observe_ais(
         .expect("the observer subscribed within 30 s");
     seen
 }
+
+/// A receiver that publishes QoS 1 and waits for the broker's acknowledgement of each message
+/// before the next, so the lines it has sent are exactly those the broker acknowledged.
+pub struct AckedSender {
+    client: rumqttc::AsyncClient,
+    acks: std::sync::mpsc::Receiver<()>,
+    rt: tokio::runtime::Handle,
+}
+
+impl AckedSender {
+    /// A receiver `client_id` on the broker at 127.0.0.1:`port`.
+    pub fn connect(rt: &tokio::runtime::Runtime, client_id: &str, port: u16) -> AckedSender {
+        use ingest::link::client;
+        use rumqttc::{Event, Packet};
+        let (c, mut el) = client::connect(
+            client::options(client_id, "127.0.0.1", port, None, false, 1 << 20),
+            64,
+        );
+        let (tx, acks) = std::sync::mpsc::channel();
+        rt.spawn(async move {
+            loop {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        let _ = tx.send(());
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                }
+            }
+        });
+        AckedSender {
+            client: c,
+            acks,
+            rt: rt.handle().clone(),
+        }
+    }
+
+    /// Publish `payload` on `topic` and wait for the broker's acknowledgement.
+    ///
+    /// # Panics
+    /// If the broker does not acknowledge it within 30 s.
+    pub fn send(&self, topic: &str, payload: &str) {
+        self.rt
+            .block_on(self.client.publish(
+                topic,
+                rumqttc::QoS::AtLeastOnce,
+                false,
+                payload.to_owned(),
+            ))
+            .expect("the client takes the publish");
+        self.acks
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the broker acknowledges each message within 30 s");
+    }
+}

@@ -12,9 +12,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ingest::link::client;
-use rumqttc::{Event, Packet, QoS};
-
 /// A base port whose whole range (`deploy --base-port`) is free.
 fn free_base() -> u16 {
     let offsets = [1, 2, 3, 11, 12, 13, 21, 22, 23, 30, 81, 82, 91, 92, 93, 94];
@@ -153,29 +150,7 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
         })
         .collect();
     // Each sentence its own QoS 1 message, each acknowledged by the broker before the next.
-    let (publisher, mut pub_loop) = client::connect(
-        client::options(
-            "deploy-test-pub",
-            "127.0.0.1",
-            base + 1,
-            None,
-            false,
-            1 << 20,
-        ),
-        64,
-    );
-    let (acks_tx, acks_rx) = std::sync::mpsc::channel();
-    rt.spawn(async move {
-        loop {
-            match pub_loop.poll().await {
-                Ok(Event::Incoming(Packet::PubAck(_))) => {
-                    let _ = acks_tx.send(());
-                }
-                Ok(_) => {}
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        }
-    });
+    let publisher = ops_console::testkit::AckedSender::connect(&rt, "deploy-test-pub", base + 1);
     let victim_port = if holds(ma).contains("north") { ma } else { mb };
     let victim = if victim_port == ma {
         "ingest-a"
@@ -190,11 +165,7 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
     for i in 0..PER_SOURCE as usize {
         for (topic, msgs) in &streams {
             for line in &msgs[i].1 {
-                rt.block_on(publisher.publish(*topic, QoS::AtLeastOnce, false, line.clone()))
-                    .unwrap();
-                acks_rx
-                    .recv_timeout(Duration::from_secs(30))
-                    .expect("the broker acknowledges each line");
+                publisher.send(topic, line);
                 acked_lines.entry(topic).or_default().push(line.clone());
             }
             sent += 1;

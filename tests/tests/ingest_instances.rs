@@ -12,10 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ingest::instances::{self, InstanceConfig, InstanceHandle, Slot};
-use ingest::link::client;
 use ingest::service::ServiceConfig;
 use ingest::wire::topics::UnitId;
-use rumqttc::{Event, Packet, QoS};
 use tidewatch_tests::Mosquitto;
 use tokio::sync::oneshot;
 
@@ -113,22 +111,7 @@ fn ingest_instances_share_the_slots_hand_them_over_and_back_and_lose_nothing() {
     );
 
     // Receivers publish, each sentence acknowledged by the broker before the next.
-    let (publisher, mut pub_loop) = client::connect(
-        client::options("receivers", "127.0.0.1", port, None, false, 1 << 20),
-        64,
-    );
-    let (acks_tx, acks_rx) = std::sync::mpsc::channel();
-    rt.spawn(async move {
-        loop {
-            match pub_loop.poll().await {
-                Ok(Event::Incoming(Packet::PubAck(_))) => {
-                    let _ = acks_tx.send(());
-                }
-                Ok(_) => {}
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    });
+    let publisher = ops_console::testkit::AckedSender::connect(&rt, "receivers", port);
     const PER_SOURCE: u32 = 160;
     let start_time = "2026-12-05T03:00:00Z".parse().unwrap();
     let streams: Vec<(&str, Fleet)> = [
@@ -150,21 +133,12 @@ fn ingest_instances_share_the_slots_hand_them_over_and_back_and_lose_nothing() {
     let streams = Arc::new(streams);
     let receivers = {
         let (progress, streams) = (progress.clone(), streams.clone());
-        let handle = rt.handle().clone();
         std::thread::spawn(move || {
             let mut acked: Vec<String> = Vec::new();
             for i in 0..PER_SOURCE as usize {
                 for (topic, fleet) in streams.iter() {
                     for line in &fleet[i].1 {
-                        handle
-                            .block_on(publisher.publish(
-                                *topic,
-                                QoS::AtLeastOnce,
-                                false,
-                                line.clone(),
-                            ))
-                            .unwrap();
-                        acks_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+                        publisher.send(topic, line);
                         acked.push(line.clone());
                     }
                 }
