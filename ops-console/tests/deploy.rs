@@ -256,6 +256,43 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
             );
         }
     }
+    // `tidewatch verify` on an instance's archive checks each slot's chain, and names the one
+    // broken.
+    let verify = |dir: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+            .arg("verify")
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let survivor = if victim == "ingest-a" {
+        "ingest-b"
+    } else {
+        "ingest-a"
+    };
+    let raw = home.join(survivor).join("raw");
+    let out = verify(&raw);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for slot in ["north", "south", "rest"] {
+        assert!(said.contains(&format!("raw/{slot}: raw archive intact")), "{said}");
+    }
+    let north = ingest::archive::files(&raw.join("north")).unwrap();
+    // Its header altered (a body altered in the newest file is what `--expect-head` is for).
+    let mut bytes = std::fs::read(&north[0]).unwrap();
+    bytes[0] ^= 0x01;
+    std::fs::write(&north[0], bytes).unwrap();
+    let out = verify(&raw);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && said.contains("north") && said.contains("BROKEN"),
+        "{said}"
+    );
+
     // The administrator's one-time password is for the operator's eyes only.
     use std::os::unix::fs::PermissionsExt;
     let mode = Path::new(&home.join("admin-password.txt"))

@@ -28,6 +28,40 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
         }
     }
     let report = archive::verify(&args.dir)?;
+    if report.files == 0 && args.expect_head.is_none() {
+        // An ingest instance's archive: one chain per slot it held (`DIR/raw/{slot}/`).
+        let mut slots: Vec<_> = std::fs::read_dir(&args.dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        slots.sort();
+        let mut checked = 0;
+        for slot in &slots {
+            let r = archive::verify(slot)?;
+            if r.files == 0 {
+                continue;
+            }
+            if let Some(b) = r.first_break {
+                bail!(
+                    "{}: chain BROKEN after {} intact records: {b}",
+                    slot.display(),
+                    r.records
+                );
+            }
+            println!(
+                "{}: raw archive intact: {} files ({} compressed), {} records, head sha256 {}",
+                slot.display(),
+                r.files,
+                r.compressed,
+                r.records,
+                r.head.unwrap_or_default()
+            );
+            checked += 1;
+        }
+        if checked > 0 {
+            return Ok(());
+        }
+    }
     if report.files == 0 {
         bail!(
             "{}: no raw archive files (raw-*.nmea, raw-*.nmea.gz) found",
