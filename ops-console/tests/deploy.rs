@@ -279,7 +279,10 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
         String::from_utf8_lossy(&out.stderr)
     );
     for slot in ["north", "south", "rest"] {
-        assert!(said.contains(&format!("raw/{slot}: raw archive intact")), "{said}");
+        assert!(
+            said.contains(&format!("raw/{slot}: raw archive intact")),
+            "{said}"
+        );
     }
     let north = ingest::archive::files(&raw.join("north")).unwrap();
     // Its header altered (a body altered in the newest file is what `--expect-head` is for).
