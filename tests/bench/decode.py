@@ -9,10 +9,14 @@ and reports medians of wall time and peak RSS, and ratios against the peers meas
 the same run. Absolute times on shared machines are noise; the ratios are the result.
 
   decode only:  ours (ingest::ais::Decoder)  vs  the `ais` crate 0.12  vs  `gpsdecode -u -c`
-  with output:  `tidewatch decode --format gpsd`  vs  `gpsdecode -u -j`
+  with output:  `tidewatch decode --format gpsd` and `tidewatch decode` (our JSON)
+                vs  `gpsdecode -u -j`  vs  `aiscat` (AIS-catcher's C++ decoder from PyPI, its full
+                JSON a message: tests/bench/aiscat_json.py, installed into target/tools/aiscat)
   streaming:    ours on 1x and 5x the input through a pipe: peak RSS must not grow.
 """
 import argparse, os, resource, shutil, statistics, subprocess, sys, time
+
+AISCAT_VERSION = "0.68.16"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.environ.get("TIDEWATCH_SHARED", os.path.join(ROOT, "..", "shared"))
@@ -48,6 +52,21 @@ def peak_rss_kib(cmd, stdin_path, repeat_input=1):
     return int(p.stderr.strip().splitlines()[-1])
 
 
+def aiscat_python():
+    """The Python of a venv in target/tools/aiscat holding `aiscat` (made on first use)."""
+    venv = os.path.join(ROOT, "target", "tools", "aiscat")
+    py = os.path.join(venv, "bin", "python")
+    ok = os.path.exists(py) and subprocess.run(
+        [py, "-c", f"import importlib.metadata as m; assert m.version('aiscat') == '{AISCAT_VERSION}'"],
+        stderr=subprocess.DEVNULL).returncode == 0
+    if not ok:
+        print(f"installing aiscat {AISCAT_VERSION} into {venv}", file=sys.stderr)
+        sh([sys.executable, "-m", "venv", venv])
+        sh([os.path.join(venv, "bin", "pip"), "install", "--quiet", "--disable-pip-version-check",
+            f"aiscat=={AISCAT_VERSION}"])
+    return py
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
@@ -66,12 +85,15 @@ def main():
     ex = os.path.join(ROOT, "target", "release", "examples", "decode_bench")
     tw = os.path.join(ROOT, "target", "release", "tidewatch")
     one = ["taskset", "-c", "0"]
+    aiscat = [aiscat_python(), os.path.join(ROOT, "tests", "bench", "aiscat_json.py")]
     runs = {
         "ours (decode only)": one + [ex, "ours", "-"],
         "ais crate 0.12 (decode only)": one + [ex, "ais", "-"],
         "gpsdecode -u -c": one + ["gpsdecode", "-u", "-c"],
         "tidewatch decode --format gpsd": one + [tw, "decode", "--format", "gpsd", "-"],
         "gpsdecode -u -j": one + ["gpsdecode", "-u", "-j"],
+        "tidewatch decode (our JSON)": one + [tw, "decode", "-"],
+        "aiscat (JSON)": one + aiscat,
     }
     times = {k: [] for k in runs}
     for r in range(a.rounds):
@@ -88,7 +110,13 @@ def main():
     print()
     print(f"ratio ours vs ais crate (decode only):       {med['ais crate 0.12 (decode only)'] / ours:5.1f}x faster")
     print(f"ratio ours vs gpsdecode -u -c:               {med['gpsdecode -u -c'] / ours:5.1f}x faster")
-    print(f"ratio tidewatch --format gpsd vs gpsdecode -u -j: {med['gpsdecode -u -j'] / med['tidewatch decode --format gpsd']:5.1f}x faster")
+    gpsd_json = med["tidewatch decode --format gpsd"]
+    our_json = med["tidewatch decode (our JSON)"]
+    print(f"ratio tidewatch --format gpsd vs gpsdecode -u -j: {med['gpsdecode -u -j'] / gpsd_json:5.1f}x faster")
+    print(f"ratio tidewatch --format gpsd vs aiscat (JSON):   {med['aiscat (JSON)'] / gpsd_json:5.1f}x faster")
+    print(f"ratio tidewatch (our JSON) vs gpsdecode -u -j:    {med['gpsdecode -u -j'] / our_json:5.1f}x faster")
+    print(f"ratio tidewatch (our JSON) vs aiscat (JSON):      {med['aiscat (JSON)'] / our_json:5.1f}x faster")
+    print(f"our JSON costs {our_json / gpsd_json:4.2f}x what --format gpsd does")
     rss1 = peak_rss_kib([ex, "ours", "-"], inp, 1)
     rss5 = peak_rss_kib([ex, "ours", "-"], inp, 5)
     rss_ais = peak_rss_kib([ex, "ais", "-"], inp, 1)

@@ -22,17 +22,73 @@ use super::{AisMessage, Decoded};
 /// characters as `\u00XX`).
 pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    // Runs that need no escaping (nearly every string) are copied whole.
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f {
+            out.push_str(&s[start..i]);
+            match b {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                _ => {
+                    let _ = write!(out, "\\u{b:04x}");
+                }
             }
-            c => out.push(c),
+            start = i + 1;
         }
     }
+    out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// A JSON number (or literal) written without `core::fmt` on the hot path: integers by
+/// `itoa`, floats by `ryu` (the same shortest digits as `Display`, which the output keeps).
+trait JsonValue {
+    fn push(&self, out: &mut String);
+}
+
+macro_rules! json_int {
+    ($($t:ty),*) => {$(
+        impl JsonValue for $t {
+            fn push(&self, out: &mut String) {
+                out.push_str(itoa::Buffer::new().format(*self));
+            }
+        }
+    )*};
+}
+json_int!(u8, u16, u32, u64, i8, i16, i32, i64, usize);
+
+impl JsonValue for f64 {
+    fn push(&self, out: &mut String) {
+        push_f64(out, *self);
+    }
+}
+
+impl JsonValue for bool {
+    fn push(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl JsonValue for &str {
+    fn push(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+/// Append `v` as `Display` writes it (shortest digits that read back the same, no exponent,
+/// no `.0` on whole numbers), by `ryu` where it writes the same.
+fn push_f64(out: &mut String, v: f64) {
+    if v.is_finite() {
+        let mut b = ryu::Buffer::new();
+        let s = b.format_finite(v);
+        // ryu writes very small and very large numbers with an exponent; Display never does.
+        if !s.contains('e') {
+            out.push_str(s.strip_suffix(".0").unwrap_or(s));
+            return;
+        }
+    }
+    let _ = write!(out, "{v}");
 }
 
 /// Common output of both formats: a comma-separated list of `"key":value`.
@@ -42,26 +98,44 @@ struct Obj<'a> {
 }
 
 impl Obj<'_> {
-    fn key(&mut self, name: &str) {
+    /// `"{name}{suffix}":` (no key is made with `format!`: one allocation a field was the
+    /// writer's cost).
+    fn key(&mut self, name: &str, suffix: &str) {
         if !self.first {
             self.out.push(',');
         }
         self.first = false;
-        push_json_str(self.out, name);
-        self.out.push(':');
+        // Keys are this file's own names: nothing in them to escape.
+        debug_assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        );
+        self.out.push('"');
+        self.out.push_str(name);
+        self.out.push_str(suffix);
+        self.out.push_str("\":");
     }
-    fn raw(&mut self, name: &str, v: impl std::fmt::Display) {
-        self.key(name);
-        let _ = write!(self.out, "{v}");
+    fn raw(&mut self, name: &str, v: impl JsonValue) {
+        self.raw_s(name, "", v);
+    }
+    fn raw_s(&mut self, name: &str, suffix: &str, v: impl JsonValue) {
+        self.key(name, suffix);
+        v.push(self.out);
     }
     fn str(&mut self, name: &str, v: &str) {
-        self.key(name);
+        self.str_s(name, "", v);
+    }
+    fn str_s(&mut self, name: &str, suffix: &str, v: &str) {
+        self.key(name, suffix);
         push_json_str(self.out, v);
     }
-    fn opt(&mut self, name: &str, v: Option<impl std::fmt::Display>) {
+    fn opt(&mut self, name: &str, v: Option<impl JsonValue>) {
+        self.opt_s(name, "", v);
+    }
+    fn opt_s(&mut self, name: &str, suffix: &str, v: Option<impl JsonValue>) {
         match v {
-            Some(v) => self.raw(name, v),
-            None => self.raw(name, "null"),
+            Some(v) => self.raw_s(name, suffix, v),
+            None => self.raw_s(name, suffix, "null"),
         }
     }
 }
@@ -80,7 +154,7 @@ impl Emit for Obj<'_> {
         Obj::str(self, name.trim_start_matches('~'), v);
     }
     fn begin_list(&mut self, name: &str) {
-        self.key(name);
+        self.key(name, "");
         self.out.push('[');
         self.first = true;
     }
@@ -154,8 +228,7 @@ impl Walker for Gpsd<'_> {
         let v = v.to_u32();
         self.obj.raw(name, v);
         if let Fmt::Lookup(table) = fmt {
-            let text_name = format!("{name}_text");
-            self.obj.str(&text_name, table.text(v));
+            self.obj.str_s(name, "_text", table.text(v));
         }
     }
     fn i<T: RawSigned>(&mut self, v: &mut T, _: usize, _: usize, name: &'static str, _: Fmt) {
@@ -394,25 +467,19 @@ impl Walker for Ours<'_> {
         match fmt {
             Fmt::Lookup(table) => {
                 o.raw(name, v);
-                o.str(&format!("{name}_text"), table.text(v));
+                o.str_s(name, "_text", table.text(v));
             }
-            Fmt::SpeedDeciKnots => o.opt(
-                &format!("{name}_kn"),
-                (v < 1023).then(|| f64::from(v) / 10.0),
-            ),
-            Fmt::SpeedKnots(na) => o.opt(&format!("{name}_kn"), (v != na).then_some(v)),
-            Fmt::CourseDeciDegrees => o.opt(
-                &format!("{name}_deg"),
-                (v < 3600).then(|| f64::from(v) / 10.0),
-            ),
-            Fmt::CourseDegrees(_) => o.opt(&format!("{name}_deg"), (v < 360).then_some(v)),
-            Fmt::Heading => o.opt(&format!("{name}_deg"), (v < 360).then_some(v)),
+            Fmt::SpeedDeciKnots => o.opt_s(name, "_kn", (v < 1023).then(|| f64::from(v) / 10.0)),
+            Fmt::SpeedKnots(na) => o.opt_s(name, "_kn", (v != na).then_some(v)),
+            Fmt::CourseDeciDegrees => {
+                o.opt_s(name, "_deg", (v < 3600).then(|| f64::from(v) / 10.0))
+            }
+            Fmt::CourseDegrees(_) => o.opt_s(name, "_deg", (v < 360).then_some(v)),
+            Fmt::Heading => o.opt_s(name, "_deg", (v < 360).then_some(v)),
             Fmt::Second => o.opt(name, (v < 60).then_some(v)),
-            Fmt::DraughtDeciMeters => {
-                o.opt(&format!("{name}_m"), (v > 0).then(|| f64::from(v) / 10.0))
-            }
-            Fmt::Meters => o.raw(&format!("{name}_m"), v),
-            Fmt::AltitudeMeters => o.opt(&format!("{name}_m"), (v < 4095).then_some(v)),
+            Fmt::DraughtDeciMeters => o.opt_s(name, "_m", (v > 0).then(|| f64::from(v) / 10.0)),
+            Fmt::Meters => o.raw_s(name, "_m", v),
+            Fmt::AltitudeMeters => o.opt_s(name, "_m", (v < 4095).then_some(v)),
             Fmt::Plain | Fmt::Turn | Fmt::Lon(_) | Fmt::Lat(_) => o.raw(name, v),
         }
     }
@@ -471,7 +538,7 @@ impl Walker for Ours<'_> {
     }
     fn application(&mut self, fields: &super::application::Fields) {
         // Nested, so application field names never collide with the message's own.
-        self.obj.key("application");
+        self.obj.key("application", "");
         self.obj.out.push('{');
         self.obj.first = true;
         super::walk::emit_fields(&mut self.obj, fields);
@@ -510,6 +577,69 @@ pub fn write_ours(d: &Decoded, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+
+    /// The writers' numbers read exactly as `Display` writes them (the output is unchanged by
+    /// writing them without `core::fmt`): every coordinate, speed and course AIS can carry,
+    /// and the edges.
+    #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        let mut values: Vec<f64> = vec![
+            0.0,
+            -0.0,
+            12.0,
+            35.71,
+            -127.0,
+            1e-7,
+            1e-5,
+            0.000001,
+            1e15,
+            1e16,
+            1e17,
+            1e21,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            102.3,
+        ];
+        // Coordinates at every resolution AIS uses, across the whole range.
+        for per_degree in [600_000.0, 60_000.0, 600.0, 10.0] {
+            let mut raw = -108_000_000i64;
+            while raw <= 108_000_000 {
+                values.push(raw as f64 / per_degree);
+                raw += 7_919;
+            }
+        }
+        values.extend((0..=3600).map(|v| f64::from(v) / 10.0));
+        for v in values {
+            let mut out = String::new();
+            push_f64(&mut out, v);
+            assert_eq!(out, format!("{v}"), "{v:?}");
+        }
+        let mut out = String::new();
+        for v in [0u64, 9, 10, 4_294_967_295, u64::MAX] {
+            out.clear();
+            v.push(&mut out);
+            assert_eq!(out, v.to_string());
+        }
+        for v in [i64::MIN, -128, -1, 0, 127] {
+            out.clear();
+            v.push(&mut out);
+            assert_eq!(out, v.to_string());
+        }
+    }
+
+    /// Strings are escaped as gpsd escapes them, runs without escapes copied whole.
+    #[test]
+    fn strings_are_escaped_as_gpsd_escapes_them() {
+        let mut out = String::new();
+        push_json_str(&mut out, "A\"B\\C\u{1}\u{7f}é@ D");
+        assert_eq!(out, "\"A\\\"B\\\\C\\u0001\\u007fé@ D\"");
+        out.clear();
+        push_json_str(&mut out, "");
+        assert_eq!(out, "\"\"");
+    }
     use super::*;
     use crate::ais::Decoder;
 
