@@ -59,7 +59,9 @@ use crate::link::client::Failover;
 use crate::service::{
     self, SUBSCRIPTIONS, ServiceConfig, ServiceError, ServiceHandle, ServiceStats,
 };
-use crate::wire::topics::{INGEST_INSTANCES_FILTER, PREFIX, Topic, UnitId, covers, overlap};
+use crate::wire::topics::{
+    INGEST_INSTANCES_FILTER, PREFIX, Topic, UnitId, covers, is_topic_filter, overlap,
+};
 
 /// The slot that takes what no other slot names.
 pub const REST: &str = "rest";
@@ -112,16 +114,6 @@ pub struct SlotPlan {
     pub elsewhere: Vec<String>,
 }
 
-/// Is `f` a valid topic filter (MQTT 3.1.1 §4.7)?
-fn is_filter(f: &str) -> bool {
-    !f.is_empty()
-        && !f.contains('\0')
-        && f.split('/').enumerate().all(|(i, level)| {
-            (!level.contains('#') || (level == "#" && i == f.split('/').count() - 1))
-                && (!level.contains('+') || level == "+")
-        })
-}
-
 /// Check the slots and add [`REST`]: names unique, every filter valid and inside what ingest
 /// reads (raw AIS, patrol NMEA and reports), no two filters overlapping (a topic in two
 /// slots would be archived by both).
@@ -142,7 +134,7 @@ pub fn plan(slots: &[Slot]) -> Result<Vec<SlotPlan>, String> {
             return Err(format!("slot {:?} has no filter", s.name));
         }
         for f in &s.filters {
-            if !is_filter(f) {
+            if !is_topic_filter(f) {
                 return Err(format!("slot {:?}: {f:?} is not a topic filter", s.name));
             }
             if !SUBSCRIPTIONS.iter().any(|c| covers(c, f)) {

@@ -150,9 +150,7 @@ impl Cluster {
     /// SIGKILL node `i` (its whole process group).
     pub fn kill(&mut self, i: usize) {
         if let Some(mut child) = self.nodes[i].child.take() {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .status();
+            ops_console::engines::signal(&child, "KILL", true);
             let _ = child.wait();
         }
     }

@@ -187,6 +187,25 @@ pub fn covers(pattern: &str, filter: &str) -> bool {
     }
 }
 
+/// Is `filter` a valid topic filter for SUBSCRIBE (MQTT 3.1.1 §4.7): not empty, no NUL, `+`
+/// alone in its level, `#` alone in the last level?
+pub fn is_topic_filter(filter: &str) -> bool {
+    if filter.is_empty() || filter.contains('\0') {
+        return false;
+    }
+    let mut levels = filter.split('/').peekable();
+    while let Some(level) = levels.next() {
+        let last = levels.peek().is_none();
+        if level.contains('#') && (level != "#" || !last) {
+            return false;
+        }
+        if level.contains('+') && level != "+" {
+            return false;
+        }
+    }
+    true
+}
+
 /// Can some topic match both filters? (Two ingest slots whose filters overlap would both
 /// archive what is published there.)
 pub fn overlap(a: &str, b: &str) -> bool {

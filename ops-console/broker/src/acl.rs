@@ -18,11 +18,11 @@
 
 use std::borrow::Cow;
 
-pub(crate) use ingest::wire::topics::covers;
 use ingest::wire::topics::{
     ALERTS_FILTER, INGEST_INSTANCES_FILTER, OBS_FILTER, PATROL_NMEA_FILTER, PATROL_REPORT_FILTER,
     RAW_AIS_FILTER, SEA_CASE_FILTER, TASKING_FILTER,
 };
+pub(crate) use ingest::wire::topics::{covers, is_topic_filter};
 
 use super::config::Role;
 
@@ -209,25 +209,6 @@ impl Grants {
 /// Is `topic` a valid topic name for PUBLISH (MQTT 3.1.1 §4.7): not empty, no wildcards, no NUL?
 pub(crate) fn is_topic_name(topic: &str) -> bool {
     !topic.is_empty() && !topic.contains(['+', '#', '\0'])
-}
-
-/// Is `filter` a valid topic filter for SUBSCRIBE (MQTT 3.1.1 §4.7): not empty, no NUL, `+`
-/// alone in its level, `#` alone in the last level?
-pub(crate) fn is_topic_filter(filter: &str) -> bool {
-    if filter.is_empty() || filter.contains('\0') {
-        return false;
-    }
-    let mut levels = filter.split('/').peekable();
-    while let Some(level) = levels.next() {
-        let last = levels.peek().is_none();
-        if level.contains('#') && (level != "#" || !last) {
-            return false;
-        }
-        if level.contains('+') && level != "+" {
-            return false;
-        }
-    }
-    true
 }
 
 #[cfg(test)]

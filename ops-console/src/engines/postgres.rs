@@ -209,16 +209,21 @@ impl PgServer {
         format!("postgres://tidewatch@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// `psql` on the server's `postgres` database: `sql` run with `flags`, stopping at an error.
+    fn psql(&self, flags: &str, sql: &str) -> Result<std::process::Output> {
+        Command::new(Path::new(PG_BIN).join("psql"))
+            .arg(self.url("postgres"))
+            .args(["-v", "ON_ERROR_STOP=1", flags, sql])
+            .output()
+            .context("psql")
+    }
+
     /// Create database `name` unless it exists; its URL.
     pub fn ensure_database(&self, name: &str) -> Result<String> {
-        let out = Command::new(Path::new(PG_BIN).join("psql"))
-            .arg(self.url("postgres"))
-            .args(["-v", "ON_ERROR_STOP=1", "-tAc"])
-            .arg(format!(
-                "SELECT 1 FROM pg_database WHERE datname = '{name}'"
-            ))
-            .output()
-            .context("psql")?;
+        let out = self.psql(
+            "-tAc",
+            &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        )?;
         if out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "1" {
             return Ok(self.url(name));
         }
@@ -227,12 +232,7 @@ impl PgServer {
 
     /// Create database `name`; its URL.
     pub fn create_database(&self, name: &str) -> Result<String> {
-        let out = Command::new(Path::new(PG_BIN).join("psql"))
-            .arg(self.url("postgres"))
-            .args(["-v", "ON_ERROR_STOP=1", "-qc"])
-            .arg(format!("CREATE DATABASE \"{name}\""))
-            .output()
-            .context("psql")?;
+        let out = self.psql("-qc", &format!("CREATE DATABASE \"{name}\""))?;
         if !out.status.success() {
             bail!(
                 "CREATE DATABASE {name}: {}",
