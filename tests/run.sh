@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 bash tests/install-deps.sh
 
+# A build of every test binary needs several GiB: say how much there is before it starts, so a
+# full disk reads as such and not as a linker crash.
+df -h . >&2
+
 echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy" >&2

@@ -112,7 +112,7 @@ pub fn our_records(input: &[u8]) -> Vec<Value> {
     let mut out = String::new();
     for line in input.split(|&c| c == b'\n') {
         if let Ok(Some(m)) = d.decode_line(line, 0) {
-            w.write(&m.message, &mut out);
+            out.extend(w.record(&m.message));
         }
     }
     out.lines()

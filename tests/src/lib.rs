@@ -148,6 +148,8 @@ impl Drop for Mosquitto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Its persistence file is scratch: a suite run leaves no broker state behind.
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -379,8 +379,7 @@ fn assert_gpsdecode_agrees(sent: &[Sent], all_printed: bool) {
             }
             _ => {}
         }
-        let mut out = String::new();
-        if writer.write(&m.message, &mut out) {
+        if let Some(out) = writer.record(&m.message) {
             ours.insert(m.message.mmsi, out.trim_end().to_owned());
         }
     }
@@ -703,10 +702,7 @@ fn gpsdecode_decodes_the_demo_scenarios_lines_as_we_do() {
     let not_24 = |l: &String| raw_field(l, "type") != Some(24);
     let expected: Vec<String> = ours
         .iter()
-        .filter_map(|d| {
-            let mut s = String::new();
-            writer.write(&d.message, &mut s).then_some(s)
-        })
+        .filter_map(|d| writer.record(&d.message))
         .filter(not_24)
         .collect();
     let theirs: Vec<String> = gpsdecode(&lines).into_iter().filter(not_24).collect();
@@ -751,7 +747,7 @@ fn gpsdecode_decodes_the_demo_scenarios_lines_as_we_do() {
     let mut ours = String::new();
     let mut writer = GpsdWriter::new();
     for d in decode_lines(&pair).unwrap() {
-        writer.write(&d.message, &mut ours);
+        ours.extend(writer.record(&d.message));
     }
     assert_eq!(theirs.len(), 1, "{theirs:?}");
     let g: Value = serde_json::from_str(&theirs[0]).unwrap();

@@ -121,7 +121,32 @@ impl Bits {
         } else {
             0
         };
-        for &c in payload {
+        // Four characters (24 bits, three bytes) at a time while they are all valid; the
+        // rest, and a group with a bad character, one at a time below.
+        let mut done = 0;
+        for group in payload.chunks_exact(4) {
+            let v = [
+                DEARMOR[usize::from(group[0])],
+                DEARMOR[usize::from(group[1])],
+                DEARMOR[usize::from(group[2])],
+                DEARMOR[usize::from(group[3])],
+            ];
+            if (v[0] | v[1] | v[2] | v[3]) & 0xc0 != 0 {
+                break;
+            }
+            acc = (acc << 24)
+                | u64::from(v[0]) << 18
+                | u64::from(v[1]) << 12
+                | u64::from(v[2]) << 6
+                | u64::from(v[3]);
+            // pending was below 8: now 24 to 31, three whole bytes to store.
+            self.buf[byte] = (acc >> (pending + 16)) as u8;
+            self.buf[byte + 1] = (acc >> (pending + 8)) as u8;
+            self.buf[byte + 2] = (acc >> pending) as u8;
+            byte += 3;
+            done += 4;
+        }
+        for &c in &payload[done..] {
             let v = DEARMOR[usize::from(c)];
             if v == INVALID {
                 self.truncate(start, byte.max(self.stored_bits.div_ceil(8)));

@@ -12,24 +12,46 @@ use std::collections::{HashMap, VecDeque};
 const MAX_HELD_MMSIS: usize = 16_384;
 /// Most part A names held for one MMSI (gpsd's cache has 8 slots per channel).
 const MAX_HELD_PER_MMSI: usize = 8;
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use super::message::{Body, StaticData};
 use super::walk::{CoordRes, Emit, Eta, Fmt, Payload, Raw, RawSigned, UtcFields, Walker};
 use super::{AisMessage, Decoded};
 
+/// Appending text to the output bytes.
+trait Put {
+    fn put(&mut self, s: &str);
+}
+
+impl Put for Vec<u8> {
+    #[inline]
+    fn put(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+}
+
 /// Append `s` as a JSON string the way gpsd does (`"` and `\` escaped, control
 /// characters as `\u00XX`).
-pub fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    // Runs that need no escaping (nearly every string) are copied whole.
+pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    // One branch-free pass (the compiler vectorises it) decides: nearly every string needs
+    // no escaping and is copied whole.
+    let needs_escape = s.bytes().fold(false, |e, b| {
+        e | (b == b'"') | (b == b'\\') | (b < 0x20) | (b == 0x7f)
+    });
+    if !needs_escape {
+        out.put(s);
+        out.push(b'"');
+        return;
+    }
+    // Runs that need no escaping are copied whole.
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         if b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f {
-            out.push_str(&s[start..i]);
+            out.put(&s[start..i]);
             match b {
-                b'"' => out.push_str("\\\""),
-                b'\\' => out.push_str("\\\\"),
+                b'"' => out.put("\\\""),
+                b'\\' => out.put("\\\\"),
                 _ => {
                     let _ = write!(out, "\\u{b:04x}");
                 }
@@ -37,102 +59,284 @@ pub fn push_json_str(out: &mut String, s: &str) {
             start = i + 1;
         }
     }
-    out.push_str(&s[start..]);
-    out.push('"');
+    out.put(&s[start..]);
+    out.push(b'"');
 }
 
 /// A JSON number (or literal) written without `core::fmt` on the hot path: integers by
-/// `itoa`, floats by `ryu` (the same shortest digits as `Display`, which the output keeps).
+/// `itoa`, floats by `zmij` (the same shortest digits as `Display`, which the output keeps).
 trait JsonValue {
-    fn push(&self, out: &mut String);
+    fn push(&self, out: &mut Vec<u8>);
 }
 
 macro_rules! json_int {
     ($($t:ty),*) => {$(
         impl JsonValue for $t {
-            fn push(&self, out: &mut String) {
-                out.push_str(itoa::Buffer::new().format(*self));
+            #[inline]
+            fn push(&self, out: &mut Vec<u8>) {
+                out.put(itoa::Buffer::new().format(*self));
             }
         }
     )*};
 }
-json_int!(u8, u16, u32, u64, i8, i16, i32, i64, usize);
+json_int!(u64, i64, usize);
+
+macro_rules! json_small_int {
+    ($($t:ty),*) => {$(
+        impl JsonValue for $t {
+            #[inline]
+            fn push(&self, out: &mut Vec<u8>) {
+                push_i64(out, i64::from(*self));
+            }
+        }
+    )*};
+}
+json_small_int!(u8, u16, u32, i8, i16, i32);
+
+/// `v` in decimal. Digits are made eight at a time in a register (no digit is stored and
+/// reloaded) and written by fixed-size copies, not calls to `memcpy` for a few bytes.
+#[inline]
+fn push_i64(out: &mut Vec<u8>, v: i64) {
+    const E8: u64 = 100_000_000;
+    let m = v.unsigned_abs();
+    if m >= E8 * E8 {
+        out.put(itoa::Buffer::new().format(v));
+        return;
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    if m < E8 {
+        push_up_to_eight(out, m as u32);
+    } else {
+        push_up_to_eight(out, (m / E8) as u32);
+        out.extend_from_slice(&eight_digits((m % E8) as u32).to_le_bytes());
+    }
+}
+
+/// `v` (< 10^8) in decimal, without leading zeros.
+#[inline]
+fn push_up_to_eight(out: &mut Vec<u8>, v: u32) {
+    let digits = v.checked_ilog10().unwrap_or(0) + 1;
+    // Drop the leading zeros: the first character is the lowest byte.
+    let text = eight_digits(v) >> ((8 - digits) * 8);
+    let at = out.len();
+    out.extend_from_slice(&text.to_le_bytes());
+    out.truncate(at + digits as usize);
+}
+
+/// `v` (< 10^8) as eight zero-padded ASCII digits, the first in the lowest byte: split in
+/// lanes (two of four digits, four of two, eight of one) by multiplying by reciprocals.
+#[inline]
+fn eight_digits(v: u32) -> u64 {
+    let x = u64::from(v / 10_000) | (u64::from(v % 10_000) << 32);
+    // Each 32-bit lane (< 10 000): the hundreds in its low half, the rest in its high half.
+    let hundreds = ((x * 10_486) >> 20) & 0x0000_007f_0000_007f;
+    let x = hundreds | ((x - hundreds * 100) << 16);
+    // Each 16-bit lane (< 100): the tens in its low byte, the units in its high byte.
+    let tens = ((x * 103) >> 10) & 0x000f_000f_000f_000f;
+    let x = tens | ((x - tens * 10) << 8);
+    x | 0x3030_3030_3030_3030
+}
 
 impl JsonValue for f64 {
-    fn push(&self, out: &mut String) {
+    fn push(&self, out: &mut Vec<u8>) {
         push_f64(out, *self);
     }
 }
 
+/// A value in tenths (speed, course, draught), written as `Display` writes the `f64`
+/// `v / 10.0` (its shortest form is the one decimal, or none when it is zero) without
+/// converting it.
+#[derive(Clone, Copy)]
+struct Tenths(u32);
+
+impl JsonValue for Tenths {
+    #[inline]
+    fn push(&self, out: &mut Vec<u8>) {
+        push_i64(out, i64::from(self.0 / 10));
+        let tenth = (self.0 % 10) as u8;
+        if tenth != 0 {
+            out.push(b'.');
+            out.push(b'0' + tenth);
+        }
+    }
+}
+
 impl JsonValue for bool {
-    fn push(&self, out: &mut String) {
-        out.push_str(if *self { "true" } else { "false" });
+    fn push(&self, out: &mut Vec<u8>) {
+        out.put(if *self { "true" } else { "false" });
     }
 }
 
 impl JsonValue for &str {
-    fn push(&self, out: &mut String) {
-        out.push_str(self);
+    fn push(&self, out: &mut Vec<u8>) {
+        out.put(self);
     }
 }
 
 /// Append `v` as `Display` writes it (shortest digits that read back the same, no exponent,
-/// no `.0` on whole numbers), by `ryu` where it writes the same.
-fn push_f64(out: &mut String, v: f64) {
+/// no `.0` on whole numbers), by `zmij` where it writes the same.
+fn push_f64(out: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
-        let mut b = ryu::Buffer::new();
+        let mut b = zmij::Buffer::new();
         let s = b.format_finite(v);
-        // ryu writes very small and very large numbers with an exponent; Display never does.
+        // zmij writes very small and very large numbers with an exponent; Display never does.
         if !s.contains('e') {
-            out.push_str(s.strip_suffix(".0").unwrap_or(s));
+            out.put(s.strip_suffix(".0").unwrap_or(s));
             return;
         }
     }
     let _ = write!(out, "{v}");
 }
 
+/// The keys of fields already written, `,"{name}{suffix}":`, so writing a field's key is
+/// one fixed-size copy. The walk names its fields with `'static` literals, so a key is found
+/// by the addresses of its name and suffix (a direct-mapped table: a collision only
+/// rebuilds the key).
+struct KeyCache {
+    slots: Vec<KeySlot>,
+}
+
+/// One cached key, padded to a fixed size.
+#[derive(Clone, Copy)]
+struct KeySlot {
+    name: usize,
+    name_len: usize,
+    suffix: usize,
+    /// Length of the key in `bytes`; 0 for a key too long to cache.
+    len: u8,
+    bytes: [u8; KEY_BYTES],
+}
+
+const KEY_SLOTS: usize = 512;
+const KEY_BYTES: usize = 32;
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        let empty = KeySlot {
+            name: 0,
+            name_len: 0,
+            suffix: 0,
+            len: 0,
+            bytes: [0; KEY_BYTES],
+        };
+        KeyCache {
+            slots: vec![empty; KEY_SLOTS],
+        }
+    }
+}
+
+impl KeyCache {
+    /// Append `,"{name}{suffix}":` to `out`.
+    #[inline]
+    fn put(&mut self, out: &mut Vec<u8>, name: &'static str, suffix: &'static str) {
+        let (n, x) = (name.as_ptr() as usize, suffix.as_ptr() as usize);
+        let h = (n ^ x.rotate_left(17) ^ name.len()).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // Two ways a set: the keys of one message type rarely evict each other.
+        let set = (h >> 55) % (KEY_SLOTS / 2) * 2;
+        let hit = |s: &KeySlot| s.name == n && s.suffix == x && s.name_len == name.len();
+        let way = if hit(&self.slots[set]) {
+            set
+        } else if hit(&self.slots[set + 1]) {
+            set + 1
+        } else {
+            self.slots[set + 1] = self.slots[set];
+            self.slots[set] = Self::make(name, suffix);
+            set
+        };
+        let slot = &self.slots[way];
+        if slot.len == 0 {
+            write_key(out, name, suffix);
+            return;
+        }
+        let at = out.len();
+        out.extend_from_slice(&slot.bytes);
+        out.truncate(at + usize::from(slot.len));
+    }
+
+    #[cold]
+    fn make(name: &'static str, suffix: &'static str) -> KeySlot {
+        let mut key = Vec::with_capacity(KEY_BYTES);
+        write_key(&mut key, name, suffix);
+        let mut bytes = [0; KEY_BYTES];
+        let len = if key.len() <= KEY_BYTES {
+            bytes[..key.len()].copy_from_slice(&key);
+            key.len() as u8
+        } else {
+            0
+        };
+        KeySlot {
+            name: name.as_ptr() as usize,
+            name_len: name.len(),
+            suffix: suffix.as_ptr() as usize,
+            len,
+            bytes,
+        }
+    }
+}
+
+/// `,"{name}{suffix}":`.
+fn write_key(out: &mut Vec<u8>, name: &str, suffix: &str) {
+    // Keys are this file's own names and the application tables': nothing to escape.
+    debug_assert!(
+        name.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    );
+    out.put(",\"");
+    out.put(name);
+    out.put(suffix);
+    out.put("\":");
+}
+
 /// Common output of both formats: a comma-separated list of `"key":value`.
 struct Obj<'a> {
-    out: &'a mut String,
+    out: &'a mut Vec<u8>,
     first: bool,
+    keys: &'a mut KeyCache,
 }
 
 impl Obj<'_> {
-    /// `"{name}{suffix}":` (no key is made with `format!`: one allocation a field was the
-    /// writer's cost).
+    /// `"{name}{suffix}":`, after a comma unless first, for names that are not `'static`
+    /// (application fields).
     fn key(&mut self, name: &str, suffix: &str) {
-        if !self.first {
-            self.out.push(',');
+        if self.first {
+            self.out.push(b'"');
+            self.out.put(name);
+            self.out.put(suffix);
+            self.out.put("\":");
+        } else {
+            write_key(self.out, name, suffix);
         }
         self.first = false;
-        // Keys are this file's own names: nothing in them to escape.
-        debug_assert!(
-            name.bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
-        );
-        self.out.push('"');
-        self.out.push_str(name);
-        self.out.push_str(suffix);
-        self.out.push_str("\":");
     }
-    fn raw(&mut self, name: &str, v: impl JsonValue) {
+    /// The same for the walk's own `'static` names: one copy from the cache.
+    #[inline]
+    fn skey(&mut self, name: &'static str, suffix: &'static str) {
+        if self.first {
+            self.key(name, suffix);
+        } else {
+            self.keys.put(self.out, name, suffix);
+        }
+    }
+    fn raw(&mut self, name: &'static str, v: impl JsonValue) {
         self.raw_s(name, "", v);
     }
-    fn raw_s(&mut self, name: &str, suffix: &str, v: impl JsonValue) {
-        self.key(name, suffix);
+    fn raw_s(&mut self, name: &'static str, suffix: &'static str, v: impl JsonValue) {
+        self.skey(name, suffix);
         v.push(self.out);
     }
-    fn str(&mut self, name: &str, v: &str) {
+    fn str(&mut self, name: &'static str, v: &str) {
         self.str_s(name, "", v);
     }
-    fn str_s(&mut self, name: &str, suffix: &str, v: &str) {
-        self.key(name, suffix);
+    fn str_s(&mut self, name: &'static str, suffix: &'static str, v: &str) {
+        self.skey(name, suffix);
         push_json_str(self.out, v);
     }
-    fn opt(&mut self, name: &str, v: Option<impl JsonValue>) {
+    fn opt(&mut self, name: &'static str, v: Option<impl JsonValue>) {
         self.opt_s(name, "", v);
     }
-    fn opt_s(&mut self, name: &str, suffix: &str, v: Option<impl JsonValue>) {
+    fn opt_s(&mut self, name: &'static str, suffix: &'static str, v: Option<impl JsonValue>) {
         match v {
             Some(v) => self.raw_s(name, suffix, v),
             None => self.raw_s(name, suffix, "null"),
@@ -142,35 +346,39 @@ impl Obj<'_> {
 
 impl Emit for Obj<'_> {
     fn uint(&mut self, name: &str, v: u64) {
-        self.raw(name.trim_start_matches('~'), v);
+        self.key(name.trim_start_matches('~'), "");
+        v.push(self.out);
     }
     fn int(&mut self, name: &str, v: i64) {
-        self.raw(name.trim_start_matches('~'), v);
+        self.key(name.trim_start_matches('~'), "");
+        v.push(self.out);
     }
     fn flag(&mut self, name: &str, v: bool) {
-        self.raw(name.trim_start_matches('~'), v);
+        self.key(name.trim_start_matches('~'), "");
+        v.push(self.out);
     }
     fn str(&mut self, name: &str, v: &str) {
-        Obj::str(self, name.trim_start_matches('~'), v);
+        self.key(name.trim_start_matches('~'), "");
+        push_json_str(self.out, v);
     }
     fn begin_list(&mut self, name: &str) {
         self.key(name, "");
-        self.out.push('[');
+        self.out.push(b'[');
         self.first = true;
     }
     fn begin_item(&mut self) {
         if !self.first {
-            self.out.push(',');
+            self.out.push(b',');
         }
-        self.out.push('{');
+        self.out.push(b'{');
         self.first = true;
     }
     fn end_item(&mut self) {
-        self.out.push('}');
+        self.out.push(b'}');
         self.first = false;
     }
     fn end_list(&mut self) {
-        self.out.push(']');
+        self.out.push(b']');
         self.first = false;
     }
 }
@@ -204,17 +412,51 @@ fn shown_bits_for(msg: &AisMessage) -> fn(&Payload) -> usize {
 }
 
 /// `"<bits>:<hex>"`, gpsd's form of a binary payload, showing `shown` bits of its bytes.
-fn data_text(v: &Payload, shown: usize) -> String {
-    let mut s = format!("{}:", v.bit_len);
+fn push_data(out: &mut Vec<u8>, v: &Payload, shown: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    v.bit_len.push(out);
+    out.push(b':');
+    out.reserve(v.bytes.len() * 2 + 1);
     for (k, b) in v.bytes.iter().enumerate() {
         let mut b = *b;
         let keep = shown.saturating_sub(8 * k);
         if keep < 8 {
             b &= !(0xffu8.checked_shr(keep as u32).unwrap_or(0));
         }
-        let _ = write!(s, "{b:02x}");
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 0xf)]);
     }
-    s
+    out.push(b'"');
+}
+
+/// `v` in decimal, zero-padded to `width` digits (wider numbers are written whole, as
+/// `{:0width$}` does).
+fn push_digits(out: &mut Vec<u8>, v: u32, width: usize) {
+    let mut b = itoa::Buffer::new();
+    let s = b.format(v);
+    for _ in s.len()..width {
+        out.push(b'0');
+    }
+    out.put(s);
+}
+
+/// `HH:MM`, each zero-padded to two digits.
+fn push_hh_mm(out: &mut Vec<u8>, hour: u8, minute: u8) {
+    push_digits(out, hour.into(), 2);
+    out.push(b':');
+    push_digits(out, minute.into(), 2);
+}
+
+/// `"MM-DDTHH:MMZ"`, the form both formats give an ETA.
+fn push_eta(out: &mut Vec<u8>, v: &Eta) {
+    out.push(b'"');
+    push_digits(out, v.month.into(), 2);
+    out.push(b'-');
+    push_digits(out, v.day.into(), 2);
+    out.push(b'T');
+    push_hh_mm(out, v.hour, v.minute);
+    out.put("Z\"");
 }
 
 impl Walker for Gpsd<'_> {
@@ -247,19 +489,28 @@ impl Walker for Gpsd<'_> {
         }
     }
     fn utc(&mut self, v: &mut UtcFields, _: usize, name: &'static str) {
-        let s = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            v.year, v.month, v.day, v.hour, v.minute, v.second
-        );
-        self.obj.str(name, &s);
+        self.obj.skey(name, "");
+        let out = &mut *self.obj.out;
+        out.push(b'"');
+        push_digits(out, v.year.into(), 4);
+        out.push(b'-');
+        push_digits(out, v.month.into(), 2);
+        out.push(b'-');
+        push_digits(out, v.day.into(), 2);
+        out.push(b'T');
+        push_hh_mm(out, v.hour, v.minute);
+        out.push(b':');
+        push_digits(out, v.second.into(), 2);
+        out.put("Z\"");
     }
     fn eta(&mut self, v: &mut Eta, _: usize, name: &'static str) {
-        let s = format!("{:02}-{:02}T{:02}:{:02}Z", v.month, v.day, v.hour, v.minute);
-        self.obj.str(name, &s);
+        self.obj.skey(name, "");
+        push_eta(self.obj.out, v);
     }
     fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
         if !name.starts_with('~') {
-            self.obj.str(name, &data_text(v, (self.shown_bits)(v)));
+            self.obj.skey(name, "");
+            push_data(self.obj.out, v, (self.shown_bits)(v));
         }
     }
     fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
@@ -318,6 +569,7 @@ pub struct GpsdWriter {
     held_names: HashMap<u32, VecDeque<String>>,
     /// `"device"` value gpsdecode puts in every record.
     pub device: Option<String>,
+    keys: KeyCache,
 }
 
 impl GpsdWriter {
@@ -326,12 +578,13 @@ impl GpsdWriter {
         GpsdWriter {
             held_names: HashMap::new(),
             device: Some("stdin".to_owned()),
+            keys: KeyCache::default(),
         }
     }
 
     /// Append the record for `msg` (and a newline) to `out`; returns false when gpsd
     /// would write nothing for it (a held type 24 part A, an unmatched part B).
-    pub fn write(&mut self, msg: &AisMessage, out: &mut String) -> bool {
+    pub fn write(&mut self, msg: &AisMessage, out: &mut Vec<u8>) -> bool {
         let mut msg = msg.clone();
         if let Body::StaticData(part) = &msg.body {
             match part {
@@ -364,19 +617,31 @@ impl GpsdWriter {
         true
     }
 
-    fn write_type24(&mut self, msg: &mut AisMessage, name: &str, out: &mut String) -> bool {
+    /// The record for `msg` (with its newline) as text, or `None` where gpsd writes nothing
+    /// (see [`GpsdWriter::write`]).
+    pub fn record(&mut self, msg: &AisMessage) -> Option<String> {
+        let mut out = Vec::new();
+        self.write(msg, &mut out)
+            .then(|| String::from_utf8(out).expect("the writer writes UTF-8"))
+    }
+
+    fn write_type24(&mut self, msg: &mut AisMessage, name: &str, out: &mut Vec<u8>) -> bool {
         self.open(msg, out, |g| g.obj.str("shipname", name));
         true
     }
 
-    fn open(&self, msg: &mut AisMessage, out: &mut String, extra: impl FnOnce(&mut Gpsd<'_>)) {
-        out.push_str("{\"class\":\"AIS\"");
+    fn open(&mut self, msg: &mut AisMessage, out: &mut Vec<u8>, extra: impl FnOnce(&mut Gpsd<'_>)) {
+        out.put("{\"class\":\"AIS\"");
         if let Some(d) = &self.device {
-            out.push_str(",\"device\":");
+            out.put(",\"device\":");
             push_json_str(out, d);
         }
         let mut g = Gpsd {
-            obj: Obj { out, first: false },
+            obj: Obj {
+                out,
+                first: false,
+                keys: &mut self.keys,
+            },
             shown_bits: shown_bits_for(msg),
         };
         // Header first, then "scaled", then the body: gpsd's order.
@@ -390,7 +655,7 @@ impl GpsdWriter {
             skipped: 0,
         };
         msg.walk(&mut header_done);
-        out.push_str("}\n");
+        out.put("}\n");
     }
 }
 
@@ -469,15 +734,13 @@ impl Walker for Ours<'_> {
                 o.raw(name, v);
                 o.str_s(name, "_text", table.text(v));
             }
-            Fmt::SpeedDeciKnots => o.opt_s(name, "_kn", (v < 1023).then(|| f64::from(v) / 10.0)),
+            Fmt::SpeedDeciKnots => o.opt_s(name, "_kn", (v < 1023).then_some(Tenths(v))),
             Fmt::SpeedKnots(na) => o.opt_s(name, "_kn", (v != na).then_some(v)),
-            Fmt::CourseDeciDegrees => {
-                o.opt_s(name, "_deg", (v < 3600).then(|| f64::from(v) / 10.0))
-            }
+            Fmt::CourseDeciDegrees => o.opt_s(name, "_deg", (v < 3600).then_some(Tenths(v))),
             Fmt::CourseDegrees(_) => o.opt_s(name, "_deg", (v < 360).then_some(v)),
             Fmt::Heading => o.opt_s(name, "_deg", (v < 360).then_some(v)),
             Fmt::Second => o.opt(name, (v < 60).then_some(v)),
-            Fmt::DraughtDeciMeters => o.opt_s(name, "_m", (v > 0).then(|| f64::from(v) / 10.0)),
+            Fmt::DraughtDeciMeters => o.opt_s(name, "_m", (v > 0).then_some(Tenths(v))),
             Fmt::Meters => o.raw_s(name, "_m", v),
             Fmt::AltitudeMeters => o.opt_s(name, "_m", (v < 4095).then_some(v)),
             Fmt::Plain | Fmt::Turn | Fmt::Lon(_) | Fmt::Lat(_) => o.raw(name, v),
@@ -525,54 +788,77 @@ impl Walker for Ours<'_> {
         if v.month == 0 || v.day == 0 || v.hour > 23 || v.minute > 59 {
             self.obj.raw(name, "null");
         } else {
-            let s = format!("{:02}-{:02}T{:02}:{:02}Z", v.month, v.day, v.hour, v.minute);
-            self.obj.str(name, &s);
+            self.obj.skey(name, "");
+            push_eta(self.obj.out, v);
         }
     }
     fn data(&mut self, v: &mut Payload, _: usize, _: Option<usize>, name: &'static str) {
-        self.obj
-            .str(name.trim_start_matches('~'), &data_text(v, v.bit_len));
+        self.obj.skey(name.trim_start_matches('~'), "");
+        push_data(self.obj.out, v, v.bit_len);
     }
     fn derived(&mut self, f: &mut dyn FnMut(&mut dyn Emit)) {
         f(&mut self.obj);
     }
     fn application(&mut self, fields: &super::application::Fields) {
         // Nested, so application field names never collide with the message's own.
-        self.obj.key("application", "");
-        self.obj.out.push('{');
+        self.obj.skey("application", "");
+        self.obj.out.push(b'{');
         self.obj.first = true;
         super::walk::emit_fields(&mut self.obj, fields);
-        self.obj.out.push('}');
+        self.obj.out.push(b'}');
         self.obj.first = false;
     }
 }
 
-/// Append our JSON for a decoded message (and a newline) to `out`.
-pub fn write_ours(d: &Decoded, out: &mut String) {
-    out.push('{');
-    let mut o = Ours {
-        obj: Obj { out, first: true },
-    };
-    o.obj.str("class", "AIS");
-    let talker = String::from_utf8_lossy(&d.heard.talker).into_owned();
-    o.obj.str("talker", &talker);
-    o.obj.raw("own_ship", d.heard.own_ship);
-    match d.heard.channel {
-        Some(c) => o.obj.str("channel", &(c as char).to_string()),
-        None => o.obj.raw("channel", "null"),
+/// Writes decoded messages as our JSON, one object per line.
+#[derive(Default)]
+pub struct OurWriter {
+    keys: KeyCache,
+}
+
+impl OurWriter {
+    /// A writer.
+    pub fn new() -> Self {
+        Self::default()
     }
-    o.obj.raw("fragments", d.heard.fragments);
-    if let Some(tag) = &d.heard.tag {
-        if let Some(s) = &tag.source {
-            o.obj.str("source", s);
+
+    /// Append the record for `d` (and a newline) to `out`.
+    pub fn write(&mut self, d: &Decoded, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut o = Ours {
+            obj: Obj {
+                out,
+                first: true,
+                keys: &mut self.keys,
+            },
+        };
+        o.obj.str("class", "AIS");
+        o.obj.skey("talker", "");
+        push_json_str(o.obj.out, &String::from_utf8_lossy(&d.heard.talker));
+        o.obj.raw("own_ship", d.heard.own_ship);
+        match d.heard.channel {
+            Some(c) => o.obj.str("channel", char::from(c).encode_utf8(&mut [0; 4])),
+            None => o.obj.raw("channel", "null"),
         }
-        if let Some(t) = tag.time {
-            o.obj.str("time", &t.to_string());
+        o.obj.raw("fragments", d.heard.fragments);
+        if let Some(tag) = &d.heard.tag {
+            if let Some(s) = &tag.source {
+                o.obj.str("source", s);
+            }
+            if let Some(t) = tag.time {
+                o.obj.str("time", &t.to_string());
+            }
         }
+        let mut msg = d.message.clone();
+        msg.walk(&mut o);
+        out.put("}\n");
     }
-    let mut msg = d.message.clone();
-    msg.walk(&mut o);
-    out.push_str("}\n");
+}
+
+/// Append our JSON for a decoded message (and a newline) to `out` (a one-off: a stream of
+/// messages is faster through one [`OurWriter`]).
+pub fn write_ours(d: &Decoded, out: &mut Vec<u8>) {
+    OurWriter::new().write(d, out);
 }
 
 #[cfg(test)]
@@ -613,32 +899,101 @@ mod tests {
         }
         values.extend((0..=3600).map(|v| f64::from(v) / 10.0));
         for v in values {
-            let mut out = String::new();
+            let mut out = Vec::new();
             push_f64(&mut out, v);
-            assert_eq!(out, format!("{v}"), "{v:?}");
+            assert_eq!(text(&out), format!("{v}"), "{v:?}");
         }
-        let mut out = String::new();
+        let mut out = Vec::new();
         for v in [0u64, 9, 10, 4_294_967_295, u64::MAX] {
             out.clear();
             v.push(&mut out);
-            assert_eq!(out, v.to_string());
+            assert_eq!(text(&out), v.to_string());
         }
         for v in [i64::MIN, -128, -1, 0, 127] {
             out.clear();
             v.push(&mut out);
-            assert_eq!(out, v.to_string());
+            assert_eq!(text(&out), v.to_string());
         }
+    }
+
+    /// Integers of the fields' own types (written four digits at a time through a fixed
+    /// copy) read as `Display` writes them: every value near each power of ten, both signs,
+    /// the types' limits, and every value below 100 000. Appending keeps what was there.
+    #[test]
+    fn integers_are_written_as_display_writes_them() {
+        let mut values: Vec<i64> = (0..100_000).collect();
+        let mut p = 1i64;
+        for _ in 0..19 {
+            for d in -2..=2 {
+                values.push(p.saturating_add(d));
+            }
+            p = p.saturating_mul(10);
+        }
+        values.extend([
+            i64::from(i32::MIN),
+            i64::from(i32::MAX),
+            i64::from(u32::MAX),
+            99_999_999,
+        ]);
+        values.extend(values.clone().iter().map(|v| -v));
+        let mut out = b"x".to_vec();
+        for v in values {
+            out.truncate(1);
+            push_i64(&mut out, v);
+            assert_eq!(text(&out[1..]), v.to_string());
+        }
+        for v in [i32::MIN, -1, 0, i32::MAX] {
+            out.clear();
+            v.push(&mut out);
+            assert_eq!(text(&out), v.to_string());
+        }
+        for v in [0, u32::MAX] {
+            out.clear();
+            v.push(&mut out);
+            assert_eq!(text(&out), v.to_string());
+        }
+    }
+
+    /// The lane arithmetic gives every eight-digit group right (every value below 10^6 and
+    /// a stride through the rest; an exhaustive run over all 10^8 passed when it was written).
+    #[test]
+    fn eight_digits_are_the_decimal_digits() {
+        let check = |v: u32| {
+            assert_eq!(
+                eight_digits(v).to_le_bytes(),
+                *format!("{v:08}").as_bytes(),
+                "{v}"
+            );
+        };
+        (0..1_000_000).for_each(check);
+        (1_000_000..100_000_000).step_by(997).for_each(check);
+        check(99_999_999);
+    }
+
+    /// Tenths read as `Display` writes the quotient, for every 16-bit raw value and past it.
+    #[test]
+    fn tenths_are_written_as_display_writes_the_quotient() {
+        let mut out = Vec::new();
+        for v in (0..=70_000).chain([u32::MAX - 1, u32::MAX]) {
+            out.clear();
+            Tenths(v).push(&mut out);
+            assert_eq!(text(&out), format!("{}", f64::from(v) / 10.0), "{v}");
+        }
+    }
+
+    fn text(b: &[u8]) -> &str {
+        std::str::from_utf8(b).expect("UTF-8")
     }
 
     /// Strings are escaped as gpsd escapes them, runs without escapes copied whole.
     #[test]
     fn strings_are_escaped_as_gpsd_escapes_them() {
-        let mut out = String::new();
+        let mut out = Vec::new();
         push_json_str(&mut out, "A\"B\\C\u{1}\u{7f}é@ D");
-        assert_eq!(out, "\"A\\\"B\\\\C\\u0001\\u007fé@ D\"");
+        assert_eq!(text(&out), "\"A\\\"B\\\\C\\u0001\\u007fé@ D\"");
         out.clear();
         push_json_str(&mut out, "");
-        assert_eq!(out, "\"\"");
+        assert_eq!(text(&out), "\"\"");
     }
     use super::*;
     use crate::ais::Decoder;
@@ -650,10 +1005,10 @@ mod tests {
             .decode_line(b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
             .unwrap()
             .unwrap();
-        let mut out = String::new();
+        let mut out = Vec::new();
         assert!(GpsdWriter::new().write(&m.message, &mut out));
         assert_eq!(
-            out,
+            text(&out),
             "{\"class\":\"AIS\",\"device\":\"stdin\",\"type\":1,\"repeat\":0,\"mmsi\":371798000,\
              \"scaled\":false,\"status\":0,\"status_text\":\"Under way using engine\",\
              \"turn\":-127,\"speed\":123,\"accuracy\":true,\"lon\":-74037230,\"lat\":29028980,\
@@ -669,9 +1024,9 @@ mod tests {
             .decode_line(b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", 0)
             .unwrap()
             .unwrap();
-        let mut out = String::new();
+        let mut out = Vec::new();
         write_ours(&m, &mut out);
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["speed_kn"], 12.3);
         assert_eq!(v["course_deg"], 224.0);
         assert_eq!(v["heading_deg"], 215);

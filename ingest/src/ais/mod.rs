@@ -179,17 +179,107 @@ pub struct Vdm<'a> {
     pub fill_bits: u8,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
-/// Continue an FNV-1a hash over a fragment's payload and fill bits.
+/// Continue the hash of a message over one fragment's armored payload and fill bits, eight
+/// bytes a step (a multiply and a shift each). Only equality matters: the receive path
+/// keeps it in memory to merge one transmission heard by several receivers.
 #[inline]
-fn fnv1a(mut h: u64, payload: &[u8], fill_bits: u8) -> u64 {
-    for &b in payload.iter().chain(std::iter::once(&fill_bits)) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
+fn payload_hash(mut h: u64, payload: &[u8], fill_bits: u8) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut mix = |w: u64| {
+        h = (h ^ w).wrapping_mul(K);
+        h ^= h >> 32;
+    };
+    let mut words = payload.chunks_exact(8);
+    for w in &mut words {
+        mix(u64::from_le_bytes(w.try_into().unwrap_or_default()));
     }
+    // The last word: up to seven bytes, then the fill bits and how many bytes there were.
+    let rest = words.remainder();
+    let mut last = u64::from(fill_bits & 7 | (rest.len() as u8) << 3) << 56;
+    for (i, &b) in rest.iter().enumerate() {
+        last |= u64::from(b) << (8 * i);
+    }
+    mix(last);
     h
+}
+
+/// What one pass over a sentence body finds: the first `*`, the XOR of the bytes before it
+/// (the NMEA checksum), and where the first commas before it are.
+struct Scan {
+    star: usize,
+    checksum: u8,
+    /// Positions of the first `commas` commas (at most [`Scan::MAX_COMMAS`]).
+    comma_at: [usize; Scan::MAX_COMMAS],
+    commas: usize,
+}
+
+impl Scan {
+    /// A VDM body has 6 commas; one more is enough to know there are too many fields.
+    const MAX_COMMAS: usize = 7;
+
+    /// Scan `s` eight bytes at a time; `None` if it has no `*`.
+    #[inline]
+    fn new(s: &[u8]) -> Option<Scan> {
+        const STARS: u64 = 0x2a2a_2a2a_2a2a_2a2a;
+        const COMMAS: u64 = 0x2c2c_2c2c_2c2c_2c2c;
+        const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+        // 0x80 in exactly the zero bytes of t.
+        let zero_bytes = |t: u64| !(((t & LOW7) + LOW7) | t | LOW7);
+        let mut scan = Scan {
+            star: 0,
+            checksum: 0,
+            comma_at: [0; Self::MAX_COMMAS],
+            commas: 0,
+        };
+        let mut words = 0u64;
+        let mut at = 0;
+        for chunk in s.chunks_exact(8) {
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            if zero_bytes(w ^ STARS) != 0 {
+                break;
+            }
+            words ^= w;
+            let mut commas = zero_bytes(w ^ COMMAS);
+            while commas != 0 && scan.commas < Self::MAX_COMMAS {
+                scan.comma_at[scan.commas] = at + (commas.trailing_zeros() / 8) as usize;
+                scan.commas += 1;
+                commas &= commas - 1;
+            }
+            at += 8;
+        }
+        let mut x = words.to_le_bytes().iter().fold(0, |a, b| a ^ b);
+        for (i, &c) in s[at..].iter().enumerate() {
+            match c {
+                b'*' => {
+                    scan.star = at + i;
+                    scan.checksum = x;
+                    return Some(scan);
+                }
+                b',' if scan.commas < Self::MAX_COMMAS => {
+                    scan.comma_at[scan.commas] = at + i;
+                    scan.commas += 1;
+                }
+                _ => {}
+            }
+            x ^= c;
+        }
+        None
+    }
+
+    /// The comma-separated fields of `body` (the scanned bytes up to the star), as
+    /// `body.split(b',')` gives them (past [`Scan::MAX_COMMAS`] commas, the rest is one).
+    fn fields<'a>(&self, body: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let (comma_at, commas) = (self.comma_at, self.commas);
+        let mut from = 0;
+        (0..=commas).map(move |k| {
+            let to = if k < commas { comma_at[k] } else { body.len() };
+            let field = &body[from..to];
+            from = to + 1;
+            field
+        })
+    }
 }
 
 /// XOR of bytes (the NMEA checksum).
@@ -253,17 +343,14 @@ pub fn parse_vdm(sentence: &[u8]) -> Result<Vdm<'_>, DecodeError> {
         }
         _ => return Err(DecodeError::NotNmea),
     }
-    let star = sentence
-        .iter()
-        .position(|&c| c == b'*')
-        .ok_or(DecodeError::NoChecksum)?;
+    let scan = Scan::new(&sentence[1..]).ok_or(DecodeError::NoChecksum)?;
+    let (computed, star) = (scan.checksum, scan.star + 1);
     let body = &sentence[1..star];
     let stated = parse_hex2(&sentence[star + 1..]).ok_or(DecodeError::NoChecksum)?;
-    let computed = nmea_checksum(body);
     if computed != stated {
         return Err(DecodeError::Checksum { computed, stated });
     }
-    let mut fields = body.split(|&c| c == b',');
+    let mut fields = scan.fields(body);
     let head = fields.next().unwrap_or_default();
     let own_ship = match head {
         [_, _, b'V', b'D', b'M'] => false,
@@ -335,7 +422,7 @@ pub struct Heard {
     pub fragments: u8,
     /// The tag block of the first sentence that had one.
     pub tag: Option<TagBlock>,
-    /// FNV-1a hash of the message's armored payload and fill bits, sentence by sentence:
+    /// Hash of the message's armored payload and fill bits, sentence by sentence:
     /// the same transmission heard by several receivers hashes the same (the receive
     /// path deduplicates on it).
     pub payload_hash: u64,
@@ -491,7 +578,7 @@ impl Decoder {
                     channel: vdm.channel,
                     fragments: 1,
                     tag,
-                    payload_hash: fnv1a(FNV_OFFSET, vdm.payload, vdm.fill_bits),
+                    payload_hash: payload_hash(HASH_SEED, vdm.payload, vdm.fill_bits),
                 },
             }));
         }
@@ -521,7 +608,7 @@ impl Decoder {
                     channel: vdm.channel,
                     fragments: vdm.total,
                     tag,
-                    payload_hash: fnv1a(FNV_OFFSET, vdm.payload, vdm.fill_bits),
+                    payload_hash: payload_hash(HASH_SEED, vdm.payload, vdm.fill_bits),
                 },
                 bits,
             });
@@ -562,7 +649,7 @@ impl Decoder {
         if g.heard.tag.is_none() {
             g.heard.tag = tag;
         }
-        g.heard.payload_hash = fnv1a(g.heard.payload_hash, vdm.payload, vdm.fill_bits);
+        g.heard.payload_hash = payload_hash(g.heard.payload_hash, vdm.payload, vdm.fill_bits);
         g.next += 1;
         if vdm.num < vdm.total {
             return Ok(None);
@@ -790,12 +877,18 @@ pub mod fuzz {
         d.max_groups = 4;
         d.max_group_age_lines = 16;
         let mut gpsd = json::GpsdWriter::new();
-        let mut out = String::new();
+        let mut ours = json::OurWriter::new();
+        let mut out = Vec::new();
         for (i, line) in data.split(|&c| c == b'\n').enumerate() {
             let source = (i % 3) as u32;
             if let Ok(Some(m)) = d.decode_line(line, source) {
                 gpsd.write(&m.message, &mut out);
-                json::write_ours(&m, &mut out);
+                ours.write(&m, &mut out);
+                // The writers build JSON from bytes: it must still be text.
+                assert!(
+                    std::str::from_utf8(&out).is_ok(),
+                    "JSON output is not UTF-8"
+                );
                 let _ = m.message.to_sixbits();
             }
             let _ = crate::telemetry::parse_line(line);

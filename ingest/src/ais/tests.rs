@@ -82,3 +82,53 @@ fn short_position_report_is_rejected_by_length() {
     let e = Decoder::new().decode_line(line.as_bytes(), 0).unwrap_err();
     assert_eq!(e.reason(), "length");
 }
+
+proptest::proptest! {
+    /// The word-at-a-time scan finds the first `*`, XORs what is before it and splits it at
+    /// commas as the byte-by-byte definitions do, wherever stars and commas fall.
+    #[test]
+    fn one_pass_scan_is_the_bytewise_checksum_and_split(
+        s in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::num::u8::ANY,
+                proptest::strategy::Just(b'*'),
+                proptest::strategy::Just(b','),
+            ],
+            0..100,
+        )
+    ) {
+        let star = s.iter().position(|&c| c == b'*');
+        let scan = Scan::new(&s);
+        proptest::prop_assert_eq!(scan.as_ref().map(|x| x.star), star);
+        if let (Some(scan), Some(star)) = (scan, star) {
+            proptest::prop_assert_eq!(scan.checksum, nmea_checksum(&s[..star]));
+            let body = &s[..star];
+            let ours: Vec<&[u8]> = scan.fields(body).collect();
+            let split: Vec<&[u8]> = body.split(|&c| c == b',').collect();
+            let n = Scan::MAX_COMMAS;
+            if split.len() <= n + 1 {
+                proptest::prop_assert_eq!(ours, split);
+            } else {
+                // Past the last comma kept, the rest is one field.
+                proptest::prop_assert_eq!(&ours[..n], &split[..n]);
+                proptest::prop_assert_eq!(ours.len(), n + 1);
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    /// The payload hash tells payloads apart (length, bytes, fill bits: the dedup must not
+    /// merge two transmissions) and gives one payload the same hash every time.
+    #[test]
+    fn payload_hash_separates_payloads(
+        a in proptest::collection::vec(b'0'..=b'w', 0..60),
+        b in proptest::collection::vec(b'0'..=b'w', 0..60),
+        fa in 0u8..6,
+        fb in 0u8..6,
+    ) {
+        let (ha, hb) = (payload_hash(HASH_SEED, &a, fa), payload_hash(HASH_SEED, &b, fb));
+        proptest::prop_assert_eq!(ha == hb, (&a, fa) == (&b, fb));
+        proptest::prop_assert_eq!(ha, payload_hash(HASH_SEED, &a, fa));
+    }
+}
