@@ -15,7 +15,6 @@ use crate::engine::Ctx;
 use crate::hash::FastMap;
 use crate::track::{Fix, Vessel};
 use jiff::Timestamp;
-use std::collections::BTreeMap;
 
 const CELL_DEG: f64 = 0.01;
 
@@ -41,7 +40,9 @@ struct Slot {
 pub(crate) struct Meetings {
     grid: FastMap<(i32, i32), Vec<Slot>>,
     cell_of: FastMap<u32, (i32, i32)>,
-    pairs: BTreeMap<(u32, u32), Meeting>,
+    /// Meetings by pair (a hash map: looked up for every slow report near another; ended
+    /// ones are taken in pair order).
+    pairs: FastMap<(u32, u32), Meeting>,
     /// Vessels in alerts opened since the engine last took them (for the risk score).
     alerted: Vec<u32>,
 }
@@ -118,6 +119,10 @@ impl Meetings {
         let cell_w_m = CELL_DEG * 111_195.0 * fix.position.lat.to_radians().cos().max(0.01);
         let dx = (c.max_distance_m / cell_w_m).ceil() as i32;
         let dy = (c.max_distance_m / (CELL_DEG * 111_195.0)).ceil() as i32;
+        // Two positions farther apart in latitude than this are farther apart than the
+        // distance (an arc is at least its change in latitude): skipped without a cosine.
+        // The margin keeps rounding from ever skipping a pair the distance would keep.
+        let max_dlat_deg = c.max_distance_m * 1.001 / 111_195.0 + 1e-6;
         let mut near: Vec<(Slot, f64)> = Vec::new();
         for x in cell.0 - dx..=cell.0 + dx {
             for y in cell.1 - dy..=cell.1 + dy {
@@ -125,7 +130,10 @@ impl Meetings {
                     continue;
                 };
                 for slot in list {
-                    if slot.mmsi == mmsi || (fix.time_ms - slot.time_ms).abs() > silence_ms {
+                    if slot.mmsi == mmsi
+                        || (fix.time_ms - slot.time_ms).abs() > silence_ms
+                        || (fix.position.lat - slot.position.lat).abs() > max_dlat_deg
+                    {
                         continue;
                     }
                     let d = fix.position.fast_distance_m(slot.position);
@@ -207,12 +215,13 @@ impl Meetings {
             });
             !list.is_empty()
         });
-        let ended: Vec<(u32, u32)> = self
+        let mut ended: Vec<(u32, u32)> = self
             .pairs
             .iter()
             .filter(|(_, m)| now_ms - m.last_ms > silence_ms)
             .map(|(k, _)| *k)
             .collect();
+        ended.sort_unstable();
         for k in ended {
             let m = self.pairs.remove(&k).expect("listed");
             if let Some(id) = m.alert {

@@ -184,25 +184,26 @@ impl LandMask {
         }
         for (r, xs) in crossings.iter_mut().enumerate() {
             xs.sort_unstable_by(f64::total_cmp);
-            let mut k = 0;
-            for c in 0..cols {
-                let xc = Self::col_centre(c);
-                while k < xs.len() && xs[k] < xc {
-                    k += 1;
-                }
-                if k % 2 == 1 {
-                    mask.status[r * cols + c] = LAND;
-                }
+            let row = &mut mask.status[r * cols..(r + 1) * cols];
+            for (from, to) in Self::land_runs(xs, cols) {
+                row[from..to].fill(LAND);
             }
         }
-        cell_edges.sort_unstable_by_key(|(cell, _)| *cell);
+        // Group the edges by cell: sort (cell, index) keys, a plain integer sort, and take
+        // the edges in that order (within a cell, in the order the rings give them).
+        let mut order: Vec<u64> = cell_edges
+            .iter()
+            .enumerate()
+            .map(|(i, (cell, _))| u64::from(*cell) << 32 | i as u64)
+            .collect();
+        order.sort_unstable();
         mask.edges.reserve_exact(cell_edges.len());
         let mut i = 0;
-        while i < cell_edges.len() {
-            let cell = cell_edges[i].0;
+        while i < order.len() {
+            let cell = (order[i] >> 32) as u32;
             let start = mask.edges.len() as u32;
-            while i < cell_edges.len() && cell_edges[i].0 == cell {
-                mask.edges.push(cell_edges[i].1);
+            while i < order.len() && (order[i] >> 32) as u32 == cell {
+                mask.edges.push(cell_edges[order[i] as u32 as usize].1);
                 i += 1;
             }
             let centre_on_land = mask.status[cell as usize] == LAND;
@@ -217,6 +218,38 @@ impl LandMask {
             );
         }
         mask
+    }
+
+    /// The columns of a row that are land, as runs `from..to`, given where the row's centre
+    /// line crosses the coast (sorted): a cell is land when an odd number of crossings lie
+    /// west of its centre, so each pair of crossings encloses one run.
+    fn land_runs(xs: &[f64], cols: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        xs.chunks(2).map(move |pair| {
+            let from = Self::first_col_after(pair[0], cols);
+            // An odd crossing left over: land to the end of the row.
+            let to = pair
+                .get(1)
+                .map_or(cols, |&x| Self::first_col_after(x, cols));
+            (from, to.max(from))
+        })
+    }
+
+    /// The first column whose centre lies east of `x` (`cols` if none): estimated, then
+    /// settled by comparing centres as the cell test does.
+    fn first_col_after(x: f64, cols: usize) -> usize {
+        let estimate = ((x + 180.0) / Self::CELL_DEG - 0.5).floor() + 1.0;
+        let mut c = if estimate.is_nan() {
+            0
+        } else {
+            estimate.clamp(0.0, cols as f64) as usize
+        };
+        while c > 0 && Self::col_centre(c - 1) > x {
+            c -= 1;
+        }
+        while c < cols && Self::col_centre(c) <= x {
+            c += 1;
+        }
+        c
     }
 
     fn edges_of(&self, c: &CoastCell) -> &[[f32; 4]] {
@@ -334,6 +367,32 @@ mod tests {
             [[10.03,40.03],[11.03,40.03],[11.03,41.03],[10.03,41.03],[10.03,40.03]],
             [[10.43,40.43],[10.63,40.43],[10.63,40.63],[10.43,40.63],[10.43,40.43]]]}"#;
         LandMask::from_geojson("test", json.as_bytes()).unwrap()
+    }
+
+    proptest::proptest! {
+        /// The runs of land in a row are the cells with an odd number of crossings west of
+        /// their centre, wherever the crossings fall (on a centre, between, off the row).
+        #[test]
+        fn land_runs_are_the_cells_with_odd_crossings_west(
+            mut xs in proptest::collection::vec(
+                proptest::prop_oneof![
+                    -200.0f64..200.0,
+                    proptest::strategy::Strategy::prop_map(0usize..2880, LandMask::col_centre),
+                ],
+                0..12,
+            )
+        ) {
+            let cols = 2880;
+            xs.sort_unstable_by(f64::total_cmp);
+            let mut runs = vec![false; cols];
+            for (from, to) in LandMask::land_runs(&xs, cols) {
+                runs[from..to].fill(true);
+            }
+            for (c, land) in runs.iter().enumerate() {
+                let west = xs.iter().filter(|&&x| x < LandMask::col_centre(c)).count();
+                proptest::prop_assert_eq!(*land, west % 2 == 1, "column {}", c);
+            }
+        }
     }
 
     #[test]
