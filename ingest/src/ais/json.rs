@@ -98,6 +98,11 @@ json_small_int!(u8, u16, u32, i8, i16, i32);
 #[inline]
 fn push_i64(out: &mut Vec<u8>, v: i64) {
     const E8: u64 = 100_000_000;
+    // Most fields are a code or a flag of one digit.
+    if (0..10).contains(&v) {
+        out.push(b'0' + v as u8);
+        return;
+    }
     let m = v.unsigned_abs();
     if m >= E8 * E8 {
         out.put(itoa::Buffer::new().format(v));
