@@ -446,8 +446,12 @@ fn push_digits(out: &mut Vec<u8>, v: u32, width: usize) {
     out.put(s);
 }
 
-/// `HH:MM`, each zero-padded to two digits.
-fn push_hh_mm(out: &mut Vec<u8>, hour: u8, minute: u8) {
+/// `MM-DDTHH:MM`, each zero-padded to two digits: an ETA, and a UTC time after its year.
+fn push_month_to_minute(out: &mut Vec<u8>, month: u8, day: u8, hour: u8, minute: u8) {
+    push_digits(out, month.into(), 2);
+    out.push(b'-');
+    push_digits(out, day.into(), 2);
+    out.push(b'T');
     push_digits(out, hour.into(), 2);
     out.push(b':');
     push_digits(out, minute.into(), 2);
@@ -456,11 +460,7 @@ fn push_hh_mm(out: &mut Vec<u8>, hour: u8, minute: u8) {
 /// `"MM-DDTHH:MMZ"`, the form both formats give an ETA.
 fn push_eta(out: &mut Vec<u8>, v: &Eta) {
     out.push(b'"');
-    push_digits(out, v.month.into(), 2);
-    out.push(b'-');
-    push_digits(out, v.day.into(), 2);
-    out.push(b'T');
-    push_hh_mm(out, v.hour, v.minute);
+    push_month_to_minute(out, v.month, v.day, v.hour, v.minute);
     out.put("Z\"");
 }
 
@@ -499,11 +499,7 @@ impl Walker for Gpsd<'_> {
         out.push(b'"');
         push_digits(out, v.year.into(), 4);
         out.push(b'-');
-        push_digits(out, v.month.into(), 2);
-        out.push(b'-');
-        push_digits(out, v.day.into(), 2);
-        out.push(b'T');
-        push_hh_mm(out, v.hour, v.minute);
+        push_month_to_minute(out, v.month, v.day, v.hour, v.minute);
         out.push(b':');
         push_digits(out, v.second.into(), 2);
         out.put("Z\"");
