@@ -79,7 +79,7 @@ macro_rules! json_int {
         }
     )*};
 }
-json_int!(u64, i64, usize);
+json_int!(u64, usize);
 
 macro_rules! json_small_int {
     ($($t:ty),*) => {$(
@@ -91,7 +91,7 @@ macro_rules! json_small_int {
         }
     )*};
 }
-json_small_int!(u8, u16, u32, i8, i16, i32);
+json_small_int!(u8, u16, u32, i8, i16, i32, i64);
 
 /// `v` in decimal. Digits are made eight at a time in a register (no digit is stored and
 /// reloaded) and written by fixed-size copies, not calls to `memcpy` for a few bytes.
@@ -252,7 +252,7 @@ impl KeyCache {
         };
         let slot = &self.slots[way];
         if slot.len == 0 {
-            write_key(out, name, suffix);
+            write_key(out, name, suffix, true);
             return;
         }
         let at = out.len();
@@ -263,7 +263,7 @@ impl KeyCache {
     #[cold]
     fn make(name: &'static str, suffix: &'static str) -> KeySlot {
         let mut key = Vec::with_capacity(KEY_BYTES);
-        write_key(&mut key, name, suffix);
+        write_key(&mut key, name, suffix, true);
         let mut bytes = [0; KEY_BYTES];
         let len = if key.len() <= KEY_BYTES {
             bytes[..key.len()].copy_from_slice(&key);
@@ -281,14 +281,17 @@ impl KeyCache {
     }
 }
 
-/// `,"{name}{suffix}":`.
-fn write_key(out: &mut Vec<u8>, name: &str, suffix: &str) {
+/// `"{name}{suffix}":`, after a comma if `comma`.
+fn write_key(out: &mut Vec<u8>, name: &str, suffix: &str, comma: bool) {
     // Keys are this file's own names and the application tables': nothing to escape.
     debug_assert!(
         name.bytes()
             .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
     );
-    out.put(",\"");
+    if comma {
+        out.push(b',');
+    }
+    out.push(b'"');
     out.put(name);
     out.put(suffix);
     out.put("\":");
@@ -305,14 +308,7 @@ impl Obj<'_> {
     /// `"{name}{suffix}":`, after a comma unless first, for names that are not `'static`
     /// (application fields).
     fn key(&mut self, name: &str, suffix: &str) {
-        if self.first {
-            self.out.push(b'"');
-            self.out.put(name);
-            self.out.put(suffix);
-            self.out.put("\":");
-        } else {
-            write_key(self.out, name, suffix);
-        }
+        write_key(self.out, name, suffix, !self.first);
         self.first = false;
     }
     /// The same for the walk's own `'static` names: one copy from the cache.
