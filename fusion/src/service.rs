@@ -22,6 +22,7 @@ use crate::engine::{FusionEngine, FusionEvent};
 use crate::memory::{self, Memory};
 use crate::store::Store;
 use ingest::link::client::{self, Failover};
+use ingest::link::outbox::{Link, Outbox};
 use ingest::model::Observation;
 use ingest::wire::Tasking;
 use ingest::wire::topics::{OBS_FILTER, Topic, UnitId};
@@ -89,6 +90,9 @@ pub enum ServiceError {
         /// Why.
         source: std::io::Error,
     },
+    /// The MQTT client is gone (its event loop stopped).
+    #[error("MQTT client: {0}")]
+    Client(#[from] rumqttc::ClientError),
 }
 
 /// Counters, readable while the service runs (for `/metrics` and the status page).
@@ -221,6 +225,12 @@ struct Fusion {
     events: Vec<FusionEvent>,
     /// Stored, not yet published.
     unpublished: Vec<FusionEvent>,
+    /// The lengths of the alert and tasking stores whose every line the broker has
+    /// confirmed (what a snapshot records: a restart publishes again what lies beyond).
+    published: (u64, u64),
+    /// After each commit that published: the outbox's count of publishes given, and the
+    /// stores' lengths then; taken off once the broker has confirmed that many.
+    marks: VecDeque<(u64, (u64, u64))>,
     store: Store,
     /// Compression and retention of closed days.
     _upkeep: ingest::hourly::Upkeep,
@@ -296,6 +306,8 @@ impl Fusion {
             last_wall: Instant::now(),
             events: Vec::new(),
             unpublished: Vec::new(),
+            published: (found.alerts_len, found.taskings_len),
+            marks: VecDeque::new(),
             store,
             _upkeep: upkeep,
             last_day_check: None,
@@ -343,6 +355,13 @@ impl Fusion {
                 Ok(a)
             })
             .map_err(|source| ServiceError::Store {
+                path: cfg.dir.display().to_string(),
+                source,
+            })?;
+        // What the stores hold that the broker may never have confirmed (the process
+        // stopped first, or a session was lost with it in flight) goes out again, first.
+        f.unpublished =
+            stored_events(&cfg.dir, f.published).map_err(|source| ServiceError::Store {
                 path: cfg.dir.display().to_string(),
                 source,
             })?;
@@ -440,7 +459,7 @@ impl Fusion {
     /// held — and retried with backoff until it succeeds: nothing is acknowledged
     /// meanwhile, so the broker keeps the observations (and the embedded broker, the
     /// publishers' acknowledgements). Logged once per episode, shown in `/metrics`.
-    async fn commit(&mut self, producer: &AsyncClient) -> Result<(), ServiceError> {
+    async fn commit(&mut self, out: &Outbox) -> Result<(), ServiceError> {
         let mut delay = Duration::from_millis(100);
         let mut failing = false;
         loop {
@@ -465,8 +484,23 @@ impl Fusion {
             tracing::warn!("fusion: its stores can be written again");
             self.handle.update(|s| s.store_failing = false);
         }
-        publish(&mut self.unpublished, producer, &self.handle).await;
+        if !self.unpublished.is_empty() {
+            publish(&mut self.unpublished, out, &self.handle)?;
+            self.marks.push_back((out.produced(), self.store.lens()));
+        }
         Ok(())
+    }
+
+    /// Move [`Fusion::published`] up to what the broker has confirmed.
+    fn confirmed(&mut self, out: &Outbox) {
+        let confirmed = out.confirmed();
+        while let Some(&(produced, lens)) = self.marks.front() {
+            if produced > confirmed {
+                break;
+            }
+            self.published = lens;
+            self.marks.pop_front();
+        }
     }
 
     /// Sync the journal, then store the alert revisions and taskings (each store's append
@@ -519,7 +553,10 @@ impl Fusion {
     fn save(&mut self, now: bool) {
         // A new day: close the stores' files, right after a snapshot that counts the live
         // files from their first byte (tried at most once a minute).
+        // Only once the broker has confirmed everything in them (save follows a commit, so
+        // nothing stored waits to be handed): their lines are not published again after.
         let close_day = self.store.day_over(Timestamp::now())
+            && self.marks.is_empty()
             && self
                 .last_day_check
                 .is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
@@ -528,11 +565,12 @@ impl Fusion {
             self.memory.finish();
             let standing = self.standing();
             match self.memory.snapshot(&self.engine, standing, 0, 0, true) {
-                Ok(()) => {
-                    if let Err(e) = self.store.close_day(Timestamp::now()) {
+                Ok(()) => match self.store.close_day(Timestamp::now()) {
+                    Ok(()) => self.published = (0, 0),
+                    Err(e) => {
                         tracing::error!(error = %e, "fusion: cannot close the day's stores; retried in a minute");
                     }
-                }
+                },
                 Err(e) => tracing::error!(error = %e,
                     "fusion: cannot save its state; the day's stores stay open until it can"),
             }
@@ -547,7 +585,7 @@ impl Fusion {
             }
             return;
         }
-        let (a, t) = self.store.lens();
+        let (a, t) = self.published;
         let standing = self.standing();
         if let Err(e) = self.memory.snapshot(&self.engine, standing, a, t, now) {
             tracing::error!(error = %e, "fusion: cannot save its state; a restart replays a longer journal");
@@ -597,6 +635,34 @@ fn stored_since(
     Ok(keys)
 }
 
+/// The alert revisions and taskings the stores in `dir` hold after their first
+/// `(alerts, taskings)` bytes, in order (a line that does not read back, torn by a crash, is
+/// skipped: it was never published).
+fn stored_events(dir: &std::path::Path, from: (u64, u64)) -> std::io::Result<Vec<FusionEvent>> {
+    use std::io::{BufRead, Seek};
+    let mut events = Vec::new();
+    for (name, start) in [("alerts.jsonl", from.0), ("taskings.jsonl", from.1)] {
+        let mut f = match File::open(dir.join(name)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        f.seek(std::io::SeekFrom::Start(start))?;
+        for line in std::io::BufReader::new(f).lines() {
+            let line = line?;
+            let event = if name == "alerts.jsonl" {
+                serde_json::from_str(&line).map(FusionEvent::Alert)
+            } else {
+                serde_json::from_str(&line).map(FusionEvent::Tasking)
+            };
+            if let Ok(e) = event {
+                events.push(e);
+            }
+        }
+    }
+    Ok(events)
+}
+
 /// Run the engine over MQTT until `shutdown` completes. The engine's saved state, if
 /// any, is restored first ([`crate::memory`]).
 pub async fn run(
@@ -607,11 +673,22 @@ pub async fn run(
 ) -> Result<(), ServiceError> {
     let mut f = Fusion::start(&cfg, engine, handle.clone())?;
     let consumer_nodes = Failover::new(cfg.broker.node_options("", true, 1 << 20));
-    let producer_nodes = Failover::new(cfg.broker.node_options("-pub", false, 1 << 20));
     let (consumer, consumer_el) = consumer_nodes.connect(1024);
-    let (producer, producer_el) = producer_nodes.connect(1024);
+    // Alerts and taskings go out through an outbox: kept until the broker confirms them,
+    // sent again on a new session (another node of a cluster, a restarted broker).
+    let link_handle = handle.clone();
+    let (out, out_task) = Outbox::start(
+        Failover::new(cfg.broker.node_options("-pub", false, 1 << 20)),
+        1024,
+        move |l| {
+            link_handle.update(|s| match l {
+                Link::Connected => s.connects += 1,
+                Link::Lost(_) => s.connection_errors += 1,
+            })
+        },
+    );
     // What the replay produced and the stores did not yet hold goes out first.
-    f.commit(&producer).await?;
+    f.commit(&out).await?;
     let (tx, mut rx) = mpsc::channel::<Publish>(1024);
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(poll(
@@ -619,13 +696,6 @@ pub async fn run(
         consumer_nodes,
         Some(tx),
         Some(consumer.clone()),
-        handle.clone(),
-    ));
-    tasks.spawn(poll(
-        producer_el,
-        producer_nodes,
-        None,
-        None,
         handle.clone(),
     ));
     let mut ticker = tokio::time::interval(cfg.tick);
@@ -646,9 +716,10 @@ pub async fn run(
                     f.tick(c);
                 }
                 f.last_wall = wall;
-                if let Err(e) = f.commit(&producer).await {
+                if let Err(e) = f.commit(&out).await {
                     break Err(e);
                 }
+                f.confirmed(&out);
                 f.save(false);
                 let vessels = f.engine.vessels().count() as u64;
                 let clock = f.clock;
@@ -669,25 +740,32 @@ pub async fn run(
                 for p in &batch {
                     f.take(p);
                 }
-                if let Err(e) = f.commit(&producer).await {
+                if let Err(e) = f.commit(&out).await {
                     break Err(e);
                 }
                 // Journaled and stored: now the broker may forget them.
                 for p in batch.drain(..) {
                     let _ = consumer.ack(&p).await;
                 }
+                f.confirmed(&out);
                 f.save(false);
             }
         }
     };
     if result.is_ok() {
-        // A clean stop: a snapshot now, so the next start replays nothing.
+        // A clean stop: a snapshot now, so the next start replays nothing (and publishes
+        // nothing again, if the broker confirms what is in flight soon).
+        out.settled(Duration::from_secs(2)).await;
+        f.confirmed(&out);
         f.save(true);
     }
     f.memory.finish();
     let _ = consumer.disconnect().await;
-    let _ = producer.disconnect().await;
+    out.disconnect();
     tasks.abort_all();
+    // Let the disconnect go out before the outbox's task stops.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    out_task.abort();
     result
 }
 
@@ -695,16 +773,17 @@ pub async fn run(
 const MAX_BATCH: usize = 512;
 
 /// Publish the alert revisions and taskings stored.
-async fn publish(events: &mut Vec<FusionEvent>, producer: &AsyncClient, handle: &ServiceHandle) {
+fn publish(
+    events: &mut Vec<FusionEvent>,
+    out: &Outbox,
+    handle: &ServiceHandle,
+) -> Result<(), ServiceError> {
     for e in events.drain(..) {
         match e {
             FusionEvent::Alert(a) => {
                 let topic = Topic::Alert(a.kind.as_str().to_string()).to_string();
                 let payload = serde_json::to_vec(&a).expect("alerts serialize");
-                // The store has it; a publish lost to a broken link is found in the store.
-                let _ = producer
-                    .publish(topic, QoS::AtLeastOnce, false, payload)
-                    .await;
+                out.publish(topic, payload)?;
                 handle.update(|s| {
                     *s.alert_revisions
                         .entry(a.kind.as_str().to_string())
@@ -717,13 +796,12 @@ async fn publish(events: &mut Vec<FusionEvent>, producer: &AsyncClient, handle: 
                 };
                 let topic = Topic::PatrolTasking(unit).to_string();
                 let payload = serde_json::to_vec(&t).expect("taskings serialize");
-                let _ = producer
-                    .publish(topic, QoS::AtLeastOnce, false, payload)
-                    .await;
+                out.publish(topic, payload)?;
                 handle.update(|s| s.taskings += 1);
             }
         }
     }
+    Ok(())
 }
 
 /// The metrics of `/metrics`.

@@ -31,14 +31,13 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::link::client::{self, Failover};
+use crate::link::outbox::{Link, Outbox};
 use jiff::Timestamp;
 use rumqttc::{AsyncClient, Event as MqttEvent, Packet, Publish, QoS};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::archive::{self, Archive, ArchiveError, Record, Verdict};
 use crate::hourly::Upkeep;
@@ -213,73 +212,14 @@ pub async fn run_with_inputs(
     // publishes is full, and a broker that holds deliveries until they are acknowledged
     // (rumqttd does, at 100) then waits on us while we wait on it: both stall. Two
     // connections also keep a slow consumer of observations from holding up the archive.
-    let mut pub_nodes = nodes(&cfg.publisher_suffix, false);
-    let (producer, mut pub_loop) = pub_nodes.connect(1024);
+    // The worker never waits on it: what the client cannot take yet waits in the outbox's
+    // backlog, and the worker goes on reading the broker meanwhile. Waiting instead closes a
+    // cycle (worker waits on our publishes, the broker on our reading, our reading on the
+    // worker) that stalled ingest against Mosquitto under overload.
     let pub_handle = handle.clone();
-    let out = Out {
-        client: producer.clone(),
-        handed: Arc::new(AtomicU64::new(0)),
-        confirmed: Arc::new(AtomicU64::new(0)),
-        confirmations: Arc::new(Notify::new()),
-        queues: Arc::new(Mutex::new(Queues::default())),
-    };
-    let (handed, confirmed) = (out.handed.clone(), out.confirmed.clone());
-    let confirmations = out.confirmations.clone();
-    let queues = out.queues.clone();
-    let pub_poller = tokio::spawn(async move {
-        let lock = || queues.lock().unwrap_or_else(|p| p.into_inner());
-        // A connection was lost since the last CONNACK: the client's queue was cleaned
-        // (`clean` takes what it held into what it sends again, and drops that when the
-        // broker kept no session). Before the first connection nothing was lost: what was
-        // handed is still in the client's queue, and goes.
-        let mut lost = false;
-        loop {
-            match pub_loop.poll().await {
-                Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
-                    pub_nodes.connected();
-                    let mut q = lock();
-                    if std::mem::take(&mut lost) && !ack.session_present {
-                        // A new session (another node of a cluster, or a broker that
-                        // restarted): the client dropped what was in flight, and the broker
-                        // may not have it. It goes again, first, in its order (the same
-                        // observation twice is dropped by its id downstream); its lines
-                        // stay unacknowledged until it is confirmed.
-                        let again = q.in_flight.len();
-                        if again > 0 {
-                            tracing::warn!(
-                                again,
-                                "observations in flight when the broker's session was lost: sent again"
-                            );
-                        }
-                        while let Some(o) = q.in_flight.pop_back() {
-                            q.backlog.push_front(o);
-                        }
-                        handed.fetch_sub(again as u64, Ordering::AcqRel);
-                    }
-                    q.paused = false;
-                    drop(q);
-                    confirmations.notify_one();
-                }
-                Ok(MqttEvent::Incoming(Packet::PubAck(_))) => {
-                    // PUBACKs come in the order the publishes went (MQTT 3.1.1 §4.6).
-                    lock().in_flight.pop_front();
-                    confirmed.fetch_add(1, Ordering::AcqRel);
-                    confirmations.notify_one();
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    pub_handle.update(|s| s.connection_errors += 1);
-                    tracing::warn!(client = %pub_nodes.first().client_id(), error = %e, "MQTT connection for observations lost; reconnecting");
-                    // Nothing more is handed until the next session says what it kept;
-                    // what the client's queue holds joins what it sends again if the broker
-                    // kept the session (and is dropped, to be sent again from in_flight,
-                    // if not).
-                    lock().paused = true;
-                    pub_loop.clean();
-                    lost = true;
-                    pub_nodes.lost(&mut pub_loop).await;
-                }
-            }
+    let (out, pub_poller) = Outbox::start(nodes(&cfg.publisher_suffix, false), 1024, move |l| {
+        if let Link::Lost(_) = l {
+            pub_handle.update(|s| s.connection_errors += 1)
         }
     });
     let (tx, mut rx) = mpsc::channel::<FromBroker>(cfg.queue.max(1));
@@ -354,12 +294,12 @@ pub async fn run_with_inputs(
                 biased;
                 _ = tick.tick(), if !disk.active && (!unacked.is_empty() || unsynced_local > 0) => {
                     unsynced_local = 0;
-                    if let Err(e) = unacked.settle(&mut archive, &client, &out.confirmed).await
+                    if let Err(e) = unacked.settle(&mut archive, &client, &out).await
                         && let Err(e) = disk.failed(e, &archive, &handle)
                     {
                         break Err(e);
                     }
-                    let unconfirmed = out.produced().saturating_sub(out.confirmed.load(Ordering::Acquire));
+                    let unconfirmed = out.unconfirmed();
                 handle.update(|s| {
                     s.unacked = unacked.len() as u64;
                     s.unconfirmed = unconfirmed;
@@ -371,15 +311,15 @@ pub async fn run_with_inputs(
                     }
                 }
                 // The broker confirmed observations: acknowledge what waited only on them.
-                () = out.confirmations.notified(), if unacked.synced > 0 => {
-                    if let Err(e) = unacked.ack_ready(&client, &out.confirmed).await {
+                () = out.confirmation(), if unacked.synced > 0 => {
+                    if let Err(e) = unacked.ack_ready(&client, &out).await {
                         break Err(e);
                     }
                     handle.update(|s| s.unacked = unacked.len() as u64);
                 }
                 // The disk was full: try the archive again.
                 () = tokio::time::sleep_until(disk.retry_at), if disk.active => {
-                    match unacked.settle(&mut archive, &client, &out.confirmed).await {
+                    match unacked.settle(&mut archive, &client, &out).await {
                         Ok(()) => disk.resumed(&handle),
                         Err(e) => {
                             if let Err(e) = disk.failed(e, &archive, &handle) {
@@ -391,7 +331,7 @@ pub async fn run_with_inputs(
                 }
                 _ = retry.tick(), if out.backlog_len() > 0 => {
                     if let Err(e) = out.drain() {
-                        break Err(e);
+                        break Err(e.into());
                     }
                 }
                 Some(l) = local.recv(), if !disk.active && out.backlog_len() < MAX_BACKLOG => {
@@ -449,7 +389,7 @@ pub async fn run_with_inputs(
                         // throughput at that window per tick. Under load the batch is
                         // whatever arrived during the previous fsync.
                         if (rx.is_empty() || unacked.len() >= 512)
-                            && let Err(e) = unacked.settle(&mut archive, &client, &out.confirmed).await
+                            && let Err(e) = unacked.settle(&mut archive, &client, &out).await
                             && let Err(e) = disk.failed(e, &archive, &handle)
                         {
                             break Err(e);
@@ -473,7 +413,7 @@ pub async fn run_with_inputs(
     // Never wait on a request channel nobody may be draining any more.
     poller.abort();
     let _ = client.try_disconnect();
-    let _ = producer.try_disconnect();
+    out.disconnect();
     // Let the observations' disconnect go out before its poller stops.
     tokio::time::sleep(Duration::from_millis(20)).await;
     pub_poller.abort();
@@ -590,86 +530,8 @@ impl DiskFull {
     }
 }
 
-/// Where observations and notices go: the second connection, with a count of what was
-/// handed to it and what the broker confirmed (in order: MQTT 3.1.1 §4.6).
-///
-/// The worker never waits on it: what the client cannot take yet waits in a backlog, and
-/// the worker goes on reading the broker meanwhile. Waiting instead closes a cycle (worker
-/// waits on our publishes, the broker on our reading, our reading on the worker) that
-/// stalled ingest against Mosquitto under overload.
-struct Out {
-    client: AsyncClient,
-    handed: Arc<AtomicU64>,
-    confirmed: Arc<AtomicU64>,
-    /// Woken on every confirmation, so acknowledgements waiting on one go out at once.
-    confirmations: Arc<Notify>,
-    /// What waits to be handed, and what was handed and is not confirmed yet.
-    queues: Arc<Mutex<Queues>>,
-}
-
-/// Observations waiting for the client, and those it has that the broker has not
-/// confirmed, oldest first: sent again when a connection's session is lost.
-#[derive(Default)]
-struct Queues {
-    backlog: VecDeque<(String, Vec<u8>)>,
-    in_flight: VecDeque<(String, Vec<u8>)>,
-    /// The connection is down: nothing is handed until the next session says what it kept.
-    paused: bool,
-}
-
 /// Most observations waiting for the client before the worker stops reading the broker.
 const MAX_BACKLOG: usize = 100_000;
-
-impl Out {
-    fn queues(&self) -> std::sync::MutexGuard<'_, Queues> {
-        self.queues.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn publish(&self, topic: String, payload: Vec<u8>) -> Result<(), ServiceError> {
-        self.queues().backlog.push_back((topic, payload));
-        self.drain()
-    }
-
-    /// Hand the client what it takes now, in order.
-    fn drain(&self) -> Result<(), ServiceError> {
-        let mut q = self.queues();
-        if q.paused {
-            return Ok(());
-        }
-        while let Some((topic, payload)) = q.backlog.pop_front() {
-            let kept = (topic.clone(), payload.clone());
-            match self
-                .client
-                .try_publish(topic, QoS::AtLeastOnce, false, payload)
-            {
-                Ok(()) => {
-                    q.in_flight.push_back(kept);
-                    self.handed.fetch_add(1, Ordering::AcqRel);
-                }
-                // Full: the client hands the publish back; it waits at the front.
-                Err(rumqttc::ClientError::TryRequest(rumqttc::Request::Publish(_))) => {
-                    q.backlog.push_front(kept);
-                    break;
-                }
-                Err(rumqttc::ClientError::TryRequest(_)) => {
-                    q.backlog.push_front(kept);
-                    break;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
-    }
-
-    fn backlog_len(&self) -> usize {
-        self.queues().backlog.len()
-    }
-
-    /// Observations and notices made so far (handed or waiting).
-    fn produced(&self) -> u64 {
-        self.handed.load(Ordering::Acquire) + self.backlog_len() as u64
-    }
-}
 
 /// Messages from the broker not yet acknowledged, oldest first, each with the count of
 /// observations produced once it was handled (its observations are with the broker when
@@ -741,11 +603,11 @@ impl Unacked {
         &mut self,
         archive: &mut Archive,
         client: &AsyncClient,
-        confirmed: &AtomicU64,
+        out: &Outbox,
     ) -> Result<(), ServiceError> {
         archive.sync()?;
         self.synced = self.waiting.len();
-        self.ack_ready(client, confirmed).await
+        self.ack_ready(client, out).await
     }
 
     /// How many of the oldest messages may be acknowledged now, `confirmed` observations
@@ -774,15 +636,8 @@ impl Unacked {
 
     /// Acknowledge the fsync'd messages whose observations the broker has confirmed, up to
     /// the last that is not held.
-    async fn ack_ready(
-        &mut self,
-        client: &AsyncClient,
-        confirmed: &AtomicU64,
-    ) -> Result<(), ServiceError> {
-        let ready = self.ready(
-            confirmed.load(Ordering::Acquire),
-            tokio::time::Instant::now(),
-        );
+    async fn ack_ready(&mut self, client: &AsyncClient, out: &Outbox) -> Result<(), ServiceError> {
+        let ready = self.ready(out.confirmed(), tokio::time::Instant::now());
         for _ in 0..ready {
             if let Some(w) = self.waiting.pop_front() {
                 self.synced -= 1;
@@ -798,7 +653,7 @@ async fn handle_message(
     received_at: Timestamp,
     pipeline: &mut Pipeline,
     archive: &mut Archive,
-    out: &Out,
+    out: &Outbox,
     handle: &ServiceHandle,
     tsdb: Option<&TsdbHandle>,
 ) -> Result<(), ServiceError> {
@@ -855,7 +710,7 @@ async fn apply(
     events: Vec<Event>,
     received_at: Timestamp,
     archive: &mut Archive,
-    out: &Out,
+    out: &Outbox,
     handle: &ServiceHandle,
     tsdb: Option<&TsdbHandle>,
 ) -> Result<(), ServiceError> {

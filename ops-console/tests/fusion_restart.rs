@@ -675,3 +675,217 @@ async fn a_full_disk_under_fusion_holds_acknowledgements_and_loses_nothing() {
     let got: BTreeSet<String> = got.into_iter().collect();
     assert_eq!(got, want);
 }
+
+/// Fusion's alerts reach the bus whatever becomes of its publishing connection (a node of
+/// a clustered broker dies, a broker restarts without its sessions): that connection alone
+/// is cut silently by a relay (observations keep flowing on the other) while fusion stores
+/// and hands alerts; (1) the link comes back, and the new session — a clean one, as a
+/// publisher's is — must carry them; (2) cut again, fusion is SIGKILLed with alerts stored
+/// and never confirmed, then started again. A persistent subscriber, the console's place,
+/// gets every alert revision the store holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_in_flight_when_the_publishing_session_is_lost_or_fusion_is_killed_reach_the_bus() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let s = stream("central-med", 240);
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, password_file, (user, password), console_login) = broker(dir.path()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_port = listener.local_addr().unwrap().port();
+    let (link, link_rx) = tokio::sync::watch::channel(true);
+    tokio::spawn(support::relay_some(
+        listener,
+        broker.addr(),
+        link_rx,
+        |id| id.ends_with("-pub"),
+    ));
+
+    // The console's place: a persistent subscriber to the alerts, straight to the broker.
+    let seen = Arc::new(Mutex::new(BTreeSet::<String>::new()));
+    let subscribed = Arc::new(AtomicBool::new(false));
+    let mut o = MqttOptions::new("bus-alert-observer", "127.0.0.1", broker.addr().port());
+    o.set_credentials(&console_login.0, &console_login.1);
+    o.set_clean_session(false);
+    o.set_manual_acks(true);
+    o.set_max_packet_size(1 << 20, 1 << 20);
+    let (observer, mut el) = AsyncClient::new(o, 256);
+    {
+        let (seen, subscribed) = (seen.clone(), subscribed.clone());
+        tokio::spawn(async move {
+            loop {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = observer
+                            .subscribe(ingest::wire::topics::ALERTS_FILTER, QoS::AtLeastOnce)
+                            .await;
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        subscribed.store(true, Ordering::SeqCst)
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+                        seen.lock().unwrap().insert(format!(
+                            "{}#{}",
+                            v["id"].as_str().unwrap(),
+                            v["revision"]
+                        ));
+                        let _ = observer.ack(&p).await;
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        });
+    }
+
+    let zones = s.zones.as_ref().map(|z| {
+        let p = dir.path().join("zones.geojson");
+        std::fs::write(&p, z).unwrap();
+        p
+    });
+    let f = Fusion {
+        port: relay_port,
+        data: dir.path().join("data"),
+        password_file,
+        zones,
+        metrics: support::free_port(),
+        log: dir.path().join("fusion.log"),
+        client_id: None,
+    };
+    let mut child = f.start();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while f.taken().await.is_none()
+        || broker.stats().loopback_connections < 3
+        || !subscribed.load(Ordering::SeqCst)
+    {
+        assert!(Instant::now() < deadline, "fusion did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Ingest's place: observations, each acknowledged once fusion has stored what it made.
+    let mut opts = MqttOptions::new("bus-test-ingest", "127.0.0.1", broker.addr().port());
+    opts.set_credentials(&user, &password);
+    opts.set_max_packet_size(1 << 20, 1 << 20);
+    let (ingest, mut el) = AsyncClient::new(opts, 256);
+    let acked = Arc::new(AtomicUsize::new(0));
+    {
+        let acked = acked.clone();
+        tokio::spawn(async move {
+            loop {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        });
+    }
+    let alerts = || -> Vec<String> {
+        std::fs::read_to_string(f.data.join("fusion/alerts.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                format!("{}#{}", v["id"].as_str().unwrap(), v["revision"])
+            })
+            .collect()
+    };
+    let mut next = 0;
+    // Publish `n` more observations and wait until fusion has acknowledged them all.
+    let feed = |next: &mut usize, n: usize| {
+        let end = (*next + n).min(s.observations.len());
+        let batch: Vec<(String, Vec<u8>)> = s.observations[*next..end]
+            .iter()
+            .map(|(t, j, _)| (t.clone(), j.clone()))
+            .collect();
+        *next = end;
+        let (ingest, acked) = (ingest.clone(), acked.clone());
+        async move {
+            for (topic, json) in batch {
+                ingest
+                    .publish(topic, QoS::AtLeastOnce, false, json)
+                    .await
+                    .unwrap();
+            }
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while acked.load(Ordering::SeqCst) < end {
+                assert!(
+                    Instant::now() < deadline,
+                    "{} of {end} observations acknowledged",
+                    acked.load(Ordering::SeqCst)
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    // Feed, the link for alerts cut, until fusion has stored alerts it could not send.
+    let total = s.observations.len();
+    let stored_while_cut = |mut next_at: usize| {
+        let before = alerts().len();
+        let (link, f) = (&link, &f);
+        async move {
+            link.send(false).unwrap();
+            while alerts().len() == before {
+                assert!(
+                    next_at < total,
+                    "no alert stored while the link was cut ({before} before); fusion's log ends:\n{}",
+                    f.log_tail()
+                );
+                feed(&mut next_at, 50).await;
+            }
+            // What fusion handed goes into the cut link and is never confirmed. A snapshot
+            // (due every second here, taken after a batch) is taken meanwhile, and must not
+            // count it as published.
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            feed(&mut next_at, 20).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            next_at
+        }
+    };
+    feed(&mut next, total / 5).await;
+    let first = alerts().len();
+    // (1) The session is lost with alerts in flight; the link comes back.
+    next = stored_while_cut(next).await;
+    let in_flight = alerts().len() - first;
+    link.send(true).unwrap();
+    let want: BTreeSet<String> = alerts().into_iter().collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !seen.lock().unwrap().is_superset(&want) {
+        assert!(
+            Instant::now() < deadline,
+            "(1) {} of the {in_flight} alert revisions stored while the publishing session was lost never reached the bus",
+            want.difference(&seen.lock().unwrap()).count()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // (2) Cut again, and fusion killed with alerts stored and unconfirmed.
+    let before_kill = alerts().len();
+    next = stored_while_cut(next).await;
+    let unconfirmed = alerts().len() - before_kill;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    link.send(true).unwrap();
+    let _child = support::Killed(f.start());
+    while next < total {
+        feed(&mut next, 200).await;
+    }
+    let want: BTreeSet<String> = alerts().into_iter().collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !seen.lock().unwrap().is_superset(&want) {
+        assert!(
+            Instant::now() < deadline,
+            "(2) {} of {} alert revisions stored never reached the bus ({unconfirmed} stored and unconfirmed at the kill); fusion's log ends:\n{}",
+            want.difference(&seen.lock().unwrap()).count(),
+            want.len(),
+            f.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "alerts on the bus: {} revisions; {in_flight} in flight at the lost session, {unconfirmed} unconfirmed at the kill",
+        want.len()
+    );
+    drop(broker);
+}

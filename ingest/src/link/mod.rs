@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod credentials;
+pub mod outbox;
 pub mod tls;
 
 use anyhow::{Context, Result, bail};

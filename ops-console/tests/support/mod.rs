@@ -121,14 +121,42 @@ pub(crate) async fn relay(
     target: std::net::SocketAddr,
     up: tokio::sync::watch::Receiver<bool>,
 ) {
+    relay_some(listener, target, up, |_| true).await
+}
+
+/// [`relay`] where only the MQTT connections whose client id `cut` names are cut; the
+/// others pass whatever `up` says (one connection of a service that has two).
+pub(crate) async fn relay_some(
+    listener: tokio::net::TcpListener,
+    target: std::net::SocketAddr,
+    up: tokio::sync::watch::Receiver<bool>,
+    cut: fn(&str) -> bool,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {
         let Ok((mut c, _)) = listener.accept().await else {
             continue;
         };
-        let mut up = up.clone();
+        let up = up.clone();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 64 * 1024];
+            // The client speaks first (CONNECT): read enough of it to know who it is.
+            let mut first = Vec::new();
+            let cuttable = loop {
+                if let Some(id) = mqtt_client_id(&first) {
+                    break cut(&id);
+                }
+                match c.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => first.extend_from_slice(&buf[..n]),
+                }
+                if first.len() > 4096 {
+                    break true;
+                }
+            };
+            // A connection never cut sees a link that never goes down.
+            let (_always, always_up) = tokio::sync::watch::channel(true);
+            let mut up = if cuttable { up } else { always_up };
             if !*up.borrow_and_update() {
                 loop {
                     tokio::select! {
@@ -140,6 +168,9 @@ pub(crate) async fn relay(
             let Ok(mut s) = tokio::net::TcpStream::connect(target).await else {
                 return;
             };
+            if s.write_all(&first).await.is_err() {
+                return;
+            }
             let (mut cr, mut cw) = c.split();
             let (mut sr, mut sw) = s.split();
             let mut sbuf = vec![0u8; 64 * 1024];
@@ -162,4 +193,25 @@ pub(crate) async fn relay(
             }
         });
     }
+}
+
+/// The client id of an MQTT 3.1.1 CONNECT packet at the start of `bytes`, once it is all
+/// there.
+fn mqtt_client_id(bytes: &[u8]) -> Option<String> {
+    // Fixed header: type, then the remaining length (1 to 4 bytes).
+    let mut at = 1;
+    loop {
+        let b = *bytes.get(at)?;
+        at += 1;
+        if b & 0x80 == 0 || at > 4 {
+            break;
+        }
+    }
+    // Variable header: protocol name (length-prefixed), level, flags, keep-alive.
+    let name_len = u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]) as usize;
+    at += 2 + name_len + 1 + 1 + 2;
+    let id_len = u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]) as usize;
+    at += 2;
+    let id = bytes.get(at..at + id_len)?;
+    Some(String::from_utf8_lossy(id).into_owned())
 }
