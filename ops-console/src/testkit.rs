@@ -110,7 +110,8 @@ impl Drop for TestDb {
 }
 
 /// The MMSIs of the AIS observations a persistent QoS 1 subscriber (`client_id`, on the broker
-/// at 127.0.0.1:`port`) receives, as they come; returns once it is subscribed.
+/// at 127.0.0.1:`port`, logged in as `login` if given) receives, as they come; returns once it
+/// is subscribed.
 ///
 /// # Panics
 /// If it is not subscribed within 30 s.
@@ -118,11 +119,12 @@ pub fn observe_ais(
     rt: &tokio::runtime::Runtime,
     client_id: &str,
     port: u16,
+    login: Option<&(String, String)>,
 ) -> std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<u32>>> {
     use ingest::link::client;
     use rumqttc::{Event, Packet, QoS};
     let (sub, mut el) = client::connect(
-        client::options(client_id, "127.0.0.1", port, None, true, 1 << 20),
+        client::options(client_id, "127.0.0.1", port, login, true, 1 << 20),
         // The acknowledgements are queued from the task that polls: room for every one, or a
         // burst fills the queue and the task waits on itself.
         1 << 16,

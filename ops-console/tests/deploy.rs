@@ -66,6 +66,116 @@ impl Drop for Deploy {
     }
 }
 
+/// What became of one client's try.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// The broker confirmed it (PUBACK, or a SUBACK granting the subscription).
+    Done,
+    /// Refused: a SUBACK's failure code, a refused CONNACK, or the connection closed.
+    Refused,
+}
+
+/// Connect to 127.0.0.1:`port` (as `login`, or anonymously) and publish at QoS 1 on `topic`
+/// (`subscribe` false) or subscribe to it: what the broker did.
+fn try_bus(
+    rt: &tokio::runtime::Runtime,
+    port: u16,
+    login: Option<(&str, &str)>,
+    topic: &str,
+    subscribe: bool,
+) -> Outcome {
+    use rumqttc::{
+        AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS, SubscribeReasonCode,
+    };
+    rt.block_on(async {
+        let mut o = MqttOptions::new(
+            format!("deploy-probe-{port}-{subscribe}"),
+            "127.0.0.1",
+            port,
+        );
+        if let Some((u, p)) = login {
+            o.set_credentials(u, p);
+        }
+        let (c, mut el) = AsyncClient::new(o, 8);
+        let attempt = async {
+            loop {
+                match el.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(a))) => {
+                        if a.code != ConnectReturnCode::Success {
+                            return Outcome::Refused;
+                        }
+                        if subscribe {
+                            c.subscribe(topic, QoS::AtLeastOnce).await.unwrap();
+                        } else {
+                            c.publish(topic, QoS::AtLeastOnce, false, "{}")
+                                .await
+                                .unwrap();
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::PubAck(_))) => return Outcome::Done,
+                    Ok(Event::Incoming(Packet::SubAck(s))) => {
+                        return if s
+                            .return_codes
+                            .iter()
+                            .all(|r| matches!(r, SubscribeReasonCode::Success(_)))
+                        {
+                            Outcome::Done
+                        } else {
+                            Outcome::Refused
+                        };
+                    }
+                    Ok(_) => {}
+                    Err(_) => return Outcome::Refused,
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), attempt)
+            .await
+            .expect("the broker answered within 20 s")
+    })
+}
+
+/// The bus's accounts at work: an anonymous client may publish a raw AIS feed and nothing
+/// else, and read nothing; `guest`, RabbitMQ's account with every right, is refused.
+fn bus_refuses_what_its_accounts_do_not_allow(rt: &tokio::runtime::Runtime, base: u16) {
+    let node = base + 2;
+    assert_eq!(
+        try_bus(rt, node, None, "tidewatch/v1/raw/ais/north/probe", false),
+        Outcome::Done,
+        "an anonymous receiver publishes its raw feed"
+    );
+    for forged in [
+        "tidewatch/v1/alerts/distress",
+        "tidewatch/v1/obs/ais/247123456",
+        "tidewatch/v1/ingest/instances/ingest-a",
+        "tidewatch/v1/patrol/cp-301/tasking",
+    ] {
+        assert_eq!(
+            try_bus(rt, node, None, forged, false),
+            Outcome::Refused,
+            "an anonymous client published on {forged}"
+        );
+    }
+    for filter in ["tidewatch/v1/obs/#", "tidewatch/v1/alerts/#", "#"] {
+        assert_eq!(
+            try_bus(rt, node, None, filter, true),
+            Outcome::Refused,
+            "an anonymous client subscribed to {filter}"
+        );
+    }
+    assert_eq!(
+        try_bus(
+            rt,
+            node,
+            Some(("guest", "guest")),
+            "tidewatch/v1/alerts/distress",
+            false
+        ),
+        Outcome::Refused,
+        "guest/guest logged in and published an alert"
+    );
+}
+
 #[test]
 fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_losing_an_acknowledged_line()
  {
@@ -130,8 +240,15 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
         .enable_all()
         .build()
         .unwrap();
-    // A persistent subscriber to the observations, on the third node.
-    let seen = ops_console::testkit::observe_ais(&rt, "deploy-test-obs", base + 3);
+    // A persistent subscriber to the observations, on the third node, as the console.
+    let console = (
+        "console".to_owned(),
+        std::fs::read_to_string(home.join("secrets/console.password"))
+            .unwrap()
+            .trim()
+            .to_owned(),
+    );
+    let seen = ops_console::testkit::observe_ais(&rt, "deploy-test-obs", base + 3, Some(&console));
 
     // Receivers in three regions: two named slots and the rest.
     let sources = [
@@ -310,5 +427,8 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
         expected.len() - missing.len(),
         expected.len()
     );
+    // The bus has accounts: without one a client publishes raw AIS and nothing else, reads
+    // nothing; RabbitMQ's own `guest` is gone. (Last: the probe's raw line is archived too.)
+    bus_refuses_what_its_accounts_do_not_allow(&rt, base);
     drop(deploy);
 }

@@ -183,7 +183,7 @@ impl Cluster {
             Engine::RabbitMq => {
                 // The same configuration `tidewatch deploy` runs.
                 let n = self.rabbit_node(i, free_port(), free_port());
-                rabbitmq::write_node(&node_dir, &n).expect("RabbitMQ configuration");
+                rabbitmq::write_node(&node_dir, &n, None).expect("RabbitMQ configuration");
                 rabbitmq::node_command(&self.dir, &node_dir, &n)
             }
             Engine::Nats => {

@@ -96,7 +96,7 @@ fn ingest_instances_share_the_slots_hand_them_over_and_back_and_lose_nothing() {
     let data = |n: &str| -> PathBuf { dir.path().join(n) };
 
     // A persistent subscriber to the observations.
-    let seen = ops_console::testkit::observe_ais(&rt, "obs-watch", port);
+    let seen = ops_console::testkit::observe_ais(&rt, "obs-watch", port, None);
 
     let a = start(&rt, port, "ingest-a", &data("a"));
     let mut b = Some(start(&rt, port, "ingest-b", &data("b")));

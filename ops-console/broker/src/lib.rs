@@ -39,6 +39,7 @@ mod hold;
 pub mod identities;
 pub mod mosquitto;
 pub(crate) mod packet;
+pub mod rabbitmq;
 mod relay;
 mod stats;
 

@@ -9,9 +9,15 @@
 //!  DIR/ingest-a|b/     ingest instances a, b (metrics BASE+91, 92)
 //!  DIR/fusion-a|b/     fusion replicas (metrics BASE+93, 94)
 //!  DIR/console-1|2/    consoles (http BASE+81, 82)
+//!  DIR/secrets/        the bus accounts' passwords (0600): ingest, fusion, console, anonymous
 //!  DIR/commands.txt    each process's command line: what each machine would run
 //!  DIR/logs/NAME.log   each process's output;  DIR/run/NAME.pid its process id
 //! ```
+//!
+//! The bus has an account per service role, each with the topics the embedded broker's rules
+//! give it ([`tidewatch_broker::rabbitmq`]), and RabbitMQ's `guest` is removed; a client without
+//! an account (a receiver) gets the anonymous rules: raw AIS feeds only. Units need an account
+//! of their own (`rabbitmqctl add_user`, and the unit role's topic permissions).
 //!
 //! Everything is kept in DIR: running it again starts the same system on its data. A process
 //! that dies is reported, not restarted (kill one to watch the others carry on); Ctrl-C stops
@@ -59,6 +65,15 @@ struct Service {
 /// The layout's processes, given the MQTT node list, the database URL and the ports' base.
 fn services(dir: &Path, brokers: &[String], database: &str, base: u16) -> Vec<Service> {
     let d = |n: &str| dir.join(n).display().to_string();
+    // Logging in to the bus as `role`.
+    let login = |role: &str| -> [String; 4] {
+        [
+            "--user".into(),
+            role.into(),
+            "--password-file".into(),
+            d(&format!("secrets/{role}.password")),
+        ]
+    };
     // Each process lists the nodes starting from a different one, so the clients spread.
     let nodes_from = |k: usize| {
         (0..brokers.len())
@@ -79,6 +94,7 @@ fn services(dir: &Path, brokers: &[String], database: &str, base: u16) -> Vec<Se
             "--metrics".into(),
             format!("127.0.0.1:{}", base + 91 + k as u16),
         ];
+        args.extend(login("ingest"));
         for s in SLOTS {
             args.extend(["--slot".into(), s.into()]);
         }
@@ -91,7 +107,7 @@ fn services(dir: &Path, brokers: &[String], database: &str, base: u16) -> Vec<Se
     for (k, name) in ["a", "b"].iter().enumerate() {
         out.push(Service {
             name: format!("fusion-{name}"),
-            args: vec![
+            args: [
                 "fusion".into(),
                 "--broker".into(),
                 nodes_from(k + 1),
@@ -101,14 +117,17 @@ fn services(dir: &Path, brokers: &[String], database: &str, base: u16) -> Vec<Se
                 d(&format!("fusion-{name}")),
                 "--metrics".into(),
                 format!("127.0.0.1:{}", base + 93 + k as u16),
-            ],
+            ]
+            .into_iter()
+            .chain(login("fusion"))
+            .collect(),
             child: None,
         });
     }
     for k in 1..=2u16 {
         out.push(Service {
             name: format!("console-{k}"),
-            args: vec![
+            args: [
                 "console".into(),
                 "--broker".into(),
                 nodes_from(k as usize + 1),
@@ -120,7 +139,10 @@ fn services(dir: &Path, brokers: &[String], database: &str, base: u16) -> Vec<Se
                 d(&format!("console-{k}")),
                 "--database".into(),
                 database.to_owned(),
-            ],
+            ]
+            .into_iter()
+            .chain(login("console"))
+            .collect(),
             child: None,
         });
     }
@@ -142,7 +164,7 @@ pub fn run(args: &DeployArgs) -> Result<()> {
     rabbitmq::require()?;
     let base = args.base_port;
     let dir = std::path::absolute(&args.dir).context("--dir")?;
-    for sub in ["logs", "run", "bus"] {
+    for sub in ["logs", "run", "bus", "secrets"] {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| dir.join(sub).display().to_string())?;
     }
@@ -177,7 +199,13 @@ pub fn run(args: &DeployArgs) -> Result<()> {
     let database = pg.ensure_database("tidewatch")?;
     eprintln!("tidewatch deploy: three RabbitMQ nodes (the first start clusters them) ...");
     let cookie = format!("TIDEWATCH{}", std::process::id());
-    let bus = RabbitCluster::start(&dir.join("bus"), nodes, &cookie)?;
+    let accounts = bus_accounts(&dir.join("secrets"))?;
+    let anonymous = accounts
+        .iter()
+        .find(|a| a.name == ANONYMOUS)
+        .map(|a| (a.name.as_str(), a.password.as_str()));
+    let bus = RabbitCluster::start(&dir.join("bus"), nodes, &cookie, anonymous)?;
+    rabbitmq::set_accounts(bus.home(), &bus.nodes()[0].node(), &accounts)?;
     let brokers: Vec<String> = bus
         .nodes()
         .iter()
@@ -254,6 +282,41 @@ pub fn run(args: &DeployArgs) -> Result<()> {
     drop(pg);
     eprintln!("tidewatch deploy: stopped");
     Ok(())
+}
+
+/// The bus account of clients that give none (receivers): the anonymous rules.
+const ANONYMOUS: &str = "anonymous";
+
+/// The bus accounts, a password for each kept in `secrets/NAME.password` (made at the first
+/// start, read after).
+fn bus_accounts(secrets: &Path) -> Result<Vec<rabbitmq::Account>> {
+    use tidewatch_broker::Role;
+    use tidewatch_broker::rabbitmq::{anonymous_permissions, topic_permissions};
+    let mut accounts = Vec::new();
+    for (name, topics) in [
+        ("ingest", topic_permissions(Role::Ingest, "ingest")),
+        ("fusion", topic_permissions(Role::Fusion, "fusion")),
+        ("console", topic_permissions(Role::Console, "console")),
+        (ANONYMOUS, anonymous_permissions()),
+    ] {
+        let path = secrets.join(format!("{name}.password"));
+        if !path.exists() {
+            let mut secret = [0u8; 24];
+            getrandom::fill(&mut secret).context("random password")?;
+            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+            write_private(&path, hex.as_bytes())?;
+        }
+        let password = std::fs::read_to_string(&path)
+            .with_context(|| path.display().to_string())?
+            .trim()
+            .to_owned();
+        accounts.push(rabbitmq::Account {
+            name: name.to_owned(),
+            password,
+            topics,
+        });
+    }
+    Ok(accounts)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {

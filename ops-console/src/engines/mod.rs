@@ -39,6 +39,9 @@ pub fn wait_mqtt(port: u16, within: Duration) -> bool {
                 loop {
                     match el.poll().await {
                         Ok(Event::Incoming(Packet::ConnAck(_))) => return true,
+                        // It answers MQTT, and has no account for us yet (`tidewatch
+                        // deploy` makes them once the nodes are up).
+                        Err(rumqttc::ConnectionError::ConnectionRefused(_)) => return true,
                         Ok(_) => {}
                         Err(_) => return false,
                     }

@@ -64,23 +64,36 @@ pub fn write_cookie(home: &Path, cookie: &str) -> Result<()> {
 }
 
 /// Write node `n`'s configuration in `node_dir`: MQTT and AMQP on loopback, persistent
-/// sessions on quorum queues, clients without accounts accepted (loopback only: accounts and
-/// their ACL for RabbitMQ are not generated yet).
-pub fn write_node(node_dir: &Path, n: &RabbitNode) -> Result<()> {
+/// sessions on quorum queues. A client without an account logs in as `anonymous` (user name,
+/// password: an account [`set_accounts`] makes, with the anonymous rules), or, without it, as
+/// RabbitMQ's `guest` with every right (the bus tests' nodes).
+pub fn write_node(node_dir: &Path, n: &RabbitNode, anonymous: Option<(&str, &str)>) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     std::fs::create_dir_all(node_dir).with_context(|| node_dir.display().to_string())?;
-    std::fs::write(
-        node_dir.join("rabbitmq.conf"),
-        format!(
-            "listeners.tcp.default = 127.0.0.1:{amqp}\n\
-             mqtt.listeners.tcp.default = 127.0.0.1:{mqtt}\n\
-             mqtt.durable_queue_type = quorum\n\
-             mqtt.allow_anonymous = true\n\
-             loopback_users = none\n",
-            amqp = n.amqp,
-            mqtt = n.mqtt,
-        ),
-    )
-    .context("rabbitmq.conf")?;
+    let mut conf = format!(
+        "listeners.tcp.default = 127.0.0.1:{amqp}\n\
+         mqtt.listeners.tcp.default = 127.0.0.1:{mqtt}\n\
+         mqtt.durable_queue_type = quorum\n\
+         mqtt.allow_anonymous = true\n\
+         loopback_users = none\n",
+        amqp = n.amqp,
+        mqtt = n.mqtt,
+    );
+    if let Some((user, password)) = anonymous {
+        conf.push_str(&format!(
+            "mqtt.default_user = {user}\nmqtt.default_pass = {password}\n"
+        ));
+    }
+    // It may hold a password: the node's owner only.
+    let path = node_dir.join("rabbitmq.conf");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| path.display().to_string())?;
+    std::io::Write::write_all(&mut f, conf.as_bytes()).context("rabbitmq.conf")?;
     std::fs::write(node_dir.join("enabled_plugins"), "[rabbitmq_mqtt].\n")
         .context("enabled_plugins")
 }
@@ -125,6 +138,51 @@ pub fn rabbitmqctl(home: &Path, node: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// An account on the cluster: its name, password and topic permissions on `amq.topic`.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// User name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+    /// Where it may publish and subscribe.
+    pub topics: tidewatch_broker::rabbitmq::TopicPermissions,
+}
+
+/// Make (or bring up to date) `accounts` on the cluster through `node`, and remove RabbitMQ's
+/// `guest` (every right, a known password). Each account may declare and use its own
+/// session queues (resource permissions `.*`); its topic permissions say where it may
+/// publish and subscribe.
+pub fn set_accounts(home: &Path, node: &str, accounts: &[Account]) -> Result<()> {
+    for a in accounts {
+        if rabbitmqctl(home, node, &["add_user", &a.name, &a.password]).is_err() {
+            // It exists (a later start): its password is the one given now.
+            rabbitmqctl(home, node, &["change_password", &a.name, &a.password])?;
+        }
+        rabbitmqctl(
+            home,
+            node,
+            &["set_permissions", "-p", "/", &a.name, ".*", ".*", ".*"],
+        )?;
+        rabbitmqctl(
+            home,
+            node,
+            &[
+                "set_topic_permissions",
+                "-p",
+                "/",
+                &a.name,
+                "amq.topic",
+                &a.topics.write,
+                &a.topics.read,
+            ],
+        )?;
+    }
+    // Absent after the first start.
+    let _ = rabbitmqctl(home, node, &["delete_user", "guest"]);
+    Ok(())
+}
+
 /// Join every node after the first to the first's cluster.
 pub fn join(home: &Path, nodes: &[RabbitNode]) -> Result<()> {
     let Some((first, rest)) = nodes.split_first() else {
@@ -157,7 +215,12 @@ pub struct RabbitCluster {
 impl RabbitCluster {
     /// Start `nodes` in `dir` (made, and clustered, at the first start; started again on
     /// their data after) and wait until each serves MQTT.
-    pub fn start(dir: &Path, nodes: Vec<RabbitNode>, cookie: &str) -> Result<RabbitCluster> {
+    pub fn start(
+        dir: &Path,
+        nodes: Vec<RabbitNode>,
+        cookie: &str,
+        anonymous: Option<(&str, &str)>,
+    ) -> Result<RabbitCluster> {
         require()?;
         write_cookie(dir, cookie)?;
         let mut c = RabbitCluster {
@@ -166,7 +229,7 @@ impl RabbitCluster {
             nodes,
         };
         for i in 0..c.nodes.len() {
-            c.spawn(i)?;
+            c.spawn(i, anonymous)?;
         }
         for i in 0..c.nodes.len() {
             c.wait(i)?;
@@ -186,9 +249,9 @@ impl RabbitCluster {
         self.dir.join(&self.nodes[i].name)
     }
 
-    fn spawn(&mut self, i: usize) -> Result<()> {
+    fn spawn(&mut self, i: usize, anonymous: Option<(&str, &str)>) -> Result<()> {
         let node_dir = self.node_dir(i);
-        write_node(&node_dir, &self.nodes[i])?;
+        write_node(&node_dir, &self.nodes[i], anonymous)?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -217,6 +280,11 @@ impl RabbitCluster {
     /// The nodes.
     pub fn nodes(&self) -> &[RabbitNode] {
         &self.nodes
+    }
+
+    /// The directory holding the cluster's cookie (`rabbitmqctl`'s home).
+    pub fn home(&self) -> &Path {
+        &self.dir
     }
 }
 
