@@ -121,16 +121,27 @@ pub(crate) async fn relay(
     target: std::net::SocketAddr,
     up: tokio::sync::watch::Receiver<bool>,
 ) {
-    relay_some(listener, target, up, |_| true).await
+    relay_any(listener, target, up, None).await
 }
 
 /// [`relay`] where only the MQTT connections whose client id `cut` names are cut; the
-/// others pass whatever `up` says (one connection of a service that has two).
+/// others pass whatever `up` says (one connection of a service that has two). Plain MQTT
+/// only: it reads the client's CONNECT.
 pub(crate) async fn relay_some(
     listener: tokio::net::TcpListener,
     target: std::net::SocketAddr,
     up: tokio::sync::watch::Receiver<bool>,
     cut: fn(&str) -> bool,
+) {
+    relay_any(listener, target, up, Some(cut)).await
+}
+
+/// [`relay`], or [`relay_some`] with `cut`.
+async fn relay_any(
+    listener: tokio::net::TcpListener,
+    target: std::net::SocketAddr,
+    up: tokio::sync::watch::Receiver<bool>,
+    cut: Option<fn(&str) -> bool>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {
@@ -140,19 +151,23 @@ pub(crate) async fn relay_some(
         let up = up.clone();
         tokio::spawn(async move {
             let mut buf = vec![0u8; 64 * 1024];
-            // The client speaks first (CONNECT): read enough of it to know who it is.
+            // The client speaks first (CONNECT): read enough of it to know who it is. (Not
+            // for every connection: a TLS client waits for the server before it says who.)
             let mut first = Vec::new();
-            let cuttable = loop {
-                if let Some(id) = mqtt_client_id(&first) {
-                    break cut(&id);
-                }
-                match c.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => first.extend_from_slice(&buf[..n]),
-                }
-                if first.len() > 4096 {
-                    break true;
-                }
+            let cuttable = match cut {
+                None => true,
+                Some(cut) => loop {
+                    if let Some(id) = mqtt_client_id(&first) {
+                        break cut(&id);
+                    }
+                    match c.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => first.extend_from_slice(&buf[..n]),
+                    }
+                    if first.len() > 4096 {
+                        break true;
+                    }
+                },
             };
             // A connection never cut sees a link that never goes down.
             let (_always, always_up) = tokio::sync::watch::channel(true);
