@@ -194,25 +194,15 @@ impl<'w> Analysis<'w> {
         name: &str,
         progress: &mut dyn FnMut(u64, &Summary),
     ) -> Result<()> {
-        let mut line = Vec::with_capacity(256);
-        let mut line_no = 0u64;
         let mut bytes = 0u64;
-        loop {
-            line.clear();
-            let n = input
-                .read_until(b'\n', &mut line)
-                .with_context(|| format!("reading {name}"))?;
-            if n == 0 {
-                break;
-            }
-            bytes += n as u64;
-            line_no += 1;
-            self.line(&line, source, name, line_no)?;
+        super::decode::each_line(input, name, |line, line_no| {
+            bytes += line.len() as u64;
+            self.line(line, source, name, line_no)?;
             if line_no.is_multiple_of(65_536) {
                 progress(bytes, &self.summary);
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn line(&mut self, line: &[u8], source: u32, name: &str, line_no: u64) -> Result<()> {

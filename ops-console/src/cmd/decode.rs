@@ -102,41 +102,13 @@ impl<'w> Run<'w> {
     /// Decode every line of `input`; `source` keeps fragment assembly of different
     /// inputs apart.
     pub fn input(&mut self, input: &mut dyn BufRead, source: u32, name: &str) -> Result<()> {
-        // Lines are decoded where they lie in the reader's buffer; only a line that spans
-        // two reads is copied.
-        let mut carry = Vec::new();
-        let mut line_no = 0u64;
-        loop {
-            let buf = input
-                .fill_buf()
-                .with_context(|| format!("reading {name}"))?;
-            if buf.is_empty() {
-                break;
+        each_line(input, name, |line, line_no| {
+            self.line(line, source, name, line_no)?;
+            if self.buf.len() > 48 * 1024 {
+                self.flush()?;
             }
-            let mut start = 0;
-            while let Some(nl) = memchr::memchr(b'\n', &buf[start..]) {
-                let end = start + nl + 1;
-                line_no += 1;
-                if carry.is_empty() {
-                    self.line(&buf[start..end], source, name, line_no)?;
-                } else {
-                    carry.extend_from_slice(&buf[start..end]);
-                    self.line(&carry, source, name, line_no)?;
-                    carry.clear();
-                }
-                start = end;
-                if self.buf.len() > 48 * 1024 {
-                    self.flush()?;
-                }
-            }
-            carry.extend_from_slice(&buf[start..]);
-            let used = buf.len();
-            input.consume(used);
-        }
-        if !carry.is_empty() {
-            line_no += 1;
-            self.line(&carry, source, name, line_no)?;
-        }
+            Ok(())
+        })?;
         self.flush()
     }
 
@@ -240,6 +212,46 @@ pub(crate) fn write_reject(
         "line": String::from_utf8_lossy(line),
     });
     writeln!(w, "{rec}").context("writing rejects")
+}
+
+/// Call `f` with every line of `input` (its newline included, the last one perhaps without)
+/// and its number, from 1. Lines are handed where they lie in the reader's buffer; only a
+/// line that spans two reads is copied.
+pub(crate) fn each_line(
+    input: &mut dyn BufRead,
+    name: &str,
+    mut f: impl FnMut(&[u8], u64) -> Result<()>,
+) -> Result<()> {
+    let mut carry = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        let buf = input
+            .fill_buf()
+            .with_context(|| format!("reading {name}"))?;
+        if buf.is_empty() {
+            break;
+        }
+        let mut start = 0;
+        while let Some(nl) = memchr::memchr(b'\n', &buf[start..]) {
+            let end = start + nl + 1;
+            line_no += 1;
+            if carry.is_empty() {
+                f(&buf[start..end], line_no)?;
+            } else {
+                carry.extend_from_slice(&buf[start..end]);
+                f(&carry, line_no)?;
+                carry.clear();
+            }
+            start = end;
+        }
+        carry.extend_from_slice(&buf[start..]);
+        let used = buf.len();
+        input.consume(used);
+    }
+    if !carry.is_empty() {
+        f(&carry, line_no + 1)?;
+    }
+    Ok(())
 }
 
 /// Open an input: `-` is stdin, `.gz` is decompressed.
