@@ -485,7 +485,7 @@ impl Fusion {
             self.handle.update(|s| s.store_failing = false);
         }
         if !self.unpublished.is_empty() {
-            publish(&mut self.unpublished, out, &self.handle)?;
+            publish(&mut self.unpublished, out)?;
             self.marks.push_back((out.produced(), self.store.lens()));
         }
         Ok(())
@@ -523,6 +523,15 @@ impl Fusion {
             })
             .collect();
         self.store.append(false, &alerts)?;
+        // Counted when stored: what goes out again after a restart or a lost session is not
+        // counted twice.
+        self.handle.update(|s| {
+            for a in &alerts {
+                *s.alert_revisions
+                    .entry(a.kind.as_str().to_string())
+                    .or_default() += 1;
+            }
+        });
         self.unpublished.extend(
             self.events
                 .extract_if(.., |e| matches!(e, FusionEvent::Alert(_))),
@@ -536,6 +545,7 @@ impl Fusion {
             })
             .collect();
         self.store.append(true, &taskings)?;
+        self.handle.update(|s| s.taskings += taskings.len() as u64);
         self.unpublished.append(&mut self.events);
         Ok(())
     }
@@ -773,22 +783,13 @@ pub async fn run(
 const MAX_BATCH: usize = 512;
 
 /// Publish the alert revisions and taskings stored.
-fn publish(
-    events: &mut Vec<FusionEvent>,
-    out: &Outbox,
-    handle: &ServiceHandle,
-) -> Result<(), ServiceError> {
+fn publish(events: &mut Vec<FusionEvent>, out: &Outbox) -> Result<(), ServiceError> {
     for e in events.drain(..) {
         match e {
             FusionEvent::Alert(a) => {
                 let topic = Topic::Alert(a.kind.as_str().to_string()).to_string();
                 let payload = serde_json::to_vec(&a).expect("alerts serialize");
                 out.publish(topic, payload)?;
-                handle.update(|s| {
-                    *s.alert_revisions
-                        .entry(a.kind.as_str().to_string())
-                        .or_default() += 1
-                });
             }
             FusionEvent::Tasking(t) => {
                 let Ok(unit) = UnitId::new(&t.unit) else {
@@ -797,7 +798,6 @@ fn publish(
                 let topic = Topic::PatrolTasking(unit).to_string();
                 let payload = serde_json::to_vec(&t).expect("taskings serialize");
                 out.publish(topic, payload)?;
-                handle.update(|s| s.taskings += 1);
             }
         }
     }
