@@ -752,7 +752,8 @@ async fn alerts_in_flight_when_the_publishing_session_is_lost_or_fusion_is_kille
         log: dir.path().join("fusion.log"),
         client_id: None,
     };
-    let mut child = f.start();
+    // Killed and reaped however the test ends.
+    let mut child = support::Killed(f.start());
     let deadline = Instant::now() + Duration::from_secs(20);
     while f.taken().await.is_none()
         || broker.stats().loopback_connections < 3
@@ -864,10 +865,10 @@ async fn alerts_in_flight_when_the_publishing_session_is_lost_or_fusion_is_kille
     let before_kill = alerts().len();
     next = stored_while_cut(next).await;
     let unconfirmed = alerts().len() - before_kill;
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    child.0.kill().unwrap(); // SIGKILL
+    child.0.wait().unwrap();
     link.send(true).unwrap();
-    let _child = support::Killed(f.start());
+    let _restarted = support::Killed(f.start());
     while next < total {
         feed(&mut next, 200).await;
     }
