@@ -626,19 +626,11 @@ fn stored_since(
     from: u64,
     alerts: bool,
 ) -> std::io::Result<HashSet<String>> {
-    use std::io::{BufRead, Seek};
     let mut keys = HashSet::new();
-    let mut f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
-        Err(e) => return Err(e),
-    };
-    f.seek(std::io::SeekFrom::Start(from))?;
-    for line in std::io::BufReader::new(f).lines() {
-        let line = line?;
+    for line in lines_after(path, from)? {
         if !alerts {
-            keys.insert(line);
-        } else if let Ok(a) = serde_json::from_str::<Alert>(&line) {
+            keys.insert(String::from_utf8_lossy(&line).into_owned());
+        } else if let Ok(a) = serde_json::from_slice::<Alert>(&line) {
             keys.insert(format!("{}#{}", a.id, a.revision));
         }
     }
@@ -646,31 +638,34 @@ fn stored_since(
 }
 
 /// The alert revisions and taskings the stores in `dir` hold after their first
-/// `(alerts, taskings)` bytes, in order (a line that does not read back, torn by a crash, is
-/// skipped: it was never published).
+/// `(alerts, taskings)` bytes, in order (a line that does not read back, damaged by a crash,
+/// is skipped).
 fn stored_events(dir: &std::path::Path, from: (u64, u64)) -> std::io::Result<Vec<FusionEvent>> {
-    use std::io::{BufRead, Seek};
     let mut events = Vec::new();
-    for (name, start) in [("alerts.jsonl", from.0), ("taskings.jsonl", from.1)] {
-        let mut f = match File::open(dir.join(name)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        f.seek(std::io::SeekFrom::Start(start))?;
-        for line in std::io::BufReader::new(f).lines() {
-            let line = line?;
-            let event = if name == "alerts.jsonl" {
-                serde_json::from_str(&line).map(FusionEvent::Alert)
-            } else {
-                serde_json::from_str(&line).map(FusionEvent::Tasking)
-            };
-            if let Ok(e) = event {
-                events.push(e);
-            }
+    for line in lines_after(&dir.join("alerts.jsonl"), from.0)? {
+        if let Ok(a) = serde_json::from_slice(&line) {
+            events.push(FusionEvent::Alert(a));
+        }
+    }
+    for line in lines_after(&dir.join("taskings.jsonl"), from.1)? {
+        if let Ok(t) = serde_json::from_slice(&line) {
+            events.push(FusionEvent::Tasking(t));
         }
     }
     Ok(events)
+}
+
+/// The lines of `path` after its first `from` bytes, as bytes (a damaged line is still a
+/// line); none if there is no such file.
+fn lines_after(path: &std::path::Path, from: u64) -> std::io::Result<Vec<Vec<u8>>> {
+    use std::io::{BufRead, Seek};
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    f.seek(std::io::SeekFrom::Start(from))?;
+    std::io::BufReader::new(f).split(b'\n').collect()
 }
 
 /// Run the engine over MQTT until `shutdown` completes. The engine's saved state, if
@@ -965,6 +960,50 @@ mod tests {
         );
         assert_eq!(s.rejected.get("topic_mismatch"), Some(&2), "{s:?}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A store whose last line a crash left damaged (cut inside a multi-byte character, then
+    /// more appended): fusion still starts, and publishes again every alert it stored that
+    /// the broker never confirmed, the damaged line skipped.
+    #[test]
+    fn a_damaged_store_line_does_not_stop_a_restart_and_what_was_unconfirmed_goes_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ServiceConfig::new("127.0.0.1", 1, dir.path());
+        let engine = || {
+            let cfg = crate::FusionConfig::default();
+            let geo = crate::Geodata::load(&cfg, None).unwrap();
+            FusionEngine::new(cfg, geo)
+        };
+        let t0: Timestamp = "2026-12-03T10:00:00Z".parse().unwrap();
+        let mut f = Fusion::start(&cfg, engine(), ServiceHandle::new()).unwrap();
+        for i in 0..3u32 {
+            // A vessel whose MID (646) is not allocated: an invalid_identity alert each.
+            let (mmsi, time) = (646_000_000 + i, t0 + SignedDuration::from_mins(i.into()));
+            let o = serde_json::json!({"id": format!("o-{i}"), "time": time,
+                "time_source": "tag_block", "received_at": time, "receivers": ["test"],
+                "data": {"kind": "ais", "mmsi": mmsi, "msg_type": 1, "lat": 35.1,
+                "lon": 12.8, "sog_kn": 7.5, "cog_deg": 270.0}});
+            f.take(&Publish::new(
+                format!("tidewatch/v1/obs/ais/{mmsi}"),
+                QoS::AtLeastOnce,
+                o.to_string(),
+            ));
+        }
+        f.store_all().unwrap();
+        let stored = f.unpublished.len();
+        assert!(stored >= 3, "{stored} alerts stored");
+        drop(f); // a crash: nothing was confirmed by a broker
+        let path = dir.path().join("alerts.jsonl");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"{\"id\":\"caf\xc3");
+        std::fs::write(&path, &bytes).unwrap();
+        let f = Fusion::start(&cfg, engine(), ServiceHandle::new())
+            .expect("a damaged last line does not stop fusion");
+        assert_eq!(
+            f.unpublished.len(),
+            stored,
+            "the stored alerts go out again"
+        );
     }
 
     /// Alerts stored before and after the day's files close, a crash after that (no
