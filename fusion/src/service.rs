@@ -921,15 +921,34 @@ impl ingest::stats::Report for ServiceStats {
 mod tests {
     use super::*;
 
+    fn test_engine() -> FusionEngine {
+        let cfg = crate::FusionConfig::default();
+        let geo = crate::Geodata::load(&cfg, None).unwrap();
+        FusionEngine::new(cfg, geo)
+    }
+
+    /// Observation `i`, `i` minutes after `t0`, of a vessel whose MID (646) is not
+    /// allocated: an `invalid_identity` alert each.
+    fn take_unallocated(f: &mut Fusion, t0: Timestamp, i: u32) {
+        let (mmsi, time) = (646_000_000 + i, t0 + SignedDuration::from_mins(i.into()));
+        let o = serde_json::json!({"id": format!("o-{i}"), "time": time,
+            "time_source": "tag_block", "received_at": time, "receivers": ["test"],
+            "data": {"kind": "ais", "mmsi": mmsi, "msg_type": 1, "lat": 35.1,
+            "lon": 12.8, "sog_kn": 7.5, "cog_deg": 270.0}});
+        f.take(&Publish::new(
+            format!("tidewatch/v1/obs/ais/{mmsi}"),
+            QoS::AtLeastOnce,
+            o.to_string(),
+        ));
+    }
+
     /// An observation whose topic names another subject than its content is refused (the
     /// broker lets a publisher use any observation topic; only the content says whose it is).
     #[test]
     fn review_17_5_fusion_refuses_an_observation_on_another_subjects_topic() {
         let dir = std::env::temp_dir().join(format!("tw-fusion-review-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let cfg = crate::FusionConfig::default();
-        let geo = crate::Geodata::load(&cfg, None).unwrap();
-        let engine = FusionEngine::new(cfg, geo);
+        let engine = test_engine();
         let handle = ServiceHandle::new();
         let mut fusion = Fusion::start(
             &ServiceConfig::new("127.0.0.1", 1, &dir),
@@ -969,25 +988,10 @@ mod tests {
     fn a_damaged_store_line_does_not_stop_a_restart_and_what_was_unconfirmed_goes_again() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = ServiceConfig::new("127.0.0.1", 1, dir.path());
-        let engine = || {
-            let cfg = crate::FusionConfig::default();
-            let geo = crate::Geodata::load(&cfg, None).unwrap();
-            FusionEngine::new(cfg, geo)
-        };
         let t0: Timestamp = "2026-12-03T10:00:00Z".parse().unwrap();
-        let mut f = Fusion::start(&cfg, engine(), ServiceHandle::new()).unwrap();
+        let mut f = Fusion::start(&cfg, test_engine(), ServiceHandle::new()).unwrap();
         for i in 0..3u32 {
-            // A vessel whose MID (646) is not allocated: an invalid_identity alert each.
-            let (mmsi, time) = (646_000_000 + i, t0 + SignedDuration::from_mins(i.into()));
-            let o = serde_json::json!({"id": format!("o-{i}"), "time": time,
-                "time_source": "tag_block", "received_at": time, "receivers": ["test"],
-                "data": {"kind": "ais", "mmsi": mmsi, "msg_type": 1, "lat": 35.1,
-                "lon": 12.8, "sog_kn": 7.5, "cog_deg": 270.0}});
-            f.take(&Publish::new(
-                format!("tidewatch/v1/obs/ais/{mmsi}"),
-                QoS::AtLeastOnce,
-                o.to_string(),
-            ));
+            take_unallocated(&mut f, t0, i);
         }
         f.store_all().unwrap();
         let stored = f.unpublished.len();
@@ -997,7 +1001,7 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(b"{\"id\":\"caf\xc3");
         std::fs::write(&path, &bytes).unwrap();
-        let f = Fusion::start(&cfg, engine(), ServiceHandle::new())
+        let f = Fusion::start(&cfg, test_engine(), ServiceHandle::new())
             .expect("a damaged last line does not stop fusion");
         assert_eq!(
             f.unpublished.len(),
@@ -1013,24 +1017,9 @@ mod tests {
     fn a_restart_after_the_day_closed_stores_no_alert_twice() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = ServiceConfig::new("127.0.0.1", 1, dir.path());
-        let engine = || {
-            let cfg = crate::FusionConfig::default();
-            let geo = crate::Geodata::load(&cfg, None).unwrap();
-            FusionEngine::new(cfg, geo)
-        };
         let t0: Timestamp = "2026-12-03T23:50:00Z".parse().unwrap();
-        // A vessel whose MID (646) is not allocated: one invalid_identity alert each.
         let take = |f: &mut Fusion, i: u32| {
-            let (mmsi, time) = (646_000_000 + i, t0 + SignedDuration::from_mins(i.into()));
-            let o = serde_json::json!({"id": format!("o-{i}"), "time": time,
-                "time_source": "tag_block", "received_at": time, "receivers": ["test"],
-                "data": {"kind": "ais", "mmsi": mmsi, "msg_type": 1, "lat": 35.1,
-                "lon": 12.8, "sog_kn": 7.5, "cog_deg": 270.0}});
-            f.take(&Publish::new(
-                format!("tidewatch/v1/obs/ais/{mmsi}"),
-                QoS::AtLeastOnce,
-                o.to_string(),
-            ));
+            take_unallocated(f, t0, i);
             f.store_all().unwrap();
         };
         let lines = |name: &str| {
@@ -1039,7 +1028,7 @@ mod tests {
                 .lines()
                 .count()
         };
-        let mut f = Fusion::start(&cfg, engine(), ServiceHandle::new()).unwrap();
+        let mut f = Fusion::start(&cfg, test_engine(), ServiceHandle::new()).unwrap();
         take(&mut f, 1);
         f.save(true);
         take(&mut f, 2);
@@ -1049,7 +1038,7 @@ mod tests {
         take(&mut f, 3);
         take(&mut f, 4);
         drop(f); // a crash: no snapshot since the day closed
-        let mut f = Fusion::start(&cfg, engine(), ServiceHandle::new()).unwrap();
+        let mut f = Fusion::start(&cfg, test_engine(), ServiceHandle::new()).unwrap();
         f.store_all().unwrap();
         let today = crate::store::ALERTS.name_at("2026-12-03T00:00:00Z".parse().unwrap());
         assert_eq!(lines(&today), 2, "the closed day");
