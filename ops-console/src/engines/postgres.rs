@@ -150,11 +150,13 @@ impl PgServer {
             .stderr(log)
             .spawn()
             .context("start postgres")?;
-        // If this process dies without dropping the server, a watchdog stops it.
+        // If this process dies without dropping the server, a watchdog stops it. (`sh` is
+        // dash on Debian, whose `kill` takes no `--`: with one it killed nothing, and every
+        // test server outlived its tests.)
         let _ = Command::new("sh")
             .arg("-c")
             .arg(format!(
-                "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -{sig} -- -{pg} 2>/dev/null",
+                "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -{sig} -{pg} 2>/dev/null",
                 me = std::process::id(),
                 pg = child.id(),
                 sig = if self.scratch { "KILL" } else { "INT" },
