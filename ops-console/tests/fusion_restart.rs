@@ -254,6 +254,39 @@ impl Fusion {
     }
 }
 
+/// Every line of fusion's alert store under `data`, oldest first: the closed days (which a
+/// run that crosses midnight UTC leaves, compressed or not yet), then the live file.
+fn stored_alerts(data: &Path) -> Vec<String> {
+    use std::io::Read;
+    let dir = data.join("fusion");
+    let mut days: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    days.retain(|p| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        name.starts_with("alerts-") && (name.ends_with(".jsonl") || name.ends_with(".jsonl.gz"))
+    });
+    days.sort();
+    let mut text = String::new();
+    for p in days.iter().chain([&dir.join("alerts.jsonl")]) {
+        let Ok(bytes) = std::fs::read(p) else {
+            continue;
+        };
+        if p.extension().is_some_and(|e| e == "gz") {
+            // A day compressed after its plain file was listed is read once: skip the copy.
+            if days.contains(&p.with_extension("")) {
+                continue;
+            }
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut text)
+                .unwrap();
+        } else {
+            text.push_str(&String::from_utf8(bytes).unwrap());
+        }
+    }
+    text.lines().map(str::to_string).collect()
+}
+
 /// GET `url` over plain HTTP/1.1 (the metrics endpoint), the body.
 async fn http_get(url: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -494,13 +527,7 @@ async fn run_fusion(s: &Stream, trouble: Trouble<'_>) -> Run {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let read = |f: &Fusion| -> Vec<String> {
-        std::fs::read_to_string(f.data.join("fusion/alerts.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    };
+    let read = |f: &Fusion| stored_alerts(&f.data);
     let alerts = read(&f);
     let replica = match (g, child_b.as_mut(), console) {
         (Some(g), Some(b), Some(console)) => {
@@ -784,9 +811,8 @@ async fn alerts_in_flight_when_the_publishing_session_is_lost_or_fusion_is_kille
         });
     }
     let alerts = || -> Vec<String> {
-        std::fs::read_to_string(f.data.join("fusion/alerts.jsonl"))
-            .unwrap_or_default()
-            .lines()
+        stored_alerts(&f.data)
+            .iter()
             .map(|l| {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap();
                 format!("{}#{}", v["id"].as_str().unwrap(), v["revision"])
