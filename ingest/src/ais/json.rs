@@ -18,6 +18,8 @@ use super::message::{Body, StaticData};
 use super::walk::{CoordRes, Emit, Eta, Fmt, Payload, Raw, RawSigned, UtcFields, Walker};
 use super::{AisMessage, Decoded};
 
+mod layouts;
+
 /// Appending text to the output bytes.
 trait Put {
     fn put(&mut self, s: &str);
@@ -582,6 +584,11 @@ impl GpsdWriter {
     /// Append the record for `msg` (and a newline) to `out`; returns false when gpsd
     /// would write nothing for it (a held type 24 part A, an unmatched part B).
     pub fn write(&mut self, msg: &AisMessage, out: &mut Vec<u8>) -> bool {
+        if let Body::Position(p) = &msg.body {
+            self.prefix(out);
+            layouts::gpsd(out, msg.msg_type, msg.repeat, msg.mmsi, p);
+            return true;
+        }
         let mut msg = msg.clone();
         if let Body::StaticData(part) = &msg.body {
             match part {
@@ -627,12 +634,24 @@ impl GpsdWriter {
         true
     }
 
-    fn open(&mut self, msg: &mut AisMessage, out: &mut Vec<u8>, extra: impl FnOnce(&mut Gpsd<'_>)) {
+    /// The record of any message but a type 24 part, walked (the layouts' writers are
+    /// compared with it).
+    #[cfg(test)]
+    fn write_walked(&mut self, msg: &AisMessage, out: &mut Vec<u8>) {
+        self.open(&mut msg.clone(), out, |_| {});
+    }
+
+    /// `{"class":"AIS"` and the device.
+    fn prefix(&self, out: &mut Vec<u8>) {
         out.put("{\"class\":\"AIS\"");
         if let Some(d) = &self.device {
             out.put(",\"device\":");
             push_json_str(out, d);
         }
+    }
+
+    fn open(&mut self, msg: &mut AisMessage, out: &mut Vec<u8>, extra: impl FnOnce(&mut Gpsd<'_>)) {
+        self.prefix(out);
         let mut g = Gpsd {
             obj: Obj {
                 out,
@@ -821,6 +840,18 @@ impl OurWriter {
 
     /// Append the record for `d` (and a newline) to `out`.
     pub fn write(&mut self, d: &Decoded, out: &mut Vec<u8>) {
+        let o = self.reception(d, out);
+        match &d.message.body {
+            Body::Position(p) => {
+                let m = &d.message;
+                layouts::ours(o.obj.out, m.msg_type, m.repeat, m.mmsi, p);
+            }
+            _ => Self::walk(o, d),
+        }
+    }
+
+    /// `{`, then how the message was heard: talker, channel, fragments, tag block.
+    fn reception<'a>(&'a mut self, d: &Decoded, out: &'a mut Vec<u8>) -> Ours<'a> {
         out.push(b'{');
         let mut o = Ours {
             obj: Obj {
@@ -846,9 +877,21 @@ impl OurWriter {
                 o.obj.str("time", &t.to_string());
             }
         }
+        o
+    }
+
+    /// The message's fields walked, and the record's end.
+    fn walk(mut o: Ours<'_>, d: &Decoded) {
         let mut msg = d.message.clone();
         msg.walk(&mut o);
-        out.put("}\n");
+        o.obj.out.put("}\n");
+    }
+
+    /// The record of `d` with its message walked (the layouts' writers are compared with it).
+    #[cfg(test)]
+    fn write_walked(&mut self, d: &Decoded, out: &mut Vec<u8>) {
+        let o = self.reception(d, out);
+        Self::walk(o, d);
     }
 }
 

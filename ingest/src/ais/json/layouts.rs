@@ -1,0 +1,287 @@
+//! Writers for the commonest layout, the class A position report (types 1–3: more than
+//! four records in five of real traffic), written straight from its fields with the keys
+//! as literals, instead of walked field by field (a key looked up, a value dispatched on
+//! its format, per field).
+//!
+//! Their output is the walk's, byte for byte, in both formats: the tests below compare the
+//! two over random reports covering every value each field can carry. Every other layout
+//! is walked.
+
+use std::sync::OnceLock;
+
+use super::{push_f64, push_i64, JsonValue as _, Tenths};
+use crate::ais::message::{turn_deg_per_min, PositionReport};
+use crate::ais::tables::NAV_STATUS;
+
+/// A position report's record is at most this long after the writer's prefix (the longest
+/// status text is 52 bytes; every number has a bounded width).
+const RECORD_MAX: usize = 512;
+
+/// `,"status":N,"status_text":"…"` for each of the 16 status codes: both formats write the
+/// code and its text the same way.
+fn status_fields() -> &'static [Vec<u8>] {
+    static FIELDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        (0..16u32)
+            .map(|code| {
+                let mut f = format!(",\"status\":{code},\"status_text\":").into_bytes();
+                super::push_json_str(&mut f, NAV_STATUS.text(code));
+                f
+            })
+            .collect()
+    })
+}
+
+/// `,"turn_deg_min":…` for each rate of turn, as our format writes it (`null` for −128).
+fn turn_fields() -> &'static [Vec<u8>] {
+    static FIELDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        (0..=255u8)
+            .map(|raw| {
+                let mut f = b",\"turn_deg_min\":".to_vec();
+                match turn_deg_per_min(raw as i8).map(|r| (r * 10.0).round() / 10.0) {
+                    Some(v) => push_f64(&mut f, v),
+                    None => f.extend_from_slice(b"null"),
+                }
+                f
+            })
+            .collect()
+    })
+}
+
+#[inline(always)]
+fn lit(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(s.as_bytes());
+}
+
+#[inline(always)]
+fn num(out: &mut Vec<u8>, v: impl Into<i64>) {
+    push_i64(out, v.into());
+}
+
+/// The type, repeat and MMSI, each after its key.
+#[inline(always)]
+fn header(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32) {
+    lit(out, ",\"type\":");
+    num(out, msg_type);
+    lit(out, ",\"repeat\":");
+    num(out, repeat);
+    lit(out, ",\"mmsi\":");
+    num(out, mmsi);
+}
+
+/// gpsd's fields of a position report after the writer's prefix, and the record's end.
+pub(super) fn gpsd(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32, p: &PositionReport) {
+    out.reserve(RECORD_MAX);
+    header(out, msg_type, repeat, mmsi);
+    lit(out, ",\"scaled\":false");
+    out.extend_from_slice(&status_fields()[usize::from(p.status & 15)]);
+    lit(out, ",\"turn\":");
+    num(out, p.turn);
+    lit(out, ",\"speed\":");
+    num(out, p.speed);
+    lit(
+        out,
+        if p.accuracy {
+            ",\"accuracy\":true,\"lon\":"
+        } else {
+            ",\"accuracy\":false,\"lon\":"
+        },
+    );
+    num(out, p.lon);
+    lit(out, ",\"lat\":");
+    num(out, p.lat);
+    lit(out, ",\"course\":");
+    num(out, p.course);
+    lit(out, ",\"heading\":");
+    num(out, p.heading);
+    lit(out, ",\"second\":");
+    num(out, p.second);
+    lit(out, ",\"maneuver\":");
+    num(out, p.maneuver);
+    lit(
+        out,
+        if p.raim {
+            ",\"raim\":true,\"radio\":"
+        } else {
+            ",\"raim\":false,\"radio\":"
+        },
+    );
+    num(out, p.radio);
+    lit(out, "}\n");
+}
+
+/// Our fields of a position report after the record's reception fields, and its end.
+pub(super) fn ours(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32, p: &PositionReport) {
+    out.reserve(RECORD_MAX);
+    header(out, msg_type, repeat, mmsi);
+    out.extend_from_slice(&status_fields()[usize::from(p.status & 15)]);
+    out.extend_from_slice(&turn_fields()[usize::from(p.turn as u8)]);
+    lit(out, ",\"speed_kn\":");
+    tenths_below(out, p.speed, 1023);
+    lit(
+        out,
+        if p.accuracy {
+            ",\"accuracy\":true,\"lon\":"
+        } else {
+            ",\"accuracy\":false,\"lon\":"
+        },
+    );
+    degrees(out, p.lon, 180.0);
+    lit(out, ",\"lat\":");
+    degrees(out, p.lat, 90.0);
+    lit(out, ",\"course_deg\":");
+    tenths_below(out, p.course, 3600);
+    lit(out, ",\"heading_deg\":");
+    below(out, p.heading, 360);
+    lit(out, ",\"second\":");
+    below(out, p.second.into(), 60);
+    lit(out, ",\"maneuver\":");
+    num(out, p.maneuver);
+    lit(out, ",\"spare\":");
+    num(out, p.spare);
+    lit(
+        out,
+        if p.raim {
+            ",\"raim\":true,\"radio\":"
+        } else {
+            ",\"raim\":false,\"radio\":"
+        },
+    );
+    num(out, p.radio);
+    lit(out, "}\n");
+}
+
+/// `v / 10` when `v < na`, else `null`.
+#[inline(always)]
+fn tenths_below(out: &mut Vec<u8>, v: u16, na: u16) {
+    if v < na {
+        Tenths(v.into()).push(out);
+    } else {
+        lit(out, "null");
+    }
+}
+
+/// `v` when `v < na`, else `null`.
+#[inline(always)]
+fn below(out: &mut Vec<u8>, v: u16, na: u16) {
+    if v < na {
+        num(out, v);
+    } else {
+        lit(out, "null");
+    }
+}
+
+/// Degrees from 1/10 000 minute when within `limit`, else `null` (as the walk's `coord`).
+#[inline(always)]
+fn degrees(out: &mut Vec<u8>, raw: i32, limit: f64) {
+    let v = f64::from(raw) / 600_000.0;
+    if v.abs() <= limit {
+        push_f64(out, v);
+    } else {
+        lit(out, "null");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{GpsdWriter, OurWriter};
+    use crate::ais::message::{Body, PositionReport};
+    use crate::ais::tagblock::TagBlock;
+    use crate::ais::{AisMessage, Decoded, Decoder};
+
+    /// A small deterministic generator (xorshift64*), so a failure names its case.
+    struct Rng(u64);
+    impl Rng {
+        fn bits(&mut self, n: u32) -> u32 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> (64 - n)) as u32
+        }
+        fn signed(&mut self, n: u32) -> i32 {
+            ((self.bits(n) << (32 - n)) as i32) >> (32 - n)
+        }
+    }
+
+    /// A report with every field drawn over its whole width; a value near an edge of
+    /// "not available" or of the coordinate ranges one time in four.
+    fn report(r: &mut Rng) -> PositionReport {
+        fn edge(r: &mut Rng, edges: &[i32], v: i32) -> i32 {
+            if r.bits(2) == 0 {
+                edges[r.bits(8) as usize % edges.len()]
+            } else {
+                v
+            }
+        }
+        let lon_edges = [0, 1, -1, 108_000_000, 108_000_001, -108_000_000, -108_000_001, 108_600_000];
+        let lat_edges = [0, 1, -1, 54_000_000, 54_000_001, -54_000_000, -54_000_001, 54_600_000];
+        let (speed, lon, lat) = (r.bits(10) as i32, r.signed(28), r.signed(27));
+        let (course, heading, second) = (r.bits(12) as i32, r.bits(9) as i32, r.bits(6) as i32);
+        PositionReport {
+            status: r.bits(4) as u8,
+            turn: r.bits(8) as u8 as i8,
+            speed: edge(r, &[0, 9, 10, 1022, 1023], speed) as u16,
+            accuracy: r.bits(1) == 1,
+            lon: edge(r, &lon_edges, lon),
+            lat: edge(r, &lat_edges, lat),
+            course: edge(r, &[0, 3599, 3600, 4095], course) as u16,
+            heading: edge(r, &[0, 359, 360, 511], heading) as u16,
+            second: edge(r, &[0, 59, 60, 63], second) as u8,
+            maneuver: r.bits(2) as u8,
+            spare: r.bits(3) as u8,
+            raim: r.bits(1) == 1,
+            radio: { let shift = r.bits(2) * 6; r.bits(19) >> shift },
+        }
+    }
+
+    /// Both formats' records of position reports are the walk's, byte for byte, for every
+    /// status code, every rate of turn, "not available" and range edges, and random values
+    /// over every field's width.
+    #[test]
+    fn position_records_are_the_walks_byte_for_byte() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut gpsd = GpsdWriter::new();
+        let mut ours = OurWriter::new();
+        let mut decoded = Decoder::new()
+            .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*49", 0)
+            .unwrap()
+            .unwrap();
+        for case in 0..200_000 {
+            let message = AisMessage {
+                msg_type: 1 + rng.bits(2) as u8 % 3,
+                repeat: rng.bits(2) as u8,
+                mmsi: { let shift = rng.bits(2) * 8; rng.bits(30) >> shift },
+                body: Body::Position(report(&mut rng)),
+            };
+            let (mut fast, mut walked) = (Vec::new(), Vec::new());
+            assert!(gpsd.write(&message, &mut fast));
+            gpsd.write_walked(&message, &mut walked);
+            assert_eq!(
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&walked),
+                "gpsd format, case {case}: {message:?}"
+            );
+            // Every other record with a tag block's source and time, every fourth without a
+            // channel.
+            decoded.heard.tag = (case % 2 == 0).then(|| TagBlock {
+                source: Some(format!("rx{case}")),
+                time: jiff::Timestamp::from_second(1_700_000_000 + case).ok(),
+                ..TagBlock::default()
+            });
+            decoded.heard.channel = (case % 4 != 0).then_some(b'B');
+            let d = Decoded {
+                message: message.clone(),
+                heard: decoded.heard.clone(),
+            };
+            let (mut fast, mut walked) = (Vec::new(), Vec::new());
+            ours.write(&d, &mut fast);
+            ours.write_walked(&d, &mut walked);
+            assert_eq!(
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&walked),
+                "our format, case {case}: {message:?}"
+            );
+        }
+    }
+}
