@@ -97,7 +97,7 @@ json_small_int!(u8, u16, u32, i8, i16, i32, i64);
 
 /// `v` in decimal. Digits are made eight at a time in a register (no digit is stored and
 /// reloaded) and written by fixed-size copies, not calls to `memcpy` for a few bytes.
-#[inline]
+#[inline(always)]
 fn push_i64(out: &mut Vec<u8>, v: i64) {
     const E8: u64 = 100_000_000;
     // Most fields are a code or a flag of one digit.
@@ -107,8 +107,7 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
     }
     let m = v.unsigned_abs();
     if m >= E8 * E8 {
-        out.put(itoa::Buffer::new().format(v));
-        return;
+        return push_i64_long(out, v);
     }
     if v < 0 {
         out.push(b'-');
@@ -119,6 +118,13 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
         push_up_to_eight(out, (m / E8) as u32);
         out.extend_from_slice(&eight_digits((m % E8) as u32).to_le_bytes());
     }
+}
+
+/// `v` of 17 digits or more (no AIS field; application payloads' 64-bit values).
+#[cold]
+#[inline(never)]
+fn push_i64_long(out: &mut Vec<u8>, v: i64) {
+    out.put(itoa::Buffer::new().format(v));
 }
 
 /// `v` (< 10^8) in decimal, without leading zeros.
@@ -732,9 +738,59 @@ struct Ours<'a> {
     obj: Obj<'a>,
 }
 
-fn coord(raw: i32, res: CoordRes, limit: f64) -> Option<f64> {
+/// Degrees from a raw coordinate, `None` beyond `limit`.
+fn coord(raw: i32, res: CoordRes, limit: f64) -> Option<Degrees> {
     let v = f64::from(raw) / res.per_degree();
-    (v.abs() <= limit).then_some(v)
+    (v.abs() <= limit).then_some(Degrees { raw, res, v })
+}
+
+/// A coordinate in degrees, written as `Display` writes the `f64` quotient `v`.
+#[derive(Clone, Copy)]
+struct Degrees {
+    raw: i32,
+    res: CoordRes,
+    v: f64,
+}
+
+impl JsonValue for Degrees {
+    #[inline]
+    fn push(&self, out: &mut Vec<u8>) {
+        // At 1/10 000 minute a raw value divisible by 3 is a whole number of millionths of
+        // a degree: its shortest form is that decimal (a decimal of at most 15 significant
+        // digits is the shortest that reads back as the nearest double), written without
+        // the float. The other thirds of the values repeat (…333, …666) and go through
+        // `zmij`.
+        if self.res == CoordRes::TenThousandthMinute && self.raw % 3 == 0 {
+            push_millionths(out, i64::from(self.raw / 3) * 5);
+        } else {
+            push_f64(out, self.v);
+        }
+    }
+}
+
+/// `k / 10^6` in decimal as `Display` writes it: no trailing zeros, no `.` for a whole number.
+#[inline]
+fn push_millionths(out: &mut Vec<u8>, k: i64) {
+    if k < 0 {
+        out.push(b'-');
+    }
+    let m = k.unsigned_abs();
+    push_i64(out, (m / 1_000_000) as i64);
+    let mut frac = (m % 1_000_000) as u32;
+    if frac == 0 {
+        return;
+    }
+    // Six digits, the first in the lowest byte; as many as precede the trailing zeros.
+    let text = eight_digits(frac) >> 16;
+    let mut digits = 6;
+    while frac.is_multiple_of(10) {
+        frac /= 10;
+        digits -= 1;
+    }
+    out.push(b'.');
+    let at = out.len();
+    out.extend_from_slice(&text.to_le_bytes());
+    out.truncate(at + digits);
 }
 
 impl Walker for Ours<'_> {
@@ -852,6 +908,53 @@ impl OurWriter {
 
     /// `{`, then how the message was heard: talker, channel, fragments, tag block.
     fn reception<'a>(&'a mut self, d: &Decoded, out: &'a mut Vec<u8>) -> Ours<'a> {
+        // Talkers and channels are letters and digits (any other byte goes through the
+        // string writer, as in `reception_walked`).
+        let plain = |b: u8| b.is_ascii_alphanumeric();
+        let h = &d.heard;
+        out.put("{\"class\":\"AIS\",\"talker\":");
+        match h.talker {
+            [a, b] if plain(a) && plain(b) => out.extend_from_slice(&[b'"', a, b, b'"']),
+            t => push_json_str(out, &String::from_utf8_lossy(&t)),
+        }
+        out.put(if h.own_ship {
+            ",\"own_ship\":true,\"channel\":"
+        } else {
+            ",\"own_ship\":false,\"channel\":"
+        });
+        match h.channel {
+            Some(c) if plain(c) => out.extend_from_slice(&[b'"', c, b'"']),
+            Some(c) => push_json_str(out, char::from(c).encode_utf8(&mut [0; 4])),
+            None => out.put("null"),
+        }
+        out.put(",\"fragments\":");
+        h.fragments.push(out);
+        let mut o = Ours {
+            obj: Obj {
+                out,
+                first: false,
+                keys: &mut self.keys,
+            },
+        };
+        Self::tag(&mut o, d);
+        o
+    }
+
+    /// The tag block's source and time.
+    fn tag(o: &mut Ours<'_>, d: &Decoded) {
+        if let Some(tag) = &d.heard.tag {
+            if let Some(s) = &tag.source {
+                o.obj.str("source", s);
+            }
+            if let Some(t) = tag.time {
+                o.obj.str("time", &t.to_string());
+            }
+        }
+    }
+
+    /// [`OurWriter::reception`] field by field (what it is compared with).
+    #[cfg(test)]
+    fn reception_walked<'a>(&'a mut self, d: &Decoded, out: &'a mut Vec<u8>) -> Ours<'a> {
         out.push(b'{');
         let mut o = Ours {
             obj: Obj {
@@ -869,14 +972,7 @@ impl OurWriter {
             None => o.obj.raw("channel", "null"),
         }
         o.obj.raw("fragments", d.heard.fragments);
-        if let Some(tag) = &d.heard.tag {
-            if let Some(s) = &tag.source {
-                o.obj.str("source", s);
-            }
-            if let Some(t) = tag.time {
-                o.obj.str("time", &t.to_string());
-            }
-        }
+        Self::tag(&mut o, d);
         o
     }
 
@@ -890,7 +986,7 @@ impl OurWriter {
     /// The record of `d` with its message walked (the layouts' writers are compared with it).
     #[cfg(test)]
     fn write_walked(&mut self, d: &Decoded, out: &mut Vec<u8>) {
-        let o = self.reception(d, out);
+        let o = self.reception_walked(d, out);
         Self::walk(o, d);
     }
 }
@@ -953,6 +1049,46 @@ mod tests {
             out.clear();
             v.push(&mut out);
             assert_eq!(text(&out), v.to_string());
+        }
+    }
+
+    /// Coordinates read as `Display` writes their `f64` degrees, whichever way they are
+    /// written (millionths of a degree for a third of the values at 1/10 000 minute, the
+    /// float for the rest and the other resolutions): every raw value near zero, near each
+    /// power of ten and the range's ends, and a stride over the whole range, both signs.
+    #[test]
+    fn coordinates_are_written_as_display_writes_the_degrees() {
+        let mut raws: Vec<i32> = (-3_000..=3_000).collect();
+        for p in 1..=8 {
+            let t = 10i32.pow(p);
+            raws.extend((t - 40..=t + 40).flat_map(|r| [r, -r, r * 6, -r * 6]));
+        }
+        raws.extend((-108_600_000..=108_600_000).step_by(997));
+        raws.extend([
+            i32::MAX >> 4,
+            i32::MIN >> 4,
+            108_000_000,
+            -108_000_000,
+            54_000_000,
+        ]);
+        let mut out = Vec::new();
+        for res in [
+            CoordRes::TenThousandthMinute,
+            CoordRes::ThousandthMinute,
+            CoordRes::TenthMinute,
+        ] {
+            for &raw in &raws {
+                let want = coord(raw, res, 181.0).map(|d| d.v.to_string());
+                out.clear();
+                if let Some(d) = coord(raw, res, 181.0) {
+                    d.push(&mut out);
+                }
+                assert_eq!(
+                    want.as_deref().unwrap_or(""),
+                    text(&out),
+                    "{raw} at {res:?}"
+                );
+            }
         }
     }
 

@@ -9,9 +9,10 @@
 
 use std::sync::OnceLock;
 
-use super::{push_f64, push_i64, JsonValue as _, Tenths};
-use crate::ais::message::{turn_deg_per_min, PositionReport};
+use super::{JsonValue as _, Tenths, coord, push_f64, push_i64};
+use crate::ais::message::{PositionReport, turn_deg_per_min};
 use crate::ais::tables::NAV_STATUS;
+use crate::ais::walk::CoordRes;
 
 /// A position report's record is at most this long after the writer's prefix (the longest
 /// status text is 52 bytes; every number has a bounded width).
@@ -172,14 +173,12 @@ fn below(out: &mut Vec<u8>, v: u16, na: u16) {
     }
 }
 
-/// Degrees from 1/10 000 minute when within `limit`, else `null` (as the walk's `coord`).
+/// Degrees from 1/10 000 minute when within `limit`, else `null` (the walk's `coord`).
 #[inline(always)]
 fn degrees(out: &mut Vec<u8>, raw: i32, limit: f64) {
-    let v = f64::from(raw) / 600_000.0;
-    if v.abs() <= limit {
-        push_f64(out, v);
-    } else {
-        lit(out, "null");
+    match coord(raw, CoordRes::TenThousandthMinute, limit) {
+        Some(d) => d.push(out),
+        None => lit(out, "null"),
     }
 }
 
@@ -214,8 +213,26 @@ mod tests {
                 v
             }
         }
-        let lon_edges = [0, 1, -1, 108_000_000, 108_000_001, -108_000_000, -108_000_001, 108_600_000];
-        let lat_edges = [0, 1, -1, 54_000_000, 54_000_001, -54_000_000, -54_000_001, 54_600_000];
+        let lon_edges = [
+            0,
+            1,
+            -1,
+            108_000_000,
+            108_000_001,
+            -108_000_000,
+            -108_000_001,
+            108_600_000,
+        ];
+        let lat_edges = [
+            0,
+            1,
+            -1,
+            54_000_000,
+            54_000_001,
+            -54_000_000,
+            -54_000_001,
+            54_600_000,
+        ];
         let (speed, lon, lat) = (r.bits(10) as i32, r.signed(28), r.signed(27));
         let (course, heading, second) = (r.bits(12) as i32, r.bits(9) as i32, r.bits(6) as i32);
         PositionReport {
@@ -231,7 +248,10 @@ mod tests {
             maneuver: r.bits(2) as u8,
             spare: r.bits(3) as u8,
             raim: r.bits(1) == 1,
-            radio: { let shift = r.bits(2) * 6; r.bits(19) >> shift },
+            radio: {
+                let shift = r.bits(2) * 6;
+                r.bits(19) >> shift
+            },
         }
     }
 
@@ -251,7 +271,10 @@ mod tests {
             let message = AisMessage {
                 msg_type: 1 + rng.bits(2) as u8 % 3,
                 repeat: rng.bits(2) as u8,
-                mmsi: { let shift = rng.bits(2) * 8; rng.bits(30) >> shift },
+                mmsi: {
+                    let shift = rng.bits(2) * 8;
+                    rng.bits(30) >> shift
+                },
                 body: Body::Position(report(&mut rng)),
             };
             let (mut fast, mut walked) = (Vec::new(), Vec::new());
@@ -269,7 +292,17 @@ mod tests {
                 time: jiff::Timestamp::from_second(1_700_000_000 + case).ok(),
                 ..TagBlock::default()
             });
-            decoded.heard.channel = (case % 4 != 0).then_some(b'B');
+            // How it was heard: usual talkers and channels, and now and then a byte the
+            // string writer must escape or encode.
+            let odd = [b'"', b'\\', 0x7f, 0xe9, b' ', b'\n'];
+            let mut byte = |usual: u8| match rng.bits(4) {
+                0 => odd[rng.bits(8) as usize % odd.len()],
+                _ => usual,
+            };
+            decoded.heard.talker = [byte(b'A'), byte(b'I')];
+            decoded.heard.channel = (case % 4 != 0).then(|| byte(b'B'));
+            decoded.heard.own_ship = case % 3 == 0;
+            decoded.heard.fragments = 1 + (case % 3) as u8;
             let d = Decoded {
                 message: message.clone(),
                 heard: decoded.heard.clone(),
