@@ -574,6 +574,8 @@ pub struct GpsdWriter {
     held_names: HashMap<u32, VecDeque<String>>,
     /// `"device"` value gpsdecode puts in every record.
     pub device: Option<String>,
+    /// The bytes of [`GpsdWriter::prefix`] and the device they were made for.
+    prefix: (Option<String>, Vec<u8>),
     keys: KeyCache,
 }
 
@@ -583,6 +585,7 @@ impl GpsdWriter {
         GpsdWriter {
             held_names: HashMap::new(),
             device: Some("stdin".to_owned()),
+            prefix: Default::default(),
             keys: KeyCache::default(),
         }
     }
@@ -648,12 +651,18 @@ impl GpsdWriter {
     }
 
     /// `{"class":"AIS"` and the device.
-    fn prefix(&self, out: &mut Vec<u8>) {
-        out.put("{\"class\":\"AIS\"");
-        if let Some(d) = &self.device {
-            out.put(",\"device\":");
-            push_json_str(out, d);
+    fn prefix(&mut self, out: &mut Vec<u8>) {
+        let (made_for, bytes) = &mut self.prefix;
+        if *made_for != self.device || bytes.is_empty() {
+            bytes.clear();
+            bytes.put("{\"class\":\"AIS\"");
+            if let Some(d) = &self.device {
+                bytes.put(",\"device\":");
+                push_json_str(bytes, d);
+            }
+            made_for.clone_from(&self.device);
         }
+        out.extend_from_slice(bytes);
     }
 
     fn open(&mut self, msg: &mut AisMessage, out: &mut Vec<u8>, extra: impl FnOnce(&mut Gpsd<'_>)) {

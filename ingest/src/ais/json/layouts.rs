@@ -20,22 +20,22 @@ const RECORD_MAX: usize = 512;
 
 /// `,"status":N,"status_text":"…"` for each of the 16 status codes: both formats write the
 /// code and its text the same way.
-fn status_fields() -> &'static [Vec<u8>] {
-    static FIELDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+fn status_fields() -> &'static [Padded<96>] {
+    static FIELDS: OnceLock<Vec<Padded<96>>> = OnceLock::new();
     FIELDS.get_or_init(|| {
         (0..16u32)
             .map(|code| {
                 let mut f = format!(",\"status\":{code},\"status_text\":").into_bytes();
                 super::push_json_str(&mut f, NAV_STATUS.text(code));
-                f
+                Padded::new(&f)
             })
             .collect()
     })
 }
 
 /// `,"turn_deg_min":…` for each rate of turn, as our format writes it (`null` for −128).
-fn turn_fields() -> &'static [Vec<u8>] {
-    static FIELDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+fn turn_fields() -> &'static [Padded<32>] {
+    static FIELDS: OnceLock<Vec<Padded<32>>> = OnceLock::new();
     FIELDS.get_or_init(|| {
         (0..=255u8)
             .map(|raw| {
@@ -44,10 +44,31 @@ fn turn_fields() -> &'static [Vec<u8>] {
                     Some(v) => push_f64(&mut f, v),
                     None => f.extend_from_slice(b"null"),
                 }
-                f
+                Padded::new(&f)
             })
             .collect()
     })
+}
+
+/// Bytes of a field made once, padded to `N` so appending them is one fixed-size copy.
+struct Padded<const N: usize> {
+    len: usize,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> Padded<N> {
+    fn new(b: &[u8]) -> Self {
+        let mut bytes = [0; N];
+        bytes[..b.len()].copy_from_slice(b);
+        Padded { len: b.len(), bytes }
+    }
+
+    #[inline(always)]
+    fn push(&self, out: &mut Vec<u8>) {
+        let at = out.len();
+        out.extend_from_slice(&self.bytes);
+        out.truncate(at + self.len);
+    }
 }
 
 #[inline(always)]
@@ -76,7 +97,7 @@ pub(super) fn gpsd(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32, p: &P
     out.reserve(RECORD_MAX);
     header(out, msg_type, repeat, mmsi);
     lit(out, ",\"scaled\":false");
-    out.extend_from_slice(&status_fields()[usize::from(p.status & 15)]);
+    status_fields()[usize::from(p.status & 15)].push(out);
     lit(out, ",\"turn\":");
     num(out, p.turn);
     lit(out, ",\"speed\":");
@@ -116,8 +137,8 @@ pub(super) fn gpsd(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32, p: &P
 pub(super) fn ours(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32, p: &PositionReport) {
     out.reserve(RECORD_MAX);
     header(out, msg_type, repeat, mmsi);
-    out.extend_from_slice(&status_fields()[usize::from(p.status & 15)]);
-    out.extend_from_slice(&turn_fields()[usize::from(p.turn as u8)]);
+    status_fields()[usize::from(p.status & 15)].push(out);
+    turn_fields()[usize::from(p.turn as u8)].push(out);
     lit(out, ",\"speed_kn\":");
     tenths_below(out, p.speed, 1023);
     lit(
