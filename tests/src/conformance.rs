@@ -107,8 +107,7 @@ pub fn expected_records(chk: &str) -> Vec<Value> {
 /// Our gpsd-format records for an input log (device dropped, as above).
 pub fn our_records(input: &[u8]) -> Vec<Value> {
     let mut d = Decoder::new();
-    let mut w = GpsdWriter::new();
-    w.device = None;
+    let mut w = GpsdWriter::new().with_device(None);
     let mut out = String::new();
     for line in input.split(|&c| c == b'\n') {
         if let Ok(Some(m)) = d.decode_line(line, 0) {

@@ -461,6 +461,17 @@ fn push_month_to_minute(out: &mut Vec<u8>, month: u8, day: u8, hour: u8, minute:
     push_digits(out, minute.into(), 2);
 }
 
+/// `"YYYY-MM-DDTHH:MM:SSZ"` of the transmitted fields as they are, gpsd's form of a time.
+fn push_gpsd_utc(out: &mut Vec<u8>, v: &UtcFields) {
+    out.push(b'"');
+    push_digits(out, v.year.into(), 4);
+    out.push(b'-');
+    push_month_to_minute(out, v.month, v.day, v.hour, v.minute);
+    out.push(b':');
+    push_digits(out, v.second.into(), 2);
+    out.put("Z\"");
+}
+
 /// `"MM-DDTHH:MMZ"`, the form both formats give an ETA.
 fn push_eta(out: &mut Vec<u8>, v: &Eta) {
     out.push(b'"');
@@ -499,14 +510,7 @@ impl Walker for Gpsd<'_> {
     }
     fn utc(&mut self, v: &mut UtcFields, _: usize, name: &'static str) {
         self.obj.skey(name, "");
-        let out = &mut *self.obj.out;
-        out.push(b'"');
-        push_digits(out, v.year.into(), 4);
-        out.push(b'-');
-        push_month_to_minute(out, v.month, v.day, v.hour, v.minute);
-        out.push(b':');
-        push_digits(out, v.second.into(), 2);
-        out.put("Z\"");
+        push_gpsd_utc(self.obj.out, v);
     }
     fn eta(&mut self, v: &mut Eta, _: usize, name: &'static str) {
         self.obj.skey(name, "");
@@ -568,15 +572,18 @@ impl Emit for SkipHidden<'_, '_> {
 /// with no held part A writes nothing). Each part A is held once, so A, A, B, B gives
 /// two records, as in gpsd. Unlike gpsd (one small cache per radio channel), a part A
 /// and a part B heard on different channels are merged too: see CONFORMANCE.md.
-#[derive(Default)]
 pub struct GpsdWriter {
     /// Names from type 24 part A, by MMSI, oldest first, waiting for part B.
     held_names: HashMap<u32, VecDeque<String>>,
-    /// `"device"` value gpsdecode puts in every record.
-    pub device: Option<String>,
-    /// The bytes of [`GpsdWriter::prefix`] and the device they were made for.
-    prefix: (Option<String>, Vec<u8>),
+    /// `{"class":"AIS"` and the `"device"` gpsdecode puts in every record.
+    prefix: Vec<u8>,
     keys: KeyCache,
+}
+
+impl Default for GpsdWriter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl GpsdWriter {
@@ -584,19 +591,43 @@ impl GpsdWriter {
     pub fn new() -> Self {
         GpsdWriter {
             held_names: HashMap::new(),
-            device: Some("stdin".to_owned()),
-            prefix: Default::default(),
+            prefix: Vec::new(),
             keys: KeyCache::default(),
         }
+        .with_device(Some("stdin"))
+    }
+
+    /// The same writer with `"device":device` in every record, or no device.
+    pub fn with_device(mut self, device: Option<&str>) -> Self {
+        self.prefix.clear();
+        self.prefix.put("{\"class\":\"AIS\"");
+        if let Some(d) = device {
+            self.prefix.put(",\"device\":");
+            push_json_str(&mut self.prefix, d);
+        }
+        self
     }
 
     /// Append the record for `msg` (and a newline) to `out`; returns false when gpsd
     /// would write nothing for it (a held type 24 part A, an unmatched part B).
     pub fn write(&mut self, msg: &AisMessage, out: &mut Vec<u8>) -> bool {
-        if let Body::Position(p) = &msg.body {
-            self.prefix(out);
-            layouts::gpsd(out, msg.msg_type, msg.repeat, msg.mmsi, p);
-            return true;
+        match &msg.body {
+            Body::Position(p) => {
+                self.prefix(out);
+                layouts::gpsd(out, msg.msg_type, msg.repeat, msg.mmsi, p);
+                return true;
+            }
+            Body::BaseStation(b) => {
+                self.prefix(out);
+                layouts::gpsd_base_station(out, msg.msg_type, msg.repeat, msg.mmsi, b);
+                return true;
+            }
+            Body::ClassB(b) => {
+                self.prefix(out);
+                layouts::gpsd_class_b(out, msg.msg_type, msg.repeat, msg.mmsi, b);
+                return true;
+            }
+            _ => {}
         }
         let mut msg = msg.clone();
         if let Body::StaticData(part) = &msg.body {
@@ -651,18 +682,9 @@ impl GpsdWriter {
     }
 
     /// `{"class":"AIS"` and the device.
-    fn prefix(&mut self, out: &mut Vec<u8>) {
-        let (made_for, bytes) = &mut self.prefix;
-        if *made_for != self.device || bytes.is_empty() {
-            bytes.clear();
-            bytes.put("{\"class\":\"AIS\"");
-            if let Some(d) = &self.device {
-                bytes.put(",\"device\":");
-                push_json_str(bytes, d);
-            }
-            made_for.clone_from(&self.device);
-        }
-        out.extend_from_slice(bytes);
+    #[inline]
+    fn prefix(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.prefix);
     }
 
     fn open(&mut self, msg: &mut AisMessage, out: &mut Vec<u8>, extra: impl FnOnce(&mut Gpsd<'_>)) {
@@ -910,6 +932,10 @@ impl OurWriter {
             Body::Position(p) => {
                 let m = &d.message;
                 layouts::ours(o.obj.out, m.msg_type, m.repeat, m.mmsi, p);
+            }
+            Body::ClassB(b) => {
+                let m = &d.message;
+                layouts::ours_class_b(o.obj.out, m.msg_type, m.repeat, m.mmsi, b);
             }
             _ => Self::walk(o, d),
         }

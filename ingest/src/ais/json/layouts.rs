@@ -1,7 +1,8 @@
-//! Writers for the commonest layout, the class A position report (types 1–3: more than
-//! four records in five of real traffic), written straight from its fields with the keys
-//! as literals, instead of walked field by field (a key looked up, a value dispatched on
-//! its format, per field).
+//! Writers for the commonest layouts — the class A position report (types 1–3: more than
+//! four records in five of real traffic), the base station report (4, 11) and the class B
+//! position report (18) — written straight from their fields with the keys as literals,
+//! instead of walked field by field (a key looked up, a value dispatched on its format, per
+//! field).
 //!
 //! Their output is the walk's, byte for byte, in both formats: the tests below compare the
 //! two over random reports covering every value each field can carry. Every other layout
@@ -10,8 +11,8 @@
 use std::sync::OnceLock;
 
 use super::{JsonValue as _, Tenths, coord, push_f64, push_i64};
-use crate::ais::message::{PositionReport, turn_deg_per_min};
-use crate::ais::tables::NAV_STATUS;
+use crate::ais::message::{BaseStationReport, ClassBPosition, PositionReport, turn_deg_per_min};
+use crate::ais::tables::{EPFD, NAV_STATUS};
 use crate::ais::walk::CoordRes;
 
 /// A position report's record is at most this long after the writer's prefix (the longest
@@ -27,6 +28,20 @@ fn status_fields() -> &'static [Padded<96>] {
             .map(|code| {
                 let mut f = format!(",\"status\":{code},\"status_text\":").into_bytes();
                 super::push_json_str(&mut f, NAV_STATUS.text(code));
+                Padded::new(&f)
+            })
+            .collect()
+    })
+}
+
+/// `,"epfd":N,"epfd_text":"…"` for each of the 16 position fixing device codes.
+fn epfd_fields() -> &'static [Padded<64>] {
+    static FIELDS: OnceLock<Vec<Padded<64>>> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        (0..16u32)
+            .map(|code| {
+                let mut f = format!(",\"epfd\":{code},\"epfd_text\":").into_bytes();
+                super::push_json_str(&mut f, EPFD.text(code));
                 Padded::new(&f)
             })
             .collect()
@@ -60,7 +75,10 @@ impl<const N: usize> Padded<N> {
     fn new(b: &[u8]) -> Self {
         let mut bytes = [0; N];
         bytes[..b.len()].copy_from_slice(b);
-        Padded { len: b.len(), bytes }
+        Padded {
+            len: b.len(),
+            bytes,
+        }
     }
 
     #[inline(always)]
@@ -130,6 +148,116 @@ pub(super) fn gpsd(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32, p: &P
         },
     );
     num(out, p.radio);
+    lit(out, "}\n");
+}
+
+/// `key` then `true` or `false`.
+#[inline(always)]
+fn flag(out: &mut Vec<u8>, key: &str, v: bool) {
+    lit(out, key);
+    lit(out, if v { "true" } else { "false" });
+}
+
+/// gpsd's fields of a base station report (types 4 and 11), and the record's end.
+pub(super) fn gpsd_base_station(
+    out: &mut Vec<u8>,
+    msg_type: u8,
+    repeat: u8,
+    mmsi: u32,
+    b: &BaseStationReport,
+) {
+    out.reserve(RECORD_MAX);
+    header(out, msg_type, repeat, mmsi);
+    lit(out, ",\"scaled\":false,\"timestamp\":");
+    super::push_gpsd_utc(out, &b.utc);
+    flag(out, ",\"accuracy\":", b.accuracy);
+    lit(out, ",\"lon\":");
+    num(out, b.lon);
+    lit(out, ",\"lat\":");
+    num(out, b.lat);
+    epfd_fields()[usize::from(b.epfd & 15)].push(out);
+    flag(out, ",\"raim\":", b.raim);
+    lit(out, ",\"radio\":");
+    num(out, b.radio);
+    lit(out, "}\n");
+}
+
+/// gpsd's fields of a class B position report (type 18), and the record's end.
+pub(super) fn gpsd_class_b(
+    out: &mut Vec<u8>,
+    msg_type: u8,
+    repeat: u8,
+    mmsi: u32,
+    b: &ClassBPosition,
+) {
+    out.reserve(RECORD_MAX);
+    header(out, msg_type, repeat, mmsi);
+    lit(out, ",\"scaled\":false,\"reserved\":");
+    num(out, b.reserved);
+    lit(out, ",\"speed\":");
+    num(out, b.speed);
+    flag(out, ",\"accuracy\":", b.accuracy);
+    lit(out, ",\"lon\":");
+    num(out, b.lon);
+    lit(out, ",\"lat\":");
+    num(out, b.lat);
+    lit(out, ",\"course\":");
+    num(out, b.course);
+    lit(out, ",\"heading\":");
+    num(out, b.heading);
+    lit(out, ",\"second\":");
+    num(out, b.second);
+    lit(out, ",\"regional\":");
+    num(out, b.regional);
+    class_b_flags(out, b);
+    flag(out, ",\"raim\":", b.raim);
+    lit(out, ",\"radio\":");
+    num(out, b.radio);
+    lit(out, "}\n");
+}
+
+/// `cs`, `display`, `dsc`, `band`, `msg22`: both formats.
+#[inline(always)]
+fn class_b_flags(out: &mut Vec<u8>, b: &ClassBPosition) {
+    flag(out, ",\"cs\":", b.cs);
+    flag(out, ",\"display\":", b.display);
+    flag(out, ",\"dsc\":", b.dsc);
+    flag(out, ",\"band\":", b.band);
+    flag(out, ",\"msg22\":", b.msg22);
+}
+
+/// Our fields of a class B position report (type 18), and the record's end.
+pub(super) fn ours_class_b(
+    out: &mut Vec<u8>,
+    msg_type: u8,
+    repeat: u8,
+    mmsi: u32,
+    b: &ClassBPosition,
+) {
+    out.reserve(RECORD_MAX);
+    header(out, msg_type, repeat, mmsi);
+    lit(out, ",\"reserved\":");
+    num(out, b.reserved);
+    lit(out, ",\"speed_kn\":");
+    tenths_below(out, b.speed, 1023);
+    flag(out, ",\"accuracy\":", b.accuracy);
+    lit(out, ",\"lon\":");
+    degrees(out, b.lon, 180.0);
+    lit(out, ",\"lat\":");
+    degrees(out, b.lat, 90.0);
+    lit(out, ",\"course_deg\":");
+    tenths_below(out, b.course, 3600);
+    lit(out, ",\"heading_deg\":");
+    below(out, b.heading, 360);
+    lit(out, ",\"second\":");
+    below(out, b.second.into(), 60);
+    lit(out, ",\"regional\":");
+    num(out, b.regional);
+    class_b_flags(out, b);
+    flag(out, ",\"assigned\":", b.assigned);
+    flag(out, ",\"raim\":", b.raim);
+    lit(out, ",\"radio\":");
+    num(out, b.radio);
     lit(out, "}\n");
 }
 
@@ -206,8 +334,9 @@ fn degrees(out: &mut Vec<u8>, raw: i32, limit: f64) {
 #[cfg(test)]
 mod tests {
     use super::super::{GpsdWriter, OurWriter};
-    use crate::ais::message::{Body, PositionReport};
+    use crate::ais::message::{BaseStationReport, Body, ClassBPosition, PositionReport};
     use crate::ais::tagblock::TagBlock;
+    use crate::ais::walk::UtcFields;
     use crate::ais::{AisMessage, Decoded, Decoder};
 
     /// A small deterministic generator (xorshift64*), so a failure names its case.
@@ -224,36 +353,38 @@ mod tests {
         }
     }
 
-    /// A report with every field drawn over its whole width; a value near an edge of
-    /// "not available" or of the coordinate ranges one time in four.
-    fn report(r: &mut Rng) -> PositionReport {
-        fn edge(r: &mut Rng, edges: &[i32], v: i32) -> i32 {
-            if r.bits(2) == 0 {
-                edges[r.bits(8) as usize % edges.len()]
-            } else {
-                v
-            }
+    /// `v`, or one time in four one of `edges` ("not available", range ends).
+    fn edge(r: &mut Rng, edges: &[i32], v: i32) -> i32 {
+        if r.bits(2) == 0 {
+            edges[r.bits(8) as usize % edges.len()]
+        } else {
+            v
         }
-        let lon_edges = [
-            0,
-            1,
-            -1,
-            108_000_000,
-            108_000_001,
-            -108_000_000,
-            -108_000_001,
-            108_600_000,
-        ];
-        let lat_edges = [
-            0,
-            1,
-            -1,
-            54_000_000,
-            54_000_001,
-            -54_000_000,
-            -54_000_001,
-            54_600_000,
-        ];
+    }
+
+    const LON_EDGES: [i32; 8] = [
+        0,
+        1,
+        -1,
+        108_000_000,
+        108_000_001,
+        -108_000_000,
+        -108_000_001,
+        108_600_000,
+    ];
+    const LAT_EDGES: [i32; 8] = [
+        0,
+        1,
+        -1,
+        54_000_000,
+        54_000_001,
+        -54_000_000,
+        -54_000_001,
+        54_600_000,
+    ];
+
+    /// A class A report with every field drawn over its whole width.
+    fn report(r: &mut Rng) -> PositionReport {
         let (speed, lon, lat) = (r.bits(10) as i32, r.signed(28), r.signed(27));
         let (course, heading, second) = (r.bits(12) as i32, r.bits(9) as i32, r.bits(6) as i32);
         PositionReport {
@@ -261,8 +392,8 @@ mod tests {
             turn: r.bits(8) as u8 as i8,
             speed: edge(r, &[0, 9, 10, 1022, 1023], speed) as u16,
             accuracy: r.bits(1) == 1,
-            lon: edge(r, &lon_edges, lon),
-            lat: edge(r, &lat_edges, lat),
+            lon: edge(r, &LON_EDGES, lon),
+            lat: edge(r, &LAT_EDGES, lat),
             course: edge(r, &[0, 3599, 3600, 4095], course) as u16,
             heading: edge(r, &[0, 359, 360, 511], heading) as u16,
             second: edge(r, &[0, 59, 60, 63], second) as u8,
@@ -276,11 +407,59 @@ mod tests {
         }
     }
 
-    /// Both formats' records of position reports are the walk's, byte for byte, for every
-    /// status code, every rate of turn, "not available" and range edges, and random values
-    /// over every field's width.
+    /// A base station report: any date and time the fields can carry, valid or not.
+    fn base_station(r: &mut Rng) -> BaseStationReport {
+        let (year, lon, lat) = (r.bits(14) as i32, r.signed(28), r.signed(27));
+        let utc = UtcFields {
+            year: edge(r, &[0, 1, 999, 2024, 9999, 16383], year) as u16,
+            month: r.bits(4) as u8,
+            day: r.bits(5) as u8,
+            hour: r.bits(5) as u8,
+            minute: r.bits(6) as u8,
+            second: r.bits(6) as u8,
+        };
+        BaseStationReport {
+            utc,
+            accuracy: r.bits(1) == 1,
+            lon: edge(r, &LON_EDGES, lon),
+            lat: edge(r, &LAT_EDGES, lat),
+            epfd: r.bits(4) as u8,
+            spare: r.bits(10) as u16,
+            raim: r.bits(1) == 1,
+            radio: r.bits(19),
+        }
+    }
+
+    /// A class B position report with every field drawn over its width.
+    fn class_b(r: &mut Rng) -> ClassBPosition {
+        let (speed, lon, lat) = (r.bits(10) as i32, r.signed(28), r.signed(27));
+        let (course, heading, second) = (r.bits(12) as i32, r.bits(9) as i32, r.bits(6) as i32);
+        ClassBPosition {
+            reserved: r.bits(8) as u8,
+            speed: edge(r, &[0, 9, 10, 1022, 1023], speed) as u16,
+            accuracy: r.bits(1) == 1,
+            lon: edge(r, &LON_EDGES, lon),
+            lat: edge(r, &LAT_EDGES, lat),
+            course: edge(r, &[0, 3599, 3600, 4095], course) as u16,
+            heading: edge(r, &[0, 359, 360, 511], heading) as u16,
+            second: edge(r, &[0, 59, 60, 63], second) as u8,
+            regional: r.bits(2) as u8,
+            cs: r.bits(1) == 1,
+            display: r.bits(1) == 1,
+            dsc: r.bits(1) == 1,
+            band: r.bits(1) == 1,
+            msg22: r.bits(1) == 1,
+            assigned: r.bits(1) == 1,
+            raim: r.bits(1) == 1,
+            radio: r.bits(20),
+        }
+    }
+
+    /// Both formats' records of the layouts written straight (types 1–3, 4 and 11, 18) are
+    /// the walk's, byte for byte, for every status and EPFD code, every rate of turn, any
+    /// date, "not available" and range edges, and random values over every field's width.
     #[test]
-    fn position_records_are_the_walks_byte_for_byte() {
+    fn layout_records_are_the_walks_byte_for_byte() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let mut gpsd = GpsdWriter::new();
         let mut ours = OurWriter::new();
@@ -289,14 +468,20 @@ mod tests {
             .unwrap()
             .unwrap();
         for case in 0..200_000 {
+            let (msg_type, body) = match case % 5 {
+                0..=2 => (1 + rng.bits(2) as u8 % 3, Body::Position(report(&mut rng))),
+                3 => (
+                    4 + rng.bits(1) as u8 * 7,
+                    Body::BaseStation(base_station(&mut rng)),
+                ),
+                _ => (18, Body::ClassB(class_b(&mut rng))),
+            };
+            let shift = rng.bits(2) * 8;
             let message = AisMessage {
-                msg_type: 1 + rng.bits(2) as u8 % 3,
+                msg_type,
                 repeat: rng.bits(2) as u8,
-                mmsi: {
-                    let shift = rng.bits(2) * 8;
-                    rng.bits(30) >> shift
-                },
-                body: Body::Position(report(&mut rng)),
+                mmsi: rng.bits(30) >> shift,
+                body,
             };
             let (mut fast, mut walked) = (Vec::new(), Vec::new());
             assert!(gpsd.write(&message, &mut fast));
