@@ -16,6 +16,7 @@
 //! dropped, and receivers beyond [`MAX_RECEIVERS`] − 1 share one slot.
 
 use crate::Position;
+use crate::geodata::floor_i32;
 use crate::hash::FastMap;
 
 const CELL_DEG: f64 = 0.1;
@@ -276,10 +277,7 @@ fn hull(mut points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 }
 
 fn key(p: Position) -> (i32, i32) {
-    (
-        (p.lon / CELL_DEG).floor() as i32,
-        (p.lat / CELL_DEG).floor() as i32,
-    )
+    (floor_i32(p.lon / CELL_DEG), floor_i32(p.lat / CELL_DEG))
 }
 
 /// What was heard near a place ([`Coverage::near`]).

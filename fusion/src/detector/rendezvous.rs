@@ -12,6 +12,7 @@
 use crate::Position;
 use crate::alert::{AlertKind, AlertState, Severity, duration_text};
 use crate::engine::Ctx;
+use crate::geodata::floor_i32;
 use crate::hash::FastMap;
 use crate::track::{Fix, Vessel};
 use jiff::Timestamp;
@@ -48,10 +49,7 @@ pub(crate) struct Meetings {
 }
 
 fn key(p: Position) -> (i32, i32) {
-    (
-        (p.lon / CELL_DEG).floor() as i32,
-        (p.lat / CELL_DEG).floor() as i32,
-    )
+    (floor_i32(p.lon / CELL_DEG), floor_i32(p.lat / CELL_DEG))
 }
 
 impl Meetings {

@@ -7,7 +7,7 @@
 //! is on land when the segment from the centre to it crosses the coast an even number of
 //! times and the centre is on land, or an odd number and it is not.
 
-use super::{Feature, GeodataError, Geometry, features};
+use super::{Feature, GeodataError, Geometry, features, floor_i32};
 use crate::Position;
 use crate::hash::FastMap;
 
@@ -237,11 +237,11 @@ impl LandMask {
     /// The first column whose centre lies east of `x` (`cols` if none): estimated, then
     /// settled by comparing centres as the cell test does.
     fn first_col_after(x: f64, cols: usize) -> usize {
-        let estimate = ((x + 180.0) / Self::CELL_DEG - 0.5).floor() + 1.0;
-        let mut c = if estimate.is_nan() {
+        let v = (x + 180.0) / Self::CELL_DEG - 0.5;
+        let mut c = if v.is_nan() {
             0
         } else {
-            estimate.clamp(0.0, cols as f64) as usize
+            (i64::from(floor_i32(v)) + 1).clamp(0, cols as i64) as usize
         };
         while c > 0 && Self::col_centre(c - 1) > x {
             c -= 1;
@@ -257,8 +257,8 @@ impl LandMask {
     }
 
     fn cell_of(&self, lon: f64, lat: f64) -> (usize, usize) {
-        let c = ((lon + 180.0) / Self::CELL_DEG).floor() as isize;
-        let r = ((lat + 90.0) / Self::CELL_DEG).floor() as isize;
+        let c = floor_i32((lon + 180.0) / Self::CELL_DEG) as isize;
+        let r = floor_i32((lat + 90.0) / Self::CELL_DEG) as isize;
         (
             c.clamp(0, self.cols as isize - 1) as usize,
             r.clamp(0, self.rows as isize - 1) as usize,

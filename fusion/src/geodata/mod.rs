@@ -157,6 +157,19 @@ impl GeodataError {
 }
 
 /// Read a whole file, gunzipping it when its name ends in `.gz`.
+/// `x.floor() as i32`, exactly (NaN 0, beyond the range saturated), without the call to
+/// `floor` that the baseline x86-64 target makes for it (no rounding instruction before
+/// SSE4.1): grid cells are found several times for every position report.
+#[inline]
+pub(crate) fn floor_i32(x: f64) -> i32 {
+    let t = x as i32;
+    if f64::from(t) > x {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
+}
+
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, GeodataError> {
     let err = |source| GeodataError::Read {
         path: path.display().to_string(),
@@ -348,6 +361,51 @@ fn checked([lon, lat]: [f64; 2]) -> Result<[f64; 2], String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The grid's floor is `f64::floor` cast, on every kind of value: whole and not, both
+    /// signs, both zeros, near the ends of `i32`, beyond them, infinities and NaN.
+    #[test]
+    fn floor_i32_is_floor_cast() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            1e300,
+            -1e300,
+        ];
+        for edge in [i32::MAX, i32::MIN, 0, 1, -1, 180, -180, 90, -90] {
+            let e = f64::from(edge);
+            xs.extend([
+                e,
+                e + 0.5,
+                e - 0.5,
+                e + 1e-9,
+                e - 1e-9,
+                e + 1.0,
+                e - 1.0,
+                e - 1.5,
+            ]);
+            xs.extend([e.next_up(), e.next_down()]);
+        }
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Degrees divided into cells, and any bit pattern.
+            xs.push((state >> 11) as f64 / (1u64 << 53) as f64 * 720.0 - 360.0);
+            xs.push(f64::from_bits(state));
+        }
+        for x in xs {
+            assert_eq!(floor_i32(x), x.floor() as i32, "{x:e}");
+        }
+    }
     use super::*;
 
     fn at(lat: f64, lon: f64) -> crate::Position {

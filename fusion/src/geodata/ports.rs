@@ -1,6 +1,6 @@
 //! Ports and anchorages: "is this position within R of one, and which?"
 
-use super::{Feature, GeodataError, Geometry, features};
+use super::{Feature, GeodataError, Geometry, features, floor_i32};
 use crate::Position;
 use std::collections::HashMap;
 
@@ -80,7 +80,7 @@ impl Ports {
     }
 
     fn key(p: Position) -> (i32, i32) {
-        (p.lon.floor() as i32, p.lat.floor() as i32)
+        (floor_i32(p.lon), floor_i32(p.lat))
     }
 
     /// How many ports and anchorages are known.
