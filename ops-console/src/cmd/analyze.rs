@@ -146,6 +146,9 @@ pub struct Analysis<'w> {
     now: Option<Timestamp>,
     ticks: fusion::clock::MinuteTicks,
     events: Vec<FusionEvent>,
+    /// The receiver of the message being taken, kept between messages: it rarely changes,
+    /// so it is not made anew (an allocation) for each.
+    receiver: [String; 1],
     out: &'w mut dyn Write,
     rejects: Option<&'w mut dyn Write>,
     /// What was seen so far.
@@ -174,6 +177,7 @@ impl<'w> Analysis<'w> {
             now: None,
             ticks: fusion::clock::MinuteTicks::default(),
             events: Vec::new(),
+            receiver: Default::default(),
             out,
             rejects,
             summary: Summary::default(),
@@ -266,8 +270,12 @@ impl<'w> Analysis<'w> {
                 };
                 let now = self.advance(time);
                 let ais = AisObservation::from_message(&d.message, d.heard.own_ship);
-                let receivers = [d.heard.receiver(name).into_owned()];
-                (self.engine).on_ais(&ais, &receivers, time, now, &mut self.events);
+                let receiver = d.heard.receiver(name);
+                if self.receiver[0] != receiver {
+                    self.receiver[0].clear();
+                    self.receiver[0].push_str(&receiver);
+                }
+                (self.engine).on_ais(&ais, &self.receiver, time, now, &mut self.events);
                 self.write_events()?;
             }
             Ok(None) => self.summary.fragments += 1,
