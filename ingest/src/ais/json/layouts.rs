@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use super::{JsonValue as _, Tenths, coord, push_f64, push_i64};
 use crate::ais::message::{BaseStationReport, ClassBPosition, PositionReport, turn_deg_per_min};
 use crate::ais::tables::{EPFD, NAV_STATUS};
-use crate::ais::walk::CoordRes;
+use crate::ais::walk::{CoordRes, Table};
 
 /// A position report's record is at most this long after the writer's prefix (the longest
 /// status text is 52 bytes; every number has a bounded width).
@@ -23,29 +23,25 @@ const RECORD_MAX: usize = 512;
 /// code and its text the same way.
 fn status_fields() -> &'static [Padded<96>] {
     static FIELDS: OnceLock<Vec<Padded<96>>> = OnceLock::new();
-    FIELDS.get_or_init(|| {
-        (0..16u32)
-            .map(|code| {
-                let mut f = format!(",\"status\":{code},\"status_text\":").into_bytes();
-                super::push_json_str(&mut f, NAV_STATUS.text(code));
-                Padded::new(&f)
-            })
-            .collect()
-    })
+    FIELDS.get_or_init(|| coded_fields("status", NAV_STATUS))
 }
 
 /// `,"epfd":N,"epfd_text":"…"` for each of the 16 position fixing device codes.
 fn epfd_fields() -> &'static [Padded<64>] {
     static FIELDS: OnceLock<Vec<Padded<64>>> = OnceLock::new();
-    FIELDS.get_or_init(|| {
-        (0..16u32)
-            .map(|code| {
-                let mut f = format!(",\"epfd\":{code},\"epfd_text\":").into_bytes();
-                super::push_json_str(&mut f, EPFD.text(code));
-                Padded::new(&f)
-            })
-            .collect()
-    })
+    FIELDS.get_or_init(|| coded_fields("epfd", EPFD))
+}
+
+/// `,"{name}":N,"{name}_text":"…"` for each code of a four-bit field, as the walk writes a
+/// code with its table's text.
+fn coded_fields<const N: usize>(name: &str, table: Table) -> Vec<Padded<N>> {
+    (0..16u32)
+        .map(|code| {
+            let mut f = format!(",\"{name}\":{code},\"{name}_text\":").into_bytes();
+            super::push_json_str(&mut f, table.text(code));
+            Padded::new(&f)
+        })
+        .collect()
 }
 
 /// `,"turn_deg_min":…` for each rate of turn, as our format writes it (`null` for −128).
@@ -102,12 +98,9 @@ fn num(out: &mut Vec<u8>, v: impl Into<i64>) {
 /// The type, repeat and MMSI, each after its key.
 #[inline(always)]
 fn header(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32) {
-    lit(out, ",\"type\":");
-    num(out, msg_type);
-    lit(out, ",\"repeat\":");
-    num(out, repeat);
-    lit(out, ",\"mmsi\":");
-    num(out, mmsi);
+    field(out, ",\"type\":", msg_type);
+    field(out, ",\"repeat\":", repeat);
+    field(out, ",\"mmsi\":", mmsi);
 }
 
 /// gpsd's fields of a position report after the writer's prefix, and the record's end.
@@ -116,38 +109,24 @@ pub(super) fn gpsd(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32, p: &P
     header(out, msg_type, repeat, mmsi);
     lit(out, ",\"scaled\":false");
     status_fields()[usize::from(p.status & 15)].push(out);
-    lit(out, ",\"turn\":");
-    num(out, p.turn);
-    lit(out, ",\"speed\":");
-    num(out, p.speed);
-    lit(
-        out,
-        if p.accuracy {
-            ",\"accuracy\":true,\"lon\":"
-        } else {
-            ",\"accuracy\":false,\"lon\":"
-        },
-    );
-    num(out, p.lon);
-    lit(out, ",\"lat\":");
-    num(out, p.lat);
-    lit(out, ",\"course\":");
-    num(out, p.course);
-    lit(out, ",\"heading\":");
-    num(out, p.heading);
-    lit(out, ",\"second\":");
-    num(out, p.second);
-    lit(out, ",\"maneuver\":");
-    num(out, p.maneuver);
-    lit(
-        out,
-        if p.raim {
-            ",\"raim\":true,\"radio\":"
-        } else {
-            ",\"raim\":false,\"radio\":"
-        },
-    );
-    num(out, p.radio);
+    field(out, ",\"turn\":", p.turn);
+    motion_gpsd(out, p.into());
+    field(out, ",\"maneuver\":", p.maneuver);
+    end(out, p.raim, p.radio);
+}
+
+/// `key` then `v`.
+#[inline(always)]
+fn field(out: &mut Vec<u8>, key: &str, v: impl Into<i64>) {
+    lit(out, key);
+    num(out, v);
+}
+
+/// The RAIM flag and the radio status (every layout here ends with them), and the record's end.
+#[inline(always)]
+fn end(out: &mut Vec<u8>, raim: bool, radio: u32) {
+    flag(out, ",\"raim\":", raim);
+    field(out, ",\"radio\":", radio);
     lit(out, "}\n");
 }
 
@@ -171,15 +150,10 @@ pub(super) fn gpsd_base_station(
     lit(out, ",\"scaled\":false,\"timestamp\":");
     super::push_gpsd_utc(out, &b.utc);
     flag(out, ",\"accuracy\":", b.accuracy);
-    lit(out, ",\"lon\":");
-    num(out, b.lon);
-    lit(out, ",\"lat\":");
-    num(out, b.lat);
+    field(out, ",\"lon\":", b.lon);
+    field(out, ",\"lat\":", b.lat);
     epfd_fields()[usize::from(b.epfd & 15)].push(out);
-    flag(out, ",\"raim\":", b.raim);
-    lit(out, ",\"radio\":");
-    num(out, b.radio);
-    lit(out, "}\n");
+    end(out, b.raim, b.radio);
 }
 
 /// gpsd's fields of a class B position report (type 18), and the record's end.
@@ -192,28 +166,11 @@ pub(super) fn gpsd_class_b(
 ) {
     out.reserve(RECORD_MAX);
     header(out, msg_type, repeat, mmsi);
-    lit(out, ",\"scaled\":false,\"reserved\":");
-    num(out, b.reserved);
-    lit(out, ",\"speed\":");
-    num(out, b.speed);
-    flag(out, ",\"accuracy\":", b.accuracy);
-    lit(out, ",\"lon\":");
-    num(out, b.lon);
-    lit(out, ",\"lat\":");
-    num(out, b.lat);
-    lit(out, ",\"course\":");
-    num(out, b.course);
-    lit(out, ",\"heading\":");
-    num(out, b.heading);
-    lit(out, ",\"second\":");
-    num(out, b.second);
-    lit(out, ",\"regional\":");
-    num(out, b.regional);
+    field(out, ",\"scaled\":false,\"reserved\":", b.reserved);
+    motion_gpsd(out, b.into());
+    field(out, ",\"regional\":", b.regional);
     class_b_flags(out, b);
-    flag(out, ",\"raim\":", b.raim);
-    lit(out, ",\"radio\":");
-    num(out, b.radio);
-    lit(out, "}\n");
+    end(out, b.raim, b.radio);
 }
 
 /// `cs`, `display`, `dsc`, `band`, `msg22`: both formats.
@@ -236,29 +193,12 @@ pub(super) fn ours_class_b(
 ) {
     out.reserve(RECORD_MAX);
     header(out, msg_type, repeat, mmsi);
-    lit(out, ",\"reserved\":");
-    num(out, b.reserved);
-    lit(out, ",\"speed_kn\":");
-    tenths_below(out, b.speed, 1023);
-    flag(out, ",\"accuracy\":", b.accuracy);
-    lit(out, ",\"lon\":");
-    degrees(out, b.lon, 180.0);
-    lit(out, ",\"lat\":");
-    degrees(out, b.lat, 90.0);
-    lit(out, ",\"course_deg\":");
-    tenths_below(out, b.course, 3600);
-    lit(out, ",\"heading_deg\":");
-    below(out, b.heading, 360);
-    lit(out, ",\"second\":");
-    below(out, b.second.into(), 60);
-    lit(out, ",\"regional\":");
-    num(out, b.regional);
+    field(out, ",\"reserved\":", b.reserved);
+    motion_ours(out, b.into());
+    field(out, ",\"regional\":", b.regional);
     class_b_flags(out, b);
     flag(out, ",\"assigned\":", b.assigned);
-    flag(out, ",\"raim\":", b.raim);
-    lit(out, ",\"radio\":");
-    num(out, b.radio);
-    lit(out, "}\n");
+    end(out, b.raim, b.radio);
 }
 
 /// Our fields of a position report after the record's reception fields, and its end.
@@ -267,39 +207,86 @@ pub(super) fn ours(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32, p: &P
     header(out, msg_type, repeat, mmsi);
     status_fields()[usize::from(p.status & 15)].push(out);
     turn_fields()[usize::from(p.turn as u8)].push(out);
+    motion_ours(out, p.into());
+    field(out, ",\"maneuver\":", p.maneuver);
+    field(out, ",\"spare\":", p.spare);
+    end(out, p.raim, p.radio);
+}
+
+/// The fields class A and class B position reports share, in the order both send them.
+#[derive(Clone, Copy)]
+struct Motion {
+    speed: u16,
+    accuracy: bool,
+    lon: i32,
+    lat: i32,
+    course: u16,
+    heading: u16,
+    second: u8,
+}
+
+impl From<&PositionReport> for Motion {
+    #[inline(always)]
+    fn from(p: &PositionReport) -> Self {
+        let (speed, accuracy, lon, lat) = (p.speed, p.accuracy, p.lon, p.lat);
+        let (course, heading, second) = (p.course, p.heading, p.second);
+        Motion {
+            speed,
+            accuracy,
+            lon,
+            lat,
+            course,
+            heading,
+            second,
+        }
+    }
+}
+
+impl From<&ClassBPosition> for Motion {
+    #[inline(always)]
+    fn from(b: &ClassBPosition) -> Self {
+        let (speed, accuracy, lon, lat) = (b.speed, b.accuracy, b.lon, b.lat);
+        let (course, heading, second) = (b.course, b.heading, b.second);
+        Motion {
+            speed,
+            accuracy,
+            lon,
+            lat,
+            course,
+            heading,
+            second,
+        }
+    }
+}
+
+/// gpsd's speed, accuracy, position, course, heading and second: the raw values.
+#[inline(always)]
+fn motion_gpsd(out: &mut Vec<u8>, m: Motion) {
+    field(out, ",\"speed\":", m.speed);
+    flag(out, ",\"accuracy\":", m.accuracy);
+    field(out, ",\"lon\":", m.lon);
+    field(out, ",\"lat\":", m.lat);
+    field(out, ",\"course\":", m.course);
+    field(out, ",\"heading\":", m.heading);
+    field(out, ",\"second\":", m.second);
+}
+
+/// Ours: in units, `null` where not available.
+#[inline(always)]
+fn motion_ours(out: &mut Vec<u8>, m: Motion) {
     lit(out, ",\"speed_kn\":");
-    tenths_below(out, p.speed, 1023);
-    lit(
-        out,
-        if p.accuracy {
-            ",\"accuracy\":true,\"lon\":"
-        } else {
-            ",\"accuracy\":false,\"lon\":"
-        },
-    );
-    degrees(out, p.lon, 180.0);
+    tenths_below(out, m.speed, 1023);
+    flag(out, ",\"accuracy\":", m.accuracy);
+    lit(out, ",\"lon\":");
+    degrees(out, m.lon, 180.0);
     lit(out, ",\"lat\":");
-    degrees(out, p.lat, 90.0);
+    degrees(out, m.lat, 90.0);
     lit(out, ",\"course_deg\":");
-    tenths_below(out, p.course, 3600);
+    tenths_below(out, m.course, 3600);
     lit(out, ",\"heading_deg\":");
-    below(out, p.heading, 360);
+    below(out, m.heading, 360);
     lit(out, ",\"second\":");
-    below(out, p.second.into(), 60);
-    lit(out, ",\"maneuver\":");
-    num(out, p.maneuver);
-    lit(out, ",\"spare\":");
-    num(out, p.spare);
-    lit(
-        out,
-        if p.raim {
-            ",\"raim\":true,\"radio\":"
-        } else {
-            ",\"raim\":false,\"radio\":"
-        },
-    );
-    num(out, p.radio);
-    lit(out, "}\n");
+    below(out, m.second.into(), 60);
 }
 
 /// `v / 10` when `v < na`, else `null`.
