@@ -870,21 +870,13 @@ impl Walker for Ours<'_> {
         self.obj.str(name.trim_start_matches('~'), v);
     }
     fn utc(&mut self, v: &mut UtcFields, _: usize, name: &'static str) {
-        let t = jiff::civil::DateTime::new(
-            v.year as i16,
-            v.month as i8,
-            v.day as i8,
-            v.hour as i8,
-            v.minute as i8,
-            v.second as i8,
-            0,
-        )
-        .ok()
-        .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
-        .map(|z| z.timestamp());
-        match t {
-            Some(t) => self.obj.str(name, &t.to_string()),
-            None => self.obj.raw(name, "null"),
+        if is_a_time(v) {
+            // A whole second in UTC: RFC 3339 as a timestamp shows it, which is the fields
+            // as they are, as gpsd writes them.
+            self.obj.skey(name, "");
+            push_gpsd_utc(self.obj.out, v);
+        } else {
+            self.obj.raw(name, "null");
         }
     }
     fn eta(&mut self, v: &mut Eta, _: usize, name: &'static str) {
@@ -911,6 +903,19 @@ impl Walker for Ours<'_> {
         self.obj.out.push(b'}');
         self.obj.first = false;
     }
+}
+
+/// True when a date and time report's fields are a time: a valid date and time of day (no
+/// "not available" value) that a timestamp can hold.
+fn is_a_time(v: &UtcFields) -> bool {
+    let (y, mo, d) = (v.year as i16, v.month as i8, v.day as i8);
+    let Ok(t) =
+        jiff::civil::DateTime::new(y, mo, d, v.hour as i8, v.minute as i8, v.second as i8, 0)
+    else {
+        return false;
+    };
+    // Only the last hours of the year 9999 lie beyond the latest timestamp.
+    v.year < 9999 || t.to_zoned(jiff::tz::TimeZone::UTC).is_ok()
 }
 
 /// Writes decoded messages as our JSON, one object per line.
@@ -1087,6 +1092,61 @@ mod tests {
         }
     }
 
+    /// A date and time report's time in our format is the timestamp's own text, or `null`
+    /// exactly when the fields are no timestamp: every month, day and second code, hours and
+    /// minutes at their edges, years from 0 to the field's largest.
+    #[test]
+    fn report_times_are_written_as_timestamps_write_themselves() {
+        let years = [
+            0, 1, 9, 10, 99, 100, 999, 1000, 1970, 2000, 2024, 2100, 9998, 9999, 10000, 16383,
+        ];
+        let mut ours = OurWriter::new();
+        let mut decoded = Decoder::new()
+            .decode_line(b"!AIVDM,1,1,,B,15RTgt0PAso;90TKcjM8h6g208CQ,0*49", 0)
+            .unwrap()
+            .unwrap();
+        decoded.message.msg_type = 4;
+        let mut out = Vec::new();
+        for year in years {
+            for month in 0..16 {
+                for day in 0..32 {
+                    for (hour, minute) in [(0, 0), (23, 59), (24, 0), (0, 60), (31, 63)] {
+                        for second in [0, 30, 59, 60, 63] {
+                            let v = UtcFields {
+                                year,
+                                month,
+                                day,
+                                hour,
+                                minute,
+                                second,
+                            };
+                            let want = jiff::civil::DateTime::new(
+                                v.year as i16,
+                                v.month as i8,
+                                v.day as i8,
+                                v.hour as i8,
+                                v.minute as i8,
+                                v.second as i8,
+                                0,
+                            )
+                            .ok()
+                            .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                            .map(|z| z.timestamp().to_string());
+                            decoded.message.body = Body::BaseStation(BaseStationReport {
+                                utc: v,
+                                ..Default::default()
+                            });
+                            out.clear();
+                            ours.write(&decoded, &mut out);
+                            let record: serde_json::Value = serde_json::from_slice(&out).unwrap();
+                            assert_eq!(record["timestamp"].as_str(), want.as_deref(), "{v:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Coordinates read as `Display` writes their `f64` degrees, whichever way they are
     /// written (millionths of a degree for a third of the values at 1/10 000 minute, the
     /// float for the rest and the other resolutions): every raw value near zero, near each
@@ -1208,6 +1268,7 @@ mod tests {
     }
     use super::*;
     use crate::ais::Decoder;
+    use crate::ais::message::BaseStationReport;
 
     #[test]
     fn gpsd_record_of_a_position_report_matches_gpsdecode() {
