@@ -627,6 +627,11 @@ impl GpsdWriter {
                 layouts::gpsd_class_b(out, msg.msg_type, msg.repeat, msg.mmsi, b);
                 return true;
             }
+            Body::StaticVoyage(v) => {
+                self.prefix(out);
+                layouts::gpsd_static_voyage(out, msg.msg_type, msg.repeat, msg.mmsi, v);
+                return true;
+            }
             _ => {}
         }
         let mut msg = msg.clone();
@@ -941,6 +946,10 @@ impl OurWriter {
             Body::ClassB(b) => {
                 let m = &d.message;
                 layouts::ours_class_b(o.obj.out, m.msg_type, m.repeat, m.mmsi, b);
+            }
+            Body::StaticVoyage(v) => {
+                let m = &d.message;
+                layouts::ours_static_voyage(o.obj.out, m.msg_type, m.repeat, m.mmsi, v);
             }
             _ => Self::walk(o, d),
         }

@@ -1,6 +1,6 @@
 //! Writers for the commonest layouts — the class A position report (types 1–3: more than
-//! four records in five of real traffic), the base station report (4, 11) and the class B
-//! position report (18) — written straight from their fields with the keys as literals,
+//! four records in five of real traffic), the base station report (4, 11), class A static
+//! and voyage data (5) and the class B position report (18) — written straight from their fields with the keys as literals,
 //! instead of walked field by field (a key looked up, a value dispatched on its format, per
 //! field).
 //!
@@ -11,8 +11,10 @@
 use std::sync::OnceLock;
 
 use super::{JsonValue as _, Tenths, coord, push_f64, push_i64};
-use crate::ais::message::{BaseStationReport, ClassBPosition, PositionReport, turn_deg_per_min};
-use crate::ais::tables::{EPFD, NAV_STATUS};
+use crate::ais::message::{
+    BaseStationReport, ClassBPosition, PositionReport, StaticVoyage, turn_deg_per_min,
+};
+use crate::ais::tables::{EPFD, NAV_STATUS, SHIP_TYPE};
 use crate::ais::walk::{CoordRes, Table};
 
 /// A position report's record is at most this long after the writer's prefix (the longest
@@ -23,19 +25,25 @@ const RECORD_MAX: usize = 512;
 /// code and its text the same way.
 fn status_fields() -> &'static [Padded<96>] {
     static FIELDS: OnceLock<Vec<Padded<96>>> = OnceLock::new();
-    FIELDS.get_or_init(|| coded_fields("status", NAV_STATUS))
+    FIELDS.get_or_init(|| coded_fields("status", NAV_STATUS, 16))
+}
+
+/// `,"shiptype":N,"shiptype_text":"…"` for each of the 256 ship and cargo types.
+fn shiptype_fields() -> &'static [Padded<128>] {
+    static FIELDS: OnceLock<Vec<Padded<128>>> = OnceLock::new();
+    FIELDS.get_or_init(|| coded_fields("shiptype", SHIP_TYPE, 256))
 }
 
 /// `,"epfd":N,"epfd_text":"…"` for each of the 16 position fixing device codes.
 fn epfd_fields() -> &'static [Padded<64>] {
     static FIELDS: OnceLock<Vec<Padded<64>>> = OnceLock::new();
-    FIELDS.get_or_init(|| coded_fields("epfd", EPFD))
+    FIELDS.get_or_init(|| coded_fields("epfd", EPFD, 16))
 }
 
-/// `,"{name}":N,"{name}_text":"…"` for each code of a four-bit field, as the walk writes a
-/// code with its table's text.
-fn coded_fields<const N: usize>(name: &str, table: Table) -> Vec<Padded<N>> {
-    (0..16u32)
+/// `,"{name}":N,"{name}_text":"…"` for each of the `codes` a field can carry, as the walk
+/// writes a code with its table's text.
+fn coded_fields<const N: usize>(name: &str, table: Table, codes: u32) -> Vec<Padded<N>> {
+    (0..codes)
         .map(|code| {
             let mut f = format!(",\"{name}\":{code},\"{name}_text\":").into_bytes();
             super::push_json_str(&mut f, table.text(code));
@@ -213,6 +221,80 @@ pub(super) fn ours(out: &mut Vec<u8>, msg_type: u8, repeat: u8, mmsi: u32, p: &P
     end(out, p.raim, p.radio);
 }
 
+/// gpsd's fields of class A static and voyage data (type 5), and the record's end.
+pub(super) fn gpsd_static_voyage(
+    out: &mut Vec<u8>,
+    msg_type: u8,
+    repeat: u8,
+    mmsi: u32,
+    v: &StaticVoyage,
+) {
+    out.reserve(RECORD_MAX);
+    header(out, msg_type, repeat, mmsi);
+    lit(out, ",\"scaled\":false");
+    voyage_names(out, v);
+    field(out, ",\"to_bow\":", v.to_bow);
+    field(out, ",\"to_stern\":", v.to_stern);
+    field(out, ",\"to_port\":", v.to_port);
+    field(out, ",\"to_starboard\":", v.to_starboard);
+    epfd_fields()[usize::from(v.epfd & 15)].push(out);
+    lit(out, ",\"eta\":");
+    super::push_eta(out, &v.eta);
+    field(out, ",\"draught\":", v.draught);
+    lit(out, ",\"destination\":");
+    super::push_json_str(out, &v.destination);
+    field(out, ",\"dte\":", v.dte);
+    lit(out, "}\n");
+}
+
+/// Our fields of class A static and voyage data (type 5), and the record's end.
+pub(super) fn ours_static_voyage(
+    out: &mut Vec<u8>,
+    msg_type: u8,
+    repeat: u8,
+    mmsi: u32,
+    v: &StaticVoyage,
+) {
+    out.reserve(RECORD_MAX);
+    header(out, msg_type, repeat, mmsi);
+    voyage_names(out, v);
+    field(out, ",\"to_bow_m\":", v.to_bow);
+    field(out, ",\"to_stern_m\":", v.to_stern);
+    field(out, ",\"to_port_m\":", v.to_port);
+    field(out, ",\"to_starboard_m\":", v.to_starboard);
+    epfd_fields()[usize::from(v.epfd & 15)].push(out);
+    lit(out, ",\"eta\":");
+    let e = &v.eta;
+    if e.month == 0 || e.day == 0 || e.hour > 23 || e.minute > 59 {
+        lit(out, "null");
+    } else {
+        super::push_eta(out, e);
+    }
+    lit(out, ",\"draught_m\":");
+    if v.draught > 0 {
+        Tenths(v.draught.into()).push(out);
+    } else {
+        lit(out, "null");
+    }
+    lit(out, ",\"destination\":");
+    super::push_json_str(out, &v.destination);
+    field(out, ",\"dte\":", v.dte);
+    flag(out, ",\"spare\":", v.spare);
+    lit(out, "}\n");
+}
+
+/// The AIS version, IMO number, call sign, name and ship type: both formats.
+#[inline(always)]
+fn voyage_names(out: &mut Vec<u8>, v: &StaticVoyage) {
+    field(out, ",\"ais_version\":", v.ais_version);
+    field(out, ",\"imo\":", v.imo);
+    lit(out, ",\"callsign\":");
+    super::push_json_str(out, &v.callsign);
+    lit(out, ",\"shipname\":");
+    super::push_json_str(out, &v.shipname);
+    shiptype_fields()[usize::from(v.shiptype)].push(out);
+}
+
 /// The fields class A and class B position reports share, in the order both send them.
 #[derive(Clone, Copy)]
 struct Motion {
@@ -321,9 +403,12 @@ fn degrees(out: &mut Vec<u8>, raw: i32, limit: f64) {
 #[cfg(test)]
 mod tests {
     use super::super::{GpsdWriter, OurWriter};
-    use crate::ais::message::{BaseStationReport, Body, ClassBPosition, PositionReport};
+    use crate::ais::bits::SIXBIT_ASCII;
+    use crate::ais::message::{
+        BaseStationReport, Body, ClassBPosition, PositionReport, StaticVoyage,
+    };
     use crate::ais::tagblock::TagBlock;
-    use crate::ais::walk::UtcFields;
+    use crate::ais::walk::{Eta, UtcFields};
     use crate::ais::{AisMessage, Decoded, Decoder};
 
     /// A small deterministic generator (xorshift64*), so a failure names its case.
@@ -417,6 +502,42 @@ mod tests {
         }
     }
 
+    /// Static and voyage data: texts of six-bit characters (quotes and backslashes among
+    /// them) up to their length, any ETA, every field over its width.
+    fn static_voyage(r: &mut Rng) -> StaticVoyage {
+        let text = |r: &mut Rng, n: u32| -> String {
+            let len = r.bits(5) % (n + 1);
+            (0..len)
+                .map(|_| char::from(SIXBIT_ASCII[r.bits(6) as usize]))
+                .collect()
+        };
+        let (callsign, shipname, destination) = (text(r, 7), text(r, 20), text(r, 20));
+        let eta = Eta {
+            month: r.bits(4) as u8,
+            day: r.bits(5) as u8,
+            hour: r.bits(5) as u8,
+            minute: r.bits(6) as u8,
+        };
+        let (imo, shift, draught) = (r.bits(30), r.bits(2) * 8, r.bits(8) as i32);
+        StaticVoyage {
+            ais_version: r.bits(2) as u8,
+            imo: imo >> shift,
+            callsign,
+            shipname,
+            shiptype: r.bits(8) as u8,
+            to_bow: r.bits(9) as u16,
+            to_stern: r.bits(9) as u16,
+            to_port: r.bits(6) as u8,
+            to_starboard: r.bits(6) as u8,
+            epfd: r.bits(4) as u8,
+            eta,
+            draught: edge(r, &[0, 1, 10, 255], draught) as u8,
+            destination,
+            dte: r.bits(1) as u8,
+            spare: r.bits(1) == 1,
+        }
+    }
+
     /// A class B position report with every field drawn over its width.
     fn class_b(r: &mut Rng) -> ClassBPosition {
         let (speed, lon, lat) = (r.bits(10) as i32, r.signed(28), r.signed(27));
@@ -442,9 +563,10 @@ mod tests {
         }
     }
 
-    /// Both formats' records of the layouts written straight (types 1–3, 4 and 11, 18) are
-    /// the walk's, byte for byte, for every status and EPFD code, every rate of turn, any
-    /// date, "not available" and range edges, and random values over every field's width.
+    /// Both formats' records of the layouts written straight (types 1–3, 4 and 11, 5, 18)
+    /// are the walk's, byte for byte, for every status, EPFD and ship type code, every rate of
+    /// turn, any date and ETA, texts with characters to escape, "not available" and range
+    /// edges, and random values over every field's width.
     #[test]
     fn layout_records_are_the_walks_byte_for_byte() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -455,12 +577,13 @@ mod tests {
             .unwrap()
             .unwrap();
         for case in 0..200_000 {
-            let (msg_type, body) = match case % 5 {
+            let (msg_type, body) = match case % 6 {
                 0..=2 => (1 + rng.bits(2) as u8 % 3, Body::Position(report(&mut rng))),
                 3 => (
                     4 + rng.bits(1) as u8 * 7,
                     Body::BaseStation(base_station(&mut rng)),
                 ),
+                4 => (5, Body::StaticVoyage(static_voyage(&mut rng))),
                 _ => (18, Body::ClassB(class_b(&mut rng))),
             };
             let shift = rng.bits(2) * 8;
