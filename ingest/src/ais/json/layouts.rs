@@ -307,39 +307,26 @@ struct Motion {
     second: u8,
 }
 
-impl From<&PositionReport> for Motion {
-    #[inline(always)]
-    fn from(p: &PositionReport) -> Self {
-        let (speed, accuracy, lon, lat) = (p.speed, p.accuracy, p.lon, p.lat);
-        let (course, heading, second) = (p.course, p.heading, p.second);
-        Motion {
-            speed,
-            accuracy,
-            lon,
-            lat,
-            course,
-            heading,
-            second,
+/// `Motion` from a report type with those fields under the same names.
+macro_rules! motion_from {
+    ($($report:ty),*) => {$(
+        impl From<&$report> for Motion {
+            #[inline(always)]
+            fn from(r: &$report) -> Self {
+                Motion {
+                    speed: r.speed,
+                    accuracy: r.accuracy,
+                    lon: r.lon,
+                    lat: r.lat,
+                    course: r.course,
+                    heading: r.heading,
+                    second: r.second,
+                }
+            }
         }
-    }
+    )*};
 }
-
-impl From<&ClassBPosition> for Motion {
-    #[inline(always)]
-    fn from(b: &ClassBPosition) -> Self {
-        let (speed, accuracy, lon, lat) = (b.speed, b.accuracy, b.lon, b.lat);
-        let (course, heading, second) = (b.course, b.heading, b.second);
-        Motion {
-            speed,
-            accuracy,
-            lon,
-            lat,
-            course,
-            heading,
-            second,
-        }
-    }
-}
+motion_from!(PositionReport, ClassBPosition);
 
 /// gpsd's speed, accuracy, position, course, heading and second: the raw values.
 #[inline(always)]
