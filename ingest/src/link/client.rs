@@ -11,6 +11,12 @@ use rumqttc::{AsyncClient, EventLoop, MqttOptions};
 /// within about 1.5 times this.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
+/// Publishes a publisher's connection has at the broker unconfirmed at most (rumqttc's default
+/// is 100). A broker that holds a publisher's PUBACK until its subscribers have the message (the
+/// embedded one does, for fusion and the console) makes every window wait a round trip through
+/// a subscriber: 100 capped ingest's observations at 100 per such round trip.
+pub const PUBLISH_WINDOW: u16 = 1000;
+
 /// Where a client connects and as whom: the one shape of every Tidewatch service's broker
 /// (ingest, fusion, the console's feed).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +113,9 @@ pub fn options(
     o.set_manual_acks(persistent);
     o.set_keep_alive(KEEP_ALIVE);
     o.set_max_packet_size(max_packet_bytes, max_packet_bytes);
+    if !persistent {
+        o.set_inflight(PUBLISH_WINDOW);
+    }
     if let Some((u, p)) = credentials {
         o.set_credentials(u, p);
     }
@@ -252,6 +261,7 @@ mod tests {
         let o = options("c-pub", "127.0.0.1", 1883, None, false, 1 << 20);
         assert!(o.clean_session());
         assert!(!o.manual_acks());
+        assert_eq!(o.inflight(), PUBLISH_WINDOW);
         assert!(o.credentials().is_none());
     }
 
