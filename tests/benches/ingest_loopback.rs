@@ -7,13 +7,14 @@
 //! subscriber takes latency as arrival minus that time.
 //!
 //! ```text
-//! cargo bench -p tidewatch-tests --bench ingest_loopback -- [--rate 50000] [--warmup 5] [--seconds 10] [--rounds 3] [--lines-per-message 10] [--window 100] [--embedded-only]
+//! cargo bench -p tidewatch-tests --bench ingest_loopback -- [--rate 50000] [--warmup 5] [--seconds 10] [--rounds 3] [--lines-per-message 10] [--window 100] [--receivers 1] [--embedded-only]
 //! ```
 //!
 //! `--window`: the receiver's window of unacknowledged publishes (rumqttc's default 100; a
 //! Mosquitto client's 20). The broker acknowledges a raw message only once ingest has archived
 //! it and fusion has its observations, so one receiver's throughput is at most its window per
-//! such round trip; a centre's receivers each have their own.
+//! such round trip; a centre's receivers each have their own (`--receivers N`: the messages
+//! go to N connections in turn, each on its own topic `raw/ais/bench-{i}`).
 //!
 //! Each round offers the rate for `--warmup` seconds and then for `--seconds` measured
 //! ones; latency percentiles are of what was sent in the measured seconds, the warm-up's
@@ -44,8 +45,10 @@ struct Args {
     rounds: usize,
     lines_per_message: usize,
     warmup: u64,
-    /// The receiver's window: publishes it has at the broker unacknowledged at most.
+    /// Each receiver's window: publishes it has at the broker unacknowledged at most.
     window: u16,
+    /// Receivers (connections) the load is spread over, message by message.
+    receivers: usize,
 }
 
 fn args() -> Args {
@@ -56,6 +59,7 @@ fn args() -> Args {
         lines_per_message: 10,
         warmup: 5,
         window: 100,
+        receivers: 1,
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -68,6 +72,7 @@ fn args() -> Args {
             ("--lines-per-message", Some(v)) => a.lines_per_message = v.max(1) as usize,
             ("--warmup", Some(v)) => a.warmup = v,
             ("--window", Some(v)) => a.window = v.clamp(1, u64::from(u16::MAX)) as u16,
+            ("--receivers", Some(v)) => a.receivers = v.clamp(1, 1000) as usize,
             _ => {
                 i += 1;
                 continue;
@@ -272,8 +277,14 @@ async fn drive(broker: SocketAddr, lines: &[String], a: &Args, logins: &Logins) 
     // Give ingest its subscription too.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let (publisher, mut pub_loop) = client("bench-receiver", broker, None, a.window).await;
-    tokio::spawn(async move { while pub_loop.poll().await.is_ok() {} });
+    let mut receivers = Vec::new();
+    for r in 0..a.receivers {
+        let (publisher, mut pub_loop) =
+            client(&format!("bench-receiver-{r}"), broker, None, a.window).await;
+        tokio::spawn(async move { while pub_loop.poll().await.is_ok() {} });
+        receivers.push((publisher, format!("tidewatch/v1/raw/ais/bench-{r}")));
+    }
+    let mut messages = 0usize;
     let per_ms = a.rate as f64 / 1000.0;
     let start = Instant::now();
     // What is sent from here on is measured; before, the warm-up (a fresh broker's first
@@ -302,15 +313,12 @@ async fn drive(broker: SocketAddr, lines: &[String], a: &Args, logins: &Logins) 
             in_message += 1;
             sent += 1;
             if in_message == a.lines_per_message || sent == total {
+                let (publisher, topic) = &receivers[messages % receivers.len()];
                 publisher
-                    .publish(
-                        "tidewatch/v1/raw/ais/bench",
-                        QoS::AtLeastOnce,
-                        false,
-                        std::mem::take(&mut message),
-                    )
+                    .publish(topic, QoS::AtLeastOnce, false, std::mem::take(&mut message))
                     .await
                     .unwrap();
+                messages += 1;
                 in_message = 0;
             }
         }
@@ -322,7 +330,9 @@ async fn drive(broker: SocketAddr, lines: &[String], a: &Args, logins: &Logins) 
         .expect("the join task runs")
         .expect("the subscriber does not panic");
     let delivered_secs = (last - start).as_secs_f64();
-    let _ = publisher.disconnect().await;
+    for (publisher, _) in &receivers {
+        let _ = publisher.disconnect().await;
+    }
     let received = latencies.len() as u64;
     let (warm, steady): (Vec<_>, Vec<_>) =
         latencies.into_iter().partition(|(t, _)| *t < measure_from);
@@ -444,8 +454,8 @@ fn main() {
     // again within its dedup window (2 s) as a duplicate.
     let lines = tidewatch_tests::position_reports((a.rate as usize * 3).max(200_000), 50_000);
     println!(
-        "ingest loopback: {} sentences/s offered for {} s warm-up + {} s measured, {} sentences per MQTT message, QoS 1, receiver's window {}, {} rounds per broker",
-        a.rate, a.warmup, a.seconds, a.lines_per_message, a.window, a.rounds
+        "ingest loopback: {} sentences/s offered for {} s warm-up + {} s measured, {} sentences per MQTT message, QoS 1, {} receiver(s) with a window of {}, {} rounds per broker",
+        a.rate, a.warmup, a.seconds, a.lines_per_message, a.receivers, a.window, a.rounds
     );
     let mut results: Vec<(&str, RoundResult)> = Vec::new();
     for r in 0..a.rounds {

@@ -104,7 +104,7 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nuser root\nallow_anonymous true\npersistence {persistence}\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages {max_queued}\nmax_inflight_messages 100\nset_tcp_nodelay true\n",
+                "listener {port} 127.0.0.1\nuser root\nallow_anonymous true\npersistence {persistence}\npersistence_location {}/\nautosave_interval 1\nmax_queued_messages {max_queued}\nmax_inflight_messages 1000\nset_tcp_nodelay true\n",
                 dir.display()
             ),
         )

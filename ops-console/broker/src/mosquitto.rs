@@ -25,9 +25,10 @@
 //! Limits: `max_packet_size` = `max_packet_bytes` + 5 (Mosquitto counts the fixed header);
 //! `max_connections` per listener; `max_queued_bytes` = `segments × segment_bytes` per client,
 //! the embedded log's size, with `max_queued_messages 1000000` so that bytes are the limit; and
-//! `max_inflight_messages 100`, the engine's fixed window. (Not `max_queued_messages 0`, "no
-//! limit": Mosquitto 2.0.11 then disconnects any client whose publish the ACL denies, because its
-//! quota check `out_packet_count >= max_queued_messages` is always true.)
+//! `max_inflight_messages 1000`, the engine's window (`vendor/rumqttd/PATCH.md`). (Not
+//! `max_queued_messages 0`, "no limit": Mosquitto 2.0.11 then disconnects any client whose
+//! publish the ACL denies, because its quota check `out_packet_count >= max_queued_messages` is
+//! always true.)
 //!
 //! Where Mosquitto differs from the embedded broker, by design of each:
 //! - An ACL-denied PUBLISH is dropped silently (with a PUBACK at QoS 1) and the client stays
@@ -202,7 +203,7 @@ fn config_text(cfg: &BrokerConfig, files: &MosquittoFiles) -> String {
          max_packet_size {}\n\
          max_queued_messages 1000000\n\
          max_queued_bytes {queued}\n\
-         max_inflight_messages 100\n\
+         max_inflight_messages 1000\n\
          \n\
          # Loopback: anonymous local clients (raw AIS only, by the ACL's first lines) and accounts.\n\
          {}\n\
