@@ -494,3 +494,35 @@ async fn a_message_the_engine_skipped_for_a_unit_is_counted_for_it() {
     assert_eq!(holds.resend_closes, 0, "{holds:?}");
     assert_eq!(holds.held_total, 0, "{holds:?}");
 }
+
+/// The engine lets a subscriber have up to 1000 deliveries unacknowledged, not rumqttd's 100
+/// (`vendor/rumqttd/PATCH.md`): the services acknowledge only what they have kept, and with a
+/// window of 100 every hundred raw messages waited a round trip through ingest and fusion.
+#[tokio::test]
+async fn a_subscriber_may_have_many_more_than_a_hundred_deliveries_unacknowledged() {
+    const TASKING: &str = "tidewatch/v1/patrol/patrol-7/tasking";
+    const N: usize = 300;
+    let cfg = BrokerConfig {
+        log: LogLimits {
+            segment_bytes: 1 << 20,
+            segments: 4,
+        },
+        ..test_config()
+    };
+    let broker = Broker::start(cfg).await.unwrap();
+    // A unit is never waited for: fusion's publishes are acknowledged at once.
+    let mut unit = Manual::connect(&broker, "patrol-7", ("patrol-7", "pw-patrol-7"), TASKING).await;
+    let mut fusion = TestClient::connect(broker.addr(), "tidewatch-fusion-pub", Some(FUSION))
+        .await
+        .unwrap();
+    for i in 0..N {
+        fusion.publish(TASKING, format!("{i}").as_bytes()).await;
+    }
+    fusion.all_acked().await;
+    // The unit acknowledges none, and gets every one, in order.
+    for i in 0..N {
+        let p = unit.next().await;
+        assert_eq!(p.payload, format!("{i}").as_bytes(), "delivery {i}");
+    }
+    assert!(unit.nothing_within(Duration::from_millis(300)).await);
+}
