@@ -159,6 +159,10 @@ pub(crate) struct Coverage {
     /// Name → index into `receivers` (rebuilt after a restore).
     #[serde(skip)]
     index: FastMap<Box<str>, u16>,
+    /// The receiver found last (index into `receivers`): reports come from one receiver in
+    /// runs, so its name is compared before it is looked up.
+    #[serde(skip)]
+    last: usize,
     /// Each receiver's reach, any class and Class B, by index ([`Coverage::learn_reach`]).
     #[serde(default)]
     reach: Vec<[Reach; 2]>,
@@ -386,6 +390,13 @@ impl Coverage {
 
     /// The receiver named `name` (index + 1), heard at `time_ms`.
     fn receiver(&mut self, name: &str, time_ms: i64) -> u16 {
+        // Receivers are only ever added, so an index once found stays that receiver's.
+        if let Some(r) = self.receivers.get_mut(self.last)
+            && *r.name == *name
+        {
+            r.last_ms = r.last_ms.max(time_ms);
+            return self.last as u16 + 1;
+        }
         if self.index.len() != self.receivers.len() {
             self.index = (self.receivers.iter().enumerate())
                 .map(|(i, r)| (r.name.clone(), i as u16))
@@ -407,6 +418,7 @@ impl Coverage {
         };
         let r = &mut self.receivers[i];
         r.last_ms = r.last_ms.max(time_ms);
+        self.last = i;
         i as u16 + 1
     }
 

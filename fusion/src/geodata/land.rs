@@ -189,14 +189,16 @@ impl LandMask {
                 row[from..to].fill(LAND);
             }
         }
-        // Group the edges by cell: sort (cell, index) keys, a plain integer sort, and take
-        // the edges in that order (within a cell, in the order the rings give them).
-        let mut order: Vec<u64> = cell_edges
-            .iter()
-            .enumerate()
-            .map(|(i, (cell, _))| u64::from(*cell) << 32 | i as u64)
-            .collect();
-        order.sort_unstable();
+        // Group the edges by cell: order (cell, index) keys by cell, and take the edges in
+        // that order (within a cell, in the order the rings give them).
+        let order = by_cell(
+            cell_edges
+                .iter()
+                .enumerate()
+                .map(|(i, (cell, _))| u64::from(*cell) << 32 | i as u64)
+                .collect(),
+            cols * rows,
+        );
         mask.edges.reserve_exact(cell_edges.len());
         let mut i = 0;
         while i < order.len() {
@@ -357,6 +359,36 @@ fn crosses(p: [f64; 2], q: [f64; 2], e: &[f32; 4]) -> bool {
     (d1 > 0.0) != (d2 > 0.0) && (d3 > 0.0) != (d4 > 0.0)
 }
 
+/// `keys` (`cell << 32 | index`, in order of index) in order of cell, the same order as
+/// sorting them: a stable radix sort on the cell's bits (11 a pass; the cells of the land
+/// grid, `< cells`, take two), linear where a comparison sort was a fifth of the load.
+fn by_cell(mut keys: Vec<u64>, cells: usize) -> Vec<u64> {
+    const DIGIT_BITS: u32 = 11;
+    const DIGITS: usize = 1 << DIGIT_BITS;
+    let cell_bits = usize::BITS - cells.saturating_sub(1).leading_zeros();
+    let mut out = vec![0u64; keys.len()];
+    let mut shift = 32;
+    while shift < 32 + cell_bits {
+        let digit = |k: u64| ((k >> shift) as usize) & (DIGITS - 1);
+        let mut at = [0usize; DIGITS];
+        for &k in &keys {
+            at[digit(k)] += 1;
+        }
+        let mut sum = 0;
+        for a in at.iter_mut() {
+            (*a, sum) = (sum, sum + *a);
+        }
+        for &k in &keys {
+            let d = digit(k);
+            out[at[d]] = k;
+            at[d] += 1;
+        }
+        std::mem::swap(&mut keys, &mut out);
+        shift += DIGIT_BITS;
+    }
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +402,23 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Edges grouped by cell come in the order sorting `cell << 32 | index` gives,
+        /// for any number of cells (one radix pass, two as the land grid, three).
+        #[test]
+        fn edges_by_cell_are_in_sorted_order(
+            cells in proptest::prop_oneof![1usize..3000, 3_000_000usize..5_000_000, proptest::strategy::Just(1usize << 30)],
+            picks in proptest::collection::vec(0.0f64..1.0, 0..3000),
+        ) {
+            let keys: Vec<u64> = picks
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ((p * cells as f64) as u64).min(cells as u64 - 1) << 32 | i as u64)
+                .collect();
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            proptest::prop_assert_eq!(by_cell(keys, cells), sorted);
+        }
+
         /// The runs of land in a row are the cells with an odd number of crossings west of
         /// their centre, wherever the crossings fall (on a centre, between, off the row).
         #[test]
