@@ -253,17 +253,22 @@ impl Archive {
         self.pending.iter().map(|s| s.bytes.len()).sum()
     }
 
+    /// The error [`Archive::append`] gives for a record from `source`, if any: a source
+    /// name must be 1–200 printable ASCII characters without spaces.
+    pub fn check_source(source: &str) -> Result<(), ArchiveError> {
+        if source.is_empty() || source.len() > 200 || !source.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ArchiveError::BadSource(source.to_owned()));
+        }
+        Ok(())
+    }
+
     /// Append a record (in memory: call [`Archive::sync`] before acknowledging it).
     /// A record whose hour is later than the newest file's starts the next file,
     /// chained to it; an earlier hour (a clock step back) stays in the newest file, so
     /// files never go back in time.
     pub fn append(&mut self, rec: &Record<'_>) -> Result<(), ArchiveError> {
-        if rec.source.is_empty()
-            || rec.source.len() > 200
-            || !rec.source.bytes().all(|b| b.is_ascii_graphic())
-        {
-            return Err(ArchiveError::BadSource(rec.source.to_owned()));
-        }
+        Self::check_source(rec.source)?;
         // Which file: decided once per hour of reception, not per record.
         let hour = rec.received_at.as_second().div_euclid(3600);
         if self.target.is_none() || self.checked_hour != Some(hour) {

@@ -1,8 +1,9 @@
 //! The ingest service over MQTT: the async shell around [`crate::pipeline::Pipeline`].
 //!
 //! ```text
-//!  broker ──▶ poll task ──(bounded channel)──▶ worker: pipeline → archive → publish obs → fsync → PUBACK
-//!  (connection 1: subscriptions, manual acks)            (connection 2: observations, notices to units)
+//!  broker ──▶ poll task ──(bounded channel)──▶ worker: pipeline → archive → publish obs ─────────▶ PUBACK
+//!  (connection 1: subscriptions, manual acks)     │      (connection 2: observations, notices to units)  ▲
+//!                                                 └──▶ fsync thread: write, fsync (group commit) ────────┘
 //! ```
 //!
 //! - QoS 1 with a persistent session (`clean_session = false`), subscriptions renewed on
@@ -14,12 +15,15 @@
 //!   observation published twice: AIS, numbered patrol lines and reports keep their id).
 //! - The event loop is polled continuously by its own task, as rumqttc requires; the
 //!   worker does the blocking work (archive, fsync) off the poll path.
-//! - Group commit: the worker fsyncs and acknowledges as soon as it has caught up with
-//!   what the broker sent (and at least every `sync_every`), so a broker's window of
-//!   unacknowledged deliveries (rumqttd 100, Mosquitto 20 by default) never waits for a
-//!   timer; acknowledgements that waited only on the broker confirming observations go
-//!   out the moment it does. (Acknowledging on a 20 ms tick capped ingest at one window
-//!   per tick: 100 messages per 20 ms, 50 000 lines/s at 10 lines a message.)
+//! - Group commit: an fsync starts as soon as the worker has caught up with what the broker
+//!   sent (and at least every `sync_every`), so a broker's window of unacknowledged
+//!   deliveries (rumqttd 100, Mosquitto 20 by default) never waits for a timer;
+//!   acknowledgements that waited only on the broker confirming observations go out the
+//!   moment it does. (Acknowledging on a 20 ms tick capped ingest at one window per tick:
+//!   100 messages per 20 ms, 50 000 lines/s at 10 lines a message.) The fsync runs off the
+//!   worker, one at a time: the worker goes on decoding and publishing meanwhile, and when
+//!   it ends the next starts with all that came during it (`Durable`). Decoding and
+//!   publishing never wait on the disk; acknowledgements do.
 //! - A full disk: when the archive cannot be written or fsync'd for lack of space, nothing
 //!   more is acknowledged nor read (the broker keeps the rest for ingest's session), what
 //!   was received stays pending in memory, `disk_full` is raised (logged once per episode),
@@ -38,6 +42,7 @@ use crate::link::outbox::{Link, Outbox};
 use jiff::Timestamp;
 use rumqttc::{AsyncClient, Event as MqttEvent, Packet, Publish, QoS};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::archive::{self, Archive, ArchiveError, Record, Verdict};
 use crate::hourly::Upkeep;
@@ -273,7 +278,7 @@ pub async fn run_with_inputs(
         }
     });
 
-    let mut archive = Archive::open(&cfg.archive_dir)?;
+    let mut durable = Durable::new(Archive::open(&cfg.archive_dir)?, cfg.archive_dir.clone());
     let _upkeep = spawn_upkeep(&cfg);
     let mut disk = DiskFull::default();
     let mut pipeline = Pipeline::new();
@@ -294,9 +299,10 @@ pub async fn run_with_inputs(
                 biased;
                 _ = tick.tick(), if !disk.active && (!unacked.is_empty() || unsynced_local > 0) => {
                     unsynced_local = 0;
-                    if let Err(e) = unacked.settle(&mut archive, &client, &out).await
-                        && let Err(e) = disk.failed(e, &archive, &handle)
-                    {
+                    if let Some(upto) = durable.commit(unacked.pushed()) {
+                        unacked.made_durable(upto);
+                    }
+                    if let Err(e) = unacked.ack_ready(&client, &out).await {
                         break Err(e);
                     }
                     let unconfirmed = out.unconfirmed();
@@ -310,24 +316,46 @@ pub async fn run_with_inputs(
                         t.try_write(points_from_service_stats(&handle.stats(), Timestamp::now()));
                     }
                 }
-                // The broker confirmed observations: acknowledge what waited only on them.
-                () = out.confirmation(), if unacked.synced > 0 => {
-                    if let Err(e) = unacked.ack_ready(&client, &out).await {
-                        break Err(e);
-                    }
-                    handle.update(|s| s.unacked = unacked.len() as u64);
-                }
-                // The disk was full: try the archive again.
-                () = tokio::time::sleep_until(disk.retry_at), if disk.active => {
-                    match unacked.settle(&mut archive, &client, &out).await {
-                        Ok(()) => disk.resumed(&handle),
+                // An fsync ended: acknowledge what it made durable, and start the next with
+                // whatever came meanwhile (group commit).
+                r = durable.finished(), if durable.running() => {
+                    match r {
+                        Ok(upto) => {
+                            if disk.active {
+                                disk.resumed(&handle);
+                            }
+                            unacked.made_durable(upto);
+                            if !unacked.all_durable() || unsynced_local > 0 {
+                                unsynced_local = 0;
+                                if let Some(upto) = durable.commit(unacked.pushed()) {
+                                    unacked.made_durable(upto);
+                                }
+                            }
+                            if let Err(e) = unacked.ack_ready(&client, &out).await {
+                                break Err(e);
+                            }
+                        }
                         Err(e) => {
-                            if let Err(e) = disk.failed(e, &archive, &handle) {
+                            if let Err(e) = disk.failed(e, durable.pending_bytes(), &handle) {
                                 break Err(e);
                             }
                         }
                     }
                     handle.update(|s| s.unacked = unacked.len() as u64);
+                }
+                // The broker confirmed observations: acknowledge what waited only on them.
+                () = out.confirmation(), if unacked.has_durable() => {
+                    if let Err(e) = unacked.ack_ready(&client, &out).await {
+                        break Err(e);
+                    }
+                    handle.update(|s| s.unacked = unacked.len() as u64);
+                }
+                // The disk was full: try the archive again (its fsync's end says how it went).
+                () = tokio::time::sleep_until(disk.retry_at), if disk.active && !durable.running() => {
+                    if let Some(upto) = durable.commit(unacked.pushed()) {
+                        disk.resumed(&handle);
+                        unacked.made_durable(upto);
+                    }
                 }
                 _ = retry.tick(), if out.backlog_len() > 0 => {
                     if let Err(e) = out.drain() {
@@ -343,7 +371,7 @@ pub async fn run_with_inputs(
                         },
                         l.received_at,
                     );
-                    if let Err(e) = apply(events, l.received_at, &mut archive, &out, &handle, tsdb.as_ref()).await {
+                    if let Err(e) = apply(events, l.received_at, &mut durable, &out, &handle, tsdb.as_ref()).await {
                         break Err(e);
                     }
                     unsynced_local += 1;
@@ -371,7 +399,7 @@ pub async fn run_with_inputs(
                         unacked.push(p, out.produced(), &pipeline);
                     }
                     Some(FromBroker::Message(p, received_at)) => {
-                        if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut archive, &out, &handle, tsdb.as_ref()).await {
+                        if let Err(e) = handle_message(&p, received_at, &mut pipeline, &mut durable, &out, &handle, tsdb.as_ref()).await {
                             break Err(e);
                         }
                         // Acknowledged once archived and once what it gave is with the broker.
@@ -383,16 +411,18 @@ pub async fn run_with_inputs(
                             s.unit_out_of_order = pipeline.out_of_order;
                         });
                         // Group commit: once the worker has caught up with the broker, fsync
-                        // and acknowledge at once rather than at the next tick. A broker
-                        // sends a subscriber only so many unacknowledged messages (rumqttd
-                        // 100, Mosquitto 20 by default): waiting for the tick capped
-                        // throughput at that window per tick. Under load the batch is
-                        // whatever arrived during the previous fsync.
+                        // (unless an fsync runs: its end starts the next) rather than at the
+                        // next tick. A broker sends a subscriber only so many unacknowledged
+                        // messages (rumqttd 100, Mosquitto 20 by default): waiting for the
+                        // tick capped throughput at that window per tick. Under load an
+                        // fsync covers whatever arrived during the previous one.
                         if (rx.is_empty() || unacked.len() >= 512)
-                            && let Err(e) = unacked.settle(&mut archive, &client, &out).await
-                            && let Err(e) = disk.failed(e, &archive, &handle)
+                            && let Some(upto) = durable.commit(unacked.pushed())
                         {
-                            break Err(e);
+                            unacked.made_durable(upto);
+                            if let Err(e) = unacked.ack_ready(&client, &out).await {
+                                break Err(e);
+                            }
                         }
                     }
                 },
@@ -409,7 +439,12 @@ pub async fn run_with_inputs(
     };
     // Whatever was archived is made durable; unacknowledged messages stay with the
     // broker's persistent session and come again.
-    let _ = archive.sync();
+    if durable.running() {
+        let _ = durable.finished().await;
+    }
+    if let Some(a) = &mut durable.home {
+        let _ = a.sync();
+    }
     // Never wait on a request channel nobody may be draining any more.
     poller.abort();
     let _ = client.try_disconnect();
@@ -489,7 +524,7 @@ impl DiskFull {
     fn failed(
         &mut self,
         e: ServiceError,
-        archive: &Archive,
+        pending_bytes: usize,
         handle: &ServiceHandle,
     ) -> Result<(), ServiceError> {
         let ServiceError::Archive(a) = &e else {
@@ -498,7 +533,7 @@ impl DiskFull {
         if !a.is_disk_full() {
             return Err(e);
         }
-        let pending = archive.pending_bytes() as u64;
+        let pending = pending_bytes as u64;
         if self.active {
             self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
         } else {
@@ -535,8 +570,8 @@ const MAX_BACKLOG: usize = 100_000;
 
 /// Messages from the broker not yet acknowledged, oldest first, each with the count of
 /// observations produced once it was handled (its observations are with the broker when
-/// that many are confirmed, MQTT 3.1.1 §4.6); the first `synced` are in the archive and
-/// fsync'd.
+/// that many are confirmed, MQTT 3.1.1 §4.6) and its number in the order they came; those
+/// numbered up to `durable` are in the archive and fsync'd.
 ///
 /// A message that leaves a multi-sentence AIS message waiting for its next sentences is
 /// *held*: it is acknowledged only with a later message that leaves none waiting (so with
@@ -547,7 +582,10 @@ const MAX_BACKLOG: usize = 100_000;
 #[derive(Default)]
 struct Unacked {
     waiting: VecDeque<Waiting>,
-    synced: usize,
+    /// Messages pushed so far (the number of the last).
+    pushed: u64,
+    /// Messages up to this number are in the archive and fsync'd.
+    durable: u64,
     /// AIS lines decoded when the last message was pushed.
     last_line: u64,
 }
@@ -555,6 +593,8 @@ struct Unacked {
 /// A message not yet acknowledged.
 struct Waiting {
     publish: Publish,
+    /// Its number, from 1, in the order messages came.
+    seq: u64,
     /// Observations produced once it was handled.
     mark: u64,
     /// AIS lines decoded before it.
@@ -578,8 +618,10 @@ impl Unacked {
         // the messages waiting now (it is broken, or its first part was acknowledged).
         let first_line = self.last_line;
         let since = self.waiting.front().map_or(first_line, |w| w.first_line);
+        self.pushed += 1;
         self.waiting.push_back(Waiting {
             publish,
+            seq: self.pushed,
             mark,
             first_line,
             held: pipeline.fragments_waiting_since(since),
@@ -596,18 +638,24 @@ impl Unacked {
         self.waiting.is_empty()
     }
 
-    /// fsync the archive, then acknowledge the messages it now holds whose observations
-    /// the broker has confirmed: a crash at any point loses neither a line nor its
-    /// observations (the broker delivers an unacknowledged message again).
-    async fn settle(
-        &mut self,
-        archive: &mut Archive,
-        client: &AsyncClient,
-        out: &Outbox,
-    ) -> Result<(), ServiceError> {
-        archive.sync()?;
-        self.synced = self.waiting.len();
-        self.ack_ready(client, out).await
+    /// The number of the last message pushed.
+    fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// Messages up to number `upto` are in the archive and fsync'd.
+    fn made_durable(&mut self, upto: u64) {
+        self.durable = self.durable.max(upto);
+    }
+
+    /// The oldest message is fsync'd (it waits on its observations, or on being held).
+    fn has_durable(&self) -> bool {
+        self.waiting.front().is_some_and(|w| w.seq <= self.durable)
+    }
+
+    /// Every message pushed is fsync'd.
+    fn all_durable(&self) -> bool {
+        self.durable >= self.pushed
     }
 
     /// How many of the oldest messages may be acknowledged now, `confirmed` observations
@@ -616,8 +664,8 @@ impl Unacked {
     fn ready(&self, confirmed: u64, now: tokio::time::Instant) -> usize {
         let total = self.waiting.len();
         let (mut eligible, mut unheld, mut old) = (0, 0, 0);
-        for (i, w) in self.waiting.iter().enumerate().take(self.synced) {
-            if w.mark > confirmed {
+        for (i, w) in self.waiting.iter().enumerate() {
+            if w.seq > self.durable || w.mark > confirmed {
                 break;
             }
             eligible = i + 1;
@@ -635,12 +683,12 @@ impl Unacked {
     }
 
     /// Acknowledge the fsync'd messages whose observations the broker has confirmed, up to
-    /// the last that is not held.
+    /// the last that is not held: a crash at any point loses neither a line nor its
+    /// observations (the broker delivers an unacknowledged message again).
     async fn ack_ready(&mut self, client: &AsyncClient, out: &Outbox) -> Result<(), ServiceError> {
         let ready = self.ready(out.confirmed(), tokio::time::Instant::now());
         for _ in 0..ready {
             if let Some(w) = self.waiting.pop_front() {
-                self.synced -= 1;
                 client.ack(&w.publish).await?;
             }
         }
@@ -648,11 +696,151 @@ impl Unacked {
     }
 }
 
+/// The raw archive, fsync'd off the worker's path (group commit). An fsync runs on a
+/// blocking thread, with the archive; meanwhile the worker goes on reading, decoding and
+/// publishing, and what it archives is staged here, in order, to join the archive when it
+/// comes back. Then the messages the fsync covered may be acknowledged, and the next fsync
+/// starts at once with everything that came during the last one. (Fsync'd on the worker,
+/// each fsync stopped decoding and publishing: its time was in every observation's latency,
+/// and messages trickling in, each fsync'd alone, held ingest to a few thousand a second.)
+struct Durable {
+    /// The archive, while no fsync runs.
+    home: Option<Archive>,
+    /// The fsync running, and the last message (in [`Unacked`]'s numbering) it covers.
+    running: Option<(Fsync, u64)>,
+    /// Records archived while the archive was away, in order.
+    staged: Vec<Staged>,
+    /// The archive's directory (to name it in an error).
+    dir: PathBuf,
+}
+
+/// An fsync running: the archive comes back with its result.
+type Fsync = JoinHandle<(Archive, Result<(), ArchiveError>)>;
+
+/// A record archived while an fsync ran.
+struct Staged {
+    received_at: Timestamp,
+    source: String,
+    rejected: Option<&'static str>,
+    line: Vec<u8>,
+}
+
+fn verdict(rejected: Option<&'static str>) -> Verdict<'static> {
+    match rejected {
+        None => Verdict::Accepted,
+        Some(r) => Verdict::Rejected(r),
+    }
+}
+
+impl Durable {
+    fn new(archive: Archive, dir: PathBuf) -> Self {
+        Durable {
+            home: Some(archive),
+            running: None,
+            staged: Vec::new(),
+            dir,
+        }
+    }
+
+    /// Archive a line (in memory; durable once an fsync begun after it has ended). A source
+    /// the archive refuses is refused here, whether or not an fsync runs.
+    fn append(
+        &mut self,
+        received_at: Timestamp,
+        source: String,
+        rejected: Option<&'static str>,
+        line: Vec<u8>,
+    ) -> Result<(), ArchiveError> {
+        match &mut self.home {
+            Some(a) => a.append(&Record {
+                received_at,
+                source: &source,
+                verdict: verdict(rejected),
+                line: &line,
+            }),
+            None => {
+                Archive::check_source(&source)?;
+                self.staged.push(Staged {
+                    received_at,
+                    source,
+                    rejected,
+                    line,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// An fsync runs.
+    fn running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Bytes archived and not written yet (an estimate while an fsync runs).
+    fn pending_bytes(&self) -> usize {
+        let home = self.home.as_ref().map_or(0, Archive::pending_bytes);
+        home + self.staged.iter().map(|s| s.line.len()).sum::<usize>()
+    }
+
+    /// Make messages up to number `upto` durable: start an fsync for them, unless one
+    /// runs (its end starts the next). With nothing to write they are durable already:
+    /// `Some(upto)`.
+    fn commit(&mut self, upto: u64) -> Option<u64> {
+        if self.running.is_some() {
+            return None;
+        }
+        let archive = self.home.take()?;
+        if archive.pending_bytes() == 0 {
+            self.home = Some(archive);
+            return Some(upto);
+        }
+        let task = tokio::task::spawn_blocking(move || {
+            let mut archive = archive;
+            let r = archive.sync();
+            (archive, r)
+        });
+        self.running = Some((task, upto));
+        None
+    }
+
+    /// Wait for the running fsync (call only while one runs; cancel-safe). The archive is
+    /// back, with what was staged meanwhile; `Ok` names the last message now durable; on
+    /// an error nothing is lost (the archive writes it all again at the next fsync).
+    async fn finished(&mut self) -> Result<u64, ServiceError> {
+        let Some((task, upto)) = &mut self.running else {
+            return std::future::pending().await;
+        };
+        let joined = task.await;
+        let upto = *upto;
+        self.running = None;
+        let (mut archive, result) = joined.map_err(|e| ArchiveError::Io {
+            path: self.dir.clone(),
+            source: std::io::Error::other(format!("the archive's fsync stopped: {e}")),
+        })?;
+        // Their sources were checked when they were staged: appending cannot fail.
+        let mut appended = Ok(());
+        for s in self.staged.drain(..) {
+            appended = appended.and_then(|()| {
+                archive.append(&Record {
+                    received_at: s.received_at,
+                    source: &s.source,
+                    verdict: verdict(s.rejected),
+                    line: &s.line,
+                })
+            });
+        }
+        self.home = Some(archive);
+        appended?;
+        result?;
+        Ok(upto)
+    }
+}
+
 async fn handle_message(
     p: &Publish,
     received_at: Timestamp,
     pipeline: &mut Pipeline,
-    archive: &mut Archive,
+    archive: &mut Durable,
     out: &Outbox,
     handle: &ServiceHandle,
     tsdb: Option<&TsdbHandle>,
@@ -693,12 +881,12 @@ async fn handle_message(
                 s.unexpected_topics += 1;
                 *s.rejected.entry("unexpected_topic".to_owned()).or_default() += 1;
             });
-            archive.append(&Record {
+            archive.append(
                 received_at,
-                source: "mqtt:unexpected-topic",
-                verdict: Verdict::Rejected("unexpected_topic"),
-                line: &p.payload,
-            })?;
+                "mqtt:unexpected-topic".to_owned(),
+                Some("unexpected_topic"),
+                p.payload.to_vec(),
+            )?;
             return Ok(());
         }
     };
@@ -709,7 +897,7 @@ async fn handle_message(
 async fn apply(
     events: Vec<Event>,
     received_at: Timestamp,
-    archive: &mut Archive,
+    archive: &mut Durable,
     out: &Outbox,
     handle: &ServiceHandle,
     tsdb: Option<&TsdbHandle>,
@@ -721,15 +909,8 @@ async fn apply(
                 line,
                 rejected,
             } => {
-                archive.append(&Record {
-                    received_at,
-                    source: &source,
-                    verdict: match rejected {
-                        None => Verdict::Accepted,
-                        Some(r) => Verdict::Rejected(r),
-                    },
-                    line: &line,
-                })?;
+                // Checked first: a source the archive refuses is counted nowhere.
+                Archive::check_source(&source)?;
                 handle.update(|s| {
                     let by_source = match rejected {
                         None => &mut s.accepted_by_source,
@@ -741,10 +922,11 @@ async fn apply(
                     match by_source.get_mut(&source) {
                         Some(n) => *n += 1,
                         None => {
-                            by_source.insert(source, 1);
+                            by_source.insert(source.clone(), 1);
                         }
                     }
                 });
+                archive.append(received_at, source, rejected, line)?;
             }
             Event::Publish {
                 topic,
@@ -756,7 +938,11 @@ async fn apply(
                 {
                     t.try_write(points_from_observation(&observation));
                 }
-                let json = serde_json::to_vec(&*observation).unwrap_or_default();
+                // Sized for an observation: no reallocation as it is written.
+                let mut json = Vec::with_capacity(768);
+                if serde_json::to_writer(&mut json, &*observation).is_err() {
+                    json.clear();
+                }
                 out.publish(topic.to_string(), json)?;
                 handle.update(|s| {
                     if update {
@@ -894,7 +1080,7 @@ mod tests {
             .count() as u64;
         let publish = Publish::new("tidewatch/v1/raw/ais/r1", QoS::AtLeastOnce, line);
         u.push(publish, *produced, p);
-        u.synced = u.len();
+        u.made_durable(u.pushed());
     }
 
     /// The message bringing a multi-sentence message's first sentence is acknowledged only
@@ -938,8 +1124,76 @@ mod tests {
         );
         // The broken group still waits in the decoder, but began before anything waiting now.
         u.waiting.clear();
-        u.synced = 0;
         handle(&mut p, &mut u, SINGLE, &mut produced);
         assert_eq!(u.ready(produced, now), 1);
+    }
+
+    /// A message is acknowledged only once an fsync that began after it has ended, however
+    /// many of its observations the broker has confirmed.
+    #[test]
+    fn nothing_is_acknowledged_before_an_fsync_covers_it() {
+        let (mut p, mut u, now) = (
+            Pipeline::new(),
+            Unacked::default(),
+            tokio::time::Instant::now(),
+        );
+        for line in [SINGLE, SINGLE, SINGLE] {
+            let events = p.on_input(
+                Input::Ais {
+                    source: "r1",
+                    payload: line,
+                },
+                Timestamp::now(),
+            );
+            let publish = Publish::new("tidewatch/v1/raw/ais/r1", QoS::AtLeastOnce, line);
+            u.push(publish, events.len() as u64, &p);
+        }
+        assert_eq!(u.ready(u64::MAX, now), 0, "none fsync'd");
+        assert!(!u.has_durable());
+        u.made_durable(2);
+        assert_eq!(u.ready(u64::MAX, now), 2, "the two an fsync covered");
+        assert!(!u.all_durable());
+        u.made_durable(1);
+        assert_eq!(u.ready(u64::MAX, now), 2, "durability never goes back");
+    }
+
+    /// While an fsync runs, lines are archived all the same (staged); the next fsync
+    /// writes them after the earlier ones, in order; a source the archive refuses is
+    /// refused while an fsync runs too.
+    #[tokio::test]
+    async fn lines_archived_during_an_fsync_are_written_by_the_next_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut d = Durable::new(Archive::open(tmp.path()).unwrap(), tmp.path().into());
+        let t = Timestamp::now();
+        let line = |n: u8| vec![b'a' + n; 3];
+        let on_disk = || -> Vec<Vec<u8>> {
+            let files = crate::archive::files(tmp.path()).unwrap();
+            (files.iter())
+                .flat_map(|f| crate::archive::read_file(f).unwrap())
+                .map(|r| r.line)
+                .collect()
+        };
+        assert_eq!(d.commit(0), Some(0), "nothing to write: durable now");
+        d.append(t, "ais:r1".into(), None, line(0)).unwrap();
+        assert_eq!(d.commit(1), None, "an fsync started");
+        assert!(d.running());
+        assert_eq!(d.commit(2), None, "one fsync at a time");
+        d.append(t, "ais:r1".into(), Some("checksum"), line(1))
+            .unwrap();
+        d.append(t, "ais:r2".into(), None, line(2)).unwrap();
+        assert!(matches!(
+            d.append(t, "ais:bad source".into(), None, line(3)),
+            Err(ArchiveError::BadSource(_))
+        ));
+        assert_eq!(d.finished().await.unwrap(), 1);
+        assert_eq!(
+            on_disk(),
+            vec![line(0)],
+            "the staged lines wait for the next fsync"
+        );
+        assert_eq!(d.commit(3), None);
+        assert_eq!(d.finished().await.unwrap(), 3);
+        assert_eq!(on_disk(), vec![line(0), line(1), line(2)]);
+        assert_eq!(d.commit(4), Some(4));
     }
 }

@@ -21,7 +21,8 @@
 //! p99 and max are printed beside them. Every sentence, warm-up included, must be observed.
 //!
 //! `TW_TRACE=1` prints every 25 000th latency as it arrives: a standing queue shows as steps
-//! that never come down.
+//! that never come down. `TW_DUMP=FILE` writes every arrival (seconds since the subscription,
+//! latency in ms) to FILE: a stall shows as a gap followed by a step that drains slowly.
 //!
 //! Processes: ingest runs in this process on its own thread and runtime (as `tidewatch
 //! up` runs it, with the embedded broker beside it on another); the publisher (the
@@ -141,6 +142,25 @@ fn start_ingest(
         cfg.broker.credentials = login;
         let handle = ServiceHandle::new();
         let h = handle.clone();
+        if std::env::var_os("TW_TRACE").is_some() {
+            // Where messages wait inside ingest, every 100 ms.
+            let h = handle.clone();
+            let start = Instant::now();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let s = h.stats();
+                    eprintln!(
+                        "  ingest at {:.1} s: {} messages, {} waiting for the worker, {} unacknowledged, {} observations unconfirmed",
+                        start.elapsed().as_secs_f64(),
+                        s.messages,
+                        s.queue_broker,
+                        s.unacked,
+                        s.unconfirmed
+                    );
+                }
+            });
+        }
         service::run(cfg, handle, async move {
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -223,6 +243,11 @@ fn subscriber(
         });
         let mut latencies = Vec::with_capacity(total as usize);
         let mut last = Instant::now();
+        let started = Instant::now();
+        // `TW_DUMP=FILE`: every arrival, seconds since the subscription, and its latency.
+        let mut dump = std::env::var_os("TW_DUMP").map(|p| {
+            std::io::BufWriter::new(std::fs::File::create(p).expect("TW_DUMP names a file"))
+        });
         loop {
             let (now, p) = match tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
                 Ok(Some(x)) => x,
@@ -245,6 +270,10 @@ fn subscriber(
                     latencies.len(),
                     last.elapsed()
                 );
+            }
+            if let Some(d) = &mut dump {
+                use std::io::Write as _;
+                let _ = writeln!(d, "{:.4} {ms:.2}", started.elapsed().as_secs_f64());
             }
             latencies.push((t, ms));
             last = Instant::now();
