@@ -533,7 +533,10 @@ mod tests {
             "{} bytes an entry",
             std::mem::size_of::<(u64, Heard)>()
         );
-        assert!(std::mem::size_of::<Observation>() > 64, "the check above means something");
+        assert!(
+            std::mem::size_of::<Observation>() > 64,
+            "the check above means something"
+        );
     }
 
     fn t(s: &str) -> Timestamp {

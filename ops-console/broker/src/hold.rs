@@ -70,6 +70,9 @@ pub(crate) const MUST_SEE_GRACE: Duration = Duration::from_secs(if cfg!(test) { 
 pub(crate) const WATCH_FOR: Duration = Duration::from_secs(3600);
 /// Most PUBACKs held for one connection; beyond, the front reads nothing more from it.
 pub(crate) const MAX_HELD_PER_CONNECTION: usize = 4096;
+// Tidewatch's own publishers (ingest's observations, fusion's alerts) stay below it: their
+// window runs out before the front would stop reading them.
+const _: () = assert!((ingest::link::client::PUBLISH_WINDOW as usize) < MAX_HELD_PER_CONNECTION);
 
 /// What a message is, for matching its deliveries to its publish: a keyed hash of topic and
 /// payload.
