@@ -40,6 +40,10 @@ use jiff::Timestamp;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tidewatch_broker::{Broker, BrokerConfig, Role};
 
+/// The `tidewatch` binary's allocator, so that ingest and the broker run here as in `up`.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     rate: u64,
     seconds: u64,
