@@ -248,6 +248,7 @@ fn subscriber(
         let mut latencies = Vec::with_capacity(total as usize);
         let mut last = Instant::now();
         let started = Instant::now();
+        let trace = std::env::var_os("TW_TRACE").is_some();
         // `TW_DUMP=FILE`: every arrival, seconds since the subscription, and its latency.
         let mut dump = std::env::var_os("TW_DUMP").map(|p| {
             std::io::BufWriter::new(std::fs::File::create(p).expect("TW_DUMP names a file"))
@@ -268,7 +269,7 @@ fn subscriber(
                 continue;
             };
             let ms = (now - t).total(jiff::Unit::Millisecond).unwrap_or(f64::NAN);
-            if std::env::var_os("TW_TRACE").is_some() && latencies.len() % 25_000 == 0 {
+            if trace && latencies.len() % 25_000 == 0 {
                 eprintln!(
                     "  trace: {} at {:?}: {ms:.1} ms",
                     latencies.len(),
