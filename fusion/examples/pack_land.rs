@@ -1,5 +1,5 @@
 //! Pack GeoJSON land polygons into the compact ring format Tidewatch ships
-//! (`fusion/data/land-10m.rings.gz`):
+//! (`fusion/data/land-10m.rings.gz`; the build script files it by blocks of the grid):
 //!
 //! `cargo run -p fusion --example pack_land -- ../shared/geodata/land-10m-r5.geojson fusion/data/land-10m.rings.gz`
 

@@ -184,7 +184,7 @@ impl Ctx<'_> {
     /// vessel while it stays within 500 m.
     pub(crate) fn port_distance_m(&self, v: &mut Vessel, p: Position) -> f64 {
         if let Some((at, d)) = v.port_distance
-            && at.fast_distance_m(p) < 500.0
+            && at.fast_within_m(p, 500.0)
         {
             return d as f64;
         }

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 /// Meters in one international nautical mile.
 pub const METERS_PER_NM: f64 = 1852.0;
 
+/// Meters in one degree of latitude (a great circle's) on the mean Earth radius.
+const M_PER_DEG: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+
 /// A position in degrees, WGS 84: `{"lat": …, "lon": …}` (a `[lat, lon]` pair is read too).
 /// [`Position::new`] checks the ranges; what comes from outside is checked where it enters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -68,12 +71,7 @@ impl Position {
     /// assert!((a.fast_distance_m(b) / a.distance_m(b) - 1.0).abs() < 1e-3);
     /// ```
     pub fn fast_distance_m(self, other: Position) -> f64 {
-        const M_PER_DEG: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
-        let dlat = other.lat - self.lat;
-        let mut dlon = (other.lon - self.lon).abs();
-        if dlon > 180.0 {
-            dlon = 360.0 - dlon;
-        }
+        let (dlat, dlon) = self.deltas_deg(other);
         let k = ((self.lat + other.lat) / 2.0).to_radians().cos();
         let d = M_PER_DEG * (dlat * dlat + (dlon * k) * (dlon * k)).sqrt();
         // Far apart, the flat projection is off: take the great circle.
@@ -82,6 +80,31 @@ impl Position {
         } else {
             d
         }
+    }
+
+    /// Whether `other` is less than `radius_m` away as [`Position::fast_distance_m`]
+    /// measures: the same answer, without its cosine when a bound settles it.
+    pub fn fast_within_m(self, other: Position, radius_m: f64) -> bool {
+        // The projection scales longitude by a cosine, at most 1: the distance with the
+        // scale left at 1 is never less, rounding included (each step rounds a larger
+        // operand to a result no smaller), so when it is within the radius so is the
+        // projection's (and within 100 km, no great circle is taken).
+        let (dlat, dlon) = self.deltas_deg(other);
+        if radius_m <= 100_000.0 && M_PER_DEG * (dlat * dlat + dlon * dlon).sqrt() < radius_m {
+            return true;
+        }
+        self.fast_distance_m(other) < radius_m
+    }
+
+    /// Latitude and longitude differences to `other`, degrees; longitude's the shorter way
+    /// round, not negative.
+    fn deltas_deg(self, other: Position) -> (f64, f64) {
+        let dlat = other.lat - self.lat;
+        let mut dlon = (other.lon - self.lon).abs();
+        if dlon > 180.0 {
+            dlon = 360.0 - dlon;
+        }
+        (dlat, dlon)
     }
 
     /// Initial bearing to `other`, degrees true, 0..360.
@@ -135,6 +158,24 @@ mod tests {
             let p = Position::new(lat, lon).unwrap();
             let q = p.destination(brg, d);
             prop_assert!((p.distance_m(q) - d).abs() < 1e-6 * d + 1e-3);
+        }
+
+        /// `fast_within_m` answers as comparing `fast_distance_m` does, wherever the
+        /// points (near the poles, across the antimeridian) and whatever the radius,
+        /// the radius drawn near the distance itself too (where a bound could be wrong).
+        #[test]
+        fn fast_within_is_the_fast_distance_compared(
+            lat in -90.0f64..=90.0, lon in -180.0f64..=180.0,
+            dlat in -0.01f64..0.01, dlon in -0.05f64..0.05,
+            scale in prop_oneof![Just(1.0f64), 0.5f64..2.0, 0.999_999_9f64..1.000_000_1],
+            far in prop_oneof![Just(1.0f64), Just(1000.0f64)],
+        ) {
+            let p = Position::new(lat, lon).unwrap();
+            let q = Position::new((lat + dlat * far).clamp(-90.0, 90.0), (lon + dlon * far + 540.0).rem_euclid(360.0) - 180.0).unwrap();
+            let d = p.fast_distance_m(q);
+            for radius in [d * scale, d, 200.0, 100_000.0, 150_000.0, f64::from_bits(d.to_bits() + 1)] {
+                prop_assert_eq!(p.fast_within_m(q, radius), d < radius, "{:?} {:?} {}", p, q, radius);
+            }
         }
     }
 

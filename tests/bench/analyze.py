@@ -8,7 +8,7 @@ Builds the release binary, makes the input with ../shared/bench/gen_bench_input.
 core (taskset -c 0) and alternating, N rounds of:
 
   ours:  tidewatch analyze --start T --rate 1000 FILE   (alerts to /dev/null; land, ports, MID loaded)
-  ours, land check off (the built-in land polygons' load is the largest fixed cost)
+  ours, land check off (what the land test costs: the difference)
   peer:  gpsdecode -u -c < FILE                          (decode only, no output)
 
 and reports medians of wall time and of CPU time (user + sys), sentences per second, peak RSS, and

@@ -72,11 +72,11 @@ pub(crate) fn on_land(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix, prev_in_track
     // the rare step from sea onto land.
     let on_land = if v
         .sea_checked
-        .is_some_and(|p| p.fast_distance_m(fix.position) < SEA_CACHE_M)
+        .is_some_and(|p| p.fast_within_m(fix.position, SEA_CACHE_M))
     {
         false
     } else {
-        let c = land.contains(fix.position);
+        let c = land.contains_remembering(fix.position, &mut v.land_cell);
         if !c {
             v.sea_checked = Some(fix.position);
         }

@@ -12,6 +12,8 @@ mod ports;
 mod zones;
 
 pub use land::LandMask;
+pub(crate) use land::UniformCell;
+pub(crate) use land::filing::floor_i32;
 pub use mid::MidTable;
 pub use ports::Ports;
 pub use zones::{Area, Zone, Zones};
@@ -157,19 +159,6 @@ impl GeodataError {
 }
 
 /// Read a whole file, gunzipping it when its name ends in `.gz`.
-/// `x.floor() as i32`, exactly (NaN 0, beyond the range saturated), without the call to
-/// `floor` that the baseline x86-64 target makes for it (no rounding instruction before
-/// SSE4.1): grid cells are found several times for every position report.
-#[inline]
-pub(crate) fn floor_i32(x: f64) -> i32 {
-    let t = x as i32;
-    if f64::from(t) > x {
-        t.saturating_sub(1)
-    } else {
-        t
-    }
-}
-
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, GeodataError> {
     let err = |source| GeodataError::Read {
         path: path.display().to_string(),

@@ -92,6 +92,10 @@ pub struct Vessel {
     pub(crate) zones: u64,
     /// Last position found at sea (skip the land test near it).
     pub(crate) sea_checked: Option<Position>,
+    /// The last cell of the land grid found all land or all sea (its reports there answer
+    /// the land test without the grid). Not saved: only ever the grid's own answer.
+    #[serde(skip)]
+    pub(crate) land_cell: Option<crate::geodata::UniformCell>,
     /// The latest report was on land (coastal band included).
     pub(crate) was_on_land: bool,
     /// `invalid_identity` found the MMSI itself invalid: it is likely shared by many
