@@ -83,17 +83,26 @@ impl Position {
     }
 
     /// Whether `other` is less than `radius_m` away as [`Position::fast_distance_m`]
-    /// measures: the same answer, without its cosine when a bound settles it.
+    /// measures: the same answer, without its cosine when the bound settles it.
     pub fn fast_within_m(self, other: Position, radius_m: f64) -> bool {
-        // The projection scales longitude by a cosine, at most 1: the distance with the
-        // scale left at 1 is never less, rounding included (each step rounds a larger
-        // operand to a result no smaller), so when it is within the radius so is the
-        // projection's (and within 100 km, no great circle is taken).
-        let (dlat, dlon) = self.deltas_deg(other);
-        if radius_m <= 100_000.0 && M_PER_DEG * (dlat * dlat + dlon * dlon).sqrt() < radius_m {
+        if self
+            .fast_distance_bound_m(other)
+            .is_some_and(|bound| bound < radius_m)
+        {
             return true;
         }
         self.fast_distance_m(other) < radius_m
+    }
+
+    /// A bound on [`Position::fast_distance_m`] without its cosine: never less than it,
+    /// when at most 100 km (beyond, `None`). The projection scales longitude by a cosine,
+    /// at most 1: the distance with the scale left at 1 is never less, rounding included
+    /// (each step rounds a larger operand to a result no smaller), and within 100 km the
+    /// projection's own is taken, not the great circle.
+    pub fn fast_distance_bound_m(self, other: Position) -> Option<f64> {
+        let (dlat, dlon) = self.deltas_deg(other);
+        let bound = M_PER_DEG * (dlat * dlat + dlon * dlon).sqrt();
+        (bound <= 100_000.0).then_some(bound)
     }
 
     /// Latitude and longitude differences to `other`, degrees; longitude's the shorter way
@@ -160,7 +169,8 @@ mod tests {
             prop_assert!((p.distance_m(q) - d).abs() < 1e-6 * d + 1e-3);
         }
 
-        /// `fast_within_m` answers as comparing `fast_distance_m` does, wherever the
+        /// `fast_within_m` answers as comparing `fast_distance_m` does and the bound is
+        /// never below the distance, wherever the
         /// points (near the poles, across the antimeridian) and whatever the radius,
         /// the radius drawn near the distance itself too (where a bound could be wrong).
         #[test]
@@ -175,6 +185,9 @@ mod tests {
             let d = p.fast_distance_m(q);
             for radius in [d * scale, d, 200.0, 100_000.0, 150_000.0, f64::from_bits(d.to_bits() + 1)] {
                 prop_assert_eq!(p.fast_within_m(q, radius), d < radius, "{:?} {:?} {}", p, q, radius);
+            }
+            if let Some(bound) = p.fast_distance_bound_m(q) {
+                prop_assert!(d <= bound, "{:?} {:?}: {} > {}", p, q, d, bound);
             }
         }
     }

@@ -38,7 +38,14 @@ pub(crate) fn on_fix(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix, speed_kn: Opti
         return;
     };
     l.last_ms = fix.time_ms;
-    l.spread_m = l.spread_m.max(l.start.fast_distance_m(fix.position) as f32);
+    // A bound within the spread so far leaves it as it is, without the distance's cosine.
+    if !l
+        .start
+        .fast_distance_bound_m(fix.position)
+        .is_some_and(|bound| bound as f32 <= l.spread_m)
+    {
+        l.spread_m = l.spread_m.max(l.start.fast_distance_m(fix.position) as f32);
+    }
     let min_ms = (c.min_duration_min * 60_000.0) as i64;
     if l.alert.is_some() || l.near_port == Some(true) || l.last_ms - l.start_ms < min_ms {
         return;

@@ -52,6 +52,31 @@ fn key(p: Position) -> (i32, i32) {
     (floor_i32(p.lon / CELL_DEG), floor_i32(p.lat / CELL_DEG))
 }
 
+/// The columns and rows of cells a partner of a vessel at `p` can be in: within
+/// `max_dlat_deg` of its latitude, and near enough in longitude for `fast_distance_m` to be
+/// within `max_distance_m`: the cosine it scales longitude by is at least the one at the
+/// band's latitude farthest from the equator, itself at least `cos_lat` (p's) less the
+/// band's half-height in radians (a cosine changes no faster than its argument). Margins
+/// of 1 % keep rounding from ever leaving out a cell holding one. A position is nearer one
+/// side of its cell than the reach, mostly: two or four cells are looked in, not nine.
+fn cells_in_reach(
+    p: Position,
+    cos_lat: f64,
+    max_distance_m: f64,
+    max_dlat_deg: f64,
+) -> (std::ops::RangeInclusive<i32>, std::ops::RangeInclusive<i32>) {
+    let dlat = max_dlat_deg * 1.01;
+    let rows = floor_i32((p.lat - dlat) / CELL_DEG)..=floor_i32((p.lat + dlat) / CELL_DEG);
+    let k_min = cos_lat - dlat.to_radians() * 1.01;
+    // Near a pole the reach in longitude is a large part of the world: no bound.
+    if k_min < 1e-3 {
+        return (i32::MIN..=i32::MAX, rows);
+    }
+    let dlon = max_distance_m / (111_195.0 * k_min) * 1.01;
+    let cols = floor_i32((p.lon - dlon) / CELL_DEG)..=floor_i32((p.lon + dlon) / CELL_DEG);
+    (cols, rows)
+}
+
 impl Meetings {
     fn unregister(&mut self, mmsi: u32) {
         if let Some(cell) = self.cell_of.remove(&mmsi)
@@ -114,16 +139,18 @@ impl Meetings {
         }
         let c = &cx.cfg.rendezvous;
         let silence_ms = (c.max_silence_min * 60_000.0) as i64;
-        let cell_w_m = CELL_DEG * 111_195.0 * fix.position.lat.to_radians().cos().max(0.01);
+        let cos_lat = fix.position.lat.to_radians().cos();
+        let cell_w_m = CELL_DEG * 111_195.0 * cos_lat.max(0.01);
         let dx = (c.max_distance_m / cell_w_m).ceil() as i32;
         let dy = (c.max_distance_m / (CELL_DEG * 111_195.0)).ceil() as i32;
         // Two positions farther apart in latitude than this are farther apart than the
         // distance (an arc is at least its change in latitude): skipped without a cosine.
         // The margin keeps rounding from ever skipping a pair the distance would keep.
         let max_dlat_deg = c.max_distance_m * 1.001 / 111_195.0 + 1e-6;
+        let (xs, ys) = cells_in_reach(fix.position, cos_lat, c.max_distance_m, max_dlat_deg);
         let mut near: Vec<(Slot, f64)> = Vec::new();
-        for x in cell.0 - dx..=cell.0 + dx {
-            for y in cell.1 - dy..=cell.1 + dy {
+        for x in (cell.0 - dx).max(*xs.start())..=(cell.0 + dx).min(*xs.end()) {
+            for y in (cell.1 - dy).max(*ys.start())..=(cell.1 + dy).min(*ys.end()) {
                 let Some(list) = self.grid.get(&(x, y)) else {
                     continue;
                 };
@@ -233,6 +260,43 @@ impl Meetings {
                         m.closest_m
                     ));
                 });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every position a report within the distance can come from (as the detector
+        /// measures it, past its latitude filter) is in a cell `cells_in_reach` looks in:
+        /// anywhere on Earth, at the edges of cells, at any distance configured.
+        #[test]
+        fn every_partner_in_reach_is_in_a_cell_looked_in(
+            lat in -89.0f64..89.0, lon in -179.0f64..179.0,
+            on_edge in any::<bool>(),
+            bearing in 0.0f64..360.0, fraction in 0.0f64..=1.0,
+            max_distance_m in prop_oneof![Just(250.0f64), 1.0f64..5_000.0],
+        ) {
+            let (lat, lon) = if on_edge {
+                ((lat / CELL_DEG).round() * CELL_DEG, (lon / CELL_DEG).round() * CELL_DEG)
+            } else {
+                (lat, lon)
+            };
+            let p = Position::new(lat, lon).unwrap();
+            let max_dlat_deg = max_distance_m * 1.001 / 111_195.0 + 1e-6;
+            // Aimed at the distance itself, and a hair inside it.
+            for d in [max_distance_m * fraction, max_distance_m, max_distance_m * 0.999_999] {
+                let q = p.destination(bearing, d);
+                if p.fast_distance_m(q) > max_distance_m || (p.lat - q.lat).abs() > max_dlat_deg {
+                    continue;
+                }
+                let (cols, rows) = cells_in_reach(p, p.lat.to_radians().cos(), max_distance_m, max_dlat_deg);
+                let (x, y) = key(q);
+                prop_assert!(cols.contains(&x) && rows.contains(&y), "{:?} {:?}: {:?} {:?}", p, q, cols, rows);
             }
         }
     }

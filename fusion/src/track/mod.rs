@@ -126,13 +126,26 @@ pub(crate) fn place(
         if dt_ms > max_gap_ms {
             continue;
         }
-        let d = s.last.position.fast_distance_m(fix.position);
         // Fast craft: allow what they themselves report, with a margin.
         let reported = s.last.sog().unwrap_or(0.0).max(fix.sog().unwrap_or(0.0));
         let limit = max_speed_kn.max(reported * 1.25);
         // Reports a few seconds apart carry timing noise: judge over 10 s at least.
-        let v = speed_kn(d, (dt_ms.max(10_000)) as f64 / 1000.0);
-        if (d <= noise_m || v <= limit) && best.is_none_or(|(_, bd)| d < bd) {
+        let seconds = (dt_ms.max(10_000)) as f64 / 1000.0;
+        let fits = |d: f64| d <= noise_m || speed_kn(d, seconds) <= limit;
+        // One segment (most vessels): whether it fits is all there is to know, and a bound
+        // on the distance that fits says so without the distance's cosine (both tests
+        // only grow with the distance).
+        if segments.len() == 1
+            && s.last
+                .position
+                .fast_distance_bound_m(fix.position)
+                .is_some_and(fits)
+        {
+            best = Some((i, 0.0));
+            continue;
+        }
+        let d = s.last.position.fast_distance_m(fix.position);
+        if fits(d) && best.is_none_or(|(_, bd)| d < bd) {
             best = Some((i, d));
         }
     }
@@ -176,6 +189,39 @@ pub(crate) fn place(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A vessel's one segment is continued exactly when the distance from its last
+        /// report is within the noise or covered at no more than the speed allowed, at any
+        /// distance, time apart and speed reported (the test the cosine-free bound must
+        /// never answer differently).
+        #[test]
+        fn one_segment_is_continued_exactly_when_the_step_fits(
+            lat in -80.0f64..80.0, lon in -179.0f64..179.0,
+            dlat in -0.05f64..0.05, dlon in -0.05f64..0.05,
+            dt_s in 0i64..3_600, sog_kn in proptest::prop_oneof![0.0f32..60.0, proptest::strategy::Just(f32::NAN)],
+            noise_m in proptest::prop_oneof![proptest::strategy::Just(500.0f64), 0.0f64..3_000.0],
+        ) {
+            let at = |t_ms: i64, lat: f64, lon: f64| Fix {
+                time_ms: t_ms,
+                position: Position::new(lat, lon).unwrap(),
+                sog_kn,
+                cog_deg: 0.0,
+                nav_status: 0,
+            };
+            let (first, second) = (at(0, lat, lon), at(dt_s * 1000, lat + dlat, lon + dlon));
+            let (mut segs, mut n) = (Vec::new(), 0);
+            place(&mut segs, &mut n, first, 30.0, 24 * 3_600_000, noise_m);
+            let d = first.position.fast_distance_m(second.position);
+            let limit = 30.0f64.max(second.sog().unwrap_or(0.0) * 1.25);
+            let fits = d <= noise_m || speed_kn(d, (dt_s * 1000).max(10_000) as f64 / 1000.0) <= limit;
+            let continued = matches!(
+                place(&mut segs, &mut n, second, 30.0, 24 * 3_600_000, noise_m),
+                Placement::Continued { .. }
+            );
+            proptest::prop_assert_eq!(continued, fits, "{} m in {} s", d, dt_s);
+        }
+    }
 
     fn fix(t_min: i64, lat: f64, lon: f64) -> Fix {
         Fix {

@@ -14,11 +14,12 @@
 
 pub(crate) mod filing;
 
-use super::{Feature, GeodataError, Geometry, features};
+use super::{Feature, GeodataError, Geometry, features, floor_i32};
 use crate::Position;
 use filing::{
     BLOCK, BLOCKS, ENTRY_BYTES, HEADER_BYTES, MAGIC, ROWS, cell_of, col_centre, row_centre,
 };
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 const SEA: u8 = 0;
@@ -39,6 +40,8 @@ struct Block {
     /// Cell `i`'s edges are `edges[at[i]..at[i + 1]]`, in the order the rings give them.
     at: [u32; BLOCK_CELLS + 1],
     edges: Vec<[f32; 4]>,
+    /// A coast cell's sub-cells, once a query has needed them.
+    subs: Box<[OnceLock<Box<SubGrid>>]>,
 }
 
 impl Block {
@@ -47,10 +50,165 @@ impl Block {
     }
 }
 
-/// A cell of the grid all land or all sea, as [`LandMask::contains_remembering`] found it:
-/// its index, shifted, and 1 for land.
+/// A cell of the grid, or a sub-cell of a cell the coast passes through, all land or all
+/// sea, as [`LandMask::contains_remembering`] found it: its index (a cell's, or a
+/// sub-cell's in the grid of sub-cells), then a bit for a sub-cell, then one for land.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct UniformCell(u32);
+
+impl UniformCell {
+    fn whole(c: usize, r: usize) -> UniformCell {
+        UniformCell(((r * filing::COLS + c) as u32) << 2)
+    }
+
+    fn part(fx: usize, fy: usize) -> UniformCell {
+        UniformCell(((fy * filing::COLS * SUB + fx) as u32) << 2 | 2)
+    }
+
+    fn with(self, land: bool) -> UniformCell {
+        UniformCell(self.0 | u32::from(land))
+    }
+
+    fn place(self) -> UniformCell {
+        UniformCell(self.0 & !1)
+    }
+
+    fn land(self) -> bool {
+        self.0 & 1 == 1
+    }
+}
+
+/// Sub-cells along a coast cell's side.
+const SUB: usize = 8;
+/// Sub-cells in a coast cell.
+const SUB_CELLS: usize = SUB * SUB;
+// Sub-cells are numbered in 30 bits (two left for the flags of `UniformCell`).
+const _: () = assert!(filing::COLS * SUB * ROWS * SUB < 1 << 30);
+
+/// A coast cell cut in [`SUB`]² sub-cells, each with the edges touching it and whether its
+/// centre is on land (found from the cell's centre, as any position in the cell is, the
+/// first time a position falls in it): a position is then tested against its sub-cell's
+/// edges (a handful, often none) instead of the cell's. The crossings on the way from the
+/// cell's centre to a position are those on the way to the sub-cell's centre and on from
+/// there (the coast crosses the triangle the three points make an even number of times),
+/// and every edge that can cross the second leg, which stays in the sub-cell, touches it.
+struct SubGrid {
+    /// [`SEA`] or [`LAND`] for a sub-cell no edge touches, [`COAST_SEA`] or
+    /// [`COAST_LAND`] for one with edges, by where its centre is; [`UNKNOWN`] until a
+    /// position falls in it (any thread finding it finds the same).
+    status: [AtomicU8; SUB_CELLS],
+    /// Sub-cell `j`'s edges are `edges[at[j]..at[j + 1]]`.
+    at: [u32; SUB_CELLS + 1],
+    edges: Vec<[f32; 4]>,
+}
+
+/// A sub-cell's status not yet found.
+const UNKNOWN: u8 = u8::MAX;
+
+impl Clone for SubGrid {
+    fn clone(&self) -> SubGrid {
+        SubGrid {
+            status: std::array::from_fn(|j| AtomicU8::new(self.status[j].load(Ordering::Relaxed))),
+            at: self.at,
+            edges: self.edges.clone(),
+        }
+    }
+}
+
+impl SubGrid {
+    /// Sub-cell side, degrees.
+    const DEG: f64 = filing::CELL_DEG / SUB as f64;
+
+    /// The centre of sub-cell `j` of cell (`c`, `r`), `[lon, lat]`.
+    fn centre(c: usize, r: usize, j: usize) -> [f64; 2] {
+        let (sx, sy) = (j % SUB, j / SUB);
+        [
+            -180.0 + (c * SUB + sx) as f64 * Self::DEG + Self::DEG / 2.0,
+            -90.0 + (r * SUB + sy) as f64 * Self::DEG + Self::DEG / 2.0,
+        ]
+    }
+
+    /// Cell (`c`, `r`)'s sub-cells and the edges touching each.
+    fn of(c: usize, r: usize, cell_edges: &[[f32; 4]]) -> SubGrid {
+        // The sub-cells an edge's bounding box overlaps, with a margin far above rounding
+        // (a position's sub-cell is found from its coordinates, off by an ulp at most).
+        const MARGIN_DEG: f64 = 1e-9;
+        let (west, south) = (
+            -180.0 + c as f64 * filing::CELL_DEG,
+            -90.0 + r as f64 * filing::CELL_DEG,
+        );
+        let span = |a: f32, b: f32, origin: f64| {
+            let (lo, hi) = (
+                f64::from(a.min(b)) - MARGIN_DEG,
+                f64::from(a.max(b)) + MARGIN_DEG,
+            );
+            let first = floor_i32((lo - origin) / Self::DEG).clamp(0, SUB as i32 - 1) as usize;
+            let last = floor_i32((hi - origin) / Self::DEG).clamp(0, SUB as i32 - 1) as usize;
+            first..=last
+        };
+        let touched = |e: &[f32; 4]| {
+            let xs = span(e[0], e[2], west);
+            span(e[1], e[3], south).flat_map(move |y| xs.clone().map(move |x| y * SUB + x))
+        };
+        let mut at = [0u32; SUB_CELLS + 1];
+        for e in cell_edges {
+            for j in touched(e) {
+                at[j + 1] += 1;
+            }
+        }
+        for j in 0..SUB_CELLS {
+            at[j + 1] += at[j];
+        }
+        let mut edges = vec![[0f32; 4]; at[SUB_CELLS] as usize];
+        let mut next = at;
+        for e in cell_edges {
+            for j in touched(e) {
+                edges[next[j] as usize] = *e;
+                next[j] += 1;
+            }
+        }
+        SubGrid {
+            status: std::array::from_fn(|_| AtomicU8::new(UNKNOWN)),
+            at,
+            edges,
+        }
+    }
+
+    /// Sub-cell `j`'s status (see [`SubGrid::status`]), found from the centre of its cell
+    /// (`c`, `r`), whose edges are `cell_edges` and centre on land or not.
+    fn status(
+        &self,
+        j: usize,
+        c: usize,
+        r: usize,
+        centre_on_land: bool,
+        cell_edges: &[[f32; 4]],
+    ) -> u8 {
+        let known = self.status[j].load(Ordering::Relaxed);
+        if known != UNKNOWN {
+            return known;
+        }
+        let crossings = cell_edges
+            .iter()
+            .filter(|e| crosses(Self::centre(c, r, j), [col_centre(c), row_centre(r)], e))
+            .count();
+        let status = match (
+            self.at[j + 1] > self.at[j],
+            centre_on_land ^ (crossings % 2 == 1),
+        ) {
+            (false, false) => SEA,
+            (false, true) => LAND,
+            (true, false) => COAST_SEA,
+            (true, true) => COAST_LAND,
+        };
+        self.status[j].store(status, Ordering::Relaxed);
+        status
+    }
+
+    fn edges_of(&self, j: usize) -> &[[f32; 4]] {
+        &self.edges[self.at[j] as usize..self.at[j + 1] as usize]
+    }
+}
 
 /// The filed form: built in, or filed at start from a land file.
 #[derive(Clone)]
@@ -267,7 +425,12 @@ impl LandMask {
                 };
             }
         }
-        Block { status, at, edges }
+        Block {
+            status,
+            at,
+            edges,
+            subs: (0..BLOCK_CELLS).map(|_| OnceLock::new()).collect(),
+        }
     }
 
     /// The block holding cell (`c`, `r`), worked out if no query has needed it yet, and
@@ -289,31 +452,47 @@ impl LandMask {
     /// cell is all one or the other. A vessel crosses a cell in an hour or so: its reports
     /// meanwhile need not reach into the grid.
     pub(crate) fn contains_remembering(&self, p: Position, cell: &mut Option<UniformCell>) -> bool {
-        let (c, r) = cell_of(p.lon, p.lat);
-        let index = (r * filing::COLS + c) as u32;
+        // The sub-cell (a cell's 1/SUB) holding p, and so its cell.
+        let fine = |v: f64, cells: usize| {
+            floor_i32(v * (SUB as f64 / filing::CELL_DEG)).clamp(0, (cells * SUB) as i32 - 1)
+                as usize
+        };
+        let (fx, fy) = (fine(p.lon + 180.0, filing::COLS), fine(p.lat + 90.0, ROWS));
+        let (c, r) = (fx / SUB, fy / SUB);
+        let whole = UniformCell::whole(c, r);
+        let part = UniformCell::part(fx, fy);
         if let Some(known) = *cell
-            && known.0 >> 1 == index
+            && (known.place() == whole || known.place() == part)
         {
-            return known.0 & 1 == 1;
+            return known.land();
         }
         let (block, i) = self.block_of(c, r);
         match block.status[i] {
             SEA => {
-                *cell = Some(UniformCell(index << 1));
+                *cell = Some(whole.with(false));
                 false
             }
             LAND => {
-                *cell = Some(UniformCell(index << 1 | 1));
+                *cell = Some(whole.with(true));
                 true
             }
             status => {
-                let centre = [col_centre(c), row_centre(r)];
-                let crossings = block
-                    .edges_of(i)
+                let cell_edges = block.edges_of(i);
+                let sub = block.subs[i].get_or_init(|| Box::new(SubGrid::of(c, r, cell_edges)));
+                let j = (fy % SUB) * SUB + fx % SUB;
+                let sub_status = sub.status(j, c, r, status == COAST_LAND, cell_edges);
+                let on_land = sub_status == LAND || sub_status == COAST_LAND;
+                let edges = sub.edges_of(j);
+                if edges.is_empty() {
+                    *cell = Some(part.with(on_land));
+                    return on_land;
+                }
+                let centre = SubGrid::centre(c, r, j);
+                let crossings = edges
                     .iter()
                     .filter(|e| crosses([p.lon, p.lat], centre, e))
                     .count();
-                (status == COAST_LAND) ^ (crossings % 2 == 1)
+                on_land ^ (crossings % 2 == 1)
             }
         }
     }
