@@ -37,17 +37,13 @@ const BLOCK_CELLS: usize = BLOCK * BLOCK;
 struct Block {
     /// [`SEA`], [`LAND`], [`COAST_SEA`] or [`COAST_LAND`], row by row.
     status: [u8; BLOCK_CELLS],
-    /// Cell `i`'s edges are `edges[at[i]..at[i + 1]]`, in the order the rings give them.
+    /// Cell `i`'s edges are `edges[at[i]..at[i + 1]]`, in the order the rings give them:
+    /// their places in the filed form (4 bytes each, where a copy took 16; a position's test
+    /// reads its sub-cell's copies).
     at: [u32; BLOCK_CELLS + 1],
-    edges: Vec<[f32; 4]>,
+    edges: Vec<u32>,
     /// A coast cell's sub-cells, once a query has needed them.
     subs: Box<[OnceLock<Box<SubGrid>>]>,
-}
-
-impl Block {
-    fn edges_of(&self, i: usize) -> &[[f32; 4]] {
-        &self.edges[self.at[i] as usize..self.at[i + 1] as usize]
-    }
 }
 
 /// A cell of the grid, or a sub-cell of a cell the coast passes through, all land or all
@@ -129,7 +125,7 @@ impl SubGrid {
     }
 
     /// Cell (`c`, `r`)'s sub-cells and the edges touching each.
-    fn of(c: usize, r: usize, cell_edges: &[[f32; 4]]) -> SubGrid {
+    fn of(c: usize, r: usize, cell_edges: impl Iterator<Item = [f32; 4]> + Clone) -> SubGrid {
         // The sub-cells an edge's bounding box overlaps, with a margin far above rounding
         // (a position's sub-cell is found from its coordinates, off by an ulp at most).
         const MARGIN_DEG: f64 = 1e-9;
@@ -151,8 +147,8 @@ impl SubGrid {
             span(e[1], e[3], south).flat_map(move |y| xs.clone().map(move |x| y * SUB + x))
         };
         let mut at = [0u32; SUB_CELLS + 1];
-        for e in cell_edges {
-            for j in touched(e) {
+        for e in cell_edges.clone() {
+            for j in touched(&e) {
                 at[j + 1] += 1;
             }
         }
@@ -162,8 +158,8 @@ impl SubGrid {
         let mut edges = vec![[0f32; 4]; at[SUB_CELLS] as usize];
         let mut next = at;
         for e in cell_edges {
-            for j in touched(e) {
-                edges[next[j] as usize] = *e;
+            for j in touched(&e) {
+                edges[next[j] as usize] = e;
                 next[j] += 1;
             }
         }
@@ -182,14 +178,14 @@ impl SubGrid {
         c: usize,
         r: usize,
         centre_on_land: bool,
-        cell_edges: &[[f32; 4]],
+        mut cell_edges: impl Iterator<Item = [f32; 4]>,
     ) -> u8 {
         let known = self.status[j].load(Ordering::Relaxed);
         if known != UNKNOWN {
             return known;
         }
         let crossings = cell_edges
-            .iter()
+            .by_ref()
             .filter(|e| crosses(Self::centre(c, r, j), [col_centre(c), row_centre(r)], e))
             .count();
         let status = match (
@@ -390,11 +386,11 @@ impl LandMask {
         for i in 0..BLOCK_CELLS {
             at[i + 1] += at[i];
         }
-        let mut edges = vec![[0f32; 4]; at[BLOCK_CELLS] as usize];
+        let mut edges = vec![0u32; at[BLOCK_CELLS] as usize];
         let mut next = at;
-        for (edge, cells) in filed {
+        for (k, (_, cells)) in filed.enumerate() {
             for i in cells {
-                edges[next[i] as usize] = edge;
+                edges[next[i] as usize] = (first + k) as u32;
                 next[i] += 1;
             }
         }
@@ -431,6 +427,24 @@ impl LandMask {
             edges,
             subs: (0..BLOCK_CELLS).map(|_| OnceLock::new()).collect(),
         }
+    }
+
+    /// Cell `i` of `block`'s edges, read from the filed form.
+    fn edges_of<'a>(
+        &'a self,
+        block: &'a Block,
+        i: usize,
+    ) -> impl Iterator<Item = [f32; 4]> + Clone + 'a {
+        let bytes = self.bytes();
+        block.edges[block.at[i] as usize..block.at[i + 1] as usize]
+            .iter()
+            .map(move |&k| {
+                let at = self.entries + ENTRY_BYTES * k as usize;
+                let f = |n: usize| {
+                    f32::from_le_bytes(bytes[at + 4 * n..at + 4 * n + 4].try_into().unwrap())
+                };
+                [f(0), f(1), f(2), f(3)]
+            })
     }
 
     /// The block holding cell (`c`, `r`), worked out if no query has needed it yet, and
@@ -477,8 +491,9 @@ impl LandMask {
                 true
             }
             status => {
-                let cell_edges = block.edges_of(i);
-                let sub = block.subs[i].get_or_init(|| Box::new(SubGrid::of(c, r, cell_edges)));
+                let cell_edges = self.edges_of(block, i);
+                let sub =
+                    block.subs[i].get_or_init(|| Box::new(SubGrid::of(c, r, cell_edges.clone())));
                 let j = (fy % SUB) * SUB + fx % SUB;
                 let sub_status = sub.status(j, c, r, status == COAST_LAND, cell_edges);
                 let on_land = sub_status == LAND || sub_status == COAST_LAND;
@@ -509,7 +524,7 @@ impl LandMask {
         for r in r1..=r2 {
             for c in c1..=c2 {
                 let (block, i) = self.block_of(c, r);
-                for e in block.edges_of(i) {
+                for e in self.edges_of(block, i) {
                     // Local flat projection around p: meters east and north.
                     let ax = (e[0] as f64 - p.lon) * m_per_deg_lon;
                     let ay = (e[1] as f64 - p.lat) * m_per_deg_lat;
