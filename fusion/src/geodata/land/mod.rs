@@ -32,6 +32,17 @@ const COAST_LAND: u8 = 3;
 /// Cells in a block.
 const BLOCK_CELLS: usize = BLOCK * BLOCK;
 
+/// The status of a cell or sub-cell: whether edges touch it, and whether its centre is on
+/// land.
+fn status_of(edges: bool, centre_on_land: bool) -> u8 {
+    match (edges, centre_on_land) {
+        (false, false) => SEA,
+        (false, true) => LAND,
+        (true, false) => COAST_SEA,
+        (true, true) => COAST_LAND,
+    }
+}
+
 /// A block's cells, worked out.
 #[derive(Clone)]
 struct Block {
@@ -188,15 +199,10 @@ impl SubGrid {
             .by_ref()
             .filter(|e| crosses(Self::centre(c, r, j), [col_centre(c), row_centre(r)], e))
             .count();
-        let status = match (
+        let status = status_of(
             self.at[j + 1] > self.at[j],
             centre_on_land ^ (crossings % 2 == 1),
-        ) {
-            (false, false) => SEA,
-            (false, true) => LAND,
-            (true, false) => COAST_SEA,
-            (true, true) => COAST_LAND,
-        };
+        );
         self.status[j].store(status, Ordering::Relaxed);
         status
     }
@@ -211,6 +217,15 @@ impl SubGrid {
 enum Filed {
     Shipped(&'static [u8]),
     Loaded(Arc<[u8]>),
+}
+
+impl Filed {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Filed::Shipped(b) => b,
+            Filed::Loaded(b) => b,
+        }
+    }
 }
 
 /// Land polygons indexed for point queries.
@@ -311,10 +326,7 @@ impl LandMask {
 
     /// A mask over a filed form, its sections checked against each other.
     fn from_filed(filed: Filed) -> Result<LandMask, &'static str> {
-        let bytes = match &filed {
-            Filed::Shipped(b) => b,
-            Filed::Loaded(b) => &b[..],
-        };
+        let bytes = filed.bytes();
         if bytes.get(..MAGIC.len()) != Some(&MAGIC[..]) || bytes.len() < HEADER_BYTES {
             return Err("not the filed form");
         }
@@ -352,10 +364,7 @@ impl LandMask {
     }
 
     fn bytes(&self) -> &[u8] {
-        match &self.filed {
-            Filed::Shipped(b) => b,
-            Filed::Loaded(b) => b,
-        }
+        self.filed.bytes()
     }
 
     /// Block `b`'s cells: which edges touch each, and whether its centre is on land (an odd
@@ -367,18 +376,17 @@ impl LandMask {
             u32_at(bytes, self.edge_at + 4 * b) as usize,
             u32_at(bytes, self.edge_at + 4 * (b + 1)) as usize,
         );
+        // The cells of the block each edge touches.
         let filed = bytes[self.entries + ENTRY_BYTES * first..self.entries + ENTRY_BYTES * last]
             .chunks_exact(ENTRY_BYTES)
             .map(|e| {
-                let f = |k: usize| f32::from_le_bytes(e[4 * k..4 * k + 4].try_into().unwrap());
                 let cells = u16::from_le_bytes([e[16], e[17]]);
                 let part = move |shift: u16| usize::from((cells >> shift) & 0xf);
                 let (c1, c2, r1, r2) = (part(12), part(8), part(4), part(0));
-                let cells = (r1..=r2).flat_map(move |r| (c1..=c2).map(move |c| r * BLOCK + c));
-                ([f(0), f(1), f(2), f(3)], cells)
+                (r1..=r2).flat_map(move |r| (c1..=c2).map(move |c| r * BLOCK + c))
             });
         let mut at = [0u32; BLOCK_CELLS + 1];
-        for (_, cells) in filed.clone() {
+        for cells in filed.clone() {
             for i in cells {
                 at[i + 1] += 1;
             }
@@ -388,7 +396,7 @@ impl LandMask {
         }
         let mut edges = vec![0u32; at[BLOCK_CELLS] as usize];
         let mut next = at;
-        for (k, (_, cells)) in filed.enumerate() {
+        for (k, cells) in filed.enumerate() {
             for i in cells {
                 edges[next[i] as usize] = (first + k) as u32;
                 next[i] += 1;
@@ -413,12 +421,7 @@ impl LandMask {
                     west += 1;
                 }
                 let i = r * BLOCK + c;
-                status[i] = match (at[i + 1] > at[i], west % 2 == 1) {
-                    (false, false) => SEA,
-                    (false, true) => LAND,
-                    (true, false) => COAST_SEA,
-                    (true, true) => COAST_LAND,
-                };
+                status[i] = status_of(at[i + 1] > at[i], west % 2 == 1);
             }
         }
         Block {
