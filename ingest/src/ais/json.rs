@@ -796,12 +796,126 @@ impl JsonValue for Degrees {
         // digits is the shortest that reads back as the nearest double), written without
         // the float. The other thirds of the values repeat (…333, …666) and go through
         // `zmij`.
-        if self.res == CoordRes::TenThousandthMinute && self.raw % 3 == 0 {
-            push_millionths(out, i64::from(self.raw / 3) * 5);
-        } else {
-            push_f64(out, self.v);
+        if self.res == CoordRes::TenThousandthMinute {
+            if self.raw % 3 == 0 {
+                return push_millionths(out, i64::from(self.raw / 3) * 5);
+            }
+            if push_repeating_degrees(out, self.raw, self.v) {
+                return;
+            }
         }
+        push_f64(out, self.v);
     }
+}
+
+/// Powers of ten that fit a `u64`.
+const POW10: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// `v`, the `f64` quotient `raw / 600 000` of a raw coordinate not divisible by 3, as
+/// `Display` writes it, without searching for its shortest digits; `false`, with nothing
+/// written, for the few values this does not settle (below a thousandth of a degree, a power
+/// of two, a tie), which `zmij` then writes.
+///
+/// From the seventh decimal on, the quotient's digits repeat (`10^6 raw / 600 000 = 5 raw / 3`
+/// leaves a third: …333 or …666), so every decimal of `f` places is at least a third of
+/// `10^-f` from it. At 15 significant digits or fewer that is more than `v`'s unit in the last
+/// place (a third of 10^-15 exceeds 2^-52) and no such decimal reads back as `v`: the shortest
+/// form has 16 significant digits, or else 17 (which always suffice). At each length the
+/// decimal nearest `v` is the one within half a unit of `v` if any is (the interval is
+/// symmetric but at a power of two), and `Display` writes the nearest; whether it is within
+/// is exact integer arithmetic on `v`'s bits. That decimal is the quotient's to its last
+/// digit, which is one of its neighbours (…33 then 2, 3 or 4; …66 then 6, 7 or 8), so it is
+/// written as the quotient's first six decimals, the repeated digit, and that last digit.
+#[inline]
+fn push_repeating_degrees(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
+    const HIDDEN: u64 = 1 << 52;
+    let bits = v.abs().to_bits();
+    // v = m / 2^shift.
+    let m = (bits & (HIDDEN - 1)) | HIDDEN;
+    let shift = 1075 - (bits >> 52) as u32;
+    let r = raw.unsigned_abs();
+    // From 0.001° (shift ≤ 63) to 181° (shift ≥ 45); a power of two has an asymmetric
+    // interval.
+    if !(600..=108_600_000).contains(&r) || m == HIDDEN || r.is_multiple_of(3) {
+        return false;
+    }
+    // 10^6 · quotient: its whole part (whose digit count places the decimal point) and the
+    // repeated digit of its thirds.
+    let whole = r * 5 / 3;
+    let repeated = if r * 5 % 3 == 1 { b'3' } else { b'6' };
+    let places16 = 22 - (whole.ilog10() + 1) as usize;
+    // Both lengths at once, without branches on which (it is a coin toss which one it is).
+    let unit = 1u128 << shift;
+    let half = unit >> 1;
+    let nearest = |x: u128| {
+        let rem = x & (unit - 1);
+        let up = rem > half;
+        let digits = (x >> shift) as u64 + u64::from(up);
+        // Twice the distance to v, in units of 2^-shift / 10^places; a tie rounds neither way.
+        let off = if up { unit - rem } else { rem };
+        (digits, 2 * off, rem == half)
+    };
+    let scale16 = u128::from(POW10[places16]);
+    let x16 = u128::from(m) * scale16; // v · 10^places16 · 2^shift
+    let (digits16, off16, tie16) = nearest(x16);
+    let (digits17, off17, tie17) = nearest(x16 * 10);
+    // Within half a unit of v (the interval's ends, and ties, are left to zmij).
+    let in16 = off16 < scale16;
+    if tie16 || off16 == scale16 || (!in16 && (tie17 || off17 >= scale16 * 10)) {
+        return false;
+    }
+    let (places, digits) = if in16 {
+        (places16, digits16)
+    } else {
+        (places16 + 1, digits17)
+    };
+    push_thirds(
+        out,
+        raw < 0,
+        whole,
+        repeated,
+        places,
+        b'0' + (digits % 10) as u8,
+    );
+    true
+}
+
+/// `-`, `whole / 10^6`, `.`, its six decimals, then `repeated` up to `places` decimals of which
+/// `last` is the last (`places` ≤ 19), written in place (a buffer on the stack, copied in
+/// after its pieces were stored, waited for the stores: a third of the time).
+#[inline]
+fn push_thirds(
+    out: &mut Vec<u8>,
+    negative: bool,
+    whole: u32,
+    repeated: u8,
+    places: usize,
+    last: u8,
+) {
+    let len = out.len();
+    out.resize(len + 32, repeated);
+    let buf = &mut out[len..];
+    buf[0] = b'-';
+    let mut at = usize::from(negative);
+    let int = whole / 1_000_000;
+    let n = 1 + usize::from(int >= 10) + usize::from(int >= 100);
+    let int_text = eight_digits(int) >> ((8 - n) * 8);
+    buf[at..at + 8].copy_from_slice(&(int_text | (u64::from(b'.') << (8 * n))).to_le_bytes());
+    at += n + 1;
+    // Six decimals, the repeated digit in the two bytes left.
+    let six = eight_digits(whole % 1_000_000) >> 16;
+    let text = six | ((u64::from(repeated) * 0x0101) << 48);
+    buf[at..at + 8].copy_from_slice(&text.to_le_bytes());
+    buf[at + places - 1] = last;
+    out.truncate(len + at + places);
 }
 
 /// `k / 10^6` in decimal as `Display` writes it: no trailing zeros, no `.` for a whole number.
@@ -1194,6 +1308,62 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Coordinates whose decimals repeat, written from their bits (`push_repeating_degrees`),
+    /// read as `Display` writes them: two million raw values spread over the whole range
+    /// (xorshift), a thousand either side of each power of ten of degrees, and the smallest
+    /// values the path takes. Nearly all must take it (the rest go to `zmij`).
+    #[test]
+    fn repeating_coordinates_are_written_as_display_writes_them() {
+        let mut raws: Vec<i32> = (590..=2_000).collect();
+        for degrees in [1, 10, 100] {
+            let at = degrees * 600_000;
+            raws.extend(at - 1_000..=at + 1_000);
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2_000_000 {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            raws.push((x.wrapping_mul(0x2545_f491_4f6c_dd1d) % 108_600_001) as i32);
+        }
+        let (mut taken, mut repeating) = (0, 0);
+        let mut out = Vec::new();
+        for r in raws {
+            for raw in [r, -r] {
+                let v = f64::from(raw) / 600_000.0;
+                out.clear();
+                if push_repeating_degrees(&mut out, raw, v) {
+                    taken += 1;
+                    assert_eq!(v.to_string(), text(&out), "{raw}");
+                }
+                repeating += usize::from(raw % 3 != 0);
+            }
+        }
+        assert!(
+            taken * 1000 >= repeating * 999,
+            "{taken} of {repeating} taken"
+        );
+    }
+
+    /// Every raw coordinate of the range, both signs (217 million values; about a minute in
+    /// release): `cargo test --release -p ingest --lib -- --ignored every_coordinate`.
+    #[test]
+    #[ignore = "every value of the range: run in release"]
+    fn every_coordinate_is_written_as_display_writes_it() {
+        let mut out = Vec::new();
+        let mut fell_back = 0u64;
+        for raw in -108_600_000..=108_600_000 {
+            let d = coord(raw, CoordRes::TenThousandthMinute, 181.0).unwrap();
+            out.clear();
+            d.push(&mut out);
+            assert_eq!(d.v.to_string(), text(&out), "{raw}");
+            if raw % 3 != 0 && !push_repeating_degrees(&mut Vec::new(), raw, d.v) {
+                fell_back += 1;
+            }
+        }
+        eprintln!("{fell_back} repeating values written by zmij");
     }
 
     /// Integers of the fields' own types (written four digits at a time through a fixed
