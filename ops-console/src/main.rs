@@ -13,6 +13,7 @@ use ops_console::cli::{Cli, Command};
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    ops_console::small_pages();
     let cli = Cli::parse();
     // Warnings and refusals to stderr; `RUST_LOG` overrides (e.g. `RUST_LOG=debug`). The
     // broker engine's own logs are off by default: its shutdown chatter is not news, and

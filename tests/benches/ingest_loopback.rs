@@ -474,6 +474,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    // As `tidewatch` runs: 4 KiB pages (`ops_console::small_pages`).
+    ops_console::small_pages();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
