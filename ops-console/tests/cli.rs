@@ -101,6 +101,38 @@ fn decode_keeps_every_rejected_line_with_its_reason() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Every `tidewatch` process runs with transparent huge pages off (`ops_console::small_pages`):
+/// its heap grows by 4 KiB pages, not by 2 MiB ones zeroed at their first touch. Read from the
+/// kernel's record of a `decode` waiting for its input (the setting is made first thing in
+/// `main`: waited for, up to ten seconds).
+#[test]
+fn tidewatch_runs_without_transparent_huge_pages() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .args(["decode", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tidewatch starts");
+    let status = format!("/proc/{}/status", child.id());
+    let thp = || {
+        let text = std::fs::read_to_string(&status).unwrap();
+        text.lines()
+            .find(|l| l.starts_with("THP_enabled:"))
+            .expect("the kernel reports THP_enabled (Linux 5.0 and later)")
+            .to_string()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut line = thp();
+    while line.split_whitespace().nth(1) != Some("0") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        line = thp();
+    }
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+}
+
 #[test]
 fn bad_arguments_and_files_get_one_clear_error_line() {
     let out = tidewatch(&["decode", "/nonexistent/file.nmea"], b"");
