@@ -840,11 +840,15 @@ fn push_repeating_degrees(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
     let bits = v.abs().to_bits();
     // v = m / 2^shift.
     let m = (bits & (HIDDEN - 1)) | HIDDEN;
-    let shift = 1075 - (bits >> 52) as u32;
+    let shift = 1075u32.wrapping_sub((bits >> 52) as u32);
     let r = raw.unsigned_abs();
     // From 0.001° (shift ≤ 63) to 181° (shift ≥ 45); a power of two has an asymmetric
     // interval.
-    if !(600..=108_600_000).contains(&r) || m == HIDDEN || r.is_multiple_of(3) {
+    if !(600..=108_600_000).contains(&r)
+        || !(45..=63).contains(&shift)
+        || m == HIDDEN
+        || r.is_multiple_of(3)
+    {
         return false;
     }
     // 10^6 · quotient: its whole part (whose digit count places the decimal point) and the
