@@ -794,8 +794,8 @@ impl JsonValue for Degrees {
         // At 1/10 000 minute a raw value divisible by 3 is a whole number of millionths of
         // a degree: its shortest form is that decimal (a decimal of at most 15 significant
         // digits is the shortest that reads back as the nearest double), written without
-        // the float. The other thirds of the values repeat (…333, …666) and go through
-        // `zmij`.
+        // the float. The other two thirds repeat (…333, …666) and are written from
+        // their bits.
         if self.res == CoordRes::TenThousandthMinute {
             if self.raw % 3 == 0 {
                 return push_millionths(out, i64::from(self.raw / 3) * 5);
@@ -893,8 +893,8 @@ fn push_repeating_degrees(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
 }
 
 /// `-`, `whole / 10^6`, `.`, its six decimals, then `repeated` up to `places` decimals of which
-/// `last` is the last (`places` ≤ 19), written in place (a buffer on the stack, copied in
-/// after its pieces were stored, waited for the stores: a third of the time).
+/// `last` is the last (`places` ≤ 19), written in place (assembled in a buffer on the
+/// stack and copied, it spent a third of its time waiting on its own stores).
 #[inline]
 fn push_thirds(
     out: &mut Vec<u8>,
