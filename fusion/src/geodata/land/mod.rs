@@ -189,14 +189,13 @@ impl SubGrid {
         c: usize,
         r: usize,
         centre_on_land: bool,
-        mut cell_edges: impl Iterator<Item = [f32; 4]>,
+        cell_edges: impl Iterator<Item = [f32; 4]>,
     ) -> u8 {
         let known = self.status[j].load(Ordering::Relaxed);
         if known != UNKNOWN {
             return known;
         }
         let crossings = cell_edges
-            .by_ref()
             .filter(|e| crosses(Self::centre(c, r, j), [col_centre(c), row_centre(r)], e))
             .count();
         let status = status_of(
