@@ -161,16 +161,21 @@ impl fmt::Display for Topic {
 /// (`a/#` covers `a`), and a wildcard in the first level never matches a topic starting with `$`
 /// (MQTT 3.1.1 §4.7.2), as in Mosquitto.
 pub fn covers(pattern: &str, filter: &str) -> bool {
-    let mut p = pattern.split('/');
-    let mut f = filter.split('/');
+    // Level by level over the bytes ('/' is never inside a multi-byte character): the broker
+    // asks this for every publish, of every subscription and grant, and splitting both
+    // strings cost it a tenth of its CPU at 100 000 publishes a second.
+    let (p, f) = (pattern.as_bytes(), filter.as_bytes());
+    let (mut pat, mut fil) = (Some(0), Some(0));
     let mut first = true;
     loop {
-        match (p.next(), f.next()) {
-            (Some("#"), level) => {
-                return !(first && level.is_some_and(|l| l.starts_with('$')));
+        let (pl, pn) = level(p, pat);
+        let (fl, fnext) = level(f, fil);
+        match (pl, fl) {
+            (Some(b"#"), level) => {
+                return !(first && level.is_some_and(|l| l.first() == Some(&b'$')));
             }
-            (Some("+"), Some(level)) => {
-                if level == "#" || (first && level.starts_with('$')) {
+            (Some(b"+"), Some(level)) => {
+                if level == b"#" || (first && level.first() == Some(&b'$')) {
                     return false;
                 }
             }
@@ -184,6 +189,20 @@ pub fn covers(pattern: &str, filter: &str) -> bool {
             _ => return false,
         }
         first = false;
+        (pat, fil) = (pn, fnext);
+    }
+}
+
+/// The level of `s` starting at `at` (`None`: no levels left), and where the next starts.
+#[inline]
+fn level(s: &[u8], at: Option<usize>) -> (Option<&[u8]>, Option<usize>) {
+    let Some(at) = at else {
+        return (None, None);
+    };
+    let rest = &s[at..];
+    match rest.iter().position(|&b| b == b'/') {
+        Some(end) => (Some(&rest[..end]), Some(at + end + 1)),
+        None => (Some(rest), None),
     }
 }
 
@@ -230,6 +249,50 @@ pub fn overlap(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// [`covers`] as it was first written, on `str::split`: the reference the byte-level one
+    /// must agree with.
+    fn covers_by_split(pattern: &str, filter: &str) -> bool {
+        let mut p = pattern.split('/');
+        let mut f = filter.split('/');
+        let mut first = true;
+        loop {
+            match (p.next(), f.next()) {
+                (Some("#"), level) => {
+                    return !(first && level.is_some_and(|l| l.starts_with('$')));
+                }
+                (Some("+"), Some(level)) => {
+                    if level == "#" || (first && level.starts_with('$')) {
+                        return false;
+                    }
+                }
+                (Some(lit), Some(level)) => {
+                    if lit != level {
+                        return false;
+                    }
+                }
+                (None, None) => return true,
+                _ => return false,
+            }
+            first = false;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// Every pattern and filter of up to three levels, each empty, a wildcard, a `$`-name,
+        /// a literal (one multi-byte) or a wildcard glued to text: the same answer.
+        #[test]
+        fn covers_answers_as_splitting_into_levels_does(
+            p in proptest::collection::vec("(|#|\\+|\\$|a|é|\\+a|\\$a)", 0..4),
+            f in proptest::collection::vec("(|#|\\+|\\$|a|é|\\+a|\\$a)", 0..4),
+        ) {
+            let (p, f) = (p.join("/"), f.join("/"));
+            prop_assert_eq!(covers(&p, &f), covers_by_split(&p, &f), "{} over {}", p, f);
+        }
+    }
 
     #[test]
     fn every_topic_round_trips_through_its_name() {
