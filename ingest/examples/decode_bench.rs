@@ -1,6 +1,10 @@
 //! Streaming decode of an NMEA file, decode only (no output), for the benchmark in
 //! `tests/bench/decode.py`: `decode_bench ours|ais FILE` (`-` for stdin). Prints what it decoded to stderr.
 //!
+//! `pipeline` runs ingest's pipeline on each line (decode, duplicates dropped, observation
+//! made), `pipeline-json` also writes each observation as JSON as ingest publishes it,
+//! `pipeline-serde` writes it through serde's derive instead (what it cost before).
+//!
 //! `ours` is `ingest::ais::Decoder`; `ais` is the `ais` crate (0.12), the fastest Rust
 //! peer, run the same way on the same lines. A line the `ais` crate panics on (it does on
 //! some ship types) is caught and counted, so the run completes.
@@ -12,7 +16,7 @@ use std::io::{BufRead, BufReader};
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(which), Some(path)) = (args.next(), args.next()) else {
-        eprintln!("usage: decode_bench ours|ais FILE");
+        eprintln!("usage: decode_bench ours|ais|pipeline|pipeline-json|pipeline-serde FILE");
         std::process::exit(2);
     };
     let reader: Box<dyn std::io::Read> = if path == "-" {
@@ -63,8 +67,47 @@ fn main() {
                 line.clear();
             }
         }
+        "pipeline" | "pipeline-json" | "pipeline-serde" => {
+            // What ingest does with each line before publishing it: decode, drop what was
+            // heard twice, make the observation; and then write it as JSON, by
+            // `Observation::write_json` or by serde's derive.
+            use ingest::pipeline::{Event, Input, Pipeline};
+            let mut p = Pipeline::new();
+            let start = jiff::Timestamp::from_second(1_795_305_600).expect("a time");
+            let mut json = Vec::with_capacity(1024);
+            while input.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                lines += 1;
+                let at = start + jiff::SignedDuration::from_millis(lines as i64);
+                let payload = Input::Ais {
+                    source: "bench",
+                    payload: &line,
+                };
+                for e in p.on_input(payload, at) {
+                    match e {
+                        Event::Publish { observation, .. } => {
+                            messages += 1;
+                            json.clear();
+                            match which.as_str() {
+                                "pipeline-json" => observation.write_json(&mut json),
+                                "pipeline-serde" => serde_json::to_writer(&mut json, &*observation),
+                                _ => Ok(()),
+                            }
+                            .expect("an observation is written");
+                            black_box((&observation, &json));
+                        }
+                        Event::Archive {
+                            rejected: Some(_), ..
+                        } => errors += 1,
+                        _ => {}
+                    }
+                }
+                line.clear();
+            }
+        }
         other => {
-            eprintln!("unknown decoder {other:?}: use ours or ais");
+            eprintln!(
+                "unknown decoder {other:?}: use ours, ais, pipeline, pipeline-json or pipeline-serde"
+            );
             std::process::exit(2);
         }
     }

@@ -10,6 +10,8 @@
 //!  "data":{"kind":"ais","mmsi":247123456,"msg_type":1,"lat":35.2,"lon":12.9,"sog_kn":13.5,...}}
 //! ```
 
+mod json;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -198,6 +200,7 @@ fn dims(bow: u16, stern: u16, port: u8, starboard: u8) -> (Option<u16>, Option<u
 
 impl AisObservation {
     /// The observation of a decoded message.
+    #[inline]
     pub fn from_message(m: &AisMessage, own_ship: bool) -> AisObservation {
         let mut o = AisObservation {
             mmsi: m.mmsi,

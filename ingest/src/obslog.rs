@@ -79,7 +79,9 @@ impl ObservationLog {
 
     /// Append one observation, written at `now` (buffered: [`ObservationLog::flush`]).
     pub fn write(&mut self, o: &Observation, now: Timestamp) -> io::Result<()> {
-        let line = serde_json::to_string(o).map_err(io::Error::other)?;
+        let mut line = Vec::with_capacity(768);
+        o.write_json(&mut line).map_err(io::Error::other)?;
+        let line = String::from_utf8(line).map_err(io::Error::other)?;
         self.write_line(&line, now)
     }
 

@@ -940,7 +940,7 @@ async fn apply(
                 }
                 // Sized for an observation: no reallocation as it is written.
                 let mut json = Vec::with_capacity(768);
-                if serde_json::to_writer(&mut json, &*observation).is_err() {
+                if observation.write_json(&mut json).is_err() {
                     json.clear();
                 }
                 out.publish(topic.to_string(), json)?;

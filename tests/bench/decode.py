@@ -12,6 +12,9 @@ the same run. Absolute times on shared machines are noise; the ratios are the re
   with output:  `tidewatch decode --format gpsd` and `tidewatch decode` (our JSON)
                 vs  `gpsdecode -u -j`  vs  `aiscat` (AIS-catcher's C++ decoder from PyPI, its full
                 JSON a message: tests/bench/aiscat_json.py, installed into target/tools/aiscat)
+  observations: ingest's pipeline on every line (decode, duplicates, observation), without
+                JSON, with `Observation::write_json` (what ingest publishes) and with serde's
+                derive: what writing costs next to decoding
   streaming:    ours on 1x and 5x the input through a pipe: peak RSS must not grow.
 """
 import argparse, os, resource, shutil, statistics, subprocess, sys, time
@@ -94,6 +97,9 @@ def main():
         "gpsdecode -u -j": one + ["gpsdecode", "-u", "-j"],
         "tidewatch decode (our JSON)": one + [tw, "decode", "-"],
         "aiscat (JSON)": one + aiscat,
+        "ingest pipeline, no JSON": one + [ex, "pipeline", "-"],
+        "ingest pipeline + observation JSON": one + [ex, "pipeline-json", "-"],
+        "ingest pipeline + serde derive JSON": one + [ex, "pipeline-serde", "-"],
     }
     times = {k: [] for k in runs}
     for r in range(a.rounds):
@@ -117,6 +123,14 @@ def main():
     print(f"ratio tidewatch (our JSON) vs gpsdecode -u -j:    {med['gpsdecode -u -j'] / our_json:5.1f}x faster")
     print(f"ratio tidewatch (our JSON) vs aiscat (JSON):      {med['aiscat (JSON)'] / our_json:5.1f}x faster")
     print(f"our JSON costs {our_json / gpsd_json:4.2f}x what --format gpsd does")
+    # Writing the observations ingest publishes: the pipeline with JSON less the pipeline
+    # without, against decoding alone (per sentence).
+    base = med["ingest pipeline, no JSON"]
+    ours_w = (med["ingest pipeline + observation JSON"] - base) / n * 1e9
+    serde_w = (med["ingest pipeline + serde derive JSON"] - base) / n * 1e9
+    dec = ours / n * 1e9
+    print(f"writing an observation's JSON: {ours_w:.0f} ns a sentence ({ours_w / dec:4.2f}x decoding it, "
+          f"{dec:.0f} ns); through serde's derive {serde_w:.0f} ns ({serde_w / dec:4.2f}x)")
     rss1 = peak_rss_kib([ex, "ours", "-"], inp, 1)
     rss5 = peak_rss_kib([ex, "ours", "-"], inp, 5)
     rss_ais = peak_rss_kib([ex, "ais", "-"], inp, 1)

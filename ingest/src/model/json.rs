@@ -1,0 +1,372 @@
+//! Observations written as JSON without serde's machinery, byte for byte what
+//! `serde_json` writes from their `Serialize` (the contract): ingest writes one for every
+//! AIS message it publishes, a hundred thousand a second, and through the derive it cost
+//! four times what decoding the message had.
+//!
+//! Strings go through `serde_json`'s own escaping, numbers through the same `itoa` and
+//! `zmij`; what is written here is the structure, and times, which `jiff` writes through
+//! `core::fmt`.
+
+use std::io::Write;
+
+use jiff::Timestamp;
+
+use super::{AisObservation, Observation, ObservationData, TimeSource};
+
+impl Observation {
+    /// Append the observation as `serde_json::to_writer` writes it. Other observations
+    /// than AIS (a unit's few a second) go through `serde_json`.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let ObservationData::Ais(a) = &self.data else {
+            return serde_json::to_writer(out, self);
+        };
+        out.extend_from_slice(b"{\"id\":");
+        push_str(out, &self.id)?;
+        out.extend_from_slice(b",\"time\":");
+        push_time(out, self.time);
+        out.extend_from_slice(match self.time_source {
+            TimeSource::TagBlock => b",\"time_source\":\"tag_block\",\"received_at\":",
+            TimeSource::Received => b",\"time_source\":\"received\",\"received_at\":",
+            TimeSource::Sender => b",\"time_source\":\"sender\",\"received_at\":",
+        });
+        push_time(out, self.received_at);
+        out.extend_from_slice(b",\"receivers\":[");
+        for (i, r) in self.receivers.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_str(out, r)?;
+        }
+        out.extend_from_slice(b"],\"data\":{\"kind\":\"ais\"");
+        push_ais(out, a)?;
+        out.extend_from_slice(b"}}");
+        Ok(())
+    }
+}
+
+/// The fields of `a`, each after a comma, in the order of its declaration.
+fn push_ais(out: &mut Vec<u8>, a: &AisObservation) -> serde_json::Result<()> {
+    // Destructured, so that a field added to the struct and not written here does not
+    // compile.
+    let AisObservation {
+        mmsi,
+        msg_type,
+        own_ship,
+        lat,
+        lon,
+        accuracy,
+        sog_kn,
+        cog_deg,
+        heading_deg,
+        nav_status,
+        utc_second,
+        name,
+        callsign,
+        imo,
+        ship_type,
+        length_m,
+        beam_m,
+        draught_m,
+        destination,
+        mothership_mmsi,
+        text,
+    } = a;
+    key(out, b",\"mmsi\":");
+    push_int(out, *mmsi);
+    key(out, b",\"msg_type\":");
+    push_int(out, *msg_type);
+    if *own_ship {
+        out.extend_from_slice(b",\"own_ship\":true");
+    }
+    opt_f64(out, b",\"lat\":", *lat);
+    opt_f64(out, b",\"lon\":", *lon);
+    if let Some(v) = accuracy {
+        key(out, b",\"accuracy\":");
+        out.extend_from_slice(if *v { b"true" } else { b"false" });
+    }
+    opt_f64(out, b",\"sog_kn\":", *sog_kn);
+    opt_f64(out, b",\"cog_deg\":", *cog_deg);
+    opt_int(out, b",\"heading_deg\":", *heading_deg);
+    opt_int(out, b",\"nav_status\":", *nav_status);
+    opt_int(out, b",\"utc_second\":", *utc_second);
+    opt_str(out, b",\"name\":", name)?;
+    opt_str(out, b",\"callsign\":", callsign)?;
+    opt_int(out, b",\"imo\":", *imo);
+    opt_int(out, b",\"ship_type\":", *ship_type);
+    opt_int(out, b",\"length_m\":", *length_m);
+    opt_int(out, b",\"beam_m\":", *beam_m);
+    opt_f64(out, b",\"draught_m\":", *draught_m);
+    opt_str(out, b",\"destination\":", destination)?;
+    opt_int(out, b",\"mothership_mmsi\":", *mothership_mmsi);
+    opt_str(out, b",\"text\":", text)
+}
+
+/// `key`, written as `,"name":` where it is called (a constant the compiler copies in
+/// place: of a length it does not know, each piece was a call to `memcpy`).
+#[inline(always)]
+fn key(out: &mut Vec<u8>, key: &'static [u8]) {
+    out.extend_from_slice(key);
+}
+
+#[inline(always)]
+fn push_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+#[inline(always)]
+fn opt_int<I: itoa::Integer>(out: &mut Vec<u8>, name: &'static [u8], v: Option<I>) {
+    if let Some(v) = v {
+        key(out, name);
+        push_int(out, v);
+    }
+}
+
+/// As `serde_json` writes an `f64`: its shortest form by `zmij`, `null` when not finite.
+#[inline(always)]
+fn opt_f64(out: &mut Vec<u8>, name: &'static [u8], v: Option<f64>) {
+    if let Some(v) = v {
+        key(out, name);
+        if v.is_finite() {
+            out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
+        } else {
+            out.extend_from_slice(b"null");
+        }
+    }
+}
+
+#[inline(always)]
+fn opt_str(out: &mut Vec<u8>, name: &'static [u8], v: &Option<String>) -> serde_json::Result<()> {
+    if let Some(v) = v {
+        key(out, name);
+        push_str(out, v)?;
+    }
+    Ok(())
+}
+
+/// A string, quoted; one with anything to escape (a quote, a backslash, a control
+/// character) is escaped by `serde_json` itself.
+#[inline]
+fn push_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return serde_json::to_writer(out, s);
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
+/// A time, quoted, as `jiff` writes it (RFC 3339 in UTC, `Z`, the fraction of a second
+/// without its trailing zeros): directly from 1970 on, through `jiff`'s `Display` before.
+fn push_time(out: &mut Vec<u8>, t: Timestamp) {
+    // `jiff`'s times end within the year 9999: four digits.
+    let (secs, nanos) = (t.as_second(), t.subsec_nanosecond());
+    if secs < 0 || nanos < 0 {
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, "\"{t}\"");
+        return;
+    }
+    let (days, second_of_day) = (secs / 86_400, (secs % 86_400) as u32);
+    let (year, month, day) = civil_from_days(days);
+    let mut b = *b"\"0000-00-00T00:00:00";
+    put4(&mut b[1..5], year);
+    put2(&mut b[6..8], month);
+    put2(&mut b[9..11], day);
+    put2(&mut b[12..14], second_of_day / 3600);
+    put2(&mut b[15..17], second_of_day / 60 % 60);
+    put2(&mut b[18..20], second_of_day % 60);
+    out.extend_from_slice(&b);
+    if nanos > 0 {
+        let mut frac = *b".000000000";
+        // Milliseconds, microseconds, nanoseconds: three digits each, apart.
+        let n = nanos as u32;
+        for (i, group) in [n / 1_000_000, n / 1_000 % 1_000, n % 1_000]
+            .into_iter()
+            .enumerate()
+        {
+            put2(&mut frac[1 + 3 * i..3 + 3 * i], group / 10);
+            frac[3 + 3 * i] = b'0' + (group % 10) as u8;
+        }
+        let mut len = frac.len();
+        while frac[len - 1] == b'0' {
+            len -= 1;
+        }
+        out.extend_from_slice(&frac[..len]);
+    }
+    out.extend_from_slice(b"Z\"");
+}
+
+#[inline]
+fn put2(b: &mut [u8], v: u32) {
+    b[0] = b'0' + (v / 10) as u8;
+    b[1] = b'0' + (v % 10) as u8;
+}
+
+#[inline]
+fn put4(b: &mut [u8], v: u32) {
+    put2(&mut b[..2], v / 100);
+    put2(&mut b[2..], v % 100);
+}
+
+/// Year, month and day of the `days`-th day after 1970-01-01 (`days` ≥ 0), in the
+/// proleptic Gregorian calendar (the civil-from-days algorithm of H. Hinnant).
+fn civil_from_days(days: i64) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year as u32, month as u32, day as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::UnitId;
+    use proptest::prelude::*;
+
+    fn serde_bytes(o: &Observation) -> Vec<u8> {
+        serde_json::to_vec(o).expect("serializes")
+    }
+
+    fn ours(o: &Observation) -> Vec<u8> {
+        let mut out = b"before".to_vec();
+        o.write_json(&mut out).expect("writes");
+        assert!(out.starts_with(b"before"), "appends");
+        out.split_off(6)
+    }
+
+    /// Text with what JSON escapes: quotes, backslashes, control characters, and
+    /// characters beyond ASCII.
+    fn text() -> impl Strategy<Value = String> {
+        "(a|\"|\\\\|\\n|\\t|\\x00|\\x1f|\\x7f|é|€|𝄞| ){0,6}"
+    }
+
+    fn float() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            -180.0..180.0f64,
+            (-108_000_000i32..108_000_000).prop_map(|r| f64::from(r) / 600_000.0),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(-0.0),
+            Just(1e21),
+            Just(1e-7),
+        ]
+    }
+
+    fn time() -> impl Strategy<Value = Timestamp> {
+        let (min, max) = (Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+        prop_oneof![
+            (min..=max, 0..1_000_000_000i32),
+            (0..=4_102_444_800i64, 0..1_000_000_000i32),
+            (
+                0..=4_102_444_800i64,
+                (0..1_000i32).prop_map(|ms| ms * 1_000_000)
+            ),
+            (0..=max, Just(0)),
+        ]
+        .prop_filter_map("in range", |(s, n)| Timestamp::new(s, n).ok())
+    }
+
+    prop_compose! {
+        fn ais()(
+            head in (any::<u32>(), any::<u8>(), any::<bool>(), proptest::option::of(float()),
+                proptest::option::of(float()), proptest::option::of(any::<bool>()),
+                proptest::option::of(float()), proptest::option::of(float())),
+            small in (proptest::option::of(any::<u16>()), proptest::option::of(any::<u8>()),
+                proptest::option::of(any::<u8>()), proptest::option::of(any::<u32>()),
+                proptest::option::of(any::<u8>()), proptest::option::of(any::<u16>()),
+                proptest::option::of(any::<u16>()), proptest::option::of(any::<u32>())),
+            texts in (proptest::option::of(text()), proptest::option::of(text()),
+                proptest::option::of(text()), proptest::option::of(text()),
+                proptest::option::of(float())),
+        ) -> AisObservation {
+            let (mmsi, msg_type, own_ship, lat, lon, accuracy, sog_kn, cog_deg) = head;
+            let (heading_deg, nav_status, utc_second, imo, ship_type, length_m, beam_m,
+                mothership_mmsi) = small;
+            let (name, callsign, destination, text, draught_m) = texts;
+            AisObservation {
+                mmsi, msg_type, own_ship, lat, lon, accuracy, sog_kn, cog_deg, heading_deg,
+                nav_status, utc_second, name, callsign, imo, ship_type, length_m, beam_m,
+                draught_m, destination, mothership_mmsi, text,
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+
+        /// Any AIS observation: the bytes `serde_json` writes from its `Serialize`.
+        #[test]
+        fn an_ais_observation_is_written_as_serde_writes_it(
+            a in ais(),
+            id in text(),
+            time in time(),
+            received_at in time(),
+            source in 0..3u8,
+            receivers in proptest::collection::vec(text(), 0..3),
+        ) {
+            let o = Observation {
+                id,
+                time,
+                time_source: [TimeSource::TagBlock, TimeSource::Received, TimeSource::Sender]
+                    [usize::from(source)],
+                received_at,
+                receivers,
+                data: ObservationData::Ais(a),
+            };
+            prop_assert_eq!(
+                String::from_utf8(ours(&o)).unwrap(),
+                String::from_utf8(serde_bytes(&o)).unwrap()
+            );
+        }
+
+        /// Every time `jiff` can hold: the text its `Display` writes.
+        #[test]
+        fn a_time_is_written_as_jiff_writes_it(t in time()) {
+            let mut out = Vec::new();
+            push_time(&mut out, t);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), format!("\"{t}\""));
+        }
+    }
+
+    #[test]
+    fn the_days_of_the_calendar_are_jiffs() {
+        // Every day from 1970 to 2100, and the last `jiff` has.
+        let day = |d: i64| Timestamp::new(d * 86_400, 0).unwrap().to_string();
+        for d in (0..47_482).chain([2_932_895]) {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(
+                format!("{y:04}-{m:02}-{dd:02}T00:00:00Z"),
+                day(d),
+                "day {d}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_observations_are_written_by_serde() {
+        let o = Observation {
+            id: "patrol-1".into(),
+            time: Timestamp::UNIX_EPOCH,
+            time_source: TimeSource::Sender,
+            received_at: Timestamp::UNIX_EPOCH,
+            receivers: vec!["patrol-7".into()],
+            data: ObservationData::PatrolFix {
+                unit: UnitId::new("patrol-7").unwrap(),
+                lat: Some(35.5),
+                lon: None,
+                sog_kn: Some(f64::NAN),
+                cog_deg: None,
+                heading_deg: None,
+            },
+        };
+        assert_eq!(ours(&o), serde_bytes(&o));
+    }
+}
