@@ -276,7 +276,10 @@ impl<'w> Analysis<'w> {
         if let Some(t) = trailing {
             self.clock.set = Some(t);
         }
-        match self.decoder.decode_line(trimmed, source) {
+        // Matched by reference: moving a decoded message out of the result is a copy of
+        // hundreds of bytes a message.
+        let decoded = self.decoder.decode_line(trimmed, source);
+        match &decoded {
             Ok(Some(d)) => {
                 self.summary.messages += 1;
                 if let Some(t) = d.heard.time() {
