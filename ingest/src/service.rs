@@ -943,7 +943,7 @@ async fn apply(
                 if observation.write_json(&mut json).is_err() {
                     json.clear();
                 }
-                out.publish(topic.to_string(), json)?;
+                out.publish(topic.name(), json)?;
                 handle.update(|s| {
                     if update {
                         s.updates += 1;

@@ -135,6 +135,20 @@ impl Topic {
             D::PatrolFix { unit, .. } | D::Report { unit, .. } => Topic::ObsPatrol(unit.clone()),
         }
     }
+
+    /// The topic's name, as `Display` writes it; an AIS observation's (ingest publishes a
+    /// hundred thousand a second) without `core::fmt`.
+    pub fn name(&self) -> String {
+        let Topic::ObsAis(mmsi) = self else {
+            return self.to_string();
+        };
+        const AIS: &str = "/obs/ais/";
+        let mut name = String::with_capacity(PREFIX.len() + AIS.len() + 10);
+        name.push_str(PREFIX);
+        name.push_str(AIS);
+        name.push_str(itoa::Buffer::new().format(*mmsi));
+        name
+    }
 }
 
 impl fmt::Display for Topic {
@@ -313,7 +327,12 @@ mod tests {
             Topic::Alert("rendezvous".into()),
             Topic::IngestInstance(UnitId::new("ingest-b").unwrap()),
         ] {
+            assert_eq!(t.name(), t.to_string());
             assert_eq!(Topic::parse(&t.to_string()), Some(t));
+        }
+        for mmsi in [0, 7, 247_123_456, 999_999_999, u32::MAX] {
+            let t = Topic::ObsAis(mmsi);
+            assert_eq!(t.name(), t.to_string());
         }
     }
 
