@@ -12,6 +12,7 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -53,8 +54,9 @@ pub enum Event {
     Publish {
         /// Where.
         topic: Topic,
-        /// What (boxed: an observation is large next to the other events).
-        observation: Box<Observation>,
+        /// What (shared with the pipeline's table of recent transmissions, not copied: an
+        /// observation is large next to the other events).
+        observation: Arc<Observation>,
         /// True for an update (more receivers heard it).
         update: bool,
     },
@@ -84,10 +86,11 @@ pub const MAX_DEDUP_ENTRIES: usize = 200_000;
 const MAX_RECEIVERS_PER_OBSERVATION: usize = 8;
 
 struct Heard {
-    /// Boxed: the table holds up to [`MAX_DEDUP_ENTRIES`] and grows by doubling; with the
-    /// observations inline each growth moved tens of megabytes at once, a pause of tens of
-    /// milliseconds in every observation's latency at 100 000 a second.
-    observation: Box<Observation>,
+    /// Behind a pointer: the table holds up to [`MAX_DEDUP_ENTRIES`] and grows by doubling;
+    /// with the observations inline each growth moved tens of megabytes at once, a pause of
+    /// tens of milliseconds in every observation's latency at 100 000 a second. Shared with
+    /// the event that publishes it (an update copies it only if that event is still held).
+    observation: Arc<Observation>,
 }
 
 /// Most lines and reports remembered per unit to recognise retransmissions.
@@ -310,7 +313,9 @@ impl Pipeline {
             if h.observation.receivers.len() < MAX_RECEIVERS_PER_OBSERVATION
                 && !h.observation.receivers.iter().any(|r| r == receiver)
             {
-                h.observation.receivers.push(receiver.to_owned());
+                Arc::make_mut(&mut h.observation)
+                    .receivers
+                    .push(receiver.to_owned());
                 out.push(Event::Publish {
                     topic: Topic::ObsAis(mmsi),
                     observation: h.observation.clone(),
@@ -337,15 +342,16 @@ impl Pipeline {
             self.recent.remove(&old);
         }
         self.order.push_back((received_at, hash));
+        let observation = Arc::new(observation);
         self.recent.insert(
             hash,
             Heard {
-                observation: Box::new(observation.clone()),
+                observation: Arc::clone(&observation),
             },
         );
         out.push(Event::Publish {
             topic: Topic::ObsAis(mmsi),
-            observation: Box::new(observation),
+            observation,
             update: false,
         });
     }
@@ -419,7 +425,7 @@ impl Pipeline {
                     self.observations += 1;
                     out.push(Event::Publish {
                         topic,
-                        observation: Box::new(Observation {
+                        observation: Arc::new(Observation {
                             // Numbered lines get a stable id: a redelivery is recognised.
                             id: match n {
                                 Some(n) => format!("{unit}-{}-n{n}", time.as_millisecond()),
@@ -485,7 +491,7 @@ impl Pipeline {
                 };
                 out.push(Event::Publish {
                     topic: Topic::ObsPatrol(unit.clone()),
-                    observation: Box::new(Observation {
+                    observation: Arc::new(Observation {
                         id,
                         time: report.time(),
                         time_source: TimeSource::Sender,

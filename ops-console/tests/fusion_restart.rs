@@ -45,7 +45,11 @@ fn stream(name: &str, minutes: i64) -> Stream {
             } = ev
             {
                 let json = serde_json::to_vec(&observation).unwrap();
-                observations.push((topic.to_string(), json, *observation));
+                observations.push((
+                    topic.to_string(),
+                    json,
+                    std::sync::Arc::unwrap_or_clone(observation),
+                ));
             }
         }
     }

@@ -122,7 +122,7 @@ async fn sigkill_during_a_stream_loses_no_delivered_line_nor_its_observation() {
                     observation,
                     update: false,
                     ..
-                } => Some(observation.id),
+                } => Some(observation.id.clone()),
                 _ => None,
             })
             .collect()

@@ -83,7 +83,7 @@ fn second(
                 ..
             } = ev
             {
-                out.push(*observation);
+                out.push(std::sync::Arc::unwrap_or_clone(observation));
             }
         }
     }

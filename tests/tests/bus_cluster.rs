@@ -34,7 +34,7 @@ fn expected_ids(lines: &[String]) -> BTreeSet<String> {
                 observation,
                 update: false,
                 ..
-            } => Some(observation.id),
+            } => Some(observation.id.clone()),
             _ => None,
         })
         .collect()
