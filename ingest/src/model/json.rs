@@ -1,7 +1,7 @@
 //! Observations written as JSON without serde's machinery, byte for byte what
 //! `serde_json` writes from their `Serialize` (the contract): ingest writes one for every
 //! AIS message it publishes, a hundred thousand a second, and through the derive it cost
-//! four times what decoding the message had.
+//! three times what decoding the message had (`tests/bench/decode.py`).
 //!
 //! Strings go through `serde_json`'s own escaping, numbers through the same `itoa` and
 //! `zmij`; what is written here is the structure, and times, which `jiff` writes through
@@ -101,8 +101,8 @@ fn push_ais(out: &mut Vec<u8>, a: &AisObservation) -> serde_json::Result<()> {
     opt_str(out, b",\"text\":", text)
 }
 
-/// `key`, written as `,"name":` where it is called (a constant the compiler copies in
-/// place: of a length it does not know, each piece was a call to `memcpy`).
+/// A key, given whole as `,"name":`: a constant the compiler copies in place (pieces of a
+/// length it does not know were each a call to `memcpy`).
 #[inline(always)]
 fn key(out: &mut Vec<u8>, key: &'static [u8]) {
     out.extend_from_slice(key);
