@@ -200,7 +200,6 @@ fn dims(bow: u16, stern: u16, port: u8, starboard: u8) -> (Option<u16>, Option<u
 
 impl AisObservation {
     /// The observation of a decoded message.
-    #[inline]
     pub fn from_message(m: &AisMessage, own_ship: bool) -> AisObservation {
         let mut o = AisObservation {
             mmsi: m.mmsi,

@@ -98,7 +98,7 @@ json_small_int!(u8, u16, u32, i8, i16, i32, i64);
 /// `v` in decimal. Digits are made eight at a time in a register (no digit is stored and
 /// reloaded) and written by fixed-size copies, not calls to `memcpy` for a few bytes.
 #[inline(always)]
-fn push_i64(out: &mut Vec<u8>, v: i64) {
+pub(crate) fn push_i64(out: &mut Vec<u8>, v: i64) {
     const E8: u64 = 100_000_000;
     // Most fields are a code or a flag of one digit.
     if (0..10).contains(&v) {

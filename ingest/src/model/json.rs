@@ -3,15 +3,16 @@
 //! AIS message it publishes, a hundred thousand a second, and through the derive it cost
 //! three times what decoding the message had (`tests/bench/decode.py`).
 //!
-//! Strings go through `serde_json`'s own escaping, numbers through the same `itoa` and
-//! `zmij`; what is written here is the structure, and times, which `jiff` writes through
-//! `core::fmt`.
+//! Strings go through `serde_json`'s own escaping, floats through the same `zmij`, integers
+//! through the decoder's JSON writer (as `Display` writes them, as `itoa` does); what is
+//! written here is the structure, and times, which `jiff` writes through `core::fmt`.
 
 use std::io::Write;
 
 use jiff::Timestamp;
 
 use super::{AisObservation, Observation, ObservationData, TimeSource};
+use crate::ais::json::push_i64;
 
 impl Observation {
     /// Append the observation as `serde_json::to_writer` writes it. Other observations
@@ -72,9 +73,9 @@ fn push_ais(out: &mut Vec<u8>, a: &AisObservation) -> serde_json::Result<()> {
         text,
     } = a;
     key(out, b",\"mmsi\":");
-    push_int(out, *mmsi);
+    push_i64(out, i64::from(*mmsi));
     key(out, b",\"msg_type\":");
-    push_int(out, *msg_type);
+    push_i64(out, i64::from(*msg_type));
     if *own_ship {
         out.extend_from_slice(b",\"own_ship\":true");
     }
@@ -109,15 +110,10 @@ fn key(out: &mut Vec<u8>, key: &'static [u8]) {
 }
 
 #[inline(always)]
-fn push_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
-#[inline(always)]
-fn opt_int<I: itoa::Integer>(out: &mut Vec<u8>, name: &'static [u8], v: Option<I>) {
+fn opt_int<I: Into<i64>>(out: &mut Vec<u8>, name: &'static [u8], v: Option<I>) {
     if let Some(v) = v {
         key(out, name);
-        push_int(out, v);
+        push_i64(out, v.into());
     }
 }
 
