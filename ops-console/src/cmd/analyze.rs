@@ -111,21 +111,79 @@ pub struct Summary {
 struct Clock {
     start: Option<Timestamp>,
     rate: f64,
+    /// Lines given a time from `start` and `rate` so far.
     untimed: u64,
+    /// The same count as whole seconds and lines into the next, at rates that allow it.
+    counted: Option<Counted>,
     /// The latest time set by the log itself.
     set: Option<Timestamp>,
 }
 
+/// Past this many seconds from `--start`, line times are computed, not counted (see
+/// [`Counted`]).
+const COUNTED_LIMIT_S: i64 = 4_000_000;
+
+/// Line times counted instead of computed, at a rate of whole lines a second that divides a
+/// second into whole nanoseconds (the default 1000/s is one): the `n`-th untimed line is
+/// `n / rate` seconds after the start, kept as whole seconds and lines into the next.
+///
+/// The same to the nanosecond as `secs_f64(n as f64 / rate)` while `n / rate` is below
+/// [`COUNTED_LIMIT_S`]: with `q` the quotient as a double, `k + m / rate` exact,
+/// `|q − (k + m / rate)| ≤ q·2⁻⁵³`. That is less than `1 / rate ≥ 10⁻⁹` (the distance to
+/// an integer when `m > 0`; when `m = 0`, `q` is the integer `k`), so the whole seconds
+/// are `k`, and the fraction, subtracted exactly, times 10⁹ (rounded once more, by at most
+/// 2⁻²⁴) is within `4·10⁶·2⁻⁵³·10⁹ + 2⁻²⁴ < 0.45` of the integer `m·10⁹ / rate`, to which
+/// `secs_f64` rounds it. The float path's four dependent operations cost 4% of `analyze`.
+struct Counted {
+    per_s: u32,
+    ns_per_line: u32,
+    secs: i64,
+    into: u32,
+}
+
+impl Counted {
+    fn at_rate(rate: f64) -> Option<Counted> {
+        let whole = (rate.fract() == 0.0 && (1.0..=1e9).contains(&rate)).then_some(rate as u32)?;
+        (1_000_000_000 % whole == 0).then_some(Counted {
+            per_s: whole,
+            ns_per_line: 1_000_000_000 / whole,
+            secs: 0,
+            into: 0,
+        })
+    }
+}
+
 impl Clock {
+    fn new(start: Option<Timestamp>, rate: f64) -> Clock {
+        Clock {
+            start,
+            rate,
+            untimed: 0,
+            counted: Counted::at_rate(rate),
+            set: None,
+        }
+    }
+
     /// The time of a line without its own.
     fn untimed(&mut self) -> Option<Timestamp> {
         if let Some(t) = self.set {
             return Some(t);
         }
         let start = self.start?;
-        let t = start + secs_f64(self.untimed as f64 / self.rate);
+        let offset = match &mut self.counted {
+            Some(c) if c.secs < COUNTED_LIMIT_S => {
+                let d = jiff::SignedDuration::new(c.secs, (c.into * c.ns_per_line) as i32);
+                c.into += 1;
+                if c.into == c.per_s {
+                    c.into = 0;
+                    c.secs += 1;
+                }
+                d
+            }
+            _ => secs_f64(self.untimed as f64 / self.rate),
+        };
         self.untimed += 1;
-        Some(t)
+        Some(start + offset)
     }
 }
 
@@ -189,12 +247,7 @@ impl<'w> Analysis<'w> {
             engine,
             pipeline: Pipeline::new(),
             decoder: Decoder::new(),
-            clock: Clock {
-                start,
-                rate,
-                untimed: 0,
-                set: None,
-            },
+            clock: Clock::new(start, rate),
             now: None,
             ticks: fusion::clock::MinuteTicks::default(),
             events: Vec::new(),
@@ -667,6 +720,56 @@ mod tests {
     }
 
     use super::*;
+
+    /// A clock that has given `n` untimed lines their times already.
+    fn clock_after(start: Timestamp, rate: f64, n: u64) -> Clock {
+        let mut c = Clock::new(Some(start), rate);
+        c.untimed = n;
+        if let Some(k) = &mut c.counted {
+            k.secs = (n / u64::from(k.per_s)) as i64;
+            k.into = (n % u64::from(k.per_s)) as u32;
+        }
+        c
+    }
+
+    /// At every rate that divides a second into whole nanoseconds, counted line times are
+    /// `--start` plus jiff's `from_secs_f64(n / rate)`: from the first line, at random
+    /// points up to the limit, and across it (where the clock goes back to computing them).
+    #[test]
+    fn counted_line_times_are_jiffs_to_the_nanosecond() {
+        let start: Timestamp = "2026-11-22T00:00:00Z".parse().unwrap();
+        let mut rates = Vec::new();
+        for twos in 0..10 {
+            for fives in 0..10 {
+                rates.push(2u64.pow(twos) * 5u64.pow(fives));
+            }
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for &rate in &rates {
+            let limit = COUNTED_LIMIT_S as u64 * rate;
+            let mut froms = vec![0, limit - 2 * rate.min(500), limit - 1];
+            for _ in 0..40 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                froms.push(x % limit);
+            }
+            for from in froms {
+                let mut clock = clock_after(start, rate as f64, from);
+                assert!(clock.counted.is_some(), "{rate}/s is counted");
+                for n in from..from + 1200 {
+                    let want = start + jiff::SignedDuration::from_secs_f64(n as f64 / rate as f64);
+                    assert_eq!(clock.untimed(), Some(want), "line {n} at {rate}/s");
+                }
+            }
+        }
+        for rate in [3.0, 7.5, 1024.0, 0.5, 2e9, 999.0] {
+            assert!(
+                Clock::new(Some(start), rate).counted.is_none(),
+                "{rate}/s is computed"
+            );
+        }
+    }
 
     #[test]
     fn trailing_unix_time_after_the_checksum() {
