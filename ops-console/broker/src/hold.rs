@@ -50,8 +50,8 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::AtomicU8;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::sync::atomic::{AtomicU8, AtomicU64};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -61,6 +61,9 @@ use tracing::{info, warn};
 
 use super::acl::{Subject, covers, rules};
 use super::config::Role;
+
+mod interest;
+use interest::{Answered, Interest};
 
 /// How long a held message may wait for a consumer that has acknowledged later ones before it
 /// is counted as lost for it (shorter in this crate's tests).
@@ -170,10 +173,8 @@ type SessionId = Arc<str>;
 
 /// A consumer session as the engine keeps it.
 struct Session {
-    kind: Kind,
-    role: Role,
-    /// Its QoS 1 (or 2) subscriptions.
-    filters: Vec<String>,
+    /// Its kind, role, subscriptions, and whether it is waited for.
+    interest: Interest,
     clean: bool,
     /// Live connections (0 or 1; a takeover briefly 2).
     connected: usize,
@@ -183,8 +184,6 @@ struct Session {
     acked_at: Instant,
     /// The highest ticket number it acknowledged.
     acked_seq: u64,
-    /// It is no longer waited for (a must-see session away past its grace).
-    released: bool,
 }
 
 /// Counters of the ledger, for `/metrics`.
@@ -213,6 +212,8 @@ pub struct HoldStats {
 #[derive(Default)]
 struct Inner {
     sessions: HashMap<SessionId, Session>,
+    /// Which sessions a topic's publishes wait for, and which services read it.
+    answered: Answered,
     pending: HashMap<Key, VecDeque<Arc<Ticket>>>,
     next_seq: u64,
     stats: HoldStats,
@@ -225,6 +226,9 @@ pub(crate) struct Ledger {
     /// The keys of [`Ledger::key`]'s hash, random (a publisher cannot aim at a collision).
     hash_keys: (u64, u64),
     inner: Mutex<Inner>,
+    /// Changes to the sessions' [`Interest`]s, counted (what `answered` remembers is valid
+    /// until the next).
+    changes: Arc<AtomicU64>,
     /// Rung when a service subscribes.
     service_subscribed: Notify,
     /// Usernames besides the must-see roles whose sessions must see everything.
@@ -250,6 +254,7 @@ impl Ledger {
                 (s.hash_one(0u8), s.hash_one(1u8))
             },
             inner: Mutex::new(Inner::default()),
+            changes: Arc::default(),
             service_subscribed: Notify::new(),
             must_see_users,
             wait_for_services,
@@ -302,12 +307,15 @@ impl Ledger {
         if readers.is_empty() {
             return true;
         }
-        let inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         readers.iter().all(|&r| {
-            inner
-                .sessions
-                .values()
-                .any(|s| s.role == r && s.filters.iter().any(|f| covers(f, topic)))
+            inner.answered.read_by(
+                &self.changes,
+                topic,
+                r,
+                inner.sessions.iter().map(|(id, s)| (id, &s.interest)),
+            )
         })
     }
 
@@ -343,15 +351,14 @@ impl Ledger {
         key: Key,
         bell: &Arc<Notify>,
     ) -> Option<Arc<Ticket>> {
-        let mut inner = self.lock();
-        let waiting: Vec<(SessionId, Kind)> = inner
-            .sessions
-            .iter()
-            .filter(|(id, s)| {
-                ***id != *publisher && !s.released && s.filters.iter().any(|f| covers(f, topic))
-            })
-            .map(|(id, s)| (id.clone(), s.kind))
-            .collect();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let waiting = inner.answered.waiting(
+            &self.changes,
+            topic,
+            publisher,
+            inner.sessions.iter().map(|(id, s)| (id, &s.interest)),
+        );
         if waiting.is_empty() {
             return None;
         }
@@ -400,22 +407,18 @@ impl Ledger {
             .sessions
             .entry(c.session.as_str().into())
             .or_insert_with(|| Session {
-                kind: c.kind,
-                role: c.role,
-                filters: Vec::new(),
+                interest: Interest::new(c.kind, c.role, &self.changes),
                 clean: c.clean,
                 connected: 0,
                 left_at: None,
                 acked_at: Instant::now(),
                 acked_seq: 0,
-                released: false,
             });
         s.connected += 1;
         s.clean = c.clean;
         s.left_at = None;
         s.acked_at = Instant::now();
-        if s.released {
-            s.released = false;
+        if s.interest.set_released(false) {
             info!(
                 session = c.session,
                 "A must-see consumer is back; publishers wait for it again."
@@ -447,11 +450,8 @@ impl Ledger {
                 return;
             };
             for (f, qos) in granted {
-                s.filters.retain(|x| x != f);
-                if *qos >= 1 {
-                    s.filters.push(f.clone());
-                    service |= SERVICES.contains(&s.role);
-                }
+                s.interest.granted(f, *qos);
+                service |= *qos >= 1 && SERVICES.contains(&s.interest.role());
             }
         }
         if service {
@@ -465,8 +465,8 @@ impl Ledger {
         let Some(s) = inner.sessions.get_mut(c.session.as_str()) else {
             return;
         };
-        s.filters.retain(|f| !filters.contains(f));
-        let still = s.filters.clone();
+        s.interest.unsubscribed(filters);
+        let still = s.interest.filters().to_vec();
         release_where(&mut inner, &c.session, |t| {
             !still.iter().any(|f| covers(f, &t.topic))
         });
@@ -477,10 +477,9 @@ impl Ledger {
     pub(crate) fn acked(&self, c: &Consumer, key: Key) {
         let mut inner = self.lock();
         if let Some(s) = inner.sessions.get_mut(c.session.as_str())
-            && s.released
             && s.connected > 0
+            && s.interest.set_released(false)
         {
-            s.released = false;
             info!(
                 session = c.session,
                 "A must-see consumer acknowledges again; publishers wait for it again."
@@ -540,7 +539,7 @@ impl Ledger {
         let gone: Vec<(SessionId, &'static str)> = inner
             .sessions
             .iter_mut()
-            .filter(|(_, s)| s.kind == Kind::MustSee && !s.released)
+            .filter(|(_, s)| s.interest.kind() == Kind::MustSee && !s.interest.released())
             .filter_map(|(id, s)| {
                 let why = if s.connected == 0 && s.left_at.is_some_and(past_grace) {
                     "away"
@@ -552,7 +551,7 @@ impl Ledger {
                 } else {
                     return None;
                 };
-                s.released = true;
+                s.interest.set_released(true);
                 Some((id.clone(), why))
             })
             .collect();
@@ -570,7 +569,7 @@ impl Ledger {
         let acked: HashMap<SessionId, (u64, Vec<String>)> = inner
             .sessions
             .iter()
-            .map(|(id, s)| (id.clone(), (s.acked_seq, s.filters.clone())))
+            .map(|(id, s)| (id.clone(), (s.acked_seq, s.interest.filters().to_vec())))
             .collect();
         let mut lost: BTreeMap<(String, String), u64> = BTreeMap::new();
         let mut finished = Vec::new();
