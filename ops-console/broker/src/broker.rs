@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttd::protocol::v4::V4;
-use rumqttd::{ConnectionSettings, LinkType, Router, RouterConfig, Server, ServerSettings};
+use rumqttd::{
+    Acceptor, ConnectionSettings, LinkType, Router, RouterConfig, Server, ServerSettings,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{AbortHandle, JoinSet};
@@ -109,11 +111,11 @@ impl Broker {
 
         let mut tasks = JoinSet::new();
         let engine_login = (ENGINE_USER.to_owned(), engine_secret()?);
-        let engine = start_engine(&cfg, &engine_login, &mut tasks).await?;
+        let (engine, acceptor) = start_engine(&cfg, &engine_login, &mut tasks).await?;
         let counters = Arc::new(Counters::default());
         let ledger = Arc::new(Ledger::new(cfg.must_see.clone(), cfg.wait_for_services));
         let front = Arc::new(Front::new(
-            engine,
+            acceptor,
             engine_login,
             counters.clone(),
             cfg.max_connections,
@@ -282,14 +284,15 @@ fn server_settings(
     }
 }
 
-/// Spawns the router thread and the engine's listener on a free internal port. rumqttd binds
-/// inside its task and cannot report port 0, so a free port is reserved, released and handed to
-/// it; should another process take it meanwhile, the next attempt uses another.
+/// Spawns the router thread and the engine's listener on a free internal port, and returns
+/// that port and what serves the fronts' in-process connections. rumqttd binds inside its task
+/// and cannot report port 0, so a free port is reserved, released and handed to it; should
+/// another process take it meanwhile, the next attempt uses another.
 async fn start_engine(
     cfg: &BrokerConfig,
     login: &(String, String),
     tasks: &mut JoinSet<()>,
-) -> Result<SocketAddr, BrokerError> {
+) -> Result<(SocketAddr, Acceptor<V4>), BrokerError> {
     let router_tx = Router::new(0, router_config(cfg)).spawn();
     let mut last = String::new();
     for _ in 0..ENGINE_ATTEMPTS {
@@ -299,13 +302,14 @@ async fn start_engine(
             .port();
         let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let mut server = Server::new(server_settings(cfg, listen, login), router_tx.clone(), V4);
+        let acceptor = server.acceptor();
         let task = tasks.spawn(async move {
             if let Err(e) = server.start(LinkType::Remote).await {
                 warn!(%listen, error = %e, "MQTT engine listener stopped.");
             }
         });
         match wait_ready(listen, login, &task).await {
-            Ok(()) => return Ok(listen),
+            Ok(()) => return Ok((listen, acceptor)),
             Err(e) => {
                 task.abort();
                 last = e;

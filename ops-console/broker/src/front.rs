@@ -38,6 +38,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use rumqttd::Acceptor;
+use rumqttd::protocol::v4::V4;
+use tokio::io::DuplexStream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -56,8 +59,9 @@ use super::packet::{
 use super::relay::{Lost, Relay, client_to_engine, engine_to_client};
 use super::stats::{Counters, OpenGuard, Refusal};
 
-/// How long a front waits to reach the engine.
-const ENGINE_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bytes in flight each way on a connection's pipe to the engine before the writer waits
+/// (about what loopback TCP buffered, when the fronts reached the engine over it).
+const ENGINE_PIPE_BYTES: usize = 256 * 1024;
 /// How long a closing relay lets the engine's last bytes (e.g. a DISCONNECT's aftermath) through.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Password checks running at once (PBKDF2 is CPU-bound, on a blocking thread): a flood of
@@ -72,8 +76,8 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// What both fronts share.
 pub(crate) struct Front {
-    /// The engine's internal listener.
-    engine: SocketAddr,
+    /// Serves the fronts' connections to the engine, each an in-process pipe.
+    engine: Acceptor<V4>,
     /// The fronts' username and password at the engine (the password made at start, in memory
     /// only).
     engine_login: (String, String),
@@ -92,7 +96,7 @@ pub(crate) struct Front {
 
 impl Front {
     pub(crate) fn new(
-        engine: SocketAddr,
+        engine: Acceptor<V4>,
         engine_login: (String, String),
         counters: Arc<Counters>,
         max_connections: usize,
@@ -418,12 +422,13 @@ fn refuse(
     );
 }
 
-async fn connect_engine(front: &Front) -> io::Result<TcpStream> {
-    let s = timeout(ENGINE_CONNECT_TIMEOUT, TcpStream::connect(front.engine))
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "engine did not accept"))??;
-    let _ = s.set_nodelay(true);
-    Ok(s)
+/// A connection to the engine: an in-process pipe (the fronts once reached the engine over
+/// loopback TCP, which cost every packet two more trips through the kernel, a fifth of the
+/// broker's time at 100 000 publishes a second).
+fn connect_engine(front: &Front) -> DuplexStream {
+    let (ours, engines) = tokio::io::duplex(ENGINE_PIPE_BYTES);
+    front.engine.serve(engines);
+    ours
 }
 
 /// How a client connection ended, when it did not end well.
@@ -518,19 +523,8 @@ async fn connection<S: ClientStream>(
             }
         },
     };
-    let engine = match connect_engine(front).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(%peer, user = admitted.user().unwrap_or(""), error = %e, "MQTT engine unreachable; closing the client.");
-            let _ = client
-                .write_all(&connack_refusal(connack::SERVER_UNAVAILABLE))
-                .await;
-            let _ = client.flush().await;
-            return;
-        }
-    };
     let (cr, mut cw) = client.halves();
-    let (mut er, mut ew) = engine.into_split();
+    let (mut er, mut ew) = tokio::io::split(connect_engine(front));
     if ew.write_all(&admitted.connect).await.is_err() {
         return;
     }

@@ -23,7 +23,6 @@ pub(crate) mod kind {
 /// CONNACK return codes (MQTT 3.1.1 §3.2.2.3).
 pub(crate) mod connack {
     pub(crate) const UNACCEPTABLE_PROTOCOL_VERSION: u8 = 1;
-    pub(crate) const SERVER_UNAVAILABLE: u8 = 3;
     pub(crate) const NOT_AUTHORIZED: u8 = 5;
 }
 

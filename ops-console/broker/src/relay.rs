@@ -4,8 +4,7 @@
 //!   on, the first bad one ends the connection. A publish waits for the services that read it
 //!   to subscribe (`tidewatch up`); a QoS 1 publish that consumers must have is registered with the [`Ledger`]; a
 //!   consumer's subscriptions and acknowledgements are reported to it.
-//! - **engine → client**: relayed as they come (and acknowledged to the engine at once: see
-//!   [`ack_now`]), except the PUBACKs of held publishes, which wait, in order, until the ledger
+//! - **engine → client**: relayed as they come, except the PUBACKs of held publishes, which wait, in order, until the ledger
 //!   says every consumer has the message ([`super::hold`]). A PUBACK whose message a keeper
 //!   never got is not sent: the connection is closed, and the client sends the message again.
 //!
@@ -24,8 +23,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Notify;
 
 use super::acl::Grants;
@@ -279,7 +276,7 @@ pub(crate) struct Lost;
 /// not. `Ok` when the client closed its side cleanly.
 pub(crate) async fn client_to_engine(
     mut client: impl AsyncRead + Unpin,
-    mut engine: OwnedWriteHalf,
+    mut engine: impl AsyncWrite + Unpin,
     mut buf: BytesMut,
     grants: &Grants,
     max_body: usize,
@@ -370,15 +367,10 @@ fn police<'a>(first: u8, body: &'a [u8], grants: &Grants) -> Result<ClientPacket
     Ok(p)
 }
 
-/// Relay what the engine sends to the client, acknowledging it to the engine at once, and
-/// holding the PUBACKs of held publishes until they are settled.
-///
-/// The engine (rumqttd) does not set `TCP_NODELAY` on its sockets, so Nagle holds each small
-/// packet it writes until the previous one is acknowledged, and the kernel's delayed ACK on our
-/// side (up to 40 ms on Linux) turned that into a wait of tens of milliseconds per packet at
-/// low rates. Linux leaves quick-ACK mode by itself, so it is re-armed after every read.
+/// Relay what the engine sends to the client, holding the PUBACKs of held publishes until
+/// they are settled.
 pub(crate) async fn engine_to_client(
-    engine: &mut OwnedReadHalf,
+    engine: &mut (impl AsyncRead + Unpin),
     client: &mut (impl AsyncWrite + Unpin),
     relay: &Relay,
 ) -> io::Result<Result<(), Lost>> {
@@ -393,7 +385,6 @@ pub(crate) async fn engine_to_client(
                 if n? == 0 {
                     return Ok(Ok(()));
                 }
-                ack_now(engine.as_ref());
                 while let Ok(Some(f)) = frame(&buf, usize::MAX)
                     && buf.len() >= f.len()
                 {
@@ -417,12 +408,4 @@ pub(crate) async fn engine_to_client(
             return Ok(Err(lost));
         }
     }
-}
-
-/// Send the ACK for what was just read now rather than after the delayed-ACK timer.
-fn ack_now(socket: &TcpStream) {
-    #[cfg(target_os = "linux")]
-    let _ = socket2::SockRef::from(socket).set_tcp_quickack(true);
-    #[cfg(not(target_os = "linux"))]
-    let _ = socket;
 }

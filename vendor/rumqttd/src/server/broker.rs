@@ -379,6 +379,18 @@ impl<P: Protocol + Clone + Send + 'static> Server<P> {
         Ok((Box::new(stream), None))
     }
 
+    /// Tidewatch's patch (PATCH.md): a handle that serves connections arriving as any byte
+    /// stream (an in-process pipe), each as an accepted TCP connection of this server is
+    /// served.
+    pub fn acceptor(&self) -> Acceptor<P> {
+        Acceptor {
+            config: Arc::new(self.config.connections.clone()),
+            router_tx: self.router_tx.clone(),
+            protocol: self.protocol.clone(),
+            awaiting_will_handler: self.awaiting_will_handler.clone(),
+        }
+    }
+
     pub async fn start(&mut self, link_type: LinkType) -> Result<(), Error> {
         let listener = TcpListener::bind(&self.config.listen).await?;
         let delay = Duration::from_millis(self.config.next_connection_delay_ms);
@@ -463,6 +475,41 @@ impl<P: Protocol + Clone + Send + 'static> Server<P> {
 
             time::sleep(delay).await;
         }
+    }
+}
+
+/// Tidewatch's patch (PATCH.md): serves connections that arrive as byte streams other than
+/// the server's own TCP listener's, with the server's connection settings and router.
+#[derive(Clone)]
+pub struct Acceptor<P> {
+    config: Arc<ConnectionSettings>,
+    router_tx: Sender<(ConnectionId, Event)>,
+    protocol: P,
+    awaiting_will_handler: Arc<Mutex<HashMap<String, Sender<AwaitingWill>>>>,
+}
+
+impl<P: Protocol + Clone + Send + 'static> Acceptor<P> {
+    /// Serves one connection on `stream` (from its MQTT CONNECT on) in a task of the current
+    /// runtime, as [`Server::start`] serves an accepted socket.
+    pub fn serve<S>(&self, stream: S)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    {
+        task::spawn(
+            remote(
+                self.config.clone(),
+                None,
+                self.router_tx.clone(),
+                Box::new(stream),
+                self.protocol.clone(),
+                self.awaiting_will_handler.clone(),
+            )
+            .instrument(tracing::error_span!(
+                "local_link",
+                client_id = field::Empty,
+                connection_id = field::Empty,
+            )),
+        );
     }
 }
 
