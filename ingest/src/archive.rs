@@ -302,24 +302,22 @@ impl Archive {
         let Some(seg) = self.pending.back_mut() else {
             unreachable!("a segment was just pushed");
         };
+        // `{received_at} {source} ok {len}\t` or `… rej:{reason} {len}\t`, written without
+        // `core::fmt` (most of what appending a line cost): the time as its `Display`.
         let out = &mut seg.bytes;
-        // Writing to a Vec cannot fail.
-        let _ = match rec.verdict {
-            Verdict::Accepted => write!(
-                out,
-                "{} {} ok {}\t",
-                rec.received_at,
-                rec.source,
-                rec.line.len()
-            ),
-            Verdict::Rejected(reason) => write!(
-                out,
-                "{} {} rej:{reason} {}\t",
-                rec.received_at,
-                rec.source,
-                rec.line.len()
-            ),
-        };
+        crate::model::json::push_timestamp(out, rec.received_at);
+        out.push(b' ');
+        out.extend_from_slice(rec.source.as_bytes());
+        match rec.verdict {
+            Verdict::Accepted => out.extend_from_slice(b" ok "),
+            Verdict::Rejected(reason) => {
+                out.extend_from_slice(b" rej:");
+                out.extend_from_slice(reason.as_bytes());
+                out.push(b' ');
+            }
+        }
+        crate::ais::json::push_i64(out, rec.line.len() as i64);
+        out.push(b'\t');
         out.extend_from_slice(rec.line);
         out.push(b'\n');
         Ok(())
@@ -934,6 +932,71 @@ mod tests {
             verdict,
             line,
         }
+    }
+
+    /// A record is `{received_at} {source} ok {len}\t{line}\n` (or `rej:{reason}`), the time
+    /// as jiff's `Display` writes it: any time (with or without a fraction of a second), source,
+    /// reason and length.
+    #[test]
+    fn records_are_written_as_formatting_writes_them() {
+        let dir = tmp("format");
+        let mut a = Archive::open(&dir).unwrap();
+        let mut expected = Vec::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut received_at = at("1970-01-01T00:00:00Z");
+        for i in 0..3000 {
+            let r = next();
+            // Mostly forward (files never go back), sometimes back, once in a while far.
+            let step_s = match r % 10 {
+                0 => -7200,
+                1 => (r >> 8) as i64 % 4_000_000_000,
+                _ => (r >> 8) as i64 % 5,
+            };
+            let nanos = match (r >> 40) % 4 {
+                0 => 0,
+                1 => ((r >> 20) % 1000) as i32 * 1_000_000,
+                _ => ((r >> 20) % 1_000_000_000) as i32,
+            };
+            received_at = Timestamp::new(
+                (received_at.as_second() + step_s).clamp(0, 4_102_444_800),
+                nanos,
+            )
+            .unwrap();
+            let source = ["ais:rx-1", "patrol:p1", "ais:a.b-c_9"][i % 3];
+            let line = vec![b'x'; (r >> 50) as usize % 300];
+            let verdict = if r % 7 == 0 {
+                Verdict::Rejected(["not_nmea", "line_too_long"][i % 2])
+            } else {
+                Verdict::Accepted
+            };
+            a.append(&Record {
+                received_at,
+                source,
+                verdict,
+                line: &line,
+            })
+            .unwrap();
+            let v = match verdict {
+                Verdict::Accepted => "ok".to_owned(),
+                Verdict::Rejected(reason) => format!("rej:{reason}"),
+            };
+            expected.extend_from_slice(
+                format!("{received_at} {source} {v} {}\t", line.len()).as_bytes(),
+            );
+            expected.extend_from_slice(&line);
+            expected.push(b'\n');
+        }
+        let written: Vec<u8> = a.pending.iter().flat_map(|s| s.bytes.clone()).collect();
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&expected)
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //!  "data":{"kind":"ais","mmsi":247123456,"msg_type":1,"lat":35.2,"lon":12.9,"sog_kn":13.5,...}}
 //! ```
 
-mod json;
+pub(crate) mod json;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

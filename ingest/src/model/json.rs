@@ -153,25 +153,33 @@ fn push_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
     Ok(())
 }
 
-/// A time, quoted, as `jiff` writes it (RFC 3339 in UTC, `Z`, the fraction of a second
-/// without its trailing zeros): directly from 1970 on, through `jiff`'s `Display` before.
+/// A time, quoted, as `jiff` writes it (see [`push_timestamp`]).
 fn push_time(out: &mut Vec<u8>, t: Timestamp) {
+    out.push(b'"');
+    push_timestamp(out, t);
+    out.push(b'"');
+}
+
+/// A time as `jiff`'s `Display` writes it (RFC 3339 in UTC, `Z`, the fraction of a second
+/// without its trailing zeros): directly from 1970 on, through `Display` before. Also the
+/// raw archive's record times.
+pub(crate) fn push_timestamp(out: &mut Vec<u8>, t: Timestamp) {
     // `jiff`'s times end within the year 9999: four digits.
     let (secs, nanos) = (t.as_second(), t.subsec_nanosecond());
     if secs < 0 || nanos < 0 {
         // Writing to a Vec cannot fail.
-        let _ = write!(out, "\"{t}\"");
+        let _ = write!(out, "{t}");
         return;
     }
     let (days, second_of_day) = (secs / 86_400, (secs % 86_400) as u32);
     let (year, month, day) = civil_from_days(days);
-    let mut b = *b"\"0000-00-00T00:00:00";
-    put4(&mut b[1..5], year);
-    put2(&mut b[6..8], month);
-    put2(&mut b[9..11], day);
-    put2(&mut b[12..14], second_of_day / 3600);
-    put2(&mut b[15..17], second_of_day / 60 % 60);
-    put2(&mut b[18..20], second_of_day % 60);
+    let mut b = *b"0000-00-00T00:00:00";
+    put4(&mut b[0..4], year);
+    put2(&mut b[5..7], month);
+    put2(&mut b[8..10], day);
+    put2(&mut b[11..13], second_of_day / 3600);
+    put2(&mut b[14..16], second_of_day / 60 % 60);
+    put2(&mut b[17..19], second_of_day % 60);
     out.extend_from_slice(&b);
     if nanos > 0 {
         let mut frac = *b".000000000";
@@ -190,7 +198,7 @@ fn push_time(out: &mut Vec<u8>, t: Timestamp) {
         }
         out.extend_from_slice(&frac[..len]);
     }
-    out.extend_from_slice(b"Z\"");
+    out.push(b'Z');
 }
 
 #[inline]
