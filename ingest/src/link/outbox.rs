@@ -26,6 +26,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
 use rumqttc::{AsyncClient, ClientError, Event, Packet, QoS};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -57,8 +58,10 @@ pub struct Outbox {
 /// confirmed yet, oldest first.
 #[derive(Default)]
 struct Queues {
-    backlog: VecDeque<(String, Vec<u8>)>,
-    in_flight: VecDeque<(String, Vec<u8>)>,
+    /// Topic and payload (shared with the client's copy, not copied: a payload is kept until
+    /// confirmed, to be sent again on a new session).
+    backlog: VecDeque<(String, Bytes)>,
+    in_flight: VecDeque<(String, Bytes)>,
     /// The connection is down: nothing is handed until the next session says what it kept.
     paused: bool,
 }
@@ -149,7 +152,9 @@ impl Outbox {
     /// Publish `payload` on `topic` (QoS 1, not retained): handed to the client now if it
     /// takes it, else kept in order for [`Outbox::drain`]. Never waits.
     pub fn publish(&self, topic: String, payload: Vec<u8>) -> Result<(), ClientError> {
-        self.queues().backlog.push_back((topic, payload));
+        self.queues()
+            .backlog
+            .push_back((topic, Bytes::from(payload)));
         self.drain()
     }
 
@@ -164,7 +169,7 @@ impl Outbox {
             let kept = (topic.clone(), payload.clone());
             match self
                 .client
-                .try_publish(topic, QoS::AtLeastOnce, false, payload)
+                .try_publish_bytes(topic, QoS::AtLeastOnce, false, payload)
             {
                 Ok(()) => {
                     q.in_flight.push_back(kept);

@@ -148,6 +148,30 @@ impl AsyncClient {
         Ok(())
     }
 
+    /// Tidewatch's patch (PATCH.md): attempts to send a MQTT Publish of shared bytes to the
+    /// `EventLoop` (as [`AsyncClient::publish_bytes`], without waiting; the topic is checked as
+    /// [`AsyncClient::try_publish`] checks it).
+    pub fn try_publish_bytes<S>(
+        &self,
+        topic: S,
+        qos: QoS,
+        retain: bool,
+        payload: Bytes,
+    ) -> Result<(), ClientError>
+    where
+        S: Into<String>,
+    {
+        let topic = topic.into();
+        let mut publish = Publish::from_bytes(&topic, qos, payload);
+        publish.retain = retain;
+        let publish = Request::Publish(publish);
+        if !valid_topic(&topic) {
+            return Err(ClientError::TryRequest(publish));
+        }
+        self.request_tx.try_send(publish)?;
+        Ok(())
+    }
+
     /// Sends a MQTT Subscribe to the `EventLoop`
     pub async fn subscribe<S: Into<String>>(&self, topic: S, qos: QoS) -> Result<(), ClientError> {
         let subscribe = Subscribe::new(topic, qos);
