@@ -171,15 +171,24 @@ pub(crate) fn push_timestamp(out: &mut Vec<u8>, t: Timestamp) {
         let _ = write!(out, "{t}");
         return;
     }
-    let (days, second_of_day) = (secs / 86_400, (secs % 86_400) as u32);
-    let (year, month, day) = civil_from_days(days);
-    let mut b = *b"0000-00-00T00:00:00";
-    put4(&mut b[0..4], year);
-    put2(&mut b[5..7], month);
-    put2(&mut b[8..10], day);
-    put2(&mut b[11..13], second_of_day / 3600);
-    put2(&mut b[14..16], second_of_day / 60 % 60);
-    put2(&mut b[17..19], second_of_day % 60);
+    // The same second comes again and again (an observation's time and reception, the
+    // archive's records of one message): its date and time are written once.
+    thread_local! {
+        static LAST: std::cell::Cell<(i64, [u8; 19])> = const { std::cell::Cell::new((-1, [0; 19])) };
+    }
+    let (last, mut b) = LAST.get();
+    if last != secs {
+        let (days, second_of_day) = (secs / 86_400, (secs % 86_400) as u32);
+        let (year, month, day) = civil_from_days(days);
+        b = *b"0000-00-00T00:00:00";
+        put4(&mut b[0..4], year);
+        put2(&mut b[5..7], month);
+        put2(&mut b[8..10], day);
+        put2(&mut b[11..13], second_of_day / 3600);
+        put2(&mut b[14..16], second_of_day / 60 % 60);
+        put2(&mut b[17..19], second_of_day % 60);
+        LAST.set((secs, b));
+    }
     out.extend_from_slice(&b);
     if nanos > 0 {
         let mut frac = *b".000000000";
