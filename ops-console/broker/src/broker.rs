@@ -7,14 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttd::protocol::v4::V4;
-use rumqttd::{
-    Acceptor, ConnectionSettings, LinkType, Router, RouterConfig, Server, ServerSettings,
-};
+use rumqttd::{Acceptor, ConnectionSettings, Router, RouterConfig, Server, ServerSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{AbortHandle, JoinSet};
-use tokio::time::{Instant, sleep, timeout};
-use tracing::{info, warn};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio::time::timeout;
+use tracing::info;
 
 use super::config::{BrokerConfig, BrokerUser, ConfigError};
 use super::front::{AccountsUpdate, AuthPolicy, Front, Listener, serve, update_accounts};
@@ -22,8 +20,6 @@ use super::hold::Ledger;
 use super::packet::{Connect, encode_connect};
 use super::stats::{BrokerStats, Counters};
 
-/// How many internal ports to try if another process takes the one reserved for the engine.
-const ENGINE_ATTEMPTS: u32 = 5;
 /// How long the engine has to answer a probe CONNECT after being spawned.
 const ENGINE_READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The fronts' username at the engine (their password is made at start).
@@ -44,10 +40,8 @@ pub enum BrokerError {
         /// What the OS said.
         source: io::Error,
     },
-    /// The engine did not come up on an internal port.
-    #[error(
-        "MQTT broker: the engine did not start on 127.0.0.1 after {ENGINE_ATTEMPTS} attempts: {0}"
-    )]
+    /// The engine did not come up.
+    #[error("MQTT broker: the engine did not start: {0}")]
     Engine(String),
 }
 
@@ -55,40 +49,39 @@ pub enum BrokerError {
 ///
 /// ```text
 ///  local clients ──▶ listen (127.0.0.1: anonymous = raw AIS only,   ─┐
-///                    or an account; CONNECT checked, ACL per packet) ├─▶ engine (rumqttd) on an
-///  units, feeds  ──▶ auth_listen (TLS when auth_tls, then username   │   internal 127.0.0.1 port,
-///                    + password, CONNECT checked, ACL per packet) ───┘   the fronts' secret only
+///                    or an account; CONNECT checked, ACL per packet) ├─▶ engine (rumqttd), an
+///  units, feeds  ──▶ auth_listen (TLS when auth_tls, then username   │   in-process pipe per
+///                    + password, CONNECT checked, ACL per packet) ───┘   connection, no port
 /// ```
 ///
 /// Accounts can be added and revoked while it runs ([`Broker::accounts`]); a revoked
 /// account's connections are closed at once.
 ///
 /// Everything but the engine's router runs as tasks on the caller's tokio runtime. The engine
-/// takes only the fronts: they log in with a password made at start and kept in memory, so a
-/// local process that finds the internal port gets nowhere. See [`BrokerConfig`] for the
+/// listens on no port: each client connection the fronts admit reaches it through an
+/// in-process pipe, on which the front logs in with a password made at start and kept in
+/// memory (so that, should the engine ever be given a listener, nothing but the fronts gets
+/// in). See [`BrokerConfig`] for the
 /// listeners, accounts and memory bound, and [`super::Refusal`] for what the fronts refuse.
 /// Dropping the broker stops it like [`shutdown`](Self::shutdown), without waiting.
 #[derive(Debug)]
 pub struct Broker {
     addr: SocketAddr,
     auth_addr: Option<SocketAddr>,
-    /// The engine's internal listener (tests knock on it directly).
-    #[cfg_attr(not(test), allow(dead_code))]
-    engine: SocketAddr,
     counters: Arc<Counters>,
     /// Who has what, for held PUBACKs.
     ledger: Arc<Ledger>,
     /// The accounts, changeable while the broker runs.
     accounts: Accounts,
-    /// The engine's listener task and the fronts' accept loops. Each accept loop owns the tasks of
-    /// its connections, so aborting this set closes every listener and every client connection.
+    /// The fronts' accept loops and the ledger's sweeper. Each accept loop owns the tasks of its
+    /// connections, so aborting this set closes every listener and every client connection.
     tasks: JoinSet<()>,
 }
 
 impl Broker {
     /// Starts the broker on the current tokio runtime: opens the listeners (reporting the address
-    /// actually bound, so port 0 works), starts the engine on a free internal loopback port, and
-    /// returns once the engine answers an MQTT CONNECT.
+    /// actually bound, so port 0 works), starts the engine, and returns once the engine answers
+    /// an MQTT CONNECT.
     pub async fn start(cfg: BrokerConfig) -> Result<Self, BrokerError> {
         cfg.validate()?;
         if let Some(a) = cfg.auth_listen
@@ -111,11 +104,11 @@ impl Broker {
 
         let mut tasks = JoinSet::new();
         let engine_login = (ENGINE_USER.to_owned(), engine_secret()?);
-        let (engine, acceptor) = start_engine(&cfg, &engine_login, &mut tasks).await?;
+        let engine = start_engine(&cfg, &engine_login).await?;
         let counters = Arc::new(Counters::default());
         let ledger = Arc::new(Ledger::new(cfg.must_see.clone(), cfg.wait_for_services));
         let front = Arc::new(Front::new(
-            acceptor,
+            engine,
             engine_login,
             counters.clone(),
             cfg.max_connections,
@@ -153,7 +146,6 @@ impl Broker {
         Ok(Broker {
             addr,
             auth_addr,
-            engine,
             counters,
             ledger,
             accounts,
@@ -177,11 +169,12 @@ impl Broker {
         self.auth_addr
     }
 
-    /// The engine's internal listener, which only the fronts should be able to use (tests
-    /// check that nothing else can).
+    /// The CONNACK return code with which the engine answers a CONNECT logging in as
+    /// `login` on a new in-process connection (0: accepted), or the error that ended the
+    /// connection first (tests check that only the fronts' secret gets in).
     #[doc(hidden)]
-    pub fn engine_addr(&self) -> SocketAddr {
-        self.engine
+    pub async fn engine_connack(&self, login: (&str, &str)) -> io::Result<u8> {
+        engine_connack(self.accounts.front.engine(), login).await
     }
 
     /// The counters so far.
@@ -259,17 +252,14 @@ fn engine_secret() -> Result<String, BrokerError> {
     Ok(secret.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The engine's listener on `listen`: only the fronts' login (the fronts authenticated the
+/// The engine's connection settings: only the fronts' login (the fronts authenticated the
 /// clients), the packet limit, and no dynamic filters (a publish nobody subscribed to is not
-/// kept).
-fn server_settings(
-    cfg: &BrokerConfig,
-    listen: SocketAddr,
-    login: &(String, String),
-) -> ServerSettings {
+/// kept). Its listen address is never bound: the server is never started, only its
+/// [`Acceptor`] used.
+fn server_settings(cfg: &BrokerConfig, login: &(String, String)) -> ServerSettings {
     ServerSettings {
         name: "tidewatch-engine".into(),
-        listen,
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         tls: None,
         next_connection_delay_ms: 0,
         connections: ConnectionSettings {
@@ -284,74 +274,33 @@ fn server_settings(
     }
 }
 
-/// Spawns the router thread and the engine's listener on a free internal port, and returns
-/// that port and what serves the fronts' in-process connections. rumqttd binds inside its task
-/// and cannot report port 0, so a free port is reserved, released and handed to it; should
-/// another process take it meanwhile, the next attempt uses another.
+/// Spawns the router thread and returns what serves the fronts' connections to the engine,
+/// once the engine has accepted the fronts' login on one (within [`ENGINE_READY_TIMEOUT`]).
+/// The engine listens on no port.
 async fn start_engine(
     cfg: &BrokerConfig,
     login: &(String, String),
-    tasks: &mut JoinSet<()>,
-) -> Result<(SocketAddr, Acceptor<V4>), BrokerError> {
+) -> Result<Acceptor<V4>, BrokerError> {
     let router_tx = Router::new(0, router_config(cfg)).spawn();
-    let mut last = String::new();
-    for _ in 0..ENGINE_ATTEMPTS {
-        let port = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map_err(|e| BrokerError::Engine(format!("no free loopback port: {e}")))?
-            .port();
-        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let mut server = Server::new(server_settings(cfg, listen, login), router_tx.clone(), V4);
-        let acceptor = server.acceptor();
-        let task = tasks.spawn(async move {
-            if let Err(e) = server.start(LinkType::Remote).await {
-                warn!(%listen, error = %e, "MQTT engine listener stopped.");
-            }
-        });
-        match wait_ready(listen, login, &task).await {
-            Ok(()) => return Ok((listen, acceptor)),
-            Err(e) => {
-                task.abort();
-                last = e;
-            }
-        }
+    let engine = Server::new(server_settings(cfg, login), router_tx, V4).acceptor();
+    match timeout(
+        ENGINE_READY_TIMEOUT,
+        engine_connack(&engine, (&login.0, &login.1)),
+    )
+    .await
+    {
+        Ok(Ok(0)) => Ok(engine),
+        Ok(Ok(code)) => Err(BrokerError::Engine(format!(
+            "it refused the fronts' login (CONNACK {code})"
+        ))),
+        Ok(Err(e)) => Err(BrokerError::Engine(format!("no CONNACK: {e}"))),
+        Err(_) => Err(BrokerError::Engine("no answer to a CONNECT".into())),
     }
-    Err(BrokerError::Engine(last))
 }
 
-/// Waits until the engine at `addr` answers a CONNECT with a CONNACK, or its task ends.
-async fn wait_ready(
-    addr: SocketAddr,
-    login: &(String, String),
-    task: &AbortHandle,
-) -> Result<(), String> {
-    let deadline = Instant::now() + ENGINE_READY_TIMEOUT;
-    let mut last = String::from("no answer");
-    while Instant::now() < deadline {
-        if task.is_finished() {
-            return Err(format!("listener on {addr} stopped (port taken?)"));
-        }
-        match timeout(Duration::from_secs(1), probe(addr, login)).await {
-            Ok(Ok(())) => {
-                // A CONNACK proves an engine listens there, not that it is ours: another
-                // process's (one that checks no login) may have taken the port first, and ours
-                // then stops at once.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if task.is_finished() {
-                    return Err(format!("{addr} is another process's (ours could not bind)"));
-                }
-                return Ok(());
-            }
-            Ok(Err(e)) => last = format!("{addr}: {e}"),
-            Err(_) => last = format!("{addr}: probe timed out"),
-        }
-        sleep(Duration::from_millis(5)).await;
-    }
-    Err(last)
-}
-
-/// One MQTT 3.1.1 CONNECT / CONNACK / DISCONNECT exchange, with the fronts' login.
-async fn probe(addr: SocketAddr, login: &(String, String)) -> io::Result<()> {
+/// One MQTT 3.1.1 CONNECT / CONNACK (/ DISCONNECT) exchange with the engine on a new
+/// in-process connection, logging in as `login`: the CONNACK's return code.
+async fn engine_connack(engine: &Acceptor<V4>, login: (&str, &str)) -> io::Result<u8> {
     let connect = encode_connect(
         &Connect {
             clean_session: true,
@@ -362,17 +311,16 @@ async fn probe(addr: SocketAddr, login: &(String, String)) -> io::Result<()> {
             password: None,
         },
         "tidewatch-probe",
-        (&login.0, &login.1),
+        login,
     );
-    let mut s = TcpStream::connect(addr).await?;
+    let (mut s, engines) = tokio::io::duplex(4096);
+    engine.serve(engines);
     s.write_all(&connect).await?;
     let mut ack = [0u8; 4];
     s.read_exact(&mut ack).await?;
-    if ack != [0x20, 2, 0, 0] {
-        return Err(io::Error::other(format!(
-            "not an MQTT broker (answered {ack:02x?})"
-        )));
+    if ack[..3] != [0x20, 2, 0] {
+        return Err(io::Error::other(format!("not a CONNACK: {ack:02x?}")));
     }
-    s.write_all(&[0xe0, 0]).await?;
-    Ok(())
+    let _ = s.write_all(&[0xe0, 0]).await;
+    Ok(ack[3])
 }

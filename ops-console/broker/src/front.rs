@@ -1,6 +1,6 @@
-//! The TCP fronts that clients actually connect to. The engine (rumqttd) listens only on an
-//! internal loopback port and takes only the fronts (they log in with a secret made at start);
-//! every client connection is relayed to it by one of two fronts, which work alike:
+//! The TCP fronts that clients actually connect to. The engine (rumqttd) listens on no port:
+//! each client connection a front admits reaches it through an in-process pipe, on which the
+//! front logs in with a secret made at start. There are two fronts, which work alike:
 //!
 //! - the **loopback front** takes anonymous clients (no username) and accounts;
 //! - the **authenticated front** takes accounts only.
@@ -420,6 +420,13 @@ fn refuse(
         detail,
         "Refused MQTT client."
     );
+}
+
+impl Front {
+    /// What serves the fronts' connections to the engine.
+    pub(crate) fn engine(&self) -> &Acceptor<V4> {
+        &self.engine
+    }
 }
 
 /// A connection to the engine: an in-process pipe (the fronts once reached the engine over
