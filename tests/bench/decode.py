@@ -124,13 +124,18 @@ def main():
     print(f"ratio tidewatch (our JSON) vs aiscat (JSON):      {med['aiscat (JSON)'] / our_json:5.1f}x faster")
     print(f"our JSON costs {our_json / gpsd_json:4.2f}x what --format gpsd does")
     # Writing the observations ingest publishes: the pipeline with JSON less the pipeline
-    # without, against decoding alone (per sentence).
-    base = med["ingest pipeline, no JSON"]
-    ours_w = (med["ingest pipeline + observation JSON"] - base) / n * 1e9
-    serde_w = (med["ingest pipeline + serde derive JSON"] - base) / n * 1e9
+    # without, against decoding alone (per sentence). Taken round by round (the three runs
+    # of a round are adjacent) and then the median: a difference of two medians swings with
+    # the machine's hour by more than what it measures.
+    base = times["ingest pipeline, no JSON"]
+    per = lambda k: [(j - b) / n * 1e9 for j, b in zip(times[k], base)]
+    ours_ws, serde_ws = per("ingest pipeline + observation JSON"), per("ingest pipeline + serde derive JSON")
+    ratios = [w / (d / n * 1e9) for w, d in zip(ours_ws, times["ours (decode only)"])]
+    ours_w, serde_w = statistics.median(ours_ws), statistics.median(serde_ws)
     dec = ours / n * 1e9
-    print(f"writing an observation's JSON: {ours_w:.0f} ns a sentence ({ours_w / dec:4.2f}x decoding it, "
-          f"{dec:.0f} ns); through serde's derive {serde_w:.0f} ns ({serde_w / dec:4.2f}x)")
+    print(f"writing an observation's JSON: {ours_w:.0f} ns a sentence ({statistics.median(ratios):4.2f}x decoding it, "
+          f"{dec:.0f} ns; rounds {min(ratios):.2f}-{max(ratios):.2f}x); through serde's derive {serde_w:.0f} ns "
+          f"({serde_w / dec:4.2f}x)")
     rss1 = peak_rss_kib([ex, "ours", "-"], inp, 1)
     rss5 = peak_rss_kib([ex, "ours", "-"], inp, 5)
     rss_ais = peak_rss_kib([ex, "ais", "-"], inp, 1)
