@@ -993,6 +993,8 @@ mod tests {
             expected.push(b'\n');
         }
         let written: Vec<u8> = a.pending.iter().flat_map(|s| s.bytes.clone()).collect();
+        drop(a); // writes what is pending: then the directory goes
+        let _ = fs::remove_dir_all(&dir);
         assert_eq!(
             String::from_utf8_lossy(&written),
             String::from_utf8_lossy(&expected)

@@ -61,9 +61,9 @@ pub enum BrokerError {
 /// listens on no port: each client connection the fronts admit reaches it through an
 /// in-process pipe, on which the front logs in with a password made at start and kept in
 /// memory (so that, should the engine ever be given a listener, nothing but the fronts gets
-/// in). See [`BrokerConfig`] for the
-/// listeners, accounts and memory bound, and [`super::Refusal`] for what the fronts refuse.
-/// Dropping the broker stops it like [`shutdown`](Self::shutdown), without waiting.
+/// in). See [`BrokerConfig`] for the listeners, accounts and memory bound, and
+/// [`super::Refusal`] for what the fronts refuse. Dropping the broker stops it like
+/// [`shutdown`](Self::shutdown), without waiting.
 #[derive(Debug)]
 pub struct Broker {
     addr: SocketAddr,
