@@ -113,6 +113,11 @@ impl Front {
             ledger,
         }
     }
+
+    /// What serves the fronts' connections to the engine.
+    pub(crate) fn engine(&self) -> &Acceptor<V4> {
+        &self.engine
+    }
 }
 
 /// One live connection of an account, listed in [`Front::live`] until dropped.
@@ -421,13 +426,6 @@ fn refuse(
         detail,
         "Refused MQTT client."
     );
-}
-
-impl Front {
-    /// What serves the fronts' connections to the engine.
-    pub(crate) fn engine(&self) -> &Acceptor<V4> {
-        &self.engine
-    }
 }
 
 /// A connection to the engine: an in-process pipe (the fronts once reached the engine over

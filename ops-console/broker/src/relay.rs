@@ -4,9 +4,10 @@
 //!   on, the first bad one ends the connection. A publish waits for the services that read it
 //!   to subscribe (`tidewatch up`); a QoS 1 publish that consumers must have is registered with the [`Ledger`]; a
 //!   consumer's subscriptions and acknowledgements are reported to it.
-//! - **engine → client**: relayed as they come, except the PUBACKs of held publishes, which wait, in order, until the ledger
-//!   says every consumer has the message ([`super::hold`]). A PUBACK whose message a keeper
-//!   never got is not sent: the connection is closed, and the client sends the message again.
+//! - **engine → client**: relayed as they come, except the PUBACKs of held publishes, which
+//!   wait, in order, until the ledger says every consumer has the message ([`super::hold`]).
+//!   A PUBACK whose message a keeper never got is not sent: the connection is closed, and the
+//!   client sends the message again.
 //!
 //! QoS 2 is bridged at the front, because the engine delivers a QoS 2 message only after the
 //! client's PUBREL, which comes only after the PUBREC that hands the message over, and so
