@@ -291,6 +291,7 @@ fn absorb(s: &mut ServiceStats, o: &ServiceStats) {
     s.unconfirmed += o.unconfirmed;
     s.unit_sequence_gaps += o.unit_sequence_gaps;
     s.unit_out_of_order += o.unit_out_of_order;
+    s.payload_hash_collisions += o.payload_hash_collisions;
     s.connects += o.connects;
     s.connection_errors += o.connection_errors;
     s.unexpected_topics += o.unexpected_topics;

@@ -143,6 +143,9 @@ pub struct Pipeline {
     pub observations: u64,
     /// Duplicate hearings merged into an earlier observation.
     pub duplicates: u64,
+    /// Transmissions whose payload hashed as another's within the window, with other
+    /// content (by chance, rarely; or made so by a hostile transmitter).
+    pub hash_collisions: u64,
     units: HashMap<UnitId, UnitStream>,
     /// Lines a unit numbered (`n:`) that never arrived: the count jumped ahead.
     pub sequence_gaps: u64,
@@ -182,6 +185,7 @@ impl Pipeline {
             accepted: BTreeMap::new(),
             observations: 0,
             duplicates: 0,
+            hash_collisions: 0,
             units: HashMap::new(),
             sequence_gaps: 0,
             out_of_order: 0,
@@ -300,12 +304,34 @@ impl Pipeline {
         // receivers' tag blocks, or reception) within the window. Identical content sent
         // again later (static data every 6 minutes), even if it arrives in the same burst
         // (a feed's backlog), is a new observation.
+        //
+        // The payload hash is fast, not collision-resistant: anyone transmitting AIS can
+        // make a payload hash as a vessel's predictable one (its static data). Content that
+        // differs from the entry found is another transmission, looked for again under a
+        // key mixed with its content, a few times; past them it is published unremembered
+        // (its other hearings then each published, recognised downstream by their id when
+        // their times agree). Nothing heard is taken for something else.
         let window = self.dedup_window;
-        if let Some(h) = self
-            .recent
-            .get_mut(&hash)
-            .filter(|h| h.observation.time.duration_since(time).abs() <= window)
-        {
+        let mut key = hash;
+        let mut probes = 0;
+        // Whether to remember it under `key`; and whether it was heard there already.
+        let (remember, heard) = loop {
+            match self
+                .recent
+                .get(&key)
+                .filter(|h| h.observation.time.duration_since(time).abs() <= window)
+            {
+                None => break (true, false),
+                Some(h) if same_transmission(&h.observation.data, &data) => break (true, true),
+                Some(_) if probes == MAX_DEDUP_PROBES => break (false, false),
+                Some(_) => {
+                    self.hash_collisions += 1;
+                    probes += 1;
+                    key = rekey(key, &data);
+                }
+            }
+        };
+        if heard && let Some(h) = self.recent.get_mut(&key) {
             self.duplicates += 1;
             // Named receivers come from the input (a tag block's `s:`): at most
             // MAX_RECEIVERS_PER_OBSERVATION are listed, so a feed naming a new station on
@@ -328,7 +354,7 @@ impl Pipeline {
             // Deterministic: the same transmission (payload and time) always gets the same
             // id, so a message the broker delivers again after a reconnect is recognised
             // downstream however long after.
-            id: ais_id(hash, time),
+            id: ais_id(key, time),
             time,
             time_source,
             received_at,
@@ -336,19 +362,21 @@ impl Pipeline {
             data,
         };
         self.observations += 1;
-        if self.recent.len() >= MAX_DEDUP_ENTRIES
-            && let Some((_, old)) = self.order.pop_front()
-        {
-            self.recent.remove(&old);
-        }
-        self.order.push_back((received_at, hash));
         let observation = Arc::new(observation);
-        self.recent.insert(
-            hash,
-            Heard {
-                observation: Arc::clone(&observation),
-            },
-        );
+        if remember {
+            if self.recent.len() >= MAX_DEDUP_ENTRIES
+                && let Some((at, old)) = self.order.pop_front()
+            {
+                self.forget(at, old);
+            }
+            self.order.push_back((received_at, key));
+            self.recent.insert(
+                key,
+                Heard {
+                    observation: Arc::clone(&observation),
+                },
+            );
+        }
         out.push(Event::Publish {
             topic: Topic::ObsAis(mmsi),
             observation,
@@ -362,7 +390,19 @@ impl Pipeline {
                 break;
             }
             self.order.pop_front();
-            self.recent.remove(&h);
+            self.forget(t, h);
+        }
+    }
+
+    /// Forget the entry `key` remembered at `at`, unless a later one (the same content
+    /// heard again past the window) took its place.
+    fn forget(&mut self, at: Timestamp, key: u64) {
+        if self
+            .recent
+            .get(&key)
+            .is_some_and(|h| h.observation.received_at == at)
+        {
+            self.recent.remove(&key);
         }
     }
 
@@ -526,6 +566,41 @@ fn lines(payload: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// The id of the AIS transmission of payload hash `hash` at `time`:
 /// `ais-{hash:016x}-{milliseconds}`, written without `format!` (one for every message).
+/// Keys tried for one transmission in the dedup table: its payload hash, then rekeyed
+/// ([`rekey`]) after each entry found holding other content.
+const MAX_DEDUP_PROBES: u32 = 4;
+
+/// Are `a` and `b`, whose payloads hash alike, one transmission? The same content, whether
+/// or not a receiver reported it as its own ship's (VDO; heard by others as VDM).
+fn same_transmission(a: &ObservationData, b: &ObservationData) -> bool {
+    match (a, b) {
+        (ObservationData::Ais(x), ObservationData::Ais(y)) if x.own_ship != y.own_ship => {
+            x == &AisObservation {
+                own_ship: x.own_ship,
+                ..y.clone()
+            }
+        }
+        _ => a == b,
+    }
+}
+
+/// The next key for `data` after `key` held other content: the key and the content (as
+/// JSON, VDO or not) through SipHash, the same in every run of the same build, so the id
+/// it makes ([`ais_id`]) is too.
+fn rekey(key: u64, data: &ObservationData) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut data = data.clone();
+    if let ObservationData::Ais(a) = &mut data {
+        a.own_ship = false;
+    }
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    serde_json::to_vec(&data)
+        .expect("an observation serialises")
+        .hash(&mut h);
+    h.finish()
+}
+
 fn ais_id(hash: u64, time: Timestamp) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = Vec::with_capacity(44);
@@ -666,6 +741,136 @@ mod tests {
         assert_eq!((p.observations, p.duplicates), (2, 1));
     }
 
+    /// A payload other than `victim`'s with the same [`crate::ais::payload_hash`], its first
+    /// character (the message type) kept: the hash is fast, not collision-resistant, and
+    /// each of its steps can be undone, so whoever can transmit AIS can make one.
+    fn colliding_payload(victim: &[u8]) -> Vec<u8> {
+        use crate::ais::{HASH_SEED, payload_hash};
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        // K's inverse modulo 2^64 (Newton's iteration doubles the bits right each step).
+        let mut k_inv = K;
+        for _ in 0..6 {
+            k_inv = k_inv.wrapping_mul(2u64.wrapping_sub(K.wrapping_mul(k_inv)));
+        }
+        assert_eq!(K.wrapping_mul(k_inv), 1);
+        let state = |words: &[u8]| {
+            // The state after whole words: the hash without its last word's step undone.
+            let mut h = HASH_SEED;
+            for w in words.chunks_exact(8) {
+                h = (h ^ u64::from_le_bytes(w.try_into().unwrap())).wrapping_mul(K);
+                h ^= h >> 32;
+            }
+            h
+        };
+        let target = state(&victim[..24]);
+        let armor = |b: u8| (b'0'..=b'W').contains(&b) || (b'`'..=b'w').contains(&b);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        loop {
+            let mut fake = victim.to_vec();
+            for b in &mut fake[1..16] {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
+                    [(seed % 64) as usize];
+            }
+            // The third word that leads from the fake's second state to the victim's third.
+            let mut v = target ^ (target >> 32);
+            v = v.wrapping_mul(k_inv);
+            let w = (v ^ state(&fake[..16])).to_le_bytes();
+            if w.iter().all(|&b| armor(b)) {
+                fake[16..24].copy_from_slice(&w);
+                assert_ne!(fake, victim);
+                assert_eq!(
+                    payload_hash(HASH_SEED, &fake, 0),
+                    payload_hash(HASH_SEED, victim, 0)
+                );
+                return fake;
+            }
+        }
+    }
+
+    /// review_24_1: a transmission whose payload hashes as another's, heard within the
+    /// window, is not that one heard again: a hostile transmitter repeating such a payload
+    /// made a vessel's real reports vanish as duplicates (and its own observation took
+    /// their id). Each is published with its own id, and each one's other hearings still
+    /// merge into it.
+    #[test]
+    fn review_24_1_a_payload_hashing_as_another_is_not_its_duplicate() {
+        let victim: &[u8] = b"19NWuLhuRb5QHfCpPcwj`26B0<02";
+        let fake = colliding_payload(victim);
+        let line = |payload: &[u8], station: &str| {
+            let tag = format!("s:{station},c:1334337317");
+            let sentence = format!("AIVDM,1,1,,B,{},0", String::from_utf8_lossy(payload));
+            format!(
+                "\\{tag}*{:02X}\\!{sentence}*{:02X}",
+                crate::ais::nmea_checksum(tag.as_bytes()),
+                crate::ais::nmea_checksum(sentence.as_bytes())
+            )
+        };
+        let mut p = Pipeline::new();
+        let now = t("2026-11-22T02:00:00Z");
+        let mut heard = |payload: &[u8], station: &str, ms: i64| {
+            let l = line(payload, station);
+            let ev = p.on_input(
+                Input::Ais {
+                    source: "feed",
+                    payload: l.as_bytes(),
+                },
+                now + SignedDuration::from_millis(ms),
+            );
+            let (_, o, update) = published(&ev)[0];
+            (o.clone(), update)
+        };
+        // The fake first, then the vessel's own report, heard by two stations.
+        let (forged, _) = heard(&fake, "s1", 0);
+        let (real, update) = heard(victim, "s2", 100);
+        assert!(!update, "the real report is an observation of its own");
+        assert_ne!(real.id, forged.id);
+        assert_ne!(real.data, forged.data);
+        assert!(matches!(&real.data, ObservationData::Ais(a) if a.mmsi == 636_091_763));
+        let (again, update) = heard(victim, "s3", 200);
+        assert!(update);
+        assert_eq!(again.id, real.id);
+        assert_eq!(again.receivers, ["feed/s2", "feed/s3"]);
+        // And the fake's own hearings merge into the fake's.
+        let (fake_again, update) = heard(&fake, "s4", 300);
+        assert!(update);
+        assert_eq!(fake_again.id, forged.id);
+        assert_eq!(fake_again.receivers, ["feed/s1", "feed/s4"]);
+    }
+
+    /// A ship's transponder reporting its own transmission (VDO) and a station hearing it
+    /// (VDM) heard one transmission: one observation, whichever came first.
+    #[test]
+    fn a_ships_own_report_and_a_station_hearing_it_are_one_observation() {
+        let line = |talker: &str| {
+            let sentence = format!("AI{talker},1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0");
+            format!(
+                "!{sentence}*{:02X}",
+                crate::ais::nmea_checksum(sentence.as_bytes())
+            )
+        };
+        for order in [["VDO", "VDM"], ["VDM", "VDO"]] {
+            let mut p = Pipeline::new();
+            let now = t("2026-11-22T02:00:00Z");
+            let mut ids = Vec::new();
+            for (i, talker) in order.into_iter().enumerate() {
+                let l = line(talker);
+                let ev = p.on_input(
+                    Input::Ais {
+                        source: if i == 0 { "own" } else { "station" },
+                        payload: l.as_bytes(),
+                    },
+                    now + SignedDuration::from_millis(100 * i as i64),
+                );
+                ids.push(published(&ev)[0].1.id.clone());
+            }
+            assert_eq!(ids[0], ids[1], "{order:?}");
+            assert_eq!((p.observations, p.duplicates, p.hash_collisions), (1, 1, 0));
+        }
+    }
+
     #[test]
     fn identical_content_sent_again_later_is_not_a_duplicate_even_in_one_burst() {
         let mut p = Pipeline::new();
@@ -687,6 +892,31 @@ mod tests {
         );
         assert!(!published(&e)[0].2, "a new observation, six minutes later");
         assert_eq!((p.observations, p.duplicates), (2, 0));
+    }
+
+    /// The same content again past the window takes the earlier entry's place: the earlier
+    /// one expiring does not take the later one with it, whose hearings still merge.
+    #[test]
+    fn an_entry_taken_over_by_the_same_content_later_outlives_the_first() {
+        let mut p = Pipeline::new();
+        let now = t("2026-11-22T02:00:00Z");
+        let later = b"\\s:rEV02,c:1334337677*5B\\!AIVDM,1,1,,B,19NWuLhuRb5QHfCpPcwj`26B0<02,0*5F";
+        let mut hear = |source: &str, payload: &[u8], after_ms: i64| {
+            let ev = p.on_input(
+                Input::Ais { source, payload },
+                now + SignedDuration::from_millis(after_ms),
+            );
+            published(&ev)[0].2
+        };
+        assert!(!hear("sat", TAGGED, 0));
+        // Six minutes later by its tag block, received a second and a half later.
+        assert!(!hear("sat", later, 1_500));
+        // Past the first's window by reception, within the second's: a second hearing.
+        assert!(
+            hear("shore", later, 3_000),
+            "merged into the later observation"
+        );
+        assert_eq!((p.observations, p.duplicates), (2, 1));
     }
 
     #[test]

@@ -141,6 +141,10 @@ pub struct ServiceStats {
     pub unit_sequence_gaps: u64,
     /// Numbered lines that arrived after a later one.
     pub unit_out_of_order: u64,
+    /// AIS transmissions whose payload hashed as another's heard within the dedup window,
+    /// with other content: each still its own observation. More than the odd one is
+    /// someone transmitting payloads made to collide.
+    pub payload_hash_collisions: u64,
     /// Connections made (the first, and every reconnect).
     pub connects: u64,
     /// Every subscription of the current connection is confirmed by the broker (SUBACK):
@@ -375,7 +379,10 @@ pub async fn run_with_inputs(
                         break Err(e);
                     }
                     unsynced_local += 1;
-                    handle.update(|s| s.queue_feeds = local.len() as u64);
+                    handle.update(|s| {
+                        s.queue_feeds = local.len() as u64;
+                        s.payload_hash_collisions = pipeline.hash_collisions;
+                    });
                 }
                 msg = rx.recv(), if !disk.active && out.backlog_len() < MAX_BACKLOG => match msg {
                     None => break Ok(()),
@@ -409,6 +416,7 @@ pub async fn run_with_inputs(
                             s.unacked = unacked.len() as u64;
                             s.unit_sequence_gaps = pipeline.sequence_gaps;
                             s.unit_out_of_order = pipeline.out_of_order;
+                            s.payload_hash_collisions = pipeline.hash_collisions;
                         });
                         // Group commit: once the worker has caught up with the broker, fsync
                         // (unless an fsync runs: its end starts the next) rather than at the
@@ -1046,6 +1054,8 @@ impl crate::stats::Report for ServiceStats {
         counter!("tidewatch_ingest_connection_errors_total").absolute(s.connection_errors);
         counter!("tidewatch_ingest_unit_lines_missing_total").absolute(s.unit_sequence_gaps);
         counter!("tidewatch_ingest_unit_out_of_order_total").absolute(s.unit_out_of_order);
+        counter!("tidewatch_ingest_payload_hash_collisions_total")
+            .absolute(s.payload_hash_collisions);
         gauge!("tidewatch_ingest_queue_depth", "queue" => "broker").set(s.queue_broker as f64);
         gauge!("tidewatch_ingest_queue_depth", "queue" => "feeds").set(s.queue_feeds as f64);
         gauge!("tidewatch_ingest_queue_depth", "queue" => "unacked").set(s.unacked as f64);

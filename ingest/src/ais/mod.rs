@@ -179,13 +179,14 @@ pub struct Vdm<'a> {
     pub fill_bits: u8,
 }
 
-const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+/// Where a message's [`payload_hash`] starts.
+pub(crate) const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// Continue the hash of a message over one fragment's armored payload and fill bits, eight
 /// bytes a step (a multiply and a shift each). Only equality matters: the receive path
 /// keeps it in memory to merge one transmission heard by several receivers.
 #[inline]
-fn payload_hash(mut h: u64, payload: &[u8], fill_bits: u8) -> u64 {
+pub(crate) fn payload_hash(mut h: u64, payload: &[u8], fill_bits: u8) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut mix = |w: u64| {
         h = (h ^ w).wrapping_mul(K);
