@@ -5,6 +5,13 @@
 //! made), `pipeline-json` also writes each observation as JSON as ingest publishes it,
 //! `pipeline-serde` writes it through serde's derive instead (what it cost before).
 //!
+//! `writers` reads the whole input into memory, makes every observation through the
+//! pipeline once, then times, in turns on the same core, decoding every line (`ours`) and
+//! writing every observation (`Observation::write_json`, what ingest publishes and logs),
+//! `--rounds` times (default 15): their ratio a round, adjacent in time, is what the hour's
+//! speed cancels out of (two whole runs' difference swings with it by more than it measures).
+//! Prints the rounds' ratios and their median to stdout.
+//!
 //! `ours` is `ingest::ais::Decoder`; `ais` is the `ais` crate (0.12), the fastest Rust
 //! peer, run the same way on the same lines. A line the `ais` crate panics on (it does on
 //! some ship types) is caught and counted, so the run completes.
@@ -16,7 +23,9 @@ use std::io::{BufRead, BufReader};
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(which), Some(path)) = (args.next(), args.next()) else {
-        eprintln!("usage: decode_bench ours|ais|pipeline|pipeline-json|pipeline-serde FILE");
+        eprintln!(
+            "usage: decode_bench ours|ais|pipeline|pipeline-json|pipeline-serde FILE\n       decode_bench writers FILE [--rounds N]"
+        );
         std::process::exit(2);
     };
     let reader: Box<dyn std::io::Read> = if path == "-" {
@@ -31,6 +40,13 @@ fn main() {
     let mut line = Vec::with_capacity(256);
     let (mut lines, mut messages, mut errors, mut panics) = (0u64, 0u64, 0u64, 0u64);
     match which.as_str() {
+        "writers" => {
+            let rounds = match (args.next().as_deref(), args.next()) {
+                (Some("--rounds"), Some(n)) => n.parse().expect("--rounds N"),
+                _ => 15usize,
+            };
+            return writers(&mut input, rounds);
+        }
         "ours" => {
             let mut d = ingest::ais::Decoder::new();
             while input.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
@@ -106,12 +122,83 @@ fn main() {
         }
         other => {
             eprintln!(
-                "unknown decoder {other:?}: use ours, ais, pipeline, pipeline-json or pipeline-serde"
+                "unknown decoder {other:?}: use ours, ais, pipeline, pipeline-json, pipeline-serde or writers"
             );
             std::process::exit(2);
         }
     }
     eprintln!("{which}: {lines} lines, {messages} messages, {errors} errors, {panics} panics");
+}
+
+/// The `writers` mode: see the module docs.
+fn writers(input: &mut impl BufRead, rounds: usize) {
+    use ingest::pipeline::{Event, Input, Pipeline};
+    use std::time::Instant;
+    let mut lines = Vec::new();
+    let mut line = Vec::new();
+    while input.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+        lines.push(std::mem::take(&mut line));
+    }
+    let mut p = Pipeline::new();
+    let start = jiff::Timestamp::from_second(1_795_305_600).expect("a time");
+    let mut observations = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let at = start + jiff::SignedDuration::from_millis(i as i64);
+        let events = p.on_input(
+            Input::Ais {
+                source: "bench",
+                payload: l,
+            },
+            at,
+        );
+        for e in events {
+            if let Event::Publish { observation, .. } = e {
+                observations.push(observation);
+            }
+        }
+    }
+    let decode = || {
+        let mut d = ingest::ais::Decoder::new();
+        let t = Instant::now();
+        for l in &lines {
+            black_box(d.decode_line(l, 0).ok());
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let mut json = Vec::with_capacity(1024);
+    let mut write = || {
+        let t = Instant::now();
+        for o in &observations {
+            json.clear();
+            o.write_json(&mut json).expect("an observation is written");
+            black_box(&json);
+        }
+        t.elapsed().as_secs_f64()
+    };
+    // One of each first: caches, page faults of the buffers.
+    decode();
+    write();
+    let mut ratios = Vec::new();
+    for _ in 0..rounds {
+        let d = decode();
+        let w = write();
+        println!(
+            "decode {:.1} ns a line, write {:.1} ns a line ({} observations): {:.3}",
+            d / lines.len() as f64 * 1e9,
+            w / lines.len() as f64 * 1e9,
+            observations.len(),
+            w / d
+        );
+        ratios.push(w / d);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "writing the observations / decoding the lines: median {:.3} (rounds {:.3}-{:.3}), {} lines",
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1],
+        lines.len()
+    );
 }
 
 /// The `ais` crate's fragments: complete with a message, or not.

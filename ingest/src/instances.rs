@@ -216,6 +216,8 @@ pub struct InstanceConfig {
 /// What an instance knows and holds, for `/metrics` and tests.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InstanceStats {
+    /// Every slot configured: each is reported, 1 when held, 0 when not.
+    pub slots: BTreeSet<String>,
     /// Slots this instance holds now.
     pub holds: BTreeSet<String>,
     /// Instances this one knows to be alive (itself included).
@@ -305,7 +307,7 @@ impl crate::stats::Report for InstanceStats {
         use metrics::{Unit, describe_counter, describe_gauge};
         describe_gauge!(
             "tidewatch_ingest_slot_held",
-            "1 for each ingest slot this instance holds"
+            "1 for each ingest slot this instance holds, 0 for the others"
         );
         describe_gauge!(
             "tidewatch_ingest_instances_alive",
@@ -331,8 +333,10 @@ impl crate::stats::Report for InstanceStats {
 
     fn record(&self) {
         use metrics::{counter, gauge};
-        for slot in &self.holds {
-            gauge!("tidewatch_ingest_slot_held", "slot" => slot.clone()).set(1.0);
+        // Every slot, so that one given up reads 0 rather than its last 1.
+        for slot in self.slots.union(&self.holds) {
+            let held = if self.holds.contains(slot) { 1.0 } else { 0.0 };
+            gauge!("tidewatch_ingest_slot_held", "slot" => slot.clone()).set(held);
         }
         gauge!("tidewatch_ingest_instances_alive").set(self.alive.len() as f64);
         counter!("tidewatch_ingest_slot_changes_total", "change" => "taken").absolute(self.taken);
@@ -378,6 +382,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServiceError> {
     let me = inst.name.as_str().to_owned();
+    handle.lock().instance.slots = inst.slots.iter().map(|s| s.name.clone()).collect();
     // The slots and the sessions' names: instances that differ in either would not share.
     let plan = fingerprint(&inst.slots, &base.broker.client_id);
 

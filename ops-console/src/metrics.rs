@@ -282,6 +282,34 @@ mod tests {
         assert!(text.contains("tidewatch_ingest_disk_full 0"), "{text}");
     }
 
+    /// An ingest instance that gave a slot up (another instance joined, or took it over)
+    /// reads 0 for it: the gauge kept its last 1, and every instance looked to hold every
+    /// slot it ever held (the deploy test waited in vain for the slots to be shared).
+    #[test]
+    fn a_slot_given_up_reads_0_not_its_last_1() {
+        let m = Metrics::new();
+        let slots: std::collections::BTreeSet<String> = ["north", "rest"].map(String::from).into();
+        let stats = Arc::new(Mutex::new(ingest::instances::InstanceStats {
+            slots: slots.clone(),
+            holds: slots,
+            ..Default::default()
+        }));
+        let read = stats.clone();
+        m.add(move || read.lock().unwrap().clone());
+        let held = |text: &str, slot: &str| {
+            let line = format!("tidewatch_ingest_slot_held{{slot=\"{slot}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&line))
+                .map(|v| v.to_owned())
+        };
+        let text = m.render();
+        assert_eq!(held(&text, "north").as_deref(), Some("1"), "{text}");
+        stats.lock().unwrap().holds.remove("north");
+        let text = m.render();
+        assert_eq!(held(&text, "north").as_deref(), Some("0"), "{text}");
+        assert_eq!(held(&text, "rest").as_deref(), Some("1"), "{text}");
+    }
+
     #[test]
     fn render_reports_each_stores_disk_use_and_the_free_space() {
         let data = tempfile::tempdir().unwrap();

@@ -43,7 +43,8 @@ fn holds(port: u16) -> BTreeSet<String> {
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.strip_prefix("tidewatch_ingest_slot_held{slot=\""))
-        .filter_map(|l| l.split_once('"'))
+        .filter_map(|l| l.split_once("\"} "))
+        .filter(|(_, held)| *held == "1")
         .map(|(slot, _)| slot.to_owned())
         .collect()
 }

@@ -14,7 +14,9 @@ the same run. Absolute times on shared machines are noise; the ratios are the re
                 JSON a message: tests/bench/aiscat_json.py, installed into target/tools/aiscat)
   observations: ingest's pipeline on every line (decode, duplicates, observation), without
                 JSON, with `Observation::write_json` (what ingest publishes) and with serde's
-                derive: what writing costs next to decoding
+                derive: what writing costs next to decoding; and the same in one process
+                (`decode_bench writers`: decoding every line and writing every observation in
+                turns, 15 rounds), whose ratio the hour's speed cancels out of
   streaming:    ours on 1x and 5x the input through a pipe: peak RSS must not grow.
 """
 import argparse, os, resource, shutil, statistics, subprocess, sys, time
@@ -136,6 +138,12 @@ def main():
     print(f"writing an observation's JSON: {ours_w:.0f} ns a sentence ({statistics.median(ratios):4.2f}x decoding it, "
           f"{dec:.0f} ns; rounds {min(ratios):.2f}-{max(ratios):.2f}x); through serde's derive {serde_w:.0f} ns "
           f"({serde_w / dec:4.2f}x)")
+    # The same, in one process: decoding every line and writing every observation in turns,
+    # a round's two adjacent in time, so the hour's speed cancels out of their ratio.
+    print("writing against decoding, in one process (decode_bench writers):")
+    w = subprocess.run(one + [ex, "writers", inp, "--rounds", "15"], check=True, cwd=ROOT,
+                       capture_output=True, text=True).stdout
+    print(w.strip().splitlines()[-1])
     rss1 = peak_rss_kib([ex, "ours", "-"], inp, 1)
     rss5 = peak_rss_kib([ex, "ours", "-"], inp, 5)
     rss_ais = peak_rss_kib([ex, "ais", "-"], inp, 1)
