@@ -808,6 +808,54 @@ impl JsonValue for Degrees {
     }
 }
 
+/// `v` as `serde_json` writes an `f64` (zmij's shortest digits, `.0` after a whole number)
+/// when it is a coordinate as decoded, a whole number of 1/10 000 minute (`raw / 600 000`)
+/// from a thousandth of a degree up: written as [`Degrees`] writes it for our JSON (the same
+/// digits as `Display`, which in that range are zmij's), without the float search. False,
+/// with nothing written, for any other value.
+#[inline]
+pub(crate) fn push_coordinate_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
+    let x = v * 600_000.0;
+    // The nearest whole number, if the quotient of it is v (and within a coordinate's range:
+    // the conversion saturates, and 109 million is past 181°).
+    let raw = if x >= 0.0 { x + 0.5 } else { x - 0.5 } as i64;
+    if !(600..=108_600_000).contains(&raw.unsigned_abs()) || raw as f64 / 600_000.0 != v {
+        return false;
+    }
+    let raw = raw as i32;
+    if raw % 3 == 0 {
+        let millionths = i64::from(raw / 3) * 5;
+        push_millionths(out, millionths);
+        if millionths % 1_000_000 == 0 {
+            out.extend_from_slice(b".0");
+        }
+        return true;
+    }
+    push_repeating_degrees(out, raw, v)
+}
+
+/// `v` as `serde_json` writes an `f64`, when it is a whole number of tenths (speed,
+/// course, draught: `tenths / 10`) below 10⁸: the one decimal, `.0` included (a decimal of
+/// so few digits is the shortest that reads back as the nearest double). False, with
+/// nothing written, for any other value.
+#[inline]
+pub(crate) fn push_tenths_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
+    let x = v * 10.0;
+    let tenths = if x >= 0.0 { x + 0.5 } else { x - 0.5 } as i64;
+    if tenths.unsigned_abs() >= 1_000_000_000 || tenths as f64 / 10.0 != v {
+        return false;
+    }
+    // -0.0 included, as serde_json writes it.
+    if v.is_sign_negative() {
+        out.push(b'-');
+    }
+    let t = tenths.unsigned_abs();
+    push_i64(out, (t / 10) as i64);
+    out.push(b'.');
+    out.push(b'0' + (t % 10) as u8);
+    true
+}
+
 /// Powers of ten that fit a `u64`.
 const POW10: [u64; 20] = {
     let mut p = [1u64; 20];

@@ -12,7 +12,7 @@ use std::io::Write;
 use jiff::Timestamp;
 
 use super::{AisObservation, Observation, ObservationData, TimeSource};
-use crate::ais::json::push_i64;
+use crate::ais::json::{push_coordinate_as_serde, push_i64, push_tenths_as_serde};
 
 impl Observation {
     /// Append the observation as `serde_json::to_writer` writes it. Other observations
@@ -79,14 +79,14 @@ fn push_ais(out: &mut Vec<u8>, a: &AisObservation) -> serde_json::Result<()> {
     if *own_ship {
         out.extend_from_slice(b",\"own_ship\":true");
     }
-    opt_f64(out, b",\"lat\":", *lat);
-    opt_f64(out, b",\"lon\":", *lon);
+    opt_f64_as(out, b",\"lat\":", *lat, push_coordinate_as_serde);
+    opt_f64_as(out, b",\"lon\":", *lon, push_coordinate_as_serde);
     if let Some(v) = accuracy {
         key(out, b",\"accuracy\":");
         out.extend_from_slice(if *v { b"true" } else { b"false" });
     }
-    opt_f64(out, b",\"sog_kn\":", *sog_kn);
-    opt_f64(out, b",\"cog_deg\":", *cog_deg);
+    opt_f64_as(out, b",\"sog_kn\":", *sog_kn, push_tenths_as_serde);
+    opt_f64_as(out, b",\"cog_deg\":", *cog_deg, push_tenths_as_serde);
     opt_int(out, b",\"heading_deg\":", *heading_deg);
     opt_int(out, b",\"nav_status\":", *nav_status);
     opt_int(out, b",\"utc_second\":", *utc_second);
@@ -96,7 +96,7 @@ fn push_ais(out: &mut Vec<u8>, a: &AisObservation) -> serde_json::Result<()> {
     opt_int(out, b",\"ship_type\":", *ship_type);
     opt_int(out, b",\"length_m\":", *length_m);
     opt_int(out, b",\"beam_m\":", *beam_m);
-    opt_f64(out, b",\"draught_m\":", *draught_m);
+    opt_f64_as(out, b",\"draught_m\":", *draught_m, push_tenths_as_serde);
     opt_str(out, b",\"destination\":", destination)?;
     opt_int(out, b",\"mothership_mmsi\":", *mothership_mmsi);
     opt_str(out, b",\"text\":", text)
@@ -117,12 +117,20 @@ fn opt_int<I: Into<i64>>(out: &mut Vec<u8>, name: &'static [u8], v: Option<I>) {
     }
 }
 
-/// As `serde_json` writes an `f64`: its shortest form by `zmij`, `null` when not finite.
+/// As `serde_json` writes an `f64`: by `fast` when it writes it (a coordinate, a value in
+/// tenths, as decoded: the same bytes without the search for the shortest digits), else its
+/// shortest form by `zmij`; `null` when not finite.
 #[inline(always)]
-fn opt_f64(out: &mut Vec<u8>, name: &'static [u8], v: Option<f64>) {
+fn opt_f64_as(
+    out: &mut Vec<u8>,
+    name: &'static [u8],
+    v: Option<f64>,
+    fast: fn(&mut Vec<u8>, f64) -> bool,
+) {
     if let Some(v) = v {
         key(out, name);
-        if v.is_finite() {
+        if fast(out, v) {
+        } else if v.is_finite() {
             out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
         } else {
             out.extend_from_slice(b"null");
@@ -143,7 +151,7 @@ fn opt_str(out: &mut Vec<u8>, name: &'static [u8], v: &Option<String>) -> serde_
 /// character) is escaped by `serde_json` itself.
 #[inline]
 fn push_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if needs_escape(s.as_bytes()) {
         return serde_json::to_writer(out, s);
     }
     out.reserve(s.len() + 2);
@@ -151,6 +159,28 @@ fn push_str(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
     out.extend_from_slice(s.as_bytes());
     out.push(b'"');
     Ok(())
+}
+
+/// Does `s` hold a byte JSON escapes (a control character, `"`, `\`)? Eight bytes a step:
+/// a byte is below `n` (≤ 0x80) when subtracting `n` from it borrows and its high bit was
+/// clear; equal to `c` when its XOR with `c` is zero, i.e. below 1. (A borrow carried into
+/// a higher byte only follows a byte that is itself found.)
+#[inline]
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 0x80;
+    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGH != 0;
+    let mut words = s.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+        if below(w, 0x20) || below(w ^ (ONES * 0x22), 1) || below(w ^ (ONES * 0x5c), 1) {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// A time, quoted, as `jiff` writes it (see [`push_timestamp`]).
@@ -205,7 +235,11 @@ pub(crate) fn push_timestamp(out: &mut Vec<u8>, t: Timestamp) {
         while frac[len - 1] == b'0' {
             len -= 1;
         }
-        out.extend_from_slice(&frac[..len]);
+        // All ten bytes, then cut: a copy of a size the compiler knows (of `len` bytes it
+        // was a call to `memcpy`).
+        let at = out.len();
+        out.extend_from_slice(&frac);
+        out.truncate(at + len);
     }
     out.push(b'Z');
 }
@@ -265,12 +299,110 @@ mod tests {
             any::<f64>(),
             -180.0..180.0f64,
             (-108_000_000i32..108_000_000).prop_map(|r| f64::from(r) / 600_000.0),
+            (-40_000i32..40_000).prop_map(|t| f64::from(t) / 10.0),
             Just(f64::NAN),
             Just(f64::INFINITY),
             Just(-0.0),
             Just(1e21),
             Just(1e-7),
         ]
+    }
+
+    /// Coordinates and values in tenths as decoded are written by their own paths as
+    /// serde_json writes them: every tenth to ±3 000 (speeds, courses, draughts) and values
+    /// around that path's edges; whole degrees and their neighbours, the edges of the
+    /// coordinate path, and half a million coordinates spread over the whole range. Nearly
+    /// all take the paths (which are what keeps writing an observation cheaper than
+    /// decoding it).
+    #[test]
+    fn coordinates_and_tenths_are_written_as_serde_writes_them() {
+        use crate::ais::json::{push_coordinate_as_serde, push_tenths_as_serde};
+        let check = |v: f64, fast: fn(&mut Vec<u8>, f64) -> bool| {
+            let mut out = Vec::new();
+            let taken = fast(&mut out, v);
+            if taken {
+                let expected = serde_json::to_string(&v).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), expected, "{v:?}");
+            } else {
+                assert!(out.is_empty(), "{v:?}");
+            }
+            usize::from(taken)
+        };
+        let tenths: usize = (-30_000..=30_000)
+            .map(|t| check(f64::from(t) / 10.0, push_tenths_as_serde))
+            .sum();
+        assert_eq!(tenths, 60_001);
+        for v in [
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.05,
+            0.25,
+            1e8,
+            99_999_999.9,
+            -99_999_999.9,
+            123.45,
+            1e-7,
+        ] {
+            check(v, push_tenths_as_serde);
+        }
+        let mut raws: Vec<i64> = (-3_000..=3_000).collect();
+        for degree in -181..=181i64 {
+            raws.extend((-3..=3).map(|d| degree * 600_000 + d));
+        }
+        raws.extend([
+            108_600_000,
+            108_600_001,
+            108_599_999,
+            -108_600_001,
+            i64::from(i32::MAX),
+        ]);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..500_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            raws.push((seed % 217_200_001) as i64 - 108_600_000);
+        }
+        let n = raws.len();
+        let taken: usize = raws
+            .into_iter()
+            .map(|r| check(r as f64 / 600_000.0, push_coordinate_as_serde))
+            .sum();
+        assert!(taken * 100 > n * 99, "{taken} of {n} took the path");
+        for v in [-0.0, 0.0, f64::NAN, f64::INFINITY, 1e-7, 0.1, 1e300, 181.5] {
+            check(v, push_coordinate_as_serde);
+        }
+    }
+
+    /// The word-at-a-time test finds exactly the bytes JSON escapes: each byte value at
+    /// each place of strings up to three words and a bit, and every pair of neighbours
+    /// within a word and across two (where a borrow could carry).
+    #[test]
+    fn needs_escape_finds_exactly_what_json_escapes() {
+        let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+        for len in 1..=27 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    assert_eq!(needs_escape(&s), escaped(b), "{b:#x} at {at} of {len}");
+                }
+            }
+        }
+        for at in [0, 6, 7] {
+            for (x, y) in (0..=255u8).flat_map(|x| (0..=255u8).map(move |y| (x, y))) {
+                let mut s = vec![b' '; 16];
+                (s[at], s[at + 1]) = (x, y);
+                assert_eq!(
+                    needs_escape(&s),
+                    escaped(x) || escaped(y),
+                    "{x:#x} {y:#x} at {at}"
+                );
+            }
+        }
+        assert!(!needs_escape(b""));
     }
 
     fn time() -> impl Strategy<Value = Timestamp> {
