@@ -72,10 +72,15 @@ fn console(data: &std::path::Path, extra: &[&str]) -> Console {
             "plain HTTP outside loopback: {said}"
         );
     }
-    if let Ok(l) = rx.recv_timeout(Duration::from_secs(2))
-        && let Some((_, p)) = l.split_once("one-time password: ")
-    {
-        password = Some(p.trim().to_owned());
+    // On a first start the password follows, though not always on the next line: the
+    // console's own log lines (its broker is unreachable) may come between (a CI run read
+    // one there and failed).
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while let Ok(l) = rx.recv_timeout(until.saturating_duration_since(std::time::Instant::now())) {
+        if let Some((_, p)) = l.split_once("one-time password: ") {
+            password = Some(p.trim().to_owned());
+            break;
+        }
     }
     Console {
         child,
