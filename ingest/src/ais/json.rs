@@ -796,16 +796,31 @@ impl JsonValue for Degrees {
         // digits is the shortest that reads back as the nearest double), written without
         // the float. The other two thirds repeat (…333, …666) and are written from
         // their bits.
-        if self.res == CoordRes::TenThousandthMinute {
-            if self.raw % 3 == 0 {
-                return push_millionths(out, i64::from(self.raw / 3) * 5);
-            }
-            if push_repeating_degrees(out, self.raw, self.v) {
-                return;
-            }
+        if self.res == CoordRes::TenThousandthMinute
+            && push_ten_thousandths_minute(out, self.raw, self.v)
+        {
+            return;
         }
         push_f64(out, self.v);
     }
+}
+
+/// `v`, the quotient `raw / 600 000`, as `Display` writes it, by [`push_millionths`] or
+/// [`push_repeating_degrees`]; false, with nothing written, where neither settles it.
+#[inline]
+fn push_ten_thousandths_minute(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
+    if raw % 3 == 0 {
+        push_millionths(out, i64::from(raw / 3) * 5);
+        return true;
+    }
+    push_repeating_degrees(out, raw, v)
+}
+
+/// The whole number nearest `x` (halves away from zero; saturated beyond `i64`, `NaN` 0),
+/// without the call to `round` the baseline x86-64 target makes.
+#[inline]
+fn nearest_i64(x: f64) -> i64 {
+    (if x >= 0.0 { x + 0.5 } else { x - 0.5 }) as i64
 }
 
 /// `v` as `serde_json` writes an `f64` (zmij's shortest digits, `.0` after a whole number)
@@ -815,23 +830,20 @@ impl JsonValue for Degrees {
 /// with nothing written, for any other value.
 #[inline]
 pub(crate) fn push_coordinate_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
-    let x = v * 600_000.0;
     // The nearest whole number, if the quotient of it is v (and within a coordinate's range:
     // the conversion saturates, and 109 million is past 181°).
-    let raw = if x >= 0.0 { x + 0.5 } else { x - 0.5 } as i64;
+    let raw = nearest_i64(v * 600_000.0);
     if !(600..=108_600_000).contains(&raw.unsigned_abs()) || raw as f64 / 600_000.0 != v {
         return false;
     }
-    let raw = raw as i32;
-    if raw % 3 == 0 {
-        let millionths = i64::from(raw / 3) * 5;
-        push_millionths(out, millionths);
-        if millionths % 1_000_000 == 0 {
-            out.extend_from_slice(b".0");
-        }
-        return true;
+    if !push_ten_thousandths_minute(out, raw as i32, v) {
+        return false;
     }
-    push_repeating_degrees(out, raw, v)
+    // A whole degree: `Display` writes no `.0`, serde does.
+    if raw % 600_000 == 0 {
+        out.extend_from_slice(b".0");
+    }
+    true
 }
 
 /// `v` as `serde_json` writes an `f64`, when it is a whole number of tenths (speed,
@@ -840,8 +852,7 @@ pub(crate) fn push_coordinate_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
 /// nothing written, for any other value.
 #[inline]
 pub(crate) fn push_tenths_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
-    let x = v * 10.0;
-    let tenths = if x >= 0.0 { x + 0.5 } else { x - 0.5 } as i64;
+    let tenths = nearest_i64(v * 10.0);
     if tenths.unsigned_abs() >= 1_000_000_000 || tenths as f64 / 10.0 != v {
         return false;
     }

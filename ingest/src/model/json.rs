@@ -129,11 +129,12 @@ fn opt_f64_as(
 ) {
     if let Some(v) = v {
         key(out, name);
-        if fast(out, v) {
-        } else if v.is_finite() {
-            out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
-        } else {
-            out.extend_from_slice(b"null");
+        if !fast(out, v) {
+            if v.is_finite() {
+                out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
+            } else {
+                out.extend_from_slice(b"null");
+            }
         }
     }
 }
