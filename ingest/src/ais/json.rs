@@ -141,7 +141,7 @@ fn push_up_to_eight(out: &mut Vec<u8>, v: u32) {
 /// `v` (< 10^8) as eight zero-padded ASCII digits, the first in the lowest byte: split in
 /// lanes (two of four digits, four of two, eight of one) by multiplying by reciprocals.
 #[inline]
-fn eight_digits(v: u32) -> u64 {
+pub(crate) fn eight_digits(v: u32) -> u64 {
     let x = u64::from(v / 10_000) | (u64::from(v % 10_000) << 32);
     // Each 32-bit lane (< 10 000): the hundreds in its low half, the rest in its high half.
     let hundreds = ((x * 10_486) >> 20) & 0x0000_007f_0000_007f;
@@ -816,11 +816,35 @@ fn push_ten_thousandths_minute(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
     push_repeating_degrees(out, raw, v)
 }
 
-/// The whole number nearest `x` (halves away from zero; saturated beyond `i64`, `NaN` 0),
-/// without the call to `round` the baseline x86-64 target makes.
+/// The whole number `a` of which `|v|` is the quotient `a / den` as dividing finds it (the
+/// double nearest), if there is one, for `den` below 2^20 and `|v|` below 2^53 / `den`: the
+/// numerator of a coordinate or of a value in tenths as decoded, found without a float
+/// operation (rounding `v · den` to an integer and dividing back to check had the latency of
+/// a tenth of writing an observation's fields). Exact integer arithmetic on `v`'s bits: with
+/// `|v| = m / 2^s`, `a` is `den · m / 2^s` rounded, and the quotient lies within half a unit
+/// in the last place of `v` when `a · 2^s` is within `den / 2` of `den · m`. Then `a` is the
+/// only candidate: the quotients are `1 / den` apart, more than a unit in the last place of
+/// any value in range, which also keeps the narrower interval below a power of two out of it.
+/// Never a tie: a quotient is exact, or further from either neighbour. Zero is `0 / den`.
+/// `None` for any other `v` (not normal, or out of range).
 #[inline]
-fn nearest_i64(x: f64) -> i64 {
-    (if x >= 0.0 { x + 0.5 } else { x - 0.5 }) as i64
+fn numerator_of(v: f64, den: u64) -> Option<u64> {
+    const HIDDEN: u64 = 1 << 52;
+    let bits = v.to_bits() & !(1 << 63);
+    let exp = (bits >> 52) as u32;
+    // Zero as 0 · 2^-1: without a branch of its own (half the speeds are zero).
+    let (m, s) = if bits == 0 {
+        (0, 1)
+    } else {
+        ((bits & (HIDDEN - 1)) | HIDDEN, 1075u32.wrapping_sub(exp))
+    };
+    // From 2^-48 (s = 100) to 2^52 (s = 1); not subnormal (s = 1075).
+    if !(1..=100).contains(&s) {
+        return None;
+    }
+    let x = u128::from(m) * u128::from(den);
+    let a = (x + (1 << (s - 1))) >> s;
+    (2 * (a << s).abs_diff(x) < u128::from(den) && a < 1 << 52).then_some(a as u64)
 }
 
 /// `v` as `serde_json` writes an `f64` (zmij's shortest digits, `.0` after a whole number)
@@ -832,11 +856,11 @@ fn nearest_i64(x: f64) -> i64 {
 pub(crate) fn push_coordinate_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
     // The nearest whole number, if the quotient of it is v (and within a coordinate's range:
     // the conversion saturates, and 109 million is past 181°).
-    let raw = nearest_i64(v * 600_000.0);
-    if !(600..=108_600_000).contains(&raw.unsigned_abs()) || raw as f64 / 600_000.0 != v {
+    let Some(a) = numerator_of(v, 600_000).filter(|a| (600..=108_600_000).contains(a)) else {
         return false;
-    }
-    if !push_ten_thousandths_minute(out, raw as i32, v) {
+    };
+    let raw = if v < 0.0 { -(a as i32) } else { a as i32 };
+    if !push_ten_thousandths_minute(out, raw, v) {
         return false;
     }
     // A whole degree: `Display` writes no `.0`, serde does.
@@ -852,15 +876,13 @@ pub(crate) fn push_coordinate_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
 /// nothing written, for any other value.
 #[inline]
 pub(crate) fn push_tenths_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
-    let tenths = nearest_i64(v * 10.0);
-    if tenths.unsigned_abs() >= 1_000_000_000 || tenths as f64 / 10.0 != v {
+    let Some(t) = numerator_of(v, 10).filter(|&t| t < 1_000_000_000) else {
         return false;
-    }
+    };
     // -0.0 included, as serde_json writes it.
     if v.is_sign_negative() {
         out.push(b'-');
     }
-    let t = tenths.unsigned_abs();
     push_i64(out, (t / 10) as i64);
     out.push(b'.');
     out.push(b'0' + (t % 10) as u8);
@@ -1225,6 +1247,69 @@ pub fn write_ours(d: &Decoded, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+
+    /// The numerator found from a value's bits is the one dividing finds it from: for
+    /// every numerator of a coordinate (1/10 000 minute, `raw / 600 000`) and of a value in
+    /// tenths, the quotient itself, its neighbouring doubles either side, and doubles a
+    /// little and far away, powers of two and zero included; `None` where no numerator's
+    /// quotient is the value.
+    #[test]
+    fn a_quotients_numerator_is_the_one_dividing_finds() {
+        use super::numerator_of;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // Dividing: the numerator next to `v · den` whose quotient is `v`, if one is.
+        let dividing = |v: f64, den: u64| {
+            let guess = (v.abs() * den as f64).round() as u64;
+            (guess.saturating_sub(1)..=guess + 1).find(|&a| a as f64 / den as f64 == v.abs())
+        };
+        let (mut checked, mut found) = (0, 0);
+        for (den, max) in [(600_000u64, 108_600_000u64), (10, 999_999_999)] {
+            let mut numerators: Vec<u64> = (0..=5_000).collect();
+            numerators.extend((0..40).map(|p| 1u64 << p).filter(|&a| a <= max));
+            numerators.extend((0..40).map(|p| den << p).filter(|&a| a <= max));
+            numerators.extend((0..300_000).map(|_| 1 + next() % max));
+            for a in numerators {
+                let q = a as f64 / den as f64;
+                let ulp = q.next_up() - q;
+                for v in [
+                    q,
+                    -q,
+                    q.next_up(),
+                    q.next_down(),
+                    q.next_up().next_up(),
+                    q.next_down().next_down(),
+                    q + 1e3 * ulp,
+                    q * 1.5,
+                    q / 3.0,
+                ] {
+                    let expected = dividing(v, den);
+                    assert_eq!(numerator_of(v, den), expected, "{v:?}, {a} / {den}");
+                    checked += 1;
+                    found += usize::from(expected.is_some());
+                }
+            }
+        }
+        assert!(
+            checked > 5_000_000 && found > checked / 4,
+            "{found} of {checked}"
+        );
+        // Not normal, or beyond the range: none, whatever the denominator.
+        for v in [
+            f64::MIN_POSITIVE / 2.0,
+            f64::INFINITY,
+            f64::NAN,
+            1e300,
+            1e-300,
+        ] {
+            assert_eq!(numerator_of(v, 10), None, "{v:?}");
+        }
+    }
 
     /// The writers' numbers read exactly as `Display` writes them (the output is unchanged by
     /// writing them without `core::fmt`): every coordinate, speed and course AIS can carry,

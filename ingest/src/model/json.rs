@@ -3,16 +3,18 @@
 //! AIS message it publishes, a hundred thousand a second, and through the derive it cost
 //! three times what decoding the message had (`tests/bench/decode.py`).
 //!
-//! Strings go through `serde_json`'s own escaping, floats through the same `zmij`, integers
-//! through the decoder's JSON writer (as `Display` writes them, as `itoa` does); what is
-//! written here is the structure, and times, which `jiff` writes through `core::fmt`.
+//! Strings with anything to escape go through `serde_json`'s own escaping; coordinates and
+//! values in tenths as decoded through the decoder's writer (the numerator found from the
+//! double's bits, the digits `zmij` would find without its search), other floats through
+//! the same `zmij`; integers as `Display` writes them (as `itoa` does); times as `jiff`
+//! writes them, made in registers. What the tests hold: every byte is serde's.
 
 use std::io::Write;
 
 use jiff::Timestamp;
 
 use super::{AisObservation, Observation, ObservationData, TimeSource};
-use crate::ais::json::{push_coordinate_as_serde, push_i64, push_tenths_as_serde};
+use crate::ais::json::{eight_digits, push_coordinate_as_serde, push_i64, push_tenths_as_serde};
 
 impl Observation {
     /// Append the observation as `serde_json::to_writer` writes it. Other observations
@@ -24,13 +26,21 @@ impl Observation {
         out.extend_from_slice(b"{\"id\":");
         push_str(out, &self.id)?;
         out.extend_from_slice(b",\"time\":");
-        push_time(out, self.time);
+        let time = TimeText::of(self.time);
+        match time {
+            Some(text) => text.push_quoted(out),
+            None => push_time(out, self.time),
+        }
         out.extend_from_slice(match self.time_source {
             TimeSource::TagBlock => b",\"time_source\":\"tag_block\",\"received_at\":",
             TimeSource::Received => b",\"time_source\":\"received\",\"received_at\":",
             TimeSource::Sender => b",\"time_source\":\"sender\",\"received_at\":",
         });
-        push_time(out, self.received_at);
+        // Without a time of its own, an observation's time is its reception: the same text.
+        match time {
+            Some(text) if self.received_at == self.time => text.push_quoted(out),
+            _ => push_time(out, self.received_at),
+        }
         out.extend_from_slice(b",\"receivers\":[");
         for (i, r) in self.receivers.iter().enumerate() {
             if i > 0 {
@@ -192,57 +202,99 @@ fn push_time(out: &mut Vec<u8>, t: Timestamp) {
 }
 
 /// A time as `jiff`'s `Display` writes it (RFC 3339 in UTC, `Z`, the fraction of a second
-/// without its trailing zeros): directly from 1970 on, through `Display` before. Also the
-/// raw archive's record times.
+/// without its trailing zeros). Also the raw archive's record times.
 pub(crate) fn push_timestamp(out: &mut Vec<u8>, t: Timestamp) {
-    // `jiff`'s times end within the year 9999: four digits.
-    let (secs, nanos) = (t.as_second(), t.subsec_nanosecond());
-    if secs < 0 || nanos < 0 {
+    match TimeText::of(t) {
+        Some(text) => text.push(out),
         // Writing to a Vec cannot fail.
-        let _ = write!(out, "{t}");
-        return;
+        None => drop(write!(out, "{t}")),
     }
-    // The same second comes again and again (an observation's time and reception, the
-    // archive's records of one message): its date and time are written once.
-    thread_local! {
-        static LAST: std::cell::Cell<(i64, [u8; 19])> = const { std::cell::Cell::new((-1, [0; 19])) };
-    }
-    let (last, mut b) = LAST.get();
-    if last != secs {
-        let (days, second_of_day) = (secs / 86_400, (secs % 86_400) as u32);
-        let (year, month, day) = civil_from_days(days);
-        b = *b"0000-00-00T00:00:00";
-        put4(&mut b[0..4], year);
-        put2(&mut b[5..7], month);
-        put2(&mut b[8..10], day);
-        put2(&mut b[11..13], second_of_day / 3600);
-        put2(&mut b[14..16], second_of_day / 60 % 60);
-        put2(&mut b[17..19], second_of_day % 60);
-        LAST.set((secs, b));
-    }
-    out.extend_from_slice(&b);
-    if nanos > 0 {
-        let mut frac = *b".000000000";
-        // Milliseconds, microseconds, nanoseconds: three digits each, apart.
+}
+
+/// A time's text from 1970 on, as `jiff`'s `Display` writes it, made in registers: the
+/// first `len` bytes of four words, the first byte lowest. Written with a store a word (made
+/// in a buffer, then copied, its loads waited on the buffer's smaller stores), and made once
+/// for two copies of one time.
+#[derive(Clone, Copy)]
+struct TimeText {
+    words: [u64; 4],
+    len: usize,
+}
+
+impl TimeText {
+    /// The text of `t`; `None` before 1970 (`jiff`'s times end within the year 9999: four
+    /// digits).
+    #[inline]
+    fn of(t: Timestamp) -> Option<TimeText> {
+        let (secs, nanos) = (t.as_second(), t.subsec_nanosecond());
+        if secs < 0 || nanos < 0 {
+            return None;
+        }
+        // The same second comes again and again (the observations of one second, the
+        // archive's records of one message): its date and time are made once. Bytes 0–18;
+        // the third word's other bytes are zero.
+        thread_local! {
+            static LAST: std::cell::Cell<(i64, [u64; 3])> =
+                const { std::cell::Cell::new((-1, [0; 3])) };
+        }
+        let (last, mut w) = LAST.get();
+        if last != secs {
+            let (days, second_of_day) = (secs / 86_400, (secs % 86_400) as u32);
+            let (year, month, day) = civil_from_days(days);
+            let mut b = *b"0000-00-00T00:00:00\0\0\0\0\0";
+            put4(&mut b[0..4], year);
+            put2(&mut b[5..7], month);
+            put2(&mut b[8..10], day);
+            put2(&mut b[11..13], second_of_day / 3600);
+            put2(&mut b[14..16], second_of_day / 60 % 60);
+            put2(&mut b[17..19], second_of_day % 60);
+            let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+            w = [word(0), word(8), word(16)];
+            LAST.set((secs, w));
+        }
+        // Bytes 16–31 (the end of the seconds, then `.`, the nine digits of the fraction
+        // and `Z`), cut after the last digit that is not a trailing zero.
         let n = nanos as u32;
-        for (i, group) in [n / 1_000_000, n / 1_000 % 1_000, n % 1_000]
-            .into_iter()
-            .enumerate()
-        {
-            put2(&mut frac[1 + 3 * i..3 + 3 * i], group / 10);
-            frac[3 + 3 * i] = b'0' + (group % 10) as u8;
-        }
-        let mut len = frac.len();
-        while frac[len - 1] == b'0' {
-            len -= 1;
-        }
-        // All ten bytes, then cut: a copy of a size the compiler knows (of `len` bytes it
-        // was a call to `memcpy`).
-        let at = out.len();
-        out.extend_from_slice(&frac);
-        out.truncate(at + len);
+        let (tail, len) = if n == 0 {
+            (u128::from(w[2]) | u128::from(b'Z') << 24, 20)
+        } else {
+            let first = u128::from(b'0' + (n / 100_000_000) as u8);
+            let rest = eight_digits(n % 100_000_000);
+            // The trailing zeros: the highest bytes of `rest` that are `0` (eight when all
+            // are: the first digit is then not zero).
+            let zeros = ((rest ^ 0x3030_3030_3030_3030).leading_zeros() / 8) as usize;
+            let digits = 9 - zeros;
+            let text =
+                u128::from(w[2]) | u128::from(b'.') << 24 | first << 32 | u128::from(rest) << 40;
+            // `Z` in place of the byte after the last digit.
+            let z = 8 * (4 + digits);
+            ((text & !(0xff << z)) | u128::from(b'Z') << z, 21 + digits)
+        };
+        Some(TimeText {
+            words: [w[0], w[1], tail as u64, (tail >> 64) as u64],
+            len,
+        })
     }
-    out.push(b'Z');
+
+    /// Append the text.
+    #[inline]
+    fn push(self, out: &mut Vec<u8>) {
+        let mut bytes = [0; 32];
+        for (b, w) in bytes.chunks_exact_mut(8).zip(self.words) {
+            b.copy_from_slice(&w.to_le_bytes());
+        }
+        let at = out.len();
+        out.extend_from_slice(&bytes);
+        out.truncate(at + self.len);
+    }
+
+    /// Append the text, quoted.
+    #[inline]
+    fn push_quoted(self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        self.push(out);
+        out.push(b'"');
+    }
 }
 
 #[inline]
@@ -333,6 +385,12 @@ mod tests {
             .map(|t| check(f64::from(t) / 10.0, push_tenths_as_serde))
             .sum();
         assert_eq!(tenths, 60_001);
+        // A double next to a value in tenths is not one: written by zmij, or as serde would.
+        for t in (-30_000..=30_000).chain((0..1_000).map(|i| 999_999_000 + i)) {
+            let v = t as f64 / 10.0;
+            check(v.next_up(), push_tenths_as_serde);
+            check(v.next_down(), push_tenths_as_serde);
+        }
         for v in [
             -0.0,
             f64::NAN,
@@ -369,7 +427,12 @@ mod tests {
         let n = raws.len();
         let taken: usize = raws
             .into_iter()
-            .map(|r| check(r as f64 / 600_000.0, push_coordinate_as_serde))
+            .map(|r| {
+                let v = r as f64 / 600_000.0;
+                check(v.next_up(), push_coordinate_as_serde);
+                check(v.next_down(), push_coordinate_as_serde);
+                check(v, push_coordinate_as_serde)
+            })
             .sum();
         assert!(taken * 100 > n * 99, "{taken} of {n} took the path");
         for v in [-0.0, 0.0, f64::NAN, f64::INFINITY, 1e-7, 0.1, 1e300, 181.5] {
@@ -455,6 +518,7 @@ mod tests {
             id in text(),
             time in time(),
             received_at in time(),
+            received_then in any::<bool>(),
             source in 0..3u8,
             receivers in proptest::collection::vec(text(), 0..3),
         ) {
@@ -463,7 +527,8 @@ mod tests {
                 time,
                 time_source: [TimeSource::TagBlock, TimeSource::Received, TimeSource::Sender]
                     [usize::from(source)],
-                received_at,
+                // Half the cases without a time of their own (their time is their reception).
+                received_at: if received_then { time } else { received_at },
                 receivers,
                 data: ObservationData::Ais(a),
             };
@@ -479,6 +544,72 @@ mod tests {
             let mut out = Vec::new();
             push_time(&mut out, t);
             prop_assert_eq!(String::from_utf8(out).unwrap(), format!("\"{t}\""));
+        }
+    }
+
+    /// Every raw coordinate of the range, both signs, and the doubles either side of each
+    /// (650 million values; under a minute in release), and every value in tenths up to
+    /// 10 000 000 (knots, degrees, metres) and its neighbours, written by the fast paths as serde
+    /// writes them, or left to serde: `cargo test --release -p ingest --lib -- --ignored
+    /// every_value_as_decoded`.
+    #[test]
+    #[ignore = "every value of the range: run in release"]
+    fn every_value_as_decoded_is_written_as_serde_writes_it() {
+        use crate::ais::json::{push_coordinate_as_serde, push_tenths_as_serde};
+        let mut out = Vec::new();
+        let mut check = |v: f64, fast: fn(&mut Vec<u8>, f64) -> bool| {
+            out.clear();
+            if fast(&mut out, v) {
+                assert_eq!(out, serde_json::to_vec(&v).unwrap(), "{v:?}");
+                1u64
+            } else {
+                0
+            }
+        };
+        let mut taken = 0;
+        for raw in -108_600_000..=108_600_000i32 {
+            let v = f64::from(raw) / 600_000.0;
+            taken += check(v, push_coordinate_as_serde);
+            assert_eq!(check(v.next_up(), push_coordinate_as_serde), 0, "{raw}");
+            assert_eq!(check(v.next_down(), push_coordinate_as_serde), 0, "{raw}");
+        }
+        eprintln!("{taken} of 217 200 001 coordinates written by the fast path");
+        let mut taken = 0;
+        for t in -100_000_000..=100_000_000i32 {
+            let v = f64::from(t) / 10.0;
+            taken += check(v, push_tenths_as_serde);
+            assert_eq!(check(v.next_up(), push_tenths_as_serde), 0, "{t}");
+            assert_eq!(check(v.next_down(), push_tenths_as_serde), 0, "{t}");
+        }
+        assert_eq!(taken, 200_000_001);
+    }
+
+    /// Fractions of every length, from one significant digit to nine, with zeros inside
+    /// them and at their ends, written by the same thread across seconds (its remembered
+    /// date and time) and in the observation's two times.
+    #[test]
+    fn fractions_of_every_length_are_written_as_jiff_writes_them() {
+        let mut nanos = vec![0, 1, 5, 999_999_999, 100_000_001, 123_456_789, 120_000_000];
+        for z in 0..9 {
+            let unit = 10i32.pow(z);
+            nanos.extend([unit, 7 * unit, 10 * unit + unit, 999_999_999 / unit * unit]);
+        }
+        for secs in [0, 59, 86_399, 951_782_400, 1_795_305_600, 253_402_207_199] {
+            for &n in &nanos {
+                let t = Timestamp::new(secs, n % 1_000_000_000).unwrap();
+                let mut out = Vec::new();
+                push_time(&mut out, t);
+                assert_eq!(String::from_utf8(out).unwrap(), format!("\"{t}\""));
+                let o = Observation {
+                    id: "x".into(),
+                    time: t,
+                    time_source: TimeSource::Received,
+                    received_at: t,
+                    receivers: vec![],
+                    data: ObservationData::Ais(AisObservation::default()),
+                };
+                assert_eq!(ours(&o), serde_bytes(&o), "{t}");
+            }
         }
     }
 
