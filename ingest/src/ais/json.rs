@@ -874,7 +874,7 @@ pub(crate) fn push_coordinate_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
 /// course, draught: `tenths / 10`) below 10⁸: the one decimal, `.0` included (a decimal of
 /// so few digits is the shortest that reads back as the nearest double). False, with
 /// nothing written, for any other value.
-#[inline]
+#[inline(always)]
 pub(crate) fn push_tenths_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
     let Some(t) = numerator_of(v, 10).filter(|&t| t < 1_000_000_000) else {
         return false;

@@ -469,6 +469,36 @@ mod tests {
         assert!(!needs_escape(b""));
     }
 
+    /// A string of each length up to five words, with each ASCII byte at each place (and
+    /// characters beyond ASCII across the words' ends): quoted and escaped as serde does,
+    /// appended after what was there.
+    #[test]
+    fn a_string_is_written_as_serde_writes_it() {
+        let check = |s: &str| {
+            let mut out = b"before".to_vec();
+            push_str(&mut out, s).expect("writes");
+            assert_eq!(out[..6], *b"before");
+            assert_eq!(
+                String::from_utf8(out.split_off(6)).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        };
+        for len in 0..=40 {
+            check(&"a".repeat(len));
+            for at in 0..len {
+                for b in 0..0x80u8 {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    check(std::str::from_utf8(&s).unwrap());
+                }
+                for c in ["é", "€", "𝄞"] {
+                    check(&format!("{}{c}{}", "a".repeat(at), "\"".repeat(len - at)));
+                    check(&format!("{}{c}{}", "a".repeat(at), "b".repeat(len - at)));
+                }
+            }
+        }
+    }
+
     fn time() -> impl Strategy<Value = Timestamp> {
         let (min, max) = (Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
         prop_oneof![
