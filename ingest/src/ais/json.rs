@@ -165,14 +165,28 @@ impl JsonValue for f64 {
 struct Tenths(u32);
 
 impl JsonValue for Tenths {
-    #[inline]
+    #[inline(always)]
     fn push(&self, out: &mut Vec<u8>) {
         push_i64(out, i64::from(self.0 / 10));
+        // The decimal always written, then cut when it is zero: not a branch (a coin toss
+        // for speeds, half of them zero).
         let tenth = (self.0 % 10) as u8;
-        if tenth != 0 {
-            out.push(b'.');
-            out.push(b'0' + tenth);
-        }
+        let at = out.len();
+        out.extend_from_slice(&[b'.', b'0' + tenth]);
+        out.truncate(at + 2 * usize::from(tenth != 0));
+    }
+}
+
+/// A time, quoted, as `jiff`'s `Display` writes it (through the observations' writer of
+/// times: `to_string` made and dropped a `String` a record).
+#[derive(Clone, Copy)]
+struct QuotedTime(jiff::Timestamp);
+
+impl JsonValue for QuotedTime {
+    fn push(&self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        crate::model::json::push_timestamp(out, self.0);
+        out.push(b'"');
     }
 }
 
@@ -1195,7 +1209,7 @@ impl OurWriter {
                 o.obj.str("source", s);
             }
             if let Some(t) = tag.time {
-                o.obj.str("time", &t.to_string());
+                o.obj.raw("time", QuotedTime(t));
             }
         }
     }
@@ -1247,6 +1261,40 @@ pub fn write_ours(d: &Decoded, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+
+    /// A tag block's time, in seconds or in milliseconds, before 1970 and after, is written
+    /// in our JSON as `jiff` writes it.
+    #[test]
+    fn a_tag_blocks_time_is_written_as_jiff_writes_it() {
+        let sentence = b"!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23";
+        let mut decoder = super::super::Decoder::new();
+        for c in [
+            0i64,
+            1,
+            -1,
+            -86_401,
+            1_334_337_317,
+            1_795_305_599,
+            99_999_999_999,
+            100_000_000_001,
+            1_795_305_600_123,
+            1_795_305_600_100,
+            1_795_305_600_010,
+            1_795_305_600_000,
+        ] {
+            let line = [format!("\\c:{c}*00\\").as_bytes(), sentence].concat();
+            let line = super::super::tagblock::stamp(&line, jiff::Timestamp::UNIX_EPOCH, 1);
+            let d = decoder
+                .decode_line(&line, 0)
+                .expect("decodes")
+                .expect("one sentence");
+            let t = d.heard.tag.as_ref().and_then(|t| t.time).expect("a time");
+            let mut out = Vec::new();
+            OurWriter::new().write(&d, &mut out);
+            let record: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+            assert_eq!(record["time"], t.to_string(), "c:{c}");
+        }
+    }
 
     /// The numerator found from a value's bits is the one dividing finds it from: for
     /// every numerator of a coordinate (1/10 000 minute, `raw / 600 000`) and of a value in
