@@ -868,8 +868,8 @@ fn numerator_of(v: f64, den: u64) -> Option<u64> {
 /// with nothing written, for any other value.
 #[inline]
 pub(crate) fn push_coordinate_as_serde(out: &mut Vec<u8>, v: f64) -> bool {
-    // The nearest whole number, if the quotient of it is v (and within a coordinate's range:
-    // the conversion saturates, and 109 million is past 181°).
+    // Its numerator, if it is a quotient, within a coordinate's range (109 million is past
+    // 181°).
     let Some(a) = numerator_of(v, 600_000).filter(|a| (600..=108_600_000).contains(a)) else {
         return false;
     };
