@@ -3,6 +3,8 @@
 //! TLS only (HSTS, secure cookies); a client that pins the printed fingerprint gets in, one
 //! that pins another does not, and plain HTTP gets no page.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -167,7 +169,7 @@ async fn the_console_outside_loopback_serves_https_only_with_the_fingerprint_it_
         assert!(lower.contains(h), "{h}: {head}");
     }
     // Another pin is refused in the handshake.
-    let other = format!("00{}", &c.fingerprint[2..]);
+    let other = support::another_pin(&c.fingerprint);
     let e = get(c.port, &other, "/api/health").await.unwrap_err();
     assert!(e.contains("fingerprint"), "{e}");
     // Plain HTTP on the same port gets no page.

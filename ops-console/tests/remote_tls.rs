@@ -11,6 +11,8 @@
 //! from `patrol` to an address outside loopback. Every refusal is counted on `/metrics`.
 //! Only 127.0.0.0/8 is ever contacted.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -455,7 +457,7 @@ async fn review_17_tls_a_unit_at_sea_reaches_up_over_tls_with_its_credentials_an
             .is_err(),
         "plain MQTT to the TLS port got in"
     );
-    let other = format!("00{}", &up.fingerprint[2..]);
+    let other = support::another_pin(&up.fingerprint);
     match client(
         up.remote,
         "x",
@@ -805,7 +807,7 @@ async fn review_17_tls_mosquitto_takes_the_same_identities_certificate_and_grant
             .await
             .is_err()
     );
-    let other = format!("00{}", &fingerprint[2..]);
+    let other = support::another_pin(&fingerprint);
     match client(remote, "x", Some(("cp-302", &p302)), Some(&other)).await {
         Err(ConnectionError::Tls(e)) => assert!(e.to_string().contains("not the pinned"), "{e}"),
         other => panic!("a wrong pin: {:?}", other.map(|_| ())),

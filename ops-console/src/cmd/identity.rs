@@ -363,7 +363,15 @@ mod tests {
         // pin that fails, so nothing is issued.
         RemoteListener {
             address: "0.0.0.0:8883".parse().unwrap(),
-            fingerprint: format!("00{}", &fingerprint[2..]),
+            fingerprint: format!(
+                "{}{}",
+                if fingerprint.starts_with('0') {
+                    '1'
+                } else {
+                    '0'
+                },
+                &fingerprint[1..]
+            ),
         }
         .write(data)
         .unwrap();
