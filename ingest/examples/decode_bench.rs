@@ -161,9 +161,8 @@ fn writers(input: &mut impl BufRead, rounds: usize) {
             }
         }
     }
-    // Timed a chunk at a time, each either as it lies in memory (made long before: the
-    // 935 000 observations are hundreds of megabytes) or copied just before (`fresh`), in
-    // cache as ingest has the line it was just sent and the observation it just made.
+    // Timed a chunk at a time, copied just before (`fresh`) or as it lies in memory (the
+    // observations are hundreds of megabytes): see the module docs.
     const CHUNK: usize = 64;
     let decode = |fresh: bool| {
         let mut d = ingest::ais::Decoder::new();

@@ -184,9 +184,7 @@ struct QuotedTime(jiff::Timestamp);
 
 impl JsonValue for QuotedTime {
     fn push(&self, out: &mut Vec<u8>) {
-        out.push(b'"');
-        crate::model::json::push_timestamp(out, self.0);
-        out.push(b'"');
+        crate::model::json::push_time(out, self.0);
     }
 }
 
@@ -830,6 +828,19 @@ fn push_ten_thousandths_minute(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
     push_repeating_degrees(out, raw, v)
 }
 
+/// `m` and `s` with `|v| = m / 2^s`, `m` of 53 bits (the hidden one set), for a normal `v`
+/// (`s` is 1 075 for a subnormal or zero, and wraps beyond 2^31 for infinities and
+/// NaN: the callers' range checks refuse them).
+#[inline(always)]
+fn mantissa_shift(v: f64) -> (u64, u32) {
+    const HIDDEN: u64 = 1 << 52;
+    let bits = v.abs().to_bits();
+    (
+        (bits & (HIDDEN - 1)) | HIDDEN,
+        1075u32.wrapping_sub((bits >> 52) as u32),
+    )
+}
+
 /// The whole number `a` of which `|v|` is the quotient `a / den` as dividing finds it (the
 /// double nearest), if there is one, for `den` below 2^20 and `|v|` below 2^53 / `den`: the
 /// numerator of a coordinate or of a value in tenths as decoded, found without a float
@@ -843,15 +854,8 @@ fn push_ten_thousandths_minute(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
 /// `None` for any other `v` (not normal, or out of range).
 #[inline]
 fn numerator_of(v: f64, den: u64) -> Option<u64> {
-    const HIDDEN: u64 = 1 << 52;
-    let bits = v.to_bits() & !(1 << 63);
-    let exp = (bits >> 52) as u32;
     // Zero as 0 · 2^-1: without a branch of its own (half the speeds are zero).
-    let (m, s) = if bits == 0 {
-        (0, 1)
-    } else {
-        ((bits & (HIDDEN - 1)) | HIDDEN, 1075u32.wrapping_sub(exp))
-    };
+    let (m, s) = if v == 0.0 { (0, 1) } else { mantissa_shift(v) };
     // From 2^-48 (s = 100) to 2^52 (s = 1); not subnormal (s = 1075).
     if !(1..=100).contains(&s) {
         return None;
@@ -932,10 +936,7 @@ const POW10: [u64; 20] = {
 #[inline]
 fn push_repeating_degrees(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
     const HIDDEN: u64 = 1 << 52;
-    let bits = v.abs().to_bits();
-    // v = m / 2^shift.
-    let m = (bits & (HIDDEN - 1)) | HIDDEN;
-    let shift = 1075u32.wrapping_sub((bits >> 52) as u32);
+    let (m, shift) = mantissa_shift(v);
     let r = raw.unsigned_abs();
     // From 0.001° (shift ≤ 63) to 181° (shift ≥ 45); a power of two has an asymmetric
     // interval.

@@ -27,20 +27,19 @@ impl Observation {
         push_str(out, &self.id)?;
         out.extend_from_slice(b",\"time\":");
         let time = TimeText::of(self.time);
-        match time {
-            Some(text) => text.push_quoted(out),
-            None => push_time(out, self.time),
-        }
+        push_quoted_time(out, time, self.time);
         out.extend_from_slice(match self.time_source {
             TimeSource::TagBlock => b",\"time_source\":\"tag_block\",\"received_at\":",
             TimeSource::Received => b",\"time_source\":\"received\",\"received_at\":",
             TimeSource::Sender => b",\"time_source\":\"sender\",\"received_at\":",
         });
         // Without a time of its own, an observation's time is its reception: the same text.
-        match time {
-            Some(text) if self.received_at == self.time => text.push_quoted(out),
-            _ => push_time(out, self.received_at),
-        }
+        let received = if self.received_at == self.time {
+            time
+        } else {
+            TimeText::of(self.received_at)
+        };
+        push_quoted_time(out, received, self.received_at);
         out.extend_from_slice(b",\"receivers\":[");
         for (i, r) in self.receivers.iter().enumerate() {
             if i > 0 {
@@ -195,16 +194,28 @@ fn needs_escape(s: &[u8]) -> bool {
 }
 
 /// A time, quoted, as `jiff` writes it (see [`push_timestamp`]).
-fn push_time(out: &mut Vec<u8>, t: Timestamp) {
+pub(crate) fn push_time(out: &mut Vec<u8>, t: Timestamp) {
+    push_quoted_time(out, TimeText::of(t), t);
+}
+
+/// `t`, quoted, from its text `text` when it has one.
+#[inline]
+fn push_quoted_time(out: &mut Vec<u8>, text: Option<TimeText>, t: Timestamp) {
     out.push(b'"');
-    push_timestamp(out, t);
+    push_time_text(out, text, t);
     out.push(b'"');
 }
 
 /// A time as `jiff`'s `Display` writes it (RFC 3339 in UTC, `Z`, the fraction of a second
 /// without its trailing zeros). Also the raw archive's record times.
 pub(crate) fn push_timestamp(out: &mut Vec<u8>, t: Timestamp) {
-    match TimeText::of(t) {
+    push_time_text(out, TimeText::of(t), t);
+}
+
+/// `t` from its text `text`, or through `Display` (before 1970) when it has none.
+#[inline]
+fn push_time_text(out: &mut Vec<u8>, text: Option<TimeText>, t: Timestamp) {
+    match text {
         Some(text) => text.push(out),
         // Writing to a Vec cannot fail.
         None => drop(write!(out, "{t}")),
@@ -212,9 +223,9 @@ pub(crate) fn push_timestamp(out: &mut Vec<u8>, t: Timestamp) {
 }
 
 /// A time's text from 1970 on, as `jiff`'s `Display` writes it, made in registers: the
-/// first `len` bytes of four words, the first byte lowest. Written with a store a word (made
-/// in a buffer, then copied, its loads waited on the buffer's smaller stores), and made once
-/// for two copies of one time.
+/// first `len` bytes of four words, the first byte lowest. Made once for two copies of one
+/// time (copying the first back out of the output waited on the stores that had just
+/// written it).
 #[derive(Clone, Copy)]
 struct TimeText {
     words: [u64; 4],
@@ -286,14 +297,6 @@ impl TimeText {
         let at = out.len();
         out.extend_from_slice(&bytes);
         out.truncate(at + self.len);
-    }
-
-    /// Append the text, quoted.
-    #[inline]
-    fn push_quoted(self, out: &mut Vec<u8>) {
-        out.push(b'"');
-        self.push(out);
-        out.push(b'"');
     }
 }
 
