@@ -6,6 +6,15 @@ cd "$(dirname "$0")/.."
 
 bash tests/install-deps.sh
 
+# Every test's scratch files (servers' data directories, browsers' profiles, archives) go
+# under one directory of this run, removed when the run ends, however it ends: runs on a
+# long-lived machine leave nothing behind in the system's temporary directory.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/tidewatch-tests.XXXXXX")
+# As the system's own: the throwaway PostgreSQL server runs as its own user.
+chmod 1777 "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR="$scratch"
+
 # A build of every test binary needs several GiB: say how much there is before it starts, so a
 # full disk reads as such and not as a linker crash.
 df -h . >&2

@@ -915,10 +915,12 @@ mod tests {
     use super::*;
     use crate::test_tmpfs::Tmpfs;
 
-    fn tmp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("tw-archive-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        d
+    /// A fresh directory, removed when the test ends, passed or not.
+    fn tmp(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("tw-archive-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     fn at(s: &str) -> Timestamp {
@@ -939,7 +941,8 @@ mod tests {
     /// reason and length.
     #[test]
     fn records_are_written_as_formatting_writes_them() {
-        let dir = tmp("format");
+        let scratch = tmp("format");
+        let dir = scratch.path().to_path_buf();
         let mut a = Archive::open(&dir).unwrap();
         let mut expected = Vec::new();
         let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -1003,7 +1006,8 @@ mod tests {
 
     #[test]
     fn hourly_files_chain_and_keep_any_bytes() {
-        let dir = tmp("chain");
+        let scratch = tmp("chain");
+        let dir = scratch.path().to_path_buf();
         let mut a = Archive::open(&dir).unwrap();
         let odd = [0xff, 0x00, b'\t', b'\n', b'x'];
         a.append(&rec(
@@ -1034,7 +1038,8 @@ mod tests {
 
     #[test]
     fn verify_names_the_first_break() {
-        let dir = tmp("break");
+        let scratch = tmp("break");
+        let dir = scratch.path().to_path_buf();
         let mut a = Archive::open(&dir).unwrap();
         for h in 10..14 {
             let t = format!("2026-11-22T{h}:00:00Z");
@@ -1060,7 +1065,8 @@ mod tests {
 
     #[test]
     fn a_torn_tail_is_cut_on_open_and_appending_goes_on() {
-        let dir = tmp("torn");
+        let scratch = tmp("torn");
+        let dir = scratch.path().to_path_buf();
         let mut a = Archive::open(&dir).unwrap();
         a.append(&rec("2026-11-22T14:00:00Z", b"one", Verdict::Accepted))
             .unwrap();
@@ -1465,7 +1471,8 @@ mod tests {
 
     #[test]
     fn bad_sources_are_refused() {
-        let dir = tmp("source");
+        let scratch = tmp("source");
+        let dir = scratch.path().to_path_buf();
         let mut a = Archive::open(&dir).unwrap();
         let mut r = rec("2026-11-22T14:00:00Z", b"x", Verdict::Accepted);
         r.source = "has space";

@@ -10,6 +10,7 @@ use std::time::Duration;
 use ingest::link::client::{Failover, options};
 use ingest::link::outbox::Outbox;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 /// TCP segments received so far by this machine's network namespace.
 fn segments_in() -> u64 {
@@ -44,40 +45,26 @@ fn take_packet(buf: &mut Vec<u8>) -> Option<(u8, Vec<u8>)> {
     Some((first, body))
 }
 
-/// The far end is the wire itself: a listener that answers CONNECT, acknowledges every
-/// publish as it reads it, and checks what came, in what order, in how many segments.
-#[tokio::test]
-async fn outbox_publishes_waiting_together_go_out_in_few_segments() {
-    const N: usize = 2000;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let nodes = Failover::new(vec![options(
-        "batch-pub",
-        "127.0.0.1",
-        port,
-        None,
-        false,
-        1 << 20,
-    )]);
-    let (out, task) = Outbox::start(nodes, 1024, |_| {});
-    let topic = |i: usize| format!("tidewatch/v1/obs/ais/{}", 200_000_000 + i);
-    for i in 0..N {
-        let payload = format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(200));
-        out.publish(topic(i), payload.into_bytes()).unwrap();
-    }
-    let before = segments_in();
+/// The far end is the wire itself: a listener that answers CONNECT and acknowledges every
+/// publish as it reads it, until `n` publishes came; their topics, in the order they came,
+/// and how many connections it answered.
+async fn the_wire(listener: tokio::net::TcpListener, n: usize) -> (Vec<String>, usize) {
     let (mut socket, _) = listener.accept().await.unwrap();
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 256 * 1024];
     let mut topics = Vec::new();
     let mut connects = 0;
-    while topics.len() < N {
-        let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut chunk))
+    while topics.len() < n {
+        let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut chunk))
             .await
-            .expect("the client keeps sending")
+            .unwrap_or_else(|_| panic!("the client stopped sending after {}", topics.len()))
             .unwrap();
-        assert!(n > 0, "the client closed after {} publishes", topics.len());
-        buf.extend_from_slice(&chunk[..n]);
+        assert!(
+            read > 0,
+            "the client closed after {} publishes",
+            topics.len()
+        );
+        buf.extend_from_slice(&chunk[..read]);
         let mut answer = Vec::new();
         while let Some((first, body)) = take_packet(&mut buf) {
             match first >> 4 {
@@ -97,9 +84,44 @@ async fn outbox_publishes_waiting_together_go_out_in_few_segments() {
             }
         }
         socket.write_all(&answer).await.unwrap();
-        // What the client's queue could not take yet (as the services do on a timer).
-        out.drain().unwrap();
     }
+    (topics, connects)
+}
+
+/// An outbox with room for `cap` requests in its client, publishing to a wire of its own.
+async fn outbox_on_a_wire(cap: usize) -> (Outbox, tokio::task::JoinHandle<()>, TcpListener) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let nodes = Failover::new(vec![options(
+        "batch-pub",
+        "127.0.0.1",
+        port,
+        None,
+        false,
+        1 << 20,
+    )]);
+    let (out, task) = Outbox::start(nodes, cap, |_| {});
+    (out, task, listener)
+}
+
+fn topic(i: usize) -> String {
+    format!("tidewatch/v1/obs/ais/{}", 200_000_000 + i)
+}
+
+/// The tests of this binary one at a time: the segments counted are the whole namespace's.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test]
+async fn outbox_publishes_waiting_together_go_out_in_few_segments() {
+    const N: usize = 2000;
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (out, task, listener) = outbox_on_a_wire(1024).await;
+    for i in 0..N {
+        let payload = format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(200));
+        out.publish(topic(i), payload.into_bytes()).unwrap();
+    }
+    let before = segments_in();
+    let (topics, connects) = the_wire(listener, N).await;
     let segments = segments_in() - before;
     assert_eq!(connects, 1);
     assert_eq!(
@@ -114,5 +136,32 @@ async fn outbox_publishes_waiting_together_go_out_in_few_segments() {
         segments < (N / 4) as u64,
         "{N} publishes and their acknowledgements took {segments} segments"
     );
+    task.abort();
+}
+
+/// A burst of publishes many times what the client's queue holds (fusion's alerts after a
+/// storm, or replayed on a restart) all goes out, in order, with nothing published after it
+/// and no caller draining: what waits is handed as the client makes room. (It waited for
+/// the next publish: the tail of a burst could sit unsent for as long as nothing else was
+/// alerted.)
+#[tokio::test]
+async fn a_burst_beyond_the_clients_queue_goes_out_without_another_publish() {
+    const N: usize = 300;
+    let _one = ONE_AT_A_TIME.lock().await;
+    let (out, task, listener) = outbox_on_a_wire(8).await;
+    for i in 0..N {
+        out.publish(topic(i), format!("{{\"n\":{i}}}").into_bytes())
+            .unwrap();
+    }
+    assert!(out.backlog_len() > N - 16, "the client's queue is small");
+    let (topics, connects) = the_wire(listener, N).await;
+    assert_eq!(connects, 1);
+    assert_eq!(
+        topics,
+        (0..N).map(topic).collect::<Vec<_>>(),
+        "every publish once, in order"
+    );
+    assert!(out.settled(Duration::from_secs(10)).await, "all confirmed");
+    assert_eq!(out.backlog_len(), 0);
     task.abort();
 }

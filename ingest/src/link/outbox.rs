@@ -124,6 +124,14 @@ impl Outbox {
                         poll.confirmations.notify_waiters();
                         poll.confirmations.notify_one();
                     }
+                    // The client took a publish off its queue: there is room for what
+                    // waits, handed now (a burst beyond the queue would otherwise wait for
+                    // the next publish, or a caller's timer).
+                    Ok(Event::Outgoing(rumqttc::Outgoing::Publish(_))) => {
+                        if !poll.queues().backlog.is_empty() {
+                            let _ = poll.drain();
+                        }
+                    }
                     Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
                     Ok(_) => {}
                     Err(e) => {
@@ -159,7 +167,7 @@ impl Outbox {
     }
 
     /// Hand the client what it takes now, in order (the poll task does it on every new
-    /// connection; call it again when [`Outbox::backlog_len`] stays above zero).
+    /// connection and whenever the client takes a publish off its queue while some wait).
     pub fn drain(&self) -> Result<(), ClientError> {
         let mut q = self.queues();
         if q.paused {
