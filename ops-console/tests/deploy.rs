@@ -184,7 +184,14 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
     let base = free_base();
     use std::os::unix::process::CommandExt;
     let mut child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
-        .args(["deploy", "--base-port", &base.to_string(), "--dir"])
+        .args([
+            "deploy",
+            "--base-port",
+            &base.to_string(),
+            "--unit",
+            "cp-301",
+            "--dir",
+        ])
         .arg(dir.path().join("deploy"))
         .process_group(0)
         .stdin(Stdio::null())
@@ -431,5 +438,79 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
     // The bus has accounts: without one a client publishes raw AIS and nothing else, reads
     // nothing; RabbitMQ's own `guest` is gone. (Last: the probe's raw line is archived too.)
     bus_refuses_what_its_accounts_do_not_allow(&rt, base);
+    a_unit_given_logs_in_to_its_own_topics_only(&rt, base, &home);
     drop(deploy);
+
+    // Started again without the unit: its account is removed from the bus, its password
+    // file with it (`--check`: start, print the layout, stop).
+    let again = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+        .args([
+            "deploy",
+            "--check",
+            "--base-port",
+            &base.to_string(),
+            "--dir",
+        ])
+        .arg(&home)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{said}");
+    assert!(
+        said.contains("unit cp-301 not given: removed from the bus"),
+        "{said}"
+    );
+    assert!(!home.join("secrets/units/cp-301.password").exists());
+}
+
+/// A unit given to `deploy` (`--unit cp-301`) logs in with the password deploy made for it
+/// and publishes its own reports and reads its own taskings, and nothing of another unit's;
+/// a wrong password is refused. Its password file is readable by the owner only.
+fn a_unit_given_logs_in_to_its_own_topics_only(
+    rt: &tokio::runtime::Runtime,
+    base: u16,
+    home: &Path,
+) {
+    use std::os::unix::fs::PermissionsExt;
+    let file = home.join("secrets/units/cp-301.password");
+    let mode = file.metadata().unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "{} is readable by others", file.display());
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    let unit = Some(("cp-301", password.as_str()));
+    let node = base + 3;
+    for (topic, subscribe) in [
+        ("tidewatch/v1/patrol/cp-301/report", false),
+        ("tidewatch/v1/patrol/cp-301/nmea", false),
+        ("tidewatch/v1/patrol/cp-301/tasking", true),
+    ] {
+        assert_eq!(
+            try_bus(rt, node, unit, topic, subscribe),
+            Outcome::Done,
+            "cp-301 on {topic} (subscribe {subscribe})"
+        );
+    }
+    for (topic, subscribe) in [
+        ("tidewatch/v1/patrol/cp-302/report", false),
+        ("tidewatch/v1/alerts/distress", false),
+        ("tidewatch/v1/patrol/cp-302/tasking", true),
+        ("tidewatch/v1/patrol/+/tasking", true),
+        ("tidewatch/v1/obs/#", true),
+    ] {
+        assert_eq!(
+            try_bus(rt, node, unit, topic, subscribe),
+            Outcome::Refused,
+            "cp-301 on {topic} (subscribe {subscribe})"
+        );
+    }
+    assert_eq!(
+        try_bus(
+            rt,
+            node,
+            Some(("cp-301", "not-its-password")),
+            "tidewatch/v1/patrol/cp-301/report",
+            false
+        ),
+        Outcome::Refused,
+        "cp-301 logged in with a wrong password"
+    );
 }

@@ -9,15 +9,17 @@
 //!  DIR/ingest-a|b/     ingest instances a, b (metrics BASE+91, 92)
 //!  DIR/fusion-a|b/     fusion replicas (metrics BASE+93, 94)
 //!  DIR/console-1|2/    consoles (http BASE+81, 82)
-//!  DIR/secrets/        the bus accounts' passwords (0600): ingest, fusion, console, anonymous
+//!  DIR/secrets/        the bus accounts' passwords (0600): ingest, fusion, console, anonymous,
+//!                      and units/ID.password for each patrol unit given (`--unit ID`)
 //!  DIR/commands.txt    each process's command line: what each machine would run
 //!  DIR/logs/NAME.log   each process's output;  DIR/run/NAME.pid its process id
 //! ```
 //!
 //! The bus has an account per service role, each with the topics the embedded broker's rules
 //! give it ([`tidewatch_broker::rabbitmq`]), and RabbitMQ's `guest` is removed; a client without
-//! an account (a receiver) gets the anonymous rules: raw AIS feeds only. Units need an account
-//! of their own (`rabbitmqctl add_user`, and the unit role's topic permissions).
+//! an account (a receiver) gets the anonymous rules: raw AIS feeds only. Each patrol unit given
+//! with `--unit ID` has an account named by its id with the unit's rules (its own reports and
+//! NMEA, its own taskings); a unit no longer given at a later start is removed from the bus.
 //!
 //! Everything is kept in DIR: running it again starts the same system on its data. A process
 //! that dies is reported, not restarted (kill one to watch the others carry on); Ctrl-C stops
@@ -46,6 +48,12 @@ pub struct DeployArgs {
     /// Start everything, print the layout, and stop (for checking a machine can run it).
     #[arg(long)]
     pub check: bool,
+    /// A patrol unit that logs in to the bus, repeatable: an account named by its id with the
+    /// unit's rules only, its password made at the first start in
+    /// `DIR/secrets/units/ID.password` (readable by you only) to carry to the vessel. A unit
+    /// not given at a later start is removed from the bus, and its password file with it.
+    #[arg(long = "unit", value_name = "ID")]
+    pub units: Vec<String>,
 }
 
 /// The ingest slots of the layout: receivers by region, patrol units together, the rest.
@@ -164,7 +172,7 @@ pub fn run(args: &DeployArgs) -> Result<()> {
     rabbitmq::require()?;
     let base = args.base_port;
     let dir = std::path::absolute(&args.dir).context("--dir")?;
-    for sub in ["logs", "run", "bus", "secrets"] {
+    for sub in ["logs", "run", "bus", "secrets", "secrets/units"] {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| dir.join(sub).display().to_string())?;
     }
@@ -199,13 +207,14 @@ pub fn run(args: &DeployArgs) -> Result<()> {
     let database = pg.ensure_database("tidewatch")?;
     eprintln!("tidewatch deploy: three RabbitMQ nodes (the first start clusters them) ...");
     let cookie = format!("TIDEWATCH{}", std::process::id());
-    let accounts = bus_accounts(&dir.join("secrets"))?;
+    let accounts = bus_accounts(&dir.join("secrets"), &args.units)?;
     let anonymous = accounts
         .iter()
         .find(|a| a.name == ANONYMOUS)
         .map(|a| (a.name.as_str(), a.password.as_str()));
     let bus = RabbitCluster::start(&dir.join("bus"), nodes, &cookie, anonymous)?;
     rabbitmq::set_accounts(bus.home(), &bus.nodes()[0].node(), &accounts)?;
+    remove_units_not_given(&bus, &dir.join("secrets/units"), &args.units)?;
     let brokers: Vec<String> = bus
         .nodes()
         .iter()
@@ -268,7 +277,7 @@ pub fn run(args: &DeployArgs) -> Result<()> {
         s.child = Some(child);
     }
     let ready = wait_consoles(base, &mut services);
-    print_layout(&dir, &brokers, &database, base, &admin);
+    print_layout(&dir, &brokers, &database, base, &admin, &args.units);
     if let Err(e) = ready {
         stop(&mut services);
         return Err(e);
@@ -287,9 +296,13 @@ pub fn run(args: &DeployArgs) -> Result<()> {
 /// The bus account of clients that give none (receivers): the anonymous rules.
 const ANONYMOUS: &str = "anonymous";
 
+/// Names a unit may not take: the services' accounts, and RabbitMQ's own.
+const RESERVED: [&str; 5] = ["ingest", "fusion", "console", ANONYMOUS, "guest"];
+
 /// The bus accounts, a password for each kept in `secrets/NAME.password` (made at the first
-/// start, read after).
-fn bus_accounts(secrets: &Path) -> Result<Vec<rabbitmq::Account>> {
+/// start, read after): the services', the anonymous clients', and one per unit in `units`
+/// (`secrets/units/ID.password`).
+fn bus_accounts(secrets: &Path, units: &[String]) -> Result<Vec<rabbitmq::Account>> {
     use tidewatch_broker::Role;
     use tidewatch_broker::rabbitmq::{anonymous_permissions, topic_permissions};
     let mut accounts = Vec::new();
@@ -299,24 +312,62 @@ fn bus_accounts(secrets: &Path) -> Result<Vec<rabbitmq::Account>> {
         ("console", topic_permissions(Role::Console, "console")),
         (ANONYMOUS, anonymous_permissions()),
     ] {
-        let path = secrets.join(format!("{name}.password"));
-        if !path.exists() {
-            let mut secret = [0u8; 24];
-            getrandom::fill(&mut secret).context("random password")?;
-            let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-            write_private(&path, hex.as_bytes())?;
-        }
-        let password = std::fs::read_to_string(&path)
-            .with_context(|| path.display().to_string())?
-            .trim()
-            .to_owned();
         accounts.push(rabbitmq::Account {
             name: name.to_owned(),
-            password,
+            password: password_in(&secrets.join(format!("{name}.password")))?,
             topics,
         });
     }
+    for unit in units {
+        let id = ingest::wire::UnitId::new(unit).map_err(|e| anyhow::anyhow!("--unit: {e}"))?;
+        if RESERVED.contains(&id.as_str()) {
+            bail!("--unit {id}: the name of one of the bus's own accounts; give the unit another");
+        }
+        accounts.push(rabbitmq::Account {
+            name: id.to_string(),
+            password: password_in(&secrets.join("units").join(format!("{id}.password")))?,
+            topics: topic_permissions(Role::Unit, id.as_str()),
+        });
+    }
     Ok(accounts)
+}
+
+/// The password kept in `path`, made (random, written readable by the owner only) if there
+/// is none yet.
+fn password_in(path: &Path) -> Result<String> {
+    if !path.exists() {
+        let mut secret = [0u8; 24];
+        getrandom::fill(&mut secret).context("random password")?;
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(path, hex.as_bytes())?;
+    }
+    Ok(std::fs::read_to_string(path)
+        .with_context(|| path.display().to_string())?
+        .trim()
+        .to_owned())
+}
+
+/// Remove from the bus the units with a password file in `dir` that are not in `units`
+/// (given at an earlier start, not at this one), and their password files: the account goes
+/// before the file, so a unit is never left able to log in without a record of it.
+fn remove_units_not_given(bus: &RabbitCluster, dir: &Path, units: &[String]) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| dir.display().to_string())? {
+        let path = entry?.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".password"))
+        else {
+            continue;
+        };
+        if units.iter().any(|u| u == id) {
+            continue;
+        }
+        rabbitmq::remove_account(bus.home(), &bus.nodes()[0].node(), id)?;
+        std::fs::remove_file(&path).with_context(|| path.display().to_string())?;
+        eprintln!("tidewatch deploy: unit {id} not given: removed from the bus");
+    }
+    Ok(())
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -353,7 +404,14 @@ fn wait_consoles(base: u16, services: &mut [Service]) -> Result<()> {
     Ok(())
 }
 
-fn print_layout(dir: &Path, brokers: &[String], database: &str, base: u16, admin: &Path) {
+fn print_layout(
+    dir: &Path,
+    brokers: &[String],
+    database: &str,
+    base: u16,
+    admin: &Path,
+    units: &[String],
+) {
     println!("tidewatch deploy: {}", dir.display());
     println!("  bus (RabbitMQ, MQTT)   {}", brokers.join(", "));
     println!("  database (PostgreSQL)  {database}");
@@ -374,6 +432,15 @@ fn print_layout(dir: &Path, brokers: &[String], database: &str, base: u16, admin
         base + 82
     );
     println!("  administrator          {}", admin.display());
+    for unit in units {
+        println!(
+            "  unit {unit:<17} tidewatch patrol --unit {unit} --broker {} --user {unit} --password-file {}",
+            brokers.join(" --broker "),
+            dir.join("secrets/units")
+                .join(format!("{unit}.password"))
+                .display()
+        );
+    }
     println!(
         "  each process           {}  (logs/, run/*.pid)",
         dir.join("commands.txt").display()

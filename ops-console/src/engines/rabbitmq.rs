@@ -129,13 +129,29 @@ pub fn rabbitmqctl(home: &Path, node: &str, args: &[&str]) -> Result<()> {
         .output()
         .context("rabbitmqctl")?;
     if !out.status.success() {
+        // The command and the account it concerns, never the rest (a password).
         bail!(
-            "rabbitmqctl -n {node} {args:?}: {}{}",
+            "rabbitmqctl -n {node} {}: {}{}",
+            args.iter().take(2).copied().collect::<Vec<_>>().join(" "),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }
     Ok(())
+}
+
+/// Remove the account `name` from the cluster through `node` (its connections are closed);
+/// one already absent is not an error.
+pub fn remove_account(home: &Path, node: &str, name: &str) -> Result<()> {
+    match rabbitmqctl(home, node, &["delete_user", name]) {
+        Err(e)
+            if e.to_string().contains("no_such_user")
+                || e.to_string().contains("does not exist") =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// An account on the cluster: its name, password and topic permissions on `amq.topic`.
