@@ -47,8 +47,12 @@ fn take_packet(buf: &mut Vec<u8>) -> Option<(u8, Vec<u8>)> {
 
 /// The far end is the wire itself: a listener that answers CONNECT and acknowledges every
 /// publish as it reads it, until `n` publishes came; their topics, in the order they came,
-/// and how many connections it answered.
-async fn the_wire(listener: tokio::net::TcpListener, n: usize) -> (Vec<String>, usize) {
+/// how many connections it answered, and the connection (open: closed with anything unread,
+/// it would be reset, and the last acknowledgements lost with it).
+async fn the_wire(
+    listener: tokio::net::TcpListener,
+    n: usize,
+) -> (Vec<String>, usize, tokio::net::TcpStream) {
     let (mut socket, _) = listener.accept().await.unwrap();
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 256 * 1024];
@@ -85,7 +89,7 @@ async fn the_wire(listener: tokio::net::TcpListener, n: usize) -> (Vec<String>, 
         }
         socket.write_all(&answer).await.unwrap();
     }
-    (topics, connects)
+    (topics, connects, socket)
 }
 
 /// An outbox with room for `cap` requests in its client, publishing to a wire of its own.
@@ -108,6 +112,22 @@ fn topic(i: usize) -> String {
     format!("tidewatch/v1/obs/ais/{}", 200_000_000 + i)
 }
 
+/// The wire had one connection and every publish of `topic(0..)` once, in order, and the
+/// outbox counts them all confirmed.
+async fn every_publish_once_in_order_and_confirmed(
+    out: &Outbox,
+    topics: &[String],
+    connects: usize,
+) {
+    assert_eq!(connects, 1);
+    assert_eq!(
+        topics,
+        (0..topics.len()).map(topic).collect::<Vec<_>>(),
+        "every publish once, in order"
+    );
+    assert!(out.settled(Duration::from_secs(10)).await, "all confirmed");
+}
+
 /// The tests of this binary one at a time: the segments counted are the whole namespace's.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -121,15 +141,9 @@ async fn outbox_publishes_waiting_together_go_out_in_few_segments() {
         out.publish(topic(i), payload.into_bytes()).unwrap();
     }
     let before = segments_in();
-    let (topics, connects) = the_wire(listener, N).await;
+    let (topics, connects, _wire) = the_wire(listener, N).await;
     let segments = segments_in() - before;
-    assert_eq!(connects, 1);
-    assert_eq!(
-        topics,
-        (0..N).map(topic).collect::<Vec<_>>(),
-        "every publish once, in order"
-    );
-    assert!(out.settled(Duration::from_secs(10)).await, "all confirmed");
+    every_publish_once_in_order_and_confirmed(&out, &topics, connects).await;
     // Before the patch, a segment per publish (and more: the acknowledgements' own);
     // with it, a few per window of 100 unacknowledged publishes, both ways.
     assert!(
@@ -154,14 +168,8 @@ async fn a_burst_beyond_the_clients_queue_goes_out_without_another_publish() {
             .unwrap();
     }
     assert!(out.backlog_len() > N - 16, "the client's queue is small");
-    let (topics, connects) = the_wire(listener, N).await;
-    assert_eq!(connects, 1);
-    assert_eq!(
-        topics,
-        (0..N).map(topic).collect::<Vec<_>>(),
-        "every publish once, in order"
-    );
-    assert!(out.settled(Duration::from_secs(10)).await, "all confirmed");
+    let (topics, connects, _wire) = the_wire(listener, N).await;
+    every_publish_once_in_order_and_confirmed(&out, &topics, connects).await;
     assert_eq!(out.backlog_len(), 0);
     task.abort();
 }
