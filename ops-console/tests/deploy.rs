@@ -190,6 +190,8 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
             &base.to_string(),
             "--unit",
             "cp-301",
+            "--unit",
+            "cp-302",
             "--dir",
         ])
         .arg(dir.path().join("deploy"))
@@ -441,9 +443,10 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
     a_unit_given_logs_in_to_its_own_topics_only(&rt, base, &home);
     drop(deploy);
 
-    // Started again without the unit: its account is removed from the bus, its password
-    // file with it (`--check`: start, print the layout, stop).
-    let again = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+    // Started again (`--check`: start, print the layout, stop) without `--unit` and with
+    // `--remove-unit cp-302`: cp-301 is kept, cp-302's account is removed from the bus and
+    // its password file with it.
+    let out = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
         .args([
             "deploy",
             "--check",
@@ -452,15 +455,21 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
             "--dir",
         ])
         .arg(&home)
+        .args(["--remove-unit", "cp-302"])
         .output()
         .unwrap();
-    let said = String::from_utf8_lossy(&again.stderr);
-    assert!(again.status.success(), "{said}");
-    assert!(
-        said.contains("unit cp-301 not given: removed from the bus"),
-        "{said}"
+    let (layout, said) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
     );
-    assert!(!home.join("secrets/units/cp-301.password").exists());
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("unit cp-302 removed from the bus"), "{said}");
+    assert!(
+        layout.contains("unit cp-301") && !layout.contains("unit cp-302"),
+        "{layout}"
+    );
+    assert!(home.join("secrets/units/cp-301.password").exists());
+    assert!(!home.join("secrets/units/cp-302.password").exists());
 }
 
 /// A unit given to `deploy` (`--unit cp-301`) logs in with the password deploy made for it

@@ -17,9 +17,9 @@
 //!
 //! The bus has an account per service role, each with the topics the embedded broker's rules
 //! give it ([`tidewatch_broker::rabbitmq`]), and RabbitMQ's `guest` is removed; a client without
-//! an account (a receiver) gets the anonymous rules: raw AIS feeds only. Each patrol unit given
+//! an account (a receiver) gets the anonymous rules: raw AIS feeds only. A patrol unit added
 //! with `--unit ID` has an account named by its id with the unit's rules (its own reports and
-//! NMEA, its own taskings); a unit no longer given at a later start is removed from the bus.
+//! NMEA, its own taskings), kept at every later start until `--remove-unit ID`.
 //!
 //! Everything is kept in DIR: running it again starts the same system on its data. A process
 //! that dies is reported, not restarted (kill one to watch the others carry on); Ctrl-C stops
@@ -48,12 +48,14 @@ pub struct DeployArgs {
     /// Start everything, print the layout, and stop (for checking a machine can run it).
     #[arg(long)]
     pub check: bool,
-    /// A patrol unit that logs in to the bus, repeatable: an account named by its id with the
-    /// unit's rules only, its password made at the first start in
-    /// `DIR/secrets/units/ID.password` (readable by you only) to carry to the vessel. A unit
-    /// not given at a later start is removed from the bus, and its password file with it.
+    /// Add a patrol unit to the bus, repeatable: an account named by its id with the unit's
+    /// rules only, its password made in `DIR/secrets/units/ID.password` (readable by you only)
+    /// to carry to the vessel. Units added once are kept at every later start.
     #[arg(long = "unit", value_name = "ID")]
     pub units: Vec<String>,
+    /// Remove a patrol unit from the bus (its connections are closed), and its password file.
+    #[arg(long = "remove-unit", value_name = "ID")]
+    pub remove_units: Vec<String>,
 }
 
 /// The ingest slots of the layout: receivers by region, patrol units together, the rest.
@@ -207,14 +209,25 @@ pub fn run(args: &DeployArgs) -> Result<()> {
     let database = pg.ensure_database("tidewatch")?;
     eprintln!("tidewatch deploy: three RabbitMQ nodes (the first start clusters them) ...");
     let cookie = format!("TIDEWATCH{}", std::process::id());
-    let accounts = bus_accounts(&dir.join("secrets"), &args.units)?;
+    let units_dir = dir.join("secrets/units");
+    let units = units_of(&units_dir, &args.units, &args.remove_units)?;
+    let accounts = bus_accounts(&dir.join("secrets"), &units)?;
     let anonymous = accounts
         .iter()
         .find(|a| a.name == ANONYMOUS)
         .map(|a| (a.name.as_str(), a.password.as_str()));
     let bus = RabbitCluster::start(&dir.join("bus"), nodes, &cookie, anonymous)?;
     rabbitmq::set_accounts(bus.home(), &bus.nodes()[0].node(), &accounts)?;
-    remove_units_not_given(&bus, &dir.join("secrets/units"), &args.units)?;
+    for id in &args.remove_units {
+        // The account before the file: a unit is never left able to log in without a record
+        // of it.
+        rabbitmq::remove_account(bus.home(), &bus.nodes()[0].node(), id)?;
+        let file = units_dir.join(format!("{id}.password"));
+        if file.exists() {
+            std::fs::remove_file(&file).with_context(|| file.display().to_string())?;
+        }
+        eprintln!("tidewatch deploy: unit {id} removed from the bus");
+    }
     let brokers: Vec<String> = bus
         .nodes()
         .iter()
@@ -277,7 +290,7 @@ pub fn run(args: &DeployArgs) -> Result<()> {
         s.child = Some(child);
     }
     let ready = wait_consoles(base, &mut services);
-    print_layout(&dir, &brokers, &database, base, &admin, &args.units);
+    print_layout(&dir, &brokers, &database, base, &admin, &units);
     if let Err(e) = ready {
         stop(&mut services);
         return Err(e);
@@ -318,18 +331,59 @@ fn bus_accounts(secrets: &Path, units: &[String]) -> Result<Vec<rabbitmq::Accoun
             topics,
         });
     }
-    for unit in units {
-        let id = ingest::wire::UnitId::new(unit).map_err(|e| anyhow::anyhow!("--unit: {e}"))?;
-        if RESERVED.contains(&id.as_str()) {
-            bail!("--unit {id}: the name of one of the bus's own accounts; give the unit another");
-        }
+    for id in units {
         accounts.push(rabbitmq::Account {
-            name: id.to_string(),
+            name: id.clone(),
             password: password_in(&secrets.join("units").join(format!("{id}.password")))?,
-            topics: topic_permissions(Role::Unit, id.as_str()),
+            topics: topic_permissions(Role::Unit, id),
         });
     }
     Ok(accounts)
+}
+
+/// A unit id the bus can take as an account name: a [`ingest::wire::UnitId`], not one of the
+/// bus's own accounts, not read by rabbitmqctl as an option (a leading `-`).
+fn bus_unit(id: &str) -> Result<String> {
+    let id = ingest::wire::UnitId::new(id).map_err(|e| anyhow::anyhow!("unit: {e}"))?;
+    if RESERVED.contains(&id.as_str()) || id.as_str().starts_with('-') {
+        bail!("unit {id}: a name the bus cannot give a unit (its own accounts', or an option's)");
+    }
+    Ok(id.to_string())
+}
+
+/// The units on the bus from this start: those added before (a password file in `dir`) and
+/// those in `add`, less those in `remove`, each checked ([`bus_unit`]).
+fn units_of(dir: &Path, add: &[String], remove: &[String]) -> Result<Vec<String>> {
+    let mut units = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).with_context(|| dir.display().to_string())? {
+        let path = entry?.path();
+        if let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".password"))
+        {
+            match bus_unit(id) {
+                Ok(id) => {
+                    units.insert(id);
+                }
+                Err(e) => eprintln!(
+                    "tidewatch deploy: {}: not a unit's file ({e})",
+                    path.display()
+                ),
+            }
+        }
+    }
+    for id in add {
+        units.insert(bus_unit(id)?);
+    }
+    for id in remove {
+        let id = bus_unit(id)?;
+        if add.contains(&id) {
+            bail!("unit {id} both added and removed");
+        }
+        units.remove(&id);
+    }
+    Ok(units.into_iter().collect())
 }
 
 /// The password kept in `path`, made (random, written readable by the owner only) if there
@@ -345,29 +399,6 @@ fn password_in(path: &Path) -> Result<String> {
         .with_context(|| path.display().to_string())?
         .trim()
         .to_owned())
-}
-
-/// Remove from the bus the units with a password file in `dir` that are not in `units`
-/// (given at an earlier start, not at this one), and their password files: the account goes
-/// before the file, so a unit is never left able to log in without a record of it.
-fn remove_units_not_given(bus: &RabbitCluster, dir: &Path, units: &[String]) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| dir.display().to_string())? {
-        let path = entry?.path();
-        let Some(id) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".password"))
-        else {
-            continue;
-        };
-        if units.iter().any(|u| u == id) {
-            continue;
-        }
-        rabbitmq::remove_account(bus.home(), &bus.nodes()[0].node(), id)?;
-        std::fs::remove_file(&path).with_context(|| path.display().to_string())?;
-        eprintln!("tidewatch deploy: unit {id} not given: removed from the bus");
-    }
-    Ok(())
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -434,8 +465,7 @@ fn print_layout(
     println!("  administrator          {}", admin.display());
     for unit in units {
         println!(
-            "  unit {unit:<17} tidewatch patrol --unit {unit} --broker {} --user {unit} --password-file {}",
-            brokers.join(" --broker "),
+            "  unit {unit:<17} user {unit}, password in {}",
             dir.join("secrets/units")
                 .join(format!("{unit}.password"))
                 .display()

@@ -121,6 +121,29 @@ pub fn node_command(home: &Path, node_dir: &Path, n: &RabbitNode) -> Command {
 
 /// `rabbitmqctl -n NODE ARGS…` with the cookie in `home`.
 pub fn rabbitmqctl(home: &Path, node: &str, args: &[&str]) -> Result<()> {
+    rabbitmqctl_hiding(home, node, args, None)
+}
+
+/// [`rabbitmqctl`] with a secret among `args` (a password: RabbitMQ 3.10 takes it on the
+/// command line only): a failure names the command and its first argument, and what
+/// rabbitmqctl said with the secret blotted out (it echoes the arguments it was given).
+fn rabbitmqctl_hiding(home: &Path, node: &str, args: &[&str], secret: Option<&str>) -> Result<()> {
+    let (ok, said) = run(home, node, args)?;
+    if !ok {
+        let said = match secret {
+            Some(s) if !s.is_empty() => said.replace(s, "********"),
+            _ => said,
+        };
+        bail!(
+            "rabbitmqctl -n {node} {}: {said}",
+            args.iter().take(2).copied().collect::<Vec<_>>().join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// Run rabbitmqctl: whether it succeeded, and what it printed (standard output, then error).
+fn run(home: &Path, node: &str, args: &[&str]) -> Result<(bool, String)> {
     let out = Command::new(RABBITMQCTL)
         .env("HOME", home)
         .arg("-n")
@@ -128,30 +151,24 @@ pub fn rabbitmqctl(home: &Path, node: &str, args: &[&str]) -> Result<()> {
         .args(args)
         .output()
         .context("rabbitmqctl")?;
-    if !out.status.success() {
-        // The command and the account it concerns, never the rest (a password).
-        bail!(
-            "rabbitmqctl -n {node} {}: {}{}",
-            args.iter().take(2).copied().collect::<Vec<_>>().join(" "),
+    Ok((
+        out.status.success(),
+        format!(
+            "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
+        ),
+    ))
 }
 
 /// Remove the account `name` from the cluster through `node` (its connections are closed);
-/// one already absent is not an error.
+/// one already absent is not an error (rabbitmqctl's own words say so, not ours).
 pub fn remove_account(home: &Path, node: &str, name: &str) -> Result<()> {
-    match rabbitmqctl(home, node, &["delete_user", name]) {
-        Err(e)
-            if e.to_string().contains("no_such_user")
-                || e.to_string().contains("does not exist") =>
-        {
-            Ok(())
-        }
-        other => other,
+    let (ok, said) = run(home, node, &["delete_user", name])?;
+    if ok || said.contains("no_such_user") || said.contains("does not exist") {
+        return Ok(());
     }
+    bail!("rabbitmqctl -n {node} delete_user {name}: {said}")
 }
 
 /// An account on the cluster: its name, password and topic permissions on `amq.topic`.
@@ -171,9 +188,15 @@ pub struct Account {
 /// publish and subscribe.
 pub fn set_accounts(home: &Path, node: &str, accounts: &[Account]) -> Result<()> {
     for a in accounts {
-        if rabbitmqctl(home, node, &["add_user", &a.name, &a.password]).is_err() {
+        let secret = Some(a.password.as_str());
+        if rabbitmqctl_hiding(home, node, &["add_user", &a.name, &a.password], secret).is_err() {
             // It exists (a later start): its password is the one given now.
-            rabbitmqctl(home, node, &["change_password", &a.name, &a.password])?;
+            rabbitmqctl_hiding(
+                home,
+                node,
+                &["change_password", &a.name, &a.password],
+                secret,
+            )?;
         }
         rabbitmqctl(
             home,
