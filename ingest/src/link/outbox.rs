@@ -128,9 +128,7 @@ impl Outbox {
                     // waits, handed now (a burst beyond the queue would otherwise wait for
                     // the next publish, or a caller's timer).
                     Ok(Event::Outgoing(rumqttc::Outgoing::Publish(_))) => {
-                        if !poll.queues().backlog.is_empty() {
-                            let _ = poll.drain();
-                        }
+                        let _ = poll.drain();
                     }
                     Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
                     Ok(_) => {}

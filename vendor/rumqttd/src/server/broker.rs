@@ -582,10 +582,11 @@ async fn remote<P: Protocol>(
         client_id = format!("{tenant_id}.{client_id}");
     }
 
-    // Tidewatch's patch (PATCH.md): the previous connection's will task may have ended (its
-    // delay passed) before taking itself out of the map; then there is no one to tell, and
-    // unwrapping the send panicked with the map's lock held, which poisoned it: every later
-    // connection panicked too, and the broker took no more.
+    // Tidewatch's patch (PATCH.md): the previous connection of this client id may have left
+    // its sender in the map with no will task to receive it (its link failed to start, below,
+    // after registering); then there is no one to tell, and unwrapping the send panicked with
+    // the map's lock held, which poisoned it: every later connection panicked too, and the
+    // broker took no more.
     let previous = will_handlers.lock().unwrap().remove(&client_id);
     if let Some(sender) = previous {
         let awaiting_will = if clean_session {
