@@ -76,64 +76,121 @@ enum Outcome {
     Refused,
 }
 
-/// Connect to 127.0.0.1:`port` (as `login`, or anonymously) and publish at QoS 1 on `topic`
-/// (`subscribe` false) or subscribe to it: what the broker did.
-fn try_bus(
+/// What a probe does once connected.
+#[derive(Debug, Clone, Copy)]
+enum Act<'a> {
+    /// Nothing more: done when the connection is accepted.
+    Connect,
+    /// Publish `(topic, payload)` at QoS 1: done at its PUBACK.
+    Publish(&'a str, &'a str),
+    /// Subscribe to a filter at QoS 1: done when the SUBACK grants it.
+    Subscribe(&'a str),
+}
+
+/// One client's try at 127.0.0.1:`port`: client id `id`, logged in as `login` (or
+/// anonymously), a clean session or a persistent one (`clean`); it does `act`, then waits
+/// for `listen` messages to arrive (or 10 s, or the connection's end) and disconnects. What
+/// the broker did, and the payloads that came.
+fn probe(
     rt: &tokio::runtime::Runtime,
     port: u16,
-    login: Option<(&str, &str)>,
-    topic: &str,
-    subscribe: bool,
-) -> Outcome {
+    (id, login, clean): (&str, Option<(&str, &str)>, bool),
+    act: Act<'_>,
+    listen: usize,
+) -> (Outcome, Vec<String>) {
     use rumqttc::{
         AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS, SubscribeReasonCode,
     };
     rt.block_on(async {
-        let mut o = MqttOptions::new(
-            format!("deploy-probe-{port}-{subscribe}"),
-            "127.0.0.1",
-            port,
-        );
+        let mut o = MqttOptions::new(id, "127.0.0.1", port);
+        o.set_clean_session(clean);
         if let Some((u, p)) = login {
             o.set_credentials(u, p);
         }
         let (c, mut el) = AsyncClient::new(o, 8);
+        let mut outcome = None;
+        let mut got = Vec::new();
         let attempt = async {
             loop {
-                match el.poll().await {
+                let done = match el.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(a))) => {
                         if a.code != ConnectReturnCode::Success {
                             return Outcome::Refused;
                         }
-                        if subscribe {
-                            c.subscribe(topic, QoS::AtLeastOnce).await.unwrap();
-                        } else {
-                            c.publish(topic, QoS::AtLeastOnce, false, "{}")
-                                .await
-                                .unwrap();
+                        match act {
+                            Act::Connect => true,
+                            Act::Publish(topic, payload) => {
+                                c.publish(topic, QoS::AtLeastOnce, false, payload)
+                                    .await
+                                    .unwrap();
+                                false
+                            }
+                            Act::Subscribe(filter) => {
+                                c.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+                                false
+                            }
                         }
                     }
-                    Ok(Event::Incoming(Packet::PubAck(_))) => return Outcome::Done,
+                    Ok(Event::Incoming(Packet::PubAck(_))) => true,
                     Ok(Event::Incoming(Packet::SubAck(s))) => {
-                        return if s
+                        if !s
                             .return_codes
                             .iter()
                             .all(|r| matches!(r, SubscribeReasonCode::Success(_)))
                         {
-                            Outcome::Done
-                        } else {
-                            Outcome::Refused
-                        };
+                            return Outcome::Refused;
+                        }
+                        true
                     }
-                    Ok(_) => {}
-                    Err(_) => return Outcome::Refused,
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        got.push(String::from_utf8_lossy(&p.payload).into_owned());
+                        false
+                    }
+                    Ok(_) => false,
+                    // The broker closed the connection: done if it had done the act (a
+                    // listener's end), refused otherwise.
+                    Err(_) => return outcome.take().unwrap_or(Outcome::Refused),
+                };
+                if done {
+                    outcome = Some(Outcome::Done);
+                }
+                if outcome.is_some() && got.len() >= listen {
+                    return Outcome::Done;
                 }
             }
         };
-        tokio::time::timeout(Duration::from_secs(20), attempt)
-            .await
-            .expect("the broker answered within 20 s")
+        let result = match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+            Ok(r) => r,
+            Err(_) => outcome.expect("the broker answered within 10 s"),
+        };
+        if result == Outcome::Done {
+            // A clean end (no will), then the disconnect sent.
+            let _ = c.disconnect().await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while el.poll().await.is_ok() {}
+            })
+            .await;
+        }
+        (result, got)
     })
+}
+
+/// Connect to 127.0.0.1:`port` as `id` (logged in as `login`, or anonymously), with a clean
+/// session, and publish at QoS 1 on `topic` (`subscribe` false) or subscribe to it: what the
+/// broker did.
+fn try_bus(
+    rt: &tokio::runtime::Runtime,
+    port: u16,
+    (id, login): (&str, Option<(&str, &str)>),
+    topic: &str,
+    subscribe: bool,
+) -> Outcome {
+    let act = if subscribe {
+        Act::Subscribe(topic)
+    } else {
+        Act::Publish(topic, "{}")
+    };
+    probe(rt, port, (id, login, true), act, 0).0
 }
 
 /// The bus's accounts at work: an anonymous client may publish a raw AIS feed and nothing
@@ -141,7 +198,13 @@ fn try_bus(
 fn bus_refuses_what_its_accounts_do_not_allow(rt: &tokio::runtime::Runtime, base: u16) {
     let node = base + 2;
     assert_eq!(
-        try_bus(rt, node, None, "tidewatch/v1/raw/ais/north/probe", false),
+        try_bus(
+            rt,
+            node,
+            ("deploy-probe", None),
+            "tidewatch/v1/raw/ais/north/probe",
+            false
+        ),
         Outcome::Done,
         "an anonymous receiver publishes its raw feed"
     );
@@ -152,14 +215,14 @@ fn bus_refuses_what_its_accounts_do_not_allow(rt: &tokio::runtime::Runtime, base
         "tidewatch/v1/patrol/cp-301/tasking",
     ] {
         assert_eq!(
-            try_bus(rt, node, None, forged, false),
+            try_bus(rt, node, ("deploy-probe", None), forged, false),
             Outcome::Refused,
             "an anonymous client published on {forged}"
         );
     }
     for filter in ["tidewatch/v1/obs/#", "tidewatch/v1/alerts/#", "#"] {
         assert_eq!(
-            try_bus(rt, node, None, filter, true),
+            try_bus(rt, node, ("deploy-probe", None), filter, true),
             Outcome::Refused,
             "an anonymous client subscribed to {filter}"
         );
@@ -168,7 +231,7 @@ fn bus_refuses_what_its_accounts_do_not_allow(rt: &tokio::runtime::Runtime, base
         try_bus(
             rt,
             node,
-            Some(("guest", "guest")),
+            ("deploy-probe", Some(("guest", "guest"))),
             "tidewatch/v1/alerts/distress",
             false
         ),
@@ -258,7 +321,8 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
             .trim()
             .to_owned(),
     );
-    let seen = ops_console::testkit::observe_ais(&rt, "deploy-test-obs", base + 3, Some(&console));
+    let seen =
+        ops_console::testkit::observe_ais(&rt, "tidewatch-console-test", base + 3, Some(&console));
 
     // Receivers in three regions: two named slots and the rest.
     let sources = [
@@ -441,6 +505,7 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
     // nothing; RabbitMQ's own `guest` is gone. (Last: the probe's raw line is archived too.)
     bus_refuses_what_its_accounts_do_not_allow(&rt, base);
     a_unit_given_logs_in_to_its_own_topics_only(&rt, base, &home);
+    review_no_account_takes_another_s_session_queue(&rt, base, &home);
     drop(deploy);
 
     // Started again (`--check`: start, print the layout, stop) without `--unit` and with
@@ -493,7 +558,13 @@ fn a_unit_given_logs_in_to_its_own_topics_only(
         ("tidewatch/v1/patrol/cp-301/tasking", true),
     ] {
         assert_eq!(
-            try_bus(rt, node, unit, topic, subscribe),
+            try_bus(
+                rt,
+                node,
+                ("tidewatch-patrol-cp-301", unit),
+                topic,
+                subscribe
+            ),
             Outcome::Done,
             "cp-301 on {topic} (subscribe {subscribe})"
         );
@@ -506,7 +577,13 @@ fn a_unit_given_logs_in_to_its_own_topics_only(
         ("tidewatch/v1/obs/#", true),
     ] {
         assert_eq!(
-            try_bus(rt, node, unit, topic, subscribe),
+            try_bus(
+                rt,
+                node,
+                ("tidewatch-patrol-cp-301", unit),
+                topic,
+                subscribe
+            ),
             Outcome::Refused,
             "cp-301 on {topic} (subscribe {subscribe})"
         );
@@ -515,11 +592,93 @@ fn a_unit_given_logs_in_to_its_own_topics_only(
         try_bus(
             rt,
             node,
-            Some(("cp-301", "not-its-password")),
+            (
+                "tidewatch-patrol-cp-301",
+                Some(("cp-301", "not-its-password"))
+            ),
             "tidewatch/v1/patrol/cp-301/report",
             false
         ),
         Outcome::Refused,
         "cp-301 logged in with a wrong password"
     );
+}
+
+/// A session's queue is its own: a client connecting with another's client id (a unit with
+/// another unit's, an anonymous client with a clean session) neither reads what waits in it
+/// nor deletes it. RabbitMQ names a session's queue by the client id alone
+/// (`mqtt-subscription-{client id}qos1`) and checks topic permissions on bindings only, so
+/// with every account free to use any queue (resource permissions `.*`), cp-301 connecting as
+/// `tidewatch-patrol-cp-302` was served cp-302's taskings from its queue, and an anonymous
+/// client's clean session deleted the queue and the taskings in it.
+fn review_no_account_takes_another_s_session_queue(
+    rt: &tokio::runtime::Runtime,
+    base: u16,
+    home: &Path,
+) {
+    let password = |f: &str| {
+        std::fs::read_to_string(home.join("secrets").join(f))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (cp301, cp302, fusion) = (
+        password("units/cp-301.password"),
+        password("units/cp-302.password"),
+        password("fusion.password"),
+    );
+    let node = base + 2;
+    let session = "tidewatch-patrol-cp-302";
+    let tasking = "tidewatch/v1/patrol/cp-302/tasking";
+    // cp-302's session, with its subscription, while it is away.
+    assert_eq!(
+        probe(
+            rt,
+            node,
+            (session, Some(("cp-302", &cp302)), false),
+            Act::Subscribe(tasking),
+            0
+        )
+        .0,
+        Outcome::Done
+    );
+    let payload = r#"{"probe":"a tasking waiting for cp-302"}"#;
+    let fusion = ("tidewatch-fusion-probe", Some(("fusion", fusion.as_str())));
+    assert_eq!(
+        probe(
+            rt,
+            base + 1,
+            (fusion.0, fusion.1, true),
+            Act::Publish(tasking, payload),
+            0
+        )
+        .0,
+        Outcome::Done,
+        "fusion publishes a tasking for cp-302"
+    );
+    // cp-301, logged in as itself, takes cp-302's client id and subscribes to its own
+    // taskings (its topic permissions allow that binding).
+    let (outcome, stolen) = probe(
+        rt,
+        node,
+        (session, Some(("cp-301", &cp301)), false),
+        Act::Subscribe("tidewatch/v1/patrol/cp-301/tasking"),
+        1,
+    );
+    assert!(
+        outcome == Outcome::Refused && stolen.is_empty(),
+        "cp-301 used cp-302's session ({outcome:?}) and read {stolen:?}"
+    );
+    // An anonymous client with cp-302's client id and a clean session.
+    probe(rt, base + 3, (session, None, true), Act::Connect, 0);
+    // cp-302 comes back: its tasking waited for it.
+    let (outcome, got) = probe(
+        rt,
+        node,
+        (session, Some(("cp-302", &cp302)), false),
+        Act::Subscribe(tasking),
+        1,
+    );
+    assert_eq!(outcome, Outcome::Done);
+    assert_eq!(got, [payload], "cp-302's tasking lost from its session");
 }

@@ -31,6 +31,65 @@ pub fn anonymous_permissions() -> TopicPermissions {
     of(Subject::Anonymous, "")
 }
 
+/// An account's resource permissions on the virtual host, as `rabbitmqctl set_permissions`
+/// takes them: the queues and exchanges it may configure (declare, delete), write to (publish,
+/// bind a queue) and read from (consume, bind to an exchange), each a regular expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourcePermissions {
+    /// Queues it may declare and delete.
+    pub configure: String,
+    /// Exchanges it may publish to, queues it may bind.
+    pub write: String,
+    /// Queues it may consume, exchanges it may bind them to.
+    pub read: String,
+}
+
+/// The resource permissions of an account `user` with `role`: it publishes through
+/// `amq.topic`, and holds the MQTT sessions of its own client ids only. RabbitMQ names a
+/// session's queues by the client id alone (`mqtt-subscription-{client id}qos0`, `…qos1`) and
+/// checks topic permissions on bindings only, so an account free to use any queue could take
+/// another's session by its client id: read what waits there, or delete it with a clean
+/// session. A unit's client id is `tidewatch-patrol-{user}` (`tidewatch patrol`'s default), a
+/// service's is its command's default (`tidewatch-ingest`, `tidewatch-fusion`,
+/// `tidewatch-console`) alone or followed by `.` or `-` and anything; a receiver holds none.
+pub fn resource_permissions(role: Role, user: &str) -> ResourcePermissions {
+    let sessions = match role {
+        Role::Unit => Some(format!("tidewatch-patrol-{}", escape(user))),
+        Role::Ingest => Some(r"tidewatch-ingest([.-].*)?".to_owned()),
+        Role::Fusion => Some(r"tidewatch-fusion([.-].*)?".to_owned()),
+        Role::Console => Some(r"tidewatch-console([.-].*)?".to_owned()),
+        Role::Receiver => None,
+    };
+    resources(sessions)
+}
+
+/// The resource permissions of clients that log in without an account: publish through
+/// `amq.topic`, and no session queue at all (they read nothing).
+pub fn anonymous_resource_permissions() -> ResourcePermissions {
+    resources(None)
+}
+
+/// Permissions on `amq.topic`, and on the session queues of client ids matching `sessions`.
+fn resources(sessions: Option<String>) -> ResourcePermissions {
+    const EXCHANGE: &str = r"amq\.topic";
+    match sessions {
+        Some(ids) => {
+            let queues = format!("mqtt-subscription-({ids})qos[01]");
+            ResourcePermissions {
+                configure: format!("^{queues}$"),
+                write: format!("^({EXCHANGE}|{queues})$"),
+                read: format!("^({EXCHANGE}|{queues})$"),
+            }
+        }
+        // An empty name is the default exchange, which the MQTT plugin never uses.
+        None => ResourcePermissions {
+            configure: "^$".to_owned(),
+            write: format!("^{EXCHANGE}$"),
+            read: "^$".to_owned(),
+        },
+    }
+}
+
 fn of(subject: Subject, user: &str) -> TopicPermissions {
     let r = rules(subject);
     TopicPermissions {
@@ -154,6 +213,60 @@ mod tests {
         for f in ["tidewatch/v1/obs/#", "tidewatch/v1/raw/ais/#", "#", ""] {
             assert!(!matches(&anonymous.read, f), "{f:?}");
         }
+    }
+
+    fn allows(re: &str, name: &str) -> bool {
+        regex::Regex::new(re).unwrap().is_match(name)
+    }
+
+    #[test]
+    fn an_account_may_use_its_own_sessions_queues_only() {
+        let q = |id: &str, qos: u8| format!("mqtt-subscription-{id}qos{qos}");
+        let console = resource_permissions(Role::Console, "console");
+        for id in [
+            "tidewatch-console",
+            "tidewatch-console-1",
+            "tidewatch-console.pub",
+        ] {
+            for qos in [0, 1] {
+                for re in [&console.configure, &console.write, &console.read] {
+                    assert!(allows(re, &q(id, qos)), "{re} {id}");
+                }
+            }
+        }
+        let unit = resource_permissions(Role::Unit, "cp-30");
+        assert!(allows(&unit.read, &q("tidewatch-patrol-cp-30", 1)));
+        for other in [
+            // Another service's, another unit's (one its id begins), or a client id of its
+            // own choosing: none of them.
+            "tidewatch-consoles",
+            "tidewatch-fusion-a",
+            "tidewatch-ingest.north",
+            "tidewatch-patrol-cp-301",
+            "tidewatch-patrol-cp-3",
+            "cp-30",
+        ] {
+            for re in [&unit.configure, &unit.write, &unit.read] {
+                assert!(!allows(re, &q(other, 1)), "{re} {other}");
+            }
+            if other != "tidewatch-consoles" {
+                assert!(!allows(&console.read, &q(other, 1)), "console: {other}");
+            }
+        }
+        assert!(!allows(&console.read, &q("tidewatch-consoles", 1)));
+        // Everyone publishes through amq.topic; none declares an exchange, or uses another.
+        for p in [&console, &unit, &anonymous_resource_permissions()] {
+            assert!(allows(&p.write, "amq.topic"));
+            assert!(!allows(&p.configure, "amq.topic"));
+            assert!(!allows(&p.write, "amqXtopic"));
+            assert!(!allows(&p.write, "amq.direct"));
+        }
+        let anonymous = anonymous_resource_permissions();
+        for re in [&anonymous.configure, &anonymous.write, &anonymous.read] {
+            assert!(!allows(re, &q("tidewatch-console-1", 1)), "{re}");
+            assert!(!allows(re, &q("", 1)), "{re}");
+        }
+        assert_eq!(resource_permissions(Role::Receiver, "r1"), anonymous);
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub struct PatrolArgs {
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// MQTT client id (default `tidewatch-patrol-{ID}`); keep it stable: it names the session.
+    /// A bus made by `tidewatch deploy` lets a unit hold that default session only.
     #[arg(long)]
     pub client_id: Option<String>,
     /// Data directory: the queue (`outbox/`) and the taskings received (`taskings.jsonl`).

@@ -19,7 +19,9 @@
 //! give it ([`tidewatch_broker::rabbitmq`]), and RabbitMQ's `guest` is removed; a client without
 //! an account (a receiver) gets the anonymous rules: raw AIS feeds only. A patrol unit added
 //! with `--unit ID` has an account named by its id with the unit's rules (its own reports and
-//! NMEA, its own taskings), kept at every later start until `--remove-unit ID`.
+//! NMEA, its own taskings), kept at every later start until `--remove-unit ID`. An account
+//! holds the sessions of its own client ids only (a unit's `tidewatch-patrol-ID`, a service's
+//! its command's default, followed by `.` or `-` and anything), never another's.
 //!
 //! Everything is kept in DIR: running it again starts the same system on its data. A process
 //! that dies is reported, not restarted (kill one to watch the others carry on); Ctrl-C stops
@@ -317,24 +319,34 @@ const RESERVED: [&str; 5] = ["ingest", "fusion", "console", ANONYMOUS, "guest"];
 /// (`secrets/units/ID.password`).
 fn bus_accounts(secrets: &Path, units: &[String]) -> Result<Vec<rabbitmq::Account>> {
     use tidewatch_broker::Role;
-    use tidewatch_broker::rabbitmq::{anonymous_permissions, topic_permissions};
+    use tidewatch_broker::rabbitmq::{
+        anonymous_permissions, anonymous_resource_permissions, resource_permissions,
+        topic_permissions,
+    };
     let mut accounts = Vec::new();
-    for (name, topics) in [
-        ("ingest", topic_permissions(Role::Ingest, "ingest")),
-        ("fusion", topic_permissions(Role::Fusion, "fusion")),
-        ("console", topic_permissions(Role::Console, "console")),
-        (ANONYMOUS, anonymous_permissions()),
+    for (name, role) in [
+        ("ingest", Role::Ingest),
+        ("fusion", Role::Fusion),
+        ("console", Role::Console),
     ] {
         accounts.push(rabbitmq::Account {
             name: name.to_owned(),
             password: password_in(&secrets.join(format!("{name}.password")))?,
-            topics,
+            resources: resource_permissions(role, name),
+            topics: topic_permissions(role, name),
         });
     }
+    accounts.push(rabbitmq::Account {
+        name: ANONYMOUS.to_owned(),
+        password: password_in(&secrets.join(format!("{ANONYMOUS}.password")))?,
+        resources: anonymous_resource_permissions(),
+        topics: anonymous_permissions(),
+    });
     for id in units {
         accounts.push(rabbitmq::Account {
             name: id.clone(),
             password: password_in(&secrets.join("units").join(format!("{id}.password")))?,
+            resources: resource_permissions(Role::Unit, id),
             topics: topic_permissions(Role::Unit, id),
         });
     }

@@ -171,21 +171,24 @@ pub fn remove_account(home: &Path, node: &str, name: &str) -> Result<()> {
     bail!("rabbitmqctl -n {node} delete_user {name}: {said}")
 }
 
-/// An account on the cluster: its name, password and topic permissions on `amq.topic`.
+/// An account on the cluster: its name, password, the queues it may use and its topic
+/// permissions on `amq.topic`.
 #[derive(Debug, Clone)]
 pub struct Account {
     /// User name.
     pub name: String,
     /// Password.
     pub password: String,
+    /// The session queues it may use (its own client ids'), and `amq.topic`.
+    pub resources: tidewatch_broker::rabbitmq::ResourcePermissions,
     /// Where it may publish and subscribe.
     pub topics: tidewatch_broker::rabbitmq::TopicPermissions,
 }
 
 /// Make (or bring up to date) `accounts` on the cluster through `node`, and remove RabbitMQ's
-/// `guest` (every right, a known password). Each account may declare and use its own
-/// session queues (resource permissions `.*`); its topic permissions say where it may
-/// publish and subscribe.
+/// `guest` (every right, a known password). Each account may use the session queues of its
+/// own client ids only ([`tidewatch_broker::rabbitmq::resource_permissions`]); its topic
+/// permissions say where it may publish and subscribe.
 pub fn set_accounts(home: &Path, node: &str, accounts: &[Account]) -> Result<()> {
     for a in accounts {
         let secret = Some(a.password.as_str());
@@ -201,7 +204,15 @@ pub fn set_accounts(home: &Path, node: &str, accounts: &[Account]) -> Result<()>
         rabbitmqctl(
             home,
             node,
-            &["set_permissions", "-p", "/", &a.name, ".*", ".*", ".*"],
+            &[
+                "set_permissions",
+                "-p",
+                "/",
+                &a.name,
+                &a.resources.configure,
+                &a.resources.write,
+                &a.resources.read,
+            ],
         )?;
         rabbitmqctl(
             home,
