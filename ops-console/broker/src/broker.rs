@@ -301,7 +301,26 @@ async fn start_engine(
 /// One MQTT 3.1.1 CONNECT / CONNACK (/ DISCONNECT) exchange with the engine on a new
 /// in-process connection, logging in as `login`: the CONNACK's return code.
 async fn engine_connack(engine: &Acceptor<V4>, login: (&str, &str)) -> io::Result<u8> {
-    let connect = encode_connect(
+    engine_connack_as(engine, "tidewatch-probe", login).await
+}
+
+/// [`engine_connack`] with client id `id`.
+async fn engine_connack_as(engine: &Acceptor<V4>, id: &str, login: (&str, &str)) -> io::Result<u8> {
+    let (mut s, engines) = tokio::io::duplex(4096);
+    engine.serve(engines);
+    s.write_all(&engine_connect(id, login)).await?;
+    let mut ack = [0u8; 4];
+    s.read_exact(&mut ack).await?;
+    if ack[..3] != [0x20, 2, 0] {
+        return Err(io::Error::other(format!("not a CONNACK: {ack:02x?}")));
+    }
+    let _ = s.write_all(&[0xe0, 0]).await;
+    Ok(ack[3])
+}
+
+/// A CONNECT to the engine: client id `id`, a clean session, logging in as `login`.
+fn engine_connect(id: &str, login: (&str, &str)) -> Vec<u8> {
+    encode_connect(
         &Connect {
             clean_session: true,
             keep_alive: 10,
@@ -310,17 +329,46 @@ async fn engine_connack(engine: &Acceptor<V4>, login: (&str, &str)) -> io::Resul
             username: None,
             password: None,
         },
-        "tidewatch-probe",
+        id,
         login,
-    );
-    let (mut s, engines) = tokio::io::duplex(4096);
-    engine.serve(engines);
-    s.write_all(&connect).await?;
-    let mut ack = [0u8; 4];
-    s.read_exact(&mut ack).await?;
-    if ack[..3] != [0x20, 2, 0] {
-        return Err(io::Error::other(format!("not a CONNACK: {ack:02x?}")));
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// rumqttd's third patch (PATCH.md): a client gone before the engine's CONNACK leaves its
+    /// will sender with no task to receive it; the next connection of that client id unwrapped
+    /// the failed send to it with the lock of the will senders held, which poisoned the lock,
+    /// and from then on the engine refused every connection (seen in CI: a front's client
+    /// reconnecting under load). Here the engine serves the id again, every time.
+    #[tokio::test]
+    async fn review_a_client_gone_before_its_connack_does_not_stop_the_engine() {
+        let login = ("tidewatch-front".to_owned(), "engine-secret".to_owned());
+        let engine = start_engine(&crate::testkit::test_config(), &login)
+            .await
+            .unwrap();
+        let login = (login.0.as_str(), login.1.as_str());
+        for round in 0..10 {
+            // The CONNECT sent, the client gone: the engine's CONNACK finds no one to take it.
+            let (mut s, engines) = tokio::io::duplex(4096);
+            engine.serve(engines);
+            s.write_all(&engine_connect("unit-7", login)).await.unwrap();
+            drop(s);
+            // The router answers connections in turn: once a later one is answered, the
+            // lost one's CONNACK has been sent to it.
+            assert_eq!(engine_connack(&engine, login).await.unwrap(), 0);
+            tokio::task::yield_now().await;
+            let again = timeout(
+                Duration::from_secs(5),
+                engine_connack_as(&engine, "unit-7", login),
+            )
+            .await;
+            assert!(
+                matches!(again, Ok(Ok(0))),
+                "round {round}: the client id again: {again:?}"
+            );
+        }
     }
-    let _ = s.write_all(&[0xe0, 0]).await;
-    Ok(ack[3])
 }
