@@ -138,7 +138,7 @@ pub(crate) fn on_tick(cx: &mut Ctx<'_>, v: &mut Vessel) {
     if v.segments.len() >= 2 {
         let keep = v.latest;
         let kept = v.segments[keep].clone();
-        v.segments = vec![kept];
+        v.segments = smallvec::smallvec![kept];
         v.latest = 0;
     }
 }

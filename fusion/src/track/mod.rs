@@ -106,10 +106,16 @@ pub(crate) enum Placement {
 /// Most live segments kept per MMSI; beyond, the one silent longest is dropped.
 pub(crate) const MAX_SEGMENTS: usize = 4;
 
+/// The live segments of one MMSI. Nearly every vessel has one, kept inline in its
+/// [`Vessel`](vessel::Vessel): reading its latest report is then no second load from
+/// elsewhere in memory after the vessel's own (what fusion waits on most). Saved as a
+/// sequence, like a `Vec`.
+pub type Segments = smallvec::SmallVec<[Segment; 1]>;
+
 /// Place `fix` among `segments` (live segments of one MMSI). `next_number` numbers a new
 /// segment. Returns where it went; the segment is updated.
 pub(crate) fn place(
-    segments: &mut Vec<Segment>,
+    segments: &mut Segments,
     next_number: &mut u16,
     fix: Fix,
     max_speed_kn: f64,
@@ -210,7 +216,7 @@ mod tests {
                 nav_status: 0,
             };
             let (first, second) = (at(0, lat, lon), at(dt_s * 1000, lat + dlat, lon + dlon));
-            let (mut segs, mut n) = (Vec::new(), 0);
+            let (mut segs, mut n) = (Segments::new(), 0);
             place(&mut segs, &mut n, first, 30.0, 24 * 3_600_000, noise_m);
             let d = first.position.fast_distance_m(second.position);
             let limit = 30.0f64.max(second.sog().unwrap_or(0.0) * 1.25);
@@ -233,13 +239,31 @@ mod tests {
         }
     }
 
+    /// Snapshots saved when the segments were a `Vec` load as they are: the same bytes.
+    #[test]
+    fn segments_are_saved_as_a_vec_was() {
+        for n in [0, 1, 3] {
+            let v: Vec<Segment> = (0..n)
+                .map(|i| Segment {
+                    number: i as u16 + 1,
+                    first_ms: i,
+                    last: fix(i, 35.0, 12.0),
+                    reports: 7,
+                })
+                .collect();
+            let s: Segments = v.iter().cloned().collect();
+            let bytes = postcard::to_stdvec(&v).unwrap();
+            assert_eq!(postcard::to_stdvec(&s).unwrap(), bytes, "{n} segments");
+            assert_eq!(postcard::from_bytes::<Segments>(&bytes).unwrap(), s);
+        }
+    }
+
     #[test]
     fn two_ships_sharing_an_mmsi_become_two_segments() {
-        let mut segs = Vec::new();
+        let mut segs = Segments::new();
         let mut n = 0;
-        let place = |segs: &mut Vec<Segment>, n: &mut u16, f| {
-            place(segs, n, f, 30.0, 24 * 3_600_000, 500.0)
-        };
+        let place =
+            |segs: &mut Segments, n: &mut u16, f| place(segs, n, f, 30.0, 24 * 3_600_000, 500.0);
         assert!(matches!(
             place(&mut segs, &mut n, fix(0, 35.0, 12.0)),
             Placement::Started {

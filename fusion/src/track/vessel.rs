@@ -57,7 +57,7 @@ pub struct Vessel {
     /// The MMSI.
     pub mmsi: u32,
     /// Live segments (at most [`super::MAX_SEGMENTS`]).
-    pub segments: Vec<Segment>,
+    pub segments: super::Segments,
     /// Number given to the latest segment.
     pub(crate) segment_counter: u16,
     /// Index in `segments` of the one with the latest report.
@@ -155,7 +155,11 @@ impl Vessel {
     pub fn live_bytes(&self) -> usize {
         let boxed = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
         std::mem::size_of::<Vessel>()
-            + self.segments.capacity() * std::mem::size_of::<Segment>()
+            + if self.segments.spilled() {
+                self.segments.capacity() * std::mem::size_of::<Segment>()
+            } else {
+                0
+            }
             + self.static_info.as_ref().map_or(0, |s| {
                 std::mem::size_of::<StaticInfo>()
                     + boxed(&s.name)
