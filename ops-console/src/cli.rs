@@ -74,6 +74,8 @@ pub struct ConsoleArgs {
     #[arg(long, value_name = "HOST:PORT[,…]", default_value = "127.0.0.1:1883")]
     pub broker: String,
     /// MQTT client id; keep it stable: it names the console's persistent session.
+    /// A bus made by `tidewatch deploy` lets it hold `tidewatch-console` alone or followed by `.` or
+    /// `-` and anything.
     #[arg(long, default_value = "tidewatch-console")]
     pub client_id: String,
     /// User name, when the broker asks for one.
@@ -144,6 +146,8 @@ pub struct IngestArgs {
     #[arg(long, value_name = "HOST:PORT[,…]", default_value = "127.0.0.1:1883")]
     pub broker: String,
     /// MQTT client id; keep it stable: it names ingest's persistent session.
+    /// A bus made by `tidewatch deploy` lets it hold `tidewatch-ingest` alone or followed by `.` or
+    /// `-` and anything.
     #[arg(long, default_value = "tidewatch-ingest")]
     pub client_id: String,
     /// User name, when the broker asks for one.
@@ -214,6 +218,8 @@ pub struct FusionArgs {
     #[arg(long, value_name = "HOST:PORT[,…]", default_value = "127.0.0.1:1883")]
     pub broker: String,
     /// MQTT client id; keep it stable: it names fusion's persistent session.
+    /// A bus made by `tidewatch deploy` lets it hold `tidewatch-fusion` alone or followed by `.` or
+    /// `-` and anything.
     #[arg(long, default_value = "tidewatch-fusion")]
     pub client_id: String,
     /// User name, when the broker asks for one.

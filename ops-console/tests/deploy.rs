@@ -89,7 +89,7 @@ enum Act<'a> {
 
 /// One client's try at 127.0.0.1:`port`: client id `id`, logged in as `login` (or
 /// anonymously), a clean session or a persistent one (`clean`); it does `act`, then waits
-/// for `listen` messages to arrive (or 10 s, or the connection's end) and disconnects. What
+/// for `listen` messages to arrive (or 20 s, or the connection's end) and disconnects. What
 /// the broker did, and the payloads that came.
 fn probe(
     rt: &tokio::runtime::Runtime,
@@ -159,9 +159,9 @@ fn probe(
                 }
             }
         };
-        let result = match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+        let result = match tokio::time::timeout(Duration::from_secs(20), attempt).await {
             Ok(r) => r,
-            Err(_) => outcome.expect("the broker answered within 10 s"),
+            Err(_) => outcome.expect("the broker answered within 20 s"),
         };
         if result == Outcome::Done {
             // A clean end (no will), then the disconnect sent.
@@ -528,7 +528,10 @@ fn deploy_runs_the_layout_and_a_killed_ingest_instance_is_taken_over_without_los
         String::from_utf8_lossy(&out.stderr),
     );
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("unit cp-302 removed from the bus"), "{said}");
+    assert!(
+        said.contains("unit cp-302 removed from the bus, with its session tidewatch-patrol-cp-302"),
+        "{said}"
+    );
     assert!(
         layout.contains("unit cp-301") && !layout.contains("unit cp-302"),
         "{layout}"
@@ -656,8 +659,21 @@ fn review_no_account_takes_another_s_session_queue(
         Outcome::Done,
         "fusion publishes a tasking for cp-302"
     );
-    // cp-301, logged in as itself, takes cp-302's client id and subscribes to its own
-    // taskings (its topic permissions allow that binding).
+    // cp-301 subscribes to its own taskings in its own session on that node...
+    assert_eq!(
+        probe(
+            rt,
+            node,
+            ("tidewatch-patrol-cp-301", Some(("cp-301", &cp301)), false),
+            Act::Subscribe("tidewatch/v1/patrol/cp-301/tasking"),
+            0
+        )
+        .0,
+        Outcome::Done,
+        "cp-301 in its own session"
+    );
+    // ...but not in cp-302's, logged in as itself with cp-302's client id (its topic
+    // permissions allow that binding).
     let (outcome, stolen) = probe(
         rt,
         node,

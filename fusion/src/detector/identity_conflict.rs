@@ -51,6 +51,8 @@ pub(crate) fn on_fix(cx: &mut Ctx<'_>, v: &mut Vessel, fix: &Fix) {
             a.number
         };
         v.segments.retain(|s| s.number != drop);
+        // Down to one: back inline.
+        v.segments.shrink_to_fit();
         v.latest = v
             .segments
             .iter()

@@ -254,7 +254,9 @@ mod tests {
             let s: Segments = v.iter().cloned().collect();
             let bytes = postcard::to_stdvec(&v).unwrap();
             assert_eq!(postcard::to_stdvec(&s).unwrap(), bytes, "{n} segments");
-            assert_eq!(postcard::from_bytes::<Segments>(&bytes).unwrap(), s);
+            let back = postcard::from_bytes::<Segments>(&bytes).unwrap();
+            assert_eq!(back, s);
+            assert_eq!(back.spilled(), n > 1, "{n} segments");
         }
     }
 

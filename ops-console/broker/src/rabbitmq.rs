@@ -54,13 +54,25 @@ pub struct ResourcePermissions {
 /// `tidewatch-console`) alone or followed by `.` or `-` and anything; a receiver holds none.
 pub fn resource_permissions(role: Role, user: &str) -> ResourcePermissions {
     let sessions = match role {
-        Role::Unit => Some(format!("tidewatch-patrol-{}", escape(user))),
+        Role::Unit => Some(escape(&unit_client_id(user))),
         Role::Ingest => Some(r"tidewatch-ingest([.-].*)?".to_owned()),
         Role::Fusion => Some(r"tidewatch-fusion([.-].*)?".to_owned()),
         Role::Console => Some(r"tidewatch-console([.-].*)?".to_owned()),
         Role::Receiver => None,
     };
     resources(sessions)
+}
+
+/// The client id of unit `unit`'s session on the bus: `tidewatch patrol`'s default, the only
+/// one its account may hold.
+pub fn unit_client_id(unit: &str) -> String {
+    format!("tidewatch-patrol-{unit}")
+}
+
+/// The queues RabbitMQ keeps the MQTT session of client id `id` in (its subscriptions of
+/// QoS 0 and 1, and what waits for it).
+pub fn session_queues(id: &str) -> [String; 2] {
+    [0, 1].map(|qos| format!("mqtt-subscription-{id}qos{qos}"))
 }
 
 /// The resource permissions of clients that log in without an account: publish through
@@ -221,7 +233,7 @@ mod tests {
 
     #[test]
     fn an_account_may_use_its_own_sessions_queues_only() {
-        let q = |id: &str, qos: u8| format!("mqtt-subscription-{id}qos{qos}");
+        let q = |id: &str, qos: usize| session_queues(id)[qos].clone();
         let console = resource_permissions(Role::Console, "console");
         for id in [
             "tidewatch-console",
@@ -235,7 +247,12 @@ mod tests {
             }
         }
         let unit = resource_permissions(Role::Unit, "cp-30");
-        assert!(allows(&unit.read, &q("tidewatch-patrol-cp-30", 1)));
+        assert_eq!(unit_client_id("cp-30"), "tidewatch-patrol-cp-30");
+        for qos in [0, 1] {
+            for re in [&unit.configure, &unit.write, &unit.read] {
+                assert!(allows(re, &q("tidewatch-patrol-cp-30", qos)), "{re}");
+            }
+        }
         for other in [
             // Another service's, another unit's (one its id begins), or a client id of its
             // own choosing: none of them.

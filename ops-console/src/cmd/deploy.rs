@@ -19,9 +19,10 @@
 //! give it ([`tidewatch_broker::rabbitmq`]), and RabbitMQ's `guest` is removed; a client without
 //! an account (a receiver) gets the anonymous rules: raw AIS feeds only. A patrol unit added
 //! with `--unit ID` has an account named by its id with the unit's rules (its own reports and
-//! NMEA, its own taskings), kept at every later start until `--remove-unit ID`. An account
-//! holds the sessions of its own client ids only (a unit's `tidewatch-patrol-ID`, a service's
-//! its command's default, followed by `.` or `-` and anything), never another's.
+//! NMEA, its own taskings), kept at every later start until `--remove-unit ID` (which removes
+//! its session too). An account holds the sessions of its own client ids only (a unit's
+//! `tidewatch-patrol-ID`; a service's its command's default, alone or followed by `.` or `-`
+//! and anything), never another's.
 //!
 //! Everything is kept in DIR: running it again starts the same system on its data. A process
 //! that dies is reported, not restarted (kill one to watch the others carry on); Ctrl-C stops
@@ -224,11 +225,15 @@ pub fn run(args: &DeployArgs) -> Result<()> {
         // The account before the file: a unit is never left able to log in without a record
         // of it.
         rabbitmq::remove_account(bus.home(), &bus.nodes()[0].node(), id)?;
+        // Its session would keep collecting its taskings, for no one (or for a unit given
+        // the id later).
+        let session = tidewatch_broker::rabbitmq::unit_client_id(id);
+        rabbitmq::remove_session(bus.home(), &bus.nodes()[0].node(), &session)?;
         let file = units_dir.join(format!("{id}.password"));
         if file.exists() {
             std::fs::remove_file(&file).with_context(|| file.display().to_string())?;
         }
-        eprintln!("tidewatch deploy: unit {id} removed from the bus");
+        eprintln!("tidewatch deploy: unit {id} removed from the bus, with its session {session}");
     }
     let brokers: Vec<String> = bus
         .nodes()

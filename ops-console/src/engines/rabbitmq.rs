@@ -171,6 +171,35 @@ pub fn remove_account(home: &Path, node: &str, name: &str) -> Result<()> {
     bail!("rabbitmqctl -n {node} delete_user {name}: {said}")
 }
 
+/// Delete the MQTT session of client id `client_id` (RabbitMQ keeps it, its subscriptions and
+/// what waits for it, after its account is gone, and no other account may delete it), then
+/// check that none of its queues is left. A session that never was is not an error.
+pub fn remove_session(home: &Path, node: &str, client_id: &str) -> Result<()> {
+    let queues = tidewatch_broker::rabbitmq::session_queues(client_id);
+    for q in &queues {
+        let (ok, said) = run(home, node, &["delete_queue", q])?;
+        if !ok && !said.contains("not_found") && !said.contains("not found") {
+            bail!("rabbitmqctl -n {node} delete_queue {q}: {said}");
+        }
+    }
+    let (ok, said) = run(
+        home,
+        node,
+        &["list_queues", "--quiet", "--no-table-headers", "name"],
+    )?;
+    if !ok {
+        bail!("rabbitmqctl -n {node} list_queues: {said}");
+    }
+    if let Some(left) = said
+        .lines()
+        .map(str::trim)
+        .find(|l| queues.iter().any(|q| q == l))
+    {
+        bail!("the queue {left} is still on the bus after its deletion");
+    }
+    Ok(())
+}
+
 /// An account on the cluster: its name, password, the queues it may use and its topic
 /// permissions on `amq.topic`.
 #[derive(Debug, Clone)]
