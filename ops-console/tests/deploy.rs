@@ -553,7 +553,10 @@ fn a_unit_given_logs_in_to_its_own_topics_only(
     let mode = file.metadata().unwrap().permissions().mode();
     assert_eq!(mode & 0o077, 0, "{} is readable by others", file.display());
     let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
-    let unit = Some(("cp-301", password.as_str()));
+    let unit = (
+        "tidewatch-patrol-cp-301",
+        Some(("cp-301", password.as_str())),
+    );
     let node = base + 3;
     for (topic, subscribe) in [
         ("tidewatch/v1/patrol/cp-301/report", false),
@@ -561,13 +564,7 @@ fn a_unit_given_logs_in_to_its_own_topics_only(
         ("tidewatch/v1/patrol/cp-301/tasking", true),
     ] {
         assert_eq!(
-            try_bus(
-                rt,
-                node,
-                ("tidewatch-patrol-cp-301", unit),
-                topic,
-                subscribe
-            ),
+            try_bus(rt, node, unit, topic, subscribe),
             Outcome::Done,
             "cp-301 on {topic} (subscribe {subscribe})"
         );
@@ -580,13 +577,7 @@ fn a_unit_given_logs_in_to_its_own_topics_only(
         ("tidewatch/v1/obs/#", true),
     ] {
         assert_eq!(
-            try_bus(
-                rt,
-                node,
-                ("tidewatch-patrol-cp-301", unit),
-                topic,
-                subscribe
-            ),
+            try_bus(rt, node, unit, topic, subscribe),
             Outcome::Refused,
             "cp-301 on {topic} (subscribe {subscribe})"
         );

@@ -238,11 +238,11 @@ impl Cluster {
     fn wait_ready(&self, i: usize) {
         assert!(
             ops_console::engines::wait_mqtt(self.nodes[i].mqtt_port, rabbitmq::READY_WITHIN),
-            "{} node {} did not serve MQTT within {:?}; see {}",
+            "{} node {} did not serve MQTT within {:?}; its output (the scratch directory goes with the run):\n{}",
             self.engine.name(),
             i + 1,
             rabbitmq::READY_WITHIN,
-            self.dir.join(&self.nodes[i].name).join("out.log").display()
+            tail(&self.dir.join(&self.nodes[i].name).join("out.log"), 4000)
         );
     }
 }
@@ -511,5 +511,13 @@ impl AckedPublisher {
     /// Which messages the broker acknowledged, by number.
     pub fn acked(&self) -> Vec<bool> {
         self.acked.lock().unwrap().clone()
+    }
+}
+
+/// The last `bytes` of the file at `path` (what a node said before it failed), or why not.
+fn tail(path: &Path, bytes: usize) -> String {
+    match std::fs::read(path) {
+        Ok(b) => String::from_utf8_lossy(&b[b.len().saturating_sub(bytes)..]).into_owned(),
+        Err(e) => format!("{}: {e}", path.display()),
     }
 }
