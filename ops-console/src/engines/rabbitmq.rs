@@ -164,11 +164,22 @@ fn run(home: &Path, node: &str, args: &[&str]) -> Result<(bool, String)> {
 /// Remove the account `name` from the cluster through `node` (its connections are closed);
 /// one already absent is not an error (rabbitmqctl's own words say so, not ours).
 pub fn remove_account(home: &Path, node: &str, name: &str) -> Result<()> {
-    let (ok, said) = run(home, node, &["delete_user", name])?;
-    if ok || said.contains("no_such_user") || said.contains("does not exist") {
+    delete(
+        home,
+        node,
+        &["delete_user", name],
+        &["no_such_user", "does not exist"],
+    )
+}
+
+/// Run a deletion (`args`); what it deletes already absent (rabbitmqctl said one of
+/// `absent`) is not an error.
+fn delete(home: &Path, node: &str, args: &[&str], absent: &[&str]) -> Result<()> {
+    let (ok, said) = run(home, node, args)?;
+    if ok || absent.iter().any(|w| said.contains(w)) {
         return Ok(());
     }
-    bail!("rabbitmqctl -n {node} delete_user {name}: {said}")
+    bail!("rabbitmqctl -n {node} {}: {said}", args.join(" "))
 }
 
 /// Delete the MQTT session of client id `client_id` (RabbitMQ keeps it, its subscriptions and
@@ -177,10 +188,12 @@ pub fn remove_account(home: &Path, node: &str, name: &str) -> Result<()> {
 pub fn remove_session(home: &Path, node: &str, client_id: &str) -> Result<()> {
     let queues = tidewatch_broker::rabbitmq::session_queues(client_id);
     for q in &queues {
-        let (ok, said) = run(home, node, &["delete_queue", q])?;
-        if !ok && !said.contains("not_found") && !said.contains("not found") {
-            bail!("rabbitmqctl -n {node} delete_queue {q}: {said}");
-        }
+        delete(
+            home,
+            node,
+            &["delete_queue", q],
+            &["not_found", "not found"],
+        )?;
     }
     let (ok, said) = run(
         home,
