@@ -15,10 +15,7 @@ pub fn shared_server() -> &'static PgServer {
     SERVER.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("tw-postgres-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = tidewatch_broker::testkit::free_port();
         PgServer::start(&dir, port, false).unwrap_or_else(|e| panic!("PostgreSQL: {e:#}"))
     })
 }

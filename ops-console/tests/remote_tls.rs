@@ -607,13 +607,7 @@ fn mosquitto_bin() -> PathBuf {
         })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use tidewatch_broker::testkit::free_port;
 
 /// `tidewatch broker mosquitto-config`, with `user root` first: started as root, Mosquitto
 /// would drop to user `mosquitto` and fail to read our 0600 files (not root: no effect).

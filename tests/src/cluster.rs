@@ -6,7 +6,6 @@
 //! Every node runs in a process group of its own so [`Cluster::kill`] takes it down the
 //! way a failed server goes: SIGKILL to the whole group, nothing flushed.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -53,13 +52,7 @@ impl Engine {
     }
 }
 
-/// A free TCP port on loopback (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port on loopback")
-        .port()
-}
+pub use crate::free_port;
 
 #[derive(Debug)]
 struct Node {
@@ -234,16 +227,31 @@ impl Cluster {
         self.nodes[i].child = Some(cmd.spawn().expect("start the broker node"));
     }
 
-    /// Wait until node `i` accepts an MQTT connection (a CONNACK that accepts).
-    fn wait_ready(&self, i: usize) {
-        assert!(
-            ops_console::engines::wait_mqtt(self.nodes[i].mqtt_port, rabbitmq::READY_WITHIN),
-            "{} node {} did not serve MQTT within {:?}; its output (the scratch directory goes with the run):\n{}",
+    /// Wait until node `i` accepts an MQTT connection (a CONNACK that accepts); a node whose
+    /// program ends first fails at once, with its output.
+    fn wait_ready(&mut self, i: usize) {
+        let start = Instant::now();
+        loop {
+            if let Some(Ok(Some(status))) = self.nodes[i].child.as_mut().map(Child::try_wait) {
+                self.not_ready(i, &format!("ended before it served MQTT ({status})"));
+            }
+            if ops_console::engines::wait_mqtt(self.nodes[i].mqtt_port, Duration::from_secs(2)) {
+                return;
+            }
+            if start.elapsed() > rabbitmq::READY_WITHIN {
+                let within = rabbitmq::READY_WITHIN;
+                self.not_ready(i, &format!("did not serve MQTT within {within:?}"));
+            }
+        }
+    }
+
+    fn not_ready(&self, i: usize, why: &str) -> ! {
+        panic!(
+            "{} node {} {why}; its output (the scratch directory goes with the run):\n{}",
             self.engine.name(),
             i + 1,
-            rabbitmq::READY_WITHIN,
             tail(&self.dir.join(&self.nodes[i].name).join("out.log"), 4000)
-        );
+        )
     }
 }
 

@@ -54,13 +54,7 @@ pub fn require_program(name: &str, package: &str) -> PathBuf {
     );
 }
 
-/// A free TCP port on 127.0.0.1 (bound and released; good enough for a test's server).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
-}
+pub use tidewatch_broker::testkit::free_port;
 
 /// A real Mosquitto broker on 127.0.0.1, stopped when dropped.
 pub struct Mosquitto {

@@ -17,13 +17,48 @@ use super::config::{BrokerConfig, BrokerUser, LogLimits, PasswordHash, Role};
 /// How long any single wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A free loopback port (for Mosquitto, which cannot report port 0).
+/// A free loopback port for a server a test starts as its own program (Mosquitto, RabbitMQ,
+/// PostgreSQL: they cannot report a port 0 back), bound and released here.
+///
+/// It comes from below the kernel's ephemeral range (`ip_local_port_range`), never from it:
+/// every connection a test makes takes its local port from that range, so a port picked there
+/// and released could be taken by some other test's client before the server binds it, and
+/// the server would fail to start (a RabbitMQ node, which binds its listeners seconds after
+/// it starts, is the widest window). Within a process the ports are handed out in turn from a
+/// random start, so two tests of one process never get the same one; processes start at
+/// random places. Falls back to port 0's pick when the range leaves no room below it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FLOOR: u32 = 10_000;
+    static START: OnceLock<(u32, u32)> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (first_ephemeral, start) = *START.get_or_init(|| {
+        let first = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+            .unwrap_or(32_768);
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        (first, h.finish() as u32)
+    });
+    let bind = |port: u16| {
+        std::net::TcpListener::bind(("127.0.0.1", port))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+    };
+    if first_ephemeral > FLOOR + 1_000 {
+        let span = first_ephemeral - FLOOR;
+        for _ in 0..span {
+            let k = start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed));
+            let port = (FLOOR + k % span) as u16;
+            if bind(port).is_ok() {
+                return port;
+            }
+        }
+    }
+    bind(0).expect("a free port on loopback")
 }
 
 /// The test accounts: units `patrol-7` and `patrol-8`, receiver `shore-3`, services `ingest`,
@@ -360,5 +395,30 @@ pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[cfg(test)]
+mod free_port_tests {
+    /// Ports a test's servers get are free, never one twice in a process, and never in the
+    /// range the kernel takes client connections' ports from (where another test's client
+    /// could take one before its server binds it).
+    #[test]
+    fn free_ports_are_distinct_and_outside_the_ephemeral_range() {
+        let first_ephemeral: u16 =
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        let ports: Vec<u16> = (0..500).map(|_| super::free_port()).collect();
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "a port handed out twice");
+        for p in ports {
+            assert!(p < first_ephemeral, "{p} is in the ephemeral range");
+            std::net::TcpListener::bind(("127.0.0.1", p)).expect("a free port binds");
+        }
     }
 }

@@ -1831,10 +1831,7 @@ mod tests {
     fn the_store_carries_on_after_postgresql_restarts() {
         let dir = std::env::temp_dir().join(format!("tw-pg-restart-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
+        let port = tidewatch_broker::testkit::free_port();
         // Durable (fsync on): what committed must outlive the kill.
         let mut server = crate::testkit::PgServer::start(&dir, port, true).unwrap();
         let s = Store::connect_postgres(&server.create_database("restart").unwrap()).unwrap();

@@ -5,7 +5,7 @@
 //! `CARGO_BIN_EXE_tidewatch` only for the integration tests of the package that builds the
 //! binary, `ops-console`. Tests of the crates' APIs live in `tests/` (`tidewatch-tests`).
 
-#![allow(dead_code)] // Each test binary uses its own part.
+#![allow(dead_code, unused_imports)] // Each test binary uses its own part.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -52,14 +52,7 @@ pub(crate) fn fill(path: &Path) {
     let _ = f.sync_all();
 }
 
-/// A free loopback port.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub(crate) use tidewatch_broker::testkit::free_port;
 
 /// A small deterministic generator (xorshift), for kill moments.
 pub(crate) struct Rng(pub(crate) u64);
