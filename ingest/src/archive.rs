@@ -253,6 +253,29 @@ impl Archive {
         self.pending.iter().map(|s| s.bytes.len()).sum()
     }
 
+    /// `source` as the archive can name it ([`Archive::check_source`]), the same name
+    /// for the same source every time: anything not printable ASCII becomes `_`, an empty
+    /// name `unnamed`, and a name longer than 200 characters its first 183 and `~` with 16
+    /// hex digits of its SHA-256 (so that two long names stay two). A receiver names itself
+    /// in its topic or tag block: no name it picks may stop ingest.
+    pub fn source_name(source: String) -> String {
+        if Self::check_source(&source).is_ok() {
+            return source;
+        }
+        let printable: String = source
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+            .collect();
+        if printable.is_empty() {
+            return "unnamed".to_owned();
+        }
+        if printable.len() <= 200 {
+            return printable;
+        }
+        let digest = hex(&Sha256::digest(source.as_bytes()));
+        format!("{}~{}", &printable[..183], &digest[..16])
+    }
+
     /// The error [`Archive::append`] gives for a record from `source`, if any: a source
     /// name must be 1–200 printable ASCII characters without spaces.
     pub fn check_source(source: &str) -> Result<(), ArchiveError> {

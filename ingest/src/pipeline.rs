@@ -234,6 +234,7 @@ impl Pipeline {
         line: &[u8],
         rejected: Option<&'static str>,
     ) {
+        let source = crate::archive::Archive::source_name(source);
         match rejected {
             None => match self.accepted.get_mut(&source) {
                 Some(n) => *n += 1,

@@ -572,6 +572,46 @@ async fn hostile_feeds_are_counted_archived_and_do_not_stop_ingest() {
     assert_eq!(ingest::archive::verify(&archive).unwrap().first_break, None);
 }
 
+/// Review (issue 24 session): a receiver names itself in its topic, and ingest made that
+/// name the archive's source name; a name the archive refuses (over 200 characters) ended
+/// ingest's worker at the first line, and with it all intake. Any name now becomes a name
+/// the archive takes (the same one every time, two long names staying two), and the lines
+/// are observed and archived like any other.
+#[tokio::test]
+async fn review_a_receiver_named_beyond_the_archive_s_limit_does_not_stop_ingest() {
+    let broker = Mosquitto::start();
+    let archive = temp_dir("ingest-long-source");
+    let mut obs = observer(broker.port).await;
+    let running =
+        Running::start(ServiceConfig::new("127.0.0.1", broker.port, &archive), None).await;
+    let lines = tidewatch_tests::position_reports(4, 4);
+    let long_a = format!("tidewatch/v1/raw/ais/{}", "a".repeat(300));
+    let long_b = format!("tidewatch/v1/raw/ais/{}b", "a".repeat(300));
+    let strange = "tidewatch/v1/raw/ais/été fêté";
+    for (topic, line) in [
+        (long_a.as_str(), &lines[0]),
+        (long_b.as_str(), &lines[1]),
+        (strange, &lines[2]),
+        ("tidewatch/v1/raw/ais/linosa", &lines[3]),
+    ] {
+        publish_all(broker.port, topic, std::slice::from_ref(line)).await;
+    }
+    let got = wait_for(&mut obs, 4).await;
+    assert_eq!(got.len(), 4);
+    running.stop().await;
+    let mut sources = BTreeSet::new();
+    for f in ingest::archive::files(&archive).unwrap() {
+        for r in ingest::archive::read_file(&f).unwrap() {
+            assert_eq!(r.verdict, "ok", "{r:?}");
+            assert!(r.source.len() <= 200, "{}", r.source);
+            sources.insert(r.source);
+        }
+    }
+    assert_eq!(sources.len(), 4, "{sources:?}");
+    assert!(sources.contains("ais:linosa"), "{sources:?}");
+    assert_eq!(ingest::archive::verify(&archive).unwrap().first_break, None);
+}
+
 /// A receiver streaming NMEA over TCP (as AIS receivers and AIS-catcher do) feeds the
 /// same path: observations on MQTT, every line archived under the feed's name, an
 /// over-long line cut and rejected without stopping the stream.
