@@ -3,6 +3,8 @@
 //! partner), tried as each role would: the regression tests of the holes a security review
 //! found (issue 17, holes 1, 2 and 11).
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
 
 use super::console_api::{ROLES, TestConsole, password, pdftotext};
@@ -303,5 +305,211 @@ async fn review_17_11_a_liaison_learns_nothing_of_which_incidents_exist_and_no_s
     let data = c.data_dir().unwrap().display().to_string();
     assert!(!r.text().contains(&data), "{}", r.text());
     assert!(r.json()["dir"].as_str().unwrap().starts_with("exports/"));
+    t.stop().await;
+}
+
+/// Add a second boarding officer (`boarding_officer_2`, password as its role's).
+fn add_second_boarding_officer(t: &super::console_api::TestConsole) {
+    let phc = ops_console::console::auth::hash_password(&password("boarding_officer")).unwrap();
+    assert!(
+        t.running
+            .console
+            .store()
+            .add_user(&ops_console::console::store::UserRecord {
+                name: "boarding_officer_2".into(),
+                role: "boarding_officer".parse().unwrap(),
+                password: phc,
+                must_change: false,
+                created_at: jiff::Timestamp::now(),
+            })
+            .unwrap()
+    );
+}
+
+/// Review (issue 24 session): the one filter classed only the action types it listed, so
+/// a detention (suspect files), a reseal and an integrity incident (evidence) went out
+/// whole to every role that reads the log; a boarding officer read every officer's
+/// seizures through the log, though the case file shows them only their own; requests for
+/// legal assistance were in every role's case file; and every vulnerability flag, torture
+/// survived included, was shown to every role that sees the persons. Each is tried here as
+/// each role, in the log and the case file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_every_protected_action_and_flag_reaches_only_the_roles_it_is_for() {
+    let Incident { t, inc, _dir, .. } = incident().await;
+    add_second_boarding_officer(&t);
+    let case = format!("/api/incidents/{inc}/case");
+    let login = |user: &'static str, role: &'static str| {
+        let mut c = t.client();
+        async move {
+            c.login(user, &password(role)).await;
+            c
+        }
+    };
+    let post = |c: &tidewatch_tests::http::Client, action: Value, status: u16| {
+        let case = case.clone();
+        let c = c.clone();
+        async move {
+            let r = c
+                .post(
+                    &case,
+                    json!({"action": action, "why": "recorded on scene",
+                           "position": {"lat": 35.21, "lon": 12.88}}),
+                )
+                .await;
+            assert_eq!(r.status, status, "{action}: {}", r.text());
+            r.json()
+        }
+    };
+    let bo = login("boarding_officer", "boarding_officer").await;
+    let bo2 = login("boarding_officer_2", "boarding_officer").await;
+    let inv = login("investigator", "investigator").await;
+    let file = bo.clone().get(&case).await.json();
+    let tags: Vec<String> = file["persons"]["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["tag"].as_str().unwrap().to_owned())
+        .collect();
+    post(
+        &bo,
+        json!({"type": "vulnerability", "tag": tags[3], "flag": {"OTHER": "SGBV_TORT"}}),
+        201,
+    )
+    .await;
+    post(
+        &bo,
+        json!({"type": "vulnerability", "tag": tags[4], "flag": "MED_EMERG"}),
+        201,
+    )
+    .await;
+    // A second officer's seizure, which the first may not read.
+    let r = bo2
+        .clone()
+        .request_bytes(
+            "POST",
+            &format!("/api/incidents/{inc}/evidence-files"),
+            b"photo of the satellite phone".to_vec(),
+        )
+        .await;
+    let sha = r.json()["sha256"].as_str().unwrap().to_owned();
+    post(
+        &bo2,
+        json!({"type": "seize", "description": "SECRETOTHERSEIZURE satellite phone",
+                      "found": "console", "seal": "S-78", "place": "cp-302 locker",
+                      "files": [{"name": "phone.jpg", "sha256": sha}],
+                      "legal_basis": "coastal State warrant 44/2026"}),
+        201,
+    )
+    .await;
+    // The first officer's exhibit to the investigator, who finds its seal not as recorded:
+    // refused, and an integrity incident quoting the seal found.
+    let ex1 = format!("{inc}/EX-0001");
+    post(
+        &bo,
+        json!({"type": "custody_transfer", "exhibit": ex1, "to": "investigator",
+                     "seal": "S-77", "place": "Lampedusa quay"}),
+        201,
+    )
+    .await;
+    post(
+        &inv,
+        json!({"type": "custody_receive", "exhibit": ex1, "seal": "SECRETSEAL-9"}),
+        409,
+    )
+    .await;
+    post(
+        &inv,
+        json!({"type": "suspect", "tag": tags[5], "offences": ["smuggling"],
+                      "grounds": "steered the boat, several witnesses"}),
+        201,
+    )
+    .await;
+    post(
+        &inv,
+        json!({"type": "detain", "tag": tags[5], "legal_basis": "SECRETDETAIN art. 6 warrant",
+                      "consular_not_applicable": "stateless"}),
+        201,
+    )
+    .await;
+    post(
+        &inv,
+        json!({"type": "mla_request", "to": "TN", "our_ref": "SECRETMLA-12",
+                      "requesting_authority": "prosecutor", "subject_and_nature": "smuggling",
+                      "assistance_sought": "bank records", "purpose": "investigation",
+                     "facts_summary": "the boat left Sfax on 20 November"}),
+        201,
+    )
+    .await;
+    // Who may see each mark (written out here, apart from the code's table).
+    type May = fn(&str, &str) -> bool;
+    let marks: [(&str, May); 6] = [
+        ("SECRETDETAIN", |role, _| {
+            matches!(role, "investigator" | "auditor")
+        }),
+        ("SECRETMLA", |role, _| {
+            matches!(role, "investigator" | "auditor")
+        }),
+        ("SECRETSEAL", |role, _| {
+            matches!(role, "investigator" | "auditor" | "boarding_officer")
+        }),
+        ("SECRETOTHERSEIZURE", |role, user| {
+            matches!(role, "investigator" | "auditor") || user == "boarding_officer_2"
+        }),
+        ("SGBV_TORT", |role, _| {
+            matches!(role, "protection_officer" | "auditor")
+        }),
+        ("MED_EMERG", |role, _| {
+            matches!(
+                role,
+                "sar_coordinator" | "boarding_officer" | "protection_officer" | "auditor"
+            )
+        }),
+    ];
+    let mut seen = BTreeSet::new();
+    let users = ROLES
+        .iter()
+        .map(|r| (*r, *r))
+        .chain([("boarding_officer_2", "boarding_officer")]);
+    for (user, role) in users {
+        let mut c = t.client();
+        c.login(user, &password(role)).await;
+        for path in [format!("/api/incidents/{inc}/log"), case.clone()] {
+            let r = c.get(&path).await;
+            if r.status != 200 {
+                continue;
+            }
+            let text = r.text();
+            for (mark, may) in &marks {
+                if text.contains(mark) {
+                    assert!(
+                        may(role, user),
+                        "{user} ({role}) is shown {mark:?} in {path}"
+                    );
+                    seen.insert((user, *mark));
+                }
+            }
+        }
+        // The other officer's exhibit is not this one's: the first officer's stays theirs.
+        if user == "boarding_officer_2" {
+            let log = c.get(&format!("/api/incidents/{inc}/log")).await.text();
+            assert!(
+                !log.contains(EVIDENCE),
+                "the second officer reads the first's seizure"
+            );
+        }
+    }
+    // Each mark reaches the roles it is for.
+    for (user, mark) in [
+        ("investigator", "SECRETDETAIN"),
+        ("investigator", "SECRETMLA"),
+        ("investigator", "SECRETSEAL"),
+        ("boarding_officer", "SECRETSEAL"),
+        ("boarding_officer_2", "SECRETOTHERSEIZURE"),
+        ("protection_officer", "SGBV_TORT"),
+        ("sar_coordinator", "MED_EMERG"),
+        ("boarding_officer", "MED_EMERG"),
+    ] {
+        assert!(seen.contains(&(user, mark)), "{user} never saw {mark}");
+    }
     t.stop().await;
 }

@@ -2,20 +2,26 @@
 //! rendering of a case goes through — the log as read (`GET …/log`), the case file's view,
 //! the HTML and PDF reports and the court export.
 //!
-//! Three classes of data are protected:
+//! Four classes of data are protected, and every kind of case action is placed in one or
+//! none ([`class_of_kind`], with no default):
 //! - **protection** (R40): what a person said asking for protection, the States they fear,
 //!   why they were referred and why a landing was overridden — the protection officer's;
-//! - **evidence** (R60): what was seized and its custody — the investigator's, the boarding
-//!   officer's and oversight's;
-//! - **investigation** (R60): suspects, interviews, legal assistance and information
-//!   exchanged with partner States — the investigator's and oversight's.
+//! - **evidence** (R60): what was seized, its custody, reseals and integrity incidents —
+//!   the investigator's, oversight's, and the boarding officer's for what they seized;
+//! - **investigation** (R60): suspects, detentions, interviews, legal assistance and
+//!   information exchanged with partner States — the investigator's and oversight's;
+//! - **health** (R40, the role table): vulnerability flags, each seen by the roles that act
+//!   on it ([`flag_visible`]).
 //!
 //! A partner State's liaison officer sees none of these: only items released to their State,
 //! through the caveat checks of `interception::caveat`.
 
+use std::collections::BTreeSet;
+
 use super::auth::Role;
-use tidewatch_cases::casefile::DETAILS_KEY;
+use tidewatch_cases::casefile::{ActionKind, CaseFile, DETAILS_KEY};
 use tidewatch_cases::log::{InterceptionLog, LogEntry};
+use tidewatch_cases::roster::{PersonView, Viewer, Vulnerability};
 
 /// A class of protected data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,15 +30,18 @@ pub enum Class {
     Protection,
     /// Seized items and their custody (R60).
     Evidence,
-    /// Suspects, interviews, legal assistance, exchanged information (R60).
+    /// Suspects, detentions, interviews, legal assistance, exchanged information (R60).
     Investigation,
+    /// A person's health and what they survived, beyond what disembarkation needs (the
+    /// vulnerability flags outside [`logistics_flag`]; the role table of DOMAIN.md).
+    Health,
 }
 
 impl Class {
     /// The rule that protects it.
     pub fn rule(self) -> &'static str {
         match self {
-            Class::Protection => "R40",
+            Class::Protection | Class::Health => "R40",
             Class::Evidence | Class::Investigation => "R60",
         }
     }
@@ -41,26 +50,84 @@ impl Class {
     pub fn whose(self) -> &'static str {
         match self {
             Class::Protection => "the protection officer",
-            Class::Evidence => "the investigator and the boarding officer",
+            Class::Evidence => "the investigator and the boarding officer who seized it",
             Class::Investigation => "the investigator",
+            Class::Health => "the protection officer / medical lead",
         }
     }
 }
 
-/// The class of data a case action records (by its `type`), if protected.
+/// Who reads: a role, and the user (a boarding officer reads the evidence they seized
+/// themselves, and no one else's).
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    /// Their role.
+    pub role: Role,
+    /// Their user name.
+    pub user: &'a str,
+}
+
+/// The class of data an action of `kind` records, if protected. Every kind is placed here
+/// (no default), so a new action is classed when it is added.
+pub fn class_of_kind(kind: ActionKind) -> Option<Class> {
+    use ActionKind::*;
+    match kind {
+        Asylum | AsylumRestricted | ProtectionOverride | Referral => Some(Class::Protection),
+        Seize | CustodyTransfer | CustodyReceive | Reseal | IntegrityIncident => {
+            Some(Class::Evidence)
+        }
+        Suspect | Detain | Interview | MlaRequest | InfoItem | Release | OriginatorConsent
+        | DisclosureNotice => Some(Class::Investigation),
+        // Which flag decides: see [`withheld_from`].
+        Vulnerability => Some(Class::Health),
+        OpenArt8
+        | NotifyFlagState
+        | RegistryReply
+        | RequestAuthorization
+        | RecordAuthorization
+        | DeemedAuthorization
+        | StatelessDetermination
+        | AcknowledgeCondition
+        | Board
+        | Search
+        | SearchOutcome
+        | FinaliseBoarding
+        | Measure
+        | ConditionCompliance
+        | ReportResults
+        | DecideCompensation
+        | CloseArt8
+        | WithdrawArt8
+        | ImminentDanger
+        | Rescue
+        | Headcount
+        | TransferOut
+        | TransferReceived
+        | PlaceOfSafety
+        | Disembark
+        | Family
+        | Age
+        | CloseIncident
+        | IncomingRequest
+        | IncomingRegistry
+        | IncomingDecision
+        | IncomingRespond
+        | IncomingResults => None,
+    }
+}
+
+/// The class of data a case action records, by its `type`. A `type` no action has is
+/// withheld as investigation data: a filter that does not know what it holds shows it to
+/// no one it might not be for.
 pub fn class_of(action_type: &str) -> Option<Class> {
-    match action_type {
-        "asylum" | "asylum_restricted" | "protection_override" | "referral" => {
-            Some(Class::Protection)
-        }
-        "seize" | "custody_transfer" | "custody_receive" => Some(Class::Evidence),
-        "suspect" | "interview" | "mla_request" | "info_item" | "release"
-        | "originator_consent" | "disclosure_notice" => Some(Class::Investigation),
-        _ => None,
+    match ActionKind::ALL.iter().find(|k| k.as_str() == action_type) {
+        Some(kind) => class_of_kind(*kind),
+        None => Some(Class::Investigation),
     }
 }
 
-/// May `role` see data of `class`?
+/// May `role` see data of `class`? For [`Class::Health`] this is every flag; the flags
+/// disembarkation needs are wider ([`flag_visible`]).
 pub fn may_see(role: Role, class: Class) -> bool {
     match class {
         Class::Protection => role == Role::ProtectionOfficer,
@@ -69,21 +136,82 @@ pub fn may_see(role: Role, class: Class) -> bool {
             Role::Investigator | Role::Auditor | Role::BoardingOfficer
         ),
         Class::Investigation => matches!(role, Role::Investigator | Role::Auditor),
+        Class::Health => matches!(role, Role::ProtectionOfficer | Role::Auditor),
     }
 }
 
-/// The class of a log entry's content that `role` may not see, if any.
-pub fn withheld_from(e: &LogEntry, role: Role) -> Option<Class> {
-    let kind = e.entry.details[DETAILS_KEY]["type"].as_str()?;
-    class_of(kind).filter(|c| !may_see(role, *c))
+/// The flags rescue and disembarkation act on (R38, R39): the SAR mission coordinator and
+/// the boarding officer see them. Torture or violence survived, mental illness, trafficking
+/// indicators and any code not known here are health or protection data.
+pub fn logistics_flag(flag: &Vulnerability) -> bool {
+    match flag {
+        Vulnerability::Uasc | Vulnerability::MedEmerg | Vulnerability::Pregnant => true,
+        Vulnerability::Vot => false,
+        Vulnerability::Other(code) => ["CHILD_ACC", "DISAB_ELD", "SINGLE_PARENT", "DECEASED"]
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(code.trim())),
+    }
 }
 
-/// A log entry as `role` may read it: when its content is withheld, its `why`, `details`
-/// and late reason are replaced by what withholds them and it is marked withheld (its place
-/// in the chain, time, actor and event stay).
-pub fn entry(e: &LogEntry, role: Role) -> LogEntry {
+/// May `role` see that a person has `flag`? The protection officer / medical lead and
+/// oversight see every flag; the SAR mission coordinator and the boarding officer those
+/// disembarkation needs; the investigator that a child is unaccompanied and the
+/// trafficking indicators (so that no victim is treated as a suspect, art. 5); the others
+/// (the watch officer included) none: headcount totals only.
+pub fn flag_visible(role: Role, flag: &Vulnerability) -> bool {
+    match role {
+        Role::ProtectionOfficer | Role::Auditor => true,
+        Role::SarCoordinator | Role::BoardingOfficer => logistics_flag(flag),
+        Role::Investigator => matches!(flag, Vulnerability::Uasc | Vulnerability::Vot),
+        Role::WatchOfficer
+        | Role::DutyOfficer
+        | Role::LegalAdviser
+        | Role::PartnerLiaison
+        | Role::Admin => false,
+    }
+}
+
+/// Exhibit numbers `user` seized, as the log says (a seizure's entry names its actor and the
+/// number it produced).
+fn seized_by(l: &InterceptionLog, user: &str) -> BTreeSet<String> {
+    l.entries
+        .iter()
+        .filter(|e| e.entry.actor.user == user)
+        .filter(|e| e.entry.details[DETAILS_KEY]["type"] == "seize")
+        .filter_map(|e| e.entry.details["produced"]["exhibit"].as_str())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The class of a log entry's content that `reader` may not see, if any; `own` holds the
+/// exhibits the reader seized.
+fn withheld_from(e: &LogEntry, reader: Reader<'_>, own: &BTreeSet<String>) -> Option<Class> {
+    let action = e.entry.details.get(DETAILS_KEY)?;
+    let kind = action["type"].as_str().unwrap_or_default();
+    let class = class_of(kind)?;
+    let visible = match class {
+        Class::Health => serde_json::from_value::<Vulnerability>(action["flag"].clone())
+            .is_ok_and(|f| flag_visible(reader.role, &f)),
+        // The boarding officer: only the exhibits they seized, and what became of them.
+        Class::Evidence if reader.role == Role::BoardingOfficer => {
+            let exhibit = if kind == "seize" {
+                e.entry.details["produced"]["exhibit"].as_str()
+            } else {
+                action["exhibit"].as_str()
+            };
+            exhibit.is_some_and(|x| own.contains(x))
+        }
+        _ => may_see(reader.role, class),
+    };
+    (!visible).then_some(class)
+}
+
+/// A log entry as the reader may read it: when its content is withheld, its `why`,
+/// `details` and late reason are replaced by what withholds them and it is marked withheld
+/// (its place in the chain, time, actor and event stay).
+fn entry(e: &LogEntry, reader: Reader<'_>, own: &BTreeSet<String>) -> LogEntry {
     let mut out = e.clone();
-    if let Some(class) = withheld_from(e, role) {
+    if let Some(class) = withheld_from(e, reader, own) {
         let kind = e.entry.details[DETAILS_KEY]["type"]
             .as_str()
             .unwrap_or_default();
@@ -97,12 +225,37 @@ pub fn entry(e: &LogEntry, role: Role) -> LogEntry {
     out
 }
 
-/// A whole log as `role` may read it (see [`entry`]).
-pub fn log(l: &InterceptionLog, role: Role) -> InterceptionLog {
+/// A whole log as `reader` may read it: every rendering of a log goes through here.
+pub fn log(l: &InterceptionLog, reader: Reader<'_>) -> InterceptionLog {
+    let own = if reader.role == Role::BoardingOfficer {
+        seized_by(l, reader.user)
+    } else {
+        BTreeSet::new()
+    };
     InterceptionLog {
         incident: l.incident.clone(),
-        entries: l.entries.iter().map(|e| entry(e, role)).collect(),
+        entries: l.entries.iter().map(|e| entry(e, reader, &own)).collect(),
     }
+}
+
+/// The persons of a case file as `role` may see them: what they said asking for protection
+/// to the protection officer alone (R40), and of their flags those [`flag_visible`].
+pub fn people(f: &CaseFile, role: Role) -> Vec<PersonView> {
+    let viewer = match role {
+        Role::Investigator => Viewer::Investigator,
+        Role::ProtectionOfficer => Viewer::ProtectionOfficer,
+        Role::Auditor => Viewer::Auditor,
+        _ => Viewer::Operations,
+    };
+    f.roster
+        .persons
+        .keys()
+        .filter_map(|t| f.roster.view(t, viewer))
+        .map(|mut p| {
+            p.flags.retain(|fl| flag_visible(role, fl));
+            p
+        })
+        .collect()
 }
 
 #[cfg(test)]

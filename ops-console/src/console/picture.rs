@@ -429,7 +429,13 @@ impl Picture {
                 reason,
                 ..
             } => {
-                if let Some(t) = self.taskings.get_mut(tasking) {
+                // Only the unit tasked answers for its tasking (the report's unit is its
+                // topic's, which the broker checks); another unit's answer is ignored.
+                if let Some(t) = self
+                    .taskings
+                    .get_mut(tasking)
+                    .filter(|(t, ..)| t.unit == unit)
+                {
                     t.1 = if *accepted { "accepted" } else { "declined" }.into();
                     t.2 = reason.clone();
                     self.changed.insert(format!("unit:{unit}"));
@@ -897,5 +903,43 @@ fn tasking_view(t: &Tasking, status: &str, reason: &Option<String>) -> TaskingVi
         time: t.time,
         status: status.to_owned(),
         reason: reason.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review (issue 24 session): a unit's `tasking_ack` changed the state of any tasking it
+    /// named (their ids are predictable), so cp-301 could make the watch see cp-302 decline
+    /// its tasking. Only the unit tasked answers for it now.
+    #[test]
+    fn review_a_unit_cannot_answer_for_another_unit_s_tasking() {
+        let cfg = fusion::FusionConfig::default();
+        let geo = fusion::Geodata::load(&cfg, None).unwrap();
+        let mut p = Picture::new(PictureConfig::default(), FusionEngine::new(cfg, geo));
+        let now = Timestamp::now();
+        let tasking: Tasking = serde_json::from_value(serde_json::json!({
+            "id": "task-A-cp-302", "time": now, "unit": "cp-302", "kind": "sar",
+            "alert": "A", "instructions": "search", "datum": {"lat": 35.5, "lon": 12.5},
+            "distance_nm": 12.0, "eta_min": 40.0,
+        }))
+        .unwrap();
+        p.tasking(tasking);
+        let answer = |unit: &str, accepted: bool| -> Observation {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("{unit}-{accepted}"), "time": now, "time_source": "sender",
+                "received_at": now, "receivers": [unit],
+                "data": {"kind": "report", "unit": unit, "report": {
+                    "type": "tasking_ack", "time": now, "tasking": "task-A-cp-302",
+                    "accepted": accepted, "reason": "forged"}},
+            }))
+            .unwrap()
+        };
+        let status = |p: &Picture| p.taskings["task-A-cp-302"].1.clone();
+        p.observe(&answer("cp-301", false));
+        assert_eq!(status(&p), "sent", "another unit's answer was taken");
+        p.observe(&answer("cp-302", true));
+        assert_eq!(status(&p), "accepted");
     }
 }

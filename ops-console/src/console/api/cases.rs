@@ -19,13 +19,13 @@ use super::{
     check_late_and_position, incident_exists, log_position, occurred,
 };
 use crate::console::auth::{Permission, Role};
+use crate::console::disclosure::{self, Class, Reader, may_see};
 use crate::console::model::Position;
 use crate::console::report::export::{self, Bundle, FORMAT};
 use crate::console::store::{CaseRefusal, NewAudit};
 use tidewatch_cases::casefile::{Action, ActionKind, CaseFile, Who};
 use tidewatch_cases::caveat;
 use tidewatch_cases::log::{NewEntry, TimeSource};
-use tidewatch_cases::roster::Viewer;
 
 /// The purpose a case file is read for (R58: every read of personal data says why).
 #[derive(Debug, Deserialize, IntoParams)]
@@ -93,27 +93,14 @@ fn may(role: Role) -> Vec<String> {
         .collect()
 }
 
-fn viewer(role: Role) -> Viewer {
-    match role {
-        Role::Investigator => Viewer::Investigator,
-        Role::ProtectionOfficer => Viewer::ProtectionOfficer,
-        Role::Auditor => Viewer::Auditor,
-        _ => Viewer::Operations,
-    }
-}
-
 fn view(
     f: &CaseFile,
     user: &str,
     role: Role,
     reference: &tidewatch_cases::casefile::Reference,
 ) -> CaseView {
-    let v = viewer(role);
-    let people: Vec<serde_json::Value> = f
-        .roster
-        .persons
-        .keys()
-        .filter_map(|t| f.roster.view(t, v))
+    let people: Vec<serde_json::Value> = disclosure::people(f, role)
+        .iter()
         .map(|p| serde_json::to_value(p).unwrap_or_default())
         .collect();
     let mut by_status: BTreeMap<String, u32> = BTreeMap::new();
@@ -132,7 +119,7 @@ fn view(
     }
     let (total, suspects) = f.roster.counts();
     // R60: operations roles see that evidence exists and where it stands, not what it is.
-    let full_evidence = matches!(role, Role::Investigator | Role::Auditor);
+    let full_evidence = may_see(role, Class::Evidence) && role != Role::BoardingOfficer;
     let evidence = if full_evidence {
         serde_json::to_value(&f.register).unwrap_or_default()
     } else if role == Role::BoardingOfficer {
@@ -175,7 +162,7 @@ fn view(
             })
             .collect(),
         persons: serde_json::json!({
-            "referrals": if crate::console::disclosure::may_see(role, crate::console::disclosure::Class::Protection) {
+            "referrals": if may_see(role, Class::Protection) {
                 serde_json::to_value(&f.referrals).unwrap_or_default()
             } else {
                 serde_json::json!([])
@@ -194,13 +181,16 @@ fn view(
             .map(|d| serde_json::to_value(d).unwrap_or_default())
             .collect(),
         evidence,
-        mla_requests: f
-            .mla_requests
-            .iter()
-            .map(|(to, r, at)| format!("{r} to {to}, {at}"))
-            .collect(),
-        // R60: interviews are the investigator's (and oversight's); others see none.
-        interviews: if matches!(role, Role::Investigator | Role::Auditor) {
+        // R60: requests for legal assistance and interviews are investigation data.
+        mla_requests: if may_see(role, Class::Investigation) {
+            f.mla_requests
+                .iter()
+                .map(|(to, r, at)| format!("{r} to {to}, {at}"))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        interviews: if may_see(role, Class::Investigation) {
             f.interviews
                 .iter()
                 .map(|i| serde_json::to_value(i).unwrap_or_default())
@@ -232,7 +222,7 @@ fn view(
 /// Exchanged items as the role may see them: the investigator reads each one its caveat
 /// allows for this investigation; the auditor sees that it exists; nobody else sees them.
 fn items_view(f: &CaseFile, role: Role) -> Vec<serde_json::Value> {
-    if !matches!(role, Role::Investigator | Role::Auditor) {
+    if !may_see(role, Class::Investigation) {
         return Vec::new();
     }
     f.items
@@ -806,7 +796,7 @@ fn bundle(
             exported_at: Timestamp::now(),
             exported_by: by.to_owned(),
             log_head: v.head,
-            log: crate::console::disclosure::log(&log, role),
+            log: crate::console::disclosure::log(&log, Reader { role, user: by }),
             art8: f.art8.iter().map(|(_, c)| c.clone()).collect(),
             evidence: f.register.clone(),
             tracks: tracks(c, id),

@@ -29,17 +29,19 @@ pub(crate) fn incident_exists(c: &Console, id: &str) -> Result<(), ApiError> {
     }
 }
 
-pub(super) fn log_view(c: &Console, id: &str, role: Role) -> Result<InterceptionLogView, ApiError> {
+pub(super) fn log_view(
+    c: &Console,
+    id: &str,
+    reader: crate::console::disclosure::Reader<'_>,
+) -> Result<InterceptionLogView, ApiError> {
     let log = c.store().interception_log(id)?;
     let v = verify_log(&log, None);
     Ok(InterceptionLogView {
         incident: id.to_owned(),
-        entries: log
+        entries: crate::console::disclosure::log(&log, reader)
             .entries
             .iter()
-            .map(|e| {
-                serde_json::to_value(crate::console::disclosure::entry(e, role)).unwrap_or_default()
-            })
+            .map(|e| serde_json::to_value(e).unwrap_or_default())
             .collect(),
         verified: v.entries,
         first_break: v.first_break.map(|(n, why)| format!("entry {n}: {why}")),
@@ -63,7 +65,7 @@ pub(super) async fn incident_log(
 ) -> ApiResult<InterceptionLogView> {
     u.require(Permission::ViewPicture)?;
     incident_exists(&c, &id)?;
-    Ok(Json(log_view(&c, &id, u.role)?))
+    Ok(Json(log_view(&c, &id, u.reader())?))
 }
 
 /// An entry a user records in an incident's log.
@@ -177,7 +179,7 @@ pub(super) async fn record_log(
         ..u.entry(now, event, req.why.trim().to_owned(), details)
     };
     match c.store().append_interception(&id, entry, now)? {
-        Ok(_) => Ok((StatusCode::CREATED, Json(log_view(&c, &id, u.role)?))),
+        Ok(_) => Ok((StatusCode::CREATED, Json(log_view(&c, &id, u.reader())?))),
         Err(
             e @ (AppendError::NoReason
             | AppendError::LateWithoutReason { .. }

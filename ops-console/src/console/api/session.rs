@@ -18,6 +18,14 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// Who reads, for the one filter of protected data.
+    pub fn reader(&self) -> crate::console::disclosure::Reader<'_> {
+        crate::console::disclosure::Reader {
+            role: self.role,
+            user: &self.name,
+        }
+    }
+
     /// 403 unless the role has `p`.
     pub fn require(&self, p: Permission) -> Result<(), ApiError> {
         if self.role.can(p) {
