@@ -250,6 +250,19 @@ fn action(
     {
         return refused(e.message().to_owned());
     }
+    // A unit acts from sea on the incidents it is on, not on any whose id it knows or
+    // guesses (rescue included: a unit that comes upon people in distress reports them,
+    // and the centre tasks it).
+    let file = store.case_file(&rec.incident, console.reference())?;
+    if !console
+        .units_on(&rec.incident, &file)?
+        .contains(unit.as_str())
+    {
+        return refused(format!(
+            "{unit} is not on incident {}: a unit acts on an incident it is tasked to or named in; report what you see and the centre tasks you",
+            rec.incident
+        ));
+    }
     // A seizure naming a file still arriving from this unit (sent again after a part was lost,
     // so behind it in the unit's queue) waits for it: not taken yet, not remembered.
     if let Action::Seize { files, .. } = &action {
@@ -656,30 +669,77 @@ impl Console {
         })
     }
 
-    /// An incident's case file changed: its view goes to the units at sea on it (those that
-    /// acted on it, gave tags or boarded in it, or were tasked to its alerts) and to `also`.
-    pub(crate) fn case_changed(&self, incident: &str, file: &CaseFile, also: &[&str]) {
-        let mut units: std::collections::BTreeSet<String> =
-            also.iter().map(|u| (*u).to_owned()).collect();
-        units.extend(file.roster.issued.keys().cloned());
+    /// The units on an incident: those tasked to its alerts, those its case file names
+    /// (tags given, persons on board or handed over, headcounts, a boarding) and those whose
+    /// records from sea it took. They get its brief, and only they act on it from sea.
+    pub(crate) fn units_on(
+        &self,
+        incident: &str,
+        file: &CaseFile,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let roster = &file.roster;
+        let mut units: std::collections::BTreeSet<String> = roster.issued.keys().cloned().collect();
+        units.extend(roster.persons.values().filter_map(|p| match &p.status {
+            tidewatch_cases::roster::Status::OnBoard(u) => Some(u.clone()),
+            tidewatch_cases::roster::Status::InTransfer { to, .. } => Some(to.clone()),
+            _ => None,
+        }));
+        for t in &roster.transfers {
+            units.extend([t.from.clone(), t.to.clone()]);
+        }
+        units.extend(roster.headcounts.iter().map(|h| h.unit.clone()));
         units.extend(
             file.art8
                 .iter()
                 .filter_map(|(_, c)| c.boarding.as_ref().map(|b| b.0.name.clone())),
         );
-        if let Ok(u) = self.store().sea_units(incident) {
-            units.extend(u);
+        units.extend(self.store().sea_units(incident)?);
+        let p = self.picture();
+        if let Some(i) = p.incidents().iter().find(|i| i.id == incident) {
+            units.extend(p.units_tasked_for(&i.alerts));
         }
-        {
-            let p = self.picture();
-            if let Some(i) = p.incidents().iter().find(|i| i.id == incident) {
-                units.extend(p.units_tasked_for(&i.alerts));
+        Ok(units)
+    }
+
+    /// An incident's case file changed: its view goes to the units at sea on it
+    /// ([`Console::units_on`]) and to `also`.
+    pub(crate) fn case_changed(&self, incident: &str, file: &CaseFile, also: &[&str]) {
+        let mut units: std::collections::BTreeSet<String> =
+            also.iter().map(|u| (*u).to_owned()).collect();
+        match self.units_on(incident, file) {
+            Ok(on) => units.extend(on),
+            Err(e) => tracing::error!(error = %e, "console: the units on an incident"),
+        }
+        // Each unit reads the exhibits its own crew seized (R60: the boarding officer's are
+        // the items they seized), as the log names them: a seizure's entry from sea names
+        // its unit and the number it produced.
+        let mut seized: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+            Default::default();
+        match self.store().interception_log(incident) {
+            Ok(log) => {
+                for e in &log.entries {
+                    let d = &e.entry.details;
+                    if let (Some(u), "seize", Some(x)) = (
+                        &e.entry.actor.unit,
+                        d[tidewatch_cases::casefile::DETAILS_KEY]["type"]
+                            .as_str()
+                            .unwrap_or_default(),
+                        d["produced"]["exhibit"].as_str(),
+                    ) {
+                        seized.entry(u.clone()).or_default().insert(x.to_owned());
+                    }
+                }
             }
+            Err(e) => tracing::error!(error = %e, "console: an incident's log for its brief"),
         }
-        let brief = SeaDown::Case(brief(file, Timestamp::now()));
+        let now = Timestamp::now();
+        let none = std::collections::BTreeSet::new();
         for u in units {
             if let Ok(u) = UnitId::new(&u) {
-                let _ = self.to_units.send(down(&u, &brief));
+                let own = seized.get(u.as_str()).unwrap_or(&none);
+                let _ = self
+                    .to_units
+                    .send(down(&u, &SeaDown::Case(brief(file, now, own))));
             }
         }
     }
@@ -711,9 +771,14 @@ impl Console {
 }
 
 /// What the crew sees of a case file: the authorizations in force with their conditions, the
-/// place of safety, the tags given and the exhibits. Nothing restricted: no statement, no
-/// vulnerability, no person's details beyond their tag count.
-pub(crate) fn brief(f: &CaseFile, now: Timestamp) -> IncidentBrief {
+/// place of safety, the tags given and the exhibits it seized (`own`, by number). Nothing
+/// restricted: no statement, no vulnerability, no person's details beyond their tag count,
+/// no other unit's exhibit.
+pub(crate) fn brief(
+    f: &CaseFile,
+    now: Timestamp,
+    own: &std::collections::BTreeSet<String>,
+) -> IncidentBrief {
     let mut on_board = std::collections::BTreeMap::<String, u32>::new();
     for p in f.roster.persons.values() {
         if let tidewatch_cases::roster::Status::OnBoard(u) = &p.status {
@@ -762,6 +827,7 @@ pub(crate) fn brief(f: &CaseFile, now: Timestamp) -> IncidentBrief {
             .register
             .exhibits
             .values()
+            .filter(|e| own.contains(&e.number))
             .map(|e| {
                 (
                     e.number.clone(),
@@ -793,10 +859,12 @@ mod tests {
             id: "INC-1".into(),
             title: "rubber boat".into(),
             kind: "sar".into(),
-            alerts: vec![],
+            alerts: vec!["alert-1".into()],
             created_by: "owo".into(),
             created_at: Timestamp::now(),
         });
+        // cp-301 is tasked to the incident's alert: it is on the incident.
+        task(&c, "cp-301");
         for (name, role) in [
             ("bo", Role::BoardingOfficer),
             ("duty1", Role::DutyOfficer),
@@ -817,6 +885,18 @@ mod tests {
             }
         }
         c
+    }
+
+    /// Task `unit` to the incident's alert.
+    fn task(c: &Console, unit: &str) {
+        c.picture_mut().tasking(
+            serde_json::from_value(serde_json::json!({
+                "id": format!("task-alert-1-{unit}"), "time": Timestamp::now(), "unit": unit,
+                "kind": "sar", "alert": "alert-1", "instructions": "search",
+                "datum": {"lat": 35.2, "lon": 12.9}, "distance_nm": 10.0, "eta_min": 30.0,
+            }))
+            .unwrap(),
+        );
     }
 
     /// Register officer `user`'s key number `n` for cp-301.
@@ -1438,5 +1518,118 @@ mod tests {
         );
         assert_eq!(rule_in("refused (RULES.md, R60)"), Some("R60".into()));
         assert_eq!(rule_in("no rule here"), None);
+    }
+
+    /// Review (issue 24 session): a unit acted from sea on any incident whose id it knew or
+    /// guessed (a headcount, persons, a transfer received), and then received its brief.
+    /// Only a unit on the incident (tasked to it, or named in its case file) acts on it now;
+    /// cp-302, on nothing, is refused and the log is unchanged, while cp-301, tasked, acts.
+    #[test]
+    fn review_a_unit_acts_from_sea_only_on_an_incident_it_is_on() {
+        let c = console();
+        c.store()
+            .add_sea_key(&sea::public_key_hex(&key(2)), "bo", "cp-302")
+            .unwrap();
+        register(&c, 1, "bo");
+        let before = c.store().interception_log("INC-1").unwrap().entries.len();
+        let cp302 = UnitId::new("cp-302").unwrap();
+        let mut rec = rec_of(
+            1,
+            "bo",
+            serde_json::json!({"type": "headcount", "unit": "cp-302", "alive": 0, "deceased": 0}),
+            0,
+        );
+        rec.unit = "cp-302".into();
+        rec.id = "cp-302-0badf00d-1".into();
+        let mut out = Vec::new();
+        take(
+            &c,
+            &cp302,
+            &serde_json::to_vec(&sea::sign(&rec, &key(2))).unwrap(),
+            &mut out,
+        )
+        .unwrap();
+        let answers: Vec<SeaDown> = out
+            .iter()
+            .filter(|(t, _)| t.ends_with("/cp-302/case-update"))
+            .map(|(_, p)| serde_json::from_slice(p).unwrap())
+            .collect();
+        let (o, _, m) = result(&answers);
+        assert_eq!(o, Outcome::Refused, "{m}");
+        assert!(m.contains("not on incident INC-1"), "{m}");
+        assert_eq!(
+            c.store().interception_log("INC-1").unwrap().entries.len(),
+            before,
+            "the log took a record from a unit not on the incident"
+        );
+        // The control: cp-301, tasked, records the same.
+        let ok = rec_of(
+            1,
+            "bo",
+            serde_json::json!({"type": "headcount", "unit": "cp-301", "alive": 3, "deceased": 0}),
+            0,
+        );
+        let (o, _, m) = result(&send(&c, &sea::sign(&ok, &key(1))));
+        assert_eq!(o, Outcome::Applied, "{m}");
+    }
+
+    /// Review (issue 24 session): every unit on an incident was sent every exhibit's
+    /// description and seal in its brief. A unit reads the exhibits its crew seized, and no
+    /// other unit's (R60).
+    #[test]
+    fn review_a_unit_s_brief_carries_only_the_exhibits_its_crew_seized() {
+        let c = console();
+        let mut to_units = c.take_to_units().unwrap();
+        task(&c, "cp-302");
+        register(&c, 1, "bo");
+        authorized(&c);
+        let photo = b"photo of the engine plate".to_vec();
+        let sha = sea::sha256_hex(&photo);
+        let whole = send(&c, &part(&photo, &sha, "plate.jpg", 0, photo.len()));
+        assert!(
+            matches!(whole.as_slice(), [SeaDown::File { stored: true, .. }]),
+            "{whole:?}"
+        );
+        for (n, a) in [
+            (
+                1,
+                serde_json::json!({"type": "acknowledge_condition", "case": 1, "condition": 1}),
+            ),
+            (
+                2,
+                serde_json::json!({"type": "board", "case": 1, "unit": "cp-301"}),
+            ),
+            (3, serde_json::json!({"type": "search", "case": 1})),
+            (
+                4,
+                serde_json::json!({"type": "seize", "description": "SECRETPLATE engine plate",
+                    "found": "stern", "seal": "S-1001", "place": "cp-301 locker", "case": 1,
+                    "files": [{"name": "plate.jpg", "sha256": sha}]}),
+            ),
+        ] {
+            let (o, _, m) = result(&send(&c, &sea::sign(&rec_of(n, "bo", a, 0), &key(1))));
+            assert_eq!(o, Outcome::Applied, "{m}");
+        }
+        let mut last: std::collections::BTreeMap<String, IncidentBrief> = Default::default();
+        while let Ok((topic, payload)) = to_units.try_recv() {
+            if let Ok(SeaDown::Case(b)) = serde_json::from_slice(&payload) {
+                last.insert(topic, b);
+            }
+        }
+        let of = |unit: &str| {
+            last.iter()
+                .find(|(t, _)| t.contains(&format!("/{unit}/")))
+                .map(|(_, b)| b.clone())
+                .unwrap_or_else(|| panic!("no brief for {unit}: {:?}", last.keys()))
+        };
+        let mine = of("cp-301");
+        assert!(
+            mine.exhibits
+                .iter()
+                .any(|(_, d, _)| d.contains("SECRETPLATE")),
+            "{mine:?}"
+        );
+        let theirs = of("cp-302");
+        assert!(theirs.exhibits.is_empty(), "{theirs:?}");
     }
 }
