@@ -513,3 +513,61 @@ async fn review_every_protected_action_and_flag_reaches_only_the_roles_it_is_for
     }
     t.stop().await;
 }
+
+/// Review (issue 24 session): a release was checked against the person's feared States
+/// before the item's caveat, so an investigator releasing an item that names a person to
+/// one State after another learned from the refusals ("R41: … asked for protection") which
+/// States that person fears (R40: the protection officer's to know), and the refusals left
+/// no trace. The caveat now answers first (the item may go to none of them), and every
+/// refusal is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_refused_release_does_not_tell_which_states_a_person_fears() {
+    let Incident { t, inc, _dir, .. } = incident().await;
+    let case = format!("/api/incidents/{inc}/case");
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    // The person who fears ER (tags[1] of `incident`).
+    let file = inv.get(&case).await.json();
+    let tag = file["persons"]["people"][1]["tag"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = inv
+        .post(
+            &case,
+            json!({"action": {"type": "info_item", "content": "boat owner named", "evidence": false,
+                              "originator": "MT", "originator_ref": "MT-POL-56",
+                              "purposes": ["investigation"], "recipients": ["GR"],
+                              "persons": [tag]},
+                   "why": "liaison channel"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mut answers = Vec::new();
+    for state in ["ER", "LY"] {
+        let r = inv
+            .post(
+                &case,
+                json!({"action": {"type": "release", "item": "IX-2", "to_state": state},
+                       "why": "asked by their liaison"}),
+            )
+            .await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        let message = r.json()["message"].as_str().unwrap().to_owned();
+        assert!(
+            !message.contains("R41") && !message.contains("protection"),
+            "a refusal tells that the person fears {state}: {message}"
+        );
+        answers.push(message.replace(state, "XX"));
+    }
+    assert_eq!(answers[0], answers[1], "the two refusals differ");
+    let mut aud = t.client();
+    aud.login("auditor", &password("auditor")).await;
+    let audit = aud.get("/api/audit").await.text();
+    assert_eq!(
+        audit.matches("case_action_refused").count(),
+        2,
+        "each refusal audited: {audit}"
+    );
+    t.stop().await;
+}

@@ -200,7 +200,10 @@ impl CaseFile {
                 let incident = self.incident.clone();
                 let to = to_state.trim().to_ascii_uppercase();
                 let persons = self.item(item)?.persons.clone();
-                self.may_share(&persons, &to)?;
+                // The caveat first: a release its originator never allowed to that State is
+                // refused for that alone, so refusals do not tell, State by State, which
+                // States a person named in the item fears (R40: the feared States are the
+                // protection officer's); only a release otherwise allowed meets R41.
                 let i = self.item(item)?;
                 let d = crate::caveat::check(
                     i,
@@ -216,6 +219,8 @@ impl CaseFile {
                 if let Some((rule, why)) = d.denied {
                     return Err(refuse(if rule == "R49" { "R49" } else { "R50" }, why));
                 }
+                self.may_share(&persons, &to)?;
+                let i = self.item(item)?;
                 i.releases.push((to, who.user.clone(), at));
                 Ok(None)
             }

@@ -601,11 +601,25 @@ pub async fn case_action(
                 Json(view(&f, &u.name, u.role, c.reference())),
             ))
         }
-        Err(CaseRefusal::Rule(r)) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "refused",
-            r.to_string(),
-        )),
+        Err(CaseRefusal::Rule(r)) => {
+            // A refusal is audited (the action's type and the rule, not its words, which may
+            // quote what the user may not see): refusals tried one after another to learn
+            // what they would say leave a trace.
+            if let Err(e) = c.store().audit(NewAudit {
+                user: Some(&u.name),
+                role: Some(u.role),
+                action: "case_action_refused",
+                target: Some(&id),
+                detail: &serde_json::json!({"type": req.action.kind().as_str(), "rule": r.rule}),
+            }) {
+                tracing::error!(error = %e, "console: audit of a refused case action failed");
+            }
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "refused",
+                r.to_string(),
+            ))
+        }
         Err(CaseRefusal::Log(e)) => Err(ApiError::bad_request(e.to_string())),
     }
 }
