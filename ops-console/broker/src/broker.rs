@@ -371,4 +371,34 @@ mod tests {
             );
         }
     }
+
+    /// rumqttd's fourth patch (PATCH.md): a client gone before the engine's CONNACK was
+    /// written left its connection registered in the router, its slot held until the same
+    /// client id came back. Clients of new ids doing that (anyone on loopback may) filled the
+    /// router, and it answered no connection any more. Here three times the router's room of
+    /// such clients come and go, and a client is still served.
+    #[tokio::test]
+    async fn review_clients_gone_before_their_connack_do_not_fill_the_engine() {
+        let mut cfg = crate::testkit::test_config();
+        cfg.max_connections = 4;
+        let login = ("tidewatch-front".to_owned(), "engine-secret".to_owned());
+        let engine = start_engine(&cfg, &login).await.unwrap();
+        let login = (login.0.as_str(), login.1.as_str());
+        let room = cfg.max_connections * 2 + 8;
+        for n in 0..room * 3 {
+            let (mut s, engines) = tokio::io::duplex(4096);
+            engine.serve(engines);
+            s.write_all(&engine_connect(&format!("gone-{n}"), login))
+                .await
+                .unwrap();
+            drop(s);
+            // Answered in turn: once this one is, the lost one's CONNACK was written (and
+            // failed) before it.
+            let served = timeout(Duration::from_secs(5), engine_connack(&engine, login)).await;
+            assert!(
+                matches!(served, Ok(Ok(0))),
+                "after {n} clients gone before their CONNACK: {served:?}"
+            );
+        }
+    }
 }
