@@ -52,6 +52,8 @@ pub(crate) struct Relay {
     held: AtomicUsize,
     /// Rung when `held` goes down.
     room: Notify,
+    /// Rung when answers in `queue` went out.
+    drained: Notify,
     /// A consumer's deliveries not yet acknowledged: packet id → message.
     deliveries: Mutex<HashMap<u16, Key>>,
     /// A consumer's SUBSCRIBEs until their SUBACK: packet id → filters.
@@ -78,6 +80,7 @@ impl Relay {
             queue: Mutex::new(VecDeque::new()),
             held: AtomicUsize::new(0),
             room: Notify::new(),
+            drained: Notify::new(),
             deliveries: Mutex::new(HashMap::new()),
             subscribes: Mutex::new(HashMap::new()),
             bridged: Mutex::new(std::collections::HashSet::new()),
@@ -86,6 +89,9 @@ impl Relay {
 
     /// Must the packet wait before it goes to the engine? Then this is what it waits for.
     fn gate(&self, p: &ClientPacket<'_>) -> Option<Wait> {
+        if let ClientPacket::PubRel(_) = p {
+            return (lock(&self.queue).len() >= MAX_QUEUED_ANSWERS).then_some(Wait::Drained);
+        }
         let ClientPacket::Publish(p) = p else {
             return None;
         };
@@ -104,6 +110,14 @@ impl Relay {
                 room.as_mut().enable();
                 if self.held.load(Relaxed) >= MAX_HELD_PER_CONNECTION {
                     room.await;
+                }
+            }
+            Wait::Drained => {
+                let drained = self.drained.notified();
+                tokio::pin!(drained);
+                drained.as_mut().enable();
+                if lock(&self.queue).len() >= MAX_QUEUED_ANSWERS {
+                    drained.await;
                 }
             }
         }
@@ -215,6 +229,7 @@ impl Relay {
     fn release(&self, out: &mut Vec<u8>) -> Result<(), Lost> {
         let mut queue = lock(&self.queue);
         let mut released = 0;
+        let before = queue.len();
         let result = loop {
             let Some((first, pkid, ticket)) = queue.front() else {
                 break Ok(());
@@ -232,6 +247,9 @@ impl Relay {
         if released > 0 {
             self.held.fetch_sub(released, Relaxed);
             self.room.notify_waiters();
+        }
+        if queue.len() < before {
+            self.drained.notify_waiters();
         }
         result
     }
@@ -268,7 +286,14 @@ enum Wait {
     Services(String),
     /// Fewer held publishes on this connection.
     Room,
+    /// Fewer answers waiting to go out to the client.
+    Drained,
 }
+
+/// The answers the front makes itself (PUBCOMPs) that may wait for a client to read them:
+/// past this, the front reads nothing more from the client until it reads some, so a client
+/// sending PUBRELs and never reading holds this much, not all it sends.
+const MAX_QUEUED_ANSWERS: usize = 4096;
 
 /// A keeper never got a held message: the connection closes without its PUBACK.
 pub(crate) struct Lost;

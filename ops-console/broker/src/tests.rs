@@ -502,3 +502,57 @@ async fn each_service_publishes_only_its_own_topics() {
     assert_eq!(stats.refused.get(Refusal::PublishDenied), 4, "{stats:?}");
     assert_eq!(stats.refused.get(Refusal::SubscribeDenied), 1, "{stats:?}");
 }
+
+/// Review (issue 24 session): the front answers a client's PUBREL itself (the client's QoS 2
+/// publishes go to the engine as QoS 1), queueing a PUBCOMP. A client that sent PUBRELs and
+/// never read made that queue grow without end (4 bytes in, 16 held) until the broker ran
+/// out of memory. Past 4 096 answers waiting, the front reads nothing more from that client
+/// until it reads: the client's writes stall, however much it sends.
+#[tokio::test]
+async fn review_a_client_sending_pubrels_and_never_reading_is_held_back() {
+    use tokio::io::AsyncReadExt;
+    let broker = start().await;
+    let mut s = TcpStream::connect(broker.addr()).await.unwrap();
+    let connect = crate::packet::Connect {
+        clean_session: true,
+        keep_alive: 600,
+        client_id: "",
+        will: None,
+        username: None,
+        password: None,
+    };
+    s.write_all(&crate::packet::encode_connect(
+        &connect,
+        "pubrels",
+        INGEST.unwrap(),
+    ))
+    .await
+    .unwrap();
+    let mut ack = [0u8; 4];
+    s.read_exact(&mut ack).await.unwrap();
+    assert_eq!(ack, [0x20, 2, 0, 0]);
+    // 64 KiB of PUBRELs at a time.
+    let chunk: Vec<u8> = (0..16_384u16)
+        .flat_map(|i| {
+            let [hi, lo] = i.to_be_bytes();
+            [0x62, 2, hi, lo]
+        })
+        .collect();
+    const LIMIT: usize = 64 << 20;
+    let mut sent = 0;
+    while sent < LIMIT {
+        match tokio::time::timeout(Duration::from_secs(3), s.write_all(&chunk)).await {
+            Ok(Ok(())) => sent += chunk.len(),
+            Ok(Err(e)) => panic!("closed after {sent} bytes: {e}"),
+            Err(_) => break,
+        }
+    }
+    assert!(
+        sent < LIMIT,
+        "the broker read {sent} bytes of PUBRELs from a client that reads nothing"
+    );
+    // Reading again, the client is answered and goes on.
+    let mut answers = vec![0u8; 4 * 1024];
+    s.read_exact(&mut answers).await.unwrap();
+    assert_eq!(&answers[..4], &[0x70, 2, 0, 0]);
+}
