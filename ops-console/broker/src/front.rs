@@ -347,6 +347,65 @@ impl ClientStream for tokio_rustls::server::TlsStream<TcpStream> {
     }
 }
 
+/// Connections from one address (an IPv6 /64) the remote listener holds before they have
+/// logged in. Beyond them that address is refused at once: one host opening connections
+/// and saying nothing (each may wait out the CONNECT deadline) cannot fill the listener
+/// and lock the units out; it takes many addresses. Logged-in connections do not count.
+pub(crate) const MAX_UNAUTHENTICATED_PER_ADDRESS: usize = 8;
+
+/// Where a remote connection comes from, for [`MAX_UNAUTHENTICATED_PER_ADDRESS`]: its IPv4
+/// address, or the /64 of its IPv6 address (a host is given a whole /64).
+fn address_of(peer: &SocketAddr) -> std::net::IpAddr {
+    match peer.ip() {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => std::net::IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                std::net::IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// The connections of each address not logged in yet.
+type Unauthenticated = Arc<std::sync::Mutex<HashMap<std::net::IpAddr, usize>>>;
+
+/// One connection not logged in yet, counted against its address until dropped.
+pub(crate) struct NotLoggedIn {
+    counts: Unauthenticated,
+    address: std::net::IpAddr,
+}
+
+impl NotLoggedIn {
+    /// Count a connection from `peer`, unless its address has its share already.
+    fn take(counts: &Unauthenticated, peer: &SocketAddr) -> Option<NotLoggedIn> {
+        let address = address_of(peer);
+        let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = c.entry(address).or_default();
+        if *n >= MAX_UNAUTHENTICATED_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(NotLoggedIn {
+            counts: counts.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for NotLoggedIn {
+    fn drop(&mut self) {
+        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = c.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                c.remove(&self.address);
+            }
+        }
+    }
+}
+
 /// Accepts connections on `listener` until the task is aborted, which also aborts every
 /// connection it accepted.
 pub(crate) async fn serve(
@@ -358,6 +417,7 @@ pub(crate) async fn serve(
 ) {
     let name = which.name();
     let slots = Arc::new(Semaphore::new(front.max_connections));
+    let unauthenticated = Unauthenticated::default();
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -381,6 +441,19 @@ pub(crate) async fn serve(
                     refuse(&front.counters, name, peer, None, Refusal::TooManyConnections, "listener full");
                     continue;
                 };
+                // The remote listener: a share per address until logged in (loopback's
+                // clients are this host's own).
+                let not_logged_in = match which {
+                    Listener::Loopback => None,
+                    Listener::Auth => match NotLoggedIn::take(&unauthenticated, &peer) {
+                        Some(n) => Some(n),
+                        None => {
+                            refuse(&front.counters, name, peer, None, Refusal::TooManyConnections,
+                                "too many connections not logged in from this address");
+                            continue;
+                        }
+                    },
+                };
                 let front = front.clone();
                 let policy = policy.clone();
                 let tls = tls.clone();
@@ -391,13 +464,13 @@ pub(crate) async fn serve(
                     // The handshake and the CONNECT share one deadline.
                     let deadline = Instant::now() + policy.connect_timeout;
                     let Some(acceptor) = tls else {
-                        connection(stream, peer, &front, &policy, which, deadline).await;
+                        connection(stream, peer, &front, &policy, which, deadline, not_logged_in).await;
                         return;
                     };
                     match timeout_at(deadline, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
                             front.counters.tls_handshakes.fetch_add(1, Relaxed);
-                            connection(stream, peer, &front, &policy, which, deadline).await;
+                            connection(stream, peer, &front, &policy, which, deadline, not_logged_in).await;
                         }
                         Ok(Err(e)) => refuse(&front.counters, name, peer, None, Refusal::TlsHandshake, &e.to_string()),
                         Err(_) => refuse(&front.counters, name, peer, None, Refusal::TlsHandshake, "no TLS handshake in time"),
@@ -480,11 +553,15 @@ async fn connection<S: ClientStream>(
     policy: &AuthPolicy,
     which: Listener,
     deadline: Instant,
+    not_logged_in: Option<NotLoggedIn>,
 ) {
     let name = which.name();
     let mut buf = BytesMut::with_capacity(4096);
     let admission = admit(&mut client, &mut buf, front, policy, which);
-    let admitted = match timeout_at(deadline, admission).await {
+    let admitted = timeout_at(deadline, admission).await;
+    // Logged in or gone: no longer counted against its address.
+    drop(not_logged_in);
+    let admitted = match admitted {
         Ok(Ok(a)) => a,
         Ok(Err((answer, End::Refused(reason, detail)))) => {
             // Counted before the answer, so whoever reads the CONNACK sees the count.

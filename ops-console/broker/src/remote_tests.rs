@@ -235,3 +235,61 @@ async fn review_17_tls_a_plain_listener_outside_loopback_is_refused_at_start() {
         other => panic!("{:?}", other.map(|_| ())),
     }
 }
+
+/// Review (issue 24 session): the remote listener held any connection up to its CONNECT
+/// deadline with nothing said, 1 024 at once, from anyone: one host opening a hundred
+/// connections a second kept it full, and no unit could log in. Now one address has at most
+/// eight connections not logged in; the ninth is refused at once, counted, while a unit
+/// from elsewhere logs in; once they go, the address may connect again.
+#[tokio::test]
+async fn review_one_address_cannot_fill_the_remote_listener_with_silent_connections() {
+    use super::front::MAX_UNAUTHENTICATED_PER_ADDRESS;
+    use tokio::io::AsyncReadExt as _;
+    let (cfg, fingerprint) = tls_config();
+    assert!(cfg.connect_timeout_secs >= 5);
+    let broker = Broker::start(cfg).await.unwrap();
+    let remote = broker.auth_addr().unwrap();
+    let from = |last: u8| async move {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(([127, 0, 0, last], 0).into()).unwrap();
+        s.connect(remote).await.unwrap()
+    };
+    let mut silent = Vec::new();
+    for _ in 0..MAX_UNAUTHENTICATED_PER_ADDRESS {
+        silent.push(from(2).await);
+    }
+    // Each is taken (counted as a connection) before the next is tried.
+    wait_until("the silent connections accepted", || {
+        broker.stats().auth_connections >= MAX_UNAUTHENTICATED_PER_ADDRESS as u64
+    })
+    .await;
+    let started = Instant::now();
+    let mut one_more = from(2).await;
+    wait_closed(&mut one_more).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "refused only after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(broker.stats().refused.get(Refusal::TooManyConnections), 1);
+    // A unit from another address logs in meanwhile.
+    let mut unit = TestClient::connect_with(remote, "p7", P7, pinned(&fingerprint))
+        .await
+        .unwrap();
+    unit.publish_acked(P7_NMEA, b"$GPRMC,one").await;
+    // The silent ones gone, the address connects again: not closed at once.
+    drop(silent);
+    let mut again = None;
+    for _ in 0..100 {
+        let mut s = from(2).await;
+        let mut b = [0u8; 1];
+        if tokio::time::timeout(Duration::from_millis(500), s.read(&mut b))
+            .await
+            .is_err()
+        {
+            again = Some(s);
+            break;
+        }
+    }
+    assert!(again.is_some(), "the address stayed refused");
+}
