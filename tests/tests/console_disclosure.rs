@@ -571,3 +571,63 @@ async fn review_a_refused_release_does_not_tell_which_states_a_person_fears() {
     );
     t.stop().await;
 }
+
+/// Review (issue 24 session): R58 says every access to personal data leaves an entry with its
+/// purpose. Reads of an incident's interception log (tags, persons, what was done to whom)
+/// left none, and the case file's purpose was any text the reader chose. Each read of either
+/// is now audited, with a purpose from a fixed list or the role's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_every_read_of_an_incident_s_log_is_audited_with_its_purpose() {
+    let Incident { t, inc, _dir, .. } = incident().await;
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    assert_eq!(
+        wo.get(&format!("/api/incidents/{inc}/log")).await.status,
+        200
+    );
+    let r = wo
+        .get(&format!("/api/incidents/{inc}/log?purpose=curiosity"))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = wo
+        .get(&format!("/api/incidents/{inc}/case?purpose=just%20looking"))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    assert_eq!(
+        inv.get(&format!("/api/incidents/{inc}/log")).await.status,
+        200
+    );
+    let mut aud = t.client();
+    aud.login("auditor", &password("auditor")).await;
+    let audit = aud.get("/api/audit").await.json();
+    let reads: Vec<(String, String)> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "interception_log_read")
+        .map(|e| {
+            (
+                e["user"].as_str().unwrap_or_default().to_owned(),
+                e["detail"]["purpose"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        reads.contains(&("watch_officer".into(), "sar".into())),
+        "{reads:?}"
+    );
+    assert!(
+        reads.contains(&("investigator".into(), "law_enforcement".into())),
+        "{reads:?}"
+    );
+    assert!(
+        !audit.to_string().contains("curiosity"),
+        "a refused purpose reached the audit"
+    );
+    t.stop().await;
+}

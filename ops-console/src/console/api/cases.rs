@@ -33,6 +33,7 @@ use tidewatch_cases::log::{NewEntry, TimeSource};
 pub struct CaseQuery {
     /// Why it is read: `sar`, `law_enforcement`, `protection`, `oversight` (default: the
     /// role's own purpose).
+    #[param(pattern = "^(sar|law_enforcement|protection|oversight)$")]
     pub purpose: Option<String>,
 }
 
@@ -402,25 +403,45 @@ pub async fn released(
     }))
 }
 
-fn read_audit(c: &super::Console, u: &CurrentUser, id: &str, purpose: Option<String>) {
-    let purpose = purpose.unwrap_or_else(|| {
-        match u.role {
+/// The purposes a read of personal data may give (R58).
+const PURPOSES: [&str; 4] = ["sar", "law_enforcement", "protection", "oversight"];
+
+/// The purpose a read gives, checked: one of [`PURPOSES`] (no free text an audit could not
+/// sort), or without one the role's own.
+pub(super) fn purpose_of(u: &CurrentUser, purpose: Option<String>) -> Result<String, ApiError> {
+    match purpose {
+        Some(p) if PURPOSES.contains(&p.as_str()) => Ok(p),
+        Some(p) => Err(ApiError::bad_request(format!(
+            "purpose {p:?}: one of {}",
+            PURPOSES.join(", ")
+        ))),
+        None => Ok(match u.role {
             Role::Investigator => "law_enforcement",
             Role::ProtectionOfficer => "protection",
             Role::Auditor => "oversight",
             _ => "sar",
         }
-        .to_owned()
-    });
-    // R58: every read of personal data leaves a trace with its purpose.
+        .to_owned()),
+    }
+}
+
+/// R58: every read of personal data leaves a trace with its purpose: `action` names what was
+/// read (`case_file_read`, `interception_log_read`).
+pub(super) fn read_audit(
+    c: &super::Console,
+    u: &CurrentUser,
+    id: &str,
+    action: &str,
+    purpose: &str,
+) {
     if let Err(e) = c.store().audit(NewAudit {
         user: Some(&u.name),
         role: Some(u.role),
-        action: "case_file_read",
+        action,
         target: Some(id),
         detail: &serde_json::json!({"purpose": purpose, "fields": ["persons", "evidence"]}),
     }) {
-        tracing::error!(error = %e, "console: audit of a case-file read failed");
+        tracing::error!(error = %e, action, "console: audit of a read failed");
     }
 }
 
@@ -430,6 +451,7 @@ fn read_audit(c: &super::Console, u: &CurrentUser, id: &str, purpose: Option<Str
     security(("session" = [])),
     responses(
         (status = 200, description = "The case file", body = CaseView),
+        (status = 400, description = "A purpose not among those allowed", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "The role may not see it", body = ErrorBody),
         (status = 404, description = "No such incident", body = ErrorBody),
@@ -453,9 +475,10 @@ pub async fn case_file(
         }
         return Err(e);
     }
+    let purpose = purpose_of(&u, q.purpose)?;
     incident_exists(&c, &id)?;
     let f = c.store().case_file(&id, c.reference())?;
-    read_audit(&c, &u, &id, q.purpose);
+    read_audit(&c, &u, &id, "case_file_read", &purpose);
     Ok(Json(view(&f, &u.name, u.role, c.reference())))
 }
 
@@ -995,7 +1018,7 @@ fn printed(
     u.require(Permission::ExportCase)?;
     incident_exists(c, id)?;
     let (b, _) = bundle(c, id, &u.name, u.role)?;
-    read_audit(c, u, id, Some("law_enforcement".into()));
+    read_audit(c, u, id, "case_file_read", "law_enforcement");
     Ok(([(header::CONTENT_TYPE, content_type)], render(&b)).into_response())
 }
 

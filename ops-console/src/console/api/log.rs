@@ -51,9 +51,11 @@ pub(super) fn log_view(
 
 /// An incident's interception log, verified as it is read.
 #[utoipa::path(get, path = "/api/incidents/{id}/log", tag = "interception",
-    params(("id" = String, Path, description = "Incident id")), security(("session" = [])),
+    params(("id" = String, Path, description = "Incident id"), super::cases::CaseQuery),
+    security(("session" = [])),
     responses(
-        (status = 200, description = "The log", body = InterceptionLogView),
+        (status = 200, description = "The log (every read audited with its purpose, R58)", body = InterceptionLogView),
+        (status = 400, description = "A purpose not among those allowed", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "The role may not see it", body = ErrorBody),
         (status = 404, description = "No such incident", body = ErrorBody),
@@ -62,10 +64,14 @@ pub(super) async fn incident_log(
     State(c): State<AppState>,
     u: CurrentUser,
     Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<super::cases::CaseQuery>,
 ) -> ApiResult<InterceptionLogView> {
     u.require(Permission::ViewPicture)?;
+    let purpose = super::cases::purpose_of(&u, q.purpose)?;
     incident_exists(&c, &id)?;
-    Ok(Json(log_view(&c, &id, u.reader())?))
+    let view = log_view(&c, &id, u.reader())?;
+    super::cases::read_audit(&c, &u, &id, "interception_log_read", &purpose);
+    Ok(Json(view))
 }
 
 /// An entry a user records in an incident's log.
