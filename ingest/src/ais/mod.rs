@@ -508,6 +508,25 @@ impl Default for Decoder {
 }
 
 impl Decoder {
+    /// The group to drop when no room is left: the oldest of the source holding the most
+    /// (the first to reach that count, in age order, on a tie). With one source that is the
+    /// oldest group, as it always was; with several, a feed sending first fragments by the
+    /// hundred drops its own groups, never another receiver's message half-way through.
+    fn to_evict(&self) -> usize {
+        let mut best = (0, 0);
+        for (i, g) in self.groups.iter().enumerate() {
+            let n = self.groups.iter().filter(|h| h.key.0 == g.key.0).count();
+            if n > best.1 {
+                best = (i, n);
+            }
+        }
+        // `best.0` is where the heaviest source was first counted: its oldest group.
+        self.groups
+            .iter()
+            .position(|g| g.key.0 == self.groups[best.0].key.0)
+            .unwrap_or(0)
+    }
+
     /// A decoder with room for 64 groups in flight, each given 2000 lines to complete.
     pub fn new() -> Self {
         Decoder {
@@ -593,7 +612,7 @@ impl Decoder {
                 self.drop_group(old);
             }
             if self.groups.len() >= self.max_groups {
-                let old = self.groups.remove(0);
+                let old = self.groups.remove(self.to_evict());
                 self.drop_group(old);
             }
             let mut bits = self.pool.pop().unwrap_or_default();

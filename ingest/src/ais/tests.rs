@@ -132,3 +132,32 @@ proptest::proptest! {
         proptest::prop_assert_eq!(ha, payload_hash(HASH_SEED, &a, fa));
     }
 }
+
+/// Review (issue 24 session): one decoder assembles every source's multi-part messages, with
+/// room for 64 in flight; when full it dropped the oldest, whoever's. A receiver sending first
+/// fragments by the hundred (anonymous clients may publish AIS) thus dropped every other
+/// receiver's message half-way through. The source holding the most groups now gives up its
+/// own.
+#[test]
+fn review_a_source_flooding_first_fragments_does_not_drop_another_source_s_message() {
+    let mut d = Decoder::new();
+    let first = b"!AIVDM,2,1,9,B,58KvN<42ACikUKW77F1H4hF0<PTp622222222216`0`cF5BF0RT13H0T,0*70";
+    assert!(d.decode_line(first, 1).unwrap().is_none());
+    for total in 2..=9u8 {
+        for seq in 0..=9u8 {
+            for channel in ['A', 'B'] {
+                let body = format!(
+                    "AIVDM,{total},1,{seq},{channel},58KvN<42ACikUKW77F1H4hF0<PTp622222222216`0`cF5BF0RT13H0T,0"
+                );
+                let line = format!("!{body}*{:02X}", nmea_checksum(body.as_bytes()));
+                assert!(d.decode_line(line.as_bytes(), 2).unwrap().is_none());
+            }
+        }
+    }
+    let m = d
+        .decode_line(b"!AIVDM,2,2,9,B,PFRC88888888880,2*29", 1)
+        .expect("source 1's message still assembles")
+        .expect("complete");
+    assert_eq!(m.heard.fragments, 2);
+    assert!(d.stats().incomplete_groups >= 160 - 64);
+}
