@@ -101,6 +101,8 @@ pub const MAX_UNIT_MEMORY: usize = 16_384;
 /// bytes are the same line again.
 #[derive(Default)]
 struct UnitStream {
+    /// The second of the latest refusal notice, and how many went out in it.
+    notices: (i64, u32),
     last_n: Option<u32>,
     seen: std::collections::HashSet<u64>,
     order: VecDeque<u64>,
@@ -497,12 +499,11 @@ impl Pipeline {
             }
             Some((reason, message)) => {
                 self.archive(out, source, line, Some(reason));
-                out.push(Event::NotifyUnit {
-                    unit: unit.clone(),
-                    message: format!(
+                self.notify(unit, received_at, out, || {
+                    format!(
                         "line refused ({reason}): {message}: {}",
                         String::from_utf8_lossy(&line[..line.len().min(120)])
-                    ),
+                    )
                 });
             }
         }
@@ -548,14 +549,48 @@ impl Pipeline {
             }
             Err(e) => {
                 self.archive(out, source, payload, Some(e.reason()));
-                out.push(Event::NotifyUnit {
-                    unit: unit.clone(),
-                    message: e.to_string(),
-                });
+                self.notify(unit, received_at, out, || e.to_string());
             }
         }
     }
+
+    /// Tell `unit` one of its lines or reports was refused: at most
+    /// [`MAX_NOTICES_PER_SECOND`] a second, the last saying that more are only counted.
+    /// Every refused line is archived with its reason and counted all the same; a unit (or a
+    /// stolen account) sending megabytes of refused lines no longer has a notice published,
+    /// and held for its session, for each.
+    fn notify(
+        &mut self,
+        unit: &UnitId,
+        received_at: Timestamp,
+        out: &mut Vec<Event>,
+        message: impl FnOnce() -> String,
+    ) {
+        let stream = self.units.entry(unit.clone()).or_default();
+        let second = received_at.as_second();
+        if stream.notices.0 != second {
+            stream.notices = (second, 0);
+        }
+        stream.notices.1 += 1;
+        let n = stream.notices.1;
+        if n > MAX_NOTICES_PER_SECOND {
+            return;
+        }
+        let mut message = message();
+        if n == MAX_NOTICES_PER_SECOND {
+            message.push_str(&format!(
+                " (more than {MAX_NOTICES_PER_SECOND} refusals this second: further ones are archived and counted, not notified)"
+            ));
+        }
+        out.push(Event::NotifyUnit {
+            unit: unit.clone(),
+            message,
+        });
+    }
 }
+
+/// Refusal notices a unit gets in one second ([`Pipeline`] counts and archives the rest).
+pub const MAX_NOTICES_PER_SECOND: u32 = 20;
 
 /// The non-empty lines of a payload (`\n` or `\r\n` separated).
 fn lines(payload: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -1084,5 +1119,62 @@ mod tests {
         assert_eq!(&back, o);
         let tampered = json.replacen("\"receivers\"", "\"extra\":1,\"receivers\"", 1);
         assert!(serde_json::from_str::<Observation>(&tampered).is_err());
+    }
+
+    /// Review (issue 24 session): a unit was published a refusal notice for each refused
+    /// line, and the broker held each for its session (up to an hour when not acknowledged):
+    /// a megabyte of refused lines from one unit was half a million notices. At most
+    /// [`MAX_NOTICES_PER_SECOND`] go out a second now, the last saying so, while every line is
+    /// still archived with its reason and counted.
+    #[test]
+    fn review_a_unit_gets_a_bounded_number_of_refusal_notices_a_second() {
+        let mut p = Pipeline::new();
+        let unit = UnitId::new("cp-301").unwrap();
+        let now = t("2026-11-22T02:00:00Z");
+        let flood = "x\n".repeat(5_000);
+        let e = p.on_input(
+            Input::PatrolNmea {
+                unit: &unit,
+                payload: flood.as_bytes(),
+            },
+            now,
+        );
+        let notes: Vec<&str> = e
+            .iter()
+            .filter_map(|e| match e {
+                Event::NotifyUnit { message, .. } => Some(message.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notes.len(), MAX_NOTICES_PER_SECOND as usize);
+        assert!(notes.last().unwrap().contains("not notified"), "{notes:?}");
+        let archived = e
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Event::Archive {
+                        rejected: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(archived, 5_000);
+        assert_eq!(p.rejected.values().sum::<u64>(), 5_000);
+        // The next second, the unit hears of its next refusal.
+        let e = p.on_input(
+            Input::PatrolNmea {
+                unit: &unit,
+                payload: b"y",
+            },
+            now + SignedDuration::from_secs(1),
+        );
+        assert_eq!(
+            e.iter()
+                .filter(|e| matches!(e, Event::NotifyUnit { .. }))
+                .count(),
+            1
+        );
     }
 }
