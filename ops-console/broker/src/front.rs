@@ -55,7 +55,8 @@ use super::acl::Grants;
 use super::config::{BrokerConfig, BrokerUser, DEFAULT_ITERATIONS, PasswordHash, Role};
 use super::hold::{Consumer, Ledger};
 use super::packet::{
-    ConnectError, FrameError, connack, connack_refusal, encode_connect, frame, kind, parse_connect,
+    ConnectError, FrameError, MAX_NAME_BYTES, connack, connack_refusal, encode_connect, frame,
+    kind, parse_connect,
 };
 use super::relay::{Lost, Relay, client_to_engine, engine_to_client};
 use super::stats::{Counters, OpenGuard, Refusal};
@@ -743,6 +744,16 @@ async fn judge_connect(
         }
         Err(ConnectError::Malformed(m)) => return Err((None, refused(Refusal::Malformed, m))),
     };
+    if c.client_id.len() > MAX_NAME_BYTES {
+        let detail = format!(
+            "client id of {} bytes: at most {MAX_NAME_BYTES}",
+            c.client_id.len()
+        );
+        return Err((
+            Some(connack::IDENTIFIER_REJECTED),
+            refused(Refusal::Malformed, detail),
+        ));
+    }
     let no = |reason, detail: String| Err((Some(connack::NOT_AUTHORIZED), refused(reason, detail)));
     let (account, grants) = match c.username {
         None if which == Listener::Loopback => (None, Grants::anonymous()),
@@ -755,7 +766,9 @@ async fn judge_connect(
     };
     let who = account.as_ref().map_or("anonymous", |(u, _)| u.as_str());
     if let Some(w) = &c.will
-        && (!grants.may_publish(w.topic) || (w.retain && !grants.may_retain()))
+        && (w.topic.len() > MAX_NAME_BYTES
+            || !grants.may_publish(w.topic)
+            || (w.retain && !grants.may_retain()))
     {
         return no(Refusal::WillDenied, format!("{who}: will on {:?}", w.topic));
     }

@@ -23,8 +23,15 @@ pub(crate) mod kind {
 /// CONNACK return codes (MQTT 3.1.1 §3.2.2.3).
 pub(crate) mod connack {
     pub(crate) const UNACCEPTABLE_PROTOCOL_VERSION: u8 = 1;
+    pub(crate) const IDENTIFIER_REJECTED: u8 = 2;
     pub(crate) const NOT_AUTHORIZED: u8 = 5;
 }
+
+/// Longest client id, topic name or topic filter a client may send, in bytes. Every name the
+/// system uses is far shorter; the engine keeps each topic it sees and each client id's
+/// session for good, so without a bound any anonymous client on loopback could make them
+/// take gigabytes (names of 64 KiB, by the thousand).
+pub(crate) const MAX_NAME_BYTES: usize = 256;
 
 /// A CONNACK refusing the connection with `code` (session present = 0).
 pub(crate) fn connack_refusal(code: u8) -> [u8; 4] {

@@ -30,7 +30,8 @@ use super::acl::Grants;
 use super::front::{End, fill, refused};
 use super::hold::{Consumer, Key, Ledger, MAX_HELD_PER_CONNECTION, Ticket};
 use super::packet::{
-    ClientPacket, EnginePacket, FrameError, frame, parse_client_packet, parse_engine_packet,
+    ClientPacket, EnginePacket, FrameError, MAX_NAME_BYTES, frame, parse_client_packet,
+    parse_engine_packet,
 };
 use super::stats::Refusal;
 
@@ -368,7 +369,12 @@ fn police<'a>(first: u8, body: &'a [u8], grants: &Grants) -> Result<ClientPacket
     match &p {
         ClientPacket::Publish(publish) => {
             let topic = publish.topic;
-            if !grants.may_publish(topic) {
+            if topic.len() > MAX_NAME_BYTES {
+                return Err(refused(
+                    Refusal::PublishDenied,
+                    format!("topic of {} bytes: at most {MAX_NAME_BYTES}", topic.len()),
+                ));
+            } else if !grants.may_publish(topic) {
                 return Err(refused(
                     Refusal::PublishDenied,
                     format!("publish to {topic:?}"),
@@ -381,7 +387,10 @@ fn police<'a>(first: u8, body: &'a [u8], grants: &Grants) -> Result<ClientPacket
             }
         }
         ClientPacket::Subscribe(_, filters) => {
-            if let Some((f, _)) = filters.iter().find(|(f, _)| !grants.may_subscribe(f)) {
+            if let Some((f, _)) = filters
+                .iter()
+                .find(|(f, _)| f.len() > MAX_NAME_BYTES || !grants.may_subscribe(f))
+            {
                 return Err(refused(
                     Refusal::SubscribeDenied,
                     format!("subscribe to {f:?}"),

@@ -556,3 +556,50 @@ async fn review_a_client_sending_pubrels_and_never_reading_is_held_back() {
     s.read_exact(&mut answers).await.unwrap();
     assert_eq!(&answers[..4], &[0x70, 2, 0, 0]);
 }
+
+/// Review (issue 24 session): the engine keeps every topic it is sent and every client id's
+/// session for good, and any anonymous client on loopback could send names of 64 KiB, by the
+/// thousand. A client id, topic or filter over 256 bytes is refused: the CONNACK says
+/// "identifier rejected", a publish or subscription closes the connection, each counted.
+#[tokio::test]
+async fn review_names_longer_than_the_broker_keeps_are_refused() {
+    use tokio::io::AsyncReadExt;
+    let broker = start().await;
+    let mut s = TcpStream::connect(broker.addr()).await.unwrap();
+    // An anonymous CONNECT (no login) with a client id of 300 bytes.
+    let long_id = "x".repeat(300);
+    let mut packet = vec![0x10, 0, 0];
+    packet.extend_from_slice(&[0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60]);
+    packet.extend_from_slice(&(long_id.len() as u16).to_be_bytes());
+    packet.extend_from_slice(long_id.as_bytes());
+    let body = packet.len() - 3;
+    packet[1] = (body % 128) as u8 | 0x80;
+    packet[2] = (body / 128) as u8;
+    s.write_all(&packet).await.unwrap();
+    let mut ack = [0u8; 4];
+    s.read_exact(&mut ack).await.unwrap();
+    assert_eq!(ack, [0x20, 2, 0, 2], "a client id of 300 bytes");
+
+    let long_topic = format!("tidewatch/v1/raw/ais/{}", "a".repeat(300));
+    let mut anon = TestClient::connect(broker.addr(), "anon", None)
+        .await
+        .unwrap();
+    anon.publish(&long_topic, b"!AIVDM").await;
+    anon.closed().await;
+    let mut sub = TestClient::connect(broker.addr(), "sub", INGEST)
+        .await
+        .unwrap();
+    sub.subscribe_nowait(&format!("tidewatch/v1/raw/ais/{}", "b".repeat(300)))
+        .await;
+    sub.closed().await;
+    // A short name still goes.
+    let mut ok = TestClient::connect(broker.addr(), "ok", None)
+        .await
+        .unwrap();
+    ok.publish_acked("tidewatch/v1/raw/ais/linosa", b"!AIVDM")
+        .await;
+    let stats = broker.stats();
+    assert_eq!(stats.refused.get(Refusal::Malformed), 1, "{stats:?}");
+    assert_eq!(stats.refused.get(Refusal::PublishDenied), 1, "{stats:?}");
+    assert_eq!(stats.refused.get(Refusal::SubscribeDenied), 1, "{stats:?}");
+}
