@@ -52,7 +52,21 @@ pub struct InputStats {
     pub udp_dropped: AtomicU64,
     /// TCP connections accepted or made.
     pub connections: AtomicU64,
+    /// TCP connections refused because [`MAX_TCP_FEED_CONNECTIONS`] were open.
+    pub refused_connections: AtomicU64,
+    /// TCP connections closed after [`TCP_FEED_IDLE`] without a byte.
+    pub idle_closed: AtomicU64,
 }
+
+/// Receivers connected at once to a `--tcp-listen` feed; more are closed at once (and
+/// counted). A centre's stations are a few dozen; without a bound, anyone reaching the port
+/// could open connections until ingest ran out of file descriptors.
+pub const MAX_TCP_FEED_CONNECTIONS: usize = 256;
+
+/// A TCP feed silent this long is closed (and counted): a receiver's stream never pauses
+/// that long, so it is gone (a half-open connection whose end rebooted, which a client
+/// would otherwise wait on for ever before connecting again), or it is holding a slot.
+pub const TCP_FEED_IDLE: Duration = Duration::from_secs(600);
 
 /// Lines of AIS-catcher JSON: each sentence of its `nmea` array; anything else is passed
 /// on as it came (and rejected downstream with a reason).
@@ -154,16 +168,39 @@ async fn forward(
 /// Read lines from any byte stream (a TCP connection, a serial device, a file) until it
 /// ends or the worker is gone.
 pub async fn read_stream(
-    mut stream: impl tokio::io::AsyncRead + Unpin,
+    stream: impl tokio::io::AsyncRead + Unpin,
     source: &str,
     format: FeedFormat,
     tx: &mpsc::Sender<LocalLine>,
     stats: &InputStats,
 ) {
+    read_stream_within(stream, source, format, tx, stats, None).await;
+}
+
+/// [`read_stream`], ending the stream once `idle` passes without a byte (counted in
+/// [`InputStats::idle_closed`]).
+async fn read_stream_within(
+    mut stream: impl tokio::io::AsyncRead + Unpin,
+    source: &str,
+    format: FeedFormat,
+    tx: &mpsc::Sender<LocalLine>,
+    stats: &InputStats,
+    idle: Option<Duration>,
+) {
     let mut split = LineSplitter::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        match stream.read(&mut buf).await {
+        let read = match idle {
+            None => stream.read(&mut buf).await,
+            Some(idle) => match tokio::time::timeout(idle, stream.read(&mut buf)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    stats.idle_closed.fetch_add(1, Ordering::Relaxed);
+                    Ok(0)
+                }
+            },
+        };
+        match read {
             // A last line without its line ending is still a line.
             Ok(0) | Err(_) => {
                 if !split.buf.is_empty() {
@@ -191,14 +228,45 @@ pub async fn tcp_server(
     tx: mpsc::Sender<LocalLine>,
     stats: Arc<InputStats>,
 ) {
+    tcp_server_with(
+        listener,
+        name,
+        format,
+        tx,
+        stats,
+        MAX_TCP_FEED_CONNECTIONS,
+        TCP_FEED_IDLE,
+    )
+    .await;
+}
+
+/// [`tcp_server`] with its limits given (tests use small ones).
+pub async fn tcp_server_with(
+    listener: TcpListener,
+    name: String,
+    format: FeedFormat,
+    tx: mpsc::Sender<LocalLine>,
+    stats: Arc<InputStats>,
+    max_connections: usize,
+    idle: Duration,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
     loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            stats.refused_connections.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(feed = %name, %peer, max_connections, "TCP feed full: connection refused");
             continue;
         };
         stats.connections.fetch_add(1, Ordering::Relaxed);
         let (name, tx, stats) = (name.clone(), tx.clone(), stats.clone());
-        tokio::spawn(async move { read_stream(stream, &name, format, &tx, &stats).await });
+        tokio::spawn(async move {
+            let _slot = slot;
+            read_stream_within(stream, &name, format, &tx, &stats, Some(idle)).await
+        });
     }
 }
 
@@ -216,7 +284,7 @@ pub async fn tcp_client(
         if let Ok(stream) = TcpStream::connect(addr).await {
             stats.connections.fetch_add(1, Ordering::Relaxed);
             backoff = Duration::from_millis(250);
-            read_stream(stream, &name, format, &tx, &stats).await;
+            read_stream_within(stream, &name, format, &tx, &stats, Some(TCP_FEED_IDLE)).await;
             if tx.is_closed() {
                 return;
             }
@@ -281,6 +349,16 @@ impl crate::stats::Report for InputStats {
             Unit::Count,
             "TCP feed connections accepted or made"
         );
+        describe_counter!(
+            "tidewatch_feed_connections_refused_total",
+            Unit::Count,
+            "TCP feed connections refused: the listener had its most"
+        );
+        describe_counter!(
+            "tidewatch_feed_idle_closed_total",
+            Unit::Count,
+            "TCP feed connections closed after ten minutes without a byte"
+        );
     }
 
     fn record(&self) {
@@ -294,6 +372,13 @@ impl crate::stats::Report for InputStats {
             .absolute(stats.udp_dropped.load(std::sync::atomic::Ordering::Relaxed));
         counter!("tidewatch_feed_connections_total")
             .absolute(stats.connections.load(std::sync::atomic::Ordering::Relaxed));
+        counter!("tidewatch_feed_connections_refused_total").absolute(
+            stats
+                .refused_connections
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        counter!("tidewatch_feed_idle_closed_total")
+            .absolute(stats.idle_closed.load(std::sync::atomic::Ordering::Relaxed));
     }
 }
 
@@ -326,5 +411,70 @@ mod tests {
             expand(FeedFormat::AisCatcherJson, b"not json".to_vec()),
             vec![b"not json".to_vec()]
         );
+    }
+
+    /// Review (issue 24 session): a `--tcp-listen` feed took every connection anyone opened
+    /// and kept it for ever, silent or not, until ingest ran out of file descriptors. It now
+    /// holds a bounded number (more are closed at once, counted) and closes one silent past
+    /// its limit (counted), and a receiver connecting after still feeds.
+    #[tokio::test]
+    async fn review_a_tcp_feed_bounds_its_connections_and_closes_silent_ones() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, mut rx) = mpsc::channel(16);
+        let stats = Arc::new(InputStats::default());
+        let idle = Duration::from_millis(500);
+        tokio::spawn(tcp_server_with(
+            listener,
+            "feed".into(),
+            FeedFormat::Nmea,
+            tx,
+            stats.clone(),
+            2,
+            idle,
+        ));
+        let wait = |what: &'static str, cond: Box<dyn Fn() -> bool>| async move {
+            let start = tokio::time::Instant::now();
+            while !cond() {
+                assert!(start.elapsed() < Duration::from_secs(10), "{what}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let mut a = TcpStream::connect(addr).await.unwrap();
+        let _b = TcpStream::connect(addr).await.unwrap();
+        let s = stats.clone();
+        wait(
+            "two taken",
+            Box::new(move || s.connections.load(Ordering::Relaxed) == 2),
+        )
+        .await;
+        // The third is closed at once.
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(2), c.read(&mut byte))
+            .await
+            .expect("the third connection closed at once");
+        assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+        assert_eq!(stats.refused_connections.load(Ordering::Relaxed), 1);
+        // A talking receiver is read; both are closed once silent past the limit.
+        a.write_all(b"line one\n").await.unwrap();
+        let got = rx.recv().await.unwrap();
+        assert_eq!(got.line, b"line one");
+        let s = stats.clone();
+        wait(
+            "both closed when silent",
+            Box::new(move || s.idle_closed.load(Ordering::Relaxed) == 2),
+        )
+        .await;
+        assert!(matches!(a.read(&mut byte).await, Ok(0) | Err(_)));
+        // Room again: a receiver connecting now feeds.
+        let mut d = TcpStream::connect(addr).await.unwrap();
+        d.write_all(b"line two\n").await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.line, b"line two");
     }
 }

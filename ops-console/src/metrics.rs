@@ -21,7 +21,7 @@
 //! | `tidewatch_fusion_store_failing` | | 1 while fusion cannot write its journal or alert store (a full disk): it acknowledges nothing until it can (critical on the status page); `tidewatch_fusion_store_failures_total` counts the episodes |
 //! | `tidewatch_store_bytes` | `store` | disk space each store takes: `raw` (the archive), `observations`, `console` (database, evidence), `fusion` |
 //! | `tidewatch_disk_free_bytes` | | free space on the data directory's file system |
-//! | `tidewatch_feed_lines_total`, `tidewatch_feed_truncated_total`, `tidewatch_feed_udp_dropped_total`, `tidewatch_feed_connections_total` | | TCP and UDP feeds |
+//! | `tidewatch_feed_lines_total`, `tidewatch_feed_truncated_total`, `tidewatch_feed_udp_dropped_total`, `tidewatch_feed_connections_total`, `tidewatch_feed_connections_refused_total`, `tidewatch_feed_idle_closed_total` | | TCP and UDP feeds |
 //! | `tidewatch_tsdb_points_total` | `outcome` | time-series points: `offered`, `written`, `dropped_queue_full`, `dropped_closed`, `failed` |
 //! | `tidewatch_tsdb_queue_depth` | | points queued or in flight |
 //! | `tidewatch_broker_connections_total` | `listener` | embedded broker connections accepted: `loopback`, `auth` (the remote TLS listener of `--mqtt-remote`) |
