@@ -493,7 +493,12 @@ fn file_chunk(
         return Ok((end == c.size).then(|| stored("kept already".to_owned())));
     }
     let key = format!("{unit}-{sha}");
-    if c.offset == 0 && console.parts_in_transit(unit.as_str(), &key)? >= MAX_FILES_IN_TRANSIT {
+    // A file not yet in transit starts one (a part from its first byte, or a gap marker for a
+    // copy whose start was lost): within the unit's share either way, so chunks of made-up
+    // files cannot leave markers without end.
+    if !console.file_in_transit(&key)?
+        && console.parts_in_transit(unit.as_str(), &key)? >= MAX_FILES_IN_TRANSIT
+    {
         return refused(
             "sea_file_limit",
             format!(
@@ -642,31 +647,41 @@ impl Console {
         })
     }
 
-    /// How many files of `unit` are in transit, other than `key`.
+    /// How many files of `unit` are in transit (a part held, or a copy with a gap waiting to
+    /// come again), other than `key`.
     fn parts_in_transit(&self, unit: &str, key: &str) -> Result<usize, StoreError> {
         let prefix = format!("{unit}-");
-        let of_unit = |name: &str| {
-            name.strip_prefix(&prefix)
-                .is_some_and(|rest| rest.len() == 64 + ".part".len() && rest.ends_with(".part"))
-                && name != format!("{key}.part")
+        // `{unit}-{sha256}.part` or `.gap`: the file's key, if of this unit.
+        let key_of = |name: &str| -> Option<String> {
+            let k = name
+                .strip_suffix(".part")
+                .or_else(|| name.strip_suffix(".gap"))?;
+            (k.strip_prefix(&prefix)?.len() == 64 && k != key).then(|| k.to_owned())
         };
-        Ok(match &self.dir {
+        let keys: std::collections::BTreeSet<String> = match &self.dir {
             None => self
                 .partial_files
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .keys()
-                .filter(|k| of_unit(&format!("{k}.part")))
-                .count(),
+                .filter_map(|k| {
+                    key_of(&if k.ends_with(".gap") {
+                        k.clone()
+                    } else {
+                        format!("{k}.part")
+                    })
+                })
+                .collect(),
             Some(dir) => match std::fs::read_dir(dir.join("sea-files")) {
                 Ok(entries) => entries
                     .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                    .filter(|n| of_unit(n))
-                    .count(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+                    .filter_map(|n| key_of(&n))
+                    .collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
                 Err(e) => return Err(e.into()),
             },
-        })
+        };
+        Ok(keys.len())
     }
 
     /// The units on an incident: those tasked to its alerts, those its case file names
@@ -1631,5 +1646,29 @@ mod tests {
         );
         let theirs = of("cp-302");
         assert!(theirs.exhibits.is_empty(), "{theirs:?}");
+    }
+
+    /// Review (issue 24 session): a chunk from the middle of a file not in transit left a
+    /// marker on disk (so that the seizure naming it waits for the copy sent again), with no
+    /// bound: chunks of made-up files left markers without end. A file starting to be in
+    /// transit, by either way, is now within the unit's share of files in transit.
+    #[test]
+    fn review_chunks_of_made_up_files_leave_no_more_than_the_unit_s_share_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = console_in(Some(dir.path().to_owned()));
+        let mut refused_at = None;
+        for n in 0..(MAX_FILES_IN_TRANSIT + 10) as u32 {
+            let sha = sea::sha256_hex(&n.to_be_bytes());
+            let d = send(&c, &part(&[0u8; 200], &sha, "x.jpg", 100, 200));
+            if refused_at.is_none() && refused(&c, "sea_file_limit") > 0 {
+                refused_at = Some(n);
+            }
+            assert!(d.len() <= 1, "{d:?}");
+        }
+        assert_eq!(refused_at, Some(MAX_FILES_IN_TRANSIT as u32));
+        let markers = std::fs::read_dir(dir.path().join("sea-files"))
+            .unwrap()
+            .count();
+        assert_eq!(markers, MAX_FILES_IN_TRANSIT);
     }
 }
