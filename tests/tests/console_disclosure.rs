@@ -631,3 +631,45 @@ async fn review_every_read_of_an_incident_s_log_is_audited_with_its_purpose() {
     );
     t.stop().await;
 }
+
+/// Review (issue 24 session): R49 keeps intelligence-only items out of a court export, and
+/// the export left their content out, but the interception log inside it (and its report)
+/// still said whom each came from, under which reference, for whom, and why it was taken.
+/// Those entries are withheld in the export now, their place in the chain kept, and the
+/// export still verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_a_court_export_says_nothing_of_the_items_it_leaves_out() {
+    let Incident { t, inc, _dir, .. } = incident().await;
+    let data = t.running.console.data_dir().unwrap().to_owned();
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    // The incident's item (IX-1, from Malta, intelligence only) is in the log as read.
+    let log = inv.get(&format!("/api/incidents/{inc}/log")).await.text();
+    assert!(
+        log.contains("MT-POL-55"),
+        "the investigator reads the item's entry"
+    );
+    let r = inv
+        .post(&format!("/api/incidents/{inc}/export"), json!({}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let out = data.join(r.json()["dir"].as_str().unwrap());
+    let rep = ops_console::console::report::export::verify(&out).unwrap();
+    assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+    for f in ["interception.json", "report.html"] {
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(
+            !text.contains("MT-POL-55"),
+            "{f} says what the item left out is"
+        );
+    }
+    let pdf = inv.get(&format!("/api/incidents/{inc}/report.pdf")).await;
+    assert_eq!(pdf.status, 200);
+    assert!(!pdftotext(&pdf.body).contains("MT-POL-55"));
+    assert!(
+        std::fs::read_to_string(out.join("interception.json"))
+            .unwrap()
+            .contains("R49")
+    );
+    t.stop().await;
+}

@@ -238,6 +238,43 @@ pub fn log(l: &InterceptionLog, reader: Reader<'_>) -> InterceptionLog {
     }
 }
 
+/// A log as a court export holds it ([`log`] first): the entries about an information item
+/// that does not go in (intelligence only, R49, or its caveat not allowing a prosecution
+/// export, R50) are withheld too (what was received, from whom, for whom, who it names),
+/// their place in the chain kept.
+pub fn for_court(l: &InterceptionLog, exported: &BTreeSet<&str>) -> InterceptionLog {
+    let item_of = |e: &LogEntry| -> Option<String> {
+        let action = e.entry.details.get(DETAILS_KEY)?;
+        match action["type"].as_str()? {
+            "info_item" => e.entry.details["produced"]["item"].as_str(),
+            "release" | "originator_consent" | "disclosure_notice" => action["item"].as_str(),
+            _ => None,
+        }
+        .map(str::to_owned)
+    };
+    let mut out = l.clone();
+    for e in &mut out.entries {
+        if e.withheld.is_some() {
+            continue;
+        }
+        if let Some(item) = item_of(e)
+            && !exported.contains(item.as_str())
+        {
+            let kind = e.entry.details[DETAILS_KEY]["type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            e.entry.why = "withheld (R49)".to_owned();
+            e.entry.details = serde_json::json!({
+                "withheld": format!("{kind} of {item}: not for a court (R49, R50)"),
+            });
+            e.entry.late_reason = None;
+            e.withheld = Some("R49".to_owned());
+        }
+    }
+    out
+}
+
 /// The persons of a case file as `role` may see them: what they said asking for protection
 /// to the protection officer alone (R40), and of their flags those [`flag_visible`].
 pub fn people(f: &CaseFile, role: Role) -> Vec<PersonView> {

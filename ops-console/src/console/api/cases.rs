@@ -800,12 +800,15 @@ fn tracks(c: &super::Console, id: &str) -> Vec<export::Track> {
 
 /// An incident as a report or an export holds it for `by` in `role`: the log goes through the
 /// one filter of what each role may see (`disclosure`), as every rendering does.
+/// An incident as a court export holds it (the export and the printable reports alike): the
+/// log as the exporter may read it, less what the items it leaves out say (R49, R50), and
+/// the items whose caveats allow a prosecution export, with every caveat decision made.
 fn bundle(
     c: &super::Console,
     id: &str,
     by: &str,
     role: Role,
-) -> Result<(Bundle, CaseFile), ApiError> {
+) -> Result<(Bundle, CaseFile, Vec<caveat::Decision>), ApiError> {
     let log = c.store().interception_log(id)?;
     let f = c.store().case_file(id, c.reference())?;
     let v = tidewatch_cases::log::verify(&log, None);
@@ -826,21 +829,38 @@ fn bundle(
             format!("R56: the interception log is broken at entry {n}: {why}"),
         ));
     }
+    let exported_at = Timestamp::now();
+    // R49, R50: only items whose caveats allow a prosecution export go in.
+    let (items, decisions) = caveat::export(
+        &f.items,
+        &caveat::Request {
+            user: by.to_owned(),
+            state: c.reference().own_state.clone(),
+            liaison: false,
+            purpose: caveat::Purpose::Prosecution(id.to_owned()),
+            action: caveat::Action::Export,
+        },
+        exported_at,
+    );
+    let items: Vec<caveat::Item> = items.into_iter().cloned().collect();
+    let exported: std::collections::BTreeSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    let log = disclosure::for_court(&disclosure::log(&log, Reader { role, user: by }), &exported);
     Ok((
         Bundle {
             format: FORMAT.to_owned(),
             incident: id.to_owned(),
-            exported_at: Timestamp::now(),
+            exported_at,
             exported_by: by.to_owned(),
             log_head: v.head,
-            log: crate::console::disclosure::log(&log, Reader { role, user: by }),
+            log,
             art8: f.art8.iter().map(|(_, c)| c.clone()).collect(),
             evidence: f.register.clone(),
             tracks: tracks(c, id),
-            items: Vec::new(),
+            items,
             signed_at_sea: Vec::new(),
         },
         f,
+        decisions,
     ))
 }
 
@@ -868,21 +888,8 @@ pub async fn export(
             "this console keeps no data directory to export into",
         ));
     };
-    let (mut b, f) = bundle(&c, &id, &u.name, u.role)?;
-    // R49, R50: only items whose caveats allow a prosecution export go in; every decision
-    // is kept in the audit log.
-    let (items, decisions) = caveat::export(
-        &f.items,
-        &caveat::Request {
-            user: u.name.clone(),
-            state: c.reference().own_state.clone(),
-            liaison: false,
-            purpose: caveat::Purpose::Prosecution(id.clone()),
-            action: caveat::Action::Export,
-        },
-        b.exported_at,
-    );
-    b.items = items.into_iter().cloned().collect();
+    let (mut b, f, decisions) = bundle(&c, &id, &u.name, u.role)?;
+    // Every caveat decision is kept in the audit log.
     audit_decisions(&c, &u, &id, &decisions);
     // The records signed at sea behind the entries the exporter sees (a withheld entry's
     // record stays out: it says what the entry's content says).
@@ -1017,7 +1024,7 @@ fn printed(
 ) -> Result<Response, ApiError> {
     u.require(Permission::ExportCase)?;
     incident_exists(c, id)?;
-    let (b, _) = bundle(c, id, &u.name, u.role)?;
+    let (b, ..) = bundle(c, id, &u.name, u.role)?;
     read_audit(c, u, id, "case_file_read", "law_enforcement");
     Ok(([(header::CONTENT_TYPE, content_type)], render(&b)).into_response())
 }
