@@ -617,7 +617,7 @@ async fn connection<S: ClientStream>(
     }
 
     let relay = relay_for(front, &admitted);
-    let upstream = client_to_engine(cr, ew, buf, &admitted.grants, policy.max_body, &relay);
+    let upstream = client_to_engine(cr, &mut ew, buf, &admitted.grants, policy.max_body, &relay);
     let downstream = async {
         if let Ok(Err(Lost)) = engine_to_client(&mut er, &mut cw, &relay).await {
             warn!(%peer, user = admitted.user().unwrap_or(""), "A message held for its PUBACK never reached ingest: closing the client's connection without it, so that it sends it again.");
@@ -631,6 +631,7 @@ async fn connection<S: ClientStream>(
             None => std::future::pending().await,
         }
     };
+    let mut was_revoked = false;
     tokio::select! {
         end = upstream => match end {
             // The client closed its side: let the engine finish, briefly.
@@ -643,7 +644,15 @@ async fn connection<S: ClientStream>(
         () = &mut downstream => {}
         () = revoked => {
             refuse(&front.counters, name, peer, admitted.user(), Refusal::Revoked, "account revoked or changed; connection closed");
+            was_revoked = true;
         }
+    }
+    if was_revoked {
+        // The engine ends the session as if the client had said DISCONNECT, so it drops the
+        // will: a will is the client's word, checked when it connected, and a revoked
+        // account's (a stolen one's, say) must not be published as the unit after it.
+        let _ = ew.write_all(&[kind::DISCONNECT << 4, 0]).await;
+        let _ = ew.shutdown().await;
     }
 }
 

@@ -293,3 +293,55 @@ async fn review_one_address_cannot_fill_the_remote_listener_with_silent_connecti
     }
     assert!(again.is_some(), "the address stayed refused");
 }
+
+/// Review (issue 24 session): revoking an account closed its connection without a word to
+/// the engine, which then published the connection's will: whoever held the account (stolen
+/// credentials, say) could leave a sighting to be published as the unit once revoked. The
+/// engine is now told the session ended cleanly, and drops the will.
+#[tokio::test]
+async fn review_a_revoked_account_s_will_is_not_published() {
+    let (cfg, fingerprint) = tls_config();
+    let broker = Broker::start(cfg).await.unwrap();
+    let (remote, local) = (broker.auth_addr().unwrap(), broker.addr());
+    let accounts = broker.accounts();
+    let (cp301, login301) = BrokerUser::generated("cp-301", Role::Unit, 1).unwrap();
+    let (cp302, login302) = BrokerUser::generated("cp-302", Role::Unit, 1).unwrap();
+    let (u301, p301) = login301.pair();
+    let (u302, p302) = login302.pair();
+    accounts.replace(&[cp301.clone(), cp302.clone()], &[]);
+    let mut watcher = TestClient::connect(local, "w", INGEST).await.unwrap();
+    assert!(watcher.subscribe("tidewatch/v1/patrol/+/report").await);
+    let will_on = pinned(&fingerprint);
+    let mut a = TestClient::connect_with(remote, "a", Some((&u301, &p301)), move |o| {
+        will_on(o);
+        o.set_last_will(rumqttc::LastWill::new(
+            "tidewatch/v1/patrol/cp-301/report",
+            "FAKE SIGHTING",
+            rumqttc::QoS::AtLeastOnce,
+            false,
+        ));
+    })
+    .await
+    .unwrap();
+    a.publish_acked("tidewatch/v1/patrol/cp-301/nmea", b"$GPRMC,here")
+        .await;
+    let update = accounts.replace(std::slice::from_ref(&cp302), std::slice::from_ref(&cp301));
+    assert_eq!(update.closed, 1);
+    a.closed().await;
+    // A fence: what cp-302 publishes now comes after anything the engine published on the
+    // revoked connection's end.
+    let mut b = TestClient::connect(local, "b", Some((&u302, &p302)))
+        .await
+        .unwrap();
+    b.publish_acked("tidewatch/v1/patrol/cp-302/report", b"fence")
+        .await;
+    let next = watcher.next_publish().await;
+    assert_eq!(
+        next,
+        Received {
+            topic: "tidewatch/v1/patrol/cp-302/report".into(),
+            payload: b"fence".to_vec()
+        },
+        "the revoked unit's will was published"
+    );
+}
