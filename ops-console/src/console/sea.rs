@@ -250,18 +250,25 @@ fn action(
     {
         return refused(e.message().to_owned());
     }
-    // A unit acts from sea on the incidents it is on, not on any whose id it knows or
-    // guesses (rescue included: a unit that comes upon people in distress reports them,
-    // and the centre tasks it).
+    // A unit acting on an incident it is not on (not tasked to it, not named in its case
+    // file, no record of it taken before) is not refused: a record from sea may save lives
+    // (R21), fusion tasks units only for distress, and a unit may join on the radio's word.
+    // It is flagged instead, in the audit log and the console's log, for the watch to check.
     let file = store.case_file(&rec.incident, console.reference())?;
     if !console
         .units_on(&rec.incident, &file)?
         .contains(unit.as_str())
     {
-        return refused(format!(
-            "{unit} is not on incident {}: a unit acts on an incident it is tasked to or named in; report what you see and the centre tasks you",
-            rec.incident
-        ));
+        tracing::warn!(%unit, incident = %rec.incident, record = %rec.id,
+            "console: a unit acts from sea on an incident it is not on (not tasked to it, not named in it)");
+        store.audit(crate::console::store::NewAudit {
+            user: Some(&user),
+            role: Some(account.role),
+            action: "sea_record_from_a_unit_not_on_the_incident",
+            target: Some(&rec.incident),
+            detail: &serde_json::json!({"unit": unit.as_str(), "record": rec.id,
+                "type": action.kind().as_str()}),
+        })?;
     }
     // A seizure naming a file still arriving from this unit (sent again after a part was lost,
     // so behind it in the unit's queue) waits for it: not taken yet, not remembered.
@@ -1535,23 +1542,43 @@ mod tests {
         assert_eq!(rule_in("no rule here"), None);
     }
 
-    /// Review (issue 24 session): a unit acted from sea on any incident whose id it knew or
-    /// guessed (a headcount, persons, a transfer received), and then received its brief.
-    /// Only a unit on the incident (tasked to it, or named in its case file) acts on it now;
-    /// cp-302, on nothing, is refused and the log is unchanged, while cp-301, tasked, acts.
+    /// Review (issue 24 session): a unit acting from sea on an incident it is not on (not
+    /// tasked to it, not named in its case file) went unnoticed. Refusing it would block a
+    /// rescue recorded at sea (R21) or a unit sent on the radio's word, and the record would be
+    /// lost, so it is applied and flagged in the audit log for the watch; a unit on the
+    /// incident is not flagged.
     #[test]
-    fn review_a_unit_acts_from_sea_only_on_an_incident_it_is_on() {
+    fn review_a_unit_acting_on_an_incident_it_is_not_on_is_flagged_not_refused() {
         let c = console();
         c.store()
             .add_sea_key(&sea::public_key_hex(&key(2)), "bo", "cp-302")
             .unwrap();
         register(&c, 1, "bo");
-        let before = c.store().interception_log("INC-1").unwrap().entries.len();
+        let flagged = |c: &Console| -> Vec<String> {
+            c.store()
+                .audit_log(0, 1000)
+                .unwrap()
+                .into_iter()
+                .filter(|a| a.action == "sea_record_from_a_unit_not_on_the_incident")
+                .map(|a| a.detail["unit"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        // cp-301, tasked: applied, not flagged.
+        let ok = rec_of(
+            1,
+            "bo",
+            serde_json::json!({"type": "headcount", "unit": "cp-301", "alive": 3, "deceased": 0}),
+            0,
+        );
+        let (o, _, m) = result(&send(&c, &sea::sign(&ok, &key(1))));
+        assert_eq!(o, Outcome::Applied, "{m}");
+        assert!(flagged(&c).is_empty());
+        // cp-302, on nothing: applied (a headcount saves lives), and flagged.
         let cp302 = UnitId::new("cp-302").unwrap();
         let mut rec = rec_of(
             1,
             "bo",
-            serde_json::json!({"type": "headcount", "unit": "cp-302", "alive": 0, "deceased": 0}),
+            serde_json::json!({"type": "headcount", "unit": "cp-302", "alive": 2, "deceased": 0}),
             0,
         );
         rec.unit = "cp-302".into();
@@ -1570,22 +1597,8 @@ mod tests {
             .map(|(_, p)| serde_json::from_slice(p).unwrap())
             .collect();
         let (o, _, m) = result(&answers);
-        assert_eq!(o, Outcome::Refused, "{m}");
-        assert!(m.contains("not on incident INC-1"), "{m}");
-        assert_eq!(
-            c.store().interception_log("INC-1").unwrap().entries.len(),
-            before,
-            "the log took a record from a unit not on the incident"
-        );
-        // The control: cp-301, tasked, records the same.
-        let ok = rec_of(
-            1,
-            "bo",
-            serde_json::json!({"type": "headcount", "unit": "cp-301", "alive": 3, "deceased": 0}),
-            0,
-        );
-        let (o, _, m) = result(&send(&c, &sea::sign(&ok, &key(1))));
         assert_eq!(o, Outcome::Applied, "{m}");
+        assert_eq!(flagged(&c), ["cp-302"]);
     }
 
     /// Review (issue 24 session): every unit on an incident was sent every exhibit's
