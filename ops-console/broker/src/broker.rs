@@ -400,5 +400,12 @@ mod tests {
                 "after {n} clients gone before their CONNACK: {served:?}"
             );
         }
+        // Nor do they leave their will senders: only connections still open hold one.
+        let held = engine.wills_held();
+        assert!(
+            held <= room,
+            "{held} will senders held after {} clients gone",
+            room * 3
+        );
     }
 }

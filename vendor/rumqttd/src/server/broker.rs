@@ -511,6 +511,12 @@ impl<P: Protocol + Clone + Send + 'static> Acceptor<P> {
             )),
         );
     }
+
+    /// Connections whose will the engine holds a sender for (one per client id that is
+    /// connected or waiting out its will delay): a bound to watch.
+    pub fn wills_held(&self) -> usize {
+        self.awaiting_will_handler.lock().unwrap().len()
+    }
 }
 
 /// Configures the Websocket connection to indicate the correct protocol
@@ -598,6 +604,7 @@ async fn remote<P: Protocol>(
     }
 
     let (will_tx, will_rx) = flume::bounded::<AwaitingWill>(1);
+    let own_will_tx = will_tx.clone();
     will_handlers
         .lock()
         .unwrap()
@@ -617,10 +624,22 @@ async fn remote<P: Protocol>(
         Ok(l) => l,
         Err(e) => {
             error!(error=?e, "Remote link error");
+            // Tidewatch's patch (PATCH.md): no link, no will task: its sender goes (a client
+            // gone before its CONNACK, of a new id each time, left one behind for good).
+            // Only its own: a later connection of the id may have put its sender there since.
+            let mut handlers = will_handlers.lock().unwrap();
+            if handlers
+                .get(&client_id)
+                .is_some_and(|tx| tx.same_channel(&own_will_tx))
+            {
+                handlers.remove(&client_id);
+            }
             return;
         }
     };
 
+    // The map's sender alone keeps the will channel open from here, as before the patch.
+    drop(own_will_tx);
     let connection_id = link.connection_id;
     let will_delay_interval = link.will_delay_interval;
     let mut send_disconnect = true;
