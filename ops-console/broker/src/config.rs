@@ -67,8 +67,9 @@ pub struct BrokerConfig {
     /// before authentication.)
     pub max_packet_bytes: usize,
     /// Connections accepted at once on each listener; more are closed at once. Default 1024.
-    /// On the authenticated listener one address (an IPv6 /64) may have at most eight of them
-    /// not logged in yet; more from it are closed at once. The authenticated front buffers at most one packet per connection, so its memory is at
+    /// On the authenticated listener, once more than half are taken, one address (an IPv6 /64)
+    /// may have at most eight not logged in yet; more from it are closed at once
+    /// (`address_busy`). The authenticated front buffers at most one packet per connection, so its memory is at
     /// most `max_connections × 64 KiB` before authentication and `max_connections ×
     /// max_packet_bytes` after.
     pub max_connections: usize,

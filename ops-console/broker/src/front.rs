@@ -349,9 +349,11 @@ impl ClientStream for tokio_rustls::server::TlsStream<TcpStream> {
 }
 
 /// Connections from one address (an IPv6 /64) the remote listener holds before they have
-/// logged in. Beyond them that address is refused at once: one host opening connections
-/// and saying nothing (each may wait out the CONNECT deadline) cannot fill the listener
-/// and lock the units out; it takes many addresses. Logged-in connections do not count.
+/// logged in, once it is more than half full. Beyond them that address is refused at once
+/// ([`Refusal::AddressBusy`]): one host opening connections and saying nothing (each may wait
+/// out the CONNECT deadline) cannot fill the listener and lock the units out; it takes many
+/// addresses. Logged-in connections do not count, and with room to spare no address is held
+/// to it (units behind one carrier's NAT share an address).
 pub(crate) const MAX_UNAUTHENTICATED_PER_ADDRESS: usize = 8;
 
 /// Where a remote connection comes from, for [`MAX_UNAUTHENTICATED_PER_ADDRESS`]: its IPv4
@@ -379,12 +381,13 @@ pub(crate) struct NotLoggedIn {
 }
 
 impl NotLoggedIn {
-    /// Count a connection from `peer`, unless its address has its share already.
-    fn take(counts: &Unauthenticated, peer: &SocketAddr) -> Option<NotLoggedIn> {
+    /// Count a connection from `peer`, unless the listener is `pressed` (more than half
+    /// full) and its address has its share already.
+    fn take(counts: &Unauthenticated, peer: &SocketAddr, pressed: bool) -> Option<NotLoggedIn> {
         let address = address_of(peer);
         let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
         let n = c.entry(address).or_default();
-        if *n >= MAX_UNAUTHENTICATED_PER_ADDRESS {
+        if pressed && *n >= MAX_UNAUTHENTICATED_PER_ADDRESS {
             return None;
         }
         *n += 1;
@@ -446,14 +449,17 @@ pub(crate) async fn serve(
                 // clients are this host's own).
                 let not_logged_in = match which {
                     Listener::Loopback => None,
-                    Listener::Auth => match NotLoggedIn::take(&unauthenticated, &peer) {
-                        Some(n) => Some(n),
-                        None => {
-                            refuse(&front.counters, name, peer, None, Refusal::TooManyConnections,
-                                "too many connections not logged in from this address");
-                            continue;
+                    Listener::Auth => {
+                        let pressed = slots.available_permits() < front.max_connections / 2;
+                        match NotLoggedIn::take(&unauthenticated, &peer, pressed) {
+                            Some(n) => Some(n),
+                            None => {
+                                refuse(&front.counters, name, peer, None, Refusal::AddressBusy,
+                                    "listener more than half full: too many connections not logged in from this address");
+                                continue;
+                            }
                         }
-                    },
+                    }
                 };
                 let front = front.clone();
                 let policy = policy.clone();

@@ -41,11 +41,14 @@ pub enum Refusal {
     /// [`BrokerConfig::connect_timeout_secs`](super::BrokerConfig::connect_timeout_secs): plain
     /// MQTT to the TLS port, a client that does not trust the certificate, a scanner.
     TlsHandshake,
+    /// The remote listener was more than half full and this connection's address (an IPv6
+    /// /64) already had as many connections not logged in as one address may then hold.
+    AddressBusy,
 }
 
 impl Refusal {
     /// Every reason, in a fixed order.
-    pub const ALL: [Refusal; 13] = [
+    pub const ALL: [Refusal; 14] = [
         Refusal::NoCredentials,
         Refusal::BadCredentials,
         Refusal::ProtocolVersion,
@@ -59,6 +62,7 @@ impl Refusal {
         Refusal::TooManyConnections,
         Refusal::Revoked,
         Refusal::TlsHandshake,
+        Refusal::AddressBusy,
     ];
 
     /// A stable snake_case label (for logs and metrics).
@@ -77,6 +81,7 @@ impl Refusal {
             Refusal::TooManyConnections => "too_many_connections",
             Refusal::Revoked => "revoked",
             Refusal::TlsHandshake => "tls_handshake",
+            Refusal::AddressBusy => "address_busy",
         }
     }
 
