@@ -449,8 +449,9 @@ async fn review_every_protected_action_and_flag_reaches_only_the_roles_it_is_for
         ("SECRETMLA", |role, _| {
             matches!(role, "investigator" | "auditor")
         }),
-        ("SECRETSEAL", |role, _| {
-            matches!(role, "investigator" | "auditor" | "boarding_officer")
+        // The integrity incident is about the first officer's exhibit: theirs, not the second's.
+        ("SECRETSEAL", |role, user| {
+            matches!(role, "investigator" | "auditor") || user == "boarding_officer"
         }),
         ("SECRETOTHERSEIZURE", |role, user| {
             matches!(role, "investigator" | "auditor") || user == "boarding_officer_2"
@@ -519,7 +520,9 @@ async fn review_every_protected_action_and_flag_reaches_only_the_roles_it_is_for
 /// one State after another learned from the refusals ("R41: … asked for protection") which
 /// States that person fears (R40: the protection officer's to know), and the refusals left
 /// no trace. The caveat now answers first (the item may go to none of them), and every
-/// refusal is audited.
+/// refusal is audited. (Where the caveat allows a State, R41 must still refuse it, and so
+/// says that State is feared: an investigator making up items, or MLA requests, to probe
+/// can only be seen in the audit log, which this makes possible.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_a_refused_release_does_not_tell_which_states_a_person_fears() {
     let Incident { t, inc, _dir, .. } = incident().await;

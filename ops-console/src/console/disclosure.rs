@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 
 use super::auth::Role;
 use tidewatch_cases::casefile::{ActionKind, CaseFile, DETAILS_KEY};
+use tidewatch_cases::evidence::Register;
 use tidewatch_cases::log::{InterceptionLog, LogEntry};
 use tidewatch_cases::roster::{PersonView, Viewer, Vulnerability};
 
@@ -273,6 +274,45 @@ pub fn for_court(l: &InterceptionLog, exported: &BTreeSet<&str>) -> Interception
         }
     }
     out
+}
+
+/// The evidence register as `reader` may see it (R60): in full for the investigator and
+/// oversight; for a boarding officer, the exhibits they seized with their manifests and
+/// integrity incidents, and the others' numbers and status only; for everyone else, that
+/// evidence exists, where it stands and who holds it.
+pub fn evidence(register: &Register, reader: Reader<'_>) -> serde_json::Value {
+    match reader.role {
+        Role::BoardingOfficer => {
+            let mut r = register.clone();
+            r.exhibits
+                .retain(|_, e| e.custody.first().is_some_and(|c| c.from == reader.user));
+            r.manifests.retain(|m| r.exhibits.contains_key(&m.exhibit));
+            // An integrity incident names its exhibit first (`{number}: …`).
+            r.incidents.retain(|p| {
+                r.exhibits
+                    .keys()
+                    .any(|n| p.strip_prefix(n.as_str()).is_some_and(|rest| rest.starts_with(':')))
+            });
+            let mut v = serde_json::to_value(&r).unwrap_or_default();
+            v["others"] = register
+                .exhibits
+                .values()
+                .filter(|e| !r.exhibits.contains_key(&e.number))
+                .map(|e| serde_json::json!({"number": e.number, "status": e.status}))
+                .collect::<Vec<_>>()
+                .into();
+            v
+        }
+        role if may_see(role, Class::Evidence) => {
+            serde_json::to_value(register).unwrap_or_default()
+        }
+        _ => serde_json::json!({
+            "exhibits": register.exhibits.values().map(|e| serde_json::json!({
+                "number": e.number, "status": e.status, "holder": e.holder().0,
+            })).collect::<Vec<_>>(),
+            "restricted": "evidence content is for the investigator and the boarding officer who seized it (R60)",
+        }),
+    }
 }
 
 /// The persons of a case file as `role` may see them: what they said asking for protection

@@ -81,6 +81,9 @@ pub(crate) fn take(
 /// Most evidence files a unit may have in transit at once.
 const MAX_FILES_IN_TRANSIT: usize = 16;
 
+/// A file in transit (a part, or a gap marker) untouched this long is given up and removed.
+const TRANSIT_GIVEN_UP_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// Is `id` of the form a unit makes: `{unit}-{8 hex digits}-{number}`?
 fn id_of_unit(id: &str, unit: &UnitId) -> bool {
     let Some(rest) = id
@@ -681,8 +684,23 @@ impl Console {
                 .collect(),
             Some(dir) => match std::fs::read_dir(dir.join("sea-files")) {
                 Ok(entries) => entries
-                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                    .filter_map(|n| key_of(&n))
+                    .filter_map(|e| e.ok())
+                    // A copy untouched for a day is given up (its unit sent it again, or
+                    // gave up itself): it goes, or a unit's share would fill with them and
+                    // no more evidence could come from it.
+                    .filter(|e| {
+                        let stale = e
+                            .metadata()
+                            .and_then(|m| m.modified())
+                            .ok()
+                            .and_then(|t| t.elapsed().ok())
+                            .is_some_and(|age| age > TRANSIT_GIVEN_UP_AFTER);
+                        if stale {
+                            let _ = std::fs::remove_file(e.path());
+                        }
+                        !stale
+                    })
+                    .filter_map(|e| key_of(&e.file_name().into_string().ok()?))
                     .collect(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
                 Err(e) => return Err(e.into()),
@@ -1679,9 +1697,29 @@ mod tests {
             assert!(d.len() <= 1, "{d:?}");
         }
         assert_eq!(refused_at, Some(MAX_FILES_IN_TRANSIT as u32));
-        let markers = std::fs::read_dir(dir.path().join("sea-files"))
-            .unwrap()
-            .count();
-        assert_eq!(markers, MAX_FILES_IN_TRANSIT);
+        let files = dir.path().join("sea-files");
+        assert_eq!(
+            std::fs::read_dir(&files).unwrap().count(),
+            MAX_FILES_IN_TRANSIT
+        );
+        // A day on, those copies are given up: the unit's share is free again.
+        let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(48 * 3600);
+        for e in std::fs::read_dir(&files).unwrap() {
+            std::fs::File::options()
+                .write(true)
+                .open(e.unwrap().path())
+                .unwrap()
+                .set_modified(two_days_ago)
+                .unwrap();
+        }
+        let before = refused(&c, "sea_file_limit");
+        let sha = sea::sha256_hex(b"a real photo");
+        send(&c, &part(&[0u8; 200], &sha, "x.jpg", 0, 100));
+        assert_eq!(
+            refused(&c, "sea_file_limit"),
+            before,
+            "the share stayed full"
+        );
+        assert_eq!(std::fs::read_dir(&files).unwrap().count(), 1);
     }
 }

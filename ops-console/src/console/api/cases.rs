@@ -119,34 +119,7 @@ fn view(
         *by_status.entry(k).or_default() += 1;
     }
     let (total, suspects) = f.roster.counts();
-    // R60: operations roles see that evidence exists and where it stands, not what it is.
-    let full_evidence = may_see(role, Class::Evidence) && role != Role::BoardingOfficer;
-    let evidence = if full_evidence {
-        serde_json::to_value(&f.register).unwrap_or_default()
-    } else if role == Role::BoardingOfficer {
-        // The boarding officer: the items they seized, in full; the others' numbers only.
-        let mut r = f.register.clone();
-        r.exhibits
-            .retain(|_, e| e.custody.first().is_some_and(|c| c.from == user));
-        r.manifests.retain(|m| r.exhibits.contains_key(&m.exhibit));
-        let mut v = serde_json::to_value(&r).unwrap_or_default();
-        v["others"] = f
-            .register
-            .exhibits
-            .values()
-            .filter(|e| !r.exhibits.contains_key(&e.number))
-            .map(|e| serde_json::json!({"number": e.number, "status": e.status}))
-            .collect::<Vec<_>>()
-            .into();
-        v
-    } else {
-        serde_json::json!({
-            "exhibits": f.register.exhibits.values().map(|e| serde_json::json!({
-                "number": e.number, "status": e.status, "holder": e.holder().0,
-            })).collect::<Vec<_>>(),
-            "restricted": "evidence content is for the investigator and the boarding officer (R60)",
-        })
-    };
+    let evidence = disclosure::evidence(&f.register, Reader { role, user });
     CaseView {
         incident: f.incident.clone(),
         role,
@@ -426,7 +399,7 @@ pub(super) fn purpose_of(u: &CurrentUser, purpose: Option<String>) -> Result<Str
 }
 
 /// R58: every read of personal data leaves a trace with its purpose: `action` names what was
-/// read (`case_file_read`, `interception_log_read`).
+/// read (`case_file_read`: its persons and evidence; `interception_log_read`: the log).
 pub(super) fn read_audit(
     c: &super::Console,
     u: &CurrentUser,
@@ -434,12 +407,17 @@ pub(super) fn read_audit(
     action: &str,
     purpose: &str,
 ) {
+    let fields: &[&str] = if action == "interception_log_read" {
+        &["log"]
+    } else {
+        &["persons", "evidence"]
+    };
     if let Err(e) = c.store().audit(NewAudit {
         user: Some(&u.name),
         role: Some(u.role),
         action,
         target: Some(id),
-        detail: &serde_json::json!({"purpose": purpose, "fields": ["persons", "evidence"]}),
+        detail: &serde_json::json!({"purpose": purpose, "fields": fields}),
     }) {
         tracing::error!(error = %e, action, "console: audit of a read failed");
     }
@@ -619,6 +597,9 @@ pub async fn case_action(
         Ok((_, f)) => {
             // The units at sea on this incident see it change.
             c.case_changed(&id, &f, &[]);
+            // The answer is the case file as read (R58).
+            let purpose = purpose_of(&u, None)?;
+            read_audit(&c, &u, &id, "case_file_read", &purpose);
             Ok((
                 StatusCode::CREATED,
                 Json(view(&f, &u.name, u.role, c.reference())),
