@@ -251,6 +251,11 @@ pub async fn tcp_server_with(
     idle: Duration,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    // Connections per peer address: once the listener is more than half full, one address
+    // may hold no more than a quarter of it (one host trickling a byte a minute on many
+    // connections cannot take every slot).
+    let per_peer: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
+        Arc::default();
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -261,11 +266,30 @@ pub async fn tcp_server_with(
             tracing::warn!(feed = %name, %peer, max_connections, "TCP feed full: connection refused");
             continue;
         };
+        let pressed = slots.available_permits() < max_connections / 2;
+        {
+            let mut counts = per_peer.lock().unwrap_or_else(|p| p.into_inner());
+            let n = counts.entry(peer.ip()).or_default();
+            if pressed && *n >= (max_connections / 4).max(1) {
+                stats.refused_connections.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(feed = %name, %peer, "TCP feed more than half full: too many connections from this address, refused");
+                continue;
+            }
+            *n += 1;
+        }
         stats.connections.fetch_add(1, Ordering::Relaxed);
-        let (name, tx, stats) = (name.clone(), tx.clone(), stats.clone());
+        let (name, tx, stats, per_peer) =
+            (name.clone(), tx.clone(), stats.clone(), per_peer.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            read_stream_within(stream, &name, format, &tx, &stats, Some(idle)).await
+            read_stream_within(stream, &name, format, &tx, &stats, Some(idle)).await;
+            let mut counts = per_peer.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = counts.get_mut(&peer.ip()) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&peer.ip());
+                }
+            }
         });
     }
 }
@@ -415,8 +439,9 @@ mod tests {
 
     /// Review (issue 24 session): a `--tcp-listen` feed took every connection anyone opened
     /// and kept it for ever, silent or not, until ingest ran out of file descriptors. It now
-    /// holds a bounded number (more are closed at once, counted) and closes one silent past
-    /// its limit (counted), and a receiver connecting after still feeds.
+    /// holds a bounded number, and once more than half full a quarter of them per address
+    /// (more are closed at once, counted); it closes one silent past its limit (counted); and
+    /// a receiver connecting after still feeds.
     #[tokio::test]
     async fn review_a_tcp_feed_bounds_its_connections_and_closes_silent_ones() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -431,7 +456,7 @@ mod tests {
             FeedFormat::Nmea,
             tx,
             stats.clone(),
-            2,
+            8,
             idle,
         ));
         let wait = |what: &'static str, cond: Box<dyn Fn() -> bool>| async move {
@@ -441,35 +466,45 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };
-        let mut a = TcpStream::connect(addr).await.unwrap();
-        let _b = TcpStream::connect(addr).await.unwrap();
+        let from = |last: u8| async move {
+            let s = tokio::net::TcpSocket::new_v4().unwrap();
+            s.bind(([127, 0, 0, last], 0).into()).unwrap();
+            s.connect(addr).await.unwrap()
+        };
+        // Half the feed from one address: taken.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(from(1).await);
+        }
         let s = stats.clone();
         wait(
-            "two taken",
-            Box::new(move || s.connections.load(Ordering::Relaxed) == 2),
+            "four taken",
+            Box::new(move || s.connections.load(Ordering::Relaxed) == 4),
         )
         .await;
-        // The third is closed at once.
-        let mut c = TcpStream::connect(addr).await.unwrap();
+        // More than half full: a fifth from that address is closed at once.
+        let mut c = from(1).await;
         let mut byte = [0u8; 1];
         let n = tokio::time::timeout(Duration::from_secs(2), c.read(&mut byte))
             .await
-            .expect("the third connection closed at once");
+            .expect("the fifth connection closed at once");
         assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
         assert_eq!(stats.refused_connections.load(Ordering::Relaxed), 1);
-        // A talking receiver is read; both are closed once silent past the limit.
-        a.write_all(b"line one\n").await.unwrap();
+        // Another address feeds.
+        let mut other = from(2).await;
+        other.write_all(b"line one\n").await.unwrap();
         let got = rx.recv().await.unwrap();
         assert_eq!(got.line, b"line one");
+        // All five closed once silent past the limit.
         let s = stats.clone();
         wait(
-            "both closed when silent",
-            Box::new(move || s.idle_closed.load(Ordering::Relaxed) == 2),
+            "all closed when silent",
+            Box::new(move || s.idle_closed.load(Ordering::Relaxed) == 5),
         )
         .await;
-        assert!(matches!(a.read(&mut byte).await, Ok(0) | Err(_)));
-        // Room again: a receiver connecting now feeds.
-        let mut d = TcpStream::connect(addr).await.unwrap();
+        assert!(matches!(other.read(&mut byte).await, Ok(0) | Err(_)));
+        // Room again: the first address feeds.
+        let mut d = from(1).await;
         d.write_all(b"line two\n").await.unwrap();
         let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
             .await
