@@ -43,6 +43,13 @@ fn pinned(fingerprint: &str) -> impl FnOnce(&mut MqttOptions) + use<> {
     tls_with(fingerprint, MQTT_ALPN)
 }
 
+/// A unit account made now (as `tidewatch unit add` makes one), its username and password.
+fn unit(name: &str) -> (BrokerUser, String, String) {
+    let (user, login) = BrokerUser::generated(name, Role::Unit, 1).unwrap();
+    let (u, p) = login.pair();
+    (user, u, p)
+}
+
 fn refused_as_not_authorized(r: Result<TestClient, ConnectionError>, what: &str) {
     match r {
         Err(ConnectionError::ConnectionRefused(code)) => {
@@ -142,10 +149,8 @@ async fn review_17_tls_revoking_an_account_closes_its_live_connections_at_once()
     let broker = Broker::start(cfg).await.unwrap();
     let (remote, local) = (broker.auth_addr().unwrap(), broker.addr());
     let accounts = broker.accounts();
-    let (cp301, login301) = BrokerUser::generated("cp-301", Role::Unit, 1).unwrap();
-    let (cp302, login302) = BrokerUser::generated("cp-302", Role::Unit, 1).unwrap();
-    let (u301, p301) = login301.pair();
-    let (u302, p302) = login302.pair();
+    let (cp301, u301, p301) = unit("cp-301");
+    let (cp302, u302, p302) = unit("cp-302");
 
     // Unknown until added.
     refused_as_not_authorized(
@@ -309,10 +314,8 @@ async fn review_a_revoked_account_s_will_is_not_published() {
     let broker = Broker::start(cfg).await.unwrap();
     let (remote, local) = (broker.auth_addr().unwrap(), broker.addr());
     let accounts = broker.accounts();
-    let (cp301, login301) = BrokerUser::generated("cp-301", Role::Unit, 1).unwrap();
-    let (cp302, login302) = BrokerUser::generated("cp-302", Role::Unit, 1).unwrap();
-    let (u301, p301) = login301.pair();
-    let (u302, p302) = login302.pair();
+    let (cp301, u301, p301) = unit("cp-301");
+    let (cp302, u302, p302) = unit("cp-302");
     accounts.replace(&[cp301.clone(), cp302.clone()], &[]);
     let mut watcher = TestClient::connect(local, "w", INGEST).await.unwrap();
     assert!(watcher.subscribe("tidewatch/v1/patrol/+/report").await);
