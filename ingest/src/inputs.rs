@@ -278,19 +278,31 @@ pub async fn tcp_server_with(
             *n += 1;
         }
         stats.connections.fetch_add(1, Ordering::Relaxed);
-        let (name, tx, stats, per_peer) =
-            (name.clone(), tx.clone(), stats.clone(), per_peer.clone());
+        let counted = PeerCount(per_peer.clone(), peer.ip());
+        let (name, tx, stats) = (name.clone(), tx.clone(), stats.clone());
         tokio::spawn(async move {
             let _slot = slot;
+            let _counted = counted;
             read_stream_within(stream, &name, format, &tx, &stats, Some(idle)).await;
-            let mut counts = per_peer.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(n) = counts.get_mut(&peer.ip()) {
-                *n -= 1;
-                if *n == 0 {
-                    counts.remove(&peer.ip());
-                }
-            }
         });
+    }
+}
+
+/// One connection counted against its peer's address until dropped (however its task ends).
+struct PeerCount(
+    Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    std::net::IpAddr,
+);
+
+impl Drop for PeerCount {
+    fn drop(&mut self) {
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.1);
+            }
+        }
     }
 }
 

@@ -289,9 +289,10 @@ pub fn evidence(register: &Register, reader: Reader<'_>) -> serde_json::Value {
             r.manifests.retain(|m| r.exhibits.contains_key(&m.exhibit));
             // An integrity incident names its exhibit first (`{number}: …`).
             r.incidents.retain(|p| {
-                r.exhibits
-                    .keys()
-                    .any(|n| p.strip_prefix(n.as_str()).is_some_and(|rest| rest.starts_with(':')))
+                r.exhibits.keys().any(|n| {
+                    p.strip_prefix(n.as_str())
+                        .is_some_and(|rest| rest.starts_with(':'))
+                })
             });
             let mut v = serde_json::to_value(&r).unwrap_or_default();
             v["others"] = register

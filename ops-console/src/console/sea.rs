@@ -255,24 +255,16 @@ fn action(
     }
     // A unit acting on an incident it is not on (not tasked to it, not named in its case
     // file, no record of it taken before) is not refused: a record from sea may save lives
-    // (R21), fusion tasks units only for distress, and a unit may join on the radio's word.
-    // It is flagged instead, in the audit log and the console's log, for the watch to check.
-    let file = store.case_file(&rec.incident, console.reference())?;
-    if !console
-        .units_on(&rec.incident, &file)?
-        .contains(unit.as_str())
-    {
-        tracing::warn!(%unit, incident = %rec.incident, record = %rec.id,
-            "console: a unit acts from sea on an incident it is not on (not tasked to it, not named in it)");
-        store.audit(crate::console::store::NewAudit {
-            user: Some(&user),
-            role: Some(account.role),
-            action: "sea_record_from_a_unit_not_on_the_incident",
-            target: Some(&rec.incident),
-            detail: &serde_json::json!({"unit": unit.as_str(), "record": rec.id,
-                "type": action.kind().as_str()}),
-        })?;
-    }
+    // (R21), fusion tasks units only for distress, and a unit may join on the radio's word
+    // (and needs the brief's conditions to board lawfully). Once its record is applied it is
+    // flagged, in the audit log and the console's log, for the watch to check (and
+    // `tidewatch unit revoke` if it should not be there); from then on it is on the incident.
+    let off_incident = {
+        let file = store.case_file(&rec.incident, console.reference())?;
+        !console
+            .units_on(&rec.incident, &file)?
+            .contains(unit.as_str())
+    };
     // A seizure naming a file still arriving from this unit (sent again after a part was lost,
     // so behind it in the unit's queue) waits for it: not taken yet, not remembered.
     if let Action::Seize { files, .. } = &action {
@@ -409,6 +401,21 @@ fn action(
     );
     match taken?.into_outcome() {
         Ok(Ok((entry, file))) => {
+            if off_incident {
+                tracing::warn!(%unit, incident = %rec.incident, record = %rec.id,
+                    "console: a unit acted from sea on an incident it was not on (not tasked to it, not named in it)");
+                // Applied already: a failed audit is logged, not a reason to take it again.
+                if let Err(e) = store.audit(crate::console::store::NewAudit {
+                    user: Some(&user),
+                    role: Some(account.role),
+                    action: "sea_record_from_a_unit_not_on_the_incident",
+                    target: Some(&rec.incident),
+                    detail: &serde_json::json!({"unit": unit.as_str(), "record": rec.id,
+                        "type": action.kind().as_str(), "log_seq": entry.seq}),
+                }) {
+                    tracing::error!(error = %e, "console: audit of a unit off its incident failed");
+                }
+            }
             out.push((
                 Topic::PatrolCaseUpdate(unit.clone()).to_string(),
                 answer_for(Ok(&entry)).into_bytes(),
@@ -685,10 +692,11 @@ impl Console {
             Some(dir) => match std::fs::read_dir(dir.join("sea-files")) {
                 Ok(entries) => entries
                     .filter_map(|e| e.ok())
-                    // A copy untouched for a day is given up (its unit sent it again, or
-                    // gave up itself): it goes, or a unit's share would fill with them and
-                    // no more evidence could come from it.
-                    .filter(|e| {
+                    .filter_map(|e| Some((key_of(&e.file_name().into_string().ok()?)?, e)))
+                    // This unit's copies untouched for a day are given up (it sent them
+                    // again, or gave up itself): they go, or its share would fill with them
+                    // and no more evidence could come from it.
+                    .filter(|(_, e)| {
                         let stale = e
                             .metadata()
                             .and_then(|m| m.modified())
@@ -700,7 +708,7 @@ impl Console {
                         }
                         !stale
                     })
-                    .filter_map(|e| key_of(&e.file_name().into_string().ok()?))
+                    .map(|(k, _)| k)
                     .collect(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
                 Err(e) => return Err(e.into()),

@@ -352,6 +352,10 @@ impl Router {
                 client_id.clone(),
                 (will, connection.last_will_properties.take()),
             );
+        } else {
+            // Tidewatch's patch (PATCH.md): a connection without a will has none; one left by
+            // an earlier connection of the id that never started its link is not its will.
+            self.last_wills.remove(&client_id);
         }
 
         let connection_id = self.connections.insert(connection);
