@@ -763,7 +763,14 @@ impl Console {
         // its unit and the number it produced.
         let mut seized: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
             Default::default();
-        match self.store().interception_log(incident) {
+        // (Read only when there is an exhibit: the log is read whole, and an incident's
+        // every change comes here.)
+        let log = if file.register.exhibits.is_empty() {
+            Ok(Default::default())
+        } else {
+            self.store().interception_log(incident)
+        };
+        match log {
             Ok(log) => {
                 for e in &log.entries {
                     let d = &e.entry.details;

@@ -597,9 +597,6 @@ pub async fn case_action(
         Ok((_, f)) => {
             // The units at sea on this incident see it change.
             c.case_changed(&id, &f, &[]);
-            // The answer is the case file as read (R58).
-            let purpose = purpose_of(&u, None)?;
-            read_audit(&c, &u, &id, "case_file_read", &purpose);
             Ok((
                 StatusCode::CREATED,
                 Json(view(&f, &u.name, u.role, c.reference())),

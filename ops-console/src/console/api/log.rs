@@ -185,13 +185,7 @@ pub(super) async fn record_log(
         ..u.entry(now, event, req.why.trim().to_owned(), details)
     };
     match c.store().append_interception(&id, entry, now)? {
-        Ok(_) => {
-            // The answer is the log as read (R58).
-            let view = log_view(&c, &id, u.reader())?;
-            let purpose = super::cases::purpose_of(&u, None)?;
-            super::cases::read_audit(&c, &u, &id, "interception_log_read", &purpose);
-            Ok((StatusCode::CREATED, Json(view)))
-        }
+        Ok(_) => Ok((StatusCode::CREATED, Json(log_view(&c, &id, u.reader())?))),
         Err(
             e @ (AppendError::NoReason
             | AppendError::LateWithoutReason { .. }
