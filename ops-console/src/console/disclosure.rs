@@ -175,13 +175,20 @@ pub fn flag_visible(role: Role, flag: &Vulnerability) -> bool {
 /// Exhibit numbers `user` seized, as the log says (a seizure's entry names its actor and the
 /// number it produced).
 fn seized_by(l: &InterceptionLog, user: &str) -> BTreeSet<String> {
-    l.entries
-        .iter()
-        .filter(|e| e.entry.actor.user == user)
-        .filter(|e| e.entry.details[DETAILS_KEY]["type"] == "seize")
-        .filter_map(|e| e.entry.details["produced"]["exhibit"].as_str())
-        .map(str::to_owned)
+    seizures(l)
+        .filter(|(e, _)| e.entry.actor.user == user)
+        .map(|(_, x)| x.to_owned())
         .collect()
+}
+
+/// Every seizure in a log: its entry (whose actor seized) and the exhibit number it produced.
+pub fn seizures(l: &InterceptionLog) -> impl Iterator<Item = (&LogEntry, &str)> {
+    l.entries.iter().filter_map(|e| {
+        (e.entry.details[DETAILS_KEY]["type"] == "seize")
+            .then(|| e.entry.details["produced"]["exhibit"].as_str())
+            .flatten()
+            .map(|x| (e, x))
+    })
 }
 
 /// The class of a log entry's content that `reader` may not see, if any; `own` holds the

@@ -259,12 +259,18 @@ fn action(
     // (and needs the brief's conditions to board lawfully). Once its record is applied it is
     // flagged, in the audit log and the console's log, for the watch to check (and
     // `tidewatch unit revoke` if it should not be there); from then on it is on the incident.
-    let off_incident = {
-        let file = store.case_file(&rec.incident, console.reference())?;
-        !console
-            .units_on(&rec.incident, &file)?
-            .contains(unit.as_str())
-    };
+    // (A unit with records taken on the incident is on it: the case file, a replay of the
+    // whole log, is read only otherwise.)
+    let off_incident = !store
+        .sea_units(&rec.incident)?
+        .iter()
+        .any(|u| u == unit.as_str())
+        && {
+            let file = store.case_file(&rec.incident, console.reference())?;
+            !console
+                .units_on(&rec.incident, &file)?
+                .contains(unit.as_str())
+        };
     // A seizure naming a file still arriving from this unit (sent again after a part was lost,
     // so behind it in the unit's queue) waits for it: not taken yet, not remembered.
     if let Action::Seize { files, .. } = &action {
@@ -772,15 +778,8 @@ impl Console {
         };
         match log {
             Ok(log) => {
-                for e in &log.entries {
-                    let d = &e.entry.details;
-                    if let (Some(u), "seize", Some(x)) = (
-                        &e.entry.actor.unit,
-                        d[tidewatch_cases::casefile::DETAILS_KEY]["type"]
-                            .as_str()
-                            .unwrap_or_default(),
-                        d["produced"]["exhibit"].as_str(),
-                    ) {
+                for (e, x) in super::disclosure::seizures(&log) {
+                    if let Some(u) = &e.entry.actor.unit {
                         seized.entry(u.clone()).or_default().insert(x.to_owned());
                     }
                 }
