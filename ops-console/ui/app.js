@@ -2193,11 +2193,18 @@ const ACTION_FIELDS = {
   vulnerability: [['tag', 'text', 'Person tag'], ['flag', 'select:MED_EMERG|UASC|PREGNANT|VOT', 'Flag']],
   asylum: [['tag', 'text', 'Person tag'], ['summary', 'area', 'What the person said'], ['blocked_states', 'list', 'States feared (ISO 2, comma-separated)']],
   referral: [['tag', 'text', 'Person tag'], ['to', 'text', 'Referred to (authority, agency)'], ['reasons', 'list', 'Why (UASC, MED_EMERG, VOT, ASYLUM…)']],
-  transfer_out: [['tags', 'list', 'Person tags (comma-separated)'], ['from', 'text', 'From unit'], ['to', 'text', 'To unit']],
+  transfer_out: [['tags', 'list', 'Person tags (comma-separated)'], ['from', 'text', 'From unit'], ['to', 'text', 'To unit'],
+    ['reason', 'area', 'Why a family group is split (only if it is)']],
+  medevac: [['tags', 'list', 'Persons evacuated (tags)'], ['unit', 'text', 'From unit'], ['facility', 'text', 'To (hospital, helicopter)'],
+    ['reason', 'area', 'Why a medical emergency waits, or a family is split (only if so)']],
+  person_missing: [['tag', 'text', 'Person tag'], ['circumstances', 'area', 'What happened']],
+  person_found: [['tag', 'text', 'Person tag'], ['unit', 'text', 'Unit that has them now']],
+  person_died: [['tag', 'text', 'Person tag'], ['circumstances', 'area', 'What is known']],
   transfer_received: [['transfer', 'int', 'Transfer #'], ['tags', 'list', 'Person tags received']],
   detain: [['tag', 'text', 'Person (tag)'], ['legal_basis', 'text', 'Legal basis'], ['consular_rights_informed_at', 'text', 'Consular rights told at (ISO time with offset)'], ['consular_not_applicable', 'text', 'Or: why consular notification does not apply']],
   family: [['tags', 'list', 'Persons (tags) kept together'], ['protection_approval', 'area', 'Protection officer\'s approval (a child alone with adults)']],
   age: [['tag', 'text', 'Person (tag)'], ['years', 'int', 'Age, years'], ['provenance', 'select:declared|observed', 'Where it came from (an assessed age, with its method and assessor, through the API)']],
+  nationality: [['tag', 'text', 'Person (tag)'], ['state', 'text', 'Nationality (ISO 2)'], ['provenance', 'select:declared|observed', 'Where it came from (an assessed one, with its method and assessor, through the API)']],
   close_incident: [['reconciliation', 'area', 'Reconciliation note (if the headcounts and tags differ)']],
   place_of_safety: [['name', 'text', 'Port or facility'], ['state', 'text', 'Its State (ISO 2)'], ['rationale', 'area', 'Why this place']],
   protection_override: [['tag', 'text', 'Person tag'], ['state', 'text', 'State (ISO 2)'], ['justification', 'area', 'Justification']],
@@ -2235,7 +2242,8 @@ const ACTION_FIELDS = {
   disclosure_notice: [['item', 'text', 'Item (IX-n)'], ['before', 'bool', 'Given before the disclosure'], ['text', 'area', 'Reference, or why only after']],
 };
 /** Actions that happen at sea: a position is required (R18). */
-const AT_SEA = new Set(['board', 'search', 'measure', 'imminent_danger', 'rescue', 'seize', 'transfer_out']);
+const AT_SEA = new Set(['board', 'search', 'measure', 'imminent_danger', 'rescue', 'seize', 'transfer_out', 'medevac',
+  'person_missing', 'person_found']);
 
 async function openCase(id) {
   $('#status').hidden = true; stopStatusPolling();

@@ -97,13 +97,76 @@ async fn r22_a_sar_case_is_terminated_only_when_everyone_reported_is_accounted_f
         r.text()
     );
 
-    // The twelfth found: terminated, with the ground and the count in the case and the log.
+    // The twelfth found, then one of them lost overboard: a person recorded missing is not
+    // accounted for, whatever the count of tags says.
     assert_eq!(bo.post(&case_path, rescue(1)).await.status, 201);
+    let act = |action: Value| {
+        json!({"action": action, "why": "recorded on scene",
+               "position": {"lat": 35.21, "lon": 12.88}})
+    };
+    let missing = |what: &str| {
+        act(json!({"type": "person_missing", "tag": "cp-302-0003", "circumstances": what}))
+    };
+    let r = bo.post(&case_path, missing(" ")).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("R22"), "{}", r.text());
+    let r = bo
+        .post(&case_path, missing("washed off the deck by a wave"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let terminate = json!({"action": "terminate_all_accounted_for", "persons_reported": 12,
+                           "rationale": "all persons safe"});
+    let r = smc.post(&status, terminate.clone()).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    let m = r.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        m.starts_with("R22: 11 of the 12") && m.contains("1 missing"),
+        "{m}"
+    );
+    // Found again; another died on board: the dead are accounted for.
+    let found = act(json!({"type": "person_found", "tag": "cp-302-0003", "unit": "cp-302"}));
+    assert_eq!(bo.post(&case_path, found).await.status, 201);
+    let died = act(json!({"type": "person_died", "tag": "cp-302-0004",
+                          "circumstances": "cardiac arrest after recovery"}));
+    assert_eq!(bo.post(&case_path, died).await.status, 201);
+    let file = bo.get(&case_path).await.json();
+    let status_of = |tag: &str| {
+        file["persons"]["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["tag"] == tag)
+            .map(|p| p["status"].clone())
+            .unwrap()
+    };
+    assert_eq!(status_of("cp-302-0003"), json!({"on_board": "cp-302"}));
+    assert_eq!(status_of("cp-302-0004"), json!("died"));
+
+    // Everyone found, but on board cp-302: the rescue is not over until they are delivered
+    // to a place of safety (DOMAIN §3.3, invariant 3).
+    let r = smc.post(&status, terminate.clone()).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    let m = r.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        m.starts_with("R22: 11 persons rescued are still on board"),
+        "{m}"
+    );
+    let place = act(
+        json!({"type": "place_of_safety", "name": "Porto Empedocle", "state": "IT",
+                           "rationale": "the port the RCC assigned"}),
+    );
+    let r = smc.post(&case_path, place).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let land = act(json!({"type": "disembark", "unit": "cp-302"}));
+    let r = bo.post(&case_path, land).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // Terminated, with the ground and the count in the case and the log.
     let r = smc
         .post(
             &status,
             json!({"action": "terminate_all_accounted_for", "persons_reported": 12,
-                   "rationale": "all twelve on board cp-302, condition stable"}),
+                   "rationale": "eleven landed at Porto Empedocle, one died on board"}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -118,7 +181,10 @@ async fn r22_a_sar_case_is_terminated_only_when_everyone_reported_is_accounted_f
     let entry = log["entries"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(entry["details"]["status"], "terminated");
     assert_eq!(entry["details"]["accounted"], 12);
-    assert_eq!(entry["why"], "all twelve on board cp-302, condition stable");
+    assert_eq!(
+        entry["why"],
+        "eleven landed at Porto Empedocle, one died on board"
+    );
 
     // Terminated is for good: no resumption, no new phase.
     let r = smc

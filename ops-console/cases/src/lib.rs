@@ -51,3 +51,45 @@ fn refuse(rule: &'static str, problem: impl Into<String>) -> Refused {
         problem: problem.into(),
     }
 }
+
+/// The ISO 3166-1 alpha-2 codes, and `XK` (Kosovo, user-assigned, used on its travel
+/// documents), sorted.
+const STATE_CODES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ \
+BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ \
+EC EE EG EH ER ES ET FI FJ FK FM FO FR \
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU \
+ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ \
+LA LB LC LI LK LR LS LT LU LV LY \
+MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ \
+NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA \
+RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ \
+TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ \
+VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
+
+/// Is `code` a State's ISO 3166-1 alpha-2 code (either case)? States are compared by code
+/// everywhere a rule acts on them (the States a person fears, R24 and R41; a place of
+/// safety; a release), so a name or a typing error would slip past them.
+pub fn is_state_code(code: &str) -> bool {
+    code.len() == 2
+        && code.is_ascii()
+        && STATE_CODES.split(' ').any(|c| c.eq_ignore_ascii_case(code))
+}
+
+#[cfg(test)]
+mod state_code_tests {
+    use super::*;
+
+    #[test]
+    fn state_codes_are_iso_3166_alpha_2() {
+        let codes: Vec<&str> = STATE_CODES.split(' ').collect();
+        assert_eq!(codes.len(), 250);
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+        for ok in ["LY", "ly", "Sy", "MT", "IT", "ER", "AF", "XK"] {
+            assert!(is_state_code(ok), "{ok}");
+        }
+        for bad in ["Libya", "LYB", "L", "", " LY", "XX", "UK", "EU", "ÉT"] {
+            assert!(!is_state_code(bad), "{bad}");
+        }
+    }
+}

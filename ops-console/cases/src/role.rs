@@ -157,7 +157,8 @@ impl Role {
                 self,
                 WatchOfficer | SarCoordinator | BoardingOfficer | DutyOfficer
             ),
-            Rescue | Headcount | TransferOut | TransferReceived | Disembark => {
+            Rescue | Headcount | TransferOut | TransferReceived | Disembark | Medevac
+            | PersonMissing | PersonFound | PersonDied => {
                 matches!(self, SarCoordinator | BoardingOfficer)
             }
             Vulnerability => matches!(self, SarCoordinator | BoardingOfficer | ProtectionOfficer),
@@ -166,7 +167,9 @@ impl Role {
             ProtectionOverride => matches!(self, ProtectionOfficer | LegalAdviser),
             Referral => matches!(self, ProtectionOfficer | SarCoordinator | BoardingOfficer),
             PlaceOfSafety => matches!(self, SarCoordinator),
-            Family | Age => matches!(self, SarCoordinator | BoardingOfficer | ProtectionOfficer),
+            Family | Age | Nationality => {
+                matches!(self, SarCoordinator | BoardingOfficer | ProtectionOfficer)
+            }
             // R37: detention is law enforcement's; R34: closing is the coordinator's or the
             // duty officer's.
             Detain => matches!(self, Investigator),

@@ -85,6 +85,20 @@ pub enum Status {
     Missing,
 }
 
+impl Status {
+    /// Where the person is, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Status::OnBoard(u) => format!("on board {u}"),
+            Status::InTransfer { from, to } => format!("in transfer from {from} to {to}"),
+            Status::Medevac(f) => format!("evacuated to {f}"),
+            Status::Disembarked(p) => format!("disembarked at {p}"),
+            Status::Died => "dead".to_owned(),
+            Status::Missing => "missing".to_owned(),
+        }
+    }
+}
+
 /// Vulnerability codes (RULES.md), the ones the rules act on named.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -310,6 +324,134 @@ impl Roster {
         Ok(id)
     }
 
+    /// Persons of a family group on board `from` whom handing over `tags` would leave behind
+    /// (R38): each group moved in part, with the members who stay.
+    pub fn families_split(&self, tags: &[&str], from: &str) -> Vec<(u32, Vec<String>)> {
+        let mut groups: Vec<u32> = tags
+            .iter()
+            .filter_map(|t| self.persons.get(*t).and_then(|p| p.family))
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        groups
+            .into_iter()
+            .filter_map(|g| {
+                let left: Vec<String> = self
+                    .persons
+                    .values()
+                    .filter(|p| {
+                        p.family == Some(g)
+                            && p.status == Status::OnBoard(from.to_owned())
+                            && !tags.contains(&p.tag.as_str())
+                    })
+                    .map(|p| p.tag.clone())
+                    .collect();
+                (!left.is_empty()).then_some((g, left))
+            })
+            .collect()
+    }
+
+    /// A person rescued is missing: lost from a unit or during a transfer (R22). Missing
+    /// persons are not accounted for, so the SAR case is not terminated as everyone
+    /// accounted for until they are found.
+    pub fn missing(&mut self, tag: &str) -> Result<(), Refused> {
+        let p = self.person(tag)?;
+        if !matches!(p.status, Status::OnBoard(_) | Status::InTransfer { .. }) {
+            return Err(refuse(
+                "R22",
+                format!(
+                    "{tag} is {}: only a person on board or in transfer goes missing",
+                    p.status.describe()
+                ),
+            ));
+        }
+        p.status = Status::Missing;
+        Ok(())
+    }
+
+    /// A missing person found, on board `unit` (R22).
+    pub fn found(&mut self, tag: &str, unit: &str) -> Result<(), Refused> {
+        let p = self.person(tag)?;
+        if p.status != Status::Missing {
+            return Err(refuse(
+                "R22",
+                format!("{tag} is {}, not missing", p.status.describe()),
+            ));
+        }
+        p.status = Status::OnBoard(unit.to_owned());
+        Ok(())
+    }
+
+    /// A person died after rescue, on board, in transfer, evacuated or missing (the body
+    /// recovered): accounted for (R22), counted deceased by headcounts (R32).
+    pub fn died(&mut self, tag: &str) -> Result<(), Refused> {
+        let p = self.person(tag)?;
+        if matches!(p.status, Status::Died | Status::Disembarked(_)) {
+            return Err(refuse(
+                "R22",
+                format!(
+                    "{tag} is {}: a death after disembarkation is not the incident's to record",
+                    p.status.describe()
+                ),
+            ));
+        }
+        p.status = Status::Died;
+        Ok(())
+    }
+
+    /// Persons evacuated from `unit` to a medical facility (R39).
+    pub fn medevac(&mut self, tags: &[&str], unit: &str, facility: &str) -> Result<(), Refused> {
+        for t in tags {
+            let p = self
+                .persons
+                .get(*t)
+                .ok_or_else(|| refuse("roster", format!("no person tagged {t}")))?;
+            if p.status != Status::OnBoard(unit.to_owned()) {
+                return Err(refuse("R32", format!("{t} is not on board {unit}")));
+            }
+        }
+        for t in tags {
+            self.person(t)?.status = Status::Medevac(facility.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Persons on board `unit` flagged as a medical emergency, the medevac queue (R39).
+    pub fn medical_emergencies(&self, unit: &str) -> Vec<&str> {
+        self.persons
+            .values()
+            .filter(|p| {
+                p.status == Status::OnBoard(unit.to_owned())
+                    && p.flags.contains(&Vulnerability::MedEmerg)
+            })
+            .map(|p| p.tag.as_str())
+            .collect()
+    }
+
+    /// Set a nationality with its provenance (R42).
+    pub fn set_nationality(&mut self, tag: &str, n: Sourced<String>) -> Result<(), Refused> {
+        let code = n.value.trim();
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(refuse(
+                "R42",
+                format!("{code:?}: a nationality is an ISO 3166 alpha-2 code (`SY`, `ER`)"),
+            ));
+        }
+        if let Provenance::Assessed { method, by } = &n.provenance
+            && (method.trim().is_empty() || by.trim().is_empty())
+        {
+            return Err(refuse(
+                "R42",
+                "an assessed nationality names its method and assessor",
+            ));
+        }
+        self.person(tag)?.nationality = Some(Sourced {
+            value: code.to_ascii_uppercase(),
+            provenance: n.provenance,
+        });
+        Ok(())
+    }
+
     /// The receiving unit confirms the same persons (R33).
     pub fn transfer_received(
         &mut self,
@@ -323,7 +465,18 @@ impl Roster {
             .iter_mut()
             .find(|t| t.id == id)
             .ok_or_else(|| refuse("R33", format!("no transfer {id}")))?;
-        let mut sent: Vec<&str> = tr.tags.iter().map(String::as_str).collect();
+        // Those handed over, less any recorded missing or dead on the way (R22).
+        let persons = &self.persons;
+        let mut sent: Vec<&str> = tr
+            .tags
+            .iter()
+            .map(String::as_str)
+            .filter(|t| {
+                persons
+                    .get(*t)
+                    .is_none_or(|p| !matches!(p.status, Status::Missing | Status::Died))
+            })
+            .collect();
         let mut got = tags.to_vec();
         sent.sort_unstable();
         got.sort_unstable();
@@ -465,13 +618,25 @@ impl Roster {
         Ok(())
     }
 
-    /// Flag a vulnerability.
-    pub fn flag(&mut self, tag: &str, v: Vulnerability) -> Result<(), Refused> {
+    /// Flag a vulnerability. A child found to be unaccompanied leaves a family group that
+    /// holds adults (R38: grouped with unrelated adults only on the protection officer's
+    /// approval, which the group was made without): the group it left, if any.
+    pub fn flag(&mut self, tag: &str, v: Vulnerability) -> Result<Option<u32>, Refused> {
+        let mut left = None;
+        if v == Vulnerability::Uasc
+            && let Some(g) = self.person(tag)?.family
+            && self.persons.values().any(|q| {
+                q.family == Some(g) && q.tag != tag && !q.flags.contains(&Vulnerability::Uasc)
+            })
+        {
+            self.person(tag)?.family = None;
+            left = Some(g);
+        }
         let p = self.person(tag)?;
         if !p.flags.contains(&v) {
             p.flags.push(v);
         }
-        Ok(())
+        Ok(left)
     }
 
     /// Set an age with its provenance (R42).
@@ -503,12 +668,16 @@ impl Roster {
             .filter(|p| matches!(&p.status, Status::OnBoard(u) if u == unit))
             .collect();
         on.sort_by_key(|p| (!p.flags.contains(&Vulnerability::MedEmerg), p.tag.clone()));
-        let mut out: Vec<&str> = Vec::new();
+        // Every medical emergency first, then the families (theirs first), together.
+        let mut out: Vec<&str> = on
+            .iter()
+            .filter(|p| p.flags.contains(&Vulnerability::MedEmerg))
+            .map(|p| p.tag.as_str())
+            .collect();
         for p in &on {
-            if out.contains(&p.tag.as_str()) {
-                continue;
+            if !out.contains(&p.tag.as_str()) {
+                out.push(&p.tag);
             }
-            out.push(&p.tag);
             if let Some(f) = p.family {
                 for q in on.iter().filter(|q| q.family == Some(f) && q.tag != p.tag) {
                     if !out.contains(&q.tag.as_str()) {
@@ -721,6 +890,38 @@ mod tests {
         let order = r.disembarkation_order("CP301");
         assert_eq!(order.len(), 47);
         assert_eq!(&order[..2], &[tags[20].as_str(), tags[30].as_str()]);
+        // Review 23: a second emergency goes before the first one's family, and that family
+        // stays together after the emergencies.
+        r.flag(&tags[40], Vulnerability::MedEmerg).unwrap();
+        r.group(&tags[31], 7, None).unwrap();
+        let order = r.disembarkation_order("CP301");
+        assert_eq!(
+            &order[..4],
+            &[
+                tags[20].as_str(),
+                tags[40].as_str(),
+                tags[30].as_str(),
+                tags[31].as_str()
+            ]
+        );
+    }
+
+    /// Review 23: a child flagged unaccompanied after being grouped with adults leaves the
+    /// group (R38: only the protection officer puts a child alone with unrelated adults).
+    #[test]
+    fn r38_a_child_found_unaccompanied_leaves_a_group_of_adults() {
+        let (mut r, tags) = rescued();
+        r.group(&tags[1], 3, None).unwrap();
+        r.group(&tags[2], 3, None).unwrap();
+        assert_eq!(r.flag(&tags[1], Vulnerability::Uasc).unwrap(), Some(3));
+        assert_eq!(r.persons[&tags[1]].family, None);
+        assert_eq!(r.persons[&tags[2]].family, Some(3));
+        // Two children alone together stay together.
+        r.group(&tags[5], 4, None).unwrap();
+        r.flag(&tags[5], Vulnerability::Uasc).unwrap();
+        r.group(&tags[6], 4, None).unwrap();
+        assert_eq!(r.flag(&tags[6], Vulnerability::Uasc).unwrap(), None);
+        assert_eq!(r.persons[&tags[6]].family, Some(4));
     }
 
     #[test]

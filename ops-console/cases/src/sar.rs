@@ -116,19 +116,23 @@ pub struct Accounted {
     pub found: u32,
     /// Persons recorded missing.
     pub missing: u32,
+    /// Persons still on board a unit or in transfer: found, not yet delivered to a place of
+    /// safety (or evacuated), so the rescue is not over (DOMAIN §3.3, invariant 3).
+    pub on_board: u32,
 }
 
 impl Accounted {
     /// The count of a roster.
     pub fn of(roster: &crate::roster::Roster) -> Accounted {
-        let missing = roster
-            .persons
-            .values()
-            .filter(|p| p.status == crate::roster::Status::Missing)
-            .count() as u32;
+        use crate::roster::Status;
+        let count = |f: &dyn Fn(&Status) -> bool| {
+            roster.persons.values().filter(|p| f(&p.status)).count() as u32
+        };
+        let missing = count(&|s| *s == Status::Missing);
         Accounted {
             found: roster.persons.len() as u32 - missing,
             missing,
+            on_board: count(&|s| matches!(s, Status::OnBoard(_) | Status::InTransfer { .. })),
         }
     }
 }
@@ -163,6 +167,11 @@ pub enum CaseError {
         /// Persons recorded missing.
         missing: u32,
     },
+    /// Terminated as all accounted for while some are still on board a unit (R22).
+    #[error(
+        "R22: {0} persons rescued are still on board a unit or in transfer: the rescue ends when they are delivered to a place of safety (or evacuated)"
+    )]
+    StillOnBoard(u32),
 }
 
 /// A SAR case.
@@ -307,6 +316,9 @@ impl SarCase {
                         found: accounted.found,
                         missing: accounted.missing,
                     });
+                }
+                if accounted.on_board > 0 {
+                    return Err(CaseError::StillOnBoard(accounted.on_board));
                 }
                 Ground::AllAccountedFor {
                     persons_reported: reported,

@@ -619,6 +619,7 @@ fn r23_no_disembarkation_before_a_place_of_safety_and_never_the_assisting_unit()
             tags: vec!["cp-302-0001".into()],
             from: "cp-302".into(),
             to: "MV Aurora".into(),
+            reason: None,
         },
     );
     assert_eq!(f.roster.transfers.len(), 1);
@@ -729,6 +730,7 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
             tags: vec![tag_of(47)],
             from: "cp-302".into(),
             to: "cp-301".into(),
+            reason: None,
         },
     );
     let later = Timestamp::now() + jiff::SignedDuration::from_hours(3);
@@ -816,6 +818,116 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
             unit: "cp-301".into(),
             count: 1,
         },
+    );
+    // Review 23: whoever is rescued after the closure is landed too (R21), at a place of
+    // safety decided then.
+    d.ok(
+        "smc",
+        SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "Porto Empedocle".into(),
+            state: "IT".into(),
+            assisting_unit: false,
+            rationale: "nearest port able to receive".into(),
+        },
+    );
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Disembark {
+            unit: "cp-301".into(),
+        },
+    );
+    assert_eq!(f.disembarkations.last().unwrap().tags, vec!["cp-301-0001"]);
+}
+
+/// Review 23: a place of safety decided before a unit took part names no unit that then
+/// lands persons there: the assisting unit is checked again when landing (R23).
+#[test]
+fn review_23_a_place_named_before_its_ship_rescued_is_refused_when_landing() {
+    use Role::*;
+    let d = desk();
+    d.ok(
+        "smc",
+        SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "MV Aurora".into(),
+            state: "MT".into(),
+            assisting_unit: false,
+            rationale: "the merchant ship standing by".into(),
+        },
+    );
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Rescue {
+            unit: "MV Aurora".into(),
+            count: 30,
+        },
+    );
+    let land = Action::Disembark {
+        unit: "MV Aurora".into(),
+    };
+    assert_eq!(d.rule("bo", BoardingOfficer, land.clone()), "R23");
+    d.ok(
+        "smc",
+        SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "Valletta".into(),
+            state: "MT".into(),
+            assisting_unit: false,
+            rationale: "the port the RCC assigned".into(),
+        },
+    );
+    let f = d.ok("bo", BoardingOfficer, land);
+    assert_eq!(f.disembarkations[0].port, "Valletta");
+}
+
+/// Review 23: States are named by their ISO code wherever a rule compares them, so a name
+/// cannot slip past the States a person fears (R24, R41).
+#[test]
+fn review_23_states_are_codes_so_a_feared_state_cannot_be_spelled_past() {
+    use Role::*;
+    let d = desk();
+    rescue_47(&d);
+    assert_eq!(
+        d.rule(
+            "prot",
+            ProtectionOfficer,
+            Action::Asylum {
+                tag: tag_of(5),
+                summary: "fears return".into(),
+                blocked_states: vec!["Libya".into()],
+            }
+        ),
+        "R24"
+    );
+    d.ok(
+        "prot",
+        ProtectionOfficer,
+        Action::Asylum {
+            tag: tag_of(5),
+            summary: "fears return".into(),
+            blocked_states: vec!["ly".into()],
+        },
+    );
+    let place = |state: &str| Action::PlaceOfSafety {
+        name: "Tripoli".into(),
+        state: state.into(),
+        assisting_unit: false,
+        rationale: "closest".into(),
+    };
+    assert_eq!(d.rule("smc", SarCoordinator, place("Libya")), "R24");
+    d.ok("smc", SarCoordinator, place("LY"));
+    assert_eq!(
+        d.rule(
+            "bo",
+            BoardingOfficer,
+            Action::Disembark {
+                unit: "cp-302".into()
+            }
+        ),
+        "R24"
     );
 }
 
@@ -1876,4 +1988,205 @@ fn consoles_sharing_a_store_carry_their_kept_case_files_on_exactly_as_a_full_rep
         assert_eq!(got, whole, "after action {i}");
         assert!(whole.problems.is_empty(), "{:?}", whole.problems);
     }
+}
+
+/// R38, R39: a family group travels whole, and medical emergencies leave first, in
+/// transfers and medevacs alike, unless a reason is recorded; the queue is in the case view.
+#[test]
+fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
+    use Role::*;
+    let d = desk();
+    rescue_47(&d);
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Family {
+            tags: vec![tag_of(1), tag_of(2), tag_of(3)],
+            protection_approval: None,
+        },
+    );
+    let transfer = |tags: &[u32], reason: Option<&str>| Action::TransferOut {
+        tags: tags.iter().map(|n| tag_of(*n)).collect(),
+        from: "cp-302".into(),
+        to: "cp-301".into(),
+        reason: reason.map(String::from),
+    };
+    // Two of a family of three: refused, naming who would stay; a blank reason is none.
+    let e = d
+        .act("bo", BoardingOfficer, transfer(&[1, 2], None))
+        .unwrap_err();
+    let CaseRefusal::Rule(r) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(r.rule, "R38");
+    assert!(r.problem.contains(&tag_of(3)), "{}", r.problem);
+    assert_eq!(
+        d.rule("bo", BoardingOfficer, transfer(&[1, 2], Some(" "))),
+        "R38"
+    );
+    // Whole, or with a reason.
+    d.ok("bo", BoardingOfficer, transfer(&[1, 2, 3, 9], None));
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Family {
+            tags: vec![tag_of(10), tag_of(11)],
+            protection_approval: None,
+        },
+    );
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        transfer(&[10], Some("the father stays to steer the boat's tow")),
+    );
+    assert!(matches!(
+        f.roster.persons[&tag_of(11)].status,
+        Status::OnBoard(_)
+    ));
+
+    // A child found to be unaccompanied after being grouped with adults leaves the group
+    // (review 23: flagging after grouping dodged the protection officer's approval).
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Family {
+            tags: vec![tag_of(40), tag_of(41)],
+            protection_approval: None,
+        },
+    );
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Vulnerability {
+            tag: tag_of(40),
+            flag: Vulnerability::Uasc,
+        },
+    );
+    assert_eq!(f.roster.persons[&tag_of(40)].family, None);
+    assert!(f.roster.persons[&tag_of(41)].family.is_some());
+
+    // R39: a medical emergency on board goes before anyone else is evacuated.
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Vulnerability {
+            tag: tag_of(20),
+            flag: Vulnerability::MedEmerg,
+        },
+    );
+    let medevac = |tags: &[u32], reason: Option<&str>| Action::Medevac {
+        tags: tags.iter().map(|n| tag_of(*n)).collect(),
+        unit: "cp-302".into(),
+        facility: "helicopter I-HEMS to Palermo".into(),
+        reason: reason.map(String::from),
+    };
+    let e = d
+        .act("bo", BoardingOfficer, medevac(&[21], None))
+        .unwrap_err();
+    let CaseRefusal::Rule(r) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(r.rule, "R39");
+    assert!(r.problem.contains(&tag_of(20)), "{}", r.problem);
+    // A member of a family goes with the family, as in a transfer.
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Family {
+            tags: vec![tag_of(30), tag_of(31)],
+            protection_approval: None,
+        },
+    );
+    assert_eq!(
+        d.rule("bo", BoardingOfficer, medevac(&[20, 30], None)),
+        "R38"
+    );
+    assert_eq!(
+        d.rule("watch", WatchOfficer, medevac(&[20], None)),
+        "role",
+        "rescue roles only"
+    );
+    let f = d.ok("bo", BoardingOfficer, medevac(&[20], None));
+    assert_eq!(
+        f.roster.persons[&tag_of(20)].status,
+        Status::Medevac("helicopter I-HEMS to Palermo".into())
+    );
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Vulnerability {
+            tag: tag_of(22),
+            flag: Vulnerability::MedEmerg,
+        },
+    );
+    // The queue: who waits, seen by those who may see the flag.
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    let queue = crate::console::disclosure::medevac_queue(&f, BoardingOfficer);
+    assert_eq!(queue["cp-302"], vec![tag_of(22)]);
+    assert!(crate::console::disclosure::medevac_queue(&f, WatchOfficer).is_empty());
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        medevac(&[23], Some("burns: the only seat, 22 is stable")),
+    );
+    assert!(matches!(
+        f.roster.persons[&tag_of(23)].status,
+        Status::Medevac(_)
+    ));
+}
+
+/// R42: a nationality keeps where it came from; an assessed one names its method and
+/// assessor, and it is a State's code.
+#[test]
+fn r42_a_nationality_keeps_its_provenance() {
+    use Role::*;
+    let d = desk();
+    rescue_47(&d);
+    let nationality = |state: &str, provenance| Action::Nationality {
+        tag: tag_of(5),
+        state: state.into(),
+        provenance,
+    };
+    let assessed = |method: &str, by: &str| Provenance::Assessed {
+        method: method.into(),
+        by: by.into(),
+    };
+    assert_eq!(
+        d.rule(
+            "prot",
+            ProtectionOfficer,
+            nationality("SY", assessed("language analysis", " "))
+        ),
+        "R42"
+    );
+    assert_eq!(
+        d.rule(
+            "prot",
+            ProtectionOfficer,
+            nationality("Syria", Provenance::Declared)
+        ),
+        "R42"
+    );
+    assert_eq!(
+        d.rule("inv", Investigator, nationality("SY", Provenance::Declared)),
+        "role"
+    );
+    let f = d.ok(
+        "bo",
+        BoardingOfficer,
+        nationality("er", Provenance::Declared),
+    );
+    let n = f.roster.persons[&tag_of(5)].nationality.clone().unwrap();
+    assert_eq!(
+        (n.value.as_str(), n.provenance),
+        ("ER", Provenance::Declared)
+    );
+    let f = d.ok(
+        "prot",
+        ProtectionOfficer,
+        nationality("SY", assessed("language analysis", "Dr Vella")),
+    );
+    let n = f.roster.persons[&tag_of(5)].nationality.clone().unwrap();
+    assert_eq!(n.value, "SY");
+    assert_eq!(n.provenance, assessed("language analysis", "Dr Vella"));
 }

@@ -16,13 +16,13 @@
 //! A partner State's liaison officer sees none of these: only items released to their State,
 //! through the caveat checks of `interception::caveat`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::auth::Role;
 use tidewatch_cases::casefile::{ActionKind, CaseFile, DETAILS_KEY};
 use tidewatch_cases::evidence::Register;
 use tidewatch_cases::log::{InterceptionLog, LogEntry};
-use tidewatch_cases::roster::{PersonView, Viewer, Vulnerability};
+use tidewatch_cases::roster::{PersonView, Status, Viewer, Vulnerability};
 
 /// A class of protected data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +108,11 @@ pub fn class_of_kind(kind: ActionKind) -> Option<Class> {
         | Disembark
         | Family
         | Age
+        | Nationality
+        | Medevac
+        | PersonMissing
+        | PersonFound
+        | PersonDied
         | CloseIncident
         | IncomingRequest
         | IncomingRegistry
@@ -341,6 +346,23 @@ pub fn people(f: &CaseFile, role: Role) -> Vec<PersonView> {
             p
         })
         .collect()
+}
+
+/// The persons on board each unit flagged as a medical emergency, who go first when any
+/// are evacuated or landed (R39), for a role that may see that flag: `{unit: [tags]}`.
+pub fn medevac_queue(f: &CaseFile, role: Role) -> BTreeMap<String, Vec<String>> {
+    let mut queue: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if !flag_visible(role, &Vulnerability::MedEmerg) {
+        return queue;
+    }
+    for p in f.roster.persons.values() {
+        if let Status::OnBoard(unit) = &p.status
+            && p.flags.contains(&Vulnerability::MedEmerg)
+        {
+            queue.entry(unit.clone()).or_default().push(p.tag.clone());
+        }
+    }
+    queue
 }
 
 #[cfg(test)]

@@ -293,7 +293,8 @@ pub enum Action {
         /// Why (codes of RULES.md: `UASC`, `MED_EMERG`, `VOT`, `ASYLUM`…).
         reasons: Vec<String>,
     },
-    /// Persons handed over to another unit (R33).
+    /// Persons handed over to another unit (R33). A family group is handed over whole, or
+    /// `reason` says why not (R38).
     TransferOut {
         /// The persons.
         tags: Vec<String>,
@@ -301,6 +302,9 @@ pub enum Action {
         from: String,
         /// To.
         to: String,
+        /// Why a family group is split, when it is.
+        #[serde(default)]
+        reason: Option<String>,
     },
     /// Their receipt (R33).
     TransferReceived {
@@ -368,6 +372,51 @@ pub enum Action {
         /// The protection officer's approval, with why (only a protection officer's counts).
         #[serde(default)]
         protection_approval: Option<String>,
+    },
+    /// Persons evacuated from a unit to a medical facility (R39). Medical emergencies on
+    /// board go first and a family group goes whole (R38), or `reason` says why not.
+    Medevac {
+        /// The persons.
+        tags: Vec<String>,
+        /// The unit they leave.
+        unit: String,
+        /// The facility (hospital, helicopter, ambulance).
+        facility: String,
+        /// Why a medical emergency stays on board while others go, or a family is split.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// A person rescued is missing: lost overboard, or during a transfer (R22). Until found,
+    /// the SAR case is not terminated as everyone accounted for.
+    PersonMissing {
+        /// The person.
+        tag: String,
+        /// What happened (required).
+        circumstances: String,
+    },
+    /// A missing person found again, taken on board a unit (R22).
+    PersonFound {
+        /// The person.
+        tag: String,
+        /// The unit that has them now.
+        unit: String,
+    },
+    /// A person died after rescue (R22; headcounts count them deceased, R32).
+    PersonDied {
+        /// The person.
+        tag: String,
+        /// What is known (required).
+        circumstances: String,
+    },
+    /// A person's nationality, with where it came from (R42).
+    Nationality {
+        /// The person.
+        tag: String,
+        /// ISO 3166 alpha-2.
+        state: String,
+        /// Observed (documents seen), declared, or assessed (with the method and the
+        /// assessor).
+        provenance: Provenance,
     },
     /// A person's age, with where it came from (R42).
     Age {
@@ -638,6 +687,11 @@ impl Action {
             Action::Detain { .. } => ActionKind::Detain,
             Action::Family { .. } => ActionKind::Family,
             Action::Age { .. } => ActionKind::Age,
+            Action::Medevac { .. } => ActionKind::Medevac,
+            Action::PersonMissing { .. } => ActionKind::PersonMissing,
+            Action::PersonFound { .. } => ActionKind::PersonFound,
+            Action::PersonDied { .. } => ActionKind::PersonDied,
+            Action::Nationality { .. } => ActionKind::Nationality,
             Action::CloseIncident { .. } => ActionKind::CloseIncident,
             Action::Seize { .. } => ActionKind::Seize,
             Action::CustodyTransfer { .. } => ActionKind::CustodyTransfer,
@@ -674,7 +728,11 @@ impl Action {
             | Detain { .. }
             | Family { .. }
             | Age { .. }
+            | Nationality { .. }
             | CloseIncident { .. } => EventType::Decision,
+            Medevac { .. } => EventType::Medevac,
+            PersonDied { .. } => EventType::Death,
+            PersonMissing { .. } | PersonFound { .. } => EventType::Headcount,
             Asylum { .. } | AsylumRestricted { .. } | Referral { .. } => EventType::Decision,
             NotifyFlagState { .. } | RequestAuthorization { .. } | ReportResults { .. } => {
                 EventType::MessageOut
@@ -724,6 +782,48 @@ impl Action {
         )
     }
 
+    /// The State codes this action names, each with the rule that compares it: the States
+    /// a person fears and a place of safety's State (R24), a nationality (R42), a claimed
+    /// flag (R02), and the States information comes from or goes to (R41).
+    pub fn state_codes(&self) -> Vec<(&'static str, &str)> {
+        use Action::*;
+        match self {
+            NotifyFlagState { flag, .. } => vec![("R02", flag.as_str())],
+            Asylum { blocked_states, .. } => {
+                blocked_states.iter().map(|s| ("R24", s.as_str())).collect()
+            }
+            PlaceOfSafety { state, .. } | ProtectionOverride { state, .. } => {
+                vec![("R24", state.as_str())]
+            }
+            Nationality { state, .. } => vec![("R42", state.as_str())],
+            MlaRequest { state, .. } if !state.trim().is_empty() => vec![("R41", state.as_str())],
+            InfoItem {
+                originator,
+                recipients,
+                ..
+            } => std::iter::once(originator)
+                .chain(recipients)
+                .map(|s| ("R41", s.as_str()))
+                .collect(),
+            Release { to_state, .. } => vec![("R41", to_state.as_str())],
+            IncomingRequest {
+                requesting_state, ..
+            } => vec![("R41", requesting_state.as_str())],
+            _ => Vec::new(),
+        }
+    }
+
+    /// True for deciding the place of safety and landing there: how a rescue ends, so taken
+    /// after an incident is closed as rescue actions are (persons rescued since must land).
+    /// Not while the case file does not replay cleanly: who fears which State (R24) may be
+    /// what it cannot read.
+    pub fn lands(&self) -> bool {
+        matches!(
+            self,
+            Action::PlaceOfSafety { .. } | Action::Disembark { .. }
+        )
+    }
+
     /// True for the actions of a rescue, never blocked (R21).
     pub fn rescue(&self) -> bool {
         use Action::*;
@@ -735,6 +835,10 @@ impl Action {
                 | TransferOut { .. }
                 | TransferReceived { .. }
                 | Vulnerability { .. }
+                | Medevac { .. }
+                | PersonMissing { .. }
+                | PersonFound { .. }
+                | PersonDied { .. }
         )
     }
 
@@ -750,6 +854,9 @@ impl Action {
                 | Rescue { .. }
                 | Seize { .. }
                 | TransferOut { .. }
+                | Medevac { .. }
+                | PersonMissing { .. }
+                | PersonFound { .. }
         )
     }
 }
@@ -826,6 +933,16 @@ pub enum ActionKind {
     Family,
     /// [`Action::Age`].
     Age,
+    /// [`Action::Medevac`].
+    Medevac,
+    /// [`Action::PersonMissing`].
+    PersonMissing,
+    /// [`Action::PersonFound`].
+    PersonFound,
+    /// [`Action::PersonDied`].
+    PersonDied,
+    /// [`Action::Nationality`].
+    Nationality,
     /// [`Action::CloseIncident`].
     CloseIncident,
     /// [`Action::Seize`].
@@ -864,7 +981,7 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every kind, in the order of [`Action`].
-    pub const ALL: [ActionKind; 51] = [
+    pub const ALL: [ActionKind; 56] = [
         ActionKind::OpenArt8,
         ActionKind::NotifyFlagState,
         ActionKind::RegistryReply,
@@ -899,6 +1016,11 @@ impl ActionKind {
         ActionKind::Detain,
         ActionKind::Family,
         ActionKind::Age,
+        ActionKind::Medevac,
+        ActionKind::PersonMissing,
+        ActionKind::PersonFound,
+        ActionKind::PersonDied,
+        ActionKind::Nationality,
         ActionKind::CloseIncident,
         ActionKind::Seize,
         ActionKind::CustodyTransfer,
@@ -955,6 +1077,11 @@ impl ActionKind {
             ActionKind::Detain => "detain",
             ActionKind::Family => "family",
             ActionKind::Age => "age",
+            ActionKind::Medevac => "medevac",
+            ActionKind::PersonMissing => "person_missing",
+            ActionKind::PersonFound => "person_found",
+            ActionKind::PersonDied => "person_died",
+            ActionKind::Nationality => "nationality",
             ActionKind::CloseIncident => "close_incident",
             ActionKind::Seize => "seize",
             ActionKind::CustodyTransfer => "custody_transfer",

@@ -450,10 +450,13 @@ impl CaseFile {
         }
         if let Some((by, when)) = &self.closed
             && !action.rescue()
+            && !action.lands()
         {
             return Err(refuse(
                 "R34",
-                format!("the incident was closed by {by} at {when}: only rescue actions are taken"),
+                format!(
+                    "the incident was closed by {by} at {when}: only rescue actions (landing included) are taken"
+                ),
             ));
         }
         let mut applied = Applied::default();
@@ -560,6 +563,11 @@ impl CaseFile {
             | Detain { .. }
             | Family { .. }
             | Age { .. }
+            | Nationality { .. }
+            | Medevac { .. }
+            | PersonMissing { .. }
+            | PersonFound { .. }
+            | PersonDied { .. }
             | CloseIncident { .. } => self.apply_persons(action, cx),
             Seize { .. }
             | CustodyTransfer { .. }

@@ -46,8 +46,8 @@ impl CaseFile {
                 json(serde_json::json!({"discrepancy": d}))
             }
             Vulnerability { tag, flag } => {
-                self.roster.flag(tag, flag.clone())?;
-                Ok(None)
+                let left = self.roster.flag(tag, flag.clone())?;
+                Ok(left.map(|g| serde_json::json!({"left_family": g})))
             }
             Asylum {
                 tag,
@@ -114,8 +114,14 @@ impl CaseFile {
                 });
                 Ok(None)
             }
-            TransferOut { tags, from, to } => {
+            TransferOut {
+                tags,
+                from,
+                to,
+                reason,
+            } => {
                 let t: Vec<&str> = tags.iter().map(String::as_str).collect();
+                self.keeps_families(&t, from, reason.as_deref(), "a transfer")?;
                 let id = self.roster.transfer_out(&t, from, to, at)?;
                 json(serde_json::json!({"transfer": id}))
             }
@@ -194,6 +200,22 @@ impl CaseFile {
                         "a place of safety must be decided before anyone is disembarked",
                     ));
                 };
+                // R23 again when landing: the place may have been decided before the unit
+                // named took part (a ship asked to stand by, then rescuing).
+                if let Some(u) = self
+                    .rescue_units()
+                    .into_iter()
+                    .chain(reference.units.iter().map(|u| u.name.clone()))
+                    .find(|u| names_unit(&place.name, u))
+                {
+                    return Err(refuse(
+                        "R23",
+                        format!(
+                            "the place of safety {:?} names the unit {u}, which took part: an assisting unit is a temporary refuge, never the place of safety (MSC.167 6.13); decide another",
+                            place.name
+                        ),
+                    ));
+                }
                 let order: Vec<String> = self
                     .roster
                     .disembarkation_order(unit)
@@ -301,6 +323,75 @@ impl CaseFile {
                 }
                 json(serde_json::json!({"family": family}))
             }
+            Medevac {
+                tags,
+                unit,
+                facility,
+                reason,
+            } => {
+                if tags.is_empty() || facility.trim().is_empty() {
+                    return Err(refuse(
+                        "R39",
+                        "a medevac names the persons and the facility",
+                    ));
+                }
+                let t: Vec<&str> = tags.iter().map(String::as_str).collect();
+                let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+                // Medical emergencies first: none stays on board while others go, unless
+                // a reason is recorded.
+                let waiting: Vec<&str> = self
+                    .roster
+                    .medical_emergencies(unit)
+                    .into_iter()
+                    .filter(|e| !t.contains(e))
+                    .collect();
+                if !waiting.is_empty() && reason.is_none() {
+                    return Err(refuse(
+                        "R39",
+                        format!(
+                            "{} on {unit} {} a medical emergency and {} first, or give the reason",
+                            waiting.join(", "),
+                            if waiting.len() == 1 { "is" } else { "are" },
+                            if waiting.len() == 1 { "goes" } else { "go" },
+                        ),
+                    ));
+                }
+                self.keeps_families(&t, unit, reason, "a medevac")?;
+                self.roster.medevac(&t, unit, facility.trim())?;
+                json(serde_json::json!({"evacuated": t.len(), "facility": facility.trim()}))
+            }
+            PersonMissing { tag, circumstances } | PersonDied { tag, circumstances } => {
+                if circumstances.trim().is_empty() {
+                    return Err(refuse("R22", "say what happened"));
+                }
+                if matches!(action, PersonMissing { .. }) {
+                    self.roster.missing(tag)?;
+                } else {
+                    self.roster.died(tag)?;
+                }
+                Ok(None)
+            }
+            PersonFound { tag, unit } => {
+                if unit.trim().is_empty() {
+                    return Err(refuse("R22", "name the unit that has the person now"));
+                }
+                self.roster.found(tag, unit.trim())?;
+                Ok(None)
+            }
+            Nationality {
+                tag,
+                state,
+                provenance,
+            } => {
+                self.roster.set_nationality(
+                    tag,
+                    Sourced {
+                        value: state.clone(),
+                        provenance: provenance.clone(),
+                    },
+                )?;
+                Ok(None)
+            }
             Age {
                 tag,
                 years,
@@ -333,6 +424,28 @@ impl CaseFile {
 }
 
 impl CaseFile {
+    /// R38: moving `tags` off `unit` takes a family group whole, or `reason` says why not.
+    fn keeps_families(
+        &self,
+        tags: &[&str],
+        unit: &str,
+        reason: Option<&str>,
+        what: &str,
+    ) -> Result<(), Refused> {
+        let split = self.roster.families_split(tags, unit);
+        if split.is_empty() || reason.is_some_and(|r| !r.trim().is_empty()) {
+            return Ok(());
+        }
+        let (family, left) = &split[0];
+        Err(refuse(
+            "R38",
+            format!(
+                "{what} would leave {} of family group {family} on {unit}: families stay together unless a reason is recorded",
+                left.join(", ")
+            ),
+        ))
+    }
+
     /// The units that took part in the rescue, as the case file records it: those that
     /// tagged persons, hold or held them, carried them in a transfer or counted them.
     fn rescue_units(&self) -> Vec<String> {

@@ -137,6 +137,18 @@ impl CaseFile {
                 ),
             )));
         }
+        // States are compared by code wherever a rule acts on them: a name ("Libya") or a
+        // typing error would slip past every list of States a person fears.
+        if let Some((rule, code)) = action
+            .state_codes()
+            .into_iter()
+            .find(|(_, c)| !crate::is_state_code(c.trim()))
+        {
+            return Ok(Taken::refused(refuse(
+                rule,
+                format!("{code:?} is not a State's ISO 3166 alpha-2 code (`LY`, `MT`)"),
+            )));
+        }
         // What the log requires of any entry (sizes, times) is checked before any rule is
         // applied to what the action says.
         let mut probe = entry.clone();

@@ -147,6 +147,7 @@ fn view(
             "headcounts": f.roster.headcounts,
             "transfers": f.roster.transfers,
             "people": people,
+            "medevac_queue": disclosure::medevac_queue(f, role),
         }),
         place_of_safety: serde_json::to_value(&f.place_of_safety).unwrap_or_default(),
         disembarkations: f
@@ -469,9 +470,11 @@ pub struct CaseRequest {
     /// `acknowledge_condition`, `board`, `search`, `search_outcome`, `finalise_boarding`,
     /// `measure`, `condition_compliance`, `report_results`, `decide_compensation`,
     /// `close_art8`, `withdraw_art8`, `imminent_danger`, `rescue`, `headcount`,
-    /// `vulnerability`, `asylum`, `transfer_out`, `transfer_received`, `place_of_safety`,
-    /// `protection_override`, `disembark`, `suspect`, `seize`, `custody_transfer`,
-    /// `custody_receive`, `mla_request`, `interview`), the other fields its parameters.
+    /// `vulnerability`, `asylum`, `transfer_out`, `transfer_received`, `medevac`,
+    /// `person_missing`, `person_found`, `person_died`, `place_of_safety`,
+    /// `protection_override`, `disembark`, `family`, `age`, `nationality`, `suspect`, `seize`,
+    /// `custody_transfer`, `custody_receive`, `mla_request`, `interview`, …), the other fields
+    /// its parameters.
     #[schema(schema_with = action_schema)]
     pub action: Action,
     /// Why, in words (required).

@@ -127,7 +127,7 @@ fn case_error(e: CaseError) -> ApiError {
     match e {
         CaseError::NotCoordinator(_) => ApiError::forbidden("forbidden", e.to_string()),
         CaseError::NoRationale(_) => ApiError::bad_request(e.to_string()),
-        CaseError::NotAccountedFor { .. } => {
+        CaseError::NotAccountedFor { .. } | CaseError::StillOnBoard(_) => {
             ApiError::new(StatusCode::CONFLICT, "refused", e.to_string())
         }
         _ => ApiError::conflict(e.to_string()),
