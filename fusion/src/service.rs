@@ -510,6 +510,8 @@ impl Fusion {
         self.memory
             .sync()
             .map_err(|e| (path.display().to_string(), e))?;
+        // What was refused is kept before the batch is acknowledged.
+        self.store.sync_rejects()?;
         if !self.stored.is_empty() {
             let stored = &mut self.stored;
             self.events.retain(|e| !stored.remove(&event_key(e)));

@@ -55,6 +55,9 @@ pub(crate) struct Store {
     alerts: File,
     taskings: File,
     rejects: File,
+    /// Refused messages not yet written: kept by [`Store::sync_rejects`] before the batch
+    /// that brought them is acknowledged.
+    pending_rejects: Vec<u8>,
     /// The UTC day the live files were begun on (at start: today).
     day: jiff::civil::Date,
 }
@@ -77,6 +80,7 @@ impl Store {
             alerts: open(FILES[0].0)?,
             taskings: open(FILES[1].0)?,
             rejects: open(FILES[2].0)?,
+            pending_rejects: Vec::new(),
             day: day_of(Timestamp::now()),
         })
     }
@@ -117,13 +121,36 @@ impl Store {
         (len(&self.alerts), len(&self.taskings))
     }
 
-    /// Keep a refused message (best effort: it is counted even if it cannot be kept).
+    /// Keep a refused message: held until [`Store::sync_rejects`] writes it, before the
+    /// batch that brought it is acknowledged.
     pub(crate) fn reject(&mut self, topic: &str, reason: &str, error: &str, payload: &[u8]) {
         let rec = serde_json::json!({
-            "topic": topic, "reason": reason, "error": error,
+            "time": Timestamp::now(), "topic": topic, "reason": reason, "error": error,
             "payload": String::from_utf8_lossy(payload),
         });
-        let _ = writeln!(self.rejects, "{rec}");
+        serde_json::to_writer(&mut self.pending_rejects, &rec).expect("a record serializes");
+        self.pending_rejects.push(b'\n');
+    }
+
+    /// Write and fsync the refused messages held, in one write: all or nothing (on an error
+    /// the file is cut back to its length before and they stay held, to be tried again).
+    pub(crate) fn sync_rejects(&mut self) -> Result<(), (String, io::Error)> {
+        if self.pending_rejects.is_empty() {
+            return Ok(());
+        }
+        let file = &mut self.rejects;
+        let before = file.metadata().map(|m| m.len());
+        let res = file
+            .write_all(&self.pending_rejects)
+            .and_then(|_| file.sync_data());
+        if res.is_err()
+            && let Ok(len) = before
+        {
+            let _ = file.set_len(len);
+        }
+        res.map_err(|e| (self.dir.join(FILES[2].0).display().to_string(), e))?;
+        self.pending_rejects.clear();
+        Ok(())
     }
 
     /// Pretend the live files were begun on `day` (tests).
@@ -144,8 +171,11 @@ impl Store {
             close_file(&self.dir, name, kind, self.day)?;
         }
         hourly::sync_dir(&self.dir)?;
+        // Refusals not yet written go to the new day's file.
+        let pending_rejects = std::mem::take(&mut self.pending_rejects);
         *self = Store {
             day: day_of(now),
+            pending_rejects,
             ..Store::open(&self.dir)?
         };
         Ok(())
@@ -216,7 +246,21 @@ impl DailyLog {
         let mut buf = Vec::with_capacity(line.len() + 1);
         buf.extend_from_slice(line.as_bytes());
         buf.push(b'\n');
-        self.file.write_all(&buf)
+        // All or nothing: a line that fails part-way is cut back, so the next one is not
+        // glued onto a torn one.
+        let before = self.file.metadata().map(|m| m.len());
+        let res = self.file.write_all(&buf);
+        if res.is_err()
+            && let Ok(len) = before
+        {
+            let _ = self.file.set_len(len);
+        }
+        res
+    }
+
+    /// Fsync what was written.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
     }
 }
 
@@ -290,6 +334,48 @@ mod tests {
         v
     }
 
+    /// Review 23: a refused message is kept before its batch is acknowledged — written and
+    /// fsync'd whole by `sync_rejects` (which the commit before every acknowledgement calls,
+    /// retrying while it fails), never a line lost or torn when the disk is full.
+    #[test]
+    fn a_refused_message_is_kept_whole_or_held_until_it_can_be() {
+        let dir = tempfile::tempdir().unwrap();
+        // A disk that is full: every write fails with ENOSPC.
+        std::os::unix::fs::symlink("/dev/full", dir.path().join("rejects.jsonl")).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store.reject(
+            "obs/ais/1",
+            "bad_observation",
+            "expected value",
+            b"{not json",
+        );
+        let e = store.sync_rejects().unwrap_err();
+        assert_eq!(e.1.raw_os_error(), Some(28), "{e:?}");
+        // Still held, to be tried again (the batch is not acknowledged meanwhile).
+        assert!(store.sync_rejects().is_err());
+        assert!(!store.pending_rejects.is_empty());
+        // On a disk with room: written whole, payload included, and no longer held.
+        let dir = tempfile::tempdir().unwrap();
+        let mut ok = Store::open(dir.path()).unwrap();
+        ok.pending_rejects = std::mem::take(&mut store.pending_rejects);
+        ok.reject("obs/ais/2", "topic_mismatch", "belongs elsewhere", b"{}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("rejects.jsonl")).unwrap(),
+            "",
+            "nothing written before the sync"
+        );
+        ok.sync_rejects().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("rejects.jsonl")).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["payload"], "{not json");
+        assert_eq!(lines[1]["reason"], "topic_mismatch");
+        assert!(ok.pending_rejects.is_empty());
+    }
+
     #[test]
     fn a_daily_log_closes_its_day_at_the_first_line_of_the_next() {
         let dir = tempfile::tempdir().unwrap();
@@ -322,6 +408,7 @@ mod tests {
                 .append(false, &[serde_json::json!({"id": format!("a-{i}")})])
                 .unwrap();
             store.reject("t", "bad_observation", "e", b"x");
+            store.sync_rejects().unwrap();
             let next = store.day.tomorrow().unwrap();
             let at = next.to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp();
             assert!(store.day_over(at), "{day}");

@@ -183,12 +183,15 @@ fn take(console: &Console, p: &Publish) -> Result<super::sea::Outgoing, super::s
         super::sea::take(console, &unit, &p.payload, &mut out)?;
         return Ok(out);
     }
-    take_into(console, p);
+    take_into(console, p)?;
     Ok(out)
 }
 
-fn take_into(console: &Console, p: &Publish) {
+/// Take one message; an error (the store or the rejects file could not be written) leaves
+/// it unacknowledged.
+fn take_into(console: &Console, p: &Publish) -> Result<(), super::store::StoreError> {
     let topic = p.topic.as_str();
+    let refuse = |reason: &'static str, why: &str| console.refuse(reason, topic, why, &p.payload);
     match Topic::parse(topic) {
         Some(t @ (Topic::ObsAis(_) | Topic::ObsPatrol(_) | Topic::ObsRadar(_))) => {
             match serde_json::from_slice::<Observation>(&p.payload) {
@@ -196,37 +199,38 @@ fn take_into(console: &Console, p: &Publish) {
                     let belongs = Topic::of_observation(&o);
                     if belongs != t {
                         let why = format!("an observation that belongs on {belongs}");
-                        return console.refuse("topic_mismatch", topic, &why);
+                        return refuse("topic_mismatch", &why);
                     }
-                    console.picture_mut().observe(&o)
+                    console.picture_mut().observe(&o);
+                    Ok(())
                 }
-                Err(e) => console.refuse("bad_observation", topic, &e.to_string()),
+                Err(e) => refuse("bad_observation", &e.to_string()),
             }
         }
         Some(Topic::Alert(kind)) => match serde_json::from_slice::<fusion::Alert>(&p.payload) {
             Ok(a) => {
                 if let Err((reason, why)) = check_alert(console, &kind, &a) {
-                    return console.refuse(reason, topic, &why);
+                    return refuse(reason, &why);
                 }
-                if let Err(e) = console.take_alert(a, &p.payload) {
-                    tracing::error!(error = %e, "console: cannot store an alert");
-                }
+                // Acknowledged only once stored: an error leaves it for the broker.
+                console.take_alert(a, &p.payload)
             }
-            Err(e) => console.refuse("bad_alert", topic, &e.to_string()),
+            Err(e) => refuse("bad_alert", &e.to_string()),
         },
         Some(Topic::PatrolTasking(unit)) => match serde_json::from_slice::<Tasking>(&p.payload) {
             Ok(t) if t.unit != unit.as_str() => {
                 let why = format!("a tasking for {} on {unit}'s topic", t.unit);
-                console.refuse("topic_mismatch", topic, &why)
+                refuse("topic_mismatch", &why)
             }
             Ok(t) => {
                 let (unit, alert) = (t.unit.clone(), t.alert.clone());
                 console.picture_mut().tasking(t);
                 console.tasked(&unit, &alert);
+                Ok(())
             }
-            Err(e) => console.refuse("bad_tasking", topic, &e.to_string()),
+            Err(e) => refuse("bad_tasking", &e.to_string()),
         },
-        _ => console.refuse("unknown_topic", topic, "not a topic the console reads"),
+        _ => refuse("unknown_topic", "not a topic the console reads"),
     }
 }
 
@@ -353,5 +357,43 @@ mod tests {
         take(&c, &publish("tidewatch/v1/obs/ais/247000222", o)).unwrap();
         assert!(c.picture().vessel(247_000_111).is_none());
         assert_eq!(refused(&c, "topic_mismatch"), 3);
+    }
+
+    /// Review 23: an alert the store could not keep is not taken (the feed acknowledges only
+    /// what `take` took, so the broker delivers it again), and a refused message is kept whole,
+    /// its payload included, before it is counted.
+    #[test]
+    fn review_23_an_alert_not_stored_is_not_acknowledged_and_a_refusal_keeps_the_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Console::for_tests(Some(dir.path().to_path_buf()));
+        c.store().tamper_for_tests(
+            "CREATE TRIGGER full BEFORE INSERT ON alerts \
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+            &[],
+        );
+        let rv = "tidewatch/v1/alerts/rendezvous";
+        let p = publish(rv, alert("rv-9", "rendezvous", 1, "open"));
+        let e = take(&c, &p).unwrap_err();
+        assert!(e.to_string().contains("full"), "{e}");
+        assert!(c.picture().alert_with_history("rv-9").is_none());
+        // Delivered again once the store can write: taken, and kept.
+        c.store().tamper_for_tests("DROP TRIGGER full", &[]);
+        take(&c, &p).unwrap();
+        assert!(c.picture().alert_with_history("rv-9").is_some());
+        assert_eq!(c.store().alerts().unwrap().len(), 1);
+
+        let wrong = alert("rv-10", "rendezvous", 1, "open");
+        take(
+            &c,
+            &publish("tidewatch/v1/alerts/sar_beacon", wrong.clone()),
+        )
+        .unwrap();
+        let kept = std::fs::read_to_string(dir.path().join("console-rejects.jsonl")).unwrap();
+        let line: serde_json::Value = serde_json::from_str(kept.lines().last().unwrap()).unwrap();
+        assert_eq!(line["reason"], "topic_mismatch");
+        let payload: serde_json::Value =
+            serde_json::from_str(line["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(payload, wrong);
+        assert_eq!(refused(&c, "topic_mismatch"), 1);
     }
 }

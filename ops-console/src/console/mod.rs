@@ -328,7 +328,31 @@ impl Console {
     }
 
     /// Count and keep a message from the broker that cannot be used.
-    pub fn refuse(&self, reason: &'static str, topic: &str, error: &str) {
+    ///
+    /// The message is kept whole (`payload`, as text) in `console-rejects.jsonl`, written and
+    /// fsync'd before this returns; an error means it is not kept, and the caller leaves the
+    /// message unacknowledged for the broker to deliver again.
+    pub fn refuse(
+        &self,
+        reason: &'static str,
+        topic: &str,
+        error: &str,
+        payload: &[u8],
+    ) -> Result<(), StoreError> {
+        if let Some(f) = &self.rejects {
+            let line = serde_json::json!({
+                "time": Timestamp::now(), "topic": topic, "reason": reason, "error": error,
+                "payload": String::from_utf8_lossy(payload),
+            });
+            let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
+            f.write_line(&line.to_string())
+                .and_then(|()| f.sync())
+                .map_err(|e| {
+                    tracing::error!(topic, reason, error = %e, "console: cannot keep a refused message; left unacknowledged");
+                    StoreError::Io(e)
+                })?;
+        }
+        // Counted once kept: a message delivered again after a failure is counted once.
         *self
             .stats
             .refused
@@ -337,14 +361,7 @@ impl Console {
             .entry(reason)
             .or_default() += 1;
         tracing::warn!(topic, reason, error, "console: message refused");
-        if let Some(f) = &self.rejects {
-            let line = serde_json::json!({
-                "time": Timestamp::now(), "topic": topic, "reason": reason, "error": error,
-            });
-            let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
-            // Best effort: the refusal is counted even if it cannot be kept.
-            let _ = f.write_line(&line.to_string());
-        }
+        Ok(())
     }
 
     /// Store an alert revision from fusion, then show it.

@@ -73,7 +73,7 @@ pub(crate) fn take(
                 out.push(down(unit, &answer));
             }
         }
-        Err(e) => console.refuse("sea_malformed", &topic, &e.to_string()),
+        Err(e) => console.refuse("sea_malformed", &topic, &e.to_string(), payload)?,
     }
     Ok(())
 }
@@ -139,7 +139,12 @@ fn action(
     let rec: SeaRecord = match serde_json::from_str(record) {
         Ok(r) => r,
         Err(e) => {
-            console.refuse("sea_record", topic, &format!("not a record: {e}"));
+            console.refuse(
+                "sea_record",
+                topic,
+                &format!("not a record: {e}"),
+                record.as_bytes(),
+            )?;
             return Ok(());
         }
     };
@@ -156,7 +161,12 @@ fn action(
         at: now,
     };
     let mut invalid = |reason: &'static str, message: String| {
-        console.refuse(reason, topic, &format!("record {}: {message}", rec.id));
+        console.refuse(
+            reason,
+            topic,
+            &format!("record {}: {message}", rec.id),
+            record.as_bytes(),
+        )?;
         out.push(down(unit, &answer(Outcome::Invalid, None, message)));
         Ok(())
     };
@@ -469,7 +479,8 @@ fn file_chunk(
 ) -> Result<Option<SeaDown>, StoreError> {
     let now = Timestamp::now();
     let refused = |reason: &'static str, message: String| {
-        console.refuse(reason, topic, &format!("file {}: {message}", c.sha256));
+        // The chunk's bytes are a piece of a file: kept by its hash, offset and length.
+        console.refuse(reason, topic, &format!("file {}: {message}", c.sha256), b"")?;
         Ok(Some(SeaDown::File {
             sha256: c.sha256.to_owned(),
             stored: false,
@@ -541,7 +552,12 @@ fn file_chunk(
                 return refused("sea_file_gap", why);
             }
             // Said once: the rest of this copy is counted, not answered.
-            console.refuse("sea_file_gap", topic, &format!("file {}: {why}", c.sha256));
+            console.refuse(
+                "sea_file_gap",
+                topic,
+                &format!("file {}: {why}", c.sha256),
+                b"",
+            )?;
             return Ok(None);
         }
     };
