@@ -321,8 +321,14 @@ impl Board {
     fn take_tasking(s: &mut BoardState, text: &str) {
         match serde_json::from_str::<Tasking>(text) {
             Ok(t) => {
+                // Delivered again (the centre restarted): the crew's answer stands.
+                let answer = s
+                    .taskings
+                    .iter()
+                    .find(|(o, _)| o.id == t.id)
+                    .and_then(|(_, a)| *a);
                 s.taskings.retain(|(o, _)| o.id != t.id);
-                s.taskings.push((t, None));
+                s.taskings.push((t, answer));
             }
             Err(e) => {
                 s.refused.push(format!(
@@ -425,5 +431,33 @@ impl Board {
     /// Where evidence files are kept on board.
     pub fn evidence_dir(&self) -> PathBuf {
         self.dir.join("evidence")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review 23: a tasking delivered again (the centre restarted and republished it) keeps
+    /// the crew's answer, on screen and after the interface restarts.
+    #[test]
+    fn a_tasking_delivered_again_keeps_the_crews_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let board = Board::load(dir.path(), "cp-301").unwrap();
+        let t = serde_json::json!({"id": "t-7", "time": Timestamp::now(), "unit": "cp-301",
+            "kind": "sar", "alert": "sart-1", "instructions": "search the datum",
+            "datum": {"lat": 35.0, "lon": 13.0}, "distance_nm": 12.0, "eta_min": 40.0})
+        .to_string();
+        board.tasking(&t).unwrap();
+        board.answered("t-7", true).unwrap();
+        board.tasking(&t).unwrap();
+        let answer = |b: &Board| {
+            let s = b.snapshot();
+            assert_eq!(s.taskings.len(), 1);
+            s.taskings[0].1
+        };
+        assert_eq!(answer(&board), Some(true));
+        let again = Board::load(dir.path(), "cp-301").unwrap();
+        assert_eq!(answer(&again), Some(true));
     }
 }

@@ -130,6 +130,10 @@ fn services(dir: &Path, brokers: &[String], database: &str, base: u16) -> Vec<Se
                 d(&format!("fusion-{name}")),
                 "--metrics".into(),
                 format!("127.0.0.1:{}", base + 93 + k as u16),
+                // The replicas agree revision for revision only on the data's clock: on the
+                // carried clock each numbers its revisions by its own wall clock, and the
+                // console, keeping the first copy of each (id, revision), would mix them.
+                "--data-clock".into(),
             ]
             .into_iter()
             .chain(login("fusion"))
@@ -537,6 +541,32 @@ fn stop(services: &mut [Service]) {
     for s in services.iter_mut() {
         if let Some(mut c) = s.child.take() {
             engines::reap(&mut c, deadline);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review 23: both fusion replicas run on the data's clock, so their revisions agree and
+    /// the console's keeping the first copy of each (id, revision) mixes nothing.
+    #[test]
+    fn the_fusion_replicas_run_on_the_datas_clock() {
+        let brokers = vec!["127.0.0.1:1".to_owned(), "127.0.0.1:2".to_owned()];
+        let all = services(Path::new("/srv/tw"), &brokers, "postgres://x", 20000);
+        let fusion: Vec<&Service> = all
+            .iter()
+            .filter(|s| s.name.starts_with("fusion-"))
+            .collect();
+        assert_eq!(fusion.len(), 2);
+        for s in fusion {
+            assert!(
+                s.args.iter().any(|a| a == "--data-clock"),
+                "{}: {:?}",
+                s.name,
+                s.args
+            );
         }
     }
 }
