@@ -152,6 +152,88 @@ pub struct BoardState {
     pub refused: Vec<String>,
 }
 
+/// What a crew member's role may see of a record's action on board, as the console decides
+/// for its own roles (`ops-console/src/console/disclosure.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Rescue and the boarding itself: everyone on board.
+    Open,
+    /// What a person said asking for protection, referrals, overrides: the protection officer.
+    Protection,
+    /// Vulnerability flags: the protection officer all, the boarding team those rescue and
+    /// landing act on, the bridge none.
+    Health,
+    /// Exhibits, seals, custody; suspects and detention: the commander and boarding officer.
+    Evidence,
+}
+
+fn class_of(action_type: &str) -> Class {
+    match action_type {
+        "asylum" | "asylum_restricted" | "protection_override" | "referral" => Class::Protection,
+        "vulnerability" => Class::Health,
+        "seize" | "custody_transfer" | "custody_receive" | "reseal" | "integrity_incident"
+        | "suspect" | "detain" | "interview" | "mla_request" | "info_item" => Class::Evidence,
+        _ => Class::Open,
+    }
+}
+
+/// The flags rescue and landing act on (the console's `disclosure::logistics_flag`).
+fn logistics_flag(flag: &str) -> bool {
+    [
+        "UASC",
+        "MED_EMERG",
+        "PREGNANT",
+        "CHILD_ACC",
+        "DISAB_ELD",
+        "SINGLE_PARENT",
+        "DECEASED",
+    ]
+    .iter()
+    .any(|c| c.eq_ignore_ascii_case(flag.trim()))
+}
+
+impl BoardState {
+    /// The board as `role` may see it: the one filter every rendering of the board goes
+    /// through. A record the role may not see keeps its type, who, when and the centre's
+    /// outcome; its content, its reason and the centre's words are withheld. Exhibits and
+    /// evidence files are the commander's and the boarding officer's.
+    pub fn seen_by(mut self, role: crate::crew::CrewRole) -> BoardState {
+        use crate::crew::CrewRole::*;
+        let boarding_team = matches!(role, Commander | BoardingOfficer);
+        let may_see = |r: &Recorded| match class_of(r.action["type"].as_str().unwrap_or("")) {
+            Class::Open => true,
+            Class::Protection => role == ProtectionOfficer,
+            Class::Health => {
+                role == ProtectionOfficer
+                    || (boarding_team && r.action["flag"].as_str().is_some_and(logistics_flag))
+            }
+            Class::Evidence => boarding_team,
+        };
+        for r in &mut self.records {
+            if may_see(r) {
+                continue;
+            }
+            let kind = r.action["type"].clone();
+            r.action = serde_json::json!({"type": kind, "withheld": true});
+            r.why = "(withheld from this role)".into();
+            if let Some(SeaDown::Result {
+                message, produced, ..
+            }) = self.answers.get_mut(&r.id)
+            {
+                *message = "(withheld from this role)".into();
+                *produced = None;
+            }
+        }
+        if !boarding_team {
+            for brief in self.cases.values_mut() {
+                brief.exhibits.clear();
+            }
+            self.files.clear();
+        }
+        self
+    }
+}
+
 /// The board, shared by the link and the web interface.
 #[derive(Debug)]
 pub struct Board {
@@ -459,5 +541,114 @@ mod tests {
         assert_eq!(answer(&board), Some(true));
         let again = Board::load(dir.path(), "cp-301").unwrap();
         assert_eq!(answer(&again), Some(true));
+    }
+
+    /// Review 23: the board `/api/state` shows (`BoardState::seen_by`, the one filter) gives
+    /// each crew role what the console would: the bridge sees no flag, referral or exhibit;
+    /// the boarding team the flags rescue acts on and the evidence; the protection officer
+    /// every flag and referral, no evidence.
+    #[test]
+    fn each_crew_role_sees_what_the_console_would_show_its_role() {
+        use crate::crew::CrewRole::*;
+        let now = Timestamp::now();
+        let rec = |id: &str, action: serde_json::Value| Recorded {
+            id: id.into(),
+            incident: "INC-1".into(),
+            officer: "po".into(),
+            action,
+            why: format!("why {id}"),
+            occurred_at: now,
+            captured_at: now,
+            sha256: "00".repeat(32),
+            position: None,
+        };
+        let mut s = BoardState {
+            records: vec![
+                rec(
+                    "r1",
+                    serde_json::json!({"type": "rescue", "unit": "cp-301", "count": 3}),
+                ),
+                rec(
+                    "r2",
+                    serde_json::json!({"type": "vulnerability", "tag": "cp-301-0001", "flag": "VOT"}),
+                ),
+                rec(
+                    "r3",
+                    serde_json::json!({"type": "vulnerability", "tag": "cp-301-0002", "flag": "MED_EMERG"}),
+                ),
+                rec(
+                    "r4",
+                    serde_json::json!({"type": "referral", "tag": "cp-301-0001", "to": "UNHCR", "reasons": ["ASYLUM"]}),
+                ),
+                rec(
+                    "r5",
+                    serde_json::json!({"type": "seize", "description": "engine plate", "seal": "S-1"}),
+                ),
+            ],
+            ..BoardState::default()
+        };
+        s.answers.insert(
+            "r4".into(),
+            SeaDown::Result {
+                id: "r4".into(),
+                incident: "INC-1".into(),
+                record_sha256: "00".repeat(32),
+                outcome: ingest::wire::sea::Outcome::Applied,
+                rule: None,
+                message: "referred to UNHCR for ASYLUM".into(),
+                log_seq: Some(4),
+                produced: None,
+                at: now,
+            },
+        );
+        s.cases.insert(
+            "INC-1".into(),
+            IncidentBrief {
+                incident: "INC-1".into(),
+                synced_at: now,
+                cases: Vec::new(),
+                place_of_safety: None,
+                tags_issued: BTreeMap::new(),
+                on_board: BTreeMap::new(),
+                exhibits: vec![("EX-1".into(), "engine plate".into(), "S-1".into())],
+            },
+        );
+        s.files.insert(
+            "ab".repeat(32),
+            FileState {
+                name: "seal.jpg".into(),
+                size: 3,
+                stored: None,
+                message: None,
+            },
+        );
+        let seen = |role| serde_json::to_string(&s.clone().seen_by(role)).unwrap();
+        let bridge = seen(Bridge);
+        for secret in [
+            "VOT",
+            "MED_EMERG",
+            "UNHCR",
+            "ASYLUM",
+            "engine plate",
+            "S-1",
+            "seal.jpg",
+            "why r2",
+        ] {
+            assert!(
+                !bridge.contains(secret),
+                "the bridge sees {secret}: {bridge}"
+            );
+        }
+        assert!(bridge.contains("\"count\":3"), "rescue is everyone's");
+        let bo = seen(BoardingOfficer);
+        assert!(bo.contains("MED_EMERG") && bo.contains("engine plate") && bo.contains("seal.jpg"));
+        for secret in ["VOT", "UNHCR", "ASYLUM"] {
+            assert!(!bo.contains(secret), "the boarding officer sees {secret}");
+        }
+        let po = seen(ProtectionOfficer);
+        assert!(po.contains("VOT") && po.contains("UNHCR") && po.contains("for ASYLUM"));
+        for secret in ["engine plate", "S-1", "seal.jpg"] {
+            assert!(!po.contains(secret), "the protection officer sees {secret}");
+        }
     }
 }

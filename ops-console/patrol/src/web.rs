@@ -354,7 +354,7 @@ async fn logout(State(w): State<Arc<Web>>, headers: HeaderMap) -> Reply {
 
 async fn state(State(w): State<Arc<Web>>, headers: HeaderMap) -> Reply {
     let me = w.who(&headers)?;
-    let s = w.board.snapshot();
+    let s = w.board.snapshot().seen_by(me.role);
     let mut v = serde_json::to_value(&s).expect("the board serializes");
     v["me"] = serde_json::json!({"name": me.name, "role": me.role,
         "signs": me.role.signs_case_actions()});
