@@ -17,9 +17,9 @@ use ingest::link::client::{self, Failover};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ingest::model::Observation;
-use ingest::wire::Tasking;
+use ingest::model::{Observation, ObservationData};
 use ingest::wire::topics::{ALERTS_FILTER, OBS_FILTER, SEA_CASE_FILTER, TASKING_FILTER, Topic};
+use ingest::wire::{PatrolReport, Tasking};
 use jiff::SignedDuration;
 use rumqttc::{Event, Packet, Publish, QoS};
 use tokio::sync::mpsc;
@@ -202,6 +202,25 @@ fn take_into(console: &Console, p: &Publish) -> Result<(), super::store::StoreEr
                         return refuse("topic_mismatch", &why);
                     }
                     console.picture_mut().observe(&o);
+                    // A unit's answer to its tasking, as the picture took it, is kept.
+                    if let ObservationData::Report {
+                        report: PatrolReport::TaskingAck { tasking, .. },
+                        ..
+                    } = &o.data
+                    {
+                        let answer = console
+                            .picture()
+                            .tasking_status(tasking)
+                            .filter(|(s, _)| *s != "sent")
+                            .map(|(s, r)| (s.to_owned(), r.map(str::to_owned)));
+                        if let Some((status, reason)) = answer {
+                            console.store().set_tasking_status(
+                                tasking,
+                                &status,
+                                reason.as_deref(),
+                            )?;
+                        }
+                    }
                     Ok(())
                 }
                 Err(e) => refuse("bad_observation", &e.to_string()),
@@ -223,6 +242,10 @@ fn take_into(console: &Console, p: &Publish) -> Result<(), super::store::StoreEr
                 refuse("topic_mismatch", &why)
             }
             Ok(t) => {
+                // Kept before it is shown, so a restart still shows who is tasked.
+                console
+                    .store()
+                    .add_tasking(&t.id, &String::from_utf8_lossy(&p.payload))?;
                 let (unit, alert) = (t.unit.clone(), t.alert.clone());
                 console.picture_mut().tasking(t);
                 console.tasked(&unit, &alert);
@@ -357,6 +380,49 @@ mod tests {
         take(&c, &publish("tidewatch/v1/obs/ais/247000222", o)).unwrap();
         assert!(c.picture().vessel(247_000_111).is_none());
         assert_eq!(refused(&c, "topic_mismatch"), 3);
+    }
+
+    /// Review 23: the units' taskings and their answers outlive a console restart (they were
+    /// held in memory only: after a restart nobody was shown tasked, and answers were lost).
+    #[test]
+    fn review_23_taskings_and_the_units_answers_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Timestamp::now();
+        {
+            let c = Console::for_tests(Some(dir.path().to_path_buf()));
+            for (id, unit) in [("task-A-cp-302", "cp-302"), ("task-A-cp-301", "cp-301")] {
+                let t = json!({"id": id, "time": now, "unit": unit, "kind": "sar",
+                    "alert": "A", "instructions": "search", "datum": {"lat": 35.5, "lon": 12.5},
+                    "distance_nm": 12.0, "eta_min": 40.0});
+                take(
+                    &c,
+                    &publish(&format!("tidewatch/v1/patrol/{unit}/tasking"), t),
+                )
+                .unwrap();
+            }
+            let ack: Observation = serde_json::from_value(json!({
+                "id": "ack-1", "time": now, "time_source": "sender", "received_at": now,
+                "receivers": ["cp-302"],
+                "data": {"kind": "report", "unit": "cp-302", "report": {
+                    "type": "tasking_ack", "time": now, "tasking": "task-A-cp-302",
+                    "accepted": false, "reason": "engine failure"}},
+            }))
+            .unwrap();
+            let topic = Topic::of_observation(&ack).to_string();
+            take(&c, &publish(&topic, serde_json::to_value(&ack).unwrap())).unwrap();
+            assert_eq!(
+                c.picture().tasking_status("task-A-cp-302"),
+                Some(("declined", Some("engine failure")))
+            );
+        }
+        let c = Console::for_tests(Some(dir.path().to_path_buf()));
+        let p = c.picture();
+        assert_eq!(
+            p.tasking_status("task-A-cp-302"),
+            Some(("declined", Some("engine failure")))
+        );
+        assert_eq!(p.tasking_status("task-A-cp-301"), Some(("sent", None)));
+        assert_eq!(p.units_tasked_for(&["A".to_owned()]).len(), 2);
     }
 
     /// Review 23: an alert the store could not keep is not taken (the feed acknowledges only

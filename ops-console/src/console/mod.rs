@@ -210,6 +210,11 @@ impl Console {
                 .map_err(|e| StoreError::Corrupt(format!("stored incident: {e}")))?;
             picture.add_incident(i);
         }
+        for (json, status, reason) in store.taskings()? {
+            let t: ingest::wire::Tasking = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("stored tasking: {e}")))?;
+            picture.restore_tasking(t, status, reason);
+        }
         let (live, _) = broadcast::channel(256);
         let (to_units, to_units_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Console {

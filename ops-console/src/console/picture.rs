@@ -536,6 +536,20 @@ impl Picture {
     }
 
     /// Take a tasking sent to a unit.
+    /// A unit's tasking as kept by the store, with the unit's answer (after a restart).
+    pub fn restore_tasking(&mut self, t: Tasking, status: String, reason: Option<String>) {
+        self.changed.insert(format!("unit:{}", t.unit));
+        self.taskings.insert(t.id.clone(), (t, status, reason));
+    }
+
+    /// A tasking's status (`sent`, `accepted`, `declined`) and the unit's reason, if held.
+    pub fn tasking_status(&self, id: &str) -> Option<(&str, Option<&str>)> {
+        self.taskings
+            .get(id)
+            .map(|(_, s, r)| (s.as_str(), r.as_deref()))
+    }
+
+    /// A tasking sent to a unit, `sent` until it answers (one already held is kept).
     pub fn tasking(&mut self, t: Tasking) {
         self.changed.insert(format!("unit:{}", t.unit));
         self.taskings

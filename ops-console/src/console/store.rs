@@ -201,6 +201,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sea_records ADD COLUMN signature TEXT;",
     // 13: a record is a unit's: (unit, id) is its identity.
     "CREATE UNIQUE INDEX sea_records_unit_id ON sea_records (unit, id);",
+    // 14: the units' taskings and their answers, so a restart shows who is tasked.
+    "CREATE TABLE taskings (
+        id TEXT PRIMARY KEY,
+        json TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT
+    );",
 ];
 
 /// The schema on PostgreSQL: SQLite's as of its last migration, in PostgreSQL's types, with
@@ -329,6 +336,14 @@ const PG_MIGRATIONS: &[&str] = &[
         signature TEXT
     );
     CREATE UNIQUE INDEX sea_records_unit_id ON sea_records (unit, id);"#,
+    // 2: the units' taskings and their answers.
+    r#"CREATE TABLE taskings (
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY,
+        id TEXT PRIMARY KEY,
+        json TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT
+    );"#,
 ];
 
 /// The store as a case file sees it: evidence files, restricted records and signing keys,
@@ -924,6 +939,44 @@ impl Store {
             "INSERT INTO alerts (id, revision, json) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             params![id, revision, json],
         )? == 1)
+    }
+
+    /// Keep a unit's tasking as received (`sent`, until the unit answers); a tasking held
+    /// already is left as it is.
+    pub fn add_tasking(&self, id: &str, json: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO taskings (id, json, status) VALUES (?1, ?2, 'sent') ON CONFLICT DO NOTHING",
+            params![id, json],
+        )?;
+        Ok(())
+    }
+
+    /// A unit's answer to a tasking: `accepted` or `declined`, with its reason.
+    pub fn set_tasking_status(
+        &self,
+        id: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE taskings SET status = ?2, reason = ?3 WHERE id = ?1",
+            params![id, status, reason],
+        )?;
+        Ok(())
+    }
+
+    /// Every tasking kept, oldest first: its JSON, status and the unit's reason.
+    pub fn taskings(&self) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT json, status, reason FROM taskings ORDER BY rowid")?;
+        let rows = st.query_map(params![], |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<Option<String>>(2)?,
+            ))
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()
     }
 
     /// Every alert revision kept, oldest first.
