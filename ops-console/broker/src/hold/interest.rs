@@ -146,6 +146,10 @@ impl Answered {
             for (id, s) in sessions {
                 if s.waits(topic) {
                     waiting.push((id.clone(), s.kind));
+                } else if s.released && s.reads(topic) {
+                    // Released past its grace: no longer waited for, still followed, so what
+                    // the engine skips for it is counted as lost.
+                    waiting.push((id.clone(), Kind::Watched));
                 }
                 if !roles.contains(&s.role) && s.reads(topic) {
                     roles.push(s.role);
@@ -203,11 +207,17 @@ mod tests {
             .sessions
             .iter()
             .filter(|(id, s)| {
-                ***id != *publisher
-                    && !s.interest.released()
-                    && s.interest.filters().iter().any(|f| covers(f, topic))
+                ***id != *publisher && s.interest.filters().iter().any(|f| covers(f, topic))
             })
-            .map(|(id, s)| (id.to_string(), s.interest.kind()))
+            // A released session is followed, not waited for.
+            .map(|(id, s)| {
+                let kind = if s.interest.released() {
+                    Kind::Watched
+                } else {
+                    s.interest.kind()
+                };
+                (id.to_string(), kind)
+            })
             .collect();
         waiting.sort_by(|a, b| a.0.cmp(&b.0));
         let roles = SERVICES
