@@ -287,3 +287,71 @@ async fn r22_suspension_needs_a_rationale_and_is_undone_and_no_reasonable_hope_i
         "{audit}"
     );
 }
+
+/// Review 23 (R19, R21): a distress report opens its SAR case in distress when the watch says
+/// so, and an interception's incident, escalated without a SAR case, gets one from the SAR
+/// mission coordinator's phase (it had none, and no way to open one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r19_a_distress_report_opens_in_distress_and_an_interception_gets_a_sar_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    t.alert("sight-1", "distress", "critical", 1, 970022023)
+        .await;
+    t.alert("rv-1", "rendezvous", "high", 1, 247000123).await;
+    let c = t.running.console.clone();
+    t.wait(|| c.picture().alerts_at(None, true).len() == 2)
+        .await;
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    let mut smc = t.client();
+    smc.login("sar_coordinator", &password("sar_coordinator"))
+        .await;
+
+    let r = wo
+        .post(
+            "/api/alerts/sight-1/escalate",
+            json!({"sar_phase": "distress"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let inc = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    let case = smc.get(&format!("/api/sar/{inc}")).await.json();
+    assert_eq!(case["case"]["phase"], "distress", "{case}");
+
+    let r = wo.post("/api/alerts/rv-1/escalate", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let le = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    assert_eq!(smc.get(&format!("/api/sar/{le}")).await.status, 404);
+    let phase = format!("/api/sar/{le}/phase");
+    let declare =
+        json!({"phase": "distress", "rationale": "the craft intercepted is taking water"});
+    assert_eq!(wo.post(&phase, declare.clone()).await.status, 403);
+    let r = smc
+        .post(&phase, json!({"phase": "distress", "rationale": " "}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(smc.get(&format!("/api/sar/{le}")).await.status, 404);
+    let r = smc.post(&phase, declare).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["case"]["phase"], "distress");
+    // Its phases go on as any SAR case's; the opening is in the incident's log.
+    let r = smc
+        .post(
+            &phase,
+            json!({"phase": "alert", "rationale": "pumping holds, all aboard"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let log = smc.get(&format!("/api/incidents/{le}/log")).await.json();
+    let whys: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["why"].as_str())
+        .collect();
+    assert!(
+        whys.contains(&"the craft intercepted is taking water"),
+        "{whys:?}"
+    );
+}

@@ -1095,11 +1095,19 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         // Only over the version the change was made to: two coordinators changing it at
-        // once cannot overwrite each other (the second is told to reload).
-        let n = tx.execute(
-            "UPDATE sar_cases SET json = ?3 WHERE id = ?1 AND json = ?2",
-            params![id, expected, json],
-        )?;
+        // once cannot overwrite each other (the second is told to reload). `expected` empty:
+        // the incident has no SAR case yet, and this opens it (unless one was meanwhile).
+        let n = if expected.is_empty() {
+            tx.execute(
+                "INSERT INTO sar_cases (id, json) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![id, json],
+            )?
+        } else {
+            tx.execute(
+                "UPDATE sar_cases SET json = ?3 WHERE id = ?1 AND json = ?2",
+                params![id, expected, json],
+            )?
+        };
         if n != 1 {
             return Ok(None);
         }

@@ -148,6 +148,12 @@ pub struct EscalateRequest {
     /// The incident's title (default: from the alert).
     #[schema(max_length = 200)]
     pub title: Option<String>,
+    /// The SAR case's phase, for a rescue alert: a distress report (a patrol saw the craft
+    /// sinking, capsized, people in the water) opens it in distress directly (R19). Default:
+    /// distress for a beacon, alert otherwise.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(uncertainty|alert|distress)$")]
+    pub sar_phase: Option<Phase>,
 }
 
 pub(super) fn current_triage(c: &Console, id: &str) -> Result<(Triage, AlertView), ApiError> {
@@ -373,11 +379,11 @@ pub(super) async fn escalate(
     // SMC then owns its phases.
     let sar_case = match kind {
         "sar" => {
-            let phase = if view.kind == "sar_beacon" {
+            let phase = req.sar_phase.unwrap_or(if view.kind == "sar_beacon" {
                 Phase::Distress
             } else {
                 Phase::Alert
-            };
+            });
             let case = SarCase::open(
                 &incident.id,
                 phase,

@@ -84,7 +84,7 @@ pub struct PhaseRequest {
         (status = 400, description = "No rationale", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Only the SAR mission coordinator, or no anti-CSRF token", body = ErrorBody),
-        (status = 404, description = "No such SAR case", body = ErrorBody),
+        (status = 404, description = "No such incident", body = ErrorBody),
         (status = 409, description = "The case is terminated", body = ErrorBody),
     ))]
 pub(super) async fn sar_phase(
@@ -93,6 +93,41 @@ pub(super) async fn sar_phase(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<PhaseRequest>,
 ) -> ApiResult<SarCaseView> {
+    u.require(Permission::CoordinateSar)?;
+    // An incident without a SAR case (an interception): the coordinator's phase opens one
+    // (R19, R21: whatever the law-enforcement case, persons at sea may need rescue).
+    if c.store().sar_case(&id)?.is_none() {
+        let incident = c
+            .picture()
+            .incidents()
+            .iter()
+            .find(|i| i.id == id)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))?;
+        let now = Timestamp::now();
+        let actor = Actor {
+            name: u.name.clone(),
+            role: u.role,
+        };
+        let case = SarCase::open(
+            &id,
+            req.phase,
+            "the SAR mission coordinator",
+            &req.rationale,
+            actor,
+            now,
+        )
+        .map_err(case_error)?;
+        return save(
+            &c,
+            &u,
+            (incident, case, String::new()),
+            now,
+            "sar_opened",
+            req.rationale.trim(),
+            serde_json::json!({"phase": req.phase, "opened": true}),
+        );
+    }
     let (incident, mut case, before, actor, now) = coordinate(&c, &u, &id)?;
     case.declare_phase(req.phase, &req.rationale, actor, now)
         .map_err(case_error)?;
