@@ -1803,3 +1803,48 @@ async fn review_17_8_a_live_stream_ends_when_its_session_expires() {
     assert_eq!(wo.get("/api/me").await.status, 401);
     t.stop().await;
 }
+
+/// Review 23 (R58): a read of personal data whose audit entry cannot be written (the disk
+/// full, the database refusing) is refused: nothing personal is shown without its trace. The
+/// audit failed open before (logged, and the case file served).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_23_a_read_that_cannot_be_audited_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    t.alert("sart-58", "sar_beacon", "critical", 1, 970022058)
+        .await;
+    let c = t.running.console.clone();
+    t.wait(|| c.picture().alerts_at(None, true).len() == 1)
+        .await;
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    let r = wo.post("/api/alerts/sart-58/escalate", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let inc = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    let paths = [
+        format!("/api/incidents/{inc}/case"),
+        format!("/api/incidents/{inc}/log"),
+    ];
+    for p in &paths {
+        assert_eq!(inv.get(p).await.status, 200, "{p}");
+    }
+    let db = rusqlite::Connection::open(dir.path().join("console.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER full BEFORE INSERT ON audit \
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    .unwrap();
+    for p in &paths {
+        let r = inv.get(p).await;
+        assert!(r.status >= 500, "{p}: {} {}", r.status, r.text());
+        assert!(!r.text().contains("\"persons\""), "{p}: {}", r.text());
+    }
+    db.execute_batch("DROP TRIGGER full").unwrap();
+    for p in &paths {
+        assert_eq!(inv.get(p).await.status, 200, "{p}");
+    }
+}

@@ -401,27 +401,33 @@ pub(super) fn purpose_of(u: &CurrentUser, purpose: Option<String>) -> Result<Str
 
 /// R58: every read of personal data leaves a trace with its purpose: `action` names what was
 /// read (`case_file_read`: its persons and evidence; `interception_log_read`: the log).
+/// A read whose trace cannot be written is refused (the error): nothing personal is shown
+/// without it.
 pub(super) fn read_audit(
     c: &super::Console,
     u: &CurrentUser,
     id: &str,
     action: &str,
     purpose: &str,
-) {
+) -> Result<(), ApiError> {
     let fields: &[&str] = if action == "interception_log_read" {
         &["log"]
     } else {
         &["persons", "evidence"]
     };
-    if let Err(e) = c.store().audit(NewAudit {
-        user: Some(&u.name),
-        role: Some(u.role),
-        action,
-        target: Some(id),
-        detail: &serde_json::json!({"purpose": purpose, "fields": fields}),
-    }) {
-        tracing::error!(error = %e, action, "console: audit of a read failed");
-    }
+    c.store()
+        .audit(NewAudit {
+            user: Some(&u.name),
+            role: Some(u.role),
+            action,
+            target: Some(id),
+            detail: &serde_json::json!({"purpose": purpose, "fields": fields}),
+        })
+        .map_err(|e| {
+            tracing::error!(error = %e, action, "console: audit of a read failed; the read is refused");
+            ApiError::from(e)
+        })?;
+    Ok(())
 }
 
 /// An incident's case file, as the reader's role may see it (every read audited, R58).
@@ -457,7 +463,7 @@ pub async fn case_file(
     let purpose = purpose_of(&u, q.purpose)?;
     incident_exists(&c, &id)?;
     let f = c.store().case_file(&id, c.reference())?;
-    read_audit(&c, &u, &id, "case_file_read", &purpose);
+    read_audit(&c, &u, &id, "case_file_read", &purpose)?;
     Ok(Json(view(&f, &u.name, u.role, c.reference())))
 }
 
@@ -1006,7 +1012,7 @@ fn printed(
     u.require(Permission::ExportCase)?;
     incident_exists(c, id)?;
     let (b, ..) = bundle(c, id, &u.name, u.role)?;
-    read_audit(c, u, id, "case_file_read", "law_enforcement");
+    read_audit(c, u, id, "case_file_read", "law_enforcement")?;
     Ok(([(header::CONTENT_TYPE, content_type)], render(&b)).into_response())
 }
 

@@ -70,7 +70,7 @@ pub(super) async fn incident_log(
     let purpose = super::cases::purpose_of(&u, q.purpose)?;
     incident_exists(&c, &id)?;
     let view = log_view(&c, &id, u.reader())?;
-    super::cases::read_audit(&c, &u, &id, "interception_log_read", &purpose);
+    super::cases::read_audit(&c, &u, &id, "interception_log_read", &purpose)?;
     Ok(Json(view))
 }
 
