@@ -1345,6 +1345,33 @@ mod tests {
         assert_eq!(result(&d).0, Outcome::Invalid, "{d:?}");
     }
 
+    /// Review 23 (R33): a unit confirms only a transfer handed over to it; the unit that
+    /// sent the persons could clear the alert for persons never received.
+    #[test]
+    fn review_23_only_the_receiving_unit_confirms_a_transfer_at_sea() {
+        let c = console();
+        register(&c, 1, "bo");
+        let rescue = serde_json::json!({"type": "rescue", "unit": "cp-301", "count": 2});
+        let d = send(&c, &sea::sign(&rec_of(1, "bo", rescue, 0), &key(1)));
+        assert_eq!(result(&d).0, Outcome::Applied, "{d:?}");
+        let tags = ["cp-301-0001", "cp-301-0002"];
+        let out = serde_json::json!({"type": "transfer_out", "tags": tags,
+            "from": "cp-301", "to": "cp-302"});
+        let d = send(&c, &sea::sign(&rec_of(2, "bo", out, 0), &key(1)));
+        assert_eq!(result(&d).0, Outcome::Applied, "{d:?}");
+        let received =
+            serde_json::json!({"type": "transfer_received", "transfer": 1, "tags": tags});
+        let d = send(&c, &sea::sign(&rec_of(3, "bo", received, 0), &key(1)));
+        let (outcome, rule, message) = result(&d);
+        assert_eq!(
+            (outcome, rule.as_deref()),
+            (Outcome::Refused, Some("R33")),
+            "{message}"
+        );
+        let f = c.store().case_file("INC-1", c.reference()).unwrap();
+        assert!(f.roster.transfers[0].received.is_none());
+    }
+
     /// The rules hold at sea: boarding before the condition is acknowledged is refused with
     /// R09 and the crew is told; acknowledged, it is applied; a role that may not take an
     /// action at sea is refused as on shore (R36: nobody at sea records a suspect); a record

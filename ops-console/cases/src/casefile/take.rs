@@ -177,6 +177,21 @@ impl CaseFile {
                 ),
             )));
         }
+        // R33 at sea: a unit confirms only a transfer handed over to it (the alert for
+        // persons not received must not be cleared by the unit that sent them, or a third).
+        if let (Action::TransferReceived { transfer, .. }, Some(unit)) =
+            (action, entry.actor.unit.as_deref())
+            && let Some(t) = file.roster.transfers.iter().find(|t| t.id == *transfer)
+            && !t.to.eq_ignore_ascii_case(unit)
+        {
+            return Ok(Taken::refused(refuse(
+                "R33",
+                format!(
+                    "transfer {transfer} was handed over to {}: only it confirms the receipt, not {unit}",
+                    t.to
+                ),
+            )));
+        }
         let seq = last.map_or(1, |l| l.seq + 1);
         let pos = entry.position.map(|p| (p.lat, p.lon));
         let incidents = file.register.incidents.len();
