@@ -1352,10 +1352,40 @@ async fn r58_case_file_reads_are_audited_r52_a_liaison_sees_only_its_release_r62
     let r = pl.get(&released).await.json();
     assert_eq!(r["items"], json!([]), "{r}");
 
-    // The investigator's export verifies offline; altering its evidence file is found.
+    // R51 (review 23): a caveated item that helps a defendant goes into a court's export only
+    // once its originator was notified; the export is refused until then, never quietly
+    // without it.
+    let exculpatory = json!({"type": "info_item",
+        "content": "a witness saw another man steering the boat",
+        "evidence": true, "originator": "MT", "originator_ref": "MT-POL-56",
+        "purposes": ["investigation", "prosecution"], "recipients": [], "exculpatory": true});
     let r = inv
-        .post(&format!("/api/incidents/{inc}/export"), json!({}))
+        .post(
+            &case,
+            json!({"action": exculpatory, "why": "received from Malta"}),
+        )
         .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let export = format!("/api/incidents/{inc}/export");
+    let r = inv.post(&export, json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        r.json()["message"].as_str().unwrap().starts_with("R51"),
+        "{}",
+        r.text()
+    );
+    let notice = json!({"type": "disclosure_notice", "item": "IX-3", "before": true,
+        "text": "MT notified through the liaison channel, ref MT-N-12"});
+    let r = inv
+        .post(
+            &case,
+            json!({"action": notice, "why": "before disclosure to the court"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // The investigator's export verifies offline; altering its evidence file is found.
+    let r = inv.post(&export, json!({})).await;
     assert_eq!(r.status, 201, "{}", r.text());
     let rel = r.json()["dir"].as_str().unwrap().to_owned();
     assert!(
@@ -1388,7 +1418,7 @@ async fn r58_case_file_reads_are_audited_r52_a_liaison_sees_only_its_release_r62
         .iter()
         .map(|i| i["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["IX-2"]);
+    assert_eq!(ids, ["IX-2", "IX-3"]);
     let log = aud.get("/api/audit").await.json();
     assert!(
         log["entries"]

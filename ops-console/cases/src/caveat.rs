@@ -184,7 +184,11 @@ pub fn check(item: &Item, req: &Request, at: Timestamp) -> Decision {
             format!("{} is intelligence only: not in a court export", item.id),
         );
     }
-    if req.action == Action::Disclose && item.exculpatory && item.disclosure_notices.is_empty() {
+    // A court export discloses to the court and the defence: an exculpatory item in it is
+    // disclosed as much as by a disclosure.
+    let discloses = req.action == Action::Disclose
+        || (req.action == Action::Export && matches!(req.purpose, Purpose::Prosecution(_)));
+    if discloses && item.exculpatory && item.disclosure_notices.is_empty() {
         return deny(
             "R51",
             format!(

@@ -829,6 +829,24 @@ fn bundle(
         },
         exported_at,
     );
+    // R51: an exculpatory item is never left out of a court's bundle quietly: the export
+    // waits until the originating State has been notified (or why it could not be before is
+    // recorded).
+    if let Some(d) = decisions
+        .iter()
+        .find(|d| d.denied.as_ref().is_some_and(|(rule, _)| *rule == "R51"))
+    {
+        let why = d
+            .denied
+            .as_ref()
+            .map(|(_, w)| w.as_str())
+            .unwrap_or_default();
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            format!("R51: {why} (case action `disclosure_notice`)"),
+        ));
+    }
     let items: Vec<caveat::Item> = items.into_iter().cloned().collect();
     let exported: std::collections::BTreeSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
     let log = disclosure::for_court(&disclosure::log(&log, Reader { role, user: by }), &exported);
