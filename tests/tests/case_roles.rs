@@ -62,6 +62,14 @@ const TABLE: &[(&str, &[&str])] = &[
         &["protection_officer", "legal_adviser"],
     ),
     ("disembark", &["sar_coordinator", "boarding_officer"]),
+    ("medevac", &["sar_coordinator", "boarding_officer"]),
+    ("person_missing", &["sar_coordinator", "boarding_officer"]),
+    ("person_found", &["sar_coordinator", "boarding_officer"]),
+    ("person_died", &["sar_coordinator", "boarding_officer"]),
+    (
+        "nationality",
+        &["sar_coordinator", "boarding_officer", "protection_officer"],
+    ),
     ("suspect", &["investigator"]),
     ("detain", &["investigator"]),
     (
@@ -150,6 +158,15 @@ fn sample(kind: &str) -> Value {
         "family" => json!({"tags": ["cp-302-0001", "cp-302-0002"]}),
         "age" => json!({"tag": "cp-302-0001", "years": 30, "provenance": "declared"}),
         "close_incident" => json!({}),
+        "medevac" => json!({"tags": ["cp-302-0001"], "unit": "cp-302",
+            "facility": "helicopter to Palermo"}),
+        "person_missing" | "person_died" => {
+            json!({"tag": "cp-302-0001", "circumstances": "recorded in the role table"})
+        }
+        "person_found" => json!({"tag": "cp-302-0001", "unit": "cp-302"}),
+        "nationality" => {
+            json!({"tag": "cp-302-0001", "state": "SY", "provenance": "declared"})
+        }
         "seize" => json!({"description": "phone", "found": "deck", "seal": "S-1",
             "place": "locker", "files": [], "legal_basis": "warrant 1/2026"}),
         "custody_transfer" => json!({"exhibit": "X/EX-0001", "to": "investigator",

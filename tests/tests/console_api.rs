@@ -1878,3 +1878,75 @@ async fn review_23_a_read_that_cannot_be_audited_is_refused() {
         assert_eq!(inv.get(p).await.status, 200, "{p}");
     }
 }
+
+/// Review 23 (R58): an auditor reads personal data pseudonymised — each person's tag a
+/// pseudonym, the same in the case file and the log; what was written about a person masked —
+/// while the investigator reads them whole. Auditors read every record in full before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_23_an_auditor_reads_personal_data_pseudonymised() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    t.alert("sart-59", "sar_beacon", "critical", 1, 970022059)
+        .await;
+    let c = t.running.console.clone();
+    t.wait(|| c.picture().alerts_at(None, true).len() == 1)
+        .await;
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    let r = wo.post("/api/alerts/sart-59/escalate", json!({})).await;
+    let inc = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    let case = format!("/api/incidents/{inc}/case");
+    let log = format!("/api/incidents/{inc}/log");
+    let mut bo = t.client();
+    bo.login("boarding_officer", &password("boarding_officer"))
+        .await;
+    let r = bo
+        .post(
+            &case,
+            json!({"action": {"type": "rescue", "unit": "cp-302", "count": 3},
+                   "why": "taken on board", "position": {"lat": 35.21, "lon": 12.88}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    let r = inv
+        .post(
+            &case,
+            json!({"action": {"type": "suspect", "tag": "cp-302-0002",
+                   "offences": ["smuggling"], "grounds": "steered the boat, Omar K. by his papers"},
+                   "why": "cp-302-0002 seen at the tiller by the crew of cp-302"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let whole = inv.get(&case).await.text() + &inv.get(&log).await.text();
+    assert!(whole.contains("cp-302-0002") && whole.contains("Omar K."));
+
+    let mut aud = t.client();
+    aud.login("auditor", &password("auditor")).await;
+    let r = aud.get(&case).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let file = r.text();
+    let r = aud.get(&log).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let entries = r.text();
+    for (what, text) in [("case file", &file), ("log", &entries)] {
+        for secret in ["cp-302-0001", "cp-302-0002", "cp-302-0003", "Omar K."] {
+            assert!(
+                !text.contains(secret),
+                "the auditor's {what} shows {secret}: {text}"
+            );
+        }
+    }
+    // One pseudonym per person, the same in both; the units' names stay.
+    let pseudonyms = |text: &str| -> std::collections::BTreeSet<String> {
+        text.match_indices("person-")
+            .map(|(i, _)| text[i..i + 17].to_owned())
+            .collect()
+    };
+    let in_file = pseudonyms(&file);
+    assert_eq!(in_file.len(), 3, "{in_file:?}");
+    assert!(pseudonyms(&entries).is_subset(&in_file));
+    assert!(file.contains("cp-302"));
+}

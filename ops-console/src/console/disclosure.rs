@@ -238,17 +238,182 @@ fn entry(e: &LogEntry, reader: Reader<'_>, own: &BTreeSet<String>) -> LogEntry {
     out
 }
 
-/// A whole log as `reader` may read it: every rendering of a log goes through here.
+/// A whole log as `reader` may read it: every rendering of a log goes through here. An
+/// auditor reads it pseudonymised ([`Oversight`], R58).
 pub fn log(l: &InterceptionLog, reader: Reader<'_>) -> InterceptionLog {
     let own = if reader.role == Role::BoardingOfficer {
         seized_by(l, reader.user)
     } else {
         BTreeSet::new()
     };
-    InterceptionLog {
+    let mut out = InterceptionLog {
         incident: l.incident.clone(),
         entries: l.entries.iter().map(|e| entry(e, reader, &own)).collect(),
+    };
+    if reader.role == Role::Auditor {
+        let o = Oversight::of_log(l);
+        for e in &mut out.entries {
+            if e.withheld.is_some() {
+                continue;
+            }
+            let action = &e.entry.details[DETAILS_KEY];
+            let names_person = ["tag", "tags", "persons"]
+                .iter()
+                .any(|k| action.get(*k).is_some());
+            // What an officer wrote about a person may name them: the reason is masked
+            // whole; elsewhere the tags in it are.
+            e.entry.why = if names_person {
+                MASKED.to_owned()
+            } else {
+                o.text(&e.entry.why)
+            };
+            if let Some(r) = &mut e.entry.late_reason {
+                *r = o.text(r);
+            }
+            o.mask(&mut e.entry.details);
+        }
     }
+    out
+}
+
+/// What replaces personal text an auditor may not read.
+pub const MASKED: &str = "(masked for oversight, R58)";
+
+/// The fields of a case action or a view whose text is about a person (what they did, said,
+/// or are held for), masked for an auditor.
+const PERSONAL_TEXT: [&str; 11] = [
+    "grounds",
+    "legal_basis",
+    "circumstances",
+    "content",
+    "persons_concerned",
+    "facts_summary",
+    "summary",
+    "interpreter_id",
+    "justification",
+    "consular_not_applicable",
+    "reason",
+];
+
+/// R58: personal data as an auditor reads it — pseudonymised. Each person's tag becomes a
+/// pseudonym (a keyed hash of the incident and the tag, the key drawn when the console
+/// starts: the same person reads the same within an incident while it runs, and cannot be
+/// told from the pseudonym), wherever it appears; texts about a person are masked. Unmask
+/// requests do not exist yet: an auditor never reads them unmasked.
+pub struct Oversight {
+    incident: String,
+    /// Tags by unit prefix (`cp-302-`): the numbers given.
+    tags: BTreeMap<String, BTreeSet<u32>>,
+}
+
+fn pseudonym_key() -> &'static [u8; 32] {
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut k = [0u8; 32];
+        getrandom::fill(&mut k).expect("the system's randomness");
+        k
+    })
+}
+
+impl Oversight {
+    /// The persons of a case file.
+    pub fn of_roster(incident: &str, roster: &tidewatch_cases::roster::Roster) -> Oversight {
+        let mut o = Oversight {
+            incident: incident.to_owned(),
+            tags: BTreeMap::new(),
+        };
+        for (unit, n) in &roster.issued {
+            o.tags.entry(format!("{unit}-")).or_default().extend(1..=*n);
+        }
+        o
+    }
+
+    /// The persons a log tagged (its rescues, each naming the first and last tag it gave).
+    pub fn of_log(l: &InterceptionLog) -> Oversight {
+        let mut o = Oversight {
+            incident: l.incident.clone(),
+            tags: BTreeMap::new(),
+        };
+        for e in &l.entries {
+            if e.entry.details[DETAILS_KEY]["type"] != "rescue" {
+                continue;
+            }
+            let range: Vec<(String, u32)> = e.entry.details["produced"]["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| split_tag(t.as_str()?))
+                .collect();
+            if let [(unit, first), (_, last)] = &range[..] {
+                o.tags
+                    .entry(unit.clone())
+                    .or_default()
+                    .extend(*first..=*last);
+            }
+        }
+        o
+    }
+
+    fn pseudonym(&self, tag: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(pseudonym_key());
+        h.update(self.incident.as_bytes());
+        h.update([0]);
+        h.update(tag.as_bytes());
+        let d = h.finalize();
+        let hex: String = d[..5].iter().map(|b| format!("{b:02x}")).collect();
+        format!("person-{hex}")
+    }
+
+    /// `text` with every tag in it replaced by its pseudonym.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        'scan: while !rest.is_empty() {
+            for (prefix, numbers) in &self.tags {
+                if let Some(tail) = rest.strip_prefix(prefix.as_str()) {
+                    let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+                    if let Ok(n) = tail[..digits].parse::<u32>()
+                        && numbers.contains(&n)
+                    {
+                        let tag = &rest[..prefix.len() + digits];
+                        out.push_str(&self.pseudonym(tag));
+                        rest = &rest[tag.len()..];
+                        continue 'scan;
+                    }
+                }
+            }
+            let c = rest.chars().next().expect("not empty");
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        out
+    }
+
+    /// `v` with its personal texts masked and every tag in it pseudonymised.
+    pub fn mask(&self, v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => *s = self.text(s),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| self.mask(x)),
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if PERSONAL_TEXT.contains(&k.as_str()) && !x.is_null() {
+                        *x = MASKED.into();
+                    } else {
+                        self.mask(x);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `cp-302-0001` as (`cp-302-`, 1).
+fn split_tag(tag: &str) -> Option<(String, u32)> {
+    let (unit, n) = tag.rsplit_once('-')?;
+    Some((format!("{unit}-"), n.parse().ok()?))
 }
 
 /// A log as a court export holds it ([`log`] first): the entries about an information item

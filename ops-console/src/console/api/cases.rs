@@ -120,7 +120,7 @@ fn view(
     }
     let (total, suspects) = f.roster.counts();
     let evidence = disclosure::evidence(&f.register, Reader { role, user });
-    CaseView {
+    let mut out = CaseView {
         incident: f.incident.clone(),
         role,
         may: may(role),
@@ -191,7 +191,34 @@ fn view(
             .map(|(n, why)| format!("entry {n}: {why}"))
             .collect(),
         problems: f.problems.clone(),
+    };
+    // R58: an auditor reads personal data pseudonymised.
+    if role == Role::Auditor {
+        let o = disclosure::Oversight::of_roster(&f.incident, &f.roster);
+        o.mask(&mut out.persons);
+        for v in out
+            .art8
+            .iter_mut()
+            .chain(&mut out.disembarkations)
+            .chain(&mut out.interviews)
+            .chain(&mut out.items)
+            .chain(&mut out.incoming)
+        {
+            o.mask(v);
+        }
+        o.mask(&mut out.evidence);
+        for t in out
+            .mla_requests
+            .iter_mut()
+            .chain(&mut out.transfer_alerts)
+            .chain(&mut out.sla_alerts)
+            .chain(&mut out.legal_reviews)
+            .chain(&mut out.problems)
+        {
+            *t = o.text(t);
+        }
     }
+    out
 }
 
 /// Exchanged items as the role may see them: the investigator reads each one its caveat

@@ -122,6 +122,11 @@ where
         let Json(mut v) = Json::<serde_json::Value>::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        // Every body is an object: serde would read a struct from an array of its fields in
+        // order too (`[null, null]`), which the API does not describe.
+        if !v.is_object() {
+            return Err(ApiError::bad_request("the body is a JSON object"));
+        }
         integral_numbers(&mut v);
         serde_json::from_value(v).map(ApiJson).map_err(|e| {
             ApiError::bad_request(format!(
