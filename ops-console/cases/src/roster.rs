@@ -231,6 +231,9 @@ pub struct Roster {
     pub transfers: Vec<Transfer>,
     /// Reconciliation notes (for closure with counts that disagree).
     pub reconciliations: Vec<String>,
+    /// Family groups a protection officer approved (a child alone with adults, R38).
+    #[serde(default)]
+    pub approved_families: std::collections::BTreeSet<u32>,
 }
 
 impl Roster {
@@ -465,17 +468,18 @@ impl Roster {
             .iter_mut()
             .find(|t| t.id == id)
             .ok_or_else(|| refuse("R33", format!("no transfer {id}")))?;
-        // Those handed over, less any recorded missing or dead on the way (R22).
+        // Those handed over and still in this transfer: less any recorded missing or dead on
+        // the way, or found again elsewhere (R22).
         let persons = &self.persons;
+        let in_transfer = Status::InTransfer {
+            from: tr.from.clone(),
+            to: tr.to.clone(),
+        };
         let mut sent: Vec<&str> = tr
             .tags
             .iter()
             .map(String::as_str)
-            .filter(|t| {
-                persons
-                    .get(*t)
-                    .is_none_or(|p| !matches!(p.status, Status::Missing | Status::Died))
-            })
+            .filter(|t| persons.get(*t).is_none_or(|p| p.status == in_transfer))
             .collect();
         let mut got = tags.to_vec();
         sent.sort_unstable();
@@ -615,6 +619,9 @@ impl Roster {
             ));
         }
         self.person(tag)?.family = Some(family);
+        if protection_approval.is_some() {
+            self.approved_families.insert(family);
+        }
         Ok(())
     }
 
@@ -623,8 +630,11 @@ impl Roster {
     /// approval, which the group was made without): the group it left, if any.
     pub fn flag(&mut self, tag: &str, v: Vulnerability) -> Result<Option<u32>, Refused> {
         let mut left = None;
+        let newly = !self.person(tag)?.flags.contains(&v);
         if v == Vulnerability::Uasc
+            && newly
             && let Some(g) = self.person(tag)?.family
+            && !self.approved_families.contains(&g)
             && self.persons.values().any(|q| {
                 q.family == Some(g) && q.tag != tag && !q.flags.contains(&Vulnerability::Uasc)
             })

@@ -173,7 +173,30 @@ fn class_of(action_type: &str) -> Class {
         "vulnerability" => Class::Health,
         "seize" | "custody_transfer" | "custody_receive" | "reseal" | "integrity_incident"
         | "suspect" | "detain" | "interview" | "mla_request" | "info_item" => Class::Evidence,
-        _ => Class::Open,
+        // What is plainly rescue or the boarding itself is everyone's; a type this board does
+        // not know is the boarding team's, as the console withholds what it cannot class.
+        "rescue"
+        | "headcount"
+        | "transfer_out"
+        | "transfer_received"
+        | "medevac"
+        | "person_missing"
+        | "person_found"
+        | "person_died"
+        | "imminent_danger"
+        | "board"
+        | "search"
+        | "search_outcome"
+        | "finalise_boarding"
+        | "measure"
+        | "acknowledge_condition"
+        | "condition_compliance"
+        | "disembark"
+        | "family"
+        | "age"
+        | "nationality"
+        | "open_art8" => Class::Open,
+        _ => Class::Evidence,
     }
 }
 
@@ -197,17 +220,22 @@ impl BoardState {
     /// through. A record the role may not see keeps its type, who, when and the centre's
     /// outcome; its content, its reason and the centre's words are withheld. Exhibits and
     /// evidence files are the commander's and the boarding officer's.
-    pub fn seen_by(mut self, role: crate::crew::CrewRole) -> BoardState {
+    pub fn seen_by(mut self, role: crate::crew::CrewRole, me: &str) -> BoardState {
         use crate::crew::CrewRole::*;
         let boarding_team = matches!(role, Commander | BoardingOfficer);
-        let may_see = |r: &Recorded| match class_of(r.action["type"].as_str().unwrap_or("")) {
-            Class::Open => true,
-            Class::Protection => role == ProtectionOfficer,
-            Class::Health => {
-                role == ProtectionOfficer
-                    || (boarding_team && r.action["flag"].as_str().is_some_and(logistics_flag))
-            }
-            Class::Evidence => boarding_team,
+        // Whoever signed a record sees it, and the centre's answer to it.
+        let may_see = |r: &Recorded| {
+            r.officer == me
+                || match class_of(r.action["type"].as_str().unwrap_or("")) {
+                    Class::Open => true,
+                    Class::Protection => role == ProtectionOfficer,
+                    Class::Health => {
+                        role == ProtectionOfficer
+                            || (boarding_team
+                                && r.action["flag"].as_str().is_some_and(logistics_flag))
+                    }
+                    Class::Evidence => boarding_team,
+                }
         };
         for r in &mut self.records {
             if may_see(r) {
@@ -622,7 +650,7 @@ mod tests {
                 message: None,
             },
         );
-        let seen = |role| serde_json::to_string(&s.clone().seen_by(role)).unwrap();
+        let seen = |role| serde_json::to_string(&s.clone().seen_by(role, "bridge-1")).unwrap();
         let bridge = seen(Bridge);
         for secret in [
             "VOT",

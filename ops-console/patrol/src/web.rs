@@ -110,6 +110,10 @@ pub const SEA_ACTIONS: &[&str] = &[
     "imminent_danger",
     "rescue",
     "headcount",
+    "medevac",
+    "person_missing",
+    "person_found",
+    "person_died",
     "vulnerability",
     "asylum",
     "referral",
@@ -354,7 +358,7 @@ async fn logout(State(w): State<Arc<Web>>, headers: HeaderMap) -> Reply {
 
 async fn state(State(w): State<Arc<Web>>, headers: HeaderMap) -> Reply {
     let me = w.who(&headers)?;
-    let s = w.board.snapshot().seen_by(me.role);
+    let s = w.board.snapshot().seen_by(me.role, &me.name);
     let mut v = serde_json::to_value(&s).expect("the board serializes");
     v["me"] = serde_json::json!({"name": me.name, "role": me.role,
         "signs": me.role.signs_case_actions()});

@@ -2135,6 +2135,53 @@ fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
     ));
 }
 
+/// Review 23: a log written before a transfer carried its reason (a family split without
+/// one) still replays cleanly: the rules added later are checked on live actions only, or a
+/// case file kept from before would hold everything but rescue (R56) and refuse its exports.
+#[test]
+fn review_23_a_log_from_before_the_new_rules_still_replays() {
+    use Role::*;
+    let d = desk();
+    rescue_47(&d);
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Family {
+            tags: vec![tag_of(1), tag_of(2)],
+            protection_approval: None,
+        },
+    );
+    // As an older console wrote it: no `reason`, and the family split.
+    let now = Timestamp::now();
+    let mut e = entry_by("bo", BoardingOfficer, Some(HIGH_SEAS), now);
+    e.event = EventType::Transfer;
+    e.details = serde_json::json!({DETAILS_KEY: {"type": "transfer_out",
+        "tags": [tag_of(1)], "from": "cp-302", "to": "cp-301"}});
+    d.store
+        .append_interception("INC-1", e, now)
+        .unwrap()
+        .unwrap();
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    assert_eq!(f.roster.transfers.len(), 1);
+    // The same split taken live now is refused.
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Family {
+            tags: vec![tag_of(3), tag_of(4)],
+            protection_approval: None,
+        },
+    );
+    let split = Action::TransferOut {
+        tags: vec![tag_of(3)],
+        from: "cp-302".into(),
+        to: "cp-301".into(),
+        reason: None,
+    };
+    assert_eq!(d.rule("bo", BoardingOfficer, split), "R38");
+}
+
 /// R42: a nationality keeps where it came from; an assessed one names its method and
 /// assessor, and it is a State's code.
 #[test]

@@ -334,9 +334,9 @@ impl Console {
 
     /// Count and keep a message from the broker that cannot be used.
     ///
-    /// The message is kept whole (`payload`, as text) in `console-rejects.jsonl`, written and
-    /// fsync'd before this returns; an error means it is not kept, and the caller leaves the
-    /// message unacknowledged for the broker to deliver again.
+    /// The message is kept whole (`payload`, as text) in `console-rejects.jsonl`, written
+    /// before this returns; an error means it is not kept, and the caller leaves the message
+    /// unacknowledged for the broker to deliver again.
     pub fn refuse(
         &self,
         reason: &'static str,
@@ -350,9 +350,9 @@ impl Console {
                 "payload": String::from_utf8_lossy(payload),
             });
             let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
-            f.write_line(&line.to_string())
-                .and_then(|()| f.sync())
-                .map_err(|e| {
+            // Written (a SIGKILL keeps it), not fsync'd one by one: a flood of bad messages
+            // must not slow the feed to a disk's pace.
+            f.write_line(&line.to_string()).map_err(|e| {
                     tracing::error!(topic, reason, error = %e, "console: cannot keep a refused message; left unacknowledged");
                     StoreError::Io(e)
                 })?;

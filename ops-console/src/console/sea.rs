@@ -73,7 +73,7 @@ pub(crate) fn take(
                 out.push(down(unit, &answer));
             }
         }
-        Err(e) => console.refuse("sea_malformed", &topic, &e.to_string(), payload)?,
+        Err(e) => console.refuse("sea_malformed", &topic, &e.to_string(), &unread(payload))?,
     }
     Ok(())
 }
@@ -100,6 +100,28 @@ fn id_of_unit(id: &str, unit: &UnitId) -> bool {
         && !seq.is_empty()
         && seq.len() <= 20
         && seq.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A sea message the console cannot read, as its rejects file keeps it: its size and hash
+/// only (what a person said asking for protection may be in it, R40).
+fn unread(payload: &[u8]) -> Vec<u8> {
+    format!(
+        "(unreadable: {} bytes, sha256 {})",
+        payload.len(),
+        sea::sha256_hex(payload)
+    )
+    .into_bytes()
+}
+
+/// A refused record as the rejects file keeps it: whole, but for what a person said asking
+/// for protection and the States they fear (R40), as the crew's own board shows it.
+fn kept_record(rec: &SeaRecord) -> Vec<u8> {
+    let mut r = rec.clone();
+    if r.action["type"] == "asylum" {
+        r.action["summary"] = "(restricted, R40)".into();
+        r.action["blocked_states"] = serde_json::json!([]);
+    }
+    serde_json::to_vec(&r).expect("a record serializes")
 }
 
 /// The units an action names (it may act only for the unit whose topic it came on).
@@ -143,7 +165,7 @@ fn action(
                 "sea_record",
                 topic,
                 &format!("not a record: {e}"),
-                record.as_bytes(),
+                &unread(record.as_bytes()),
             )?;
             return Ok(());
         }
@@ -165,7 +187,7 @@ fn action(
             reason,
             topic,
             &format!("record {}: {message}", rec.id),
-            record.as_bytes(),
+            &kept_record(&rec),
         )?;
         out.push(down(unit, &answer(Outcome::Invalid, None, message)));
         Ok(())
@@ -1343,6 +1365,33 @@ mod tests {
         register(&c, 5, "newbo");
         let d = send(&c, &sea::sign(&rec_of(4, "newbo", rescue(1), 0), &key(5)));
         assert_eq!(result(&d).0, Outcome::Invalid, "{d:?}");
+    }
+
+    /// Review 23 (R40): a refused sea record is kept in the rejects file without what a person
+    /// said asking for protection (an embarked protection officer's key not yet registered
+    /// wrote the statement there in clear), and a message that cannot be read is kept as its
+    /// hash.
+    #[test]
+    fn review_23_a_refused_asylum_record_is_kept_without_the_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = console_in(Some(dir.path().to_path_buf()));
+        let asylum = serde_json::json!({"type": "asylum", "tag": "cp-301-0002",
+            "summary": "fears the militia in Zawiya", "blocked_states": ["LY"]});
+        // Key 9 is nobody's.
+        let d = send(&c, &sea::sign(&rec_of(1, "po", asylum, 0), &key(9)));
+        assert_eq!(result(&d).0, Outcome::Invalid, "{d:?}");
+        let mut out = Vec::new();
+        take(&c, &unit(), b"{\"asylum\": \"fears the militia\"", &mut out).unwrap();
+        let kept = std::fs::read_to_string(dir.path().join("console-rejects.jsonl")).unwrap();
+        assert_eq!(kept.lines().count(), 2, "{kept}");
+        assert!(
+            !kept.contains("Zawiya") && !kept.contains("militia"),
+            "{kept}"
+        );
+        assert!(
+            kept.contains("cp-301-0badf00d-1") && kept.contains("sha256"),
+            "{kept}"
+        );
     }
 
     /// Review 23 (R33): a unit confirms only a transfer handed over to it; the unit that

@@ -303,7 +303,7 @@ pub enum Action {
         /// To.
         to: String,
         /// Why a family group is split, when it is.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
     /// Their receipt (R33).
@@ -855,8 +855,6 @@ impl Action {
                 | Seize { .. }
                 | TransferOut { .. }
                 | Medevac { .. }
-                | PersonMissing { .. }
-                | PersonFound { .. }
         )
     }
 }

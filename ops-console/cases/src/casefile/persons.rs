@@ -114,14 +114,15 @@ impl CaseFile {
                 });
                 Ok(None)
             }
+            // R38 is checked on a live action only (`CaseFile::live_checks`): a log written
+            // before a transfer carried its reason still replays.
             TransferOut {
                 tags,
                 from,
                 to,
-                reason,
+                reason: _,
             } => {
                 let t: Vec<&str> = tags.iter().map(String::as_str).collect();
-                self.keeps_families(&t, from, reason.as_deref(), "a transfer")?;
                 let id = self.roster.transfer_out(&t, from, to, at)?;
                 json(serde_json::json!({"transfer": id}))
             }
@@ -200,22 +201,6 @@ impl CaseFile {
                         "a place of safety must be decided before anyone is disembarked",
                     ));
                 };
-                // R23 again when landing: the place may have been decided before the unit
-                // named took part (a ship asked to stand by, then rescuing).
-                if let Some(u) = self
-                    .rescue_units()
-                    .into_iter()
-                    .chain(reference.units.iter().map(|u| u.name.clone()))
-                    .find(|u| names_unit(&place.name, u))
-                {
-                    return Err(refuse(
-                        "R23",
-                        format!(
-                            "the place of safety {:?} names the unit {u}, which took part: an assisting unit is a temporary refuge, never the place of safety (MSC.167 6.13); decide another",
-                            place.name
-                        ),
-                    ));
-                }
                 let order: Vec<String> = self
                     .roster
                     .disembarkation_order(unit)
@@ -424,6 +409,47 @@ impl CaseFile {
 }
 
 impl CaseFile {
+    /// The rules added after case files were first written, checked on a live action only
+    /// (before it is applied), so that a log written before them still replays as it was
+    /// taken: a transfer splitting a family needs a reason (R38); the place of safety is
+    /// checked again when landing, as the place may have been decided before the unit it
+    /// names took part (R23).
+    pub(super) fn live_checks(
+        &self,
+        action: &Action,
+        reference: &Reference,
+    ) -> Result<(), Refused> {
+        match action {
+            Action::TransferOut {
+                tags, from, reason, ..
+            } => {
+                let t: Vec<&str> = tags.iter().map(String::as_str).collect();
+                self.keeps_families(&t, from, reason.as_deref(), "a transfer")
+            }
+            Action::Disembark { .. } => {
+                let Some(place) = &self.place_of_safety else {
+                    return Ok(());
+                };
+                match self
+                    .rescue_units()
+                    .into_iter()
+                    .chain(reference.units.iter().map(|u| u.name.clone()))
+                    .find(|u| names_unit(&place.name, u))
+                {
+                    Some(u) => Err(refuse(
+                        "R23",
+                        format!(
+                            "the place of safety {:?} names the unit {u}, which took part: an assisting unit is a temporary refuge, never the place of safety (MSC.167 6.13); decide another",
+                            place.name
+                        ),
+                    )),
+                    None => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// R38: moving `tags` off `unit` takes a family group whole, or `reason` says why not.
     fn keeps_families(
         &self,
@@ -474,6 +500,18 @@ impl CaseFile {
         units.dedup();
         units
     }
+}
+
+/// Do `a` and `b` name the same unit (`CP302`, `cp-302`)? Letters and digits compared, case
+/// and punctuation aside.
+pub(super) fn names_same_unit(a: &str, b: &str) -> bool {
+    let key = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    key(a) == key(b)
 }
 
 /// Does a place's name name `unit` (`CP-302`, `cp 302`, `patrol boat CP302`)? Letters and

@@ -177,12 +177,15 @@ impl CaseFile {
                 ),
             )));
         }
+        if let Err(r) = file.live_checks(action, reference) {
+            return Ok(Taken::refused(r));
+        }
         // R33 at sea: a unit confirms only a transfer handed over to it (the alert for
         // persons not received must not be cleared by the unit that sent them, or a third).
         if let (Action::TransferReceived { transfer, .. }, Some(unit)) =
             (action, entry.actor.unit.as_deref())
             && let Some(t) = file.roster.transfers.iter().find(|t| t.id == *transfer)
-            && !t.to.eq_ignore_ascii_case(unit)
+            && !super::persons::names_same_unit(&t.to, unit)
         {
             return Ok(Taken::refused(refuse(
                 "R33",

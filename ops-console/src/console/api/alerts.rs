@@ -150,7 +150,9 @@ pub struct EscalateRequest {
     pub title: Option<String>,
     /// The SAR case's phase, for a rescue alert: a distress report (a patrol saw the craft
     /// sinking, capsized, people in the water) opens it in distress directly (R19). Default:
-    /// distress for a beacon, alert otherwise.
+    /// distress for a beacon, alert otherwise; never lower than that (a lower phase is the
+    /// SMC's to declare). Ignored for a law-enforcement alert, whose SAR case, if one is
+    /// needed, the SMC opens by declaring its phase.
     #[serde(default)]
     #[schema(value_type = Option<String>, pattern = "^(uncertainty|alert|distress)$")]
     pub sar_phase: Option<Phase>,
@@ -379,11 +381,14 @@ pub(super) async fn escalate(
     // SMC then owns its phases.
     let sar_case = match kind {
         "sar" => {
-            let phase = req.sar_phase.unwrap_or(if view.kind == "sar_beacon" {
+            let by_default = if view.kind == "sar_beacon" {
                 Phase::Distress
             } else {
                 Phase::Alert
-            });
+            };
+            // The watch may open it higher, never lower: a lower phase is the SMC's to
+            // declare, with a rationale (R19).
+            let phase = req.sar_phase.map_or(by_default, |p| p.max(by_default));
             let case = SarCase::open(
                 &incident.id,
                 phase,

@@ -176,9 +176,19 @@ pub(super) async fn record_log(
     check_late_and_position(req.late.as_ref(), req.position.as_ref())?;
     let now = Timestamp::now();
     let (occurred_at, time_source) = occurred(now, req.late.as_ref());
+    // R18: a position is stored with its maritime zone and zone State, as a case action's.
+    let zone = req.position.as_ref().map(|p| {
+        let (kind, state) = c.reference().zone(p.lat, p.lon);
+        if state.is_empty() {
+            kind
+        } else {
+            format!("{kind}:{state}")
+        }
+    });
     let entry = NewEntry {
         occurred_at,
         time_source,
+        zone,
         position: req.position.map(log_position),
         corrects: req.corrects,
         late_reason: req.late.map(|l| l.reason.trim().to_owned()),
