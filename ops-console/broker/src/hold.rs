@@ -207,6 +207,10 @@ pub struct HoldStats {
     pub resend_closes: u64,
     /// Must-see sessions no longer waited for after their grace.
     pub released_sessions: u64,
+    /// Messages published while a must-see session was released, on topics it reads, by
+    /// session: the broker no longer vouches that they reach it (its log may still hold them
+    /// when it comes back, or may have wrapped past them).
+    pub unconfirmed: BTreeMap<String, u64>,
 }
 
 #[derive(Default)]
@@ -359,6 +363,17 @@ impl Ledger {
             publisher,
             inner.sessions.iter().map(|(id, s)| (id, &s.interest)),
         );
+        // Released must-see sessions that read it: the broker no longer vouches that it
+        // reaches them (their log may still hold it when they come back), and says so.
+        let released = inner.answered.released(
+            &self.changes,
+            topic,
+            publisher,
+            inner.sessions.iter().map(|(id, s)| (id, &s.interest)),
+        );
+        for id in released {
+            *inner.stats.unconfirmed.entry(id.to_string()).or_default() += 1;
+        }
         if waiting.is_empty() {
             return None;
         }
@@ -563,7 +578,7 @@ impl Ledger {
                 "A must-see consumer is past its grace: publishers no longer wait for it until it acknowledges again (its session at the engine keeps what its log can)."
             );
             inner.stats.released_sessions += 1;
-            follow_only(&mut inner, &id);
+            release_where(&mut inner, &id, |_| true);
         }
         // Skipped messages: old, and the consumer has acknowledged later ones.
         let acked: HashMap<SessionId, (u64, Vec<String>)> = inner
@@ -667,32 +682,6 @@ impl Ledger {
 fn forget(inner: &mut Inner, id: &str) {
     inner.sessions.remove(id);
     release_where(inner, id, |_| true);
-}
-
-/// The tickets waiting for session `id` (a must-see session released past its grace) stop
-/// holding their publishers, but follow its deliveries as a watched consumer's: a message the
-/// engine skips for it is counted as lost for it, not forgotten. Tickets left holding for no
-/// one are done.
-fn follow_only(inner: &mut Inner, id: &str) {
-    let mut done = Vec::new();
-    for q in inner.pending.values_mut() {
-        for t in q.iter() {
-            let mut w = t.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut changed = false;
-            for (s, kind) in w.iter_mut() {
-                if **s == *id && *kind == Kind::MustSee {
-                    *kind = Kind::Watched;
-                    changed = true;
-                }
-            }
-            if changed && !w.iter().any(|(_, k)| k.blocks()) {
-                done.push(t.clone());
-            }
-        }
-    }
-    for t in done {
-        t.finish(DONE);
-    }
 }
 
 /// Stops the tickets that `which` picks waiting for session `id`; tickets left waiting for no

@@ -233,6 +233,11 @@ impl ingest::stats::Report for BrokerStats {
             "Messages the broker never delivered to a consumer that was waited for, by consumer session and subscription"
         );
         describe_counter!(
+            "tidewatch_broker_unconfirmed_total",
+            Unit::Count,
+            "Messages published while a must-see consumer was released, on topics it reads: not vouched to reach it"
+        );
+        describe_counter!(
             "tidewatch_broker_released_total",
             Unit::Count,
             "Times a must-see consumer was no longer waited for: away or hung past its grace"
@@ -263,6 +268,9 @@ impl ingest::stats::Report for BrokerStats {
         for ((c, filter), n) in &h.lost {
             counter!("tidewatch_broker_lost_total", "consumer" => c.clone(), "filter" => filter.clone())
                 .absolute(*n);
+        }
+        for (c, n) in &h.unconfirmed {
+            counter!("tidewatch_broker_unconfirmed_total", "consumer" => c.clone()).absolute(*n);
         }
         counter!("tidewatch_broker_resend_closes_total").absolute(h.resend_closes);
         counter!("tidewatch_broker_released_total").absolute(h.released_sessions);

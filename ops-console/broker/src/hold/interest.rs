@@ -115,6 +115,8 @@ impl Drop for Interest {
 struct Answers {
     /// The sessions a publish on it waits for (the publisher's own left out at use).
     waiting: Arc<[(SessionId, Kind)]>,
+    /// Must-see sessions that read it but are released past their grace: not waited for.
+    released: Arc<[SessionId]>,
     /// The roles with a session subscribed to it.
     roles: Vec<Role>,
 }
@@ -143,13 +145,12 @@ impl Answered {
         if !self.by_topic.contains_key(topic) {
             let mut waiting = Vec::new();
             let mut roles = Vec::new();
+            let mut released = Vec::new();
             for (id, s) in sessions {
                 if s.waits(topic) {
                     waiting.push((id.clone(), s.kind));
                 } else if s.released && s.reads(topic) {
-                    // Released past its grace: no longer waited for, still followed, so what
-                    // the engine skips for it is counted as lost.
-                    waiting.push((id.clone(), Kind::Watched));
+                    released.push(id.clone());
                 }
                 if !roles.contains(&s.role) && s.reads(topic) {
                     roles.push(s.role);
@@ -159,6 +160,7 @@ impl Answered {
                 topic.into(),
                 Answers {
                     waiting: waiting.into(),
+                    released: released.into(),
                     roles,
                 },
             );
@@ -178,6 +180,22 @@ impl Answered {
             .waiting
             .iter()
             .filter(|(id, _)| **id != *publisher)
+            .cloned()
+            .collect()
+    }
+
+    /// The released must-see sessions other than `publisher` that read `topic`.
+    pub(crate) fn released<'s>(
+        &mut self,
+        changes: &AtomicU64,
+        topic: &str,
+        publisher: &str,
+        sessions: impl Iterator<Item = (&'s SessionId, &'s Interest)>,
+    ) -> Vec<SessionId> {
+        self.get(changes, topic, sessions)
+            .released
+            .iter()
+            .filter(|id| ***id != *publisher)
             .cloned()
             .collect()
     }
@@ -207,17 +225,11 @@ mod tests {
             .sessions
             .iter()
             .filter(|(id, s)| {
-                ***id != *publisher && s.interest.filters().iter().any(|f| covers(f, topic))
+                ***id != *publisher
+                    && !s.interest.released()
+                    && s.interest.filters().iter().any(|f| covers(f, topic))
             })
-            // A released session is followed, not waited for.
-            .map(|(id, s)| {
-                let kind = if s.interest.released() {
-                    Kind::Watched
-                } else {
-                    s.interest.kind()
-                };
-                (id.to_string(), kind)
-            })
+            .map(|(id, s)| (id.to_string(), s.interest.kind()))
             .collect();
         waiting.sort_by(|a, b| a.0.cmp(&b.0));
         let roles = SERVICES
