@@ -156,6 +156,27 @@ impl TestConsole {
             .await;
     }
 
+    /// An incident escalated by the watch officer from a SAR beacon alert `alert` (its SAR
+    /// case opened in distress); its id. The role users must exist.
+    pub(crate) async fn sar_incident(&self, alert: &str, mmsi: u32) -> String {
+        self.alert(alert, "sar_beacon", "critical", 1, mmsi).await;
+        let c = self.running.console.clone();
+        self.wait(|| {
+            c.picture()
+                .alerts_at(None, true)
+                .iter()
+                .any(|a| a.id == alert)
+        })
+        .await;
+        let mut wo = self.client();
+        wo.login("watch_officer", &password("watch_officer")).await;
+        let r = wo
+            .post(&format!("/api/alerts/{alert}/escalate"), json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["triage"]["incident"].as_str().unwrap().to_owned()
+    }
+
     /// [`TestConsole::alert`] with more fields (`extra`, merged in).
     pub(crate) async fn alert_json(
         &self,
@@ -1842,16 +1863,7 @@ async fn review_23_a_read_that_cannot_be_audited_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let t = TestConsole::start(dir.path()).await;
     t.add_role_users();
-    t.alert("sart-58", "sar_beacon", "critical", 1, 970022058)
-        .await;
-    let c = t.running.console.clone();
-    t.wait(|| c.picture().alerts_at(None, true).len() == 1)
-        .await;
-    let mut wo = t.client();
-    wo.login("watch_officer", &password("watch_officer")).await;
-    let r = wo.post("/api/alerts/sart-58/escalate", json!({})).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let inc = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    let inc = t.sar_incident("sart-58", 970022058).await;
     let mut inv = t.client();
     inv.login("investigator", &password("investigator")).await;
     let paths = [
@@ -1887,15 +1899,7 @@ async fn review_23_an_auditor_reads_personal_data_pseudonymised() {
     let dir = tempfile::tempdir().unwrap();
     let t = TestConsole::start(dir.path()).await;
     t.add_role_users();
-    t.alert("sart-59", "sar_beacon", "critical", 1, 970022059)
-        .await;
-    let c = t.running.console.clone();
-    t.wait(|| c.picture().alerts_at(None, true).len() == 1)
-        .await;
-    let mut wo = t.client();
-    wo.login("watch_officer", &password("watch_officer")).await;
-    let r = wo.post("/api/alerts/sart-59/escalate", json!({})).await;
-    let inc = r.json()["triage"]["incident"].as_str().unwrap().to_owned();
+    let inc = t.sar_incident("sart-59", 970022059).await;
     let case = format!("/api/incidents/{inc}/case");
     let log = format!("/api/incidents/{inc}/log");
     let mut bo = t.client();

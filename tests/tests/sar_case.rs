@@ -8,16 +8,7 @@ use crate::console_api::{TestConsole, password};
 /// A console with a SAR incident opened from a beacon; its id.
 async fn sar_incident(t: &TestConsole) -> String {
     t.add_role_users();
-    t.alert("sart-22", "sar_beacon", "critical", 1, 970022022)
-        .await;
-    let c = t.running.console.clone();
-    t.wait(|| c.picture().alerts_at(None, true).len() == 1)
-        .await;
-    let mut wo = t.client();
-    wo.login("watch_officer", &password("watch_officer")).await;
-    let r = wo.post("/api/alerts/sart-22/escalate", json!({})).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["triage"]["incident"].as_str().unwrap().to_owned()
+    t.sar_incident("sart-22", 970022022).await
 }
 
 fn last_event(case: &Value) -> &Value {

@@ -18,18 +18,22 @@ pub(super) fn load_case(c: &Console, id: &str) -> Result<(Incident, SarCase), Ap
     load_case_json(c, id).map(|(i, c, _)| (i, c))
 }
 
+/// The incident `id`, as the picture holds it.
+fn incident_of(c: &Console, id: &str) -> Result<Incident, ApiError> {
+    c.picture()
+        .incidents()
+        .iter()
+        .find(|i| i.id == id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))
+}
+
 /// A SAR case with the JSON it was read from (the version a change is made to).
 pub(super) fn load_case_json(
     c: &Console,
     id: &str,
 ) -> Result<(Incident, SarCase, String), ApiError> {
-    let incident = c
-        .picture()
-        .incidents()
-        .iter()
-        .find(|i| i.id == id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))?;
+    let incident = incident_of(c, id)?;
     let json = c
         .store()
         .sar_case(id)?
@@ -97,13 +101,7 @@ pub(super) async fn sar_phase(
     // An incident without a SAR case (an interception): the coordinator's phase opens one
     // (R19, R21: whatever the law-enforcement case, persons at sea may need rescue).
     if c.store().sar_case(&id)?.is_none() {
-        let incident = c
-            .picture()
-            .incidents()
-            .iter()
-            .find(|i| i.id == id)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("no incident {id:?}")))?;
+        let incident = incident_of(&c, &id)?;
         let now = Timestamp::now();
         let actor = Actor {
             name: u.name.clone(),
