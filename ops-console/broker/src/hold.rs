@@ -372,7 +372,12 @@ impl Ledger {
             inner.sessions.iter().map(|(id, s)| (id, &s.interest)),
         );
         for id in released {
-            *inner.stats.unconfirmed.entry(id.to_string()).or_default() += 1;
+            match inner.stats.unconfirmed.get_mut(&*id) {
+                Some(n) => *n += 1,
+                None => {
+                    inner.stats.unconfirmed.insert(id.to_string(), 1);
+                }
+            }
         }
         if waiting.is_empty() {
             return None;
@@ -578,6 +583,22 @@ impl Ledger {
                 "A must-see consumer is past its grace: publishers no longer wait for it until it acknowledges again (its session at the engine keeps what its log can)."
             );
             inner.stats.released_sessions += 1;
+            // What waited for it is acknowledged to its publishers now, unconfirmed for it.
+            let waited: u64 = inner
+                .pending
+                .values()
+                .flatten()
+                .filter(|t| {
+                    t.waiting
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .iter()
+                        .any(|(s, _)| **s == *id)
+                })
+                .count() as u64;
+            if waited > 0 {
+                *inner.stats.unconfirmed.entry(id.to_string()).or_default() += waited;
+            }
             release_where(&mut inner, &id, |_| true);
         }
         // Skipped messages: old, and the consumer has acknowledged later ones.

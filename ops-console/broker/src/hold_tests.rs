@@ -386,6 +386,17 @@ async fn a_hung_must_see_consumer_holds_publishers_for_its_grace_only() {
     // Hung past its grace (2 s in these tests; 60 s in service): released.
     ingest.all_acked().await;
     assert_eq!(broker.stats().holds.released_sessions, 1);
+    // What waited for it, acknowledged to the publisher at the release, is counted for it.
+    let unconfirmed = broker.stats().holds.unconfirmed;
+    assert_eq!(
+        unconfirmed
+            .iter()
+            .filter(|(s, _)| s.contains("tidewatch-fusion"))
+            .map(|(_, n)| *n)
+            .sum::<u64>(),
+        1,
+        "{unconfirmed:?}"
+    );
     // It acknowledges again: waited for again.
     fusion.ack(&first).await;
     ingest.publish("tidewatch/v1/obs/ais/1", b"two").await;

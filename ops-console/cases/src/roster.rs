@@ -463,24 +463,38 @@ impl Roster {
         by: &str,
         at: Timestamp,
     ) -> Result<(), Refused> {
+        // The transfer each person was last handed over in.
+        let mut last_transfer: BTreeMap<&str, u32> = BTreeMap::new();
+        for t in &self.transfers {
+            for tag in &t.tags {
+                last_transfer.insert(tag.as_str(), t.id);
+            }
+        }
         let tr = self
             .transfers
-            .iter_mut()
+            .iter()
             .find(|t| t.id == id)
             .ok_or_else(|| refuse("R33", format!("no transfer {id}")))?;
-        // Those handed over and still in this transfer: less any recorded missing or dead on
-        // the way, or found again elsewhere (R22).
-        let persons = &self.persons;
-        let in_transfer = Status::InTransfer {
-            from: tr.from.clone(),
-            to: tr.to.clone(),
+        let mut sent: Vec<&str> = if tr.received.is_some() {
+            // Received again (a unit and the centre both confirming, as logs from before
+            // allowed): only the same persons as handed over.
+            tr.tags.iter().map(String::as_str).collect()
+        } else {
+            // Those handed over and still in this transfer: less any recorded missing or dead
+            // on the way, found again elsewhere, or handed over since in another (R22).
+            let in_transfer = Status::InTransfer {
+                from: tr.from.clone(),
+                to: tr.to.clone(),
+            };
+            tr.tags
+                .iter()
+                .map(String::as_str)
+                .filter(|t| {
+                    self.persons.get(*t).is_none_or(|p| p.status == in_transfer)
+                        && last_transfer.get(t) == Some(&id)
+                })
+                .collect()
         };
-        let mut sent: Vec<&str> = tr
-            .tags
-            .iter()
-            .map(String::as_str)
-            .filter(|t| persons.get(*t).is_none_or(|p| p.status == in_transfer))
-            .collect();
         let mut got = tags.to_vec();
         sent.sort_unstable();
         got.sort_unstable();
@@ -489,6 +503,15 @@ impl Roster {
                 "R33",
                 format!("received {got:?} but {sent:?} were handed over"),
             ));
+        }
+        let tr = self
+            .transfers
+            .iter_mut()
+            .find(|t| t.id == id)
+            .expect("found above");
+        if tr.received.is_some() {
+            // The first receipt stands; its persons are where it put them.
+            return Ok(());
         }
         tr.received = Some((at, by.to_owned()));
         let to = tr.to.clone();
@@ -914,6 +937,33 @@ mod tests {
                 tags[31].as_str()
             ]
         );
+    }
+
+    /// Review 23: a transfer's receipt expects those still in it — not a person lost on the
+    /// way, found, and handed over again in a later transfer — and a second receipt (as logs
+    /// from before allowed, the unit and the centre both confirming) changes nothing.
+    #[test]
+    fn r33_a_receipt_expects_those_still_in_its_transfer() {
+        let (mut r, tags) = rescued();
+        let two = [tags[0].as_str(), tags[1].as_str()];
+        let first = r.transfer_out(&two, "CP301", "CP302", t(10)).unwrap();
+        r.missing(two[0]).unwrap();
+        r.found(two[0], "CP301").unwrap();
+        let second = r.transfer_out(&[two[0]], "CP301", "CP302", t(20)).unwrap();
+        // Transfer 1 now holds the second person only.
+        assert_eq!(
+            r.transfer_received(first, &two, "cdr302", t(30)).unwrap_err().rule,
+            "R33"
+        );
+        r.transfer_received(first, &[two[1]], "cdr302", t(30)).unwrap();
+        r.transfer_received(second, &[two[0]], "cdr302", t(31)).unwrap();
+        // Confirmed again with its persons: accepted, the first receipt stands.
+        r.transfer_received(first, &two, "centre", t(40)).unwrap();
+        let tr = r.transfers.iter().find(|x| x.id == first).unwrap();
+        assert_eq!(tr.received, Some((t(30), "cdr302".to_owned())));
+        // An empty receipt of a transfer received does not overwrite who received it.
+        assert!(r.transfer_received(first, &[], "nobody", t(50)).is_err());
+        assert_eq!(r.occupancy("CP302"), 2);
     }
 
     /// Review 23: a child flagged unaccompanied after being grouped with adults leaves the

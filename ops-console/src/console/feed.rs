@@ -213,18 +213,16 @@ fn take_into(console: &Console, p: &Publish) -> Result<(), super::store::StoreEr
                             .tasking_status(tasking)
                             .filter(|(s, _)| *s != "sent")
                             .map(|(s, r)| (s.to_owned(), r.map(str::to_owned)));
-                        // Shown at once; kept for a restart. A failure to keep it does not
-                        // hold the feed (the observation is taken; delivered again, the same
-                        // answer would fail the same way).
+                        // Shown at once, and kept for a restart before it is acknowledged
+                        // (a NUL, which PostgreSQL refuses, replaced: a unit's text must not
+                        // poison the feed).
                         if let Some((status, reason)) = answer {
                             let reason = reason.map(|r| r.replace('\0', "\u{fffd}"));
-                            if let Err(e) = console.store().set_tasking_status(
+                            console.store().set_tasking_status(
                                 tasking,
                                 &status,
                                 reason.as_deref(),
-                            ) {
-                                tracing::error!(error = %e, tasking, "console: cannot keep a unit's answer to its tasking");
-                            }
+                            )?;
                         }
                     }
                     Ok(())

@@ -73,7 +73,7 @@ pub(crate) fn take(
                 out.push(down(unit, &answer));
             }
         }
-        Err(e) => console.refuse("sea_malformed", &topic, &e.to_string(), &unread(payload))?,
+        Err(e) => console.refuse("sea_malformed", &topic, &parse_error(&e), &unread(payload))?,
     }
     Ok(())
 }
@@ -114,14 +114,28 @@ fn unread(payload: &[u8]) -> Vec<u8> {
 }
 
 /// A refused record as the rejects file keeps it: whole, but for what a person said asking
-/// for protection and the States they fear (R40), as the crew's own board shows it.
-fn kept_record(rec: &SeaRecord) -> Vec<u8> {
+/// for protection and the States they fear (R40), as the crew's own board shows it, with the
+/// SHA-256 of the record as signed.
+fn kept_record(rec: &SeaRecord, signed: &str) -> Vec<u8> {
     let mut r = rec.clone();
     if r.action["type"] == "asylum" {
         r.action["summary"] = "(restricted, R40)".into();
         r.action["blocked_states"] = serde_json::json!([]);
     }
-    serde_json::to_vec(&r).expect("a record serializes")
+    serde_json::to_vec(
+        &serde_json::json!({"record": r, "sha256": sea::sha256_hex(signed.as_bytes())}),
+    )
+    .expect("a record serializes")
+}
+
+/// Why a sea message did not parse, without quoting what it says (a statement may be in it).
+fn parse_error(e: &serde_json::Error) -> String {
+    format!(
+        "{:?} at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
 }
 
 /// The units an action names (it may act only for the unit whose topic it came on).
@@ -164,7 +178,7 @@ fn action(
             console.refuse(
                 "sea_record",
                 topic,
-                &format!("not a record: {e}"),
+                &format!("not a record: {}", parse_error(&e)),
                 &unread(record.as_bytes()),
             )?;
             return Ok(());
@@ -187,7 +201,7 @@ fn action(
             reason,
             topic,
             &format!("record {}: {message}", rec.id),
-            &kept_record(&rec),
+            &kept_record(&rec, record),
         )?;
         out.push(down(unit, &answer(Outcome::Invalid, None, message)));
         Ok(())

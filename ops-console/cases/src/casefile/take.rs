@@ -177,7 +177,12 @@ impl CaseFile {
                 ),
             )));
         }
-        if let Err(r) = file.live_checks(action, reference) {
+        // After the checks `apply` makes first (the role, a closed incident), so that a
+        // refusal names what is really wrong.
+        if who.role.may_take(action.kind())
+            && (file.closed.is_none() || action.rescue() || action.lands())
+            && let Err(r) = file.live_checks(action, reference)
+        {
             return Ok(Taken::refused(r));
         }
         // R33 at sea: a unit confirms only a transfer handed over to it (the alert for
