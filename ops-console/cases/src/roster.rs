@@ -952,11 +952,15 @@ mod tests {
         let second = r.transfer_out(&[two[0]], "CP301", "CP302", t(20)).unwrap();
         // Transfer 1 now holds the second person only.
         assert_eq!(
-            r.transfer_received(first, &two, "cdr302", t(30)).unwrap_err().rule,
+            r.transfer_received(first, &two, "cdr302", t(30))
+                .unwrap_err()
+                .rule,
             "R33"
         );
-        r.transfer_received(first, &[two[1]], "cdr302", t(30)).unwrap();
-        r.transfer_received(second, &[two[0]], "cdr302", t(31)).unwrap();
+        r.transfer_received(first, &[two[1]], "cdr302", t(30))
+            .unwrap();
+        r.transfer_received(second, &[two[0]], "cdr302", t(31))
+            .unwrap();
         // Confirmed again with its persons: accepted, the first receipt stands.
         r.transfer_received(first, &two, "centre", t(40)).unwrap();
         let tr = r.transfers.iter().find(|x| x.id == first).unwrap();
