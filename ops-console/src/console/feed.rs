@@ -391,9 +391,11 @@ mod tests {
     #[test]
     fn review_23_taskings_and_the_units_answers_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
+        let db = crate::testkit::on_postgres().then(crate::testkit::TestDb::new);
+        let open = || Console::for_tests_on(Some(dir.path().to_path_buf()), db.as_ref());
         let now = Timestamp::now();
         {
-            let c = Console::for_tests(Some(dir.path().to_path_buf()));
+            let c = open();
             for (id, unit) in [("task-A-cp-302", "cp-302"), ("task-A-cp-301", "cp-301")] {
                 let t = json!({"id": id, "time": now, "unit": unit, "kind": "sar",
                     "alert": "A", "instructions": "search", "datum": {"lat": 35.5, "lon": 12.5},
@@ -419,7 +421,7 @@ mod tests {
                 Some(("declined", Some("engine failure")))
             );
         }
-        let c = Console::for_tests(Some(dir.path().to_path_buf()));
+        let c = open();
         let p = c.picture();
         assert_eq!(
             p.tasking_status("task-A-cp-302"),
@@ -436,18 +438,14 @@ mod tests {
     fn review_23_an_alert_not_stored_is_not_acknowledged_and_a_refusal_keeps_the_message() {
         let dir = tempfile::tempdir().unwrap();
         let c = Console::for_tests(Some(dir.path().to_path_buf()));
-        c.store().tamper_for_tests(
-            "CREATE TRIGGER full BEFORE INSERT ON alerts \
-             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
-            &[],
-        );
+        c.store().refuse_inserts_for_tests("alerts", true);
         let rv = "tidewatch/v1/alerts/rendezvous";
         let p = publish(rv, alert("rv-9", "rendezvous", 1, "open"));
         let e = take(&c, &p).unwrap_err();
         assert!(e.to_string().contains("full"), "{e}");
         assert!(c.picture().alert_with_history("rv-9").is_none());
         // Delivered again once the store can write: taken, and kept.
-        c.store().tamper_for_tests("DROP TRIGGER full", &[]);
+        c.store().refuse_inserts_for_tests("alerts", false);
         take(&c, &p).unwrap();
         assert!(c.picture().alert_with_history("rv-9").is_some());
         assert_eq!(c.store().alerts().unwrap().len(), 1);

@@ -247,6 +247,18 @@ impl Console {
     /// A console for tests: default configuration, the store in `dir` (in memory without).
     #[cfg(test)]
     pub(crate) fn for_tests(dir: Option<PathBuf>) -> Console {
+        // The same tests on PostgreSQL with TIDEWATCH_TEST_STORE=postgres.
+        let db = crate::testkit::on_postgres().then(crate::testkit::TestDb::new);
+        Console::for_tests_on(dir, db.as_ref())
+    }
+
+    /// [`Console::for_tests`] on the PostgreSQL database `db` (`None`: SQLite in `dir`), so
+    /// that a test can start a console again on the same store.
+    #[cfg(test)]
+    pub(crate) fn for_tests_on(
+        dir: Option<PathBuf>,
+        db: Option<&crate::testkit::TestDb>,
+    ) -> Console {
         let cfg = fusion::FusionConfig::default();
         let geo = fusion::Geodata::load(&cfg, None).unwrap();
         Console::open(
@@ -255,9 +267,8 @@ impl Console {
                 picture: Default::default(),
                 fusion: Default::default(),
                 reference: None,
-                // The same tests on PostgreSQL with TIDEWATCH_TEST_STORE=postgres.
-                database: crate::testkit::on_postgres().then(|| Database {
-                    url: crate::testkit::TestDb::new().place(),
+                database: db.map(|d| Database {
+                    url: d.place(),
                     password: None,
                 }),
             },

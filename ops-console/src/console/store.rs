@@ -1595,6 +1595,29 @@ impl Store {
             .expect("tampering SQL runs");
     }
 
+    /// Make inserts into `table` fail as a full disk would (`refuse`), or no longer.
+    #[cfg(test)]
+    pub(crate) fn refuse_inserts_for_tests(&self, table: &str, refuse: bool) {
+        let conn = self.conn();
+        let sql = match (&*conn, refuse) {
+            (Conn::Sqlite(_), true) => format!(
+                "CREATE TRIGGER {table}_full BEFORE INSERT ON {table} \
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            ),
+            (Conn::Sqlite(_), false) => format!("DROP TRIGGER {table}_full"),
+            (Conn::Pg(_), true) => format!(
+                "CREATE FUNCTION {table}_full() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'database or disk is full'; END $$; \
+                 CREATE TRIGGER {table}_full BEFORE INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION {table}_full();"
+            ),
+            (Conn::Pg(_), false) => {
+                format!("DROP TRIGGER {table}_full ON {table}; DROP FUNCTION {table}_full();")
+            }
+        };
+        conn.execute_batch(&sql).expect("the trigger changes");
+    }
+
     /// Take away what makes `table` refuse changes, as its owner could (tamper tests).
     #[cfg(test)]
     pub(crate) fn unguard_for_tests(&self, table: &str) {
