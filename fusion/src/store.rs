@@ -105,14 +105,7 @@ impl Store {
         } else {
             (&mut self.alerts, FILES[0].0)
         };
-        let before = file.metadata().map(|m| m.len());
-        let res = file.write_all(&buf).and_then(|_| file.sync_data());
-        if res.is_err()
-            && let Ok(len) = before
-        {
-            let _ = file.set_len(len);
-        }
-        res.map_err(|e| (self.dir.join(name).display().to_string(), e))
+        append_whole(file, &buf, true).map_err(|e| (self.dir.join(name).display().to_string(), e))
     }
 
     /// Bytes of the live alert and tasking files.
@@ -138,17 +131,8 @@ impl Store {
         if self.pending_rejects.is_empty() {
             return Ok(());
         }
-        let file = &mut self.rejects;
-        let before = file.metadata().map(|m| m.len());
-        let res = file
-            .write_all(&self.pending_rejects)
-            .and_then(|_| file.sync_data());
-        if res.is_err()
-            && let Ok(len) = before
-        {
-            let _ = file.set_len(len);
-        }
-        res.map_err(|e| (self.dir.join(FILES[2].0).display().to_string(), e))?;
+        append_whole(&mut self.rejects, &self.pending_rejects, true)
+            .map_err(|e| (self.dir.join(FILES[2].0).display().to_string(), e))?;
         self.pending_rejects.clear();
         Ok(())
     }
@@ -180,6 +164,21 @@ impl Store {
         };
         Ok(())
     }
+}
+
+/// Append `buf` to `file` (fsync'd when `sync`), all or nothing: a write that fails part-way
+/// is cut back to the file's length before, so the next record is not glued onto a torn one.
+fn append_whole(file: &mut File, buf: &[u8], sync: bool) -> io::Result<()> {
+    let before = file.metadata().map(|m| m.len());
+    let res = file
+        .write_all(buf)
+        .and_then(|()| if sync { file.sync_data() } else { Ok(()) });
+    if res.is_err()
+        && let Ok(len) = before
+    {
+        let _ = file.set_len(len);
+    }
+    res
 }
 
 /// Rename `dir/live` (begun on `day`) to its closed day's name, unless it is empty.
@@ -246,21 +245,7 @@ impl DailyLog {
         let mut buf = Vec::with_capacity(line.len() + 1);
         buf.extend_from_slice(line.as_bytes());
         buf.push(b'\n');
-        // All or nothing: a line that fails part-way is cut back, so the next one is not
-        // glued onto a torn one.
-        let before = self.file.metadata().map(|m| m.len());
-        let res = self.file.write_all(&buf);
-        if res.is_err()
-            && let Ok(len) = before
-        {
-            let _ = self.file.set_len(len);
-        }
-        res
-    }
-
-    /// Fsync what was written.
-    pub fn sync(&mut self) -> io::Result<()> {
-        self.file.sync_data()
+        append_whole(&mut self.file, &buf, false)
     }
 }
 

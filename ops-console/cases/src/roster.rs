@@ -292,6 +292,21 @@ impl Roster {
         d
     }
 
+    /// Every one of `tags` is a person on board `unit` (R32: nobody leaves a unit they are
+    /// not on).
+    fn all_on_board(&self, tags: &[&str], unit: &str) -> Result<(), Refused> {
+        for t in tags {
+            let p = self
+                .persons
+                .get(*t)
+                .ok_or_else(|| refuse("roster", format!("no person tagged {t}")))?;
+            if p.status != Status::OnBoard(unit.to_owned()) {
+                return Err(refuse("R32", format!("{t} is not on board {unit}")));
+            }
+        }
+        Ok(())
+    }
+
     /// Hand persons over from one unit to another.
     pub fn transfer_out(
         &mut self,
@@ -300,15 +315,7 @@ impl Roster {
         to: &str,
         at: Timestamp,
     ) -> Result<u32, Refused> {
-        for t in tags {
-            let p = self
-                .persons
-                .get(*t)
-                .ok_or_else(|| refuse("roster", format!("no person tagged {t}")))?;
-            if p.status != Status::OnBoard(from.to_owned()) {
-                return Err(refuse("R32", format!("{t} is not on board {from}")));
-            }
-        }
+        self.all_on_board(tags, from)?;
         for t in tags {
             self.person(t)?.status = Status::InTransfer {
                 from: from.to_owned(),
@@ -404,15 +411,7 @@ impl Roster {
 
     /// Persons evacuated from `unit` to a medical facility (R39).
     pub fn medevac(&mut self, tags: &[&str], unit: &str, facility: &str) -> Result<(), Refused> {
-        for t in tags {
-            let p = self
-                .persons
-                .get(*t)
-                .ok_or_else(|| refuse("roster", format!("no person tagged {t}")))?;
-            if p.status != Status::OnBoard(unit.to_owned()) {
-                return Err(refuse("R32", format!("{t} is not on board {unit}")));
-            }
-        }
+        self.all_on_board(tags, unit)?;
         for t in tags {
             self.person(t)?.status = Status::Medevac(facility.to_owned());
         }

@@ -1997,14 +1997,17 @@ fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
     use Role::*;
     let d = desk();
     rescue_47(&d);
-    d.ok(
-        "bo",
-        BoardingOfficer,
-        Action::Family {
-            tags: vec![tag_of(1), tag_of(2), tag_of(3)],
-            protection_approval: None,
-        },
-    );
+    let group = |tags: Vec<String>| {
+        d.ok(
+            "bo",
+            BoardingOfficer,
+            Action::Family {
+                tags,
+                protection_approval: None,
+            },
+        )
+    };
+    group(vec![tag_of(1), tag_of(2), tag_of(3)]);
     let transfer = |tags: &[u32], reason: Option<&str>| Action::TransferOut {
         tags: tags.iter().map(|n| tag_of(*n)).collect(),
         from: "cp-302".into(),
@@ -2026,14 +2029,7 @@ fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
     );
     // Whole, or with a reason.
     d.ok("bo", BoardingOfficer, transfer(&[1, 2, 3, 9], None));
-    d.ok(
-        "bo",
-        BoardingOfficer,
-        Action::Family {
-            tags: vec![tag_of(10), tag_of(11)],
-            protection_approval: None,
-        },
-    );
+    group(vec![tag_of(10), tag_of(11)]);
     let f = d.ok(
         "bo",
         BoardingOfficer,
@@ -2046,14 +2042,7 @@ fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
 
     // A child found to be unaccompanied after being grouped with adults leaves the group
     // (review 23: flagging after grouping dodged the protection officer's approval).
-    d.ok(
-        "bo",
-        BoardingOfficer,
-        Action::Family {
-            tags: vec![tag_of(40), tag_of(41)],
-            protection_approval: None,
-        },
-    );
+    group(vec![tag_of(40), tag_of(41)]);
     let f = d.ok(
         "bo",
         BoardingOfficer,
@@ -2089,14 +2078,7 @@ fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
     assert_eq!(r.rule, "R39");
     assert!(r.problem.contains(&tag_of(20)), "{}", r.problem);
     // A member of a family goes with the family, as in a transfer.
-    d.ok(
-        "bo",
-        BoardingOfficer,
-        Action::Family {
-            tags: vec![tag_of(30), tag_of(31)],
-            protection_approval: None,
-        },
-    );
+    group(vec![tag_of(30), tag_of(31)]);
     assert_eq!(
         d.rule("bo", BoardingOfficer, medevac(&[20, 30], None)),
         "R38"

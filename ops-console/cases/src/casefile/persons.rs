@@ -145,15 +145,7 @@ impl CaseFile {
                         "a place of safety names the port, its State and why",
                     ));
                 }
-                // Decided from what is recorded, not from what the form says: a unit that
-                // took part in the rescue (it tagged, holds, carried or counted persons of
-                // this case) or any unit of the fleet is a vessel, a temporary refuge.
-                if let Some(unit) = self
-                    .rescue_units()
-                    .into_iter()
-                    .chain(reference.units.iter().map(|u| u.name.clone()))
-                    .find(|u| names_unit(name, u))
-                {
+                if let Some(unit) = self.assisting_unit_named(name, reference) {
                     return Err(refuse(
                         "R23",
                         format!(
@@ -414,12 +406,32 @@ impl CaseFile {
     /// taken: a transfer splitting a family needs a reason (R38); the place of safety is
     /// checked again when landing, as the place may have been decided before the unit it
     /// names took part (R23).
+    ///
+    /// At sea (`unit`, the unit whose record it is), a unit confirms only a transfer handed
+    /// over to it (R33): the alert for persons not received must not be cleared by the unit
+    /// that sent them, or a third.
     pub(super) fn live_checks(
         &self,
         action: &Action,
+        unit: Option<&str>,
         reference: &Reference,
     ) -> Result<(), Refused> {
         match action {
+            Action::TransferReceived { transfer, .. } => {
+                match (
+                    unit,
+                    self.roster.transfers.iter().find(|t| t.id == *transfer),
+                ) {
+                    (Some(unit), Some(t)) if unit_key(&t.to) != unit_key(unit) => Err(refuse(
+                        "R33",
+                        format!(
+                            "transfer {transfer} was handed over to {}: only it confirms the receipt, not {unit}",
+                            t.to
+                        ),
+                    )),
+                    _ => Ok(()),
+                }
+            }
             Action::TransferOut {
                 tags, from, reason, ..
             } => {
@@ -430,12 +442,7 @@ impl CaseFile {
                 let Some(place) = &self.place_of_safety else {
                     return Ok(());
                 };
-                match self
-                    .rescue_units()
-                    .into_iter()
-                    .chain(reference.units.iter().map(|u| u.name.clone()))
-                    .find(|u| names_unit(&place.name, u))
-                {
+                match self.assisting_unit_named(&place.name, reference) {
                     Some(u) => Err(refuse(
                         "R23",
                         format!(
@@ -472,6 +479,17 @@ impl CaseFile {
         ))
     }
 
+    /// The unit a place of safety's name names, if it is one (R23). Decided from what is
+    /// recorded, not from what the form says: a unit that took part in the rescue (it
+    /// tagged, holds, carried or counted persons of this case) or any unit of the fleet is a
+    /// vessel, a temporary refuge.
+    fn assisting_unit_named(&self, place: &str, reference: &Reference) -> Option<String> {
+        self.rescue_units()
+            .into_iter()
+            .chain(reference.units.iter().map(|u| u.name.clone()))
+            .find(|u| names_unit(place, u))
+    }
+
     /// The units that took part in the rescue, as the case file records it: those that
     /// tagged persons, hold or held them, carried them in a transfer or counted them.
     fn rescue_units(&self) -> Vec<String> {
@@ -502,27 +520,17 @@ impl CaseFile {
     }
 }
 
-/// Do `a` and `b` name the same unit (`CP302`, `cp-302`)? Letters and digits compared, case
-/// and punctuation aside.
-pub(super) fn names_same_unit(a: &str, b: &str) -> bool {
-    let key = |s: &str| -> String {
-        s.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    key(a) == key(b)
+/// A unit's name as compared: its letters and digits, lower case (`CP-302`, `cp 302`).
+fn unit_key(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// Does a place's name name `unit` (`CP-302`, `cp 302`, `patrol boat CP302`)? Letters and
 /// digits compared, case and punctuation aside.
 fn names_unit(place: &str, unit: &str) -> bool {
-    let key = |s: &str| -> String {
-        s.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    let (place, unit) = (key(place), key(unit));
+    let (place, unit) = (unit_key(place), unit_key(unit));
     !unit.is_empty() && (place == unit || (unit.len() >= 3 && place.contains(&unit)))
 }

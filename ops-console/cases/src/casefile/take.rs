@@ -181,24 +181,9 @@ impl CaseFile {
         // refusal names what is really wrong.
         if who.role.may_take(action.kind())
             && (file.closed.is_none() || action.rescue() || action.lands())
-            && let Err(r) = file.live_checks(action, reference)
+            && let Err(r) = file.live_checks(action, entry.actor.unit.as_deref(), reference)
         {
             return Ok(Taken::refused(r));
-        }
-        // R33 at sea: a unit confirms only a transfer handed over to it (the alert for
-        // persons not received must not be cleared by the unit that sent them, or a third).
-        if let (Action::TransferReceived { transfer, .. }, Some(unit)) =
-            (action, entry.actor.unit.as_deref())
-            && let Some(t) = file.roster.transfers.iter().find(|t| t.id == *transfer)
-            && !super::persons::names_same_unit(&t.to, unit)
-        {
-            return Ok(Taken::refused(refuse(
-                "R33",
-                format!(
-                    "transfer {transfer} was handed over to {}: only it confirms the receipt, not {unit}",
-                    t.to
-                ),
-            )));
         }
         let seq = last.map_or(1, |l| l.seq + 1);
         let pos = entry.position.map(|p| (p.lat, p.lon));
