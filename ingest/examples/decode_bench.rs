@@ -15,6 +15,11 @@
 //! they lie in memory (made long before). Prints the rounds' ratios and their medians to
 //! stdout.
 //!
+//! `formats` decodes the lines 64 at a time, untimed, and times writing each chunk in gpsd's
+//! JSON and in ours, in turns (which goes first alternates): our JSON's writing against
+//! gpsd's, without the decoding both share, the messages in cache as `tidewatch decode` has
+//! them. Prints each round's ratio and their median.
+//!
 //! `ours` is `ingest::ais::Decoder`; `ais` is the `ais` crate (0.12), the fastest Rust
 //! peer, run the same way on the same lines. A line the `ais` crate panics on (it does on
 //! some ship types) is caught and counted, so the run completes.
@@ -27,7 +32,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(which), Some(path)) = (args.next(), args.next()) else {
         eprintln!(
-            "usage: decode_bench ours|ais|pipeline|pipeline-json|pipeline-serde FILE\n       decode_bench writers FILE [--rounds N]"
+            "usage: decode_bench ours|ais|pipeline|pipeline-json|pipeline-serde FILE\n       decode_bench writers|formats FILE [--rounds N]"
         );
         std::process::exit(2);
     };
@@ -49,6 +54,13 @@ fn main() {
                 _ => 15usize,
             };
             return writers(&mut input, rounds);
+        }
+        "formats" => {
+            let rounds = match (args.next().as_deref(), args.next()) {
+                (Some("--rounds"), Some(n)) => n.parse().expect("--rounds N"),
+                _ => 15usize,
+            };
+            return formats(&mut input, rounds);
         }
         "ours" => {
             let mut d = ingest::ais::Decoder::new();
@@ -234,6 +246,80 @@ fn writers(input: &mut impl BufRead, rounds: usize) {
             lines.len()
         );
     }
+}
+
+/// The two JSON formats' writers on the same decoded messages, in turns on the same core:
+/// what our JSON costs next to gpsd's, without the decoding both share. The lines are
+/// decoded 64 at a time, untimed, and each chunk is then written in both formats, timed
+/// (which goes first alternates), so each writer finds its messages as `tidewatch decode`
+/// does, just made and in cache.
+fn formats(input: &mut impl BufRead, rounds: usize) {
+    use ingest::ais::json::{GpsdWriter, OurWriter};
+    use std::time::Instant;
+    let mut lines = Vec::new();
+    let mut line = Vec::new();
+    while input.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+        lines.push(std::mem::take(&mut line));
+    }
+    // As `tidewatch decode` writes: into a buffer handed on every 48 KiB.
+    let mut out = Vec::with_capacity(64 * 1024);
+    let flush = |out: &mut Vec<u8>| {
+        if out.len() > 48 * 1024 {
+            black_box(&out[..]);
+            out.clear();
+        }
+    };
+    let mut ratios = Vec::new();
+    let mut chunk = Vec::with_capacity(64);
+    for round in 0..=rounds {
+        let mut d = ingest::ais::Decoder::new();
+        let (mut gpsd, mut ours) = (GpsdWriter::new(), OurWriter::new());
+        let (mut g, mut o, mut messages) = (0.0, 0.0, 0);
+        for (i, lines) in lines.chunks(64).enumerate() {
+            chunk.clear();
+            chunk.extend(
+                lines
+                    .iter()
+                    .filter_map(|l| d.decode_line(l.trim_ascii(), 0).ok().flatten()),
+            );
+            messages += chunk.len();
+            for which in [i % 2, 1 - i % 2] {
+                let t = Instant::now();
+                if which == 0 {
+                    for m in &chunk {
+                        gpsd.write(&m.message, &mut out);
+                        flush(&mut out);
+                    }
+                    g += t.elapsed().as_secs_f64();
+                } else {
+                    for m in &chunk {
+                        ours.write(m, &mut out);
+                        flush(&mut out);
+                    }
+                    o += t.elapsed().as_secs_f64();
+                }
+            }
+        }
+        // The first round warms the caches.
+        if round > 0 {
+            let per = |s: f64| s / messages as f64 * 1e9;
+            println!(
+                "gpsd's JSON {:.1} ns a message, ours {:.1} ns: {:.3}",
+                per(g),
+                per(o),
+                o / g
+            );
+            ratios.push(o / g);
+        }
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "our JSON / gpsd's JSON, writing only: median {:.3} (rounds {:.3}-{:.3}), {} lines",
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1],
+        lines.len()
+    );
 }
 
 /// The `ais` crate's fragments: complete with a message, or not.

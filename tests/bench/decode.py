@@ -17,6 +17,8 @@ the same run. Absolute times on shared machines are noise; the ratios are the re
                 derive: what writing costs next to decoding; and the same in one process
                 (`decode_bench writers`: decoding every line and writing every observation in
                 turns, 15 rounds), whose ratio the hour's speed cancels out of
+  formats:      the two JSON writers alone on the same messages just decoded, in turns
+                (`decode_bench formats`, 15 rounds): what our JSON's writing costs next to gpsd's
   streaming:    ours on 1x and 5x the input through a pipe: peak RSS must not grow.
 """
 import argparse, os, resource, shutil, statistics, subprocess, sys, time
@@ -148,6 +150,12 @@ def main():
     for line in w.strip().splitlines():
         if "median" in line:
             print(line)
+    # Our JSON against gpsd's, writing only, in one process: the same messages, just
+    # decoded, written in both formats in turns (decode_bench formats).
+    print("our JSON against gpsd's, writing only, in one process (decode_bench formats):")
+    w = subprocess.run(one + [ex, "formats", inp, "--rounds", "15"], check=True, cwd=ROOT,
+                       capture_output=True, text=True).stdout
+    print(w.strip().splitlines()[-1])
     rss1 = peak_rss_kib([ex, "ours", "-"], inp, 1)
     rss5 = peak_rss_kib([ex, "ours", "-"], inp, 5)
     rss_ais = peak_rss_kib([ex, "ais", "-"], inp, 1)

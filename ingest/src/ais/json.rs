@@ -822,7 +822,7 @@ impl JsonValue for Degrees {
 #[inline]
 fn push_ten_thousandths_minute(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
     if raw % 3 == 0 {
-        push_millionths(out, i64::from(raw / 3) * 5);
+        push_millionths(out, raw < 0, raw.unsigned_abs() / 3 * 5);
         return true;
     }
     push_repeating_degrees(out, raw, v)
@@ -842,27 +842,31 @@ fn mantissa_shift(v: f64) -> (u64, u32) {
 }
 
 /// The whole number `a` of which `|v|` is the quotient `a / den` as dividing finds it (the
-/// double nearest), if there is one, for `den` below 2^20 and `|v|` below 2^53 / `den`: the
-/// numerator of a coordinate or of a value in tenths as decoded, found without a float
-/// operation (rounding `v · den` to an integer and dividing back to check had the latency of
-/// a tenth of writing an observation's fields). Exact integer arithmetic on `v`'s bits: with
-/// `|v| = m / 2^s`, `a` is `den · m / 2^s` rounded, and the quotient lies within half a unit
-/// in the last place of `v` when `a · 2^s` is within `den / 2` of `den · m`. Then `a` is the
-/// only candidate: the quotients are `1 / den` apart, more than a unit in the last place of
-/// any value in range, which also keeps the narrower interval below a power of two out of it.
-/// Never a tie: a quotient is exact, or further from either neighbour. Zero is `0 / den`.
-/// `None` for any other `v` (not normal, or out of range).
+/// double nearest), if there is one, for `den` below 2^20 and `|v|` from 2^-10 to below
+/// 2^52 / `den`: the numerator of a coordinate or of a value in tenths as decoded. The
+/// candidate is the whole number nearest `|v| · den` in floats (within one of the exact
+/// product), and the check is exact integer arithmetic on `v`'s bits: with `|v| = m / 2^s`,
+/// the quotient lies within half a unit in the last place of `v` when
+/// `res = den · m − a · 2^s` is within `den / 2` of zero (computed wrapping: it is below
+/// 2^63 for a candidate within one). Then `a` is the only candidate: the quotients are
+/// `1 / den` apart, more than a unit in the last place of any value in range, which also
+/// keeps the narrower interval below a power of two out of it. Never a tie: a quotient is
+/// exact, or further from either neighbour. Zero is `0 / den`. `None` for any other `v`
+/// (not normal, or out of range). (Dividing back to check had the latency of a tenth of
+/// writing an observation's fields; 128-bit products and shifts, twice this one's.)
 #[inline]
 fn numerator_of(v: f64, den: u64) -> Option<u64> {
     // Zero as 0 · 2^-1: without a branch of its own (half the speeds are zero).
     let (m, s) = if v == 0.0 { (0, 1) } else { mantissa_shift(v) };
-    // From 2^-48 (s = 100) to 2^52 (s = 1); not subnormal (s = 1075).
-    if !(1..=100).contains(&s) {
+    // From 2^-10 (s = 62) to 2^52 (s = 1); not subnormal (s = 1075).
+    if !(1..=62).contains(&s) {
         return None;
     }
-    let x = u128::from(m) * u128::from(den);
-    let a = (x + (1 << (s - 1))) >> s;
-    (2 * (a << s).abs_diff(x) < u128::from(den) && a < 1 << 52).then_some(a as u64)
+    // To a signed integer: one instruction (an unsigned one takes a dozen); beyond the
+    // range it saturates, and the last check refuses it.
+    let a = (v.abs() * den as f64 + 0.5) as i64 as u64;
+    let res = m.wrapping_mul(den).wrapping_sub(a << s) as i64;
+    (2 * res.unsigned_abs() < den && a < 1 << 52).then_some(a)
 }
 
 /// `v` as `serde_json` writes an `f64` (zmij's shortest digits, `.0` after a whole number)
@@ -918,72 +922,90 @@ const POW10: [u64; 20] = {
     p
 };
 
+/// `600 000 · 2^s · (|v| − a / 600 000)` for `|v| = m / 2^s` (`s` ≤ 63): how far `|v|` is
+/// from the quotient `a / 600 000`, in units that make it a whole number. Exact whenever
+/// its magnitude is below 2^63 (the products wrap, their difference does not), which it
+/// is for `a` within one of `600 000 |v|`.
+#[inline(always)]
+fn residual(m: u64, s: u32, a: u64) -> i64 {
+    m.wrapping_mul(600_000).wrapping_sub(a << s) as i64
+}
+
 /// `v`, the `f64` quotient `raw / 600 000` of a raw coordinate not divisible by 3, as
 /// `Display` writes it, without searching for its shortest digits; `false`, with nothing
-/// written, for the few values this does not settle (below a thousandth of a degree, a power
-/// of two, a tie), which `zmij` then writes.
+/// written, for the few values this does not settle (below 2^-8 degrees, a power of two,
+/// a value halfway between two decimals of the lengths below), which `zmij` then writes.
 ///
 /// From the seventh decimal on, the quotient's digits repeat (`10^6 raw / 600 000 = 5 raw / 3`
-/// leaves a third: …333 or …666), so every decimal of `f` places is at least a third of
-/// `10^-f` from it. At 15 significant digits or fewer that is more than `v`'s unit in the last
+/// leaves a third: …333 or …666), so every decimal of `p` places is at least a third of
+/// `10^-p` from it. At 15 significant digits or fewer that is more than `v`'s unit in the last
 /// place (a third of 10^-15 exceeds 2^-52) and no such decimal reads back as `v`: the shortest
 /// form has 16 significant digits, or else 17 (which always suffice). At each length the
 /// decimal nearest `v` is the one within half a unit of `v` if any is (the interval is
-/// symmetric but at a power of two), and `Display` writes the nearest; whether it is within
-/// is exact integer arithmetic on `v`'s bits. That decimal is the quotient's to its last
-/// digit, which is one of its neighbours (…33 then 2, 3 or 4; …66 then 6, 7 or 8), so it is
-/// written as the quotient's first six decimals, the repeated digit, and that last digit.
+/// symmetric but at a power of two, and no decimal lies on its ends), and `Display` writes
+/// the nearest.
+///
+/// All of it is arithmetic on the exact residual `res = 600 000 · 2^s (v − raw / 600 000)`
+/// (|res| ≤ 300 000, `v` being the quotient rounded): with `N` the quotient's first `p`
+/// decimals (its last digit the repeated one, `3j`) and `j/3` what follows them,
+/// `3 · 2^(s+1) · (10^p v − N) = j · 2^(s+1) + res · 10^(p−5)`. The nearest decimal is
+/// `N + k` for `3k` the multiple of 3 nearest that over `2^(s+1)`, and it is within half a
+/// unit (`2^-(s+1)`) when `|(j − 3k) 2^(s+1) + res · 10^(p−5)| < 3 · 10^p`. Its digits are
+/// the quotient's six decimals, the repeated digit and the last, `3j + k`: never a carry
+/// (a value whose 16 digits do not suffice lies within a few units of its 17th place of the
+/// quotient), which is checked all the same. Everything fits 64 bits from 2^-8 degrees up.
 #[inline]
 fn push_repeating_degrees(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
     const HIDDEN: u64 = 1 << 52;
-    let (m, shift) = mantissa_shift(v);
+    let (m, s) = mantissa_shift(v);
     let r = raw.unsigned_abs();
-    // From 0.001° (shift ≤ 63) to 181° (shift ≥ 45); a power of two has an asymmetric
+    // From 2^-8 degrees (s ≤ 60) to 181° (s ≥ 45); a power of two has an asymmetric
     // interval.
-    if !(600..=108_600_000).contains(&r)
-        || !(45..=63).contains(&shift)
-        || m == HIDDEN
-        || r.is_multiple_of(3)
-    {
+    if !(600..=108_600_000).contains(&r) || !(45..=60).contains(&s) || m == HIDDEN {
         return false;
     }
     // 10^6 · quotient: its whole part (whose digit count places the decimal point) and the
-    // repeated digit of its thirds.
+    // thirds that follow it.
     let whole = r * 5 / 3;
-    let repeated = if r * 5 % 3 == 1 { b'3' } else { b'6' };
-    let places16 = 22 - (whole.ilog10() + 1) as usize;
-    // Both lengths at once, without branches on which (it is a coin toss which one it is).
-    let unit = 1u128 << shift;
-    let half = unit >> 1;
-    let nearest = |x: u128| {
-        let rem = x & (unit - 1);
-        let up = rem > half;
-        let digits = (x >> shift) as u64 + u64::from(up);
-        // Twice the distance to v, in units of 2^-shift / 10^places; a tie rounds neither way.
-        let off = if up { unit - rem } else { rem };
-        (digits, 2 * off, rem == half)
-    };
-    let scale16 = u128::from(POW10[places16]);
-    let x16 = u128::from(m) * scale16; // v · 10^places16 · 2^shift
-    let (digits16, off16, tie16) = nearest(x16);
-    let (digits17, off17, tie17) = nearest(x16 * 10);
-    // Within half a unit of v (the interval's ends, and ties, are left to zmij).
-    let in16 = off16 < scale16;
-    if tie16 || off16 == scale16 || (!in16 && (tie17 || off17 >= scale16 * 10)) {
+    let j = i64::from(r * 5 % 3);
+    let places = 22 - (whole.ilog10() + 1);
+    // `v` halfway between two decimals of `places` or one more (m · 2^(p+1) · 5^p an odd
+    // multiple of 2^s, and the like for p + 1) needs the trailing zeros checked below.
+    if j == 0 || m.trailing_zeros() + places + 2 >= s {
         return false;
     }
-    let (places, digits) = if in16 {
-        (places16, digits16)
-    } else {
-        (places16 + 1, digits17)
-    };
+    let res = residual(m, s, u64::from(r));
+    if res.unsigned_abs() > 300_000 {
+        return false;
+    }
+    // The multiple of 3 nearest `j + a / 2^(s+1)`, over 3: ⌊(⌊a / 2^s⌋ + 1) / 2⌋ is
+    // ⌊a / 2^(s+1) + 1/2⌋ (no tie: checked above), then ⌊n / 3⌋ for n above −30.
+    let third = |n: i64| (n + 30) / 3 - 10;
+    let a16 = res * POW10[places as usize - 5] as i64;
+    let k16 = third(j + 1 + (((a16 >> s) + 1) >> 1));
+    // Below 2^62 in magnitude when it matters (at most 1.5 · 2^(s+1)): the wrapping is exact.
+    let off16 = (j - 3 * k16).wrapping_shl(s + 1).wrapping_add(a16);
+    let in16 = off16.unsigned_abs() < 3 * POW10[places as usize];
+    // ⌊10 a16 / 2^s⌋ without the product (beyond 64 bits at the smallest values).
+    let h17 = 10 * (a16 >> s) + ((10 * (a16 as u64 & ((1 << s) - 1))) >> s) as i64;
+    let k17 = third(j + 1 + ((h17 + 1) >> 1));
+    // Chosen without a branch (which one is a coin toss, and a mispredicted branch cost a
+    // sixth of the whole).
+    let sel = -i64::from(in16);
+    let k = k17 ^ ((k16 ^ k17) & sel);
+    let places = places + u32::from(!in16);
+    let last = 3 * j + k;
+    if !(0..=9).contains(&last) {
+        return false;
+    }
+    let repeated = if j == 1 { b'3' } else { b'6' };
     push_thirds(
         out,
         raw < 0,
         whole,
         repeated,
-        places,
-        b'0' + (digits % 10) as u8,
+        places as usize,
+        b'0' + last as u8,
     );
     true
 }
@@ -1000,47 +1022,52 @@ fn push_thirds(
     places: usize,
     last: u8,
 ) {
+    let (head, head_len, six) = degrees_text(whole);
     let len = out.len();
-    out.resize(len + 32, repeated);
+    out.extend_from_slice(&[repeated; 32]);
     let buf = &mut out[len..];
     buf[0] = b'-';
-    let mut at = usize::from(negative);
-    let int = whole / 1_000_000;
-    let n = 1 + usize::from(int >= 10) + usize::from(int >= 100);
-    let int_text = eight_digits(int) >> ((8 - n) * 8);
-    buf[at..at + 8].copy_from_slice(&(int_text | (u64::from(b'.') << (8 * n))).to_le_bytes());
-    at += n + 1;
+    let at = usize::from(negative);
+    buf[at..at + 8].copy_from_slice(&head.to_le_bytes());
+    let at = at + head_len;
     // Six decimals, the repeated digit in the two bytes left.
-    let six = eight_digits(whole % 1_000_000) >> 16;
     let text = six | ((u64::from(repeated) * 0x0101) << 48);
     buf[at..at + 8].copy_from_slice(&text.to_le_bytes());
     buf[at + places - 1] = last;
     out.truncate(len + at + places);
 }
 
-/// `k / 10^6` in decimal as `Display` writes it: no trailing zeros, no `.` for a whole number.
+/// `-`, then `whole / 10^6` (`whole` below 2 · 10^8) in decimal as `Display` writes it: no
+/// trailing zeros, no `.` for a whole number.
 #[inline]
-fn push_millionths(out: &mut Vec<u8>, k: i64) {
-    if k < 0 {
-        out.push(b'-');
-    }
-    let m = k.unsigned_abs();
-    push_i64(out, (m / 1_000_000) as i64);
-    let mut frac = (m % 1_000_000) as u32;
-    if frac == 0 {
-        return;
-    }
-    // Six digits, the first in the lowest byte; as many as precede the trailing zeros.
-    let text = eight_digits(frac) >> 16;
-    let mut digits = 6;
-    while frac.is_multiple_of(10) {
-        frac /= 10;
-        digits -= 1;
-    }
-    out.push(b'.');
-    let at = out.len();
-    out.extend_from_slice(&text.to_le_bytes());
-    out.truncate(at + digits);
+fn push_millionths(out: &mut Vec<u8>, negative: bool, whole: u32) {
+    let (head, head_len, six) = degrees_text(whole);
+    // The trailing zeros, counted from the text (the highest digit bytes that are `0`), not
+    // by dividing in a loop (its count of turns was a branch mispredicted half the time).
+    let decimals = 6 - ((six ^ 0x3030_3030_3030).leading_zeros() / 8 - 2) as usize;
+    let len = out.len();
+    out.extend_from_slice(&[0; 16]);
+    let buf = &mut out[len..];
+    buf[0] = b'-';
+    let at = usize::from(negative);
+    buf[at..at + 8].copy_from_slice(&head.to_le_bytes());
+    let at = at + head_len;
+    buf[at..at + 8].copy_from_slice(&six.to_le_bytes());
+    // A whole number ends before its `.`.
+    out.truncate(len + at + decimals - usize::from(decimals == 0));
+}
+
+/// The text of `whole / 10^6` (`whole` below 2 · 10^8): its whole part and `.` (the first
+/// byte lowest) and their length, then its six decimals, from one conversion of eight
+/// digits (a hundred is a `1` before the last two).
+#[inline(always)]
+fn degrees_text(whole: u32) -> (u64, usize, u64) {
+    debug_assert!(whole < 200_000_000);
+    let hundred = whole >= 100_000_000;
+    let text = eight_digits(whole - 100_000_000 * u32::from(hundred));
+    let n = 1 + usize::from(whole >= 10_000_000) + usize::from(hundred);
+    let int = (u64::from(b'1') | (text & 0xffff) << 8) >> (8 * (3 - n));
+    (int | u64::from(b'.') << (8 * n), n + 1, text >> 16)
 }
 
 impl Walker for Ours<'_> {
@@ -1160,6 +1187,10 @@ impl OurWriter {
             Body::ClassB(b) => {
                 let m = &d.message;
                 layouts::ours_class_b(o.obj.out, m.msg_type, m.repeat, m.mmsi, b);
+            }
+            Body::BaseStation(b) => {
+                let m = &d.message;
+                layouts::ours_base_station(o.obj.out, m.msg_type, m.repeat, m.mmsi, b);
             }
             Body::StaticVoyage(v) => {
                 let m = &d.message;
@@ -1319,6 +1350,9 @@ mod tests {
         };
         let (mut checked, mut found) = (0, 0);
         for (den, max) in [(600_000u64, 108_600_000u64), (10, 999_999_999)] {
+            // Zero, and from 2^-10 up.
+            let dividing =
+                |v: f64, den| dividing(v, den).filter(|_| v == 0.0 || v.abs() >= 1.0 / 1024.0);
             let mut numerators: Vec<u64> = (0..=5_000).collect();
             numerators.extend((0..40).map(|p| 1u64 << p).filter(|&a| a <= max));
             numerators.extend((0..40).map(|p| den << p).filter(|&a| a <= max));

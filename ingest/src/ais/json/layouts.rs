@@ -1,6 +1,7 @@
 //! Writers for the commonest layouts — the class A position report (types 1–3: more than
-//! four records in five of real traffic), the base station report (4, 11), class A static
-//! and voyage data (5) and the class B position report (18) — written straight from their fields with the keys as literals,
+//! four records in five of real traffic), the base station report (4, 11: one in twenty),
+//! class A static and voyage data (5) and the class B position report (18) — written
+//! straight from their fields with the keys as literals,
 //! instead of walked field by field (a key looked up, a value dispatched on its format, per
 //! field).
 //!
@@ -161,6 +162,32 @@ pub(super) fn gpsd_base_station(
     field(out, ",\"lon\":", b.lon);
     field(out, ",\"lat\":", b.lat);
     epfd_fields()[usize::from(b.epfd & 15)].push(out);
+    end(out, b.raim, b.radio);
+}
+
+/// Our fields of a base station report (types 4 and 11), and the record's end.
+pub(super) fn ours_base_station(
+    out: &mut Vec<u8>,
+    msg_type: u8,
+    repeat: u8,
+    mmsi: u32,
+    b: &BaseStationReport,
+) {
+    out.reserve(RECORD_MAX);
+    header(out, msg_type, repeat, mmsi);
+    lit(out, ",\"timestamp\":");
+    if super::is_a_time(&b.utc) {
+        super::push_gpsd_utc(out, &b.utc);
+    } else {
+        lit(out, "null");
+    }
+    flag(out, ",\"accuracy\":", b.accuracy);
+    lit(out, ",\"lon\":");
+    degrees(out, b.lon, 180.0);
+    lit(out, ",\"lat\":");
+    degrees(out, b.lat, 90.0);
+    epfd_fields()[usize::from(b.epfd & 15)].push(out);
+    field(out, ",\"spare\":", b.spare);
     end(out, b.raim, b.radio);
 }
 
