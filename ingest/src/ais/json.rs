@@ -933,8 +933,7 @@ fn residual(m: u64, s: u32, a: u64) -> i64 {
 
 /// `v`, the `f64` quotient `raw / 600 000` of a raw coordinate not divisible by 3, as
 /// `Display` writes it, without searching for its shortest digits; `false`, with nothing
-/// written, for the few values this does not settle (below 2^-8 degrees, a power of two,
-/// a value halfway between two decimals of the lengths below), which `zmij` then writes.
+/// written, below 2^-8 degrees (`zmij` then writes it).
 ///
 /// From the seventh decimal on, the quotient's digits repeat (`10^6 raw / 600 000 = 5 raw / 3`
 /// leaves a third: …333 or …666), so every decimal of `p` places is at least a third of
@@ -942,26 +941,24 @@ fn residual(m: u64, s: u32, a: u64) -> i64 {
 /// place (a third of 10^-15 exceeds 2^-52) and no such decimal reads back as `v`: the shortest
 /// form has 16 significant digits, or else 17 (which always suffice). At each length the
 /// decimal nearest `v` is the one within half a unit of `v` if any is (the interval is
-/// symmetric but at a power of two, and no decimal lies on its ends), and `Display` writes
-/// the nearest.
+/// symmetric, `v` being no power of two, below, and no decimal lies on its ends), and
+/// `Display` writes the nearest.
 ///
 /// All of it is arithmetic on the exact residual `res = 600 000 · 2^s (v − raw / 600 000)`
 /// (|res| ≤ 300 000, `v` being the quotient rounded): with `N` the quotient's first `p`
 /// decimals (its last digit the repeated one, `3j`) and `j/3` what follows them,
-/// `3 · 2^(s+1) · (10^p v − N) = j · 2^(s+1) + res · 10^(p−5)`. The nearest decimal is
+/// `3 · 2^(s+1) · (10^p v − N) = j · 2^(s+1) + a` with `a = res · 10^(p−5)`. The nearest decimal is
 /// `N + k` for `3k` the multiple of 3 nearest that over `2^(s+1)`, and it is within half a
-/// unit (`2^-(s+1)`) when `|(j − 3k) 2^(s+1) + res · 10^(p−5)| < 3 · 10^p`. Its digits are
+/// unit (`2^-(s+1)`) when `|(j − 3k) 2^(s+1) + a| < 3 · 10^p`. Its digits are
 /// the quotient's six decimals, the repeated digit and the last, `3j + k`: never a carry
 /// (a value whose 16 digits do not suffice lies within a few units of its 17th place of the
 /// quotient), which is checked all the same. Everything fits 64 bits from 2^-8 degrees up.
 #[inline]
 fn push_repeating_degrees(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
-    const HIDDEN: u64 = 1 << 52;
     let (m, s) = mantissa_shift(v);
     let r = raw.unsigned_abs();
-    // From 2^-8 degrees (s ≤ 60) to 181° (s ≥ 45); a power of two has an asymmetric
-    // interval.
-    if !(600..=108_600_000).contains(&r) || !(45..=60).contains(&s) || m == HIDDEN {
+    // From 2^-8 degrees (s ≤ 60) to 181° (s ≥ 45).
+    if !(600..=108_600_000).contains(&r) || !(45..=60).contains(&s) {
         return false;
     }
     // 10^6 · quotient: its whole part (whose digit count places the decimal point) and the
@@ -969,17 +966,18 @@ fn push_repeating_degrees(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
     let whole = r * 5 / 3;
     let j = i64::from(r * 5 % 3);
     let places = 22 - (whole.ilog10() + 1);
-    // `v` halfway between two decimals of `places` or one more (m · 2^(p+1) · 5^p an odd
-    // multiple of 2^s, and the like for p + 1) needs the trailing zeros checked below.
-    if j == 0 || m.trailing_zeros() + places + 2 >= s {
-        return false;
-    }
     let res = residual(m, s, u64::from(r));
-    if res.unsigned_abs() > 300_000 {
+    // `v` is the quotient rounded (the callers' promise, checked); no power of two (an
+    // asymmetric interval) and never halfway between two decimals of `places` digits or
+    // one more: either would need at least 30 trailing zero bits in `m` (2^s dividing
+    // m · 2^(p+1) · 5^p, s − p ≥ 30 in this range), but `m · 600 000 = r · 2^s + res` with
+    // `res` not zero (a third is no binary fraction) and below 2^19 leaves `m` at most 12.
+    // (Counted over every raw value: none.)
+    if j == 0 || res.unsigned_abs() > 300_000 {
         return false;
     }
     // The multiple of 3 nearest `j + a / 2^(s+1)`, over 3: ⌊(⌊a / 2^s⌋ + 1) / 2⌋ is
-    // ⌊a / 2^(s+1) + 1/2⌋ (no tie: checked above), then ⌊n / 3⌋ for n above −30.
+    // ⌊a / 2^(s+1) + 1/2⌋ (never a tie, above), then ⌊n / 3⌋ for n above −30.
     let third = |n: i64| (n + 30) / 3 - 10;
     let a16 = res * POW10[places as usize - 5] as i64;
     let k16 = third(j + 1 + (((a16 >> s) + 1) >> 1));
