@@ -48,19 +48,16 @@ fn main() {
     let mut line = Vec::with_capacity(256);
     let (mut lines, mut messages, mut errors, mut panics) = (0u64, 0u64, 0u64, 0u64);
     match which.as_str() {
-        "writers" => {
+        "writers" | "formats" => {
             let rounds = match (args.next().as_deref(), args.next()) {
                 (Some("--rounds"), Some(n)) => n.parse().expect("--rounds N"),
                 _ => 15usize,
             };
-            return writers(&mut input, rounds);
-        }
-        "formats" => {
-            let rounds = match (args.next().as_deref(), args.next()) {
-                (Some("--rounds"), Some(n)) => n.parse().expect("--rounds N"),
-                _ => 15usize,
+            return if which == "writers" {
+                writers(&mut input, rounds)
+            } else {
+                formats(&mut input, rounds)
             };
-            return formats(&mut input, rounds);
         }
         "ours" => {
             let mut d = ingest::ais::Decoder::new();
@@ -237,14 +234,8 @@ fn writers(input: &mut impl BufRead, rounds: usize) {
             );
             ratios.push(w / d);
         }
-        ratios.sort_by(f64::total_cmp);
-        println!(
-            "{what}: writing the observations / decoding the lines: median {:.3} (rounds {:.3}-{:.3}), {} lines",
-            ratios[ratios.len() / 2],
-            ratios[0],
-            ratios[ratios.len() - 1],
-            lines.len()
-        );
+        let what = format!("{what}: writing the observations / decoding the lines");
+        print_median(&what, ratios, lines.len());
     }
 }
 
@@ -312,13 +303,17 @@ fn formats(input: &mut impl BufRead, rounds: usize) {
             ratios.push(o / g);
         }
     }
+    print_median("our JSON / gpsd's JSON, writing only", ratios, lines.len());
+}
+
+/// The rounds' ratios: their median and range.
+fn print_median(what: &str, mut ratios: Vec<f64>, lines: usize) {
     ratios.sort_by(f64::total_cmp);
     println!(
-        "our JSON / gpsd's JSON, writing only: median {:.3} (rounds {:.3}-{:.3}), {} lines",
+        "{what}: median {:.3} (rounds {:.3}-{:.3}), {lines} lines",
         ratios[ratios.len() / 2],
         ratios[0],
         ratios[ratios.len() - 1],
-        lines.len()
     );
 }
 
