@@ -841,6 +841,15 @@ fn mantissa_shift(v: f64) -> (u64, u32) {
     )
 }
 
+/// `den · 2^s · (|v| − a / den)` for `|v| = m / 2^s` (`s` ≤ 63): how far `|v|` is from the
+/// quotient `a / den`, in units that make it a whole number. Exact whenever its magnitude
+/// is below 2^63 (the products wrap, their difference does not), which it is for `a`
+/// within one of `den · |v|`.
+#[inline(always)]
+fn residual(m: u64, s: u32, a: u64, den: u64) -> i64 {
+    m.wrapping_mul(den).wrapping_sub(a << s) as i64
+}
+
 /// The whole number `a` of which `|v|` is the quotient `a / den` as dividing finds it (the
 /// double nearest), if there is one, for `den` below 2^20 and `|v|` from 2^-10 to below
 /// 2^52 / `den`: the numerator of a coordinate or of a value in tenths as decoded. The
@@ -865,8 +874,7 @@ fn numerator_of(v: f64, den: u64) -> Option<u64> {
     // To a signed integer: one instruction (an unsigned one takes a dozen); beyond the
     // range it saturates, and the last check refuses it.
     let a = (v.abs() * den as f64 + 0.5) as i64 as u64;
-    let res = m.wrapping_mul(den).wrapping_sub(a << s) as i64;
-    (2 * res.unsigned_abs() < den && a < 1 << 52).then_some(a)
+    (2 * residual(m, s, a, den).unsigned_abs() < den && a < 1 << 52).then_some(a)
 }
 
 /// `v` as `serde_json` writes an `f64` (zmij's shortest digits, `.0` after a whole number)
@@ -922,15 +930,6 @@ const POW10: [u64; 20] = {
     p
 };
 
-/// `600 000 · 2^s · (|v| − a / 600 000)` for `|v| = m / 2^s` (`s` ≤ 63): how far `|v|` is
-/// from the quotient `a / 600 000`, in units that make it a whole number. Exact whenever
-/// its magnitude is below 2^63 (the products wrap, their difference does not), which it
-/// is for `a` within one of `600 000 |v|`.
-#[inline(always)]
-fn residual(m: u64, s: u32, a: u64) -> i64 {
-    m.wrapping_mul(600_000).wrapping_sub(a << s) as i64
-}
-
 /// `v`, the `f64` quotient `raw / 600 000` of a raw coordinate not divisible by 3, as
 /// `Display` writes it, without searching for its shortest digits; `false`, with nothing
 /// written, below 2^-8 degrees (`zmij` then writes it).
@@ -966,7 +965,7 @@ fn push_repeating_degrees(out: &mut Vec<u8>, raw: i32, v: f64) -> bool {
     let whole = r * 5 / 3;
     let j = i64::from(r * 5 % 3);
     let places = 22 - (whole.ilog10() + 1);
-    let res = residual(m, s, u64::from(r));
+    let res = residual(m, s, u64::from(r), 600_000);
     // `v` is the quotient rounded (the callers' promise, checked); no power of two (an
     // asymmetric interval) and never halfway between two decimals of `places` digits or
     // one more: either would need at least 30 trailing zero bits in `m` (2^s dividing
@@ -1020,52 +1019,45 @@ fn push_thirds(
     places: usize,
     last: u8,
 ) {
-    let (head, head_len, six) = degrees_text(whole);
-    let len = out.len();
-    out.extend_from_slice(&[repeated; 32]);
-    let buf = &mut out[len..];
-    buf[0] = b'-';
-    let at = usize::from(negative);
-    buf[at..at + 8].copy_from_slice(&head.to_le_bytes());
-    let at = at + head_len;
+    let (at, six) = push_degrees_head(out, negative, whole, repeated);
     // Six decimals, the repeated digit in the two bytes left.
     let text = six | ((u64::from(repeated) * 0x0101) << 48);
-    buf[at..at + 8].copy_from_slice(&text.to_le_bytes());
-    buf[at + places - 1] = last;
-    out.truncate(len + at + places);
+    out[at..at + 8].copy_from_slice(&text.to_le_bytes());
+    out[at + places - 1] = last;
+    out.truncate(at + places);
 }
 
-/// `-`, then `whole / 10^6` (`whole` below 2 · 10^8) in decimal as `Display` writes it: no
-/// trailing zeros, no `.` for a whole number.
+/// `-` when `negative`, then `whole / 10^6` (`whole` below 2 · 10^8) in decimal as
+/// `Display` writes it: no trailing zeros, no `.` for a whole number.
 #[inline]
 fn push_millionths(out: &mut Vec<u8>, negative: bool, whole: u32) {
-    let (head, head_len, six) = degrees_text(whole);
+    let (at, six) = push_degrees_head(out, negative, whole, 0);
     // The trailing zeros, counted from the text (the highest digit bytes that are `0`), not
     // by dividing in a loop (its count of turns was a branch mispredicted half the time).
     let decimals = 6 - ((six ^ 0x3030_3030_3030).leading_zeros() / 8 - 2) as usize;
-    let len = out.len();
-    out.extend_from_slice(&[0; 16]);
-    let buf = &mut out[len..];
-    buf[0] = b'-';
-    let at = usize::from(negative);
-    buf[at..at + 8].copy_from_slice(&head.to_le_bytes());
-    let at = at + head_len;
-    buf[at..at + 8].copy_from_slice(&six.to_le_bytes());
+    out[at..at + 8].copy_from_slice(&six.to_le_bytes());
     // A whole number ends before its `.`.
-    out.truncate(len + at + decimals - usize::from(decimals == 0));
+    out.truncate(at + decimals - usize::from(decimals == 0));
 }
 
-/// The text of `whole / 10^6` (`whole` below 2 · 10^8): its whole part and `.` (the first
-/// byte lowest) and their length, then its six decimals, from one conversion of eight
-/// digits (a hundred is a `1` before the last two).
+/// Appends 32 bytes of `pad` and writes over them `-` (kept when `negative`), the whole
+/// part of `whole / 10^6` (`whole` below 2 · 10^8) and `.`; returns where its decimals go
+/// and their six digits (the first lowest), from one conversion of eight digits (a hundred
+/// is a `1` before the last two). The caller writes the decimals and cuts the rest.
 #[inline(always)]
-fn degrees_text(whole: u32) -> (u64, usize, u64) {
+fn push_degrees_head(out: &mut Vec<u8>, negative: bool, whole: u32, pad: u8) -> (usize, u64) {
     debug_assert!(whole < 200_000_000);
     let hundred = whole >= 100_000_000;
     let text = eight_digits(whole - 100_000_000 * u32::from(hundred));
     let n = 1 + usize::from(whole >= 10_000_000) + usize::from(hundred);
     let int = (u64::from(b'1') | (text & 0xffff) << 8) >> (8 * (3 - n));
-    (int | u64::from(b'.') << (8 * n), n + 1, text >> 16)
+    let head = int | u64::from(b'.') << (8 * n);
+    let len = out.len();
+    out.extend_from_slice(&[pad; 32]);
+    out[len] = b'-';
+    let at = len + usize::from(negative);
+    out[at..at + 8].copy_from_slice(&head.to_le_bytes());
+    (at + n + 1, text >> 16)
 }
 
 impl Walker for Ours<'_> {
@@ -1114,14 +1106,8 @@ impl Walker for Ours<'_> {
         self.obj.str(name.trim_start_matches('~'), v);
     }
     fn utc(&mut self, v: &mut UtcFields, _: usize, name: &'static str) {
-        if is_a_time(v) {
-            // A whole second in UTC: RFC 3339 as a timestamp shows it, which is the fields
-            // as they are, as gpsd writes them.
-            self.obj.skey(name, "");
-            push_gpsd_utc(self.obj.out, v);
-        } else {
-            self.obj.raw(name, "null");
-        }
+        self.obj.skey(name, "");
+        push_our_utc(self.obj.out, v);
     }
     fn eta(&mut self, v: &mut Eta, _: usize, name: &'static str) {
         if v.month == 0 || v.day == 0 || v.hour > 23 || v.minute > 59 {
@@ -1146,6 +1132,17 @@ impl Walker for Ours<'_> {
         super::walk::emit_fields(&mut self.obj, fields);
         self.obj.out.push(b'}');
         self.obj.first = false;
+    }
+}
+
+/// A report's date and time in our JSON: a whole second in UTC, RFC 3339 as a timestamp
+/// shows it (which is the fields as they are, as gpsd writes them), or `null` when the
+/// fields are no time.
+fn push_our_utc(out: &mut Vec<u8>, v: &UtcFields) {
+    if is_a_time(v) {
+        push_gpsd_utc(out, v);
+    } else {
+        out.extend_from_slice(b"null");
     }
 }
 

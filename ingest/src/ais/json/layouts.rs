@@ -176,16 +176,9 @@ pub(super) fn ours_base_station(
     out.reserve(RECORD_MAX);
     header(out, msg_type, repeat, mmsi);
     lit(out, ",\"timestamp\":");
-    if super::is_a_time(&b.utc) {
-        super::push_gpsd_utc(out, &b.utc);
-    } else {
-        lit(out, "null");
-    }
+    super::push_our_utc(out, &b.utc);
     flag(out, ",\"accuracy\":", b.accuracy);
-    lit(out, ",\"lon\":");
-    degrees(out, b.lon, 180.0);
-    lit(out, ",\"lat\":");
-    degrees(out, b.lat, 90.0);
+    lon_lat_ours(out, b.lon, b.lat);
     epfd_fields()[usize::from(b.epfd & 15)].push(out);
     field(out, ",\"spare\":", b.spare);
     end(out, b.raim, b.radio);
@@ -373,10 +366,7 @@ fn motion_ours(out: &mut Vec<u8>, m: Motion) {
     lit(out, ",\"speed_kn\":");
     tenths_below(out, m.speed, 1023);
     flag(out, ",\"accuracy\":", m.accuracy);
-    lit(out, ",\"lon\":");
-    degrees(out, m.lon, 180.0);
-    lit(out, ",\"lat\":");
-    degrees(out, m.lat, 90.0);
+    lon_lat_ours(out, m.lon, m.lat);
     lit(out, ",\"course_deg\":");
     tenths_below(out, m.course, 3600);
     lit(out, ",\"heading_deg\":");
@@ -403,6 +393,15 @@ fn below(out: &mut Vec<u8>, v: u16, na: u16) {
     } else {
         lit(out, "null");
     }
+}
+
+/// `lon` and `lat` in degrees, each after its key.
+#[inline(always)]
+fn lon_lat_ours(out: &mut Vec<u8>, lon: i32, lat: i32) {
+    lit(out, ",\"lon\":");
+    degrees(out, lon, 180.0);
+    lit(out, ",\"lat\":");
+    degrees(out, lat, 90.0);
 }
 
 /// Degrees from 1/10 000 minute when within `limit`, else `null` (the walk's `coord`).
