@@ -48,7 +48,8 @@ pub struct InputStats {
     pub lines: AtomicU64,
     /// Lines cut at [`MAX_LINE_BYTES`].
     pub truncated: AtomicU64,
-    /// UDP datagrams dropped because the worker was behind.
+    /// Lines of UDP datagrams dropped because the worker was behind (each line counted:
+    /// what was lost is sentences).
     pub udp_dropped: AtomicU64,
     /// TCP connections accepted or made.
     pub connections: AtomicU64,
@@ -99,16 +100,16 @@ impl LineSplitter {
         }
     }
 
-    /// Feed bytes; returns complete lines (and cut over-long ones).
+    /// Feed bytes; returns complete lines (and cut over-long ones). A line ends at a line
+    /// feed or a carriage return (NMEA's CR LF is a line and an empty one, dropped): a
+    /// device ending its lines with a carriage return alone would otherwise send one
+    /// endless line.
     fn push(&mut self, data: &[u8], stats: &InputStats) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for &b in data {
-            if b == b'\n' {
+            if b == b'\n' || b == b'\r' {
                 if !self.skipping {
-                    let mut line = std::mem::take(&mut self.buf);
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
+                    let line = std::mem::take(&mut self.buf);
                     if !line.is_empty() {
                         out.push(line);
                     }
@@ -330,8 +331,8 @@ pub async fn tcp_client(
     }
 }
 
-/// Read datagrams (one or more lines each) on `socket`. A datagram that cannot be
-/// queued at once (the worker is behind) is dropped and counted: UDP senders do not wait.
+/// Read datagrams (one or more lines each) on `socket`. A line that cannot be queued at
+/// once (the worker is behind) is dropped and counted: UDP senders do not wait.
 pub async fn udp(
     socket: UdpSocket,
     name: String,
@@ -378,7 +379,7 @@ impl crate::stats::Report for InputStats {
         describe_counter!(
             "tidewatch_feed_udp_dropped_total",
             Unit::Count,
-            "UDP datagrams dropped because ingest was behind"
+            "Lines of UDP datagrams dropped because ingest was behind"
         );
         describe_counter!(
             "tidewatch_feed_connections_total",
@@ -434,6 +435,71 @@ mod tests {
         assert_eq!(out[0].len(), MAX_LINE_BYTES);
         assert_eq!(s.push(b"tail\n!C*00\n", &stats), vec![b"!C*00".to_vec()]);
         assert_eq!(stats.truncated.load(Ordering::Relaxed), 1);
+    }
+
+    /// Review (issue 24 session): a feed ending its lines with a carriage return alone (as
+    /// some receivers and serial bridges do) was one endless line: its first 64 KiB were
+    /// cut and rejected, and every byte after them was dropped while waiting for a line
+    /// feed that never came, counted once. A carriage return now ends a line as a line
+    /// feed does; CR LF is still one line ending. Through a `--tcp-listen` feed.
+    #[tokio::test]
+    async fn review_a_feed_ending_lines_with_carriage_returns_alone_loses_none() {
+        use tokio::io::AsyncWriteExt;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, mut rx) = mpsc::channel(64);
+        let stats = Arc::new(InputStats::default());
+        tokio::spawn(tcp_server(
+            listener,
+            "feed".into(),
+            FeedFormat::Nmea,
+            tx,
+            stats.clone(),
+        ));
+        let sentence = |i: usize| format!("!AIVDM,1,1,,A,{i:028},0*00");
+        let mut stream: Vec<u8> = (0..10_000)
+            .flat_map(|i| format!("{}\r", sentence(i)).into_bytes())
+            .collect();
+        assert!(stream.len() > 4 * MAX_LINE_BYTES);
+        // Then every other ending, the last CR LF split across two writes.
+        stream.extend_from_slice(b"!A*00\r\n!B*00\n!C*00\r");
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let writer = tokio::spawn(async move {
+            // In writes of a prime size, so that line endings fall everywhere in a read.
+            for chunk in stream.chunks(4093) {
+                c.write_all(chunk).await.unwrap();
+            }
+            c.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            c.write_all(b"\n!D*00\r\n").await.unwrap();
+            c
+        });
+        let mut lines = Vec::new();
+        while lines.len() < 10_004 {
+            let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("every line arrives")
+                .unwrap();
+            lines.push(got.line);
+        }
+        let _c = writer.await.unwrap();
+        assert!(
+            lines[..10_000]
+                .iter()
+                .enumerate()
+                .all(|(i, l)| *l == sentence(i).into_bytes())
+        );
+        assert_eq!(
+            lines[10_000..],
+            [
+                b"!A*00".to_vec(),
+                b"!B*00".to_vec(),
+                b"!C*00".to_vec(),
+                b"!D*00".to_vec()
+            ]
+        );
+        assert_eq!(stats.truncated.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.lines.load(Ordering::Relaxed), 10_004);
     }
 
     #[test]

@@ -1954,3 +1954,96 @@ async fn review_23_an_auditor_reads_personal_data_pseudonymised() {
     assert!(pseudonyms(&entries).is_subset(&in_file));
     assert!(file.contains("cp-302"));
 }
+
+/// Review (issue 24 session), R52: an attempt to read a case that the role may not read is
+/// refused and logged whichever rendering it asks for. Only the case file's refusal was
+/// logged: the interception log, the report (HTML and PDF), an export and the releases
+/// refused without a trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_r52_every_refused_read_of_a_case_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let inc = t.sar_incident("sart-52", 970022052).await;
+    let mut pl = t.client();
+    pl.login("partner_liaison", &password("partner_liaison"))
+        .await;
+    let mut wo = t.client();
+    wo.login("watch_officer", &password("watch_officer")).await;
+    let attempts = [
+        (&pl, "GET", "case", "case_file"),
+        (&pl, "GET", "log", "interception_log"),
+        (&pl, "GET", "report", "report"),
+        (&pl, "GET", "report.pdf", "report"),
+        (&pl, "POST", "export", "export"),
+        (&wo, "GET", "report", "report"),
+        (&wo, "GET", "report.pdf", "report"),
+        (&wo, "POST", "export", "export"),
+        (&wo, "GET", "released", "released"),
+    ];
+    for (who, method, what, _) in &attempts {
+        let path = format!("/api/incidents/{inc}/{what}");
+        let r = match *method {
+            "GET" => who.get(&path).await,
+            _ => who.post(&path, json!({})).await,
+        };
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.text());
+    }
+    let r = wo.get("/api/released").await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let mut aud = t.client();
+    aud.login("auditor", &password("auditor")).await;
+    let log = aud.get("/api/audit").await.json();
+    let denied: Vec<(String, Value, String)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "access_denied")
+        .map(|e| {
+            (
+                e["user"].as_str().unwrap().to_owned(),
+                e["target"].clone(),
+                e["detail"]["object"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    for (user, object, times) in [
+        ("partner_liaison", "case_file", 1),
+        ("partner_liaison", "interception_log", 1),
+        ("partner_liaison", "report", 2),
+        ("partner_liaison", "export", 1),
+        ("watch_officer", "report", 2),
+        ("watch_officer", "export", 1),
+        ("watch_officer", "released", 1),
+    ] {
+        let n = denied
+            .iter()
+            .filter(|(u, t, o)| u == user && *t == json!(inc) && o == object)
+            .count();
+        assert_eq!(n, times, "{user} refused {object}: {denied:?}");
+    }
+    assert!(
+        denied
+            .iter()
+            .any(|(u, t, o)| u == "watch_officer" && t.is_null() && o == "released"),
+        "the refused listing of every release: {denied:?}"
+    );
+    // What the roles may read is not logged as refused.
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    assert_eq!(
+        inv.get(&format!("/api/incidents/{inc}/report"))
+            .await
+            .status,
+        200
+    );
+    let log = aud.get("/api/audit").await.json();
+    assert!(
+        !log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "access_denied" && e["user"] == "investigator"),
+        "{log}"
+    );
+}

@@ -256,6 +256,32 @@ fn items_view(f: &CaseFile, role: Role) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `perm` for a read of `object` (of incident `id`), or the refusal, logged: R52, an attempt
+/// to read what the role may not is refused and logged, whichever rendering of the case it
+/// asked for (the case file, the log, the report, an export, a release). Every such read
+/// checks its permission here.
+pub(super) fn require_read(
+    c: &super::Console,
+    u: &CurrentUser,
+    perm: Permission,
+    id: Option<&str>,
+    object: &str,
+) -> Result<(), ApiError> {
+    let Err(refused) = u.require(perm) else {
+        return Ok(());
+    };
+    if let Err(e) = c.store().audit(NewAudit {
+        user: Some(&u.name),
+        role: Some(u.role),
+        action: "access_denied",
+        target: id,
+        detail: &serde_json::json!({"object": object}),
+    }) {
+        tracing::error!(error = %e, "console: audit of a denied read failed");
+    }
+    Err(refused)
+}
+
 /// Keep every caveat decision in the audit log (R50, R52).
 fn audit_decisions(c: &super::Console, u: &CurrentUser, id: &str, ds: &[caveat::Decision]) {
     for d in ds {
@@ -340,7 +366,7 @@ fn released_items(
         (status = 409, description = "No State recorded for this liaison officer", body = ErrorBody),
     ))]
 pub async fn released_all(State(c): State<AppState>, u: CurrentUser) -> ApiResult<ReleasedAll> {
-    u.require(Permission::ViewReleased)?;
+    require_read(&c, &u, Permission::ViewReleased, None, "released")?;
     let Some(state) = c.store().user_state(&u.name)? else {
         return Err(ApiError::conflict(
             "no State is recorded for this liaison officer (tidewatch user add … --state XX)",
@@ -386,7 +412,7 @@ pub async fn released(
     u: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<Released> {
-    u.require(Permission::ViewReleased)?;
+    require_read(&c, &u, Permission::ViewReleased, Some(&id), "released")?;
     // No 404: whether an incident exists is not the liaison's to learn; one with nothing
     // released to their State answers the same as none.
     let Some(state) = c.store().user_state(&u.name)? else {
@@ -474,19 +500,7 @@ pub async fn case_file(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> ApiResult<CaseView> {
-    if let Err(e) = u.require(Permission::ViewCase) {
-        // R52: an attempt to read what was not released is refused and logged.
-        if let Err(e) = c.store().audit(NewAudit {
-            user: Some(&u.name),
-            role: Some(u.role),
-            action: "access_denied",
-            target: Some(&id),
-            detail: &serde_json::json!({"object": "case_file"}),
-        }) {
-            tracing::error!(error = %e, "console: audit of a denied read failed");
-        }
-        return Err(e);
-    }
+    require_read(&c, &u, Permission::ViewCase, Some(&id), "case_file")?;
     let purpose = purpose_of(&u, q.purpose)?;
     incident_exists(&c, &id)?;
     let f = c.store().case_file(&id, c.reference())?;
@@ -913,7 +927,7 @@ pub async fn export(
     u: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<ExportDone>), ApiError> {
-    u.require(Permission::ExportCase)?;
+    require_read(&c, &u, Permission::ExportCase, Some(&id), "export")?;
     incident_exists(&c, &id)?;
     let Some(data) = c.data_dir() else {
         return Err(ApiError::conflict(
@@ -1054,7 +1068,7 @@ fn printed(
     content_type: &'static str,
     render: impl FnOnce(&Bundle) -> Vec<u8>,
 ) -> Result<Response, ApiError> {
-    u.require(Permission::ExportCase)?;
+    require_read(c, u, Permission::ExportCase, Some(id), "report")?;
     incident_exists(c, id)?;
     let (b, ..) = bundle(c, id, &u.name, u.role)?;
     read_audit(c, u, id, "case_file_read", "law_enforcement")?;

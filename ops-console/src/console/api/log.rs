@@ -66,7 +66,13 @@ pub(super) async fn incident_log(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<super::cases::CaseQuery>,
 ) -> ApiResult<InterceptionLogView> {
-    u.require(Permission::ViewPicture)?;
+    super::cases::require_read(
+        &c,
+        &u,
+        Permission::ViewPicture,
+        Some(&id),
+        "interception_log",
+    )?;
     let purpose = super::cases::purpose_of(&u, q.purpose)?;
     incident_exists(&c, &id)?;
     let view = log_view(&c, &id, u.reader())?;
