@@ -2175,6 +2175,7 @@ const ACTION_FIELDS = {
   record_authorization: [CASE, ['reference', 'text', 'Authorization reference'], ['issued_by', 'text', 'Issued by (official)'],
     ['measures', 'measures', 'Measures authorized'], ['conditions', 'lines', 'Conditions (one per line)'], ['valid_hours', 'num', 'Valid for (hours)'],
     ['registry_in_same_reply', 'bool', 'Same reply confirms registry'], ['message', 'msg']],
+  record_refusal: [CASE, ['grounds', 'area', 'Grounds the reply gives (if any)'], ['message', 'msg']],
   stateless_determination: [CASE, ['facts', 'area', 'Facts (art. 8(7))']],
   acknowledge_condition: [CASE, ['condition', 'int', 'Condition #', 1]],
   board: [CASE, ['unit', 'text', 'Unit']],

@@ -18,6 +18,7 @@ const TABLE: &[(&str, &[&str])] = &[
     ("registry_reply", &["duty_officer"]),
     ("request_authorization", &["duty_officer"]),
     ("record_authorization", &["duty_officer"]),
+    ("record_refusal", &["duty_officer"]),
     ("deemed_authorization", &["duty_officer"]),
     ("stateless_determination", &["legal_adviser"]),
     ("acknowledge_condition", &["boarding_officer"]),
@@ -124,6 +125,9 @@ fn sample(kind: &str) -> Value {
         "record_authorization" => json!({"case": 1, "reference": "PA-1", "issued_by": "Director",
             "measures": ["board"], "conditions": [], "registry_in_same_reply": false,
             "message": msg()}),
+        "record_refusal" => {
+            json!({"case": 1, "grounds": "the vessel's master is not suspected", "message": msg()})
+        }
         "deemed_authorization" | "search" | "close_art8" => json!({"case": 1}),
         "stateless_determination" => json!({"case": 1, "facts": "no flag, no papers"}),
         "acknowledge_condition" => json!({"case": 1, "condition": 1}),

@@ -532,6 +532,33 @@ impl Art8Case {
         Ok(())
     }
 
+    /// S3 → S4b: the flag State refuses the authorization (R15). Nothing it asked for may
+    /// be done under art. 8(2) (boarding, search and measures stay refused); the case can
+    /// be closed or withdrawn, and what is done to save lives stays open to everyone (R07,
+    /// R21). `grounds`: what the reply gives as reasons, if any.
+    pub fn refused(
+        &mut self,
+        grounds: Option<&str>,
+        msg: Message,
+        by: Actor,
+        recorded_at: Timestamp,
+    ) -> Result<(), Refused> {
+        self.expect(&[State::AuthorizationRequested], "recording a refusal")?;
+        Self::check_message(&msg, true)?;
+        let at = msg.at;
+        let mut what = format!(
+            "authorization refused by the flag State, their ref {}",
+            msg.their_ref.as_deref().unwrap_or_default()
+        );
+        if let Some(g) = grounds.map(str::trim).filter(|g| !g.is_empty()) {
+            what.push_str(": ");
+            what.push_str(g);
+        }
+        self.messages.push(msg);
+        self.record(by, at, recorded_at, what, State::AuthorizationRefused);
+        Ok(())
+    }
+
     /// The flag State has not replied by `now`: only an agreement clause with a deemed
     /// authorization changes anything (R08).
     pub fn silence(

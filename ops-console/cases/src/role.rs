@@ -142,7 +142,7 @@ impl Role {
             OpenArt8 => matches!(self, WatchOfficer | DutyOfficer | BoardingOfficer),
             // Messages with the flag State: the authority designated under art. 8(6).
             NotifyFlagState | RegistryReply | RequestAuthorization | RecordAuthorization
-            | DeemedAuthorization | ReportResults | WithdrawArt8 | CloseArt8
+            | RecordRefusal | DeemedAuthorization | ReportResults | WithdrawArt8 | CloseArt8
             | DecideCompensation => {
                 matches!(self, DutyOfficer)
             }

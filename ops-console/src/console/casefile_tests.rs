@@ -195,6 +195,92 @@ fn ask_panama(d: &Desk, t: Timestamp) {
     }
 }
 
+/// Review (issue 24 session): a flag State's refusal could not be recorded: a case whose
+/// authorization was refused waited in S3 for ever, where silence or a later grant could
+/// still be recorded over it. It is now S4b, kept in the log with the reply; nothing asked
+/// for may then be done under art. 8(2), neither a grant nor a deemed authorization may
+/// follow, the case closes, and a life-saving action stays open (R07, R21). (Who may
+/// record it: `case_roles`, through the API.)
+#[test]
+fn a_flag_states_refusal_is_recorded_and_nothing_refused_is_done() {
+    use Role::*;
+    let d = desk_with_agreement();
+    let h = jiff::SignedDuration::from_hours;
+    let now = Timestamp::now();
+    ask_panama(&d, now - h(5));
+    let refusal = |message: MessageIn| Action::RecordRefusal {
+        case: 1,
+        grounds: Some("the vessel is not known to carry persons".into()),
+        message,
+    };
+    // A reply without their reference is not a reply (R15).
+    assert_eq!(
+        d.rule("duty2", DutyOfficer, refusal(msg("IT-2", None))),
+        "R15"
+    );
+    let f = d.ok("duty2", DutyOfficer, refusal(msg("IT-2", Some("PA-11"))));
+    let case = &f.art8[0].1;
+    assert_eq!(case.state, State::AuthorizationRefused);
+    assert!(case.authorization.is_none());
+    let last = case.log.last().unwrap();
+    assert!(
+        last.what.contains("refused") && last.what.contains("PA-11"),
+        "{last:?}"
+    );
+    let log = d.store.interception_log("INC-1").unwrap();
+    let entry = &log.entries.last().unwrap().entry;
+    assert_eq!(entry.event, EventType::MessageIn);
+    // Nothing refused is done: no boarding, no measure, no grant or deemed authorization
+    // over the refusal (the agreement's clause would deem one after 4 h of silence).
+    let board = Action::Board {
+        case: 1,
+        unit: "cp-301".into(),
+    };
+    assert_eq!(d.rule("bo", BoardingOfficer, board), "state");
+    let divert = Action::Measure {
+        case: 1,
+        kind: MeasureKind::DivertToPort,
+        unit: "cp-301".into(),
+    };
+    assert!(d.act("bo", BoardingOfficer, divert).is_err());
+    assert_eq!(
+        d.rule(
+            "duty2",
+            DutyOfficer,
+            Action::DeemedAuthorization { case: 1 }
+        ),
+        "state"
+    );
+    let grant = Action::RecordAuthorization {
+        case: 1,
+        reference: "PA-AUTH-8".into(),
+        issued_by: "Director of Merchant Marine".into(),
+        measures: vec![MeasureKind::Board],
+        conditions: vec![],
+        valid_hours: None,
+        registry_in_same_reply: false,
+        message: msg("IT-2", Some("PA-12")),
+    };
+    assert_eq!(d.rule("duty2", DutyOfficer, grant), "state");
+    assert_eq!(
+        d.rule("duty2", DutyOfficer, refusal(msg("IT-2", Some("PA-13")))),
+        "state"
+    );
+    // Rescue first: a life-saving action is still recorded.
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::ImminentDanger {
+            case: Some(1),
+            action: "took 4 persons off the sinking boat alongside".into(),
+            danger: "boat taking water".into(),
+            persons_at_risk: 4,
+        },
+    );
+    let f = d.ok("duty2", DutyOfficer, Action::CloseArt8 { case: 1 });
+    assert_eq!(f.art8[0].1.state, State::Closed);
+}
+
 #[test]
 fn r08_silence_authorizes_only_under_a_clause_of_an_agreement_in_force_and_the_log_names_it() {
     let deemed = Action::DeemedAuthorization { case: 1 };

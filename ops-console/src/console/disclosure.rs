@@ -86,6 +86,7 @@ pub fn class_of_kind(kind: ActionKind) -> Option<Class> {
         | RegistryReply
         | RequestAuthorization
         | RecordAuthorization
+        | RecordRefusal
         | DeemedAuthorization
         | StatelessDetermination
         | AcknowledgeCondition

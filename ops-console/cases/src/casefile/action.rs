@@ -133,6 +133,17 @@ pub enum Action {
         /// The reply.
         message: MessageIn,
     },
+    /// The flag State's refusal of the authorization (R15): nothing asked for may then be
+    /// done under art. 8(2).
+    RecordRefusal {
+        /// Case number.
+        case: usize,
+        /// The reasons the reply gives, if any.
+        #[serde(default)]
+        grounds: Option<String>,
+        /// The reply.
+        message: MessageIn,
+    },
     /// The flag State has not replied: an authorization deemed under the clause of an
     /// agreement in force with it that says so, after the clause's delay (R08). Without
     /// such a clause it is refused: silence is never an authorization.
@@ -658,6 +669,7 @@ impl Action {
             Action::RegistryReply { .. } => ActionKind::RegistryReply,
             Action::RequestAuthorization { .. } => ActionKind::RequestAuthorization,
             Action::RecordAuthorization { .. } => ActionKind::RecordAuthorization,
+            Action::RecordRefusal { .. } => ActionKind::RecordRefusal,
             Action::DeemedAuthorization { .. } => ActionKind::DeemedAuthorization,
             Action::StatelessDetermination { .. } => ActionKind::StatelessDetermination,
             Action::AcknowledgeCondition { .. } => ActionKind::AcknowledgeCondition,
@@ -737,7 +749,7 @@ impl Action {
             NotifyFlagState { .. } | RequestAuthorization { .. } | ReportResults { .. } => {
                 EventType::MessageOut
             }
-            RegistryReply { .. } => EventType::MessageIn,
+            RegistryReply { .. } | RecordRefusal { .. } => EventType::MessageIn,
             RecordAuthorization { .. } | DeemedAuthorization { .. } => {
                 EventType::AuthorizationRecorded
             }
@@ -873,6 +885,8 @@ pub enum ActionKind {
     RequestAuthorization,
     /// [`Action::RecordAuthorization`].
     RecordAuthorization,
+    /// [`Action::RecordRefusal`].
+    RecordRefusal,
     /// [`Action::DeemedAuthorization`].
     DeemedAuthorization,
     /// [`Action::StatelessDetermination`].
@@ -979,12 +993,13 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every kind, in the order of [`Action`].
-    pub const ALL: [ActionKind; 56] = [
+    pub const ALL: [ActionKind; 57] = [
         ActionKind::OpenArt8,
         ActionKind::NotifyFlagState,
         ActionKind::RegistryReply,
         ActionKind::RequestAuthorization,
         ActionKind::RecordAuthorization,
+        ActionKind::RecordRefusal,
         ActionKind::DeemedAuthorization,
         ActionKind::StatelessDetermination,
         ActionKind::AcknowledgeCondition,
@@ -1046,6 +1061,7 @@ impl ActionKind {
             ActionKind::RegistryReply => "registry_reply",
             ActionKind::RequestAuthorization => "request_authorization",
             ActionKind::RecordAuthorization => "record_authorization",
+            ActionKind::RecordRefusal => "record_refusal",
             ActionKind::DeemedAuthorization => "deemed_authorization",
             ActionKind::StatelessDetermination => "stateless_determination",
             ActionKind::AcknowledgeCondition => "acknowledge_condition",

@@ -136,6 +136,19 @@ impl CaseFile {
                 )?;
                 Ok(None)
             }
+            RecordRefusal {
+                case,
+                grounds,
+                message,
+            } => {
+                self.case(*case)?.refused(
+                    grounds.as_deref(),
+                    message.message(at),
+                    by,
+                    recorded_at,
+                )?;
+                Ok(None)
+            }
             StatelessDetermination { case, facts } => {
                 self.case(*case)?.stateless_determination(facts, by, at)?;
                 Ok(None)

@@ -534,6 +534,7 @@ impl CaseFile {
             | RegistryReply { .. }
             | RequestAuthorization { .. }
             | RecordAuthorization { .. }
+            | RecordRefusal { .. }
             | DeemedAuthorization { .. }
             | StatelessDetermination { .. }
             | AcknowledgeCondition { .. }

@@ -513,7 +513,7 @@ pub async fn case_file(
 #[serde(deny_unknown_fields)]
 pub struct CaseRequest {
     /// The action: `type` names it (`open_art8`, `notify_flag_state`, `registry_reply`,
-    /// `request_authorization`, `record_authorization`, `stateless_determination`,
+    /// `request_authorization`, `record_authorization`, `record_refusal`, `stateless_determination`,
     /// `acknowledge_condition`, `board`, `search`, `search_outcome`, `finalise_boarding`,
     /// `measure`, `condition_compliance`, `report_results`, `decide_compensation`,
     /// `close_art8`, `withdraw_art8`, `imminent_danger`, `rescue`, `headcount`,
