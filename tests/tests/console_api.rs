@@ -2047,3 +2047,73 @@ async fn review_r52_every_refused_read_of_a_case_is_logged() {
         "{log}"
     );
 }
+
+/// Review (issue 24 session), R47: an export re-verifies every evidence file and is refused
+/// on a mismatch, but the mismatch was then dropped with the refusal; a mismatch must raise
+/// an incident. It is now an integrity incident in the interception log, recorded once
+/// however many exports find it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_r47_an_export_refused_for_an_altered_file_reports_an_integrity_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    let inc = t.sar_incident("sart-47", 970022047).await;
+    let case = format!("/api/incidents/{inc}/case");
+    let mut bo = t.client();
+    bo.login("boarding_officer", &password("boarding_officer"))
+        .await;
+    let r = bo
+        .request_bytes(
+            "POST",
+            &format!("/api/incidents/{inc}/evidence-files"),
+            b"photo of the fuel drums".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let sha = r.json()["sha256"].as_str().unwrap().to_owned();
+    let r = bo
+        .post(
+            &case,
+            json!({"action": {"type": "seize", "description": "fuel drums photo",
+                              "found": "deck", "seal": "S-47", "place": "cp-302 locker",
+                              "files": [{"name": "drums.jpg", "sha256": sha}],
+                              "legal_basis": "coastal State warrant 47/2026"},
+                   "why": "the drums link the boat to a supplier",
+                   "position": {"lat": 35.21, "lon": 12.88}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let db = rusqlite::Connection::open(dir.path().join("console.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    db.execute_batch("DROP TRIGGER evidence_files_no_update")
+        .unwrap();
+    db.execute(
+        "UPDATE evidence_files SET bytes = x'00' WHERE sha256 = ?1",
+        [&sha],
+    )
+    .unwrap();
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    let found = |log: &Value| {
+        log.to_string()
+            .matches("integrity incident found when the export was refused (R47)")
+            .count()
+    };
+    for _ in 0..2 {
+        let r = inv
+            .post(&format!("/api/incidents/{inc}/export"), json!({}))
+            .await;
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert!(
+            r.text().contains("R47") && r.text().contains("drums.jpg"),
+            "{}",
+            r.text()
+        );
+        let log = inv.get(&format!("/api/incidents/{inc}/log")).await;
+        assert_eq!(log.status, 200, "{}", log.text());
+        assert_eq!(found(&log.json()), 1, "{}", log.text());
+    }
+    // The case file holds it too.
+    let v = inv.get(&case).await;
+    assert!(v.text().contains("drums.jpg hashes to"), "{}", v.text());
+}

@@ -448,12 +448,14 @@ impl Register {
         Ok(())
     }
 
-    /// Open and reseal (for examination), with the reason (R46).
+    /// Open and reseal (for examination), with the reason (R46); its files re-verified (R47:
+    /// the new manifest attests hashes read now, not copied from the seizure).
     pub fn reseal(
         &mut self,
         number: &str,
         new_seal: &str,
         reason: &str,
+        files: Option<&BTreeMap<String, Vec<u8>>>,
         by: &Officer<'_>,
         at: Timestamp,
     ) -> Result<(), Refused> {
@@ -480,7 +482,7 @@ impl Register {
             seal: new_seal.to_owned(),
             reason: Some(reason.to_owned()),
         };
-        let hashes = ex.files.iter().map(|f| f.sha256.clone()).collect();
+        let hashes = self.check_files(number, files)?;
         let ex = self.exhibits.get_mut(number).expect("checked");
         ex.custody.push(event.clone());
         self.sign(number, event, hashes, by);
@@ -488,15 +490,18 @@ impl Register {
     }
 
     /// Verify every file of every exhibit before an export (R47): the export is refused on
-    /// any mismatch, and the mismatch recorded.
+    /// any mismatch (with the exhibit's number, for its integrity incident), and the
+    /// mismatch recorded.
     pub fn verify_for_export(
         &mut self,
         files: &BTreeMap<String, BTreeMap<String, Vec<u8>>>,
-    ) -> Result<(), Refused> {
+    ) -> Result<(), (String, Refused)> {
         let numbers: Vec<String> = self.exhibits.keys().cloned().collect();
         let none = BTreeMap::new();
         for n in numbers {
-            self.check_files(&n, Some(files.get(&n).unwrap_or(&none)))?;
+            if let Err(r) = self.check_files(&n, Some(files.get(&n).unwrap_or(&none))) {
+                return Err((n, r));
+            }
         }
         Ok(())
     }
@@ -757,6 +762,7 @@ mod tests {
                 &n,
                 "S-1002",
                 "",
+                Some(&files()),
                 &Officer {
                     name: "bo",
                     key: &bo
@@ -771,6 +777,7 @@ mod tests {
             &n,
             "S-1002",
             "opened to photograph the SIM card",
+            Some(&files()),
             &Officer {
                 name: "bo",
                 key: &bo,
@@ -829,7 +836,8 @@ mod tests {
         assert!(e.problem.contains("phone.img"));
         let all: BTreeMap<String, BTreeMap<String, Vec<u8>>> =
             [(n.clone(), altered)].into_iter().collect();
-        assert_eq!(r.verify_for_export(&all).unwrap_err().rule, "R47");
+        let (exhibit, refusal) = r.verify_for_export(&all).unwrap_err();
+        assert_eq!((exhibit.as_str(), refusal.rule), (n.as_str(), "R47"));
         let all: BTreeMap<String, BTreeMap<String, Vec<u8>>> = [(n, files())].into_iter().collect();
         r.verify_for_export(&all).unwrap();
     }

@@ -1682,7 +1682,7 @@ fn an_evidence_file_altered_in_the_store_is_found_by_verify_and_when_it_changes_
             "bo",
             Role::BoardingOfficer,
             Action::CustodyTransfer {
-                exhibit: number,
+                exhibit: number.clone(),
                 to: "inv".into(),
                 seal: "S-1".into(),
                 place: "quay".into(),
@@ -1690,6 +1690,97 @@ fn an_evidence_file_altered_in_the_store_is_found_by_verify_and_when_it_changes_
         ),
         "R47"
     );
+    // Review (issue 24 session): opening and resealing it signed a new manifest with the
+    // hashes taken at seizure, never reading the file: the altered photo went on under a
+    // fresh seal and signature. It is re-verified now, refused, and the incident kept.
+    let incidents = |d: &Desk| {
+        d.store
+            .interception_log("INC-1")
+            .unwrap()
+            .entries
+            .iter()
+            .filter(|e| e.entry.details[DETAILS_KEY]["type"] == "integrity_incident")
+            .count()
+    };
+    let before = incidents(&d);
+    assert_eq!(
+        d.rule(
+            "bo",
+            Role::BoardingOfficer,
+            Action::Reseal {
+                exhibit: number,
+                seal: "S-2".into(),
+                reason: "opened to photograph the engine plate".into(),
+            }
+        ),
+        "R47"
+    );
+    assert_eq!(incidents(&d), before + 1);
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    let ex = f.register.exhibits.values().next().unwrap();
+    assert!(
+        ex.custody.iter().all(|c| c.seal != "S-2"),
+        "{:?}",
+        ex.custody
+    );
+}
+
+/// Review (issue 24 session), R47: an export comes after the incident is closed, and what
+/// its check finds must still be reported, but a closed incident refused every action but
+/// rescue, the integrity incident included (R34). It is recorded after closure; nothing
+/// else changes there.
+#[test]
+fn an_integrity_incident_is_recorded_after_the_incident_is_closed() {
+    let d = desk();
+    let sha = d.store.put_evidence_file(b"photo of the hull").unwrap();
+    let f = d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        seize_files(vec![FileRef {
+            name: "hull.jpg".into(),
+            sha256: sha,
+        }]),
+    );
+    let exhibit = f.register.exhibits.keys().next().unwrap().clone();
+    let f = d.ok(
+        "smc",
+        Role::SarCoordinator,
+        Action::CloseIncident {
+            reconciliation: None,
+        },
+    );
+    assert!(f.closed.is_some());
+    let reseal = Action::Reseal {
+        exhibit: exhibit.clone(),
+        seal: "S-2".into(),
+        reason: "opened".into(),
+    };
+    assert_eq!(d.rule("bo", Role::BoardingOfficer, reseal), "R34");
+    let problem = format!("{exhibit}: file hull.jpg hashes to 00, not the one taken at capture");
+    let found = Action::IntegrityIncident {
+        exhibit,
+        problem: problem.clone(),
+        rule: "R47".into(),
+    };
+    // No client records one (R46)…
+    assert_eq!(d.rule("inv", Role::Investigator, found.clone()), "R46");
+    // …the store does, as the investigator's export found it.
+    let now = Timestamp::now();
+    let who = Who {
+        user: "inv".into(),
+        role: Role::Investigator,
+    };
+    let entry = entry_by("inv", Role::Investigator, None, now);
+    let (_, f) = d
+        .store
+        .found_integrity_incident("INC-1", &who, &found, entry, now, &d.reference)
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(f.register.incidents, std::slice::from_ref(&problem));
+    // Replayed from the log, the same.
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    assert_eq!(f.register.incidents, [problem]);
 }
 
 /// The hash of the restricted record an asylum action left in the log.

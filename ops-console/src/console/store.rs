@@ -1456,7 +1456,47 @@ impl Store {
         reference: &tidewatch_cases::casefile::Reference,
     ) -> Result<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>, StoreError>
     {
-        self.take_case_action(incident, who, action, entry, recorded_at, reference, None)
+        self.take_case_action(
+            incident,
+            who,
+            action,
+            entry,
+            recorded_at,
+            reference,
+            None,
+            false,
+        )
+    }
+
+    /// An integrity incident the console found outside any action (an export's check of
+    /// the evidence, R47), recorded in the log as `who` found it, like a refused action's.
+    pub fn found_integrity_incident(
+        &self,
+        incident: &str,
+        who: &tidewatch_cases::casefile::Who,
+        found: &tidewatch_cases::casefile::Action,
+        entry: NewEntry,
+        recorded_at: Timestamp,
+        reference: &tidewatch_cases::casefile::Reference,
+    ) -> Result<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>, StoreError>
+    {
+        assert!(
+            matches!(
+                found,
+                tidewatch_cases::casefile::Action::IntegrityIncident { .. }
+            ),
+            "only an integrity incident is recorded by the store itself"
+        );
+        self.take_case_action(
+            incident,
+            who,
+            found,
+            entry,
+            recorded_at,
+            reference,
+            None,
+            true,
+        )
     }
 
     /// [`Store::case_action`] for an action signed at sea: the record is taken once. Its
@@ -1485,6 +1525,7 @@ impl Store {
             recorded_at,
             reference,
             Some(record),
+            false,
         )
         .map(|r| SeaTaken::Now(Box::new(r)))
     }
@@ -1499,6 +1540,7 @@ impl Store {
         recorded_at: Timestamp,
         reference: &tidewatch_cases::casefile::Reference,
         sea: Option<SeaMark<'_>>,
+        by_store: bool,
     ) -> Result<Result<(LogEntry, tidewatch_cases::casefile::CaseFile), CaseRefusal>, StoreError>
     {
         let live = tidewatch_cases::casefile::LiveAction {
@@ -1506,6 +1548,7 @@ impl Store {
             action,
             recorded_at,
             at_sea: sea.as_ref().map(|s| s.signed),
+            by_store,
         };
         let mut conn = self.conn();
         let tx = conn.transaction()?;

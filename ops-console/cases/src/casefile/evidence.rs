@@ -148,11 +148,14 @@ impl CaseFile {
                 seal,
                 reason,
             } => {
+                // R47: re-verified when it is opened, like a hand-over.
+                let files = keys.live().then(|| self.exhibit_files(exhibit, keys));
                 let key = signing_key(keys, who)?;
                 self.register.reseal(
                     exhibit,
                     seal.trim(),
                     reason.trim(),
+                    files.as_ref(),
                     &Officer {
                         name: &who.user,
                         key: &key,

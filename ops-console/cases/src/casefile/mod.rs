@@ -448,9 +448,12 @@ impl CaseFile {
                 ),
             ));
         }
+        // What a check of the evidence found is recorded whenever it is found (an export
+        // comes after closure).
         if let Some((by, when)) = &self.closed
             && !action.rescue()
             && !action.lands()
+            && !matches!(action, Action::IntegrityIncident { .. })
         {
             return Err(refuse(
                 "R34",

@@ -41,6 +41,9 @@ pub struct LiveAction<'a> {
     /// For an action taken at sea: how it was signed on board (the record's id and SHA-256,
     /// the officer's key and signature), kept in the entry's `details.at_sea`.
     pub at_sea: Option<&'a serde_json::Value>,
+    /// The console records it itself: an integrity incident a check outside any action
+    /// found (an export's, R47). Only such an action may be one no client takes.
+    pub by_store: bool,
 }
 
 /// Where a live action keeps what must stay out of the log: a restricted record of a kind,
@@ -120,6 +123,7 @@ impl CaseFile {
             action,
             recorded_at,
             at_sea,
+            by_store,
         } = live;
         // A client never names a restricted record: naming one would load it.
         if action.names_restricted_record() {
@@ -128,7 +132,7 @@ impl CaseFile {
                 "a restricted record is made by the store from the action taken, never named by a client (record `asylum`, or `info_item` with its content)",
             )));
         }
-        if !action.kind().taken_by_users() {
+        if !action.kind().taken_by_users() && !by_store {
             return Ok(Taken::refused(refuse(
                 "R46",
                 format!(

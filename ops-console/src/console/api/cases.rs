@@ -508,6 +508,53 @@ pub async fn case_file(
     Ok(Json(view(&f, &u.name, u.role, c.reference())))
 }
 
+/// R47: a mismatch found when an export re-verifies the evidence is reported as an
+/// integrity incident in the log, as a refused hand-over's is — once: the same mismatch
+/// found by the next export is already there.
+fn integrity_incident_on_export(
+    c: &super::Console,
+    id: &str,
+    u: &CurrentUser,
+    f: &CaseFile,
+    exhibit: String,
+    refusal: &tidewatch_cases::Refused,
+) {
+    if f.register.incidents.contains(&refusal.problem) {
+        return;
+    }
+    let action = Action::IntegrityIncident {
+        exhibit,
+        problem: refusal.problem.clone(),
+        rule: refusal.rule.to_owned(),
+    };
+    let now = Timestamp::now();
+    let entry = u.entry(
+        now,
+        action.event(),
+        format!(
+            "integrity incident found when the export was refused ({}): {}",
+            refusal.rule, refusal.problem
+        ),
+        serde_json::Value::Null,
+    );
+    let who = Who {
+        user: u.name.clone(),
+        role: u.role,
+    };
+    match c
+        .store()
+        .found_integrity_incident(id, &who, &action, entry, now, c.reference())
+    {
+        Ok(Ok((_, f))) => c.case_changed(id, &f, &[]),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "console: an export's integrity incident was refused")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "console: an export's integrity incident could not be kept")
+        }
+    }
+}
+
 /// An action on an incident's case file.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -834,9 +881,9 @@ fn tracks(c: &super::Console, id: &str) -> Vec<export::Track> {
 fn bundle(
     c: &super::Console,
     id: &str,
-    by: &str,
-    role: Role,
+    u: &CurrentUser,
 ) -> Result<(Bundle, CaseFile, Vec<caveat::Decision>), ApiError> {
+    let (by, role) = (u.name.as_str(), u.role);
     let log = c.store().interception_log(id)?;
     let f = c.store().case_file(id, c.reference())?;
     let v = tidewatch_cases::log::verify(&log, None);
@@ -934,7 +981,7 @@ pub async fn export(
             "this console keeps no data directory to export into",
         ));
     };
-    let (mut b, f, decisions) = bundle(&c, &id, &u.name, u.role)?;
+    let (mut b, f, decisions) = bundle(&c, &id, &u)?;
     // Every caveat decision is kept in the audit log.
     audit_decisions(&c, &u, &id, &decisions);
     // The records signed at sea behind the entries the exporter sees (a withheld entry's
@@ -975,7 +1022,8 @@ pub async fn export(
         files.insert(number.clone(), named);
     }
     let mut register = f.register.clone();
-    if let Err(r) = register.verify_for_export(&files) {
+    if let Err((exhibit, r)) = register.verify_for_export(&files) {
+        integrity_incident_on_export(&c, &id, &u, &f, exhibit, &r);
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "refused",
@@ -1070,7 +1118,7 @@ fn printed(
 ) -> Result<Response, ApiError> {
     require_read(c, u, Permission::ExportCase, Some(id), "report")?;
     incident_exists(c, id)?;
-    let (b, ..) = bundle(c, id, &u.name, u.role)?;
+    let (b, ..) = bundle(c, id, u)?;
     read_audit(c, u, id, "case_file_read", "law_enforcement")?;
     Ok(([(header::CONTENT_TYPE, content_type)], render(&b)).into_response())
 }
