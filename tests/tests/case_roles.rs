@@ -178,7 +178,7 @@ fn sample(kind: &str) -> Value {
         "mla_request" => json!({"to": "Ministry of Justice", "our_ref": "MLA-1",
             "requesting_authority": "Procura", "subject_and_nature": "smuggling",
             "facts_summary": "boat intercepted", "assistance_sought": "records",
-            "purpose": "identify the owner"}),
+            "purpose": "identify the owner", "state": "PA"}),
         "interview" => json!({"tag": "cp-302-0001", "as_suspect": false, "language": "en",
             "interviewer_languages": ["en"], "legal_advice_given": false}),
         "info_item" => json!({"content": "a phone number", "evidence": false,

@@ -281,6 +281,86 @@ fn a_flag_states_refusal_is_recorded_and_nothing_refused_is_done() {
     assert_eq!(f.art8[0].1.state, State::Closed);
 }
 
+/// Review (issue 24 session), R41: what goes to the flag State (the notification, the
+/// request, the results report, a withdrawal) was never read for persons: a person who
+/// fears that State, named by tag in a message's words, went to it. Every outgoing message
+/// of an article-8 case is now read as an MLA request's words are.
+#[test]
+fn r41_a_message_to_the_flag_state_names_no_one_who_fears_it() {
+    use Role::*;
+    let d = desk();
+    rescue_47(&d);
+    d.ok(
+        "prot",
+        ProtectionOfficer,
+        Action::Asylum {
+            tag: tag_of(5),
+            summary: "fears the authorities of the flag State".into(),
+            blocked_states: vec!["PA".into()],
+        },
+    );
+    d.ok(
+        "owo",
+        WatchOfficer,
+        Action::OpenArt8 {
+            target: "MV Aurora (MMSI 352001234)".into(),
+            vessel_kind: VesselKind::Private,
+            grounds: "met a rubber boat at sea, going dark".into(),
+        },
+    );
+    let naming = |our: &str, their: Option<&str>| MessageIn {
+        content: format!(
+            "among those rescued, {} says he was forced on board",
+            tag_of(5).to_uppercase()
+        ),
+        ..msg(our, their)
+    };
+    let notify = |message: MessageIn| Action::NotifyFlagState {
+        case: 1,
+        flag: "PA".into(),
+        message,
+    };
+    assert_eq!(
+        d.rule("duty1", DutyOfficer, notify(naming("IT-1", None))),
+        "R41"
+    );
+    d.ok("duty1", DutyOfficer, notify(msg("IT-1", None)));
+    d.ok(
+        "duty1",
+        DutyOfficer,
+        Action::RegistryReply {
+            case: 1,
+            confirmed: true,
+            message: msg("IT-1", Some("PA-9")),
+        },
+    );
+    let request = |message: MessageIn| Action::RequestAuthorization {
+        case: 1,
+        measures: vec![MeasureKind::Board],
+        message,
+    };
+    assert_eq!(
+        d.rule("duty1", DutyOfficer, request(naming("IT-2", None))),
+        "R41"
+    );
+    d.ok("duty1", DutyOfficer, request(msg("IT-2", None)));
+    let withdraw = |message: MessageIn| Action::WithdrawArt8 {
+        case: 1,
+        reason: "the boat's crew identified; no boarding needed".into(),
+        message: Some(message),
+    };
+    assert_eq!(
+        d.rule("duty1", DutyOfficer, withdraw(naming("IT-3", None))),
+        "R41"
+    );
+    // Another person, who fears no one, may be named.
+    let other = MessageIn {
+        content: format!("{} is the boat's pilot", tag_of(6)),
+        ..msg("IT-3", None)
+    };
+    d.ok("duty1", DutyOfficer, withdraw(other));
+}
+
 #[test]
 fn r08_silence_authorizes_only_under_a_clause_of_an_agreement_in_force_and_the_log_names_it() {
     let deemed = Action::DeemedAuthorization { case: 1 };
@@ -1145,7 +1225,7 @@ fn r53_an_mla_request_is_sent_only_with_the_contents_untoc_18_15_requires() {
         purpose: "identify the beneficial owner".into(),
         service_of_documents: service,
         persons: vec![],
-        state: String::new(),
+        state: "PA".into(),
     };
     let r = d
         .act("inv", Role::Investigator, req("", false))
@@ -1272,6 +1352,39 @@ fn r41_no_personal_data_of_a_person_who_asked_for_protection_goes_to_a_state_the
     assert_eq!(d.rule("inv", Role::Investigator, mla("LY")), "R41");
     assert_eq!(d.rule("inv", Role::Investigator, mla(" ")), "R41");
     d.ok("inv", Role::Investigator, mla("MT"));
+    // Review (issue 24 session): the person named only in the request's words, not in its
+    // list of persons, went anywhere; so did a request naming no State at all. Every word
+    // of it is read for the tags of the roster, in any case, and it names its State.
+    let in_words = |state: &str, where_: usize| {
+        let mut texts: Vec<String> = vec!["".into(); 3];
+        texts[where_] = "witness CP-302-0005 saw the organiser".into();
+        Action::MlaRequest {
+            to: "Ministry of Justice".into(),
+            our_ref: "MLA-2026-10".into(),
+            requesting_authority: "Procura di Agrigento".into(),
+            subject_and_nature: "smuggling of migrants, art. 6 SOM".into(),
+            facts_summary: format!("boat intercepted with 47 persons. {}", texts[0]),
+            assistance_sought: format!("statements of the crew {}", texts[1]),
+            persons_concerned: Some(texts[2].clone()),
+            purpose: "identify the organisers".into(),
+            service_of_documents: false,
+            persons: vec![],
+            state: state.into(),
+        }
+    };
+    for where_ in 0..3 {
+        assert_eq!(
+            d.rule("inv", Role::Investigator, in_words("LY", where_)),
+            "R41",
+            "{where_}"
+        );
+        assert_eq!(
+            d.rule("inv", Role::Investigator, in_words("", where_)),
+            "R41",
+            "{where_}"
+        );
+        d.ok("inv", Role::Investigator, in_words("MT", where_));
+    }
     // A fear recorded after a release closes what was released: the liaison's read of it
     // is refused (the path GET /api/released takes).
     d.ok(

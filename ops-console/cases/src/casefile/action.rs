@@ -20,6 +20,17 @@ pub struct MessageIn {
 }
 
 impl MessageIn {
+    /// Its words, as they go to the counterpart (R41 reads them for persons named).
+    pub(crate) fn texts(&self) -> [&str; 5] {
+        [
+            &self.authority,
+            &self.channel,
+            &self.our_ref,
+            self.their_ref.as_deref().unwrap_or_default(),
+            &self.content,
+        ]
+    }
+
     pub(crate) fn message(&self, at: Timestamp) -> Message {
         Message {
             authority: self.authority.trim().to_owned(),

@@ -272,6 +272,31 @@ impl CaseFile {
         d
     }
 
+    /// May words go to `state` (R41)? Not when they name, by tag (in any case, anywhere in
+    /// them), a person who fears it: a message or a request's free text carries personal
+    /// data as surely as its list of persons.
+    pub(super) fn may_send(&self, texts: &[&str], state: &str) -> Result<(), Refused> {
+        let texts: Vec<String> = texts.iter().map(|t| t.to_ascii_lowercase()).collect();
+        let named: Vec<String> = self
+            .roster
+            .persons
+            .keys()
+            .filter(|tag| {
+                let tag = tag.to_ascii_lowercase();
+                texts.iter().any(|t| t.contains(&tag))
+            })
+            .cloned()
+            .collect();
+        self.may_share(&named, state)
+    }
+
+    /// The flag State case `case` (1…) was notified to, if any.
+    pub(super) fn flag_state_of(&self, case: usize) -> Option<&str> {
+        self.art8
+            .get(case.wrapping_sub(1))
+            .and_then(|(_, c)| c.flag_state.as_deref())
+    }
+
     /// May the data of `persons` (tags) go to `state` (R41)? Never to a State one of them
     /// fears, as the case file records it now.
     fn may_share(&self, persons: &[String], state: &str) -> Result<(), Refused> {

@@ -438,6 +438,48 @@ impl CaseFile {
                 let t: Vec<&str> = tags.iter().map(String::as_str).collect();
                 self.keeps_families(&t, from, reason.as_deref(), "a transfer")
             }
+            // R41: what goes to a State names, anywhere in its words, no one who fears it.
+            Action::MlaRequest {
+                to,
+                our_ref,
+                requesting_authority,
+                subject_and_nature,
+                facts_summary,
+                assistance_sought,
+                persons_concerned,
+                purpose,
+                state,
+                ..
+            } => {
+                if state.trim().is_empty() {
+                    return Err(refuse(
+                        "R41",
+                        "an MLA request names the State it goes to (its ISO 3166 code): what it says of any person may go nowhere they fear",
+                    ));
+                }
+                let texts = [
+                    to.as_str(),
+                    our_ref,
+                    requesting_authority,
+                    subject_and_nature,
+                    facts_summary,
+                    assistance_sought,
+                    persons_concerned.as_deref().unwrap_or_default(),
+                    purpose,
+                ];
+                self.may_send(&texts, state)
+            }
+            Action::NotifyFlagState { flag, message, .. } => self.may_send(&message.texts(), flag),
+            Action::RequestAuthorization { case, message, .. }
+            | Action::ReportResults { case, message }
+            | Action::WithdrawArt8 {
+                case,
+                message: Some(message),
+                ..
+            } => match self.flag_state_of(*case) {
+                Some(flag) => self.may_send(&message.texts(), flag),
+                None => Ok(()),
+            },
             Action::Disembark { .. } => {
                 let Some(place) = &self.place_of_safety else {
                     return Ok(());
