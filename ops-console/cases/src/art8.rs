@@ -1027,6 +1027,15 @@ impl Art8Case {
             ],
             "closing",
         )?;
+        self.closing_obligations()?;
+        self.record(by, at, at, "case closed".into(), State::Closed);
+        Ok(())
+    }
+
+    /// What a case owes before it ends (R09, R10, R12, R13): the compensation review
+    /// decided, the results reported to the flag State after a boarding under 8(2), every
+    /// condition's compliance, the boarding's welfare section.
+    pub fn closing_obligations(&self) -> Result<(), Refused> {
         if self.damage_or_delay.is_some() && self.compensation_decided.is_none() {
             return Err(refuse("R13", "the compensation review is not decided"));
         }
@@ -1056,8 +1065,17 @@ impl Art8Case {
                 "the boarding report has no persons-welfare section",
             ));
         }
-        self.record(by, at, at, "case closed".into(), State::Closed);
         Ok(())
+    }
+
+    /// What a withdrawal owes: nothing before a boarding; after one, what closing owes
+    /// ([`Art8Case::closing_obligations`]): withdrawing is no way around the welfare
+    /// section, the results report or the compensation review.
+    pub fn withdrawal_obligations(&self) -> Result<(), Refused> {
+        if self.boarding.is_none() {
+            return Ok(());
+        }
+        self.closing_obligations()
     }
 
     /// → S13: we withdraw; the flag State is told if it was contacted (R16).

@@ -361,6 +361,57 @@ fn r41_a_message_to_the_flag_state_names_no_one_who_fears_it() {
     d.ok("duty1", DutyOfficer, withdraw(other));
 }
 
+/// Review (issue 24 session): a case withdrawn after its boarding ended without what closing
+/// it owes: no welfare section (R12), no results report to the flag State (R10), no
+/// compensation review (R13). Withdrawing is still open before a boarding, and after one
+/// only once those are done.
+#[test]
+fn a_case_withdrawn_after_a_boarding_owes_what_closing_owes() {
+    use Role::*;
+    let withdraw = Action::WithdrawArt8 {
+        case: 1,
+        reason: "contact lost".into(),
+        message: Some(msg("IT-9", None)),
+    };
+    let authorize = |d: &Desk| {
+        d.ok(
+            "duty2",
+            DutyOfficer,
+            Action::RecordAuthorization {
+                case: 1,
+                reference: "PA-AUTH-9".into(),
+                issued_by: "Director of Merchant Marine".into(),
+                measures: vec![MeasureKind::Board, MeasureKind::Search],
+                conditions: vec![],
+                valid_hours: Some(48.0),
+                registry_in_same_reply: false,
+                message: msg("IT-2", Some("PA-10")),
+            },
+        )
+    };
+    // Authorized, not boarded: withdrawn.
+    let d = desk();
+    ask_panama(&d, Timestamp::now());
+    authorize(&d);
+    let f = d.ok("duty1", DutyOfficer, withdraw.clone());
+    assert_eq!(f.art8[0].1.state, State::Withdrawn);
+    // Boarded: refused until the boarding's report and the results are done.
+    let d = desk();
+    ask_panama(&d, Timestamp::now());
+    authorize(&d);
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Board {
+            case: 1,
+            unit: "cp-301".into(),
+        },
+    );
+    assert_eq!(d.rule("duty1", DutyOfficer, withdraw.clone()), "R10");
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert_eq!(f.art8[0].1.state, State::Boarding);
+}
+
 #[test]
 fn r08_silence_authorizes_only_under_a_clause_of_an_agreement_in_force_and_the_log_names_it() {
     let deemed = Action::DeemedAuthorization { case: 1 };

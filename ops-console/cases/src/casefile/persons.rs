@@ -470,6 +470,19 @@ impl CaseFile {
                 self.may_send(&texts, state)
             }
             Action::NotifyFlagState { flag, message, .. } => self.may_send(&message.texts(), flag),
+            Action::WithdrawArt8 { case, message, .. }
+                if self
+                    .art8
+                    .get(case.wrapping_sub(1))
+                    .is_some_and(|(_, c)| c.boarding.is_some()) =>
+            {
+                let (_, c) = &self.art8[case - 1];
+                c.withdrawal_obligations()?;
+                match (message, self.flag_state_of(*case)) {
+                    (Some(m), Some(flag)) => self.may_send(&m.texts(), flag),
+                    _ => Ok(()),
+                }
+            }
             Action::RequestAuthorization { case, message, .. }
             | Action::ReportResults { case, message }
             | Action::WithdrawArt8 {
