@@ -2191,7 +2191,7 @@ const ACTION_FIELDS = {
   imminent_danger: [['action', 'text', 'Action taken'], ['danger', 'text', 'Danger'], ['persons_at_risk', 'int', 'Persons at risk']],
   rescue: [['unit', 'text', 'Unit'], ['count', 'int', 'Persons taken on board']],
   headcount: [['unit', 'text', 'Unit'], ['alive', 'int', 'Alive'], ['deceased', 'int', 'Deceased', 0]],
-  vulnerability: [['tag', 'text', 'Person tag'], ['flag', 'select:MED_EMERG|UASC|PREGNANT|VOT', 'Flag']],
+  vulnerability: [['tag', 'text', 'Person tag'], ['flag', 'select:MED_EMERG|UASC|PREGNANT|VOT', 'Flag'], ['over', 'bool', 'The medical emergency is over (treated, stabilised)']],
   asylum: [['tag', 'text', 'Person tag'], ['summary', 'area', 'What the person said'], ['blocked_states', 'list', 'States feared (ISO 2, comma-separated)']],
   referral: [['tag', 'text', 'Person tag'], ['to', 'text', 'Referred to (authority, agency)'], ['reasons', 'list', 'Why (UASC, MED_EMERG, VOT, ASYLUM…)']],
   transfer_out: [['tags', 'list', 'Person tags (comma-separated)'], ['from', 'text', 'From unit'], ['to', 'text', 'To unit'],

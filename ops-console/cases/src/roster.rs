@@ -671,6 +671,26 @@ impl Roster {
         Ok(left)
     }
 
+    /// A medical emergency over (R39): the person leaves the medevac queue and is no longer
+    /// landed first. Only that flag ends; the others describe the person, not a moment.
+    pub fn emergency_over(&mut self, tag: &str, v: &Vulnerability) -> Result<(), Refused> {
+        if *v != Vulnerability::MedEmerg {
+            return Err(refuse(
+                "R39",
+                format!("only a medical emergency is over; {v:?} stays on record"),
+            ));
+        }
+        let p = self.person(tag)?;
+        if !p.flags.contains(v) {
+            return Err(refuse(
+                "R39",
+                format!("{tag} is not flagged as a medical emergency"),
+            ));
+        }
+        p.flags.retain(|f| f != v);
+        Ok(())
+    }
+
     /// Set an age with its provenance (R42).
     pub fn set_age(&mut self, tag: &str, age: Sourced<u8>) -> Result<(), Refused> {
         if let Provenance::Assessed { method, by } = &age.provenance

@@ -889,6 +889,7 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
         Action::Vulnerability {
             tag: tag_of(3),
             flag: Vulnerability::Uasc,
+            over: false,
         },
     );
     let family = |tags: [u32; 2], approval: Option<&str>| Action::Family {
@@ -1026,6 +1027,7 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
         Action::Vulnerability {
             tag: tag_of(5),
             flag: Vulnerability::MedEmerg,
+            over: false,
         },
     );
     d.ok(
@@ -2390,6 +2392,7 @@ fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
         Action::Vulnerability {
             tag: tag_of(40),
             flag: Vulnerability::Uasc,
+            over: false,
         },
     );
     assert_eq!(f.roster.persons[&tag_of(40)].family, None);
@@ -2402,6 +2405,7 @@ fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
         Action::Vulnerability {
             tag: tag_of(20),
             flag: Vulnerability::MedEmerg,
+            over: false,
         },
     );
     let medevac = |tags: &[u32], reason: Option<&str>| Action::Medevac {
@@ -2440,6 +2444,7 @@ fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
         Action::Vulnerability {
             tag: tag_of(22),
             flag: Vulnerability::MedEmerg,
+            over: false,
         },
     );
     // The queue: who waits, seen by those who may see the flag.
@@ -2456,6 +2461,37 @@ fn r38_r39_families_travel_whole_and_medical_emergencies_go_first() {
         f.roster.persons[&tag_of(23)].status,
         Status::Medevac(_)
     ));
+    // Review (issue 24 session): a medical emergency never ended: the person stayed first
+    // in the queue and in the landing order, and every later medevac needed a reason, after
+    // they were treated. It ends now; no other flag does.
+    let over = |tag: u32, flag: Vulnerability| Action::Vulnerability {
+        tag: tag_of(tag),
+        flag,
+        over: true,
+    };
+    assert_eq!(
+        d.rule("bo", BoardingOfficer, over(40, Vulnerability::Uasc)),
+        "R39"
+    );
+    assert_eq!(
+        d.rule("bo", BoardingOfficer, over(24, Vulnerability::MedEmerg)),
+        "R39"
+    );
+    assert_eq!(d.rule("bo", BoardingOfficer, medevac(&[24], None)), "R39");
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert_eq!(f.roster.disembarkation_order("cp-302")[0], tag_of(22));
+    let f = d.ok("bo", BoardingOfficer, over(22, Vulnerability::MedEmerg));
+    assert!(crate::console::disclosure::medevac_queue(&f, BoardingOfficer).is_empty());
+    assert_ne!(f.roster.disembarkation_order("cp-302")[0], tag_of(22));
+    d.ok("bo", BoardingOfficer, medevac(&[24], None));
+    // Replayed from the log, the same.
+    let f = d.store.case_file("INC-1", &d.reference).unwrap();
+    assert!(f.problems.is_empty(), "{:?}", f.problems);
+    assert!(
+        !f.roster.persons[&tag_of(22)]
+            .flags
+            .contains(&Vulnerability::MedEmerg)
+    );
 }
 
 /// Review 23: a log written before a transfer carried its reason (a family split without

@@ -280,12 +280,16 @@ pub enum Action {
         /// Counted deceased.
         deceased: u32,
     },
-    /// A vulnerability flag (R39).
+    /// A vulnerability flag (R39), or a medical emergency over (`over`).
     Vulnerability {
         /// The person.
         tag: String,
         /// The flag.
         flag: Vulnerability,
+        /// The flag no longer holds: only a medical emergency ends (treated, stabilised),
+        /// and the person leaves the medevac queue; every other flag stays on record.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        over: bool,
     },
     /// A person asked for protection (R24, R40, R41).
     Asylum {

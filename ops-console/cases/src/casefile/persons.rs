@@ -45,7 +45,15 @@ impl CaseFile {
                 });
                 json(serde_json::json!({"discrepancy": d}))
             }
-            Vulnerability { tag, flag } => {
+            Vulnerability {
+                tag,
+                flag,
+                over: true,
+            } => {
+                self.roster.emergency_over(tag, flag)?;
+                Ok(None)
+            }
+            Vulnerability { tag, flag, .. } => {
                 let left = self.roster.flag(tag, flag.clone())?;
                 Ok(left.map(|g| serde_json::json!({"left_family": g})))
             }
