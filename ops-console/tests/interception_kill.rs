@@ -323,3 +323,60 @@ fn tidewatch_verify_catches_any_change_to_a_stored_log_entry_evidence_file_restr
         );
     }
 }
+
+/// Review (issue 24 session), R56: `verify --expect-head` was ignored for a console store,
+/// so an interception log cut short (its newest entries deleted: every link left is
+/// intact) passed even against a head noted earlier. The store now has one head over every
+/// log's and the audit log's, printed last, and a noted one that differs is BROKEN.
+#[test]
+fn review_verify_catches_a_console_log_cut_short_against_the_head_noted() {
+    let tmp = tempfile::tempdir().unwrap();
+    a_store_with_evidence(tmp.path());
+    let (ok, said) = verify_cli(tmp.path());
+    assert!(ok, "{said}");
+    let head = said
+        .trim()
+        .rsplit("head sha256 ")
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(head.len(), 64, "{said}");
+    let with_head = |dir: &std::path::Path, head: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+            .arg("verify")
+            .arg(dir)
+            .args(["--expect-head", head])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, said) = with_head(tmp.path(), &head);
+    assert!(ok, "{said}");
+    let conn = rusqlite::Connection::open(tmp.path().join("console.db")).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER interception_log_no_delete;
+         DELETE FROM interception_log WHERE seq = (SELECT max(seq) FROM interception_log)",
+    )
+    .unwrap();
+    drop(conn);
+    // Every link left holds: only the head noted shows it.
+    let (ok, said) = verify_cli(tmp.path());
+    assert!(ok, "{said}");
+    let (ok, said) = with_head(tmp.path(), &head);
+    assert!(
+        !ok,
+        "a log cut short must be caught against the noted head: {said}"
+    );
+    assert!(
+        said.contains("BROKEN at its head") && said.contains(&head),
+        "{said}"
+    );
+}

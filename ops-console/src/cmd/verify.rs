@@ -14,7 +14,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
     if place.starts_with("postgres://") || place.starts_with("postgresql://") {
         let store = crate::console::store::Store::connect_postgres(&place)
             .map_err(|e| anyhow::anyhow!("{place}: {e}"))?;
-        return console(store, &place);
+        return console(store, &place, args.expect_head.as_deref());
     }
     if crate::console::report::export::is_export(&args.dir) {
         return export(args);
@@ -24,6 +24,7 @@ pub fn run(args: &VerifyArgs) -> Result<()> {
             return console(
                 crate::console::store::Store::open(&d)?,
                 &d.display().to_string(),
+                args.expect_head.as_deref(),
             );
         }
     }
@@ -149,7 +150,14 @@ fn export(args: &VerifyArgs) -> Result<()> {
 /// The console's store (`DATA/console`): every incident's interception log chain, its case
 /// file replayed (manifests re-signed and compared with the hashes
 /// anchored in the log), every evidence file re-hashed, and the audit log's chain.
-fn console(store: crate::console::store::Store, place: &str) -> Result<()> {
+/// The console store's head: one hash over every incident's log head and the audit log's
+/// head, so that a head noted earlier (`--expect-head`) catches a chain cut short or
+/// rewritten whole since, which no link inside it shows.
+fn console(
+    store: crate::console::store::Store,
+    place: &str,
+    expect_head: Option<&str>,
+) -> Result<()> {
     use tidewatch_cases::casefile::Reference;
     use tidewatch_cases::evidence::verify_manifests;
     use tidewatch_cases::log::verify as verify_log;
@@ -157,6 +165,7 @@ fn console(store: crate::console::store::Store, place: &str) -> Result<()> {
     let mut problems = Vec::new();
     let (mut entries, mut manifests, mut exhibits) = (0, 0, 0);
     let incidents = store.logged_incidents()?;
+    let mut heads = String::new();
     for inc in &incidents {
         let log = match store.interception_log(inc) {
             Ok(l) => l,
@@ -169,6 +178,7 @@ fn console(store: crate::console::store::Store, place: &str) -> Result<()> {
         if let Some((n, why)) = v.first_break {
             problems.push(format!("{inc}: interception log entry {n}: {why}"));
         }
+        heads.push_str(&format!("{inc}\t{}\n", v.head));
         entries += log.entries.len();
         let f = store.case_file(inc, &reference)?;
         problems.extend(f.problems.iter().map(|p| format!("{inc}: {p}")));
@@ -187,11 +197,20 @@ fn console(store: crate::console::store::Store, place: &str) -> Result<()> {
     if let Some(seq) = store.verify_audit()? {
         problems.push(format!("audit log: chain broken at entry {seq}"));
     }
+    heads.push_str(&format!("audit\t{}\n", store.audit_head()?));
+    let head = crate::console::store::sha256_hex(heads.as_bytes());
+    if let Some(expected) = expect_head
+        && !expected.trim().eq_ignore_ascii_case(&head)
+    {
+        problems.push(format!(
+            "BROKEN at its head: the store's head is {head}, not the noted {expected}: a log was cut short or rewritten, or entries were added since"
+        ));
+    }
     if !problems.is_empty() {
         bail!("{}: console store BROKEN: {}", place, problems.join("; "));
     }
     println!(
-        "{}: console store intact: {} incidents, {} interception log entries chained, {} exhibits with {} manifests re-signed as logged, audit log chained",
+        "{}: console store intact: {} incidents, {} interception log entries chained, {} exhibits with {} manifests re-signed as logged, audit log chained, head sha256 {head}",
         place,
         incidents.len(),
         entries,

@@ -1703,6 +1703,17 @@ impl Store {
         rows.map(|r| r?).collect()
     }
 
+    /// The audit log's head: its newest entry's hash (zeros when it is empty).
+    pub fn audit_head(&self) -> Result<String, StoreError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")?;
+        let mut rows = st.query(params![])?;
+        Ok(match rows.next()? {
+            Some(r) => r.get(0)?,
+            None => "0".repeat(64),
+        })
+    }
+
     /// Check the audit chain; the first broken entry's `seq`, if any.
     pub fn verify_audit(&self) -> Result<Option<i64>, StoreError> {
         let conn = self.conn();
