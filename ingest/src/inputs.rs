@@ -39,6 +39,11 @@ pub struct LocalLine {
     pub line: Vec<u8>,
     /// When it arrived.
     pub received_at: Timestamp,
+    /// Which of the feed's streams it came on (a connection to a `--tcp-listen` feed, a
+    /// sender to a `--udp` one; 0 for a feed of one stream): a multi-sentence message is
+    /// assembled from one stream's sentences only, so two receivers on one feed never
+    /// complete each other's.
+    pub stream: u32,
 }
 
 /// Counters shared by all inputs.
@@ -133,6 +138,7 @@ impl LineSplitter {
 /// expanded into its sentences), counted.
 fn local_lines<'a>(
     source: &'a str,
+    stream: u32,
     format: FeedFormat,
     lines: Vec<Vec<u8>>,
     stats: &'a InputStats,
@@ -147,6 +153,7 @@ fn local_lines<'a>(
                 source: source.to_owned(),
                 line,
                 received_at,
+                stream,
             }
         })
 }
@@ -154,11 +161,12 @@ fn local_lines<'a>(
 async fn forward(
     tx: &mpsc::Sender<LocalLine>,
     source: &str,
+    stream: u32,
     format: FeedFormat,
     lines: Vec<Vec<u8>>,
     stats: &InputStats,
 ) -> bool {
-    for line in local_lines(source, format, lines, stats) {
+    for line in local_lines(source, stream, format, lines, stats) {
         if tx.send(line).await.is_err() {
             return false;
         }
@@ -175,7 +183,7 @@ pub async fn read_stream(
     tx: &mpsc::Sender<LocalLine>,
     stats: &InputStats,
 ) {
-    read_stream_within(stream, source, format, tx, stats, None).await;
+    read_stream_within(stream, source, 0, format, tx, stats, None).await;
 }
 
 /// [`read_stream`], ending the stream once `idle` passes without a byte (counted in
@@ -183,6 +191,7 @@ pub async fn read_stream(
 async fn read_stream_within(
     mut stream: impl tokio::io::AsyncRead + Unpin,
     source: &str,
+    stream_id: u32,
     format: FeedFormat,
     tx: &mpsc::Sender<LocalLine>,
     stats: &InputStats,
@@ -206,13 +215,13 @@ async fn read_stream_within(
             Ok(0) | Err(_) => {
                 if !split.buf.is_empty() {
                     let last = vec![std::mem::take(&mut split.buf)];
-                    forward(tx, source, format, last, stats).await;
+                    forward(tx, source, stream_id, format, last, stats).await;
                 }
                 return;
             }
             Ok(n) => {
                 let lines = split.push(&buf[..n], stats);
-                if !forward(tx, source, format, lines, stats).await {
+                if !forward(tx, source, stream_id, format, lines, stats).await {
                     return;
                 }
             }
@@ -257,6 +266,7 @@ pub async fn tcp_server_with(
     // connections cannot take every slot).
     let per_peer: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
         Arc::default();
+    let mut streams = Streams::default();
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -281,12 +291,34 @@ pub async fn tcp_server_with(
         stats.connections.fetch_add(1, Ordering::Relaxed);
         let counted = PeerCount(per_peer.clone(), peer.ip());
         let (name, tx, stats) = (name.clone(), tx.clone(), stats.clone());
+        let id = streams.next();
         tokio::spawn(async move {
             let _slot = slot;
             let _counted = counted;
-            read_stream_within(stream, &name, format, &tx, &stats, Some(idle)).await;
+            read_stream_within(stream, &name, id, format, &tx, &stats, Some(idle)).await;
         });
     }
+}
+
+/// A feed's stream numbers, one per connection, from 1 (0 is a feed of one stream),
+/// wrapping long after any of its messages in progress expired.
+#[derive(Default)]
+struct Streams(u32);
+
+impl Streams {
+    fn next(&mut self) -> u32 {
+        self.0 = self.0.checked_add(1).unwrap_or(1);
+        self.0
+    }
+}
+
+/// A UDP sender's stream: a number of its address (not 0), so that two receivers sending
+/// to one port keep their multi-sentence messages apart.
+fn udp_stream(from: SocketAddr) -> u32 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let h =
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(from);
+    (h as u32) | 1
 }
 
 /// One connection counted against its peer's address until dropped (however its task ends).
@@ -317,11 +349,13 @@ pub async fn tcp_client(
     stats: Arc<InputStats>,
 ) {
     let mut backoff = Duration::from_millis(250);
+    let mut streams = Streams::default();
     loop {
         if let Ok(stream) = TcpStream::connect(addr).await {
             stats.connections.fetch_add(1, Ordering::Relaxed);
             backoff = Duration::from_millis(250);
-            read_stream_within(stream, &name, format, &tx, &stats, Some(TCP_FEED_IDLE)).await;
+            let id = streams.next();
+            read_stream_within(stream, &name, id, format, &tx, &stats, Some(TCP_FEED_IDLE)).await;
             if tx.is_closed() {
                 return;
             }
@@ -342,7 +376,7 @@ pub async fn udp(
 ) {
     let mut buf = vec![0u8; 65_536];
     loop {
-        let Ok((n, _)) = socket.recv_from(&mut buf).await else {
+        let Ok((n, from)) = socket.recv_from(&mut buf).await else {
             continue;
         };
         let mut split = LineSplitter::new();
@@ -350,7 +384,7 @@ pub async fn udp(
         if !split.buf.is_empty() {
             lines.push(std::mem::take(&mut split.buf));
         }
-        for line in local_lines(&name, format, lines, &stats) {
+        for line in local_lines(&name, udp_stream(from), format, lines, &stats) {
             match tx.try_send(line) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {

@@ -31,6 +31,16 @@ pub enum Input<'a> {
         /// One or more lines.
         payload: &'a [u8],
     },
+    /// NMEA lines from one stream of a local feed ([`crate::inputs::LocalLine::stream`]):
+    /// its multi-sentence messages are assembled within the stream.
+    AisStream {
+        /// The feed.
+        source: &'a str,
+        /// The stream (0: the feed's only one, as [`Input::Ais`]).
+        stream: u32,
+        /// One or more lines.
+        payload: &'a [u8],
+    },
     /// NMEA lines from a patrol unit (GNSS, compass, radar; its AIS receiver too).
     PatrolNmea {
         /// The unit.
@@ -162,6 +172,17 @@ impl Default for Pipeline {
     }
 }
 
+/// The decoder's source for stream `stream` of source number `n`: `n` itself for a source
+/// of one stream, else a number of both with the high bit set (sources are numbered below
+/// 2^31), so that a stream's fragments never meet another's.
+fn assembly_key(n: u32, stream: u32) -> u32 {
+    if stream == 0 {
+        return n;
+    }
+    let mixed = ((u64::from(n) << 32) | u64::from(stream)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    0x8000_0000 | (mixed >> 33) as u32
+}
+
 impl Pipeline {
     /// AIS lines decoded so far (for [`Pipeline::fragments_waiting_since`]).
     pub fn ais_lines(&self) -> u64 {
@@ -201,7 +222,16 @@ impl Pipeline {
         match input {
             Input::Ais { source, payload } => {
                 for line in lines(payload) {
-                    self.ais_line(source, line, received_at, &mut out);
+                    self.ais_line(source, 0, line, received_at, &mut out);
+                }
+            }
+            Input::AisStream {
+                source,
+                stream,
+                payload,
+            } => {
+                for line in lines(payload) {
+                    self.ais_line(source, stream, line, received_at, &mut out);
                 }
             }
             Input::PatrolNmea { unit, payload } => {
@@ -216,7 +246,8 @@ impl Pipeline {
         out
     }
 
-    /// The AIS source `name`'s number and archive name (`ais:{name}`), made once.
+    /// The AIS source `name`'s number (below 2^31) and archive name (`ais:{name}`), made
+    /// once.
     fn source_id(&mut self, name: &str) -> (u32, String) {
         if let Some((id, archived)) = self.sources.get(name) {
             return (*id, archived.clone());
@@ -256,12 +287,13 @@ impl Pipeline {
     fn ais_line(
         &mut self,
         source: &str,
+        stream: u32,
         line: &[u8],
         received_at: Timestamp,
         out: &mut Vec<Event>,
     ) {
-        let (id, archive_source) = self.source_id(source);
-        match self.decoder.decode_line(line, id) {
+        let (n, archive_source) = self.source_id(source);
+        match self.decoder.decode_line(line, assembly_key(n, stream)) {
             Ok(decoded) => {
                 self.archive(out, archive_source, line, None);
                 if let Some(d) = decoded {
@@ -452,7 +484,7 @@ impl Pipeline {
         // A unit's own AIS receiver: its lines are AIS like any other receiver's.
         let after_tag = crate::ais::split_tag_block(first).map(|(_, s)| s.first().copied());
         if matches!(after_tag, Ok(Some(b'!'))) {
-            return self.ais_line(&source, line, received_at, out);
+            return self.ais_line(&source, 0, line, received_at, out);
         }
         let verdict = match telemetry::parse_line(line) {
             Ok(t) => match from_telemetry(unit, &t.data) {

@@ -369,8 +369,9 @@ pub async fn run_with_inputs(
                 Some(l) = local.recv(), if !disk.active && out.backlog_len() < MAX_BACKLOG => {
                     handle.update(|s| s.messages += 1);
                     let events = pipeline.on_input(
-                        Input::Ais {
+                        Input::AisStream {
                             source: &l.source,
+                            stream: l.stream,
                             payload: &l.line,
                         },
                         l.received_at,

@@ -681,6 +681,91 @@ async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
     assert_eq!(handle.stats().rejected.get("line_too_long"), Some(&1));
 }
 
+/// Review (issue 24 session): every connection to a `--tcp-listen` feed was one AIS source
+/// to the decoder, so two receivers on one feed sending two-sentence messages with the same
+/// sequential id at the same time completed each other's: one ship's first half with
+/// another's second, published as a ship that does not exist. Each connection is now a
+/// stream of its own, and both messages come out whole.
+#[tokio::test]
+async fn two_receivers_on_one_tcp_feed_never_complete_each_others_messages() {
+    use ingest::inputs::{self, FeedFormat, InputStats};
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    use tokio::io::AsyncWriteExt;
+    // Two static and voyage reports, each in two sentences, both as sequential id 7 on
+    // channel B.
+    let sentence = |body: &str| {
+        let sum = body.bytes().fold(0u8, |c, b| c ^ b);
+        format!("!{body}*{sum:02X}\n")
+    };
+    let vale = [
+        sentence("AIVDM,2,1,7,B,58KvN<42ACikUKW77F1H4hF0<PTp622222222216`0`cF5BF0RT13H0T,0"),
+        sentence("AIVDM,2,2,7,B,PFRC88888888880,2"),
+    ];
+    let iolcos = [
+        sentence("AIVDM,2,1,7,B,53fGKb02?l>CTP7;3STTth<u>118T@F222222216HhO;I5:<0K3@D5E3,0"),
+        sentence("AIVDM,2,2,7,B,p3CnPC@RDEAH880,2"),
+    ];
+    let broker = Mosquitto::start();
+    let archive = temp_dir("ingest-tcp-streams");
+    let (tx, rx) = mpsc::channel(1024);
+    let stats = Arc::new(InputStats::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let feed_addr = listener.local_addr().unwrap();
+    tokio::spawn(inputs::tcp_server(
+        listener,
+        "shore-tcp".into(),
+        FeedFormat::Nmea,
+        tx,
+        stats.clone(),
+    ));
+    let mut obs = observer(broker.port).await;
+    let running = Running::start(
+        ServiceConfig::new("127.0.0.1", broker.port, &archive),
+        Some(rx),
+    )
+    .await;
+    let mut conns = [
+        tokio::net::TcpStream::connect(feed_addr).await.unwrap(),
+        tokio::net::TcpStream::connect(feed_addr).await.unwrap(),
+    ];
+    // Interleaved: each sentence read before the next is sent.
+    for (n, (conn, line)) in [
+        (0, &vale[0]),
+        (1, &iolcos[0]),
+        (0, &vale[1]),
+        (1, &iolcos[1]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        conns[conn].write_all(line.as_bytes()).await.unwrap();
+        let start = std::time::Instant::now();
+        while stats.lines.load(Ordering::Relaxed) < n as u64 + 1 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "line {n} not read"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let got = wait_for(&mut obs, 2).await;
+    let mut ships: Vec<String> = got
+        .iter()
+        .map(|o| serde_json::to_string(&o.data).unwrap())
+        .collect();
+    ships.sort();
+    assert!(
+        ships[0].contains("249945000") && ships[0].contains("IOLCOS PRIDE"),
+        "{ships:?}"
+    );
+    assert!(
+        ships[1].contains("566206000") && ships[1].contains("VALE CHINA"),
+        "{ships:?}"
+    );
+    running.stop().await;
+}
+
 /// A broker sends a subscriber only so many unacknowledged messages (the embedded broker 100,
 /// Mosquitto 20 by default). Ingest acknowledges once it has caught up, not on its fsync
 /// timer: with the timer set to a minute, a stream of single-line messages several windows
