@@ -611,6 +611,34 @@ impl Art8Case {
         Ok(())
     }
 
+    /// R08 on the console's clock: `after` (clause `code`) has passed between the recording
+    /// of the authorization request and `recorded_at`.
+    pub fn silence_recorded_long_enough(
+        &self,
+        code: &str,
+        after: SignedDuration,
+        recorded_at: Timestamp,
+    ) -> Result<(), Refused> {
+        let Some(requested) = self
+            .log
+            .iter()
+            .rev()
+            .find(|e| e.state == State::AuthorizationRequested)
+            .map(|e| e.recorded_at)
+        else {
+            return Ok(());
+        };
+        if recorded_at.duration_since(requested) < after {
+            return Err(refuse(
+                "R08",
+                format!(
+                    "clause {code} deems authorization only {after:#} after the request was recorded ({requested}), whatever time it gives"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// S1/S2c → S5 → S5a: a legal adviser's determination that the vessel is without
     /// nationality (R14).
     pub fn stateless_determination(

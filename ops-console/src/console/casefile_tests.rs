@@ -412,6 +412,79 @@ fn a_case_withdrawn_after_a_boarding_owes_what_closing_owes() {
     assert_eq!(f.art8[0].1.state, State::Boarding);
 }
 
+/// Review (issue 24 session), R08: a clause's delay counted from the time a request said it
+/// was sent: recorded late, stated five hours back, it was deemed at once. The delay now
+/// also runs on the console's clock from when the request was recorded.
+#[test]
+fn r08_a_request_recorded_late_does_not_shorten_the_clauses_delay() {
+    use Role::*;
+    let d = desk_with_agreement();
+    let h = jiff::SignedDuration::from_hours;
+    let t = Timestamp::now() - h(10);
+    // Notified and registry confirmed ten hours ago, as they happened.
+    let steps = [
+        Action::OpenArt8 {
+            target: "MV Aurora (MMSI 352001234)".into(),
+            vessel_kind: VesselKind::Private,
+            grounds: "met a rubber boat at sea, going dark".into(),
+        },
+        Action::NotifyFlagState {
+            case: 1,
+            flag: "PA".into(),
+            message: msg("IT-1", None),
+        },
+        Action::RegistryReply {
+            case: 1,
+            confirmed: true,
+            message: msg("IT-1", Some("PA-9")),
+        },
+    ];
+    for (i, a) in steps.into_iter().enumerate() {
+        let user = if i == 0 { "owo" } else { "duty1" };
+        let role = if i == 0 { WatchOfficer } else { DutyOfficer };
+        d.act_times(user, role, a, None, t, t)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // The request recorded at `t + 5 h`, saying it went at `t`.
+    let at = t + h(5);
+    let who = Who {
+        user: "duty1".into(),
+        role: DutyOfficer,
+    };
+    let entry = NewEntry {
+        late_reason: Some("sent by phone from the bridge, logged on return".into()),
+        ..entry_by("duty1", DutyOfficer, None, t)
+    };
+    let request = Action::RequestAuthorization {
+        case: 1,
+        measures: vec![MeasureKind::Board],
+        message: msg("IT-2", None),
+    };
+    d.store
+        .case_action("INC-1", &who, &request, entry, at, &d.reference)
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deemed = |recorded: Timestamp| {
+        d.act_times(
+            "duty2",
+            DutyOfficer,
+            Action::DeemedAuthorization { case: 1 },
+            None,
+            recorded,
+            recorded,
+        )
+    };
+    // An hour after it was recorded (six after its stated time): not yet.
+    match deemed(at + h(1)) {
+        Err(CaseRefusal::Rule(r)) => assert_eq!(r.rule, "R08", "{r}"),
+        other => panic!("expected R08, got {other:?}"),
+    }
+    // The clause's four hours after it was recorded: deemed.
+    let f =
+        deemed(at + h(4) + jiff::SignedDuration::from_mins(1)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(f.art8[0].1.state, State::Authorized);
+}
+
 #[test]
 fn r08_silence_authorizes_only_under_a_clause_of_an_agreement_in_force_and_the_log_names_it() {
     let deemed = Action::DeemedAuthorization { case: 1 };

@@ -423,6 +423,7 @@ impl CaseFile {
         action: &Action,
         unit: Option<&str>,
         reference: &Reference,
+        recorded_at: Timestamp,
     ) -> Result<(), Refused> {
         match action {
             Action::TransferReceived { transfer, .. } => {
@@ -476,6 +477,22 @@ impl CaseFile {
                     purpose,
                 ];
                 self.may_send(&texts, state)
+            }
+            // R08: a clause's delay runs on the console's clock, from when the request was
+            // recorded: a request recorded late with an earlier stated time never shortens it.
+            Action::DeemedAuthorization { case } => {
+                let Some((_, c)) = self.art8.get(case.wrapping_sub(1)) else {
+                    return Ok(());
+                };
+                let flag = c.flag_state.clone().unwrap_or_default();
+                let date = recorded_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+                let clause = crate::flag_state::deeming_clause(&reference.agreements, &flag, date);
+                match clause.and_then(|k| k.deemed_after.map(|after| (k.code, after))) {
+                    Some((code, after)) => {
+                        c.silence_recorded_long_enough(&code, after, recorded_at)
+                    }
+                    None => Ok(()),
+                }
             }
             Action::NotifyFlagState { flag, message, .. } => self.may_send(&message.texts(), flag),
             Action::WithdrawArt8 { case, message, .. }

@@ -185,7 +185,8 @@ impl CaseFile {
         // refusal names what is really wrong.
         if who.role.may_take(action.kind())
             && (file.closed.is_none() || action.rescue() || action.lands())
-            && let Err(r) = file.live_checks(action, entry.actor.unit.as_deref(), reference)
+            && let Err(r) =
+                file.live_checks(action, entry.actor.unit.as_deref(), reference, recorded_at)
         {
             return Ok(Taken::refused(r));
         }
