@@ -264,9 +264,15 @@ fn a_store_with_evidence(dir: &std::path::Path) {
 }
 
 fn verify_cli(dir: &std::path::Path) -> (bool, String) {
+    verify_cli_with(dir, &[])
+}
+
+/// [`verify_cli`] with more arguments.
+fn verify_cli_with(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
         .arg("verify")
         .arg(dir)
+        .args(args)
         .output()
         .unwrap();
     (
@@ -342,22 +348,8 @@ fn review_verify_catches_a_console_log_cut_short_against_the_head_noted() {
         .trim()
         .to_owned();
     assert_eq!(head.len(), 64, "{said}");
-    let with_head = |dir: &std::path::Path, head: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
-            .arg("verify")
-            .arg(dir)
-            .args(["--expect-head", head])
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    };
+    let with_head =
+        |dir: &std::path::Path, head: &str| verify_cli_with(dir, &["--expect-head", head]);
     let (ok, said) = with_head(tmp.path(), &head);
     assert!(ok, "{said}");
     let conn = rusqlite::Connection::open(tmp.path().join("console.db")).unwrap();

@@ -1231,34 +1231,15 @@ async fn r58_case_file_reads_are_audited_r52_a_liaison_sees_only_its_release_r62
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["persons"]["total"], 12);
     let photo = b"JPEG photo of the boat's engine serial number".to_vec();
-    let r = bo
-        .request_bytes(
-            "POST",
-            &format!("/api/incidents/{inc}/evidence-files"),
-            photo.clone(),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let sha = r.json()["sha256"].as_str().unwrap().to_owned();
-    let r = bo
-        .post(
-            &case,
-            json!({"action": {"type": "seize", "description": "outboard engine plate photo",
-                              "found": "transom", "seal": "S-77", "place": "cp-302 locker",
-                              "files": [{"name": "engine.jpg", "sha256": sha}],
-                              "legal_basis": "coastal State warrant 44/2026"},
-                   "why": "engine serial links the boat to a supplier",
-                   "position": {"lat": 35.21, "lon": 12.88}}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let exhibit = r.json()["evidence"]["exhibits"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .next()
-        .unwrap()
-        .clone();
+    let (sha, exhibit) = seize_a_file(
+        &bo,
+        &inc,
+        ("engine.jpg", &photo),
+        "outboard engine plate photo",
+        "S-77",
+        "engine serial links the boat to a supplier",
+    )
+    .await;
     // A rule refusal changes nothing and names the rule: the same officer cannot receive
     // what they hand over (R45).
     let transfer = json!({"action": {"type": "custody_transfer", "exhibit": exhibit, "to": "investigator",
@@ -2062,27 +2043,15 @@ async fn review_r47_an_export_refused_for_an_altered_file_reports_an_integrity_i
     let mut bo = t.client();
     bo.login("boarding_officer", &password("boarding_officer"))
         .await;
-    let r = bo
-        .request_bytes(
-            "POST",
-            &format!("/api/incidents/{inc}/evidence-files"),
-            b"photo of the fuel drums".to_vec(),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let sha = r.json()["sha256"].as_str().unwrap().to_owned();
-    let r = bo
-        .post(
-            &case,
-            json!({"action": {"type": "seize", "description": "fuel drums photo",
-                              "found": "deck", "seal": "S-47", "place": "cp-302 locker",
-                              "files": [{"name": "drums.jpg", "sha256": sha}],
-                              "legal_basis": "coastal State warrant 47/2026"},
-                   "why": "the drums link the boat to a supplier",
-                   "position": {"lat": 35.21, "lon": 12.88}}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    let (sha, _) = seize_a_file(
+        &bo,
+        &inc,
+        ("drums.jpg", b"photo of the fuel drums"),
+        "fuel drums photo",
+        "S-47",
+        "the drums link the boat to a supplier",
+    )
+    .await;
     let db = rusqlite::Connection::open(dir.path().join("console.db")).unwrap();
     db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
     db.execute_batch("DROP TRIGGER evidence_files_no_update")
@@ -2116,4 +2085,45 @@ async fn review_r47_an_export_refused_for_an_altered_file_reports_an_integrity_i
     // The case file holds it too.
     let v = inv.get(&case).await;
     assert!(v.text().contains("drums.jpg hashes to"), "{}", v.text());
+}
+
+/// The boarding officer uploads `file` (its name and bytes) and seizes it under a warrant as
+/// `description`, sealed `seal`, for `why`: its SHA-256 and the exhibit's number.
+async fn seize_a_file(
+    bo: &Client,
+    inc: &str,
+    file: (&str, &[u8]),
+    description: &str,
+    seal: &str,
+    why: &str,
+) -> (String, String) {
+    let r = bo
+        .request_bytes(
+            "POST",
+            &format!("/api/incidents/{inc}/evidence-files"),
+            file.1.to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let sha = r.json()["sha256"].as_str().unwrap().to_owned();
+    let r = bo
+        .post(
+            &format!("/api/incidents/{inc}/case"),
+            json!({"action": {"type": "seize", "description": description,
+                              "found": "transom", "seal": seal, "place": "cp-302 locker",
+                              "files": [{"name": file.0, "sha256": sha}],
+                              "legal_basis": "coastal State warrant 44/2026"},
+                   "why": why,
+                   "position": {"lat": 35.21, "lon": 12.88}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let exhibit = r.json()["evidence"]["exhibits"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    (sha, exhibit)
 }

@@ -612,33 +612,63 @@ async fn review_a_receiver_named_beyond_the_archive_s_limit_does_not_stop_ingest
     assert_eq!(ingest::archive::verify(&archive).unwrap().first_break, None);
 }
 
+/// The ingest service on Mosquitto with a `--tcp-listen` feed `shore-tcp`, and an observer.
+struct TcpFeed {
+    _broker: Mosquitto,
+    archive: std::path::PathBuf,
+    stats: std::sync::Arc<ingest::inputs::InputStats>,
+    feed_addr: std::net::SocketAddr,
+    obs: mpsc::UnboundedReceiver<Observation>,
+    running: Running,
+}
+
+impl TcpFeed {
+    async fn start(name: &str) -> TcpFeed {
+        use ingest::inputs::{self, FeedFormat, InputStats};
+        let broker = Mosquitto::start();
+        let archive = temp_dir(name);
+        let (tx, rx) = mpsc::channel(1024);
+        let stats = std::sync::Arc::new(InputStats::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let feed_addr = listener.local_addr().unwrap();
+        tokio::spawn(inputs::tcp_server(
+            listener,
+            "shore-tcp".into(),
+            FeedFormat::Nmea,
+            tx,
+            stats.clone(),
+        ));
+        let obs = observer(broker.port).await;
+        let running = Running::start(
+            ServiceConfig::new("127.0.0.1", broker.port, &archive),
+            Some(rx),
+        )
+        .await;
+        TcpFeed {
+            _broker: broker,
+            archive,
+            stats,
+            feed_addr,
+            obs,
+            running,
+        }
+    }
+}
+
 /// A receiver streaming NMEA over TCP (as AIS receivers and AIS-catcher do) feeds the
 /// same path: observations on MQTT, every line archived under the feed's name, an
 /// over-long line cut and rejected without stopping the stream.
 #[tokio::test]
 async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
-    use ingest::inputs::{self, FeedFormat, InputStats};
-    use std::sync::Arc;
     use tokio::io::AsyncWriteExt;
-    let broker = Mosquitto::start();
-    let archive = temp_dir("ingest-tcp");
-    let (tx, rx) = mpsc::channel(1024);
-    let stats = Arc::new(InputStats::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let feed_addr = listener.local_addr().unwrap();
-    tokio::spawn(inputs::tcp_server(
-        listener,
-        "shore-tcp".into(),
-        FeedFormat::Nmea,
-        tx,
-        stats.clone(),
-    ));
-    let mut obs = observer(broker.port).await;
-    let running = Running::start(
-        ServiceConfig::new("127.0.0.1", broker.port, &archive),
-        Some(rx),
-    )
-    .await;
+    let TcpFeed {
+        _broker,
+        archive,
+        stats,
+        feed_addr,
+        mut obs,
+        running,
+    } = TcpFeed::start("ingest-tcp").await;
     let handle = running.handle.clone();
     let lines = scenario_lines(10);
     let expected = expected_messages(&lines);
@@ -688,8 +718,6 @@ async fn a_tcp_feed_goes_the_same_way_as_mqtt() {
 /// stream of its own, and both messages come out whole.
 #[tokio::test]
 async fn two_receivers_on_one_tcp_feed_never_complete_each_others_messages() {
-    use ingest::inputs::{self, FeedFormat, InputStats};
-    use std::sync::Arc;
     use std::sync::atomic::Ordering;
     use tokio::io::AsyncWriteExt;
     // Two static and voyage reports, each in two sentences, both as sequential id 7 on
@@ -706,25 +734,14 @@ async fn two_receivers_on_one_tcp_feed_never_complete_each_others_messages() {
         sentence("AIVDM,2,1,7,B,53fGKb02?l>CTP7;3STTth<u>118T@F222222216HhO;I5:<0K3@D5E3,0"),
         sentence("AIVDM,2,2,7,B,p3CnPC@RDEAH880,2"),
     ];
-    let broker = Mosquitto::start();
-    let archive = temp_dir("ingest-tcp-streams");
-    let (tx, rx) = mpsc::channel(1024);
-    let stats = Arc::new(InputStats::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let feed_addr = listener.local_addr().unwrap();
-    tokio::spawn(inputs::tcp_server(
-        listener,
-        "shore-tcp".into(),
-        FeedFormat::Nmea,
-        tx,
-        stats.clone(),
-    ));
-    let mut obs = observer(broker.port).await;
-    let running = Running::start(
-        ServiceConfig::new("127.0.0.1", broker.port, &archive),
-        Some(rx),
-    )
-    .await;
+    let TcpFeed {
+        _broker,
+        archive: _,
+        stats,
+        feed_addr,
+        mut obs,
+        running,
+    } = TcpFeed::start("ingest-tcp-streams").await;
     let mut conns = [
         tokio::net::TcpStream::connect(feed_addr).await.unwrap(),
         tokio::net::TcpStream::connect(feed_addr).await.unwrap(),

@@ -160,6 +160,24 @@ fn desk_with_agreement() -> Desk {
 
 /// Open case 1 against a Panamanian vessel and ask Panama to authorize boarding, at `t`.
 fn ask_panama(d: &Desk, t: Timestamp) {
+    notify_panama(d, t);
+    d.act_times(
+        "duty1",
+        Role::DutyOfficer,
+        Action::RequestAuthorization {
+            case: 1,
+            measures: vec![MeasureKind::Board, MeasureKind::Search],
+            message: msg("IT-2", None),
+        },
+        None,
+        t,
+        t,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Open case 1 against a Panamanian vessel, notify Panama and have its registry reply, at `t`.
+fn notify_panama(d: &Desk, t: Timestamp) {
     use Role::*;
     let step = |user: &str, role: Role, action: Action| {
         d.act_times(user, role, action, None, t, t)
@@ -184,11 +202,6 @@ fn ask_panama(d: &Desk, t: Timestamp) {
             case: 1,
             confirmed: true,
             message: msg("IT-1", Some("PA-9")),
-        },
-        Action::RequestAuthorization {
-            case: 1,
-            measures: vec![MeasureKind::Board, MeasureKind::Search],
-            message: msg("IT-2", None),
         },
     ] {
         step("duty1", DutyOfficer, action);
@@ -422,29 +435,7 @@ fn r08_a_request_recorded_late_does_not_shorten_the_clauses_delay() {
     let h = jiff::SignedDuration::from_hours;
     let t = Timestamp::now() - h(10);
     // Notified and registry confirmed ten hours ago, as they happened.
-    let steps = [
-        Action::OpenArt8 {
-            target: "MV Aurora (MMSI 352001234)".into(),
-            vessel_kind: VesselKind::Private,
-            grounds: "met a rubber boat at sea, going dark".into(),
-        },
-        Action::NotifyFlagState {
-            case: 1,
-            flag: "PA".into(),
-            message: msg("IT-1", None),
-        },
-        Action::RegistryReply {
-            case: 1,
-            confirmed: true,
-            message: msg("IT-1", Some("PA-9")),
-        },
-    ];
-    for (i, a) in steps.into_iter().enumerate() {
-        let user = if i == 0 { "owo" } else { "duty1" };
-        let role = if i == 0 { WatchOfficer } else { DutyOfficer };
-        d.act_times(user, role, a, None, t, t)
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    notify_panama(&d, t);
     // The request recorded at `t + 5 h`, saying it went at `t`.
     let at = t + h(5);
     let who = Who {
@@ -1797,6 +1788,20 @@ fn r02_the_flag_states_status_comes_from_reference_data_on_the_case_date() {
     }
 }
 
+/// The boarding officer seizes one file, `name` holding `bytes`: its hash and the case file.
+fn seize_one_file(d: &Desk, name: &str, bytes: &[u8]) -> (String, CaseFile) {
+    let sha = d.store.put_evidence_file(bytes).unwrap();
+    let f = d.ok(
+        "bo",
+        Role::BoardingOfficer,
+        seize_files(vec![FileRef {
+            name: name.into(),
+            sha256: sha.clone(),
+        }]),
+    );
+    (sha, f)
+}
+
 fn seize_files(files: Vec<FileRef>) -> Action {
     Action::Seize {
         description: "phone".into(),
@@ -1891,15 +1896,7 @@ fn r46_a_seal_mismatch_is_refused_and_its_integrity_incident_outlives_the_refusa
 #[test]
 fn an_evidence_file_altered_in_the_store_is_found_by_verify_and_when_it_changes_hands() {
     let d = desk();
-    let sha = d.store.put_evidence_file(b"original photo").unwrap();
-    let f = d.ok(
-        "bo",
-        Role::BoardingOfficer,
-        seize_files(vec![FileRef {
-            name: "p.jpg".into(),
-            sha256: sha.clone(),
-        }]),
-    );
+    let (sha, f) = seize_one_file(&d, "p.jpg", b"original photo");
     assert!(d.store.evidence_problems(&f).unwrap().is_empty());
     d.store.unguard_for_tests("evidence_files");
     d.store.tamper_for_tests(
@@ -1971,15 +1968,7 @@ fn an_evidence_file_altered_in_the_store_is_found_by_verify_and_when_it_changes_
 #[test]
 fn an_integrity_incident_is_recorded_after_the_incident_is_closed() {
     let d = desk();
-    let sha = d.store.put_evidence_file(b"photo of the hull").unwrap();
-    let f = d.ok(
-        "bo",
-        Role::BoardingOfficer,
-        seize_files(vec![FileRef {
-            name: "hull.jpg".into(),
-            sha256: sha,
-        }]),
-    );
+    let (_, f) = seize_one_file(&d, "hull.jpg", b"photo of the hull");
     let exhibit = f.register.exhibits.keys().next().unwrap().clone();
     let f = d.ok(
         "smc",
