@@ -176,6 +176,15 @@ fn ask_panama(d: &Desk, t: Timestamp) {
     .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Case 1 opened against the MV Aurora, a Panamanian vessel.
+fn open_aurora() -> Action {
+    Action::OpenArt8 {
+        target: "MV Aurora (MMSI 352001234)".into(),
+        vessel_kind: VesselKind::Private,
+        grounds: "met a rubber boat at sea, going dark".into(),
+    }
+}
+
 /// Open case 1 against a Panamanian vessel, notify Panama and have its registry reply, at `t`.
 fn notify_panama(d: &Desk, t: Timestamp) {
     use Role::*;
@@ -183,15 +192,7 @@ fn notify_panama(d: &Desk, t: Timestamp) {
         d.act_times(user, role, action, None, t, t)
             .unwrap_or_else(|e| panic!("{e}"))
     };
-    step(
-        "owo",
-        WatchOfficer,
-        Action::OpenArt8 {
-            target: "MV Aurora (MMSI 352001234)".into(),
-            vessel_kind: VesselKind::Private,
-            grounds: "met a rubber boat at sea, going dark".into(),
-        },
-    );
+    step("owo", WatchOfficer, open_aurora());
     for action in [
         Action::NotifyFlagState {
             case: 1,
@@ -312,15 +313,7 @@ fn r41_a_message_to_the_flag_state_names_no_one_who_fears_it() {
             blocked_states: vec!["PA".into()],
         },
     );
-    d.ok(
-        "owo",
-        WatchOfficer,
-        Action::OpenArt8 {
-            target: "MV Aurora (MMSI 352001234)".into(),
-            vessel_kind: VesselKind::Private,
-            grounds: "met a rubber boat at sea, going dark".into(),
-        },
-    );
+    d.ok("owo", WatchOfficer, open_aurora());
     let naming = |our: &str, their: Option<&str>| MessageIn {
         content: format!(
             "among those rescued, {} says he was forced on board",
@@ -630,15 +623,7 @@ fn r02_the_flag_states_protocol_status_is_taken_on_the_day() {
 fn a_whole_interception_is_one_verified_log_and_replays_to_the_same_case_file() {
     let d = desk();
     use Role::*;
-    d.ok(
-        "owo",
-        WatchOfficer,
-        Action::OpenArt8 {
-            target: "MV Aurora (MMSI 352001234)".into(),
-            vessel_kind: VesselKind::Private,
-            grounds: "met a rubber boat at sea, going dark".into(),
-        },
-    );
+    d.ok("owo", WatchOfficer, open_aurora());
     d.ok(
         "duty1",
         DutyOfficer,
