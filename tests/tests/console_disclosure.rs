@@ -433,7 +433,7 @@ async fn review_every_protected_action_and_flag_reaches_only_the_roles_it_is_for
     .await;
     post(
         &inv,
-        json!({"type": "mla_request", "to": "TN", "our_ref": "SECRETMLA-12",
+        json!({"type": "mla_request", "to": "TN", "state": "TN", "our_ref": "SECRETMLA-12",
                       "requesting_authority": "prosecutor", "subject_and_nature": "smuggling",
                       "assistance_sought": "bank records", "purpose": "investigation",
                      "facts_summary": "the boat left Sfax on 20 November"}),
