@@ -284,6 +284,6 @@ impl CaseFile {
 
 /// The UTC day of `at`: the day reference data (a State's ratification, an agreement in
 /// force) is judged on.
-fn utc_date(at: Timestamp) -> jiff::civil::Date {
+pub(super) fn utc_date(at: Timestamp) -> jiff::civil::Date {
     at.to_zoned(jiff::tz::TimeZone::UTC).date()
 }

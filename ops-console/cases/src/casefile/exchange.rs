@@ -292,9 +292,7 @@ impl CaseFile {
 
     /// The flag State case `case` (1…) was notified to, if any.
     pub(super) fn flag_state_of(&self, case: usize) -> Option<&str> {
-        self.art8
-            .get(case.wrapping_sub(1))
-            .and_then(|(_, c)| c.flag_state.as_deref())
+        self.case_ref(case).and_then(|c| c.flag_state.as_deref())
     }
 
     /// May the data of `persons` (tags) go to `state` (R41)? Never to a State one of them

@@ -397,6 +397,11 @@ impl CaseFile {
             .ok_or_else(|| refuse("state", format!("no article-8 case {n}")))
     }
 
+    /// Article-8 case `n` (1…), read only; `None` when there is none.
+    fn case_ref(&self, n: usize) -> Option<&Art8Case> {
+        self.art8.get(n.wrapping_sub(1)).map(|(_, c)| c)
+    }
+
     fn actor(who: &Who) -> crate::art8::Actor {
         crate::art8::Actor {
             name: who.user.clone(),

@@ -481,12 +481,15 @@ impl CaseFile {
             // R08: a clause's delay runs on the console's clock, from when the request was
             // recorded: a request recorded late with an earlier stated time never shortens it.
             Action::DeemedAuthorization { case } => {
-                let Some((_, c)) = self.art8.get(case.wrapping_sub(1)) else {
+                let Some(c) = self.case_ref(*case) else {
                     return Ok(());
                 };
-                let flag = c.flag_state.clone().unwrap_or_default();
-                let date = recorded_at.to_zoned(jiff::tz::TimeZone::UTC).date();
-                let clause = crate::flag_state::deeming_clause(&reference.agreements, &flag, date);
+                let flag = c.flag_state.as_deref().unwrap_or_default();
+                let clause = crate::flag_state::deeming_clause(
+                    &reference.agreements,
+                    flag,
+                    super::article8::utc_date(recorded_at),
+                );
                 match clause.and_then(|k| k.deemed_after.map(|after| (k.code, after))) {
                     Some((code, after)) => {
                         c.silence_recorded_long_enough(&code, after, recorded_at)
@@ -495,26 +498,18 @@ impl CaseFile {
                 }
             }
             Action::NotifyFlagState { flag, message, .. } => self.may_send(&message.texts(), flag),
-            Action::WithdrawArt8 { case, message, .. }
-                if self
-                    .art8
-                    .get(case.wrapping_sub(1))
-                    .is_some_and(|(_, c)| c.boarding.is_some()) =>
-            {
-                let (_, c) = &self.art8[case - 1];
-                c.withdrawal_obligations()?;
+            // After a boarding, what closing owes (R09, R10, R12, R13); and R41.
+            Action::WithdrawArt8 { case, message, .. } => {
+                if let Some(c) = self.case_ref(*case) {
+                    c.withdrawal_obligations()?;
+                }
                 match (message, self.flag_state_of(*case)) {
                     (Some(m), Some(flag)) => self.may_send(&m.texts(), flag),
                     _ => Ok(()),
                 }
             }
             Action::RequestAuthorization { case, message, .. }
-            | Action::ReportResults { case, message }
-            | Action::WithdrawArt8 {
-                case,
-                message: Some(message),
-                ..
-            } => match self.flag_state_of(*case) {
+            | Action::ReportResults { case, message } => match self.flag_state_of(*case) {
                 Some(flag) => self.may_send(&message.texts(), flag),
                 None => Ok(()),
             },
