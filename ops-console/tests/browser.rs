@@ -1029,4 +1029,65 @@ async fn walk_a_whole_interception(
         "only the release: {t}"
     );
     shot(c, "11-liaison").await;
+
+    // R58: oversight reads the persons pseudonymised until a second auditor approves a
+    // justified request to unmask the incident.
+    add_user(data, "ines.aud", "auditor", None);
+    add_user(data, "otto.aud", "auditor", None);
+    login_as(c, url, "ines.aud").await;
+    open_case(c, inc).await;
+    let t = text(c, "#case-body").await;
+    assert!(
+        !t.contains("cp-302-0012") && t.contains("person-"),
+        "pseudonymised: {t}"
+    );
+    click(c, "#audit-button").await;
+    until(c, "the unmask form", 15, || async {
+        c.find(Locator::Css("#unmask-ask")).await.ok()
+    })
+    .await;
+    c.find(Locator::Css("#unmask-incident"))
+        .await
+        .unwrap()
+        .send_keys(inc)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#unmask-why"))
+        .await
+        .unwrap()
+        .send_keys("complaint 2026/31: who was held, and where they landed")
+        .await
+        .unwrap();
+    click(c, "#unmask-ask").await;
+    until(c, "the unmask request recorded", 15, || async {
+        text(c, "#unmask-said")
+            .await
+            .contains("recorded")
+            .then_some(())
+    })
+    .await;
+    login_as(c, url, "otto.aud").await;
+    click(c, "#audit-button").await;
+    until(c, "the request to approve", 15, || async {
+        c.find(Locator::Css("[data-unmask-approve]")).await.ok()
+    })
+    .await;
+    click(c, "[data-unmask-approve]").await;
+    until(c, "the request approved", 15, || async {
+        text(c, ".unmask-approved")
+            .await
+            .contains("approved")
+            .then_some(())
+    })
+    .await;
+    shot(c, "12-unmask-approved").await;
+    login_as(c, url, "ines.aud").await;
+    open_case(c, inc).await;
+    until(c, "the persons unmasked", 15, || async {
+        text(c, "#case-body")
+            .await
+            .contains("cp-302-0012")
+            .then_some(())
+    })
+    .await;
 }

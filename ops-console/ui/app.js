@@ -2595,6 +2595,9 @@ async function toggleAudit() {
   if (!p.hidden) { p.hidden = true; return; }
   $('#status').hidden = true;
   stopStatusPolling();
+  // One wide drawer at a time: the case file or log open would lie over its forms.
+  $('#case').hidden = true;
+  $('#ilog').hidden = true;
   p.hidden = false;
   loadAudit();
 }
@@ -2624,11 +2627,53 @@ async function loadAudit() {
         h('td', { text: e.user || '—' }), h('td', { text: e.role || '' }), h('td', { text: e.action }),
         h('td', { text: e.target || '' }), h('td', { class: 'detail', text: e.detail && Object.keys(e.detail).length ? JSON.stringify(e.detail) : '' })));
     }
+    body.append(unmaskPanel(entries));
     body.append(h('table', { class: 'grid small' },
       h('thead', null, h('tr', null, ['#', 'Time', 'User', 'Role', 'Action', 'Target', 'Detail'].map((c) => h('th', { text: c })))), tb));
   } catch (e) {
     body.textContent = `Audit log unavailable: ${errText(e)}`;
   }
+}
+
+// R58: an auditor reads personal data pseudonymised unless a second auditor approved their
+// justified request to unmask one incident. The requests and approvals are audit entries.
+function unmaskPanel(entries) {
+  const box = h('div', { class: 'unmask' });
+  const approved = new Set(entries.filter((e) => e.action === 'unmask_approve').map((e) => e.detail && e.detail.request));
+  const waiting = entries.filter((e) => e.action === 'unmask_request' && !approved.has(e.seq) && e.user !== S.me.name);
+  box.append(h('h3', { text: 'Unmask requests (R58)' }));
+  if (!waiting.length) box.append(h('div', { class: 'small', text: 'No other auditor\'s request awaits approval.' }));
+  for (const e of waiting) {
+    const out = h('span', { class: 'small unmask-approved' });
+    const btn = h('button', { type: 'button', 'data-unmask-approve': String(e.seq) }, 'Approve');
+    btn.addEventListener('click', async () => {
+      btn.disabled = true;
+      try {
+        const r = await api('POST', `/api/unmask/${e.seq}/approve`, {});
+        out.textContent = ` approved, valid until ${fmtUTC(parseTime(r.valid_until))}`;
+      } catch (err) {
+        out.textContent = ` ${errText(err)}`;
+        btn.disabled = false;
+      }
+    });
+    box.append(h('div', { class: 'approval' },
+      h('div', null, h('b', { text: `#${e.seq} ${e.target}` }), ` asked by ${e.user} at ${fmtUTC(parseTime(e.time))}: `,
+        h('i', { text: (e.detail && e.detail.justification) || '' })), btn, out));
+  }
+  const incident = h('input', { id: 'unmask-incident', type: 'text', placeholder: 'incident id', 'aria-label': 'Incident to unmask' });
+  const why = h('input', { id: 'unmask-why', type: 'text', placeholder: 'justification (kept in the audit log)', 'aria-label': 'Justification', size: 50 });
+  const said = h('span', { id: 'unmask-said', class: 'small' });
+  const ask = h('button', { id: 'unmask-ask', type: 'button' }, 'Ask to unmask');
+  ask.addEventListener('click', async () => {
+    try {
+      const r = await api('POST', `/api/incidents/${encodeURIComponent(incident.value.trim())}/unmask`, { justification: why.value });
+      said.textContent = ` request #${r.request} recorded: a second auditor approves it.`;
+    } catch (err) {
+      said.textContent = ` ${errText(err)}`;
+    }
+  });
+  box.append(h('div', { class: 'small' }, incident, ' ', why, ' ', ask, said));
+  return box;
 }
 
 // ------------------------------------------------------------------ accounts to approve (SAR coordinator)

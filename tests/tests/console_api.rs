@@ -101,25 +101,33 @@ impl TestConsole {
 
     /// One account per role, password `<role>-password-1`, no one-time password.
     pub(crate) fn add_role_users(&self) {
-        let store = self.running.console.store();
         for role in ROLES {
-            let phc = auth::hash_password(&password(role)).unwrap();
             if role == "admin" {
+                let phc = auth::hash_password(&password(role)).unwrap();
+                let store = self.running.console.store();
                 assert!(store.set_password("admin", &phc, false).unwrap());
                 continue;
             }
-            assert!(
-                store
-                    .add_user(&console::store::UserRecord {
-                        name: role.into(),
-                        role: role.parse().unwrap(),
-                        password: phc,
-                        must_change: false,
-                        created_at: Timestamp::now(),
-                    })
-                    .unwrap()
-            );
+            self.add_user(role, role);
         }
+    }
+
+    /// An account `name` with `role`, password [`password`]`(name)`.
+    pub(crate) fn add_user(&self, name: &str, role: &str) {
+        let phc = auth::hash_password(&password(name)).unwrap();
+        assert!(
+            self.running
+                .console
+                .store()
+                .add_user(&console::store::UserRecord {
+                    name: name.into(),
+                    role: role.parse().unwrap(),
+                    password: phc,
+                    must_change: false,
+                    created_at: Timestamp::now(),
+                })
+                .unwrap()
+        );
     }
 
     async fn publish(&self, topic: &str, payload: Value) {
@@ -229,7 +237,7 @@ type Endpoint = (
 /// What the API promises: (method, path, body, roles allowed). `None`: any logged-in user.
 /// Written out here, apart from the code's own table, so a change to who may do what
 /// must be made in both places.
-fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
+fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str, unmask: i64) -> Vec<Endpoint> {
     let picture = Some(vec![
         "watch_officer",
         "sar_coordinator",
@@ -413,6 +421,18 @@ fn matrix(alert: &str, alert2: &str, alert3: &str, sar: &str) -> Vec<Endpoint> {
             Some(vec!["sar_coordinator"]),
         ),
         ("GET", "/api/audit".into(), None, Some(vec!["auditor"])),
+        (
+            "POST",
+            format!("/api/incidents/{sar}/unmask"),
+            Some(json!({"justification": "complaint 2026/7 about this rescue"})),
+            Some(vec!["auditor"]),
+        ),
+        (
+            "POST",
+            format!("/api/unmask/{unmask}/approve"),
+            Some(json!({})),
+            Some(vec!["auditor"]),
+        ),
     ]
 }
 
@@ -459,7 +479,20 @@ async fn every_endpoint_answers_every_role_as_the_matrix_says_and_no_session_get
         .await;
     assert_eq!(r.status, 202, "{}", r.text());
 
-    let m = matrix("a-1", "a-2", "a-3", &sar);
+    // A second auditor's unmask request, for the auditor to approve (R58).
+    t.add_user("auditor-2", "auditor");
+    let mut aud2 = t.client();
+    aud2.login("auditor-2", &password("auditor-2")).await;
+    let r = aud2
+        .post(
+            &format!("/api/incidents/{sar}/unmask"),
+            json!({"justification": "complaint 2026/7 about this rescue"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let unmask = r.json()["request"].as_i64().unwrap();
+
+    let m = matrix("a-1", "a-2", "a-3", &sar, unmask);
     // Every operation the API describes is in the matrix (or public).
     let doc = t.client().get("/api/openapi.json").await.json();
     let public = ["/api/health", "/api/login"];
@@ -1934,6 +1967,125 @@ async fn review_23_an_auditor_reads_personal_data_pseudonymised() {
     assert_eq!(in_file.len(), 3, "{in_file:?}");
     assert!(pseudonyms(&entries).is_subset(&in_file));
     assert!(file.contains("cp-302"));
+}
+
+/// R58: an auditor reads an incident's personal data unmasked only once a second auditor has
+/// approved their justified request, and only that incident; the read is audited naming the
+/// request, and what a person said asking for protection stays the protection officer's
+/// (R40). Before, unmask requests did not exist: the rule's second half could not be applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r58_an_auditor_reads_unmasked_only_what_a_second_auditor_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestConsole::start(dir.path()).await;
+    t.add_role_users();
+    t.add_user("auditor-2", "auditor");
+    let inc = t.sar_incident("sart-58", 970022058).await;
+    let other = t.sar_incident("sart-59", 970022059).await;
+    for i in [&inc, &other] {
+        let mut bo = t.client();
+        bo.login("boarding_officer", &password("boarding_officer"))
+            .await;
+        let r = bo
+            .post(
+                &format!("/api/incidents/{i}/case"),
+                json!({"action": {"type": "rescue", "unit": "cp-302", "count": 2},
+                       "why": "taken on board", "position": {"lat": 35.21, "lon": 12.88}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let case = format!("/api/incidents/{inc}/case");
+    let log = format!("/api/incidents/{inc}/log");
+    let mut po = t.client();
+    po.login("protection_officer", &password("protection_officer"))
+        .await;
+    let r = po
+        .post(
+            &case,
+            json!({"action": {"type": "asylum", "tag": "cp-302-0001",
+                   "summary": "fled the militia of the north after my brother was taken",
+                   "blocked_states": ["LY"]},
+                   "why": "said on the deck to the protection officer"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let mut aud = t.client();
+    aud.login("auditor", &password("auditor")).await;
+    let mut aud2 = t.client();
+    aud2.login("auditor-2", &password("auditor-2")).await;
+    let reads = |cl: &Client, path: String| {
+        let cl = cl.clone();
+        async move {
+            let r = cl.get(&path).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.text());
+            r.text()
+        }
+    };
+    let masked = |text: &str| !text.contains("cp-302-0001") && text.contains("person-");
+    assert!(masked(&reads(&aud, case.clone()).await));
+
+    // Who may ask, and how.
+    let ask = format!("/api/incidents/{inc}/unmask");
+    let mut inv = t.client();
+    inv.login("investigator", &password("investigator")).await;
+    let r = inv.post(&ask, json!({"justification": "checking"})).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = aud.post(&ask, json!({"justification": "  "})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = aud
+        .post(
+            &ask,
+            json!({"justification": "complaint 2026/114: who was held on cp-302, and for how long"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let request = r.json()["request"].as_i64().unwrap();
+    // Asked, not approved: still masked.
+    assert!(masked(&reads(&aud, case.clone()).await));
+    // Nobody approves their own request; a role other than oversight approves none.
+    let approve = format!("/api/unmask/{request}/approve");
+    let r = aud.post(&approve, json!({})).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(masked(&reads(&aud, case.clone()).await));
+    let r = inv.post(&approve, json!({})).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = aud2.post("/api/unmask/999999/approve", json!({})).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    // A read's audit entry is no request to approve.
+    let r = aud2
+        .post(&format!("/api/unmask/{}/approve", request - 1), json!({}))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = aud2.post(&approve, json!({})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["approved_by"], "auditor-2");
+    let r = aud2.post(&approve, json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+
+    // The asker reads this incident unmasked, its case file and its log…
+    for path in [case.clone(), log.clone()] {
+        let text = reads(&aud, path.clone()).await;
+        assert!(text.contains("cp-302-0001"), "{path}: {text}");
+        assert!(!text.contains("person-"), "{path}: {text}");
+        // …but never what a person said asking for protection (R40).
+        assert!(!text.contains("militia"), "{path}: {text}");
+    }
+    // Not the approver, not another incident.
+    assert!(masked(&reads(&aud2, case.clone()).await));
+    assert!(masked(
+        &reads(&aud, format!("/api/incidents/{other}/case")).await
+    ));
+    // Every unmasked read names the request that allowed it.
+    let audit = aud.get("/api/audit?limit=5000").await.json();
+    let unmasked_reads = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["user"] == "auditor" && e["detail"]["unmasked_by_request"] == request)
+        .count();
+    assert_eq!(unmasked_reads, 2, "{audit}");
+    t.stop().await;
 }
 
 /// Review (issue 24 session), R52: an attempt to read a case that the role may not read is

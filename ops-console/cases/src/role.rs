@@ -101,6 +101,9 @@ impl Role {
             CoordinateSar => matches!(self, SarCoordinator),
             // The complete audit log: oversight.
             ViewAudit => matches!(self, Auditor),
+            // Asking to read an incident's personal data unmasked, and approving another
+            // auditor's request: oversight (R58).
+            Unmask => matches!(self, Auditor),
             // What happened in an incident, as it happens: the operational roles; the
             // auditor reads it, never writes (R59).
             RecordInterception => matches!(
@@ -228,6 +231,9 @@ pub enum Permission {
     ManageUsers,
     /// Read the audit log.
     ViewAudit,
+    /// Ask to read an incident's personal data unmasked, or approve another auditor's
+    /// request (R58).
+    Unmask,
     /// Declare SAR phases, suspend, resume, terminate a SAR case.
     CoordinateSar,
     /// Record entries in an incident's interception log.
@@ -245,12 +251,13 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ViewPicture,
         Permission::TriageAlerts,
         Permission::ViewStatus,
         Permission::ManageUsers,
         Permission::ViewAudit,
+        Permission::Unmask,
         Permission::CoordinateSar,
         Permission::RecordInterception,
         Permission::ViewCase,

@@ -66,6 +66,17 @@ pub struct Reader<'a> {
     pub role: Role,
     /// Their user name.
     pub user: &'a str,
+    /// An auditor's approved unmask request covering what is read (its number): personal
+    /// data is then not pseudonymised (R58).
+    pub unmasked_by: Option<i64>,
+}
+
+impl Reader<'_> {
+    /// Does this reader read personal data pseudonymised ([`Oversight`], R58)? An auditor,
+    /// unless an approved unmask request covers the read.
+    pub fn pseudonymised(&self) -> bool {
+        self.role == Role::Auditor && self.unmasked_by.is_none()
+    }
 }
 
 /// The class of data an action of `kind` records, if protected. Every kind is placed here
@@ -251,7 +262,7 @@ pub fn log(l: &InterceptionLog, reader: Reader<'_>) -> InterceptionLog {
         incident: l.incident.clone(),
         entries: l.entries.iter().map(|e| entry(e, reader, &own)).collect(),
     };
-    if reader.role == Role::Auditor {
+    if reader.pseudonymised() {
         let o = Oversight::of_log(l);
         for e in &mut out.entries {
             if e.withheld.is_some() {
@@ -299,8 +310,9 @@ const PERSONAL_TEXT: [&str; 11] = [
 /// R58: personal data as an auditor reads it — pseudonymised. Each person's tag becomes a
 /// pseudonym (a keyed hash of the incident and the tag, the key drawn when the console
 /// starts: the same person reads the same within an incident while it runs, and cannot be
-/// told from the pseudonym), wherever it appears; texts about a person are masked. Unmask
-/// requests do not exist yet: an auditor never reads them unmasked.
+/// told from the pseudonym), wherever it appears; texts about a person are masked. An
+/// auditor whose unmask request a second auditor approved reads the incident unmasked
+/// (`api::unmask`).
 pub struct Oversight {
     incident: String,
     /// Tags by unit prefix (`cp-302-`): the numbers given.

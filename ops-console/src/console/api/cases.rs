@@ -96,10 +96,10 @@ fn may(role: Role) -> Vec<String> {
 
 fn view(
     f: &CaseFile,
-    user: &str,
-    role: Role,
+    reader: Reader<'_>,
     reference: &tidewatch_cases::casefile::Reference,
 ) -> CaseView {
+    let role = reader.role;
     let people: Vec<serde_json::Value> = disclosure::people(f, role)
         .iter()
         .map(|p| serde_json::to_value(p).unwrap_or_default())
@@ -119,7 +119,7 @@ fn view(
         *by_status.entry(k).or_default() += 1;
     }
     let (total, suspects) = f.roster.counts();
-    let evidence = disclosure::evidence(&f.register, Reader { role, user });
+    let evidence = disclosure::evidence(&f.register, reader);
     let mut out = CaseView {
         incident: f.incident.clone(),
         role,
@@ -192,8 +192,8 @@ fn view(
             .collect(),
         problems: f.problems.clone(),
     };
-    // R58: an auditor reads personal data pseudonymised.
-    if role == Role::Auditor {
+    // R58: an auditor reads personal data pseudonymised (unless an unmask request covers it).
+    if reader.pseudonymised() {
         let o = disclosure::Oversight::of_roster(&f.incident, &f.roster);
         o.mask(&mut out.persons);
         for v in out
@@ -455,13 +455,15 @@ pub(super) fn purpose_of(u: &CurrentUser, purpose: Option<String>) -> Result<Str
 /// R58: every read of personal data leaves a trace with its purpose: `action` names what was
 /// read (`case_file_read`: its persons and evidence; `interception_log_read`: the log).
 /// A read whose trace cannot be written is refused (the error): nothing personal is shown
-/// without it.
+/// without it. An auditor's read unmasked names the approved request that allowed it
+/// (`unmasked_by`).
 pub(super) fn read_audit(
     c: &super::Console,
     u: &CurrentUser,
     id: &str,
     action: &str,
     purpose: &str,
+    unmasked_by: Option<i64>,
 ) -> Result<(), ApiError> {
     let fields: &[&str] = if action == "interception_log_read" {
         &["log"]
@@ -474,7 +476,11 @@ pub(super) fn read_audit(
             role: Some(u.role),
             action,
             target: Some(id),
-            detail: &serde_json::json!({"purpose": purpose, "fields": fields}),
+            detail: &match unmasked_by {
+                Some(request) => serde_json::json!({"purpose": purpose, "fields": fields,
+                    "unmasked_by_request": request}),
+                None => serde_json::json!({"purpose": purpose, "fields": fields}),
+            },
         })
         .map_err(|e| {
             tracing::error!(error = %e, action, "console: audit of a read failed; the read is refused");
@@ -504,8 +510,9 @@ pub async fn case_file(
     let purpose = purpose_of(&u, q.purpose)?;
     incident_exists(&c, &id)?;
     let f = c.store().case_file(&id, c.reference())?;
-    read_audit(&c, &u, &id, "case_file_read", &purpose)?;
-    Ok(Json(view(&f, &u.name, u.role, c.reference())))
+    let reader = super::unmask::reader_for(&c, &u, &id)?;
+    read_audit(&c, &u, &id, "case_file_read", &purpose, reader.unmasked_by)?;
+    Ok(Json(view(&f, reader, c.reference())))
 }
 
 /// R47: a mismatch found when an export re-verifies the evidence is reported as an
@@ -696,7 +703,7 @@ pub async fn case_action(
             c.case_changed(&id, &f, &[]);
             Ok((
                 StatusCode::CREATED,
-                Json(view(&f, &u.name, u.role, c.reference())),
+                Json(view(&f, u.reader(), c.reference())),
             ))
         }
         Err(CaseRefusal::Rule(r)) => {
@@ -937,7 +944,12 @@ fn bundle(
     }
     let items: Vec<caveat::Item> = items.into_iter().cloned().collect();
     let exported: std::collections::BTreeSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
-    let log = disclosure::for_court(&disclosure::log(&log, Reader { role, user: by }), &exported);
+    let reader = Reader {
+        role,
+        user: by,
+        unmasked_by: None,
+    };
+    let log = disclosure::for_court(&disclosure::log(&log, reader), &exported);
     Ok((
         Bundle {
             format: FORMAT.to_owned(),
@@ -1119,7 +1131,7 @@ fn printed(
     require_read(c, u, Permission::ExportCase, Some(id), "report")?;
     incident_exists(c, id)?;
     let (b, ..) = bundle(c, id, u)?;
-    read_audit(c, u, id, "case_file_read", "law_enforcement")?;
+    read_audit(c, u, id, "case_file_read", "law_enforcement", None)?;
     Ok(([(header::CONTENT_TYPE, content_type)], render(&b)).into_response())
 }
 

@@ -75,8 +75,16 @@ pub(super) async fn incident_log(
     )?;
     let purpose = super::cases::purpose_of(&u, q.purpose)?;
     incident_exists(&c, &id)?;
-    let view = log_view(&c, &id, u.reader())?;
-    super::cases::read_audit(&c, &u, &id, "interception_log_read", &purpose)?;
+    let reader = super::unmask::reader_for(&c, &u, &id)?;
+    let view = log_view(&c, &id, reader)?;
+    super::cases::read_audit(
+        &c,
+        &u,
+        &id,
+        "interception_log_read",
+        &purpose,
+        reader.unmasked_by,
+    )?;
     Ok(Json(view))
 }
 

@@ -43,6 +43,7 @@ mod picture;
 mod sar;
 mod session;
 mod status;
+mod unmask;
 mod users;
 
 pub use alerts::*;
@@ -54,6 +55,7 @@ pub use picture::*;
 pub use sar::*;
 pub use session::*;
 pub use status::*;
+pub use unmask::*;
 pub use users::*;
 
 struct SessionCookie;
@@ -127,5 +129,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(approvals))
         .routes(routes!(approve))
         .routes(routes!(audit))
+        .routes(routes!(unmask_request))
+        .routes(routes!(unmask_approve))
         .split_for_parts()
 }

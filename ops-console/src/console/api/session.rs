@@ -23,6 +23,7 @@ impl CurrentUser {
         crate::console::disclosure::Reader {
             role: self.role,
             user: &self.name,
+            unmasked_by: None,
         }
     }
 
