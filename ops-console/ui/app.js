@@ -2330,6 +2330,7 @@ function renderCase(v) {
   for (const r of v.legal_reviews || []) body.append(h('div', { class: 'case-review', text: `Legal review: ${r}` }));
   for (const r of v.sla_alerts || []) body.append(h('div', { class: 'case-problem', text: `Flag-State request overdue: ${r}` }));
   for (const r of v.transfer_alerts || []) body.append(h('div', { class: 'case-problem', text: `Transfer overdue: ${r}` }));
+  for (const r of v.headcount_discrepancies || []) body.append(h('div', { class: 'case-problem', text: `Headcount discrepancy: ${r}` }));
   if (v.closed) body.append(h('div', { class: 'case-review', text: `Closed by ${v.closed[0]} at ${v.closed[1]}: only rescue actions are taken` }));
   // Article-8 cases
   const a8 = h('div', { class: 'case-sec', id: 'case-art8' }, h('h3', { text: 'Article 8 (flag-State request and boarding)' }));

@@ -231,6 +231,11 @@ pub struct Roster {
     pub transfers: Vec<Transfer>,
     /// Reconciliation notes (for closure with counts that disagree).
     pub reconciliations: Vec<String>,
+    /// The discrepancies still open, by unit (R32): the last headcount on the unit
+    /// disagreed with the roster. A later headcount that agrees closes it; closure waits for
+    /// a reconciliation note while any is open (R34).
+    #[serde(default)]
+    pub discrepancies: BTreeMap<String, String>,
     /// Family groups a protection officer approved (a child alone with adults, R38).
     #[serde(default)]
     pub approved_families: std::collections::BTreeSet<u32>,
@@ -284,10 +289,14 @@ impl Roster {
             .count() as u32;
         let d = (h.alive != on_board || h.deceased != dead).then(|| {
             format!(
-                "{} counted {} alive and {} deceased on {}; the roster has {on_board} on board and {dead} deceased",
-                h.by, h.alive, h.deceased, h.unit
+                "{} counted {} alive and {} deceased on {} at {}; the roster has {on_board} on board and {dead} deceased",
+                h.by, h.alive, h.deceased, h.unit, h.at
             )
         });
+        match &d {
+            Some(text) => self.discrepancies.insert(h.unit.clone(), text.clone()),
+            None => self.discrepancies.remove(&h.unit),
+        };
         self.headcounts.push(h);
         d
     }

@@ -1111,6 +1111,102 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
 
 /// Review 23: a place of safety decided before a unit took part names no unit that then
 /// lands persons there: the assisting unit is checked again when landing (R23).
+/// R32, R34: a unit whose last headcount disagrees with the roster keeps its discrepancy
+/// open until a recount agrees, and closure waits for a reconciliation note while any is
+/// open, even when the totals of all units agree. Before, only the totals were compared: one
+/// unit counting a person too many and another a person too few closed without a word.
+#[test]
+fn r32_r34_a_units_discrepancy_stays_open_until_recounted_and_totals_that_agree_do_not_hide_it() {
+    use Role::*;
+    let d = desk();
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::Rescue {
+            unit: "cp-302".into(),
+            count: 10,
+        },
+    );
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::TransferOut {
+            tags: (6..=10).map(tag_of).collect(),
+            from: "cp-302".into(),
+            to: "cp-301".into(),
+            reason: None,
+        },
+    );
+    d.ok(
+        "bo",
+        BoardingOfficer,
+        Action::TransferReceived {
+            transfer: 1,
+            tags: (6..=10).map(tag_of).collect(),
+        },
+    );
+    let count = |unit: &str, alive: u32| Action::Headcount {
+        unit: unit.into(),
+        alive,
+        deceased: 0,
+    };
+    // Five on each; cp-302 counts six, cp-301 four: 10 in all, as tagged.
+    d.ok("bo", BoardingOfficer, count("cp-302", 6));
+    let f = d.ok("bo", BoardingOfficer, count("cp-301", 4));
+    assert_eq!(
+        f.roster.discrepancies.len(),
+        2,
+        "{:?}",
+        f.roster.discrepancies
+    );
+    // A recount that agrees closes its unit's discrepancy, and only its own.
+    let f = d.ok("bo", BoardingOfficer, count("cp-302", 5));
+    assert_eq!(
+        f.roster.discrepancies.keys().collect::<Vec<_>>(),
+        ["cp-301"]
+    );
+    let f = d.ok("bo", BoardingOfficer, count("cp-301", 5));
+    assert!(f.roster.discrepancies.is_empty());
+    // Counted wrong again, the last counts total 10, as tagged.
+    d.ok("bo", BoardingOfficer, count("cp-302", 6));
+    d.ok("bo", BoardingOfficer, count("cp-301", 4));
+    d.ok(
+        "smc",
+        SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "Porto Empedocle".into(),
+            state: "IT".into(),
+            assisting_unit: false,
+            rationale: "assigned by the RCC".into(),
+        },
+    );
+    for unit in ["cp-302", "cp-301"] {
+        d.ok(
+            "bo",
+            BoardingOfficer,
+            Action::Disembark { unit: unit.into() },
+        );
+    }
+    let close = |note: Option<&str>| Action::CloseIncident {
+        reconciliation: note.map(String::from),
+    };
+    match d.act("smc", SarCoordinator, close(None)) {
+        Err(CaseRefusal::Rule(r)) => {
+            assert_eq!(r.rule, "R34", "{r}");
+            assert!(r.to_string().contains("cp-30"), "{r}");
+        }
+        other => panic!("closed over two units' discrepancies: {other:?}"),
+    }
+    let f = d.ok(
+        "smc",
+        SarCoordinator,
+        close(Some(
+            "counted at the quay by name: the man counted on cp-302 was on cp-301",
+        )),
+    );
+    assert!(f.closed.is_some());
+}
+
 #[test]
 fn review_23_a_place_named_before_its_ship_rescued_is_refused_when_landing() {
     use Role::*;

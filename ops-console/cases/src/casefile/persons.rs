@@ -447,6 +447,24 @@ impl CaseFile {
                 let t: Vec<&str> = tags.iter().map(String::as_str).collect();
                 self.keeps_families(&t, from, reason.as_deref(), "a transfer")
             }
+            // R34: totals that agree can hide a unit that counted one too many and another
+            // one too few; each unit's own last count is checked too (live: incidents closed
+            // before this check still replay).
+            Action::CloseIncident { reconciliation } => {
+                let noted = reconciliation
+                    .as_deref()
+                    .is_some_and(|n| !n.trim().is_empty())
+                    || !self.roster.reconciliations.is_empty();
+                match self.roster.discrepancies.iter().next() {
+                    Some((unit, d)) if !noted => Err(refuse(
+                        "R34",
+                        format!(
+                            "the last headcount on {unit} disagrees with the roster ({d}): recount, or add a reconciliation note"
+                        ),
+                    )),
+                    _ => Ok(()),
+                }
+            }
             // R41: what goes to a State names, anywhere in its words, no one who fears it.
             Action::MlaRequest {
                 to,

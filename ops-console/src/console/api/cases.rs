@@ -77,6 +77,9 @@ pub struct CaseView {
     pub sla_alerts: Vec<String>,
     /// Transfers of persons not received in time (R33).
     pub transfer_alerts: Vec<String>,
+    /// Units whose last headcount disagrees with the roster (R32): open until a recount
+    /// agrees; closure waits for a reconciliation note while any is open (R34).
+    pub headcount_discrepancies: Vec<String>,
     /// Closed (R34): by whom and when.
     #[schema(value_type = Option<Object>)]
     pub closed: Option<(String, Timestamp)>,
@@ -184,6 +187,12 @@ fn view(
             jiff::SignedDuration::from_secs_f64(reference.incoming_sla_h * 3600.0),
         ),
         transfer_alerts: f.transfer_alerts(Timestamp::now(), tidewatch_cases::roster::TRANSFER_DUE),
+        headcount_discrepancies: f
+            .roster
+            .discrepancies
+            .values()
+            .map(|d| format!("R32: {d}"))
+            .collect(),
         closed: f.closed.clone(),
         legal_reviews: f
             .legal_reviews
@@ -211,6 +220,7 @@ fn view(
             .mla_requests
             .iter_mut()
             .chain(&mut out.transfer_alerts)
+            .chain(&mut out.headcount_discrepancies)
             .chain(&mut out.sla_alerts)
             .chain(&mut out.legal_reviews)
             .chain(&mut out.problems)
