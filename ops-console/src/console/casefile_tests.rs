@@ -1388,6 +1388,49 @@ fn r24_a_person_who_fears_a_state_is_not_disembarked_there_without_an_override()
     d.ok("bo", Role::BoardingOfficer, land);
 }
 
+/// R24 with R40: the refusal to land a person in a State they fear goes to whoever tried
+/// (the boarding officer, and a crew at sea over the bus), who may not know who asked for
+/// protection: it names neither the person nor any other State they fear. Before, it named
+/// the person's tag.
+#[test]
+fn r24_the_refusal_to_land_names_no_one_who_asked_for_protection() {
+    let d = desk();
+    rescue_47(&d);
+    d.ok(
+        "prot",
+        Role::ProtectionOfficer,
+        Action::Asylum {
+            tag: "cp-302-0005".into(),
+            summary: "fears return to Libya and to Tunisia".into(),
+            blocked_states: vec!["LY".into(), "TN".into()],
+        },
+    );
+    d.ok(
+        "smc",
+        Role::SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "Tripoli".into(),
+            state: "LY".into(),
+            assisting_unit: false,
+            rationale: "closest".into(),
+        },
+    );
+    let land = Action::Disembark {
+        unit: "cp-302".into(),
+    };
+    match d.act("bo", Role::BoardingOfficer, land) {
+        Err(CaseRefusal::Rule(r)) => {
+            assert_eq!(r.rule, "R24");
+            let said = r.to_string();
+            for secret in ["cp-302-0005", "0005", "TN"] {
+                assert!(!said.contains(secret), "the refusal names {secret}: {said}");
+            }
+            assert!(said.contains("protection officer"), "{said}");
+        }
+        other => panic!("landed in a feared State: {other:?}"),
+    }
+}
+
 #[test]
 fn r40_what_a_person_said_when_asking_for_protection_is_for_the_protection_officer() {
     let d = desk();

@@ -219,11 +219,13 @@ impl CaseFile {
                         .overrides
                         .iter()
                         .any(|(t, s, _)| t == tag && *s == place.state);
+                    // Who tried may not know who asked for protection (R40): the refusal
+                    // names the place's State only, never the person.
                     if feared && !overridden {
                         return Err(refuse(
                             "R24",
                             format!(
-                                "{tag} asked for protection from {}: disembarking there needs a protection override",
+                                "someone on board {unit} asked for protection from {}, the place of safety's State: landing there needs the protection officer's override (they know who)",
                                 place.state
                             ),
                         ));
