@@ -63,6 +63,63 @@ fn decode_writes_our_json_and_a_summary_with_rejects_by_reason() {
     );
 }
 
+/// A log whose lines end with a carriage return alone, or mixes such lines with CR LF and
+/// LF ones, decodes to every sentence, as the same log with LF line ends does: read at LFs
+/// only it was one endless line, every sentence after the first lost without a count. The
+/// big variant puts line ends across the reader's 64 KiB reads; a stream with no line end
+/// at all is handed on in bounded pieces, each rejected and counted.
+#[test]
+fn decode_reads_every_sentence_whatever_ends_its_lines() {
+    let sentences = [
+        "!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23",
+        "!AIVDM,1,1,,A,133sVfPP00PD>hRMDH@jNOvN20S8,0*7F",
+        "!AIVDM,1,1,,B,100h00PP0@PHFV`Mg5gTH?vNPUIp,0*3B",
+    ];
+    let many: Vec<&str> = sentences.iter().cycle().take(6000).copied().collect();
+    for set in [&sentences[..], &many[..]] {
+        let lf = tidewatch(&["decode"], (set.join("\n") + "\n").as_bytes());
+        assert!(lf.status.success());
+        let want = String::from_utf8(lf.stdout).unwrap();
+        assert_eq!(want.lines().count(), set.len());
+        let mixed: String = set
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{s}{}", ["\r", "\r\n", "\n"][i % 3]))
+            .collect();
+        for (what, input) in [
+            ("CR", set.join("\r") + "\r"),
+            ("CR, no end", set.join("\r")),
+            ("CR LF", set.join("\r\n") + "\r\n"),
+            ("mixed", mixed),
+        ] {
+            let out = tidewatch(&["decode"], input.as_bytes());
+            assert!(out.status.success(), "{what}");
+            assert_eq!(
+                String::from_utf8(out.stdout).unwrap(),
+                want,
+                "{what}: not every sentence"
+            );
+            let stderr = String::from_utf8(out.stderr).unwrap();
+            assert!(
+                stderr.contains(&format!(
+                    "{} lines read: {} AIS messages decoded",
+                    set.len(),
+                    set.len()
+                )),
+                "{what}: {stderr}"
+            );
+        }
+    }
+    // 200 000 bytes with no line end: four pieces, each rejected and counted.
+    let out = tidewatch(&["decode"], &[b'x'; 200_000]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("4 lines read") && stderr.contains("4 rejected"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn decode_gpsd_format_is_gpsdecodes() {
     let out = tidewatch(&["decode", "--format", "gpsd", "-"], LINES.as_bytes());

@@ -214,16 +214,22 @@ pub(crate) fn write_reject(
     writeln!(w, "{rec}").context("writing rejects")
 }
 
-/// Call `f` with every line of `input` (its newline included, the last one perhaps without)
+/// Call `f` with every line of `input` (its line end included, the last one perhaps without)
 /// and its number, from 1. Lines are handed where they lie in the reader's buffer; only a
 /// line that spans two reads is copied.
+///
+/// A line ends at a line feed (CR LF included). A file whose lines end with a carriage
+/// return alone (some loggers write them so) is split at either from its first such line
+/// on, the LF of a CR LF ending nothing more: read at LFs only it would be one endless line,
+/// every sentence after the first lost. A line longer than [`LINE_MAX`] bytes is handed on
+/// in pieces of that length (each one rejected by the caller), so memory stays bounded
+/// whatever the input.
 pub(crate) fn each_line(
     input: &mut dyn BufRead,
     name: &str,
     mut f: impl FnMut(&[u8], u64) -> Result<()>,
 ) -> Result<()> {
-    let mut carry = Vec::new();
-    let mut line_no = 0u64;
+    let mut lines = Lines::default();
     loop {
         let buf = input
             .fill_buf()
@@ -231,27 +237,87 @@ pub(crate) fn each_line(
         if buf.is_empty() {
             break;
         }
-        let mut start = 0;
-        while let Some(nl) = memchr::memchr(b'\n', &buf[start..]) {
-            let end = start + nl + 1;
-            line_no += 1;
-            if carry.is_empty() {
-                f(&buf[start..end], line_no)?;
-            } else {
-                carry.extend_from_slice(&buf[start..end]);
-                f(&carry, line_no)?;
-                carry.clear();
-            }
-            start = end;
-        }
-        carry.extend_from_slice(&buf[start..]);
+        lines.feed(buf, &mut f)?;
         let used = buf.len();
         input.consume(used);
     }
-    if !carry.is_empty() {
-        f(&carry, line_no + 1)?;
+    if !lines.carry.is_empty() {
+        f(&lines.carry, lines.line_no + 1)?;
     }
     Ok(())
+}
+
+/// The longest line [`each_line`] hands on whole (an NMEA sentence is at most 82 bytes; a
+/// tag block or an observation's JSON adds a few hundred).
+pub(crate) const LINE_MAX: usize = 1 << 16;
+
+/// [`each_line`]'s state between reads.
+#[derive(Default)]
+struct Lines {
+    /// The start of a line that the next read ends.
+    carry: Vec<u8>,
+    /// Lines handed on so far.
+    line_no: u64,
+    /// Splitting at carriage returns too (CR-ended lines were seen).
+    cr: bool,
+    /// The last line ended at a CR: an LF right after it is the rest of a CR LF.
+    after_cr: bool,
+    /// The last read ended with a CR (whether an LF follows is the next read's first byte).
+    last_cr: bool,
+}
+
+/// Is there a CR in `b` not followed by an LF (the last byte is left to the next read)?
+/// One pass the compiler vectorizes, a read at a time: a check per line (a call to
+/// `memchr`) cost a few percent of decoding.
+fn lone_cr(b: &[u8]) -> bool {
+    b.len() >= 2
+        && b[..b.len() - 1]
+            .iter()
+            .zip(&b[1..])
+            .fold(false, |acc, (&x, &y)| acc | ((x == b'\r') & (y != b'\n')))
+}
+
+impl Lines {
+    fn feed(&mut self, data: &[u8], f: &mut impl FnMut(&[u8], u64) -> Result<()>) -> Result<()> {
+        if !self.cr && ((self.last_cr && data.first() != Some(&b'\n')) || lone_cr(data)) {
+            self.cr = true;
+        }
+        self.last_cr = data.last() == Some(&b'\r');
+        let mut start = 0;
+        loop {
+            let rest = &data[start..];
+            let hit = if self.cr {
+                memchr::memchr2(b'\n', b'\r', rest)
+            } else {
+                memchr::memchr(b'\n', rest)
+            };
+            let Some(i) = hit else { break };
+            let end = start + i + 1;
+            let ends_at_cr = data[start + i] == b'\r';
+            if self.after_cr && i == 0 && !ends_at_cr && self.carry.is_empty() {
+                self.after_cr = false;
+                start = end;
+                continue;
+            }
+            self.after_cr = ends_at_cr;
+            self.line_no += 1;
+            if self.carry.is_empty() {
+                f(&data[start..end], self.line_no)?;
+            } else {
+                self.carry.extend_from_slice(&data[start..end]);
+                f(&self.carry, self.line_no)?;
+                self.carry.clear();
+            }
+            start = end;
+        }
+        self.carry.extend_from_slice(&data[start..]);
+        while self.carry.len() > LINE_MAX {
+            self.line_no += 1;
+            f(&self.carry[..LINE_MAX], self.line_no)?;
+            self.carry.drain(..LINE_MAX);
+        }
+        Ok(())
+    }
 }
 
 /// Open an input: `-` is stdin, `.gz` is decompressed.
