@@ -208,6 +208,11 @@ pub struct DailyLog {
     kind: Kind,
     file: File,
     day: jiff::civil::Date,
+    /// Lines written since the last [`DailyLog::sync`].
+    unsynced: bool,
+    /// The live file was created (or replaced a closed day) since the last sync: its name
+    /// is not yet durable either.
+    new_file: bool,
 }
 
 impl std::fmt::Debug for DailyLog {
@@ -231,13 +236,32 @@ impl DailyLog {
                 .append(true)
                 .open(dir.join(live))?,
             day: day_of(Timestamp::now()),
+            unsynced: false,
+            new_file: true,
         })
+    }
+
+    /// Make every line written so far durable (and the live file's name, when new): one
+    /// `fsync` for all the lines since the last, so a flood of lines is not slowed to a
+    /// disk's pace line by line. Nothing to do when nothing was written.
+    pub fn sync(&mut self) -> io::Result<()> {
+        if self.unsynced {
+            self.file.sync_data()?;
+            self.unsynced = false;
+        }
+        if self.new_file {
+            hourly::sync_dir(&self.dir)?;
+            self.new_file = false;
+        }
+        Ok(())
     }
 
     /// Append one line (a newline is added), closing the day first if a new one began.
     pub fn write_line(&mut self, line: &str) -> io::Result<()> {
         let now = Timestamp::now();
         if day_of(now) > self.day {
+            // The day's last lines durable before it closes.
+            self.sync()?;
             close_file(&self.dir, self.live, self.kind, self.day)?;
             hourly::sync_dir(&self.dir)?;
             *self = DailyLog::open(&self.dir, self.live, self.kind)?;
@@ -245,6 +269,7 @@ impl DailyLog {
         let mut buf = Vec::with_capacity(line.len() + 1);
         buf.extend_from_slice(line.as_bytes());
         buf.push(b'\n');
+        self.unsynced = true;
         append_whole(&mut self.file, &buf, false)
     }
 }

@@ -131,7 +131,11 @@ pub async fn run(
                 if n == 0 {
                     break;
                 }
+                // Acknowledged in order once the batch is taken, the refused ones once
+                // made durable together (one fsync a batch, not one a message).
+                let mut taken = Vec::with_capacity(batch.len());
                 for p in batch.drain(..) {
+                    let refused_before = console.refused_total();
                     // A case action from sea is answered before it is acknowledged, and
                     // acknowledged only once taken: while the store fails it is tried again
                     // (for half a minute; then left unacknowledged, so the broker delivers it
@@ -155,6 +159,9 @@ pub async fn run(
                     for (topic, payload) in out {
                         let _ = client.publish(topic, QoS::AtLeastOnce, false, payload).await;
                     }
+                    taken.push((console.refused_total() > refused_before, p));
+                }
+                for p in to_acknowledge(taken, || console.sync_rejects()) {
                     let _ = client.ack(&p).await;
                 }
             }
@@ -172,6 +179,27 @@ pub async fn run(
     }
     let _ = client.disconnect().await;
     poller.abort();
+}
+
+/// Of a batch's messages taken (each with whether it was refused), those to acknowledge, in
+/// order: all of them once `sync` made the refused ones durable (one `fsync` for the batch;
+/// not called when none was refused); if it fails, all but the refused ones, which the broker
+/// delivers again. An acknowledgement is a promise that a power cut does not break.
+fn to_acknowledge<P>(
+    taken: Vec<(bool, P)>,
+    sync: impl FnOnce() -> Result<(), super::store::StoreError>,
+) -> Vec<P> {
+    let durable = !taken.iter().any(|(refused, _)| *refused)
+        || sync()
+            .map_err(|e| {
+                tracing::error!(error = %e, "console: cannot make refused messages durable; left unacknowledged for the broker to deliver again");
+            })
+            .is_ok();
+    taken
+        .into_iter()
+        .filter(|(refused, _)| durable || !refused)
+        .map(|(_, p)| p)
+        .collect()
 }
 
 /// How many times a message is tried while the store fails (once a second).
@@ -429,6 +457,42 @@ mod tests {
         );
         assert_eq!(p.tasking_status("task-A-cp-301"), Some(("sent", None)));
         assert_eq!(p.units_tasked_for(&["A".to_owned()]).len(), 2);
+    }
+
+    /// A batch's refused messages are acknowledged only once made durable together: one sync
+    /// a batch (none without a refusal); if it fails, they are left for the broker to
+    /// deliver again, the others acknowledged. Before, each refusal was acknowledged as soon
+    /// as written, with nothing to make it durable: a power cut could lose the last ones.
+    #[test]
+    fn refused_messages_are_acknowledged_only_once_durable() {
+        let calls = std::cell::Cell::new(0);
+        let ok = || {
+            calls.set(calls.get() + 1);
+            Ok(())
+        };
+        assert_eq!(to_acknowledge(vec![(false, 1), (false, 2)], ok), [1, 2]);
+        assert_eq!(calls.get(), 0, "no refusal, no sync");
+        assert_eq!(
+            to_acknowledge(vec![(false, 1), (true, 2), (true, 3), (false, 4)], ok),
+            [1, 2, 3, 4]
+        );
+        assert_eq!(calls.get(), 1, "one sync for the batch");
+        let failing = || {
+            Err(super::super::store::StoreError::Io(std::io::Error::other(
+                "disk gone",
+            )))
+        };
+        assert_eq!(
+            to_acknowledge(vec![(false, 1), (true, 2), (false, 3)], failing),
+            [1, 3]
+        );
+        // And the console's sync reaches the file (written, then synced without error).
+        let dir = tempfile::tempdir().unwrap();
+        let c = Console::for_tests(Some(dir.path().to_path_buf()));
+        c.refuse("bad_observation", "tidewatch/v1/obs/ais/1", "test", b"{")
+            .unwrap();
+        c.sync_rejects().unwrap();
+        assert_eq!(c.refused_total(), 1);
     }
 
     /// Review 23: an alert the store could not keep is not taken (the feed acknowledges only

@@ -362,7 +362,8 @@ impl Console {
             });
             let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
             // Written (a SIGKILL keeps it), not fsync'd one by one: a flood of bad messages
-            // must not slow the feed to a disk's pace.
+            // must not slow the feed to a disk's pace. The feed makes a batch's refusals
+            // durable together before it acknowledges them ([`Console::sync_rejects`]).
             f.write_line(&line.to_string()).map_err(|e| {
                     tracing::error!(topic, reason, error = %e, "console: cannot keep a refused message; left unacknowledged");
                     StoreError::Io(e)
@@ -378,6 +379,29 @@ impl Console {
             .or_default() += 1;
         tracing::warn!(topic, reason, error, "console: message refused");
         Ok(())
+    }
+
+    /// Make every refused message kept so far durable (one `fsync` for all of them): the
+    /// feed calls it before acknowledging a batch's refusals, so a power cut loses no
+    /// message the broker was told was taken.
+    pub fn sync_rejects(&self) -> Result<(), StoreError> {
+        if let Some(f) = &self.rejects {
+            f.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .sync()
+                .map_err(StoreError::Io)?;
+        }
+        Ok(())
+    }
+
+    /// How many messages were refused (and kept) since the console started.
+    pub fn refused_total(&self) -> u64 {
+        self.stats
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .sum()
     }
 
     /// Store an alert revision from fusion, then show it.
