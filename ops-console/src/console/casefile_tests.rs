@@ -1938,6 +1938,33 @@ fn seize_files(files: Vec<FileRef>) -> Action {
     }
 }
 
+/// R44: an exhibit is held on a stated legal basis: a blank one states none. Before, a
+/// `legal_basis` of spaces was taken as the basis of a seizure made under no art-8 case.
+#[test]
+fn r44_an_exhibit_seized_on_a_blank_legal_basis_is_refused() {
+    let d = desk();
+    let sha = d.store.put_evidence_file(b"photo of the log book").unwrap();
+    let with = |basis: Option<&str>| {
+        let mut a = seize_files(vec![FileRef {
+            name: "log.jpg".into(),
+            sha256: sha.clone(),
+        }]);
+        if let Action::Seize { legal_basis, .. } = &mut a {
+            *legal_basis = basis.map(String::from);
+        }
+        a
+    };
+    for blank in [None, Some(""), Some("  \t ")] {
+        assert_eq!(
+            d.rule("bo", Role::BoardingOfficer, with(blank)),
+            "R44",
+            "{blank:?}"
+        );
+    }
+    let f = d.ok("bo", Role::BoardingOfficer, with(Some(" warrant 12/2026 ")));
+    assert_eq!(f.register.exhibits.len(), 1);
+}
+
 #[test]
 fn r46_a_seal_mismatch_is_refused_and_its_integrity_incident_outlives_the_refusal() {
     let d = desk();
