@@ -1030,23 +1030,7 @@ fn r34_r37_r38_r42_persons_actions_through_the_store() {
             deceased: 0,
         },
     );
-    d.ok(
-        "smc",
-        SarCoordinator,
-        Action::PlaceOfSafety {
-            name: "Porto Empedocle".into(),
-            state: "IT".into(),
-            assisting_unit: false,
-            rationale: "assigned by the RCC".into(),
-        },
-    );
-    for unit in ["cp-302", "cp-301"] {
-        d.ok(
-            "bo",
-            BoardingOfficer,
-            Action::Disembark { unit: unit.into() },
-        );
-    }
+    land_everyone(&d);
     // …nor while the last headcounts and the persons tagged disagree without a note.
     assert_eq!(d.rule("smc", SarCoordinator, close(None)), "R34");
     let f = d.ok(
@@ -1170,23 +1154,7 @@ fn r32_r34_a_units_discrepancy_stays_open_until_recounted_and_totals_that_agree_
     // Counted wrong again, the last counts total 10, as tagged.
     d.ok("bo", BoardingOfficer, count("cp-302", 6));
     d.ok("bo", BoardingOfficer, count("cp-301", 4));
-    d.ok(
-        "smc",
-        SarCoordinator,
-        Action::PlaceOfSafety {
-            name: "Porto Empedocle".into(),
-            state: "IT".into(),
-            assisting_unit: false,
-            rationale: "assigned by the RCC".into(),
-        },
-    );
-    for unit in ["cp-302", "cp-301"] {
-        d.ok(
-            "bo",
-            BoardingOfficer,
-            Action::Disembark { unit: unit.into() },
-        );
-    }
+    land_everyone(&d);
     let close = |note: Option<&str>| Action::CloseIncident {
         reconciliation: note.map(String::from),
     };
@@ -1340,6 +1308,27 @@ fn r25_no_screening_or_interview_is_ever_a_condition_of_disembarkation() {
     assert!(f.interviews.is_empty(), "no interview was held");
     assert_eq!(f.disembarkations[0].tags.len(), 47, "everyone landed");
     assert_eq!(f.roster.occupancy("cp-302"), 0);
+}
+
+/// The RCC assigns Porto Empedocle, and cp-302 and cp-301 land everyone on board.
+fn land_everyone(d: &Desk) {
+    d.ok(
+        "smc",
+        Role::SarCoordinator,
+        Action::PlaceOfSafety {
+            name: "Porto Empedocle".into(),
+            state: "IT".into(),
+            assisting_unit: false,
+            rationale: "assigned by the RCC".into(),
+        },
+    );
+    for unit in ["cp-302", "cp-301"] {
+        d.ok(
+            "bo",
+            Role::BoardingOfficer,
+            Action::Disembark { unit: unit.into() },
+        );
+    }
 }
 
 fn tag_of(n: u32) -> String {
