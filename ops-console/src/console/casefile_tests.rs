@@ -1331,12 +1331,9 @@ fn land_everyone(d: &Desk) {
     }
 }
 
-fn tag_of(n: u32) -> String {
-    format!("cp-302-{n:04}")
-}
-
-#[test]
-fn r24_a_person_who_fears_a_state_is_not_disembarked_there_without_an_override() {
+/// 47 rescued on cp-302, of whom cp-302-0005 asked for protection from Libya and Tunisia;
+/// the RCC names Tripoli.
+fn tripoli_for_one_who_fears_libya() -> Desk {
     let d = desk();
     rescue_47(&d);
     d.ok(
@@ -1344,8 +1341,8 @@ fn r24_a_person_who_fears_a_state_is_not_disembarked_there_without_an_override()
         Role::ProtectionOfficer,
         Action::Asylum {
             tag: "cp-302-0005".into(),
-            summary: "fears return to Libya".into(),
-            blocked_states: vec!["ly".into()],
+            summary: "fears return to Libya and to Tunisia".into(),
+            blocked_states: vec!["ly".into(), "TN".into()],
         },
     );
     d.ok(
@@ -1358,6 +1355,16 @@ fn r24_a_person_who_fears_a_state_is_not_disembarked_there_without_an_override()
             rationale: "closest".into(),
         },
     );
+    d
+}
+
+fn tag_of(n: u32) -> String {
+    format!("cp-302-{n:04}")
+}
+
+#[test]
+fn r24_a_person_who_fears_a_state_is_not_disembarked_there_without_an_override() {
+    let d = tripoli_for_one_who_fears_libya();
     let land = Action::Disembark {
         unit: "cp-302".into(),
     };
@@ -1383,27 +1390,7 @@ fn r24_a_person_who_fears_a_state_is_not_disembarked_there_without_an_override()
 /// the person's tag.
 #[test]
 fn r24_the_refusal_to_land_names_no_one_who_asked_for_protection() {
-    let d = desk();
-    rescue_47(&d);
-    d.ok(
-        "prot",
-        Role::ProtectionOfficer,
-        Action::Asylum {
-            tag: "cp-302-0005".into(),
-            summary: "fears return to Libya and to Tunisia".into(),
-            blocked_states: vec!["LY".into(), "TN".into()],
-        },
-    );
-    d.ok(
-        "smc",
-        Role::SarCoordinator,
-        Action::PlaceOfSafety {
-            name: "Tripoli".into(),
-            state: "LY".into(),
-            assisting_unit: false,
-            rationale: "closest".into(),
-        },
-    );
+    let d = tripoli_for_one_who_fears_libya();
     let land = Action::Disembark {
         unit: "cp-302".into(),
     };
