@@ -262,8 +262,6 @@ struct Lines {
     cr: bool,
     /// The last line ended at a CR: an LF right after it is the rest of a CR LF.
     after_cr: bool,
-    /// The last read ended with a CR (whether an LF follows is the next read's first byte).
-    last_cr: bool,
 }
 
 /// Is there a CR in `b` not followed by an LF (the last byte is left to the next read)?
@@ -279,10 +277,14 @@ fn lone_cr(b: &[u8]) -> bool {
 
 impl Lines {
     fn feed(&mut self, data: &[u8], f: &mut impl FnMut(&[u8], u64) -> Result<()>) -> Result<()> {
-        if !self.cr && ((self.last_cr && data.first() != Some(&b'\n')) || lone_cr(data)) {
+        // The last read's CR (carried: no LF came after it) is lone unless this read begins
+        // with its LF.
+        if !self.cr
+            && ((self.carry.last() == Some(&b'\r') && data.first() != Some(&b'\n'))
+                || lone_cr(data))
+        {
             self.cr = true;
         }
-        self.last_cr = data.last() == Some(&b'\r');
         let mut start = 0;
         loop {
             let rest = &data[start..];

@@ -117,10 +117,10 @@ pub(super) async fn unmask_approve(
     } else {
         None
     };
-    let Some(asked) = found.filter(|e| e.seq == request && e.action == "unmask_request") else {
-        return Err(ApiError::not_found(format!("no unmask request {request}")));
-    };
-    let (Some(incident), Some(requested_by)) = (asked.target.clone(), asked.user.clone()) else {
+    let Some((incident, requested_by)) = found
+        .filter(|e| e.seq == request && e.action == "unmask_request")
+        .and_then(|e| Some((e.target?, e.user?)))
+    else {
         return Err(ApiError::not_found(format!("no unmask request {request}")));
     };
     if requested_by == u.name {
